@@ -1,0 +1,33 @@
+# Storyline: `make run` (install, then brief the bundled example corpus) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+DATA ?= ../shared/eval-data
+OUT ?= out
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install run test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: install
+	@mkdir -p $(OUT)
+	$(VENV)/bin/storyline ingest examples/corpus --db $(OUT)/example.db
+	$(VENV)/bin/storyline docs --db $(OUT)/example.db
+
+test: install
+	$(PY) -m pytest -q -n 2
+
+bench: install
+	$(PY) benchmarks/extraction.py $(DATA)
+	$(PY) benchmarks/dates.py $(DATA)
+
+clean:
+	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache

@@ -1,0 +1,13 @@
+"""Exceptions raised inside stages; the pipeline turns them into one-line ``InputError``s."""
+
+
+class StorylineError(Exception):
+    """Base class for Storyline's own errors."""
+
+
+class InputProblem(StorylineError):
+    """An input cannot be processed; ``str(exc)`` is the one-line reason shown to the user."""
+
+
+class UsageError(StorylineError):
+    """The caller asked for something impossible (bad option combination, unknown format)."""

@@ -59,8 +59,9 @@ class InputError:
 class Extraction:
     """The cleaning stage's output, shared by HTML and text mode.
 
-    ``evidence`` holds lines that are not body but say something about the document
-    (bylines, author bios, "First published at", copyright and licensing lines, date lines);
+    ``evidence`` holds every block that is not body, in document order (bylines, author bios,
+    "First published at", copyright and licensing lines, date lines, widgets ...): the metadata
+    stage mines it. The first ``evidence_before_body`` of them came before the first body paragraph.
     ``meta`` holds metadata a mode found directly (HTML meta tags, JSON-LD, htmldate), with keys
     ``title``, ``authors``, ``published``, ``published_from``, ``outlet``, ``url``, ``language``.
     """
@@ -68,6 +69,7 @@ class Extraction:
     paragraphs: list[str]
     title: str | None = None
     evidence: list[str] = field(default_factory=list)
+    evidence_before_body: int = 0
     removed_chars: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
 

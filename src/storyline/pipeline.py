@@ -1,42 +1,46 @@
 """The document pipeline: read -> extract/clean -> metadata -> (annotate) -> store.
 
-The library API the CLI and the web app stand on. Each stage lives in its own module; this
-module only wires them together and turns stage failures into one-line ``InputError``s so that
-one bad input never stops a batch.
+This is the library API the CLI and the web app stand on. Each stage lives in its own module;
+this module only wires them together and turns stage failures into one-line ``InputError``s, so
+that one bad input never stops a batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 from storyline.decode import decode_bytes, sniff_mode
+from storyline.dedupe import Deduper, content_hash
 from storyline.errors import InputProblem
 from storyline.htmlclean import clean_html
 from storyline.metadata import build_document
 from storyline.model import Document, Extraction, InputError, Mode, Source
 from storyline.readers import read_inputs
+from storyline.store import Store
 from storyline.textclean import clean_text
+
+Progress = Callable[["Document | InputError"], None]
 
 
 def extract_source(source: Source) -> Document:
     """Clean one source and give it metadata. Raises ``InputProblem`` for unusable input."""
     text = source.data if isinstance(source.data, str) else decode_bytes(source.data)
+    if not text.strip():
+        raise InputProblem("empty input: no text at all")
     mode = source.mode or sniff_mode(text)
-    extraction: Extraction = clean_html(text, url=source.hints.url) if mode == "html" else clean_text(text)
+    extraction = _clean(text, mode, source.hints.url)
     if not extraction.paragraphs:
-        raise InputProblem("no article text found" if text.strip() else "empty input")
-    return build_document(source, extraction)
+        raise InputProblem(f"no article text found ({mode} mode)")
+    document = build_document(source, extraction)
+    document.content_hash = content_hash(document.text)
+    return document
 
 
-def extract(
-    inputs: Iterable[str], *, mode: Mode | None = None, allow_private: bool = False
-) -> Iterator[Document | InputError]:
-    """Read, clean and give metadata to every input, in order; failures come back as ``InputError``."""
-    for item in read_inputs(inputs, mode=mode, allow_private=allow_private):
-        if isinstance(item, InputError):
-            yield item
-            continue
-        yield extract_one(item)
+def _clean(text: str, mode: Mode, url: str | None) -> Extraction:
+    if mode == "html":
+        return clean_html(text, url=url)
+    return clean_text(text)
 
 
 def extract_one(source: Source) -> Document | InputError:
@@ -44,7 +48,86 @@ def extract_one(source: Source) -> Document | InputError:
         return extract_source(source)
     except InputProblem as exc:
         return InputError(source.origin, str(exc))
+    except RecursionError:
+        # Deeply nested markup can exhaust the parser's recursion; report it, don't crash.
+        return InputError(source.origin, "document too deeply nested to parse")
 
 
-def ingest(*args: object, **kwargs: object) -> None:  # pragma: no cover - replaced below
-    raise NotImplementedError
+def extract(
+    inputs: Iterable[str],
+    *,
+    mode: Mode | None = None,
+    allow_private: bool = False,
+) -> Iterator[Document | InputError]:
+    """Read, clean and give metadata to every input, in input order.
+
+    Documents get ids S1, S2, ... in order; a later exact or near duplicate of an earlier
+    document gets ``duplicate_of``. Failures come back as ``InputError`` items, never raised.
+    """
+    deduper = Deduper()
+    number = 0
+    for item in read_inputs(inputs, mode=mode, allow_private=allow_private):
+        result = item if isinstance(item, InputError) else extract_one(item)
+        if isinstance(result, Document):
+            number += 1
+            result.id = f"S{number}"
+            result.duplicate_of = deduper.add(result.id, result.text)
+        yield result
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, for the one-line summary and the exit code."""
+
+    new: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    already_stored: list[str] = field(default_factory=list)
+    failed: list[InputError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        parts = [f"{len(self.new)} new"]
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates)} near or exact duplicates of stored documents")
+        if self.already_stored:
+            parts.append(f"{len(self.already_stored)} already stored")
+        total = len(self.new) + len(self.duplicates) + len(self.already_stored)
+        text = f"Ingested {total} document{'s' if total != 1 else ''} ({', '.join(parts)})"
+        if self.failed:
+            text += f"; {len(self.failed)} input{'s' if len(self.failed) != 1 else ''} failed"
+        return text + "."
+
+
+def ingest(
+    inputs: Iterable[str],
+    store: Store,
+    *,
+    mode: Mode | None = None,
+    allow_private: bool = False,
+    on_item: Progress | None = None,
+) -> IngestReport:
+    """Read, clean and store every input, one transaction per document."""
+    report = IngestReport()
+    for item in read_inputs(inputs, mode=mode, allow_private=allow_private):
+        result = item if isinstance(item, InputError) else extract_one(item)
+        if isinstance(result, InputError):
+            report.failed.append(result)
+        else:
+            _store_document(store, result, report)
+        if on_item is not None:
+            on_item(result)
+    return report
+
+
+def _store_document(store: Store, document: Document, report: IngestReport) -> None:
+    added = store.add_document(document)
+    document.id = added.id
+    if not added.created:
+        report.already_stored.append(added.id)
+    elif added.duplicate_of:
+        report.duplicates.append(added.id)
+    else:
+        report.new.append(added.id)

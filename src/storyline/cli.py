@@ -1,0 +1,190 @@
+"""The ``storyline`` command: a thin click layer over the library API in ``pipeline``.
+
+Exit codes (CONTRACT.md): 0 all went well, 1 some input failed (each failure reported on one
+line on stderr, the rest processed), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from storyline import __version__
+from storyline.errors import StorylineError
+from storyline.model import Document, InputError, Mode
+from storyline.pipeline import extract, ingest
+from storyline.store import default_db_location, open_store
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+_stderr = Console(stderr=True, highlight=False)
+
+db_option = click.option(
+    "--db", "db_url", metavar="URL", default=None,
+    help=f"database: a SQLite path or sqlite:///path (default {default_db_location()})",
+)
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="no progress bar or summary, only errors")
+private_option = click.option(
+    "--allow-private", is_flag=True,
+    help="allow fetching URLs that resolve to private or loopback addresses",
+)
+type_option = click.option(
+    "--type", "mode", type=click.Choice(["html", "text"]), default=None,
+    help="treat every input as HTML or as text copied off a page (default: detect)",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="storyline")
+def main() -> None:
+    """Storyline: turn many outlets' coverage of one story into a faithful, cited briefing."""
+
+
+@main.command("extract")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "jsonl", "text"]), default=None,
+              help="json: one document (a list for several); jsonl: one per line; text: clean text "
+                   "(default: json for one input, jsonl for several)")
+@type_option
+@private_option
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
+              help="write here instead of standard output")
+@quiet_option
+def extract_command(inputs: tuple[str, ...], fmt: str | None, mode: Mode | None,
+                    allow_private: bool, output: IO[str], quiet: bool) -> None:
+    """Read, clean and give metadata to INPUTS, without a database.
+
+    INPUT is a file, a directory, a glob, a URL, a .jsonl/.csv of records, a .warc(.gz), or -
+    for standard input.
+    """
+    results: list[Document | InputError] = []
+    with _progress(quiet, "Extracting") as advance:
+        for result in extract(inputs, mode=mode, allow_private=allow_private):
+            _report_failure(result)
+            results.append(result)
+            advance()
+    _write_extraction(results, fmt or _default_format(inputs, results), output)
+    sys.exit(_exit_code(results))
+
+
+def _default_format(inputs: tuple[str, ...], results: list[Document | InputError]) -> str:
+    return "json" if len(inputs) == 1 and len(results) == 1 else "jsonl"
+
+
+def _write_extraction(results: list[Document | InputError], fmt: str, output: IO[str]) -> None:
+    objects = [r.to_dict() for r in results]
+    if fmt == "json":
+        payload: Any = objects[0] if len(objects) == 1 else objects
+        output.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    elif fmt == "jsonl":
+        for obj in objects:
+            output.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    else:
+        for result in results:
+            if isinstance(result, Document):
+                output.write(_as_plain_text(result))
+
+
+def _as_plain_text(doc: Document) -> str:
+    header = [doc.title or "(untitled)", ", ".join(filter(None, [
+        " and ".join(doc.authors) or None, doc.outlet, doc.published]))]
+    return "\n".join(line for line in header if line) + "\n\n" + doc.text + "\n\n"
+
+
+@main.command("ingest")
+@click.argument("inputs", nargs=-1, required=True)
+@db_option
+@type_option
+@private_option
+@quiet_option
+def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | None,
+                   allow_private: bool, quiet: bool) -> None:
+    """Read, clean and store INPUTS in the database (adding the same input twice adds nothing)."""
+    with _open_store_or_exit(db_url) as store, _progress(quiet, "Ingesting") as advance:
+        def on_item(result: Document | InputError) -> None:
+            _report_failure(result)
+            advance()
+
+        report = ingest(inputs, store, mode=mode, allow_private=allow_private, on_item=on_item)
+    if not quiet:
+        click.echo(report.summary())
+    sys.exit(EXIT_OK if report.ok else EXIT_SOME_FAILED)
+
+
+@main.command("docs")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table",
+              help="table for people, json/jsonl for scripts (full documents)")
+def docs_command(db_url: str | None, fmt: str) -> None:
+    """List the documents stored in the database."""
+    with _open_store_or_exit(db_url) as store:
+        documents = store.documents()
+    if fmt == "json":
+        click.echo(json.dumps([d.to_dict() for d in documents], ensure_ascii=False, indent=2))
+    elif fmt == "jsonl":
+        for doc in documents:
+            click.echo(json.dumps(doc.to_dict(), ensure_ascii=False))
+    else:
+        Console(highlight=False).print(_documents_table(documents))
+
+
+def _documents_table(documents: list[Document]) -> Table:
+    table = Table(title=f"{len(documents)} stored document{'s' if len(documents) != 1 else ''}")
+    for column in ("id", "title", "outlet", "authors", "published", "kind", "words", "dup of"):
+        table.add_column(column, overflow="fold", no_wrap=column in {"id", "published"})
+    for doc in documents:
+        table.add_row(
+            doc.id or "", _shorten(doc.title, 60), doc.outlet or "", ", ".join(doc.authors),
+            doc.published or "", doc.kind or "", str(doc.words), doc.duplicate_of or "",
+        )
+    return table
+
+
+def _shorten(text: str | None, width: int) -> str:
+    if not text:
+        return ""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _report_failure(result: Document | InputError) -> None:
+    if isinstance(result, InputError):
+        _stderr.print(f"[bold red]error:[/] {result.origin}: {result.reason}", soft_wrap=True)
+
+
+def _exit_code(results: list[Document | InputError]) -> int:
+    return EXIT_SOME_FAILED if any(isinstance(r, InputError) for r in results) else EXIT_OK
+
+
+@contextmanager
+def _open_store_or_exit(db_url: str | None) -> Iterator[Any]:
+    try:
+        store = open_store(db_url)
+    except StorylineError as exc:
+        raise click.UsageError(str(exc)) from exc
+    with store:
+        yield store
+
+
+@contextmanager
+def _progress(quiet: bool, label: str) -> Iterator[Any]:
+    """A progress bar on stderr (shown only on a terminal); yields a function that advances it."""
+    progress = Progress(
+        SpinnerColumn(), TextColumn(f"{label}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=_stderr, transient=True,
+        disable=quiet or not _stderr.is_terminal,
+    )
+    with progress:
+        task = progress.add_task(label, total=None)
+        yield lambda: progress.advance(task)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -48,3 +48,112 @@ def seed_path(seeds: Path, number: int) -> Path:
     matches = sorted(seeds.glob(f"{number:03d}_*.txt"))
     assert matches, f"no seed {number:03d} in {seeds}"
     return matches[0]
+
+
+# --- a real HTTP server on 127.0.0.1 for the fetch and reader tests ------------------------
+
+import gzip  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+ARTICLE_HTML = (
+    "<!DOCTYPE html><html><head><title>Bridge reopens in Millbrook</title></head><body>"
+    "<article><h1>Bridge reopens in Millbrook</h1>"
+    "<p>The old stone bridge over the Wren river reopened on Tuesday after two years of repairs.</p>"
+    "<p>Local traders said the detour had cost them customers every single week.</p>"
+    "</article></body></html>"
+)
+PLAIN_ARTICLE = "Bridge reopens in Millbrook\n\nThe old stone bridge reopened on Tuesday.\n"
+RUSSIAN_SENTENCE = "Вчера вечером городской совет Березовки утвердил план ремонта старого моста через реку."
+SLOW_SECONDS = 3.0
+BIG_BODY_BYTES = 5000
+
+
+@dataclass
+class NewsServer:
+    """The running server: ``url(path)`` builds an address; ``requests`` logs (path, user agent)."""
+
+    port: int
+    requests: list[tuple[str, str]] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def russian_page() -> bytes:
+    return f"<html><body><p>{RUSSIAN_SENTENCE}</p></body></html>".encode("cp1251")
+
+
+# path -> (status, headers, body); bodies are invented for these tests.
+ROUTES: dict[str, tuple[int, list[tuple[str, str]], bytes]] = {
+    "/article": (200, [("Content-Type", "text/html; charset=utf-8")], ARTICLE_HTML.encode()),
+    "/plain": (200, [("Content-Type", "text/plain; charset=utf-8")], PLAIN_ARTICLE.encode()),
+    "/cp1251-header": (200, [("Content-Type", "text/html; charset=windows-1251")], russian_page()),
+    "/cp1251-meta": (
+        200,
+        [("Content-Type", "text/html")],
+        b'<html><head><meta charset="windows-1251"></head>' + russian_page()[6:],
+    ),
+    "/gzipped": (
+        200,
+        [("Content-Type", "text/html"), ("Content-Encoding", "gzip")],
+        gzip.compress(ARTICLE_HTML.encode()),
+    ),
+    "/missing": (404, [("Content-Type", "text/html")], b"<p>not here</p>"),
+    "/report.pdf": (200, [("Content-Type", "application/pdf")], b"%PDF-1.7\n%invented\n"),
+    "/empty": (200, [("Content-Type", "text/html")], b""),
+    "/big": (200, [("Content-Type", "text/plain")], b"word " * (BIG_BODY_BYTES // 5)),
+    "/loop": (302, [("Location", "/loop")], b""),
+    "/moved": (301, [("Location", "/article")], b""),
+    "/to-private": (302, [("Location", "http://10.0.0.1/admin")], b""),
+    "/to-file": (302, [("Location", "file:///etc/passwd")], b""),
+}
+
+
+class NewsHandler(BaseHTTPRequestHandler):
+    server: ThreadingHTTPServer
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        log: list[tuple[str, str]] = self.server.request_log  # type: ignore[attr-defined]
+        log.append((self.path, self.headers.get("User-Agent", "")))
+        if self.path == "/slow":
+            time.sleep(SLOW_SECONDS)
+        if self.path == "/big-unsized":  # no Content-Length: the size cap must work while streaming
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"word " * (BIG_BODY_BYTES // 5))
+            return
+        status, headers, body = ROUTES.get(self.path.split("?")[0], ROUTES["/article"])
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+        pass
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True  # a handler still sleeping in /slow must not block shutdown
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients that gave up (timeouts, size caps) close early; that is expected
+
+
+@pytest.fixture(scope="session")
+def news_server() -> Iterator[NewsServer]:
+    server = QuietServer(("127.0.0.1", 0), NewsHandler)
+    state = NewsServer(port=server.server_address[1])
+    server.request_log = state.requests  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)

@@ -1,15 +1,353 @@
 """Extract stage, HTML mode: a page's HTML -> body paragraphs + metadata found in the markup.
 
-STUB: to be implemented (trafilatura + htmldate + our fixes).
+trafilatura finds the main content and most markup metadata; we add what it gets wrong on
+news pages:
+
+* comments are never body (trafilatura's ``extract`` keeps them by default);
+* the headline and stand-first it keeps at the top, and a teaser paragraph that repeats the
+  lead, are removed (they are metadata, not body);
+* boilerplate paragraphs inside the body (newsletter sign-ups, "Read more", credits, blocks of
+  related links, all-caps promo lines) are filtered by rules in ``data/html_boilerplate.json``;
+* author strings are cleaned ("By" prefixes, "Staff", social handles, lists split to names);
+* the publication date comes from ``storyline.htmldates`` (structured markup, URL, htmldate,
+  with day/month order decided by evidence).
+
+Removed paragraphs go to ``Extraction.evidence`` for the metadata stage.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from lxml.html import HtmlElement
+
+from storyline.htmldates import find_published_date
 from storyline.model import Extraction
+
+_TOKEN = re.compile(r"\w+")
+_LIST_ITEM = re.compile(r"^[-•*·]\s")
+_SPACE = re.compile(r"\s+")
+_HANDLE = re.compile(r"@\w+")
+_LETTER = re.compile(r"[^\W\d_]")
+# Extraction settings: comments are not article body; tables often are (data, scores).
+_EXTRACT_OPTIONS: dict[str, Any] = {
+    "include_comments": False,
+    "include_tables": True,
+    "include_formatting": False,
+    "include_images": False,
+    "include_links": False,
+    "with_metadata": False,
+}
+_INVISIBLE_TAGS = {"script", "style", "noscript", "template", "svg", "head"}
+
+
+@dataclass(frozen=True)
+class BoilerplateRules:
+    """The tuned data of ``html_boilerplate.json``, compiled once."""
+
+    anywhere: tuple[re.Pattern[str], ...]
+    tail: tuple[re.Pattern[str], ...]
+    list_headers: tuple[re.Pattern[str], ...]
+    author_junk: tuple[re.Pattern[str], ...]
+    author_prefixes: tuple[str, ...]
+    author_separators: tuple[str, ...]
+    tail_share: float
+    short_line_chars: int
+    caps_line_min_words: int
+    caps_line_max_chars: int
+    author_max_words: int
+
+
+def _compile(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+
+
+@lru_cache(maxsize=1)
+def boilerplate_rules() -> BoilerplateRules:
+    text = resources.files("storyline").joinpath("data", "html_boilerplate.json").read_text("utf-8")
+    raw = json.loads(text)
+    # Longest prefixes first so "written by" wins over "by".
+    prefixes = sorted((p.lower() for p in raw["author_prefixes"]), key=len, reverse=True)
+    return BoilerplateRules(
+        anywhere=_compile(raw["anywhere"]),
+        tail=_compile(raw["tail"]),
+        list_headers=_compile(raw["list_headers"]),
+        author_junk=_compile(raw["author_junk"]),
+        author_prefixes=tuple(prefixes),
+        author_separators=tuple(raw["author_separators"]),
+        tail_share=float(raw["tail_share"]),
+        short_line_chars=int(raw["short_line_chars"]),
+        caps_line_min_words=int(raw["caps_line_min_words"]),
+        caps_line_max_chars=int(raw["caps_line_max_chars"]),
+        author_max_words=int(raw["author_max_words"]),
+    )
+
+
+# --- parsing -----------------------------------------------------------------------------
+
+def parse_html(html: str | bytes) -> HtmlElement | None:
+    """A tolerant lxml tree, or None for input that is not an HTML document at all."""
+    from trafilatura.utils import load_html
+
+    if not html or (isinstance(html, (str, bytes)) and not html.strip()):
+        return None
+    try:
+        tree = load_html(html)
+    except (ValueError, TypeError):
+        return None
+    return tree if tree is not None and len(tree) else None
+
+
+def visible_text_chars(tree: HtmlElement) -> int:
+    """Characters of the text a reader would see (scripts and styles excluded), ends stripped."""
+    total = 0
+    stack = [tree]
+    while stack:
+        elem = stack.pop()
+        # A skipped element's tail is still visible text of its parent.
+        if elem is not tree and elem.tail:
+            total += len(elem.tail.strip())
+        if not isinstance(elem.tag, str) or elem.tag in _INVISIBLE_TAGS:
+            continue
+        if elem.text:
+            total += len(elem.text.strip())
+        stack.extend(elem)
+    return total
+
+
+# --- body --------------------------------------------------------------------------------
+
+def extract_body_lines(tree: HtmlElement, url: str | None) -> list[str]:
+    """trafilatura's main-content lines (one block per line), comments excluded."""
+    from trafilatura import bare_extraction
+
+    try:
+        document = bare_extraction(tree, url=url, **_EXTRACT_OPTIONS)
+    except Exception:  # trafilatura can fail on pathological trees; no body is the answer
+        return []
+    text = getattr(document, "text", None) or ""
+    return [_SPACE.sub(" ", line).strip() for line in text.split("\n") if line.strip()]
+
+
+def _words(text: str) -> str:
+    return " ".join(_TOKEN.findall(text.lower()))
+
+
+@dataclass
+class FilterResult:
+    kept: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    removed_before_body: int = 0
+
+
+def _is_caps_promo(line: str, rules: BoilerplateRules) -> bool:
+    """ALL-CAPS lines inside a body are cross-promotion ("CLICK HERE TO GET THE APP")."""
+    if len(line) > rules.caps_line_max_chars or not _LETTER.search(line):
+        return False
+    words = [w for w in _TOKEN.findall(line) if _LETTER.search(w)]
+    return len(words) >= rules.caps_line_min_words and line.upper() == line and line.lower() != line
+
+
+def _matches(line: str, patterns: tuple[re.Pattern[str], ...]) -> bool:
+    return any(p.match(line) for p in patterns)
+
+
+def _heading_texts(title: str | None, extra: list[str]) -> set[str]:
+    """Word forms of the page title(s) that must not open the body."""
+    forms = {_words(t) for t in [title, *extra] if t}
+    return {form for form in forms if form}
+
+
+def _is_heading_repeat(line: str, headings: set[str]) -> bool:
+    norm = _words(line)
+    return bool(norm) and any(norm == h or (len(norm) > 20 and h.startswith(norm)) for h in headings)
+
+
+def _boilerplate_reason(index: int, lines: list[str], rules: BoilerplateRules) -> bool:
+    line = lines[index]
+    if _matches(line, rules.anywhere) or _is_caps_promo(line, rules):
+        return True
+    in_tail = index >= len(lines) * (1.0 - rules.tail_share)
+    return in_tail and len(line) <= 400 and _matches(line, rules.tail)
+
+
+def _related_link_block(lines: list[str], rules: BoilerplateRules) -> set[int]:
+    """Indexes of short list items that follow a "Related"/"Read more" style header."""
+    dropped: set[int] = set()
+    for index, line in enumerate(lines):
+        if len(line) > rules.short_line_chars or not _matches(line, rules.list_headers):
+            continue
+        follower = index + 1
+        while follower < len(lines) and _LIST_ITEM.match(lines[follower]) \
+                and len(lines[follower]) <= 2 * rules.short_line_chars:
+            dropped.add(follower)
+            follower += 1
+    return dropped
+
+
+def _teaser_indexes(lines: list[str]) -> set[int]:
+    """An opening paragraph repeated later is a teaser: drop the early copy, keep the body's."""
+    seen: dict[str, int] = {}
+    dropped: set[int] = set()
+    for index, line in enumerate(lines):
+        norm = _words(line)
+        if len(norm) < 30:
+            continue
+        if norm in seen:
+            # Only an early copy is a teaser; repeats deeper in are the page's own text.
+            if seen[norm] < 3:
+                dropped.add(seen[norm])
+        else:
+            seen[norm] = index
+    return dropped
+
+
+def filter_paragraphs(
+    lines: list[str], title: str | None, headings: list[str] | None = None
+) -> FilterResult:
+    """Split trafilatura's lines into body paragraphs and removed (evidence) lines."""
+    rules = boilerplate_rules()
+    heading_forms = _heading_texts(title, headings or [])
+    drop = _related_link_block(lines, rules) | _teaser_indexes(lines)
+    result = FilterResult()
+    for index, line in enumerate(lines):
+        is_heading = index < 3 and not result.kept and _is_heading_repeat(line, heading_forms)
+        if index in drop or is_heading or _boilerplate_reason(index, lines, rules):
+            result.removed.append(line)
+            if not result.kept:
+                result.removed_before_body += 1
+        else:
+            result.kept.append(line)
+    return result
+
+
+# --- metadata ----------------------------------------------------------------------------
+
+def _strip_author_prefix(name: str, rules: BoilerplateRules) -> str:
+    lowered = name.lower()
+    for prefix in rules.author_prefixes:
+        if lowered.startswith(prefix + " ") or (prefix.endswith(":") and lowered.startswith(prefix)):
+            return name[len(prefix):].strip(" :,-")
+    return name
+
+
+def _split_authors(raw: str, rules: BoilerplateRules) -> list[str]:
+    parts = [raw]
+    for separator in rules.author_separators:
+        parts = [piece for part in parts for piece in part.split(separator)]
+    return [p.strip(" \t\n,;|-–—") for p in parts if p.strip(" \t\n,;|-–—")]
+
+
+def clean_authors(raw: str | list[str] | None) -> list[str]:
+    """Author field -> list of person names; junk ("Email the author", "Staff", handles) dropped."""
+    rules = boilerplate_rules()
+    values = raw if isinstance(raw, list) else [raw] if raw else []
+    names: list[str] = []
+    for value in values:
+        for part in _split_authors(_HANDLE.sub(lambda m: m[0] if m[0] == value.strip() else "", value), rules):
+            name = _SPACE.sub(" ", _strip_author_prefix(part, rules)).strip()
+            if _is_plausible_name(name, rules) and name.lower() not in {n.lower() for n in names}:
+                names.append(name)
+    return names
+
+
+def _is_plausible_name(name: str, rules: BoilerplateRules) -> bool:
+    if not name or _matches(name, rules.author_junk) or not _LETTER.search(name):
+        return False
+    return len(name.split()) <= rules.author_max_words and not any(ch.isdigit() for ch in name)
+
+
+def _language(tree: HtmlElement) -> str | None:
+    """The page's declared language (``<html lang>``, og:locale, content-language)."""
+    declared = tree.get("lang") or tree.get("xml:lang")
+    if not declared:
+        for meta in tree.iterfind(".//meta[@content]"):
+            key = (meta.get("property") or meta.get("http-equiv") or meta.get("name") or "").lower()
+            if key in {"og:locale", "content-language", "language", "dc.language"}:
+                declared = meta.get("content")
+                break
+    if not declared:
+        return None
+    return declared.strip().replace("_", "-").split(",")[0].lower() or None
+
+
+def _outlet_from_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None
+
+
+def _first_h1(tree: HtmlElement) -> str | None:
+    for h1 in tree.iterfind(".//h1"):
+        text = _SPACE.sub(" ", h1.text_content()).strip()
+        if text:
+            return text
+    return None
+
+
+def extract_page_meta(tree: HtmlElement, url: str | None) -> dict[str, Any]:
+    """Markup metadata via trafilatura's meta/JSON-LD readers, then our cleaning."""
+    from trafilatura import metadata as tmeta
+
+    found = tmeta.examine_meta(tree)
+    try:
+        found = tmeta.extract_meta_json(tree, found)
+    except Exception:  # malformed JSON-LD is common; the meta tags still count
+        pass
+    title = found.title or tmeta.extract_title(tree)
+    authors = clean_authors(found.author.split("; ") if found.author else None)
+    if not authors:
+        # The XPath byline search is slow (~5 ms a page): only when the markup had no author.
+        fallback = tmeta.extract_author(tree)
+        authors = clean_authors(fallback.split("; ") if fallback else None)
+    canonical = tmeta.extract_url(tree, url) or url
+    sitename = found.sitename or tmeta.extract_sitename(tree)
+    return {
+        "title": title,
+        "authors": authors,
+        "outlet": (sitename.lstrip("@") if sitename else None) or _outlet_from_url(canonical),
+        "url": canonical,
+        "language": _language(tree),
+        "description": found.description,
+        "h1": _first_h1(tree),
+    }
+
+
+# --- entry point -------------------------------------------------------------------------
+
+def _empty_meta(url: str | None) -> dict[str, Any]:
+    return {
+        "title": None, "authors": [], "published": None, "published_from": None,
+        "outlet": _outlet_from_url(url), "url": url, "language": None, "description": None,
+    }
 
 
 def clean_html(html: str | bytes, url: str | None = None) -> Extraction:
-    import trafilatura
-
-    text = trafilatura.extract(html, url=url, include_tables=True) or ""
-    return Extraction(paragraphs=[p for p in text.split("\n") if p.strip()])
+    """One HTML page -> body paragraphs in order, removed lines as evidence, markup metadata."""
+    tree = parse_html(html)
+    if tree is None:
+        return Extraction(paragraphs=[], meta=_empty_meta(url))
+    meta = extract_page_meta(tree, url)
+    published, origin = find_published_date(tree, url=meta["url"] or url, language=meta["language"])
+    meta["published"], meta["published_from"] = published, origin
+    page_chars = visible_text_chars(tree)
+    # bare_extraction works on its own copy of the tree, so the metadata reads above stay valid.
+    lines = extract_body_lines(tree, url)
+    h1 = meta.pop("h1")
+    filtered = filter_paragraphs(lines, meta["title"], [h1] if h1 else [])
+    body_chars = sum(len(p) for p in filtered.kept)
+    return Extraction(
+        paragraphs=filtered.kept,
+        title=meta["title"],
+        evidence=filtered.removed,
+        evidence_before_body=filtered.removed_before_body,
+        removed_chars=max(0, page_chars - body_chars),
+        meta=meta,
+    )

@@ -1,22 +1,485 @@
 """Read stage: every kind of input a user has -> ``Source`` objects (or ``InputError``s).
 
-STUB: to be implemented (files, directories, globs, URLs, JSONL/CSV records, WARC, stdin).
+One input string can be:
+
+* ``-``: standard input, sniffed as HTML or text;
+* an ``http(s)://`` URL, downloaded by ``storyline.fetch.Fetcher``;
+* a file: ``.txt``/``.md`` are text, ``.html``/``.htm`` are HTML, anything else is sniffed;
+  ``.gz`` files are decompressed first (``article.html.gz``);
+* a record file, one ``Source`` per record: ``.jsonl``/``.ndjson`` (origin ``file.jsonl:LINE``)
+  and ``.csv`` (origin ``file.csv:LINE``, the record's first line), each record holding ``text``
+  or ``html`` plus optional ``url``, ``title``, ``published``, ``outlet``, ``authors``;
+* a WARC file (``.warc``, ``.warc.gz``): every successful HTML or plain-text ``response`` record
+  (origin ``file.warc:N``, N counting all records from 1; ``hints.url`` is the target URI);
+  other records (requests, metadata, redirects, images, scripts ...) are skipped silently,
+  since a crawl holds far more of them than articles;
+* a directory, read recursively in sorted path order;
+* a glob pattern (``"news/*.html"``, ``"**/*.txt"``) for shells that do not expand it.
+
+Directories skip hidden files and folders, and every file that cannot be an article: files
+whose suffix is not a document, record or WARC suffix (saved web pages bring folders of images,
+stylesheets and scripts), and suffix-less files whose content is binary. Those are logged at
+DEBUG level, not reported, since they are expected there. A file with a document suffix that
+turns out to be empty or binary *is* reported: it claims to be an article.
+
+Limits: one document (file, decompressed ``.gz``, stdin) may be at most ``MAX_INPUT_BYTES``
+(20 MB). Record and WARC files are streamed, so that cap applies to each record, not the file.
+Every problem becomes an ``InputError`` with a one-line reason; the batch goes on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import csv
+import glob
+import gzip
+import io
+import json
+import logging
+import os
+import re
+import sys
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import IO, Any
 
-from storyline.model import InputError, Mode, Source
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecord
+
+from storyline.decode import (
+    MAX_INPUT_BYTES,
+    MEGABYTE,
+    BinaryContent,
+    check_size,
+    decode_bytes,
+    sniff_mode,
+)
+from storyline.errors import InputProblem
+from storyline.fetch import Fetcher
+from storyline.model import Hints, InputError, Mode, Source
+
+log = logging.getLogger(__name__)
+
+STDIN_INPUT = "-"
+STDIN_ORIGIN = "<stdin>"
+URL_SCHEMES = ("http://", "https://")
+ANY_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+GLOB_CHARACTERS = frozenset("*?[")
+
+TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown"})
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml"})
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+CSV_SUFFIXES = frozenset({".csv"})
+WARC_SUFFIXES = frozenset({".warc"})
+GZIP_SUFFIX = ".gz"
+
+BODY_FIELDS: tuple[Mode, ...] = ("text", "html")
+ARTICLE_CONTENT_TYPES: dict[str, Mode] = {
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "text/plain": "text",
+}
+CHARSET_PARAMETER = re.compile(r"charset\s*=\s*[\"']?([^\"';\s]+)", re.IGNORECASE)
+SIZE_LIMIT = f"{MAX_INPUT_BYTES // MEGABYTE} MB"
+
+Item = Source | InputError
 
 
 def read_inputs(
-    inputs: Iterable[str], *, mode: Mode | None = None, allow_private: bool = False
-) -> Iterator[Source | InputError]:
-    for item in inputs:
-        path = Path(item)
+    inputs: Iterable[str],
+    *,
+    mode: Mode | None = None,
+    allow_private: bool = False,
+    fetcher: Fetcher | None = None,
+) -> Iterator[Item]:
+    """Yield a ``Source`` or an ``InputError`` for every document the inputs hold, lazily, in order.
+
+    ``mode`` forces HTML or text for documents whose kind would otherwise come from their suffix
+    or content. URLs use ``fetcher`` when given (its own ``allow_private`` setting applies);
+    otherwise one ``Fetcher(allow_private=allow_private)`` is made on the first URL and closed
+    at the end.
+    """
+    owned: Fetcher | None = None
+    try:
+        for item in inputs:
+            if item.lower().startswith(URL_SCHEMES):
+                if fetcher is None:
+                    fetcher = owned = Fetcher(allow_private=allow_private)
+                yield fetch_url(fetcher, item)
+            else:
+                yield from read_local(item, mode)
+    finally:
+        if owned is not None:
+            owned.close()
+
+
+def fetch_url(fetcher: Fetcher, url: str) -> Item:
+    try:
+        return fetcher.fetch(url)
+    except InputProblem as exc:
+        return InputError(url, str(exc))
+
+
+def read_local(item: str, mode: Mode | None) -> Iterator[Item]:
+    """Everything that is not an http(s) URL: stdin, files, directories, globs."""
+    if item == STDIN_INPUT:
+        yield read_stdin(mode)
+        return
+    other_url = ANY_URL.match(item)
+    if other_url:
+        yield InputError(item, f"unsupported URL scheme {other_url.group(1)!r} (only http and https)")
+        return
+    path = Path(item)
+    if path.is_dir():
+        yield from read_directory(path, mode)
+    elif path.exists():
+        yield from read_file(path, mode)
+    elif GLOB_CHARACTERS & set(item):
+        yield from read_glob(item, mode)
+    else:
+        yield InputError(item, "no such file or directory")
+
+
+# --- standard input -----------------------------------------------------------------------
+
+
+def read_stdin(mode: Mode | None) -> Item:
+    stream: IO[Any] = getattr(sys.stdin, "buffer", sys.stdin)
+    try:
+        data = stream.read(MAX_INPUT_BYTES + 1)
+        if isinstance(data, str):  # a text-only stdin replacement (embedding, some tests)
+            data = data.encode("utf-8")
+        if len(data) > MAX_INPUT_BYTES:
+            raise InputProblem(f"standard input is over the {SIZE_LIMIT} limit")
+        text = decode_bytes(data)
+    except InputProblem as exc:
+        return InputError(STDIN_ORIGIN, reason_for_stdin(str(exc)))
+    except OSError as exc:
+        return InputError(STDIN_ORIGIN, os_reason(exc))
+    return Source(origin=STDIN_ORIGIN, data=text, mode=mode or sniff_mode(text))
+
+
+def reason_for_stdin(reason: str) -> str:
+    return "empty standard input" if reason == "empty file" else reason
+
+
+# --- files, directories, globs ------------------------------------------------------------
+
+
+def read_directory(root: Path, mode: Mode | None) -> Iterator[Item]:
+    for path in directory_files(root):
+        if is_known_suffix(path):
+            yield from read_file(path, mode)
+        elif path.suffix:
+            log.debug("skipped %s: not a document, record or WARC file", path)
+        else:
+            yield from read_unnamed_file(path, mode)
+
+
+def directory_files(root: Path) -> list[Path]:
+    """Non-hidden files below ``root``, sorted by path; hidden folders are not entered."""
+    found: list[Path] = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        found.extend(Path(folder, name) for name in names if not name.startswith("."))
+    return sorted(found, key=lambda path: path.relative_to(root).parts)
+
+
+def read_unnamed_file(path: Path, mode: Mode | None) -> Iterator[Item]:
+    """A suffix-less file inside a directory: read it unless its content is binary."""
+    try:
+        yield read_document(path, mode)
+    except BinaryContent:
+        log.debug("skipped %s: binary content", path)
+    except InputProblem as exc:
+        yield InputError(str(path), str(exc))
+    except OSError as exc:
+        yield InputError(str(path), os_reason(exc))
+
+
+def read_glob(pattern: str, mode: Mode | None) -> Iterator[Item]:
+    matches = sorted(glob.glob(pattern, recursive=True))
+    if not matches:
+        yield InputError(pattern, "no files match this pattern")
+    for match in matches:
+        path = Path(match)
+        yield from read_directory(path, mode) if path.is_dir() else read_file(path, mode)
+
+
+def read_file(path: Path, mode: Mode | None) -> Iterator[Item]:
+    """One named file: a document, or a record / WARC file holding many."""
+    suffix = inner_suffix(path)
+    if suffix in JSONL_SUFFIXES:
+        reader: Callable[[Path, Mode | None], Iterator[Item]] = read_jsonl
+    elif suffix in CSV_SUFFIXES:
+        reader = read_csv
+    elif suffix in WARC_SUFFIXES:
+        reader = read_warc
+    else:
+        yield read_document_or_error(path, mode)
+        return
+    try:
+        yield from reader(path, mode)
+    except InputProblem as exc:
+        yield InputError(str(path), str(exc))
+    except OSError as exc:
+        yield InputError(str(path), os_reason(exc))
+
+
+def read_document_or_error(path: Path, mode: Mode | None) -> Item:
+    try:
+        return read_document(path, mode)
+    except InputProblem as exc:
+        return InputError(str(path), str(exc))
+    except OSError as exc:
+        return InputError(str(path), os_reason(exc))
+
+
+def read_document(path: Path, mode: Mode | None) -> Source:
+    text = decode_bytes(read_capped(path))
+    return Source(origin=str(path), data=text, mode=mode or suffix_mode(path) or sniff_mode(text))
+
+
+def read_capped(path: Path) -> bytes:
+    """The file's bytes (decompressed for ``.gz``), refusing more than ``MAX_INPUT_BYTES``."""
+    check_size(path.stat().st_size)  # before reading: a 5 GB file must not be loaded to find out
+    if path.suffix.lower() != GZIP_SUFFIX:
+        with path.open("rb") as stream:
+            return stream.read(MAX_INPUT_BYTES + 1)  # +1: a file growing meanwhile is still caught
+    with open_gzip(path) as stream:
+        data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputProblem(f"decompressed file is over the {SIZE_LIMIT} limit")
+    return data
+
+
+def open_gzip(path: Path) -> AbstractContextManager[IO[bytes]]:
+    """A reader of a gzip file whose corruption surfaces as ``InputProblem``."""
+    return GzipReader(path)
+
+
+class GzipReader:
+    """Context manager around ``gzip.open`` turning gzip/zlib failures into ``InputProblem``."""
+
+    def __init__(self, path: Path) -> None:
+        self._stream: IO[bytes] = gzip.open(path, "rb")
+
+    def __enter__(self) -> IO[bytes]:
+        return self._stream
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        self._stream.close()
+        if isinstance(exc, (gzip.BadGzipFile, EOFError, zlib.error)):
+            raise InputProblem(f"corrupt or truncated gzip file ({exc})") from exc
+
+
+def open_binary(path: Path) -> AbstractContextManager[IO[bytes]]:
+    return open_gzip(path) if path.suffix.lower() == GZIP_SUFFIX else path.open("rb")
+
+
+def inner_suffix(path: Path) -> str:
+    """The suffix that names the content: ``.html`` for ``page.html.gz``."""
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if suffixes and suffixes[-1] == GZIP_SUFFIX:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+def suffix_mode(path: Path) -> Mode | None:
+    suffix = inner_suffix(path)
+    if suffix in TEXT_SUFFIXES:
+        return "text"
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    return None
+
+
+def is_known_suffix(path: Path) -> bool:
+    suffix = inner_suffix(path)
+    return suffix_mode(path) is not None or suffix in JSONL_SUFFIXES | CSV_SUFFIXES | WARC_SUFFIXES
+
+
+def os_reason(exc: OSError) -> str:
+    """``PermissionError`` -> "permission denied", in the style of the other reasons."""
+    reason = exc.strerror or str(exc)
+    return reason[:1].lower() + reason[1:]
+
+
+# --- record files: JSONL and CSV -----------------------------------------------------------
+
+
+def read_jsonl(path: Path, mode: Mode | None) -> Iterator[Item]:
+    with open_binary(path) as stream:
+        for number, line in enumerate(capped_lines(stream), start=1):
+            if line is not None and not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                yield record_source(parse_json_record(line), where, mode)
+            except InputProblem as exc:
+                yield InputError(where, str(exc))
+
+
+def capped_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
+    """The stream's lines; None stands for a line over the size cap (skipped, not held in memory)."""
+    while line := stream.readline(MAX_INPUT_BYTES + 1):
+        if len(line) <= MAX_INPUT_BYTES or line.endswith(b"\n"):
+            yield line
+            continue
+        while (rest := stream.readline(MEGABYTE)) and not rest.endswith(b"\n"):
+            pass
+        yield None
+
+
+def parse_json_record(line: bytes | None) -> dict[str, Any]:
+    if line is None:
+        raise InputProblem(f"record is over the {SIZE_LIMIT} limit")
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputProblem(f"malformed JSON: {exc.msg} at column {exc.colno}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputProblem("malformed JSON: not valid UTF-8") from exc
+    if not isinstance(record, dict):
+        raise InputProblem(f"record is a JSON {type(record).__name__}, not an object")
+    return record
+
+
+def read_csv(path: Path, mode: Mode | None) -> Iterator[Item]:
+    # Article HTML easily passes the csv module's default 128 KB field limit.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_INPUT_BYTES))
+    with open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        rows = csv.DictReader(text)
         try:
-            yield Source(origin=item, data=path.read_bytes(), mode=mode)
-        except OSError as exc:
-            yield InputError(item, exc.strerror or str(exc))
+            columns = {name.strip().lower() for name in rows.fieldnames or ()}
+            if not columns & set(BODY_FIELDS):
+                raise InputProblem("CSV has no 'text' or 'html' column")
+            yield from csv_records(rows, path, mode)
+        except UnicodeDecodeError as exc:
+            raise InputProblem(f"not valid UTF-8 near line {rows.line_num + 1} (save the CSV as UTF-8)") from exc
+        except csv.Error as exc:
+            raise InputProblem(f"line {rows.line_num}: malformed CSV ({exc})") from exc
+
+
+def csv_records(rows: csv.DictReader[str], path: Path, mode: Mode | None) -> Iterator[Item]:
+    while True:
+        first_line = rows.line_num + 1  # a quoted field may span lines; name the record's first
+        row = next(rows, None)
+        if row is None:
+            return
+        where = f"{path}:{first_line}"
+        try:
+            yield record_source(row, where, mode)
+        except InputProblem as exc:
+            yield InputError(where, str(exc))
+
+
+def record_source(record: dict[Any, Any], origin: str, mode: Mode | None) -> Source:
+    """A JSONL object or CSV row -> ``Source`` with the record's metadata as ``Hints``."""
+    fields = {str(key).strip().lower(): value for key, value in record.items() if key is not None}
+    body_mode, body = record_body(fields, mode)
+    hints = Hints(
+        url=optional_string(fields, "url"),
+        title=optional_string(fields, "title"),
+        published=optional_string(fields, "published"),
+        outlet=optional_string(fields, "outlet"),
+        authors=author_list(fields.get("authors")),
+    )
+    return Source(origin=origin, data=body, mode=body_mode, hints=hints)
+
+
+def record_body(fields: dict[str, Any], mode: Mode | None) -> tuple[Mode, str]:
+    """The record's article: ``text`` first (already clean prose), then ``html``.
+
+    A ``mode`` asks for that field first, e.g. ``html`` when a record carries both.
+    """
+    order = sorted(BODY_FIELDS, key=lambda name: name != mode)
+    for name in order:
+        value = fields.get(name)
+        if isinstance(value, str) and value.strip():
+            return name, value
+        if value not in (None, "") and not isinstance(value, str):
+            raise InputProblem(f"field '{name}' must be a string, not {type(value).__name__}")
+    raise InputProblem("record has no 'text' or 'html' field")
+
+
+def optional_string(fields: dict[str, Any], name: str) -> str | None:
+    value = fields.get(name)
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):  # e.g. a bare year as "published"
+        return str(value)
+    if not isinstance(value, str):
+        raise InputProblem(f"field '{name}' must be a string, not {type(value).__name__}")
+    return value.strip() or None
+
+
+def author_list(value: Any) -> list[str]:
+    """A list of names, or one string "A; B" / "A, B" (";" wins: "Smith, J.; Doe, A.")."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        separator = ";" if ";" in value else ","
+        names: list[Any] = value.split(separator)
+    elif isinstance(value, list):
+        names = value
+    else:
+        raise InputProblem(f"field 'authors' must be a list or a string, not {type(value).__name__}")
+    if not all(isinstance(name, str) for name in names):
+        raise InputProblem("field 'authors' must hold only strings")
+    return [name.strip() for name in names if name.strip()]
+
+
+# --- WARC ----------------------------------------------------------------------------------
+
+
+def read_warc(path: Path, mode: Mode | None) -> Iterator[Item]:
+    # warcio recognises gzip-compressed WARCs (per-record or whole-file) by itself.
+    with path.open("rb") as stream:
+        try:
+            for number, record in enumerate(ArchiveIterator(stream), start=1):
+                item = warc_item(record, f"{path}:{number}", mode)
+                if item is not None:
+                    yield item
+        except ArchiveLoadFailed as exc:
+            raise InputProblem(f"not a valid WARC file ({one_line(str(exc))})") from exc
+        except (zlib.error, EOFError) as exc:
+            raise InputProblem(f"corrupt or truncated WARC file ({exc})") from exc
+
+
+def warc_item(record: ArcWarcRecord, origin: str, mode: Mode | None) -> Item | None:
+    """A Source for a successful HTML/text response record; None for every other record."""
+    content_mode = article_response_mode(record)
+    if content_mode is None:
+        return None
+    target = record.rec_headers.get_header("WARC-Target-URI")
+    try:
+        data = record.content_stream().read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise InputProblem(f"record is over the {SIZE_LIMIT} limit")
+        content_type = record.http_headers.get_header("Content-Type") or ""
+        text = decode_bytes(data, declared=charset_of(content_type))
+    except InputProblem as exc:
+        return InputError(origin, str(exc))
+    return Source(origin=origin, data=text, mode=mode or content_mode, hints=Hints(url=target))
+
+
+def article_response_mode(record: ArcWarcRecord) -> Mode | None:
+    if record.rec_type != "response" or record.http_headers is None:
+        return None
+    status = record.http_headers.get_statuscode() or ""
+    if not status.startswith("2"):
+        return None
+    content_type = record.http_headers.get_header("Content-Type") or ""
+    return ARTICLE_CONTENT_TYPES.get(content_type.split(";", 1)[0].strip().lower())
+
+
+def charset_of(content_type: str) -> str | None:
+    match = CHARSET_PARAMETER.search(content_type)
+    return match.group(1) if match else None
+
+
+def one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,0 +1,210 @@
+"""Extraction benchmark: our HTML and text cleaning beside baselines run in the same process.
+
+Tables:
+  (a) zyte-aeb, HTML mode: storyline.htmlclean.clean_html vs trafilatura.extract
+      (``include_tables=True``, its defaults otherwise), shingle P/R/F1 and pages/s;
+  (b) zyte-aeb, text mode: storyline.textclean.clean_text on the html-text whole-page text vs
+      that text unchanged (the no-cleaning baseline), docs/s;
+  (c) trafilatura-eval snippets: clean_html vs trafilatura (``fast=False``, its canonical
+      settings), snippet P/R/F.
+
+Usage: python benchmarks/extraction.py [DATA] [--only html|text|snippets] [--limit N]
+       [--json FILE] [--gate]   (--gate: exit 1 if a figure is below benchmarks/floors.json)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    data_argument_parser,
+    load_reference_output,
+    print_table,
+    read_gzip_bytes,
+    shingle_corpus_f1,
+    snippet_counts,
+    snippet_scores,
+)
+
+FLOORS_FILE = Path(__file__).resolve().parent / "floors.json"
+Figures = dict[str, float]
+
+
+def _timed(func: Callable[[Any], str | None], inputs: list[Any]) -> tuple[list[str | None], float]:
+    """Outputs and items/s; one warm-up call first so lazy imports are not timed."""
+    if inputs:
+        func(inputs[0])
+    start = time.perf_counter()
+    outputs = [func(item) for item in inputs]
+    elapsed = time.perf_counter() - start
+    return outputs, (len(inputs) / elapsed if elapsed > 0 else 0.0)
+
+
+def _safe(func: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """A crash counts as no output (the trafilatura-eval rule), never stops the run."""
+    def wrapped(item: Any) -> str | None:
+        try:
+            return func(item)
+        except Exception:  # noqa: BLE001 - a benchmark scores failures, it does not raise them
+            return None
+    return wrapped
+
+
+def _ours_html(html: bytes) -> str:
+    from storyline.htmlclean import clean_html
+
+    return clean_html(html).text
+
+
+def _ours_html_url(item: tuple[bytes, str]) -> str:
+    from storyline.htmlclean import clean_html
+
+    return clean_html(item[0], url=item[1]).text
+
+
+def _ours_text(text: str) -> str:
+    from storyline.textclean import clean_text
+
+    return "\n\n".join(clean_text(text).paragraphs)
+
+
+# --- (a) zyte HTML mode ------------------------------------------------------------------
+
+def zyte_html(data: Path, limit: int | None) -> dict[str, Figures]:
+    import trafilatura
+
+    root = data / "extraction" / "zyte-aeb"
+    truth = json.loads((root / "ground-truth.json").read_text("utf-8"))
+    ids = sorted(truth)[:limit]
+    pages = [read_gzip_bytes(root / "html" / f"{page_id}.html.gz") for page_id in ids]
+    systems: dict[str, Callable[[Any], str | None]] = {
+        "storyline clean_html": _ours_html,
+        "trafilatura 2.3.1 extract": lambda html: trafilatura.extract(html, include_tables=True),
+    }
+    results: dict[str, Figures] = {}
+    for name, func in systems.items():
+        outputs, rate = _timed(_safe(func), pages)
+        figures = shingle_corpus_f1(
+            (truth[page_id]["articleBody"], out or "") for page_id, out in zip(ids, outputs)
+        )
+        results[name] = {**figures, "pages_per_s": rate}
+    ours, base = results["storyline clean_html"], results["trafilatura 2.3.1 extract"]
+    ours["speed_ratio"] = ours["pages_per_s"] / base["pages_per_s"] if base["pages_per_s"] else 0.0
+    print_table("(a) zyte-aeb HTML mode (dev half)", list(results.items()),
+                ["f1", "precision", "recall", "accuracy", "pages_per_s", "pages"])
+    print(f"speed ratio ours/trafilatura: {ours['speed_ratio']:.2f}")
+    return results
+
+
+# --- (b) zyte text mode ------------------------------------------------------------------
+
+def zyte_text(data: Path, limit: int | None) -> dict[str, Figures]:
+    root = data / "extraction" / "zyte-aeb"
+    truth = json.loads((root / "ground-truth.json").read_text("utf-8"))
+    whole_text = load_reference_output(root / "reference-outputs" / "html-text.json.gz")
+    ids = [page_id for page_id in sorted(truth) if page_id in whole_text][:limit]
+    texts = [whole_text[page_id]["articleBody"] for page_id in ids]
+    systems: dict[str, Callable[[Any], str | None]] = {
+        "storyline clean_text": _ours_text,
+        "html-text unchanged (no cleaning)": lambda text: text,
+    }
+    results: dict[str, Figures] = {}
+    for name, func in systems.items():
+        outputs, rate = _timed(_safe(func), texts)
+        figures = shingle_corpus_f1(
+            (truth[page_id]["articleBody"], out or "") for page_id, out in zip(ids, outputs)
+        )
+        results[name] = {**figures, "docs_per_s": rate}
+    print_table("(b) zyte-aeb text mode: html-text whole-page text (dev half)", list(results.items()),
+                ["f1", "precision", "recall", "accuracy", "docs_per_s", "pages"])
+    return results
+
+
+# --- (c) trafilatura-eval snippets -------------------------------------------------------
+
+def _eval_page_path(root: Path, file_name: str) -> Path:
+    gz = root / "html" / f"{file_name}.gz"
+    return gz if gz.exists() else root / "html" / file_name
+
+
+def snippets(data: Path, limit: int | None) -> dict[str, Figures]:
+    import trafilatura
+
+    root = data / "extraction" / "trafilatura-eval"
+    evaldata = json.loads((root / "evaldata.json").read_text("utf-8"))
+    urls = sorted(evaldata)[:limit]
+    items = [(read_gzip_bytes(_eval_page_path(root, evaldata[url]["file"])), url) for url in urls]
+
+    def trafilatura_canonical(item: tuple[bytes, str]) -> str | None:
+        return trafilatura.extract(
+            item[0], url=item[1], fast=False, include_comments=False,
+            include_tables=True, include_formatting=False,
+        )
+
+    systems: dict[str, Callable[[Any], str | None]] = {
+        "storyline clean_html": _ours_html_url,
+        "trafilatura 2.3.1 (fast=False)": trafilatura_canonical,
+    }
+    results: dict[str, Figures] = {}
+    for name, func in systems.items():
+        outputs, rate = _timed(_safe(func), items)
+        counts: Counter[str] = Counter()
+        for url, out in zip(urls, outputs):
+            counts += snippet_counts(out, evaldata[url]["with"], evaldata[url]["without"])
+        results[name] = {**snippet_scores(counts), "pages_per_s": rate, "pages": len(urls)}
+    ours, base = results["storyline clean_html"], results["trafilatura 2.3.1 (fast=False)"]
+    ours["speed_ratio"] = ours["pages_per_s"] / base["pages_per_s"] if base["pages_per_s"] else 0.0
+    print_table("(c) trafilatura-eval snippets (dev half)", list(results.items()),
+                ["f", "precision", "recall", "accuracy", "pages_per_s", "pages"])
+    print(f"speed ratio ours/trafilatura: {ours['speed_ratio']:.2f}")
+    return results
+
+
+# --- gate --------------------------------------------------------------------------------
+
+def check_floors(results: dict[str, dict[str, Figures]], section: str) -> list[str]:
+    """Figures below the pinned floors of ``floors.json`` (only sections that were run)."""
+    floors = json.loads(FLOORS_FILE.read_text("utf-8")).get(section, {})
+    failures: list[str] = []
+    for table, systems in floors.items():
+        if table not in results:
+            continue
+        for system, metrics in systems.items():
+            for metric, floor in metrics.items():
+                value = results[table].get(system, {}).get(metric)
+                if value is None or value < floor:
+                    failures.append(f"{table}/{system}/{metric}: {value} < floor {floor}")
+    return failures
+
+
+def main() -> int:
+    parser = data_argument_parser(__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["html", "text", "snippets"], default=None)
+    parser.add_argument("--gate", action="store_true", help="fail when a figure is below its floor")
+    args = parser.parse_args()
+    runners = {"html": zyte_html, "text": zyte_text, "snippets": snippets}
+    results = {name: run(args.data, args.limit)
+               for name, run in runners.items() if args.only in (None, name)}
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=2), "utf-8")
+    if args.gate:
+        if args.limit:
+            print("\nnote: --gate with --limit compares a subset against full-set floors")
+        failures = check_floors(results, "extraction")
+        for failure in failures:
+            print(f"GATE FAIL {failure}")
+        print("gate: " + ("FAILED" if failures else "passed"))
+        return 1 if failures else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

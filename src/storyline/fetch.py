@@ -1,0 +1,234 @@
+"""Fetch one article URL safely: size and time limits, no private addresses, clear errors.
+
+``Fetcher.fetch(url)`` returns a ``Source`` whose ``data`` is already decoded text, or raises
+``InputProblem`` with a one-line reason. Redirects are followed by hand (at most
+``MAX_REDIRECTS``) so that every hop's host is checked again: a public page must not be able to
+bounce us to ``http://169.254.169.254/`` or to a service on the user's own network.
+
+Known limit: the address check resolves the host, then httpx resolves it again to connect, so a
+DNS server that answers differently within that moment (DNS rebinding) could slip past it. Run
+Storyline where the network itself blocks what must stay unreachable if that matters to you.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+import time
+from importlib.metadata import PackageNotFoundError, version
+from types import TracebackType
+
+import httpx
+
+from storyline.decode import decode_bytes, sniff_mode
+from storyline.errors import InputProblem
+from storyline.model import Hints, Mode, Source
+
+TIMEOUT_SECONDS = 20.0  # per network operation, and for the whole fetch including redirects
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # decompressed body; articles are far smaller
+MAX_REDIRECTS = 5
+PROJECT_URL = "https://example.org/storyline"  # placeholder until the project has a home page
+
+try:
+    STORYLINE_VERSION = version("storyline")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    STORYLINE_VERSION = "unknown"
+USER_AGENT = f"Storyline/{STORYLINE_VERSION} (+{PROJECT_URL})"
+ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.1"
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/x-markdown"})
+# Servers that do not know a file's type say so with these; decoding and sniffing decide then.
+UNKNOWN_TYPES = frozenset({"", "application/octet-stream"})
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+ALLOW_PRIVATE_HINT = "use --allow-private to fetch it"
+
+
+class Fetcher:
+    """Downloads article pages. One instance reuses connections; close it (or use ``with``).
+
+    ``transport`` replaces httpx's network transport (tests, custom proxies); the address check
+    still runs, because it guards what the URL names, not how the bytes travel.
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool = False,
+        timeout: float = TIMEOUT_SECONDS,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+        max_redirects: int = MAX_REDIRECTS,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.allow_private = allow_private
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
+        self._client = httpx.Client(
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,  # we follow them ourselves, checking each hop
+            headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+        )
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def fetch(self, url: str) -> Source:
+        """Download ``url``; raise ``InputProblem`` with a one-line reason when that fails."""
+        deadline = time.monotonic() + self.timeout
+        current = parse_url(url)
+        try:
+            for _hop in range(self.max_redirects + 1):
+                self.check_host(current)
+                with self._client.stream("GET", current) as response:
+                    if response.has_redirect_location:
+                        current = redirect_target(response)
+                        continue
+                    data, mode = self.read_response(response, deadline)
+                    return Source(origin=url, data=data, mode=mode, hints=Hints(url=str(response.url)))
+        except httpx.TimeoutException as exc:
+            raise InputProblem(f"timed out after {self.timeout:g} s") from exc
+        except httpx.HTTPError as exc:
+            raise InputProblem(network_reason(exc, current)) from exc
+        raise InputProblem(f"too many redirects (more than {self.max_redirects})")
+
+    def check_host(self, url: httpx.URL) -> None:
+        """Refuse a host that is, or resolves to, a non-public address (unless allowed)."""
+        if self.allow_private:
+            return
+        host = url.host
+        for address in resolve(url):
+            kind = non_public_kind(address)
+            if kind is None:
+                continue
+            if literal_address(host) is not None:
+                raise InputProblem(f"refused: {host} is a {kind} address; {ALLOW_PRIVATE_HINT}")
+            raise InputProblem(f"refused: {host} resolves to {kind} address {address}; {ALLOW_PRIVATE_HINT}")
+
+    def read_response(self, response: httpx.Response, deadline: float) -> tuple[str, Mode]:
+        if not response.is_success:
+            raise InputProblem(f"HTTP {response.status_code} {response.reason_phrase}".strip())
+        declared_mode = mode_for_content_type(response.headers.get("content-type", ""))
+        body = self.read_body(response, deadline)
+        if not body:
+            raise InputProblem("empty response")
+        text = decode_bytes(body, declared=response.charset_encoding)
+        return text, declared_mode or sniff_mode(text)
+
+    def read_body(self, response: httpx.Response, deadline: float) -> bytes:
+        """Read the (decompressed) body, stopping as soon as it passes the size cap."""
+        limit_reason = f"response is over the {human_size(self.max_bytes)} limit"
+        declared_length = response.headers.get("content-length", "")
+        if declared_length.isdigit() and int(declared_length) > self.max_bytes:
+            raise InputProblem(limit_reason)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise InputProblem(limit_reason)
+            # httpx's timeout is per read; a server trickling bytes could otherwise hold us forever.
+            if time.monotonic() > deadline:
+                raise InputProblem(f"timed out after {self.timeout:g} s")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def parse_url(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise InputProblem(f"invalid URL: {exc}") from exc
+    check_scheme(parsed)
+    if not parsed.host:
+        raise InputProblem("invalid URL: no host name")
+    return parsed
+
+
+def check_scheme(url: httpx.URL) -> None:
+    if url.scheme not in ALLOWED_SCHEMES:
+        raise InputProblem(f"unsupported URL scheme {url.scheme!r} (only http and https)")
+
+
+def redirect_target(response: httpx.Response) -> httpx.URL:
+    try:
+        target = response.url.join(response.headers["location"])
+    except httpx.InvalidURL as exc:
+        raise InputProblem(f"invalid redirect location: {exc}") from exc
+    check_scheme(target)  # a redirect to file:// or ftp:// must not be followed
+    return target
+
+
+def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0])  # drop an IPv6 zone ("fe80::1%eth0")
+    except ValueError:
+        return None
+
+
+def resolve(url: httpx.URL) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Every address the URL's host stands for; a literal IP stands for itself."""
+    literal = literal_address(url.host)
+    if literal is not None:
+        return [literal]
+    host = url.raw_host.decode("ascii")  # IDNA-encoded, as the resolver wants it
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise InputProblem(f"cannot resolve host {url.host}") from exc
+    # getaddrinfo also parses odd numeric forms ("2130706433", "0x7f.1") into real addresses.
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def non_public_kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Name the kind of a non-public address ("loopback", "private", ...); None when public."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 reaches 127.0.0.1
+    checks = (
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("unspecified", address.is_unspecified),
+        ("multicast", address.is_multicast),
+        ("private", address.is_private),
+        ("reserved", address.is_reserved),
+        # Everything else not globally routable: carrier-grade NAT, documentation ranges ...
+        ("non-public", not address.is_global),
+    )
+    return next((kind for kind, matches in checks if matches), None)
+
+
+def mode_for_content_type(content_type: str) -> Mode | None:
+    """HTML or text by the response's media type; None means sniff; others are refused."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type in HTML_TYPES:
+        return "html"
+    if media_type in TEXT_TYPES:
+        return "text"
+    if media_type in UNKNOWN_TYPES:
+        return None
+    raise InputProblem(f"unsupported content type {media_type} (not HTML or plain text)")
+
+
+def human_size(size: int) -> str:
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
+
+
+def network_reason(exc: httpx.HTTPError, url: httpx.URL) -> str:
+    detail = re.sub(r"\s+", " ", str(exc)).strip() or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {url.host}: {detail}"
+    return f"download failed: {detail}"

@@ -1,0 +1,436 @@
+"""Document storage behind one narrow interface: the ``Store`` protocol.
+
+``open_store(url)`` gives a store for a path or ``sqlite:///path`` (PostgreSQL comes later, behind
+the same protocol). ``SQLiteStore`` is the SQLite implementation:
+
+* ids ``S1``, ``S2``, ... are the rows' ``AUTOINCREMENT`` keys: per database, in insertion order,
+  never reused, and gap-free in practice because a rolled-back insert does not consume one;
+* one ``BEGIN IMMEDIATE`` transaction per document: the write lock is taken before the duplicate
+  checks, so two writers (processes or connections) can never both store the same content, and an
+  ingest killed at any point leaves whole documents only (WAL journal, rollback on restart);
+* the content hash is ``UNIQUE``: the same content is stored once. Seen again from another origin,
+  that origin is appended to the document's ``also_at``; seen again from a known origin, nothing
+  changes, so re-running an ingest adds nothing;
+* a near duplicate (``storyline.dedupe``) is stored as its own document with ``duplicate_of`` set
+  to the original, AND its origin is appended to the original's ``also_at``. Both origins stay
+  visible from the original (a briefing that drops duplicates still knows every outlet that ran
+  the story), and the copy keeps its own text for citations that point into it;
+* schema migrations: an ordered ``MIGRATIONS`` list, recorded in ``schema_migrations`` (mirrored in
+  ``PRAGMA user_version``), applied in one transaction when a store is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from storyline.dedupe import Deduper, content_hash
+from storyline.errors import UsageError
+from storyline.model import Document
+
+BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer's one-document transaction
+DB_FILENAME = "storyline.db"
+_ID_PATTERN = re.compile(r"S([1-9][0-9]*)")
+_POSTGRES_SCHEMES = {"postgres", "postgresql"}
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What ``add_document`` did.
+
+    ``created``: a new document row was stored (a new original or a near duplicate). When False,
+    ``id`` is the existing document holding the same content; ``origin_added`` tells whether the
+    input's origin was new and got recorded in its ``also_at`` (a syndicated exact copy).
+    ``duplicate_of``: the original this document is a near duplicate of (for an existing document:
+    its stored value).
+    """
+
+    id: str
+    created: bool
+    duplicate_of: str | None = None
+    origin_added: bool = False
+
+
+class Store(Protocol):
+    """Where documents live. Every backend keeps these semantics (see the module docstring)."""
+
+    def add_document(self, doc: Document) -> AddResult: ...
+
+    def get(self, doc_id: str) -> Document | None: ...
+
+    def documents(self) -> list[Document]: ...
+
+    def find_by_hash(self, hash_: str) -> Document | None: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+# --------------------------------------------------------------------------- locations and URLs
+
+
+def default_db_location() -> Path:
+    """``$XDG_DATA_HOME/storyline/storyline.db``, XDG's default being ``~/.local/share``."""
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    # The XDG spec says to ignore a relative value: it would depend on the working directory.
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / "storyline" / DB_FILENAME
+
+
+def open_store(url: str | None = None) -> Store:
+    """A store for ``url``: None (the default location), a path, or ``sqlite:///path``.
+
+    ``sqlite:///rel/path.db`` is relative and ``sqlite:////abs/path.db`` absolute, as in
+    SQLAlchemy. Raises ``UsageError`` for an unsupported URL or a file that cannot be opened.
+    """
+    return SQLiteStore(_sqlite_path(url))
+
+
+def _sqlite_path(url: str | None) -> Path:
+    if not url:
+        return default_db_location()
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return Path(url).expanduser()
+    scheme = scheme.lower().split("+")[0]  # "postgresql+psycopg" names a driver, not a backend
+    if scheme == "sqlite":
+        return _path_of_sqlite_url(url, rest)
+    if scheme in _POSTGRES_SCHEMES:
+        raise UsageError(
+            f"PostgreSQL storage is not implemented yet ({url!r}); use a SQLite path or sqlite:///path"
+        )
+    raise UsageError(f"unsupported database URL {url!r}: use a file path or sqlite:///path")
+
+
+def _path_of_sqlite_url(url: str, rest: str) -> Path:
+    # "sqlite:///x.db" leaves "/x.db": the third slash separates the (empty) host from the path.
+    path = rest[1:] if rest.startswith("/") else ""
+    if not path or "?" in path:
+        raise UsageError(f"bad SQLite URL {url!r}: expected sqlite:///path/to/file.db")
+    return Path(path).expanduser()
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: Sequence[str]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "documents and their origins", (
+        """CREATE TABLE documents (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            origin TEXT NOT NULL,
+            url TEXT,
+            title TEXT,
+            authors TEXT NOT NULL DEFAULT '[]',
+            author_roles TEXT NOT NULL DEFAULT '{}',
+            outlet TEXT,
+            published TEXT,
+            published_from TEXT,
+            language TEXT,
+            country TEXT,
+            kind TEXT,
+            words INTEGER NOT NULL DEFAULT 0,
+            duplicate_of INTEGER REFERENCES documents(seq),
+            boilerplate_removed_chars INTEGER NOT NULL DEFAULT 0,
+            text TEXT NOT NULL,
+            content_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX documents_origin ON documents(origin)",
+        # Further origins of a stored document: exact copies ('exact', no row of their own) and
+        # near duplicates ('near', stored as their own document too).
+        """CREATE TABLE document_origins (
+            id INTEGER PRIMARY KEY,
+            document INTEGER NOT NULL REFERENCES documents(seq),
+            origin TEXT NOT NULL,
+            relation TEXT NOT NULL CHECK (relation IN ('exact', 'near')),
+            created_at TEXT NOT NULL,
+            UNIQUE (document, origin)
+        )""",
+        "CREATE INDEX document_origins_origin ON document_origins(origin)",
+    )),
+]
+LATEST_VERSION = MIGRATIONS[-1].version
+
+_COLUMNS = (
+    "origin", "url", "title", "authors", "author_roles", "outlet", "published", "published_from",
+    "language", "country", "kind", "words", "duplicate_of", "boilerplate_removed_chars", "text",
+    "content_hash", "created_at",
+)
+_JSON_COLUMNS = {"authors", "author_roles"}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _doc_id(seq: int) -> str:
+    return f"S{seq}"
+
+
+def _seq(doc_id: str | None) -> int | None:
+    match = _ID_PATTERN.fullmatch(doc_id or "")
+    return int(match.group(1)) if match else None
+
+
+# --------------------------------------------------------------------------- SQLite
+
+
+class SQLiteStore:
+    """The SQLite ``Store``. One connection; use one store per thread (sqlite3's rule)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn = self._connect(self.path)
+        self._deduper = Deduper()
+        self._synced_seq = 0  # the deduper has seen every document up to this seq
+
+    # -- opening
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, the module adds nothing.
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        except (OSError, sqlite3.Error) as exc:
+            raise UsageError(f"cannot open database {path}: {exc}") from exc
+        try:
+            _configure(conn)
+            _migrate(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise UsageError(f"cannot use database {path}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- transactions
+
+    @contextmanager
+    def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """BEGIN ... COMMIT, rolled back on any error (also KeyboardInterrupt)."""
+        self._conn.execute(f"BEGIN {mode}")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # -- writing
+
+    def add_document(self, doc: Document) -> AddResult:
+        """Store ``doc`` in one transaction; ``doc.id``, ``duplicate_of`` and ``also_at`` are ignored
+        (the store decides them). ``doc`` itself is not modified."""
+        fingerprint = self._deduper.fingerprint(doc.text)
+        with self._transaction() as conn:
+            self._sync_deduper(conn)  # other connections may have added documents meanwhile
+            existing = conn.execute(
+                "SELECT seq, origin, duplicate_of FROM documents WHERE content_hash = ?",
+                (fingerprint.content_hash,),
+            ).fetchone()
+            if existing is not None:
+                return _add_origin_to_existing(conn, existing, doc.origin)
+            original = self._deduper.match(fingerprint)
+            seq = _insert_document(conn, doc, fingerprint.content_hash, _seq(original))
+            if original is not None:
+                _record_origin(conn, _seq(original), doc.origin, "near")
+        # Only after COMMIT: a rolled-back document must not stay in the in-memory index.
+        self._deduper.insert(_doc_id(seq), fingerprint, is_duplicate=original is not None)
+        self._synced_seq = max(self._synced_seq, seq)
+        return AddResult(_doc_id(seq), created=True, duplicate_of=original)
+
+    def _sync_deduper(self, conn: sqlite3.Connection) -> None:
+        """Index the documents stored since the last sync: all of them on first use (restoring
+        dedupe across runs), then whatever other connections added."""
+        rows = conn.execute(
+            "SELECT seq, text, duplicate_of FROM documents WHERE seq > ? ORDER BY seq",
+            (self._synced_seq,),
+        )
+        for seq, text, duplicate_of in rows:
+            original = _doc_id(duplicate_of) if duplicate_of is not None else None
+            self._deduper.remember(_doc_id(seq), text, original)
+            self._synced_seq = seq
+
+    # -- reading
+
+    def get(self, doc_id: str) -> Document | None:
+        seq = _seq(doc_id)
+        if seq is None:
+            return None
+        return self._select_one("WHERE seq = ?", (seq,))
+
+    def find_by_hash(self, hash_: str) -> Document | None:
+        """The document whose ``content_hash`` (``storyline.dedupe.content_hash``) is ``hash_``."""
+        return self._select_one("WHERE content_hash = ?", (hash_,))
+
+    def documents(self) -> list[Document]:
+        """Every document, in insertion order (S1, S2, ...)."""
+        with self._transaction("DEFERRED") as conn:  # one snapshot for both queries
+            rows = conn.execute(f"SELECT seq, {', '.join(_COLUMNS)} FROM documents ORDER BY seq")
+            docs = [_row_to_document(row) for row in rows]
+            origins = _origins_by_document(conn)
+        for doc in docs:
+            doc.also_at = origins.get(doc.id or "", [])
+        return docs
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+
+    def _select_one(self, where: str, params: tuple[Any, ...]) -> Document | None:
+        with self._transaction("DEFERRED") as conn:
+            sql = f"SELECT seq, {', '.join(_COLUMNS)} FROM documents {where}"
+            row = conn.execute(sql, params).fetchone()
+            if row is None:
+                return None
+            doc = _row_to_document(row)
+            doc.also_at = _origins_by_document(conn, row[0]).get(doc.id or "", [])
+        return doc
+
+
+# --------------------------------------------------------------------------- SQL helpers
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # WAL: readers never block the writer, and a killed writer's partial transaction is simply
+    # not in the log's committed part. synchronous=NORMAL is safe against a killed process (an
+    # OS crash may lose the last commits, never consistency).
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Apply the pending migrations in one transaction (none pending: no write lock taken)."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _apply_migrations(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _apply_migrations(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    # Read under the write lock: a concurrent opener may have just migrated.
+    applied = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+    if applied > LATEST_VERSION:
+        raise UsageError(
+            f"database schema version {applied} is newer than this Storyline "
+            f"(knows up to {LATEST_VERSION}): upgrade Storyline"
+        )
+    for migration in MIGRATIONS:
+        if migration.version > applied:
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, _now()),
+            )
+    conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
+
+
+def _insert_document(
+    conn: sqlite3.Connection, doc: Document, hash_: str, duplicate_of: int | None
+) -> int:
+    values: dict[str, Any] = {
+        name: getattr(doc, name) for name in _COLUMNS if name not in {"content_hash", "created_at"}
+    }
+    values.update(content_hash=hash_, created_at=_now(), duplicate_of=duplicate_of)
+    for name in _JSON_COLUMNS:
+        values[name] = json.dumps(values[name], ensure_ascii=False)
+    placeholders = ", ".join("?" for _ in _COLUMNS)
+    cursor = conn.execute(
+        f"INSERT INTO documents ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+        [values[name] for name in _COLUMNS],
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def _add_origin_to_existing(
+    conn: sqlite3.Connection, existing: tuple[int, str, int | None], origin: str
+) -> AddResult:
+    seq, first_origin, duplicate_of = existing
+    added = origin != first_origin and _record_origin(conn, seq, origin, "exact")
+    dup = _doc_id(duplicate_of) if duplicate_of is not None else None
+    return AddResult(_doc_id(seq), created=False, duplicate_of=dup, origin_added=added)
+
+
+def _record_origin(conn: sqlite3.Connection, seq: int | None, origin: str, relation: str) -> bool:
+    """Append ``origin`` to document ``seq``'s ``also_at`` unless it is already known there."""
+    assert seq is not None
+    first = conn.execute("SELECT origin FROM documents WHERE seq = ?", (seq,)).fetchone()
+    if first is None or first[0] == origin:
+        return False
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO document_origins (document, origin, relation, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (seq, origin, relation, _now()),
+    )
+    return cursor.rowcount > 0
+
+
+def _origins_by_document(conn: sqlite3.Connection, seq: int | None = None) -> dict[str, list[str]]:
+    if seq is None:
+        rows = conn.execute("SELECT document, origin FROM document_origins ORDER BY id")
+    else:
+        rows = conn.execute(
+            "SELECT document, origin FROM document_origins WHERE document = ? ORDER BY id", (seq,)
+        )
+    origins: dict[str, list[str]] = {}
+    for document, origin in rows:
+        origins.setdefault(_doc_id(document), []).append(origin)
+    return origins
+
+
+def _row_to_document(row: Sequence[Any]) -> Document:
+    values = dict(zip(_COLUMNS, row[1:]))
+    for name in _JSON_COLUMNS:
+        values[name] = json.loads(values[name])
+    duplicate_of = values["duplicate_of"]
+    values["duplicate_of"] = _doc_id(duplicate_of) if duplicate_of is not None else None
+    del values["created_at"]  # not a Document field (yet); kept in the row
+    return Document(id=_doc_id(row[0]), **values)

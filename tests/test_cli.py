@@ -1,0 +1,128 @@
+"""The command line as a user runs it: real files, real SQLite databases, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storyline.cli import main
+
+ARTICLE = """Harbour council approves new ferry line
+
+By Lena Moravec | Published: March 4, 2024
+
+Share on Facebook
+Share on X
+Print
+
+The harbour council voted on Monday to open a ferry line between the old town pier and the
+island of Kessel, ending two years of debate about the cost of the service.
+
+Council members said the boats would run every forty minutes in summer and every hour in winter,
+and that tickets would cost the same as a city bus fare.
+
+"We listened to the islanders, and this is what they asked for," said council chair Petra Lund,
+who promised that the first boat would sail before the end of June.
+
+Opponents argued that the money would be better spent on repairing the northern breakwater, which
+was damaged in last winter's storms and still lets waves into the fishing harbour.
+
+Related articles
+Storm damage bill rises again
+Island school to close in autumn
+
+12 comments
+Log in to comment
+"""
+
+OTHER_ARTICLE = """Orchestra returns to the restored concert hall
+
+The city orchestra played its first concert in the restored concert hall on Saturday evening,
+three years after a fire destroyed the roof and most of the wooden stage.
+
+The conductor chose a programme of works that had been performed at the hall's opening a century
+ago, and the audience of nine hundred rose to its feet after the final movement.
+
+Engineers who worked on the restoration said the new roof used the original timber design but
+hid modern fire barriers inside the beams, a compromise that took two years to approve.
+"""
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "ferry.txt").write_text(ARTICLE, encoding="utf-8")
+    (folder / "concert.txt").write_text(OTHER_ARTICLE, encoding="utf-8")
+    return folder
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "storyline", *args], capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_extract_one_file_prints_one_document_object(corpus: Path) -> None:
+    result = CliRunner().invoke(main, ["extract", str(corpus / "ferry.txt")])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["id"] == "S1"
+    assert document["origin"] == str(corpus / "ferry.txt")
+    assert "ferry line between the old town pier" in document["text"]
+    assert "Log in to comment" not in document["text"]
+    assert document["words"] == len(document["text"].split())
+    assert document["boilerplate_removed_chars"] > 0
+
+
+def test_extract_many_inputs_gives_jsonl_in_input_order_with_failures_inline(corpus: Path) -> None:
+    missing = corpus / "missing.txt"
+    result = CliRunner().invoke(
+        main, ["extract", str(corpus / "concert.txt"), str(missing), str(corpus / "ferry.txt")]
+    )
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line.get("origin") for line in lines] == [
+        str(corpus / "concert.txt"), str(missing), str(corpus / "ferry.txt")
+    ]
+    assert "error" in lines[1] and "text" not in lines[1]
+    assert str(missing) in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_usage_error_exits_2() -> None:
+    result = CliRunner().invoke(main, ["extract", "--format", "yaml", "x.txt"])
+    assert result.exit_code == 2
+
+
+def test_ingest_twice_adds_nothing_and_docs_lists_them(corpus: Path, tmp_path: Path) -> None:
+    db = tmp_path / "test.db"
+    first = run("ingest", str(corpus), "--db", str(db))
+    assert first.returncode == 0, first.stderr
+    assert "2 new" in first.stdout
+    second = run("ingest", str(corpus), "--db", str(db))
+    assert second.returncode == 0, second.stderr
+    assert "0 new" in second.stdout and "2 already stored" in second.stdout
+    listed = run("docs", "--db", str(db), "--format", "json")
+    documents = json.loads(listed.stdout)
+    assert [d["id"] for d in documents] == ["S1", "S2"]
+
+
+def test_ingest_reports_bad_input_on_one_line_and_keeps_going(corpus: Path, tmp_path: Path) -> None:
+    (corpus / "empty.txt").write_bytes(b"")
+    result = run("ingest", str(corpus), "--db", str(tmp_path / "t.db"), "--quiet")
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and "empty.txt" in errors[0]
+    listed = run("docs", "--db", str(tmp_path / "t.db"), "--format", "jsonl")
+    assert len(listed.stdout.splitlines()) == 2
+
+
+def test_extract_reads_standard_input() -> None:
+    result = CliRunner().invoke(main, ["extract", "-", "--type", "text"], input=OTHER_ARTICLE)
+    assert result.exit_code == 0, result.output
+    assert "restored concert hall" in json.loads(result.stdout)["text"]

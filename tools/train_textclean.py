@@ -1,0 +1,339 @@
+"""Train the text-mode cleaner's model (src/storyline/data/textclean_model.json).
+
+Training pages: the Zyte article-extraction benchmark's development half, text mode. The
+input of each page is its ``html-text`` reference output (the whole visible page text), the
+labels come from aligning its blocks with the human ``articleBody``: a block is body when its
+token sequence occurs in the gold body (in reading order) or most of its 4-gram shingles do.
+
+    .venv/bin/python tools/train_textclean.py [DATA] [--folds 5] [--no-write]
+
+prints the out-of-fold F1 (k-fold by page: every page scored by a model that never saw it),
+then trains on all pages, prints the in-sample F1 and writes the model file. Deterministic:
+the fold split is a hash of the page id, the solver is Newton's method (no randomness).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import load_reference_output, shingle_corpus_f1  # noqa: E402
+
+
+def _import_textclean():  # type: ignore[no-untyped-def]
+    """storyline.textclean, even while the package's other stages are mid-rewrite.
+
+    The package ``__init__`` imports the whole pipeline; when a sibling module is broken,
+    register a bare package so only ``model`` and ``textclean`` have to import.
+    """
+    try:
+        from storyline import textclean
+    except ImportError:
+        import types
+        for name in [m for m in sys.modules if m == "storyline" or m.startswith("storyline.")]:
+            del sys.modules[name]
+        package = types.ModuleType("storyline")
+        package.__path__ = [str(ROOT / "src" / "storyline")]
+        sys.modules["storyline"] = package
+        from storyline import textclean
+    return textclean
+
+
+tc = _import_textclean()
+
+DEFAULT_DATA = ROOT.parent / "shared" / "eval-data"
+ZYTE = Path("extraction") / "zyte-aeb"
+
+THRESHOLDS = [round(x, 2) for x in np.arange(0.20, 0.81, 0.05)]
+SHORT_MATCH_SLACK = 60  # chars: a short block counts only when it sits where the body resumes
+
+
+@dataclass
+class Page:
+    page_id: str
+    text: str
+    gold: str
+    blocks: list[tc.Block]
+    rows: np.ndarray
+    labels: np.ndarray
+    weights: np.ndarray
+
+
+# --- labels ------------------------------------------------------------------------------
+
+def _tokens(text: str) -> list[str]:
+    return tc._WORD.findall(text)
+
+
+def _shingle_set(tokens: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(tokens[i:i + 4]) for i in range(max(len(tokens) - 3, 0))}
+
+
+def label_blocks(blocks: list[tc.Block], gold: str) -> np.ndarray:
+    """1 for blocks of the gold body, found in order; shingle overlap for edited blocks."""
+    gold_tokens = _tokens(gold)
+    gold_line = " " + " ".join(gold_tokens) + " "
+    gold_shingles = _shingle_set(gold_tokens)
+    labels = np.zeros(len(blocks))
+    pointer = 0
+    for i, block in enumerate(blocks):
+        tokens = _tokens(block.text)
+        if not tokens:
+            continue
+        needle = " " + " ".join(tokens) + " "
+        found = gold_line.find(needle, pointer)
+        long_enough = len(tokens) >= 6
+        if found >= 0 and (long_enough or found - pointer <= SHORT_MATCH_SLACK):
+            labels[i] = 1.0
+            pointer = found + len(needle) - 1
+        elif len(tokens) >= 8:
+            shingles = _shingle_set(tokens)
+            labels[i] = 1.0 if len(shingles & gold_shingles) >= 0.5 * len(shingles) else 0.0
+    return labels
+
+
+def block_weights(rows: np.ndarray) -> np.ndarray:
+    """Long blocks carry most of the metric's shingles; every page weighs about the same."""
+    words = np.expm1(rows[:, tc.FEATURE_NAMES.index("log_words")])
+    raw = np.log1p(words) + 0.5
+    return raw * len(raw) / raw.sum() if raw.sum() else raw
+
+
+def load_pages(data: Path) -> list[Page]:
+    inputs = load_reference_output(data / ZYTE / "reference-outputs" / "html-text.json.gz")
+    gold = json.loads((data / ZYTE / "ground-truth.json").read_text(encoding="utf-8"))
+    pages: list[Page] = []
+    for page_id in sorted(gold):
+        text = inputs[page_id]["articleBody"]
+        blocks = tc.split_blocks(text)
+        rows = tc.block_features(blocks)
+        pages.append(Page(page_id, text, gold[page_id]["articleBody"], blocks, rows,
+                          label_blocks(blocks, gold[page_id]["articleBody"]),
+                          block_weights(rows)))
+    return pages
+
+
+# --- gradient-boosted trees -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BoostSettings:
+    trees: int = 150
+    depth: int = 3
+    learning_rate: float = 0.1
+    bins: int = 32
+    min_child_weight: float = 2.0
+    l2_leaf: float = 1.0
+
+
+SETTINGS = BoostSettings()
+
+
+def _bin_edges(rows: np.ndarray, bins: int) -> list[np.ndarray]:
+    """Candidate split thresholds per feature: midpoints between distinct quantiles."""
+    edges = []
+    for column in rows.T:
+        cuts = np.unique(np.quantile(column, np.linspace(0, 1, bins + 1)[1:-1]))
+        edges.append(cuts)
+    return edges
+
+
+def _best_split(binned: np.ndarray, edges: list[np.ndarray], grad: np.ndarray,
+                hess: np.ndarray, settings: BoostSettings) -> tuple[int, float, float]:
+    """(feature, threshold, gain) of the best split of these rows; feature -1 when none."""
+    best = (-1, 0.0, 0.0)
+    g_total, h_total = grad.sum(), hess.sum()
+    parent = g_total ** 2 / (h_total + settings.l2_leaf)
+    for feature, cuts in enumerate(edges):
+        if len(cuts) == 0:
+            continue
+        g_bins = np.bincount(binned[:, feature], weights=grad, minlength=len(cuts) + 1)
+        h_bins = np.bincount(binned[:, feature], weights=hess, minlength=len(cuts) + 1)
+        g_left, h_left = np.cumsum(g_bins)[:-1], np.cumsum(h_bins)[:-1]
+        g_right, h_right = g_total - g_left, h_total - h_left
+        valid = (h_left >= settings.min_child_weight) & (h_right >= settings.min_child_weight)
+        if not valid.any():
+            continue
+        gain = (g_left ** 2 / (h_left + settings.l2_leaf)
+                + g_right ** 2 / (h_right + settings.l2_leaf) - parent)
+        gain[~valid] = -np.inf
+        k = int(np.argmax(gain))
+        if gain[k] > best[2]:
+            best = (feature, float(cuts[k]), float(gain[k]))
+    return best
+
+
+def _grow_tree(binned: np.ndarray, rows: np.ndarray, edges: list[np.ndarray], grad: np.ndarray,
+               hess: np.ndarray, settings: BoostSettings) -> tuple[list[int], list[float],
+                                                                 list[float]]:
+    """One complete tree of ``settings.depth``; a node that cannot split repeats its parent's
+    split with an unreachable threshold, so the stored shape stays complete."""
+    n_internal = 2 ** settings.depth - 1
+    features, thresholds = [0] * n_internal, [0.0] * n_internal
+    members: dict[int, np.ndarray] = {0: np.arange(len(rows))}
+    for node in range(n_internal):
+        idx = members[node]
+        feature, threshold, _ = (_best_split(binned[idx], edges, grad[idx], hess[idx], settings)
+                                 if len(idx) else (-1, 0.0, 0.0))
+        if feature < 0:
+            feature, threshold = 0, np.inf  # everything goes left
+        features[node], thresholds[node] = feature, threshold
+        right = rows[idx, feature] > threshold
+        members[2 * node + 1], members[2 * node + 2] = idx[~right], idx[right]
+    leaves = []
+    for leaf in range(2 ** settings.depth):
+        idx = members[n_internal + leaf]
+        value = -grad[idx].sum() / (hess[idx].sum() + settings.l2_leaf) if len(idx) else 0.0
+        leaves.append(float(value) * settings.learning_rate)
+    return features, thresholds, leaves
+
+
+def fit_trees(rows: np.ndarray, labels: np.ndarray, weights: np.ndarray,
+              names: tuple[str, ...], settings: BoostSettings = SETTINGS) -> dict:
+    """Weighted logistic-loss gradient boosting (Newton leaves, histogram split search)."""
+    edges = _bin_edges(rows, settings.bins)
+    binned = np.column_stack([np.searchsorted(cuts, column, side="left")
+                              for cuts, column in zip(edges, rows.T)])
+    # searchsorted(side=left) puts value == cut in the left bin, matching "right when >".
+    positive = float(np.average(labels, weights=weights))
+    base = float(np.log(positive / (1 - positive)))
+    z = np.full(len(rows), base)
+    model = {"features": list(names), "depth": settings.depth, "base": base,
+             "split_features": [], "split_thresholds": [], "leaf_values": []}
+    for _ in range(settings.trees):
+        p = 1.0 / (1.0 + np.exp(-z))
+        grad, hess = weights * (p - labels), weights * p * (1 - p)
+        features, thresholds, leaves = _grow_tree(binned, rows, edges, grad, hess, settings)
+        model["split_features"].append(features)
+        model["split_thresholds"].append(thresholds)
+        model["leaf_values"].append(leaves)
+        z += tc.TreeStage.from_dict({**model, "base": 0.0,
+                                     "split_features": [features],
+                                     "split_thresholds": [thresholds],
+                                     "leaf_values": [leaves]}).raw_margin(rows)
+    return model
+
+
+def stage2_rows(page: Page, stage1: tc.TreeStage) -> np.ndarray:
+    first = stage1.predict(page.rows)
+    log_words = page.rows[:, tc.FEATURE_NAMES.index("log_words")]
+    return np.hstack([page.rows, tc.context_features(first, log_words)])
+
+
+INNER_FOLDS = 4
+
+
+def train(pages: list[Page]) -> tuple[dict, dict]:
+    """Stage 1 on all pages; stage 2 on *cross-fitted* stage-1 scores.
+
+    Stage 2 must learn how far to trust stage 1 on pages stage 1 has not seen, so its inputs
+    come from inner-fold stage-1 models, as they will at inference time.
+    """
+    stage1 = _fit_stage1(pages)
+    rows2: list[np.ndarray] = []
+    for fold in range(INNER_FOLDS):
+        inner_train = [p for p in pages if fold_of(p.page_id, INNER_FOLDS, "inner") != fold]
+        inner_model = tc.TreeStage.from_dict(_fit_stage1(inner_train))
+        rows2 += [stage2_rows(p, inner_model) for p in pages
+                  if fold_of(p.page_id, INNER_FOLDS, "inner") == fold]
+    ordered = [p for fold in range(INNER_FOLDS) for p in pages
+               if fold_of(p.page_id, INNER_FOLDS, "inner") == fold]
+    labels = np.concatenate([p.labels for p in ordered])
+    weights = np.concatenate([p.weights for p in ordered])
+    stage2 = fit_trees(np.vstack(rows2), labels, weights, tc.FEATURE_NAMES + tc.CONTEXT_NAMES)
+    return stage1, stage2
+
+
+def _fit_stage1(pages: list[Page]) -> dict:
+    return fit_trees(np.vstack([p.rows for p in pages]),
+                     np.concatenate([p.labels for p in pages]),
+                     np.concatenate([p.weights for p in pages]), tc.FEATURE_NAMES)
+
+
+# --- evaluation ----------------------------------------------------------------------------
+
+def page_scores(page: Page, stage1: dict, stage2: dict) -> np.ndarray:
+    rows2 = stage2_rows(page, tc.TreeStage.from_dict(stage1))
+    return tc.TreeStage.from_dict(stage2).predict(rows2)
+
+
+def predicted_text(page: Page, scores: np.ndarray, threshold: float) -> str:
+    candidates = [i for i, s in enumerate(scores) if s >= threshold]
+    texts = [page.blocks[i].text for i in candidates]
+    return "\n\n".join(texts[j] for j in tc.drop_repeated_teasers(texts))
+
+
+def corpus_f1(pages: list[Page], scores: list[np.ndarray], threshold: float) -> dict:
+    return shingle_corpus_f1(
+        (page.gold, predicted_text(page, s, threshold)) for page, s in zip(pages, scores))
+
+
+def best_threshold(pages: list[Page], scores: list[np.ndarray]) -> float:
+    return max(THRESHOLDS, key=lambda t: (corpus_f1(pages, scores, t)["f1"], -abs(t - 0.5)))
+
+
+def fold_of(page_id: str, folds: int, salt: str = "outer") -> int:
+    return int(hashlib.sha256(f"{salt}:{page_id}".encode()).hexdigest(), 16) % folds
+
+
+def cross_validate(pages: list[Page], folds: int) -> dict:
+    """Out-of-fold figures: each page scored by a model (and threshold) trained without it."""
+    out_pages: list[Page] = []
+    out_scores: list[np.ndarray] = []
+    out_thresholds: list[float] = []
+    for fold in range(folds):
+        train_pages = [p for p in pages if fold_of(p.page_id, folds) != fold]
+        test_pages = [p for p in pages if fold_of(p.page_id, folds) == fold]
+        stage1, stage2 = train(train_pages)
+        threshold = best_threshold(train_pages, [page_scores(p, stage1, stage2)
+                                                 for p in train_pages])
+        for page in test_pages:
+            out_pages.append(page)
+            out_scores.append(page_scores(page, stage1, stage2))
+            out_thresholds.append(threshold)
+    preds = (predicted_text(p, s, t) for p, s, t in zip(out_pages, out_scores, out_thresholds))
+    return shingle_corpus_f1((p.gold, pred) for p, pred in zip(out_pages, preds))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--no-write", action="store_true", help="only print the figures")
+    parser.add_argument("--output", type=Path, default=tc.MODEL_PATH)
+    args = parser.parse_args()
+
+    pages = load_pages(args.data)
+    print(f"{len(pages)} pages, {sum(len(p.blocks) for p in pages)} blocks, "
+          f"{int(sum(p.labels.sum() for p in pages))} labelled body")
+    ceiling = shingle_corpus_f1(
+        (p.gold, "\n\n".join(b.text for b, y in zip(p.blocks, p.labels) if y)) for p in pages)
+    print(f"label ceiling (gold block labels)  F1 {ceiling['f1']:.4f}")
+    if args.folds > 1:
+        oof = cross_validate(pages, args.folds)
+        print(f"out-of-fold ({args.folds}-fold)           F1 {oof['f1']:.4f} "
+              f"P {oof['precision']:.4f} R {oof['recall']:.4f}")
+    stage1, stage2 = train(pages)
+    scores = [page_scores(p, stage1, stage2) for p in pages]
+    threshold = best_threshold(pages, scores)
+    fit = corpus_f1(pages, scores, threshold)
+    print(f"in-sample (threshold {threshold:.2f})      F1 {fit['f1']:.4f} "
+          f"P {fit['precision']:.4f} R {fit['recall']:.4f}")
+    if not args.no_write:
+        model = {"about": "text-mode block classifier; tools/train_textclean.py writes it",
+                 "threshold": threshold, "stage1": stage1, "stage2": stage2}
+        args.output.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -63,6 +63,13 @@ COPY_EDITED = (
     .replace("Residents' bills", "Household water bills")
 )
 
+LOCAL_LEDE = WIRE.replace(
+    WIRE.split("\n\n")[0],
+    "Residents of the Eastbrook quarter woke up on Wednesday to the news that the plant at the end "
+    "of their street, a landmark since the 1960s, will close: the city council voted 7-2 on Tuesday "
+    "night to shut it by the end of next year.",
+)
+
 TRIMMED = "\n\n".join(WIRE.split("\n\n")[:4])  # syndication cuts from the bottom
 
 UPDATE = WIRE + """
@@ -127,7 +134,7 @@ def test_near_duplicate_variants_match_the_wire(variant: str) -> None:
     assert deduper.add("S2", variant) == "S1"
 
 
-@pytest.mark.parametrize("variant", [UPDATE, OTHER_OUTLET])
+@pytest.mark.parametrize("variant", [UPDATE, LOCAL_LEDE, OTHER_OUTLET])
 def test_updates_and_other_outlets_are_distinct(variant: str) -> None:
     deduper = Deduper()
     deduper.add("S1", WIRE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 
@@ -122,8 +123,10 @@ def test_redirect_to_file_scheme_is_refused(fetcher: Fetcher, news_server: NewsS
 
 
 def test_connection_refused_is_one_line(fetcher: Fetcher) -> None:
-    # Port 9 (discard) on loopback: nothing listens there in a test environment.
-    assert problem(fetcher, "http://127.0.0.1:9/").startswith("cannot connect to 127.0.0.1")
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert problem(fetcher, f"http://127.0.0.1:{port}/").startswith("cannot connect to 127.0.0.1")
 
 
 # --- private addresses ------------------------------------------------------------------------

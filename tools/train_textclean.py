@@ -267,7 +267,7 @@ def page_scores(page: Page, stage1: dict, stage2: dict) -> np.ndarray:
 
 
 def predicted_text(page: Page, scores: np.ndarray, threshold: float) -> str:
-    candidates = [i for i, s in enumerate(scores) if s >= threshold]
+    candidates = tc.select_body(scores, threshold)
     texts = [page.blocks[i].text for i in candidates]
     return "\n\n".join(texts[j] for j in tc.drop_repeated_teasers(texts))
 

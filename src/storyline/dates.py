@@ -295,6 +295,9 @@ def _label_pattern() -> re.Pattern[str]:
     return re.compile(rf"(?<![\w])(?P<label>{labels})(?![\w])(?:\s+on)?\s*[:：]?", re.IGNORECASE)
 
 
+_BYLINE_START = re.compile(r"\s*by\s", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class _Candidate:
     iso: str
@@ -321,14 +324,15 @@ def _score(line: str, parsed: DateParse, label: str | None) -> int:
     extra = len(line) - (parsed.end - parsed.start)
     if extra <= int(vocab["date_line_max_extra_chars"]):
         return 3  # the line is (almost) only a date: a dateline
-    if re.match(r"\s*by\s", line, re.IGNORECASE) and len(line) <= int(vocab["short_line_max_chars"]):
+    if _BYLINE_START.match(line) and len(line) <= int(vocab["short_line_max_chars"]):
         return 3  # a byline carrying the date
     return 0  # a date mentioned inside prose is about events, not the page
 
 
 def _line_candidates(
-    line: str, order: int, day_first: bool | None, regional: bool | None, today: date
+    line: str, order: int, in_head: bool, context: tuple[bool | None, bool | None], today: date
 ) -> list[_Candidate]:
+    day_first, regional = context
     found = []
     for parsed in find_dates(line, day_first=day_first, regional=regional, now=today):
         if parsed.iso is None or parsed.precision != "day":
@@ -337,6 +341,8 @@ def _line_candidates(
             continue
         label = _label_before(line, parsed.start)
         score = _score(line, parsed, label)
+        if not in_head and label is None and score and not _BYLINE_START.match(line):
+            score = 0  # a bare date after the headline area is more often a teaser's than the page's
         if score:
             where = f"{label}: {parsed.text}" if label else parsed.text
             found.append(_Candidate(parsed.iso, score, order, where.strip()))
@@ -348,6 +354,7 @@ def find_publication_date(
     *,
     country: str | None = None,
     language: str | None = None,
+    head: int | None = None,
     now: date | None = None,
 ) -> tuple[str, str] | None:
     """The publication date a page's text states: ``(YYYY-MM-DD, the text it came from)``, or None.
@@ -355,16 +362,23 @@ def find_publication_date(
     ``blocks`` are the page's blocks in document order (evidence and body alike). Only dates a
     label names ("Published: ...") or that stand on a dateline or byline count; a "published"
     label beats a bare dateline, which beats an "updated" label; ties go to the earliest.
-    Ambiguous numeric dates are skipped, never guessed.
+    Ambiguous numeric dates are skipped, never guessed. ``head``: how many leading blocks form the
+    page head (headline, byline, dateline); a bare, unlabelled date after it is not believed.
+    ``country``/``language`` give the regional day/month convention (see the module docstring).
     """
     today = now or today_utc()
     day_first = infer_day_first(blocks)
     regional = regional_day_first(country, language)
-    lines = [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+    lines = [
+        (line.strip(), head is None or number < head)
+        for number, block in enumerate(blocks)
+        for line in block.splitlines()
+        if line.strip()
+    ]
     candidates = [
         candidate
-        for order, line in enumerate(lines)
-        for candidate in _line_candidates(line, order, day_first, regional, today)
+        for order, (line, in_head) in enumerate(lines)
+        for candidate in _line_candidates(line, order, in_head, (day_first, regional), today)
     ]
     if not candidates:
         return None

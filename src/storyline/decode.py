@@ -84,7 +84,9 @@ META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+
 # Markers that make a document HTML however little markup it has.
 STRONG_HTML_MARKERS = ("<!doctype html", "<html", "<head", "<body", "<meta ", "<title>")
 # Tags that are common in HTML fragments; several of them also mean HTML.
-WEAK_HTML_TAG = re.compile(r"</?(?:p|div|br|span|a|article|section|h[1-6]|ul|li|table|img|strong|em)\b[^>]*>", re.IGNORECASE)
+WEAK_HTML_TAG = re.compile(
+    r"</?(?:p|div|br|span|a|article|section|h[1-6]|ul|li|table|img|strong|em)\b[^>]*>", re.IGNORECASE
+)
 MIN_WEAK_HTML_TAGS = 3
 
 

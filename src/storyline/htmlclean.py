@@ -43,6 +43,9 @@ _EXTRACT_OPTIONS: dict[str, Any] = {
     "include_images": False,
     "include_links": False,
     "with_metadata": False,
+    # fast=True skips trafilatura's readability/jusText comparison: ~25% cheaper, and on news
+    # pages the comparison rarely changes the result; our filters recover more than it adds.
+    "fast": True,
 }
 _INVISIBLE_TAGS = {"script", "style", "noscript", "template", "svg", "head"}
 
@@ -65,7 +68,8 @@ class BoilerplateRules:
 
 
 def _compile(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+    """One alternation per group: a single regex pass per paragraph instead of one per rule."""
+    return (re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE),)
 
 
 @lru_cache(maxsize=1)
@@ -292,6 +296,22 @@ def _first_h1(tree: HtmlElement) -> str | None:
     return None
 
 
+_BYLINE_XPATH = (
+    './/*[@rel="author" or @itemprop="author" or contains(@class, "byline")'
+    ' or contains(@class, "author-name") or contains(@class, "article-author")]'
+)
+
+
+def _byline_candidates(tree: HtmlElement) -> list[str]:
+    """Visible byline texts; one XPath pass (trafilatura's own byline search costs ~7 ms)."""
+    texts: list[str] = []
+    for elem in tree.xpath(_BYLINE_XPATH)[:5]:
+        text = _SPACE.sub(" ", elem.text_content()).strip()
+        if text and len(text) <= 100:
+            texts.append(text)
+    return texts
+
+
 def extract_page_meta(tree: HtmlElement, url: str | None) -> dict[str, Any]:
     """Markup metadata via trafilatura's meta/JSON-LD readers, then our cleaning."""
     from trafilatura import metadata as tmeta
@@ -304,9 +324,7 @@ def extract_page_meta(tree: HtmlElement, url: str | None) -> dict[str, Any]:
     title = found.title or tmeta.extract_title(tree)
     authors = clean_authors(found.author.split("; ") if found.author else None)
     if not authors:
-        # The XPath byline search is slow (~5 ms a page): only when the markup had no author.
-        fallback = tmeta.extract_author(tree)
-        authors = clean_authors(fallback.split("; ") if fallback else None)
+        authors = clean_authors(_byline_candidates(tree))
     canonical = tmeta.extract_url(tree, url) or url
     sitename = found.sitename or tmeta.extract_sitename(tree)
     return {

@@ -41,6 +41,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
+from types import TracebackType
 from pathlib import Path
 from typing import IO, Any
 
@@ -101,6 +102,8 @@ def read_inputs(
     otherwise one ``Fetcher(allow_private=allow_private)`` is made on the first URL and closed
     at the end.
     """
+    if isinstance(inputs, str):  # one input passed bare; iterating it would yield its characters
+        inputs = [inputs]
     owned: Fetcher | None = None
     try:
         for item in inputs:
@@ -169,13 +172,23 @@ def reason_for_stdin(reason: str) -> str:
 
 
 def read_directory(root: Path, mode: Mode | None) -> Iterator[Item]:
+    found = False
     for path in directory_files(root):
-        if is_known_suffix(path):
-            yield from read_file(path, mode)
-        elif path.suffix:
-            log.debug("skipped %s: not a document, record or WARC file", path)
-        else:
-            yield from read_unnamed_file(path, mode)
+        for item in read_directory_member(path, mode):
+            found = True
+            yield item
+    if not found:  # say so, rather than let a whole folder vanish without a word
+        yield InputError(str(root), "no text, HTML, JSONL, CSV or WARC files in this directory")
+
+
+def read_directory_member(path: Path, mode: Mode | None) -> Iterator[Item]:
+    """A file found in a directory: only documents, record and WARC files are read."""
+    if is_known_suffix(path):
+        return read_file(path, mode)
+    if path.suffix:
+        log.debug("skipped %s: not a document, record or WARC file", path)
+        return iter(())
+    return read_unnamed_file(path, mode)
 
 
 def directory_files(root: Path) -> list[Path]:
@@ -200,12 +213,18 @@ def read_unnamed_file(path: Path, mode: Mode | None) -> Iterator[Item]:
 
 
 def read_glob(pattern: str, mode: Mode | None) -> Iterator[Item]:
+    """Matched files are read as if named; matched folders as folders; each file once only."""
     matches = sorted(glob.glob(pattern, recursive=True))
     if not matches:
         yield InputError(pattern, "no files match this pattern")
-    for match in matches:
-        path = Path(match)
-        yield from read_directory(path, mode) if path.is_dir() else read_file(path, mode)
+    seen: set[Path] = set()  # "news/**" matches a folder and, again, every file inside it
+    for match in map(Path, matches):
+        is_folder = match.is_dir()
+        for path in directory_files(match) if is_folder else [match]:
+            if path in seen:
+                continue
+            seen.add(path)
+            yield from read_directory_member(path, mode) if is_folder else read_file(path, mode)
 
 
 def read_file(path: Path, mode: Mode | None) -> Iterator[Item]:
@@ -248,20 +267,15 @@ def read_capped(path: Path) -> bytes:
     if path.suffix.lower() != GZIP_SUFFIX:
         with path.open("rb") as stream:
             return stream.read(MAX_INPUT_BYTES + 1)  # +1: a file growing meanwhile is still caught
-    with open_gzip(path) as stream:
+    with GzipStream(path) as stream:
         data = stream.read(MAX_INPUT_BYTES + 1)
     if len(data) > MAX_INPUT_BYTES:
         raise InputProblem(f"decompressed file is over the {SIZE_LIMIT} limit")
     return data
 
 
-def open_gzip(path: Path) -> AbstractContextManager[IO[bytes]]:
-    """A reader of a gzip file whose corruption surfaces as ``InputProblem``."""
-    return GzipReader(path)
-
-
-class GzipReader:
-    """Context manager around ``gzip.open`` turning gzip/zlib failures into ``InputProblem``."""
+class GzipStream:
+    """``gzip.open`` as a context manager whose corrupt-data failures surface as ``InputProblem``."""
 
     def __init__(self, path: Path) -> None:
         self._stream: IO[bytes] = gzip.open(path, "rb")
@@ -269,14 +283,16 @@ class GzipReader:
     def __enter__(self) -> IO[bytes]:
         return self._stream
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._stream.close()
         if isinstance(exc, (gzip.BadGzipFile, EOFError, zlib.error)):
             raise InputProblem(f"corrupt or truncated gzip file ({exc})") from exc
 
 
 def open_binary(path: Path) -> AbstractContextManager[IO[bytes]]:
-    return open_gzip(path) if path.suffix.lower() == GZIP_SUFFIX else path.open("rb")
+    return GzipStream(path) if path.suffix.lower() == GZIP_SUFFIX else path.open("rb")
 
 
 def inner_suffix(path: Path) -> str:
@@ -358,7 +374,8 @@ def read_csv(path: Path, mode: Mode | None) -> Iterator[Item]:
                 raise InputProblem("CSV has no 'text' or 'html' column")
             yield from csv_records(rows, path, mode)
         except UnicodeDecodeError as exc:
-            raise InputProblem(f"not valid UTF-8 near line {rows.line_num + 1} (save the CSV as UTF-8)") from exc
+            line = rows.line_num + 1
+            raise InputProblem(f"not valid UTF-8 near line {line} (save the CSV as UTF-8)") from exc
         except csv.Error as exc:
             raise InputProblem(f"line {rows.line_num}: malformed CSV ({exc})") from exc
 
@@ -437,16 +454,25 @@ def author_list(value: Any) -> list[str]:
 
 def read_warc(path: Path, mode: Mode | None) -> Iterator[Item]:
     # warcio recognises gzip-compressed WARCs (per-record or whole-file) by itself.
+    if path.stat().st_size == 0:
+        raise InputProblem("empty file")
+    found = 0
     with path.open("rb") as stream:
         try:
             for number, record in enumerate(ArchiveIterator(stream), start=1):
+                # warcio also reads the older ARC format, so leniently that plain text passes.
+                if not record.format.startswith("warc"):
+                    raise InputProblem("not a valid WARC file (no WARC record header)")
                 item = warc_item(record, f"{path}:{number}", mode)
                 if item is not None:
+                    found += 1
                     yield item
         except ArchiveLoadFailed as exc:
             raise InputProblem(f"not a valid WARC file ({one_line(str(exc))})") from exc
         except (zlib.error, EOFError) as exc:
             raise InputProblem(f"corrupt or truncated WARC file ({exc})") from exc
+    if not found:  # say so, rather than let a whole archive vanish without a word
+        raise InputProblem("no successful HTML or plain-text responses in this WARC file")
 
 
 def warc_item(record: ArcWarcRecord, origin: str, mode: Mode | None) -> Item | None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from storyline.dedupe import Deduper, content_hash
+from storyline.dedupe import Deduper
 from storyline.errors import UsageError
 from storyline.model import Document
 

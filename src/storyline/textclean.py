@@ -39,8 +39,11 @@ _BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 _LETTER_WORD = re.compile(r"[^\W\d_]+")
-_SENTENCE_END = re.compile(r"[.!?…]+(?=[\"'”’)\]]*(?:\s|$))")
-_TERMINAL = re.compile(r"[.!?…:;][\"'”’)\]*]*$")
+_SENTENCE_END = re.compile(r"[.!?…]+(?=[\"'”’)\]]*(?:\s|$))|[。！？]")
+_TERMINAL = re.compile(r"[.!?…:;。！？][\"'”’)\]*」』]*$")
+# Scripts written without spaces: about two characters make a word.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
 _OPEN_END = re.compile(r"[\w,;\-–—]$")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 _URL_OR_MAIL = re.compile(r"https?://|www\.|\w@\w|\.(?:com|org|net|ru|co\.uk)\b", re.I)
@@ -113,6 +116,10 @@ FEATURE_NAMES = (
     "is_short",
     "is_long",
     "quote_ratio",
+    "word_share",
+    "relative_to_longest",
+    "is_longest",
+    "log_page_blocks",
 )
 
 
@@ -135,7 +142,8 @@ def split_blocks(text: str) -> list[Block]:
         # A page copied with single newlines only: every line is its own block.
         pieces = text.split("\n")
     blocks = [Block(raw=p.strip(), text=_SPACE.sub(" ", p).strip()) for p in pieces]
-    return join_split_paragraphs([b for b in blocks if b.text])
+    # A block of invisible characters only (zero-width spaces, BOMs) is no block at all.
+    return join_split_paragraphs([b for b in blocks if _INVISIBLE.sub("", b.text)])
 
 
 def _is_cut_mid_sentence(first: Block, second: Block) -> bool:
@@ -159,12 +167,19 @@ def join_split_paragraphs(blocks: list[Block]) -> list[Block]:
 
 # --- 2. features --------------------------------------------------------------------------
 
+def word_count(text: str, words: list[str] | None = None) -> int:
+    """Words, counting text in scripts without spaces (CJK) at two characters a word."""
+    unspaced = len(_UNSPACED.findall(text))
+    spaced = len(words if words is not None else _WORD.findall(text))
+    return spaced + unspaced // 2 if unspaced else spaced
+
+
 def _block_features(block: Block, index: int, count: int, char_start: int, total_chars: int,
                     repeats: int) -> list[float]:
-    text = block.text
+    text = _INVISIBLE.sub("", block.text)
     chars = len(text)
     words = _WORD.findall(text)
-    n_words = max(len(words), 1)
+    n_words = max(word_count(text, words), 1)
     lines = [line for line in block.raw.split("\n") if line.strip()] or [text]
     letter_words = _LETTER_WORD.findall(text)
     n_letter = max(len(letter_words), 1)
@@ -175,9 +190,9 @@ def _block_features(block: Block, index: int, count: int, char_start: int, total
     return [
         1.0,
         math.log1p(chars),
-        math.log1p(len(words)),
+        math.log1p(n_words),
         math.log(len(lines)),
-        math.log1p(len(words) / len(lines)),
+        math.log1p(n_words / len(lines)),
         sum(w in STOP_WORDS for w in lowered) / n_words,
         sum(w in WIDGET_WORDS for w in lowered) / n_words,
         sum(w in READER_WORDS for w in lowered) / n_words,
@@ -194,12 +209,12 @@ def _block_features(block: Block, index: int, count: int, char_start: int, total
         1.0 if _SEPARATOR.search(text) else 0.0,
         1.0 if _DATE_LIKE.search(text) else 0.0,
         1.0 if ("©" in text or "copyright" in text.lower()) else 0.0,
-        1.0 if repeats > 1 and len(words) < 12 else 0.0,
-        math.log(repeats) if len(words) < 12 else 0.0,
+        1.0 if repeats > 1 and n_words < 12 else 0.0,
+        math.log(repeats) if n_words < 12 else 0.0,
         index / max(count - 1, 1),
         char_start / max(total_chars, 1),
-        1.0 if len(words) < 8 else 0.0,
-        1.0 if len(words) >= 40 else 0.0,
+        1.0 if n_words < 8 else 0.0,
+        1.0 if n_words >= 40 else 0.0,
         sum(text.count(q) for q in "\"“”«»") / n_words,
     ]
 
@@ -214,7 +229,23 @@ def block_features(blocks: list[Block]) -> np.ndarray:
         rows.append(_block_features(block, index, len(blocks), char_start, total_chars,
                                     repeats[block.text.lower()]))
         char_start += len(block.text)
-    return np.array(rows, dtype=float).reshape(len(blocks), len(FEATURE_NAMES))
+    table = np.array(rows, dtype=float).reshape(len(blocks), len(FEATURE_NAMES) - 4)
+    return np.hstack([table, _page_relative_features(table)])
+
+
+def _page_relative_features(table: np.ndarray) -> np.ndarray:
+    """Where a block stands among the page's blocks: the longest block of a page is nearly
+    always article text, even when a byline got glued onto its front."""
+    if len(table) == 0:
+        return np.zeros((0, 4))
+    words = np.expm1(table[:, FEATURE_NAMES.index("log_words")])
+    longest = max(float(words.max()), 1.0)
+    return np.column_stack([
+        words / max(float(words.sum()), 1.0),
+        words / longest,
+        (words >= longest).astype(float),
+        np.full(len(table), math.log(len(table))),
+    ])
 
 
 # --- 3. context --------------------------------------------------------------------------
@@ -439,6 +470,20 @@ def guess_title(blocks: list[Block], first_body: int) -> str | None:
     return best[1] if best else None
 
 
+# --- selection -----------------------------------------------------------------------------
+
+def select_body(scores: np.ndarray, threshold: float) -> list[int]:
+    """Indices of the blocks taken as body candidates.
+
+    When no block clears the threshold, a page still has an article (we were given it as one):
+    take the most body-like block, so one uncertain page does not come out empty.
+    """
+    chosen = [i for i, score in enumerate(scores) if score >= threshold]
+    if chosen or len(scores) == 0:
+        return chosen
+    return [int(np.argmax(scores))]
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 def clean_text(text: str) -> Extraction:
@@ -446,7 +491,7 @@ def clean_text(text: str) -> Extraction:
     blocks = split_blocks(text or "")
     model = load_model()
     scores = score_blocks(blocks, model)
-    body_candidates = [i for i, score in enumerate(scores) if score >= model.threshold]
+    body_candidates = select_body(scores, model.threshold)
     kept = [body_candidates[j] for j in
             drop_repeated_teasers([blocks[i].text for i in body_candidates])]
     kept_set = set(kept)

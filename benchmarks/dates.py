@@ -1,0 +1,154 @@
+"""Publication-date benchmark (htmldate-eval): our date beside htmldate run in the same process.
+
+Ours is ``storyline.htmldates.find_published_date`` on the parsed page, the very function
+``clean_html`` uses for ``meta["published"]`` (the date alone, without body extraction, so the
+speed column compares date finders). The baseline is
+``htmldate.find_date(html, original_date=True, extensive_search=True)``.
+
+Metric (dates/README.md): per page, no prediction -> FN, prediction == gold -> TP, else FP;
+accuracy = TP / N over every entry, NaN golds included (they can never be right).
+
+Usage: python benchmarks/dates.py [DATA] [--limit N] [--json FILE] [--gate] [--misses]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import data_argument_parser, print_table, read_gzip_bytes  # noqa: E402
+
+FLOORS_FILE = Path(__file__).resolve().parent / "floors.json"
+EVAL_FILES = ("eval_default.json", "eval_mediacloud_2020.json")
+
+
+def decode_page(raw: bytes) -> str:
+    """UTF-8 first, then a detected encoding: the benchmark's own decoding rule."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(raw).best()
+        return str(best) if best is not None else raw.decode("utf-8", errors="replace")
+
+
+def load_items(data: Path, limit: int | None) -> list[tuple[str, str, str | None]]:
+    """(url, html, gold) for every entry of both eval files; NaN gold -> None."""
+    root = data / "dates" / "htmldate-eval"
+    items: list[tuple[str, str, str | None]] = []
+    for name in EVAL_FILES:
+        entries = json.loads((root / name).read_text("utf-8"))
+        for url, entry in sorted(entries.items()):
+            path = root / "html" / f"{entry['file']}.gz"
+            if not path.exists():
+                path = root / "html" / entry["file"]
+            gold = entry.get("date")
+            gold = None if gold is None or (isinstance(gold, float) and math.isnan(gold)) else gold
+            items.append((url, decode_page(read_gzip_bytes(path)), gold))
+    return items[:limit]
+
+
+def ours(url: str, html: str) -> str | None:
+    from storyline.htmlclean import extract_page_meta, parse_html
+    from storyline.htmldates import find_published_date
+
+    tree = parse_html(html)
+    if tree is None:
+        return None
+    meta = extract_page_meta(tree, url)
+    return find_published_date(tree, url=meta["url"] or url, language=meta["language"])[0]
+
+
+def htmldate_extensive(url: str, html: str) -> str | None:
+    from htmldate import find_date
+
+    return find_date(html, original_date=True, extensive_search=True)
+
+
+def score(predictions: list[str | None], golds: list[str | None]) -> dict[str, float]:
+    counts: Counter[str] = Counter()
+    for pred, gold in zip(predictions, golds):
+        if pred is None:
+            counts["fn"] += 1
+        elif pred == gold:
+            counts["tp"] += 1
+        else:
+            counts["fp"] += 1
+    tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
+    n = len(golds)
+    return {
+        "accuracy": tp / n if n else 0.0,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "f": 2 * tp / (2 * tp + fp + fn) if tp else 0.0,
+        "tp": tp, "fp": fp, "fn": fn, "pages": n,
+    }
+
+
+def run_system(func: Callable[[str, str], str | None], items: list[tuple[str, str, str | None]]
+               ) -> tuple[list[str | None], float]:
+    def safe(url: str, html: str) -> str | None:
+        try:
+            return func(url, html)
+        except Exception:  # noqa: BLE001 - a crash is a missing date, as in the upstream eval
+            return None
+    if items:
+        safe(items[0][0], items[0][1])  # warm-up: lazy imports are not timed
+    start = time.perf_counter()
+    predictions = [safe(url, html) for url, html, _ in items]
+    elapsed = time.perf_counter() - start
+    return predictions, (len(items) / elapsed if elapsed > 0 else 0.0)
+
+
+def check_floors(results: dict[str, dict[str, float]]) -> list[str]:
+    floors = json.loads(FLOORS_FILE.read_text("utf-8")).get("dates", {})
+    failures = []
+    for system, metrics in floors.items():
+        for metric, floor in metrics.items():
+            value = results.get(system, {}).get(metric)
+            if value is None or value < floor:
+                failures.append(f"{system}/{metric}: {value} < floor {floor}")
+    return failures
+
+
+def main() -> int:
+    parser = data_argument_parser(__doc__.splitlines()[0])
+    parser.add_argument("--gate", action="store_true", help="fail when a figure is below its floor")
+    parser.add_argument("--misses", action="store_true", help="list the pages we get wrong")
+    args = parser.parse_args()
+    items = load_items(args.data, args.limit)
+    golds = [gold for _, _, gold in items]
+    systems = {"storyline find_published_date": ours, "htmldate 1.11.0 extensive": htmldate_extensive}
+    results: dict[str, dict[str, float]] = {}
+    outputs: dict[str, list[str | None]] = {}
+    for name, func in systems.items():
+        outputs[name], rate = run_system(func, items)
+        results[name] = {**score(outputs[name], golds), "pages_per_s": rate}
+    print_table("htmldate-eval, day accuracy (dev half)", list(results.items()),
+                ["accuracy", "precision", "recall", "f", "tp", "fp", "fn", "pages_per_s"])
+    if args.misses:
+        base = outputs["htmldate 1.11.0 extensive"]
+        for (url, _, gold), mine, theirs in zip(items, outputs["storyline find_published_date"], base):
+            if mine != gold:
+                print(f"MISS gold={gold} ours={mine} htmldate={theirs} {url}")
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=2), "utf-8")
+    if args.gate:
+        failures = check_floors(results)
+        for failure in failures:
+            print(f"GATE FAIL {failure}")
+        print("gate: " + ("FAILED" if failures else "passed"))
+        return 1 if failures else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from storyline.cli import main
+from tests.conftest import NewsServer
 
 ARTICLE = """Harbour council approves new ferry line
 
@@ -126,3 +127,32 @@ def test_extract_reads_standard_input() -> None:
     result = CliRunner().invoke(main, ["extract", "-", "--type", "text"], input=OTHER_ARTICLE)
     assert result.exit_code == 0, result.output
     assert "restored concert hall" in json.loads(result.stdout)["text"]
+
+
+def test_bad_urls_each_get_one_line_and_the_good_input_still_comes_out(
+    corpus: Path, news_server: "NewsServer"
+) -> None:
+    bad = {
+        news_server.url("/missing"): "404",
+        news_server.url("/loop"): "redirect",
+        news_server.url("/slow"): "timed out",
+    }
+    result = run("extract", *bad, str(corpus / "concert.txt"), "--timeout", "0.5", "--quiet",
+                 "--allow-private")
+    assert result.returncode == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 4 and "text" in lines[-1]
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 3
+    for line, (url, reason) in zip(errors, bad.items()):
+        assert url in line and reason in line.lower(), line
+
+
+def test_private_and_loopback_refused_without_allow_private(news_server: "NewsServer") -> None:
+    # 10.0.0.1 is refused before any connection is tried: nothing may be sent to private ranges.
+    result = run("extract", news_server.url("/article"), "http://10.0.0.1/briefing", "--quiet")
+    assert result.returncode == 1
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and all("--allow-private" in line for line in errors)
+    assert "loopback" in errors[0] and "private" in errors[1]
+    assert not any(path == "/article" for path, _ in news_server.requests)

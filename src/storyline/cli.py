@@ -19,6 +19,7 @@ from rich.table import Table
 
 from storyline import __version__
 from storyline.errors import StorylineError
+from storyline.fetch import TIMEOUT_SECONDS, Fetcher
 from storyline.model import Document, InputError, Mode
 from storyline.pipeline import extract, ingest
 from storyline.store import default_db_location, open_store
@@ -35,6 +36,10 @@ quiet_option = click.option("--quiet", "-q", is_flag=True, help="no progress bar
 private_option = click.option(
     "--allow-private", is_flag=True,
     help="allow fetching URLs that resolve to private or loopback addresses",
+)
+timeout_option = click.option(
+    "--timeout", type=click.FloatRange(min=0.1), default=TIMEOUT_SECONDS, show_default=True,
+    help="seconds to wait for each URL",
 )
 type_option = click.option(
     "--type", "mode", type=click.Choice(["html", "text"]), default=None,
@@ -55,11 +60,12 @@ def main() -> None:
                    "(default: json for one input, jsonl for several)")
 @type_option
 @private_option
+@timeout_option
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
               help="write here instead of standard output")
 @quiet_option
 def extract_command(inputs: tuple[str, ...], fmt: str | None, mode: Mode | None,
-                    allow_private: bool, output: IO[str], quiet: bool) -> None:
+                    allow_private: bool, timeout: float, output: IO[str], quiet: bool) -> None:
     """Read, clean and give metadata to INPUTS, without a database.
 
     INPUT is a file, a directory, a glob, a URL, a .jsonl/.csv of records, a .warc(.gz), or -
@@ -67,7 +73,8 @@ def extract_command(inputs: tuple[str, ...], fmt: str | None, mode: Mode | None,
     """
     results: list[Document | InputError] = []
     with _progress(quiet, "Extracting") as advance:
-        for result in extract(inputs, mode=mode, allow_private=allow_private):
+        fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
+        for result in extract(inputs, mode=mode, fetcher=fetcher):
             _report_failure(result)
             results.append(result)
             advance()
@@ -104,16 +111,18 @@ def _as_plain_text(doc: Document) -> str:
 @db_option
 @type_option
 @private_option
+@timeout_option
 @quiet_option
 def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | None,
-                   allow_private: bool, quiet: bool) -> None:
+                   allow_private: bool, timeout: float, quiet: bool) -> None:
     """Read, clean and store INPUTS in the database (adding the same input twice adds nothing)."""
     with _open_store_or_exit(db_url) as store, _progress(quiet, "Ingesting") as advance:
         def on_item(result: Document | InputError) -> None:
             _report_failure(result)
             advance()
 
-        report = ingest(inputs, store, mode=mode, allow_private=allow_private, on_item=on_item)
+        fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
+        report = ingest(inputs, store, mode=mode, fetcher=fetcher, on_item=on_item)
     if not quiet:
         click.echo(report.summary())
     sys.exit(EXIT_OK if report.ok else EXIT_SOME_FAILED)

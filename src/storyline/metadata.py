@@ -151,7 +151,8 @@ _NAME_TOKEN = re.compile(r"^(?:[^\W\d_]\.){1,3}$|^[^\W\d_][^\W\d_'â€™.-]*(?:[-'â
 
 def _name_tokens_ok(tokens: list[str]) -> bool:
     vocab = _vocab()
-    stop = set(vocab["name_stop_tokens"])
+    # Role words ("Senior Fellow") are not names, except those that are also common given names/surnames.
+    stop = set(vocab["name_stop_tokens"]) | (set(vocab["role_words"]) - set(vocab["role_words_that_are_names"]))
     particles = set(vocab["name_particles"])
     capitalised = 0
     for token in tokens:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from storyline.decode import decode_bytes, sniff_mode
 from storyline.dedupe import Deduper, content_hash
 from storyline.errors import InputProblem
+from storyline.fetch import Fetcher
 from storyline.htmlclean import clean_html
 from storyline.metadata import build_document
 from storyline.model import Document, Extraction, InputError, Mode, Source
@@ -58,6 +59,7 @@ def extract(
     *,
     mode: Mode | None = None,
     allow_private: bool = False,
+    fetcher: Fetcher | None = None,
 ) -> Iterator[Document | InputError]:
     """Read, clean and give metadata to every input, in input order.
 
@@ -66,7 +68,7 @@ def extract(
     """
     deduper = Deduper()
     number = 0
-    for item in read_inputs(inputs, mode=mode, allow_private=allow_private):
+    for item in read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher):
         result = item if isinstance(item, InputError) else extract_one(item)
         if isinstance(result, Document):
             number += 1
@@ -107,11 +109,12 @@ def ingest(
     *,
     mode: Mode | None = None,
     allow_private: bool = False,
+    fetcher: Fetcher | None = None,
     on_item: Progress | None = None,
 ) -> IngestReport:
     """Read, clean and store every input, one transaction per document."""
     report = IngestReport()
-    for item in read_inputs(inputs, mode=mode, allow_private=allow_private):
+    for item in read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher):
         result = item if isinstance(item, InputError) else extract_one(item)
         if isinstance(result, InputError):
             report.failed.append(result)

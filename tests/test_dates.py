@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,17 @@ from storyline.dates import (
 )
 
 NOW = date(2024, 6, 1)
+
+
+def _iso(text: str, **order: bool) -> str | None:
+    parsed = parse_date(text, now=NOW, **order)
+    return parsed.iso if parsed else None
+
+
+def _published(blocks: list[str], **context: Any) -> str | None:
+    """Just the date of ``find_publication_date``, "now" fixed."""
+    found = find_publication_date(blocks, now=NOW, **context)
+    return found[0] if found else None
 
 
 @pytest.mark.parametrize(
@@ -59,8 +71,8 @@ def test_ambiguous_slash_date_is_not_guessed() -> None:
 
 
 def test_document_evidence_decides_order() -> None:
-    assert parse_date("10/07/2017", day_first=True, now=NOW).iso == "2017-07-10"  # type: ignore[union-attr]
-    assert parse_date("10/07/2017", day_first=False, now=NOW).iso == "2017-10-07"  # type: ignore[union-attr]
+    assert _iso("10/07/2017", day_first=True) == "2017-07-10"
+    assert _iso("10/07/2017", day_first=False) == "2017-10-07"
 
 
 def test_dotted_dates_are_day_first_by_convention() -> None:
@@ -69,14 +81,14 @@ def test_dotted_dates_are_day_first_by_convention() -> None:
 
 
 def test_document_evidence_beats_dot_convention() -> None:
-    assert parse_date("04.05.2019", day_first=False, now=NOW).iso == "2019-04-05"  # type: ignore[union-attr]
+    assert _iso("04.05.2019", day_first=False) == "2019-04-05"
 
 
 def test_regional_convention_is_last_resort() -> None:
-    assert parse_date("04/05/2019", regional=False, now=NOW).iso == "2019-04-05"  # type: ignore[union-attr]
-    assert parse_date("04/05/2019", regional=True, now=NOW).iso == "2019-05-04"  # type: ignore[union-attr]
+    assert _iso("04/05/2019", regional=False) == "2019-04-05"
+    assert _iso("04/05/2019", regional=True) == "2019-05-04"
     # An unambiguous field beats the regional convention.
-    assert parse_date("24/05/2019", regional=False, now=NOW).iso == "2019-05-24"  # type: ignore[union-attr]
+    assert _iso("24/05/2019", regional=False) == "2019-05-24"
 
 
 def test_infer_day_first_from_other_dates() -> None:
@@ -124,29 +136,57 @@ def test_find_dates_in_order() -> None:
 
 
 def test_publication_date_from_labelled_line() -> None:
-    blocks = ["A Headline About Things", "By Jane Roe Source:Example Daily Published: 2019/3/4 10:00:00", "Body text."]
+    byline = "By Jane Roe Source:Example Daily Published: 2019/3/4 10:00:00"
+    blocks = ["A Headline About Things", byline, "Body text."]
     assert find_publication_date(blocks, now=NOW) == ("2019-03-04", "published: 2019/3/4")
+
+
+def test_label_reaches_over_weekday_and_time() -> None:
+    blocks = ["Headline Of The Story", "Wed, May 8, 2019", "Published 2:16 AM EST Tuesday, May 7, 2019"]
+    assert find_publication_date(blocks, now=NOW) == ("2019-05-07", "published: May 7, 2019")
 
 
 def test_publication_date_prefers_published_over_updated() -> None:
     blocks = ["Updated: May 9, 2019", "Published: May 8, 2019"]
-    assert find_publication_date(blocks, now=NOW)[0] == "2019-05-08"  # type: ignore[index]
+    assert _published(blocks) == "2019-05-08"
 
 
 def test_publication_date_ignores_dates_in_prose() -> None:
-    blocks = ["Headline", "The talks began on July 16, 2018 and lasted for many hours, officials said on Monday."]
-    assert find_publication_date(blocks, now=NOW) is None
+    prose = "The talks began on July 16, 2018 and lasted for many hours, officials said on Monday."
+    blocks = ["Headline", prose]
+    assert _published(blocks) is None
 
 
 def test_publication_date_ambiguous_gives_none_unless_evidence() -> None:
-    assert find_publication_date(["04/05/2019", "Headline"], now=NOW) is None
-    assert find_publication_date(["04/05/2019", "Headline"], country="US", now=NOW)[0] == "2019-04-05"  # type: ignore[index]
-    assert find_publication_date(["04/05/2019", "A photo from 25/04/2019 shows the square"], now=NOW)[0] == "2019-05-04"  # type: ignore[index]
+    assert _published(["04/05/2019", "Headline"]) is None
+    assert _published(["04/05/2019", "Headline"], country="US") == "2019-04-05"
+    # Another date on the page proves the order.
+    assert _published(["04/05/2019", "A photo from 25/04/2019 shows the square"]) == "2019-05-04"
 
 
 def test_bare_dateline_after_head_not_believed() -> None:
     blocks = ["Headline", "Body " * 40 + ".", "July 1, 2019"]
-    assert find_publication_date(blocks, head=1, now=NOW) is None
+    assert _published(blocks, head=1) is None
+
+
+def test_byline_date_beats_todays_banner_date() -> None:
+    byline = "By Jane Roe On May 3, 2019 at 4:00 PM EST"
+    blocks = ["Home", "Wed, May 8, 2019", "Headline Of The Story", byline]
+    assert _published(blocks) == "2019-05-03"
+    # An ambiguous byline date is not guessed: only the banner is left.
+    blocks[-1] = "By Jane Roe On 05/03/19 at 4:00 PM EST"
+    assert _published(blocks) == "2019-05-08"
+
+
+def test_banner_date_in_a_menu_is_weak() -> None:
+    blocks = ["World", "May 8, 2019", "Sports", "Headline Of The Story", "May 2, 2019"]
+    assert _published(blocks) == "2019-05-02"
+
+
+def test_timestamped_line_just_after_head() -> None:
+    prose = "A long opening sentence of the story that runs on for many words, as prose does, ok."
+    blocks = ["Headline Of The Story", prose, "May 2, 2019 10:15 AM", "Related story", "May 1, 2019 9:00 AM"]
+    assert _published(blocks, head=1) == "2019-05-02"
 
 
 def test_date_from_url() -> None:

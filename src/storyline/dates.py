@@ -88,16 +88,20 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     flags = re.IGNORECASE
     return {
         # 2018-07-23, 2017/7/10 18:53:40, 2018.07.23, 2018-07-23T10:00:00Z
-        "ymd": re.compile(r"(?<![\d./-])(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d])"),
+        "ymd": re.compile(
+            r"(?<![\d./-])(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d])"
+        ),
         # 2017年7月10日
         "cjk": re.compile(r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"),
         # 10/07/2017, 23.07.18, 7-10-2017 (order to be decided)
         "numeric": re.compile(
-            r"(?<![\d./-])(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?![\d]|[./-]\d)"
+            r"(?<![\d./-])(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})"
+            r"(?![\d]|[./-]\d)"
         ),
         # 10 July 2017, 10th of July, 2017, 10-Jul-2017, 10 de julio de 2017, 10 июля 2017
         "dmy": re.compile(
-            rf"(?<![\w.])(?P<d>\d{{1,2}}){ordinal}[\s/-]*(?:of\s+|de\s+)?{month}(?:\s+de|\s+del)?[\s,/-]*(?P<y>\d{{4}})(?!\d)",
+            rf"(?<![\w.])(?P<d>\d{{1,2}}){ordinal}[\s/-]*(?:of\s+|de\s+)?{month}"
+            rf"(?:\s+de|\s+del)?[\s,/-]*(?P<y>\d{{4}})(?!\d)",
             flags,
         ),
         # July 10, 2017; Jul. 10 2017; July 10th, 2017
@@ -105,7 +109,9 @@ def _patterns() -> dict[str, re.Pattern[str]]:
             rf"(?<![\w.]){month}\s*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?!\d)\s*,?\s*(?P<y>\d{{4}})(?!\d)", flags
         ),
         # July 2017 (month precision); words that are also common English words are left out
-        "my": re.compile(rf"(?<![\w.])(?P<month>{safe_months})(?![^\W\d_])\.?,?\s+(?P<y>\d{{4}})(?!\d)", flags),
+        "my": re.compile(
+            rf"(?<![\w.])(?P<month>{safe_months})(?![^\W\d_])\.?,?\s+(?P<y>\d{{4}})(?!\d)", flags
+        ),
     }
 
 
@@ -178,8 +184,11 @@ def _numeric(
     return _make(chosen.isoformat(), "day", evidence, match, readings)
 
 
-def _make(iso: str, precision: Precision, evidence: str, match: re.Match[str], readings: tuple[str, ...] = ()) -> DateParse:
-    return DateParse(iso, precision, False, evidence, match.group(0), match.start(), match.end(), readings or (iso,))
+def _make(
+    iso: str, precision: Precision, evidence: str, match: re.Match[str], readings: tuple[str, ...] = ()
+) -> DateParse:
+    readings = readings or (iso,)
+    return DateParse(iso, precision, False, evidence, match.group(0), match.start(), match.end(), readings)
 
 
 def _named(match: re.Match[str], today: date, kind: str) -> DateParse | None:
@@ -296,6 +305,8 @@ def _label_pattern() -> re.Pattern[str]:
 
 
 _BYLINE_START = re.compile(r"\s*by\s", re.IGNORECASE)
+# "10:53", "8:03 am", "18:53:40", "2:16 AM EST": a timestamp marks a line as the page's own.
+_TIME_OF_DAY = re.compile(r"\b\d{1,2}[:.]\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?|[A-Z]{2,4}\b)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -312,27 +323,64 @@ def _label_before(line: str, position: int) -> str | None:
     if not labels:
         return None
     nearest = labels[-1]
-    between = line[nearest.end():position]
-    # A label governs the date right after it, not one further along the line.
-    return nearest["label"].lower() if len(between.strip()) <= 3 else None
+    # A label governs the date right after it ("Published: Tuesday, 2:16 AM EST Nov 20, 2019"),
+    # not one further along the line.
+    between = _TIME_OF_DAY.sub(" ", line[nearest.end() : position])
+    between = " ".join(w for w in re.findall(r"[^\W\d_]+|\d+", between) if w.lower() not in _weekdays())
+    return nearest["label"].lower() if len(between) <= 3 else None
 
 
-def _score(line: str, parsed: DateParse, label: str | None) -> int:
+@lru_cache(maxsize=1)
+def _weekdays() -> frozenset[str]:
+    return frozenset(_vocab()["weekdays"])
+
+
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a line sits on the page, as far as publication dates care."""
+
+    in_head: bool  # before the body: headline, byline and dateline area
+    just_after_head: bool  # the first lines of the body area, where some sites put the timestamp
+    in_menu: bool  # between one-to-three-word lines: a navigation bar (its date is today's banner)
+
+
+def _score(line: str, parsed: DateParse, label: str | None, place: _Place) -> int:
+    """How much a date on this line looks like the page's own publication date (0: not at all).
+
+    In the head: "published" label 5 > byline or timestamped dateline 4 > bare dateline 3 > other
+    short line 2 > a bare dateline inside a navigation menu (today's banner) 1. After the head,
+    where related-article teasers carry their own dates: "published" label, byline, or a
+    timestamped dateline in the first lines 2; other bare dates nothing. "Updated" is 1 anywhere.
+    """
     vocab = _vocab()
     if label is not None:
-        return 1 if label in vocab["updated_labels"] else 4
-    extra = len(line) - (parsed.end - parsed.start)
-    if extra <= int(vocab["date_line_max_extra_chars"]):
-        return 3  # the line is (almost) only a date: a dateline
-    if _BYLINE_START.match(line) and len(line) <= int(vocab["short_line_max_chars"]):
-        return 3  # a byline carrying the date
+        if label in vocab["updated_labels"]:
+            return 1
+        return 5 if place.in_head else 2
+    short = len(line) <= int(vocab["short_line_max_chars"])
+    byline = _BYLINE_START.match(line) is not None and short
+    dateline = len(line) - (parsed.end - parsed.start) <= int(vocab["date_line_max_extra_chars"])
+    timestamped = dateline and _TIME_OF_DAY.search(line[parsed.end :]) is not None
+    if not place.in_head:
+        return 2 if byline or (place.just_after_head and timestamped) else 0
+    if byline or timestamped:
+        return 4
+    if dateline:
+        return 1 if place.in_menu else 3
+    if short and not line.rstrip().endswith("."):
+        return 2  # a short head line ("Jane Roe | Example Daily | 10 July 2017")
     return 0  # a date mentioned inside prose is about events, not the page
 
 
 def _line_candidates(
-    line: str, order: int, in_head: bool, context: tuple[bool | None, bool | None], today: date
+    line: str, order: int, place: _Place, context: tuple[bool | None, bool | None], today: date
 ) -> list[_Candidate]:
     day_first, regional = context
+    long_unlabelled = len(line) > int(_vocab()["short_line_max_chars"]) and not _label_pattern().search(line)
+    if long_unlabelled or not re.search(r"\d", line):
+        return []  # prose mentions events, not the page's date; and no digit, no absolute date
     found = []
     for parsed in find_dates(line, day_first=day_first, regional=regional, now=today):
         if parsed.iso is None or parsed.precision != "day":
@@ -340,13 +388,24 @@ def _line_candidates(
         if int(parsed.iso[:4]) < int(_vocab()["earliest_publication_year"]):
             continue
         label = _label_before(line, parsed.start)
-        score = _score(line, parsed, label)
-        if not in_head and label is None and score and not _BYLINE_START.match(line):
-            score = 0  # a bare date after the headline area is more often a teaser's than the page's
+        score = _score(line, parsed, label, place)
         if score:
             where = f"{label}: {parsed.text}" if label else parsed.text
             found.append(_Candidate(parsed.iso, score, order, where.strip()))
     return found
+
+
+def _places(lines: list[tuple[str, bool]]) -> list[_Place]:
+    head_end = next((i for i, (_text, in_head) in enumerate(lines) if not in_head), len(lines))
+    window = int(_vocab()["after_head_window_lines"])
+
+    def menu_word(i: int) -> bool:
+        return 0 <= i < len(lines) and len(lines[i][0].split()) <= 3 and not find_dates(lines[i][0])
+
+    return [
+        _Place(in_head, head_end <= i < head_end + window, menu_word(i - 1) and menu_word(i + 1))
+        for i, (_text, in_head) in enumerate(lines)
+    ]
 
 
 def find_publication_date(
@@ -360,15 +419,14 @@ def find_publication_date(
     """The publication date a page's text states: ``(YYYY-MM-DD, the text it came from)``, or None.
 
     ``blocks`` are the page's blocks in document order (evidence and body alike). Only dates a
-    label names ("Published: ...") or that stand on a dateline or byline count; a "published"
-    label beats a bare dateline, which beats an "updated" label; ties go to the earliest.
+    label names ("Published: ...") or that stand on a dateline, a byline or a short head line
+    count (see ``_score``); the highest score wins, ties go to the earliest.
     Ambiguous numeric dates are skipped, never guessed. ``head``: how many leading blocks form the
-    page head (headline, byline, dateline); a bare, unlabelled date after it is not believed.
+    page head (headline, byline, dateline); None means all of them.
     ``country``/``language`` give the regional day/month convention (see the module docstring).
     """
     today = now or today_utc()
-    day_first = infer_day_first(blocks)
-    regional = regional_day_first(country, language)
+    context = (infer_day_first(blocks), regional_day_first(country, language))
     lines = [
         (line.strip(), head is None or number < head)
         for number, block in enumerate(blocks)
@@ -377,8 +435,8 @@ def find_publication_date(
     ]
     candidates = [
         candidate
-        for order, (line, in_head) in enumerate(lines)
-        for candidate in _line_candidates(line, order, in_head, (day_first, regional), today)
+        for order, ((line, _in_head), place) in enumerate(zip(lines, _places(lines)))
+        for candidate in _line_candidates(line, order, place, context, today)
     ]
     if not candidates:
         return None

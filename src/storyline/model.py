@@ -16,6 +16,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Mode = Literal["html", "text"]
+TimexType = Literal["DATE", "TIME", "DURATION", "SET"]
+EventStatus = Literal["happened", "scheduled", "expected"]
+Confidence = Literal["certain", "likely", "possible", "unlikely"]
+EntityType = Literal["PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "LAW", "FAC", "OTHER"]
 DateSource = Literal["meta", "text", "url", "inferred"]
 Kind = Literal["news", "opinion", "interview", "analysis"]
 
@@ -79,6 +83,114 @@ class Extraction:
 
 
 @dataclass
+class Sentence:
+    """A sentence of a document's clean text: ``text == document.text[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Mention:
+    """One entity mention; ``name`` is the canonical name within the document (story-level
+    canonicalisation may merge it further); ``role`` comes from an apposition or title."""
+
+    start: int
+    end: int
+    text: str
+    label: EntityType
+    name: str
+    role: str | None = None
+
+
+@dataclass
+class Timex:
+    """A temporal expression normalised to a TimeML value (``2017-07-09``, ``P2Y``, ``PRESENT_REF``)."""
+
+    start: int
+    end: int
+    text: str
+    type: TimexType
+    value: str
+
+
+@dataclass
+class Quote:
+    """Who said what. ``start``/``end`` delimit the content; speaker offsets are None when the
+    speaker was resolved from elsewhere (a pronoun, the interview frame)."""
+
+    speaker: str | None
+    speaker_start: int | None
+    speaker_end: int | None
+    cue: str | None
+    content: str
+    start: int
+    end: int
+    direct: bool
+
+
+@dataclass
+class Forecast:
+    """A statement about the future, with who holds it and how sure they sound."""
+
+    holder: str | None
+    text: str
+    start: int
+    end: int
+    made_on: str | None
+    horizon: str | None
+    confidence: Confidence
+
+
+@dataclass
+class Event:
+    """A sentence that says something happened, is scheduled or is expected on a date, at the
+    precision the text gives (``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``)."""
+
+    date: str
+    text: str
+    start: int
+    end: int
+    status: EventStatus
+
+
+@dataclass
+class Annotations:
+    """Everything the annotate stage found in one document; offsets point into its ``text``."""
+
+    sentences: list[Sentence] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    timexes: list[Timex] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+    forecasts: list[Forecast] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Annotations:
+        return cls(
+            sentences=[Sentence(**x) for x in data.get("sentences", [])],
+            mentions=[Mention(**x) for x in data.get("mentions", [])],
+            timexes=[Timex(**x) for x in data.get("timexes", [])],
+            quotes=[Quote(**x) for x in data.get("quotes", [])],
+            forecasts=[Forecast(**x) for x in data.get("forecasts", [])],
+            events=[Event(**x) for x in data.get("events", [])],
+        )
+
+
+@dataclass
+class Citation:
+    """The span ``text[start:end]`` of source ``source`` (an id like "S1") that supports a statement."""
+
+    source: str
+    start: int
+    end: int
+
+
+@dataclass
 class Document:
     """A clean document with trustworthy metadata: the contract's document object."""
 
@@ -101,9 +213,12 @@ class Document:
     # Beyond the contract: every origin a syndicated copy was seen at, and the content hash.
     also_at: list[str] = field(default_factory=list)
     content_hash: str | None = None
+    # Filled by the annotate stage; not part of the document object's JSON.
+    annotations: Annotations | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("annotations", None)
         # Keep the contract's key order first; extra fields follow.
         order = [
             "id", "origin", "url", "title", "authors", "author_roles", "outlet", "published",
@@ -116,5 +231,5 @@ class Document:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
-        known = {f for f in cls.__dataclass_fields__}
+        known = {f for f in cls.__dataclass_fields__} - {"annotations"}
         return cls(**{key: value for key, value in data.items() if key in known})

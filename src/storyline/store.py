@@ -35,8 +35,10 @@ from typing import Any, Protocol, Self
 
 from storyline.dedupe import Deduper
 from storyline.errors import UsageError
-from storyline.model import Document
+from storyline.model import Annotations, Document
 
+# Recorded with each stored annotation so a later annotator version can tell what to redo.
+ANNOTATOR_VERSION = "storyline-annotate/1"
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer's one-document transaction
 DB_FILENAME = "storyline.db"
 _ID_PATTERN = re.compile(r"S([1-9][0-9]*)")
@@ -67,7 +69,9 @@ class Store(Protocol):
 
     def get(self, doc_id: str) -> Document | None: ...
 
-    def documents(self) -> list[Document]: ...
+    def documents(self, *, with_annotations: bool = False) -> list[Document]: ...
+
+    def save_annotations(self, doc_id: str, annotations: Annotations) -> None: ...
 
     def find_by_hash(self, hash_: str) -> Document | None: ...
 
@@ -171,6 +175,16 @@ MIGRATIONS: list[Migration] = [
         )""",
         "CREATE INDEX document_origins_origin ON document_origins(origin)",
     )),
+    Migration(2, "annotations of each document", (
+        # One JSON blob per document: the annotate stage's output is read whole, never queried
+        # field by field, so a blob keeps the schema stable while annotators evolve.
+        """CREATE TABLE annotations (
+            document INTEGER PRIMARY KEY REFERENCES documents(seq),
+            annotator TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+    )),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -265,9 +279,13 @@ class SQLiteStore:
                 (fingerprint.content_hash,),
             ).fetchone()
             if existing is not None:
+                if doc.annotations is not None:
+                    _save_annotations(conn, existing[0], doc.annotations, replace=False)
                 return _add_origin_to_existing(conn, existing, doc.origin)
             original = self._deduper.match(fingerprint)
             seq = _insert_document(conn, doc, fingerprint.content_hash, _seq(original))
+            if doc.annotations is not None:
+                _save_annotations(conn, seq, doc.annotations, replace=True)
             if original is not None:
                 _record_origin(conn, _seq(original), doc.origin, "near")
         # Only after COMMIT: a rolled-back document must not stay in the in-memory index.
@@ -299,15 +317,25 @@ class SQLiteStore:
         """The document whose ``content_hash`` (``storyline.dedupe.content_hash``) is ``hash_``."""
         return self._select_one("WHERE content_hash = ?", (hash_,))
 
-    def documents(self) -> list[Document]:
-        """Every document, in insertion order (S1, S2, ...)."""
-        with self._transaction("DEFERRED") as conn:  # one snapshot for both queries
+    def documents(self, *, with_annotations: bool = False) -> list[Document]:
+        """Every document, in insertion order (S1, S2, ...), annotations attached if asked."""
+        with self._transaction("DEFERRED") as conn:  # one snapshot for all queries
             rows = conn.execute(f"SELECT seq, {', '.join(_COLUMNS)} FROM documents ORDER BY seq")
             docs = [_row_to_document(row) for row in rows]
             origins = _origins_by_document(conn)
+            annotations = _load_annotations(conn) if with_annotations else {}
         for doc in docs:
             doc.also_at = origins.get(doc.id or "", [])
+            doc.annotations = annotations.get(doc.id or "")
         return docs
+
+    def save_annotations(self, doc_id: str, annotations: Annotations) -> None:
+        """Attach (or replace) the annotations of a stored document."""
+        seq = _seq(doc_id)
+        if seq is None:
+            raise KeyError(doc_id)
+        with self._transaction() as conn:
+            _save_annotations(conn, seq, annotations, replace=True)
 
     def count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM documents").fetchone()[0])
@@ -411,6 +439,21 @@ def _record_origin(conn: sqlite3.Connection, seq: int | None, origin: str, relat
         (seq, origin, relation, _now()),
     )
     return cursor.rowcount > 0
+
+
+def _save_annotations(
+    conn: sqlite3.Connection, seq: int, annotations: Annotations, *, replace: bool
+) -> None:
+    verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+    conn.execute(
+        f"{verb} INTO annotations (document, annotator, data, created_at) VALUES (?, ?, ?, ?)",
+        (seq, ANNOTATOR_VERSION, json.dumps(annotations.to_dict(), ensure_ascii=False), _now()),
+    )
+
+
+def _load_annotations(conn: sqlite3.Connection) -> dict[str, Annotations]:
+    rows = conn.execute("SELECT document, data FROM annotations")
+    return {_doc_id(seq): Annotations.from_dict(json.loads(data)) for seq, data in rows}
 
 
 def _origins_by_document(conn: sqlite3.Connection, seq: int | None = None) -> dict[str, list[str]]:

@@ -112,17 +112,20 @@ def _as_plain_text(doc: Document) -> str:
 @type_option
 @private_option
 @timeout_option
+@click.option("--no-annotate", is_flag=True,
+              help="store clean documents only, without the NLP pass (faster)")
 @quiet_option
 def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | None,
-                   allow_private: bool, timeout: float, quiet: bool) -> None:
-    """Read, clean and store INPUTS in the database (adding the same input twice adds nothing)."""
+                   allow_private: bool, timeout: float, no_annotate: bool, quiet: bool) -> None:
+    """Read, clean, annotate and store INPUTS (adding the same input twice adds nothing)."""
     with _open_store_or_exit(db_url) as store, _progress(quiet, "Ingesting") as advance:
         def on_item(result: Document | InputError) -> None:
             _report_failure(result)
             advance()
 
         fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
-        report = ingest(inputs, store, mode=mode, fetcher=fetcher, on_item=on_item)
+        report = ingest(inputs, store, mode=mode, fetcher=fetcher, on_item=on_item,
+                        annotate=not no_annotate)
     if not quiet:
         click.echo(report.summary())
     sys.exit(EXIT_OK if report.ok else EXIT_SOME_FAILED)
@@ -143,6 +146,39 @@ def docs_command(db_url: str | None, fmt: str) -> None:
             click.echo(json.dumps(doc.to_dict(), ensure_ascii=False))
     else:
         Console(highlight=False).print(_documents_table(documents))
+
+
+@main.command("timex")
+@click.option("--dct", required=True, metavar="YYYY-MM-DD",
+              help="document creation time: relative expressions are resolved against it")
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+def timex_command(dct: str, source: IO[str]) -> None:
+    """Temporal expressions of a text (FILE or - for standard input), normalised to TimeML values."""
+    from storyline.dates import parse_date
+    from storyline.timex import find_timexes
+
+    parsed = parse_date(dct)
+    if parsed is None or parsed.iso is None or len(parsed.iso) != 10:
+        raise click.BadParameter(f"{dct!r} is not a date like 2017-07-10", param_hint="--dct")
+    found = find_timexes(source.read(), parsed.iso)
+    click.echo(json.dumps([_timex_dict(t) for t in found], ensure_ascii=False, indent=2))
+
+
+def _timex_dict(timex: Any) -> dict[str, Any]:
+    return {"start": timex.start, "end": timex.end, "text": timex.text, "type": timex.type,
+            "value": timex.value}
+
+
+@main.command("quotes")
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+def quotes_command(source: IO[str]) -> None:
+    """Who said what in a text (FILE or - for standard input): direct and indirect quotes."""
+    from dataclasses import asdict
+
+    from storyline.quotes import quotes_of_text
+
+    found = quotes_of_text(source.read())
+    click.echo(json.dumps([asdict(q) for q in found], ensure_ascii=False, indent=2))
 
 
 def _documents_table(documents: list[Document]) -> Table:

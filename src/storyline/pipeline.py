@@ -22,6 +22,9 @@ from storyline.store import Store
 from storyline.textclean import clean_text
 
 Progress = Callable[["Document | InputError"], None]
+# Documents parsed together in one NLP pass during ingest: big enough for spaCy's batching to
+# pay off, small enough that an interruption loses little work.
+BATCH_SIZE = 16
 
 
 def extract_source(source: Source) -> Document:
@@ -111,18 +114,55 @@ def ingest(
     allow_private: bool = False,
     fetcher: Fetcher | None = None,
     on_item: Progress | None = None,
+    annotate: bool = True,
+    batch_size: int = BATCH_SIZE,
 ) -> IngestReport:
-    """Read, clean and store every input, one transaction per document."""
+    """Read, clean, annotate and store every input, one transaction per document.
+
+    Documents are annotated in batches (one NLP pass over the batch) and stored as each batch
+    completes, so an interrupted ingest keeps everything stored before the interruption.
+    """
     report = IngestReport()
+    batch: list[Document] = []
+
+    def flush() -> None:
+        if annotate:
+            _annotate_safely(batch, report)
+        for document in batch:
+            _store_document(store, document, report)
+            if on_item is not None:
+                on_item(document)
+        batch.clear()
+
     for item in read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher):
         result = item if isinstance(item, InputError) else extract_one(item)
         if isinstance(result, InputError):
             report.failed.append(result)
-        else:
-            _store_document(store, result, report)
-        if on_item is not None:
-            on_item(result)
+            if on_item is not None:
+                on_item(result)
+            continue
+        batch.append(result)
+        if len(batch) >= batch_size:
+            flush()
+    flush()
     return report
+
+
+def _annotate_safely(documents: list[Document], report: IngestReport) -> None:
+    """Annotate a batch; if an annotator breaks, retry one by one so one text can't sink the
+    batch. A document whose annotation fails is still stored, and the failure is reported."""
+    from storyline.annotate import annotate  # spaCy loads only when annotation is wanted
+
+    try:
+        annotate(documents)
+        return
+    except Exception:  # noqa: BLE001 - isolate the failing document below
+        pass
+    for document in documents:
+        try:
+            annotate([document])
+        except Exception as exc:  # noqa: BLE001 - reported, the batch goes on
+            report.failed.append(InputError(document.origin, f"annotation failed: {exc!r}"))
 
 
 def _store_document(store: Store, document: Document, report: IngestReport) -> None:

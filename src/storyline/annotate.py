@@ -1,0 +1,47 @@
+"""Annotate stage: one NLP pass per document -> sentences, entities, dates, quotes, forecasts, events.
+
+Every annotator reads the same spaCy ``Doc`` (parsed once, in batches, on both cores when asked);
+the result is stored with the document so nothing is parsed twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from spacy.tokens import Doc
+
+from storyline.entities import find_mentions
+from storyline.events import find_events
+from storyline.forecasts import find_forecasts
+from storyline.model import Annotations, Document, Sentence
+from storyline.nlp import parse_batch
+from storyline.quotes import find_quotes
+from storyline.timex import find_timexes
+
+
+def annotate(documents: Sequence[Document], *, n_process: int = 1) -> None:
+    """Attach ``Annotations`` to each document (in place), parsing them together."""
+    parsed = parse_batch([document.text for document in documents], n_process=n_process)
+    for document, doc in zip(documents, parsed):
+        document.annotations = annotate_parsed(document, doc)
+
+
+def annotate_parsed(document: Document, doc: Doc) -> Annotations:
+    """All annotations of one document from its parse."""
+    timexes = find_timexes(document.text, document.published, doc=doc)
+    quotes = find_quotes(doc)
+    return Annotations(
+        sentences=[Sentence(s.start_char, s.end_char, s.text) for s in doc.sents],
+        mentions=find_mentions(doc),
+        timexes=timexes,
+        quotes=quotes,
+        forecasts=find_forecasts(
+            doc, quotes=quotes, timexes=timexes, author=_main_author(document),
+            published=document.published,
+        ),
+        events=find_events(doc, timexes=timexes, published=document.published),
+    )
+
+
+def _main_author(document: Document) -> str | None:
+    return document.authors[0] if document.authors else None

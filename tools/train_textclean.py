@@ -15,8 +15,11 @@ the fold split is a hash of the page id, the solver is Newton's method (no rando
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
+import pickle
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,14 +115,103 @@ def block_weights(rows: np.ndarray) -> np.ndarray:
 def load_pages(data: Path) -> list[Page]:
     inputs = load_reference_output(data / ZYTE / "reference-outputs" / "html-text.json.gz")
     gold = json.loads((data / ZYTE / "ground-truth.json").read_text(encoding="utf-8"))
+    return [make_page(page_id, inputs[page_id]["articleBody"], gold[page_id]["articleBody"])
+            for page_id in sorted(gold)]
+
+
+def make_page(page_id: str, text: str, gold: str) -> Page:
+    blocks = tc.split_blocks(text)
+    rows = tc.block_features(blocks)
+    return Page(page_id, text, gold, blocks, rows, label_blocks(blocks, gold),
+                block_weights(rows))
+
+
+# --- silver pages: other benchmarks' HTML, labelled by trafilatura ---------------------------
+
+SILVER_FOLDERS = (Path("extraction") / "trafilatura-eval" / "html",
+                  Path("dates") / "htmldate-eval" / "html")
+SILVER_WEIGHT = 0.3  # a silver page counts 0.3 of a hand-labelled one: its labels are noisier
+
+# The visible-text layout of html-text (whose output is the benchmark input): block-level
+# elements start a new blank-line separated block, list items and line breaks a new line.
+_INVISIBLE_TAGS = frozenset("script style noscript template svg iframe object embed canvas "
+                            "map audio video select option datalist meta link".split())
+_BLOCK_TAGS = frozenset("p div section article header footer nav aside main h1 h2 h3 h4 h5 h6 "
+                        "ul ol dl table thead tbody tfoot blockquote pre form fieldset figure "
+                        "figcaption address hr details summary title body center".split())
+_LINE_TAGS = frozenset("li br dt dd tr caption legend label button".split())
+
+
+def html_to_visible_text(html: bytes) -> str:
+    """The page's visible text in html-text's block layout (our own lxml walk)."""
+    import lxml.etree
+    import lxml.html
+
+    from storyline.decode import decode_bytes
+
+    markup = re.sub(r"^\s*<\?xml[^>]*>", "", decode_bytes(html))
+    root = lxml.html.document_fromstring(markup)
+    pieces: list[str] = []
+
+    def separate(gap: str) -> None:
+        if pieces and pieces[-1].startswith("\n"):
+            pieces[-1] = max(pieces[-1], gap, key=len)
+        else:
+            pieces.append(gap)
+
+    walker = lxml.etree.iterwalk(root, events=("start", "end"))
+    for event, element in walker:
+        tag = element.tag.lower() if isinstance(element.tag, str) else ""
+        if event == "start":
+            if not tag or tag in _INVISIBLE_TAGS:
+                walker.skip_subtree()
+                continue
+            if tag in _BLOCK_TAGS or tag in _LINE_TAGS:
+                separate("\n\n" if tag in _BLOCK_TAGS else "\n")
+            if element.text:
+                pieces.append(tc._SPACE.sub(" ", element.text))
+        else:
+            if tag in _BLOCK_TAGS:
+                separate("\n\n")
+            if element.tail:
+                pieces.append(tc._SPACE.sub(" ", element.tail))
+    lines = (line.strip() for line in "".join(pieces).split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def load_silver_pages(data: Path, limit: int | None = None) -> list[Page]:
+    """Pages of the other benchmarks; body labels from trafilatura's extraction of each."""
+    import trafilatura
+
     pages: list[Page] = []
-    for page_id in sorted(gold):
-        text = inputs[page_id]["articleBody"]
-        blocks = tc.split_blocks(text)
-        rows = tc.block_features(blocks)
-        pages.append(Page(page_id, text, gold[page_id]["articleBody"], blocks, rows,
-                          label_blocks(blocks, gold[page_id]["articleBody"]),
-                          block_weights(rows)))
+    files = sorted(f for folder in SILVER_FOLDERS for f in (data / folder).glob("*.gz"))
+    for path in files[:limit]:
+        html = gzip.decompress(path.read_bytes())
+        try:
+            text = html_to_visible_text(html)
+            reference = trafilatura.extract(html, include_comments=False, include_tables=True)
+        except Exception:  # a page lxml or trafilatura cannot read teaches nothing
+            continue
+        if not reference or len(reference) < 200:
+            continue
+        page = make_page(f"silver:{path.name}", text, reference)
+        if page.labels.sum() and len(page.blocks) >= 3:
+            page.weights *= SILVER_WEIGHT
+            pages.append(page)
+    return pages
+
+
+def cached_silver_pages(data: Path, cache: Path | None) -> list[Page]:
+    """``load_silver_pages``, keeping the slow part (HTML parsing, trafilatura) in ``cache``."""
+    if cache is not None and cache.exists():
+        stored = pickle.loads(cache.read_bytes())
+    else:
+        stored = [(p.page_id, p.text, p.gold) for p in load_silver_pages(data)]
+        if cache is not None:
+            cache.write_bytes(pickle.dumps(stored))
+    pages = [make_page(page_id, text, gold) for page_id, text, gold in stored]
+    for page in pages:
+        page.weights *= SILVER_WEIGHT
     return pages
 
 
@@ -127,65 +219,88 @@ def load_pages(data: Path) -> list[Page]:
 
 @dataclass(frozen=True)
 class BoostSettings:
-    trees: int = 150
-    depth: int = 3
+    trees: int = 250
+    depth: int = 4
     learning_rate: float = 0.1
     bins: int = 32
     min_child_weight: float = 2.0
     l2_leaf: float = 1.0
+    subsample: float = 0.5
+    seed: int = 20261122
 
 
 SETTINGS = BoostSettings()
 
 
 def _bin_edges(rows: np.ndarray, bins: int) -> list[np.ndarray]:
-    """Candidate split thresholds per feature: midpoints between distinct quantiles."""
-    edges = []
-    for column in rows.T:
-        cuts = np.unique(np.quantile(column, np.linspace(0, 1, bins + 1)[1:-1]))
-        edges.append(cuts)
-    return edges
+    """Candidate split thresholds per feature: the distinct inner quantiles."""
+    return [np.unique(np.quantile(column, np.linspace(0, 1, bins + 1)[1:-1]))
+            for column in rows.T]
 
 
-def _best_split(binned: np.ndarray, edges: list[np.ndarray], grad: np.ndarray,
-                hess: np.ndarray, settings: BoostSettings) -> tuple[int, float, float]:
-    """(feature, threshold, gain) of the best split of these rows; feature -1 when none."""
-    best = (-1, 0.0, 0.0)
-    g_total, h_total = grad.sum(), hess.sum()
-    parent = g_total ** 2 / (h_total + settings.l2_leaf)
-    for feature, cuts in enumerate(edges):
-        if len(cuts) == 0:
-            continue
-        g_bins = np.bincount(binned[:, feature], weights=grad, minlength=len(cuts) + 1)
-        h_bins = np.bincount(binned[:, feature], weights=hess, minlength=len(cuts) + 1)
-        g_left, h_left = np.cumsum(g_bins)[:-1], np.cumsum(h_bins)[:-1]
-        g_right, h_right = g_total - g_left, h_total - h_left
-        valid = (h_left >= settings.min_child_weight) & (h_right >= settings.min_child_weight)
-        if not valid.any():
-            continue
-        gain = (g_left ** 2 / (h_left + settings.l2_leaf)
-                + g_right ** 2 / (h_right + settings.l2_leaf) - parent)
-        gain[~valid] = -np.inf
-        k = int(np.argmax(gain))
-        if gain[k] > best[2]:
-            best = (feature, float(cuts[k]), float(gain[k]))
-    return best
+@dataclass
+class _Histograms:
+    """Rows binned once per fit; ``flat`` holds feature * slots + bin for one bincount call."""
+
+    flat: np.ndarray         # (rows, features)
+    slots: int               # bins per feature, padded to the widest
+    valid_cut: np.ndarray    # (features, slots - 1): is there a real threshold at this cut
+    cut_values: np.ndarray   # (features, slots - 1)
 
 
-def _grow_tree(binned: np.ndarray, rows: np.ndarray, edges: list[np.ndarray], grad: np.ndarray,
+def _histograms(rows: np.ndarray, edges: list[np.ndarray]) -> _Histograms:
+    slots = max(len(cuts) for cuts in edges) + 1
+    # searchsorted(side=left) puts a value equal to a cut in the left bin: "right when >".
+    binned = np.column_stack([np.searchsorted(cuts, column, side="left")
+                              for cuts, column in zip(edges, rows.T)])
+    flat = binned + np.arange(rows.shape[1])[None, :] * slots
+    valid = np.zeros((len(edges), slots - 1), dtype=bool)
+    values = np.full((len(edges), slots - 1), np.inf)
+    for f, cuts in enumerate(edges):
+        valid[f, :len(cuts)] = True
+        values[f, :len(cuts)] = cuts
+    return _Histograms(flat, slots, valid, values)
+
+
+def _best_split(hist: _Histograms, idx: np.ndarray, grad: np.ndarray, hess: np.ndarray,
+                settings: BoostSettings) -> tuple[int, float]:
+    """(feature, threshold) of the best split of rows ``idx``; feature -1 when none helps."""
+    n_features = hist.valid_cut.shape[0]
+    flat = hist.flat[idx].ravel()
+    size = n_features * hist.slots
+    g_bins = np.bincount(flat, weights=np.repeat(grad[idx], n_features), minlength=size)
+    h_bins = np.bincount(flat, weights=np.repeat(hess[idx], n_features), minlength=size)
+    g_left = np.cumsum(g_bins.reshape(n_features, hist.slots), axis=1)[:, :-1]
+    h_left = np.cumsum(h_bins.reshape(n_features, hist.slots), axis=1)[:, :-1]
+    g_total, h_total = grad[idx].sum(), hess[idx].sum()
+    g_right, h_right = g_total - g_left, h_total - h_left
+    lam = settings.l2_leaf
+    gain = g_left ** 2 / (h_left + lam) + g_right ** 2 / (h_right + lam) \
+        - g_total ** 2 / (h_total + lam)
+    ok = hist.valid_cut & (h_left >= settings.min_child_weight) \
+        & (h_right >= settings.min_child_weight)
+    gain = np.where(ok, gain, -np.inf)
+    best = int(np.argmax(gain))
+    feature, cut = divmod(best, hist.slots - 1)
+    if not np.isfinite(gain[feature, cut]) or gain[feature, cut] <= 0:
+        return -1, 0.0
+    return feature, float(hist.cut_values[feature, cut])
+
+
+def _grow_tree(hist: _Histograms, rows: np.ndarray, sample: np.ndarray, grad: np.ndarray,
                hess: np.ndarray, settings: BoostSettings) -> tuple[list[int], list[float],
                                                                  list[float]]:
-    """One complete tree of ``settings.depth``; a node that cannot split repeats its parent's
-    split with an unreachable threshold, so the stored shape stays complete."""
+    """One complete tree of ``settings.depth``; a node that cannot split sends every row left
+    (threshold +inf), so the stored shape stays complete."""
     n_internal = 2 ** settings.depth - 1
     features, thresholds = [0] * n_internal, [0.0] * n_internal
-    members: dict[int, np.ndarray] = {0: np.arange(len(rows))}
+    members: dict[int, np.ndarray] = {0: sample}
     for node in range(n_internal):
         idx = members[node]
-        feature, threshold, _ = (_best_split(binned[idx], edges, grad[idx], hess[idx], settings)
-                                 if len(idx) else (-1, 0.0, 0.0))
+        feature, threshold = _best_split(hist, idx, grad, hess, settings) if len(idx) \
+            else (-1, 0.0)
         if feature < 0:
-            feature, threshold = 0, np.inf  # everything goes left
+            feature, threshold = 0, np.inf
         features[node], thresholds[node] = feature, threshold
         right = rows[idx, feature] > threshold
         members[2 * node + 1], members[2 * node + 2] = idx[~right], idx[right]
@@ -198,12 +313,12 @@ def _grow_tree(binned: np.ndarray, rows: np.ndarray, edges: list[np.ndarray], gr
 
 
 def fit_trees(rows: np.ndarray, labels: np.ndarray, weights: np.ndarray,
-              names: tuple[str, ...], settings: BoostSettings = SETTINGS) -> dict:
-    """Weighted logistic-loss gradient boosting (Newton leaves, histogram split search)."""
-    edges = _bin_edges(rows, settings.bins)
-    binned = np.column_stack([np.searchsorted(cuts, column, side="left")
-                              for cuts, column in zip(edges, rows.T)])
-    # searchsorted(side=left) puts value == cut in the left bin, matching "right when >".
+              names: tuple[str, ...], settings: BoostSettings | None = None) -> dict:
+    """Weighted logistic-loss gradient boosting: Newton leaves, histogram split search, each
+    tree grown on a random half of the rows (fixed seed, so training is reproducible)."""
+    settings = settings or SETTINGS
+    rng = np.random.default_rng(settings.seed)
+    hist = _histograms(rows, _bin_edges(rows, settings.bins))
     positive = float(np.average(labels, weights=weights))
     base = float(np.log(positive / (1 - positive)))
     z = np.full(len(rows), base)
@@ -212,14 +327,14 @@ def fit_trees(rows: np.ndarray, labels: np.ndarray, weights: np.ndarray,
     for _ in range(settings.trees):
         p = 1.0 / (1.0 + np.exp(-z))
         grad, hess = weights * (p - labels), weights * p * (1 - p)
-        features, thresholds, leaves = _grow_tree(binned, rows, edges, grad, hess, settings)
+        sample = np.flatnonzero(rng.random(len(rows)) < settings.subsample)
+        features, thresholds, leaves = _grow_tree(hist, rows, sample, grad, hess, settings)
         model["split_features"].append(features)
         model["split_thresholds"].append(thresholds)
         model["leaf_values"].append(leaves)
-        z += tc.TreeStage.from_dict({**model, "base": 0.0,
-                                     "split_features": [features],
-                                     "split_thresholds": [thresholds],
-                                     "leaf_values": [leaves]}).raw_margin(rows)
+        one_tree = {**model, "base": 0.0, "split_features": [features],
+                    "split_thresholds": [thresholds], "leaf_values": [leaves]}
+        z += tc.TreeStage.from_dict(one_tree).raw_margin(rows)
     return model
 
 
@@ -229,7 +344,7 @@ def stage2_rows(page: Page, stage1: tc.TreeStage) -> np.ndarray:
     return np.hstack([page.rows, tc.context_features(first, log_words)])
 
 
-INNER_FOLDS = 4
+INNER_FOLDS = 2
 
 
 def train(pages: list[Page]) -> tuple[dict, dict]:
@@ -267,9 +382,7 @@ def page_scores(page: Page, stage1: dict, stage2: dict) -> np.ndarray:
 
 
 def predicted_text(page: Page, scores: np.ndarray, threshold: float) -> str:
-    candidates = tc.select_body(scores, threshold)
-    texts = [page.blocks[i].text for i in candidates]
-    return "\n\n".join(texts[j] for j in tc.drop_repeated_teasers(texts))
+    return "\n\n".join(page.blocks[i].text for i in tc.choose_body(page.blocks, scores, threshold))
 
 
 def corpus_f1(pages: list[Page], scores: list[np.ndarray], threshold: float) -> dict:
@@ -285,15 +398,18 @@ def fold_of(page_id: str, folds: int, salt: str = "outer") -> int:
     return int(hashlib.sha256(f"{salt}:{page_id}".encode()).hexdigest(), 16) % folds
 
 
-def cross_validate(pages: list[Page], folds: int) -> dict:
-    """Out-of-fold figures: each page scored by a model (and threshold) trained without it."""
+def cross_validate(pages: list[Page], folds: int, silver: list[Page]) -> dict:
+    """Out-of-fold figures: each page scored by a model (and threshold) trained without it.
+
+    The silver pages are in every fold's training set; only benchmark pages are scored.
+    """
     out_pages: list[Page] = []
     out_scores: list[np.ndarray] = []
     out_thresholds: list[float] = []
     for fold in range(folds):
         train_pages = [p for p in pages if fold_of(p.page_id, folds) != fold]
         test_pages = [p for p in pages if fold_of(p.page_id, folds) == fold]
-        stage1, stage2 = train(train_pages)
+        stage1, stage2 = train(train_pages + silver)
         threshold = best_threshold(train_pages, [page_scores(p, stage1, stage2)
                                                  for p in train_pages])
         for page in test_pages:
@@ -310,19 +426,25 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--no-write", action="store_true", help="only print the figures")
     parser.add_argument("--output", type=Path, default=tc.MODEL_PATH)
+    parser.add_argument("--no-silver", action="store_true",
+                        help="train on the benchmark pages only, without the silver pages")
+    parser.add_argument("--silver-cache", type=Path, default=None,
+                        help="pickle of the silver pages' text and labels (made when missing)")
     args = parser.parse_args()
 
     pages = load_pages(args.data)
+    silver = [] if args.no_silver else cached_silver_pages(args.data, args.silver_cache)
+    print(f"{len(silver)} silver pages, {sum(len(p.blocks) for p in silver)} blocks")
     print(f"{len(pages)} pages, {sum(len(p.blocks) for p in pages)} blocks, "
           f"{int(sum(p.labels.sum() for p in pages))} labelled body")
     ceiling = shingle_corpus_f1(
         (p.gold, "\n\n".join(b.text for b, y in zip(p.blocks, p.labels) if y)) for p in pages)
     print(f"label ceiling (gold block labels)  F1 {ceiling['f1']:.4f}")
     if args.folds > 1:
-        oof = cross_validate(pages, args.folds)
+        oof = cross_validate(pages, args.folds, silver)
         print(f"out-of-fold ({args.folds}-fold)           F1 {oof['f1']:.4f} "
               f"P {oof['precision']:.4f} R {oof['recall']:.4f}")
-    stage1, stage2 = train(pages)
+    stage1, stage2 = train(pages + silver)
     scores = [page_scores(p, stage1, stage2) for p in pages]
     threshold = best_threshold(pages, scores)
     fit = corpus_f1(pages, scores, threshold)

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -24,8 +25,11 @@ DateOrigin = Literal["meta", "text", "url", "inferred"]
 
 _ISO_PREFIX = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T|$)")
-_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/_-]?(0[1-9]|1[0-2])[/_-]?(0[1-9]|[12]\d|3[01])(?:/|[_-]|\.|$)")
-_URL_YEAR_MONTH = re.compile(r"/((?:19|20)\d{2})/(0[1-9]|1[0-2])/")
+_URL_DATE = re.compile(
+    r"/((?:19|20)\d{2})(?:[_-]?(0[1-9]|1[0-2])[_-]?(0[1-9]|[12]\d|3[01])"
+    r"|/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01]))(?:/|[_-]|\.|$)"
+)
+_URL_YEAR_MONTH = re.compile(r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/")
 # Numeric dates whose day/month order needs evidence: a-b-year with one separator kind.
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2((?:19|20)\d{2})\b")
 
@@ -38,6 +42,8 @@ class DateRules:
     meta_names: tuple[str, ...]
     month_first_locales: tuple[str, ...]
     min_year: int
+    host_suffix_offsets: tuple[tuple[str, float], ...]
+    language_offsets: dict[str, float]
 
 
 @lru_cache(maxsize=1)
@@ -48,6 +54,9 @@ def date_rules() -> DateRules:
         meta_names=tuple(name.lower() for name in raw["meta_names"]),
         month_first_locales=tuple(raw["month_first_locales"]),
         min_year=int(raw["min_year"]),
+        host_suffix_offsets=tuple(sorted(
+            ((k, float(v)) for k, v in raw["host_suffix_offsets"].items()), key=lambda kv: -len(kv[0]))),
+        language_offsets={k: float(v) for k, v in raw["language_offsets"].items()},
     )
 
 
@@ -122,12 +131,23 @@ def date_from_meta(tree: HtmlElement) -> str | None:
 
 
 def date_from_time_element(tree: HtmlElement) -> str | None:
-    """A ``<time>`` explicitly marked as the publication time (pubdate / itemprop)."""
+    """The one ``<time>`` marked as publication time (pubdate / itemprop=datePublished).
+
+    Written in the site's local time, it beats UTC timestamps of the markup, but only when it
+    is unique: list pages and sidebars mark every teaser's time the same way.
+    """
+    found: set[str] = set()
     for elem in tree.iterfind(".//time[@datetime]"):
         marked = "pubdate" in elem.attrib or elem.get("itemprop", "").lower() == "datepublished"
         if marked and (parsed := parse_iso_like(elem.get("datetime", ""))):
-            return parsed
-    return None
+            found.add(parsed)
+    return found.pop() if len(found) == 1 else None
+
+
+def month_from_url(url: str | None) -> tuple[int, int] | None:
+    """(year, month) of a ``/2011/12/`` URL path, a weaker clue than a full date."""
+    match = _URL_YEAR_MONTH.search(url or "")
+    return (int(match[1]), int(match[2])) if match else None
 
 
 def date_from_url(url: str | None) -> str | None:
@@ -136,7 +156,55 @@ def date_from_url(url: str | None) -> str | None:
     match = _URL_DATE.search(url)
     if not match:
         return None
-    return _valid_iso(int(match[1]), int(match[2]), int(match[3]))
+    month, day = (match[2], match[3]) if match[2] else (match[4], match[5])
+    return _valid_iso(int(match[1]), int(month), int(day))
+
+
+# --- UTC timestamps and the local day ---------------------------------------------------
+
+_UTC_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{1,2}):(\d{2})(?::\d{1,2}(?:\.\d+)?)?(Z|[+-]00:?00)$")
+
+
+def _utc_published_timestamp(tree: HtmlElement) -> datetime | None:
+    """The markup's publication timestamp when it is written in UTC (``...Z``, ``+00:00``)."""
+    values = [node.get(key) for node in _json_ld_objects(tree) if _is_page_item(node)
+              for key in date_rules().json_ld_keys[:1]]
+    values += [elem.get("content") for elem in tree.iterfind(".//meta[@content]")
+               if (elem.get("property") or elem.get("name") or "").lower() == "article:published_time"]
+    for value in values:
+        match = _UTC_TIMESTAMP.match(value.strip()) if isinstance(value, str) else None
+        if match:
+            try:
+                return datetime(int(match[1]), int(match[2]), int(match[3]), int(match[4]), int(match[5]))
+            except ValueError:
+                continue
+    return None
+
+
+def site_utc_offset(url: str | None, language: str | None) -> float | None:
+    """The likely standard-time UTC offset of a site, from its host suffix, then its language."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    for suffix, offset in date_rules().host_suffix_offsets:
+        if host.endswith(suffix):
+            return offset
+    lang = (language or "").lower()
+    offsets = date_rules().language_offsets
+    return offsets.get(lang, offsets.get(lang.split("-")[0])) if lang else None
+
+
+def local_day_of_utc(
+    candidate: str, tree: HtmlElement, url: str | None, language: str | None
+) -> str:
+    """A UTC timestamp near midnight belongs to the site's local day: 23:15Z is already the
+    next day in Rome, 00:23Z still the previous evening in Montreal. Only the day that the
+    timestamp itself gives is moved, and only with a zone inferred from host or language."""
+    stamp = _utc_published_timestamp(tree)
+    if stamp is None or stamp.date().isoformat() != candidate:
+        return candidate
+    offset = site_utc_offset(url, language)
+    if offset is None:
+        return candidate
+    return (stamp + timedelta(hours=offset)).date().isoformat()
 
 
 # --- day/month evidence ------------------------------------------------------------------
@@ -153,14 +221,20 @@ def _locale_prefers_month_first(language: str | None) -> bool | None:
     return False
 
 
-def day_first_evidence(text: str, url: str | None, language: str | None) -> bool | None:
+def day_first_evidence(
+    text: str, url: str | None, language: str | None, separator: str | None = None
+) -> bool | None:
     """Decide whether numeric dates on this page are day-first (True), month-first (False).
 
-    Evidence, strongest first: unambiguous numeric dates on the same page (a first number
-    above 12 means day-first), then the page locale. None when nothing tells.
+    Evidence, strongest first: unambiguous numeric dates on the same page written with the
+    same separator (a first number above 12 means day-first; "31.12." and "12/31/" styles can
+    coexist on one page, so separators are not mixed), then the page locale. None when
+    nothing tells.
     """
     votes_day_first = votes_month_first = 0
     for match in _NUMERIC_DATE.finditer(text):
+        if separator is not None and match[2] != separator:
+            continue
         first, second = int(match[1]), int(match[3])
         if first > 12 >= second:
             votes_day_first += 1
@@ -187,34 +261,26 @@ def resolve_numeric_date(
     return as_day_first or as_month_first
 
 
-def fix_day_month_swap(
-    candidate: str, text: str, url: str | None, language: str | None
-) -> str:
+def fix_day_month_swap(candidate: str, text: str, url: str | None, language: str | None) -> str:
     """htmldate may read ``05/10/2018`` in the wrong order: re-decide it with our evidence.
 
     Only when the page shows the candidate as an ambiguous numeric date (both orders valid)
-    and our evidence points the other way do we swap; otherwise the candidate stands.
+    and the evidence for that separator points the other way do we swap; otherwise the
+    candidate stands.
     """
     year, month, day = (int(part) for part in candidate.split("-"))
-    if day > 12 or month > 12 or day == month:
+    if day > 12 or month > 12 or day == month or date_from_url(url) == candidate:
         return candidate
-    swapped = date(year, day, month).isoformat()
-    if date_from_url(url) == candidate:
-        return candidate
-    shown_ambiguous = any(
-        int(m[4]) == year and {int(m[1]), int(m[3])} == {day, month}
-        for m in _NUMERIC_DATE.finditer(text)
-    )
-    if not shown_ambiguous:
-        return candidate
-    day_first = day_first_evidence(text, url, language)
-    if day_first is None:
-        return candidate
+    readings: set[str] = set()
     for match in _NUMERIC_DATE.finditer(text):
-        if int(match[4]) == year and {int(match[1]), int(match[3])} == {day, month}:
-            decided = resolve_numeric_date(int(match[1]), int(match[3]), year, day_first)
-            return decided if decided in (candidate, swapped) else candidate
-    return candidate
+        if int(match[4]) != year or {int(match[1]), int(match[3])} != {day, month}:
+            continue
+        day_first = day_first_evidence(text, url, language, separator=match[2])
+        if day_first is None:
+            return candidate  # no evidence: keep htmldate's reading rather than guess
+        readings.add(resolve_numeric_date(int(match[1]), int(match[3]), year, day_first) or candidate)
+    # Swap only when every occurrence, read with its own evidence, says so.
+    return readings.pop() if len(readings) == 1 else candidate
 
 
 # --- the cascade -------------------------------------------------------------------------
@@ -222,27 +288,64 @@ def fix_day_month_swap(
 def find_published_date(
     tree: HtmlElement, url: str | None = None, language: str | None = None
 ) -> tuple[str | None, DateOrigin | None]:
-    """The page's publication day as ISO plus where it came from, or (None, None)."""
-    for finder in (date_from_json_ld, date_from_meta, date_from_time_element):
-        found = finder(tree)
-        if found:
-            return found, "meta"
+    """The page's publication day as ISO plus where it came from, or (None, None).
+
+    Order measured on the htmldate-eval dev half: a full date in the URL path, then a unique
+    ``<time pubdate>``, then htmldate's weighing of markup and text (it ranks conflicting
+    markup better than a fixed JSON-LD-first order), then our own JSON-LD/meta readers.
+    """
     from_url = date_from_url(url)
     if from_url:
         return from_url, "url"
-    return _date_from_htmldate(tree, url, language)
+    from_time = date_from_time_element(tree)
+    if from_time:
+        return from_time, "meta"
+    found = _date_from_htmldate(tree, url, language)
+    markup = date_from_json_ld(tree) or date_from_meta(tree)
+    if found:
+        local = local_day_of_utc(found, tree, url, language)
+        if local != found:
+            return local, "meta"
+        return found, "meta" if found == markup else "text"
+    return (markup, "meta") if markup else (None, None)
 
 
-def _date_from_htmldate(
-    tree: HtmlElement, url: str | None, language: str | None
-) -> tuple[str | None, DateOrigin | None]:
+def _date_from_htmldate(tree: HtmlElement, url: str | None, language: str | None) -> str | None:
     from htmldate import find_date
 
     try:
-        found = find_date(tree, original_date=True, extensive_search=True, url=url)
+        # Markup-only search first (~2 ms); the extensive text search (~10-20 ms) only when it
+        # finds nothing. On the htmldate-eval dev half this order costs no accuracy.
+        found = find_date(tree, original_date=True, extensive_search=False, url=url) or find_date(
+            tree, original_date=True, extensive_search=True, url=url)
+        found = _within_url_month(tree, url, found)
     except Exception:  # htmldate raises on odd trees; a missing date is not an error here
-        return None, None
+        return None
     if not found:
-        return None, None
-    page_text = tree.text_content() if len(tree) else ""
-    return fix_day_month_swap(found, page_text, url, language), "text"
+        return None
+    _, month, day = (int(part) for part in found.split("-"))
+    if day > 12 or month > 12 or day == month:
+        return found  # unambiguous: skip reading the page text
+    return fix_day_month_swap(found, visible_text(tree), url, language)
+
+
+def _within_url_month(tree: HtmlElement, url: str | None, found: str | None) -> str | None:
+    """A ``/YYYY/MM/`` URL contradicting htmldate's pick: search again inside that month."""
+    from htmldate import find_date
+
+    year_month = month_from_url(url)
+    if not year_month or not found or found.startswith(f"{year_month[0]}-{year_month[1]:02d}"):
+        return found
+    year, month = year_month
+    first = date(year, month, 1)
+    last = date(year + month // 12, month % 12 + 1, 1).toordinal() - 1
+    constrained = find_date(
+        tree, original_date=True, extensive_search=True, url=url,
+        min_date=first.isoformat(), max_date=date.fromordinal(last).isoformat(),
+    )
+    return constrained or found
+
+
+def visible_text(tree: HtmlElement) -> str:
+    """Page text without scripts and styles (JS variables use their own date formats)."""
+    return " ".join(tree.xpath("//text()[not(ancestor::script) and not(ancestor::style)]"))

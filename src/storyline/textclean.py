@@ -8,12 +8,14 @@ lists, ads, comment widgets and footers. The pipeline here:
    blank lines at all), re-joining a paragraph that a stray blank line cut mid-sentence.
 2. ``block_features``: language-light surface features of each block (length, stop-word and
    punctuation density, capitalisation, digits, widget vocabulary, position, repetition).
-3. Two stages of small gradient-boosted trees (weights in ``data/textclean_model.json``, trained by
+3. Two stages of small gradient-boosted trees (``data/textclean_model.json``, trained by
    ``tools/train_textclean.py``): stage 1 scores each block alone; stage 2 adds the stage-1
    scores of the neighbours and the block's place relative to the densest body region,
    because an article body is mostly one contiguous run of blocks.
 4. ``drop_repeated_teasers``: a block whose sentences all reappear in another body block (a
    teaser repeating the opening paragraphs) is dropped, so that one full copy remains.
+5. ``trim_attribution_edges``: bylines, credit, licence and author-bio lines at either end of
+   the body run go to the evidence (the metadata stage reads them there), never to the body.
 
 Inference is pure Python + numpy.
 """
@@ -26,6 +28,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +49,12 @@ _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
 _OPEN_END = re.compile(r"[\w,;\-–—]$")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
-_URL_OR_MAIL = re.compile(r"https?://|www\.|\w@\w|\.(?:com|org|net|ru|co\.uk)\b", re.I)
+_URL = re.compile(r"https?://|www\.|\.(?:com|org|net|co\.uk)\b")
 _SEPARATOR = re.compile(r"[|»›•·►▸→/]|\s>\s")
-_DATE_LIKE = re.compile(
-    r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b\d{1,2}:\d{2}\b|"
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b",
-    re.I,
-)
+_NUMERIC_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}:\d{2}")
+_DIGIT = re.compile(r"\d")
+_PUNCTUATION = re.compile(r"[^\w\s]")
+_QUOTE = re.compile(r"[\"“”«»„]")
 
 # Function words of the languages the pages mostly come in: prose is dense in them, widgets,
 # menus and headlines are not. A density, so a few missing words barely matter.
@@ -85,7 +87,7 @@ WIDGET_WORDS = frozenset(
 )
 
 # Terms addressed to the reader: ads, forms and calls to action speak to "you".
-READER_WORDS = frozenset("you your you'll you're yours".split())
+READER_WORDS = frozenset("you your yours yourself".split())
 
 FEATURE_NAMES = (
     "bias_one",
@@ -120,6 +122,9 @@ FEATURE_NAMES = (
     "relative_to_longest",
     "is_longest",
     "log_page_blocks",
+    "is_headline_repeat",
+    "after_headline",
+    "log_blocks_after_headline",
 )
 
 
@@ -135,15 +140,15 @@ class Block:
 
 def split_blocks(text: str) -> list[Block]:
     """Blocks in page order; re-joins a paragraph cut in two by a stray blank line."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Zero-width spaces, BOMs and soft hyphens: invisible on the page, noise to the features.
+    text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     if _BLANK_LINE.search(text):
         pieces = _BLANK_LINE.split(text)
     else:
         # A page copied with single newlines only: every line is its own block.
         pieces = text.split("\n")
     blocks = [Block(raw=p.strip(), text=_SPACE.sub(" ", p).strip()) for p in pieces]
-    # A block of invisible characters only (zero-width spaces, BOMs) is no block at all.
-    return join_split_paragraphs([b for b in blocks if _INVISIBLE.sub("", b.text)])
+    return join_split_paragraphs([b for b in blocks if b.text])
 
 
 def _is_cut_mid_sentence(first: Block, second: Block) -> bool:
@@ -151,7 +156,7 @@ def _is_cut_mid_sentence(first: Block, second: Block) -> bool:
     if not _OPEN_END.search(first.text) or not second.text[:1].islower():
         return False
     # Only prose on both sides: menus also end without punctuation.
-    return len(first.text) >= 60 and "\n" not in first.raw.strip()[-80:]
+    return len(_WORD.findall(first.text)) >= 4 and "\n" not in first.raw
 
 
 def join_split_paragraphs(blocks: list[Block]) -> list[Block]:
@@ -169,54 +174,71 @@ def join_split_paragraphs(blocks: list[Block]) -> list[Block]:
 
 def word_count(text: str, words: list[str] | None = None) -> int:
     """Words, counting text in scripts without spaces (CJK) at two characters a word."""
-    unspaced = len(_UNSPACED.findall(text))
+    unspaced = 0 if text.isascii() else len(_UNSPACED.findall(text))
     spaced = len(words if words is not None else _WORD.findall(text))
     return spaced + unspaced // 2 if unspaced else spaced
 
 
 def _block_features(block: Block, index: int, count: int, char_start: int, total_chars: int,
                     repeats: int) -> list[float]:
-    text = _INVISIBLE.sub("", block.text)
-    chars = len(text)
+    text = block.text
+    chars = max(len(text), 1)
     words = _WORD.findall(text)
     n_words = max(word_count(text, words), 1)
-    lines = [line for line in block.raw.split("\n") if line.strip()] or [text]
-    letter_words = _LETTER_WORD.findall(text)
-    n_letter = max(len(letter_words), 1)
-    lowered = [w.lower() for w in words]
-    letters = sum(ch.isalpha() for ch in text) or 1
-    digits = sum(ch.isdigit() for ch in text)
-    punct = sum(1 for ch in text if not ch.isalnum() and not ch.isspace())
+    lines = block.raw.count("\n") + 1
+    lowered = list(map(str.lower, words))
+    # Per-word counts through map() over C-level predicates, and sparse-character counts
+    # through findall: the feature pass dominates the running time of the whole cleaner.
+    initials = "".join(map(itemgetter(0), words))
     return [
         1.0,
         math.log1p(chars),
         math.log1p(n_words),
-        math.log(len(lines)),
-        math.log1p(n_words / len(lines)),
-        sum(w in STOP_WORDS for w in lowered) / n_words,
-        sum(w in WIDGET_WORDS for w in lowered) / n_words,
-        sum(w in READER_WORDS for w in lowered) / n_words,
-        sum(w[0].isupper() for w in letter_words) / n_letter,
-        sum(ch.isupper() for ch in text) / letters,
-        digits / max(chars, 1),
-        punct / max(chars, 1),
+        math.log(lines),
+        math.log1p(n_words / lines),
+        sum(map(STOP_WORDS.__contains__, lowered)) / n_words,
+        sum(map(WIDGET_WORDS.__contains__, lowered)) / n_words,
+        sum(map(READER_WORDS.__contains__, lowered)) / n_words,
+        sum(map(str.isupper, initials)) / n_words,
+        sum(map(str.isupper, words)) / n_words,  # ALL-CAPS words (one letter counts too)
+        len(_DIGIT.findall(text)) / chars,
+        len(_PUNCTUATION.findall(text)) / chars,
         1.0 if _TERMINAL.search(text) else 0.0,
-        sum(1 for line in lines if _TERMINAL.search(line.strip())) / len(lines),
+        _terminal_line_share(block.raw, lines),
         len(_SENTENCE_END.findall(text)) / n_words,
         text.count(",") / n_words,
         1.0 if text[:1].islower() else 0.0,
-        1.0 if _URL_OR_MAIL.search(text) else 0.0,
+        1.0 if ("@" in text or _URL.search(text)) else 0.0,
         1.0 if _SEPARATOR.search(text) else 0.0,
-        1.0 if _DATE_LIKE.search(text) else 0.0,
-        1.0 if ("©" in text or "copyright" in text.lower()) else 0.0,
+        1.0 if _looks_dated(text, lowered) else 0.0,
+        1.0 if ("©" in text or "copyright" in lowered) else 0.0,
         1.0 if repeats > 1 and n_words < 12 else 0.0,
         math.log(repeats) if n_words < 12 else 0.0,
         index / max(count - 1, 1),
         char_start / max(total_chars, 1),
         1.0 if n_words < 8 else 0.0,
         1.0 if n_words >= 40 else 0.0,
-        sum(text.count(q) for q in "\"“”«»") / n_words,
+        len(_QUOTE.findall(text)) / n_words,
     ]
+
+
+def _terminal_line_share(raw: str, lines: int) -> float:
+    if lines == 1:
+        return 1.0 if _TERMINAL.search(raw.rstrip()) else 0.0
+    parts = [line.strip() for line in raw.split("\n")]
+    return sum(1 for line in parts if _TERMINAL.search(line)) / lines
+
+
+MONTH_PREFIXES = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
+
+
+def _looks_dated(text: str, lowered: list[str]) -> bool:
+    """A numeric date or a time of day, or a month name next to a number."""
+    if not _DIGIT.search(text):
+        return False
+    if _NUMERIC_DATE.search(text):
+        return True
+    return any(w[:3] in MONTH_PREFIXES and len(w) <= 9 for w in lowered if w.isalpha())
 
 
 def block_features(blocks: list[Block]) -> np.ndarray:
@@ -229,8 +251,8 @@ def block_features(blocks: list[Block]) -> np.ndarray:
         rows.append(_block_features(block, index, len(blocks), char_start, total_chars,
                                     repeats[block.text.lower()]))
         char_start += len(block.text)
-    table = np.array(rows, dtype=float).reshape(len(blocks), len(FEATURE_NAMES) - 4)
-    return np.hstack([table, _page_relative_features(table)])
+    table = np.array(rows, dtype=float).reshape(len(blocks), len(FEATURE_NAMES) - 7)
+    return np.hstack([table, _page_relative_features(table), _headline_features(blocks)])
 
 
 def _page_relative_features(table: np.ndarray) -> np.ndarray:
@@ -246,6 +268,39 @@ def _page_relative_features(table: np.ndarray) -> np.ndarray:
         (words >= longest).astype(float),
         np.full(len(table), math.log(len(table))),
     ])
+
+
+_TITLE_SEPARATOR = re.compile(r"\s+[|\-–—:·•»]\s+")
+
+
+def find_headline_repeat(blocks: list[Block], search: int = 60) -> int | None:
+    """Index of the block repeating the page's first line (its <title>) as the headline.
+
+    Whole-page text usually opens with the document title ("Headline | Site"); the article's
+    own headline repeats its longest part just above the body. None when there is no repeat.
+    """
+    if len(blocks) < 2 or "\n" in blocks[0].raw:
+        return None
+    parts = [_normalised(part) for part in _TITLE_SEPARATOR.split(blocks[0].text)]
+    key = max(parts, key=len, default="")
+    if len(key.split()) < 3:
+        return None
+    for index in range(1, min(len(blocks), search)):
+        candidate = _normalised(blocks[index].text)
+        if key in candidate and len(candidate) <= 2 * len(key) + 20:
+            return index
+    return None
+
+
+def _headline_features(blocks: list[Block]) -> np.ndarray:
+    n = len(blocks)
+    headline = find_headline_repeat(blocks)
+    if headline is None:
+        return np.zeros((n, 3))
+    idx = np.arange(n)
+    after = idx > headline
+    return np.column_stack([(idx == headline).astype(float), after.astype(float),
+                            np.where(after, np.log1p(np.maximum(idx - headline, 0)), 0.0)])
 
 
 # --- 3. context --------------------------------------------------------------------------
@@ -350,18 +405,21 @@ class TreeStage:
 
     def raw_margin(self, rows: np.ndarray) -> np.ndarray:
         """Summed leaf values (log-odds without the base)."""
-        n_trees = self.features.shape[0]
+        n_trees, n_internal = self.features.shape
         if len(rows) == 0 or n_trees == 0:
             return np.zeros(len(rows))
-        tree_index = np.arange(n_trees)[None, :]
-        row_index = np.arange(len(rows))[:, None]
+        # Flat gathers (np.take) are much cheaper than 2-D fancy indexing.
+        features, thresholds = self.features.ravel(), self.thresholds.ravel()
+        tree_offset = (np.arange(n_trees) * n_internal)[None, :]
+        row_offset = (np.arange(len(rows)) * rows.shape[1])[:, None]
+        flat_rows = np.ascontiguousarray(rows).ravel()
         node = np.zeros((len(rows), n_trees), dtype=np.intp)
         for _ in range(self.depth):
-            feature = self.features[tree_index, node]
-            go_right = rows[row_index, feature] > self.thresholds[tree_index, node]
-            node = 2 * node + 1 + go_right
-        leaf = node - (2 ** self.depth - 1)
-        return self.leaves[tree_index, leaf].sum(axis=1)
+            at = node + tree_offset
+            values = np.take(flat_rows, row_offset + np.take(features, at))
+            node = 2 * node + 1 + (values > np.take(thresholds, at))
+        leaf = node - n_internal + (np.arange(n_trees) * (n_internal + 1))[None, :]
+        return np.take(self.leaves.ravel(), leaf).sum(axis=1)
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         z = self.base + self.raw_margin(rows)
@@ -412,43 +470,122 @@ def _contained_in_longer(sentences: list[str], own: str, others: list[str]) -> b
 
 
 MAX_TEASER_BLOCKS = 400  # quadratic check; pages with more body blocks than this skip it
+MIN_TEASER_WORDS = 8     # shorter blocks (subheadings) are naturally contained in paragraphs
 
 
 def drop_repeated_teasers(texts: list[str]) -> list[int]:
     """Indices of ``texts`` to keep: one full copy of anything the page says twice.
 
     A block whose every sentence appears inside a longer block is a truncated teaser copy.
-    Of blocks repeated verbatim, keep the copy with the fewest teaser blocks around it, so the
-    kept copy is the one inside the full article rather than inside the teaser.
+    Of blocks repeated verbatim, keep the copy that sits among full paragraphs rather than
+    among teaser blocks (see ``_teaser_side``).
     """
     if len(texts) > MAX_TEASER_BLOCKS:
         return list(range(len(texts)))
     normalised = [_normalised(t) for t in texts]
     teaser = [
-        _contained_in_longer(_sentences(text), own, normalised)
+        len(own.split()) >= MIN_TEASER_WORDS
+        and _contained_in_longer(_sentences(text), own, normalised)
         for text, own in zip(texts, normalised)
     ]
-    keep = [not flag for flag in teaser]
     copies: dict[str, list[int]] = {}
     for i, own in enumerate(normalised):
-        if own and keep[i]:
+        if own and not teaser[i]:
             copies.setdefault(own, []).append(i)
+    repeated = {i for indices in copies.values() if len(indices) > 1 for i in indices}
+    keep = [not flag for flag in teaser]
     for indices in copies.values():
         if len(indices) > 1:
-            best = min(indices, key=lambda i: (_teasers_near(teaser, i), i))
+            best = min(indices, key=lambda i: (_teaser_side(teaser, repeated, i), i))
             for i in indices:
                 keep[i] = i == best
     return [i for i, flag in enumerate(keep) if flag]
 
 
-def _teasers_near(teaser: list[bool], index: int, radius: int = 2) -> int:
-    return sum(teaser[max(0, index - radius): index + radius + 1])
+def _teaser_side(teaser: list[bool], repeated: set[int], index: int) -> float:
+    """How teaser-like the surroundings of a repeated block are: for each side, 1 when the
+    nearest block that is not itself repeated is a teaser, 0.5 when there is none."""
+    score = 0.0
+    for step in (-1, 1):
+        j = index + step
+        while 0 <= j < len(teaser) and j in repeated:
+            j += step
+        score += 0.5 if not 0 <= j < len(teaser) else float(teaser[j])
+    return score
+
+
+# --- attribution lines at the edges of the body ------------------------------------------------
+
+# Words of credit, licensing and disclaimer lines ("this article was written by ... and
+# licensed through ...", "views expressed are the author's own"): such lines sit just before
+# or after the body and read like prose, so the classifier alone can let them through.
+ATTRIBUTION_WORDS = frozenset(
+    """author authors written published republished reprinted originally licensed licensing
+    license licence copyright permission views expressed opinions necessarily reflect
+    contributor contributors columnist correspondent syndicated disclaimer""".split()
+)
+# At least one of these must be present: words that rarely occur in news prose itself
+# ("the authors of the study published ..." is prose, "licensed through ..." is not).
+ATTRIBUTION_STRONG = frozenset(
+    """licensed licensing license licence copyright republished reprinted permission
+    syndicated disclaimer expressed""".split()
+)
+_BYLINE = re.compile(r"^(?:by|von|par|por)\s+[A-ZÀ-Þ][\w.'’-]*(?:\s+[A-ZÀ-Þ][\w.'’-]*)", re.I)
+_ABOUT_AUTHOR = re.compile(
+    r"^(?:about the (?:author|writer)s?\b|the (?:author|writer) (?:is|was|has)\b)", re.I)
+_CREDIT_START = re.compile(
+    r"^(?:(?:first|originally)\s+)?(?:published|appeared|posted|filed)\s+(?:at|in|on|by|under)\b"
+    r"|^(?:source|sources|photo|photos|image|illustration|credit|credits|tags)\s*:", re.I)
+MAX_CREDIT_WORDS = 20
+MAX_ATTRIBUTION_WORDS = 60
+
+
+def is_attribution(text: str) -> bool:
+    """A byline, credit, licence, disclaimer or author-bio line (not article prose)."""
+    words = _WORD.findall(text)
+    if not words or len(words) > MAX_ATTRIBUTION_WORDS:
+        return False
+    if _BYLINE.match(text) and len(words) <= 20 and words[1][:1].isupper() and \
+            (len(words) <= 6 or not text.rstrip().endswith(".")):
+        # "By Jane Example, Harbour Correspondent", not "By Tuesday, the pier had reopened."
+        return True
+    if not any(ch.isalpha() for ch in text):
+        return True  # a date or a counter on its own line
+    if _CREDIT_START.match(text) and len(words) <= MAX_CREDIT_WORDS:
+        return True
+    if _ABOUT_AUTHOR.match(text):
+        return True
+    if any(q in text for q in "\"“”«»„"):
+        return False  # quoting someone: reported prose, not a credit line
+    lowered = {w.lower() for w in words}
+    return bool(lowered & ATTRIBUTION_STRONG) and \
+        sum(w.lower() in ATTRIBUTION_WORDS for w in words) >= 2
+
+
+EDGE_SCAN = 4  # how many blocks at each end of the body run are checked
+
+
+def trim_attribution_edges(texts: list[str], kept: list[int]) -> list[int]:
+    """Cut the body run at a byline/credit/licence line near either end.
+
+    Such a line marks where the article stops (or starts): what follows a closing credit
+    ("this article was licensed through ...", an author bio) is the page's, not the author's.
+    """
+    head = [k for k, i in enumerate(kept[:EDGE_SCAN]) if is_attribution(texts[i])]
+    start = head[-1] + 1 if head else 0
+    tail_from = max(start, len(kept) - EDGE_SCAN)
+    tail = [k for k in range(tail_from, len(kept)) if is_attribution(texts[kept[k]])]
+    end = tail[0] if tail else len(kept)
+    return kept[start:end]
 
 
 # --- title -------------------------------------------------------------------------------
 
 def guess_title(blocks: list[Block], first_body: int) -> str | None:
     """A short headline-like block before the body, preferring the one nearest to it."""
+    headline = find_headline_repeat(blocks)
+    if headline is not None and headline < first_body:
+        return blocks[headline].text
     best: tuple[float, str] | None = None
     for index in range(min(first_body, len(blocks))):
         text = blocks[index].text
@@ -484,6 +621,26 @@ def select_body(scores: np.ndarray, threshold: float) -> list[int]:
     return [int(np.argmax(scores))]
 
 
+MAX_OPENING_TITLE_WORDS = 15
+
+
+def _is_opening_title(blocks: list[Block], candidates: list[int]) -> bool:
+    """The page's first block, one short line, with body following: the page or article
+    title (html-text puts <title> first; a copied article starts with its headline)."""
+    if len(candidates) < 3 or candidates[0] != 0 or "\n" in blocks[0].raw:
+        return False
+    return word_count(blocks[0].text) <= MAX_OPENING_TITLE_WORDS
+
+
+def choose_body(blocks: list[Block], scores: np.ndarray, threshold: float) -> list[int]:
+    """Body block indices: classifier's choice, less teaser repeats and edge attributions."""
+    candidates = select_body(scores, threshold)
+    if _is_opening_title(blocks, candidates):
+        candidates = candidates[1:]
+    kept = [candidates[j] for j in drop_repeated_teasers([blocks[i].text for i in candidates])]
+    return trim_attribution_edges([block.text for block in blocks], kept)
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 def clean_text(text: str) -> Extraction:
@@ -491,9 +648,7 @@ def clean_text(text: str) -> Extraction:
     blocks = split_blocks(text or "")
     model = load_model()
     scores = score_blocks(blocks, model)
-    body_candidates = select_body(scores, model.threshold)
-    kept = [body_candidates[j] for j in
-            drop_repeated_teasers([blocks[i].text for i in body_candidates])]
+    kept = choose_body(blocks, scores, model.threshold)
     kept_set = set(kept)
     paragraphs = [blocks[i].text for i in kept]
     evidence = [block.text for i, block in enumerate(blocks) if i not in kept_set]

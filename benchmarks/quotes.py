@@ -1,0 +1,364 @@
+"""Who-said-what benchmark (PolNeAR dev half): our quote finder beside a regex baseline, same run.
+
+Ours is ``storyline.quotes.find_attributions`` on one spaCy parse per article. The baseline is
+``regex_baseline`` below: quoted spans (straight or curly double quotes) and the nearest
+"said"/"says" in the same sentence, its neighbouring capitalised words (or "he"/"she") the speaker.
+
+What is counted (quotes/README.md, after the Citron evaluation script):
+
+* Every annotation file is scored on its own against the predictions for its article.
+* Roles: content, source (our speaker offsets), cue. Discontinuous gold spans count piece by piece.
+* **Exact**: a predicted span equals a gold span of the same role, after both lose surrounding
+  quote marks, punctuation and spaces (gold content keeps the marks, ours does not).
+  P = correct/#predicted, R = correct/#gold.
+* **Overlap**: word tokens (``\\w+``) covered by predicted vs gold spans of the role, summed over
+  files: P = shared/predicted tokens, R = shared/gold tokens.
+* **direct**: gold attributions whose content contains a quotation mark (direct or mixed quotes),
+  against our quotes that are ``direct`` or whose content contains one (an indirect clause that
+  holds a partial quote). **indirect**: the rest of both. **all**: everything.
+* **Speaker accuracy** (direct): among our direct quotes whose content shares words with a gold
+  direct content (the gold one sharing most), those whose gold has a source, the share whose
+  speaker is right: (a) our speaker offsets overlap the gold source span, or (b) the last word of
+  our speaker's name is a word of the gold source text, or (c) the gold source is a pronoun or a
+  common-noun phrase ("he", "the expert"; PolNeAR has no coreference) and the last word of our
+  name is a word of the nearest earlier named gold source of the same file (any attribution).
+  Also shown: ``spk_strict`` (a) only, ``spk_name`` (a) or (b), and ``spk_lenient`` where (c)
+  accepts any earlier named gold source of the file (c').
+
+Usage: python benchmarks/quotes.py [DATA] [--limit N] [--json FILE] [--gate] [--cache FILE] [--misses]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import data_argument_parser, print_table  # noqa: E402
+
+FLOORS_FILE = Path(__file__).resolve().parent / "floors.json"
+DATA_FILE = Path("quotes") / "polnear_dev.jsonl"
+QUOTE_CHARS = "\"“”«»„"
+STRIP = QUOTE_CHARS + "‘’'" + " \t\n.,;:!?—–-()"
+PRONOUNS = {"he", "she", "they", "we", "i", "it", "you", "who", "which", "that", "his", "her"}
+WORD = re.compile(r"\w+")
+OURS = "storyline find_quotes"
+BASELINE = "regex quotes + nearest said"
+
+Spans = list[tuple[int, int]]
+
+
+@dataclass
+class Item:
+    """One attribution, gold or predicted, as spans per role; ``name`` a predicted speaker name."""
+
+    content: Spans
+    source: Spans
+    cue: Spans
+    direct: bool
+    name: str | None = None
+    source_text: str = ""
+
+
+@dataclass
+class Article:
+    text: str
+    files: list[list[Item]]  # the gold of each annotation file
+
+
+# --- data ------------------------------------------------------------------------------------
+
+def _spans(role: dict[str, Any] | None) -> Spans:
+    return [tuple(s) for s in role["spans"]] if role else []  # type: ignore[misc]
+
+
+def has_quote_mark(text: str) -> bool:
+    return any(ch in text for ch in QUOTE_CHARS)
+
+
+def load_articles(data: Path, limit: int | None) -> list[Article]:
+    by_text: dict[str, Article] = {}
+    for line in (data / DATA_FILE).read_text("utf-8").splitlines():
+        row = json.loads(line)
+        gold = [
+            Item(_spans(a["content"]), _spans(a["source"]), _spans(a["cue"]),
+                 bool(a["content"]) and has_quote_mark(a["content"]["text"]),
+                 source_text=a["source"]["text"] if a["source"] else "")
+            for a in row["attributions"] if a["content"]
+        ]
+        by_text.setdefault(row["text"], Article(row["text"], [])).files.append(gold)
+    return list(by_text.values())[:limit]
+
+
+def parse_articles(texts: list[str], cache: Path | None) -> list[Any]:
+    """One parse per article; ``--cache`` keeps the parses in a DocBin between runs."""
+    from spacy.tokens import DocBin
+
+    from storyline.nlp import load_nlp, parse_batch
+
+    if cache is not None and cache.exists():
+        docs = {d.text: d for d in DocBin().from_disk(cache).get_docs(load_nlp().vocab)}
+        if all(t in docs for t in texts):
+            return [docs[t] for t in texts]
+    parsed = parse_batch(texts)
+    if cache is not None:
+        DocBin(docs=parsed).to_disk(cache)
+    return parsed
+
+
+# --- systems ---------------------------------------------------------------------------------
+
+def ours(doc: Any) -> list[Item]:
+    from storyline.quotes import find_attributions
+
+    items = []
+    for a in find_attributions(doc):
+        q = a.quote
+        source = [(q.speaker_start, q.speaker_end)] if q.speaker_start is not None else []
+        cue = [(a.cue_start, a.cue_end)] if a.cue_start is not None else []
+        items.append(Item([(q.start, q.end)], source, cue, q.direct or has_quote_mark(q.content),  # type: ignore[list-item]
+                          name=q.speaker))
+    return items
+
+
+_QUOTED = re.compile(r"“([^”\n]+)”|\"([^\"\n]+)\"")
+_NAME = r"(?:[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*|he|she|He|She)"
+_AFTER = re.compile(rf"^[^.!?\n“”\"]{{0,40}}?\b(?:(said|says)\s+({_NAME})|({_NAME})\s+(said|says))")
+_BEFORE = re.compile(rf"({_NAME})\s+(said|says)\b[^.!?\n“”\"]*$")
+
+
+def regex_baseline(doc: Any) -> list[Item]:
+    """Quoted spans and the nearest "said" of their sentence, with its capitalised neighbour."""
+    text: str = doc.text
+    items = []
+    for m in _QUOTED.finditer(text):
+        group = 1 if m.group(1) is not None else 2
+        start, end = m.span(group)
+        item = Item([(start, end)], [], [], True)
+        after = _AFTER.search(text[m.end():m.end() + 120])
+        if after:
+            if after.group(1):
+                cue, name = after.span(1), after.span(2)
+            else:
+                cue, name = after.span(4), after.span(3)
+            item.cue = [(m.end() + cue[0], m.end() + cue[1])]
+            item.source = [(m.end() + name[0], m.end() + name[1])]
+        else:
+            sentence_start = max(text.rfind(c, 0, m.start()) for c in ".!?\n") + 1
+            before = _BEFORE.search(text[sentence_start:m.start()])
+            if before:
+                item.cue = [(sentence_start + before.start(2), sentence_start + before.end(2))]
+                item.source = [(sentence_start + before.start(1), sentence_start + before.end(1))]
+        if item.source:
+            item.name = text[item.source[0][0]:item.source[0][1]]
+        items.append(item)
+    return items
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+def _norm(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    start, end = span
+    while start < end and text[start] in STRIP:
+        start += 1
+    while end > start and text[end - 1] in STRIP:
+        end -= 1
+    return start, end
+
+
+def _tokens(words: list[tuple[int, int]], spans: Iterable[tuple[int, int]]) -> set[int]:
+    out: set[int] = set()
+    for s, e in spans:
+        out.update(i for i, (ws, we) in enumerate(words) if ws < e and we > s)
+    return out
+
+
+def _prf(tp: float, n_pred: float, n_gold: float) -> dict[str, float]:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return {"p": p, "r": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+ROLES = ("content", "source", "cue")
+
+
+def span_counts(text: str, words: list[tuple[int, int]], gold: list[Item], pred: list[Item]
+                ) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for role in ROLES:
+        g_spans = [sp for it in gold for sp in getattr(it, role)]
+        p_spans = [sp for it in pred for sp in getattr(it, role)]
+        g_exact = Counter(_norm(text, sp) for sp in g_spans)
+        p_exact = Counter(_norm(text, sp) for sp in p_spans)
+        counts[f"{role}_exact_tp"] += sum((g_exact & p_exact).values())
+        counts[f"{role}_exact_pred"] += sum(p_exact.values())
+        counts[f"{role}_exact_gold"] += sum(g_exact.values())
+        g_tok, p_tok = _tokens(words, g_spans), _tokens(words, p_spans)
+        counts[f"{role}_tok_tp"] += len(g_tok & p_tok)
+        counts[f"{role}_tok_pred"] += len(p_tok)
+        counts[f"{role}_tok_gold"] += len(g_tok)
+    return counts
+
+
+def _last_word(name: str | None) -> str | None:
+    words = WORD.findall((name or "").lower())
+    return words[-1] if words else None
+
+
+def _is_unnamed(source_text: str) -> bool:
+    words = source_text.split()
+    return source_text.lower() in PRONOUNS or not any(w[:1].isupper() for w in words[1:] + words[:1]
+                                                       if w.lower() not in {"the", "a", "an"})
+
+
+def speaker_counts(text: str, words: list[tuple[int, int]], gold: list[Item], pred: list[Item]
+                   ) -> Counter[str]:
+    """``gold`` is every attribution of the file: direct ones are judged, all give antecedents."""
+    counts: Counter[str] = Counter()
+    everything, gold = gold, [g for g in gold if g.direct]
+    gold_tokens = [_tokens(words, g.content) for g in gold]
+    for item in pred:
+        if not item.direct:
+            continue
+        mine = _tokens(words, item.content)
+        best = max(range(len(gold)), key=lambda i: len(mine & gold_tokens[i]), default=None)
+        if best is None or not mine & gold_tokens[best]:
+            continue
+        g = gold[best]
+        if not g.source:
+            counts["no_gold_source"] += 1
+            continue
+        counts["judged"] += 1
+        overlap = any(ps < ge and pe > gs for ps, pe in item.source for gs, ge in g.source)
+        last = _last_word(item.name)
+        by_name = last is not None and last in WORD.findall(g.source_text.lower())
+        named_before = sorted((o.source[0][0], o.source_text) for o in everything if o.source
+                              and o.source[0][0] < g.source[0][0] and not _is_unnamed(o.source_text))
+        nearest = {w for _, t in named_before[-1:] for w in WORD.findall(t.lower())}
+        earlier = {w for _, t in named_before for w in WORD.findall(t.lower())}
+        unnamed = last is not None and _is_unnamed(g.source_text)
+        counts["right_strict"] += overlap
+        counts["right_name"] += overlap or by_name
+        counts["right"] += overlap or by_name or (unnamed and last in nearest)
+        counts["right_lenient"] += overlap or by_name or (unnamed and last in earlier)
+    return counts
+
+
+def evaluate(articles: list[Article], predictions: list[list[Item]]) -> dict[str, Any]:
+    per_cat: dict[str, Counter[str]] = {c: Counter() for c in ("direct", "indirect", "all")}
+    speakers: Counter[str] = Counter()
+    for article, pred in zip(articles, predictions):
+        words = [m.span() for m in WORD.finditer(article.text)]
+        for gold in article.files:
+            for cat, keep in (("direct", True), ("indirect", False), ("all", None)):
+                g = [it for it in gold if keep is None or it.direct == keep]
+                p = [it for it in pred if keep is None or it.direct == keep]
+                per_cat[cat] += span_counts(article.text, words, g, p)
+            speakers += speaker_counts(article.text, words, gold, pred)
+    out: dict[str, Any] = {}
+    for cat, c in per_cat.items():
+        for role in ROLES:
+            for kind in ("exact", "tok"):
+                f = _prf(c[f"{role}_{kind}_tp"], c[f"{role}_{kind}_pred"], c[f"{role}_{kind}_gold"])
+                label = "overlap" if kind == "tok" else "exact"
+                for key, value in f.items():
+                    out[f"{cat}_{role}_{label}_{key}"] = value
+    judged = speakers["judged"]
+    out["direct_speaker_accuracy"] = speakers["right"] / judged if judged else 0.0
+    for kind in ("strict", "name", "lenient"):
+        out[f"direct_speaker_acc_{kind}"] = speakers[f"right_{kind}"] / judged if judged else 0.0
+    out["direct_speaker_judged"] = judged
+    out["direct_no_gold_source"] = speakers["no_gold_source"]
+    return out
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def run_system(func: Callable[[Any], list[Item]], docs: list[Any]) -> tuple[list[list[Item]], float]:
+    start = time.perf_counter()
+    out = [func(doc) for doc in docs]
+    return out, time.perf_counter() - start
+
+
+SHORT = {"content": "content", "source": "source", "cue": "cue", "exact": "ex", "overlap": "ov"}
+
+
+def print_report(results: dict[str, dict[str, Any]]) -> None:
+    rows = list(results.items())
+    for cat in ("direct", "indirect", "all"):
+        keys = {f"{SHORT[role]}_{SHORT[m]}_f1": f"{cat}_{role}_{m}_f1"
+                for role in ROLES for m in ("exact", "overlap")}
+        table = [(name, {short: r[long] for short, long in keys.items()}) for name, r in rows]
+        print_table(f"PolNeAR dev, {cat} attributions: F1 per role (ex = exact, ov = overlap)",
+                    table, list(keys))
+    keys = {"cont_ov_p": "direct_content_overlap_p", "cont_ov_r": "direct_content_overlap_r",
+            "cont_ov_f1": "direct_content_overlap_f1", "spk_acc": "direct_speaker_accuracy",
+            "spk_strict": "direct_speaker_acc_strict", "spk_name": "direct_speaker_acc_name",
+            "spk_lenient": "direct_speaker_acc_lenient", "judged": "direct_speaker_judged"}
+    print_table("Direct quotes: content overlap P/R/F1 and speaker accuracy (a+b+c; a; a+b; a+b+c')",
+                [(n, {short: r[long] for short, long in keys.items()}) for n, r in rows], list(keys))
+    print_table("Speed", [(n, {"seconds": r["seconds"]}) for n, r in rows], ["seconds"])
+
+
+def check_floors(results: dict[str, dict[str, Any]]) -> list[str]:
+    floors = json.loads(FLOORS_FILE.read_text("utf-8")).get("quotes", {})
+    failures = []
+    for system, metrics in floors.items():
+        for metric, floor in metrics.items():
+            value = results.get(system, {}).get(metric)
+            if value is None or value < floor:
+                failures.append(f"{system}/{metric}: {value} < floor {floor}")
+    return failures
+
+
+def print_misses(articles: list[Article], docs: list[Any], predictions: list[list[Item]]) -> None:
+    """Our direct quotes whose speaker is judged wrong, for study."""
+    for article, doc, pred in zip(articles, docs, predictions):
+        words = [m.span() for m in WORD.finditer(article.text)]
+        gold = article.files[0]
+        for item in pred:
+            if item.direct and speaker_counts(article.text, words, gold, [item])["judged"] == 1 \
+                    and not speaker_counts(article.text, words, gold, [item])["right"]:
+                s, e = item.content[0]
+                print(f"MISS ours={item.name!r} | {article.text[s:e][:70]!r}")
+
+
+def main() -> int:
+    parser = data_argument_parser(__doc__.splitlines()[0])
+    parser.add_argument("--gate", action="store_true", help="fail when a figure is below its floor")
+    parser.add_argument("--cache", type=Path, default=None, help="DocBin file caching the parses")
+    parser.add_argument("--misses", action="store_true", help="list our wrong direct speakers")
+    args = parser.parse_args()
+    articles = load_articles(args.data, args.limit)
+    docs = parse_articles([a.text for a in articles], args.cache)
+    results: dict[str, dict[str, Any]] = {}
+    outputs = {}
+    for name, func in ((OURS, ours), (BASELINE, regex_baseline)):
+        outputs[name], seconds = run_system(func, docs)
+        results[name] = {**evaluate(articles, outputs[name]), "seconds": seconds}
+    n_files = sum(len(a.files) for a in articles)
+    print(f"{len(articles)} articles, {n_files} annotation files")
+    print_report(results)
+    if args.misses:
+        print_misses(articles, docs, outputs[OURS])
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=2), "utf-8")
+    if args.gate:
+        failures = check_floors(results)
+        for failure in failures:
+            print(f"GATE FAIL {failure}")
+        print("gate: " + ("FAILED" if failures else "passed"))
+        return 1 if failures else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,841 @@
+"""Named entities: clean mentions per document, and one canonical entity list per story.
+
+spaCy's small English model finds most names in news text but makes a handful of typical
+mistakes: datelines ("HAMBURG —") and headline words tagged as people, boilerplate tagged as
+organisations, a surname tagged ORG in one sentence and PERSON in the next, titles glued to
+names ("State Rex Tillerson"). ``find_mentions`` repairs these with rules and with evidence from
+the rest of the document, strips honorifics and titles from names (keeping them as roles), and
+gives every mention of one person in a document the fullest name seen for them.
+
+``canonical_entities`` then merges the documents of a story: the same person spelt differently
+("Sergei"/"Sergey Lavrov", "Kim Jong Un"/"Kim Jong-un", "al-Assad"/"Bashar Assad") meets under a
+normalised key, surnames link to the one full name they belong to, and common organisation and
+place variants ("U.S."/"United States") meet through a data table.
+
+All vocabularies live in ``storyline/data/entities_*.json``. Everything here is linear in the
+number of entity spans, with small fixed token windows, so it stays cheap next to the parse.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, cast
+
+from spacy.tokens import Doc, Token
+
+from storyline.model import Document, EntityType, Mention
+
+LABELS: frozenset[str] = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "LAW", "FAC"})
+# Labels a person's surname is wrongly given often enough to be worth correcting from evidence.
+MISLABELLED_PERSON: frozenset[str] = frozenset({"ORG", "FAC", "NORP", "GPE", "LOC"})
+PLACE_LABELS: frozenset[str] = frozenset({"GPE", "LOC"})
+MAX_ROLE_TOKENS = 8
+MAX_PERSON_TOKENS = 5
+# A line with at most this many words and no final full stop may be a headline or a heading.
+HEADLINE_MAX_WORDS = 20
+QUOTE_AND_MARKUP = "\"'“”‘’«»*_#|[](){}<>`~"
+DASHES = "—–-"
+DATELINE_TAIL = re.compile(r"(?:,\s*[A-Z][A-Za-z.]*)*\s*(?:\([A-Za-z .]+\)\s*)?[—–]|\s+-\s")
+BAD_CHARS = re.compile(r"[@#|\\=+<>]|https?:|www\.|\d{3,}")
+
+
+# --- vocabularies ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """The data files, loaded once and turned into sets for O(1) look-ups."""
+
+    honorifics: frozenset[str]
+    address_titles: dict[str, str]
+    plural_titles: frozenset[str]
+    role_heads: frozenset[str]
+    multiword_titles: tuple[tuple[str, ...], ...]
+    role_leading_words: frozenset[str]
+    role_lead_in: frozenset[str]
+    particles: frozenset[str]
+    hyphen_particles: tuple[str, ...]
+    junk: frozenset[str]
+    org_words: frozenset[str]
+    forced_labels: dict[str, str]
+    places: dict[str, str]
+    equivalences: dict[str, tuple[str, str]]
+    token_equivalents: dict[str, str]
+    translit_rules: tuple[tuple[re.Pattern[str], str], ...]
+
+
+def _load(name: str) -> dict[str, Any]:
+    path = resources.files("storyline") / "data" / name
+    return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
+def vocab() -> Vocab:
+    words = _load("entities_vocab.json")
+    places = _load("entities_places.json")
+    names = _load("entities_names.json")
+    equivalences: dict[str, tuple[str, str]] = {}
+    for entry in _load("entities_equivalences.json")["entities"]:
+        for form in [entry["name"], *entry["variants"]]:
+            equivalences[surface_key(form)] = (entry["name"], entry["type"])
+    place_labels = {surface_key(p): "GPE" for p in places["gpe"]}
+    place_labels.update({surface_key(p): "LOC" for p in places["loc"]})
+    multiword = {*words["multiword_titles"], *(t for t in words["address_titles"] if " " in t)}
+    return Vocab(
+        honorifics=frozenset(words["honorifics"]),
+        address_titles=dict(words["address_titles"]),
+        plural_titles=frozenset(words["plural_titles"]),
+        role_heads=frozenset(words["role_heads"]) | frozenset(words["address_titles"]),
+        multiword_titles=tuple(sorted((tuple(t.split()) for t in multiword), key=len, reverse=True)),
+        role_leading_words=frozenset(words["role_leading_words"]),
+        role_lead_in=frozenset(words["role_lead_in"]),
+        particles=frozenset(words["name_particles"]),
+        hyphen_particles=tuple(words["hyphen_prefix_particles"]),
+        junk=frozenset(words["junk_names"]),
+        org_words=frozenset(words["org_words"]),
+        forced_labels=dict(words["forced_labels"]),
+        places=place_labels,
+        equivalences=equivalences,
+        token_equivalents=dict(names["token_equivalents"]),
+        translit_rules=tuple((re.compile(p), r) for p, r in names["translit_rules"]),
+    )
+
+
+# --- keys: how two surface forms are recognised as one name -----------------------------------
+
+
+def _fold(text: str) -> str:
+    """Case-fold and drop diacritics ("Erdoğan" -> "erdogan")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=65536)
+def surface_key(text: str) -> str:
+    """Key for organisations and places: folded, without a leading "the", dots, hyphens or
+    spaces ("the U.S." == "US", "G-20" == "G20")."""
+    folded = _fold(text).strip()
+    if folded.startswith("the "):
+        folded = folded[4:]
+    return re.sub(r"[\s.\-'’]+", "", folded)
+
+
+@lru_cache(maxsize=65536)
+def person_key(name: str) -> tuple[str, ...]:
+    """Key tokens of a person's name: folded, Arabic article prefixes and lower-case particles
+    dropped, hyphenated parts split, transliteration variants mapped to one spelling."""
+    v = vocab()
+    out: list[str] = []
+    for raw in name.split():
+        if raw in ("al", "el", "bin", "ibn", "bint") and out:  # lower-case particle mid-name
+            continue
+        token = _fold(raw).replace(".", "").replace("'", "").replace("’", "")
+        for prefix in v.hyphen_particles:
+            if token.startswith(prefix) and len(token) > len(prefix) + 1:
+                token = token[len(prefix):]
+                break
+        out.extend(_translit(part) for part in token.split("-") if part)
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _translit(token: str) -> str:
+    v = vocab()
+    token = v.token_equivalents.get(token, token)
+    for pattern, replacement in v.translit_rules:
+        token = pattern.sub(replacement, token)
+    return token
+
+
+def joined_key(name: str) -> str:
+    """One string per person, so that "Kim Jong Un" and "Kim Jong-un" are equal."""
+    return "".join(person_key(name))
+
+
+# --- lines: datelines, headlines and all-caps title lines ------------------------------------
+
+
+class Lines:
+    """The text's lines, with the kind of each computed once on demand."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self._kinds: dict[int, str] = {}
+
+    def index(self, char: int) -> int:
+        return bisect_right(self.starts, char) - 1
+
+    def bounds(self, index: int) -> tuple[int, int]:
+        end = self.starts[index + 1] - 1 if index + 1 < len(self.starts) else len(self.text)
+        return self.starts[index], end
+
+    def kind(self, char: int) -> str:
+        """'caps' (an ALL-CAPS title line), 'headline' (short, title-cased, no full stop) or 'body'."""
+        index = self.index(char)
+        if index not in self._kinds:
+            start, end = self.bounds(index)
+            self._kinds[index] = _line_kind(self.text[start:end])
+        return self._kinds[index]
+
+
+def _line_kind(line: str) -> str:
+    letters = [ch for ch in line if ch.isalpha()]
+    words = [w.strip(QUOTE_AND_MARKUP + ".,:;!?") for w in line.split()]
+    words = [w for w in words if w]
+    if len(letters) >= 6 and len(words) >= 2 and sum(ch.isupper() for ch in letters) > 0.85 * len(letters):
+        return "caps"
+    stripped = line.strip().rstrip(QUOTE_AND_MARKUP)
+    if not stripped or len(words) > HEADLINE_MAX_WORDS or stripped[-1] in ".!:;,":
+        return "body"
+    long_words = [w for w in words if len(w) >= 4 and w[0].isalpha()]
+    capitalised = sum(w[0].isupper() for w in long_words)
+    # Headlines capitalise most long words; a short sentence without a full stop rarely does.
+    if len(words) >= 3 and long_words and capitalised >= 0.7 * len(long_words):
+        return "headline"
+    return "body"
+
+
+def _is_dateline(text: str, start: int, end: int, surface: str) -> bool:
+    """'HAMBURG —' or 'MOSCOW (Reuters) -' opening a paragraph."""
+    if not surface.isupper() or len(surface) < 3:
+        return False
+    before = text[max(0, start - 4):start]
+    if start > 0 and not before.strip(" \t*_") == "" and "\n" not in before:
+        return False
+    return bool(DATELINE_TAIL.match(text, end))
+
+
+# --- candidates: one cleaned span each -------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    """An entity span being repaired; token indices are ``doc`` indices, ``end`` exclusive."""
+
+    start: int
+    end: int
+    label: str
+    line: str  # 'body', 'headline' or 'caps'
+    dateline: bool = False
+    name: str = ""
+    role: str | None = None
+    text_start: int = 0  # where the mention's surface text starts (an honorific may precede)
+    titled: bool = False  # an honorific or title was cut from the span's start
+    title_tail: bool = False  # the span only finishes a title begun before it ("of State")
+
+
+def _trim(doc: Doc, start: int, end: int) -> tuple[int, int]:
+    """Drop newline-separated tails, markup, quotes, leading articles and possessives."""
+    for i in range(start, end):
+        if doc[i].is_space or "\n" in doc[i].text:
+            if i > start:
+                end = i
+                break
+            start = i + 1
+    while start < end and (_is_edge_junk(doc[start]) or doc[start].lower_ == "the"):
+        start += 1
+    while end > start and (_is_edge_junk(doc[end - 1]) or doc[end - 1].lower_ in ("'s", "’s", "'", "’")):
+        end -= 1
+    return start, end
+
+
+def _is_edge_junk(token: Token) -> bool:
+    return token.is_space or (token.is_punct and token.text not in (".",)) or all(
+        ch in QUOTE_AND_MARKUP for ch in token.text
+    )
+
+
+def _candidates(doc: Doc, lines: Lines) -> list[Candidate]:
+    out: list[Candidate] = []
+    for ent in doc.ents:
+        if ent.label_ not in LABELS:
+            continue
+        start, end = _trim(doc, ent.start, ent.end)
+        if start >= end:
+            continue
+        first = doc[start]
+        surface = doc[start:end].text
+        dateline = _is_dateline(lines.text, first.idx, doc[end - 1].idx + len(doc[end - 1]), surface)
+        out.append(Candidate(start, end, ent.label_, lines.kind(first.idx), dateline))
+    return out
+
+
+# --- titles and roles ------------------------------------------------------------------------
+
+
+def _word_before(doc: Doc, i: int) -> tuple[str, int]:
+    """The lower-case word ending at token ``i`` and its first index: spaCy splits some
+    abbreviations from their dot ("Sens", ".")."""
+    if doc[i].text == "." and i >= 1 and not doc[i - 1].whitespace_ and doc[i - 1].is_alpha:
+        return doc[i - 1].lower_ + ".", i - 1
+    return doc[i].lower_, i
+
+
+def _title_ending_at(doc: Doc, i: int, v: Vocab, *, of_phrase: bool = True) -> int | None:
+    """Start index of a title phrase whose last token is ``doc[i]`` ("spokesman", "Foreign
+    Minister", "Secretary of State", "Sens.", and with ``of_phrase`` "President of China"),
+    else None."""
+    if i < 0:
+        return None
+    lower, first = _word_before(doc, i)
+    for words in v.multiword_titles:
+        n = len(words)
+        if i - n + 1 >= 0 and lower == words[-1] and tuple(t.lower_ for t in doc[i - n + 1:i + 1]) == words:
+            return i - n + 1
+    if lower in v.role_heads:
+        return first
+    if not of_phrase:
+        return None
+    # "President of China", "Director of the Institute": head + of + capitalised words.
+    k = i
+    while k > i - 4 and k >= 0 and (doc[k].is_title or doc[k].is_upper or doc[k].lower_ == "the"):
+        k -= 1
+    if k < i and k >= 1 and doc[k].lower_ == "of" and doc[k - 1].lower_ in v.role_heads:
+        return k - 1
+    return None
+
+
+def _role_word(token: Token, v: Vocab) -> bool:
+    """May ``token`` sit inside a title phrase ("Kremlin", "national", "Program", "US")?"""
+    if token.ent_type_ in ("DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"):
+        return False
+    if token.lower_ in v.role_leading_words or token.lower_ in ("'s", "’s"):
+        return False
+    if token.text[:1].isupper():
+        return token.pos_ in ("PROPN", "ADJ", "NOUN") or bool(token.ent_type_) or token.lower_ in v.role_heads
+    return token.pos_ in ("ADJ", "NOUN", "PROPN") or token.lower_ in v.role_heads
+
+
+def premodifier_role(doc: Doc, start: int, v: Vocab) -> str | None:
+    """The title phrase right before a name: "Kremlin spokesman", "US Secretary of State"."""
+    head = _title_ending_at(doc, start - 1, v)
+    if head is None:
+        return None
+    j = head - 1
+    lowest = max(0, start - MAX_ROLE_TOKENS)
+    while j >= lowest:
+        token = doc[j]
+        if token.text == "-" and j > 0 and not doc[j].whitespace_ and not doc[j - 1].whitespace_:
+            j -= 1
+            continue
+        if token.lower_ in ("of", "for") and j > 0 and doc[j - 1].lower_ in v.role_heads:
+            j -= 1
+            continue
+        if token.is_punct or token.is_space or not _role_word(token, v):
+            break
+        j -= 1
+    return normalise_role(doc[j + 1:start].text, v)
+
+
+def appositive_role(doc: Doc, end: int, v: Vocab) -> str | None:
+    """The title in an apposition after a name: "Peskov, the Kremlin spokesman, said"."""
+    if end >= len(doc) - 1 or doc[end].text != ",":
+        return None
+    k = end + 1
+    limit = min(len(doc), k + MAX_ROLE_TOKENS + 2)
+    while k < limit and (doc[k].lower_ in v.role_leading_words or doc[k].lower_ in v.role_lead_in):
+        k += 1
+    phrase_start, has_head = k, False
+    while k < limit:
+        token = doc[k]
+        if token.ent_type_ == "PERSON":
+            return None  # an enumeration of people, not an apposition
+        # Parts of a hyphenated modifier ("well-known", "high-ranking") whatever their tags.
+        hyphenated = (k + 1 < len(doc) and doc[k + 1].text == "-" and not token.whitespace_) or (
+            doc[k - 1].text == "-" and not doc[k - 1].whitespace_
+        )
+        if token.lower_ in ("of", "at", "for", "the", "-") or hyphenated or _role_word(token, v):
+            has_head = has_head or token.lower_ in v.role_heads
+            k += 1
+            continue
+        break
+    if k == phrase_start or not has_head or k >= len(doc):
+        return None
+    stop = doc[k]
+    if not (stop.text in (",", ".", ";", ")", "—", "–") or stop.pos_ in ("VERB", "AUX")):
+        return None
+    return normalise_role(doc[end + 1:k].text, v)
+
+
+def normalise_role(role: str, v: Vocab) -> str | None:
+    """"the Kremlin spokesman," -> "Kremlin spokesman"; "formerly a US diplomat" -> "former US
+    diplomat"; a bare plural or abbreviated title -> its singular full form ("Sens." -> "Senator")."""
+    words = role.replace("\n", " ").strip(" ,;:—–-").split()
+    if words and words[0].lower() in ("formerly", "former"):
+        rest = [w for w in words[1:] if w.lower() not in v.role_leading_words]
+        words = ["former", *rest]
+    while words and words[0].lower() in v.role_leading_words:
+        words = words[1:]
+    if not words:
+        return None
+    joined = " ".join(words)
+    return v.address_titles.get(joined.lower(), joined)
+
+
+def _leading_titles(doc: Doc, start: int, end: int, v: Vocab) -> int:
+    """Skip honorifics and titles at the start of a span ("President Putin" -> "Putin"); also
+    a title completed by the text before the span ("Secretary of" + "State Rex Tillerson")."""
+    while start < end - 1:
+        token = doc[start]
+        lower = token.lower_
+        if lower in v.honorifics or lower in v.address_titles or lower in v.plural_titles:
+            start += 1
+            continue
+        if lower == "." and start > 0 and doc[start - 1].lower_ + "." in v.honorifics:
+            start += 1
+            continue
+        title_start = _title_ending_at(doc, start, v, of_phrase=False)
+        if title_start is not None and title_start < start:
+            start += 1
+            continue
+        break
+    return start
+
+
+def _honorific_before(doc: Doc, start: int, v: Vocab) -> int:
+    """Index where a singular honorific or address title right before ``start`` begins, else
+    ``start``: "Mr. Suslov" and "President Putin" are kept as seen forms of the name."""
+    if start < 1:
+        return start
+    lower, first = _word_before(doc, start - 1)
+    if lower in v.plural_titles:
+        return start
+    if lower in v.honorifics or (lower in v.address_titles and doc[first].text[:1].isupper()):
+        return first
+    if first >= 1 and f"{doc[first - 1].lower_} {lower}" in v.address_titles and doc[first - 1].is_title:
+        return first - 1
+    return start
+
+
+# --- the document pass -----------------------------------------------------------------------
+
+
+@dataclass
+class Evidence:
+    """What the document says about people: full names by surname, and label votes."""
+
+    full_keys: set[str] = field(default_factory=set)
+    surnames: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    person_votes: Counter[str] = field(default_factory=Counter)
+    other_votes: Counter[str] = field(default_factory=Counter)
+    body_keys: set[str] = field(default_factory=set)
+    titled: set[str] = field(default_factory=set)  # names seen after "Mr." or "President"
+
+    def add(self, name: str, label: str, line: str) -> None:
+        tokens = person_key(name)
+        if not tokens:
+            return
+        key = "".join(tokens)
+        if line == "body":
+            self.body_keys.add(key)
+            self.body_keys.add(surface_key(name))
+        if label != "PERSON":
+            self.other_votes[key] += 1
+            return
+        self.person_votes[key] += 1
+        if len(tokens) >= 2 and line == "body" and not _looks_compound(name):
+            self.full_keys.add(key)
+            self.surnames[tokens[-1]].add(key)
+            self.body_keys.add(tokens[-1])
+
+    def is_person(self, name: str) -> bool:
+        """A full name seen as PERSON, the surname of one, or a single word tagged PERSON at
+        least as often as anything else."""
+        tokens = person_key(name)
+        key = "".join(tokens)
+        if key in self.full_keys:
+            return True
+        if len(tokens) != 1:
+            return False
+        if self.surnames.get(tokens[0]) or key in self.titled:
+            return True
+        return self.person_votes[key] > 0 and self.person_votes[key] >= self.other_votes[key]
+
+    def has_full_name_for(self, name: str) -> bool:
+        tokens = person_key(name)
+        return len(tokens) == 1 and bool(self.surnames.get(tokens[0]))
+
+
+def _strip_titles(doc: Doc, cand: Candidate, v: Vocab) -> None:
+    """Cut honorifics and titles from the span's start and set the candidate's name. Only a
+    person's span loses them, or a span whose rest reads as a person's full name ("Mr Ivo
+    Varga" tagged ORG): "General Motors" and "King's College" keep theirs."""
+    start = _leading_titles(doc, cand.start, cand.end, v)
+    if start > cand.start and cand.label != "PERSON":
+        rest = _clean_name(doc[start:cand.end].text)
+        if not (_looks_like_full_name(rest) and not _has_org_word(rest, v)):
+            start = cand.start
+    cand.titled, cand.start = start > cand.start, start
+    title = _title_ending_at(doc, cand.end - 1, v, of_phrase=False)
+    cand.title_tail = title is not None and title < cand.start
+    cand.name = _clean_name(doc[cand.start:cand.end].text)
+
+
+def _looks_compound(name: str) -> bool:
+    """"Trump-Putin", "Russia-China": two capitalised words joined by a hyphen name a pair of
+    entities, never one person (hyphenated given names and "Jong-un" are not both capitalised
+    or come with another word)."""
+    parts = name.split("-")
+    return " " not in name and len(parts) == 2 and all(p[:1].isupper() and p[1:].islower() for p in parts)
+
+
+def find_mentions(doc: Doc) -> list[Mention]:
+    """The document's entity mentions, repaired, labelled and named (see the module docstring)."""
+    v = vocab()
+    lines = Lines(doc.text)  # Doc.text joins every token: compute it once, never per span
+    candidates = _candidates(doc, lines)
+    evidence = Evidence()
+    for cand in candidates:
+        _strip_titles(doc, cand, v)
+        if cand.line != "caps":
+            evidence.add(cand.name, cand.label, cand.line)
+            if cand.titled or _honorific_before(doc, cand.start, v) < cand.start:
+                evidence.titled.add(joined_key(cand.name))
+    kept: list[Candidate] = []
+    for cand in candidates:
+        for part in _split_compound(doc, cand, evidence, v):
+            _relabel(part, evidence, v)
+            if _keep(part, evidence, v):
+                kept.append(part)
+    for cand in kept:
+        _assign_role(doc, cand, v)
+    _resolve_people(kept)
+    return [_to_mention(doc, lines.text, cand) for cand in kept]
+
+
+def _clean_name(text: str) -> str:
+    """Whitespace collapsed, markup and possessives off, a credit suffix ("Liu Rui/GT") cut."""
+    name = " ".join(text.split()).strip(QUOTE_AND_MARKUP + " ,;:")
+    name = name.split("/")[0].strip()
+    for suffix in ("'s", "’s"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    if name.endswith(("s'", "s’")):
+        name = name[:-1]
+    if name.lower().startswith("the "):
+        name = name[4:]
+    return name.strip(QUOTE_AND_MARKUP + " ,;:")
+
+
+def _split_compound(doc: Doc, cand: Candidate, evidence: Evidence, v: Vocab) -> list[Candidate]:
+    """"Trump-Putin" and "Trump Russia" are two entities when each part is known on its own;
+    otherwise the span is kept whole."""
+    parts = _compound_parts(doc, cand.start, cand.end)
+    if len(parts) != 2 or joined_key(cand.name) in evidence.full_keys:
+        return [cand]
+    out: list[Candidate] = []
+    for start, end in parts:
+        name = _clean_name(doc[start:end].text)
+        if evidence.is_person(name):
+            label = "PERSON"
+        elif surface_key(name) in v.places or surface_key(name) in v.equivalences:
+            label = v.equivalences.get(surface_key(name), ("", v.places.get(surface_key(name), "GPE")))[1]
+        else:
+            return [cand]
+        out.append(Candidate(start, end, label, cand.line, False, name))
+    return out
+
+
+def _compound_parts(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:
+    """Two one-word capitalised parts joined by a hyphen or a space."""
+    tokens = doc[start:end]
+    if len(tokens) == 3 and tokens[1].text in DASHES and not tokens[0].whitespace_:
+        left, right = tokens[0], tokens[2]
+        if left.is_title and right.is_title:
+            return [(start, start + 1), (start + 2, end)]
+    if len(tokens) == 2 and tokens[0].is_title and tokens[1].is_title:
+        return [(start, start + 1), (start + 1, end)]
+    return []
+
+
+def _assign_role(doc: Doc, cand: Candidate, v: Vocab) -> None:
+    """A person's role, and the surface start (with "Mr." or "President" before a lone surname)."""
+    cand.text_start = cand.start
+    if cand.label in ("ORG", "FAC") and _looks_like_full_name(cand.name) and not _has_org_word(cand.name, v):
+        # "Ivo Varga, an energy analyst, said": a person's title is evidence of a person.
+        if premodifier_role(doc, cand.start, v) or appositive_role(doc, cand.end, v):
+            cand.label = "PERSON"
+    if cand.label != "PERSON":
+        return
+    cand.role = premodifier_role(doc, cand.start, v) or appositive_role(doc, cand.end, v)
+    if len(cand.name.split()) == 1:
+        cand.text_start = _honorific_before(doc, cand.start, v)
+
+
+def _relabel(cand: Candidate, evidence: Evidence, v: Vocab) -> None:
+    """Fix the label from data (datelines, known organisations and places) and evidence."""
+    key = surface_key(cand.name)
+    if cand.dateline:
+        cand.label, cand.name = "GPE", cand.name.title()
+        return
+    if cand.titled and cand.label in ("ORG", "FAC") and _looks_like_full_name(cand.name):
+        cand.label = "PERSON"  # "Mr Ivo Varga", "State Rex Tillerson": a title, then a name
+        return
+    if key in v.equivalences:
+        cand.label = v.equivalences[key][1]
+    elif _fold(cand.name) in v.forced_labels:
+        cand.label = v.forced_labels[_fold(cand.name)]
+    elif key in v.places and not evidence.has_full_name_for(cand.name):
+        # A known place is a place, unless the document names a person with it as surname.
+        if cand.label in ("PERSON", "ORG", "NORP", "FAC"):
+            cand.label = v.places[key]
+    elif cand.label in MISLABELLED_PERSON and evidence.is_person(cand.name):
+        cand.label = "PERSON"
+
+
+def _looks_like_full_name(name: str) -> bool:
+    words = name.split()
+    return 2 <= len(words) <= 4 and all(w[:1].isupper() and not w.isupper() for w in words)
+
+
+def _has_org_word(name: str, v: Vocab) -> bool:
+    return any(word.lower().strip(".,") in v.org_words for word in name.split())
+
+
+def _keep(cand: Candidate, evidence: Evidence, v: Vocab) -> bool:
+    """Reject junk: title lines, headline fragments, boilerplate words, lower-case words,
+    numbers, bare titles, over-long or symbol-laden "names"."""
+    name = cand.name
+    if (cand.line == "caps" and not cand.dateline) or cand.title_tail:
+        return False
+    if len(name) < 2 or not any(ch.isalpha() for ch in name) or BAD_CHARS.search(name):
+        return False
+    lower = name.lower()
+    if lower in v.junk or lower in v.role_heads or lower in v.honorifics or lower in v.plural_titles:
+        return False
+    first = name.split()[0]
+    if first[0].islower() and first.lower().split("-")[0] not in v.particles:
+        return False
+    if cand.label == "PERSON" and (len(name.split()) > MAX_PERSON_TOKENS or any(ch.isdigit() for ch in name)):
+        return False
+    if cand.line == "headline":
+        # Headline words ("Trump Finally") pass only when the body names the same thing.
+        return joined_key(name) in evidence.body_keys or surface_key(name) in evidence.body_keys
+    return True
+
+
+def _resolve_people(cands: list[Candidate]) -> None:
+    """Give every mention of one person the fullest form of their name seen in the document;
+    a surname (or, failing that, a lone first name) links to the one full name it belongs to."""
+    people = [c for c in cands if c.label == "PERSON"]
+    groups: dict[str, list[Candidate]] = defaultdict(list)
+    for cand in people:
+        groups[joined_key(cand.name)].append(cand)
+    by_last: dict[str, set[str]] = defaultdict(set)
+    by_first: dict[str, set[str]] = defaultdict(set)
+    for key, members in groups.items():
+        tokens = person_key(members[0].name)
+        if len(tokens) >= 2:
+            by_last[tokens[-1]].add(key)
+            by_first[tokens[0]].add(key)
+    target: dict[str, str] = {}
+    for key, members in groups.items():
+        tokens = person_key(members[0].name)
+        if len(tokens) == 1:
+            options = by_last.get(tokens[0]) or by_first.get(tokens[0]) or set()
+            if len(options) == 1:
+                target[key] = next(iter(options))
+    names = {key: fullest(c.name for c in members) for key, members in groups.items()}
+    for key, members in groups.items():
+        final = names[target.get(key, key)]
+        for cand in members:
+            cand.name = final
+
+
+def fullest(forms: Iterable[str]) -> str:
+    """The fullest form: most name parts, then the most frequent, then the longest."""
+    counts = Counter(forms)
+    return max(counts, key=lambda f: (len(person_key(f)), len(f.split()), counts[f], len(f)))
+
+
+def _to_mention(doc: Doc, full_text: str, cand: Candidate) -> Mention:
+    v = vocab()
+    start_char = doc[cand.text_start].idx
+    last = doc[cand.end - 1]
+    end_char = last.idx + len(last.text)
+    text = full_text[start_char:end_char]
+    # The surface text keeps what the reader saw, minus a possessive or a credit suffix.
+    for suffix in ("'s", "’s"):
+        if text.endswith(suffix):
+            end_char -= len(suffix)
+    if "/" in text:
+        end_char = start_char + text.index("/")
+    text = full_text[start_char:end_char]
+    name = cand.name
+    if cand.label != "PERSON":
+        name = v.equivalences.get(surface_key(name), (name, ""))[0]
+    return Mention(start_char, end_char, text, cast(EntityType, cand.label), name, cand.role)
+
+
+# --- the story level -------------------------------------------------------------------------
+
+
+@dataclass
+class Entity:
+    """One entity of a story: the briefing's ``entities[]`` item (CONTRACT.md)."""
+
+    name: str
+    type: EntityType
+    aliases: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    mentions: int = 0
+    sources: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "aliases": list(self.aliases),
+            "roles": list(self.roles),
+            "mentions": self.mentions,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass
+class _Seen:
+    """One mention with the document it came from."""
+
+    source: str
+    order: int
+    mention: Mention
+
+
+def canonical_entities(documents: list[Document]) -> list[Entity]:
+    """Merge the documents' mentions into the story's entities, most mentioned first."""
+    seen = [
+        _Seen(doc.id or doc.origin, order, m)
+        for order, doc in enumerate(documents)
+        if doc.annotations is not None
+        for m in doc.annotations.mentions
+    ]
+    people = _StoryPeople(seen)
+    groups: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
+    for item in seen:
+        groups[_group_key(item.mention, people)].append(item)
+    entities = [_build_entity(kind, members) for (kind, _), members in groups.items()]
+    entities.sort(key=lambda e: (-e.mentions, e.name.casefold()))
+    return entities
+
+
+class _StoryPeople:
+    """Full names of the story's people by surname, to link surnames and mislabelled spans."""
+
+    def __init__(self, seen: list[_Seen]) -> None:
+        v = vocab()
+        self.by_last: dict[str, set[str]] = defaultdict(set)
+        self.by_first_last: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.person_single: set[str] = set()
+        for item in seen:
+            if item.mention.label != "PERSON":
+                continue
+            tokens = person_key(item.mention.name)
+            if len(tokens) >= 2 and not _looks_compound(item.mention.name):
+                self.by_last[tokens[-1]].add("".join(tokens))
+                self.by_first_last[(tokens[0], tokens[-1])].add("".join(tokens))
+            elif tokens:
+                self.person_single.add(tokens[0])
+        self.places = v.places
+
+    def key_for(self, name: str) -> str | None:
+        """The person key this name belongs to, or None when it names no known person."""
+        tokens = person_key(name)
+        if not tokens:
+            return None
+        if len(tokens) == 1:
+            options = self.by_last.get(tokens[0], set())
+            return next(iter(options)) if len(options) == 1 else None
+        key = "".join(tokens)
+        options = self.by_first_last.get((tokens[0], tokens[-1]), set())
+        if len(options) == 1:
+            return next(iter(options))
+        # "Vladimir Vladimirovich Putin" and "Vladimir Putin": first and last names agree.
+        if len(options) == 2 and key in options:
+            return max(options, key=len)
+        return key if key in options else None
+
+
+def _group_key(mention: Mention, people: _StoryPeople) -> tuple[str, str]:
+    if mention.label == "PERSON":
+        return ("PERSON", people.key_for(mention.name) or joined_key(mention.name))
+    key = surface_key(mention.name)
+    canonical = vocab().equivalences.get(key)
+    if canonical:
+        return ("OTHER", surface_key(canonical[0]))
+    if mention.label in MISLABELLED_PERSON and key not in people.places:
+        linked = people.key_for(mention.name)
+        tokens = person_key(mention.name)
+        # A span tagged PERSON elsewhere in the story (as this surname or this full name).
+        if linked and (len(tokens) > 1 or tokens[0] in people.person_single):
+            return ("PERSON", linked)
+    return ("OTHER", key)
+
+
+def _build_entity(kind: str, members: list[_Seen]) -> Entity:
+    v = vocab()
+    names = [item.mention.name for item in members]
+    if kind == "PERSON":
+        name, label = fullest(names), "PERSON"
+    else:
+        key = surface_key(names[0])
+        canonical = v.equivalences.get(key)
+        name = canonical[0] if canonical else _most_common_form(names)
+        label = canonical[1] if canonical else Counter(i.mention.label for i in members).most_common(1)[0][0]
+    return Entity(
+        name=name,
+        type=cast(EntityType, label),
+        aliases=_aliases(name, members),
+        roles=_roles(members),
+        mentions=len(members),
+        sources=_sources(members),
+    )
+
+
+def _most_common_form(names: list[str]) -> str:
+    counts = Counter(names)
+    # Prefer a form that is not ALL CAPS ("Hamburg" over "HAMBURG"), then frequency, then length.
+    return max(counts, key=lambda f: (not (f.isupper() and len(f) > 4), counts[f], len(f)))
+
+
+def _aliases(name: str, members: list[_Seen]) -> list[str]:
+    """Every other surface form seen, once each (case-insensitively), in order of frequency."""
+    counts: Counter[str] = Counter()
+    for item in members:
+        counts[" ".join(item.mention.text.split())] += 1
+        counts[item.mention.name] += 1
+    chosen: dict[str, str] = {}
+    for form, _ in counts.most_common():
+        folded = form.casefold()
+        if folded != name.casefold() and folded not in chosen and form:
+            chosen[folded] = form
+    return list(chosen.values())
+
+
+def _roles(members: list[_Seen]) -> list[str]:
+    counts: Counter[str] = Counter()
+    first: dict[str, str] = {}
+    for item in members:
+        role = item.mention.role
+        if role:
+            counts[role.casefold()] += 1
+            first.setdefault(role.casefold(), role)
+    return [first[key] for key, _ in counts.most_common()]
+
+
+def _sources(members: list[_Seen]) -> list[str]:
+    order: dict[str, int] = {}
+    for item in members:
+        order.setdefault(item.source, item.order)
+    return sorted(order, key=lambda s: order[s])
+
+
+__all__ = ["Entity", "canonical_entities", "find_mentions", "joined_key", "person_key", "surface_key"]

@@ -1,0 +1,305 @@
+"""Dated events: sentences that say something happened, is scheduled or is expected on a date.
+
+An event is anchored by a DATE (or dated TIME) timex whose value resolves to a day, a month or a
+year. The event's date carries only the precision the text gives. Its status comes from the verb
+that governs the date: past tense or perfect -> happened; will / is to / is scheduled / a present
+tense with a future date -> scheduled; expected / likely / may -> expected. When the date modifies a
+noun ("the July 16 summit", "the elections on November 6") the verb says nothing about the
+event itself, so the status is the date's position relative to the publication date.
+
+Dates the timex stage could not anchor to a year but whose month and day are explicit
+("July 9" in a document without a publication date) are kept as ``XXXX-MM-DD``: the timeline may
+attach them to the same event dated by another source, and drops them otherwise; this stage never
+invents a year.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_right
+from datetime import date as _date
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from spacy.tokens import Doc, Span, Token
+
+from storyline.model import Event, EventStatus, Timex
+
+ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+YEARLESS = re.compile(r"^XXXX-(\d{2})-(\d{2})")
+HALF_YEAR_DAYS = 183
+DATE_PREFIX = re.compile(r"^(\d{4}(?:-\d{2}(?:-\d{2})?)?)(?:$|T)")
+
+
+@lru_cache(maxsize=1)
+def vocab() -> dict[str, Any]:
+    raw = resources.files("storyline").joinpath("data/events_vocab.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(raw)
+    return data
+
+
+def _resolve_date(value: str) -> str | None:
+    """The ISO prefix of a TimeML value, through the timex stage when it is importable.
+
+    The timex stage owns normalisation; the regex below only covers the plain forms so that this
+    stage keeps working on stored timexes when the timex module is absent (e.g. an old install).
+    """
+    try:
+        from storyline.timex import resolve_date
+    except ImportError:  # pragma: no cover - the timex stage is part of the package
+        match = DATE_PREFIX.match(value)
+        return match.group(1) if match else None
+    resolved = resolve_date(value)
+    if resolved is None:
+        return None
+    prefix = resolved[0]
+    # Only what the contract can carry: YYYY, YYYY-MM, YYYY-MM-DD (weeks, seasons are dropped).
+    return prefix if ISO_DATE.match(prefix) else None
+
+
+def timex_date(timex: Timex) -> str | None:
+    """The date a DATE/TIME timex names (``YYYY[-MM[-DD]]`` or year-less ``XXXX-MM-DD``)."""
+    if timex.type not in ("DATE", "TIME"):
+        return None
+    resolved = _resolve_date(timex.value)
+    if resolved:
+        return resolved
+    yearless = YEARLESS.match(timex.value)
+    return f"XXXX-{yearless.group(1)}-{yearless.group(2)}" if yearless else None
+
+
+def compare_dates(a: str, b: str) -> int | None:
+    """-1/0/1 comparing two ISO prefixes on their common precision; None for year-less dates.
+
+    Equal on the common precision counts as 0 ("2018" vs "2018-11-06"): neither is before.
+    """
+    if a.startswith("XXXX") or b.startswith("XXXX"):
+        return None
+    size = min(len(a), len(b))
+    left, right = a[:size], b[:size]
+    return (left > right) - (left < right)
+
+
+def sentence_units(doc: Doc) -> list[Span]:
+    """The document's sentences, cut at line breaks: the parser sometimes runs a heading or a
+    byline into the next paragraph's first sentence, and a citation must not cross paragraphs."""
+    units: list[Span] = []
+    for sentence in doc.sents:
+        start = sentence.start
+        for token in sentence:
+            if "\n" in token.text or "\n" in token.whitespace_:
+                end = token.i + (0 if "\n" in token.text else 1)
+                if end > start:
+                    units.append(doc[start:end])
+                start = token.i + 1
+        if start < sentence.end:
+            units.append(doc[start:sentence.end])
+    return [u for u in units if u.text.strip()]
+
+
+def find_events(doc: Doc, *, timexes: list[Timex], published: str | None) -> list[Event]:
+    """Events of one parsed document, one per (sentence, date), in text order."""
+    events: list[Event] = []
+    seen: set[tuple[int, str]] = set()
+    units = sentence_units(doc)
+    starts = [u.start_char for u in units]
+    dated_units = {id(u) for t in timexes if t.type == "DATE" and
+                   (u := _unit_at(units, starts, t.start)) is not None}
+    for timex in sorted(timexes, key=lambda t: t.start):
+        date = _event_date(timex, published)
+        sentence = _unit_at(units, starts, timex.start)
+        if date is None or sentence is None or (sentence.start_char, date) in seen:
+            continue
+        if timex.type == "TIME" and id(sentence) in dated_units:
+            continue  # "midday ... on July 9": the calendar date speaks, not the clock time
+        if not _is_event_sentence(sentence, timex):
+            continue
+        status = _status(sentence, timex, date, published)
+        if status is None:
+            continue
+        seen.add((sentence.start_char, date))
+        start, end = trimmed(doc.text, sentence.start_char, sentence.end_char)
+        events.append(Event(date=date, text=doc.text[start:end], start=start, end=end,
+                            status=status))
+    return events
+
+
+def _event_date(timex: Timex, published: str | None) -> str | None:
+    date = timex_date(timex)
+    if date is None:
+        return None
+    if published is None:
+        # Without a publication date only dates the text states with their year are trusted: a
+        # relative expression ("Friday", "last year") has no anchor, whatever value it carries.
+        return date if date.startswith("XXXX") or date[:4] in timex.text else None
+    return nearest_year(date, timex.text, published)
+
+
+def nearest_year(date: str, text: str, published: str) -> str:
+    """A year-less month-day placed within half a year of publication.
+
+    A writer leaves the year out only when it is obvious, i.e. the date is near the publication.
+    A tense-based resolution can throw a reported announcement a year ahead ('Lavrov said "there
+    will be a ceasefire on July 9"' in a July 10 article); this pulls such dates back.
+    """
+    if len(date) != 10 or date[:4] in text or not ISO_DATE.match(published[:10]):
+        return date
+    try:
+        day = _date.fromisoformat(date)
+        anchor = _date.fromisoformat(published[:10])
+    except ValueError:
+        return date
+    candidates = []
+    for year in (anchor.year - 1, anchor.year, anchor.year + 1):
+        try:
+            candidates.append(day.replace(year=year))
+        except ValueError:  # February 29
+            continue
+    if abs((day - anchor).days) <= HALF_YEAR_DAYS or not candidates:
+        return date
+    return min(candidates, key=lambda d: abs((d - anchor).days)).isoformat()
+
+
+def _unit_at(units: list[Span], starts: list[int], char: int) -> Span | None:
+    """The unit holding ``char`` (``starts``: the units' start offsets, in text order)."""
+    index = bisect_right(starts, char) - 1
+    if index >= 0 and char < units[index].end_char:
+        return units[index]
+    return None
+
+
+def _timex_tokens(sentence: Span, timex: Timex) -> list[Token]:
+    return [t for t in sentence if timex.start <= t.idx < timex.end]
+
+
+def _is_event_sentence(sentence: Span, timex: Timex) -> bool:
+    """Sentences with a predication, not publication lines, not generic or open-ended spans."""
+    words = vocab()
+    if not any(t.pos_ in ("VERB", "AUX") for t in sentence if not t.is_punct):
+        return False  # a bare date line ("12.03.19") or a heading
+    if sentence.text.rstrip().endswith("?"):
+        return False  # a question asserts nothing about the date
+    tokens = _timex_tokens(sentence, timex)
+    if not tokens:
+        return False
+    doc = sentence.doc
+    before = [t.lower_ for t in doc[max(sentence.start, tokens[0].i - 4):tokens[0].i]]
+    if set(t.lower_ for t in sentence) & set(words["doubt_words"]):
+        return False  # "is unlikely to reopen in May": not something the timeline can state
+    if set(before) & set(words["publication_cues"]):
+        return False  # "Published: 2017/7/10 18:53", "Updated on ..."
+    if before and before[-1] in words["generic_cues"] + words["non_event_preps"]:
+        return False  # "every July" recurs; "since 2010" / "until May" bound a span
+    return True
+
+
+def _anchor(tokens: list[Token]) -> Token | None:
+    """The timex's syntactic head outside the timex (None when the timex is the root)."""
+    inside = {t.i for t in tokens}
+    for token in tokens:
+        if token.head.i not in inside:
+            return token.head
+    return None
+
+
+def _governing(tokens: list[Token]) -> tuple[Token | None, bool]:
+    """The verb governing the date, and whether the date belongs to a noun instead (a nominal
+    event: "the July 16 summit", "the elections on November 6")."""
+    root = next((t for t in tokens if t.head.i not in {x.i for x in tokens}), None)
+    while root is not None and root.dep_ == "appos" and root.head.i != root.i:
+        root = root.head  # "on Sunday (July 9)": the bracketed date leans on the first one
+    if root is None or root.head.i == root.i:
+        return None, False
+    head = root.head
+    if root.dep_ == "pobj":
+        if head.head.pos_ in ("NOUN", "PROPN"):
+            return None, True
+        head = head.head
+    elif head.pos_ in ("NOUN", "PROPN") and root.dep_ != "npadvmod":
+        return None, True
+    for _ in range(12):
+        if head.pos_ in ("VERB", "AUX"):
+            return head, False
+        if head.head.i == head.i:
+            return None, False
+        head = head.head
+    return None, False
+
+
+def _lemmas_around(verb: Token) -> list[str]:
+    """The verb and its auxiliaries / marker chain, lower-cased lemmas in order."""
+    words = [c for c in verb.children if c.dep_ in ("aux", "auxpass", "neg")] + [verb]
+    head = verb
+    # "is expected to meet": the marker sits on the head of the xcomp.
+    while head.dep_ == "xcomp" and head.head.i != head.i:
+        head = head.head
+        words += [c for c in head.children if c.dep_ in ("aux", "auxpass")] + [head]
+    return [w.lemma_.lower() for w in sorted(words, key=lambda t: t.i)]
+
+
+def _status(sentence: Span, timex: Timex, date: str,
+            published: str | None) -> EventStatus | None:
+    """The event's status, or None when the sentence cannot place it (a hedged past, a vague
+    present)."""
+    words = vocab()
+    verb, nominal = _governing(_timex_tokens(sentence, timex))
+    relative = compare_dates(date, published) if published else None
+    if verb is None or nominal:
+        return _status_by_date(relative, date, sentence)
+    lemmas = _lemmas_around(verb)
+    lowered = {t.lower_ for t in sentence}
+    if set(lemmas) & set(words["expected_lemmas"]) or lowered & set(words["expected_words"]):
+        # "could not recover last winter": a hedged past is no timeline fact.
+        return None if relative is not None and relative < 0 else "expected"
+    if set(lemmas) & set(words["scheduled_lemmas"]) or _be_to(verb):
+        return "scheduled"
+    if verb.tag_ in ("VBD", "VBN") or "have" in lemmas:
+        return "happened"
+    if verb.tag_ in ("VBZ", "VBP") and relative is not None:
+        if relative == 0 and len(date) < 10:
+            return None  # "needs to win this autumn": present tense inside the period
+        return "scheduled" if relative > 0 else "happened"
+    if verb.lemma_.lower() in words["scheduling_verbs"] and verb.tag_ in ("VBZ", "VBP"):
+        return "scheduled"
+    return _status_by_date(relative, date, sentence)
+
+
+def _be_to(verb: Token) -> bool:
+    """ "is to meet": a plan, which the infinitive marker alone ("to ease") is not."""
+    has_to = any(c.dep_ == "aux" and c.lower_ == "to" for c in verb.children)
+    return has_to and verb.dep_ == "xcomp" and verb.head.lemma_.lower() == "be"
+
+
+def _status_by_date(relative: int | None, date: str, sentence: Span) -> EventStatus | None:
+    """Status of a nominal event ("the July 16 summit") from where its date lies."""
+    if relative is not None and relative > 0:
+        return "scheduled"
+    if relative == 0 and len(date) < 10:
+        return None  # "this autumn's marathon" in an autumn article: before or after?
+    if relative is None and any(t.lower_ in ("will", "'ll", "shall") for t in sentence):
+        return "scheduled"
+    return "happened"
+
+
+OPENING = "\"\u201c\u2018\u00ab'"
+CLOSING = "\"\u201d\u2019\u00bb'"
+SPACE = " \t\r\n\u00a0"
+
+
+def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """Strip surrounding whitespace, and quote marks that the span leaves unbalanced."""
+    while start < end and text[start] in SPACE:
+        start += 1
+    while end > start and text[end - 1] in SPACE:
+        end -= 1
+    if start < end and text[start] in OPENING and not any(
+            c in CLOSING for c in text[start + 1:end] if c != "'"):
+        start += 1
+    if end > start and text[end - 1] in CLOSING and not any(
+            c in OPENING for c in text[start:end - 1] if c != "'"):
+        end -= 1
+    while start < end and text[start] in SPACE:
+        start += 1
+    return start, end

@@ -1,0 +1,193 @@
+"""Text-mode cleaner: the seed pages (annotated by block index) and small pages of our own.
+
+The seeds are read at run time from ``../shared/seeds``; nothing of their text is in this file.
+Each seed's annotation names, by index among its blank-line separated blocks, which blocks are
+article body, which are boilerplate or metadata, and (where a page prints its opening twice)
+which blocks are the repeated teaser copy.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from storyline.textclean import clean_text, drop_repeated_teasers, split_blocks
+
+
+def _span(first: int, last: int) -> set[int]:
+    return set(range(first, last + 1))
+
+
+@dataclass(frozen=True)
+class SeedAnnotation:
+    """Block indices of one seed file, split on blank lines (see ``raw_blocks``)."""
+
+    body: set[int]
+    boilerplate: set[int]
+    teaser: set[int] = frozenset()  # type: ignore[assignment]
+    either: set[int] = frozenset()  # type: ignore[assignment]  # subheadings: kept or not
+
+
+SEED_ANNOTATIONS: dict[str, SeedAnnotation] = {
+    # date line, headline | 10 paragraphs (one cut in two by a blank line) | source lines,
+    # author box with a bio
+    "000": SeedAnnotation(body=_span(2, 11), boilerplate={0, 1} | _span(12, 20)),
+    # print/rating/share widget + author, author's title | teaser: the opening paragraphs
+    # again, partly cut short | the full article | rating, poll
+    "001": SeedAnnotation(body=_span(9, 22), boilerplate={0, 1, 23, 24, 25},
+                          teaser=_span(2, 8)),
+    # breadcrumb, headline | article | licensing line, an ad with a form
+    "002": SeedAnnotation(body=_span(2, 24), boilerplate={0, 1} | _span(25, 33)),
+    # headline | article with subheadings | disclaimer, related-articles list
+    "003": SeedAnnotation(body={1, 2, 4, 5, 6} | _span(8, 14) | {16, 17, 19, 20, 22, 23},
+                          boilerplate={0} | _span(24, 31), either={3, 7, 15, 18, 21}),
+    # headline, byline with source and date, illustration credit | article | author bio,
+    # section line, comment widget
+    "004": SeedAnnotation(body=_span(3, 11), boilerplate={0, 1, 2, 12, 13, 14}),
+}
+
+
+def _normalised(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def raw_blocks(text: str) -> list[str]:
+    return [_normalised(b) for b in re.split(r"\n[ \t]*\n", text) if b.strip()]
+
+
+def seed_path(seeds_dir: Path, key: str) -> Path:
+    matches = sorted(seeds_dir.glob(f"{key}_*.txt"))
+    assert matches, f"seed {key} missing from {seeds_dir}"
+    return matches[0]
+
+
+@pytest.mark.parametrize("key", sorted(SEED_ANNOTATIONS))
+def test_seed_annotation_covers_every_block(seeds_dir: Path, key: str) -> None:
+    blocks = raw_blocks(seed_path(seeds_dir, key).read_text(encoding="utf-8"))
+    note = SEED_ANNOTATIONS[key]
+    assert note.body | note.boilerplate | note.teaser | note.either == set(range(len(blocks)))
+
+
+@pytest.mark.parametrize("key", sorted(SEED_ANNOTATIONS))
+def test_seed_body_kept_once_and_boilerplate_gone(seeds_dir: Path, key: str) -> None:
+    text = seed_path(seeds_dir, key).read_text(encoding="utf-8")
+    blocks = raw_blocks(text)
+    note = SEED_ANNOTATIONS[key]
+    result = clean_text(text)
+    output = _normalised(result.text)
+    paragraphs = {_normalised(p) for p in result.paragraphs}
+    for index in sorted(note.body):
+        assert output.count(blocks[index]) == 1, f"seed {key}: body block {index} not once"
+    for index in sorted(note.boilerplate):
+        assert blocks[index] not in output, f"seed {key}: boilerplate block {index} kept"
+    for index in sorted(note.teaser):
+        # A teaser block repeats (part of) a full paragraph: it must not stand on its own.
+        full_copies = [blocks[i] for i in note.body if blocks[index] in blocks[i]]
+        assert full_copies, f"seed {key}: teaser block {index} has no full copy"
+        if all(blocks[index] != full for full in full_copies):
+            assert blocks[index] not in paragraphs, f"seed {key}: teaser block {index} kept"
+
+
+@pytest.mark.parametrize("key", sorted(SEED_ANNOTATIONS))
+def test_seed_evidence_holds_the_rest(seeds_dir: Path, key: str) -> None:
+    text = seed_path(seeds_dir, key).read_text(encoding="utf-8")
+    result = clean_text(text)
+    evidence = " ".join(_normalised(e) for e in result.evidence)
+    blocks = raw_blocks(text)
+    for index in sorted(SEED_ANNOTATIONS[key].boilerplate):
+        assert blocks[index] in evidence, f"seed {key}: block {index} missing from evidence"
+    first_body = min(SEED_ANNOTATIONS[key].body | SEED_ANNOTATIONS[key].teaser)
+    before = [i for i in SEED_ANNOTATIONS[key].boilerplate if i < first_body]
+    # Raw blocks may merge when a widget spans lines, so compare the count loosely.
+    assert 1 <= result.evidence_before_body <= len(before) + 1 or not before
+    assert result.removed_chars == len(text) - sum(len(p) for p in result.paragraphs)
+
+
+# --- pages of our own ---------------------------------------------------------------------
+
+ARTICLE = [
+    "The harbour council voted on Tuesday to rebuild the old stone pier, ending a dispute "
+    "that had divided the town for most of the past decade.",
+    "Supporters said the pier, which was closed after a winter storm damaged its outer wall, "
+    "is central to the fishing fleet and to the summer ferry that links the two islands.",
+    "Opponents had argued that the money would be better spent on the school roof, and they "
+    "asked the council to publish the full engineering report before any work begins.",
+    "The council said the report would be released next month, and that construction should "
+    "start in the spring if the regional government confirms its share of the funding.",
+]
+
+NAVIGATION = ["Home\nNews\nSport\nWeather\nContact", "Search", "Menu", "Log in | Register"]
+COMMENTS = [
+    "12 comments",
+    "Sort by: Newest | Oldest",
+    "Reply  Like  Share",
+    "Post a comment",
+    "Share on Facebook\nShare on Twitter\nEmail",
+    "© 2024 The Example Gazette. All rights reserved. Privacy policy | Terms of use",
+]
+
+
+def test_menu_article_comments_page() -> None:
+    page = "\n\n".join(["Pier to be rebuilt | The Example Gazette", *NAVIGATION,
+                        "Pier to be rebuilt after years of dispute", *ARTICLE, *COMMENTS])
+    result = clean_text(page)
+    assert result.paragraphs == ARTICLE
+    assert all(_normalised(b) in [_normalised(e) for e in result.evidence]
+               for b in NAVIGATION + COMMENTS)
+    assert result.title is not None and "Pier to be rebuilt" in result.title
+    assert result.evidence_before_body == len(NAVIGATION) + 2
+
+
+def test_teaser_repeating_the_opening_is_dropped() -> None:
+    # Leading sentences of the first two paragraphs, printed once more above the article.
+    teaser = [ARTICLE[0].split(", ending")[0] + ".", ARTICLE[1]]
+    page = "\n\n".join(["Share this story", *teaser, *ARTICLE, "Share on Facebook"])
+    result = clean_text(page)
+    assert result.paragraphs == ARTICLE
+    # The cut-short first paragraph goes; of the verbatim repeat, the copy among the full
+    # paragraphs stays (the one not surrounded by teaser blocks).
+    assert drop_repeated_teasers(teaser + ARTICLE) == [2, 3, 4, 5]
+
+
+def test_paragraph_split_by_a_stray_blank_line_is_joined() -> None:
+    first, second = ARTICLE[1].split(" which was closed")
+    page = "\n\n".join([ARTICLE[0], first + " which was", "closed" + second, *ARTICLE[2:]])
+    blocks = split_blocks(page)
+    assert [b.text for b in blocks] == ARTICLE
+    assert clean_text(page).paragraphs == ARTICLE
+
+
+def test_one_line_per_block_input() -> None:
+    page = "\n".join(["Home", "News", "Sport", *ARTICLE, "Share on Facebook", "Log in"])
+    result = clean_text(page)
+    assert result.paragraphs == ARTICLE
+
+
+def test_byline_and_source_lines_are_not_body() -> None:
+    page = "\n\n".join(["Pier to be rebuilt", "By Jane Example, Harbour Correspondent",
+                        *ARTICLE, "Source: The Example Gazette",
+                        "First published at example.org"])
+    result = clean_text(page)
+    assert result.paragraphs == ARTICLE
+    assert result.evidence_before_body == 2
+
+
+def test_empty_and_blank_inputs() -> None:
+    for text in ("", "   ", "\n\n\n", "\u200b\n\n\ufeff"):
+        result = clean_text(text)
+        assert result.paragraphs == []
+        assert result.text == ""
+
+
+def test_two_megabyte_single_paragraph() -> None:
+    sentence = "The committee met again this week to discuss the plan for the harbour. "
+    text = sentence * (2_000_000 // len(sentence))
+    start = time.perf_counter()
+    result = clean_text(text)
+    assert time.perf_counter() - start < 10.0
+    assert len(result.paragraphs) == 1
+    assert len(result.paragraphs[0]) > 1_900_000

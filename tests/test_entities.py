@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import cast
 
 import pytest
 from spacy.tokens import Doc
@@ -25,7 +26,7 @@ from storyline.entities import (
     surface_key,
     vocab,
 )
-from storyline.model import Annotations, Document, Mention
+from storyline.model import Annotations, Document, EntityType, Mention
 from storyline.nlp import parse
 
 
@@ -230,6 +231,18 @@ def test_pair_of_names_joined_by_a_hyphen_is_two_mentions() -> None:
     assert [(m.text, m.name) for m in mentions[2:]] == [("Ekberg", "Tomas Ekberg"), ("Quist", "Halvard Quist")]
 
 
+def test_person_possessive_inside_an_organisation_span_is_the_person() -> None:
+    doc = doc_with(
+        "Viktor Selin spoke. Judging by Selin’s March Address, Selin is confident.",
+        [("Viktor Selin", "PERSON"), ("Selin’s March Address", "ORG"), ("Selin", "PERSON")],
+    )
+    assert [(m.text, m.label, m.name) for m in find_mentions(doc)] == [
+        ("Viktor Selin", "PERSON", "Viktor Selin"),
+        ("Selin", "PERSON", "Viktor Selin"),
+        ("Selin", "PERSON", "Viktor Selin"),
+    ]
+
+
 # --- find_mentions: names --------------------------------------------------------------------
 
 
@@ -343,14 +356,21 @@ def test_surface_keys() -> None:
 # --- canonical_entities ------------------------------------------------------------------------
 
 
-def story(*docs: list[tuple[str, str, str] | tuple[str, str, str, str]]) -> list[Document]:
-    """Documents S1, S2, ... whose mentions are (text, label, name[, role]) tuples."""
+MentionSpec = tuple[str, str, str] | tuple[str, str, str, str]
+
+
+def mention(spec: MentionSpec) -> Mention:
+    """A mention from (text, label, name[, role]); offsets do not matter at the story level."""
+    text, label, name = spec[0], spec[1], spec[2]
+    role = spec[3] if len(spec) == 4 else None
+    return Mention(0, len(text), text, cast(EntityType, label), name, role)
+
+
+def story(*docs: list[MentionSpec]) -> list[Document]:
+    """Documents S1, S2, ... with the given mentions."""
     out = []
     for number, items in enumerate(docs, start=1):
-        mentions = [
-            Mention(0, len(item[0]), item[0], item[1], item[2], item[3] if len(item) > 3 else None)  # type: ignore[arg-type, misc]
-            for item in items
-        ]
+        mentions = [mention(item) for item in items]
         document = Document(origin=f"doc{number}", text="", id=f"S{number}")
         document.annotations = Annotations(mentions=mentions)
         out.append(document)

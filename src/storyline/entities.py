@@ -36,7 +36,6 @@ from storyline.model import Document, EntityType, Mention
 LABELS: frozenset[str] = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "LAW", "FAC"})
 # Labels a person's surname is wrongly given often enough to be worth correcting from evidence.
 MISLABELLED_PERSON: frozenset[str] = frozenset({"ORG", "FAC", "NORP", "GPE", "LOC"})
-PLACE_LABELS: frozenset[str] = frozenset({"GPE", "LOC"})
 MAX_ROLE_TOKENS = 8
 MAX_PERSON_TOKENS = 5
 # A line with at most this many words and no final full stop may be a headline or a heading.
@@ -529,20 +528,37 @@ def _clean_name(text: str) -> str:
 def _split_compound(doc: Doc, cand: Candidate, evidence: Evidence, v: Vocab) -> list[Candidate]:
     """"Trump-Putin" and "Trump Russia" are two entities when each part is known on its own;
     otherwise the span is kept whole."""
+    owner = _possessor(doc, cand, evidence)
+    if owner is not None:
+        return [owner]
     parts = _compound_parts(doc, cand.start, cand.end)
     if len(parts) != 2 or joined_key(cand.name) in evidence.full_keys:
         return [cand]
     out: list[Candidate] = []
     for start, end in parts:
         name = _clean_name(doc[start:end].text)
+        key = surface_key(name)
         if evidence.is_person(name):
             label = "PERSON"
-        elif surface_key(name) in v.places or surface_key(name) in v.equivalences:
-            label = v.equivalences.get(surface_key(name), ("", v.places.get(surface_key(name), "GPE")))[1]
+        elif key in v.equivalences:
+            label = v.equivalences[key][1]
+        elif key in v.places:
+            label = v.places[key]
         else:
             return [cand]
         out.append(Candidate(start, end, label, cand.line, False, name))
     return out
+
+
+def _possessor(doc: Doc, cand: Candidate, evidence: Evidence) -> Candidate | None:
+    """"Selin's March Address" tagged ORG: the mention is of Selin, the rest is no entity."""
+    for i in range(cand.start + 1, cand.end - 1):
+        if doc[i].lower_ in ("'s", "’s"):
+            name = _clean_name(doc[cand.start:i].text)
+            if evidence.is_person(name):
+                return Candidate(cand.start, i, "PERSON", cand.line, False, name)
+            return None
+    return None
 
 
 def _compound_parts(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:
@@ -634,7 +650,7 @@ def _resolve_people(cands: list[Candidate]) -> None:
     by_first: dict[str, set[str]] = defaultdict(set)
     for key, members in groups.items():
         tokens = person_key(members[0].name)
-        if len(tokens) >= 2:
+        if len(tokens) >= 2 and not _looks_compound(members[0].name):
             by_last[tokens[-1]].add(key)
             by_first[tokens[0]].add(key)
     target: dict[str, str] = {}
@@ -652,7 +668,8 @@ def _resolve_people(cands: list[Candidate]) -> None:
 
 
 def fullest(forms: Iterable[str]) -> str:
-    """The fullest form: most name parts, then the most frequent, then the longest."""
+    """The fullest form: most name parts (then words: "Kim Jong Un" over "Kim Jong-un"), then
+    the most frequent, then the longest."""
     counts = Counter(forms)
     return max(counts, key=lambda f: (len(person_key(f)), len(f.split()), counts[f], len(f)))
 

@@ -9,8 +9,10 @@ news pages:
 * boilerplate paragraphs inside the body (newsletter sign-ups, "Read more", credits, blocks of
   related links, all-caps promo lines) are filtered by rules in ``data/html_boilerplate.json``;
 * author strings are cleaned ("By" prefixes, "Staff", social handles, lists split to names);
-* the publication date comes from ``storyline.htmldates`` (structured markup, URL, htmldate,
-  with day/month order decided by evidence).
+* titles lose a "| Site name" suffix;
+* the publication date comes from ``storyline.htmldates`` (URL date, a unique ``<time
+  pubdate>``, htmldate, a URL month, UTC timestamps moved to the site's day, and day/month
+  order decided by evidence on the page).
 
 Removed paragraphs go to ``Extraction.evidence`` for the metadata stage.
 """
@@ -33,7 +35,8 @@ from storyline.model import Extraction
 _TOKEN = re.compile(r"\w+")
 _LIST_ITEM = re.compile(r"^[-•*·]\s")
 _SPACE = re.compile(r"\s+")
-_HANDLE = re.compile(r"@\w+")
+# A social handle standing alone ("@harbourdesk"), not the "@" inside an e-mail address.
+_HANDLE = re.compile(r"(?<!\S)@\w+")
 _LETTER = re.compile(r"[^\W\d_]")
 # Extraction settings: comments are not article body; tables often are (data, scores).
 _EXTRACT_OPTIONS: dict[str, Any] = {
@@ -275,7 +278,7 @@ def clean_authors(raw: str | list[str] | None) -> list[str]:
     values = raw if isinstance(raw, list) else [raw] if raw else []
     names: list[str] = []
     for value in values:
-        for part in _split_authors(_HANDLE.sub(lambda m: m[0] if m[0] == value.strip() else "", value), rules):
+        for part in _split_authors(_HANDLE.sub("", value), rules):
             name = _SPACE.sub(" ", _strip_author_prefix(part, rules)).strip()
             if _is_plausible_name(name, rules) and name.lower() not in {n.lower() for n in names}:
                 names.append(name)
@@ -325,8 +328,7 @@ _BYLINE_XPATH = (
 
 def _authors_from_bylines(tree: HtmlElement) -> list[str]:
     """Names of the first byline element that has any: our cheap XPath first, then
-    trafilatura's byline XPaths. Its own ``extract_author`` copies and prunes the whole tree
-    (~7 ms); we skip matches inside its discard sections instead, with the same result."""
+    trafilatura's byline XPaths within the article container."""
     for elem in tree.xpath(_BYLINE_XPATH)[:5]:
         text = _SPACE.sub(" ", elem.text_content()).strip()
         # Later byline elements usually belong to teasers of other articles: first one wins.
@@ -336,6 +338,8 @@ def _authors_from_bylines(tree: HtmlElement) -> list[str]:
 
 
 def _authors_by_trafilatura_xpaths(tree: HtmlElement) -> list[str]:
+    """trafilatura's byline XPaths without its ``extract_author``'s copy-and-prune of the
+    whole tree: matches inside its discard sections (comments, teasers) are skipped instead."""
     from trafilatura.json_metadata import normalize_authors
     from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 

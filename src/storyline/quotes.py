@@ -171,6 +171,7 @@ class Found:
     head: Token | None  # the speaker's head word, if the sentence names one
     paragraph: int
     embedded: bool = False  # a direct quote inside a sentence that goes on around it
+    follows_quote: bool = False  # another quote comes right before it in its sentence
 
 
 @dataclass
@@ -220,11 +221,18 @@ def _speaker_head(cue: Token, regions: list[Region], window: list[Token]) -> Tok
         objects = [c for c in to.children if c.dep_ == "pobj"]
         return objects[0] if objects else _next_nominal(window, cue.i + 2)
     verb = cue
+    # "Peskov said A had happened and said “B”": the second "said" is parsed into the reported
+    # clause, but it shares the first one's subject.
+    if cue.dep_ == "conj" and cue.head.dep_ == "ccomp" and cue.head.head.lemma_ == cue.lemma_:
+        verb = cue.head.head
     for _ in range(5):
         subjects = [c for c in verb.children if c.dep_ in SUBJECTS and not _in_regions(c.idx, regions)]
-        if subjects and _same_paragraph(subjects[0], cue):
-            return _antecedent_of_relative(subjects[0], verb)
-        if subjects:  # a heading glued to the sentence: the name is next to the cue
+        # A heading glued to the sentence can hold a false subject; the true one is in the
+        # cue's own paragraph.
+        near = [c for c in subjects if _same_paragraph(c, cue)]
+        if near:
+            return _antecedent_of_relative(near[-1], verb)
+        if subjects:
             break
         # Up from "saying"/"to ask" to the verb with a subject; "issued a statement saying"
         # passes through the noun to "issued".
@@ -315,15 +323,17 @@ def _window_before(doc: Doc, region: Region, regions: list[Region]) -> list[Toke
 
 def _first_verb_cue(window: list[Token]) -> list[Token]:
     """The cue after a quote comes before any other clause: ",” Peskov said", ",” said Frolov",
-    ",” Smith, a retired judge, said"; not "... “rubber stamps” for X and urge ..."."""
+    ",” Smith, a retired judge, said"; not "... “rubber stamps” for X and urge ...". A mixed
+    quote ("“...” and enact her agenda, Clyburn said.") has its cue as the sentence's root."""
+    roots = [t for t in window if _is_cue(t) and t.dep_ == "ROOT"]
     for tok in window:
         if _is_cue(tok):
             return [tok]
         next_verb = tok.i + 1 < len(tok.doc) and tok.nbor().pos_ in {"VERB", "AUX"}
         if (tok.pos_ == "CCONJ" and next_verb) or tok.pos_ == "SCONJ" or tok.tag_ == "WDT" or (
                 tok.pos_ in {"VERB", "AUX"} and tok.dep_ in {"ROOT", "conj", "ccomp", "parataxis"}):
-            return []
-    return []
+            return roots[:1]
+    return roots[:1]
 
 
 def _governing_cue(cues: list[Token], quote: Span | None) -> Token:
@@ -352,6 +362,13 @@ def _colon_speaker(before: list[Token]) -> Token | None:
     return nouns[0] if nouns else None
 
 
+def _follows_quote(doc: Doc, region: Region, regions: list[Region], before: list[Token]) -> bool:
+    """Whether the words before the quote start right after another quote of its sentence."""
+    start = before[0].idx if before else region.start
+    previous = [r for r in regions if r.end <= start]
+    return bool(previous) and not any(ch in doc.text[previous[-1].end:start] for ch in ".!?\n")
+
+
 def _attribute_region(doc: Doc, region: Region, regions: list[Region], paragraph: int) -> Found:
     """A direct quote's cue and speaker head, from the words after or before it."""
     after = _window_after(doc, region, regions)
@@ -365,7 +382,8 @@ def _attribute_region(doc: Doc, region: Region, regions: list[Region], paragraph
         t in before_cues for t in before[-4:])
     embedded = bool(before) and not intro and bool(after) and not after_cues
     found = Found(region.content_start, region.content_end, True, None, None, paragraph,
-                  embedded=embedded or (bool(before) and not intro))
+                  embedded=embedded or (bool(before) and not intro),
+                  follows_quote=_follows_quote(doc, region, regions, before))
     if after_cues and not intro:
         cue = after_cues[0]
         found.cue, found.head = _cue_span(cue), _speaker_head(cue, regions, after)
@@ -478,8 +496,8 @@ def find_attributions_raw(doc: Doc) -> tuple[list[Found], list[Region]]:
     for region in regions:
         item = _attribute_region(doc, region, regions, _paragraph_of(starts, region.start))
         words = len(text[item.start:item.end].split())
-        if item.cue is None and item.embedded and words <= SCARE_QUOTE_WORDS:
-            continue  # a scare quote or a title, not speech
+        if item.head is None and item.embedded and words <= SCARE_QUOTE_WORDS:
+            continue  # a scare quote or a title ("the so-called “cure”"), not speech
         found.append(item)
     for item in _indirect(doc, regions, starts):
         # A clause that is mostly a quote is that quote, already found.
@@ -601,10 +619,11 @@ def describe_speaker(head: Token | None, names: NameBook) -> Speaker:
     if person is not None:
         return _person_speaker(head, person, names)
     ent = _entity_of(head)
-    if head.pos_ == "PROPN" and ent is None and head.is_title:
-        return _person_speaker(head, head, names)  # a surname the tagger gave no label
+    surname = ent is not None and len(ent) == 1 and head.lower_ in names.forms
+    if head.pos_ == "PROPN" and head.is_title and (ent is None or surname):
+        return _person_speaker(head, head, names)  # a surname the tagger gave no label (or ORG)
     if head.pos_ == "PROPN" and ent is not None and head.i == ent.end - 1 and any(
-            t.lower_ in vocab()["person_roles"] for t in ent[:-1]):
+            t.lower_ in vocab()["person_roles"] for t in head.subtree if t.i < head.i):
         return _person_speaker(head, head, names)  # "Secretary of State Rex Tillerson" as an ORG
     if head.pos_ == "PROPN" or (ent is not None and ent.label_ in GROUP_LABELS):
         span = _group_phrase(head)
@@ -660,11 +679,12 @@ class _State:
 def _subject_people(doc: Doc, regions: list[Region], names: NameBook) -> list[tuple[int, Speaker]]:
     """Every person named as a subject outside quotes: the antecedents "he"/"she" can take."""
     out = []
-    for ent in doc.ents:
-        if ent.label_ in NAME_LABELS and ent.root.dep_ in SUBJECTS and not _in_regions(ent.start_char, regions):
-            speaker = _person_speaker(ent.root, ent.root, names)
-            if speaker.kind == "person":
-                out.append((ent.start_char, speaker))
+    for tok in doc:
+        if tok.dep_ not in SUBJECTS or tok.pos_ != "PROPN" or _in_regions(tok.idx, regions):
+            continue
+        speaker = describe_speaker(tok, names)
+        if speaker.kind == "person":
+            out.append((tok.idx, speaker))
     return out
 
 
@@ -715,7 +735,7 @@ def _resolve(item: Found, raw: Speaker, state: _State, frame: Speaker | None) ->
     previous = (state.last_direct_by_paragraph.get(item.paragraph)
                 or state.last_by_paragraph.get(item.paragraph)
                 or state.last_direct_by_paragraph.get(item.paragraph - 1))
-    if previous is not None and previous.name is not None and not item.embedded:
+    if previous is not None and previous.name is not None and (not item.embedded or item.follows_quote):
         return _resolved(previous)
     return _resolved(frame) if frame is not None else raw
 

@@ -232,25 +232,34 @@ def _verb_direction(verb: Any) -> int | None:
 
 
 def _cue_direction(text: str, start: int, end: int) -> int:
-    """Without a parse: the nearest tense cue inside the sentence decides."""
+    """Without a parse: the nearest tense cue before the timex in its sentence decides, else the
+    nearest after it ("will be held in April, organisers said": "will", not "said")."""
     left = max(0, start - _CONTEXT_CHARS)
     breaks = list(_SENTENCE_BREAK.finditer(text, left, start))
     left = breaks[-1].end() if breaks else left
     right_break = _SENTENCE_BREAK.search(text, end, min(len(text), end + _CONTEXT_CHARS))
     right = right_break.start() if right_break else min(len(text), end + _CONTEXT_CHARS)
+    before = _nearest_cue(text, left, start, from_right=True)
+    return before if before is not None else (_nearest_cue(text, end, right, from_right=False) or 0)
+
+
+def _nearest_cue(text: str, left: int, right: int, *, from_right: bool) -> int | None:
     future, past = _cue_regexes()
     not_past = set(_vocab()["not_past_ed"])
     best: tuple[int, int] | None = None
     for direction, regex in ((1, future), (-1, past)):
         for match in regex.finditer(text, left, right):
-            if direction < 0 and match.group(0).lower() in not_past:
+            if direction < 0 and (match.group(0).lower() in not_past or _is_participle(text, match.start())):
                 continue
-            if start <= match.start() < end:
-                continue
-            distance = start - match.end() if match.end() <= start else match.start() - end
+            distance = right - match.end() if from_right else match.start() - left
             if best is None or distance < best[0]:
                 best = (distance, direction)
-    return best[1] if best else 0
+    return best[1] if best else None
+
+
+def _is_participle(text: str, start: int) -> bool:
+    """"will be held", "is expected": a participle after "be" takes its tense from the auxiliary."""
+    return _previous_word(text, start) in ("be", "being", "is", "are", "am", "to", "get", "gets")
 
 
 # --- normalisation context ----------------------------------------------------------------------
@@ -498,11 +507,19 @@ def _looks_like_year(ctx: _Context, m: re.Match[str]) -> bool:
     next_word = re.match(r"\s+([a-z%]+)", after)
     if next_word and next_word.group(1) in _vocab()["year_blockers"]:
         return False
+    if next_word and ctx.doc is None and _counted_noun(next_word.group(1)):
+        # "sold 2000 tractors": a count, unless a determiner or preposition makes it a year
+        # ("the 2016 elections", "in 2016 prices")
+        return _previous_word(ctx.text, m.start()) in _vocab()["year_context_before"]
     if ctx.doc is not None:
         span = ctx.doc.char_span(m.start("year"), m.end("year"), alignment_mode="expand")
         if span is not None and span.root.dep_ == "nummod" and span.root.head.tag_ == "NNS":
             return False  # "2000 troops": a count
     return True
+
+
+def _counted_noun(word: str) -> bool:
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
 
 
 def _norm_decade(ctx: _Context, m: re.Match[str]) -> list[Proposal]:

@@ -119,7 +119,7 @@ def test_headline_fragments_are_dropped_but_headline_names_the_body_confirms_are
 
 def test_boilerplate_lowercase_numbers_and_quote_marks_are_rejected() -> None:
     doc = doc_with(
-        "Share this article\n\nPrint\n\nThe reform of 2024 passed, “Quist” said, and Disqus closed.",
+        "Share on social media\n\nPrint edition\n\nThe reform of 2024 passed, “Quist” said, and Disqus closed.",
         [("Share", "ORG"), ("Print", "ORG"), ("reform", "ORG"), ("2024", "ORG"), ("“Quist”", "PERSON"),
          ("Disqus", "GPE")],
     )
@@ -129,11 +129,11 @@ def test_boilerplate_lowercase_numbers_and_quote_marks_are_rejected() -> None:
 
 def test_bare_titles_and_credit_suffixes() -> None:
     doc = doc_with(
-        "He served as an Advisor to the board. Photos taken by Liu Wen/GT show the flooded road.",
-        [("Advisor", "ORG"), ("Liu Wen/GT", "PERSON")],
+        "She joined the board as an Advisor in May. Photos taken by Ana Lind/AFP show the flooded road.",
+        [("Advisor", "ORG"), ("Ana Lind/AFP", "PERSON")],
     )
     mentions = find_mentions(doc)
-    assert [(m.text, m.name, m.label) for m in mentions] == [("Liu Wen", "Liu Wen", "PERSON")]
+    assert [(m.text, m.name, m.label) for m in mentions] == [("Ana Lind", "Ana Lind", "PERSON")]
 
 
 # --- find_mentions: relabelling from rules and evidence ---------------------------------------
@@ -167,6 +167,11 @@ def test_known_city_is_never_a_person() -> None:
         ("GPE", "Vilnius"),
         ("GPE", "Tallinn"),
     ]
+
+
+def test_nationality_word_tagged_as_a_place_is_norp() -> None:
+    doc = doc_with("The Latvian question and Oslo dominated.", [("Latvian", "GPE"), ("Oslo", "GPE")])
+    assert [(m.label, m.name) for m in find_mentions(doc)] == [("NORP", "Latvian"), ("GPE", "Oslo")]
 
 
 def test_place_name_that_is_a_surname_here_stays_a_person() -> None:
@@ -233,8 +238,8 @@ def test_pair_of_names_joined_by_a_hyphen_is_two_mentions() -> None:
 
 def test_person_possessive_inside_an_organisation_span_is_the_person() -> None:
     doc = doc_with(
-        "Viktor Selin spoke. Judging by Selin’s March Address, Selin is confident.",
-        [("Viktor Selin", "PERSON"), ("Selin’s March Address", "ORG"), ("Selin", "PERSON")],
+        "Viktor Selin spoke. In Selin’s Harvest Speech the tone was calm, and Selin smiled.",
+        [("Viktor Selin", "PERSON"), ("Selin’s Harvest Speech", "ORG"), ("Selin", "PERSON")],
     )
     assert [(m.text, m.label, m.name) for m in find_mentions(doc)] == [
         ("Viktor Selin", "PERSON", "Viktor Selin"),
@@ -304,6 +309,10 @@ def test_ambiguous_surname_is_not_linked_within_a_document() -> None:
         ("Ivo Varga, formerly a senior trade negotiator, disagreed.", "Ivo Varga", "former senior trade negotiator"),
         ("Ivo Varga, a well-known high-ranking diplomat, disagreed.", "Ivo Varga",
          "well-known high-ranking diplomat"),
+        ("The ministry spokesman, Ivo Varga, declined to comment.", "Ivo Varga", "ministry spokesman"),
+        ("Estonia's foreign minister, Ivo Varga, declined to comment.", "Ivo Varga",
+         "Estonia's foreign minister"),
+        ("Asked about the minister, Ivo Varga laughed.", "Ivo Varga", None),
         ("The writers include Ivo Varga, Ada Korhonen and Piet Vaal.", "Ivo Varga", None),
         ("Ivo Varga, the ministry said, disagreed.", "Ivo Varga", None),
     ],

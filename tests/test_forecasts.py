@@ -138,6 +138,22 @@ def test_scheduled_fact_goes_to_the_timeline_not_the_ledger() -> None:
     assert forecasts(text, timexes=[timex(text, "March 1", "2030-03-01")]) == []
 
 
+def test_set_to_with_a_date_is_a_scheduled_fact_and_without_one_a_forecast() -> None:
+    text = "The minister is set to visit the islands on March 20."
+    assert forecasts(text, timexes=[timex(text, "March 20", "2030-03-20")]) == []
+    assert only("The minister is set to visit the islands.").confidence == "certain"
+
+
+def test_quoted_forecast_of_an_unknown_speaker() -> None:
+    # The reporting verb's own subject names the holder when the quote stage could not ...
+    text = '"The fares will climb," a ferry worker said.'
+    unknown = Quote(None, None, None, "said", "The fares will climb,", 1, 22, True)
+    assert only(text, quotes=[unknown]).holder == "ferry worker"
+    # ... and a pronoun names nobody: the author did not say it either.
+    text = '"The fares will climb," she said.'
+    assert only(text, quotes=[unknown]).holder is None
+
+
 def test_a_dated_prediction_with_a_non_scheduling_verb_stays_a_forecast() -> None:
     text = "After the vote on March 20, the mayor will finally gain a free hand."
     found = only(text, timexes=[timex(text, "March 20", "2030-03-20")])

@@ -3,7 +3,7 @@
 spaCy's small English model finds most names in news text but makes a handful of typical
 mistakes: datelines ("HAMBURG —") and headline words tagged as people, boilerplate tagged as
 organisations, a surname tagged ORG in one sentence and PERSON in the next, titles glued to
-names ("State Rex Tillerson"). ``find_mentions`` repairs these with rules and with evidence from
+names ("State Mara Lindqvist"). ``find_mentions`` repairs these with rules and with evidence from
 the rest of the document, strips honorifics and titles from names (keeping them as roles), and
 gives every mention of one person in a document the fullest name seen for them.
 
@@ -36,6 +36,9 @@ from storyline.model import Document, EntityType, Mention
 LABELS: frozenset[str] = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "LAW", "FAC"})
 # Labels a person's surname is wrongly given often enough to be worth correcting from evidence.
 MISLABELLED_PERSON: frozenset[str] = frozenset({"ORG", "FAC", "NORP", "GPE", "LOC"})
+PLACE_LABELS: frozenset[str] = frozenset({"GPE", "LOC"})
+# Nationality words the model sometimes tags as places ("Ukrainian", "Lebanese", "Kurdish").
+DEMONYM = re.compile(r"[A-Z][a-z]+(?:ian|ean|ese|ish)s?")
 MAX_ROLE_TOKENS = 8
 MAX_PERSON_TOKENS = 5
 # A line with at most this many words and no final full stop may be a headline or a heading.
@@ -319,8 +322,14 @@ def premodifier_role(doc: Doc, start: int, v: Vocab) -> str | None:
     head = _title_ending_at(doc, start - 1, v)
     if head is None:
         return None
+    first = _walk_role_left(doc, head, max(0, start - MAX_ROLE_TOKENS), v)
+    return normalise_role(doc[first:start].text, v)
+
+
+def _walk_role_left(doc: Doc, head: int, lowest: int, v: Vocab) -> int:
+    """First index of the title phrase whose head starts at ``head``: modifiers to its left
+    ("Kremlin", "former national security"), stopping at articles, verbs and punctuation."""
     j = head - 1
-    lowest = max(0, start - MAX_ROLE_TOKENS)
     while j >= lowest:
         token = doc[j]
         if token.text == "-" and j > 0 and not doc[j].whitespace_ and not doc[j - 1].whitespace_:
@@ -332,11 +341,28 @@ def premodifier_role(doc: Doc, start: int, v: Vocab) -> str | None:
         if token.is_punct or token.is_space or not _role_word(token, v):
             break
         j -= 1
-    return normalise_role(doc[j + 1:start].text, v)
+    return j + 1
+
+
+def left_appositive_role(doc: Doc, start: int, end: int, v: Vocab) -> str | None:
+    """The title in an apposition before a name: "The ministry spokesman, Ivo Varga, said",
+    "Estonia's foreign minister, Ivo Varga, said". Both commas are required."""
+    if start < 2 or doc[start - 1].text != "," or end >= len(doc) or doc[end].text != ",":
+        return None
+    head = _title_ending_at(doc, start - 2, v)
+    if head is None:
+        return None
+    first = _walk_role_left(doc, head, max(0, start - 1 - MAX_ROLE_TOKENS), v)
+    before = doc[first - 1] if first > 0 else None
+    if before is not None and before.lower_ in ("'s", "’s") and first >= 2 and doc[first - 2].is_title:
+        first -= 2  # "Estonia's foreign minister"
+    elif before is not None and not (before.pos_ == "DET" or before.is_punct or before.is_space):
+        return None  # the phrase must open a noun phrase, not end a longer one
+    return normalise_role(doc[first:start - 1].text, v)
 
 
 def appositive_role(doc: Doc, end: int, v: Vocab) -> str | None:
-    """The title in an apposition after a name: "Peskov, the Kremlin spokesman, said"."""
+    """The title in an apposition after a name: "Varga, the ministry spokesman, said"."""
     if end >= len(doc) - 1 or doc[end].text != ",":
         return None
     k = end + 1
@@ -382,7 +408,7 @@ def normalise_role(role: str, v: Vocab) -> str | None:
 
 def _leading_titles(doc: Doc, start: int, end: int, v: Vocab) -> int:
     """Skip honorifics and titles at the start of a span ("President Putin" -> "Putin"); also
-    a title completed by the text before the span ("Secretary of" + "State Rex Tillerson")."""
+    a title completed by the text before the span ("Secretary of" + "State Mara Lindqvist")."""
     while start < end - 1:
         token = doc[start]
         lower = token.lower_
@@ -402,7 +428,7 @@ def _leading_titles(doc: Doc, start: int, end: int, v: Vocab) -> int:
 
 def _honorific_before(doc: Doc, start: int, v: Vocab) -> int:
     """Index where a singular honorific or address title right before ``start`` begins, else
-    ``start``: "Mr. Suslov" and "President Putin" are kept as seen forms of the name."""
+    ``start``: "Mr. Quist" and "President Selin" are kept as seen forms of the name."""
     if start < 1:
         return start
     lower, first = _word_before(doc, start - 1)
@@ -512,7 +538,7 @@ def find_mentions(doc: Doc) -> list[Mention]:
 
 
 def _clean_name(text: str) -> str:
-    """Whitespace collapsed, markup and possessives off, a credit suffix ("Liu Rui/GT") cut."""
+    """Whitespace collapsed, markup and possessives off, a credit suffix ("Ana Lind/AFP") cut."""
     name = " ".join(text.split()).strip(QUOTE_AND_MARKUP + " ,;:")
     name = name.split("/")[0].strip()
     for suffix in ("'s", "’s"):
@@ -551,7 +577,7 @@ def _split_compound(doc: Doc, cand: Candidate, evidence: Evidence, v: Vocab) -> 
 
 
 def _possessor(doc: Doc, cand: Candidate, evidence: Evidence) -> Candidate | None:
-    """"Selin's March Address" tagged ORG: the mention is of Selin, the rest is no entity."""
+    """"Selin's Harvest Speech" tagged ORG: the mention is of Selin, the rest is no entity."""
     for i in range(cand.start + 1, cand.end - 1):
         if doc[i].lower_ in ("'s", "’s"):
             name = _clean_name(doc[cand.start:i].text)
@@ -578,13 +604,21 @@ def _assign_role(doc: Doc, cand: Candidate, v: Vocab) -> None:
     cand.text_start = cand.start
     if cand.label in ("ORG", "FAC") and _looks_like_full_name(cand.name) and not _has_org_word(cand.name, v):
         # "Ivo Varga, an energy analyst, said": a person's title is evidence of a person.
-        if premodifier_role(doc, cand.start, v) or appositive_role(doc, cand.end, v):
+        if _role(doc, cand, v):
             cand.label = "PERSON"
     if cand.label != "PERSON":
         return
-    cand.role = premodifier_role(doc, cand.start, v) or appositive_role(doc, cand.end, v)
+    cand.role = _role(doc, cand, v)
     if len(cand.name.split()) == 1:
         cand.text_start = _honorific_before(doc, cand.start, v)
+
+
+def _role(doc: Doc, cand: Candidate, v: Vocab) -> str | None:
+    return (
+        premodifier_role(doc, cand.start, v)
+        or appositive_role(doc, cand.end, v)
+        or left_appositive_role(doc, cand.start, cand.end, v)
+    )
 
 
 def _relabel(cand: Candidate, evidence: Evidence, v: Vocab) -> None:
@@ -594,7 +628,7 @@ def _relabel(cand: Candidate, evidence: Evidence, v: Vocab) -> None:
         cand.label, cand.name = "GPE", cand.name.title()
         return
     if cand.titled and cand.label in ("ORG", "FAC") and _looks_like_full_name(cand.name):
-        cand.label = "PERSON"  # "Mr Ivo Varga", "State Rex Tillerson": a title, then a name
+        cand.label = "PERSON"  # "Mr Ivo Varga", "State Mara Lindqvist": a title, then a name
         return
     if key in v.equivalences:
         cand.label = v.equivalences[key][1]
@@ -606,6 +640,8 @@ def _relabel(cand: Candidate, evidence: Evidence, v: Vocab) -> None:
             cand.label = v.places[key]
     elif cand.label in MISLABELLED_PERSON and evidence.is_person(cand.name):
         cand.label = "PERSON"
+    elif cand.label in PLACE_LABELS and DEMONYM.fullmatch(cand.name):
+        cand.label = "NORP"  # "the Ukrainian issue": a nationality adjective, not a place
 
 
 def _looks_like_full_name(name: str) -> bool:

@@ -103,6 +103,7 @@ def find_events(doc: Doc, *, timexes: list[Timex], published: str | None) -> lis
     """Events of one parsed document, one per (sentence, date), in text order."""
     events: list[Event] = []
     seen: set[tuple[int, str]] = set()
+    text = doc.text  # Doc.text joins every token on each access: read it once
     units = sentence_units(doc)
     starts = [u.start_char for u in units]
     dated_units = {id(u) for t in timexes if t.type == "DATE" and
@@ -120,8 +121,8 @@ def find_events(doc: Doc, *, timexes: list[Timex], published: str | None) -> lis
         if status is None:
             continue
         seen.add((sentence.start_char, date))
-        start, end = trimmed(doc.text, sentence.start_char, sentence.end_char)
-        events.append(Event(date=date, text=doc.text[start:end], start=start, end=end,
+        start, end = trimmed(text, sentence.start_char, sentence.end_char)
+        events.append(Event(date=date, text=text[start:end], start=start, end=end,
                             status=status))
     return events
 

@@ -92,29 +92,29 @@ def find_forecasts(
 ) -> list[Forecast]:
     """At most one forecast per sentence, in text order."""
     forecasts = []
+    text = doc.text  # Doc.text joins every token on each access: read it once
     for sentence in sentence_units(doc):
-        forecast = _forecast_in(sentence, quotes, timexes, author, published)
+        forecast = _forecast_in(text, sentence, quotes, timexes, author, published)
         if forecast is not None:
             forecasts.append(forecast)
     return forecasts
 
 
-def _forecast_in(sentence: Span, quotes: list[Quote], timexes: list[Timex],
+def _forecast_in(text: str, sentence: Span, quotes: list[Quote], timexes: list[Timex],
                  author: str | None, published: str | None) -> Forecast | None:
-    horizon = _horizon(sentence, timexes, published)
+    horizon = _horizon(text, sentence, timexes, published)
     markers = [m for m in _markers(sentence)
                if not _is_question(m, sentence) and _counts(m, sentence, horizon)]
     if not markers:
         return None
     marker = min(markers, key=lambda m: (m.rank, _depth(m.first), m.first.i))
     confidence = _confidence(marker, sentence)
-    if marker.rank == MODAL_RANK and confidence == "certain" and \
-            _is_scheduled_fact(marker, sentence, timexes, published):
+    if confidence == "certain" and _is_scheduled_fact(marker, sentence, timexes):
         return None
     quote = _quote_at(quotes, marker.first.idx)
-    start, end = _span(sentence, quote)
+    start, end = _span(text, sentence, quote)
     return Forecast(holder=_holder(marker, sentence, quote, quotes, author),
-                    text=sentence.doc.text[start:end], start=start, end=end,
+                    text=text[start:end], start=start, end=end,
                     made_on=published, horizon=horizon, confidence=confidence)
 
 
@@ -310,12 +310,13 @@ def _negated(marker: Marker) -> bool:
     return any(t.lemma_.lower() == "not" or t.lower_ == "never" for t in [*window, *inside])
 
 
-def _is_scheduled_fact(marker: Marker, sentence: Span, timexes: list[Timex],
-                       published: str | None) -> bool:
-    """ "X will meet on June 1": an announced date, which the timeline carries."""
+def _is_scheduled_fact(marker: Marker, sentence: Span, timexes: list[Timex]) -> bool:
+    """ "X will meet on June 1", "X is set to visit on June 1": an announced date, which the
+    timeline carries."""
     words = vocab()
-    verb = marker.first.head
-    if marker.first.lower_ not in words["scheduled_markers"] or _negated(marker):
+    # A modal heads its verb; "be set to" ends in the "to" of the scheduled verb.
+    verb = marker.first.head if marker.rank == MODAL_RANK else marker.last.head
+    if " ".join(marker.words) not in words["scheduled_markers"] or _negated(marker):
         return False
     if _hedge(sentence) is not None or verb.lemma_.lower() not in words["scheduling_verbs"]:
         return False
@@ -372,10 +373,10 @@ def _is_future(timex: Timex, text: str, published: str | None) -> bool:
     return any(word in lowered for word in vocab()["future_words"])
 
 
-def _horizon(sentence: Span, timexes: list[Timex], published: str | None) -> str | None:
+def _horizon(text: str, sentence: Span, timexes: list[Timex],
+             published: str | None) -> str | None:
     """The future time the forecast is about: a prepositional phrase around a future date or
     an event ("after the elections"), else the future timex itself."""
-    text = sentence.doc.text
     future = [t for t in _timexes_in(sentence, timexes) if _is_future(t, text, published)]
     durations = [t for t in _timexes_in(sentence, timexes) if t.type == "DURATION"]
     words = vocab()
@@ -393,7 +394,7 @@ def _horizon(sentence: Span, timexes: list[Timex], published: str | None) -> str
         has_event = token.lower_ in words["event_preps"] and any(
             t.lower_ in words["event_nouns"] for t in subtree[1:])
         if (has_date or has_span or has_event) and len(subtree) <= words["max_horizon_tokens"]:
-            return sentence.doc.text[first:last]
+            return text[first:last]
     return future[0].text if future else None
 
 
@@ -402,13 +403,13 @@ def _quote_at(quotes: list[Quote], char: int) -> Quote | None:
     return min(inside, key=lambda q: q.end - q.start) if inside else None
 
 
-def _span(sentence: Span, quote: Quote | None) -> tuple[int, int]:
+def _span(text: str, sentence: Span, quote: Quote | None) -> tuple[int, int]:
     """The sentence, cut to the quote's content when the marker is inside a quote."""
     start, end = sentence.start_char, sentence.end_char
     if quote is not None:
         start, end = max(start, quote.start), min(end, quote.end)
-    start, end = trimmed(sentence.doc.text, start, end)
-    while end > start and sentence.doc.text[end - 1] == ",":
+    start, end = trimmed(text, start, end)
+    while end > start and text[end - 1] == ",":
         end -= 1  # "..., he said": the comma belongs to the attribution
     return start, end
 

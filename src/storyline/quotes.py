@@ -49,7 +49,6 @@ SCARE_QUOTE_WORDS = 4  # an embedded quote this short with no cue is a scare quo
 FRAME_MIN_QUOTES = 3
 FRAME_SHARE = 0.6
 TRIM_END = " \t\n,;:"
-USE_SUBJECTS = True
 
 
 @lru_cache(maxsize=1)
@@ -307,12 +306,17 @@ def _window_before(doc: Doc, region: Region, regions: list[Region]) -> list[Toke
     """Tokens before a quote back to the start of its sentence, paragraph or the last quote."""
     span = doc.char_span(0, region.start, alignment_mode="contract")
     tokens: list[Token] = []
+    crossed_break = False
     for tok in reversed(span) if span is not None else []:
         line_break = "\n" in tok.text or "\n" in tok.whitespace_
-        # "X wrote:" on its own line introduces the quote below it.
-        if line_break and not tokens and (tok.text == ":" or tok.is_space):
-            if tok.text == ":":
-                tokens.append(tok)
+        if not tokens and tok.is_space and line_break:
+            crossed_break = True
+            continue
+        # Only "X wrote:" on the line above introduces a quote that opens a paragraph.
+        if crossed_break and not tokens and tok.text != ":":
+            break
+        if tok.text == ":" and not tokens:
+            tokens.append(tok)
             continue
         if (line_break or _ends_sentence(tok) or _in_regions(tok.idx, regions)
                 or len(tokens) >= MAX_BEFORE_TOKENS):
@@ -648,11 +652,11 @@ def _sentence_antecedent(head: Token) -> Token:
     return head
 
 
-def _person_speaker(head: Token, person: Token, names: NameBook) -> Speaker:
+def _person_speaker(head: Token, person: Token, names: NameBook, *, alone: bool = False) -> Speaker:
     ent = _entity_of(person)
     name = _strip_titles(ent) if ent is not None else person.doc[person.i:person.i + 1]
     people = [name]
-    for conj in person.conjuncts:  # "Shaheen, Rubio and Isakson wrote"
+    for conj in () if alone else person.conjuncts:  # "Shaheen, Rubio and Isakson wrote"
         other = _entity_of(conj)
         if other is not None and other.label_ in NAME_LABELS:
             people.append(_strip_titles(other))
@@ -680,11 +684,12 @@ def _subject_people(doc: Doc, regions: list[Region], names: NameBook) -> list[tu
     """Every person named as a subject outside quotes: the antecedents "he"/"she" can take."""
     out = []
     for tok in doc:
-        if tok.dep_ not in SUBJECTS or tok.pos_ != "PROPN" or _in_regions(tok.idx, regions):
+        subject = tok.dep_ in SUBJECTS or (tok.dep_ == "conj" and tok.head.dep_ in SUBJECTS)
+        if not subject or tok.pos_ != "PROPN" or _in_regions(tok.idx, regions):
             continue
-        speaker = describe_speaker(tok, names)
-        if speaker.kind == "person":
-            out.append((tok.idx, speaker))
+        if describe_speaker(tok, names).kind in {"person", "people"}:
+            # "Mary Klein and Peter Voss met ...": each of them can be "she" or "he" later.
+            out.append((tok.idx, _person_speaker(tok, _person_token(tok) or tok, names, alone=True)))
     return out
 
 
@@ -778,7 +783,7 @@ def find_attributions(doc: Doc, *, frame_speaker: str | None = None) -> list[Att
     found, regions = find_attributions_raw(doc)
     names = NameBook(doc)
     raws = [describe_speaker(f.head, names) for f in found]
-    subjects = _subject_people(doc, regions, names) if USE_SUBJECTS else []
+    subjects = _subject_people(doc, regions, names)
     frame = _frame_from_name(frame_speaker, names) if frame_speaker else None
     speakers = _resolve_all(found, raws, frame, subjects)
     if frame is None:

@@ -53,13 +53,13 @@ from storyline.dates import expand_two_digit_year, find_dates, infer_day_first
 from storyline.model import Timex, TimexType
 
 Precision = Literal["day", "month", "year"]
-Direction = Literal[-1, 0, 1]
 # (start, end, type, value) as a normaliser proposes it; the value may still be a bare clock
 # time ("T15:00") that the day-attaching pass completes.
 Proposal = tuple[int, int, TimexType, str]
 
 _SENTENCE_BREAK = re.compile(r"[.!?]\s|\n")
 _CONTEXT_CHARS = 250  # how far the no-parse tense heuristic looks for cues, either side
+_NUMERIC_FUTURE_DAYS = 731
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -83,9 +83,13 @@ def _placeholders() -> dict[str, str]:
     # "a"/"an" count only on their own ("a month"), never inside a compound ("a four-week ...").
     core = _alternation(w for w in v["number_words"] if w not in ("a", "an"))
     units = v["units"]
-    full_months = [m for m in v["months"] if len(m) > 3 or m == "may"]
+    full_months = [m for m in v["months"] if len(m) >= 5 or m in ("may", "june", "july")]
+    abbreviations = [m for m in v["months"] if m not in full_months]
+    # An abbreviation may carry its dot ("Nov. 5"); a full name never takes the sentence's full stop.
+    abbreviated = "|".join(rf"{re.escape(a)}\.?" for a in sorted(abbreviations, key=len, reverse=True))
     return {
-        "month": _alternation(v["months"]),
+        "month": f"{_alternation(full_months)}|{abbreviated}",
+        "holiday": _alternation(v["holidays"]),
         "month_full": _alternation(full_months),
         "weekday": _alternation(v["weekdays"]),
         "part": _alternation(v["parts_of_day"]),
@@ -316,7 +320,8 @@ def _norm_ymd(ctx: _Context, m: re.Match[str]) -> list[Proposal]:
 
 def _norm_numeric(ctx: _Context, m: re.Match[str]) -> list[Proposal]:
     # The day/month order rule of storyline.dates (evidence, dots, never a silent guess).
-    now = max(ctx.dct or date.today(), date.today()) + timedelta(days=3660)
+    # dates.py rejects dates after "now"; news may name dates ahead, so allow two years more.
+    now = max(ctx.dct or date.today(), date.today()) + timedelta(days=_NUMERIC_FUTURE_DAYS)
     found = find_dates(m.group(0), day_first=ctx.day_first, now=now)
     if not found:
         return []
@@ -342,7 +347,7 @@ def _month_ok(ctx: _Context, m: re.Match[str], has_anchor: bool) -> bool:
     """Month names must be capitalised; words like "May" or "March" need a date context."""
     if not _capitalised(m, "month"):
         return False
-    word = m["month"].lower()
+    word = m["month"].lower().rstrip(".")
     if word not in _vocab()["ambiguous_months"] or has_anchor:
         return True
     if ctx.doc is not None:
@@ -355,7 +360,7 @@ def _month_ok(ctx: _Context, m: re.Match[str], has_anchor: bool) -> bool:
 def _norm_month_day(ctx: _Context, m: re.Match[str]) -> list[Proposal]:
     if not _month_ok(ctx, m, has_anchor=True):
         return []
-    month = _vocab()["months"][m["month"].lower()]
+    month = _month_number(m["month"])
     day_number = int(m["day"])
     year = _year_of(m)
     if year is None and ctx.dct is None:
@@ -368,6 +373,25 @@ def _norm_month_day(ctx: _Context, m: re.Match[str]) -> list[Proposal]:
         if year is None:
             return []
     return _valid_day(m, year, month, day_number)
+
+
+def _month_number(word: str) -> int:
+    number: int = _vocab()["months"][word.lower().rstrip(".")]
+    return number
+
+
+def _norm_holiday(ctx: _Context, m: re.Match[str]) -> list[Proposal]:
+    """Fixed-date holidays: "Christmas" is a month-day whose year the tense picks."""
+    if not m["holiday"][0].isupper():
+        return []
+    month, day_number = (int(x) for x in _vocab()["holidays"][m["holiday"].lower()].split("-"))
+    year = _year_of(m)
+    if year is None and ctx.dct is None:
+        return [(m.start(), m.end(), "DATE", f"XXXX-{month:02d}-{day_number:02d}")]
+    if year is None:
+        assert ctx.dct is not None
+        year = _year_for_day(ctx.dct, month, day_number, _direction(ctx, m.start(), m.end()))
+    return _valid_day(m, year or 0, month, day_number)
 
 
 def _valid_day(m: re.Match[str], year: int, month: int, day_number: int, value: str = "") -> list[Proposal]:
@@ -406,7 +430,7 @@ def _norm_month(ctx: _Context, m: re.Match[str]) -> list[Proposal]:
     has_anchor = bool(_g(m, "year") or _g(m, "rel") or _g(m, "mod"))
     if not _month_ok(ctx, m, has_anchor):
         return []
-    month = _vocab()["months"][m["month"].lower()]
+    month = _month_number(m["month"])
     year = _year_of(m)
     if year is not None:
         return [(m.start(), m.end(), "DATE", f"{year:04d}-{month:02d}")]
@@ -580,7 +604,7 @@ def _norm_season(ctx: _Context, m: re.Match[str]) -> list[Proposal]:
     if ctx.dct is None:
         return [(m.start(), m.end(), "DATE", f"XXXX-{code}")]
     order = _vocab()["season_order"]
-    ref = ctx.dct.year * 4 + _season_of(ctx.dct) - 1
+    ref = _season_index(ctx.dct)
     if rel == 0:
         index = ctx.dct.year * 4 + order[code] - 1
     elif rel is not None:
@@ -591,22 +615,26 @@ def _norm_season(ctx: _Context, m: re.Match[str]) -> list[Proposal]:
     return [(m.start(), m.end(), "DATE", f"{index // 4:04d}-{code_of[index % 4 + 1]}")]
 
 
-def _season_of(day: date) -> int:
-    """1 spring (Mar-May) .. 4 winter (Dec of this year; Jan-Feb count as last year's winter's
-    continuation but for "nearest" purposes as the start of this year: winter=0 maps to 4-1)."""
-    return {12: 4, 1: 1, 2: 1}.get(day.month, (day.month - 3) // 3 + 1)
+def _season_index(day: date) -> int:
+    """Absolute season index ``year * 4 + season - 1`` of a day: spring Mar-May .. autumn
+    Sep-Nov, winter from December, so January and February belong to the previous year's winter
+    (in January, "last summer" is the summer of the year before)."""
+    if day.month <= 2:
+        return (day.year - 1) * 4 + 3
+    return day.year * 4 + (day.month - 3) // 3
 
 
 def _season_context(ctx: _Context, m: re.Match[str]) -> bool:
-    """A bare season word is a date only after a temporal preposition ("in spring"), never as
-    part of a name ("Arab Spring") and "fall" only with a determiner and no "of" after."""
-    word = m["season"]
-    previous = _previous_word(ctx.text, m.start())
-    if word[0].isupper() and previous[:1].isalpha() and ctx.text[m.start() - 2 : m.start()].strip()[:1].isupper():
+    """A bare season word is a date only after a determiner or temporal preposition ("in spring",
+    "the autumn"), never inside a name ("Arab Spring"); "the fall" only when no "of" follows
+    ("the fall of the wall")."""
+    previous_words = re.findall(r"[\w'-]+", ctx.text[max(0, m.start() - 30) : m.start()])
+    if m["season"][0].isupper() and previous_words and previous_words[-1][0].isupper():
         return False
-    if word.lower() == "fall":
-        return bool(m["mod"]) or re.match(r"\s+of\b", ctx.text[m.end() :]) is None and previous == "the" and bool(m["the"])
-    return bool(m["mod"] or m["the"]) or previous in ("in", "during", "by", "since", "until", "through", "over", "for", "this", "last", "next")
+    previous = previous_words[-1].lower() if previous_words else ""
+    if m["season"].lower() == "fall":
+        return bool(m["mod"]) or (bool(m["the"]) and re.match(r"\s+of\b", ctx.text[m.end() :]) is None)
+    return bool(m["mod"] or m["the"]) or previous in _vocab()["season_context_before"]
 
 
 def _period_value(dct: date | None, unit: str, offset: int) -> str:
@@ -795,7 +823,7 @@ def _norm_set_named(ctx: _Context, m: re.Match[str]) -> list[Proposal]:
     elif _g(m, "month"):
         if not _capitalised(m, "month"):
             return []
-        value = f"XXXX-{v['months'][m['month'].lower()]:02d}"
+        value = f"XXXX-{_month_number(m['month']):02d}"
     elif _g(m, "part"):
         value = f"XXXX-XX-XXT{v['parts_of_day'][m['part'].lower()]}"
     else:
@@ -841,6 +869,7 @@ _NORMALISERS: dict[str, Callable[[_Context, re.Match[str]], list[Proposal]]] = {
     "ymd": _norm_ymd,
     "numeric": _norm_numeric,
     "month_day": _norm_month_day,
+    "holiday": _norm_holiday,
     "month": _norm_month,
     "weekday": _norm_weekday,
     "deictic": _norm_deictic,
@@ -954,6 +983,8 @@ def find_timexes(text: str, dct: str | None, *, doc: Doc | None = None) -> list[
     """
     if not text:
         return []
+    if doc is not None and doc.text != text:
+        doc = None  # a parse of some other text would give wrong tenses: fall back to cue words
     ctx = _Context(text, _parse_dct(dct), doc, infer_day_first([text]))
     proposals = _without_overlaps(list(_candidates(ctx)))
     proposals = [_widen(text, p) for p in proposals]

@@ -288,13 +288,13 @@ def run_system(func: Callable[[Any], list[Item]], docs: list[Any]) -> tuple[list
     return out, time.perf_counter() - start
 
 
-SHORT = {"content": "content", "source": "source", "cue": "cue", "exact": "ex", "overlap": "ov"}
+SHORT = {"content": "cont", "source": "src", "cue": "cue", "exact": "ex", "overlap": "ov"}
 
 
 def print_report(results: dict[str, dict[str, Any]]) -> None:
     rows = list(results.items())
     for cat in ("direct", "indirect", "all"):
-        keys = {f"{SHORT[role]}_{SHORT[m]}_f1": f"{cat}_{role}_{m}_f1"
+        keys = {f"{SHORT[role]}_{SHORT[m]}": f"{cat}_{role}_{m}_f1"
                 for role in ROLES for m in ("exact", "overlap")}
         table = [(name, {short: r[long] for short, long in keys.items()}) for name, r in rows]
         print_table(f"PolNeAR dev, {cat} attributions: F1 per role (ex = exact, ov = overlap)",
@@ -338,14 +338,17 @@ def main() -> int:
     parser.add_argument("--misses", action="store_true", help="list our wrong direct speakers")
     args = parser.parse_args()
     articles = load_articles(args.data, args.limit)
+    start = time.perf_counter()
     docs = parse_articles([a.text for a in articles], args.cache)
+    parse_seconds = time.perf_counter() - start
     results: dict[str, dict[str, Any]] = {}
     outputs = {}
     for name, func in ((OURS, ours), (BASELINE, regex_baseline)):
         outputs[name], seconds = run_system(func, docs)
         results[name] = {**evaluate(articles, outputs[name]), "seconds": seconds}
     n_files = sum(len(a.files) for a in articles)
-    print(f"{len(articles)} articles, {n_files} annotation files")
+    print(f"{len(articles)} articles, {n_files} annotation files; spaCy parse {parse_seconds:.1f} s"
+          " (shared by both systems; 'seconds' below is quote finding alone)")
     print_report(results)
     if args.misses:
         print_misses(articles, docs, outputs[OURS])

@@ -45,6 +45,7 @@ def one(text: str, phrase: str, value: str, published: str | None = PUBLISHED,
     ("text", "phrase", "value", "status"),
     [
         ("The governor visited Brenton on February 12.", "February 12", "2030-02-12", "happened"),
+        ("The ferries stopped on May 3, 2029.", "May 3, 2029", "2029-05-03", "happened"),
         ("The ferries had stopped on March 1, 2029.", "March 1, 2029", "2029-03-01", "happened"),
         ("The dam was opened on June 3, 2031 in a short ceremony.", "June 3, 2031",
          "2031-06-03", "happened"),
@@ -99,6 +100,12 @@ def test_clock_time_yields_to_a_calendar_date_in_the_same_sentence() -> None:
     found = events(text, [timex(text, "noon", "2030-03-04TMI", "TIME"),
                           timex(text, "March 2", "2030-03-02")])
     assert [e.date for e in found] == ["2030-03-02"]
+
+
+def test_event_text_is_the_sentence_within_its_paragraph() -> None:
+    text = "Ferry news\nThe ferries stopped on March 1, 2029.\nMore later."
+    found = events(text, [timex(text, "March 1, 2029", "2029-03-01")])
+    assert [e.text for e in found] == ["The ferries stopped on March 1, 2029."]
 
 
 def test_one_event_per_sentence_and_date() -> None:

@@ -107,9 +107,11 @@ def test_negated_hedge_lowers_the_confidence() -> None:
         "The workers should return to the docks.",
         "If the council were to approve it, the fees would stay.",  # a hypothesis in its if-clause
         "The Norden council would have preferred a later date.",  # a past counterfactual
+        "If the mayor had resigned, the council would have collapsed.",  # a past conditional
         "She would like to visit the islands.",  # a wish
         "Farmers always say the rain will come.",  # a generic truth
         "The port can handle twelve ships.",  # ability
+        "Nobody wants a deal which would cost jobs and would anger the unions.",  # relative clauses
         "European ministers might look tired.",  # a present possibility
         "Exports could not recover that winter.",  # past inability
         "The mayor expected a quiet summer, but the floods came.",  # an old expectation
@@ -287,6 +289,12 @@ def test_first_person_inside_a_quote_is_the_speaker() -> None:
 
 def test_first_person_outside_quotes_is_the_author() -> None:
     assert only("I expect the ferry to be sold.").holder == AUTHOR
+
+
+def test_a_forecast_never_crosses_a_paragraph_break() -> None:
+    text = "Harbour fees\n\nThe fees will rise.\n\nThe mayor met the union."
+    found = only(text)
+    assert found.text == "The fees will rise."
 
 
 def test_one_forecast_per_sentence_in_text_order() -> None:

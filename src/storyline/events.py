@@ -10,7 +10,16 @@ event itself, so the status is the date's position relative to the publication d
 Dates the timex stage could not anchor to a year but whose month and day are explicit
 ("July 9" in a document without a publication date) are kept as ``XXXX-MM-DD``: the timeline may
 attach them to the same event dated by another source, and drops them otherwise; this stage never
-invents a year.
+invents a year. Without a publication date, other dates count only when the text states their
+year. A year-less month-day resolved more than half a year from publication is pulled back to the
+nearest year (``nearest_year``).
+
+Not events: durations and sets (only DATE and dated TIME timexes count), dates after "every",
+"since", "until", "before", "after", "by" (recurrences, span bounds and deadlines), publication
+lines, verbless lines, questions, doubted events ("unlikely"), hedged statements about the past
+("could not recover last winter") and a present tense inside a coarse current period ("needs to
+win this autumn"). The text is the sentence, cut at line breaks and trimmed. Vocabulary lives in
+``data/events_vocab.json``.
 """
 
 from __future__ import annotations
@@ -26,11 +35,11 @@ from typing import Any
 from spacy.tokens import Doc, Span, Token
 
 from storyline.model import Event, EventStatus, Timex
+from storyline.timex import resolve_date
 
 ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 YEARLESS = re.compile(r"^XXXX-(\d{2})-(\d{2})")
 HALF_YEAR_DAYS = 183
-DATE_PREFIX = re.compile(r"^(\d{4}(?:-\d{2}(?:-\d{2})?)?)(?:$|T)")
 
 
 @lru_cache(maxsize=1)
@@ -41,21 +50,12 @@ def vocab() -> dict[str, Any]:
 
 
 def _resolve_date(value: str) -> str | None:
-    """The ISO prefix of a TimeML value, through the timex stage when it is importable.
-
-    The timex stage owns normalisation; the regex below only covers the plain forms so that this
-    stage keeps working on stored timexes when the timex module is absent (e.g. an old install).
-    """
-    try:
-        from storyline.timex import resolve_date
-    except ImportError:  # pragma: no cover - the timex stage is part of the package
-        match = DATE_PREFIX.match(value)
-        return match.group(1) if match else None
+    """The ISO prefix of a TimeML value, as the timex stage resolves it ("2018-SU" -> "2018")."""
     resolved = resolve_date(value)
     if resolved is None:
         return None
     prefix = resolved[0]
-    # Only what the contract can carry: YYYY, YYYY-MM, YYYY-MM-DD (weeks, seasons are dropped).
+    # Only what the contract can carry: YYYY, YYYY-MM, YYYY-MM-DD.
     return prefix if ISO_DATE.match(prefix) else None
 
 
@@ -196,15 +196,6 @@ def _is_event_sentence(sentence: Span, timex: Timex) -> bool:
     return True
 
 
-def _anchor(tokens: list[Token]) -> Token | None:
-    """The timex's syntactic head outside the timex (None when the timex is the root)."""
-    inside = {t.i for t in tokens}
-    for token in tokens:
-        if token.head.i not in inside:
-            return token.head
-    return None
-
-
 def _governing(tokens: list[Token]) -> tuple[Token | None, bool]:
     """The verb governing the date, and whether the date belongs to a noun instead (a nominal
     event: "the July 16 summit", "the elections on November 6")."""
@@ -250,7 +241,8 @@ def _status(sentence: Span, timex: Timex, date: str,
     if verb is None or nominal:
         return _status_by_date(relative, date, sentence)
     lemmas = _lemmas_around(verb)
-    lowered = {t.lower_ for t in sentence}
+    # Hedges anywhere in the sentence ("probably", "likely"), but not the month "May".
+    lowered = {t.lower_ for t in sentence if t.pos_ != "PROPN" and t.tag_ != "NNP"}
     if set(lemmas) & set(words["expected_lemmas"]) or lowered & set(words["expected_words"]):
         # "could not recover last winter": a hedged past is no timeline fact.
         return None if relative is not None and relative < 0 else "expected"

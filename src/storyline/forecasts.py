@@ -267,8 +267,10 @@ def _phrase_ok(marker: Marker) -> bool:
 def _modal_ok(marker: Marker, verb: Token, sentence: Span, horizon: str | None) -> bool:
     words = vocab()
     modal = marker.first.lower_
-    if marker.first.dep_ not in ("aux", "auxpass") or verb.dep_ in ("relcl", "acl"):
+    if marker.first.dep_ not in ("aux", "auxpass"):
         return False
+    if _first_conjunct(verb).dep_ in ("relcl", "acl"):
+        return False  # "a deal which would fly": a relative clause describes, it does not predict
     if modal not in ("will", "'ll", "wo", "shall") and _perfect(verb):
         return False  # "would have preferred", "could have played": the past, not a forecast
     if modal == "would" and verb.lemma_.lower() in words["desire_verbs"]:
@@ -284,6 +286,13 @@ def _modal_ok(marker: Marker, verb: Token, sentence: Span, horizon: str | None) 
     if modal in ("may", "might", "could") and verb.lemma_.lower() in words["stative_verbs"]:
         return False  # "might look stubborn": a present possibility
     return not (modal == "could" and _negated(marker))  # "could not": past inability
+
+
+def _first_conjunct(verb: Token) -> Token:
+    """ "which would fly and would be acceptable": the second verb shares the first one's role."""
+    while verb.dep_ == "conj" and verb.head.i != verb.i:
+        verb = verb.head
+    return verb
 
 
 def _perfect(verb: Token) -> bool:

@@ -22,6 +22,7 @@ name was resolved from elsewhere.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -209,7 +210,9 @@ def _cue_span(tok: Token) -> tuple[int, int]:
 
 
 def _in_regions(pos: int, regions: list[Region]) -> bool:
-    return any(r.start <= pos < r.end for r in regions)
+    """Whether ``pos`` is inside a quoted region (regions are sorted and do not overlap)."""
+    k = bisect_right(regions, pos, key=lambda r: r.start) - 1
+    return k >= 0 and pos < regions[k].end
 
 
 def _speaker_head(cue: Token, regions: list[Region], window: list[Token]) -> Token | None:
@@ -361,7 +364,7 @@ def _colon_speaker(before: list[Token]) -> Token | None:
     people = [t for t in before if t.ent_type_ in NAME_LABELS]
     if people:
         ent = _entity_of(people[0])
-        return tok.doc[ent.end - 1] if ent is not None else people[0]
+        return people[0].doc[ent.end - 1] if ent is not None else people[0]
     nouns = [t for t in before if t.pos_ in {"PROPN", "NOUN"} and t.dep_ == "ROOT"]
     return nouns[0] if nouns else None
 
@@ -369,8 +372,8 @@ def _colon_speaker(before: list[Token]) -> Token | None:
 def _follows_quote(doc: Doc, region: Region, regions: list[Region], before: list[Token]) -> bool:
     """Whether the words before the quote start right after another quote of its sentence."""
     start = before[0].idx if before else region.start
-    previous = [r for r in regions if r.end <= start]
-    return bool(previous) and not any(ch in doc.text[previous[-1].end:start] for ch in ".!?\n")
+    k = bisect_right(regions, start, key=lambda r: r.end) - 1  # the last quote ending by then
+    return k >= 0 and not any(ch in doc.text[regions[k].end:start] for ch in ".!?\n")
 
 
 def _attribute_region(doc: Doc, region: Region, regions: list[Region], paragraph: int) -> Found:
@@ -384,9 +387,10 @@ def _attribute_region(doc: Doc, region: Region, regions: list[Region], paragraph
     before_cues = [t for t in before if _is_cue(t)]
     intro = bool(before) and before[-1].text in {":", ","} and any(
         t in before_cues for t in before[-4:])
-    embedded = bool(before) and not intro and bool(after) and not after_cues
+    # Words before the quote in its sentence, and no "X said:" to introduce it: the quote is
+    # part of a sentence (a partial quote, or a title or scare quote when nobody says it).
     found = Found(region.content_start, region.content_end, True, None, None, paragraph,
-                  embedded=embedded or (bool(before) and not intro),
+                  embedded=bool(before) and not intro,
                   follows_quote=_follows_quote(doc, region, regions, before))
     if after_cues and not intro:
         cue = after_cues[0]
@@ -542,21 +546,20 @@ class NameBook:
     def __init__(self, doc: Doc) -> None:
         self.forms: dict[str, list[tuple[int, str]]] = {}
         for ent in doc.ents:
-            if ent.label_ in NAME_LABELS:
+            if ent.label_ in NAME_LABELS and "\n" not in ent.text:
                 name = _strip_titles(ent)
                 key = name[-1].lower_
                 self.forms.setdefault(key, []).append((name.start_char, name.text))
 
     def fullest(self, name: str, pos: int) -> str:
+        """The longest form with the same last word; of two ("Bill Clinton", "Hillary Clinton"),
+        the one seen last before ``pos``, else the first after it."""
         forms = self.forms.get(name.split()[-1].lower(), []) if name.split() else []
-        best = name
-        for at, form in forms:
-            longer = len(form.split()) > len(best.split())
-            # Two people with one surname: the form last seen before this mention wins.
-            if longer or (len(form.split()) == len(best.split()) and at <= pos and form != best
-                          and len(form.split()) > len(name.split())):
-                best = form
-        return best
+        if not forms:
+            return name
+        _, _, _, best = max((len(form.split()), at <= pos, at if at <= pos else -at, form)
+                            for at, form in forms)
+        return best if len(best.split()) > len(name.split()) else name
 
 
 def _gender(words: list[str], first_name: str = "") -> str:
@@ -572,10 +575,16 @@ def _gender(words: list[str], first_name: str = "") -> str:
 
 
 def _entity_of(tok: Token) -> Span | None:
-    for ent in tok.doc.ents:
-        if ent.start <= tok.i < ent.end:
-            return ent
-    return None
+    """The entity holding ``tok``; one that runs over a line break is a tagging error."""
+    if not tok.ent_type_:
+        return None
+    doc, start, end = tok.doc, tok.i, tok.i + 1
+    while start > 0 and doc[start].ent_iob_ == "I":
+        start -= 1
+    while end < len(doc) and doc[end].ent_iob_ == "I":
+        end += 1
+    ent = Span(doc, start, end, label=tok.ent_type_)
+    return None if "\n" in ent.text else ent
 
 
 def _person_token(head: Token) -> Token | None:
@@ -702,7 +711,15 @@ def _resolved(speaker: Speaker) -> Speaker:
     return replace(speaker, start=None, end=None)
 
 
-def _resolve_nominal(raw: Speaker, state: _State, frame: Speaker | None) -> Speaker:
+@dataclass
+class Frame:
+    """The interviewee: named by the caller (``given``) or detected from the quotes."""
+
+    speaker: Speaker
+    given: bool
+
+
+def _resolve_nominal(raw: Speaker, state: _State, frame: Frame | None) -> Speaker:
     """"The expert said": the interviewee, or the named speaker with that role. Only a definite
     role noun refers back ("a Coca-Cola spokesman" is someone new), and its modifiers must be
     roles of the same person ("the Kremlin spokesman" -> Peskov, not another spokesman)."""
@@ -710,8 +727,9 @@ def _resolve_nominal(raw: Speaker, state: _State, frame: Speaker | None) -> Spea
     role = next(iter(raw.roles), "")
     if not words or words[0] not in {"the", "this"} or role not in vocab()["person_roles"]:
         return raw
-    if frame is not None:
-        return _resolved(frame)
+    # A detected interviewee is "the expert", not "the president" someone else may be.
+    if frame is not None and (frame.given or role in vocab()["frame_roles"] | frame.speaker.roles):
+        return _resolved(frame.speaker)
     modifiers = {w for w in words[1:-1]}
     for _, named in reversed(state.named):
         if role in named.roles and modifiers <= named.roles | {role}:
@@ -719,21 +737,30 @@ def _resolve_nominal(raw: Speaker, state: _State, frame: Speaker | None) -> Spea
     return raw
 
 
-def _resolve(item: Found, raw: Speaker, state: _State, frame: Speaker | None) -> Speaker:
+def _resolve_pronoun(item: Found, raw: Speaker, state: _State, frame: Frame | None) -> Speaker:
+    """"He said": the most recent person of a compatible gender, among the named speakers and
+    the people named as subjects; in an interview piece, among the named speakers only (the
+    people the expert talks about are not the ones talking)."""
+    if (raw.name or "").lower() not in vocab()["resolvable_pronouns"]:
+        return Speaker(None, None, None, "none")
+    if frame is not None and frame.given and _compatible(raw.gender, frame.speaker):
+        return _resolved(frame.speaker)
+    at = raw.start if raw.start is not None else item.start
+    pool = state.named if frame is not None else state.named + state.subjects
+    for _, named in sorted((c for c in pool if c[0] < at), key=lambda c: c[0], reverse=True):
+        if named.kind == "person" and _compatible(raw.gender, named):
+            return _resolved(named)
+    if frame is not None and _compatible(raw.gender, frame.speaker):
+        return _resolved(frame.speaker)
+    return Speaker(None, None, None, "none")
+
+
+def _resolve(item: Found, raw: Speaker, state: _State, frame: Frame | None) -> Speaker:
     """Pass 2b: a name for pronouns, role nouns and quotes without a cue."""
-    if raw.kind in {"person", "group"}:
+    if raw.kind in {"person", "people", "group"}:
         return raw
     if raw.kind == "pronoun":
-        if (raw.name or "").lower() not in vocab()["resolvable_pronouns"]:
-            return Speaker(None, None, None, "none")
-        if frame is not None and _compatible(raw.gender, frame):
-            return _resolved(frame)
-        at = raw.start if raw.start is not None else item.start
-        candidates = sorted([c for c in state.named + state.subjects if c[0] < at], key=lambda c: c[0])
-        for _, named in reversed(candidates):
-            if named.kind == "person" and _compatible(raw.gender, named):
-                return _resolved(named)
-        return Speaker(None, None, None, "none")
+        return _resolve_pronoun(item, raw, state, frame)
     if raw.kind == "nominal":
         return _resolve_nominal(raw, state, frame)
     # A quote with no cue goes on from the last quote of its paragraph or the one before.
@@ -742,10 +769,10 @@ def _resolve(item: Found, raw: Speaker, state: _State, frame: Speaker | None) ->
                 or state.last_direct_by_paragraph.get(item.paragraph - 1))
     if previous is not None and previous.name is not None and (not item.embedded or item.follows_quote):
         return _resolved(previous)
-    return _resolved(frame) if frame is not None else raw
+    return _resolved(frame.speaker) if frame is not None else raw
 
 
-def _resolve_all(found: list[Found], raws: list[Speaker], frame: Speaker | None,
+def _resolve_all(found: list[Found], raws: list[Speaker], frame: Frame | None,
                  subjects: list[tuple[int, Speaker]]) -> list[Speaker]:
     state = _State(subjects=subjects)
     out: list[Speaker] = []
@@ -761,7 +788,7 @@ def _resolve_all(found: list[Found], raws: list[Speaker], frame: Speaker | None,
     return out
 
 
-def _detect_frame(found: list[Found], speakers: list[Speaker]) -> Speaker | None:
+def _detect_frame(found: list[Found], speakers: list[Speaker]) -> Frame | None:
     """The interviewee: one person who speaks most of the direct quotes."""
     direct = [s for f, s in zip(found, speakers) if f.direct]
     people = Counter(s.name for s in direct if s.kind == "person" and s.name)
@@ -770,12 +797,12 @@ def _detect_frame(found: list[Found], speakers: list[Speaker]) -> Speaker | None
     name, count = people.most_common(1)[0]
     if count < FRAME_MIN_QUOTES or count < FRAME_SHARE * len(direct):
         return None
-    return next(s for s in direct if s.name == name)
+    return Frame(next(s for s in direct if s.name == name), given=False)
 
 
-def _frame_from_name(name: str, names: NameBook) -> Speaker:
+def _frame_from_name(name: str, names: NameBook) -> Frame:
     full = names.fullest(name, 0)
-    return Speaker(full, None, None, "person", _gender([], full.split()[0]))
+    return Frame(Speaker(full, None, None, "person", _gender([], full.split()[0])), given=True)
 
 
 def find_attributions(doc: Doc, *, frame_speaker: str | None = None) -> list[Attribution]:

@@ -1,0 +1,395 @@
+"""The summary that never invents: sentences selected from the sources, each one cited.
+
+How a summary is made (every constant lives in ``data/summarize.json``):
+
+1. **Candidates.** Each source's sentences (``annotations.sentences``, else a spaCy parse),
+   split at line breaks (a sentence never spans two paragraphs). A candidate may lose a leading
+   dateline ("PARIS (AP) —") or a leading connective ("However,", "But") when what remains
+   still starts like a sentence; it is never otherwise changed. Questions, fragments, captions,
+   bylines, headlines and boilerplate are not candidates.
+2. **Salience.** Three signals, all unsupervised and cross-document:
+   * *concepts*: content words and bigrams (crudely stemmed); a concept weighs
+     ``sum over sources of exp(-first_position / concept_tau)``, so a fact weighs more when more
+     sources state it and state it early (document frequency + the lead bias of news);
+   * *position*: the lead prior ``exp(-position / position_tau)`` of the sentence in its source;
+   * *centrality*: embedding cosine to the story centroid, the mean of per-source centroids
+     (so every source counts once: the longest article does not dominate).
+3. **Selection** (greedy, submodular-style): at each step take the candidate maximising
+   ``coverage * new_concept_weight / max + position * prior + centrality * centrality
+   + new_source * [its source not yet used]``, where the concept gain only counts concepts
+   not yet covered (redundancy is priced in) and is divided by ``words ** length_exponent``.
+   A candidate too close to a chosen sentence (embedding or lexical cosine) is skipped.
+4. **Length rule.** Sentences are added while the summary is shorter than ``words``: it stops
+   at the budget and exceeds it by at most one sentence (the last one added).
+5. **Order.** Chronological where a date is known (an annotated event in the sentence, else the
+   source's publication date), then by position in its source, then by source: leads first.
+6. **Citations.** Each sentence cites its own span, then, per other source, the best-matching
+   sentence when it states the same fact (embedding cosine >= ``support.embedding`` AND
+   content-word overlap >= ``support.lexical``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from storyline.model import Citation, Document
+
+CONFIG_PATH = Path(__file__).resolve().parent / "data" / "summarize.json"
+_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
+_TERMINAL = re.compile(r"[.!]['\"\u201d\u2019)]*$")
+_QUESTION = re.compile(r"\?['\"\u201d\u2019)]*$")
+_STARTS_LIKE_SENTENCE = re.compile(r"^[\"'\u201c\u2018(]?[A-Z0-9]")
+# "WASHINGTON (AP) — ", "(CNN) — ", "LONDON — ", "Paris, France (Reuters) - ": a dateline prefix.
+_DATELINE = re.compile(
+    r"^(?:[A-Z][A-Z.'\- ]{1,40}(?:,\s*[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+)?)*\s*)?"
+    r"(?:\([A-Za-z0-9 .&/]{2,30}\)\s*)?[\u2014\u2013-]{1,2}\s+"
+)
+_BYLINE = re.compile(r"^(?:By|BY|Written by|Posted by)\s+[A-Z]")
+
+Matrix = NDArray[np.float32]
+Embedder = Callable[[Sequence[str]], Matrix]
+
+
+@dataclass
+class SummarySentence:
+    """One summary sentence, taken from a source, with every source span that supports it."""
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": [asdict(c) for c in self.citations]}
+
+
+@dataclass
+class Candidate:
+    """A selectable sentence: ``text == document.text[start:end]`` (already trimmed)."""
+
+    source: int  # index into the canonical document order
+    position: int  # rank among the source's candidates (the lead prior)
+    start: int
+    end: int
+    text: str
+    date: str
+    concepts: frozenset[str] = frozenset()
+    bag: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def load_config() -> dict[str, Any]:
+    return json.loads(CONFIG_PATH.read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS) | frozenset(load_config()["extra_stop_words"])
+
+
+def _config(override: dict[str, Any] | None) -> dict[str, Any]:
+    config = dict(load_config())
+    config.update(override or {})
+    return config
+
+
+# --- candidates ----------------------------------------------------------------------------------
+
+def split_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The non-blank lines of ``text[start:end]``, stripped, as (start, end) offsets."""
+    spans = []
+    for match in re.finditer(r"[^\n]+", text[start:end]):
+        piece = match.group()
+        left = len(piece) - len(piece.lstrip())
+        right = len(piece.rstrip())
+        if right > left:
+            spans.append((start + match.start() + left, start + match.start() + right))
+    return spans
+
+
+def _sentence_spans(document: Document) -> list[tuple[int, int]]:
+    if document.annotations is not None and document.annotations.sentences:
+        sentences = [(s.start, s.end) for s in document.annotations.sentences]
+    else:
+        from storyline.nlp import parse
+
+        sentences = [(s.start_char, s.end_char) for s in parse(document.text).sents]
+    return [span for s, e in sentences for span in split_lines(document.text, s, e)]
+
+
+def trim_start(text: str, start: int, config: dict[str, Any]) -> int:
+    """Offset after a leading dateline and/or connective, when what remains starts a sentence."""
+    dateline = _DATELINE.match(text[start:])
+    if dateline and _STARTS_LIKE_SENTENCE.match(text[start + dateline.end():]):
+        start += dateline.end()
+    lowered = text[start:start + 20].lower()
+    for connective in config["connectives"]:
+        if lowered.startswith(connective) and len(lowered) > len(connective):
+            rest = start + len(connective)
+            after = text[rest:].lstrip(", ")
+            # "But Trump said" -> "Trump said"; "However, the" stays whole (no rewriting of case).
+            if text[rest] in ", " and _STARTS_LIKE_SENTENCE.match(after):
+                return len(text) - len(after)
+    return start
+
+
+def is_summary_worthy(sentence: str, config: dict[str, Any]) -> bool:
+    """Not a question, fragment, caption, byline, headline, dateline or boilerplate line."""
+    limits = config["sentence"]
+    words = sentence.split()
+    if not limits["min_words"] <= len(words) <= limits["max_words"]:
+        return False
+    if _QUESTION.search(sentence) or not _TERMINAL.search(sentence):
+        return False
+    if not _STARTS_LIKE_SENTENCE.match(sentence) or _BYLINE.match(sentence):
+        return False
+    letters = [c for c in sentence if c.isalpha()]
+    if not letters or sum(c.isupper() for c in letters) / len(letters) > limits["max_upper_share"]:
+        return False
+    lowered = sentence.lower()
+    return not any(marker in lowered for marker in config["boilerplate"])
+
+
+def _event_dates(document: Document) -> list[tuple[int, int, str]]:
+    if document.annotations is None:
+        return []
+    return [(e.start, e.end, e.date) for e in document.annotations.events]
+
+
+def _date_of(start: int, end: int, events: list[tuple[int, int, str]], fallback: str) -> str:
+    for s, e, date in events:
+        if s < end and e > start:
+            return date
+    return fallback
+
+
+def build_candidates(documents: list[Document], config: dict[str, Any]) -> list[Candidate]:
+    known = sorted(d.published for d in documents if d.published)
+    default_date = known[0] if known else ""
+    candidates: list[Candidate] = []
+    for index, document in enumerate(documents):
+        events = _event_dates(document)
+        position = 0
+        for start, end in _sentence_spans(document):
+            start = trim_start(document.text, start, config)
+            text = document.text[start:end]
+            if not is_summary_worthy(text, config):
+                continue
+            date = _date_of(start, end, events, document.published or default_date)
+            candidates.append(Candidate(index, position, start, end, text, date))
+            position += 1
+    return candidates
+
+
+# --- lexical features ----------------------------------------------------------------------------
+
+def stem(word: str) -> str:
+    """A crude, fast stemmer: enough to match plurals and possessives across sources."""
+    word = word.lower()
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def concepts_of(text: str, stop: frozenset[str]) -> tuple[frozenset[str], dict[str, int]]:
+    """Concepts (content unigrams, bigrams with a content word) and the content-word bag."""
+    tokens = [t.lower() for t in _WORD.findall(text)]
+    stems = [stem(t) for t in tokens]
+    content = [s for t, s in zip(tokens, stems) if t not in stop]
+    bag: dict[str, int] = {}
+    for word in content:
+        bag[word] = bag.get(word, 0) + 1
+    bigrams = {
+        f"{a} {b}" for (ta, a), (tb, b) in zip(zip(tokens, stems), zip(tokens[1:], stems[1:]))
+        if ta not in stop or tb not in stop
+    }
+    return frozenset(bag) | frozenset(bigrams), bag
+
+
+def cosine_bags(a: dict[str, int], b: dict[str, int]) -> float:
+    dot = sum(count * b.get(word, 0) for word, count in a.items())
+    if not dot:
+        return 0.0
+    norm = math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+    return dot / norm
+
+
+def overlap(a: dict[str, int], b: dict[str, int]) -> float:
+    """Shared content words over the smaller sentence's content words."""
+    if not a or not b:
+        return 0.0
+    return len(a.keys() & b.keys()) / min(len(a), len(b))
+
+
+def concept_weights(candidates: list[Candidate], sources: int, config: dict[str, Any]) -> dict[str, float]:
+    """A concept weighs more when more sources state it, and state it early."""
+    tau = config["concept_tau"]
+    first: dict[tuple[str, int], int] = {}
+    for candidate in candidates:
+        for concept in candidate.concepts:
+            first.setdefault((concept, candidate.source), candidate.position)
+    weights: dict[str, float] = {}
+    for (concept, _source), position in first.items():
+        scale = config["bigram_weight"] if " " in concept else 1.0
+        weights[concept] = weights.get(concept, 0.0) + scale * math.exp(-position / tau)
+    return weights
+
+
+# --- embeddings ----------------------------------------------------------------------------------
+
+_EMBEDDED: dict[str, np.ndarray] = {}
+_EMBEDDED_MAX = 20_000
+
+
+def cached_embed(sentences: Sequence[str]) -> Matrix:
+    """``storyline.embeddings.embed`` with an in-process cache: a story summarised again (or a
+    growing story) only embeds its new sentences."""
+    from storyline.embeddings import DIMENSIONS, embed
+
+    missing = list(dict.fromkeys(s for s in sentences if s not in _EMBEDDED))
+    if missing:
+        if len(_EMBEDDED) + len(missing) > _EMBEDDED_MAX:
+            _EMBEDDED.clear()
+        _EMBEDDED.update(zip(missing, embed(missing)))
+    if not sentences:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    return np.stack([_EMBEDDED[s] for s in sentences]).astype(np.float32)
+
+
+def centrality(vectors: Matrix, sources: list[int]) -> NDArray[np.float64]:
+    """Cosine to the mean of per-source centroids, min-max scaled to [0, 1]."""
+    ids = sorted(set(sources))
+    labels = np.array(sources)
+    centroids = [vectors[labels == s].mean(axis=0) for s in ids]
+    centroid = np.mean(centroids, axis=0)
+    norm = float(np.linalg.norm(centroid))
+    scores = (vectors @ (centroid / norm)).astype(np.float64) if norm else np.zeros(len(vectors))
+    spread = scores.max() - scores.min()
+    return (scores - scores.min()) / spread if spread > 1e-9 else np.ones(len(vectors))
+
+
+# --- selection -----------------------------------------------------------------------------------
+
+def _redundant(index: int, chosen: list[int], candidates: list[Candidate], similarity: Matrix,
+               config: dict[str, Any]) -> bool:
+    limits = config["redundancy"]
+    for other in chosen:
+        if similarity[index, other] >= limits["embedding"]:
+            return True
+        if cosine_bags(candidates[index].bag, candidates[other].bag) > limits["lexical"]:
+            return True
+    return False
+
+
+def select(candidates: list[Candidate], similarity: Matrix, central: NDArray[np.float64],
+           weights: dict[str, float], words: int, config: dict[str, Any]) -> list[int]:
+    """Greedy selection under the length rule (see the module docstring)."""
+    mix = config["weights"]
+    prior = [math.exp(-c.position / config["position_tau"]) for c in candidates]
+    covered: set[str] = set()
+    used_sources: set[int] = set()
+    chosen: list[int] = []
+    open_ = set(range(len(candidates)))
+    total = 0
+    while total < words and open_:
+        gains = {i: sum(weights[c] for c in candidates[i].concepts - covered)
+                 / candidates[i].words ** config["length_exponent"] for i in open_}
+        top = max(gains.values()) or 1.0
+        best, best_score = -1, -math.inf
+        for i in sorted(open_):
+            score = (mix["coverage"] * gains[i] / top + mix["position"] * prior[i]
+                     + mix["centrality"] * central[i]
+                     + mix["new_source"] * (candidates[i].source not in used_sources))
+            if score > best_score:
+                best, best_score = i, score
+        open_.discard(best)
+        if _redundant(best, chosen, candidates, similarity, config):
+            continue
+        chosen.append(best)
+        covered |= candidates[best].concepts
+        used_sources.add(candidates[best].source)
+        total += candidates[best].words
+    return chosen
+
+
+# --- citations and order -------------------------------------------------------------------------
+
+def supporting(index: int, candidates: list[Candidate], similarity: Matrix,
+               config: dict[str, Any]) -> list[int]:
+    """Per other source, its best sentence stating the same fact (semantic AND lexical)."""
+    limits = config["support"]
+    best: dict[int, tuple[float, int]] = {}
+    own = candidates[index]
+    for j, other in enumerate(candidates):
+        if other.source == own.source:
+            continue
+        score = float(similarity[index, j])
+        if score < limits["embedding"] or overlap(own.bag, other.bag) < limits["lexical"]:
+            continue
+        if other.source not in best or score > best[other.source][0]:
+            best[other.source] = (score, j)
+    return [j for _, (_, j) in sorted(best.items())]
+
+
+def _cite(candidate: Candidate, documents: list[Document]) -> Citation:
+    return Citation(documents[candidate.source].id or f"S{candidate.source + 1}",
+                    candidate.start, candidate.end)
+
+
+def canonical_order(documents: Sequence[Document]) -> list[Document]:
+    """Sources in id order ("S2" before "S10"), ties by text: the input order never matters."""
+    def key(document: Document) -> tuple[int, str, str]:
+        digits = re.sub(r"\D", "", document.id or "")
+        return (int(digits) if digits else 10**9, document.id or "", document.text)
+
+    return sorted(documents, key=key)
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder | None = None,
+              config: dict[str, Any] | None = None) -> list[SummarySentence]:
+    """An extractive, cited summary of one story of at most ``words`` words plus one sentence.
+
+    ``embedder`` (sentences -> normalised rows) defaults to the packaged MiniLM with an
+    in-process cache; ``config`` overrides constants of ``data/summarize.json`` (for tuning).
+    """
+    settings = _config(config)
+    ordered = canonical_order([d for d in documents if d.text and d.text.strip()])
+    candidates = build_candidates(ordered, settings)
+    if not candidates or words <= 0:
+        return []
+    stop = _stop_words()
+    for candidate in candidates:
+        candidate.concepts, candidate.bag = concepts_of(candidate.text, stop)
+    vectors = (embedder or cached_embed)([c.text for c in candidates])
+    similarity = np.asarray(vectors @ vectors.T, dtype=np.float32)
+    central = centrality(vectors, [c.source for c in candidates])
+    weights = concept_weights(candidates, len(ordered), settings)
+    chosen = select(candidates, similarity, central, weights, words, settings)
+    chosen.sort(key=lambda i: (candidates[i].date, candidates[i].position, candidates[i].source))
+    return [
+        SummarySentence(candidates[i].text, [_cite(candidates[j], ordered) for j in
+                                             [i, *supporting(i, candidates, similarity, settings)]])
+        for i in chosen
+    ]

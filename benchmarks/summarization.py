@@ -243,10 +243,16 @@ BASELINES: dict[str, Callable[[list[list[str]], int], list[str]]] = {
 
 # --- scoring ----------------------------------------------------------------------------------
 
-def reference_lines(summary: str) -> list[str]:
+def reference_lines(summary: str, cache: Path) -> list[str]:
+    path = cache / "refs" / f"{_key(summary)}.json"
+    if path.exists():
+        return json.loads(path.read_text("utf-8"))
     from storyline.nlp import parse
 
-    return [s.text.strip() for s in parse(summary).sents if s.text.strip()]
+    lines = [s.text.strip() for s in parse(summary).sents if s.text.strip()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(lines), "utf-8")
+    return lines
 
 
 def score(scorer: Any, reference: str, reference_split: list[str], prediction: list[str]) -> dict[str, float]:
@@ -286,7 +292,7 @@ def run(clusters: list[dict[str, Any]], cache: Path, words: int,
     ours_seconds = 0.0
     for cluster in clusters:
         documents = build_documents(cluster, cache)
-        reference_split = reference_lines(cluster["summary"])
+        reference_split = reference_lines(cluster["summary"], cache)
         started = time.perf_counter()
         summary = summarize(documents, words=words, embedder=embedder, config=config)
         ours_seconds += time.perf_counter() - started

@@ -43,5 +43,12 @@ def annotate_parsed(document: Document, doc: Doc) -> Annotations:
     )
 
 
+# Kinds whose unattributed predictions are the author's own view. In news, a reporter's
+# "is expected to" reports others' expectations, so such forecasts get no holder.
+AUTHOR_VOICE_KINDS = {"opinion", "analysis"}
+
+
 def _main_author(document: Document) -> str | None:
-    return document.authors[0] if document.authors else None
+    if document.kind not in AUTHOR_VOICE_KINDS or not document.authors:
+        return None
+    return document.authors[0]

@@ -145,7 +145,10 @@ def docs_command(db_url: str | None, fmt: str) -> None:
         for doc in documents:
             click.echo(json.dumps(doc.to_dict(), ensure_ascii=False))
     else:
-        Console(highlight=False).print(_documents_table(documents))
+        console = Console(highlight=False)
+        if not console.is_terminal:  # piped or under make: don't squeeze the table into 80 columns
+            console = Console(highlight=False, width=150)
+        console.print(_documents_table(documents))
 
 
 @main.command("timex")
@@ -187,7 +190,7 @@ def _documents_table(documents: list[Document]) -> Table:
         table.add_column(column, overflow="fold", no_wrap=column in {"id", "published"})
     for doc in documents:
         table.add_row(
-            doc.id or "", _shorten(doc.title, 60), doc.outlet or "", ", ".join(doc.authors),
+            doc.id or "", _shorten(doc.title, 48), doc.outlet or "", ", ".join(doc.authors),
             doc.published or "", doc.kind or "", str(doc.words), doc.duplicate_of or "",
         )
     return table

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from spacy.tokens import Doc, Span, Token
 
@@ -50,6 +51,17 @@ SCARE_QUOTE_WORDS = 4  # an embedded quote this short with no cue is a scare quo
 FRAME_MIN_QUOTES = 3
 FRAME_SHARE = 0.6
 TRIM_END = " \t\n,;:"
+
+
+# ``Doc.text`` joins every token anew on each access: one copy per Doc, kept while it lives.
+_TEXTS: WeakKeyDictionary[Doc, str] = WeakKeyDictionary()
+
+
+def _text(doc: Doc) -> str:
+    text = _TEXTS.get(doc)
+    if text is None:
+        text = _TEXTS[doc] = doc.text
+    return text
 
 
 @lru_cache(maxsize=1)
@@ -246,7 +258,7 @@ def _speaker_head(cue: Token, regions: list[Region], window: list[Token]) -> Tok
 
 def _same_paragraph(a: Token, b: Token) -> bool:
     lo, hi = sorted((a.idx, b.idx))
-    return "\n" not in a.doc.text[lo:hi]
+    return "\n" not in _text(a.doc)[lo:hi]
 
 
 def _antecedent_of_relative(subject: Token, verb: Token) -> Token:
@@ -292,7 +304,7 @@ def _ends_sentence(tok: Token) -> bool:
 
 def _window_after(doc: Doc, region: Region, regions: list[Region]) -> list[Token]:
     """Tokens after a quote up to the end of its sentence, its paragraph or the next quote."""
-    span = doc.char_span(region.end, len(doc.text), alignment_mode="expand")
+    span = doc.char_span(region.end, len(_text(doc)), alignment_mode="expand")
     tokens: list[Token] = []
     for tok in span if span is not None else []:
         if "\n" in tok.text or _in_regions(tok.idx, regions) or len(tokens) >= MAX_AFTER_TOKENS:
@@ -337,8 +349,9 @@ def _first_verb_cue(window: list[Token]) -> list[Token]:
         if _is_cue(tok):
             return [tok]
         next_verb = tok.i + 1 < len(tok.doc) and tok.nbor().pos_ in {"VERB", "AUX"}
+        clause = {"ROOT", "conj", "ccomp", "parataxis", "advcl", "xcomp"}
         if (tok.pos_ == "CCONJ" and next_verb) or tok.pos_ == "SCONJ" or tok.tag_ == "WDT" or (
-                tok.pos_ in {"VERB", "AUX"} and tok.dep_ in {"ROOT", "conj", "ccomp", "parataxis"}):
+                tok.pos_ in {"VERB", "AUX"} and tok.dep_ in clause):
             return roots[:1]
     return roots[:1]
 
@@ -373,14 +386,14 @@ def _follows_quote(doc: Doc, region: Region, regions: list[Region], before: list
     """Whether the words before the quote start right after another quote of its sentence."""
     start = before[0].idx if before else region.start
     k = bisect_right(regions, start, key=lambda r: r.end) - 1  # the last quote ending by then
-    return k >= 0 and not any(ch in doc.text[regions[k].end:start] for ch in ".!?\n")
+    return k >= 0 and not any(ch in _text(doc)[regions[k].end:start] for ch in ".!?\n")
 
 
 def _attribute_region(doc: Doc, region: Region, regions: list[Region], paragraph: int) -> Found:
     """A direct quote's cue and speaker head, from the words after or before it."""
     after = _window_after(doc, region, regions)
     before = _window_before(doc, region, regions)
-    text = doc.text
+    text = _text(doc)
     ends_sentence = text[region.content_end - 1] == "." if region.content_end > 0 else False
     use_after = bool(after) and (not ends_sentence or after[0].is_lower or after[0].text == ",")
     after_cues = _first_verb_cue(after) if use_after else []
@@ -422,7 +435,7 @@ def _clause_span(clause: Token) -> tuple[int, int]:
     if left.lower_ == "that" and left.dep_ == "mark" and left.i < clause.right_edge.i:
         left = doc[left.i + 1]
     right = clause.right_edge
-    return _trim_span(doc.text, left.idx, right.idx + len(right))
+    return _trim_span(_text(doc), left.idx, right.idx + len(right))
 
 
 def _according_clause(tok: Token) -> tuple[int, int] | None:
@@ -439,7 +452,7 @@ def _according_clause(tok: Token) -> tuple[int, int] | None:
         start, end = left.idx, tok.idx
     else:
         return None
-    return _trim_span(doc.text, start, end)
+    return _trim_span(_text(doc), start, end)
 
 
 def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int]) -> list[Found]:
@@ -456,7 +469,7 @@ def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int]) -> list[Fo
                 continue
             clauses = [c for c in tok.children if c.dep_ == "ccomp"]
             span = _clause_span(clauses[0]) if clauses else None
-        if span is None or len(doc.text[span[0]:span[1]].split()) < 3:
+        if span is None or len(_text(doc)[span[0]:span[1]].split()) < 3:
             continue
         head = _speaker_head(tok, regions, [])
         if head is None or head.dep_ == "expl" or head.lower_ in vocab()["not_speakers"]:
@@ -497,7 +510,7 @@ def _quoted_share(start: int, end: int, regions: list[Region]) -> float:
 
 def find_attributions_raw(doc: Doc) -> tuple[list[Found], list[Region]]:
     """Pass 1: every direct quote region and indirect attribution, speakers not yet resolved."""
-    text = doc.text
+    text = _text(doc)
     regions = find_regions(text)
     starts = _paragraph_starts(text)
     found: list[Found] = []
@@ -632,9 +645,8 @@ def describe_speaker(head: Token | None, names: NameBook) -> Speaker:
     if person is not None:
         return _person_speaker(head, person, names)
     ent = _entity_of(head)
-    surname = ent is not None and len(ent) == 1 and head.lower_ in names.forms
-    if head.pos_ == "PROPN" and head.is_title and (ent is None or surname):
-        return _person_speaker(head, head, names)  # a surname the tagger gave no label (or ORG)
+    if head.pos_ == "PROPN" and head.is_title and _untagged_person(head, ent, names):
+        return _person_speaker(head, head, names)
     if head.pos_ == "PROPN" and ent is not None and head.i == ent.end - 1 and any(
             t.lower_ in vocab()["person_roles"] for t in head.subtree if t.i < head.i):
         return _person_speaker(head, head, names)  # "Secretary of State Rex Tillerson" as an ORG
@@ -647,6 +659,16 @@ def describe_speaker(head: Token | None, names: NameBook) -> Speaker:
     span = _group_phrase(head)
     return Speaker(span.text, span.start_char, span.end_char, "nominal",
                    _gender([head.lemma_]), frozenset({head.lemma_.lower()}))  # roles: its noun
+
+
+def _untagged_person(head: Token, ent: Span | None, names: NameBook) -> bool:
+    """A person the tagger missed or called an ORG: a surname it tagged PERSON elsewhere, or a
+    name after a title ("Mr. Suslov")."""
+    known = head.lower_ in names.forms
+    if ent is not None:
+        return len(ent) == 1 and known
+    titled = head.i > 0 and head.nbor(-1).lower_ in vocab()["titles"] and head.nbor(-1).is_title
+    return known or titled
 
 
 def _sentence_antecedent(head: Token) -> Token:
@@ -823,9 +845,9 @@ def find_attributions(doc: Doc, *, frame_speaker: str | None = None) -> list[Att
 
 def _attribution(doc: Doc, item: Found, speaker: Speaker) -> Attribution:
     cue_start, cue_end = item.cue if item.cue else (None, None)
-    cue = doc.text[cue_start:cue_end] if item.cue else None
+    cue = _text(doc)[cue_start:cue_end] if item.cue else None
     quote = Quote(speaker=speaker.name, speaker_start=speaker.start, speaker_end=speaker.end,
-                  cue=cue, content=doc.text[item.start:item.end], start=item.start,
+                  cue=cue, content=_text(doc)[item.start:item.end], start=item.start,
                   end=item.end, direct=item.direct)
     return Attribution(quote, cue_start, cue_end)
 

@@ -312,7 +312,8 @@ def select(candidates: list[Candidate], similarity: Matrix, central: NDArray[np.
     open_ = set(range(len(candidates)))
     total = 0
     while total < words and open_:
-        gains = {i: sum(weights[c] for c in candidates[i].concepts - covered)
+        seen = covered if config.get("marginal_coverage", True) else set()
+        gains = {i: sum(weights[c] for c in candidates[i].concepts - seen)
                  / candidates[i].words ** config["length_exponent"] for i in open_}
         top = max(gains.values()) or 1.0
         best, best_score = -1, -math.inf

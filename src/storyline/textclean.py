@@ -53,8 +53,8 @@ _URL = re.compile(r"https?://|www\.|\.(?:com|org|net|co\.uk)\b")
 _SEPARATOR = re.compile(r"[|»›•·►▸→/]|\s>\s")
 _NUMERIC_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}:\d{2}")
 _DIGIT = re.compile(r"\d")
-_PUNCTUATION = re.compile(r"[^\w\s]")
-_QUOTE = re.compile(r"[\"“”«»„]")
+_MARK_OR_DIGIT = re.compile(r"[^\w\s]|\d")
+QUOTE_MARKS = frozenset("\"“”«»„")
 
 # Function words of the languages the pages mostly come in: prose is dense in them, widgets,
 # menus and headlines are not. A density, so a few missing words barely matter.
@@ -153,7 +153,7 @@ def split_blocks(text: str) -> list[Block]:
 
 def _is_cut_mid_sentence(first: Block, second: Block) -> bool:
     """True when ``first`` stops without punctuation and ``second`` continues it in lower case."""
-    if not _OPEN_END.search(first.text) or not second.text[:1].islower():
+    if not _OPEN_END.match(first.text[-1:]) or not second.text[:1].islower():
         return False
     # Only prose on both sides: menus also end without punctuation.
     return len(_WORD.findall(first.text)) >= 4 and "\n" not in first.raw
@@ -190,6 +190,8 @@ def _block_features(block: Block, index: int, count: int, char_start: int, total
     # Per-word counts through map() over C-level predicates, and sparse-character counts
     # through findall: the feature pass dominates the running time of the whole cleaner.
     initials = "".join(map(itemgetter(0), words))
+    marks = _MARK_OR_DIGIT.findall(text)  # one pass for digits, punctuation and quotes
+    digits = sum(map(str.isdigit, marks))
     return [
         1.0,
         math.log1p(chars),
@@ -201,9 +203,9 @@ def _block_features(block: Block, index: int, count: int, char_start: int, total
         sum(map(READER_WORDS.__contains__, lowered)) / n_words,
         sum(map(str.isupper, initials)) / n_words,
         sum(map(str.isupper, words)) / n_words,  # ALL-CAPS words (one letter counts too)
-        len(_DIGIT.findall(text)) / chars,
-        len(_PUNCTUATION.findall(text)) / chars,
-        1.0 if _TERMINAL.search(text) else 0.0,
+        digits / chars,
+        (len(marks) - digits) / chars,
+        1.0 if ends_terminal(text) else 0.0,
         _terminal_line_share(block.raw, lines),
         len(_SENTENCE_END.findall(text)) / n_words,
         text.count(",") / n_words,
@@ -218,15 +220,24 @@ def _block_features(block: Block, index: int, count: int, char_start: int, total
         char_start / max(total_chars, 1),
         1.0 if n_words < 8 else 0.0,
         1.0 if n_words >= 40 else 0.0,
-        len(_QUOTE.findall(text)) / n_words,
+        sum(map(QUOTE_MARKS.__contains__, marks)) / n_words,
     ]
+
+
+TERMINAL_TAIL = 12  # a sentence mark plus a few closing quotes/brackets
+
+
+def ends_terminal(text: str) -> bool:
+    """Ends like a sentence; only the tail is searched (an end-anchored search over a long
+    paragraph would try every position)."""
+    return _TERMINAL.search(text[-TERMINAL_TAIL:]) is not None
 
 
 def _terminal_line_share(raw: str, lines: int) -> float:
     if lines == 1:
-        return 1.0 if _TERMINAL.search(raw.rstrip()) else 0.0
+        return 1.0 if ends_terminal(raw.rstrip()) else 0.0
     parts = [line.strip() for line in raw.split("\n")]
-    return sum(1 for line in parts if _TERMINAL.search(line)) / lines
+    return sum(1 for line in parts if ends_terminal(line)) / lines
 
 
 MONTH_PREFIXES = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
@@ -463,6 +474,17 @@ def _sentences(text: str) -> list[str]:
     return [s for s in (_normalised(part) for part in _SENTENCE_SPLIT.split(text)) if s]
 
 
+PREFILTER_SENTENCES = 3
+
+
+def _repeated_sentences(text: str, page: str) -> list[str]:
+    """The block's sentences, or [] when one of its first ones occurs only once in the page
+    (a necessary condition for a teaser, checked by a few whole-page substring counts)."""
+    sentences = _sentences(text)
+    head = sentences[:PREFILTER_SENTENCES]
+    return sentences if all(page.count(s) >= 2 for s in head) else []
+
+
 def _contained_in_longer(sentences: list[str], own: str, others: list[str]) -> bool:
     return bool(sentences) and any(
         len(other) > len(own) and all(s in other for s in sentences) for other in others
@@ -483,9 +505,12 @@ def drop_repeated_teasers(texts: list[str]) -> list[int]:
     if len(texts) > MAX_TEASER_BLOCKS:
         return list(range(len(texts)))
     normalised = [_normalised(t) for t in texts]
+    # Cheap filter first: a teaser's sentences occur at least twice in the whole page.
+    page = "\n".join(normalised)
+    longest = max(map(len, normalised), default=0)
     teaser = [
-        len(own.split()) >= MIN_TEASER_WORDS
-        and _contained_in_longer(_sentences(text), own, normalised)
+        len(own) < longest and len(own.split()) >= MIN_TEASER_WORDS
+        and _contained_in_longer(_repeated_sentences(text, page), own, normalised)
         for text, own in zip(texts, normalised)
     ]
     copies: dict[str, list[int]] = {}
@@ -537,11 +562,13 @@ _CREDIT_START = re.compile(
     r"^(?:(?:first|originally)\s+)?(?:published|appeared|posted|filed)\s+(?:at|in|on|by|under)\b"
     r"|^(?:source|sources|photo|photos|image|illustration|credit|credits|tags)\s*:", re.I)
 MAX_CREDIT_WORDS = 20
+_PUBLISHED_AT = re.compile(
+    r"^(?:(?:first|originally)\s+)?(?:published|appeared)\s+(?:at|in|on|by)\b", re.I)
 MAX_ATTRIBUTION_WORDS = 60
 
 
 def is_attribution(text: str) -> bool:
-    """A byline, credit, licence, disclaimer or author-bio line (not article prose)."""
+    """A byline, credit, caption credit, licence, disclaimer or author-bio line."""
     words = _WORD.findall(text)
     if not words or len(words) > MAX_ATTRIBUTION_WORDS:
         return False
@@ -553,7 +580,21 @@ def is_attribution(text: str) -> bool:
         return True  # a date or a counter on its own line
     if _CREDIT_START.match(text) and len(words) <= MAX_CREDIT_WORDS:
         return True
-    if _ABOUT_AUTHOR.match(text):
+    return is_closing_credit(text, words)
+
+
+def is_closing_credit(text: str, words: list[str] | None = None) -> bool:
+    """A line that ends an article: publication credit, licence, disclaimer, author bio.
+
+    Unlike a photo credit (which may sit mid-article), nothing after one of these is the
+    article's own text.
+    """
+    if len(text) > MAX_ATTRIBUTION_WORDS * 12:
+        return False  # too long to be a credit line, whatever its words
+    words = _WORD.findall(text) if words is None else words
+    if not words or len(words) > MAX_ATTRIBUTION_WORDS:
+        return False
+    if _ABOUT_AUTHOR.match(text) or _PUBLISHED_AT.match(text):
         return True
     if any(q in text for q in "\"“”«»„"):
         return False  # quoting someone: reported prose, not a credit line
@@ -568,15 +609,33 @@ EDGE_SCAN = 4  # how many blocks at each end of the body run are checked
 def trim_attribution_edges(texts: list[str], kept: list[int]) -> list[int]:
     """Cut the body run at a byline/credit/licence line near either end.
 
-    Such a line marks where the article stops (or starts): what follows a closing credit
-    ("this article was licensed through ...", an author bio) is the page's, not the author's.
+    A closing credit ("this article was licensed through ...", "first published at ...",
+    an author bio) ends the article even when the classifier left it out: later blocks that
+    look like prose (an author's biography, an advertisement) go too, as long as the cut
+    keeps most of the body's words.
     """
     head = [k for k, i in enumerate(kept[:EDGE_SCAN]) if is_attribution(texts[i])]
-    start = head[-1] + 1 if head else 0
-    tail_from = max(start, len(kept) - EDGE_SCAN)
+    kept = kept[head[-1] + 1:] if head else kept
+    kept = _cut_at_closing_credit(texts, kept)
+    tail_from = max(0, len(kept) - EDGE_SCAN)
     tail = [k for k in range(tail_from, len(kept)) if is_attribution(texts[kept[k]])]
-    end = tail[0] if tail else len(kept)
-    return kept[start:end]
+    return kept[:tail[0]] if tail else kept
+
+
+def _cut_at_closing_credit(texts: list[str], kept: list[int]) -> list[int]:
+    if not kept:
+        return kept
+    words = {i: len(texts[i]) for i in kept}  # characters: a cheap proxy for words
+    total = sum(words.values())
+    before = 0
+    position = 0
+    for index in range(kept[0], len(texts)):
+        while position < len(kept) and kept[position] < index:
+            before += words[kept[position]]
+            position += 1
+        if 2 * before > total and is_closing_credit(texts[index]):
+            return kept[:position]
+    return kept
 
 
 # --- title -------------------------------------------------------------------------------

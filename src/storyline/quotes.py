@@ -508,7 +508,7 @@ def _quoted_share(start: int, end: int, regions: list[Region]) -> float:
     return inside / max(1, end - start)
 
 
-def find_attributions_raw(doc: Doc) -> tuple[list[Found], list[Region]]:
+def _find_raw(doc: Doc) -> tuple[list[Found], list[Region]]:
     """Pass 1: every direct quote region and indirect attribution, speakers not yet resolved."""
     text = _text(doc)
     regions = find_regions(text)
@@ -829,7 +829,7 @@ def _frame_from_name(name: str, names: NameBook) -> Frame:
 
 def find_attributions(doc: Doc, *, frame_speaker: str | None = None) -> list[Attribution]:
     """Every quote of ``doc`` with its cue offsets (the evaluation needs them)."""
-    found, regions = find_attributions_raw(doc)
+    found, regions = _find_raw(doc)
     names = NameBook(doc)
     raws = [describe_speaker(f.head, names) for f in found]
     subjects = _subject_people(doc, regions, names)

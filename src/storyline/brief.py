@@ -1,0 +1,212 @@
+"""The story flow: dedupe -> analyse -> brief. Everything given is treated as one story.
+
+``brief(inputs)`` is the library API behind ``storyline brief``: it reads and annotates the
+inputs (or takes documents already read), sets duplicates aside, and assembles the cited
+``Briefing``: summary, timeline, entities, quotes and forecasts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+
+import numpy as np
+
+from storyline.annotate import annotate
+from storyline.briefing import (
+    Briefing, CitationModel, CitedText, EntityItem, ForecastItem, Period, QuoteItem, SourceModel,
+    StoryCheck, TimelineItem,
+)
+from storyline.entities import Entity, canonical_entities, person_key
+from storyline.model import Citation, Document, InputError
+from storyline.pipeline import extract
+from storyline.summarize import summarize
+from storyline.timeline import build_timeline
+
+DEFAULT_WORDS = 250
+# A source whose text is less similar than this (cosine of mean sentence embeddings) to every
+# other source is reported as standing apart from the story.
+STORY_SIMILARITY_FLOOR = 0.35
+
+Errors = Callable[[InputError], None]
+
+
+def brief(
+    inputs: Iterable[str] | Sequence[Document],
+    *,
+    words: int = DEFAULT_WORDS,
+    on_error: Errors | None = None,
+) -> Briefing:
+    """A cited briefing of everything given, treated as one story.
+
+    ``inputs`` are input strings (files, folders, URLs ... as for ``extract``) or ``Document``s.
+    Inputs that fail are passed to ``on_error`` (if given) and left out.
+    """
+    documents = _documents(inputs, on_error)
+    return brief_documents(documents, words=words)
+
+
+def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | None) -> list[Document]:
+    items = list(inputs)
+    if all(isinstance(item, Document) for item in items):
+        documents = [item for item in items if isinstance(item, Document)]
+        _number(documents)
+    else:
+        documents = []
+        for result in extract([str(item) for item in items]):
+            if isinstance(result, InputError):
+                if on_error is not None:
+                    on_error(result)
+            else:
+                documents.append(result)
+    missing = [d for d in documents if d.annotations is None]
+    if missing:
+        annotate(missing)
+    return documents
+
+
+def _number(documents: list[Document]) -> None:
+    """Give ids S1.. to documents that have none, keeping ids that are set."""
+    taken = {d.id for d in documents if d.id}
+    number = 0
+    for document in documents:
+        if document.id:
+            continue
+        number += 1
+        while f"S{number}" in taken:
+            number += 1
+        document.id = f"S{number}"
+
+
+def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS) -> Briefing:
+    """Assemble the briefing of annotated documents (duplicates stay listed, not analysed)."""
+    originals = [d for d in documents if not d.duplicate_of]
+    entities = canonical_entities(originals)
+    names = _speaker_names(entities)
+    return Briefing(
+        title=_title(originals),
+        generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        period=_period(documents),
+        sources=[SourceModel(**d.to_dict()) for d in documents],
+        summary=[_cited(s.text, s.citations) for s in summarize(originals, words=words)],
+        timeline=[_timeline_item(entry) for entry in build_timeline(originals)],
+        entities=[EntityItem(**entity.to_dict()) for entity in entities],
+        quotes=_quotes(originals, names),
+        forecasts=_forecasts(originals, names),
+        story=_story_check(originals),
+        words=words,
+    )
+
+
+def _cited(text: str, citations: Sequence[Citation]) -> CitedText:
+    return CitedText(text=text, citations=[_citation(c) for c in citations])
+
+
+def _citation(citation: Citation) -> CitationModel:
+    return CitationModel(source=citation.source, start=citation.start, end=citation.end)
+
+
+def _timeline_item(entry: object) -> TimelineItem:
+    data = entry.to_dict()  # type: ignore[attr-defined]
+    return TimelineItem(**data)
+
+
+def _title(documents: list[Document]) -> str:
+    """The headline of the source most central to the story, else a neutral title."""
+    titled = [d for d in documents if d.title]
+    if not titled:
+        return "Briefing"
+    if len(titled) == 1:
+        return titled[0].title or "Briefing"
+    vectors = _document_vectors(titled)
+    centroid = vectors.mean(axis=0)
+    return titled[int(np.argmax(vectors @ centroid))].title or "Briefing"
+
+
+def _period(documents: list[Document]) -> Period:
+    """From the earliest to the latest publication date among the sources."""
+    dates = sorted(d.published for d in documents if d.published)
+    return Period(start=dates[0], end=dates[-1]) if dates else Period()
+
+
+def _speaker_names(entities: list[Entity]) -> dict[str, str]:
+    """Every form a person was seen in -> the canonical name."""
+    names: dict[str, str] = {}
+    for entity in entities:
+        if entity.type != "PERSON":
+            continue
+        for form in [entity.name, *entity.aliases]:
+            names[person_key(form)] = entity.name
+    return names
+
+
+def _canonical(name: str | None, names: dict[str, str]) -> str | None:
+    if not name:
+        return name
+    return names.get(person_key(name), name)
+
+
+def _quotes(documents: list[Document], names: dict[str, str]) -> list[QuoteItem]:
+    """Every quote of every source; the same words quoted by several sources become one item."""
+    merged: dict[tuple[str | None, str], QuoteItem] = {}
+    for document in documents:
+        for quote in document.annotations.quotes if document.annotations else []:
+            speaker = _canonical(quote.speaker, names)
+            citation = CitationModel(source=document.id or "", start=quote.start, end=quote.end)
+            key = (speaker, _normalised(quote.content))
+            if key in merged:
+                merged[key].citations.append(citation)
+                continue
+            merged[key] = QuoteItem(speaker=speaker, text=quote.content, cue=quote.cue,
+                                    direct=quote.direct, citations=[citation])
+    return list(merged.values())
+
+
+def _forecasts(documents: list[Document], names: dict[str, str]) -> list[ForecastItem]:
+    merged: dict[tuple[str | None, str], ForecastItem] = {}
+    for document in documents:
+        for forecast in document.annotations.forecasts if document.annotations else []:
+            holder = _canonical(forecast.holder, names)
+            citation = CitationModel(source=document.id or "", start=forecast.start, end=forecast.end)
+            key = (holder, _normalised(forecast.text))
+            if key in merged:
+                merged[key].citations.append(citation)
+                continue
+            merged[key] = ForecastItem(
+                holder=holder, text=forecast.text, made_on=forecast.made_on,
+                horizon=forecast.horizon, confidence=forecast.confidence, citations=[citation],
+            )
+    return list(merged.values())
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _document_vectors(documents: list[Document]) -> np.ndarray:
+    from storyline.embeddings import embed
+
+    texts = [_opening(d) for d in documents]
+    return embed(texts)
+
+
+def _opening(document: Document, chars: int = 1500) -> str:
+    """Title and opening of a document: what it is about, cheaply."""
+    return f"{document.title or ''}. {document.text[:chars]}"
+
+
+def _story_check(documents: list[Document]) -> StoryCheck:
+    """Do the sources tell one story? Name those that stand apart from all the others."""
+    if len(documents) < 2:
+        return StoryCheck(coherent=True)
+    vectors = _document_vectors(documents)
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -1.0)
+    apart = [d.id or "" for d, row in zip(documents, similarity) if row.max() < STORY_SIMILARITY_FLOOR]
+    if not apart:
+        return StoryCheck(coherent=True)
+    if len(apart) == len(documents):
+        note = "The sources do not form one story: no two of them are about the same thing."
+    else:
+        note = f"Not all sources tell the same story: {', '.join(apart)} stand apart from the rest."
+    return StoryCheck(coherent=False, outliers=apart, note=note)

@@ -1,0 +1,164 @@
+"""The briefing schema ``storyline.briefing/1``, validated in code (pydantic).
+
+Every field of CONTRACT.md's briefing is here; fields beyond the contract are additions only.
+``docs/briefing-schema.md`` documents it and ``tests/test_briefing.py`` keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA = "storyline.briefing/1"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class CitationModel(_Model):
+    """The span ``text[start:end]`` of source ``source`` that supports a statement."""
+
+    source: str = Field(pattern=r"^S[1-9][0-9]*$")
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CitationModel:
+        if self.end < self.start:
+            raise ValueError(f"citation end {self.end} before start {self.start}")
+        return self
+
+
+class CitedText(_Model):
+    text: str
+    citations: list[CitationModel]
+
+
+class Period(_Model):
+    start: str | None = None
+    end: str | None = None
+
+
+class SourceModel(_Model):
+    """The contract's document object."""
+
+    id: str
+    origin: str
+    url: str | None = None
+    title: str | None = None
+    authors: list[str] = []
+    author_roles: dict[str, str] = {}
+    outlet: str | None = None
+    published: str | None = None
+    published_from: Literal["meta", "text", "url", "inferred"] | None = None
+    language: str | None = None
+    country: str | None = None
+    kind: Literal["news", "opinion", "interview", "analysis"] | None = None
+    words: int = 0
+    duplicate_of: str | None = None
+    boilerplate_removed_chars: int = 0
+    text: str
+    also_at: list[str] = []
+    content_hash: str | None = None
+
+
+class TimelineItem(_Model):
+    date: str = Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    text: str
+    status: Literal["happened", "scheduled", "expected"]
+    citations: list[CitationModel]
+
+
+class EntityItem(_Model):
+    name: str
+    type: Literal["PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "LAW", "FAC", "OTHER"]
+    aliases: list[str] = []
+    roles: list[str] = []
+    mentions: int
+    sources: list[str]
+
+
+class QuoteItem(_Model):
+    speaker: str | None
+    text: str
+    cue: str | None
+    direct: bool
+    citations: list[CitationModel]
+
+
+class ForecastItem(_Model):
+    holder: str | None
+    text: str
+    made_on: str | None
+    horizon: str | None
+    confidence: Literal["certain", "likely", "possible", "unlikely"]
+    citations: list[CitationModel]
+
+
+class IssueSourceView(_Model):
+    sentences: int
+    position: list[CitedText] = []
+
+
+class IssueItem(_Model):
+    label: str
+    keywords: list[str] = []
+    summary: list[CitedText] = []
+    by_source: dict[str, IssueSourceView] = {}
+    agreed: list[CitedText] = []
+    disputed: list[CitedText] = []
+
+
+class StoryCheck(_Model):
+    """Beyond the contract: whether the sources form one story, and which stand apart."""
+
+    coherent: bool
+    outliers: list[str] = []
+    note: str | None = None
+
+
+class Briefing(_Model):
+    schema_: Literal["storyline.briefing/1"] = Field(SCHEMA, alias="schema")
+    title: str
+    generated_at: str
+    period: Period
+    sources: list[SourceModel]
+    summary: list[CitedText] = []
+    timeline: list[TimelineItem] = []
+    entities: list[EntityItem] = []
+    quotes: list[QuoteItem] = []
+    forecasts: list[ForecastItem] = []
+    issues: list[IssueItem] = []
+    story: StoryCheck | None = None
+    words: int | None = None
+
+    @model_validator(mode="after")
+    def _citations_point_into_sources(self) -> Briefing:
+        lengths = {source.id: len(source.text) for source in self.sources}
+        for citation in self._all_citations():
+            if citation.source not in lengths:
+                raise ValueError(f"citation of unknown source {citation.source}")
+            if citation.end > lengths[citation.source]:
+                raise ValueError(
+                    f"citation {citation.source}[{citation.start}:{citation.end}] runs past the "
+                    f"end of its text ({lengths[citation.source]} characters)"
+                )
+        return self
+
+    def _all_citations(self) -> list[CitationModel]:
+        groups: list[Any] = [*self.summary, *self.timeline, *self.quotes, *self.forecasts]
+        for issue in self.issues:
+            groups += [*issue.summary, *issue.agreed, *issue.disputed]
+            for view in issue.by_source.values():
+                groups += view.position
+        return [citation for group in groups for citation in group.citations]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
+
+    def cited_text(self, citation: CitationModel) -> str:
+        """The source text a citation points at."""
+        source = next(s for s in self.sources if s.id == citation.source)
+        return source.text[citation.start:citation.end]

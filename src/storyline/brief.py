@@ -18,8 +18,10 @@ from storyline.briefing import (
     StoryCheck, TimelineItem,
 )
 from storyline.entities import Entity, canonical_entities, person_key
-from storyline.model import Citation, Document, InputError
-from storyline.pipeline import extract
+from storyline.fetch import Fetcher
+from storyline.model import Citation, Document, InputError, Mode
+from storyline.pipeline import extract, ingest
+from storyline.store import open_store
 from storyline.summarize import summarize
 from storyline.timeline import build_timeline
 
@@ -44,6 +46,37 @@ def brief(
     """
     documents = _documents(inputs, on_error)
     return brief_documents(documents, words=words)
+
+
+def brief_inputs(
+    inputs: Iterable[str],
+    *,
+    words: int = DEFAULT_WORDS,
+    mode: Mode | None = None,
+    fetcher: Fetcher | None = None,
+    db_url: str | None = None,
+    on_error: Errors | None = None,
+) -> Briefing:
+    """``brief`` for the command line: input options, and optionally through a database, where
+    the inputs are ingested (annotated once, kept) and the briefing covers the stored copies."""
+    inputs = list(inputs)
+    if db_url is None:
+        documents = []
+        for result in extract(inputs, mode=mode, fetcher=fetcher):
+            if isinstance(result, InputError):
+                if on_error is not None:
+                    on_error(result)
+            else:
+                documents.append(result)
+        return brief(documents, words=words)
+    with open_store(db_url) as store:
+        report = ingest(inputs, store, mode=mode, fetcher=fetcher)
+        for error in report.failed:
+            if on_error is not None:
+                on_error(error)
+        wanted = set(report.new + report.duplicates + report.already_stored)
+        documents = [d for d in store.documents(with_annotations=True) if d.id in wanted]
+    return brief(documents, words=words)
 
 
 def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | None) -> list[Document]:

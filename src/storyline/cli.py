@@ -151,6 +151,98 @@ def docs_command(db_url: str | None, fmt: str) -> None:
         console.print(_documents_table(documents))
 
 
+@main.command("brief")
+@click.argument("inputs", nargs=-1)
+@click.option("--words", type=click.IntRange(min=20, max=5000), default=250, show_default=True,
+              help="length of the summary in words")
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "json", "jsonl"]), default=None,
+              help="output format (default: from the -o file's suffix, else md; jsonl with --batch)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="write the briefing here instead of standard output")
+@click.option("--batch", "batch_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help='many briefings: a JSONL file of {"id": ..., "documents": [text, ...]} lines')
+@db_option
+@type_option
+@private_option
+@timeout_option
+@quiet_option
+def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, output: str | None,
+                  batch_file: str | None, db_url: str | None, mode: Mode | None,
+                  allow_private: bool, timeout: float, quiet: bool) -> None:
+    """The main job: a cited briefing of everything in INPUTS, treated as one story.
+
+    With --db the inputs are also ingested into that database, and the briefing covers them.
+    """
+    if batch_file:
+        if inputs:
+            raise click.UsageError("give either INPUTS or --batch, not both")
+        _brief_batch(batch_file, words, fmt or "jsonl", output, quiet)
+        return
+    if not inputs:
+        raise click.UsageError("give at least one INPUT (a file, folder, URL, ... or -)")
+    fmt = fmt or _format_from_suffix(output) or "md"
+    if fmt == "jsonl":
+        raise click.UsageError("--format jsonl is for --batch; use json for one briefing")
+    from storyline.brief import brief_inputs
+    from storyline.render import render
+
+    failures: list[InputError] = []
+
+    def on_error(error: InputError) -> None:
+        failures.append(error)
+        _report_failure(error)
+
+    fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
+    with _status(quiet, "Reading, annotating and briefing"):
+        try:
+            briefing = brief_inputs(inputs, words=words, mode=mode, fetcher=fetcher,
+                                    db_url=db_url, on_error=on_error)
+        except StorylineError as exc:
+            _stderr.print(f"[bold red]error:[/] {exc}")
+            sys.exit(EXIT_SOME_FAILED)
+    _write_text(render(briefing, fmt), output)
+    sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)
+
+
+def _format_from_suffix(path: str | None) -> str | None:
+    suffixes = {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".jsonl": "jsonl"}
+    if not path:
+        return None
+    for suffix, fmt in suffixes.items():
+        if path.lower().endswith(suffix):
+            return fmt
+    return None
+
+
+def _brief_batch(batch_file: str, words: int, fmt: str, output: str | None, quiet: bool) -> None:
+    if fmt != "jsonl":
+        raise click.UsageError("--batch writes --format jsonl")
+    from storyline.batch import brief_batch
+
+    with _progress(quiet, "Briefing") as advance:
+        lines, failed = brief_batch(batch_file, words=words, on_done=advance, on_error=_report_failure)
+    _write_text("".join(line + "\n" for line in lines), output)
+    sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def _write_text(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@contextmanager
+def _status(quiet: bool, message: str) -> Iterator[None]:
+    """A spinner on stderr for one long step (only on a terminal)."""
+    if quiet or not _stderr.is_terminal:
+        yield
+        return
+    with _stderr.status(message):
+        yield
+
+
 @main.command("timex")
 @click.option("--dct", required=True, metavar="YYYY-MM-DD",
               help="document creation time: relative expressions are resolved against it")

@@ -21,13 +21,20 @@ run: install
 	@mkdir -p $(OUT)
 	$(VENV)/bin/storyline ingest examples/corpus --db $(OUT)/example.db
 	$(VENV)/bin/storyline docs --db $(OUT)/example.db
+	$(VENV)/bin/storyline brief examples/corpus --db $(OUT)/example.db \
+		-o $(OUT)/briefing.html -o $(OUT)/briefing.md -o $(OUT)/briefing.json
+	@echo "Briefing written to $(OUT)/briefing.html, $(OUT)/briefing.md and $(OUT)/briefing.json"
 
 test: install
 	$(PY) -m pytest -q -n 2
 
 bench: install
-	$(PY) benchmarks/extraction.py $(DATA)
-	$(PY) benchmarks/dates.py $(DATA)
+	$(PY) benchmarks/extraction.py $(DATA) --gate
+	$(PY) benchmarks/dates.py $(DATA) --gate
+	$(PY) benchmarks/timex.py $(DATA) --gate
+	$(PY) benchmarks/quotes.py $(DATA) --gate
+	$(PY) benchmarks/annotate.py $(DATA)
+	$(PY) benchmarks/summarization.py $(DATA) --gate
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache

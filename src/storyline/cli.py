@@ -157,8 +157,9 @@ def docs_command(db_url: str | None, fmt: str) -> None:
               help="length of the summary in words")
 @click.option("--format", "fmt", type=click.Choice(["html", "md", "json", "jsonl"]), default=None,
               help="output format (default: from the -o file's suffix, else md; jsonl with --batch)")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="write the briefing here instead of standard output")
+@click.option("-o", "--output", "outputs", type=click.Path(dir_okay=False, writable=True),
+              multiple=True, help="write the briefing here instead of standard output; repeat for "
+                                  "several formats at once (each taken from its suffix)")
 @click.option("--batch", "batch_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help='many briefings: a JSONL file of {"id": ..., "documents": [text, ...]} lines')
 @db_option
@@ -166,7 +167,7 @@ def docs_command(db_url: str | None, fmt: str) -> None:
 @private_option
 @timeout_option
 @quiet_option
-def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, output: str | None,
+def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs: tuple[str, ...],
                   batch_file: str | None, db_url: str | None, mode: Mode | None,
                   allow_private: bool, timeout: float, quiet: bool) -> None:
     """The main job: a cited briefing of everything in INPUTS, treated as one story.
@@ -176,12 +177,16 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, output: 
     if batch_file:
         if inputs:
             raise click.UsageError("give either INPUTS or --batch, not both")
-        _brief_batch(batch_file, words, fmt or "jsonl", output, quiet)
+        if len(outputs) > 1:
+            raise click.UsageError("--batch writes one file: give -o once")
+        _brief_batch(batch_file, words, fmt or "jsonl", outputs[0] if outputs else None, quiet)
         return
     if not inputs:
         raise click.UsageError("give at least one INPUT (a file, folder, URL, ... or -)")
-    fmt = fmt or _format_from_suffix(output) or "md"
-    if fmt == "jsonl":
+    targets = [(path, _format_from_suffix(path) or fmt or "md") for path in outputs] or [
+        (None, fmt or "md")
+    ]
+    if any(target_fmt == "jsonl" for _, target_fmt in targets):
         raise click.UsageError("--format jsonl is for --batch; use json for one briefing")
     from storyline.brief import brief_inputs
     from storyline.render import render
@@ -200,7 +205,8 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, output: 
         except StorylineError as exc:
             _stderr.print(f"[bold red]error:[/] {exc}")
             sys.exit(EXIT_SOME_FAILED)
-    _write_text(render(briefing, fmt), output)
+    for path, target_fmt in targets:
+        _write_text(render(briefing, target_fmt), path)
     sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)
 
 

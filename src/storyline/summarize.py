@@ -55,6 +55,8 @@ _DATELINE = re.compile(
     r"(?:\([A-Za-z0-9 .&/]{2,30}\)\s*)?[\u2014\u2013-]{1,2}\s+"
 )
 _BYLINE = re.compile(r"^(?:By|BY|Written by|Posted by)\s+[A-Z]")
+# A teaser cut short ("... and ...") or text with broken encoding ("President?s").
+_DAMAGED = re.compile(r"(?:\.\.\.|\u2026)['\"\u201d\u2019)]*$|[a-z]\?[a-z]")
 
 Matrix = NDArray[np.float32]
 Embedder = Callable[[Sequence[str]], Matrix]
@@ -157,7 +159,7 @@ def is_summary_worthy(sentence: str, config: dict[str, Any]) -> bool:
         return False
     if _QUESTION.search(sentence) or not _TERMINAL.search(sentence):
         return False
-    if not _STARTS_LIKE_SENTENCE.match(sentence) or _BYLINE.match(sentence):
+    if not _STARTS_LIKE_SENTENCE.match(sentence) or _BYLINE.match(sentence) or _DAMAGED.search(sentence):
         return False
     letters = [c for c in sentence if c.isalpha()]
     if not letters or sum(c.isupper() for c in letters) / len(letters) > limits["max_upper_share"]:

@@ -1,0 +1,147 @@
+"""The main job end to end: ``storyline.brief`` and ``storyline brief`` on real inputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storyline.brief import brief
+from storyline.briefing import Briefing
+
+HARBOUR = (
+    "The harbour council voted on Monday to open a ferry line between the old town pier and the "
+    "island of Kessel, ending two years of debate about the cost of the service. Council members "
+    "said the boats would run every forty minutes in summer and every hour in winter."
+)
+HARBOUR_AGAIN = (
+    "A ferry line between the old town pier and Kessel island was approved by the harbour "
+    "council on Monday after two years of arguments over its cost. The boats will run every "
+    "forty minutes in summer, council members said."
+)
+VOLCANO = (
+    "Seismologists recorded more than two hundred small earthquakes beneath the Tarvik volcano "
+    "over the weekend and raised the alert level to orange. Villages on the northern slope were "
+    "told to prepare for a possible evacuation."
+)
+CHESS = (
+    "The nineteen-year-old challenger won the third game of the national chess final with the "
+    "black pieces, a rook ending that lasted more than ninety moves and six hours."
+)
+
+
+def _write(folder: Path, texts: dict[str, str]) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+        paths.append(str(folder / name))
+    return paths
+
+
+def _assert_citations_hold(briefing: Briefing) -> None:
+    texts = {s.id: s.text for s in briefing.sources}
+    for sentence in briefing.summary:
+        assert sentence.citations, sentence.text
+        first = sentence.citations[0]
+        assert sentence.text in texts[first.source][first.start:first.end]
+        for citation in sentence.citations:
+            assert 0 <= citation.start < citation.end <= len(texts[citation.source])
+
+
+@pytest.fixture(scope="module")
+def seeds_briefing(seeds_dir: Path) -> Briefing:
+    return brief([str(seeds_dir)])
+
+
+def test_seeds_summary_is_cited_and_covers_the_story(seeds_briefing: Briefing) -> None:
+    _assert_citations_hold(seeds_briefing)
+    summary = " ".join(s.text for s in seeds_briefing.summary)
+    for topic in ("Hamburg", "Helsinki", "Syria"):
+        assert topic in summary, topic
+    words = len(summary.split())
+    assert 150 <= words <= 320
+
+
+def test_seeds_summary_has_no_boilerplate(seeds_briefing: Briefing) -> None:
+    summary = " ".join(s.text for s in seeds_briefing.summary).lower()
+    for junk in ("rate this article", "licensing", "validation message", "comments powered",
+                 "first published at", "share this"):
+        assert junk not in summary
+
+
+def test_seeds_briefing_has_every_section(seeds_briefing: Briefing) -> None:
+    assert len(seeds_briefing.sources) == 5
+    assert seeds_briefing.story is not None and seeds_briefing.story.coherent
+    assert {"2017-07-07", "2018-07-16"} <= {t.date for t in seeds_briefing.timeline}
+    names = {e.name for e in seeds_briefing.entities}
+    assert {"Vladimir Putin", "Donald Trump"} <= names
+    assert any(q.speaker == "Dmitry Suslov" for q in seeds_briefing.quotes)
+    assert seeds_briefing.forecasts
+
+
+def test_one_document_and_one_sentence_stories(tmp_path: Path) -> None:
+    one = brief(_write(tmp_path / "one", {"harbour.txt": HARBOUR}))
+    _assert_citations_hold(one)
+    assert one.summary and one.story is not None and one.story.coherent
+    sentence = brief(_write(tmp_path / "sentence", {"chess.txt": CHESS}))
+    assert [s.text for s in sentence.summary] == [CHESS]
+
+
+def test_duplicates_only_story_briefs_the_original_once(tmp_path: Path) -> None:
+    paths = _write(tmp_path / "dups", {"a.txt": HARBOUR, "b.txt": HARBOUR, "c.txt": HARBOUR})
+    briefing = brief(paths)
+    assert [s.duplicate_of for s in briefing.sources] == [None, "S1", "S1"]
+    assert len(briefing.summary) == 2
+    assert all(c.source == "S1" for s in briefing.summary for c in s.citations)
+
+
+def test_unrelated_articles_are_flagged(tmp_path: Path) -> None:
+    paths = _write(tmp_path / "mixed", {
+        "a.txt": HARBOUR, "b.txt": HARBOUR_AGAIN, "c.txt": VOLCANO, "d.txt": CHESS,
+    })
+    briefing = brief(paths)
+    assert briefing.story is not None and not briefing.story.coherent
+    assert set(briefing.story.outliers) == {"S3", "S4"}
+    assert "S3" in (briefing.story.note or "")
+
+
+def test_cli_writes_three_formats_at_once(tmp_path: Path) -> None:
+    paths = _write(tmp_path / "in", {"a.txt": HARBOUR, "b.txt": HARBOUR_AGAIN})
+    out = tmp_path / "out"
+    out.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "storyline", "brief", *paths, "--quiet",
+         "-o", str(out / "b.html"), "-o", str(out / "b.md"), "-o", str(out / "b.json")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads((out / "b.json").read_text())
+    assert data["schema"] == "storyline.briefing/1"
+    assert "[S1]" in (out / "b.md").read_text()
+    page = (out / "b.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "http" not in page.split("<body>")[0]
+
+
+def test_batch_mode_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
+    batch = tmp_path / "batch.jsonl"
+    lines = [
+        json.dumps({"id": "ferry", "documents": [HARBOUR, HARBOUR_AGAIN]}),
+        "{not json",
+        json.dumps({"id": "volcano", "documents": [VOLCANO]}),
+    ]
+    batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "storyline", "brief", "--batch", str(batch), "--format", "jsonl",
+         "-o", str(out), "--words", "60"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1
+    assert "batch.jsonl:2" in result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row.get("id") for row in rows] == ["ferry", None, "volcano"]
+    assert rows[0]["schema"] == "storyline.briefing/1" and "error" in rows[1]

@@ -290,6 +290,18 @@ def centrality(vectors: Matrix, sources: list[int]) -> NDArray[np.float64]:
     return (scores - scores.min()) / spread if spread > 1e-9 else np.ones(len(vectors))
 
 
+def agreement(similarity: Matrix, sources: list[int]) -> NDArray[np.float64]:
+    """How strongly the other sources state the same thing: per sentence, the mean over the
+    other sources of its best cosine with that source's sentences (0 for a lone source)."""
+    labels = np.array(sources)
+    ids = sorted(set(sources))
+    if len(ids) < 2:
+        return np.zeros(len(sources))
+    best = np.stack([similarity[:, labels == s].max(axis=1) for s in ids], axis=1).astype(np.float64)
+    own = labels[:, None] == np.array(ids)[None, :]
+    return np.where(own, 0.0, best).sum(axis=1) / (len(ids) - 1)
+
+
 # --- selection -----------------------------------------------------------------------------------
 
 def _redundant(index: int, chosen: list[int], candidates: list[Candidate], similarity: Matrix,
@@ -304,7 +316,8 @@ def _redundant(index: int, chosen: list[int], candidates: list[Candidate], simil
 
 
 def select(candidates: list[Candidate], similarity: Matrix, central: NDArray[np.float64],
-           weights: dict[str, float], words: int, config: dict[str, Any]) -> list[int]:
+           agreed: NDArray[np.float64], weights: dict[str, float], words: int,
+           config: dict[str, Any]) -> list[int]:
     """Greedy selection under the length rule (see the module docstring)."""
     mix = config["weights"]
     prior = [math.exp(-c.position / config["position_tau"]) for c in candidates]
@@ -321,7 +334,7 @@ def select(candidates: list[Candidate], similarity: Matrix, central: NDArray[np.
         best, best_score = -1, -math.inf
         for i in sorted(open_):
             score = (mix["coverage"] * gains[i] / top + mix["position"] * prior[i]
-                     + mix["centrality"] * central[i]
+                     + mix["centrality"] * central[i] + mix.get("agreement", 0.0) * agreed[i]
                      + mix["new_source"] * (candidates[i].source not in used_sources))
             if score > best_score:
                 best, best_score = i, score
@@ -389,7 +402,8 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     similarity = np.asarray(vectors @ vectors.T, dtype=np.float32)
     central = centrality(vectors, [c.source for c in candidates])
     weights = concept_weights(candidates, len(ordered), settings)
-    chosen = select(candidates, similarity, central, weights, words, settings)
+    agreed = agreement(similarity, [c.source for c in candidates])
+    chosen = select(candidates, similarity, central, agreed, weights, words, settings)
     chosen.sort(key=lambda i: (candidates[i].date, candidates[i].position, candidates[i].source))
     return [
         SummarySentence(candidates[i].text, [_cite(candidates[j], ordered) for j in

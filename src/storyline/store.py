@@ -25,6 +25,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -360,8 +361,25 @@ def _configure(conn: sqlite3.Connection) -> None:
     # WAL: readers never block the writer, and a killed writer's partial transaction is simply
     # not in the log's committed part. synchronous=NORMAL is safe against a killed process (an
     # OS crash may lose the last commits, never consistency).
-    conn.execute("PRAGMA journal_mode = WAL")
+    _switch_to_wal(conn)
     conn.execute("PRAGMA synchronous = NORMAL")
+
+
+WAL_SWITCH_TRIES = 50
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """Switching a fresh database to WAL needs an exclusive lock, and SQLite does not call the
+    busy handler for it: when two processes open a new database at once, the loser is told
+    "database is locked" at once. Retry for a while instead of failing."""
+    for attempt in range(WAL_SWITCH_TRIES):
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_SWITCH_TRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

@@ -7,18 +7,19 @@ How a summary is made (every constant lives in ``data/summarize.json``):
    dateline ("PARIS (AP) —") or a leading connective ("However,", "But") when what remains
    still starts like a sentence; it is never otherwise changed. Questions, fragments, captions,
    bylines, headlines and boilerplate are not candidates.
-2. **Salience.** Three signals, all unsupervised and cross-document:
-   * *concepts*: content words and bigrams (crudely stemmed); a concept weighs
-     ``sum over sources of exp(-first_position / concept_tau)``, so a fact weighs more when more
-     sources state it and state it early (document frequency + the lead bias of news);
-   * *position*: the lead prior ``exp(-position / position_tau)`` of the sentence in its source;
-   * *centrality*: embedding cosine to the story centroid, the mean of per-source centroids
-     (so every source counts once: the longest article does not dominate).
-3. **Selection** (greedy, submodular-style): at each step take the candidate maximising
-   ``coverage * new_concept_weight / max + position * prior + centrality * centrality
-   + new_source * [its source not yet used]``, where the concept gain only counts concepts
-   not yet covered (redundancy is priced in) and is divided by ``words ** length_exponent``.
-   A candidate too close to a chosen sentence (embedding or lexical cosine) is skipped.
+2. **Salience** = ``position * exp(-position / position_tau) + agreement * agreement``:
+   * the *lead prior*: news puts the facts that matter first, in every source (position counts
+     candidates, so a junk line above the lead does not push the lead down);
+   * *cross-source agreement*: per sentence, the mean over the OTHER sources of its best
+     embedding cosine with that source's sentences. A fact many outlets state is a main fact of
+     the story; a detail only one outlet has is not (0 for a story of one source).
+   Content-word centroid, LexRank-style centrality, concept (unigram/bigram) coverage and an
+   MMR-style new-source bonus were tried on the dev data and added nothing on top of these two
+   (see ``benchmarks/summarization.py``); they were left out to keep two tuned weights.
+3. **Selection.** Best salience first (ties: earlier position, earlier source); a candidate too
+   close to a chosen sentence (embedding cosine >= ``redundancy.embedding`` or content-word
+   cosine > ``redundancy.lexical``) is skipped, so each fact appears once. Because leads come
+   first in every source, a story's sources are all represented before any one goes deep.
 4. **Length rule.** Sentences are added while the summary is shorter than ``words``: it stops
    at the budget and exceeds it by at most one sentence (the last one added).
 5. **Order.** Chronological where a date is known (an annotated event in the sentence, else the
@@ -83,7 +84,7 @@ class Candidate:
     end: int
     text: str
     date: str
-    concepts: frozenset[str] = frozenset()
+    copy: bool = False  # from a syndicated copy: cited, never selected, not an independent voice
     bag: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -184,8 +185,10 @@ def _date_of(start: int, end: int, events: list[tuple[int, int, str]], fallback:
 def build_candidates(documents: list[Document], config: dict[str, Any]) -> list[Candidate]:
     known = sorted(d.published for d in documents if d.published)
     default_date = known[0] if known else ""
+    ids = {d.id for d in documents}
     candidates: list[Candidate] = []
     for index, document in enumerate(documents):
+        copy = document.duplicate_of is not None and document.duplicate_of in ids
         events = _event_dates(document)
         position = 0
         for start, end in _sentence_spans(document):
@@ -194,7 +197,7 @@ def build_candidates(documents: list[Document], config: dict[str, Any]) -> list[
             if not is_summary_worthy(text, config):
                 continue
             date = _date_of(start, end, events, document.published or default_date)
-            candidates.append(Candidate(index, position, start, end, text, date))
+            candidates.append(Candidate(index, position, start, end, text, date, copy))
             position += 1
     return candidates
 
@@ -213,19 +216,15 @@ def stem(word: str) -> str:
     return word
 
 
-def concepts_of(text: str, stop: frozenset[str]) -> tuple[frozenset[str], dict[str, int]]:
-    """Concepts (content unigrams, bigrams with a content word) and the content-word bag."""
-    tokens = [t.lower() for t in _WORD.findall(text)]
-    stems = [stem(t) for t in tokens]
-    content = [s for t, s in zip(tokens, stems) if t not in stop]
+def content_bag(text: str, stop: frozenset[str]) -> dict[str, int]:
+    """The sentence's content words (stemmed, stop words out) with their counts."""
     bag: dict[str, int] = {}
-    for word in content:
-        bag[word] = bag.get(word, 0) + 1
-    bigrams = {
-        f"{a} {b}" for (ta, a), (tb, b) in zip(zip(tokens, stems), zip(tokens[1:], stems[1:]))
-        if ta not in stop or tb not in stop
-    }
-    return frozenset(bag) | frozenset(bigrams), bag
+    for token in _WORD.findall(text):
+        word = token.lower()
+        if word not in stop:
+            key = stem(word)
+            bag[key] = bag.get(key, 0) + 1
+    return bag
 
 
 def cosine_bags(a: dict[str, int], b: dict[str, int]) -> float:
@@ -241,20 +240,6 @@ def overlap(a: dict[str, int], b: dict[str, int]) -> float:
     if not a or not b:
         return 0.0
     return len(a.keys() & b.keys()) / min(len(a), len(b))
-
-
-def concept_weights(candidates: list[Candidate], sources: int, config: dict[str, Any]) -> dict[str, float]:
-    """A concept weighs more when more sources state it, and state it early."""
-    tau = config["concept_tau"]
-    first: dict[tuple[str, int], int] = {}
-    for candidate in candidates:
-        for concept in candidate.concepts:
-            first.setdefault((concept, candidate.source), candidate.position)
-    weights: dict[str, float] = {}
-    for (concept, _source), position in first.items():
-        scale = config["bigram_weight"] if " " in concept else 1.0
-        weights[concept] = weights.get(concept, 0.0) + scale * math.exp(-position / tau)
-    return weights
 
 
 # --- embeddings ----------------------------------------------------------------------------------
@@ -278,25 +263,14 @@ def cached_embed(sentences: Sequence[str]) -> Matrix:
     return np.stack([_EMBEDDED[s] for s in sentences]).astype(np.float32)
 
 
-def centrality(vectors: Matrix, sources: list[int]) -> NDArray[np.float64]:
-    """Cosine to the mean of per-source centroids, min-max scaled to [0, 1]."""
-    ids = sorted(set(sources))
-    labels = np.array(sources)
-    centroids = [vectors[labels == s].mean(axis=0) for s in ids]
-    centroid = np.mean(centroids, axis=0)
-    norm = float(np.linalg.norm(centroid))
-    scores = (vectors @ (centroid / norm)).astype(np.float64) if norm else np.zeros(len(vectors))
-    spread = scores.max() - scores.min()
-    return (scores - scores.min()) / spread if spread > 1e-9 else np.ones(len(vectors))
-
-
-def agreement(similarity: Matrix, sources: list[int]) -> NDArray[np.float64]:
+def agreement(similarity: Matrix, candidates: list[Candidate]) -> NDArray[np.float64]:
     """How strongly the other sources state the same thing: per sentence, the mean over the
-    other sources of its best cosine with that source's sentences (0 for a lone source)."""
-    labels = np.array(sources)
-    ids = sorted(set(sources))
+    other sources of its best cosine with that source's sentences (0 for a lone source).
+    Syndicated copies are not other voices, so they do not count."""
+    labels = np.array([c.source for c in candidates])
+    ids = sorted({c.source for c in candidates if not c.copy})
     if len(ids) < 2:
-        return np.zeros(len(sources))
+        return np.zeros(len(candidates))
     best = np.stack([similarity[:, labels == s].max(axis=1) for s in ids], axis=1).astype(np.float64)
     own = labels[:, None] == np.array(ids)[None, :]
     return np.where(own, 0.0, best).sum(axis=1) / (len(ids) - 1)
@@ -315,36 +289,28 @@ def _redundant(index: int, chosen: list[int], candidates: list[Candidate], simil
     return False
 
 
-def select(candidates: list[Candidate], similarity: Matrix, central: NDArray[np.float64],
-           agreed: NDArray[np.float64], weights: dict[str, float], words: int,
-           config: dict[str, Any]) -> list[int]:
-    """Greedy selection under the length rule (see the module docstring)."""
+def scores(candidates: list[Candidate], agreed: NDArray[np.float64], config: dict[str, Any]) -> list[float]:
+    """Salience: the lead prior of the sentence in its source plus cross-source agreement."""
     mix = config["weights"]
-    prior = [math.exp(-c.position / config["position_tau"]) for c in candidates]
-    covered: set[str] = set()
-    used_sources: set[int] = set()
+    return [mix["position"] * math.exp(-c.position / config["position_tau"]) + mix["agreement"] * agreed[i]
+            for i, c in enumerate(candidates)]
+
+
+def select(candidates: list[Candidate], similarity: Matrix, salience: list[float], words: int,
+           config: dict[str, Any]) -> list[int]:
+    """Best first, skipping near-duplicates of chosen sentences, while under ``words`` words."""
+    # Ties go to the earlier sentence, then the earlier source: the outcome never depends on luck.
+    ranked = sorted(range(len(candidates)),
+                    key=lambda i: (-salience[i], candidates[i].position, candidates[i].source))
     chosen: list[int] = []
-    open_ = set(range(len(candidates)))
     total = 0
-    while total < words and open_:
-        seen = covered if config.get("marginal_coverage", True) else set()
-        gains = {i: sum(weights[c] for c in candidates[i].concepts - seen)
-                 / candidates[i].words ** config["length_exponent"] for i in open_}
-        top = max(gains.values()) or 1.0
-        best, best_score = -1, -math.inf
-        for i in sorted(open_):
-            score = (mix["coverage"] * gains[i] / top + mix["position"] * prior[i]
-                     + mix["centrality"] * central[i] + mix.get("agreement", 0.0) * agreed[i]
-                     + mix["new_source"] * (candidates[i].source not in used_sources))
-            if score > best_score:
-                best, best_score = i, score
-        open_.discard(best)
-        if _redundant(best, chosen, candidates, similarity, config):
+    for index in ranked:
+        if total >= words:
+            break
+        if candidates[index].copy or _redundant(index, chosen, candidates, similarity, config):
             continue
-        chosen.append(best)
-        covered |= candidates[best].concepts
-        used_sources.add(candidates[best].source)
-        total += candidates[best].words
+        chosen.append(index)
+        total += candidates[index].words
     return chosen
 
 
@@ -397,13 +363,11 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
         return []
     stop = _stop_words()
     for candidate in candidates:
-        candidate.concepts, candidate.bag = concepts_of(candidate.text, stop)
+        candidate.bag = content_bag(candidate.text, stop)
     vectors = (embedder or cached_embed)([c.text for c in candidates])
     similarity = np.asarray(vectors @ vectors.T, dtype=np.float32)
-    central = centrality(vectors, [c.source for c in candidates])
-    weights = concept_weights(candidates, len(ordered), settings)
-    agreed = agreement(similarity, [c.source for c in candidates])
-    chosen = select(candidates, similarity, central, agreed, weights, words, settings)
+    salience = scores(candidates, agreement(similarity, candidates), settings)
+    chosen = select(candidates, similarity, salience, words, settings)
     chosen.sort(key=lambda i: (candidates[i].date, candidates[i].position, candidates[i].source))
     return [
         SummarySentence(candidates[i].text, [_cite(candidates[j], ordered) for j in

@@ -147,8 +147,28 @@ def split_blocks(text: str) -> list[Block]:
     else:
         # A page copied with single newlines only: every line is its own block.
         pieces = text.split("\n")
-    blocks = [Block(raw=p.strip(), text=_SPACE.sub(" ", p).strip()) for p in pieces]
+    blocks = [Block(raw=unwrap_lines(p.strip()), text=_SPACE.sub(" ", p).strip()) for p in pieces]
     return join_split_paragraphs([b for b in blocks if b.text])
+
+
+WRAPPED_LINE_CHARS = 40  # hard-wrapped prose (e-mail, plain-text exports) has long lines
+
+
+def unwrap_lines(raw: str) -> str:
+    """Join the lines of a hard-wrapped paragraph, so that a paragraph wrapped at 72 or 100
+    columns looks like the one-line paragraph a browser copy gives. Menus and lists keep their
+    lines: their lines are short, or end where a sentence ends."""
+    lines = raw.split("\n")
+    if len(lines) < 2:
+        return raw
+    out = [lines[0]]
+    for line in lines[1:]:
+        previous = out[-1]
+        if len(previous) >= WRAPPED_LINE_CHARS and _OPEN_END.search(previous.rstrip()) and line.strip():
+            out[-1] = f"{previous.rstrip()} {line.strip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def _is_cut_mid_sentence(first: Block, second: Block) -> bool:

@@ -242,6 +242,23 @@ def overlap(a: dict[str, int], b: dict[str, int]) -> float:
     return len(a.keys() & b.keys()) / min(len(a), len(b))
 
 
+def lexical_similarity(candidates: list[Candidate]) -> Matrix:
+    """Pairwise TF-IDF cosine of the candidates' content-word bags (IDF over the candidates)."""
+    vocabulary: dict[str, int] = {}
+    for candidate in candidates:
+        for word in candidate.bag:
+            vocabulary.setdefault(word, len(vocabulary))
+    matrix = np.zeros((len(candidates), max(1, len(vocabulary))), dtype=np.float32)
+    for row, candidate in enumerate(candidates):
+        for word, count in candidate.bag.items():
+            matrix[row, vocabulary[word]] = count
+    idf = np.log((1 + len(candidates)) / (1 + (matrix > 0).sum(axis=0))) + 1
+    matrix *= idf
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    matrix /= np.where(norms == 0, 1, norms)
+    return np.asarray(matrix @ matrix.T, dtype=np.float32)
+
+
 # --- embeddings ----------------------------------------------------------------------------------
 
 _EMBEDDED: dict[str, np.ndarray] = {}
@@ -366,7 +383,8 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
         candidate.bag = content_bag(candidate.text, stop)
     vectors = (embedder or cached_embed)([c.text for c in candidates])
     similarity = np.asarray(vectors @ vectors.T, dtype=np.float32)
-    salience = scores(candidates, agreement(similarity, candidates), settings)
+    space = lexical_similarity(candidates) if settings.get("agreement_space") == "lexical" else similarity
+    salience = scores(candidates, agreement(space, candidates), settings)
     chosen = select(candidates, similarity, salience, words, settings)
     chosen.sort(key=lambda i: (candidates[i].date, candidates[i].position, candidates[i].source))
     return [

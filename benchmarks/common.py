@@ -139,3 +139,26 @@ def print_table(title: str, rows: list[tuple[str, dict[str, float]]], columns: l
             for c in columns
         )
         print(f"{name:<34}{cells}")
+
+
+# --- the CI gate ----------------------------------------------------------------------------
+
+FLOORS_FILE = Path(__file__).resolve().parent / "floors.json"
+
+
+def load_floors(section: str) -> dict:
+    """The pinned floors of one harness (``benchmarks/floors.json``)."""
+    return json.loads(FLOORS_FILE.read_text("utf-8")).get(section, {})
+
+
+def finish(results: object, json_out: Path | None, failures: list[str] | None) -> int:
+    """Write the figures as JSON if asked; with ``failures`` (i.e. --gate), report the gate and
+    give the exit status."""
+    if json_out:
+        json_out.write_text(json.dumps(results, indent=2), "utf-8")
+    if failures is None:
+        return 0
+    for failure in failures:
+        print(f"GATE FAIL {failure}")
+    print("gate: " + ("FAILED" if failures else "passed"))
+    return 1 if failures else 0

@@ -25,9 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_argument_parser, print_table, read_gzip_bytes  # noqa: E402
+from common import data_argument_parser, print_table, read_gzip_bytes, finish, load_floors  # noqa: E402
 
-FLOORS_FILE = Path(__file__).resolve().parent / "floors.json"
 EVAL_FILES = ("eval_default.json", "eval_mediacloud_2020.json")
 
 
@@ -118,7 +117,7 @@ def run_system(func: Callable[[str, str], str | None], items: list[tuple[str, st
 
 def check_floors(results: dict[str, dict[str, float]], ours_name: str) -> list[str]:
     """Figures below ``floors.json``; the key "ours" stands for either way of running ours."""
-    floors = json.loads(FLOORS_FILE.read_text("utf-8")).get("dates", {})
+    floors = load_floors("dates")
     failures = []
     for system, metrics in floors.items():
         for metric, floor in metrics.items():
@@ -155,15 +154,7 @@ def main() -> int:
         for (url, _, gold), mine, theirs in zip(items, outputs[ours_name], base):
             if mine != gold:
                 print(f"MISS gold={gold} ours={mine} htmldate={theirs} {url}")
-    if args.json_out:
-        args.json_out.write_text(json.dumps(results, indent=2), "utf-8")
-    if args.gate:
-        failures = check_floors(results, ours_name)
-        for failure in failures:
-            print(f"GATE FAIL {failure}")
-        print("gate: " + ("FAILED" if failures else "passed"))
-        return 1 if failures else 0
-    return 0
+    return finish(results, args.json_out, check_floors(results, ours_name) if args.gate else None)
 
 
 if __name__ == "__main__":

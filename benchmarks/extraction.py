@@ -29,6 +29,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
+    finish,
+    load_floors,
     data_argument_parser,
     load_reference_output,
     normalise_space,
@@ -39,7 +41,6 @@ from common import (  # noqa: E402
     snippet_scores,
 )
 
-FLOORS_FILE = Path(__file__).resolve().parent / "floors.json"
 Figures = dict[str, float]
 _ERRORS: Counter[str] = Counter()
 
@@ -257,7 +258,7 @@ def metadata(data: Path, limit: int | None) -> dict[str, Figures]:
 
 def check_floors(results: dict[str, dict[str, Figures]], section: str) -> list[str]:
     """Figures below the pinned floors of ``floors.json`` (only sections that were run)."""
-    floors = json.loads(FLOORS_FILE.read_text("utf-8")).get(section, {})
+    floors = load_floors(section)
     failures: list[str] = []
     for table, systems in floors.items():
         if table not in results:
@@ -282,17 +283,9 @@ def main() -> int:
     runners = {"html": zyte_html, "text": zyte_text, "snippets": snippets, "meta": metadata}
     results = {name: run(args.data, args.limit)
                for name, run in runners.items() if args.only in (None, name)}
-    if args.json_out:
-        args.json_out.write_text(json.dumps(results, indent=2), "utf-8")
-    if args.gate:
-        if args.limit:
-            print("\nnote: --gate with --limit compares a subset against full-set floors")
-        failures = check_floors(results, "extraction")
-        for failure in failures:
-            print(f"GATE FAIL {failure}")
-        print("gate: " + ("FAILED" if failures else "passed"))
-        return 1 if failures else 0
-    return 0
+    if args.gate and args.limit:
+        print("\nnote: --gate with --limit compares a subset against full-set floors")
+    return finish(results, args.json_out, check_floors(results, "extraction") if args.gate else None)
 
 
 if __name__ == "__main__":

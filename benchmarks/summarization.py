@@ -127,7 +127,8 @@ def shared_sentences(documents: list[Document]) -> list[list[str]]:
         assert document.annotations is not None
         pieces: list[str] = []
         for sentence in document.annotations.sentences:
-            pieces.extend(document.text[s:e] for s, e in split_lines(document.text, sentence.start, sentence.end))
+            spans = split_lines(document.text, sentence.start, sentence.end)
+            pieces.extend(document.text[s:e] for s, e in spans)
         out.append(pieces)
     return out
 
@@ -314,16 +315,21 @@ def run(clusters: list[dict[str, Any]], cache: Path, words: int, config: dict[st
     for cluster in clusters:
         documents = build_documents(cluster, cache)
         reference_split = reference_lines(cluster["summary"], cache)
+
+        def scored(sentences: list[str]) -> dict[str, float]:
+            return score(scorer, cluster["summary"], reference_split, sentences)
+
         started = time.perf_counter()
         summary = summarize(documents, words=words, embedder=embedder, config=config)
         ours_seconds += time.perf_counter() - started
-        per_system[OURS].append(score(scorer, cluster["summary"], reference_split, [s.text for s in summary]))
+        per_system[OURS].append(scored([s.text for s in summary]))
         for name, ablation in ABLATIONS.items():
-            reduced = summarize(documents, words=words, embedder=embedder, config={**(config or {}), **ablation})
-            per_system[name].append(score(scorer, cluster["summary"], reference_split, [s.text for s in reduced]))
+            changed = {**(config or {}), **ablation}
+            reduced = summarize(documents, words=words, embedder=embedder, config=changed)
+            per_system[name].append(scored([s.text for s in reduced]))
         per_doc = shared_sentences(documents)
         for name, system in BASELINES.items():
-            per_system[name].append(score(scorer, cluster["summary"], reference_split, system(per_doc, words)))
+            per_system[name].append(scored(system(per_doc, words)))
     if embedder is not None:
         embedder.save()
     return {name: mean(rows) for name, rows in per_system.items()}, ours_seconds
@@ -354,8 +360,9 @@ def main() -> int:
                 rows, METRICS + ["words"])
     print(f"\nstrongest baseline by R-1: {best}")
     how = "model warm, embeddings computed" if args.fresh_embeddings else "embeddings from the disk cache"
-    print(f"ours: {len(clusters) / ours_seconds:.1f} clusters/s ({ours_seconds / len(clusters):.3f} s per cluster, "
-          f"{how}); whole run {elapsed:.1f} s")
+    per_cluster = ours_seconds / len(clusters)
+    print(f"ours: {len(clusters) / ours_seconds:.1f} clusters/s ({per_cluster:.3f} s per cluster, {how}); "
+          f"whole run {elapsed:.1f} s")
     if args.json_out:
         args.json_out.write_text(json.dumps({"results": results, "margin": margin,
                                              "clusters": len(clusters)}, indent=2), "utf-8")

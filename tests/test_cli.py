@@ -156,3 +156,32 @@ def test_private_and_loopback_refused_without_allow_private(news_server: "NewsSe
     assert len(errors) == 2 and all("--allow-private" in line for line in errors)
     assert "loopback" in errors[0] and "private" in errors[1]
     assert not any(path == "/article" for path, _ in news_server.requests)
+
+
+def test_timex_command_prints_timeml_values_with_offsets(tmp_path: Path) -> None:
+    text = "The council voted on March 4. The ferry will sail on Friday, three weeks later."
+    source = tmp_path / "t.txt"
+    source.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["timex", "--dct", "2024-03-05", str(source)])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert {"start", "end", "text", "type", "value"} == set(found[0])
+    for item in found:
+        assert text[item["start"]:item["end"]] == item["text"]
+    assert {"2024-03-04", "2024-03-08", "P3W"} == {item["value"] for item in found}
+
+
+def test_timex_command_refuses_a_bad_dct() -> None:
+    result = CliRunner().invoke(main, ["timex", "--dct", "someday", "-"], input="Friday")
+    assert result.exit_code == 2 and "--dct" in result.output
+
+
+def test_quotes_command_reads_standard_input() -> None:
+    text = '"We listened to the islanders," said council chair Petra Lund. She added that it was fair.'
+    result = CliRunner().invoke(main, ["quotes", "-"], input=text)
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert found[0]["speaker"] == "Petra Lund" and found[0]["direct"] is True
+    assert text[found[0]["start"]:found[0]["end"]] == found[0]["content"]
+    assert set(found[0]) == {"speaker", "speaker_start", "speaker_end", "cue", "content", "start",
+                             "end", "direct"}

@@ -119,7 +119,8 @@ def test_one_sentence() -> None:
     text = "The lighthouse keeper of Farrow Point retired on Friday after forty-one years of service."
     summary = summarize([document(1, text)], words=250)
     assert [s.text for s in summary] == [text]
-    assert summary[0].to_dict() == {"text": text, "citations": [{"source": "S1", "start": 0, "end": len(text)}]}
+    citation = {"source": "S1", "start": 0, "end": len(text)}
+    assert summary[0].to_dict() == {"text": text, "citations": [citation]}
 
 
 def test_duplicates_only() -> None:
@@ -169,6 +170,8 @@ def test_leading_connective_and_dateline_trimming() -> None:
     assert trim_start(text, 0, config) == 0
     text = "OSLO (Wire) — The ferry strike ended on Sunday."
     assert text[trim_start(text, 0, config):] == "The ferry strike ended on Sunday."
+    text = "EU - Chile trade talks resumed in Geneva on Monday."
+    assert trim_start(text, 0, config) == 0
 
 
 def seed_summary(seeds: Path) -> tuple[list[Document], list[SummarySentence]]:

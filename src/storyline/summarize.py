@@ -57,9 +57,10 @@ _WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
 _TERMINAL = re.compile(r"[.!]['\"\u201d\u2019)]*$")
 _QUESTION = re.compile(r"\?['\"\u201d\u2019)]*$")
 _STARTS_LIKE_SENTENCE = re.compile(r"^[\"'\u201c\u2018(]?[A-Z0-9]")
-# "WASHINGTON (AP) — ", "(CNN) — ", "LONDON — ", "Paris, France (Reuters) - ": a dateline prefix.
+# "WASHINGTON (AP) — ", "(CNN) — ", "LONDON — ", "Paris, France (Reuters) - ": a dateline prefix
+# (a place in capitals of 3+ letters, so "EU - China talks" keeps its first word).
 _DATELINE = re.compile(
-    r"^(?:[A-Z][A-Z.'\- ]{1,40}(?:,\s*[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+)?)*\s*)?"
+    r"^(?:(?=[A-Z][A-Z.]{2})[A-Z][A-Z.'\- ]{1,40}(?:,\s*[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+)?)*\s*)?"
     r"(?:\([A-Za-z0-9 .&/]{2,30}\)\s*)?[\u2014\u2013-]{1,2}\s+"
 )
 _BYLINE = re.compile(r"^(?:By|BY|Written by|Posted by)\s+[A-Z]")
@@ -434,8 +435,8 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     chosen.sort(key=lambda i: (candidates[i].date, candidates[i].position, candidates[i].source))
     # Embed every possible supporter in one batch rather than pair by pair.
     vectors.ensure([j for i in chosen for j in [i, *_lexical_partners(i, candidates, lexical, settings)]])
-    return [
-        SummarySentence(candidates[i].text, [_cite(candidates[j], ordered) for j in
-                                             [i, *supporting(i, candidates, vectors, lexical, settings)]])
-        for i in chosen
-    ]
+    summary = []
+    for i in chosen:
+        cited = [i, *supporting(i, candidates, vectors, lexical, settings)]
+        summary.append(SummarySentence(candidates[i].text, [_cite(candidates[j], ordered) for j in cited]))
+    return summary

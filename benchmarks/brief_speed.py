@@ -1,0 +1,108 @@
+"""How fast a briefing comes: cold (a fresh process, as a user runs it) and warm (models loaded).
+
+* cold: ``storyline brief SEEDS --format json`` in a new process, wall time (target <= 10 s);
+* warm, stored story: a 10-article story already ingested (annotated), briefed again with the
+  models loaded: the web app's case (target <= 1 s);
+* warm, from text: the same 10 articles read, cleaned, annotated and briefed in a warm process.
+
+The 10-article story is the Multi-News development cluster with the most articles, topped up
+from the next largest clusters' articles (it measures speed, not coherence).
+
+    python benchmarks/brief_speed.py [DATA] [--seeds PATH] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from common import data_argument_parser  # noqa: E402
+
+from storyline.annotate import annotate  # noqa: E402
+from storyline.brief import brief  # noqa: E402
+from storyline.model import Document, Source  # noqa: E402
+from storyline.pipeline import extract_one  # noqa: E402
+from storyline import summarize as summarize_module  # noqa: E402
+
+STORY_SIZE = 10
+
+
+def ten_articles(data: Path) -> list[str]:
+    clusters = [json.loads(line) for line in (data / "mds" / "multinews_dev.jsonl").open()]
+    clusters.sort(key=lambda c: -len(c["documents"]))
+    texts = [t for c in clusters for t in c["documents"] if len(t.split()) > 150]
+    return texts[:STORY_SIZE]
+
+
+def read(texts: list[str]) -> list[Document]:
+    documents = []
+    for index, text in enumerate(texts, start=1):
+        result = extract_one(Source(origin=f"a{index}", data=text, mode="text"))
+        if isinstance(result, Document):
+            result.id = f"S{len(documents) + 1}"
+            documents.append(result)
+    return documents
+
+
+def forget_embeddings() -> None:
+    """Warm means models loaded, not answers remembered: drop the summarizer's sentence cache."""
+    cache = getattr(summarize_module, "_EMBEDDED", None)
+    if cache is not None:
+        cache.clear()
+
+
+def cold_seconds(seeds: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "storyline", "brief", str(seeds), "--format", "json",
+                    "--quiet"], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = data_argument_parser(__doc__ or "")
+    parser.add_argument("--seeds", type=Path, default=None, help="default: DATA/../seeds")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    seeds = args.seeds or args.data.parent / "seeds"
+    texts = ten_articles(args.data)
+
+    cold = [cold_seconds(seeds) for _ in range(args.repeat)]
+    warm_up = read(texts)
+    annotate(warm_up)
+    brief(warm_up)  # models loaded and warm from here on
+    stored, from_text = [], []
+    for _ in range(args.repeat):
+        forget_embeddings()
+        start = time.perf_counter()
+        brief(warm_up)
+        stored.append(time.perf_counter() - start)
+        forget_embeddings()
+        start = time.perf_counter()
+        fresh = read(texts)
+        annotate(fresh)
+        brief(fresh)
+        from_text.append(time.perf_counter() - start)
+
+    rows = [
+        ("cold: storyline brief SEEDS (new process)", statistics.median(cold), 10.0),
+        (f"warm: stored {len(warm_up)}-article story", statistics.median(stored), 1.0),
+        (f"warm: {len(warm_up)} articles from text", statistics.median(from_text), None),
+    ]
+    print(f"\n{'case':<46}{'seconds (median)':>18}{'target':>10}")
+    print("-" * 74)
+    for name, seconds, target in rows:
+        print(f"{name:<46}{seconds:>18.2f}{(f'<= {target:g}' if target else ''):>10}")
+    if args.json_out:
+        args.json_out.write_text(json.dumps({name: s for name, s, _ in rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,8 +5,9 @@ How a summary is made (every constant lives in ``data/summarize.json``):
 1. **Candidates.** Each source's sentences (``annotations.sentences``, else a spaCy parse),
    split at line breaks (a sentence never spans two paragraphs). A candidate may lose a leading
    dateline ("PARIS (AP) —") or a leading connective ("However,", "But") when what remains
-   still starts like a sentence; it is never otherwise changed. Questions, fragments, captions,
-   bylines, headlines and boilerplate are not candidates.
+   still starts like a sentence; it is never otherwise changed. A trailing attribution
+   (", he said.") is NOT trimmed: without it a claim would read as a fact. Questions, fragments,
+   captions, bylines, headlines and boilerplate are not candidates.
 2. **Salience** = ``position * exp(-position / position_tau) + agreement * agreement``:
    * the *lead prior*: news puts the facts that matter first, in every source (position counts
      candidates, so a junk line above the lead does not push the lead down);
@@ -17,23 +18,25 @@ How a summary is made (every constant lives in ``data/summarize.json``):
      (``agreement_space: lexical``); MiniLM embeddings (``embedding``) scored +0.1 R-2 on dev
      but need every sentence embedded, seconds per story on a 2-core CPU.
    Tried on the dev data and dropped for adding nothing (or losing ROUGE) on top of these two:
-   TF-IDF/embedding centroid centrality, LexRank-style graph centrality, concept (unigram and
-   bigram) coverage as a submodular gain, an MMR novelty penalty, a new-source bonus, a bonus for
+   embedding-centroid centrality (each source's centroid counted once), concept (unigram and
+   bigram, DF x position weighted) coverage as a submodular gain, an MMR novelty penalty, a new-source bonus, a bonus for
    the story's key names not yet covered, longer position decay for long articles, dropping
    pronoun-initial sentences (figures in the benchmark notes of benchmarks/summarization.py).
 3. **Selection.** Best salience first (ties: earlier position, earlier source); a candidate too
    close to a chosen sentence (content-word cosine > ``redundancy.lexical`` or embedding cosine
    >= ``redundancy.embedding``) is skipped, so each fact appears once. Because leads come first
    in every source, a story's sources are all represented before any one goes deep.
-   Embeddings are computed lazily, in batches, only for the sentences selection looks at and
-   the possible supporters of chosen ones (a few dozen of a story's hundreds).
+   Embeddings are computed lazily: only for pairs that share content words (TF-IDF cosine >=
+   ``redundancy.prefilter``), and for each chosen sentence's likeliest supporter per source
+   (a few dozen of a story's hundreds of sentences: embedding is the slow step on a CPU).
 4. **Length rule.** Sentences are added while the summary is shorter than ``words``: it stops
    at the budget and exceeds it by at most one sentence (the last one added).
 5. **Order.** Chronological where a date is known (an annotated event in the sentence, else the
    source's publication date), then by position in its source, then by source: leads first.
 6. **Citations.** Each sentence cites its own span, then, per other source, the best-matching
-   sentence when it states the same fact (embedding cosine >= ``support.embedding`` AND
-   content-word overlap >= ``support.lexical``).
+   sentence when it states the same fact: of its sentences sharing most content words with the
+   chosen one (TF-IDF cosine >= ``support.prefilter``, overlap >= ``support.lexical``), the
+   best with embedding cosine >= ``support.embedding``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ that one bad input never stops a batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from storyline.decode import decode_bytes, sniff_mode
@@ -22,6 +23,7 @@ from storyline.store import Store
 from storyline.textclean import clean_text
 
 Progress = Callable[["Document | InputError"], None]
+Annotator = Callable[[list[Document]], None]
 # Documents parsed together in one NLP pass during ingest: big enough for spaCy's batching to
 # pay off, small enough that an interruption loses little work.
 BATCH_SIZE = 16
@@ -119,42 +121,57 @@ def ingest(
 ) -> IngestReport:
     """Read, clean, annotate and store every input, one transaction per document.
 
-    Documents are annotated in batches (one NLP pass over the batch) and stored as each batch
-    completes, so an interrupted ingest keeps everything stored before the interruption.
+    Documents are annotated in batches (one NLP pass over the batch, split across both cores)
+    and stored as each batch completes, so an interrupted ingest keeps everything stored before
+    the interruption.
     """
     report = IngestReport()
     batch: list[Document] = []
+    with _annotator(annotate) as annotator:
 
-    def flush() -> None:
-        if annotate:
-            _annotate_safely(batch, report)
-        for document in batch:
-            _store_document(store, document, report)
-            if on_item is not None:
-                on_item(document)
-        batch.clear()
+        def flush() -> None:
+            if annotator is not None:
+                _annotate_safely(annotator, batch, report)
+            for document in batch:
+                _store_document(store, document, report)
+                if on_item is not None:
+                    on_item(document)
+            batch.clear()
 
-    for item in read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher):
-        result = item if isinstance(item, InputError) else extract_one(item)
-        if isinstance(result, InputError):
-            report.failed.append(result)
-            if on_item is not None:
-                on_item(result)
-            continue
-        batch.append(result)
-        if len(batch) >= batch_size:
-            flush()
-    flush()
+        for item in read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher):
+            result = item if isinstance(item, InputError) else extract_one(item)
+            if isinstance(result, InputError):
+                report.failed.append(result)
+                if on_item is not None:
+                    on_item(result)
+                continue
+            batch.append(result)
+            if len(batch) >= batch_size:
+                flush()
+        flush()
     return report
 
 
-def _annotate_safely(documents: list[Document], report: IngestReport) -> None:
+@contextmanager
+def _annotator(enabled: bool) -> Iterator[Annotator | None]:
+    if not enabled:
+        yield None
+        return
+    from storyline.annotate import ParallelAnnotator  # spaCy loads only when annotation is wanted
+
+    with ParallelAnnotator() as annotator:
+        yield annotator
+
+
+def _annotate_safely(
+    annotator: Annotator, documents: list[Document], report: IngestReport
+) -> None:
     """Annotate a batch; if an annotator breaks, retry one by one so one text can't sink the
     batch. A document whose annotation fails is still stored, and the failure is reported."""
-    from storyline.annotate import annotate  # spaCy loads only when annotation is wanted
+    from storyline.annotate import annotate
 
     try:
-        annotate(documents)
+        annotator(documents)
         return
     except Exception:  # noqa: BLE001 - isolate the failing document below
         pass

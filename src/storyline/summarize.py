@@ -66,6 +66,7 @@ _DATELINE = re.compile(
     r"^(?:(?=[A-Z][A-Z.]{2})[A-Z][A-Z.'\- ]{1,40}(?:,\s*[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+)?)*\s*)?"
     r"(?:\([A-Za-z0-9 .&/]{2,30}\)\s*)?[\u2014\u2013-]{1,2}\s+"
 )
+_NAME = re.compile(r"\b[A-Z][A-Za-z]+")
 _BYLINE = re.compile(r"^(?:By|BY|Written by|Posted by)\s+[A-Z]")
 # A teaser cut short ("... and ...") or text with broken encoding ("President?s").
 _DAMAGED = re.compile(r"(?:\.\.\.|\u2026)['\"\u201d\u2019)]*$|[a-z]\?[a-z]")
@@ -96,7 +97,9 @@ class Candidate:
     text: str
     date: str
     copy: bool = False  # from a syndicated copy: cited, never selected, not an independent voice
+    previous: int = -1  # index of the candidate just before it in its source (-1: not a candidate)
     bag: dict[str, int] = field(default_factory=dict)
+    names: frozenset[str] = frozenset()
 
     @property
     def words(self) -> int:
@@ -201,14 +204,16 @@ def build_candidates(documents: list[Document], config: dict[str, Any]) -> list[
     for index, document in enumerate(documents):
         copy = document.duplicate_of is not None and document.duplicate_of in ids
         events = _event_dates(document)
-        position = 0
+        position, previous = 0, -1
         for start, end in _sentence_spans(document):
             start = trim_start(document.text, start, config)
             text = document.text[start:end]
             if not is_summary_worthy(text, config):
+                previous = -1
                 continue
             date = _date_of(start, end, events, document.published or default_date)
-            candidates.append(Candidate(index, position, start, end, text, date, copy))
+            candidates.append(Candidate(index, position, start, end, text, date, copy, previous))
+            previous = len(candidates) - 1
             position += 1
     return candidates
 
@@ -268,6 +273,49 @@ def lexical_similarity(candidates: list[Candidate]) -> Matrix:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     matrix /= np.where(norms == 0, 1, norms)
     return np.asarray(matrix @ matrix.T, dtype=np.float32)
+
+
+# --- multi-event stories: named things, anaphora, fragments -------------------------------------
+
+def span_days(documents: Sequence[Document]) -> int:
+    """Days between the earliest and the latest publication date of the story's sources."""
+    from datetime import date
+
+    known = sorted(d.published[:10] for d in documents if d.published and len(d.published) >= 10)
+    try:
+        return (date.fromisoformat(known[-1]) - date.fromisoformat(known[0])).days if known else 0
+    except ValueError:
+        return 0
+
+
+def names_of(text: str, stop: frozenset[str], config: dict[str, Any]) -> frozenset[str]:
+    """Capitalised words (named people, places, events), stemmed and lower-cased; stop words and
+    ``multi_event.not_names`` (months, days, titles: capitalised but naming nothing) are not names."""
+    skip = stop | frozenset(config["multi_event"]["not_names"])
+    return frozenset(stem(t) for t in (w.lower() for w in _NAME.findall(text)) if t not in skip)
+
+
+def shared_names(candidates: list[Candidate], config: dict[str, Any]) -> dict[str, float]:
+    """Names that at least ``multi_event.min_sources`` independent sources mention, each weighted
+    by how many sentences mention it (log-scaled, 1.0 for the most mentioned): a place the
+    sources keep returning to is a main fact of the story even when no lead names it."""
+    sources: dict[str, set[int]] = {}
+    mentions: dict[str, int] = {}
+    for candidate in candidates:
+        if not candidate.copy:
+            for name in candidate.names:
+                sources.setdefault(name, set()).add(candidate.source)
+                mentions[name] = mentions.get(name, 0) + 1
+    shared = {n: mentions[n] for n, s in sources.items() if len(s) >= config["multi_event"]["min_sources"]}
+    top = math.log1p(max(shared.values(), default=1))
+    return {n: math.log1p(count) / top for n, count in shared.items()}
+
+
+def dangling(candidate: Candidate, chosen: set[int], config: dict[str, Any]) -> bool:
+    """Starts with a pronoun whose antecedent (the sentence before it) is not in the summary."""
+    first = _WORD.match(candidate.text.lstrip("\"'\u201c\u2018("))
+    return (first is not None and first.group().lower() in config["multi_event"]["pronouns"]
+            and candidate.previous not in chosen)
 
 
 # --- embeddings ----------------------------------------------------------------------------------
@@ -349,20 +397,45 @@ def scores(candidates: list[Candidate], agreed: NDArray[np.float64], config: dic
             for i, c in enumerate(candidates)]
 
 
+def gain(index: int, candidates: list[Candidate], salience: list[float], chosen: set[int],
+         covered: set[str], config: dict[str, Any]) -> float:
+    """Salience, plus (multi-event stories only: ``config['_names']`` is set) credit for shared
+    names not yet covered, minus penalties for a dangling pronoun and for a fragment."""
+    names = config.get("_names")
+    if names is None:
+        return salience[index]
+    rules = config["multi_event"]
+    candidate = candidates[index]
+    value = salience[index] + rules["name_credit"] * sum(names.get(n, 0.0) for n in candidate.names - covered)
+    if dangling(candidate, chosen, config):
+        value -= rules["pronoun_penalty"]
+    if candidate.words < rules["fragment_words"]:
+        value -= rules["fragment_penalty"]
+    # Budgeted greedy (gain per word**length_power): a short sentence naming a new place is not
+    # crowded out by long ones that each pack several names.
+    return value / candidate.words ** rules["length_power"]
+
+
 def select(candidates: list[Candidate], vectors: LazyVectors, lexical: Matrix, salience: list[float],
            words: int, config: dict[str, Any]) -> list[int]:
-    """Best first, skipping near-duplicates of chosen sentences, while under ``words`` words."""
-    # Ties go to the earlier sentence, then the earlier source: the outcome never depends on luck.
-    ranked = sorted((i for i in range(len(candidates)) if not candidates[i].copy),
-                    key=lambda i: (-salience[i], candidates[i].position, candidates[i].source))
+    """Greedy: the best gain first, skipping near-duplicates of chosen sentences, while under
+    ``words`` words (with gain == salience this is simply best salience first)."""
+    pool = [i for i in range(len(candidates)) if not candidates[i].copy]
     chosen: list[int] = []
+    covered: set[str] = set()
     total = 0
-    for index in ranked:
-        if total >= words:
+    while total < words and pool:
+        # Ties go to the earlier sentence, then the earlier source: the outcome never depends on luck.
+        picked = set(chosen)
+        pool.sort(key=lambda i: (-gain(i, candidates, salience, picked, covered, config),
+                                 candidates[i].position, candidates[i].source))
+        while pool and _redundant(pool[0], chosen, candidates, vectors, lexical, config):
+            pool.pop(0)  # redundant with a chosen sentence stays redundant
+        if not pool:
             break
-        if _redundant(index, chosen, candidates, vectors, lexical, config):
-            continue
+        index = pool.pop(0)
         chosen.append(index)
+        covered |= candidates[index].names
         total += candidates[index].words
     return chosen
 
@@ -430,6 +503,9 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     stop = _stop_words()
     for candidate in candidates:
         candidate.bag = content_bag(candidate.text, stop)
+        candidate.names = names_of(candidate.text, stop, settings)
+    if span_days(ordered) > settings["multi_event"]["min_span_days"]:
+        settings["_names"] = shared_names(candidates, settings)
     vectors = LazyVectors([c.text for c in candidates], embedder or cached_embed)
     lexical = lexical_similarity(candidates)
     space = vectors.matrix() if settings["agreement_space"] == "embedding" else lexical

@@ -7,8 +7,22 @@ The public API is small; everything else lives in private stage modules::
         print(doc.title, doc.published)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from storyline.model import Document, Extraction, Hints, InputError, Source
 from storyline.pipeline import extract, ingest
 
-__all__ = ["Document", "Extraction", "Hints", "InputError", "Source", "extract", "ingest"]
+if TYPE_CHECKING:
+    from storyline.briefing import Briefing
+
+__all__ = ["Briefing", "Document", "Extraction", "Hints", "InputError", "Source", "brief",
+           "extract", "ingest"]
+
+
+def brief(inputs: Any, *, words: int = 250, **options: Any) -> "Briefing":
+    """A cited briefing of everything in ``inputs`` (paths, URLs ... or ``Document``s), treated
+    as one story. Imported lazily: the language models load only when a briefing is asked for."""
+    from storyline.brief import brief as make_briefing
+
+    return make_briefing(inputs, words=words, **options)
 __version__ = "0.1.0"

@@ -19,9 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from common import data_argument_parser, read_gzip_bytes  # noqa: E402
 
-from storyline.annotate import annotate  # noqa: E402
+from storyline.annotate import PARALLEL_FROM, ParallelAnnotator, annotate  # noqa: E402
 from storyline.model import Document  # noqa: E402
-from storyline.nlp import load_nlp  # noqa: E402
 
 ARTICLE_WORDS = 600
 TARGET_PER_SECOND = 12.0
@@ -37,39 +36,25 @@ def _articles(zyte: Path, limit: int | None) -> list[str]:
     return texts[:limit] if limit else texts
 
 
+def _documents(texts: list[str]) -> list[Document]:
+    return [Document(origin=f"a{i}", text=t, published="2020-01-15") for i, t in enumerate(texts)]
+
+
 def _annotate_throughput(texts: list[str], processes: int) -> float:
-    """Steady-state articles per second: models are loaded and warm before the clock starts."""
-    if processes > 1:
-        return _annotate_in_processes(texts, processes)
-    documents = [Document(origin=f"a{i}", text=t, published="2020-01-15") for i, t in enumerate(texts)]
-    annotate(documents[:4])
-    start = time.perf_counter()
-    annotate(documents)
-    return len(documents) / (time.perf_counter() - start)
-
-
-def _annotate_chunk(texts: list[str]) -> int:
-    documents = [Document(origin=f"a{i}", text=t, published="2020-01-15") for i, t in enumerate(texts)]
-    annotate(documents)
-    return len(documents)
-
-
-def _annotate_in_processes(texts: list[str], processes: int) -> float:
-    from concurrent.futures import ProcessPoolExecutor
-
-    chunks = [texts[i::processes] for i in range(processes)]
-    with ProcessPoolExecutor(max_workers=processes, initializer=_warm_worker) as pool:
-        list(pool.map(_annotate_chunk, [chunk[:2] for chunk in chunks]))  # each worker warm
+    """Steady-state articles per second: models are loaded and warm before the clock starts.
+    Several processes go through ``ParallelAnnotator``, the code path ``storyline ingest`` uses."""
+    if processes < 2:
+        annotate(_documents(texts[:4]))
+        documents = _documents(texts)
         start = time.perf_counter()
-        list(pool.map(_annotate_chunk, chunks))
-        return len(texts) / (time.perf_counter() - start)
-
-
-def _warm_worker() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-    load_nlp()
+        annotate(documents)
+        return len(documents) / (time.perf_counter() - start)
+    with ParallelAnnotator(workers=processes) as annotator:
+        annotator(_documents(texts[: PARALLEL_FROM * processes]))  # every worker loads its models
+        documents = _documents(texts)
+        start = time.perf_counter()
+        annotator(documents)
+        return len(documents) / (time.perf_counter() - start)
 
 
 def _trafilatura_throughput(zyte: Path, limit: int | None) -> float:

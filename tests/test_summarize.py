@@ -198,10 +198,6 @@ def test_seed_story(seeds_dir: Path) -> None:
         assert keyword in text, keyword
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known weakness: the seed story holds two meetings a year apart; the second one's place is "
-    "named only mid-article (never in a lead), and lead prior + cross-source agreement do not "
-    "reach it within 250 words"))
 def test_seed_story_mentions_the_second_meeting(seeds_dir: Path) -> None:
     _, summary = seed_summary(seeds_dir)
     assert "Helsinki" in " ".join(s.text for s in summary)

@@ -107,6 +107,9 @@ class ParallelAnnotator:
 
 def _init_worker() -> None:
     # One process per core: a second thread per process would only fight the other worker.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
     try:
         import torch
 

@@ -98,6 +98,7 @@ class Candidate:
     date: str
     copy: bool = False  # from a syndicated copy: cited, never selected, not an independent voice
     previous: int = -1  # index of the candidate just before it in its source (-1: not a candidate)
+    event: str = ""  # the date of the annotated event it states ("" when none)
     bag: dict[str, int] = field(default_factory=dict)
     names: frozenset[str] = frozenset()
 
@@ -211,8 +212,9 @@ def build_candidates(documents: list[Document], config: dict[str, Any]) -> list[
             if not is_summary_worthy(text, config):
                 previous = -1
                 continue
-            date = _date_of(start, end, events, document.published or default_date)
-            candidates.append(Candidate(index, position, start, end, text, date, copy, previous))
+            event = _date_of(start, end, events, "")
+            date = event or document.published or default_date
+            candidates.append(Candidate(index, position, start, end, text, date, copy, previous, event))
             previous = len(candidates) - 1
             position += 1
     return candidates
@@ -308,7 +310,10 @@ def shared_names(candidates: list[Candidate], config: dict[str, Any]) -> dict[st
                 mentions[name] = mentions.get(name, 0) + 1
     shared = {n: mentions[n] for n, s in sources.items() if len(s) >= config["multi_event"]["min_sources"]}
     top = math.log1p(max(shared.values(), default=1))
-    return {n: math.log1p(count) / top for n, count in shared.items()}
+    weights = {n: math.log1p(count) / top for n, count in shared.items()}
+    # A dated event of the story (annotations.events) is a main fact of its own.
+    weights.update({"@" + c.event[:10]: config["multi_event"]["event_weight"] for c in candidates if c.event})
+    return weights
 
 
 def dangling(candidate: Candidate, chosen: set[int], config: dict[str, Any]) -> bool:
@@ -503,7 +508,8 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     stop = _stop_words()
     for candidate in candidates:
         candidate.bag = content_bag(candidate.text, stop)
-        candidate.names = names_of(candidate.text, stop, settings)
+        candidate.names = names_of(candidate.text, stop, settings) | (
+            {"@" + candidate.event[:10]} if candidate.event else set())
     if span_days(ordered) > settings["multi_event"]["min_span_days"]:
         settings["_names"] = shared_names(candidates, settings)
     vectors = LazyVectors([c.text for c in candidates], embedder or cached_embed)

@@ -8,6 +8,7 @@ inputs (or takes documents already read), sets duplicates aside, and assembles t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from datetime import datetime, timezone
 
 import numpy as np
@@ -19,7 +20,7 @@ from storyline.briefing import (
 )
 from storyline.entities import Entity, canonical_entities, person_key
 from storyline.fetch import Fetcher
-from storyline.model import Citation, Document, InputError, Mode
+from storyline.model import Annotations, Citation, Document, Forecast, InputError, Mode, Quote
 from storyline.pipeline import extract, ingest
 from storyline.store import open_store
 from storyline.summarize import summarize
@@ -181,34 +182,40 @@ def _canonical(name: str | None, names: dict[str, str]) -> str | None:
 
 def _quotes(documents: list[Document], names: dict[str, str]) -> list[QuoteItem]:
     """Every quote of every source; the same words quoted by several sources become one item."""
-    merged: dict[tuple[str | None, str], QuoteItem] = {}
-    for document in documents:
-        for quote in document.annotations.quotes if document.annotations else []:
-            speaker = _canonical(quote.speaker, names)
-            citation = CitationModel(source=document.id or "", start=quote.start, end=quote.end)
-            key = (speaker, _normalised(quote.content))
-            if key in merged:
-                merged[key].citations.append(citation)
-                continue
-            merged[key] = QuoteItem(speaker=speaker, text=quote.content, cue=quote.cue,
-                                    direct=quote.direct, citations=[citation])
-    return list(merged.values())
+    def item(quote: Quote, citation: CitationModel) -> QuoteItem:
+        return QuoteItem(speaker=_canonical(quote.speaker, names), text=quote.content,
+                         cue=quote.cue, direct=quote.direct, citations=[citation])
+
+    return _merged(documents, lambda notes: notes.quotes, item,
+                   lambda quote: (_canonical(quote.speaker, names), quote.content))
 
 
 def _forecasts(documents: list[Document], names: dict[str, str]) -> list[ForecastItem]:
-    merged: dict[tuple[str | None, str], ForecastItem] = {}
+    """Every forecast; the same prediction carried by several sources becomes one item."""
+    def item(forecast: Forecast, citation: CitationModel) -> ForecastItem:
+        return ForecastItem(holder=_canonical(forecast.holder, names), text=forecast.text,
+                            made_on=forecast.made_on, horizon=forecast.horizon,
+                            confidence=forecast.confidence, citations=[citation])
+
+    return _merged(documents, lambda notes: notes.forecasts, item,
+                   lambda forecast: (_canonical(forecast.holder, names), forecast.text))
+
+
+def _merged(documents: list[Document], found: Callable[[Annotations], list[Any]],
+            make: Callable[[Any, CitationModel], Any], key: Callable[[Any], tuple[str | None, str]]
+            ) -> list[Any]:
+    """One item per (who, normalised words), citing every source span that carries it."""
+    merged: dict[tuple[str | None, str], Any] = {}
     for document in documents:
-        for forecast in document.annotations.forecasts if document.annotations else []:
-            holder = _canonical(forecast.holder, names)
-            citation = CitationModel(source=document.id or "", start=forecast.start, end=forecast.end)
-            key = (holder, _normalised(forecast.text))
-            if key in merged:
-                merged[key].citations.append(citation)
-                continue
-            merged[key] = ForecastItem(
-                holder=holder, text=forecast.text, made_on=forecast.made_on,
-                horizon=forecast.horizon, confidence=forecast.confidence, citations=[citation],
-            )
+        for annotation in found(document.annotations) if document.annotations else []:
+            citation = CitationModel(source=document.id or "", start=annotation.start,
+                                     end=annotation.end)
+            who, words = key(annotation)
+            slot = (who, _normalised(words))
+            if slot in merged:
+                merged[slot].citations.append(citation)
+            else:
+                merged[slot] = make(annotation, citation)
     return list(merged.values())
 
 

@@ -162,3 +162,16 @@ def finish(results: object, json_out: Path | None, failures: list[str] | None) -
         print(f"GATE FAIL {failure}")
     print("gate: " + ("FAILED" if failures else "passed"))
     return 1 if failures else 0
+
+
+def below_floors(results: dict, floors: dict, aliases: dict[str, str] | None = None) -> list[str]:
+    """``system/metric: value < floor`` for every figure under its pinned floor; ``aliases``
+    maps a floor's system name to the name used in ``results`` (e.g. "ours")."""
+    failures = []
+    for system, metrics in floors.items():
+        name = (aliases or {}).get(system, system)
+        for metric, floor in metrics.items():
+            value = results.get(name, {}).get(metric)
+            if value is None or value < floor:
+                failures.append(f"{system}/{metric}: {value} < floor {floor}")
+    return failures

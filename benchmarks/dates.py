@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_argument_parser, print_table, read_gzip_bytes, finish, load_floors  # noqa: E402
+from common import data_argument_parser, print_table, read_gzip_bytes, below_floors, finish, load_floors  # noqa: E402
 
 EVAL_FILES = ("eval_default.json", "eval_mediacloud_2020.json")
 
@@ -117,14 +117,7 @@ def run_system(func: Callable[[str, str], str | None], items: list[tuple[str, st
 
 def check_floors(results: dict[str, dict[str, float]], ours_name: str) -> list[str]:
     """Figures below ``floors.json``; the key "ours" stands for either way of running ours."""
-    floors = load_floors("dates")
-    failures = []
-    for system, metrics in floors.items():
-        for metric, floor in metrics.items():
-            value = results.get(ours_name if system == "ours" else system, {}).get(metric)
-            if value is None or value < floor:
-                failures.append(f"{system}/{metric}: {value} < floor {floor}")
-    return failures
+    return below_floors(results, load_floors("dates"), {"ours": ours_name})
 
 
 def main() -> int:

@@ -42,7 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_argument_parser, print_table, finish, load_floors  # noqa: E402
+from common import data_argument_parser, print_table, below_floors, finish, load_floors  # noqa: E402
 
 DATA_FILE = Path("quotes") / "polnear_dev.jsonl"
 QUOTE_CHARS = "\"“”«»„"
@@ -308,14 +308,7 @@ def print_report(results: dict[str, dict[str, Any]]) -> None:
 
 
 def check_floors(results: dict[str, dict[str, Any]]) -> list[str]:
-    floors = load_floors("quotes")
-    failures = []
-    for system, metrics in floors.items():
-        for metric, floor in metrics.items():
-            value = results.get(system, {}).get(metric)
-            if value is None or value < floor:
-                failures.append(f"{system}/{metric}: {value} < floor {floor}")
-    return failures
+    return below_floors(results, load_floors("quotes"))
 
 
 def print_misses(articles: list[Article], docs: list[Any], predictions: list[list[Item]]) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_argument_parser, print_table, finish, load_floors  # noqa: E402
+from common import data_argument_parser, print_table, below_floors, finish, load_floors  # noqa: E402
 
 DATA_FILE = Path("timex") / "te3_platinum_timex.jsonl"
 OURS = "storyline find_timexes"
@@ -159,15 +159,8 @@ def run_system(func: Callable[[dict[str, Any]], list[Span]], docs: list[dict[str
     return figures(counts), misses, (len(docs) / elapsed if elapsed > 0 else 0.0)
 
 
-def check_floors(results: dict[str, dict[str, float]]) -> list[str]:
-    floors = load_floors("timex")
-    failures = []
-    for system, metrics in floors.items():
-        for metric, floor in metrics.items():
-            value = results.get(system, {}).get(metric)
-            if value is None or value < floor:
-                failures.append(f"{system}/{metric}: {value} < floor {floor}")
-    return failures
+def check_floors(results: dict[str, dict[str, Any]]) -> list[str]:
+    return below_floors(results, load_floors("timex"))
 
 
 def main() -> int:

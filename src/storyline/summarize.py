@@ -512,6 +512,9 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
             {"@" + candidate.event[:10]} if candidate.event else set())
     if span_days(ordered) > settings["multi_event"]["min_span_days"]:
         settings["_names"] = shared_names(candidates, settings)
+    else:
+        settings["_names"] = {}
+        settings["multi_event"] = {**settings["multi_event"], "length_power": 0.0}
     vectors = LazyVectors([c.text for c in candidates], embedder or cached_embed)
     lexical = lexical_similarity(candidates)
     space = vectors.matrix() if settings["agreement_space"] == "embedding" else lexical

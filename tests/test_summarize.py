@@ -201,3 +201,44 @@ def test_seed_story(seeds_dir: Path) -> None:
 def test_seed_story_mentions_the_second_meeting(seeds_dir: Path) -> None:
     _, summary = seed_summary(seeds_dir)
     assert "Helsinki" in " ".join(s.text for s in summary)
+
+
+def test_seed_story_covers_the_main_issues_without_dangling_pronouns(seeds_dir: Path) -> None:
+    documents, summary = seed_summary(seeds_dir)
+    text = " ".join(s.text for s in summary)
+    assert sum(k in text for k in ("Syria", "Ukraine", "Korea", "Iran", "sanction")) >= 3
+    pronouns = set(load_config()["multi_event"]["pronouns"])
+    texts = {d.id: d.text for d in documents}
+    spans = {(s.citations[0].source, s.citations[0].start, s.citations[0].end) for s in summary}
+    for sentence in summary:
+        if sentence.text.split()[0].lower().strip("\"'\u201c") not in pronouns:
+            continue
+        own = sentence.citations[0]
+        before = texts[own.source][:own.start].rstrip()
+        # The sentence just before it in its source is in the summary too.
+        assert any(src == own.source and before.endswith(texts[src][start:end].rstrip())
+                   for src, start, end in spans), sentence.text
+
+
+def test_multi_event_rules_only_for_stories_spanning_weeks() -> None:
+    from storyline.summarize import span_days
+
+    assert span_days(bridge_story()) == 0
+    assert span_days([document(1, BRIDGE_A, "2031-05-06"), document(2, BRIDGE_B, "2031-08-06")]) == 92
+    assert span_days([document(1, BRIDGE_A), document(2, BRIDGE_B)]) == 0
+    assert span_days([document(1, BRIDGE_A, "2031-05-06"), document(2, BRIDGE_B)]) == 0
+    # One-week stories keep the tuned single-event selection (lead prior + agreement).
+    spread = [document(1, BRIDGE_A, "2031-05-06"), document(2, BRIDGE_B, "2031-05-09")]
+    expected = [s.text for s in summarize(bridge_story(), words=60)]
+    assert [s.text for s in summarize(spread, words=60)] == expected
+
+
+def test_a_pronoun_sentence_needs_its_antecedent_in_multi_event_stories() -> None:
+    from storyline.summarize import Candidate, dangling
+
+    config = load_config()
+    lead = Candidate(0, 0, 0, 10, "Mayor Lind opened the bridge.", "")
+    follow = Candidate(0, 1, 11, 30, "She thanked the engineers warmly.", "", previous=0)
+    assert dangling(follow, set(), config)
+    assert not dangling(follow, {0}, config)
+    assert not dangling(lead, set(), config)

@@ -29,6 +29,20 @@ How a summary is made (every constant lives in ``data/summarize.json``):
    Embeddings are computed lazily: only for pairs that share content words (TF-IDF cosine >=
    ``redundancy.prefilter``), and for each chosen sentence's likeliest supporter per source
    (a few dozen of a story's hundreds of sentences: embedding is the slow step on a CPU).
+3b. **Multi-event stories** (sources published more than ``multi_event.min_span_days`` apart:
+   a developing story, e.g. two summits a year apart). Lead prior + agreement favour the event
+   every lead states and never reach one named only mid-article, so selection becomes a
+   budgeted greedy on ``(salience + name_credit * new names - penalties) / words**length_power``:
+   * *names* (capitalised words, not stop words or ``not_names``) that >= ``min_sources``
+     independent sources mention, weighted by log(sentences mentioning it) (1 for the most
+     mentioned), plus each annotated dated event (``annotations.events``, ``event_weight``),
+     earn credit the first time they are covered (submodular: a second sentence gains nothing);
+   * a sentence opening with a pronoun (``pronouns``) loses ``pronoun_penalty`` unless the
+     sentence just before it in its source is chosen (the text is never rewritten);
+   * a fragment (< ``fragment_words`` words) loses ``fragment_penalty``.
+   Single-event stories (Multi-News has no dates) keep the plain ranking: there the penalties
+   cost ROUGE (pronoun 0.2 alone: -0.12 R-1 / -0.11 R-2; pronoun 0.5 + fragment 0.6:
+   -0.27 / -0.16, both below the acceptance margins).
 4. **Length rule.** Sentences are added while the summary is shorter than ``words``: it stops
    at the budget and exceeds it by at most one sentence (the last one added).
 5. **Order.** Chronological where a date is known (an annotated event in the sentence, else the
@@ -512,9 +526,6 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
             {"@" + candidate.event[:10]} if candidate.event else set())
     if span_days(ordered) > settings["multi_event"]["min_span_days"]:
         settings["_names"] = shared_names(candidates, settings)
-    else:
-        settings["_names"] = {}
-        settings["multi_event"] = {**settings["multi_event"], "length_power": 0.0}
     vectors = LazyVectors([c.text for c in candidates], embedder or cached_embed)
     lexical = lexical_similarity(candidates)
     space = vectors.matrix() if settings["agreement_space"] == "embedding" else lexical

@@ -117,8 +117,9 @@ def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS) ->
     originals = [d for d in documents if not d.duplicate_of]
     entities = canonical_entities(originals)
     names = _speaker_names(entities)
+    vectors = _document_vectors(originals) if len(originals) > 1 else None
     return Briefing(
-        title=_title(originals),
+        title=_title(originals, vectors),
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         period=_period(documents),
         sources=[SourceModel(**d.to_dict()) for d in documents],
@@ -127,7 +128,7 @@ def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS) ->
         entities=[EntityItem(**entity.to_dict()) for entity in entities],
         quotes=_quotes(originals, names),
         forecasts=_forecasts(originals, names),
-        story=_story_check(originals),
+        story=_story_check(originals, vectors),
         words=words,
     )
 
@@ -145,16 +146,16 @@ def _timeline_item(entry: object) -> TimelineItem:
     return TimelineItem(**data)
 
 
-def _title(documents: list[Document]) -> str:
+def _title(documents: list[Document], vectors: np.ndarray | None) -> str:
     """The headline of the source most central to the story, else a neutral title."""
-    titled = [d for d in documents if d.title]
+    titled = [i for i, d in enumerate(documents) if d.title]
     if not titled:
         return "Briefing"
-    if len(titled) == 1:
-        return titled[0].title or "Briefing"
-    vectors = _document_vectors(titled)
+    if len(titled) == 1 or vectors is None:
+        return documents[titled[0]].title or "Briefing"
     centroid = vectors.mean(axis=0)
-    return titled[int(np.argmax(vectors @ centroid))].title or "Briefing"
+    best = max(titled, key=lambda i: float(vectors[i] @ centroid))
+    return documents[best].title or "Briefing"
 
 
 def _period(documents: list[Document]) -> Period:
@@ -230,16 +231,20 @@ def _document_vectors(documents: list[Document]) -> np.ndarray:
     return embed(texts)
 
 
-def _opening(document: Document, chars: int = 1500) -> str:
+# What a document is about shows in its title and first paragraphs; a short opening keeps the
+# embedding cheap (the model's cost grows with length) on the warm-briefing path.
+OPENING_CHARS = 600
+
+
+def _opening(document: Document, chars: int = OPENING_CHARS) -> str:
     """Title and opening of a document: what it is about, cheaply."""
     return f"{document.title or ''}. {document.text[:chars]}"
 
 
-def _story_check(documents: list[Document]) -> StoryCheck:
+def _story_check(documents: list[Document], vectors: np.ndarray | None) -> StoryCheck:
     """Do the sources tell one story? Name those that stand apart from all the others."""
-    if len(documents) < 2:
+    if len(documents) < 2 or vectors is None:
         return StoryCheck(coherent=True)
-    vectors = _document_vectors(documents)
     similarity = vectors @ vectors.T
     np.fill_diagonal(similarity, -1.0)
     apart = [d.id or "" for d, row in zip(documents, similarity) if row.max() < STORY_SIMILARITY_FLOOR]

@@ -101,8 +101,8 @@ class ParallelAnnotator:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker)
         shares = [list(documents[i::self.workers]) for i in range(self.workers)]
         for share, notes in zip(shares, self._pool.map(_annotations_of, shares)):
-            for document, annotations in zip(share, notes):
-                document.annotations = annotations
+            for document, found in zip(share, notes):
+                document.annotations = found
 
 
 def _init_worker() -> None:

@@ -62,14 +62,7 @@ def brief_inputs(
     the inputs are ingested (annotated once, kept) and the briefing covers the stored copies."""
     inputs = list(inputs)
     if db_url is None:
-        documents = []
-        for result in extract(inputs, mode=mode, fetcher=fetcher):
-            if isinstance(result, InputError):
-                if on_error is not None:
-                    on_error(result)
-            else:
-                documents.append(result)
-        return brief(documents, words=words)
+        return brief(_read(inputs, on_error, mode=mode, fetcher=fetcher), words=words)
     with open_store(db_url) as store:
         report = ingest(inputs, store, mode=mode, fetcher=fetcher)
         for error in report.failed:
@@ -86,16 +79,22 @@ def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | No
         documents = [item for item in items if isinstance(item, Document)]
         _number(documents)
     else:
-        documents = []
-        for result in extract([str(item) for item in items]):
-            if isinstance(result, InputError):
-                if on_error is not None:
-                    on_error(result)
-            else:
-                documents.append(result)
+        documents = _read([str(item) for item in items], on_error)
     missing = [d for d in documents if d.annotations is None]
     if missing:
         annotate(missing)
+    return documents
+
+
+def _read(inputs: list[str], on_error: Errors | None, *, mode: Mode | None = None,
+          fetcher: Fetcher | None = None) -> list[Document]:
+    """The documents of ``inputs``; each failure goes to ``on_error`` and is left out."""
+    documents = []
+    for result in extract(inputs, mode=mode, fetcher=fetcher):
+        if isinstance(result, Document):
+            documents.append(result)
+        elif on_error is not None:
+            on_error(result)
     return documents
 
 

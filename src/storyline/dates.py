@@ -31,14 +31,14 @@ dates and dates after today (plus a one-day time-zone slack) are rejected. Relat
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Literal
+
+from storyline.resources import read_data
 
 Precision = Literal["day", "month", "year"]
 
@@ -64,8 +64,7 @@ class DateParse:
 
 @lru_cache(maxsize=1)
 def _vocab() -> dict[str, Any]:
-    raw = resources.files("storyline").joinpath("data/metadata_dates.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(raw)
+    data: dict[str, Any] = read_data("metadata_dates.json")
     return data
 
 

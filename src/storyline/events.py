@@ -24,17 +24,16 @@ win this autumn"). The text is the sentence, cut at line breaks and trimmed. Voc
 
 from __future__ import annotations
 
-import json
 import re
 from bisect import bisect_right
 from datetime import date as _date
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from spacy.tokens import Doc, Span, Token
 
 from storyline.model import Event, EventStatus, Timex
+from storyline.resources import read_data
 from storyline.timex import resolve_date
 
 ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -44,8 +43,7 @@ HALF_YEAR_DAYS = 183
 
 @lru_cache(maxsize=1)
 def vocab() -> dict[str, Any]:
-    raw = resources.files("storyline").joinpath("data/events_vocab.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(raw)
+    data: dict[str, Any] = read_data("events_vocab.json")
     return data
 
 

@@ -30,16 +30,15 @@ Vocabulary lives in ``data/forecasts_markers.json``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any, cast
 
 from spacy.tokens import Doc, Span, Token
 
 from storyline.events import compare_dates, sentence_units, timex_date, trimmed
 from storyline.model import Confidence, Forecast, Quote, Timex
+from storyline.resources import read_data
 
 PHRASE_RANK = 0  # phrases outrank modals when choosing a sentence's marker
 MODAL_RANK = 1
@@ -58,8 +57,7 @@ class Marker:
 
 @lru_cache(maxsize=1)
 def vocab() -> dict[str, Any]:
-    raw = resources.files("storyline").joinpath("data/forecasts_markers.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(raw)
+    data: dict[str, Any] = read_data("forecasts_markers.json")
     return data
 
 

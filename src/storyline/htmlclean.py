@@ -19,11 +19,9 @@ Removed paragraphs go to ``Extraction.evidence`` for the metadata stage.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +29,7 @@ from lxml.html import HtmlElement
 
 from storyline.htmldates import find_published_date
 from storyline.model import Extraction
+from storyline.resources import read_data
 
 _TOKEN = re.compile(r"\w+")
 _LIST_ITEM = re.compile(r"^[-•*·]\s")
@@ -76,8 +75,7 @@ def _compile(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
 
 @lru_cache(maxsize=1)
 def boilerplate_rules() -> BoilerplateRules:
-    text = resources.files("storyline").joinpath("data", "html_boilerplate.json").read_text("utf-8")
-    raw = json.loads(text)
+    raw = read_data("html_boilerplate.json")
     # Longest prefixes first so "written by" wins over "by".
     prefixes = sorted((p.lower() for p in raw["author_prefixes"]), key=len, reverse=True)
     return BoilerplateRules(

@@ -24,11 +24,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
+
+from storyline.resources import read_data
 
 DateOrigin = Literal["meta", "text", "url", "inferred"]
 
@@ -57,7 +58,7 @@ class DateRules:
 
 @lru_cache(maxsize=1)
 def date_rules() -> DateRules:
-    raw = json.loads(resources.files("storyline").joinpath("data", "html_dates.json").read_text("utf-8"))
+    raw = read_data("html_dates.json")
     return DateRules(
         json_ld_keys=tuple(raw["json_ld_keys"]),
         meta_names=tuple(name.lower() for name in raw["meta_names"]),

@@ -19,27 +19,25 @@ datelines live, and where unlabelled evidence (a bare name line above a role lin
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+from storyline.dates import date_from_url, find_publication_date, parse_date
 from storyline.decode import decode_bytes, sniff_mode
 from storyline.errors import InputProblem
-from storyline.dates import date_from_url, find_publication_date, parse_date
 from storyline.model import DateSource, Document, Extraction, Kind, Source
+from storyline.resources import read_data
 
 # --- data files ------------------------------------------------------------------------------
 
 
 def _load(name: str) -> dict[str, Any]:
-    raw = resources.files("storyline").joinpath(f"data/{name}").read_text("utf-8")
-    data: dict[str, Any] = json.loads(raw)
+    data: dict[str, Any] = read_data(name)
     return data
 
 

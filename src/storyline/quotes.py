@@ -21,18 +21,17 @@ name was resolved from elsewhere.
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from spacy.tokens import Doc, Span, Token
 
 from storyline.model import Quote
+from storyline.resources import read_data
 
 DOUBLE_OPEN = "“„«"
 DOUBLE_CLOSE = "”»"
@@ -66,8 +65,7 @@ def _text(doc: Doc) -> str:
 
 @lru_cache(maxsize=1)
 def vocab() -> dict[str, Any]:
-    raw = resources.files("storyline").joinpath("data/quotes_vocab.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(raw)
+    data: dict[str, Any] = read_data("quotes_vocab.json")
     for key, value in list(data.items()):
         if isinstance(value, list):
             data[key] = frozenset(value)

@@ -38,19 +38,18 @@ known parts with ``X`` for the rest ("Friday" -> ``XXXX-WXX-5``, "July 9" -> ``X
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Literal
 
 from spacy.tokens import Doc
 
 from storyline.dates import expand_two_digit_year, find_dates, infer_day_first
 from storyline.model import Timex, TimexType
+from storyline.resources import read_data
 
 Precision = Literal["day", "month", "year"]
 # (start, end, type, value) as a normaliser proposes it; the value may still be a bare clock
@@ -66,8 +65,7 @@ _NUMERIC_FUTURE_DAYS = 731
 
 @lru_cache(maxsize=1)
 def _vocab() -> dict[str, Any]:
-    raw = resources.files("storyline").joinpath("data/timex_vocab.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(raw)
+    data: dict[str, Any] = read_data("timex_vocab.json")
     return data
 
 
@@ -120,10 +118,10 @@ class _Rule:
 
 @lru_cache(maxsize=1)
 def _rules() -> tuple[_Rule, ...]:
-    raw = resources.files("storyline").joinpath("data/timex_rules.json").read_text("utf-8")
+    specs = read_data("timex_rules.json")["rules"]
     places = _placeholders()
     rules = []
-    for priority, rule in enumerate(json.loads(raw)["rules"]):
+    for priority, rule in enumerate(specs):
         body = re.sub(r"<<(\w+)>>", lambda m: places[m.group(1)], rule["pattern"])
         regex = re.compile(rf"(?<![\w'’-])(?:{body})(?![\w])", re.IGNORECASE)
         rules.append(_Rule(rule["name"], rule["norm"], regex, priority))

@@ -13,7 +13,8 @@ from storyline.briefing import Briefing, CitationModel, CitedText, Period, Sourc
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "briefing-schema.md").read_text("utf-8")
 MODELS = [schema.Briefing, schema.TimelineItem, schema.EntityItem, schema.QuoteItem,
-          schema.ForecastItem, schema.IssueItem]
+          schema.ForecastItem, schema.IssueItem, schema.CountryGroup,
+          schema.Blindspot, schema.Conflict]
 
 
 def _briefing(citation_end: int) -> Briefing:

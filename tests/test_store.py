@@ -228,14 +228,14 @@ def test_migrations_are_applied_once(db: Path) -> None:
 def test_a_later_migration_is_applied_on_open(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with SQLiteStore(db) as store:
         store.add_document(make_doc(1))
-    extra = Migration(LATEST_VERSION + 1, "stories", ("CREATE TABLE stories (id INTEGER PRIMARY KEY)",))
+    extra = Migration(LATEST_VERSION + 1, "bookmarks", ("CREATE TABLE bookmarks (id INTEGER PRIMARY KEY)",))
     monkeypatch.setattr(store_module, "MIGRATIONS", [*MIGRATIONS, extra])
     monkeypatch.setattr(store_module, "LATEST_VERSION", extra.version)
     with SQLiteStore(db) as store:
         assert store.count() == 1
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == extra.version
-        conn.execute("SELECT count(*) FROM stories")
+        conn.execute("SELECT count(*) FROM bookmarks")
 
 
 def test_a_failing_migration_changes_nothing(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

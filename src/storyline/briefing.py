@@ -62,6 +62,7 @@ class SourceModel(_Model):
     text: str
     also_at: list[str] = []
     content_hash: str | None = None
+    ownership: str | None = None  # from the outlet registry: state-affiliated, public, private, ...
 
 
 class TimelineItem(_Model):
@@ -111,6 +112,32 @@ class IssueItem(_Model):
     disputed: list[CitedText] = []
 
 
+class CountryGroup(_Model):
+    """Beyond the contract: the sources of one country (``null``: country unknown)."""
+
+    country: str | None
+    sources: list[str]
+    outlets: list[str] = []
+    issues: dict[str, int] = {}  # issue label -> sentences these sources give it
+
+
+class Blindspot(_Model):
+    """Beyond the contract: an issue covered by one country's outlets only."""
+
+    issue: str
+    country: str
+    sources: list[str]
+    note: str
+
+
+class Conflict(_Model):
+    """Beyond the contract: sources that contradict each other on the same thing, side by side."""
+
+    topic: str
+    kind: Literal["date", "number", "outcome", "assessment"]
+    sides: list[CitedText]
+
+
 class StoryCheck(_Model):
     """Beyond the contract: whether the sources form one story, and which stand apart."""
 
@@ -131,6 +158,9 @@ class Briefing(_Model):
     quotes: list[QuoteItem] = []
     forecasts: list[ForecastItem] = []
     issues: list[IssueItem] = []
+    countries: list[CountryGroup] = []
+    blindspots: list[Blindspot] = []
+    conflicts: list[Conflict] = []
     story: StoryCheck | None = None
     words: int | None = None
 
@@ -153,6 +183,8 @@ class Briefing(_Model):
             groups += [*issue.summary, *issue.agreed, *issue.disputed]
             for view in issue.by_source.values():
                 groups += view.position
+        for conflict in self.conflicts:
+            groups += conflict.sides
         return [citation for group in groups for citation in group.citations]
 
     def to_dict(self) -> dict[str, Any]:

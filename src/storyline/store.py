@@ -186,6 +186,48 @@ MIGRATIONS: list[Migration] = [
             created_at TEXT NOT NULL
         )""",
     )),
+    Migration(3, "stories, sentence search, cached briefings and user outlets", (
+        # A story is a named set of documents (the web app's and `ingest --story`'s unit); a
+        # document may belong to several stories.
+        """CREATE TABLE stories (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            title TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE story_documents (
+            story INTEGER NOT NULL REFERENCES stories(id),
+            document INTEGER NOT NULL REFERENCES documents(seq),
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (story, document)
+        )""",
+        "CREATE INDEX story_documents_document ON story_documents(document)",
+        # Full-text search over annotated sentences; offsets point into the document's text.
+        """CREATE VIRTUAL TABLE sentences_fts USING fts5(
+            text, document UNINDEXED, start UNINDEXED, end UNINDEXED,
+            tokenize = 'porter unicode61'
+        )""",
+        # A briefing is costly (seconds); the web app serves the last one made for the story's
+        # current documents (``documents_key``) and words, and makes a new one when they change.
+        """CREATE TABLE briefings (
+            story INTEGER NOT NULL REFERENCES stories(id),
+            words INTEGER NOT NULL,
+            documents_key TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (story, words)
+        )""",
+        # Outlets the user adds (`storyline outlets add`); they take precedence over the packaged
+        # registry.
+        """CREATE TABLE outlets (
+            name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
+            domains TEXT NOT NULL DEFAULT '[]',
+            country TEXT,
+            ownership TEXT,
+            created_at TEXT NOT NULL
+        )""",
+    )),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 

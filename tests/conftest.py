@@ -6,8 +6,11 @@ CI (``CI=true``) the same absence is a failure, so CI can never pass by skipping
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,3 +160,38 @@ def news_server() -> Iterator[NewsServer]:
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
+
+
+CHROMIUM = Path(os.environ.get("STORYLINE_CHROMIUM", "/usr/bin/chromium"))
+# Screenshots of browser tests land here (CI keeps the folder as the tests' output).
+SCREENSHOTS = Path(os.environ.get("STORYLINE_TEST_OUTPUT", REPO / "test-output")) / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's ``chromium``) driven by Playwright; one per test worker."""
+    require(CHROMIUM.exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        playwright_api = importlib.import_module("playwright.sync_api")
+    except ImportError:
+        require(False, "the playwright package is not installed (pip install -e '.[test]')")
+    with playwright_api.sync_playwright() as driver:
+        instance = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser page (own context: no cookies or storage shared between tests)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot of ``page`` under the test output folder."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -19,6 +19,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	@mkdir -p $(OUT)
+	$(VENV)/bin/storyline outlets import examples/outlets.json --db $(OUT)/example.db
 	$(VENV)/bin/storyline ingest examples/corpus --db $(OUT)/example.db
 	$(VENV)/bin/storyline docs --db $(OUT)/example.db
 	$(VENV)/bin/storyline brief examples/corpus --db $(OUT)/example.db \

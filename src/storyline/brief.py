@@ -21,6 +21,7 @@ from storyline.briefing import (
 from storyline.entities import Entity, canonical_entities, person_key
 from storyline.fetch import Fetcher
 from storyline.model import Annotations, Citation, Document, Forecast, InputError, Mode, Quote
+from storyline.outlets import Registry, enrich, load_registry
 from storyline.pipeline import extract, ingest
 from storyline.store import open_store
 from storyline.summarize import summarize
@@ -39,14 +40,16 @@ def brief(
     *,
     words: int = DEFAULT_WORDS,
     on_error: Errors | None = None,
+    registry: Registry | None = None,
 ) -> Briefing:
     """A cited briefing of everything given, treated as one story.
 
     ``inputs`` are input strings (files, folders, URLs ... as for ``extract``) or ``Document``s.
-    Inputs that fail are passed to ``on_error`` (if given) and left out.
+    Inputs that fail are passed to ``on_error`` (if given) and left out. ``registry``: the
+    outlet registry that names sources' outlets, countries and ownership (default: packaged).
     """
     documents = _documents(inputs, on_error)
-    return brief_documents(documents, words=words)
+    return brief_documents(documents, words=words, registry=registry)
 
 
 def brief_inputs(
@@ -62,7 +65,8 @@ def brief_inputs(
     the inputs are ingested (annotated once, kept) and the briefing covers the stored copies."""
     inputs = list(inputs)
     if db_url is None:
-        return brief(_read(inputs, on_error, mode=mode, fetcher=fetcher), words=words)
+        return brief(_read(inputs, on_error, mode=mode, fetcher=fetcher), words=words,
+                     registry=load_registry())
     with open_store(db_url) as store:
         report = ingest(inputs, store, mode=mode, fetcher=fetcher)
         for error in report.failed:
@@ -70,7 +74,8 @@ def brief_inputs(
                 on_error(error)
         wanted = set(report.new + report.duplicates + report.already_stored)
         documents = [d for d in store.documents(with_annotations=True) if d.id in wanted]
-    return brief(documents, words=words)
+        registry = load_registry(store)  # the user's outlets count
+    return brief(documents, words=words, registry=registry)
 
 
 def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | None) -> list[Document]:
@@ -111,8 +116,10 @@ def _number(documents: list[Document]) -> None:
         document.id = f"S{number}"
 
 
-def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS) -> Briefing:
+def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
+                    registry: Registry | None = None) -> Briefing:
     """Assemble the briefing of annotated documents (duplicates stay listed, not analysed)."""
+    enrich(documents, registry)  # outlet names, countries and ownership from the registry
     originals = [d for d in documents if not d.duplicate_of]
     entities = canonical_entities(originals)
     names = _speaker_names(entities)

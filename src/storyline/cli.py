@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -21,6 +22,7 @@ from storyline import __version__
 from storyline.errors import StorylineError
 from storyline.fetch import TIMEOUT_SECONDS, Fetcher
 from storyline.model import Document, InputError, Mode
+from storyline.outlets import enrich, load_registry, make_outlet, ownership_types, read_outlets_file
 from storyline.pipeline import extract, ingest
 from storyline.store import default_db_location, open_store
 
@@ -114,13 +116,21 @@ def _as_plain_text(doc: Document) -> str:
 @timeout_option
 @click.option("--no-annotate", is_flag=True,
               help="store clean documents only, without the NLP pass (faster)")
+@click.option("--story", "story_name", metavar="NAME", default=None,
+              help="also put the documents into the story NAME (created if new), as the web app "
+                   "shows them; default: into no story")
 @quiet_option
 def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | None,
-                   allow_private: bool, timeout: float, no_annotate: bool, quiet: bool) -> None:
+                   allow_private: bool, timeout: float, no_annotate: bool, story_name: str | None,
+                   quiet: bool) -> None:
     """Read, clean, annotate and store INPUTS (adding the same input twice adds nothing)."""
     with _open_store_or_exit(db_url) as store, _progress(quiet, "Ingesting") as advance:
+        story = _story_or_exit(store, story_name)
+
         def on_item(result: Document | InputError) -> None:
             _report_failure(result)
+            if story is not None and isinstance(result, Document) and result.id:
+                store.add_to_story(story, [result.id])  # as each is stored: a killed run keeps them
             advance()
 
         fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
@@ -131,6 +141,43 @@ def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | Non
     sys.exit(EXIT_OK if report.ok else EXIT_SOME_FAILED)
 
 
+def _story_or_exit(store: Any, name: str | None) -> int | None:
+    if name is None:
+        return None
+    try:
+        return int(store.create_story(name).id)
+    except StorylineError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to listen on; any other than loopback needs $STORYLINE_TOKEN")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="port to listen on")
+@db_option
+@private_option
+def serve_command(host: str, port: int, db_url: str | None, allow_private: bool) -> None:
+    """The web app and HTTP API (http://HOST:PORT/, API documentation at /docs).
+
+    On a non-loopback address every write needs the token in $STORYLINE_TOKEN
+    (Authorization: Bearer TOKEN); without one the server refuses to start.
+    """
+    import os
+
+    import uvicorn
+
+    from storyline.web import create_app, is_loopback
+
+    token = os.environ.get("STORYLINE_TOKEN") or None
+    try:
+        app = create_app(db_url, token=token, public=not is_loopback(host), allow_private=allow_private)
+    except StorylineError as exc:
+        raise click.UsageError(str(exc)) from exc
+    _stderr.print(f"Storyline at http://{host}:{port}/ (API documentation at /docs); Ctrl+C stops it")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 @main.command("docs")
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table",
@@ -139,6 +186,7 @@ def docs_command(db_url: str | None, fmt: str) -> None:
     """List the documents stored in the database."""
     with _open_store_or_exit(db_url) as store:
         documents = store.documents()
+        enrich(documents, load_registry(store))  # outlets added since the ingest count too
     if fmt == "json":
         click.echo(json.dumps([d.to_dict() for d in documents], ensure_ascii=False, indent=2))
     elif fmt == "jsonl":
@@ -282,14 +330,141 @@ def quotes_command(source: IO[str]) -> None:
     click.echo(json.dumps([asdict(q) for q in found], ensure_ascii=False, indent=2))
 
 
+# --- outlets: the outlet registry --------------------------------------------------------------
+
+
+@main.group("outlets")
+def outlets_group() -> None:
+    """The outlet registry: each outlet's name, domains, country and ownership.
+
+    The packaged list of common outlets plus your own, kept in the database; yours take
+    precedence. Ingest and brief use both.
+    """
+
+
+ownership_option = click.option(
+    "--ownership", type=click.Choice(list(ownership_types()), case_sensitive=False),
+    default=None, help="what kind of outlet it is (see docs/cli.md)",
+)
+
+
+@outlets_group.command("add")
+@click.argument("name")
+@click.option("--domain", "domains", multiple=True, metavar="DOMAIN",
+              help="a domain the outlet publishes at (repeat for several; subdomains match)")
+@click.option("--country", default=None, metavar="COUNTRY",
+              help="ISO 3166-1 code such as RU, US, CN (or any country name)")
+@ownership_option
+@click.option("--alias", "aliases", multiple=True, metavar="NAME",
+              help="another name the outlet is cited by (repeat for several)")
+@db_option
+def outlets_add_command(name: str, domains: tuple[str, ...], country: str | None,
+                        ownership: str | None, aliases: tuple[str, ...], db_url: str | None) -> None:
+    """Add (or replace) your outlet NAME. Options left out keep what the registry already
+    knows about an outlet of that name."""
+    with _open_store_or_exit(db_url) as store:
+        known = load_registry(store).by_name(name)
+        if known is not None:  # what the registry knows fills the options not given
+            domains = domains or known.domains
+            aliases = aliases or (*known.aliases, known.name)
+            country = country or known.country
+            ownership = ownership or known.ownership
+        try:
+            outlet = make_outlet(name, domains=domains, aliases=aliases, country=country,
+                                 ownership=ownership)
+        except StorylineError as exc:
+            raise click.UsageError(str(exc)) from exc
+        store.add_outlet(outlet)
+    click.echo(f"Saved {outlet.name}: {_outlet_summary(outlet)}.")
+
+
+def _outlet_summary(outlet: Any) -> str:
+    return ", ".join([outlet.country or "no country", outlet.ownership or "no ownership type",
+                      ", ".join(outlet.domains) or "no domains"])
+
+
+@outlets_group.command("list")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              help="table for people; json (the import format) for scripts")
+@click.option("--user-only", is_flag=True, help="only your own outlets, not the packaged ones")
+def outlets_list_command(db_url: str | None, fmt: str, user_only: bool) -> None:
+    """List the outlets the registry knows: packaged and yours."""
+    with _open_store_or_exit(db_url) as store:
+        registry = load_registry(store)
+    outlets = [o for o in registry if registry.is_user(o) or not user_only]
+    if fmt == "json":
+        click.echo(json.dumps([o.to_dict() for o in outlets], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(outlets)} outlet{'s' if len(outlets) != 1 else ''}")
+    for column in ("name", "country", "ownership", "domains", "aliases", "from"):
+        table.add_column(column, overflow="fold")
+    for outlet in outlets:
+        table.add_row(outlet.name, outlet.country or "", outlet.ownership or "",
+                      ", ".join(outlet.domains), ", ".join(outlet.aliases),
+                      "yours" if registry.is_user(outlet) else "packaged")
+    _wide_console().print(table)
+
+
+@outlets_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@db_option
+def outlets_import_command(file: str, db_url: str | None) -> None:
+    """Add (or replace) the outlets of FILE: a JSON list of {"name", "domains", "country",
+    "ownership", "aliases"} objects. A bad entry is reported and skipped."""
+    try:
+        outlets, problems = read_outlets_file(file)
+    except StorylineError as exc:
+        _outlet_failure(file, str(exc))
+        sys.exit(EXIT_SOME_FAILED)
+    for problem in problems:
+        _outlet_failure(file, problem)
+    with _open_store_or_exit(db_url) as store:
+        for outlet in outlets:
+            store.add_outlet(outlet)
+    click.echo(f"Imported {len(outlets)} outlet{'s' if len(outlets) != 1 else ''}"
+               + (f"; {len(problems)} skipped." if problems else "."))
+    sys.exit(EXIT_SOME_FAILED if problems else EXIT_OK)
+
+
+@outlets_group.command("remove")
+@click.argument("name")
+@db_option
+def outlets_remove_command(name: str, db_url: str | None) -> None:
+    """Remove your outlet NAME (by name or alias). Packaged outlets stay; add one of the same
+    name to override it."""
+    with _open_store_or_exit(db_url) as store:
+        registry = load_registry(store)
+        found = registry.by_name(name)
+        removed = found is not None and registry.is_user(found) and store.remove_outlet(found.name)
+    if not removed:
+        packaged = " (a packaged outlet: add your own of that name to override it)" if found else ""
+        _outlet_failure(name, f"not one of your outlets{packaged}")
+        sys.exit(EXIT_SOME_FAILED)
+    click.echo(f"Removed {found.name if found else name}.")
+
+
+def _outlet_failure(origin: str, reason: str) -> None:
+    # Names and file contents are the user's text: never read as rich markup.
+    _stderr.print(f"[bold red]error:[/] {escape(f'{origin}: {reason}')}", soft_wrap=True)
+
+
+def _wide_console() -> Console:
+    console = Console(highlight=False)
+    # Piped or under make: don't squeeze the table into 80 columns.
+    return console if console.is_terminal else Console(highlight=False, width=150)
+
+
 def _documents_table(documents: list[Document]) -> Table:
     table = Table(title=f"{len(documents)} stored document{'s' if len(documents) != 1 else ''}")
-    for column in ("id", "title", "outlet", "authors", "published", "kind", "words", "dup of"):
+    columns = ("id", "title", "outlet", "country", "authors", "published", "kind", "words", "dup of")
+    for column in columns:
         table.add_column(column, overflow="fold", no_wrap=column in {"id", "published"})
     for doc in documents:
         table.add_row(
-            doc.id or "", _shorten(doc.title, 48), doc.outlet or "", ", ".join(doc.authors),
-            doc.published or "", doc.kind or "", str(doc.words), doc.duplicate_of or "",
+            doc.id or "", _shorten(doc.title, 48), doc.outlet or "", doc.country or "",
+            ", ".join(doc.authors), doc.published or "", doc.kind or "", str(doc.words),
+            doc.duplicate_of or "",
         )
     return table
 

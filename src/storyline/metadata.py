@@ -31,6 +31,7 @@ from storyline.dates import date_from_url, find_publication_date, parse_date
 from storyline.decode import decode_bytes, sniff_mode
 from storyline.errors import InputProblem
 from storyline.model import DateSource, Document, Extraction, Kind, Source
+from storyline.outlets import Outlet, active_registry, fold_name
 from storyline.resources import read_data
 
 # --- data files ------------------------------------------------------------------------------
@@ -51,31 +52,14 @@ def _countries() -> dict[str, Any]:
     return _load("metadata_countries.json")
 
 
-@dataclass(frozen=True)
-class Outlet:
-    name: str
-    domains: tuple[str, ...]
-    country: str | None
+# The outlet registry lives in storyline.outlets; this stage reads the active one (the packaged
+# outlets, or during an ingest the store's, user outlets included). "The Washington Post" and
+# "Washington Post" fold to one name.
+_fold_name = fold_name
 
 
-@lru_cache(maxsize=1)
-def _outlets() -> tuple[dict[str, Outlet], dict[str, Outlet]]:
-    """(by registrable domain, by folded name or alias)."""
-    by_domain: dict[str, Outlet] = {}
-    by_name: dict[str, Outlet] = {}
-    for row in _load("outlets.json")["outlets"]:
-        outlet = Outlet(row["name"], tuple(row["domains"]), row.get("country"))
-        for domain in outlet.domains:
-            by_domain[domain] = outlet
-        for name in [row["name"], *row.get("aliases", [])]:
-            by_name[_fold_name(name)] = outlet
-    return by_domain, by_name
-
-
-def _fold_name(name: str) -> str:
-    # "The Washington Post" and "Washington Post" are one outlet.
-    folded = re.sub(r"[^\w&]+", " ", name.casefold()).strip()
-    return re.sub(r"^the\s+", "", folded)
+def _known_outlet(name: str) -> bool:
+    return active_registry().knows_name(name)
 
 
 # --- page lines ------------------------------------------------------------------------------
@@ -197,7 +181,7 @@ def is_person_name(text: str) -> bool:
     tokens = text.split()
     if not 2 <= len(tokens) <= 5 or re.search(r"[\d@/:#|()\[\]?!]", text):
         return False
-    if text.casefold() in _vocab()["junk_authors"] or _fold_name(text) in _outlets()[1]:
+    if text.casefold() in _vocab()["junk_authors"] or _known_outlet(text):
         return False
     return _name_tokens_ok(tokens)
 
@@ -572,11 +556,8 @@ def registrable_domain(host_or_url: str) -> str | None:
 
 
 def outlet_for_domain(domain: str | None) -> Outlet | None:
-    if not domain:
-        return None
-    by_domain = _outlets()[0]
-    host = domain.lower()
-    return by_domain.get(host) or by_domain.get(registrable_domain(host) or "")
+    """The registry's outlet at this host or domain (a subdomain falls back to its parents)."""
+    return active_registry().by_domain(domain)
 
 
 def canonical_outlet(name: str) -> str:
@@ -586,7 +567,7 @@ def canonical_outlet(name: str) -> str:
         # An unknown domain is shown as the page wrote it ("CBSSports.com"), minus scheme and "www.".
         bare = re.sub(r"^(?:https?://)?(?:www\.)?", "", name.strip(), flags=re.IGNORECASE).rstrip("/")
         return known.name if known else bare
-    known_by_name = _outlets()[1].get(_fold_name(name))
+    known_by_name = active_registry().by_name(name)
     return known_by_name.name if known_by_name else name.strip()
 
 
@@ -614,7 +595,7 @@ _COPYRIGHT = re.compile(
 def _outlet_like(value: str, title: str | None) -> bool:
     """A plausible publisher name: short, capitalised, not a sentence or headline, not a person."""
     value = value.strip()
-    if _outlets()[1].get(_fold_name(value)) or _DOMAIN.fullmatch(value):
+    if _known_outlet(value) or _DOMAIN.fullmatch(value):
         return True
     words = value.split()
     same_as_title = title is not None and _fold_name(value) == _fold_name(title)
@@ -649,7 +630,7 @@ def _original_values(lines: list[Line], title: str | None) -> list[str]:
         if not match:
             continue
         value = re.split(r",?\s+(?:https?://|www\.)", match["outlet"])[0].strip(" ,")  # "Name, https://..."
-        known = _outlets()[1].get(_fold_name(value)) is not None
+        known = _known_outlet(value)
         trusted_place = line.head or _BYLINE.match(line.text) or line.index in attribution_lines
         if _outlet_like(value, title) and (known or trusted_place):
             values.append(value)
@@ -722,8 +703,13 @@ def country_of_domain(domain: str | None) -> str | None:
 
 
 def _outlet_country(outlet: str | None) -> str | None:
-    known = _outlets()[1].get(_fold_name(outlet)) if outlet else None
+    known = active_registry().find(outlet)
     return known.country if known else None
+
+
+def _outlet_ownership(outlet: str | None) -> str | None:
+    known = active_registry().find(outlet)
+    return known.ownership if known else None
 
 
 # --- dates -----------------------------------------------------------------------------------
@@ -834,7 +820,7 @@ def _is_dateline(text: str) -> bool:
 def _is_masthead(text: str, outlet: str | None) -> bool:
     """The outlet's own name at the top of the page ("THE EXAMPLE LEDGER") is not a headline."""
     folded = _fold_name(text)
-    return (outlet is not None and folded == _fold_name(outlet)) or folded in _outlets()[1]
+    return (outlet is not None and folded == _fold_name(outlet)) or _known_outlet(text)
 
 
 def _title_candidates(head: list[Line], outlet: str | None) -> list[Line]:
@@ -975,7 +961,7 @@ def _attributions(text: str) -> tuple[int, Counter[str]]:
         phrase = match["a"] or match["b"]
         name = phrase.split()[-1]
         # "told Reuters" names a news agency, not a speaker.
-        is_outlet = _fold_name(phrase) in _outlets()[1] or _fold_name(name) in _outlets()[1]
+        is_outlet = _known_outlet(phrase) or _known_outlet(name)
         if name not in not_people and not is_outlet:
             speakers[name] += 1
     return total, speakers
@@ -1175,6 +1161,7 @@ def build_document(source: Source, extraction: Extraction) -> Document:
         published_from=published_from,
         language=language,
         country=country,
+        ownership=_outlet_ownership(outlet),
         kind=classify_kind(extraction.paragraphs, lines, title, commentator),
         words=len(text.split()),
         boilerplate_removed_chars=extraction.removed_chars,

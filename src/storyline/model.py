@@ -213,6 +213,8 @@ class Document:
     # Beyond the contract: every origin a syndicated copy was seen at, and the content hash.
     also_at: list[str] = field(default_factory=list)
     content_hash: str | None = None
+    # From the outlet registry (storyline.outlets), never stored: state-affiliated, public, ...
+    ownership: str | None = None
     # Filled by the annotate stage; not part of the document object's JSON.
     annotations: Annotations | None = field(default=None, repr=False, compare=False)
 

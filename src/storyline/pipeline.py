@@ -18,6 +18,7 @@ from storyline.fetch import Fetcher
 from storyline.htmlclean import clean_html
 from storyline.metadata import build_document
 from storyline.model import Document, Extraction, InputError, Mode, Source
+from storyline.outlets import load_registry, use_registry
 from storyline.readers import read_inputs
 from storyline.store import Store
 from storyline.textclean import clean_text
@@ -127,7 +128,8 @@ def ingest(
     """
     report = IngestReport()
     batch: list[Document] = []
-    with _annotator(annotate) as annotator:
+    # The store's outlets (the user's, over the packaged list) name outlets and their countries.
+    with _annotator(annotate) as annotator, use_registry(load_registry(store)):
 
         def flush() -> None:
             if annotator is not None:

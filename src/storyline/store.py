@@ -21,6 +21,7 @@ the same protocol). ``SQLiteStore`` is the SQLite implementation:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -37,6 +38,7 @@ from typing import Any, Protocol, Self
 from storyline.dedupe import Deduper
 from storyline.errors import UsageError
 from storyline.model import Annotations, Document
+from storyline.outlets import Outlet
 
 # Recorded with each stored annotation so a later annotator version can tell what to redo.
 ANNOTATOR_VERSION = "storyline-annotate/1"
@@ -63,6 +65,34 @@ class AddResult:
     origin_added: bool = False
 
 
+@dataclass(frozen=True)
+class StoryInfo:
+    """A story: a named set of stored documents. ``period`` spans its documents' dates."""
+
+    id: int
+    name: str
+    title: str | None
+    documents: int
+    period_start: str | None
+    period_end: str | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One sentence found by ``search``: ``text == document.text[start:end]``; ``story`` is the
+    first story holding the document (None when it is in none). ``marked`` is ``text`` with each
+    matched term between ``SEARCH_MARK_OPEN`` and ``SEARCH_MARK_CLOSE``."""
+
+    source: str
+    story: int | None
+    start: int
+    end: int
+    text: str
+    marked: str
+
+
 class Store(Protocol):
     """Where documents live. Every backend keeps these semantics (see the module docstring)."""
 
@@ -77,6 +107,36 @@ class Store(Protocol):
     def find_by_hash(self, hash_: str) -> Document | None: ...
 
     def count(self) -> int: ...
+
+    # outlets (see SQLiteStore's section of the same name)
+    def add_outlet(self, outlet: Outlet) -> None: ...
+
+    def outlets(self) -> list[Outlet]: ...
+
+    def remove_outlet(self, name: str) -> bool: ...
+
+    # stories and search (see SQLiteStore's section of the same name)
+    def story(self, key: int | str) -> StoryInfo | None: ...
+
+    def create_story(self, name: str, title: str | None = None) -> StoryInfo: ...
+
+    def add_to_story(self, story: int, doc_ids: Sequence[str]) -> int: ...
+
+    def stories(self) -> list[StoryInfo]: ...
+
+    def story_documents(self, story: int, *, with_annotations: bool = False) -> list[Document]: ...
+
+    def story_documents_key(self, story: int) -> str: ...
+
+    def cached_briefing(self, story: int, words: int, documents_key: str) -> str | None: ...
+
+    def save_briefing(
+        self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
+    ) -> None: ...
+
+    def search(self, query: str, *, limit: int = 50, story: int | None = None) -> list[SearchHit]: ...
+
+    def backfill_search(self) -> int: ...
 
     def close(self) -> None: ...
 
@@ -225,6 +285,8 @@ MIGRATIONS: list[Migration] = [
             domains TEXT NOT NULL DEFAULT '[]',
             country TEXT,
             ownership TEXT,
+            -- other names the outlet is cited by (`storyline outlets add --alias`), a JSON list
+            aliases TEXT NOT NULL DEFAULT '[]',
             created_at TEXT NOT NULL
         )""",
     )),
@@ -393,6 +455,180 @@ class SQLiteStore:
             doc.also_at = _origins_by_document(conn, row[0]).get(doc.id or "", [])
         return doc
 
+    # -- stories and search
+
+    def story(self, key: int | str) -> StoryInfo | None:
+        """The story with id ``key`` (an int, or a string of digits) or, failing that, named ``key``."""
+        if isinstance(key, int) or key.isdigit():
+            found = self._stories("WHERE s.id = ?", (int(key),))
+            if found or isinstance(key, int):
+                return found[0] if found else None
+        found = self._stories("WHERE s.name = ?", (" ".join(str(key).split()),))
+        return found[0] if found else None
+
+    def create_story(self, name: str, title: str | None = None) -> StoryInfo:
+        """The story named ``name`` (spaces normalised), created if there is none yet."""
+        clean = " ".join(name.split())
+        if not clean:
+            raise UsageError("a story needs a name")
+        now = _now()
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO stories (name, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                (clean, title, now, now),
+            )
+        return self._stories("WHERE s.name = ?", (clean,))[0]
+
+    def add_to_story(self, story: int, doc_ids: Sequence[str]) -> int:
+        """Put stored documents into a story; returns how many were not in it yet."""
+        seqs = [seq for seq in map(_seq, doc_ids) if seq is not None]
+        now = _now()
+        added = 0
+        with self._transaction() as conn:
+            for seq in seqs:
+                try:
+                    cursor = conn.execute(
+                        "INSERT OR IGNORE INTO story_documents (story, document, added_at) VALUES (?, ?, ?)",
+                        (story, seq, now),
+                    )
+                except sqlite3.IntegrityError as exc:  # foreign key: no such story or document
+                    raise KeyError(f"no story {story} or no document {_doc_id(seq)}") from exc
+                added += cursor.rowcount
+            if added:
+                conn.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (now, story))
+        return added
+
+    def stories(self) -> list[StoryInfo]:
+        """Every story, the most recently changed first."""
+        return self._stories("", ())
+
+    def story_documents(self, story: int, *, with_annotations: bool = False) -> list[Document]:
+        """The documents of a story in insertion order (S-id order), annotations attached if asked."""
+        members = "SELECT document FROM story_documents WHERE story = ?"
+        with self._transaction("DEFERRED") as conn:
+            rows = conn.execute(
+                f"SELECT seq, {', '.join(_COLUMNS)} FROM documents WHERE seq IN ({members}) ORDER BY seq",
+                (story,),
+            )
+            docs = [_row_to_document(row) for row in rows]
+            origins = _origins_by_document(conn, members=(members, story))
+            annotations = _load_annotations(conn, members=(members, story)) if with_annotations else {}
+        for doc in docs:
+            doc.also_at = origins.get(doc.id or "", [])
+            doc.annotations = annotations.get(doc.id or "")
+        return docs
+
+    def story_documents_key(self, story: int) -> str:
+        """A fingerprint of a story's documents and their annotations: it changes when a document
+        is added or re-annotated, which is when a cached briefing goes stale."""
+        rows = self._conn.execute(
+            "SELECT sd.document, a.annotator, a.created_at, length(a.data) FROM story_documents sd"
+            " LEFT JOIN annotations a ON a.document = sd.document WHERE sd.story = ? ORDER BY sd.document",
+            (story,),
+        ).fetchall()
+        return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:32]
+
+    def cached_briefing(self, story: int, words: int, documents_key: str) -> str | None:
+        """The stored briefing JSON of ``story`` at ``words`` if made from ``documents_key``."""
+        row = self._conn.execute(
+            "SELECT data FROM briefings WHERE story = ? AND words = ? AND documents_key = ?",
+            (story, words, documents_key),
+        ).fetchone()
+        return row[0] if row else None
+
+    def save_briefing(
+        self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
+    ) -> None:
+        """Keep a story's briefing JSON (one per story and length); ``title`` becomes the story's."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO briefings (story, words, documents_key, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (story, words, documents_key, data, _now()),
+            )
+            if title:
+                conn.execute("UPDATE stories SET title = ? WHERE id = ?", (title, story))
+
+    def search(self, query: str, *, limit: int = 50, story: int | None = None) -> list[SearchHit]:
+        """Sentences matching every word (or "quoted phrase") of ``query``, best first (BM25).
+        Search syntax characters in ``query`` are taken literally, never as FTS5 operators."""
+        expression = fts_expression(query)
+        if not expression:
+            return []
+        sql = (
+            "SELECT document, start, \"end\", text, highlight(sentences_fts, 0, ?, ?),"
+            " (SELECT min(story) FROM story_documents WHERE document = sentences_fts.document)"
+            " FROM sentences_fts WHERE sentences_fts MATCH ?"
+        )
+        params: list[Any] = [SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE, expression]
+        if story is not None:
+            sql += " AND document IN (SELECT document FROM story_documents WHERE story = ?)"
+            params.append(story)
+        sql += " ORDER BY rank LIMIT ?"
+        params.append(limit)
+        rows = self._conn.execute(sql, params).fetchall()
+        return [
+            SearchHit(_doc_id(seq), found_in, start, end, text, marked)
+            for seq, start, end, text, marked, found_in in rows
+        ]
+
+    def backfill_search(self) -> int:
+        """Index the sentences of annotated documents that have none in the search index (stores
+        made before sentence search existed); returns how many documents were indexed."""
+        rows = self._conn.execute(
+            "SELECT document FROM annotations a WHERE NOT EXISTS (SELECT 1 FROM sentences_fts"
+            " WHERE rowid BETWEEN a.document * ? AND a.document * ? + ? - 1)",
+            (FTS_ROWS_PER_DOCUMENT, FTS_ROWS_PER_DOCUMENT, FTS_ROWS_PER_DOCUMENT),
+        ).fetchall()
+        for (seq,) in rows:
+            with self._transaction() as conn:
+                data = conn.execute("SELECT data FROM annotations WHERE document = ?", (seq,)).fetchone()
+                if data is not None:
+                    _index_sentences(conn, seq, Annotations.from_dict(json.loads(data[0])))
+        return len(rows)
+
+    def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
+        rows = self._conn.execute(
+            "SELECT s.id, s.name, s.title, count(d.seq), min(d.published), max(d.published),"
+            " s.created_at, s.updated_at FROM stories s"
+            " LEFT JOIN story_documents sd ON sd.story = s.id LEFT JOIN documents d ON d.seq = sd.document"
+            f" {where} GROUP BY s.id ORDER BY s.updated_at DESC, s.id DESC",
+            params,
+        ).fetchall()
+        return [StoryInfo(*row) for row in rows]
+
+
+    # -- outlets (the user's own registry entries; ``storyline.outlets`` merges them with the
+    # packaged list, and they take precedence)
+
+    def add_outlet(self, outlet: Outlet) -> None:
+        """Store ``outlet``, replacing a stored outlet of the same name (case-insensitive)."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO outlets (name, domains, aliases, country, ownership, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET name = excluded.name,"
+                " domains = excluded.domains, aliases = excluded.aliases,"
+                " country = excluded.country, ownership = excluded.ownership",
+                (outlet.name, json.dumps(list(outlet.domains), ensure_ascii=False),
+                 json.dumps(list(outlet.aliases), ensure_ascii=False), outlet.country,
+                 outlet.ownership, _now()),
+            )
+
+    def outlets(self) -> list[Outlet]:
+        """The user's outlets, in the order they were first added."""
+        rows = self._conn.execute(
+            "SELECT name, domains, aliases, country, ownership FROM outlets ORDER BY rowid"
+        ).fetchall()
+        return [
+            Outlet(name, tuple(json.loads(domains)), tuple(json.loads(aliases)), country, ownership)
+            for name, domains, aliases, country, ownership in rows
+        ]
+
+    def remove_outlet(self, name: str) -> bool:
+        """Forget the user's outlet ``name`` (case-insensitive); False when there was none."""
+        with self._transaction() as conn:
+            return conn.execute("DELETE FROM outlets WHERE name = ?", (" ".join(name.split()),)).rowcount > 0
+
 
 # --------------------------------------------------------------------------- SQL helpers
 
@@ -505,19 +741,68 @@ def _save_annotations(
     conn: sqlite3.Connection, seq: int, annotations: Annotations, *, replace: bool
 ) -> None:
     verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
-    conn.execute(
+    cursor = conn.execute(
         f"{verb} INTO annotations (document, annotator, data, created_at) VALUES (?, ?, ?, ?)",
         (seq, ANNOTATOR_VERSION, json.dumps(annotations.to_dict(), ensure_ascii=False), _now()),
     )
+    if cursor.rowcount:  # stored (not ignored): the search index follows the annotations
+        _index_sentences(conn, seq, annotations)
 
 
-def _load_annotations(conn: sqlite3.Connection) -> dict[str, Annotations]:
-    rows = conn.execute("SELECT document, data FROM annotations")
+def _load_annotations(
+    conn: sqlite3.Connection, *, members: tuple[str, Any] | None = None
+) -> dict[str, Annotations]:
+    if members is None:
+        rows = conn.execute("SELECT document, data FROM annotations")
+    else:  # only the documents the subquery ``members[0]`` (one parameter) selects
+        rows = conn.execute(
+            f"SELECT document, data FROM annotations WHERE document IN ({members[0]})", (members[1],)
+        )
     return {_doc_id(seq): Annotations.from_dict(json.loads(data)) for seq, data in rows}
 
 
-def _origins_by_document(conn: sqlite3.Connection, seq: int | None = None) -> dict[str, list[str]]:
-    if seq is None:
+# Search rows of document ``seq`` have rowids seq * N ... seq * N + N - 1 (N: more sentences than
+# the largest input can hold), so one document's rows are found and replaced by a rowid range;
+# the ``document`` column is UNINDEXED, and filtering on it would scan the whole index.
+FTS_ROWS_PER_DOCUMENT = 10_000_000
+# Around each matched term in ``SearchHit.marked``; control characters never occur in clean text.
+SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE = "\x02", "\x03"
+_SEARCH_TERM = re.compile(r'"([^"]*)"|([^\s"]+)')
+_WORD_CHARS = re.compile(r"\w+")
+
+
+def fts_expression(query: str) -> str:
+    """A user's query as an FTS5 expression: every word must occur, "quoted words" as a phrase.
+    Each word is quoted, so operators (AND, NEAR, *, :, ^) and stray quotes are plain text."""
+    parts = []
+    for phrase, word in _SEARCH_TERM.findall(query):
+        words = _WORD_CHARS.findall(phrase or word)
+        if words:
+            parts.append('"' + " ".join(words) + '"')
+    return " ".join(parts)
+
+
+def _index_sentences(conn: sqlite3.Connection, seq: int, annotations: Annotations) -> None:
+    """Replace document ``seq``'s rows in the sentence search index."""
+    first = seq * FTS_ROWS_PER_DOCUMENT
+    conn.execute(
+        "DELETE FROM sentences_fts WHERE rowid BETWEEN ? AND ?", (first, first + FTS_ROWS_PER_DOCUMENT - 1)
+    )
+    conn.executemany(
+        "INSERT INTO sentences_fts (rowid, text, document, start, \"end\") VALUES (?, ?, ?, ?, ?)",
+        [(first + i, s.text, seq, s.start, s.end) for i, s in enumerate(annotations.sentences)],
+    )
+
+
+def _origins_by_document(
+    conn: sqlite3.Connection, seq: int | None = None, *, members: tuple[str, Any] | None = None
+) -> dict[str, list[str]]:
+    if members is not None:
+        rows = conn.execute(
+            f"SELECT document, origin FROM document_origins WHERE document IN ({members[0]}) ORDER BY id",
+            (members[1],),
+        )
+    elif seq is None:
         rows = conn.execute("SELECT document, origin FROM document_origins ORDER BY id")
     else:
         rows = conn.execute(

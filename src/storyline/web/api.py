@@ -1,0 +1,199 @@
+"""The HTTP API (CONTRACT.md "HTTP API"): JSON in, JSON out, errors as ``{"error": str}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+
+from storyline.brief import DEFAULT_WORDS
+from storyline.briefing import Briefing
+from storyline.model import Hints
+from storyline.store import SearchHit, StoryInfo
+from storyline.web.app import Settings, token_problem
+from storyline.web.service import Article, brief_articles, read_articles
+
+router = APIRouter(prefix="/api", tags=["API"])
+MIN_WORDS, MAX_WORDS = 20, 5000  # as `storyline brief --words`
+SEARCH_LIMIT = 50
+
+
+class ErrorOut(BaseModel):
+    error: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text} for code, text in {
+        400: "a bad request", 401: "a token is needed or wrong", 404: "no such thing",
+        413: "the body is too large", 422: "the body does not have the expected shape",
+    }.items()
+}
+
+
+class DocumentIn(BaseModel):
+    """One article: its ``text`` (copied off a page) or its ``html`` (a saved page), and what is
+    known about it."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: StrictStr | None = None
+    html: StrictStr | None = None
+    url: StrictStr | None = None
+    title: StrictStr | None = None
+    published: StrictStr | None = Field(None, description="YYYY-MM-DD")
+    outlet: StrictStr | None = None
+    authors: list[StrictStr] = []
+
+    @model_validator(mode="after")
+    def _one_body(self) -> DocumentIn:
+        if (self.text is None) == (self.html is None):
+            raise ValueError('give the article as "text" or as "html" (exactly one of them)')
+        return self
+
+
+class BriefingRequest(BaseModel):
+    """Articles in (texts, HTML or objects, and URLs to fetch), one briefing out."""
+
+    model_config = ConfigDict(extra="forbid")
+    documents: list[StrictStr | DocumentIn] = Field(
+        default=[], description="plain texts or HTML pages (detected), or document objects")
+    urls: list[StrictStr] = Field(default=[], description="article pages to fetch")
+    words: int = Field(DEFAULT_WORDS, ge=MIN_WORDS, le=MAX_WORDS, description="summary length")
+
+
+class PeriodOut(BaseModel):
+    start: str | None
+    end: str | None
+
+
+class StoryOut(BaseModel):
+    id: int
+    title: str = Field(description="the briefing's title once there is one, else the story's name")
+    name: str
+    sources: int = Field(description="how many documents the story holds")
+    period: PeriodOut
+    created_at: str
+    updated_at: str
+
+
+class SearchHitOut(BaseModel):
+    source: str = Field(description="the document id (S1, ...)")
+    story: int | None = Field(description="the first story holding the document")
+    start: int
+    end: int
+    text: str = Field(description="the sentence: the document's text[start:end]")
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+@router.post("/briefings", responses={200: {"model": Briefing}, **ERRORS})
+def create_briefing(body: BriefingRequest, request: Request) -> JSONResponse:
+    """The briefing of the given articles, treated as one story (nothing is stored).
+
+    Articles that cannot be used are listed in an extra ``errors`` field
+    (``[{"origin", "error"}]``); when none can be used the answer is 422.
+    """
+    settings = settings_of(request)
+    _check_token(request)
+    _check_counts(body, settings)
+    with settings.fetcher() as fetcher:
+        documents, errors = read_articles(_articles(body), fetcher)
+    if not documents:
+        reasons = "; ".join(str(error) for error in errors)
+        raise HTTPException(422, f"no usable article: {reasons}")
+    data = brief_articles(documents, body.words).to_dict()
+    if errors:
+        data["errors"] = [error.to_dict() for error in errors]
+    return JSONResponse(data)
+
+
+def _check_token(request: Request) -> None:
+    problem = token_problem(request)
+    if problem:
+        raise HTTPException(401, problem, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _check_counts(body: BriefingRequest, settings: Settings) -> None:
+    if not body.documents and not body.urls:
+        raise HTTPException(400, 'nothing to brief: give "documents" (texts or objects) or "urls"')
+    if len(body.documents) > settings.limits.documents:
+        raise HTTPException(413, f"too many documents: at most {settings.limits.documents} per request")
+    if len(body.urls) > settings.limits.urls:
+        raise HTTPException(413, f"too many urls: at most {settings.limits.urls} per request")
+
+
+def _articles(body: BriefingRequest) -> list[Article]:
+    articles = []
+    for index, item in enumerate(body.documents):
+        origin = f"documents[{index}]"
+        if isinstance(item, str):
+            articles.append(Article(origin, item))
+            continue
+        hints = Hints(url=item.url, title=item.title, published=item.published, outlet=item.outlet,
+                      authors=list(item.authors))
+        mode = "text" if item.text is not None else "html"
+        articles.append(Article(item.url or origin, item.text or item.html or "", mode, hints))
+    return articles + [Article.from_url(url) for url in body.urls]
+
+
+@router.get("/stories", response_model=list[StoryOut])
+def list_stories(request: Request) -> list[dict[str, Any]]:
+    """Every stored story, the most recently changed first."""
+    with settings_of(request).store() as store:
+        return [story_out(story) for story in store.stories()]
+
+
+def story_out(story: StoryInfo) -> dict[str, Any]:
+    return {
+        "id": story.id, "title": story.title or story.name, "name": story.name,
+        "sources": story.documents, "period": {"start": story.period_start, "end": story.period_end},
+        "created_at": story.created_at, "updated_at": story.updated_at,
+    }
+
+
+@router.get("/stories/{story_id}/briefing", responses={200: {"model": Briefing}, **ERRORS})
+def story_briefing(
+    story_id: str, request: Request,
+    words: int = Query(DEFAULT_WORDS, ge=MIN_WORDS, le=MAX_WORDS, description="summary length"),
+) -> JSONResponse:
+    """The briefing of a stored story (by id or name); made once, then served from the store
+    until the story's documents change."""
+    with settings_of(request).store() as store:
+        story = store.story(story_id)
+        if story is None:
+            raise HTTPException(404, f"no story {story_id!r}")
+        found = request.app.state.briefings.get(store, story.id, words)
+    if found is None:
+        raise HTTPException(404, f"story {story_id!r} has no documents yet")
+    return JSONResponse(found[1].to_dict())
+
+
+@router.get("/search", response_model=list[SearchHitOut], responses=ERRORS)
+def search(
+    request: Request,
+    q: str = Query(description='words that must all occur in a sentence; "quoted words" as a phrase'),
+    story: int | None = Query(None, description="only the documents of this story"),
+    limit: int = Query(SEARCH_LIMIT, ge=1, le=500),
+) -> list[dict[str, Any]]:
+    """Sentences of the stored documents that match ``q``, best first."""
+    if not q.strip():
+        raise HTTPException(400, "q is empty: give words to search for")
+    with settings_of(request).store() as store:
+        return [hit_out(hit) for hit in store.search(q, limit=limit, story=story)]
+
+
+def hit_out(hit: SearchHit) -> dict[str, Any]:
+    return {"source": hit.source, "story": hit.story, "start": hit.start, "end": hit.end,
+            "text": hit.text}
+
+
+@router.get("/jobs/{job_id}", responses=ERRORS)
+def job_status(job_id: str, request: Request) -> dict[str, object]:
+    """Progress of an ingest started from the web form (``state``: queued, running, done, failed)."""
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no job {job_id!r}")
+    return job.to_dict()  # type: ignore[no-any-return]

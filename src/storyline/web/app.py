@@ -1,0 +1,283 @@
+"""The application factory: configuration, limits, the token rule and the error shape.
+
+* Every error of ``/api`` is JSON ``{"error": "one clear sentence"}`` (FastAPI's own validation
+  error shape is replaced); pages get the same message as an HTML page. An exception inside a
+  route is answered with 500 and the server goes on.
+* Request bodies are capped (``Limits``): 413 before a byte of an oversized body is parsed.
+* With a token, every write (``POST``) needs ``Authorization: Bearer TOKEN`` (the pages' forms
+  send it as a ``token`` field). Served on a non-loopback address (``public=True``) a token is
+  required: ``create_app`` refuses to build an open public server.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from storyline import __version__
+from storyline.brief import DEFAULT_WORDS
+from storyline.errors import UsageError
+from storyline.fetch import Fetcher
+from storyline.store import Store, open_store
+from storyline.web.service import Jobs, StoryBriefings
+
+HERE = Path(__file__).resolve().parent
+MEGABYTE = 1024 * 1024
+TOKEN_ENV = "STORYLINE_TOKEN"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits. ``json_body``: an API body; ``form_body``: a whole form post (several
+    uploads); ``file``: one uploaded file; ``documents``/``urls``: items of one request."""
+
+    json_body: int = 5 * MEGABYTE
+    form_body: int = 20 * MEGABYTE
+    file: int = 5 * MEGABYTE
+    documents: int = 50
+    urls: int = 20
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str | None
+    token: str | None
+    allow_private: bool
+    limits: Limits
+    words: int
+    _stores: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        """The store of the calling thread. A SQLite connection belongs to one thread, and opening
+        a store costs more than a cached page takes to serve (the deduplication index is set up),
+        so each worker thread keeps its own; with WAL every statement sees the latest commit."""
+        store = getattr(self._stores, "store", None)
+        if store is None:
+            store = self._stores.store = open_store(self.db_url)
+        yield store
+
+    def fetcher(self) -> Fetcher:
+        return Fetcher(allow_private=self.allow_private)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address to bind) is reachable from this machine only."""
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(
+    db_url: str | None,
+    *,
+    token: str | None = None,
+    public: bool = False,
+    allow_private: bool = False,
+    limits: Limits = Limits(),
+    words: int = DEFAULT_WORDS,
+) -> FastAPI:
+    """The web app and HTTP API over the database at ``db_url`` (see ``storyline.store.open_store``).
+
+    ``public``: it will be served on a non-loopback address, where writes need ``token``.
+    ``allow_private``: URL fetches may reach private and loopback addresses (tests, intranets).
+    """
+    if public and not token:
+        raise UsageError(
+            f"refusing to serve on a non-loopback address without a token: set {TOKEN_ENV} "
+            "(writes will then need 'Authorization: Bearer <token>'), or serve on 127.0.0.1"
+        )
+    settings = Settings(db_url, token or None, allow_private, limits, words)
+    with settings.store() as store:  # fail now on a bad URL; index sentences of older stores
+        store.backfill_search()
+    briefings = StoryBriefings()
+    jobs = Jobs(settings.store, settings.fetcher, briefings, words)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        jobs.shutdown()
+
+    app = FastAPI(
+        title="Storyline", version=__version__, lifespan=lifespan,
+        description="Cited briefings of news stories. Errors are JSON: {\"error\": \"...\"}.",
+        docs_url=None, redoc_url=None,  # our own /docs page: FastAPI's loads its scripts from a CDN
+    )
+    app.state.settings = settings
+    app.state.briefings = briefings
+    app.state.jobs = jobs
+    app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimit, limits=limits)
+
+    from storyline.web import api, pages
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
+
+
+# --------------------------------------------------------------------------- the token
+
+
+def token_problem(request: Request, supplied: str | None = None) -> str | None:
+    """Why a write request may not go on (None: it may). ``supplied``: a form's token field."""
+    expected = request.app.state.settings.token
+    if expected is None:
+        return None
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    given = value.strip() if scheme.lower() == "bearer" else (supplied or "")
+    if not given:
+        return "this server needs a token for writes: send 'Authorization: Bearer <token>'"
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        return "wrong token"
+    return None
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api") or request.url.path == "/openapi.json"
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": message}, status_code=status)
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
+EXAMPLE_BODY = '{"documents": ["article text ..."]}'
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """FastAPI's list of validation errors as one readable line: one clause per field, the
+    alternatives of a union ("a text or an object") joined."""
+    by_field: dict[str, list[str]] = {}
+    for error in exc.errors():
+        kind, message = error.get("type", ""), str(error.get("msg", "invalid"))
+        where = _field_path(error.get("loc", ()))
+        if kind == "missing" and not where:
+            message = f"the request body is empty: send a JSON object such as {EXAMPLE_BODY}"
+        elif kind == "json_invalid":
+            message = f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
+        elif not where and kind in {"model_attributes_type", "dict_type"}:
+            message = f"the body must be a JSON object such as {EXAMPLE_BODY}"
+        message = message.removeprefix("Value error, ")
+        by_field.setdefault(where, [])
+        if message not in by_field[where]:
+            by_field[where].append(message)
+    clauses = [
+        (f"{where}: " if where else "") + " or ".join(messages) for where, messages in by_field.items()
+    ]
+    return "; ".join(clauses) or "invalid request"
+
+
+def _field_path(location: Any) -> str:
+    """``("body", "documents", 0, "str")`` -> ``documents.0``: the request part and pydantic's
+    names of union members (``str``, ``function-after[...]``) are not the user's field names."""
+    parts = [str(part) for part in location if part not in {"body", "query", "path"}]
+    kept = [p for p in parts if p not in {"str", "int", "list", "dict"} and "[" not in p]
+    return ".".join(kept)
+
+
+STATUS_MESSAGES = {404: "not found", 405: "method not allowed"}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(request, 422, validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = str(exc.detail)
+        if exc.status_code in STATUS_MESSAGES and message in {"Not Found", "Method Not Allowed"}:
+            message = f"{STATUS_MESSAGES[exc.status_code]}: {request.method} {request.url.path}"
+        response = error_response(request, exc.status_code, message)
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(UsageError)
+    async def usage(request: Request, exc: UsageError) -> Response:
+        return error_response(request, 400, str(exc))
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> Response:
+        return error_response(request, 500, f"internal error: {type(exc).__name__}: {exc}")
+
+
+# --------------------------------------------------------------------------- body size
+
+
+class BodyLimit:
+    """Refuse oversized request bodies with 413: at once when Content-Length says so, else while
+    reading (the body is buffered up to the limit and replayed to the app)."""
+
+    def __init__(self, app: ASGIApp, limits: Limits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        is_form = headers.get("content-type", "").startswith(("multipart/", "application/x-www-form"))
+        limit = self.limits.form_body if is_form else self.limits.json_body
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > limit:
+                await self._refuse(scope, receive, send, limit)
+                return
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        request = Request(scope, receive)  # scope["app"] is set: Starlette runs middleware after
+        message = f"request body too large: the limit is {limit / MEGABYTE:g} MB"
+        await error_response(request, 413, message)(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # after the body: wait for the client to disconnect
+
+    return replayed

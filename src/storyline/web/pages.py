@@ -1,0 +1,394 @@
+"""The HTML pages: stories, adding articles, a story's briefing, sources, entities and search.
+
+Each route gathers what the library gives (store, cached briefing, annotations) and hands it to
+a Jinja2 template in ``templates/``; the briefing itself is ``storyline.render.render_html``.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from html import escape
+from pathlib import PurePath
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException
+
+from storyline.brief import DEFAULT_WORDS
+from storyline.briefing import Briefing, CitationModel, EntityItem
+from storyline.entities import surface_key
+from storyline.model import Document, Mode
+from storyline.readers import HTML_SUFFIXES, TEXT_SUFFIXES
+from storyline.render import render_html
+from storyline.store import SEARCH_MARK_CLOSE, SEARCH_MARK_OPEN, Store, StoryInfo
+from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT
+from storyline.web.app import Settings, error_response, token_problem
+from storyline.web.highlight import marked_source
+from storyline.web.service import Article, Memo
+
+router = APIRouter(include_in_schema=False)
+# Pasted text may hold several articles, separated by a line of three or more dashes.
+ARTICLE_SEPARATOR = re.compile(r"^\s*-{3,}\s*$", re.MULTILINE)
+MAX_MENTIONS = 300  # per entity page; beyond that the page would only get long
+_rendered = Memo(size=32)  # briefing pages by (app, story, words, documents key)
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+        request, template, context, status_code=status)
+
+
+def source_link(source: str, story: int | None, start: int | None = None, end: int | None = None) -> str:
+    """The source viewer's address, at a span when given (``#current`` scrolls to it)."""
+    query = [f"story={story}"] if story is not None else []
+    if start is not None and end is not None:
+        query += [f"start={start}", f"end={end}"]
+    return f"/sources/{source}" + ("?" + "&".join(query) if query else "") + (
+        "#current" if start is not None else "")
+
+
+# --------------------------------------------------------------------------- stories
+
+
+@router.get("/", response_class=HTMLResponse)
+def stories_page(request: Request) -> HTMLResponse:
+    with settings_of(request).store() as store:
+        stories = store.stories()
+        documents = store.count()
+    return page(request, "stories.html", stories=stories, documents=documents)
+
+
+@router.get("/stories/{story_id}", response_class=HTMLResponse)
+def briefing_page(request: Request, story_id: str,
+                  words: int = Query(DEFAULT_WORDS, ge=MIN_WORDS, le=MAX_WORDS)) -> HTMLResponse:
+    """The story's briefing (the report of ``storyline.render``) inside the app's navigation."""
+    with settings_of(request).store() as store:
+        story = _story_or_404(store, story_id)
+        key = store.story_documents_key(story.id)
+        memo = _rendered.get((id(request.app), story.id, words, key))
+        if isinstance(memo, str):
+            return HTMLResponse(memo)
+        found = request.app.state.briefings.get(store, story.id, words)
+    if found is None:
+        return page(request, "empty_story.html", story=story)
+    key, briefing = found
+    nav = request.app.state.templates.get_template("story_nav.html").render(
+        story=story, briefing=briefing, words=words)
+    report = render_html(briefing, source_url=lambda source: f"/sources/{source}?story={story.id}")
+    html = _with_navigation(report, nav)
+    _rendered.put((id(request.app), story.id, words, key), html)
+    return HTMLResponse(html)
+
+
+_HEAD_END = re.compile(r"</head>", re.IGNORECASE)
+_BODY_START = re.compile(r"<body[^>]*>", re.IGNORECASE)
+_CSP = re.compile(r'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")', re.IGNORECASE)
+# The report forbids every outside resource and form (it is a file that must work alone); inside
+# the app it may use the app's stylesheet and the navigation's search form.
+_APP_ALLOWS = {"style-src": "'self'", "form-action": "'self'"}
+
+
+def _with_navigation(report: str, nav: str) -> str:
+    """The self-contained report with the app's stylesheet and navigation bar added."""
+    report = _CSP.sub(lambda m: m.group(1) + _allow_app(m.group(2)) + m.group(3), report, 1)
+    report = _HEAD_END.sub(lambda _: '<link rel="stylesheet" href="/static/app.css"></head>', report, 1)
+    return _BODY_START.sub(lambda m: m.group(0) + nav, report, 1)
+
+
+def _allow_app(policy: str) -> str:
+    directives = [d.strip() for d in policy.split(";") if d.strip()]
+    out = []
+    for directive in directives:
+        name, _, values = directive.partition(" ")
+        if name in _APP_ALLOWS:
+            kept = [v for v in values.split() if v != "'none'"]
+            directive = " ".join([name, *kept, _APP_ALLOWS[name]])
+        out.append(directive)
+    return "; ".join(out)
+
+
+def _story_or_404(store: Store, story_id: str | int) -> StoryInfo:
+    story = store.story(story_id)
+    if story is None:
+        raise HTTPException(404, f"no story {story_id!r}")
+    return story
+
+
+def _briefing_or_none(request: Request, store: Store, story: StoryInfo) -> Briefing | None:
+    found = request.app.state.briefings.get(store, story.id, settings_of(request).words)
+    return found[1] if found else None
+
+
+# --------------------------------------------------------------------------- adding articles
+
+
+@router.get("/add", response_class=HTMLResponse)
+def add_page(request: Request, story: int | None = None) -> HTMLResponse:
+    with settings_of(request).store() as store:
+        stories = store.stories()
+    return _add_form(request, stories, story)
+
+
+def _add_form(request: Request, stories: list[StoryInfo], chosen: int | None,
+              problem: str | None = None, status: int = 200) -> HTMLResponse:
+    settings = settings_of(request)
+    return page(request, "add.html", status, stories=stories, chosen=chosen, problem=problem,
+                needs_token=settings.token is not None, limits=settings.limits)
+
+
+@router.post("/add")
+async def add_articles(request: Request) -> Response:
+    """Start an ingest of the form's texts, files and URLs into a story; show its progress."""
+    settings = settings_of(request)
+    if not _same_origin(request):
+        return error_response(request, 403, "this form must be sent from the Storyline page itself")
+    form = await _read_form(request, settings)
+    if isinstance(form, Response):
+        return form
+    problem = token_problem(request, _field(form, "token"))
+    if problem:
+        return error_response(request, 401, problem)
+    articles, problem = await _articles(form, settings)
+    if isinstance(problem, TooLarge):
+        return error_response(request, 413, str(problem))
+    story, story_problem = await run_in_threadpool(_chosen_story, settings, form)
+    problem = story_problem or problem
+    if problem or story is None:
+        stories = await run_in_threadpool(_all_stories, settings)
+        chosen = story.id if story else None
+        return _add_form(request, stories, chosen, problem or "choose a story", status=400)
+    job = request.app.state.jobs.submit(story.id, articles)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser names the page a form came from; refuse posts from other sites' pages."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return True
+    return origin.split("://", 1)[-1] == request.headers.get("host", "")
+
+
+async def _read_form(request: Request, settings: Settings) -> FormData | Response:
+    try:
+        return await request.form(max_files=settings.limits.documents,
+                                   max_part_size=settings.limits.file)
+    except MultiPartException as exc:
+        status = 413 if "maximum" in str(exc).lower() or "too many" in str(exc).lower() else 400
+        return error_response(request, status, f"the form could not be read: {exc}")
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+class TooLarge(str):
+    """A problem that is a size limit (answered 413, not 400)."""
+
+
+async def _articles(form: FormData, settings: Settings) -> tuple[list[Article], str | None]:
+    articles = [
+        Article(f"pasted text {number}", text)
+        for number, text in enumerate((t for t in ARTICLE_SEPARATOR.split(_field(form, "text"))
+                                       if t.strip()), start=1)
+    ]
+    for upload in form.getlist("files"):
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            continue
+        data = await upload.read(settings.limits.file + 1)
+        if len(data) > settings.limits.file:
+            return [], TooLarge(f"{upload.filename} is larger than the limit of "
+                                f"{settings.limits.file / (1024 * 1024):g} MB per file")
+        articles.append(Article(upload.filename, data, _mode_of(upload.filename)))
+    urls = [line.strip() for line in _field(form, "urls").splitlines() if line.strip()]
+    if len(urls) > settings.limits.urls:
+        return [], TooLarge(f"too many URLs: at most {settings.limits.urls} at a time")
+    articles += [Article.from_url(url) for url in urls]
+    if not articles:
+        return [], "nothing to add: paste a text, choose files or give URLs"
+    return articles, None
+
+
+def _mode_of(filename: str) -> Mode | None:
+    suffix = PurePath(filename).suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    return "text" if suffix in TEXT_SUFFIXES else None
+
+
+def _chosen_story(settings: Settings, form: FormData) -> tuple[StoryInfo | None, str | None]:
+    name, chosen = _field(form, "new_story"), _field(form, "story")
+    with settings.store() as store:
+        if name:
+            return store.create_story(name), None
+        if chosen:
+            story = store.story(chosen)
+            return story, None if story else f"no story {chosen!r}"
+    return None, "choose a story or name a new one"
+
+
+def _all_stories(settings: Settings) -> list[StoryInfo]:
+    with settings.store() as store:
+        return store.stories()
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: str) -> HTMLResponse:
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no job {job_id!r} (jobs are forgotten when the server restarts)")
+    return page(request, "job.html", job=job)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@router.get("/sources/{source_id}", response_class=HTMLResponse)
+def source_page(request: Request, source_id: str, story: int | None = None,
+                start: int | None = None, end: int | None = None) -> HTMLResponse:
+    """A source's text with every span the story's briefing cites marked; ``start``/``end`` (or
+    a ``#START-END`` fragment, handled in the browser) choose the one to show."""
+    with settings_of(request).store() as store:
+        document = store.get(source_id)
+        if document is None:
+            raise HTTPException(404, f"no source {source_id!r}")
+        story_info = store.story(story) if story is not None else None
+        briefing = _briefing_or_none(request, store, story_info) if story_info else None
+    notes = _citing_statements(briefing, source_id) if briefing else {}
+    current = (start, end) if start is not None and end is not None else None
+    text = marked_source(document.text, notes.keys(), current, notes)
+    return page(request, "source.html", document=document, story=story_info, text=text,
+                cited=len(notes), current=current)
+
+
+def _citing_statements(briefing: Briefing, source_id: str) -> dict[tuple[int, int], list[str]]:
+    """Every span of ``source_id`` the briefing cites -> the statements citing it."""
+    notes: dict[tuple[int, int], list[str]] = {}
+    groups: list[tuple[str, Any]] = [("Summary", s) for s in briefing.summary]
+    groups += [("Timeline", t) for t in briefing.timeline]
+    groups += [("Quote", q) for q in briefing.quotes] + [("Forecast", f) for f in briefing.forecasts]
+    for label, item in groups:
+        for citation in item.citations:
+            if citation.source == source_id:
+                notes.setdefault((citation.start, citation.end), []).append(f"{label}: {item.text}")
+    for citation in briefing._all_citations():  # issues and conflicts too
+        if citation.source == source_id:
+            notes.setdefault((citation.start, citation.end), [])
+    return notes
+
+
+# --------------------------------------------------------------------------- entities
+
+
+@router.get("/stories/{story_id}/entities", response_class=HTMLResponse)
+def entities_page(request: Request, story_id: str) -> HTMLResponse:
+    with settings_of(request).store() as store:
+        story = _story_or_404(store, story_id)
+        briefing = _briefing_or_none(request, store, story)
+    if briefing is None:
+        return page(request, "empty_story.html", story=story)
+    return page(request, "entities.html", story=story, briefing=briefing)
+
+
+@dataclass(frozen=True)
+class MentionView:
+    source: str
+    outlet: str | None
+    sentence: Markup
+    role: str | None
+    link: str
+
+
+@router.get("/stories/{story_id}/entities/{name:path}", response_class=HTMLResponse)
+def entity_page(request: Request, story_id: str, name: str) -> HTMLResponse:
+    """One entity across the story: its roles, every mention in context, its quotes and forecasts."""
+    with settings_of(request).store() as store:
+        story = _story_or_404(store, story_id)
+        briefing = _briefing_or_none(request, store, story)
+        entity = next((e for e in briefing.entities if e.name == name), None) if briefing else None
+        if briefing is None or entity is None:
+            raise HTTPException(404, f"no entity {name!r} in story {story.name!r}")
+        documents = store.story_documents(story.id, with_annotations=True)
+    mentions = _mentions(entity, documents, story.id)
+    quotes = [q for q in briefing.quotes if q.speaker == entity.name]
+    forecasts = [f for f in briefing.forecasts if f.holder == entity.name]
+    return page(request, "entity.html", story=story, entity=entity, mentions=mentions,
+                shown=mentions[:MAX_MENTIONS], quotes=quotes, forecasts=forecasts,
+                cite=lambda c: source_link(c.source, story.id, c.start, c.end))
+
+
+def _mentions(entity: EntityItem, documents: list[Document], story: int) -> list[MentionView]:
+    keys = {surface_key(form) for form in [entity.name, *entity.aliases]}
+    found = []
+    for document in documents:
+        notes = document.annotations
+        if notes is None or document.duplicate_of:
+            continue
+        starts = [s.start for s in notes.sentences]
+        for mention in notes.mentions:
+            if surface_key(mention.name) not in keys and surface_key(mention.text) not in keys:
+                continue
+            index = bisect_right(starts, mention.start) - 1
+            sentence = notes.sentences[index] if index >= 0 else None
+            found.append(MentionView(
+                document.id or "", document.outlet,
+                _in_context(document.text, sentence, mention.start, mention.end), mention.role,
+                source_link(document.id or "", story, mention.start, mention.end),
+            ))
+    return found
+
+
+def _in_context(text: str, sentence: Any, start: int, end: int) -> Markup:
+    left, right = (sentence.start, sentence.end) if sentence and sentence.end >= end else (start, end)
+    return Markup(f"{escape(text[left:start])}<mark>{escape(text[start:end])}</mark>"
+                  f"{escape(text[end:right])}")
+
+
+# --------------------------------------------------------------------------- search
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(request: Request, q: str = "", story: int | None = None) -> HTMLResponse:
+    hits: list[Any] = []
+    with settings_of(request).store() as store:
+        story_info = store.story(story) if story is not None else None
+        if q.strip():
+            hits = store.search(q, limit=SEARCH_LIMIT, story=story)
+        titles = {s.id: s.title or s.name for s in store.stories()} if hits else {}
+    results = [
+        {"hit": hit, "marked": _marked(hit.marked), "story_title": titles.get(hit.story or -1),
+         "link": source_link(hit.source, hit.story, hit.start, hit.end)}
+        for hit in hits
+    ]
+    return page(request, "search.html", q=q, story=story_info, results=results)
+
+
+def _marked(text: str) -> Markup:
+    escaped = escape(text)
+    return Markup(escaped.replace(SEARCH_MARK_OPEN, "<mark>").replace(SEARCH_MARK_CLOSE, "</mark>"))
+
+
+# --------------------------------------------------------------------------- API documentation
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    """The OpenAPI description as a page that needs nothing from the network."""
+    spec = request.app.openapi()
+    operations = [
+        {"method": method.upper(), "path": path, **operation}
+        for path, methods in spec.get("paths", {}).items() for method, operation in methods.items()
+    ]
+    return page(request, "docs.html", spec=spec, operations=operations,
+                schemas=spec.get("components", {}).get("schemas", {}))

@@ -1,0 +1,257 @@
+"""What the API and the pages share: documents from request bodies, cached story briefings and
+background ingest jobs. Everything here is a small wrapper over the library (pipeline, brief,
+store); the routes stay thin.
+
+The NLP models are shared by every request of the process, and spaCy does not promise that one
+pipeline may parse in several threads at once: all annotation and briefing work takes
+``ANALYSIS_LOCK``. On a two-core machine that costs nothing, since that work is CPU-bound anyway.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from storyline.briefing import Briefing
+from storyline.dedupe import Deduper
+from storyline.errors import InputProblem
+from storyline.fetch import Fetcher
+from storyline.model import Document, Hints, InputError, Mode, Source
+from storyline.pipeline import extract_one
+from storyline.store import Store
+
+ANALYSIS_LOCK = threading.Lock()
+StoreOpener = Callable[[], AbstractContextManager[Store]]
+FetcherFactory = Callable[[], Fetcher]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article handed to the web app: pasted text, an uploaded file or the body of an API
+    document (``data``, with ``mode`` None to sniff), or a URL to fetch (``data`` None)."""
+
+    origin: str
+    data: str | bytes | None = None
+    mode: Mode | None = None
+    hints: Hints = field(default_factory=Hints)
+
+    @classmethod
+    def from_url(cls, url: str) -> Article:
+        return cls(origin=url)
+
+
+def read_article(article: Article, fetcher: Fetcher) -> Document | InputError:
+    """Read, clean and give metadata to one article (fetching it first if it is a URL)."""
+    if article.data is None:
+        try:
+            source = fetcher.fetch(article.origin)
+        except InputProblem as exc:
+            return InputError(article.origin, str(exc))
+    else:
+        source = Source(origin=article.origin, data=article.data, mode=article.mode, hints=article.hints)
+    return extract_one(source)
+
+
+def read_articles(articles: Sequence[Article], fetcher: Fetcher) -> tuple[list[Document], list[InputError]]:
+    """The documents of ``articles`` numbered S1.. in order, later copies marked as duplicates
+    (as ``storyline.pipeline.extract`` does for input strings), and the failures."""
+    documents: list[Document] = []
+    errors: list[InputError] = []
+    deduper = Deduper()
+    for article in articles:
+        result = read_article(article, fetcher)
+        if isinstance(result, InputError):
+            errors.append(result)
+            continue
+        result.id = f"S{len(documents) + 1}"
+        result.duplicate_of = deduper.add(result.id, result.text)
+        documents.append(result)
+    return documents, errors
+
+
+def brief_articles(documents: list[Document], words: int) -> Briefing:
+    from storyline.brief import brief  # loads the models on first use, not at import
+
+    with ANALYSIS_LOCK:
+        return brief(documents, words=words)
+
+
+class Memo:
+    """A small least-recently-used cache (rendered pages, parsed briefings)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._items: OrderedDict[object, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> object | None:
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: object, value: object) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class StoryBriefings:
+    """The briefing of a stored story: served from the ``briefings`` table while the story's
+    documents are unchanged (``Store.story_documents_key``), made anew (and stored) when they
+    changed. Only one thread makes a given story's briefing at a time."""
+
+    def __init__(self) -> None:
+        self._parsed = Memo()
+        self._locks: dict[int, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def cached(self, store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
+        """(documents key, briefing) if the stored briefing is current, without computing one."""
+        key = store.story_documents_key(story)
+        memo = self._parsed.get((story, words, key))
+        if isinstance(memo, Briefing):
+            return key, memo
+        data = store.cached_briefing(story, words, key)
+        if data is None:
+            return None
+        briefing = Briefing.model_validate_json(data)
+        self._parsed.put((story, words, key), briefing)
+        return key, briefing
+
+    def get(self, store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
+        """(documents key, briefing) of ``story``; None when the story has no documents."""
+        found = self.cached(store, story, words)
+        if found is not None:
+            return found
+        with self._lock(story):
+            return self.cached(store, story, words) or self._make(store, story, words)
+
+    def _make(self, store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
+        from storyline.annotate import annotate
+        from storyline.brief import brief_documents
+
+        documents = store.story_documents(story, with_annotations=True)
+        if not documents:
+            return None
+        missing = [d for d in documents if d.annotations is None]  # ingested with --no-annotate
+        with ANALYSIS_LOCK:
+            if missing:
+                annotate(missing)
+            briefing = brief_documents(documents, words=words)
+        for document in missing:  # kept, so that they are parsed once and found by search
+            if document.id and document.annotations is not None:
+                store.save_annotations(document.id, document.annotations)
+        key = store.story_documents_key(story)
+        data = json.dumps(briefing.to_dict(), ensure_ascii=False)
+        store.save_briefing(story, words, key, data, title=briefing.title)
+        self._parsed.put((story, words, key), briefing)
+        return key, briefing
+
+    def _lock(self, story: int) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(story, threading.Lock())
+
+
+JobState = Literal["queued", "running", "done", "failed"]
+KEPT_JOBS = 200  # finished jobs are remembered for their progress pages, the oldest forgotten
+
+
+@dataclass
+class Job:
+    """An ingest into a story running in the background; the progress page polls it."""
+
+    id: str
+    story: int
+    total: int
+    done: int = 0
+    state: JobState = "queued"
+    stage: str = "waiting for the jobs before it"
+    added: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    message: str | None = None
+    started: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data.pop("started")
+        return data
+
+
+class Jobs:
+    """Ingest jobs, run one at a time on one worker thread (they share the CPU and the models)."""
+
+    def __init__(self, open_store: StoreOpener, fetcher: FetcherFactory, briefings: StoryBriefings,
+                 words: int) -> None:
+        self._open_store = open_store
+        self._fetcher = fetcher
+        self._briefings = briefings
+        self._words = words
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._numbers = itertools.count(1)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storyline-ingest")
+
+    def submit(self, story: int, articles: Sequence[Article]) -> Job:
+        job = Job(id=f"j{next(self._numbers)}", story=story, total=len(articles))
+        self._jobs[job.id] = job
+        while len(self._jobs) > KEPT_JOBS:
+            self._jobs.popitem(last=False)
+        self._executor.submit(self._run, job, list(articles))
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, job: Job, articles: list[Article]) -> None:
+        job.state = "running"
+        try:
+            with self._open_store() as store, _closing(self._fetcher()) as fetcher:
+                for article in articles:
+                    self._ingest_one(job, store, fetcher, article)
+                    job.done += 1
+                if job.added:
+                    job.stage = "writing the briefing"
+                    self._briefings.get(store, job.story, self._words)
+            job.stage, job.state = "finished", "done"
+        except Exception as exc:  # noqa: BLE001 - shown on the progress page; the server goes on
+            job.state, job.message = "failed", f"{type(exc).__name__}: {exc}"
+
+    def _ingest_one(self, job: Job, store: Store, fetcher: Fetcher, article: Article) -> None:
+        from storyline.annotate import annotate
+
+        job.stage = f"reading {article.origin}"
+        result = read_article(article, fetcher)
+        if isinstance(result, InputError):
+            job.errors.append(result.to_dict())
+            return
+        job.stage = f"annotating {article.origin}"
+        try:
+            with ANALYSIS_LOCK:
+                annotate([result])
+        except Exception as exc:  # noqa: BLE001 - stored unannotated, reported, the job goes on
+            job.errors.append(InputError(article.origin, f"annotation failed: {exc!r}").to_dict())
+        added = store.add_document(result)
+        store.add_to_story(job.story, [added.id])
+        job.added.append(added.id)
+
+
+@contextmanager
+def _closing(fetcher: Fetcher) -> Iterator[Fetcher]:
+    try:
+        yield fetcher
+    finally:
+        fetcher.close()

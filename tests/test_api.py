@@ -1,0 +1,347 @@
+"""The HTTP API in process (Starlette's TestClient over the ASGI app): every endpoint of CONTRACT.md
+"HTTP API", its bad requests (each a 4xx with a one-line JSON message, after which the server still
+answers), the size limits, the token rule and the cached story briefing. Real SQLite files, the
+real pipeline and models, a real HTTP server on 127.0.0.1 for URL fetches.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from storyline.briefing import Briefing
+from storyline.cli import main
+from storyline.errors import UsageError
+from storyline.pipeline import ingest
+from storyline.store import FTS_ROWS_PER_DOCUMENT, SQLiteStore
+from storyline.web import Limits, create_app, is_loopback
+
+# Invented articles (our own words) about one invented story.
+BRIDGE = (
+    "Millbrook council votes to close the Wren bridge\n\n"
+    "The town council of Millbrook voted on Tuesday to close the old stone bridge over the Wren "
+    "river for repairs. Mayor Anna Berg said the work would take two years and cost 4 million "
+    "crowns.\n\n"
+    "\"We have no other choice, the arches are crumbling,\" Berg told reporters after the vote. "
+    "Shop owners on Mill Street fear that the detour will keep customers away."
+)
+BRIDGE_FOLLOW_UP = (
+    "Traders protest bridge closure in Millbrook\n\n"
+    "About two hundred traders marched to the town hall of Millbrook on Friday to protest against "
+    "the closure of the Wren bridge. Their association said sales had already fallen by a fifth.\n\n"
+    "Mayor Anna Berg promised a free shuttle bus across the river while the repairs last. The "
+    "engineers expect the bridge to reopen in the spring of 2027."
+)
+FERRY = (
+    "New ferry line for Millbrook\n\n"
+    "A private company will run a small ferry across the Wren river from next month, the harbour "
+    "office of Millbrook announced on Monday. The ferry will carry foot passengers and bicycles "
+    "while the bridge is closed."
+)
+
+
+def client_for(db: Path, **options: Any) -> TestClient:
+    return TestClient(create_app(str(db), **options))
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with client_for(tmp_path / "api.db") as test_client:
+        yield test_client
+
+
+def write_articles(folder: Path, texts: dict[str, str]) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in texts.items():
+        path = folder / f"{name}.txt"
+        path.write_text(text, encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def story_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database holding one story of two annotated articles (ids S1, S2) and a third article
+    outside any story (S3)."""
+    folder = tmp_path_factory.mktemp("story")
+    db = folder / "story.db"
+    with SQLiteStore(db) as store:
+        report = ingest(write_articles(folder / "in", {"a": BRIDGE, "b": BRIDGE_FOLLOW_UP}), store)
+        story = store.create_story("Wren bridge")
+        store.add_to_story(story.id, report.new)
+        ingest(write_articles(folder / "other", {"c": FERRY}), store)
+    return db
+
+
+def copy_db(source: Path, target: Path) -> Path:
+    """A consistent copy (SQLite's backup: what is still in the WAL comes along)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+def assert_error(response: Any, status: int, *words: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"].strip()
+    for word in words:
+        assert word in body["error"], body["error"]
+    return str(body["error"])
+
+
+# --------------------------------------------------------------------------- POST /api/briefings
+
+
+def test_briefing_of_texts_and_document_objects(client: TestClient) -> None:
+    html = f"<html><body><article><h1>Bridge closure</h1><p>{BRIDGE_FOLLOW_UP}</p></article></body></html>"
+    answer = client.post("/api/briefings", json={
+        "documents": [BRIDGE, {"html": html, "outlet": "Wren Valley Post", "published": "2026-03-06",
+                               "url": "https://wren.example/closure", "authors": ["Ida Holm"]}],
+        "words": 60,
+    })
+    assert answer.status_code == 200, answer.text
+    briefing = Briefing.model_validate(answer.json())  # the contract's schema, citations in range
+    assert answer.json()["schema"] == "storyline.briefing/1"
+    assert [s.id for s in briefing.sources] == ["S1", "S2"]
+    second = briefing.sources[1]
+    assert (second.outlet, second.published, second.url) == (
+        "Wren Valley Post", "2026-03-06", "https://wren.example/closure")
+    assert briefing.summary and all(s.citations for s in briefing.summary)
+    assert "errors" not in answer.json()
+
+
+def test_briefing_fetches_urls_and_lists_the_ones_that_failed(tmp_path: Path, news_server: Any) -> None:
+    with client_for(tmp_path / "urls.db", allow_private=True) as client:
+        answer = client.post("/api/briefings", json={
+            "documents": [BRIDGE], "urls": [news_server.url("/article"), news_server.url("/missing")]})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [s["url"] for s in body["sources"]] == [None, news_server.url("/article")]
+    assert body["errors"] == [{"origin": news_server.url("/missing"), "error": "HTTP 404 Not Found"}]
+
+
+def test_private_addresses_are_refused_unless_allowed(client: TestClient, news_server: Any) -> None:
+    before = len(news_server.requests)
+    answer = client.post("/api/briefings", json={"urls": [news_server.url("/article")]})
+    message = assert_error(answer, 422, "no usable article", "refused")
+    assert "127.0.0.1" in message
+    assert len(news_server.requests) == before, "refused before any connection"
+
+
+BAD_BODIES = [
+    (None, 422, "body is empty"),
+    ("", 422, "body is empty"),
+    ("{", 422, "not valid JSON"),
+    ("[]", 422, "JSON object"),
+    ('"just a string"', 422, "JSON object"),
+    ("{}", 400, "nothing to brief"),
+    ('{"documents": []}', 400, "nothing to brief"),
+    ('{"documents": "one text"}', 422, "documents"),
+    ('{"documents": [42]}', 422, "documents.0"),
+    ('{"documents": [{"title": "no body"}]}', 422, '"text" or as "html"'),
+    ('{"documents": [{"text": "a", "html": "<p>b</p>"}]}', 422, "exactly one"),
+    ('{"documents": [{"text": "a", "authors": "Ann"}]}', 422, "documents.0.authors"),
+    ('{"documents": ["text"], "words": "many"}', 422, "words"),
+    ('{"documents": ["text"], "words": 5}', 422, "words"),
+    ('{"documents": ["text"], "urls": [7]}', 422, "urls.0"),
+    ('{"documents": ["text"], "language": "en"}', 422, "language"),
+    ('{"documents": ["   "]}', 422, "empty input"),
+    ('{"urls": ["ftp://example.org/a"]}', 422, "no usable article"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "words"), BAD_BODIES)
+def test_bad_bodies_get_a_clear_json_error_and_the_server_goes_on(
+    client: TestClient, body: str | None, status: int, words: str
+) -> None:
+    answer = client.post("/api/briefings", content=body, headers={"Content-Type": "application/json"})
+    assert_error(answer, status, words)
+    assert client.get("/api/stories").status_code == 200
+
+
+def test_oversized_bodies_are_refused_with_413(tmp_path: Path) -> None:
+    limits = Limits(json_body=2000, form_body=4000, file=1000, documents=3, urls=2)
+    with client_for(tmp_path / "limits.db", limits=limits) as client:
+        declared = client.post("/api/briefings", json={"documents": ["word " * 1000]})
+        assert_error(declared, 413, "too large", "limit")
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: counted while reading
+            yield b'{"documents": ["'
+            for _ in range(100):
+                yield b"word " * 10
+            yield b'"]}'
+
+        streamed = client.post("/api/briefings", content=chunks(), headers={"Content-Type": "application/json"})
+        assert_error(streamed, 413, "too large")
+        assert_error(client.post("/api/briefings", json={"documents": ["a", "b", "c", "d"]}), 413, "at most 3")
+        assert_error(client.post("/api/briefings", json={"urls": ["http://a.example/"] * 3}), 413, "at most 2")
+        upload = client.post("/add", data={"new_story": "big"},
+                             files={"files": ("big.txt", b"word " * 300, "text/plain")})
+        assert upload.status_code == 413 and "per file" in upload.text
+        assert client.get("/api/stories").json() == [], "nothing is started for a refused upload"
+
+
+# --------------------------------------------------------------------------- the token
+
+
+def test_a_public_server_needs_a_token(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="STORYLINE_TOKEN"):
+        create_app(str(tmp_path / "public.db"), public=True)
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.20")
+
+
+def test_serve_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--db", str(tmp_path / "s.db")],
+                                env={"STORYLINE_TOKEN": ""})
+    assert result.exit_code == 2
+    assert "STORYLINE_TOKEN" in result.output and "non-loopback" in result.output
+
+
+def test_writes_need_the_token_reads_do_not(tmp_path: Path) -> None:
+    with client_for(tmp_path / "token.db", token="s3cret", public=True) as client:
+        missing = client.post("/api/briefings", json={"documents": []})
+        assert_error(missing, 401, "Authorization: Bearer")
+        assert missing.headers["www-authenticate"] == "Bearer"
+        wrong = client.post("/api/briefings", json={"documents": []},
+                            headers={"Authorization": "Bearer guess"})
+        assert_error(wrong, 401, "wrong token")
+        right = client.post("/api/briefings", json={"documents": []},
+                            headers={"Authorization": "Bearer s3cret"})
+        assert_error(right, 400, "nothing to brief")  # past the token check
+        form = client.post("/add", data={"new_story": "x", "text": BRIDGE})
+        assert form.status_code == 401
+        assert client.get("/api/stories").status_code == 200
+        assert client.get("/api/search", params={"q": "bridge"}).status_code == 200
+
+
+# --------------------------------------------------------------------------- stories
+
+
+def test_stories_list(story_db: Path) -> None:
+    with client_for(story_db) as client:
+        answer = client.get("/api/stories")
+    assert answer.status_code == 200
+    (story,) = answer.json()
+    assert {"id", "title", "sources", "period", "updated_at"} <= set(story)
+    assert (story["name"], story["sources"]) == ("Wren bridge", 2)
+    assert set(story["period"]) == {"start", "end"}
+
+
+def test_story_briefing_is_made_once_and_remade_when_the_story_changes(story_db: Path, tmp_path: Path) -> None:
+    db = copy_db(story_db, tmp_path / "copy.db")  # this test adds a document: work on a copy
+    with client_for(db) as client:
+        first = client.get("/api/stories/1/briefing")
+        assert first.status_code == 200, first.text
+        briefing = Briefing.model_validate(first.json())
+        assert [s.id for s in briefing.sources] == ["S1", "S2"]
+        again = client.get("/api/stories/Wren bridge/briefing")  # by name too
+        assert again.json()["generated_at"] == first.json()["generated_at"], "served from the cache"
+        assert client.get("/api/stories").json()[0]["title"] == briefing.title
+        with SQLiteStore(db) as store:
+            store.add_to_story(1, ["S3"])
+        changed = client.get("/api/stories/1/briefing")
+        assert [s["id"] for s in changed.json()["sources"]] == ["S1", "S2", "S3"]
+        shorter = client.get("/api/stories/1/briefing", params={"words": 40})
+        assert shorter.status_code == 200 and shorter.json()["words"] == 40
+
+
+def test_unknown_and_empty_stories(client: TestClient, tmp_path: Path) -> None:
+    assert_error(client.get("/api/stories/99/briefing"), 404, "no story")
+    assert_error(client.get("/api/stories/nothing-here/briefing"), 404, "no story")
+    assert_error(client.get("/api/stories/1/briefing", params={"words": "x"}), 422, "words")
+    with SQLiteStore(tmp_path / "api.db") as store:
+        store.create_story("empty")
+    assert_error(client.get("/api/stories/empty/briefing"), 404, "no documents")
+
+
+# --------------------------------------------------------------------------- search
+
+
+def test_search_finds_sentences_with_their_offsets(story_db: Path) -> None:
+    with client_for(story_db) as client:
+        hits = client.get("/api/search", params={"q": "traders"}).json()
+        texts = {d.id: d.text for d in SQLiteStore(story_db).documents()}
+        assert hits and all(set(hit) == {"source", "story", "start", "end", "text"} for hit in hits)
+        for hit in hits:
+            assert texts[hit["source"]][hit["start"]:hit["end"]] == hit["text"]
+            assert "trader" in hit["text"].lower()  # porter stemming: "traders" finds "traders"
+        ferry = client.get("/api/search", params={"q": "ferry bicycles"}).json()
+        assert [(h["source"], h["story"]) for h in ferry] == [("S3", None)]
+        in_story = client.get("/api/search", params={"q": "ferry", "story": 1}).json()
+        assert in_story == []
+        phrase = client.get("/api/search", params={"q": '"free shuttle bus"'}).json()
+        assert len(phrase) == 1 and "free shuttle bus" in phrase[0]["text"]
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "bridge AND (", "NEAR(a b", "*", "col:umn", "^x"])
+def test_search_takes_query_syntax_literally(story_db: Path, query: str) -> None:
+    with client_for(story_db) as client:
+        answer = client.get("/api/search", params={"q": query})
+    assert answer.status_code == 200 and isinstance(answer.json(), list)
+
+
+def test_search_bad_requests(client: TestClient) -> None:
+    assert_error(client.get("/api/search"), 422, "q")
+    assert_error(client.get("/api/search", params={"q": "  "}), 400, "q is empty")
+    assert_error(client.get("/api/search", params={"q": "a", "limit": 0}), 422, "limit")
+
+
+def test_search_index_is_backfilled_for_older_stores(story_db: Path, tmp_path: Path) -> None:
+    db = copy_db(story_db, tmp_path / "old.db")
+    with SQLiteStore(db) as store:  # as a store made before sentence search existed
+        store._conn.execute("DELETE FROM sentences_fts")
+        assert store.search("bridge") == []
+    with client_for(db) as client:
+        assert client.get("/api/search", params={"q": "bridge"}).json()
+    with SQLiteStore(db) as store:
+        rows = store._conn.execute("SELECT min(rowid), count(*) FROM sentences_fts").fetchone()
+        assert rows[0] >= FTS_ROWS_PER_DOCUMENT and rows[1] > 5
+        assert store.backfill_search() == 0
+
+
+# --------------------------------------------------------------------------- the rest
+
+
+def test_openapi_documentation(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert {"/api/briefings", "/api/stories", "/api/stories/{story_id}/briefing", "/api/search"} <= set(
+        spec["paths"])
+    page = client.get("/docs")
+    assert page.status_code == 200 and "POST /api/briefings" in page.text
+    assert "cdn" not in page.text.lower() and "<script src=\"http" not in page.text
+
+
+def test_unknown_endpoints_and_methods(client: TestClient) -> None:
+    assert_error(client.get("/api/nothing"), 404, "GET /api/nothing")
+    assert_error(client.delete("/api/stories"), 405, "DELETE /api/stories")
+    assert_error(client.get("/api/jobs/j999"), 404, "no job")
+    page = client.get("/no/such/page")
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+
+
+def test_form_posts_from_other_sites_are_refused(client: TestClient) -> None:
+    answer = client.post("/add", data={"new_story": "x", "text": BRIDGE},
+                         headers={"Origin": "https://elsewhere.example"})
+    assert answer.status_code == 403
+    assert client.get("/api/stories").json() == []
+
+
+def test_form_without_a_story_or_articles_says_what_is_missing(client: TestClient) -> None:
+    no_story = client.post("/add", data={"text": BRIDGE})
+    assert no_story.status_code == 400 and "choose a story or name a new one" in no_story.text
+    nothing = client.post("/add", data={"new_story": "x"})
+    assert nothing.status_code == 400 and "nothing to add" in nothing.text
+
+
+def test_api_answers_are_json_with_utf8(client: TestClient) -> None:
+    answer = client.get("/api/search", params={"q": "Березовка"})
+    assert answer.status_code == 200 and json.loads(answer.content) == []

@@ -1,0 +1,217 @@
+"""The web app in headless Chromium against a real uvicorn server on 127.0.0.1: the seeds'
+briefing, a citation followed to its passage highlighted in the source viewer, articles added
+through the form (pasted, uploaded, fetched), search and the entity page. Screenshots go to the
+test output folder (``tests/conftest.py: screenshot``). The marking of cited spans is also tested
+directly, without a browser.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from click.testing import CliRunner
+
+from conftest import screenshot
+from storyline.cli import main
+from storyline.web import create_app
+from storyline.web.highlight import marked_source
+
+JOB_SECONDS = 180  # an ingest annotates and re-briefs the story; CI machines are slow
+# Invented articles (our own words).
+HARBOUR_TITLE = "Harbour cranes return to Millbrook"
+HARBOUR = (
+    f"{HARBOUR_TITLE}\n\n"
+    "Two new cranes arrived at the harbour of Millbrook on Thursday, ending a year in which ships "
+    "had to be unloaded by hand. The harbour master, Lena Strand, said the cranes would double "
+    "the number of ships served each week.\n\n"
+    "\"This is the best news the port has had in a decade,\" Strand said."
+)
+ORCHARD_TITLE = "Orchard owners count frost damage"
+ORCHARD = (
+    f"{ORCHARD_TITLE}\n\n"
+    "A late frost last weekend destroyed most of the apple blossom in the valley above Millbrook, "
+    "the growers' cooperative said on Monday. Its chairman, Tomas Vik, expects the harvest to be "
+    "half of last year's."
+)
+
+
+# --------------------------------------------------------------------------- marking spans
+
+
+def test_marked_source_keeps_the_chosen_span_whole() -> None:
+    text = "abcdefghijklmnopqrstuvwxyz"
+    spans = [(0, 10), (5, 15), (2, 4), (10, 20)]  # (5, 15) crosses (0, 10) and (10, 20)
+    html = str(marked_source(text, spans, current=(5, 15)))
+    assert re.sub(r"<[^>]+>", "", html) == text
+    assert html.count('id="current"') == 1
+    current = re.search(r'<mark class="cite current"[^>]*>(.*?)</mark></mark>', html)
+    assert current and re.sub(r"<[^>]+>", "", current.group(1)) == text[5:15]
+    assert html.count("<mark") == html.count("</mark>")
+
+
+def test_marked_source_escapes_and_ignores_spans_out_of_range() -> None:
+    html = str(marked_source("a<b>&c", [(1, 4), (3, 99), (4, 2)], notes={(1, 4): ['say "x"']}))
+    assert html == ('a<mark class="cite" data-start="1" data-end="4" title="say &quot;x&quot;">'
+                    "&lt;b&gt;</mark>&amp;c")
+
+
+def test_marked_source_splits_crossing_spans_into_parts() -> None:
+    html = str(marked_source("0123456789", [(0, 6), (4, 9)]))
+    assert html == ('<mark class="cite" data-start="0" data-end="6">0123<mark class="cite" '
+                    'data-start="4" data-end="9">45</mark></mark><mark class="cite part" '
+                    'data-start="4" data-end="9">678</mark>9')
+
+
+# --------------------------------------------------------------------------- a live server
+
+
+@dataclass
+class LiveApp:
+    base: str
+    db: Path
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def api(self, path: str, **params: Any) -> Any:
+        answer = httpx.get(self.url(path), params=params, timeout=JOB_SECONDS)
+        answer.raise_for_status()
+        return answer.json()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Iterator[LiveApp]:
+    """The seeds ingested into the story "Seeds" (through ``storyline ingest --story``), served
+    by uvicorn on a free port of 127.0.0.1, its briefing made once before the browser comes."""
+    db = tmp_path_factory.mktemp("web") / "web.db"
+    result = CliRunner().invoke(main, ["ingest", str(seeds_dir), "--db", str(db), "--story", "Seeds", "-q"])
+    assert result.exit_code == 0, result.output
+    app = create_app(str(db), allow_private=True)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    live_app = LiveApp(f"http://127.0.0.1:{sock.getsockname()[1]}", db)
+    live_app.api("/api/stories/1/briefing")
+    yield live_app
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def cited_text(live: LiveApp, source: str, start: int, end: int) -> str:
+    briefing = live.api("/api/stories/1/briefing")
+    text = next(s["text"] for s in briefing["sources"] if s["id"] == source)
+    return str(text[start:end])
+
+
+def test_the_story_is_listed_with_its_seeds(live: LiveApp, page: Any, seeds_dir: Path) -> None:
+    page.goto(live.url("/"))
+    row = page.locator("table.app-table tbody tr")
+    assert row.count() == 1
+    assert row.first.locator("td").nth(1).inner_text() == str(len(list(seeds_dir.glob("*.txt"))))
+    screenshot(page, "web-stories")
+
+
+def test_a_citation_leads_to_its_passage_highlighted_in_the_source(live: LiveApp, page: Any) -> None:
+    page.goto(live.url("/stories/1"))
+    cite = page.locator("#summary a.cite").first
+    source, start, end = (cite.get_attribute(name) for name in ("data-s", "data-a", "data-b"))
+    assert source and start and end
+    cite.click()
+    viewer_link = page.locator(".reveal a[href*='/sources/']").first
+    viewer_link.wait_for()
+    screenshot(page, "web-briefing-citation-open")
+    viewer_link.click()
+    page.wait_for_url(re.compile(rf"/sources/{source}\b"))
+    current = page.locator("#source-text mark.current")
+    current.first.wait_for()
+    assert current.count() == 1
+    assert current.text_content() == cited_text(live, source, int(start), int(end))
+    assert current.evaluate("m => getComputedStyle(m).backgroundColor") != "rgba(0, 0, 0, 0)"
+    assert page.locator("#source-text mark.cite").count() > 1, "every cited span is marked"
+    screenshot(page, "web-source-viewer")
+
+
+def test_search_results_open_the_sentence_in_its_source(live: LiveApp, page: Any) -> None:
+    briefing = live.api("/api/stories/1/briefing")
+    word = max(re.findall(r"[A-Za-z]{6,}", briefing["summary"][0]["text"]), key=len)
+    page.goto(live.url("/"))
+    page.fill(".app-search input[name=q]", word)
+    page.press(".app-search input[name=q]", "Enter")
+    page.wait_for_url(re.compile(r"/search\?"))
+    results = page.locator("ol.app-results li a")
+    assert results.count() >= 1
+    assert word.lower() in results.first.locator("mark").first.inner_text().lower()
+    screenshot(page, "web-search")
+    first_hit = live.api("/api/search", q=word)[0]
+    results.first.click()
+    page.wait_for_url(re.compile(r"/sources/"))
+    assert page.locator("mark#current").text_content() == first_hit["text"]
+
+
+def test_the_entity_page_shows_mentions_that_open_in_the_source(live: LiveApp, page: Any) -> None:
+    page.goto(live.url("/stories/1/entities"))
+    first = page.locator("table.app-table").first.locator("tbody tr a").first
+    name = first.inner_text()
+    first.click()
+    page.wait_for_url(re.compile(r"/entities/."))
+    assert page.locator("h1").inner_text().startswith(name)
+    mentions = page.locator("ul.app-list li")
+    assert mentions.count() >= 1
+    shown = mentions.last.locator("mark").inner_text()
+    screenshot(page, "web-entity")
+    mentions.last.locator("a.app-cite").click()
+    page.wait_for_url(re.compile(r"/sources/"))
+    assert page.locator("mark#current").text_content() == shown
+
+
+def test_an_article_added_through_the_form_appears_in_the_story(live: LiveApp, page: Any) -> None:
+    page.goto(live.url("/add?story=1"))
+    page.fill("textarea[name=text]", HARBOUR)
+    screenshot(page, "web-add-form")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/jobs/"))
+    screenshot(page, "web-add-progress")
+    page.wait_for_url(re.compile(r"/stories/1$"), timeout=JOB_SECONDS * 1000)
+    assert HARBOUR_TITLE in page.locator("#sources").inner_text()
+    screenshot(page, "web-story-after-adding")
+    titles = [s["title"] for s in live.api("/api/stories/1/briefing")["sources"]]
+    assert HARBOUR_TITLE in titles
+
+
+def test_a_new_story_from_an_upload_and_a_url(live: LiveApp, page: Any, tmp_path: Path,
+                                             news_server: Any) -> None:
+    upload = tmp_path / "orchard.txt"
+    upload.write_text(ORCHARD, encoding="utf-8")
+    page.goto(live.url("/add"))
+    page.fill("input[name=new_story]", "Valley news")
+    page.set_input_files("input[name=files]", str(upload))
+    page.fill("textarea[name=urls]", news_server.url("/article") + "\n" + news_server.url("/missing"))
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/jobs/"))
+    done = page.locator("#job-done a")
+    done.wait_for(timeout=JOB_SECONDS * 1000)  # an input failed: the page stays to say which
+    assert "/missing" in page.locator("#job-errors").inner_text()
+    assert page.locator("#job-progress").get_attribute("value") == "3"
+    screenshot(page, "web-add-errors")
+    done.click()
+    page.wait_for_url(re.compile(r"/stories/\d+$"))
+    sources = page.locator("#sources").inner_text()
+    assert ORCHARD_TITLE in sources and "Bridge reopens in Millbrook" in sources
+    stories = {s["name"]: s["sources"] for s in live.api("/api/stories")}
+    assert stories["Valley news"] == 2

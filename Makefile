@@ -20,11 +20,12 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	@mkdir -p $(OUT)
 	$(VENV)/bin/storyline outlets import examples/outlets.json --db $(OUT)/example.db
-	$(VENV)/bin/storyline ingest examples/corpus --db $(OUT)/example.db
+	$(VENV)/bin/storyline ingest examples/corpus --db $(OUT)/example.db --story "Orla river deal"
 	$(VENV)/bin/storyline docs --db $(OUT)/example.db
 	$(VENV)/bin/storyline brief examples/corpus --db $(OUT)/example.db \
 		-o $(OUT)/briefing.html -o $(OUT)/briefing.md -o $(OUT)/briefing.json
 	@echo "Briefing written to $(OUT)/briefing.html, $(OUT)/briefing.md and $(OUT)/briefing.json"
+	@echo "Browse it: $(VENV)/bin/storyline serve --db $(OUT)/example.db"
 
 test: install
 	$(PY) -m pytest -q -n 2
@@ -36,6 +37,8 @@ bench: install
 	$(PY) benchmarks/quotes.py $(DATA) --gate
 	$(PY) benchmarks/annotate.py $(DATA)
 	$(PY) benchmarks/summarization.py $(DATA) --gate
+	$(PY) benchmarks/brief_speed.py $(DATA)
+	$(PY) benchmarks/web_speed.py $(DATA)
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache

@@ -39,14 +39,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from common import DEFAULT_DATA  # noqa: E402
+from common import DEFAULT_DATA
+from starlette.testclient import TestClient
 
-from starlette.testclient import TestClient  # noqa: E402
-
-from storyline.model import Annotations, Sentence  # noqa: E402
-from storyline.pipeline import ingest  # noqa: E402
-from storyline.store import SQLiteStore, _index_sentences  # noqa: E402
-from storyline.web import create_app  # noqa: E402
+from storyline.model import Annotations, Sentence
+from storyline.pipeline import ingest
+from storyline.store import SQLiteStore, _index_sentences
+from storyline.web import create_app
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO.parent / "shared" / "seeds"
@@ -198,8 +197,10 @@ def search_figures(data: Path | None, count: int, repeat: int, folder: Path) -> 
         for name, params in queries(pool, rng):
             answer = client.get("/api/search", params=params)  # first run: the pages come into cache
             assert answer.status_code == 200, answer.text
-            results[name] = {**summary(timed_ms(lambda: client.get("/api/search", params=params), repeat)),
-                             "hits": float(len(answer.json()))}
+            def search(query: dict[str, str] = params) -> object:
+                return client.get("/api/search", params=query)
+
+            results[name] = {**summary(timed_ms(search, repeat)), "hits": float(len(answer.json()))}
     return results
 
 

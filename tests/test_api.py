@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from starlette.testclient import TestClient
 from storyline.briefing import Briefing
 from storyline.cli import main
 from storyline.errors import UsageError
+from storyline.outlets import Outlet
 from storyline.pipeline import ingest
 from storyline.store import FTS_ROWS_PER_DOCUMENT, SQLiteStore
 from storyline.web import Limits, create_app, is_loopback
@@ -116,6 +118,20 @@ def test_briefing_of_texts_and_document_objects(client: TestClient) -> None:
         "Wren Valley Post", "2026-03-06", "https://wren.example/closure")
     assert briefing.summary and all(s.citations for s in briefing.summary)
     assert "errors" not in answer.json()
+
+
+def test_the_databases_own_outlets_name_the_sources(tmp_path: Path) -> None:
+    db = tmp_path / "outlets.db"
+    with SQLiteStore(db) as store:
+        store.add_outlet(Outlet("Wren Valley Post", domains=("wren.example",), country="Aldmark",
+                                ownership="private"))
+    with client_for(db) as client:
+        answer = client.post("/api/briefings", json={
+            "documents": [{"text": BRIDGE, "url": "https://news.wren.example/bridge"}], "words": 40})
+    assert answer.status_code == 200, answer.text
+    source = answer.json()["sources"][0]
+    assert (source["outlet"], source["country"], source["ownership"]) == (
+        "Wren Valley Post", "Aldmark", "private")
 
 
 def test_briefing_fetches_urls_and_lists_the_ones_that_failed(tmp_path: Path, news_server: Any) -> None:
@@ -326,6 +342,33 @@ def test_unknown_endpoints_and_methods(client: TestClient) -> None:
     assert_error(client.get("/api/jobs/j999"), 404, "no job")
     page = client.get("/no/such/page")
     assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+
+
+def wait_for_job(client: TestClient, location: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get("/api" + location).json()
+        if job["state"] in {"done", "failed"}:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {location} did not finish")
+
+
+def test_an_uploaded_export_adds_one_article_per_record(client: TestClient) -> None:
+    records = [{"text": BRIDGE, "outlet": "Wren Valley Post", "published": "2026-03-03"},
+               {"text": FERRY, "url": "https://harbour.example/ferry"}, {"title": "no body"}]
+    export = "".join(json.dumps(record) + "\n" for record in records).encode()
+    answer = client.post("/add", data={"new_story": "Exports"}, follow_redirects=False,
+                         files={"files": ("export.jsonl", export, "application/octet-stream")})
+    assert answer.status_code == 303
+    job = wait_for_job(client, answer.headers["location"])
+    assert (job["state"], job["total"], job["done"], job["added"]) == ("done", 3, 3, ["S1", "S2"])
+    assert [e["origin"] for e in job["errors"]] == ["export.jsonl:3"]
+    story = client.get("/api/stories").json()[0]
+    assert (story["name"], story["sources"], story["period"]["start"]) == ("Exports", 2, "2026-03-03")
+    sources = client.get("/api/stories/Exports/briefing").json()["sources"]
+    assert [s["origin"] for s in sources] == ["export.jsonl:1", "export.jsonl:2"]
+    assert sources[1]["url"] == "https://harbour.example/ferry"
 
 
 def test_form_posts_from_other_sites_are_refused(client: TestClient) -> None:

@@ -20,8 +20,8 @@ import httpx
 import pytest
 import uvicorn
 from click.testing import CliRunner
-
 from conftest import screenshot
+
 from storyline.cli import main
 from storyline.web import create_app
 from storyline.web.highlight import marked_source
@@ -145,6 +145,14 @@ def test_a_citation_leads_to_its_passage_highlighted_in_the_source(live: LiveApp
     assert current.evaluate("m => getComputedStyle(m).backgroundColor") != "rgba(0, 0, 0, 0)"
     assert page.locator("#source-text mark.cite").count() > 1, "every cited span is marked"
     screenshot(page, "web-source-viewer")
+
+
+def test_a_fragment_naming_an_uncited_span_is_drawn_whole_by_the_server(live: LiveApp, page: Any) -> None:
+    source = live.api("/api/stories/1/briefing")["sources"][0]
+    start, end = 0, source["text"].index(" ", 20)
+    page.goto(live.url(f"/sources/{source['id']}?story=1#c-{start}-{end}"))
+    page.wait_for_url(re.compile(rf"start={start}&end={end}#current$"))
+    assert page.locator("mark#current").text_content() == source["text"][start:end]
 
 
 def test_search_results_open_the_sentence_in_its_source(live: LiveApp, page: Any) -> None:

@@ -44,7 +44,9 @@ from storyline.model import Document
 from storyline.resources import read_data
 from storyline.summarize import split_lines, stem
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['\u2019][A-Za-z]+)?|[0-9]+[A-Za-z]+")
+# "G-20" is one token (G20); "Russia's" keeps its possessive for the stemmer to drop.
+_TOKEN = re.compile(r"[A-Za-z]+-[0-9]+\b|[A-Za-z][A-Za-z0-9]*(?:['\u2019][A-Za-z]+)?|[0-9]+[A-Za-z]+")
+_HYPHENATED = re.compile(r"\b[A-Za-z]+-[A-Za-z]+\b")
 _GAP = re.compile(r"^[\s\-\u2010\u2011]*$")
 
 
@@ -116,6 +118,7 @@ class _Stats:
     actors: set[str] = field(default_factory=set)  # person terms of speakers: never issues
     places: Any = None  # the story's _Places
     parties: set[str] = field(default_factory=set)  # place keys of the sources' own countries
+    events: dict[str, Counter[str]] = field(default_factory=dict)  # named thing -> "X summit" pairs
 
 
 # --- user-named issues ---------------------------------------------------------------------------
@@ -127,8 +130,10 @@ def parse_issue(spec: str) -> NamedIssue:
     if not label:
         raise UsageError(f"--issue needs a label before the colon: {spec!r}")
     keywords = [" ".join(k.split()) for k in rest.split(",") if k.strip()]
-    ordered = list(dict.fromkeys([label, *keywords]))
-    return NamedIssue(label=label, keywords=ordered)
+    ordered: dict[str, str] = {}
+    for keyword in [label, *keywords]:  # the label is a keyword; the first spelling of each wins
+        ordered.setdefault(keyword.lower(), keyword)
+    return NamedIssue(label=label, keywords=list(ordered.values()))
 
 
 def named_issues(specs: Iterable[str | NamedIssue]) -> list[NamedIssue]:
@@ -163,11 +168,39 @@ def passages_of(documents: Sequence[Document]) -> list[Passage]:
 
 
 def key_of(word: str) -> str:
-    return stem(word.replace("\u2019", "'").lower())
+    """A word's key: lower-cased, lightly stemmed, a few news synonyms folded ("truce" ->
+    "ceasefire", "meddling" -> "interference")."""
+    key = stem(word.replace("\u2019", "'").replace("-", "").lower())
+    return _synonyms().get(key, key)
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> dict[str, str]:
+    return {stem(k): stem(v) for k, v in config()["terms"]["synonyms"].items()}
+
+
+def word_tokens(text: str) -> list[str]:
+    """The words of a text, as the agenda reads them ("G-20" is one word)."""
+    return [word for _, _, word in _tokens(text)]
 
 
 def _tokens(text: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    """(start, end, word); a hyphenated word is one word when it is a known synonym
+    ("cease-fire"), else its parts ("Trump-Putin")."""
+    joined = {m.start(): m for m in _HYPHENATED.finditer(text)
+              if key_of(m.group()) in _synonyms().values() or key_of(m.group()) in _synonyms()}
+    out = []
+    skip_until = -1
+    for match in _TOKEN.finditer(text):
+        if match.start() < skip_until:
+            continue
+        whole = joined.get(match.start())
+        if whole is not None:
+            out.append((whole.start(), whole.end(), whole.group()))
+            skip_until = whole.end()
+            continue
+        out.append((match.start(), match.end(), match.group()))
+    return out
 
 
 class _Places:
@@ -324,6 +357,8 @@ def _collect_words(index: int, passage: Passage, stats: _Stats, places: _Places)
             surface = passage.text[previous[2]:end]
             pair = (places.fold(surface) if previous[3][0].isupper() else None) or f"{previous[1]} {key}"
             _add(stats, pair, index, surface)
+            if previous[1] in stats.entity and key in _event_heads():
+                stats.events.setdefault(previous[1], Counter())[pair] += 1  # "G20 summit"
         previous = (end, key, start, word)
 
 
@@ -379,7 +414,7 @@ def _topical_place(term: str, stats: _Stats) -> bool:
     one of the sources' own (those are the story's parties and observers). Cities and
     organisations are settings and actors ("Vessa", "Congress"): keywords at most."""
     kind = stats.kinds.get(term)
-    if kind in ("LAW", "EVENT"):
+    if kind in ("LAW", "EVENT") or term in stats.events:
         return True
     if term in stats.parties:
         return False
@@ -506,11 +541,16 @@ def discover(documents: Sequence[Document], passages: list[Passage], stats: _Sta
             keywords.append(term)
             members |= near
         used.update(keywords)
-        issue = Issue(label=_label(seed, stats, passages), keywords=[_display(k, stats) for k in keywords],
+        issue = Issue(label=_label(seed, stats, passages), keywords=_keywords(keywords, stats),
                       passages=[passages[i] for i in sorted(members, key=lambda i: _order_key(passages[i]))],
                       score=scores[seed], terms=list(keywords))
         found.append((issue, members))
-    best = sorted(found, key=lambda f: (-_issue_score(f[0]), f[0].label))[:room]
+    # "Election" next to "Election interference": a word the text uses in many senses, whose
+    # one sense that makes an issue is already one.
+    modifiers = {issue.label.split()[0].lower() for issue, _ in found if len(issue.label.split()) == 2}
+    kept = [f for f in found if not (len(f[0].terms) and " " not in f[0].terms[0]
+                                     and f[0].label.lower() in modifiers)]
+    best = sorted(kept, key=lambda f: (-_issue_score(f[0]), f[0].label))[:room]
     return [issue for issue, _ in best]
 
 
@@ -544,6 +584,20 @@ def _folded(seed: str, indices: set[int], found: list[tuple[Issue, set[int]]], s
     return False
 
 
+def _keywords(terms: list[str], stats: _Stats) -> list[str]:
+    """The keywords to show: each term's usual form, then the other words folded into it as
+    synonyms ("meddled" beside "interference"), so a reader sees why a sentence counts."""
+    shown = [_display(t, stats) for t in terms]
+    for term in terms:
+        usual = stem(_display(term, stats).lower())
+        variants = sorted((form for form in stats.surface.get(term, {}) if " " not in form
+                           and stem(form.lower()) != usual and form.lower() not in _stop_words()),
+                          key=lambda f: (-stats.surface[term][f], f))
+        if variants and len(shown) < config()["issues"]["max_keywords"] and variants[0] not in shown:
+            shown.append(variants[0])
+    return shown
+
+
 def _part_of(term: str, seed: str) -> bool:
     """"Korean" or "North" for the seed "North Korea": a piece of the seed, not a keyword."""
     seed_words = seed.split()
@@ -565,6 +619,9 @@ def _display(term: str, stats: _Stats) -> str:
 def _label(seed: str, stats: _Stats, passages: list[Passage]) -> str:
     """A short label in the text's own words."""
     display = _display(seed, stats)
+    if seed in stats.events and seed not in stats.parties:  # "G20" -> "G20 summit"
+        pair = sorted(stats.events[seed].items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        display = _display(pair, stats)
     if seed in stats.entity or seed in stats.people or " " in seed or display[:1].isupper():
         return display[:1].upper() + display[1:]
     modifier = _modifier(seed, stats, passages)

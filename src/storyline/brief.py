@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from storyline.agenda import find_issues, named_issues
 from storyline.annotate import annotate
 from storyline.briefing import (
     Briefing, CitationModel, CitedText, EntityItem, ForecastItem, Period, QuoteItem, SourceModel,
@@ -22,9 +23,10 @@ from storyline.entities import Entity, canonical_entities, person_key
 from storyline.fetch import Fetcher
 from storyline.model import Annotations, Citation, Document, Forecast, InputError, Mode, Quote
 from storyline.outlets import Registry, enrich, load_registry
+from storyline.perspectives import Perspectives, perspectives
 from storyline.pipeline import extract, ingest
 from storyline.store import open_store
-from storyline.summarize import summarize
+from storyline.summarize import SummarySentence, summarize
 from storyline.timeline import build_timeline
 
 DEFAULT_WORDS = 250
@@ -41,15 +43,17 @@ def brief(
     words: int = DEFAULT_WORDS,
     on_error: Errors | None = None,
     registry: Registry | None = None,
+    issues: Sequence[str] = (),
 ) -> Briefing:
     """A cited briefing of everything given, treated as one story.
 
     ``inputs`` are input strings (files, folders, URLs ... as for ``extract``) or ``Document``s.
     Inputs that fail are passed to ``on_error`` (if given) and left out. ``registry``: the
     outlet registry that names sources' outlets, countries and ownership (default: packaged).
+    ``issues``: issues the user names, ``"Label: keyword, keyword"``, always reported.
     """
     documents = _documents(inputs, on_error)
-    return brief_documents(documents, words=words, registry=registry)
+    return brief_documents(documents, words=words, registry=registry, issues=issues)
 
 
 def brief_inputs(
@@ -60,13 +64,15 @@ def brief_inputs(
     fetcher: Fetcher | None = None,
     db_url: str | None = None,
     on_error: Errors | None = None,
+    issues: Sequence[str] = (),
 ) -> Briefing:
     """``brief`` for the command line: input options, and optionally through a database, where
     the inputs are ingested (annotated once, kept) and the briefing covers the stored copies."""
     inputs = list(inputs)
+    named_issues(issues)  # a malformed --issue fails before any reading
     if db_url is None:
         return brief(_read(inputs, on_error, mode=mode, fetcher=fetcher), words=words,
-                     registry=load_registry())
+                     registry=load_registry(), issues=issues)
     with open_store(db_url) as store:
         report = ingest(inputs, store, mode=mode, fetcher=fetcher)
         for error in report.failed:
@@ -75,7 +81,7 @@ def brief_inputs(
         wanted = set(report.new + report.duplicates + report.already_stored)
         documents = [d for d in store.documents(with_annotations=True) if d.id in wanted]
         registry = load_registry(store)  # the user's outlets count
-    return brief(documents, words=words, registry=registry)
+    return brief(documents, words=words, registry=registry, issues=issues)
 
 
 def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | None) -> list[Document]:
@@ -117,26 +123,42 @@ def _number(documents: list[Document]) -> None:
 
 
 def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
-                    registry: Registry | None = None) -> Briefing:
-    """Assemble the briefing of annotated documents (duplicates stay listed, not analysed)."""
+                    registry: Registry | None = None, issues: Sequence[str] = ()) -> Briefing:
+    """Assemble the briefing of annotated documents (duplicates stay listed, not analysed).
+    ``issues``: user-named issues (``"Label: keyword, keyword"``), reported before those found."""
     enrich(documents, registry)  # outlet names, countries and ownership from the registry
     originals = [d for d in documents if not d.duplicate_of]
     entities = canonical_entities(originals)
     names = _speaker_names(entities)
     vectors = _document_vectors(originals) if len(originals) > 1 else None
+    summary = summarize(originals, words=words)
+    views = _perspectives(originals, issues, summary)
     return Briefing(
         title=_title(originals, vectors),
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         period=_period(documents),
         sources=[SourceModel(**d.to_dict()) for d in documents],
-        summary=[_cited(s.text, s.citations) for s in summarize(originals, words=words)],
+        summary=[_cited(s.text, s.citations) for s in summary],
         timeline=[_timeline_item(entry) for entry in build_timeline(originals)],
         entities=[EntityItem(**entity.to_dict()) for entity in entities],
         quotes=_quotes(originals, names),
         forecasts=_forecasts(originals, names),
+        issues=views.issues,
+        countries=views.countries,
+        blindspots=views.blindspots,
+        conflicts=views.conflicts,
         story=_story_check(originals, vectors),
         words=words,
     )
+
+
+def _perspectives(originals: list[Document], issues: Sequence[str],
+                  summary: Sequence[SummarySentence]) -> Perspectives:
+    """The agenda issues and how each source and country covers them; the summary's
+    multi-source citations count as agreement (checked with embeddings there)."""
+    found = find_issues(originals, issues)
+    supported = [s.citations for s in summary if len({c.source for c in s.citations}) > 1]
+    return perspectives(originals, found, supported)
 
 
 def _cited(text: str, citations: Sequence[Citation]) -> CitedText:

@@ -210,14 +210,17 @@ def docs_command(db_url: str | None, fmt: str) -> None:
                                   "several formats at once (each taken from its suffix)")
 @click.option("--batch", "batch_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help='many briefings: a JSONL file of {"id": ..., "documents": [text, ...]} lines')
+@click.option("--issue", "issues", multiple=True, metavar='"LABEL: KW, KW"',
+              help='an issue always to report, with its keywords (the label is one too); '
+                   'repeatable, e.g. --issue "Arms control: INF, New START"')
 @db_option
 @type_option
 @private_option
 @timeout_option
 @quiet_option
 def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs: tuple[str, ...],
-                  batch_file: str | None, db_url: str | None, mode: Mode | None,
-                  allow_private: bool, timeout: float, quiet: bool) -> None:
+                  batch_file: str | None, issues: tuple[str, ...], db_url: str | None,
+                  mode: Mode | None, allow_private: bool, timeout: float, quiet: bool) -> None:
     """The main job: a cited briefing of everything in INPUTS, treated as one story.
 
     With --db the inputs are also ingested into that database, and the briefing covers them.
@@ -227,6 +230,8 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
             raise click.UsageError("give either INPUTS or --batch, not both")
         if len(outputs) > 1:
             raise click.UsageError("--batch writes one file: give -o once")
+        if issues:
+            raise click.UsageError("--issue is for one briefing, not --batch")
         _brief_batch(batch_file, words, fmt or "jsonl", outputs[0] if outputs else None, quiet)
         return
     if not inputs:
@@ -236,7 +241,14 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     ]
     if any(target_fmt == "jsonl" for _, target_fmt in targets):
         raise click.UsageError("--format jsonl is for --batch; use json for one briefing")
+    from storyline.agenda import named_issues
     from storyline.brief import brief_inputs
+    from storyline.errors import UsageError as StorylineUsageError
+
+    try:
+        named_issues(issues)
+    except StorylineUsageError as exc:
+        raise click.UsageError(str(exc)) from exc
     from storyline.render import render
 
     failures: list[InputError] = []
@@ -249,7 +261,7 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     with _status(quiet, "Reading, annotating and briefing"):
         try:
             briefing = brief_inputs(inputs, words=words, mode=mode, fetcher=fetcher,
-                                    db_url=db_url, on_error=on_error)
+                                    db_url=db_url, on_error=on_error, issues=issues)
         except StorylineError as exc:
             _stderr.print(f"[bold red]error:[/] {exc}")
             sys.exit(EXIT_SOME_FAILED)

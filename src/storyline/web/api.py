@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 from storyline.brief import DEFAULT_WORDS
 from storyline.briefing import Briefing
 from storyline.model import Hints
+from storyline.outlets import load_registry, use_registry
 from storyline.store import SearchHit, StoryInfo
 from storyline.web.app import Settings, token_problem
 from storyline.web.service import Article, brief_articles, read_articles
@@ -99,12 +100,14 @@ def create_briefing(body: BriefingRequest, request: Request) -> JSONResponse:
     settings = settings_of(request)
     _check_token(request)
     _check_counts(body, settings)
-    with settings.fetcher() as fetcher:
+    with settings.store() as store:
+        registry = load_registry(store)  # the outlets the user added count
+    with settings.fetcher() as fetcher, use_registry(registry):
         documents, errors = read_articles(_articles(body), fetcher)
     if not documents:
         reasons = "; ".join(str(error) for error in errors)
         raise HTTPException(422, f"no usable article: {reasons}")
-    data = brief_articles(documents, body.words).to_dict()
+    data = brief_articles(documents, body.words, registry).to_dict()
     if errors:
         data["errors"] = [error.to_dict() for error in errors]
     return JSONResponse(data)

@@ -13,6 +13,7 @@ import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
+from itertools import pairwise
 
 from markupsafe import Markup
 
@@ -51,7 +52,7 @@ def _pieces(spans: set[tuple[int, int]], current: tuple[int, int] | None) -> lis
         if current and span != current:
             cuts += [edge for edge in current if span[0] < edge < span[1] and not _contains(span, current)]
         cuts = sorted(set(cuts))
-        for index, (start, end) in enumerate(zip(cuts, cuts[1:])):
+        for index, (start, end) in enumerate(pairwise(cuts)):
             pieces.append(_Piece(start, -end, span, part=index > 0))
     return pieces
 

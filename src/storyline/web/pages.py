@@ -10,7 +10,6 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from html import escape
-from pathlib import PurePath
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -21,10 +20,9 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 
 from storyline.brief import DEFAULT_WORDS
-from storyline.briefing import Briefing, CitationModel, EntityItem
+from storyline.briefing import Briefing, EntityItem
 from storyline.entities import surface_key
-from storyline.model import Document, Mode
-from storyline.readers import HTML_SUFFIXES, TEXT_SUFFIXES
+from storyline.model import Document
 from storyline.render import render_html
 from storyline.store import SEARCH_MARK_CLOSE, SEARCH_MARK_OPEN, Store, StoryInfo
 from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT
@@ -84,7 +82,8 @@ def briefing_page(request: Request, story_id: str,
     key, briefing = found
     nav = request.app.state.templates.get_template("story_nav.html").render(
         story=story, briefing=briefing, words=words)
-    report = render_html(briefing, source_url=lambda source: f"/sources/{source}?story={story.id}")
+    length = "" if words == settings_of(request).words else f"&words={words}"
+    report = render_html(briefing, source_url=lambda source: f"/sources/{source}?story={story.id}{length}")
     html = _with_navigation(report, nav)
     _rendered.put((id(request.app), story.id, words, key), html)
     return HTMLResponse(html)
@@ -124,8 +123,9 @@ def _story_or_404(store: Store, story_id: str | int) -> StoryInfo:
     return story
 
 
-def _briefing_or_none(request: Request, store: Store, story: StoryInfo) -> Briefing | None:
-    found = request.app.state.briefings.get(store, story.id, settings_of(request).words)
+def _briefing_or_none(request: Request, store: Store, story: StoryInfo,
+                      words: int | None = None) -> Briefing | None:
+    found = request.app.state.briefings.get(store, story.id, words or settings_of(request).words)
     return found[1] if found else None
 
 
@@ -210,7 +210,7 @@ async def _articles(form: FormData, settings: Settings) -> tuple[list[Article], 
         if len(data) > settings.limits.file:
             return [], TooLarge(f"{upload.filename} is larger than the limit of "
                                 f"{settings.limits.file / (1024 * 1024):g} MB per file")
-        articles.append(Article(upload.filename, data, _mode_of(upload.filename)))
+        articles.append(Article(upload.filename, data, upload=True))
     urls = [line.strip() for line in _field(form, "urls").splitlines() if line.strip()]
     if len(urls) > settings.limits.urls:
         return [], TooLarge(f"too many URLs: at most {settings.limits.urls} at a time")
@@ -218,13 +218,6 @@ async def _articles(form: FormData, settings: Settings) -> tuple[list[Article], 
     if not articles:
         return [], "nothing to add: paste a text, choose files or give URLs"
     return articles, None
-
-
-def _mode_of(filename: str) -> Mode | None:
-    suffix = PurePath(filename).suffix.lower()
-    if suffix in HTML_SUFFIXES:
-        return "html"
-    return "text" if suffix in TEXT_SUFFIXES else None
 
 
 def _chosen_story(settings: Settings, form: FormData) -> tuple[StoryInfo | None, str | None]:
@@ -256,7 +249,8 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
 
 @router.get("/sources/{source_id}", response_class=HTMLResponse)
 def source_page(request: Request, source_id: str, story: int | None = None,
-                start: int | None = None, end: int | None = None) -> HTMLResponse:
+                start: int | None = None, end: int | None = None,
+                words: int | None = Query(None, ge=MIN_WORDS, le=MAX_WORDS)) -> HTMLResponse:
     """A source's text with every span the story's briefing cites marked; ``start``/``end`` (or
     a ``#START-END`` fragment, handled in the browser) choose the one to show."""
     with settings_of(request).store() as store:
@@ -264,7 +258,7 @@ def source_page(request: Request, source_id: str, story: int | None = None,
         if document is None:
             raise HTTPException(404, f"no source {source_id!r}")
         story_info = store.story(story) if story is not None else None
-        briefing = _briefing_or_none(request, store, story_info) if story_info else None
+        briefing = _briefing_or_none(request, store, story_info, words) if story_info else None
     notes = _citing_statements(briefing, source_id) if briefing else {}
     current = (start, end) if start is not None and end is not None else None
     text = marked_source(document.text, notes.keys(), current, notes)

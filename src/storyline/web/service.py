@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -18,14 +20,16 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePath
 from typing import Literal
 
 from storyline.briefing import Briefing
 from storyline.dedupe import Deduper
-from storyline.errors import InputProblem
 from storyline.fetch import Fetcher
 from storyline.model import Document, Hints, InputError, Mode, Source
+from storyline.outlets import Registry, load_registry, use_registry
 from storyline.pipeline import extract_one
+from storyline.readers import fetch_url, read_file
 from storyline.store import Store
 
 ANALYSIS_LOCK = threading.Lock()
@@ -35,29 +39,41 @@ FetcherFactory = Callable[[], Fetcher]
 
 @dataclass(frozen=True)
 class Article:
-    """One article handed to the web app: pasted text, an uploaded file or the body of an API
-    document (``data``, with ``mode`` None to sniff), or a URL to fetch (``data`` None)."""
+    """What the web app is handed: pasted text or an API document's body (``data``, with ``mode``
+    None to sniff), an uploaded file (``upload``: read as ``storyline ingest`` reads a file of
+    that name, so a .jsonl, .csv or .warc upload gives many articles), or a URL (``data`` None)."""
 
     origin: str
     data: str | bytes | None = None
     mode: Mode | None = None
     hints: Hints = field(default_factory=Hints)
+    upload: bool = False
 
     @classmethod
     def from_url(cls, url: str) -> Article:
         return cls(origin=url)
 
 
-def read_article(article: Article, fetcher: Fetcher) -> Document | InputError:
-    """Read, clean and give metadata to one article (fetching it first if it is a URL)."""
+def sources_of(article: Article, fetcher: Fetcher) -> Iterator[Source | InputError]:
+    """The raw sources an article gives: one, or one per record of an uploaded record file."""
     if article.data is None:
-        try:
-            source = fetcher.fetch(article.origin)
-        except InputProblem as exc:
-            return InputError(article.origin, str(exc))
+        yield fetch_url(fetcher, article.origin)
+    elif article.upload:
+        yield from _uploaded(article.origin, article.data)
     else:
-        source = Source(origin=article.origin, data=article.data, mode=article.mode, hints=article.hints)
-    return extract_one(source)
+        yield Source(origin=article.origin, data=article.data, mode=article.mode, hints=article.hints)
+
+
+def _uploaded(filename: str, data: str | bytes) -> Iterator[Source | InputError]:
+    """An upload read by the file reader (suffixes, .gz, records, WARC) from a temporary copy;
+    origins name the uploaded file ("export.jsonl:3"), not the copy."""
+    name = re.sub(r"[^\w.\-]+", "_", PurePath(filename).name).strip("._") or "upload"
+    with tempfile.TemporaryDirectory(prefix="storyline-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        for item in read_file(path, None):
+            item.origin = filename + item.origin[len(str(path)):]
+            yield item
 
 
 def read_articles(articles: Sequence[Article], fetcher: Fetcher) -> tuple[list[Document], list[InputError]]:
@@ -67,21 +83,23 @@ def read_articles(articles: Sequence[Article], fetcher: Fetcher) -> tuple[list[D
     errors: list[InputError] = []
     deduper = Deduper()
     for article in articles:
-        result = read_article(article, fetcher)
-        if isinstance(result, InputError):
-            errors.append(result)
-            continue
-        result.id = f"S{len(documents) + 1}"
-        result.duplicate_of = deduper.add(result.id, result.text)
-        documents.append(result)
+        for source in sources_of(article, fetcher):
+            result = source if isinstance(source, InputError) else extract_one(source)
+            if isinstance(result, InputError):
+                errors.append(result)
+                continue
+            result.id = f"S{len(documents) + 1}"
+            result.duplicate_of = deduper.add(result.id, result.text)
+            documents.append(result)
     return documents, errors
 
 
-def brief_articles(documents: list[Document], words: int) -> Briefing:
+def brief_articles(documents: list[Document], words: int, registry: Registry | None = None) -> Briefing:
+    """The briefing of documents read from a request; ``registry``: the database's outlets."""
     from storyline.brief import brief  # loads the models on first use, not at import
 
     with ANALYSIS_LOCK:
-        return brief(documents, words=words)
+        return brief(documents, words=words, registry=registry)
 
 
 class Memo:
@@ -149,7 +167,7 @@ class StoryBriefings:
         with ANALYSIS_LOCK:
             if missing:
                 annotate(missing)
-            briefing = brief_documents(documents, words=words)
+            briefing = brief_documents(documents, words=words, registry=load_registry(store))
         for document in missing:  # kept, so that they are parsed once and found by search
             if document.id and document.annotations is not None:
                 store.save_annotations(document.id, document.annotations)
@@ -219,10 +237,14 @@ class Jobs:
     def _run(self, job: Job, articles: list[Article]) -> None:
         job.state = "running"
         try:
-            with self._open_store() as store, _closing(self._fetcher()) as fetcher:
+            with self._open_store() as store, _closing(self._fetcher()) as fetcher, \
+                    use_registry(load_registry(store)):  # the user's outlets name the sources
                 for article in articles:
-                    self._ingest_one(job, store, fetcher, article)
-                    job.done += 1
+                    job.stage = f"reading {article.origin}"
+                    for number, source in enumerate(sources_of(article, fetcher)):
+                        job.total += 1 if number else 0  # a record file holds several articles
+                        self._ingest_one(job, store, source)
+                        job.done += 1
                 if job.added:
                     job.stage = "writing the briefing"
                     self._briefings.get(store, job.story, self._words)
@@ -230,20 +252,19 @@ class Jobs:
         except Exception as exc:  # noqa: BLE001 - shown on the progress page; the server goes on
             job.state, job.message = "failed", f"{type(exc).__name__}: {exc}"
 
-    def _ingest_one(self, job: Job, store: Store, fetcher: Fetcher, article: Article) -> None:
+    def _ingest_one(self, job: Job, store: Store, source: Source | InputError) -> None:
         from storyline.annotate import annotate
 
-        job.stage = f"reading {article.origin}"
-        result = read_article(article, fetcher)
+        result = source if isinstance(source, InputError) else extract_one(source)
         if isinstance(result, InputError):
             job.errors.append(result.to_dict())
             return
-        job.stage = f"annotating {article.origin}"
+        job.stage = f"annotating {result.origin}"
         try:
             with ANALYSIS_LOCK:
                 annotate([result])
         except Exception as exc:  # noqa: BLE001 - stored unannotated, reported, the job goes on
-            job.errors.append(InputError(article.origin, f"annotation failed: {exc!r}").to_dict())
+            job.errors.append(InputError(result.origin, f"annotation failed: {exc!r}").to_dict())
         added = store.add_document(result)
         store.add_to_story(job.story, [added.id])
         job.added.append(added.id)

@@ -1,0 +1,554 @@
+"""Perspectives: how each source and each country covers the story's issues, what the sources
+agree on, where they contradict each other, and what only one country reports.
+
+Everything here is computed from the issues of ``storyline.agenda`` and the annotated original
+sources (duplicates are not independent voices and are left out). Constants live in
+``data/agenda.json`` (section ``perspectives``).
+
+* **Matrix.** For every issue and every original source: how many of its passages (sentence
+  lines) are on the issue, and its *position*: the one or two of them that say most about how
+  the source sees it, scored by assessment words ("dangerous", "unlikely", "should"), quotation,
+  and the issue's keywords. A source that says nothing on an issue is listed with 0 sentences
+  and no position, so the matrix is complete and a silence is visible.
+* **Agreed.** Two passages of different sources state the same fact when they share enough
+  content words (TF-IDF cosine over the story's passages, and a minimum of shared words that are
+  not the story's protagonists), carry no different numbers, and do not differ in negation.
+  Each fact is one entry citing every source that states it.
+* **Conflicts.** Dated events (``annotations.events``) of different sources that describe the
+  same thing (the words around the date overlap) but give incompatible dates of the same
+  precision; numbers with the same unit in sentences that otherwise say the same thing. Sides
+  are shown with all the sources that take them; a source that also states the other side's
+  value is no contradiction. Each conflict is also listed under the issues its passages are on.
+* **Countries and blindspots.** Sources grouped by ``country``; an issue covered only by sources
+  of one country, when the story has sources from two or more countries, is a blindspot.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from storyline.agenda import Issue, Passage, config as agenda_config, key_of, passages_of, word_tokens
+from storyline.briefing import (
+    Blindspot, CitationModel, CitedText, Conflict, CountryGroup, IssueItem, IssueSourceView,
+)
+from storyline.model import Citation, Document, Event, Timex
+from storyline.summarize import is_summary_worthy, load_config as summary_config
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(?:-|\u2013)?\s*)(per cent|percent|%|[A-Za-z]+(?:\s[A-Za-z]+)?)")
+_NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|without|n't)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def config() -> dict[str, Any]:
+    data: dict[str, Any] = agenda_config()["perspectives"]
+    return data
+
+
+@lru_cache(maxsize=1)
+def _stop() -> frozenset[str]:
+    from storyline.summarize import _stop_words
+
+    return _stop_words()
+
+
+@dataclass
+class Perspectives:
+    """What the issues-and-perspectives stage adds to a briefing."""
+
+    issues: list[IssueItem] = field(default_factory=list)
+    countries: list[CountryGroup] = field(default_factory=list)
+    blindspots: list[Blindspot] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+@dataclass
+class _Space:
+    """TF-IDF vectors of every passage of the story, for "the same fact" comparisons."""
+
+    vectors: dict[tuple[str, int], dict[str, float]]
+    bags: dict[tuple[str, int], dict[str, int]]
+    common: frozenset[str]  # words in so many passages that sharing them says nothing
+    values: dict[tuple[str, int], set[str]] = field(default_factory=dict)  # dates and numbers
+
+
+def perspectives(documents: Sequence[Document], issues: Sequence[Issue],
+                 supported: Sequence[Sequence[Citation]] = ()) -> Perspectives:
+    """The matrix, agreement, conflicts, country groups and blindspots of a story's issues.
+    ``documents`` are the original sources (no duplicates), annotated. ``supported``: groups of
+    spans of different sources already known to state one fact (the summary's citations,
+    checked with embeddings there), used as agreement beside the lexical test."""
+    originals = [d for d in documents if not d.duplicate_of]
+    ids = sorted((d.id or "" for d in originals), key=_id_order)
+    space = _space(passages_of(originals), originals)
+    conflicts = date_conflicts(originals, space) + number_conflicts(originals, space, issues)
+    links = _links(supported, space)
+    items = [_issue_item(issue, ids, space, conflicts, originals, links) for issue in issues]
+    countries = country_groups(originals, items)
+    return Perspectives(issues=items, countries=countries,
+                        blindspots=blindspots(originals, items), conflicts=[c for c, _ in conflicts])
+
+
+def _id_order(source: str) -> tuple[int, str]:
+    digits = source[1:]
+    return (int(digits), source) if digits.isdigit() else (1 << 30, source)
+
+
+# --- lexical space -------------------------------------------------------------------------------
+
+def _bag(text: str) -> dict[str, int]:
+    """Content-word keys of a text (the agenda's keys: stemmed, synonyms folded)."""
+    stop = _stop()
+    return dict(Counter(key_of(w) for w in word_tokens(text) if w.lower() not in stop))
+
+
+def _space(passages: list[Passage], documents: Sequence[Document]) -> _Space:
+    bags = {(p.source, p.start): _bag(p.text) for p in passages}
+    frequency: Counter[str] = Counter(word for bag in bags.values() for word in bag)
+    total = max(1, len(bags))
+    idf = {word: math.log((1 + total) / (1 + count)) + 1 for word, count in frequency.items()}
+    vectors = {}
+    for key, bag in bags.items():
+        weights = {word: count * idf[word] for word, count in bag.items()}
+        norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
+        vectors[key] = {word: v / norm for word, v in weights.items()}
+    share = config()["agreed"]["common_share"]
+    common = frozenset(w for w, c in frequency.items() if c >= share * total)
+    return _Space(vectors=vectors, bags=bags, common=common, values=_values(passages, documents))
+
+
+def _values(passages: list[Passage], documents: Sequence[Document]) -> dict[tuple[str, int], set[str]]:
+    """Per passage: the dates (from its timexes) and numbers it states."""
+    timexes = {d.id: d.annotations.timexes for d in documents if d.annotations}
+    out = {}
+    for passage in passages:
+        dates = {t.value for t in timexes.get(passage.source, [])
+                 if passage.start <= t.start < passage.end and t.type == "DATE" and t.value[:1].isdigit()}
+        out[_key(passage)] = dates | _numbers(passage.text)
+    return out
+
+
+def _key(passage: Passage) -> tuple[str, int]:
+    return (passage.source, passage.start)
+
+
+def _cosine(space: _Space, a: Passage, b: Passage) -> float:
+    va, vb = space.vectors.get(_key(a), {}), space.vectors.get(_key(b), {})
+    if len(va) > len(vb):
+        va, vb = vb, va
+    return sum(weight * vb.get(word, 0.0) for word, weight in va.items())
+
+
+def _shared(space: _Space, a: Passage, b: Passage) -> set[str]:
+    """Content words both passages use, leaving out the story's everywhere-words."""
+    bag_a, bag_b = space.bags.get(_key(a), {}), space.bags.get(_key(b), {})
+    return {w for w in bag_a.keys() & bag_b.keys() if w not in space.common}
+
+
+def _statement(passage: Passage) -> bool:
+    """A whole sentence (not a heading or a caption): long enough, ending like a sentence."""
+    words = len(passage.text.split())
+    return words >= config()["agreed"]["min_words"] and passage.text.rstrip("\"'\u201d\u2019) ")[-1:] in ".!"
+
+
+def _numbers(text: str) -> set[str]:
+    return {m.group(1).replace(",", "") for m in _NUMBER.finditer(text)}
+
+
+def same_fact(space: _Space, a: Passage, b: Passage) -> float:
+    """How surely two passages of different sources state the same fact (0: they do not).
+    Lexical evidence only, so the bar is high: most paraphrases are missed (the summary's
+    embedding-checked citations add those), few different facts get through."""
+    limits = config()["agreed"]
+    if a.source == b.source or not (_statement(a) and _statement(b)):
+        return 0.0
+    cosine = _cosine(space, a, b)
+    if cosine < limits["cosine"] or len(_shared(space, a, b)) < limits["min_shared"]:
+        return 0.0
+    values_a, values_b = space.values.get(_key(a), set()), space.values.get(_key(b), set())
+    if values_a and values_b and not values_a & values_b:
+        return 0.0  # the same words around different numbers or dates: not one fact
+    if bool(_NEGATION.search(a.text)) != bool(_NEGATION.search(b.text)):
+        return 0.0
+    return cosine
+
+
+# --- the matrix ----------------------------------------------------------------------------------
+
+def _cited(passage: Passage, *others: Passage) -> CitedText:
+    return CitedText(text=passage.text, citations=[_citation(p) for p in (passage, *others)])
+
+
+def _citation(passage: Passage) -> CitationModel:
+    return CitationModel(source=passage.source, start=passage.start, end=passage.end)
+
+
+@lru_cache(maxsize=1)
+def _evaluative() -> frozenset[str]:
+    return frozenset(w.lower() for w in config()["position"]["assessment_words"])
+
+
+def _quoted(passage: Passage, document: Document | None) -> bool:
+    notes = document.annotations if document else None
+    if notes is None:
+        return False
+    return any(q.start < passage.end and q.end > passage.start for q in notes.quotes)
+
+
+def position_score(passage: Passage, issue: Issue, document: Document | None) -> float:
+    """How much a passage says about how its source sees the issue."""
+    weights = config()["position"]
+    words = [w.lower() for w in _WORD.findall(passage.text)]
+    assessing = sum(1 for w in words if w in _evaluative())
+    keywords = {k.lower() for k in issue.keywords}
+    lowered = passage.text.lower()
+    hits = sum(1 for k in keywords if k in lowered)
+    score = weights["assessment"] * min(assessing, weights["max_assessment"]) + weights["keyword"] * hits
+    if _quoted(passage, document):
+        score += weights["quote"]
+    if is_summary_worthy(passage.text, summary_config()):
+        score += weights["worthy"]
+    return score
+
+
+def _position(passages: list[Passage], issue: Issue, document: Document | None) -> list[CitedText]:
+    limits = config()["position"]
+    ranked = sorted(passages, key=lambda p: (-position_score(p, issue, document), p.order))
+    count = 2 if len(passages) >= limits["second_from"] else 1
+    chosen = sorted(ranked[:count], key=lambda p: p.order)
+    return [_cited(p) for p in chosen]
+
+
+def _issue_item(issue: Issue, ids: list[str], space: _Space,
+                conflicts: list[tuple[Conflict, list[Passage]]], documents: list[Document],
+                links: set[frozenset[tuple[str, int]]]) -> IssueItem:
+    by_document = {d.id: d for d in documents}
+    by_source = issue.by_source()
+    matrix = {
+        source: IssueSourceView(
+            sentences=len(by_source.get(source, [])),
+            position=_position(by_source[source], issue, by_document.get(source)) if by_source.get(source) else [],
+        )
+        for source in ids
+    }
+    groups = agreement_groups(issue.passages, space, links)
+    members = {_key(p) for p in issue.passages}
+    disputed = [side for conflict, passages in conflicts
+                if _mostly_in(passages, issue) for side in conflict.sides]
+    return IssueItem(
+        label=issue.label, keywords=list(issue.keywords),
+        summary=_summary(issue, groups, space),
+        by_source=matrix,
+        agreed=[_cited(group[0], *group[1:]) for group in groups[: config()["agreed"]["per_issue"]]],
+        disputed=disputed,
+    )
+
+
+def _mostly_in(passages: list[Passage], issue: Issue) -> bool:
+    """At least half of a conflict's passages lie in the issue's passages."""
+    spans = [(p.source, p.start, p.end) for p in issue.passages]
+    inside = sum(1 for c in passages if any(s == c.source and a <= c.start < b or s == c.source
+                                             and c.start <= a < c.end for s, a, b in spans))
+    return inside * 2 >= len(passages)
+
+
+# --- agreement -----------------------------------------------------------------------------------
+
+def _links(supported: Sequence[Sequence[Citation]], space: _Space) -> set[frozenset[tuple[str, int]]]:
+    """Pairs of passages (by key) that known-same-fact citation groups connect."""
+    starts = {}
+    for key in space.bags:
+        starts.setdefault(key[0], []).append(key[1])
+    out = set()
+    for group in supported:
+        keys = [k for k in (_passage_at(c, starts) for c in group) if k is not None]
+        out.update(frozenset((a, b)) for i, a in enumerate(keys) for b in keys[i + 1:] if a[0] != b[0])
+    return out
+
+
+def _passage_at(citation: Citation, starts: dict[str, list[int]]) -> tuple[str, int] | None:
+    """The passage a citation points into (the last passage starting at or before it)."""
+    before = [s for s in starts.get(citation.source, []) if s <= citation.start]
+    return (citation.source, max(before)) if before else None
+
+
+def agreement_groups(passages: Sequence[Passage], space: _Space,
+                     links: set[frozenset[tuple[str, int]]] = frozenset()) -> list[list[Passage]]:
+    """Facts stated by two or more sources: each group is its clearest statement first, then
+    the best-matching passage of every other source that states it. Best supported first."""
+    partners: dict[tuple[str, int], dict[str, tuple[float, Passage]]] = {}
+    items = sorted(passages, key=lambda p: (p.source, p.order))
+    for i, a in enumerate(items):
+        for b in items[i + 1:]:
+            score = same_fact(space, a, b)
+            if frozenset((_key(a), _key(b))) in links:
+                score = max(score, 1.0)
+            if score <= 0:
+                continue
+            for x, y in ((a, b), (b, a)):
+                best = partners.setdefault(_key(x), {})
+                if y.source not in best or score > best[y.source][0]:
+                    best[y.source] = (score, y)
+    by_key = {_key(p): p for p in items}
+    used: set[tuple[str, int]] = set()
+    groups = []
+    anchors = sorted(partners, key=lambda k: (-len(partners[k]), -_clarity(by_key[k]), k))
+    for anchor in anchors:
+        if anchor in used:
+            continue
+        # A partner must state the anchor's dates and numbers too: the entry's text is the
+        # anchor's, and a source silent on its date must not be cited as agreeing with it.
+        stated = space.values.get(anchor, set())
+        others = [p for _, p in sorted(partners[anchor].values(), key=lambda sp: (-sp[0], _key(sp[1])))
+                  if _key(p) not in used and stated <= space.values.get(_key(p), set())]
+        if not others:
+            continue
+        group = [by_key[anchor], *sorted(others, key=lambda p: _id_order(p.source))]
+        used.update(_key(p) for p in group)
+        groups.append(group)
+    return sorted(groups, key=lambda g: (-len(g), _id_order(g[0].source), g[0].order))
+
+
+def _clarity(passage: Passage) -> float:
+    """A self-contained, summary-worthy, not too long sentence states a fact best."""
+    worthy = is_summary_worthy(passage.text, summary_config())
+    return (1.0 if worthy else 0.0) - len(passage.text.split()) / 200
+
+
+def _summary(issue: Issue, groups: list[list[Passage]], space: _Space) -> list[CitedText]:
+    """Two or three cited sentences: facts several sources state first, then each source's most
+    characteristic passage on the issue, never two that say the same thing."""
+    wanted = config()["summary"]["sentences"]
+    limit = config()["summary"]["redundancy"]
+    chosen: list[list[Passage]] = []
+    for group in groups:
+        if len(chosen) < wanted and is_summary_worthy(group[0].text, summary_config()):
+            chosen.append(group)
+    keywords = {k.lower() for k in issue.keywords}
+    singles = sorted(issue.passages, key=lambda p: (-_keyword_hits(p, keywords), -_clarity(p),
+                                                   _id_order(p.source), p.order))
+    for passage in singles:
+        if len(chosen) >= wanted:
+            break
+        if not is_summary_worthy(passage.text, summary_config()):
+            continue
+        if any(_cosine(space, passage, g[0]) > limit or passage.source == g[0].source and len(g) == 1
+               for g in chosen):
+            continue
+        chosen.append([passage])
+    return [_cited(g[0], *g[1:]) for g in chosen]
+
+
+def _keyword_hits(passage: Passage, keywords: set[str]) -> int:
+    lowered = passage.text.lower()
+    return sum(1 for k in keywords if k in lowered)
+
+
+# --- conflicts -----------------------------------------------------------------------------------
+
+@dataclass
+class _Dated:
+    source: str
+    event: Event
+    date: str
+    window: set[str]
+    topic: str
+
+
+def date_conflicts(documents: Sequence[Document], space: _Space) -> list[tuple[Conflict, list[Passage]]]:
+    """The same event given incompatible dates by different sources, side by side."""
+    dated = [item for d in documents for item in _dated_events(d)]
+    limits = config()["conflicts"]
+    out: list[tuple[Conflict, list[Passage]]] = []
+    seen: set[tuple[str, int]] = set()
+    for item in sorted(dated, key=lambda x: (_id_order(x.source), x.event.start)):
+        if (item.source, item.event.start) in seen:
+            continue
+        same = [o for o in dated if o.source != item.source and _same_event(item, o, limits)]
+        clashing = [o for o in same if _clash(item.date, o.date)]
+        if not clashing:
+            continue
+        agreeing = [o for o in same if not _clash(item.date, o.date) and o.date == item.date]
+        minority_sources = {item.source} | {o.source for o in agreeing}
+        if any(o.source in minority_sources for o in clashing):
+            continue  # a source that gives both dates is not contradicted
+        sides: dict[str, list[_Dated]] = {item.date: [item, *agreeing]}
+        for other in clashing:
+            sides.setdefault(other.date, []).append(other)
+        group = [x for side in sides.values() for x in side]
+        seen.update((x.source, x.event.start) for x in group)
+        odd_one = min(sides.values(), key=lambda members: (len({x.source for x in members}), members[0].date))
+        conflict = Conflict(
+            topic=f"When: {odd_one[0].topic}", kind="date",
+            sides=[_side(date, members) for date, members in sorted(sides.items(), key=_side_order)],
+        )
+        out.append((conflict, [_event_passage(x) for x in group]))
+    return out
+
+
+def _side_order(entry: tuple[str, list[_Dated]]) -> tuple[int, str]:
+    return (-len({x.source for x in entry[1]}), entry[0])
+
+
+def _side(date: str, members: list[_Dated]) -> CitedText:
+    first = sorted(members, key=lambda x: (_id_order(x.source), x.event.start))
+    by_source: dict[str, _Dated] = {}
+    for member in first:
+        by_source.setdefault(member.source, member)
+    text = f"{date}: {first[0].event.text}"
+    return CitedText(text=text, citations=[
+        CitationModel(source=m.source, start=m.event.start, end=m.event.end) for m in by_source.values()])
+
+
+def _event_passage(item: _Dated) -> Passage:
+    return Passage(item.source, -1, item.event.start, item.event.end, item.event.text)
+
+
+def _dated_events(document: Document) -> list[_Dated]:
+    notes = document.annotations
+    if notes is None:
+        return []
+    out = []
+    for event in notes.events:
+        timex = _timex_of(event, notes.timexes)
+        if timex is None or "X" in event.date:
+            continue
+        window, topic = _window(document.text, event, timex)
+        if window:
+            out.append(_Dated(document.id or "", event, event.date, window, topic))
+    return out
+
+
+def _timex_of(event: Event, timexes: list[Timex]) -> Timex | None:
+    """The date expression inside the event's sentence that gives its date."""
+    for timex in timexes:
+        if event.start <= timex.start < event.end and _compatible(timex.value[:len(event.date)], event.date):
+            return timex
+    return None
+
+
+def _window(text: str, event: Event, timex: Timex) -> tuple[set[str], str]:
+    """The last content words before the date in its sentence (what happens on that date),
+    and the clause they are in, as the conflict's topic."""
+    limits = config()["conflicts"]
+    stop = _stop() | frozenset(limits["date_words"])
+    before = text[event.start:timex.start]
+    content = [w.lower() for w in word_tokens(before) if w.lower() not in stop]
+    window = {key_of(w) for w in content[-limits["window_words"]:]}
+    clause = before
+    if len(clause.split()) > limits["max_topic_words"]:
+        clause = re.split(r"[,;:—(]", before)[-1]
+    topic = re.sub(r"\s+(?:on|in|at|by|from|since|until|for|before|after)\s*$", "", clause.strip())
+    topic = topic.strip(" ,;:—(")
+    if not 2 <= len(topic.split()) <= limits["max_topic_words"]:
+        topic = " ".join(content[-limits["window_words"]:])
+    return window, topic
+
+
+def _same_event(a: _Dated, b: _Dated, limits: dict[str, Any]) -> bool:
+    """The words before the two dates say the same thing: enough shared words, and enough of
+    them telling words (not "first", "due")."""
+    shared = a.window & b.window
+    strong = shared - set(limits["weak_words"])
+    smaller = min(len(a.window), len(b.window))
+    return len(strong) >= limits["min_shared"] and len(shared) / max(1, smaller) >= limits["overlap"]
+
+
+def _compatible(a: str, b: str) -> bool:
+    """Dates that can both be true: one is a prefix of the other ("2025-06", "2025-06-01")."""
+    n = min(len(a), len(b))
+    return all(x == y or "X" in (x, y) for x, y in zip(a[:n], b[:n]))
+
+
+def _clash(a: str, b: str) -> bool:
+    """Two dates of the same precision that cannot both be true."""
+    return len(a) == len(b) and not _compatible(a, b)
+
+
+def number_conflicts(documents: Sequence[Document], space: _Space,
+                     issues: Sequence[Issue]) -> list[tuple[Conflict, list[Passage]]]:
+    """Different numbers with the same unit in passages that otherwise state the same thing."""
+    limits = config()["conflicts"]
+    passages = [p for issue in issues for p in issue.passages]
+    unique = {_key(p): p for p in passages}
+    items = sorted(unique.values(), key=lambda p: (_id_order(p.source), p.order))
+    out: list[tuple[Conflict, list[Passage]]] = []
+    for i, a in enumerate(items):
+        quantities_a = _quantities(a.text)
+        if not quantities_a:
+            continue
+        for b in items[i + 1:]:
+            if b.source == a.source or _cosine(space, a, b) < limits["number_cosine"]:
+                continue
+            quantities_b = _quantities(b.text)
+            for unit in quantities_a.keys() & quantities_b.keys():
+                if quantities_a[unit] & quantities_b[unit]:
+                    continue
+                topic = f"{unit}: {', '.join(sorted(quantities_a[unit]))} or {', '.join(sorted(quantities_b[unit]))}"
+                conflict = Conflict(topic=topic, kind="number", sides=[_cited(a), _cited(b)])
+                out.append((conflict, [a, b]))
+    return out
+
+
+def _quantities(text: str) -> dict[str, set[str]]:
+    """Unit -> values stated with it; approximate values ("about", "more than") are left out,
+    since two approximations rarely contradict each other."""
+    limits = config()["conflicts"]
+    units = {u.lower() for u in limits["units"]}
+    hedges = tuple(h.lower() for h in limits["hedges"])
+    out: dict[str, set[str]] = {}
+    for match in _NUMBER.finditer(text):
+        unit = match.group(2).lower()
+        head = next((u for u in sorted(units, key=len, reverse=True) if unit.startswith(u)), None)
+        if head is None:
+            continue
+        if text[:match.start()].lower().rstrip().endswith(hedges):
+            continue
+        out.setdefault(head, set()).add(match.group(1).replace(",", ""))
+    return out
+
+
+# --- countries and blindspots --------------------------------------------------------------------
+
+def country_groups(documents: Sequence[Document], items: Sequence[IssueItem]) -> list[CountryGroup]:
+    """The sources grouped by their outlet's country (unknown last), with how much each group
+    says on every issue."""
+    groups: dict[str | None, list[Document]] = {}
+    for document in documents:
+        groups.setdefault(document.country, []).append(document)
+    out = []
+    for country, members in groups.items():
+        ids = sorted((d.id or "" for d in members), key=_id_order)
+        outlets = sorted({d.outlet for d in members if d.outlet})
+        coverage = {item.label: sum(item.by_source[s].sentences for s in ids if s in item.by_source)
+                    for item in items}
+        out.append(CountryGroup(country=country, sources=ids, outlets=outlets, issues=coverage))
+    return sorted(out, key=lambda g: (g.country is None, -len(g.sources), g.country or ""))
+
+
+def blindspots(documents: Sequence[Document], items: Sequence[IssueItem]) -> list[Blindspot]:
+    """Issues only one country's sources cover, when the story has two or more countries."""
+    countries = {d.id: d.country for d in documents}
+    known = {c for c in countries.values() if c}
+    if len(known) < 2:
+        return []
+    min_sources = config()["blindspots"]["min_sources"]
+    out = []
+    for item in items:
+        covering = [s for s, view in item.by_source.items() if view.sentences > 0]
+        found = {countries.get(s) for s in covering}
+        if len(covering) < min_sources or len(found) != 1 or None in found:
+            continue
+        country = str(next(iter(found)))
+        others = sorted(c for c in known if c != country)
+        silent = len([s for s in countries if s not in covering and countries[s]])
+        note = (f"Only {country} sources ({', '.join(covering)}) cover {item.label}; the {silent} "
+                f"sources from {', '.join(others)} do not mention it.")
+        out.append(Blindspot(issue=item.label, country=country, sources=covering, note=note))
+    return out

@@ -1,0 +1,139 @@
+"""Agenda issues: found in the story's own words, user-named ones always reported, stable."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from storyline.agenda import Issue, find_issues, named_issues, parse_issue
+from storyline.annotate import annotate
+from storyline.brief import _documents, brief
+from storyline.briefing import Briefing
+from storyline.errors import UsageError
+from storyline.model import Document
+from tests.conftest import seed_path
+
+# What the seed story is about, as an analyst would name it; a label matches when it names the
+# issue in any of these forms.
+SEED_ISSUES = {
+    "Syria": r"\bsyria",
+    "Ukraine": r"\bukrain|minsk",
+    "North Korea": r"north kore|\bdprk|korean peninsula",
+    "sanctions": r"\bsanction",
+    "arms control": r"arms control|\binf\b|new start|strategic stability",
+    "election interference": r"interference|meddl|hack",
+}
+PROTAGONISTS = {"trump", "donald trump", "putin", "vladimir putin", "russia", "united states", "us"}
+
+
+@pytest.fixture(scope="module")
+def seeds_briefing(seeds_dir: Path) -> Briefing:
+    return brief([str(seeds_dir)])
+
+
+@pytest.fixture(scope="module")
+def seed_documents(seeds_dir: Path) -> list[Document]:
+    return _documents([str(seeds_dir)], None)
+
+
+def _source_of(briefing: Briefing, number: int, seeds: Path) -> str:
+    origin = str(seed_path(seeds, number))
+    return next(s.id for s in briefing.sources if s.origin == origin)
+
+
+def _matching(briefing: Briefing, pattern: str) -> list[str]:
+    return [i.label for i in briefing.issues if re.search(pattern, i.label.lower())]
+
+
+# --- user-named issues ---------------------------------------------------------------------------
+
+def test_issue_spec_gives_label_and_keywords() -> None:
+    issue = parse_issue("Arms control: INF, New START")
+    assert issue.label == "Arms control"
+    assert issue.keywords == ["Arms control", "INF", "New START"]
+    assert parse_issue("  Water   ").keywords == ["Water"]
+    assert parse_issue("Tariffs: tariffs, , duty").keywords == ["Tariffs", "duty"]
+
+
+@pytest.mark.parametrize("spec", ["", ": INF, New START", "   :x"])
+def test_issue_spec_without_label_is_a_usage_error(spec: str) -> None:
+    with pytest.raises(UsageError, match="label"):
+        parse_issue(spec)
+
+
+def test_the_same_label_twice_is_one_issue() -> None:
+    issues = named_issues(["Arms control: INF", "arms control: New START"])
+    assert [i.label for i in issues] == ["Arms control"]
+
+
+def test_named_issue_is_reported_even_when_no_source_mentions_it(tmp_path: Path) -> None:
+    text = ("The old stone bridge over the Wren river reopened on Tuesday after two years of "
+            "repairs. Local traders said the detour had cost them customers every single week.")
+    documents = [Document(origin="a.txt", text=text, id="S1")]
+    annotate(documents)
+    issues = find_issues(documents, ["Fisheries: trawlers, quotas", "Repairs: detour"])
+    assert [i.label for i in issues[:2]] == ["Fisheries", "Repairs"]
+    assert issues[0].passages == [] and issues[0].named
+    assert len(issues[1].passages) == 2  # "repairs" (the label) and "detour" both count
+
+
+def test_named_issue_matches_keywords_case_and_plural_insensitively(seed_documents: list[Document]) -> None:
+    issues = find_issues(seed_documents, ["Arms control: INF, New START"])
+    arms = issues[0]
+    assert arms.label == "Arms control" and arms.named
+    texts = " ".join(p.text for p in arms.passages)
+    assert "New Start" in texts and "INF" in texts and "arms control" in texts
+    assert {p.source for p in arms.passages} >= {"S2", "S4"}
+
+
+# --- discovered issues on the seeds --------------------------------------------------------------
+
+def test_seed_story_issues_are_found_with_sensible_labels(seeds_briefing: Briefing) -> None:
+    found = {name for name, pattern in SEED_ISSUES.items() if _matching(seeds_briefing, pattern)}
+    assert len(found) >= 5, (found, [i.label for i in seeds_briefing.issues])
+    assert len(seeds_briefing.issues) <= 8
+    for issue in seeds_briefing.issues:
+        assert 1 <= len(issue.label.split()) <= 4 and issue.label[0].isupper()
+        assert issue.keywords
+
+
+def test_protagonists_are_not_issues(seeds_briefing: Briefing) -> None:
+    labels = {i.label.lower() for i in seeds_briefing.issues}
+    assert not labels & PROTAGONISTS
+
+
+def test_syria_is_in_seeds_001_to_004_and_not_in_000(seeds_briefing: Briefing, seeds_dir: Path) -> None:
+    syria = next(i for i in seeds_briefing.issues if i.label == "Syria")
+    counts = {n: syria.by_source[_source_of(seeds_briefing, n, seeds_dir)].sentences for n in range(5)}
+    assert counts[0] == 0
+    assert all(counts[n] >= 1 for n in (1, 2, 3, 4)), counts
+    # The Valdai interview and the Global Times piece each give Syria a section.
+    assert counts[3] >= 5 and counts[4] >= 5
+
+
+def test_issue_sentences_contain_the_issue(seeds_briefing: Briefing) -> None:
+    """Every position sentence is about its issue: it names one of the issue's keywords."""
+    for issue in seeds_briefing.issues:
+        keys = [_plain(k) for k in issue.keywords]
+        for view in issue.by_source.values():
+            for position in view.position:
+                assert any(k[:5] in _plain(position.text) for k in keys), (issue.label, position.text)
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[^a-z0-9 ]", "", text.lower())
+
+
+def _signature(issues: list[Issue]) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, int], ...]]]:
+    """Issues by content: label, keywords, and passage counts per origin (ids depend on order)."""
+    return [(i.label, tuple(i.keywords), tuple(sorted((p.source, p.start) for p in i.passages)))
+            for i in issues]
+
+
+def test_same_documents_in_any_order_give_the_same_issues(seed_documents: list[Document]) -> None:
+    forward = find_issues(seed_documents)
+    backward = find_issues(list(reversed(seed_documents)))
+    rotated = find_issues(seed_documents[2:] + seed_documents[:2])
+    assert _signature(forward) == _signature(backward) == _signature(rotated)

@@ -3,7 +3,9 @@
 * cold: ``storyline brief SEEDS --format json`` in a new process, wall time (target <= 10 s);
 * warm, stored story: a 10-article story already ingested (annotated), briefed again with the
   models loaded: the web app's case (target <= 1 s);
-* warm, from text: the same 10 articles read, cleaned, annotated and briefed in a warm process.
+* warm, from text: the same 10 articles read, cleaned, annotated and briefed in a warm process;
+* issues + perspectives: what that stage (``agenda.find_issues`` and ``perspectives``) adds to the
+  warm stored briefing (target <= 0.5 s), timed on its own with the summary already made.
 
 The 10-article story is the Multi-News development cluster with the most articles, topped up
 from the next largest clusters' articles (it measures speed, not coherence).
@@ -26,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from common import data_argument_parser  # noqa: E402
 
 from storyline.annotate import annotate  # noqa: E402
-from storyline.brief import brief  # noqa: E402
+from storyline.brief import _perspectives, brief  # noqa: E402
 from storyline.model import Document, Source  # noqa: E402
 from storyline.pipeline import extract_one  # noqa: E402
 from storyline import summarize as summarize_module  # noqa: E402
@@ -58,6 +60,22 @@ def forget_embeddings() -> None:
         cache.clear()
 
 
+def perspectives_seconds(documents: list[Document]) -> float:
+    """The issues-and-perspectives stage alone, on a warm process (the summary it reuses is made
+    first and not timed: the briefing makes it anyway)."""
+    from storyline.summarize import summarize
+
+    from storyline import agenda
+
+    originals = [d for d in documents if not d.duplicate_of]
+    summary = summarize(originals)
+    agenda._tokens.cache_clear()  # warm means models loaded, not this story's words remembered
+    agenda.key_of.cache_clear()
+    start = time.perf_counter()
+    _perspectives(originals, (), summary)
+    return time.perf_counter() - start
+
+
 def cold_seconds(seeds: Path) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "storyline", "brief", str(seeds), "--format", "json",
@@ -77,8 +95,9 @@ def main() -> int:
     warm_up = read(texts)
     annotate(warm_up)
     brief(warm_up)  # models loaded and warm from here on
-    stored, from_text = [], []
+    stored, from_text, stage = [], [], []
     for _ in range(args.repeat):
+        stage.append(perspectives_seconds(warm_up))
         forget_embeddings()
         start = time.perf_counter()
         brief(warm_up)
@@ -94,6 +113,7 @@ def main() -> int:
         ("cold: storyline brief SEEDS (new process)", statistics.median(cold), 10.0),
         (f"warm: stored {len(warm_up)}-article story", statistics.median(stored), 1.0),
         (f"warm: {len(warm_up)} articles from text", statistics.median(from_text), None),
+        ("  of which issues + perspectives", statistics.median(stage), 0.5),
     ]
     print(f"\n{'case':<46}{'seconds (median)':>18}{'target':>10}")
     print("-" * 74)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -126,14 +128,47 @@ def _plain(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]", "", text.lower())
 
 
-def _signature(issues: list[Issue]) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, int], ...]]]:
-    """Issues by content: label, keywords, and passage counts per origin (ids depend on order)."""
-    return [(i.label, tuple(i.keywords), tuple(sorted((p.source, p.start) for p in i.passages)))
+def _signature(issues: list[Issue], origins: dict[str, str]) -> list[tuple[object, ...]]:
+    """Issues by content: label, keywords, and passages by origin (ids depend on input order)."""
+    return [(i.label, tuple(i.keywords), tuple(sorted((origins[p.source], p.start) for p in i.passages)))
             for i in issues]
 
 
+def _renumbered(documents: list[Document]) -> list[Document]:
+    """The documents as if read in this order: ids S1, S2 ... follow the list."""
+    return [replace(d, id=f"S{n}") for n, d in enumerate(documents, start=1)]
+
+
 def test_same_documents_in_any_order_give_the_same_issues(seed_documents: list[Document]) -> None:
-    forward = find_issues(seed_documents)
-    backward = find_issues(list(reversed(seed_documents)))
-    rotated = find_issues(seed_documents[2:] + seed_documents[:2])
-    assert _signature(forward) == _signature(backward) == _signature(rotated)
+    orders = [seed_documents, list(reversed(seed_documents)), seed_documents[2:] + seed_documents[:2]]
+    signatures = []
+    for order in orders:
+        documents = _renumbered(order)
+        for new, old in zip(documents, order):
+            new.annotations = old.annotations
+        signatures.append(_signature(find_issues(documents), {d.id or "": d.origin for d in documents}))
+    assert signatures[0] == signatures[1] == signatures[2]
+    assert len(signatures[0]) >= 5
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+def test_cli_issue_option_names_issues_and_rejects_a_missing_label(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from storyline.cli import main
+    from tests.conftest import EXAMPLES
+
+    bad = CliRunner().invoke(main, ["brief", str(EXAMPLES), "--issue", ": fishing"])
+    assert bad.exit_code == 2 and "label" in bad.output
+    out = tmp_path / "b.json"
+    result = CliRunner().invoke(main, ["brief", str(EXAMPLES), "--quiet", "-o", str(out),
+                                       "--issue", "Fisheries: fishing, delta",
+                                       "--issue", "Space race: rocket"])
+    assert result.exit_code == 0, result.output
+    issues = json.loads(out.read_text("utf-8"))["issues"]
+    assert [i["label"] for i in issues[:2]] == ["Fisheries", "Space race"]
+    assert issues[0]["keywords"] == ["Fisheries", "fishing", "delta"]
+    assert sum(v["sentences"] for v in issues[0]["by_source"].values()) >= 5
+    assert all(v["sentences"] == 0 for v in issues[1]["by_source"].values())
+    assert len(issues) <= 8

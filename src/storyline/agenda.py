@@ -1,29 +1,38 @@
 """The story's agenda: the issues it is about, found in its own words, and those a user names.
 
-How issues are found (every constant lives in ``data/agenda.json``, section ``terms``/``issues``):
+How issues are found (every constant lives in ``data/agenda.json``, sections ``terms`` and
+``issues``; lexical only, so it adds a fraction of a second to a briefing):
 
 1. **Passages.** Each original source's annotated sentences, split at line breaks (a heading
    and the sentence under it are two lines); lines under ``passage.min_words`` words do not count.
-2. **Terms** of a passage: its content words (stop words out, lightly stemmed, a demonym folded
-   into its place: "Syrian" -> Syria when the story names Syria), adjacent pairs of content words
-   ("arms control"), and the names of its entity mentions of a topical type (a place, an
-   organisation, a law, an event: "DPRK" counts as North Korea through the entity stage's
-   canonical names). People are actors, never issues; their names are not terms.
-3. **Not issues.** A term in at least ``story_share`` of the story's passages is what the whole
-   story is about (its protagonists: "Russia", "meeting"); a term that recurs evenly through its
-   sources (``max_dispersion``: the mean gap between its passages over the gap an even spread
-   gives) is an actor mentioned throughout ("Kremlin"), where a topic comes in runs of
-   sentences. ``generic`` words never name an issue.
-4. **Seeds.** Terms score by how many sources and passages carry them (a named place, law or
-   event and a two-word phrase score a little more); the best seed becomes an issue, and the
-   terms whose passages mostly lie next to the seed's become its keywords ("ceasefire" next to
-   "Syria"). A seed that mostly repeats an issue's passages is folded into it. The issue's
-   passages are the seed's, plus its keywords' passages near the seed's.
-5. **Labels** come from the text: a named thing's canonical name, a phrase as written, and a
-   single word with the modifier the text gives it most often ("interference in the elections"
-   -> "Election interference") when one recurs.
+2. **Terms** of a passage: its content words (stop words out, lightly stemmed, a few news
+   synonyms folded: "truce" -> ceasefire, "meddling" -> interference), adjacent pairs of content
+   words ("arms control"), the names of its entity mentions ("DPRK" counts as North Korea
+   through the entity stage's canonical names), and people (by surname). A demonym counts as its
+   place ("Syrian" -> Syria) and a capital or seat of power as its country ("Damascus" -> Syria,
+   "the Kremlin" -> Russia).
+3. **Not issues.** Protagonists: a term in ``story_share`` of all passages, or a named thing in
+   every source and ``everywhere_share`` of the passages ("Trump", "Russia"). Actors: people who
+   are quoted or forecast anything, cities and organisations ("Vessa", "Congress"), and the
+   sources' own countries (their ``country``: the story's parties and observers). ``generic``
+   words, units, words the story uses mostly as verbs ("to lift"), and one-word terms that no
+   source discusses (two of its passages within ``discussed_window``) are not issues either.
+   A named thing followed by "summit", "talks" ... is an event on the agenda ("G20 summit").
+4. **Seeds and keywords.** Terms score by how many sources and passages carry them (a named
+   thing or a two-word phrase a little more); the best seed becomes an issue, and the terms whose
+   passages mostly (``join_share``) lie in or next to the seed's become its keywords ("truce"
+   beside "Syria"). A later seed that mostly repeats an issue's passages is folded into it. The
+   issue's passages are the seed's plus its keywords' passages near the seed's. Issues are
+   ranked by seed score plus a little per keyword gathered (a topic is discussed in several
+   words; a word used in unrelated senses gathers none).
+5. **Labels** come from the text: a named thing's canonical name ("North Korea"), an event with
+   its head ("G20 summit"), a phrase as written ("Arms control"), a person's fullest name, and a
+   single word with the modifier the text gives it ("interference in the US elections" ->
+   "Election interference"). A word that is only that modifier elsewhere ("Election") is not
+   an issue of its own.
 6. **User-named issues** (``"Arms control: INF, New START"``) are always reported, first, with
-   the label as a keyword too; their passages are those containing any keyword.
+   the label as a keyword too; their passages are those containing any keyword (same keys:
+   case, plurals and synonyms folded).
 
 Deterministic: statistics are counts over sets, and every tie is broken by content (the term),
 never by input order, so the same documents in any order give the same issues.
@@ -37,6 +46,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from storyline.errors import UsageError
@@ -73,11 +83,11 @@ class Passage:
     """One line of a source's sentence: ``text == document.text[start:end]``."""
 
     source: str
-    order: int  # position among its source's lines (the dispersion measure counts these)
+    order: int  # position among its source's lines (headings included), for "next to" tests
     start: int
     end: int
     text: str
-    keys: list[str] = field(default_factory=list)  # content-word keys in text order
+    keys: list[str] = field(default_factory=list)  # content-word keys in text order (no stop words)
     terms: set[str] = field(default_factory=set)
 
 
@@ -167,6 +177,7 @@ def passages_of(documents: Sequence[Document]) -> list[Passage]:
     return out
 
 
+@lru_cache(maxsize=65536)
 def key_of(word: str) -> str:
     """A word's key: lower-cased, lightly stemmed, a few news synonyms folded ("truce" ->
     "ceasefire", "meddling" -> "interference")."""
@@ -184,7 +195,8 @@ def word_tokens(text: str) -> list[str]:
     return [word for _, _, word in _tokens(text)]
 
 
-def _tokens(text: str) -> list[tuple[int, int, str]]:
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[tuple[int, int, str], ...]:  # cached: passages are read often
     """(start, end, word); a hyphenated word is one word when it is a known synonym
     ("cease-fire"), else its parts ("Trump-Putin")."""
     joined = {m.start(): m for m in _HYPHENATED.finditer(text)
@@ -200,7 +212,7 @@ def _tokens(text: str) -> list[tuple[int, int, str]]:
             skip_until = whole.end()
             continue
         out.append((match.start(), match.end(), match.group()))
-    return out
+    return tuple(out)
 
 
 class _Places:
@@ -444,7 +456,7 @@ def _discussed(indices: set[int], passages: list[Passage]) -> bool:
     a passing word is only mentioned."""
     window = config()["terms"]["discussed_window"]
     orders = sorted((passages[i].source, passages[i].order) for i in indices)
-    return any(a[0] == b[0] and b[1] - a[1] <= window for a, b in zip(orders, orders[1:]))
+    return any(a[0] == b[0] and b[1] - a[1] <= window for a, b in pairwise(orders))
 
 
 def _nouns(terms: list[str], stats: _Stats) -> set[str]:
@@ -469,7 +481,7 @@ def _verb_used(term: str, stats: _Stats, passages: list[Passage]) -> bool:
     as_verb = as_noun = 0
     for index in stats.passages[term]:
         tokens = [w.lower() for _, _, w in _tokens(passages[index].text)]
-        for before, word in zip(tokens, tokens[1:]):
+        for before, word in pairwise(tokens):
             if key_of(word) == term:
                 as_verb += before in verb
                 as_noun += before in noun
@@ -613,14 +625,14 @@ def _display(term: str, stats: _Stats) -> str:
     forms = stats.surface.get(term)
     if not forms:
         return term
-    return sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    return min(forms.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
 
 def _label(seed: str, stats: _Stats, passages: list[Passage]) -> str:
     """A short label in the text's own words."""
     display = _display(seed, stats)
     if seed in stats.events and seed not in stats.parties:  # "G20" -> "G20 summit"
-        pair = sorted(stats.events[seed].items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        pair = min(stats.events[seed].items(), key=lambda kv: (-kv[1], kv[0]))[0]
         display = _display(pair, stats)
     if seed in stats.entity or seed in stats.people or " " in seed or display[:1].isupper():
         return display[:1].upper() + display[1:]
@@ -652,7 +664,7 @@ def _modifier(seed: str, stats: _Stats, passages: list[Passage]) -> str | None:
                and _is_topic_word(m, stats, passages)}
     if not allowed:
         return None
-    best, count = sorted(allowed.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    best, count = min(allowed.items(), key=lambda kv: (-kv[1], kv[0]))
     if count >= issues_config["min_label_modifier"] or (count == 1 and _story_word(best, stats, passages)):
         return best
     return None
@@ -706,10 +718,17 @@ def _taken_terms(named: list[NamedIssue]) -> set[str]:
 def find_issues(documents: Sequence[Document], named: Iterable[str | NamedIssue] = ()) -> list[Issue]:
     """The story's issues: the user-named ones first (always), then those discovered, up to
     ``issues.max_issues`` in all. ``documents`` are the original (non-duplicate) sources."""
+    return read_agenda(documents, named)[0]
+
+
+def read_agenda(documents: Sequence[Document], named: Iterable[str | NamedIssue] = ()
+                ) -> tuple[list[Issue], list[Passage]]:
+    """``find_issues`` and the story's passages as read for it (terms and keys filled in), for
+    the perspectives stage to reuse."""
     wanted = named_issues(named)
     passages = passages_of(documents)
     stats = _collect(documents, passages)
     issues = [match_named(issue, passages) for issue in wanted]
     room = max(0, config()["issues"]["max_issues"] - len(issues))
     issues += discover(documents, passages, stats, room, _taken_terms(wanted))
-    return issues
+    return issues, passages

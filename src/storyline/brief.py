@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from storyline.agenda import find_issues, named_issues
+from storyline.agenda import named_issues, read_agenda
 from storyline.annotate import annotate
 from storyline.briefing import (
     Briefing, CitationModel, CitedText, EntityItem, ForecastItem, Period, QuoteItem, SourceModel,
@@ -156,9 +156,9 @@ def _perspectives(originals: list[Document], issues: Sequence[str],
                   summary: Sequence[SummarySentence]) -> Perspectives:
     """The agenda issues and how each source and country covers them; the summary's
     multi-source citations count as agreement (checked with embeddings there)."""
-    found = find_issues(originals, issues)
+    found, passages = read_agenda(originals, issues)
     supported = [s.citations for s in summary if len({c.source for c in s.citations}) > 1]
-    return perspectives(originals, found, supported)
+    return perspectives(originals, found, supported, passages)
 
 
 def _cited(text: str, citations: Sequence[Citation]) -> CitedText:

@@ -10,10 +10,13 @@ sources (duplicates are not independent voices and are left out). Constants live
   the source sees it, scored by assessment words ("dangerous", "unlikely", "should"), quotation,
   and the issue's keywords. A source that says nothing on an issue is listed with 0 sentences
   and no position, so the matrix is complete and a silence is visible.
-* **Agreed.** Two passages of different sources state the same fact when they share enough
-  content words (TF-IDF cosine over the story's passages, and a minimum of shared words that are
-  not the story's protagonists), carry no different numbers, and do not differ in negation.
-  Each fact is one entry citing every source that states it.
+* **Agreed.** Two whole sentences of different sources state the same fact when they share
+  enough content words (TF-IDF cosine over the story's passages, and a minimum of shared words
+  outside the story's everywhere-words), carry no different numbers or dates, and do not differ
+  in negation; or when the summary (which checks paraphrases with embeddings) cites them for the
+  same sentence. Each fact is one entry: its clearest statement, citing every source that states
+  it, and only sources that also state its dates and numbers. Lexical evidence misses many
+  paraphrases; the bar is set so that what is listed is right.
 * **Conflicts.** Dated events (``annotations.events``) of different sources that describe the
   same thing (the words around the date overlap) but give incompatible dates of the same
   precision; numbers with the same unit in sentences that otherwise say the same thing. Sides
@@ -33,12 +36,20 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from storyline.agenda import Issue, Passage, config as agenda_config, key_of, passages_of, word_tokens
+from storyline.agenda import Issue, Passage, key_of, passages_of, word_tokens
+from storyline.agenda import config as agenda_config
 from storyline.briefing import (
-    Blindspot, CitationModel, CitedText, Conflict, CountryGroup, IssueItem, IssueSourceView,
+    Blindspot,
+    CitationModel,
+    CitedText,
+    Conflict,
+    CountryGroup,
+    IssueItem,
+    IssueSourceView,
 )
 from storyline.model import Citation, Document, Event, Timex
-from storyline.summarize import is_summary_worthy, load_config as summary_config
+from storyline.summarize import is_summary_worthy
+from storyline.summarize import load_config as summary_config
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(?:-|\u2013)?\s*)(per cent|percent|%|[A-Za-z]+(?:\s[A-Za-z]+)?)")
@@ -79,14 +90,16 @@ class _Space:
 
 
 def perspectives(documents: Sequence[Document], issues: Sequence[Issue],
-                 supported: Sequence[Sequence[Citation]] = ()) -> Perspectives:
+                 supported: Sequence[Sequence[Citation]] = (),
+                 passages: list[Passage] | None = None) -> Perspectives:
     """The matrix, agreement, conflicts, country groups and blindspots of a story's issues.
     ``documents`` are the original sources (no duplicates), annotated. ``supported``: groups of
     spans of different sources already known to state one fact (the summary's citations,
-    checked with embeddings there), used as agreement beside the lexical test."""
+    checked with embeddings there), used as agreement beside the lexical test. ``passages``: the
+    story's passages as the agenda read them (read again when not given)."""
     originals = [d for d in documents if not d.duplicate_of]
     ids = sorted((d.id or "" for d in originals), key=_id_order)
-    space = _space(passages_of(originals), originals)
+    space = _space(passages if passages is not None else passages_of(originals), originals)
     conflicts = date_conflicts(originals, space) + number_conflicts(originals, space, issues)
     links = _links(supported, space)
     items = [_issue_item(issue, ids, space, conflicts, originals, links) for issue in issues]
@@ -109,7 +122,8 @@ def _bag(text: str) -> dict[str, int]:
 
 
 def _space(passages: list[Passage], documents: Sequence[Document]) -> _Space:
-    bags = {(p.source, p.start): _bag(p.text) for p in passages}
+    # The agenda already read each passage's content-word keys; reuse them when it did.
+    bags = {(p.source, p.start): dict(Counter(p.keys)) if p.keys else _bag(p.text) for p in passages}
     frequency: Counter[str] = Counter(word for bag in bags.values() for word in bag)
     total = max(1, len(bags))
     idf = {word: math.log((1 + total) / (1 + count)) + 1 for word, count in frequency.items()}
@@ -238,7 +252,6 @@ def _issue_item(issue: Issue, ids: list[str], space: _Space,
         for source in ids
     }
     groups = agreement_groups(issue.passages, space, links)
-    members = {_key(p) for p in issue.passages}
     disputed = [side for conflict, passages in conflicts
                 if _mostly_in(passages, issue) for side in conflict.sides]
     return IssueItem(
@@ -401,8 +414,9 @@ def _side(date: str, members: list[_Dated]) -> CitedText:
     by_source: dict[str, _Dated] = {}
     for member in first:
         by_source.setdefault(member.source, member)
-    text = f"{date}: {first[0].event.text}"
-    return CitedText(text=text, citations=[
+    # The side's text is its first source's sentence as written (the date is in it); the
+    # conflict's topic says what is disputed.
+    return CitedText(text=first[0].event.text, citations=[
         CitationModel(source=m.source, start=m.event.start, end=m.event.end) for m in by_source.values()])
 
 
@@ -533,10 +547,12 @@ def country_groups(documents: Sequence[Document], items: Sequence[IssueItem]) ->
 
 
 def blindspots(documents: Sequence[Document], items: Sequence[IssueItem]) -> list[Blindspot]:
-    """Issues only one country's sources cover, when the story has two or more countries."""
+    """Issues only one country's sources cover, when the story has two or more countries.
+    A silent source published well before every covering one (``blindspots.max_days_before``)
+    could not have covered it, so it does not make a blindspot."""
     countries = {d.id: d.country for d in documents}
-    known = {c for c in countries.values() if c}
-    if len(known) < 2:
+    published = {d.id: d.published for d in documents}
+    if len({c for c in countries.values() if c}) < 2:
         return []
     min_sources = config()["blindspots"]["min_sources"]
     out = []
@@ -546,9 +562,48 @@ def blindspots(documents: Sequence[Document], items: Sequence[IssueItem]) -> lis
         if len(covering) < min_sources or len(found) != 1 or None in found:
             continue
         country = str(next(iter(found)))
-        others = sorted(c for c in known if c != country)
-        silent = len([s for s in countries if s not in covering and countries[s]])
-        note = (f"Only {country} sources ({', '.join(covering)}) cover {item.label}; the {silent} "
-                f"sources from {', '.join(others)} do not mention it.")
+        silent = [s for s, c in countries.items() if c and c != country and s not in covering
+                  and not _too_early(published.get(s), [published.get(x) for x in covering])]
+        if not silent:
+            continue
+        others = sorted({str(countries[s]) for s in silent})
+        sources = "source" if len(silent) == 1 else f"{len(silent)} sources"
+        verb = "does" if len(silent) == 1 else "do"
+        note = (f"Only sources from {_country_name(country)} ({', '.join(covering)}) cover "
+                f"{item.label}; the {sources} from {_joined([_country_name(c) for c in others])} "
+                f"({', '.join(sorted(silent, key=_id_order))}) {verb} not mention it.")
         out.append(Blindspot(issue=item.label, country=country, sources=covering, note=note))
     return out
+
+
+def _too_early(date: str | None, covering: list[str | None]) -> bool:
+    from datetime import date as Date
+
+    known = sorted(d[:10] for d in covering if d and len(d) >= 10)
+    if not date or len(date) < 10 or not known:
+        return False
+    try:
+        gap = (Date.fromisoformat(known[0]) - Date.fromisoformat(date[:10])).days
+    except ValueError:
+        return False
+    return gap > config()["blindspots"]["max_days_before"]
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """ISO code -> the country's usual English name (the first one listed)."""
+    from storyline.resources import read_data
+
+    names: dict[str, str] = {}
+    for name, code in read_data("metadata_countries.json")["names"].items():
+        names.setdefault(code, name)
+    return names
+
+
+def _country_name(country: str) -> str:
+    name = _country_names().get(country.upper(), country) if len(country) == 2 else country
+    return f"the {name}" if name.startswith(("United ", "Netherlands")) else name
+
+
+def _joined(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from common import data_argument_parser  # noqa: E402
 
 from storyline.annotate import annotate  # noqa: E402
-from storyline.brief import _perspectives, brief  # noqa: E402
+from storyline.story import _perspectives, brief  # noqa: E402
 from storyline.model import Document, Source  # noqa: E402
 from storyline.pipeline import extract_one  # noqa: E402
 from storyline import summarize as summarize_module  # noqa: E402

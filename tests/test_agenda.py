@@ -11,7 +11,7 @@ import pytest
 
 from storyline.agenda import Issue, find_issues, named_issues, parse_issue
 from storyline.annotate import annotate
-from storyline.brief import _documents, brief
+from storyline.story import _documents, brief
 from storyline.briefing import Briefing
 from storyline.errors import UsageError
 from storyline.model import Document

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from storyline.annotate import annotate
-from storyline.brief import brief
+from storyline.story import brief
 from storyline.cli import main
 from storyline.errors import InputProblem
 from storyline.metadata import canonical_outlet

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from storyline.annotate import annotate
-from storyline.brief import _documents, brief
+from storyline.story import _documents, brief
 from storyline.briefing import Briefing, CitedText
 from storyline.model import Document
 from storyline.perspectives import _clash, _compatible, _quantities

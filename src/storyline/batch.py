@@ -45,7 +45,7 @@ def _parse_line(path: str, number: int, line: str) -> dict[str, Any] | InputErro
 
 def brief_record(record: dict[str, Any], words: int) -> str:
     """One output line for one story."""
-    from storyline.brief import brief
+    from storyline.story import brief
     from storyline.pipeline import extract_one
 
     story_id = str(record["id"])

@@ -242,7 +242,7 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     if any(target_fmt == "jsonl" for _, target_fmt in targets):
         raise click.UsageError("--format jsonl is for --batch; use json for one briefing")
     from storyline.agenda import named_issues
-    from storyline.brief import brief_inputs
+    from storyline.story import brief_inputs
     from storyline.errors import UsageError as StorylineUsageError
 
     try:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from storyline.brief import DEFAULT_WORDS
+from storyline.story import DEFAULT_WORDS
 from storyline.briefing import Briefing
 from storyline.model import Hints
 from storyline.outlets import load_registry, use_registry

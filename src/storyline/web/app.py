@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storyline import __version__
-from storyline.brief import DEFAULT_WORDS
+from storyline.story import DEFAULT_WORDS
 from storyline.errors import UsageError
 from storyline.fetch import Fetcher
 from storyline.store import Store, open_store

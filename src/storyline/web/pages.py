@@ -19,7 +19,7 @@ from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 
-from storyline.brief import DEFAULT_WORDS
+from storyline.story import DEFAULT_WORDS
 from storyline.briefing import Briefing, EntityItem
 from storyline.entities import surface_key
 from storyline.model import Document

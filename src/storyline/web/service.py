@@ -96,7 +96,7 @@ def read_articles(articles: Sequence[Article], fetcher: Fetcher) -> tuple[list[D
 
 def brief_articles(documents: list[Document], words: int, registry: Registry | None = None) -> Briefing:
     """The briefing of documents read from a request; ``registry``: the database's outlets."""
-    from storyline.brief import brief  # loads the models on first use, not at import
+    from storyline.story import brief  # loads the models on first use, not at import
 
     with ANALYSIS_LOCK:
         return brief(documents, words=words, registry=registry)
@@ -158,7 +158,7 @@ class StoryBriefings:
 
     def _make(self, store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
         from storyline.annotate import annotate
-        from storyline.brief import brief_documents
+        from storyline.story import brief_documents
 
         documents = store.story_documents(story, with_annotations=True)
         if not documents:

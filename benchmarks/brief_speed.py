@@ -72,7 +72,8 @@ def perspectives_seconds(documents: list[Document]) -> float:
     agenda._tokens.cache_clear()  # warm means models loaded, not this story's words remembered
     agenda.key_of.cache_clear()
     start = time.perf_counter()
-    _perspectives(originals, (), summary)
+    found, passages = agenda.read_agenda(originals)
+    _perspectives(originals, found, passages, summary)
     return time.perf_counter() - start
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from storyline.agenda import named_issues, read_agenda
+from storyline.agenda import Issue, Passage, named_issues, read_agenda
 from storyline.annotate import annotate
 from storyline.briefing import (
     Briefing, CitationModel, CitedText, EntityItem, ForecastItem, Period, QuoteItem, SourceModel,
@@ -131,8 +131,9 @@ def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
     entities = canonical_entities(originals)
     names = _speaker_names(entities)
     vectors = _document_vectors(originals) if len(originals) > 1 else None
-    summary = summarize(originals, words=words)
-    views = _perspectives(originals, issues, summary)
+    found, passages = read_agenda(originals, issues)
+    summary = summarize(originals, words=words, topics=[_spans(issue) for issue in found])
+    views = _perspectives(originals, found, passages, summary)
     return Briefing(
         title=_title(originals, vectors),
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -152,11 +153,14 @@ def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
     )
 
 
-def _perspectives(originals: list[Document], issues: Sequence[str],
+def _spans(issue: Issue) -> list[tuple[str, int, int]]:
+    return [(passage.source, passage.start, passage.end) for passage in issue.passages]
+
+
+def _perspectives(originals: list[Document], found: list[Issue], passages: list[Passage],
                   summary: Sequence[SummarySentence]) -> Perspectives:
-    """The agenda issues and how each source and country covers them; the summary's
-    multi-source citations count as agreement (checked with embeddings there)."""
-    found, passages = read_agenda(originals, issues)
+    """How each source and country covers the agenda issues; the summary's multi-source
+    citations count as agreement (checked with embeddings there)."""
     supported = [s.citations for s in summary if len({c.source for c in s.citations}) > 1]
     return perspectives(originals, found, supported, passages)
 

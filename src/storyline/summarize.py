@@ -86,6 +86,7 @@ _BYLINE = re.compile(r"^(?:By|BY|Written by|Posted by)\s+[A-Z]")
 _DAMAGED = re.compile(r"(?:\.\.\.|\u2026)['\"\u201d\u2019)]*$|[a-z]\?[a-z]")
 
 Matrix = NDArray[np.float32]
+Span = tuple[str, int, int]  # (source id, start, end)
 Embedder = Callable[[Sequence[str]], Matrix]
 
 
@@ -113,6 +114,7 @@ class Candidate:
     copy: bool = False  # from a syndicated copy: cited, never selected, not an independent voice
     previous: int = -1  # index of the candidate just before it in its source (-1: not a candidate)
     event: str = ""  # the date of the annotated event it states ("" when none)
+    from_end: int = -1  # rank from the end in an argued piece (opinion, analysis); -1 otherwise
     bag: dict[str, int] = field(default_factory=dict)
     names: frozenset[str] = frozenset()
 
@@ -231,7 +233,18 @@ def build_candidates(documents: list[Document], config: dict[str, Any]) -> list[
             candidates.append(Candidate(index, position, start, end, text, date, copy, previous, event))
             previous = len(candidates) - 1
             position += 1
+        if document.kind in ARGUED_KINDS:
+            mark_from_end([c for c in candidates if c.source == index])
     return candidates
+
+
+# An opinion or analysis piece states its thesis at the end as well as at the top ("In sum, ...").
+ARGUED_KINDS = frozenset({"opinion", "analysis"})
+
+
+def mark_from_end(own: list[Candidate]) -> None:
+    for rank, candidate in enumerate(reversed(own)):
+        candidate.from_end = rank
 
 
 # --- lexical features ----------------------------------------------------------------------------
@@ -330,6 +343,24 @@ def shared_names(candidates: list[Candidate], config: dict[str, Any]) -> dict[st
     return weights
 
 
+def mark_topics(candidates: list[Candidate], documents: list[Document],
+                topics: Sequence[Sequence[Span]], config: dict[str, Any]) -> dict[str, float]:
+    """Add ``#k`` to the names of each candidate that lies on a span of topic ``k``: covering an
+    agenda issue of the story (Syria, sanctions ...) earns credit once, like a shared name."""
+    ids = [d.id for d in documents]
+    weights: dict[str, float] = {}
+    for k, spans in enumerate(topics):
+        by_source: dict[str, list[tuple[int, int]]] = {}
+        for source, start, end in spans:
+            by_source.setdefault(source, []).append((start, end))
+        for candidate in candidates:
+            found = by_source.get(ids[candidate.source] or "", [])
+            if any(start < candidate.end and candidate.start < end for start, end in found):
+                candidate.names = candidate.names | {f"#{k}"}
+                weights[f"#{k}"] = config["multi_event"]["topic_weight"]
+    return weights
+
+
 def dangling(candidate: Candidate, chosen: set[int], config: dict[str, Any]) -> bool:
     """Starts with a pronoun whose antecedent (the sentence before it) is not in the summary."""
     first = _WORD.match(candidate.text.lstrip("\"'\u201c\u2018("))
@@ -413,6 +444,7 @@ def scores(candidates: list[Candidate], agreed: NDArray[np.float64], config: dic
     """Salience: the lead prior of the sentence in its source plus cross-source agreement."""
     mix = config["weights"]
     return [mix["position"] * math.exp(-c.position / config["position_tau"]) + mix["agreement"] * agreed[i]
+            + (mix["closing"] * math.exp(-c.from_end / config["closing_tau"]) if c.from_end >= 0 else 0.0)
             for i, c in enumerate(candidates)]
 
 
@@ -508,11 +540,14 @@ def canonical_order(documents: Sequence[Document]) -> list[Document]:
 # --- entry point ---------------------------------------------------------------------------------
 
 def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder | None = None,
-              config: dict[str, Any] | None = None) -> list[SummarySentence]:
+              config: dict[str, Any] | None = None, topics: Sequence[Sequence[Span]] = ()
+              ) -> list[SummarySentence]:
     """An extractive, cited summary of one story of at most ``words`` words plus one sentence.
 
     ``embedder`` (sentences -> normalised rows) defaults to the packaged MiniLM with an
     in-process cache; ``config`` overrides constants of ``data/summarize.json`` (for tuning).
+    ``topics``: the story's agenda issues, each as the ``(source id, start, end)`` spans about
+    it; a multi-event summary earns credit for covering each one (step 3b).
     """
     settings = _config(config)
     ordered = canonical_order([d for d in documents if d.text and d.text.strip()])
@@ -526,6 +561,7 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
             {"@" + candidate.event[:10]} if candidate.event else set())
     if span_days(ordered) > settings["multi_event"]["min_span_days"]:
         settings["_names"] = shared_names(candidates, settings)
+        settings["_names"].update(mark_topics(candidates, ordered, topics, settings))
     vectors = LazyVectors([c.text for c in candidates], embedder or cached_embed)
     lexical = lexical_similarity(candidates)
     space = vectors.matrix() if settings["agreement_space"] == "embedding" else lexical

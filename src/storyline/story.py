@@ -26,7 +26,7 @@ from storyline.outlets import Registry, enrich, load_registry
 from storyline.perspectives import Perspectives, perspectives
 from storyline.pipeline import extract, ingest
 from storyline.store import open_store
-from storyline.summarize import SummarySentence, summarize
+from storyline.summarize import SummarySentence, opening_vectors, summarize
 from storyline.timeline import build_timeline
 
 DEFAULT_WORDS = 250
@@ -130,10 +130,11 @@ def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
     originals = [d for d in documents if not d.duplicate_of]
     entities = canonical_entities(originals)
     names = _speaker_names(entities)
-    vectors = _document_vectors(originals) if len(originals) > 1 else None
     found, passages = read_agenda(originals, issues)
     summary = summarize(originals, words=words, topics=[_spans(issue) for issue in found])
     views = _perspectives(originals, found, passages, summary)
+    # After the summary: its sentence cache already holds most of the sources' openings.
+    vectors = opening_vectors(originals) if len(originals) > 1 else None
     return Briefing(
         title=_title(originals, vectors),
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -254,23 +255,6 @@ def _merged(documents: list[Document], found: Callable[[Annotations], list[Any]]
 
 def _normalised(text: str) -> str:
     return " ".join(text.lower().split())
-
-
-def _document_vectors(documents: list[Document]) -> np.ndarray:
-    from storyline.embeddings import embed
-
-    texts = [_opening(d) for d in documents]
-    return embed(texts)
-
-
-# What a document is about shows in its title and first paragraphs; a short opening keeps the
-# embedding cheap (the model's cost grows with length) on the warm-briefing path.
-OPENING_CHARS = 600
-
-
-def _opening(document: Document, chars: int = OPENING_CHARS) -> str:
-    """Title and opening of a document: what it is about, cheaply."""
-    return f"{document.title or ''}. {document.text[:chars]}"
 
 
 def _story_check(documents: list[Document], vectors: np.ndarray | None) -> StoryCheck:

@@ -8,7 +8,9 @@ How a summary is made (every constant lives in ``data/summarize.json``):
    still starts like a sentence; it is never otherwise changed. A trailing attribution
    (", he said.") is NOT trimmed: without it a claim would read as a fact. Questions, fragments,
    captions, bylines, headlines and boilerplate are not candidates.
-2. **Salience** = ``position * exp(-position / position_tau) + agreement * agreement``:
+2. **Salience** = ``position * exp(-position / position_tau) + agreement * agreement``
+   (+ ``closing * exp(-rank_from_end / closing_tau)`` in an opinion or analysis piece, which
+   states its thesis at the end as well as at the top):
    * the *lead prior*: news puts the facts that matter first, in every source (position counts
      candidates, so a junk line above the lead does not push the lead down);
    * *cross-source agreement*: per sentence, the mean over the OTHER sources of its best cosine
@@ -39,7 +41,10 @@ How a summary is made (every constant lives in ``data/summarize.json``):
      earn credit the first time they are covered (submodular: a second sentence gains nothing);
    * a sentence opening with a pronoun (``pronouns``) loses ``pronoun_penalty`` unless the
      sentence just before it in its source is chosen (the text is never rewritten);
-   * a fragment (< ``fragment_words`` words) loses ``fragment_penalty``.
+   * a fragment (< ``fragment_words`` words) loses ``fragment_penalty``;
+   * each agenda issue of the story (``topics``, from ``storyline.agenda``) earns
+     ``topic_weight`` the first time a sentence about it is chosen, so the summary names the
+     story's issues (Syria, sanctions, arms control ...) and not only its best-covered event.
    Single-event stories (Multi-News has no dates) keep the plain ranking: there the penalties
    cost ROUGE (pronoun 0.2 alone: -0.12 R-1 / -0.11 R-2; pronoun 0.5 + fragment 0.6:
    -0.27 / -0.16, both below the acceptance margins).
@@ -387,6 +392,21 @@ def cached_embed(sentences: Sequence[str]) -> Matrix:
     if not sentences:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
     return np.stack([_EMBEDDED[s] for s in sentences]).astype(np.float32)
+
+
+def opening_vectors(documents: Sequence[Document], sentences: int = 3) -> Matrix:
+    """Per document, the normalised mean embedding of its first ``sentences`` summary candidates:
+    what it is about. After ``summarize`` most of these are in the cache already (the lead prior
+    makes them the sentences it embeds), so this costs a few embeddings, not a pass over every
+    opening. A document with no candidate falls back to its first 400 characters."""
+    config = _config(None)
+    rows = []
+    for document in documents:
+        texts = [c.text for c in build_candidates([document], config)[:sentences]]
+        texts = texts or [f"{document.title or ''}. {document.text[:400]}"]
+        mean = cached_embed(texts).mean(axis=0)
+        rows.append(mean / (np.linalg.norm(mean) or 1.0))
+    return np.stack(rows).astype(np.float32)
 
 
 class LazyVectors:

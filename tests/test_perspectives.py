@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,23 +10,18 @@ from storyline.annotate import annotate
 from storyline.story import _documents, brief
 from storyline.briefing import Briefing, CitedText
 from storyline.model import Document
+from storyline.outlets import Registry, packaged_outlets, read_outlets_file
 from storyline.perspectives import _clash, _compatible, _quantities
 from tests.conftest import EXAMPLES, REPO, seed_path
 
 OUTLETS_FILE = REPO / "examples" / "outlets.json"
 
 
-def set_countries_from_example_outlets(documents: list[Document]) -> None:
-    """Stand-in until the outlet registry reads ``examples/outlets.json`` itself: the example
-    outlets' countries, matched by outlet name. Remove once the registry covers them."""
-    outlets = json.loads(OUTLETS_FILE.read_text("utf-8"))
-    for document in documents:
-        if document.country or not document.outlet:
-            continue
-        for outlet in outlets:
-            if document.outlet in outlet["name"] or outlet["name"] in document.outlet:
-                document.country = outlet["country"]
-                break
+def example_registry() -> Registry:
+    """The packaged registry plus the example corpus's outlets, as `make run` imports them."""
+    outlets, problems = read_outlets_file(OUTLETS_FILE)
+    assert not problems, problems
+    return Registry(packaged_outlets(), outlets)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +31,7 @@ def seeds_briefing(seeds_dir: Path) -> Briefing:
 
 @pytest.fixture(scope="module")
 def example_briefing() -> Briefing:
-    documents = _documents([str(EXAMPLES)], None)
-    set_countries_from_example_outlets(documents)
-    return brief(documents)
+    return brief([str(EXAMPLES)], registry=example_registry())
 
 
 def _source(briefing: Briefing, origin_end: str) -> str:

@@ -172,6 +172,10 @@ def test_leading_connective_and_dateline_trimming() -> None:
     assert text[trim_start(text, 0, config):] == "The ferry strike ended on Sunday."
     text = "EU - Chile trade talks resumed in Geneva on Monday."
     assert trim_start(text, 0, config) == 0
+    text = "TROMSO, June 4 (Wire) - The ferry strike ended on Sunday."  # a dated dateline
+    assert text[trim_start(text, 0, config):] == "The ferry strike ended on Sunday."
+    text = "OSLO/BERGEN — The ferry strike ended on Sunday."  # two places
+    assert text[trim_start(text, 0, config):] == "The ferry strike ended on Sunday."
 
 
 def seed_summary(seeds: Path) -> tuple[list[Document], list[SummarySentence]]:

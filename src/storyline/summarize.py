@@ -82,7 +82,7 @@ _STARTS_LIKE_SENTENCE = re.compile(r"^[\"'\u201c\u2018(]?[A-Z0-9]")
 # "WASHINGTON (AP) — ", "(CNN) — ", "LONDON — ", "Paris, France (Reuters) - ": a dateline prefix
 # (a place in capitals of 3+ letters, so "EU - China talks" keeps its first word).
 _DATELINE = re.compile(
-    r"^(?:(?=[A-Z][A-Z.]{2})[A-Z][A-Z.'\- ]{1,40}(?:,\s*[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+)?)*\s*)?"
+    r"^(?:(?=[A-Z][A-Z.]{2})[A-Z][A-Z.'\-/ ]{1,40}(?:,\s*[A-Z][A-Za-z.]+(?:\s[A-Z0-9][A-Za-z0-9.]*)?)*\s*)?"
     r"(?:\([A-Za-z0-9 .&/]{2,30}\)\s*)?[\u2014\u2013-]{1,2}\s+"
 )
 _NAME = re.compile(r"\b[A-Z][A-Za-z]+")

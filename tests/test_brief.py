@@ -63,6 +63,10 @@ def test_seeds_summary_is_cited_and_covers_the_story(seeds_briefing: Briefing) -
     summary = " ".join(s.text for s in seeds_briefing.summary)
     for topic in ("Hamburg", "Helsinki", "Syria"):
         assert topic in summary, topic
+    # The story's agenda issues and its first concrete outcome, in the sources' words.
+    for pattern in (r"Ukrain", r"North Korea", r"sanction", r"arms control", r"meddl|interfer",
+                    r"ceasefire|cease-fire|truce"):
+        assert re.search(pattern, summary), pattern
     words = len(summary.split())
     assert 150 <= words <= 320
 

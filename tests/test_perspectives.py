@@ -72,15 +72,20 @@ def test_positions_and_summaries_cite_their_own_words(seeds_briefing: Briefing) 
 
 # --- agreement -----------------------------------------------------------------------------------
 
-def test_hamburg_meeting_is_agreed_across_russian_and_chinese_sources(seeds_briefing: Briefing,
-                                                                      seeds_dir: Path) -> None:
+def test_hamburg_meeting_is_agreed_across_us_russian_and_chinese_sources(seeds_briefing: Briefing,
+                                                                         seeds_dir: Path) -> None:
     valdai = _source(seeds_briefing, seed_path(seeds_dir, 3).name)
+    washington_post = _source(seeds_briefing, seed_path(seeds_dir, 2).name)
     global_times = _source(seeds_briefing, seed_path(seeds_dir, 4).name)
     countries = _countries(seeds_briefing)
     hamburg = [a for i in seeds_briefing.issues for a in i.agreed
                if "G20" in a.text and {valdai, global_times} <= _cited_sources(a)]
     assert hamburg, [a.text for i in seeds_briefing.issues for a in i.agreed]
-    assert len({countries[s] for s in _cited_sources(hamburg[0])} - {None}) >= 2
+    # The Post says it in other words (Hamburg, "the Group of 20", on the sidelines).
+    assert washington_post in _cited_sources(hamburg[0])
+    assert {countries[s] for s in _cited_sources(hamburg[0])} >= {"US", "RU", "CN"}
+    for citation in hamburg[0].citations:
+        assert seeds_briefing.cited_text(citation)  # each side's own words, inside its text
 
 
 def test_agreed_entries_cite_independent_sources(example_briefing: Briefing) -> None:

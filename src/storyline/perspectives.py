@@ -87,6 +87,7 @@ class _Space:
     bags: dict[tuple[str, int], dict[str, int]]
     common: frozenset[str]  # words in so many passages that sharing them says nothing
     values: dict[tuple[str, int], set[str]] = field(default_factory=dict)  # dates and numbers
+    passages: list[Passage] = field(default_factory=list)  # all of the story's, in source order
 
 
 def perspectives(documents: Sequence[Document], issues: Sequence[Issue],
@@ -134,7 +135,8 @@ def _space(passages: list[Passage], documents: Sequence[Document]) -> _Space:
         vectors[key] = {word: v / norm for word, v in weights.items()}
     share = config()["agreed"]["common_share"]
     common = frozenset(w for w, c in frequency.items() if c >= share * total)
-    return _Space(vectors=vectors, bags=bags, common=common, values=_values(passages, documents))
+    return _Space(vectors=vectors, bags=bags, common=common, values=_values(passages, documents),
+                  passages=sorted(passages, key=lambda p: (_id_order(p.source), p.order)))
 
 
 def _values(passages: list[Passage], documents: Sequence[Document]) -> dict[tuple[str, int], set[str]]:
@@ -251,14 +253,15 @@ def _issue_item(issue: Issue, ids: list[str], space: _Space,
         )
         for source in ids
     }
-    groups = agreement_groups(issue.passages, space, links)
+    groups = agreement_groups(issue.passages, space, links)[: config()["agreed"]["per_issue"]]
+    groups = [_widened(group, space) for group in groups]
     disputed = [side for conflict, passages in conflicts
                 if _mostly_in(passages, issue) for side in conflict.sides]
     return IssueItem(
         label=issue.label, keywords=list(issue.keywords),
         summary=_summary(issue, groups, space),
         by_source=matrix,
-        agreed=[_cited(group[0], *group[1:]) for group in groups[: config()["agreed"]["per_issue"]]],
+        agreed=[_cited(group[0], *group[1:]) for group in groups],
         disputed=disputed,
     )
 
@@ -326,6 +329,37 @@ def agreement_groups(passages: Sequence[Passage], space: _Space,
         used.update(_key(p) for p in group)
         groups.append(group)
     return sorted(groups, key=lambda g: (-len(g), _id_order(g[0].source), g[0].order))
+
+
+def _widened(group: list[Passage], space: _Space) -> list[Passage]:
+    """An agreed fact, plus each further source that states it in other words: a passage that
+    shares at least ``widen.min_shared`` rarer content words with the fact's statement (TF-IDF
+    cosine at least ``widen.cosine``), states its dates and numbers, and whose sentence
+    embedding is at least ``widen.embedding`` close to it. Two weaker signals together: the
+    lexical bar alone misses paraphrases ("on the sidelines of the G20 summit in Hamburg" /
+    "Hamburg ... the Group of 20 ... on the sidelines"), embeddings alone are not sure enough."""
+    from storyline.summarize import cached_embed
+
+    limits = config()["widen"]
+    anchor, present = group[0], {p.source for p in group}
+    stated = space.values.get(_key(anchor), set())
+    best: dict[str, tuple[float, Passage]] = {}
+    for passage in space.passages:
+        if passage.source in present or not _statement(passage):
+            continue
+        cosine = _cosine(space, anchor, passage)
+        if (cosine < limits["cosine"] or len(_shared(space, anchor, passage)) < limits["min_shared"]
+                or not stated <= space.values.get(_key(passage), set())
+                or bool(_NEGATION.search(anchor.text)) != bool(_NEGATION.search(passage.text))):
+            continue
+        if passage.source not in best or cosine > best[passage.source][0]:
+            best[passage.source] = (cosine, passage)
+    if not best:
+        return group
+    candidates = [p for _, p in best.values()]
+    vectors = cached_embed([anchor.text, *(p.text for p in candidates)])
+    close = [p for p, v in zip(candidates, vectors[1:]) if float(v @ vectors[0]) >= limits["embedding"]]
+    return [anchor, *sorted([*group[1:], *close], key=lambda p: _id_order(p.source))]
 
 
 def _clarity(passage: Passage) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storyline.events import compare_dates, find_events, nearest_year, timex_date
-from storyline.model import Annotations, Citation, Document, Event, Timex
+from storyline.model import Annotations, Citation, Document, Event, Forecast, Timex
 from storyline.nlp import parse
 from storyline.timeline import TimelineEntry, build_timeline, compatible, content_words
 
@@ -214,6 +214,16 @@ def test_same_event_from_several_sources_is_one_entry_with_every_citation() -> N
     assert entry.status == "happened"  # a report of it done outranks the announcement
     assert entry.citations == [Citation("S1", 7, 7 + len(TRUCE_A)), Citation("S2", 0, len(TRUCE_B))]
     assert entry.text == TRUCE_A  # the shorter self-contained sentence
+
+
+def test_an_event_stated_as_a_forecast_is_expected() -> None:
+    guess = "My guess is that the valley road will not reopen in 2031."
+    document = _doc("S1", f"Intro. {guess}", [("2031", guess, "scheduled")])
+    assert document.annotations is not None
+    start = document.text.index(guess)
+    document.annotations.forecasts = [
+        Forecast("Ana Brell", guess, start, start + len(guess), None, "2031", "possible")]
+    assert [entry.status for entry in build_timeline([document])] == ["expected"]
 
 
 def test_different_events_on_one_day_stay_apart() -> None:

@@ -25,7 +25,7 @@ expected (a later source that reports the event as done outranks an earlier anno
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from storyline.events import vocab
@@ -89,9 +89,18 @@ def _items(documents: list[Document]) -> list[_Item]:
         if document.annotations is None or document.duplicate_of is not None:
             continue  # a duplicate repeats its original, which is cited already
         source = document.id or f"S{order + 1}"
+        forecasts = [(f.start, f.end) for f in document.annotations.forecasts]
         for event in document.annotations.events:
+            if event.status != "expected" and _inside_forecast(event, forecasts):
+                # "My guess is it will not be settled this year": a prediction, whatever tense
+                # the date cue suggested; the forecasts ledger holds who made it.
+                event = replace(event, status="expected")
             items.append(_Item(source, order, event, content_words(event.text)))
     return items
+
+
+def _inside_forecast(event: Event, forecasts: list[tuple[int, int]]) -> bool:
+    return any(start < event.end and event.start < end for start, end in forecasts)
 
 
 def _precision_order(item: _Item) -> tuple[int, int, int, int]:

@@ -51,8 +51,9 @@ from typing import Any
 
 from storyline.errors import UsageError
 from storyline.model import Document
+from storyline.metadata import country_names_by_code
 from storyline.resources import read_data
-from storyline.summarize import split_lines, stem
+from storyline.summarize import split_lines, stem, stop_words
 
 # "G-20" is one token (G20); "Russia's" keeps its possessive for the stemmer to drop.
 _TOKEN = re.compile(r"[A-Za-z]+-[0-9]+\b|[A-Za-z][A-Za-z0-9]*(?:['\u2019][A-Za-z]+)?|[0-9]+[A-Za-z]+")
@@ -64,13 +65,6 @@ _GAP = re.compile(r"^[\s\-\u2010\u2011]*$")
 def config() -> dict[str, Any]:
     data: dict[str, Any] = read_data("agenda.json")
     return data
-
-
-@lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
-    from storyline.summarize import _stop_words as summary_stop_words
-
-    return summary_stop_words()
 
 
 @lru_cache(maxsize=1)
@@ -328,10 +322,7 @@ def _speakers(documents: Sequence[Document]) -> set[str]:
 
 def _parties(documents: Sequence[Document]) -> set[str]:
     """Place keys of the sources' own countries (``country`` is a name or an ISO code)."""
-    names = read_data("metadata_countries.json")["names"]
-    by_code: dict[str, list[str]] = {}
-    for name, code in names.items():
-        by_code.setdefault(code, []).append(name)
+    by_code = country_names_by_code()
     seats = config()["terms"]["seats"]
     out: set[str] = set()
     for document in documents:
@@ -354,7 +345,7 @@ def _display_place(key: str, places: _Places) -> str:
 
 def _collect_words(index: int, passage: Passage, stats: _Stats, places: _Places) -> None:
     """Content words and adjacent pairs of content words of one passage."""
-    stop = _stop_words()
+    stop = stop_words()
     min_chars = config()["terms"]["min_word_chars"]
     previous: tuple[int, str, int, str] | None = None  # end, key, start, word
     for start, end, word in _tokens(passage.text):
@@ -417,8 +408,7 @@ def _event_heads() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _country_names() -> frozenset[str]:
-    names = read_data("metadata_countries.json")["names"]
-    return frozenset(_phrase_key(name) for name in names)
+    return frozenset(_phrase_key(name) for names in country_names_by_code().values() for name in names)
 
 
 def _topical_place(term: str, stats: _Stats) -> bool:
@@ -603,7 +593,7 @@ def _keywords(terms: list[str], stats: _Stats) -> list[str]:
     for term in terms:
         usual = stem(_display(term, stats).lower())
         variants = sorted((form for form in stats.surface.get(term, {}) if " " not in form
-                           and stem(form.lower()) != usual and form.lower() not in _stop_words()),
+                           and stem(form.lower()) != usual and form.lower() not in stop_words()),
                           key=lambda f: (-stats.surface[term][f], f))
         if variants and len(shown) < config()["issues"]["max_keywords"] and variants[0] not in shown:
             shown.append(variants[0])
@@ -646,7 +636,7 @@ def _modifier(seed: str, stats: _Stats, passages: list[Passage]) -> str | None:
     "z x" (interference in the elections -> election interference)."""
     issues_config = config()["issues"]
     prepositions = set(issues_config["label_prepositions"])
-    stop = _stop_words()
+    stop = stop_words()
     counts: Counter[str] = Counter()
     for index in stats.passages[seed]:
         tokens = _tokens(passages[index].text)
@@ -704,13 +694,13 @@ def match_named(issue: NamedIssue, passages: list[Passage]) -> Issue:
 
 
 def _key_phrase(keyword: str) -> str:
-    stop = _stop_words()
+    stop = stop_words()
     keys = [key_of(w) for w in _words(keyword) if w.lower() not in stop or w.isupper()]
     return f" {' '.join(keys)} " if keys else ""
 
 
 def _taken_terms(named: list[NamedIssue]) -> set[str]:
-    stop = _stop_words()
+    stop = stop_words()
     return {key_of(w) for issue in named for k in issue.keywords for w in _words(k)
             if w.lower() not in stop} | {_key_phrase(k).strip() for issue in named for k in issue.keywords}
 

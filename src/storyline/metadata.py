@@ -52,6 +52,15 @@ def _countries() -> dict[str, Any]:
     return _load("metadata_countries.json")
 
 
+@lru_cache(maxsize=1)
+def country_names_by_code() -> dict[str, tuple[str, ...]]:
+    """ISO 3166-1 alpha-2 code -> the country's English names, the usual one first."""
+    names: dict[str, list[str]] = {}
+    for name, code in _countries()["names"].items():
+        names.setdefault(code, []).append(name)
+    return {code: tuple(found) for code, found in names.items()}
+
+
 # The outlet registry lives in storyline.outlets; this stage reads the active one (the packaged
 # outlets, or during an ingest the store's, user outlets included). "The Washington Post" and
 # "Washington Post" fold to one name.

@@ -47,8 +47,9 @@ from storyline.briefing import (
     IssueItem,
     IssueSourceView,
 )
+from storyline.metadata import country_names_by_code
 from storyline.model import Citation, Document, Event, Timex
-from storyline.summarize import is_summary_worthy
+from storyline.summarize import is_summary_worthy, stop_words
 from storyline.summarize import load_config as summary_config
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")
@@ -60,13 +61,6 @@ _NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|without|n't)\b", re.IGNOR
 def config() -> dict[str, Any]:
     data: dict[str, Any] = agenda_config()["perspectives"]
     return data
-
-
-@lru_cache(maxsize=1)
-def _stop() -> frozenset[str]:
-    from storyline.summarize import _stop_words
-
-    return _stop_words()
 
 
 @dataclass
@@ -118,7 +112,7 @@ def _id_order(source: str) -> tuple[int, str]:
 
 def _bag(text: str) -> dict[str, int]:
     """Content-word keys of a text (the agenda's keys: stemmed, synonyms folded)."""
-    stop = _stop()
+    stop = stop_words()
     return dict(Counter(key_of(w) for w in word_tokens(text) if w.lower() not in stop))
 
 
@@ -485,7 +479,7 @@ def _window(text: str, event: Event, timex: Timex) -> tuple[set[str], str]:
     """The last content words before the date in its sentence (what happens on that date),
     and the clause they are in, as the conflict's topic."""
     limits = config()["conflicts"]
-    stop = _stop() | frozenset(limits["date_words"])
+    stop = stop_words() | frozenset(limits["date_words"])
     before = text[event.start:timex.start]
     content = [w.lower() for w in word_tokens(before) if w.lower() not in stop]
     window = {key_of(w) for w in content[-limits["window_words"]:]}
@@ -623,19 +617,9 @@ def _too_early(date: str | None, covering: list[str | None]) -> bool:
     return gap > config()["blindspots"]["max_days_before"]
 
 
-@lru_cache(maxsize=1)
-def _country_names() -> dict[str, str]:
-    """ISO code -> the country's usual English name (the first one listed)."""
-    from storyline.resources import read_data
-
-    names: dict[str, str] = {}
-    for name, code in read_data("metadata_countries.json")["names"].items():
-        names.setdefault(code, name)
-    return names
-
-
 def _country_name(country: str) -> str:
-    name = _country_names().get(country.upper(), country) if len(country) == 2 else country
+    """An ISO code as the country's usual English name; a name as it is."""
+    name = country_names_by_code().get(country.upper(), (country,))[0] if len(country) == 2 else country
     return f"the {name}" if name.startswith(("United ", "Netherlands")) else name
 
 

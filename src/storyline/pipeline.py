@@ -72,9 +72,16 @@ def extract(
     Documents get ids S1, S2, ... in order; a later exact or near duplicate of an earlier
     document gets ``duplicate_of``. Failures come back as ``InputError`` items, never raised.
     """
+    yield from extract_sources(read_inputs(inputs, mode=mode, allow_private=allow_private,
+                                           fetcher=fetcher))
+
+
+def extract_sources(items: Iterable[Source | InputError]) -> Iterator[Document | InputError]:
+    """``extract`` for sources already read (the web app's pasted texts and uploads): ids S1,
+    S2, ... in order, ``duplicate_of`` on later copies, failures passed through."""
     deduper = Deduper()
     number = 0
-    for item in read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher):
+    for item in items:
         result = item if isinstance(item, InputError) else extract_one(item)
         if isinstance(result, Document):
             number += 1

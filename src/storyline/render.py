@@ -41,6 +41,16 @@ FORMATS = ("json", "md", "html")
 SourceUrl = Callable[[str], str]
 
 
+@dataclass(frozen=True)
+class Chrome:
+    """What a host adds when it shows the report inside its own pages (the web app): its
+    stylesheet URL and navigation (trusted HTML, placed first in the body). The report's policy
+    then allows the host's own styles and forms ('self'); a report file forbids both."""
+
+    stylesheet: str
+    navigation: str
+
+
 def render(briefing: Briefing, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(briefing.to_dict(), ensure_ascii=False, indent=2) + "\n"
@@ -716,8 +726,10 @@ def _asset(name: str) -> Markup:
     return Markup(resources.files("storyline").joinpath("templates", name).read_text("utf-8"))
 
 
-def render_html(briefing: Briefing, *, source_url: SourceUrl | None = None) -> str:
-    """The briefing as one self-contained HTML report (see the module docstring)."""
+def render_html(briefing: Briefing, *, source_url: SourceUrl | None = None,
+                chrome: Chrome | None = None) -> str:
+    """The briefing as one self-contained HTML report (see the module docstring); ``chrome``:
+    the host page's stylesheet and navigation when it is shown inside the web app."""
     chart, heat = timeline_chart(briefing), matrix(briefing)
     sources = {source.id: source for source in briefing.sources}
     page = _environment().get_template("report.html.j2").render(
@@ -739,6 +751,7 @@ def render_html(briefing: Briefing, *, source_url: SourceUrl | None = None) -> s
                   if sid in sources],
         embedded=script_json(_embedded_sources(briefing)),
         nonce=secrets.token_urlsafe(12),
+        chrome=chrome,
         style=_asset("report.css"),
         script=_asset("report.js"),
     )

@@ -60,10 +60,11 @@ How a summary is made (every constant lives in ``data/summarize.json``):
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -136,7 +137,7 @@ def load_config() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
+def stop_words() -> frozenset[str]:
     from spacy.lang.en.stop_words import STOP_WORDS
 
     return frozenset(STOP_WORDS) | frozenset(load_config()["extra_stop_words"])
@@ -226,21 +227,29 @@ def build_candidates(documents: list[Document], config: dict[str, Any]) -> list[
     for index, document in enumerate(documents):
         copy = document.duplicate_of is not None and document.duplicate_of in ids
         events = _event_dates(document)
-        position, previous = 0, -1
-        for start, end in _sentence_spans(document):
-            start = trim_start(document.text, start, config)
-            text = document.text[start:end]
-            if not is_summary_worthy(text, config):
+        first, position, previous = len(candidates), 0, -1
+        for span in worthy_spans(document, config):
+            if span is None:
                 previous = -1
                 continue
+            start, end = span
             event = _date_of(start, end, events, "")
             date = event or document.published or default_date
-            candidates.append(Candidate(index, position, start, end, text, date, copy, previous, event))
+            candidates.append(Candidate(index, position, start, end, document.text[start:end], date,
+                                        copy, previous, event))
             previous = len(candidates) - 1
             position += 1
         if document.kind in ARGUED_KINDS:
-            mark_from_end([c for c in candidates if c.source == index])
+            mark_from_end(candidates[first:])
     return candidates
+
+
+def worthy_spans(document: Document, config: dict[str, Any]) -> Iterator[tuple[int, int] | None]:
+    """Each sentence of the document in order: its span once trimmed of a dateline or connective,
+    or None where the sentence is not summary-worthy."""
+    for start, end in _sentence_spans(document):
+        start = trim_start(document.text, start, config)
+        yield (start, end) if is_summary_worthy(document.text[start:end], config) else None
 
 
 # An opinion or analysis piece states its thesis at the end as well as at the top ("In sum, ...").
@@ -403,7 +412,8 @@ def opening_vectors(documents: Sequence[Document], sentences: int = 3) -> Matrix
     config = _config(None)
     rows = []
     for document in documents:
-        opening = [c.text for c in build_candidates([document], config)[:sentences * 2]]
+        spans = itertools.islice(filter(None, worthy_spans(document, config)), sentences * 2)
+        opening = [document.text[start:end] for start, end in spans]
         # Those already embedded first: the same signal at no cost.
         texts = [t for t in opening if t in _EMBEDDED][:sentences] or opening[:1]
         texts = texts or [f"{document.title or ''}. {document.text[:400]}"]
@@ -577,7 +587,7 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     candidates = build_candidates(ordered, settings)
     if not candidates or words <= 0:
         return []
-    stop = _stop_words()
+    stop = stop_words()
     for candidate in candidates:
         candidate.bag = content_bag(candidate.text, stop)
         candidate.names = names_of(candidate.text, stop, settings) | (

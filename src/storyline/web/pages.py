@@ -23,7 +23,7 @@ from storyline.story import DEFAULT_WORDS
 from storyline.briefing import Briefing, EntityItem
 from storyline.entities import surface_key
 from storyline.model import Document
-from storyline.render import render_html
+from storyline.render import Chrome, render_html
 from storyline.store import SEARCH_MARK_CLOSE, SEARCH_MARK_OPEN, Store, StoryInfo
 from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT
 from storyline.web.app import Settings, error_response, token_problem
@@ -83,37 +83,10 @@ def briefing_page(request: Request, story_id: str,
     nav = request.app.state.templates.get_template("story_nav.html").render(
         story=story, briefing=briefing, words=words)
     length = "" if words == settings_of(request).words else f"&words={words}"
-    report = render_html(briefing, source_url=lambda source: f"/sources/{source}?story={story.id}{length}")
-    html = _with_navigation(report, nav)
+    html = render_html(briefing, source_url=lambda source: f"/sources/{source}?story={story.id}{length}",
+                       chrome=Chrome(stylesheet="/static/app.css", navigation=nav))
     _rendered.put((id(request.app), story.id, words, key), html)
     return HTMLResponse(html)
-
-
-_HEAD_END = re.compile(r"</head>", re.IGNORECASE)
-_BODY_START = re.compile(r"<body[^>]*>", re.IGNORECASE)
-_CSP = re.compile(r'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")', re.IGNORECASE)
-# The report forbids every outside resource and form (it is a file that must work alone); inside
-# the app it may use the app's stylesheet and the navigation's search form.
-_APP_ALLOWS = {"style-src": "'self'", "form-action": "'self'"}
-
-
-def _with_navigation(report: str, nav: str) -> str:
-    """The self-contained report with the app's stylesheet and navigation bar added."""
-    report = _CSP.sub(lambda m: m.group(1) + _allow_app(m.group(2)) + m.group(3), report, 1)
-    report = _HEAD_END.sub(lambda _: '<link rel="stylesheet" href="/static/app.css"></head>', report, 1)
-    return _BODY_START.sub(lambda m: m.group(0) + nav, report, 1)
-
-
-def _allow_app(policy: str) -> str:
-    directives = [d.strip() for d in policy.split(";") if d.strip()]
-    out = []
-    for directive in directives:
-        name, _, values = directive.partition(" ")
-        if name in _APP_ALLOWS:
-            kept = [v for v in values.split() if v != "'none'"]
-            directive = " ".join([name, *kept, _APP_ALLOWS[name]])
-        out.append(directive)
-    return "; ".join(out)
 
 
 def _story_or_404(store: Store, story_id: str | int) -> StoryInfo:

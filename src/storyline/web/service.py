@@ -24,11 +24,10 @@ from pathlib import Path, PurePath
 from typing import Literal
 
 from storyline.briefing import Briefing
-from storyline.dedupe import Deduper
 from storyline.fetch import Fetcher
 from storyline.model import Document, Hints, InputError, Mode, Source
 from storyline.outlets import Registry, load_registry, use_registry
-from storyline.pipeline import extract_one
+from storyline.pipeline import extract_one, extract_sources
 from storyline.readers import fetch_url, read_file
 from storyline.store import Store
 
@@ -79,18 +78,14 @@ def _uploaded(filename: str, data: str | bytes) -> Iterator[Source | InputError]
 def read_articles(articles: Sequence[Article], fetcher: Fetcher) -> tuple[list[Document], list[InputError]]:
     """The documents of ``articles`` numbered S1.. in order, later copies marked as duplicates
     (as ``storyline.pipeline.extract`` does for input strings), and the failures."""
+    sources = (source for article in articles for source in sources_of(article, fetcher))
     documents: list[Document] = []
     errors: list[InputError] = []
-    deduper = Deduper()
-    for article in articles:
-        for source in sources_of(article, fetcher):
-            result = source if isinstance(source, InputError) else extract_one(source)
-            if isinstance(result, InputError):
-                errors.append(result)
-                continue
-            result.id = f"S{len(documents) + 1}"
-            result.duplicate_of = deduper.add(result.id, result.text)
+    for result in extract_sources(sources):
+        if isinstance(result, Document):
             documents.append(result)
+        else:
+            errors.append(result)
     return documents, errors
 
 

@@ -5,6 +5,7 @@ The variants are the tuning set of ``storyline.dedupe`` (its docstring has the m
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from storyline.dedupe import (
@@ -12,9 +13,11 @@ from storyline.dedupe import (
     NEAR_DUP_CONTAINMENT,
     NEAR_DUP_JACCARD,
     Deduper,
+    MinHashIndex,
     containment,
     content_hash,
     jaccard,
+    minhash,
     normalise_for_hash,
     shingles,
 )
@@ -207,3 +210,22 @@ def test_rebuild_restores_the_index_with_stored_verdicts() -> None:
 def test_rebuild_needs_ids() -> None:
     with pytest.raises(ValueError):
         Deduper().rebuild([Document(origin="a", text=WIRE)])
+
+
+def test_minhash_estimates_jaccard() -> None:
+    rng = np.random.default_rng(7)
+    pool = rng.choice(2**32, size=900, replace=False).astype(np.uint32)
+    a, b = np.sort(pool[:600]), np.sort(pool[300:])  # 300 shared of 900: J = 1/3
+    estimate = float((minhash(a) == minhash(b)).mean())
+    assert abs(estimate - 1 / 3) < 0.15  # four standard deviations at 128 hash functions
+    assert (minhash(a) == minhash(a.copy())).all()
+
+
+def test_index_returns_close_sketches_and_not_unrelated_ones() -> None:
+    rng = np.random.default_rng(11)
+    pool = rng.choice(2**32, size=2000, replace=False).astype(np.uint32)
+    original, close, unrelated = np.sort(pool[:500]), np.sort(pool[50:550]), np.sort(pool[1000:1500])
+    index = MinHashIndex()
+    index.insert("original", minhash(original))
+    assert index.query(minhash(close)) == {"original"}  # J = 0.82
+    assert index.query(minhash(unrelated)) == set()

@@ -15,14 +15,28 @@ from typing import IO, Any
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from storyline import __version__
+from storyline.embeddings import model_in_background
 from storyline.errors import StorylineError
 from storyline.fetch import TIMEOUT_SECONDS, Fetcher
 from storyline.model import Document, InputError, Mode
-from storyline.outlets import enrich, load_registry, make_outlet, ownership_types, read_outlets_file
+from storyline.outlets import (
+    enrich,
+    load_registry,
+    make_outlet,
+    ownership_types,
+    read_outlets_file,
+)
 from storyline.pipeline import extract, ingest
 from storyline.store import default_db_location, open_store
 
@@ -241,30 +255,33 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     ]
     if any(target_fmt == "jsonl" for _, target_fmt in targets):
         raise click.UsageError("--format jsonl is for --batch; use json for one briefing")
-    from storyline.agenda import named_issues
-    from storyline.story import brief_inputs
-    from storyline.errors import UsageError as StorylineUsageError
-
-    try:
-        named_issues(issues)
-    except StorylineUsageError as exc:
-        raise click.UsageError(str(exc)) from exc
-    from storyline.render import render
-
     failures: list[InputError] = []
 
     def on_error(error: InputError) -> None:
         failures.append(error)
         _report_failure(error)
 
-    fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
-    with _status(quiet, "Reading, annotating and briefing"):
+    # First, before any thread starts (the status spinner is one) and before spaCy is imported:
+    # the embedding model loads in a second process while this one reads and parses.
+    with model_in_background():
+        from storyline.agenda import named_issues
+        from storyline.errors import UsageError as StorylineUsageError
+        from storyline.story import brief_inputs
+
         try:
-            briefing = brief_inputs(inputs, words=words, mode=mode, fetcher=fetcher,
-                                    db_url=db_url, on_error=on_error, issues=issues)
-        except StorylineError as exc:
-            _stderr.print(f"[bold red]error:[/] {exc}")
-            sys.exit(EXIT_SOME_FAILED)
+            named_issues(issues)
+        except StorylineUsageError as exc:
+            raise click.UsageError(str(exc)) from exc
+        fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
+        with _status(quiet, "Reading, annotating and briefing"):
+            try:
+                briefing = brief_inputs(inputs, words=words, mode=mode, fetcher=fetcher,
+                                        db_url=db_url, on_error=on_error, issues=issues)
+            except StorylineError as exc:
+                _stderr.print(f"[bold red]error:[/] {exc}")
+                sys.exit(EXIT_SOME_FAILED)
+    from storyline.render import render
+
     for path, target_fmt in targets:
         _write_text(render(briefing, target_fmt), path)
     sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)

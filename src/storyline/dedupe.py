@@ -7,7 +7,7 @@ Two levels, both on the *normalised* text (``normalise_for_hash``):
 * near duplicate: compared on word 5-gram shingles with an earlier document, either the Jaccard
   similarity is at least ``NEAR_DUP_JACCARD`` or at least ``NEAR_DUP_CONTAINMENT`` of the new
   text's shingles occur in the earlier one (the new text adds almost nothing: a trimmed or lightly
-  edited syndicated copy). Candidates come from a datasketch ``MinHashLSH`` index; every candidate
+  edited syndicated copy). Candidates come from a banded MinHash index (``MinHashIndex``); every candidate
   is verified with the *exact* similarity of the two shingle sets, so the verdict does not inherit
   MinHash's estimation noise near the threshold (only the retrieval is probabilistic, and nearly
   certain from J = 0.7 up, see below); seeds and hashes are fixed, so runs are reproducible.
@@ -32,10 +32,11 @@ Jaccard alone at the suggested 0.8 misses the copy-edited and trimmed copies; co
 duplicate of it (it has something new to cite), a trimmed copy of it is. The local-lede rewrite
 sits between (0.82) and stays a distinct document: it has its own first paragraph.
 
-The LSH retrieves candidates from ``LSH_CANDIDATE_THRESHOLD`` = 0.5. datasketch picks bands and
-rows so that its S-curve is centred near the threshold: with num_perm=128 an LSH built for 0.8
-returns a pair at J = 0.8 only ~40% of the time (b=9, r=13); built for 0.5 (b=25, r=5) it returns
-J = 0.6 pairs 87% and J >= 0.7 pairs 99% of the time. The exact check then applies the real rule.
+The index retrieves candidates with ``LSH_BANDS`` bands of ``LSH_ROWS`` MinHash values: a pair
+with Jaccard J shares at least one band with probability 1 - (1 - J**5)**25, an S-curve centred
+near 0.5, which returns J = 0.6 pairs 87% and J >= 0.7 pairs 99% of the time (bands of 13 rows
+would centre it on 0.8 and return a pair at J = 0.8 only ~40% of the time). The exact check then
+applies the real rule.
 
 Texts under ``MIN_WORDS_FOR_NEAR_DUP`` words only match exactly: with a handful of shingles, one
 changed word moves the Jaccard by tens of points, so a near match there means nothing.
@@ -51,15 +52,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from storyline.model import Document
 
 SHINGLE_WORDS = 5  # word n-gram size: long enough that shared stock phrases rarely match
-NUM_PERM = 128  # MinHash permutations
+NUM_PERM = 128  # MinHash hash functions
 NEAR_DUP_JACCARD = 0.8  # exact Jaccard at or above which a text is a near duplicate
 NEAR_DUP_CONTAINMENT = 0.85  # ... or this share of the new text's shingles in the earlier one
-LSH_CANDIDATE_THRESHOLD = 0.5  # LSH band threshold: generous for recall, the exact check filters
+LSH_BANDS, LSH_ROWS = 25, 5  # candidate S-curve centred near J = 0.5: generous, the exact check filters
 MIN_WORDS_FOR_NEAR_DUP = 30  # shorter texts are matched exactly only
 
 _APOSTROPHES = "'\u2018\u2019\u201a\u201b\u2032\u02bc\u0060\u00b4"  # dropped: "don’t" == "dont"
@@ -67,6 +67,7 @@ _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"  # word
 _KEEP = set("%\u2030&@#")  # punctuation by Unicode category, but meaning-bearing ("6%" is not "6")
 _WHITESPACE = re.compile(r"\s+")
 _SHINGLE_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant for the rolling hash
+_MINHASH_SEED = 20170707  # fixed: the same text gets the same sketch in every run
 
 
 class _CharTable(dict[int, int | str | None]):
@@ -149,13 +150,55 @@ def is_near_duplicate(new: np.ndarray, old: np.ndarray) -> bool:
     return jaccard(new, old) >= NEAR_DUP_JACCARD or containment(new, old) >= NEAR_DUP_CONTAINMENT
 
 
+def _hash_parameters() -> tuple[np.ndarray, np.ndarray]:
+    """Multipliers (odd) and offsets of ``NUM_PERM`` multiply-shift hash functions on 64 bits."""
+    rng = np.random.default_rng(_MINHASH_SEED)
+    high = np.iinfo(np.uint64).max
+    multipliers = rng.integers(0, high, size=NUM_PERM, dtype=np.uint64, endpoint=True) | np.uint64(1)
+    offsets = rng.integers(0, high, size=NUM_PERM, dtype=np.uint64, endpoint=True)
+    return multipliers, offsets
+
+
+_MULTIPLIERS, _OFFSETS = _hash_parameters()
+
+
+def minhash(grams: np.ndarray) -> np.ndarray:
+    """The MinHash sketch of a non-empty shingle set: per hash function, the least hash value.
+
+    Each function is ``(a * x + b) mod 2**64`` keeping the top 32 bits (multiply-shift hashing,
+    a universal family), so the share of equal entries in two sketches estimates their Jaccard.
+    """
+    values = grams.astype(np.uint64)[:, None] * _MULTIPLIERS + _OFFSETS  # wraps mod 2**64
+    return (values >> np.uint64(32)).min(axis=0).astype(np.uint32)
+
+
+class MinHashIndex:
+    """Banded locality-sensitive index of MinHash sketches: the ids sharing any whole band."""
+
+    def __init__(self) -> None:
+        self._bands: list[dict[bytes, list[str]]] = [{} for _ in range(LSH_BANDS)]
+
+    def _keys(self, sketch: np.ndarray) -> list[bytes]:
+        return [sketch[i * LSH_ROWS : (i + 1) * LSH_ROWS].tobytes() for i in range(LSH_BANDS)]
+
+    def insert(self, doc_id: str, sketch: np.ndarray) -> None:
+        for band, key in zip(self._bands, self._keys(sketch)):
+            band.setdefault(key, []).append(doc_id)
+
+    def query(self, sketch: np.ndarray) -> set[str]:
+        found: set[str] = set()
+        for band, key in zip(self._bands, self._keys(sketch)):
+            found.update(band.get(key, ()))
+        return found
+
+
 @dataclass
 class Fingerprint:
     """What the deduper needs to know about one text; computed once, used to match and to index."""
 
     content_hash: str
     shingles: np.ndarray
-    minhash: MinHash | None  # None for texts too short for near matching
+    minhash: np.ndarray | None  # None for texts too short for near matching
 
     @property
     def near_matchable(self) -> bool:
@@ -171,12 +214,10 @@ class Deduper:
     """
 
     def __init__(self) -> None:
-        # One permutation set shared by every MinHash: creating it is the costly part of MinHash().
-        self._permutations = MinHash(num_perm=NUM_PERM).permutations
         self.clear()
 
     def clear(self) -> None:
-        self._lsh = MinHashLSH(threshold=LSH_CANDIDATE_THRESHOLD, num_perm=NUM_PERM)
+        self._lsh = MinHashIndex()
         self._by_hash: dict[str, str] = {}
         self._shingles: dict[str, np.ndarray] = {}
         self._order: dict[str, int] = {}
@@ -190,15 +231,7 @@ class Deduper:
         if len(normalised.split()) < MIN_WORDS_FOR_NEAR_DUP:
             return Fingerprint(digest, np.empty(0, dtype=np.uint32), None)
         grams = shingles(normalised)
-        return Fingerprint(digest, grams, self._minhash(grams))
-
-    def _minhash(self, grams: np.ndarray) -> MinHash:
-        # The shingles are already 32-bit hashes, so the hash function is the identity.
-        sketch = MinHash(
-            num_perm=NUM_PERM, permutations=self._permutations, scheme="affine32", hashfunc=int
-        )
-        sketch.update_batch(grams.tolist())
-        return sketch
+        return Fingerprint(digest, grams, minhash(grams))
 
     def match(self, fp: Fingerprint) -> str | None:
         """The earliest document that ``fp`` exactly or nearly duplicates, or None."""

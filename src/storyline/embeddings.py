@@ -7,9 +7,15 @@ Vectors are L2-normalised: a dot product is the cosine similarity.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from collections.abc import Sequence
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
+from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
@@ -43,7 +49,16 @@ def embed(sentences: Sequence[str]) -> Matrix:
     """One normalised row per sentence (an empty input gives a 0 x 384 matrix)."""
     if not sentences:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    vectors = load_model().encode(
+    if _background is not None:
+        vectors = _background.embed(list(sentences))
+        if vectors is not None:
+            return vectors
+        _stop_background()
+    return _encode(load_model(), sentences)
+
+
+def _encode(model: Any, sentences: Sequence[str]) -> Matrix:
+    vectors = model.encode(
         list(sentences), batch_size=BATCH_SIZE, normalize_embeddings=True,
         convert_to_numpy=True, show_progress_bar=False,
     )
@@ -53,3 +68,113 @@ def embed(sentences: Sequence[str]) -> Matrix:
 def cosine_matrix(a: Matrix, b: Matrix) -> Matrix:
     """Pairwise cosine similarities of normalised rows."""
     return np.asarray(a @ b.T, dtype=np.float32)
+
+
+# --- A model loaded beside the main work -------------------------------------------------------
+# Importing sentence-transformers and loading the model takes 4-6 s of a cold command (torch,
+# transformers and scikit-learn imports), while reading and parsing the inputs takes as long
+# again. A thread cannot overlap them (both are Python-bound, one GIL), a second process can: on
+# a cold command line the model loads in a forked child while the parent parses, and the child
+# then embeds on request. Anything going wrong there falls back to loading the model in-process.
+
+
+class _EncoderProcess:
+    """A child process that loads the model at once and then embeds the lists it is sent."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self._connection, child_end = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(child_end, self._connection), name="storyline-encoder",
+            daemon=True,
+        )
+        self._process.start()
+        child_end.close()
+
+    def embed(self, sentences: list[str]) -> Matrix | None:
+        """The child's vectors, or None when it cannot give them (it died or failed to load)."""
+        try:
+            self._connection.send(sentences)
+            status, payload = self._connection.recv()
+        except (EOFError, OSError):
+            return None
+        return payload if status == "ok" else None
+
+    def close(self) -> None:
+        try:
+            self._connection.send(None)  # the child's cue to end
+        except OSError:
+            pass
+        self._connection.close()
+        self._process.join(timeout=2)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+def _serve(connection: Connection, parent_end: Connection) -> None:
+    parent_end.close()  # the fork copied it; with it open here, the parent's close is no EOF
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and ends this process
+    try:
+        model = load_model()
+    except Exception:  # noqa: BLE001 - the parent loads in-process and reports the real error
+        model = None
+    while True:
+        try:
+            sentences = connection.recv()
+        except (EOFError, OSError):
+            return
+        if sentences is None:
+            return
+        if model is None:
+            connection.send(("failed", None))
+        else:
+            connection.send(("ok", _encode(model, sentences)))
+
+
+_background: _EncoderProcess | None = None
+
+
+@contextmanager
+def model_in_background() -> Iterator[bool]:
+    """Load the model in a child process during the block; ``embed`` calls in it use the child.
+
+    Yields whether the child started. It starts only from a single-threaded process that has
+    not imported torch: forking a process with threads (torch's thread pools among them) can
+    leave the child waiting on a lock that no thread will release. Otherwise, where ``fork`` is
+    missing or the model is already loaded here, nothing starts and ``embed`` works in-process.
+    """
+    started = _background is None and _can_fork_cleanly() and not load_model.cache_info().currsize
+    if started:
+        _start_background()
+    try:
+        yield started
+    finally:
+        if started:
+            _stop_background()
+
+
+def _can_fork_cleanly() -> bool:
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+        and "torch" not in sys.modules
+    )
+
+
+def _start_background() -> None:
+    global _background
+    _background = _EncoderProcess()
+    # spaCy's thinc imports torch (1-2 s) only to offer torch-backed layers, which the packaged
+    # English pipeline does not use; with the model in the child, this process needs no torch.
+    # ``_stop_background`` lifts the block before any in-process load.
+    sys.modules["torch"] = None  # type: ignore[assignment]
+
+
+def _stop_background() -> None:
+    """End the child process (``embed`` then loads the model in-process)."""
+    global _background
+    if _background is not None:
+        _background.close()
+        _background = None
+        if "torch" in sys.modules and sys.modules["torch"] is None:
+            del sys.modules["torch"]

@@ -1,0 +1,80 @@
+"""Sentence embeddings: the packaged model, in-process and loaded beside the work in a child."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+from storyline.embeddings import DIMENSIONS, embed, model_in_background
+
+SENTENCES = [
+    "The river authority signed the water-sharing deal on Tuesday.",
+    "On Tuesday the deal on sharing the river's water was signed by the authority.",
+    "A late frost ruined most of the apple harvest in the hills.",
+]
+
+
+def test_vectors_are_normalised_and_put_paraphrases_together() -> None:
+    vectors = embed(SENTENCES)
+    assert vectors.shape == (3, DIMENSIONS) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > 0.8 > 0.3 > vectors[0] @ vectors[2]
+
+
+def test_empty_input_gives_an_empty_matrix() -> None:
+    assert embed([]).shape == (0, DIMENSIONS)
+
+
+def test_no_child_where_torch_is_already_loaded() -> None:
+    embed(SENTENCES[:1])  # torch and the model are in this process now
+    with model_in_background() as started:
+        assert not started
+        assert sys.modules["torch"] is not None
+
+
+def _run_fresh(body: str) -> dict[str, object]:
+    """Run ``body`` in a new interpreter (single-threaded, no torch yet); it prints JSON."""
+    script = "import json, sys\nimport numpy as np\n" + textwrap.dedent(body)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_child_embeds_as_the_process_itself_would() -> None:
+    result = _run_fresh(f"""
+        from storyline import embeddings
+        sentences = {SENTENCES!r}
+        with embeddings.model_in_background() as started:
+            hidden = sys.modules.get("torch", "absent") is None
+            child = embeddings._background._process
+            remote = embeddings.embed(sentences)
+            in_child = child.is_alive()
+        ended = not child.is_alive()
+        local = embeddings.embed(sentences)  # the model now loads in this process
+        print(json.dumps({{"started": started, "hidden": hidden, "in_child": in_child,
+                           "ended": ended, "loaded_here": embeddings.load_model.cache_info().currsize,
+                           "gap": float(np.abs(remote - local).max())}}))
+    """)
+    assert result["started"] and result["in_child"] and result["ended"]
+    assert result["hidden"]  # torch hidden from spaCy's thinc while the child has the model
+    assert result["loaded_here"] == 1
+    assert result["gap"] < 1e-4
+
+
+def test_a_dead_child_falls_back_to_the_model_in_process() -> None:
+    result = _run_fresh(f"""
+        from storyline import embeddings
+        with embeddings.model_in_background() as started:
+            embeddings._background._process.kill()
+            embeddings._background._process.join()
+            vectors = embeddings.embed({SENTENCES!r})
+            torch_back = sys.modules.get("torch") is not None
+        print(json.dumps({{"started": started, "rows": len(vectors), "torch_back": torch_back,
+                           "loaded_here": embeddings.load_model.cache_info().currsize}}))
+    """)
+    assert result == {"started": True, "rows": 3, "torch_back": True, "loaded_here": 1}

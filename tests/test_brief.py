@@ -67,6 +67,8 @@ def test_seeds_summary_is_cited_and_covers_the_story(seeds_briefing: Briefing) -
     for pattern in (r"Ukrain", r"North Korea", r"sanction", r"arms control", r"meddl|interfer",
                     r"ceasefire|cease-fire|truce"):
         assert re.search(pattern, summary), pattern
+    # The gap between what would count as a success in each capital: both sides, not one.
+    assert re.search(r"in Washington\..{0,120}in Moscow\.", summary), summary
     words = len(summary.split())
     assert 150 <= words <= 320
 

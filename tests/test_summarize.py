@@ -14,7 +14,14 @@ import pytest
 
 from conftest import require
 from storyline.model import Document
-from storyline.summarize import SummarySentence, is_summary_worthy, load_config, summarize, trim_start
+from storyline.summarize import (
+    SummarySentence,
+    is_summary_worthy,
+    load_config,
+    summarize,
+    trim_start,
+    worthy_units,
+)
 
 BRIDGE_A = (
     "The old stone bridge over the Wren river in Millbrook reopened on Tuesday after two years "
@@ -246,3 +253,29 @@ def test_a_pronoun_sentence_needs_its_antecedent_in_multi_event_stories() -> Non
     assert dangling(follow, set(), config)
     assert not dangling(follow, {0}, config)
     assert not dangling(lead, set(), config)
+
+
+def _units(text: str) -> list[str]:
+    document = Document(origin="test", text=text, id="S1")
+    return [text[u[0]:u[1]] for u in worthy_units(document, load_config()) if u]
+
+
+def test_a_contrast_built_in_parallel_is_one_candidate() -> None:
+    text = ("The river treaty divides the two capitals. Anything short of a full quota will be read "
+            "as a defeat in Aldmark. Anything short of a full quota will be read as a victory in "
+            "Vessen. The talks between the two sides resume in May.")
+    assert _units(text) == [
+        "The river treaty divides the two capitals.",
+        "Anything short of a full quota will be read as a defeat in Aldmark. Anything short of a "
+        "full quota will be read as a victory in Vessen.",
+        "The talks between the two sides resume in May.",
+    ]
+
+
+def test_similar_neighbours_without_contrasting_names_stay_apart() -> None:
+    same_names = ("The council met in Aldmark on Monday to discuss the quota. The council met in "
+                  "Aldmark on Tuesday to discuss the budget.")
+    other_paragraphs = ("Anything short of a full quota is a defeat in Aldmark.\n"
+                        "Anything short of a full quota is a victory in Vessen.")
+    assert len(_units(same_names)) == 2
+    assert len(_units(other_paragraphs)) == 2

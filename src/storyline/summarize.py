@@ -60,6 +60,7 @@ How a summary is made (every constant lives in ``data/summarize.json``):
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 import math
@@ -121,6 +122,7 @@ class Candidate:
     previous: int = -1  # index of the candidate just before it in its source (-1: not a candidate)
     event: str = ""  # the date of the annotated event it states ("" when none)
     from_end: int = -1  # rank from the end in an argued piece (opinion, analysis); -1 otherwise
+    frame: int = 0  # words of a parallel pair's second half that repeat the first's frame
     bag: dict[str, int] = field(default_factory=dict)
     names: frozenset[str] = frozenset()
 
@@ -228,15 +230,15 @@ def build_candidates(documents: list[Document], config: dict[str, Any]) -> list[
         copy = document.duplicate_of is not None and document.duplicate_of in ids
         events = _event_dates(document)
         first, position, previous = len(candidates), 0, -1
-        for span in worthy_spans(document, config):
-            if span is None:
+        for unit in worthy_units(document, config):
+            if unit is None:
                 previous = -1
                 continue
-            start, end = span
+            start, end, frame = unit
             event = _date_of(start, end, events, "")
             date = event or document.published or default_date
             candidates.append(Candidate(index, position, start, end, document.text[start:end], date,
-                                        copy, previous, event))
+                                        copy, previous, event, frame=frame))
             previous = len(candidates) - 1
             position += 1
         if document.kind in ARGUED_KINDS:
@@ -246,10 +248,56 @@ def build_candidates(documents: list[Document], config: dict[str, Any]) -> list[
 
 def worthy_spans(document: Document, config: dict[str, Any]) -> Iterator[tuple[int, int] | None]:
     """Each sentence of the document in order: its span once trimmed of a dateline or connective,
-    or None where the sentence is not summary-worthy."""
+    or None where the sentence is not summary-worthy. Two sentences built in parallel ("... in
+    Washington. ... in Moscow.") are one span: each half alone tells only one side."""
+    for unit in worthy_units(document, config):
+        yield unit[:2] if unit else None
+
+
+def worthy_units(document: Document, config: dict[str, Any]) -> Iterator[tuple[int, int, int] | None]:
+    """``worthy_spans`` with, per span, how many words of it repeat the frame of a parallel pair
+    (0 for a single sentence)."""
+    spans: list[tuple[int, int] | None] = []
     for start, end in _sentence_spans(document):
         start = trim_start(document.text, start, config)
-        yield (start, end) if is_summary_worthy(document.text[start:end], config) else None
+        spans.append((start, end) if is_summary_worthy(document.text[start:end], config) else None)
+    index = 0
+    while index < len(spans):
+        first = spans[index]
+        second = spans[index + 1] if index + 1 < len(spans) else None
+        frame = parallel_frame(document.text, first, second, config) if first and second else 0
+        if first and second and frame:
+            yield first[0], second[1], frame
+            index += 2
+        else:
+            yield (*first, 0) if first else None
+            index += 1
+
+
+def parallel_frame(text: str, first: tuple[int, int], second: tuple[int, int],
+                   config: dict[str, Any]) -> int:
+    """The words two neighbouring sentences share in order when they are built in parallel, else
+    0. Parallel: short, in one paragraph, the same frame of words, and names that differ on both
+    sides: a contrast ("Anything but X will be a failure in Washington. Anything but Y will be a
+    success in Moscow.") whose halves are redundant alone but not together."""
+    limits = config["parallel"]
+    if "\n" in text[first[1]:second[0]]:
+        return 0
+    a, b = _WORD.findall(text[first[0]:first[1]]), _WORD.findall(text[second[0]:second[1]])
+    if not a or not b or max(len(a), len(b)) > limits["max_words"]:
+        return 0
+    matcher = difflib.SequenceMatcher(None, [w.lower() for w in a], [w.lower() for w in b],
+                                      autojunk=False)
+    if matcher.ratio() < limits["min_shared"]:
+        return 0
+    not_names = set(config["multi_event"]["not_names"])
+
+    def named(words: list[str]) -> bool:  # a place, party or person; not a weekday or title
+        return any(w[0].isupper() and w.lower() not in not_names for w in words)
+
+    changed = [(a[i1:i2], b[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+    names_differ = any(named(left) and named(right) for left, right in changed)
+    return sum(block.size for block in matcher.get_matching_blocks()) if names_differ else 0
 
 
 # An opinion or analysis piece states its thesis at the end as well as at the top ("In sum, ...").
@@ -497,7 +545,8 @@ def gain(index: int, candidates: list[Candidate], salience: list[float], chosen:
         value -= rules["fragment_penalty"]
     # Budgeted greedy (gain per word**length_power): a short sentence naming a new place is not
     # crowded out by long ones that each pack several names.
-    return value / candidate.words ** rules["length_power"]
+    # The repeated frame of a parallel pair costs the reader little: it is not counted here.
+    return value / (candidate.words - candidate.frame) ** rules["length_power"]
 
 
 def select(candidates: list[Candidate], vectors: LazyVectors, lexical: Matrix, salience: list[float],

@@ -7,7 +7,10 @@ How a summary is made (every constant lives in ``data/summarize.json``):
    dateline ("PARIS (AP) —") or a leading connective ("However,", "But") when what remains
    still starts like a sentence; it is never otherwise changed. A trailing attribution
    (", he said.") is NOT trimmed: without it a claim would read as a fact. Questions, fragments,
-   captions, bylines, headlines and boilerplate are not candidates.
+   captions, bylines, headlines and boilerplate are not candidates. Two neighbouring sentences
+   built in parallel (the same frame of words, different names: "... a failure in Washington.
+   ... a success in Moscow.") are one candidate: either half alone tells one side of a contrast,
+   and the redundancy rule would never let the second join the first.
 2. **Salience** = ``position * exp(-position / position_tau) + agreement * agreement``
    (+ ``closing * exp(-rank_from_end / closing_tau)`` in an opinion or analysis piece, which
    states its thesis at the end as well as at the top):

@@ -78,6 +78,10 @@ def cosine_matrix(a: Matrix, b: Matrix) -> Matrix:
 # then embeds on request. Anything going wrong there falls back to loading the model in-process.
 
 
+# Loading takes seconds; a child silent for this long is stuck, and the parent loads the model.
+CHILD_TIMEOUT_SECONDS = 180
+
+
 class _EncoderProcess:
     """A child process that loads the model at once and then embeds the lists it is sent."""
 
@@ -95,6 +99,8 @@ class _EncoderProcess:
         """The child's vectors, or None when it cannot give them (it died or failed to load)."""
         try:
             self._connection.send(sentences)
+            if not self._connection.poll(CHILD_TIMEOUT_SECONDS):  # stuck: load here instead
+                return None
             status, payload = self._connection.recv()
         except (EOFError, OSError):
             return None
@@ -140,8 +146,9 @@ def model_in_background() -> Iterator[bool]:
 
     Yields whether the child started. It starts only from a single-threaded process that has
     not imported torch: forking a process with threads (torch's thread pools among them) can
-    leave the child waiting on a lock that no thread will release. Otherwise, where ``fork`` is
-    missing or the model is already loaded here, nothing starts and ``embed`` works in-process.
+    leave the child waiting on a lock that no thread will release. Otherwise (other threads, torch
+    already imported, the model already loaded here, or not Linux), nothing starts and ``embed``
+    works in-process.
     """
     started = _background is None and _can_fork_cleanly() and not load_model.cache_info().currsize
     if started:
@@ -154,8 +161,11 @@ def model_in_background() -> Iterator[bool]:
 
 
 def _can_fork_cleanly() -> bool:
+    # Linux only: on macOS system libraries may start threads behind Python's back, which makes
+    # fork unsafe there (the multiprocessing documentation says as much).
     return (
-        "fork" in multiprocessing.get_all_start_methods()
+        sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
         and threading.active_count() == 1
         and "torch" not in sys.modules
     )

@@ -62,7 +62,8 @@ def _words(text: str) -> str:
 
 
 def raw_blocks(text: str) -> list[str]:
-    return [_normalised(b) for b in re.split(r"\n[ \t]*\n", text) if b.strip()]
+    """The page's blocks as a reader sees them: Markdown bold marks ("**") are not words."""
+    return [_normalised(b.replace("**", "")) for b in re.split(r"\n[ \t]*\n", text) if b.strip()]
 
 
 def seed_path(seeds_dir: Path, key: str) -> Path:
@@ -200,3 +201,9 @@ def test_two_megabyte_single_paragraph() -> None:
     assert time.perf_counter() - start < 10.0
     assert len(result.paragraphs) == 1
     assert len(result.paragraphs[0]) > 1_900_000
+
+
+def test_markdown_bold_from_a_page_copy_is_dropped_but_arithmetic_stays() -> None:
+    blocks = split_blocks("For **the harbour board**, the levy is a detail.\n\nIt costs 2 ** 8 units.")
+    assert [b.text for b in blocks] == ["For the harbour board, the levy is a detail.",
+                                        "It costs 2 ** 8 units."]

@@ -47,6 +47,8 @@ _TERMINAL = re.compile(r"[.!?…:;。！？][\"'”’)\]*」』]*$")
 # Scripts written without spaces: about two characters make a word.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
+# Bold kept as Markdown by a page-to-text copy ("For **the minister**, ..."): markup, not words.
+_MARKDOWN_BOLD = re.compile(r"\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*")
 _OPEN_END = re.compile(r"[\w,;\-–—]$")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 _URL = re.compile(r"https?://|www\.|\.(?:com|org|net|co\.uk)\b")
@@ -142,6 +144,7 @@ def split_blocks(text: str) -> list[Block]:
     """Blocks in page order; re-joins a paragraph cut in two by a stray blank line."""
     # Zero-width spaces, BOMs and soft hyphens: invisible on the page, noise to the features.
     text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _MARKDOWN_BOLD.sub(r"\1", text)
     if _BLANK_LINE.search(text):
         pieces = _BLANK_LINE.split(text)
     else:

@@ -3,6 +3,10 @@
 The weights ship inside the package, so nothing is fetched from a hub (``HF_HUB_OFFLINE=1`` is
 set before sentence-transformers is imported, so a mistake fails loudly instead of downloading).
 Vectors are L2-normalised: a dot product is the cosine similarity.
+
+A cold command can load the model beside its other work: inside ``with model_in_background():``
+a forked child process imports sentence-transformers and loads the weights while the parent
+reads and parses, and ``embed`` asks the child (see the section at the end of this module).
 """
 
 from __future__ import annotations

@@ -91,6 +91,10 @@ class _EncoderProcess:
 
     def __init__(self) -> None:
         context = multiprocessing.get_context("fork")
+        # The child flushes the standard streams when it ends: what is still buffered here
+        # would come out twice.
+        sys.stdout.flush()
+        sys.stderr.flush()
         self._connection, child_end = context.Pipe()
         self._process = context.Process(
             target=_serve, args=(child_end, self._connection), name="storyline-encoder",

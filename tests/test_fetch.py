@@ -182,3 +182,20 @@ def test_unsupported_or_broken_urls(url: str) -> None:
     with Fetcher() as default:
         reason = problem(default, url)
     assert reason.startswith(("unsupported URL scheme", "invalid URL"))
+
+
+def test_the_address_is_checked_again_where_the_connection_is_made(
+    news_server: NewsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DNS rebinding: the first lookup said "public", the connection's lookup says 127.0.0.1.
+    # With the first check skipped, the connect-time check alone must refuse, before a request.
+    monkeypatch.setattr(Fetcher, "check_host", lambda self, url: None)
+    with Fetcher() as default:
+        reason = problem(default, f"http://localhost:{news_server.port}/article?rebound")
+    assert reason.startswith("refused: localhost resolves to loopback address ")
+    assert not [path for path, _ in news_server.requests if path == "/article?rebound"]
+
+
+def test_allowed_private_addresses_connect_through_the_guard(news_server: NewsServer) -> None:
+    with Fetcher(allow_private=True) as allowed:
+        assert allowed.fetch(f"http://localhost:{news_server.port}/article").hints.url.endswith("/article")

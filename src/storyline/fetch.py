@@ -5,9 +5,10 @@
 ``MAX_REDIRECTS``) so that every hop's host is checked again: a public page must not be able to
 bounce us to ``http://169.254.169.254/`` or to a service on the user's own network.
 
-Known limit: the address check resolves the host, then httpx resolves it again to connect, so a
-DNS server that answers differently within that moment (DNS rebinding) could slip past it. Run
-Storyline where the network itself blocks what must stay unreachable if that matters to you.
+The address is checked twice: before each request (a clear refusal, without touching the
+network), and again where the connection is made. ``GuardedBackend`` resolves the host itself,
+refuses a non-public address, and connects to the very address it checked, so a DNS server that
+answers "public" to the first lookup and "127.0.0.1" to the next (DNS rebinding) gains nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import re
 import socket
 import time
 from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Iterable
 from types import TracebackType
 
+import httpcore
 import httpx
 
 from storyline.decode import decode_bytes, sniff_mode
@@ -43,6 +46,7 @@ TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/x-markdown"})
 UNKNOWN_TYPES = frozenset({"", "application/octet-stream"})
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 ALLOW_PRIVATE_HINT = "use --allow-private to fetch it"
+SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 
 
 class Fetcher:
@@ -66,7 +70,7 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self._client = httpx.Client(
-            transport=transport,
+            transport=transport or guarded_transport(allow_private),
             timeout=timeout,
             follow_redirects=False,  # we follow them ourselves, checking each hop
             headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
@@ -104,16 +108,8 @@ class Fetcher:
 
     def check_host(self, url: httpx.URL) -> None:
         """Refuse a host that is, or resolves to, a non-public address (unless allowed)."""
-        if self.allow_private:
-            return
-        host = url.host
-        for address in resolve(url):
-            kind = non_public_kind(address)
-            if kind is None:
-                continue
-            if literal_address(host) is not None:
-                raise InputProblem(f"refused: {host} is a {kind} address; {ALLOW_PRIVATE_HINT}")
-            raise InputProblem(f"refused: {host} resolves to {kind} address {address}; {ALLOW_PRIVATE_HINT}")
+        if not self.allow_private:
+            refuse_non_public(url.host, resolve(url))
 
     def read_response(self, response: httpx.Response, deadline: float) -> tuple[str, Mode]:
         if not response.is_success:
@@ -142,6 +138,38 @@ class Fetcher:
                 raise InputProblem(f"timed out after {self.timeout:g} s")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """httpcore's network backend with the address check at connect time: the host is resolved
+    here, every address it has must be public (unless allowed), and the socket goes to the
+    address checked, never to a second lookup's answer."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self._allow_private = allow_private
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[SocketOption] | None = None) -> httpcore.NetworkStream:
+        url = httpx.URL(scheme="http", host=host, port=port)
+        addresses = resolve(url)
+        if not self._allow_private:
+            refuse_non_public(host, addresses)
+        return self._inner.connect_tcp(str(addresses[0]), port, timeout=timeout,
+                                       local_address=local_address, socket_options=socket_options)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def guarded_transport(allow_private: bool) -> httpx.HTTPTransport:
+    """httpx's own transport, connecting through ``GuardedBackend``."""
+    transport = httpx.HTTPTransport()
+    # httpx (pinned) has no public way to pass a network backend to its connection pool;
+    # tests/test_fetch.py fails loudly if this attribute ever moves.
+    transport._pool._network_backend = GuardedBackend(allow_private)
+    return transport
 
 
 def parse_url(url: str) -> httpx.URL:
@@ -189,6 +217,17 @@ def resolve(url: httpx.URL) -> list[ipaddress.IPv4Address | ipaddress.IPv6Addres
         raise InputProblem(f"cannot resolve host {url.host}") from exc
     # getaddrinfo also parses odd numeric forms ("2130706433", "0x7f.1") into real addresses.
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def refuse_non_public(host: str, addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> None:
+    """Raise ``InputProblem`` naming the first non-public address among ``addresses``."""
+    for address in addresses:
+        kind = non_public_kind(address)
+        if kind is None:
+            continue
+        if literal_address(host) is not None:
+            raise InputProblem(f"refused: {host} is a {kind} address; {ALLOW_PRIVATE_HINT}")
+        raise InputProblem(f"refused: {host} resolves to {kind} address {address}; {ALLOW_PRIVATE_HINT}")
 
 
 def non_public_kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:

@@ -154,12 +154,22 @@ def test_unclosed_quote_ends_with_its_paragraph() -> None:
          "the new plan will fail within a year"),
         ("Carl Amsel warned that the river could flood the lower town.", "Carl Amsel", "warned",
          "the river could flood the lower town"),
+        # The cue at the end of the sentence: the clause stops before it, not at the full stop.
+        ("The ferry carried 4,000 cars last month, according to Lena Fjord.", "Lena Fjord",
+         "according to", "The ferry carried 4,000 cars last month"),
     ],
 )
 def test_indirect_attribution(text: str, speaker: str, cue: str, content: str) -> None:
     [quote] = _indirect(text)
     assert (quote.speaker, quote.cue, quote.content) == (speaker, cue, content)
     assert quote.direct is False
+
+
+def test_what_a_document_shows_is_reported_but_never_a_direct_quote() -> None:
+    [finding] = _indirect("Figures released by the port on Monday show that exports fell by a third.")
+    assert (finding.cue, finding.content) == ("show", "exports fell by a third")
+    [quote] = _direct("The footage shows the crowd at the gate. “We waited all night,” Mira Kos said.")
+    assert (quote.speaker, quote.cue) == ("Mira Kos", "said")
 
 
 def test_negated_reporting_verb_reports_nothing() -> None:

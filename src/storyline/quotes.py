@@ -203,6 +203,11 @@ def _is_cue(tok: Token) -> bool:
     return not any(c.dep_ in {"auxpass", "nsubjpass", "neg"} for c in tok.children)
 
 
+def _is_direct_cue(tok: Token) -> bool:
+    """A cue that may introduce a direct quote: not one that reports what a document shows."""
+    return _is_cue(tok) and tok.lemma_.lower() not in vocab()["indirect_only_cues"]
+
+
 def _cue_span(tok: Token) -> tuple[int, int]:
     """The cue phrase: the verb, its particle ("point out"), a short addressee ("told reporters")."""
     doc = tok.doc
@@ -342,9 +347,9 @@ def _first_verb_cue(window: list[Token]) -> list[Token]:
     """The cue after a quote comes before any other clause: ",” Peskov said", ",” said Frolov",
     ",” Smith, a retired judge, said"; not "... “rubber stamps” for X and urge ...". A mixed
     quote ("“...” and enact her agenda, Clyburn said.") has its cue as the sentence's root."""
-    roots = [t for t in window if _is_cue(t) and t.dep_ == "ROOT"]
+    roots = [t for t in window if _is_direct_cue(t) and t.dep_ == "ROOT"]
     for tok in window:
-        if _is_cue(tok):
+        if _is_direct_cue(tok):
             return [tok]
         next_verb = tok.i + 1 < len(tok.doc) and tok.nbor().pos_ in {"VERB", "AUX"}
         clause = {"ROOT", "conj", "ccomp", "parataxis", "advcl", "xcomp"}
@@ -395,7 +400,7 @@ def _attribute_region(doc: Doc, region: Region, regions: list[Region], paragraph
     ends_sentence = text[region.content_end - 1] == "." if region.content_end > 0 else False
     use_after = bool(after) and (not ends_sentence or after[0].is_lower or after[0].text == ",")
     after_cues = _first_verb_cue(after) if use_after else []
-    before_cues = [t for t in before if _is_cue(t)]
+    before_cues = [t for t in before if _is_direct_cue(t)]
     intro = bool(before) and before[-1].text in {":", ","} and any(
         t in before_cues for t in before[-4:])
     # Words before the quote in its sentence, and no "X said:" to introduce it: the quote is
@@ -442,8 +447,10 @@ def _according_clause(tok: Token) -> tuple[int, int] | None:
     if head is tok:
         return None
     sub_l, sub_r = tok.left_edge.i, tok.right_edge.i
-    left, right = head.left_edge, head.right_edge
     doc = tok.doc
+    left, right = head.left_edge, head.right_edge
+    while right.i > sub_r and right.is_punct:  # "..., according to X." ends at X, not at the stop
+        right = doc[right.i - 1]
     if sub_l <= left.i:  # cue first: the clause follows it
         start, end = doc[sub_r].idx + len(doc[sub_r]), right.idx + len(right)
     elif sub_r >= right.i:  # cue last

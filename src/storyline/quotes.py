@@ -473,6 +473,8 @@ def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int]) -> list[Fo
             if tok.lemma_.lower() in weak:
                 continue
             clauses = [c for c in tok.children if c.dep_ == "ccomp"]
+            if clauses and tok.lemma_.lower() in vocab()["indirect_only_cues"] and not _finite(clauses[0]):
+                continue  # "the video showed Putin smiling" depicts; it states nothing
             span = _clause_span(clauses[0]) if clauses else None
         if span is None or len(_text(doc)[span[0]:span[1]].split()) < 3:
             continue
@@ -482,6 +484,13 @@ def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int]) -> list[Fo
         found.append(Found(span[0], span[1], False, _cue_span(tok), head,
                            _paragraph_of(paragraphs, tok.idx)))
     return found
+
+
+def _finite(clause: Token) -> bool:
+    """A clause with a tensed verb or a modal ("exports fell", "prices will rise")."""
+    tensed = {"VBD", "VBZ", "VBP", "MD"}
+    return clause.tag_ in tensed or any(
+        c.dep_ in {"aux", "auxpass"} and c.tag_ in tensed for c in clause.children)
 
 
 def _paragraph_starts(text: str) -> list[int]:

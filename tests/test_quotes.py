@@ -170,8 +170,9 @@ def test_what_a_document_shows_is_reported_but_never_a_direct_quote() -> None:
     assert (finding.cue, finding.content) == ("show", "exports fell by a third")
     [quote] = _direct("The footage shows the crowd at the gate. “We waited all night,” Mira Kos said.")
     assert (quote.speaker, quote.cue) == ("Mira Kos", "said")
-    # A picture depicts; it states nothing.
+    # A picture depicts; it states nothing. And the writer's own reading has no source.
     assert _indirect("A video on the council's page showed the mayor shaking hands with the bishop.") == []
+    assert _indirect("The order of the two visits shows that the neighbours come first.") == []
 
 
 def test_negated_reporting_verb_reports_nothing() -> None:

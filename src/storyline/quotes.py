@@ -481,9 +481,21 @@ def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int]) -> list[Fo
         head = _speaker_head(tok, regions, [])
         if head is None or head.dep_ == "expl" or head.lower_ in vocab()["not_speakers"]:
             continue
+        if tok.lemma_.lower() in vocab()["indirect_only_cues"] and not _evidence(head):
+            continue  # "the order of the meetings shows ..." is the writer's own reading
         found.append(Found(span[0], span[1], False, _cue_span(tok), head,
                            _paragraph_of(paragraphs, tok.idx)))
     return found
+
+
+def _evidence(head: Token) -> bool:
+    """A subject that can show or find something: a named source, a document, a poll, data."""
+    if head.pos_ == "PROPN" or head.ent_type_ in NAME_LABELS | GROUP_LABELS:
+        return True
+    if head.lower_ in {"he", "she", "they"}:  # a person shows what they think by what they do
+        return True
+    lemma = head.lemma_.lower()
+    return lemma in vocab()["document_nouns"] or lemma in vocab()["evidence_nouns"]
 
 
 def _finite(clause: Token) -> bool:

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from storyline.annotate import annotate
-from storyline.model import Document
-from storyline.pipeline import ingest
+from storyline.model import Document, InputError, Source
+from storyline.pipeline import ingest, ingest_sources
 from storyline.store import SQLiteStore
 
 NEWS = (
@@ -73,3 +73,24 @@ def test_ingest_stores_annotations_so_nothing_is_parsed_twice(tmp_path: Path) ->
         stored = store.documents(with_annotations=True)[0]
     assert stored.annotations is not None and stored.annotations.quotes
     assert stored.language == "en"
+
+
+def test_a_text_the_annotator_cannot_take_is_stored_and_reported(tmp_path: Path) -> None:
+    def annotator(documents: list[Document]) -> None:  # breaks on one text, as a crash would
+        if any("Kessel" in d.text for d in documents):
+            raise ValueError("parser crashed")
+        annotate(documents)
+
+    calm = Source(origin="calm.txt", data="The bakery on Mill Street reopened on Friday after "
+                  "two weeks of repairs to its oven and its roof.", mode="text")
+    heard: list[Document | InputError] = []
+    with SQLiteStore(tmp_path / "s.db") as store:
+        report = ingest_sources([Source(origin="ferry.txt", data=NEWS, mode="text"), calm], store,
+                                annotator=annotator, on_item=heard.append)
+        stored = {d.origin: d for d in store.documents(with_annotations=True)}
+    assert [type(item).__name__ for item in heard] == ["InputError", "Document", "Document"]
+    failure = heard[0]
+    assert isinstance(failure, InputError) and failure.stored and failure.origin == "ferry.txt"
+    assert "annotation failed" in failure.reason and report.failed == [failure]
+    assert stored["ferry.txt"].annotations is None  # kept, without annotations
+    assert stored["calm.txt"].annotations is not None

@@ -145,7 +145,8 @@ def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | Non
             _report_failure(result)
             if story is not None and isinstance(result, Document) and result.id:
                 store.add_to_story(story, [result.id])  # as each is stored: a killed run keeps them
-            advance()
+            if isinstance(result, Document) or not result.stored:  # one step per input
+                advance()
 
         fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
         report = ingest(inputs, store, mode=mode, fetcher=fetcher, on_item=on_item,

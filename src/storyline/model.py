@@ -47,10 +47,12 @@ class Source:
 
 @dataclass
 class InputError:
-    """An input that failed; ``reason`` is one human line. Never raised across the batch."""
+    """An input that failed; ``reason`` is one human line. Never raised across the batch.
+    ``stored``: the document was stored all the same (only its annotation failed)."""
 
     origin: str
     reason: str
+    stored: bool = False
 
     def __str__(self) -> str:
         return f"{self.origin}: {self.reason}"

@@ -133,21 +133,41 @@ def ingest(
     and stored as each batch completes, so an interrupted ingest keeps everything stored before
     the interruption.
     """
+    sources = read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher)
+    with _annotator(annotate) as annotator:
+        return ingest_sources(sources, store, annotator=annotator, on_item=on_item,
+                              batch_size=batch_size)
+
+
+def ingest_sources(
+    sources: Iterable[Source | InputError],
+    store: Store,
+    *,
+    annotator: Annotator | None,
+    on_item: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> IngestReport:
+    """``ingest`` for sources already read (the web app's pastes, uploads and fetched pages),
+    annotated by ``annotator`` (None: stored without annotations).
+
+    ``on_item`` hears of each stored document (its ``id`` set) and of each failure; a document
+    whose annotation failed is stored all the same, and its failure (``stored=True``) comes first.
+    """
     report = IngestReport()
     batch: list[Document] = []
     # The store's outlets (the user's, over the packaged list) name outlets and their countries.
-    with _annotator(annotate) as annotator, use_registry(load_registry(store)):
+    with use_registry(load_registry(store)):
 
         def flush() -> None:
             if annotator is not None:
-                _annotate_safely(annotator, batch, report)
+                _annotate_safely(annotator, batch, report, on_item)
             for document in batch:
                 _store_document(store, document, report)
                 if on_item is not None:
                     on_item(document)
             batch.clear()
 
-        for item in read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher):
+        for item in sources:
             result = item if isinstance(item, InputError) else extract_one(item)
             if isinstance(result, InputError):
                 report.failed.append(result)
@@ -173,12 +193,11 @@ def _annotator(enabled: bool) -> Iterator[Annotator | None]:
 
 
 def _annotate_safely(
-    annotator: Annotator, documents: list[Document], report: IngestReport
+    annotator: Annotator, documents: list[Document], report: IngestReport, on_item: Progress | None
 ) -> None:
-    """Annotate a batch; if an annotator breaks, retry one by one so one text can't sink the
-    batch. A document whose annotation fails is still stored, and the failure is reported."""
-    from storyline.annotate import annotate
-
+    """Annotate a batch; if that breaks, retry one by one so one text can't sink the batch (a
+    single document is annotated in this process). A document whose annotation fails is still
+    stored, and the failure is reported."""
     try:
         annotator(documents)
         return
@@ -186,9 +205,12 @@ def _annotate_safely(
         pass
     for document in documents:
         try:
-            annotate([document])
+            annotator([document])
         except Exception as exc:  # noqa: BLE001 - reported, the batch goes on
-            report.failed.append(InputError(document.origin, f"annotation failed: {exc!r}"))
+            error = InputError(document.origin, f"annotation failed: {exc!r}", stored=True)
+            report.failed.append(error)
+            if on_item is not None:
+                on_item(error)
 
 
 def _store_document(store: Store, document: Document, report: IngestReport) -> None:

@@ -26,8 +26,8 @@ from typing import Literal
 from storyline.briefing import Briefing
 from storyline.fetch import Fetcher
 from storyline.model import Document, Hints, InputError, Mode, Source
-from storyline.outlets import Registry, load_registry, use_registry
-from storyline.pipeline import extract_one, extract_sources
+from storyline.outlets import Registry, load_registry
+from storyline.pipeline import extract_sources, ingest_sources
 from storyline.readers import fetch_url, read_file
 from storyline.store import Store
 
@@ -232,14 +232,22 @@ class Jobs:
     def _run(self, job: Job, articles: list[Article]) -> None:
         job.state = "running"
         try:
-            with self._open_store() as store, _closing(self._fetcher()) as fetcher, \
-                    use_registry(load_registry(store)):  # the user's outlets name the sources
-                for article in articles:
-                    job.stage = f"reading {article.origin}"
-                    for number, source in enumerate(sources_of(article, fetcher)):
-                        job.total += 1 if number else 0  # a record file holds several articles
-                        self._ingest_one(job, store, source)
-                        job.done += 1
+            with self._open_store() as store, _closing(self._fetcher()) as fetcher:
+
+                def on_item(result: Document | InputError) -> None:
+                    if isinstance(result, InputError):
+                        job.errors.append(result.to_dict())
+                        if result.stored:
+                            return  # its document is reported next
+                    else:
+                        assert result.id is not None
+                        store.add_to_story(job.story, [result.id])
+                        job.added.append(result.id)
+                    job.done += 1
+
+                # One article at a time (batches of one): the progress page moves with each.
+                ingest_sources(self._sources(job, articles, fetcher), store,
+                               annotator=_annotate_in_turn, on_item=on_item, batch_size=1)
                 if job.added:
                     job.stage = "writing the briefing"
                     self._briefings.get(store, job.story, self._words)
@@ -247,22 +255,21 @@ class Jobs:
         except Exception as exc:  # noqa: BLE001 - shown on the progress page; the server goes on
             job.state, job.message = "failed", f"{type(exc).__name__}: {exc}"
 
-    def _ingest_one(self, job: Job, store: Store, source: Source | InputError) -> None:
-        from storyline.annotate import annotate
+    @staticmethod
+    def _sources(job: Job, articles: list[Article], fetcher: Fetcher) -> Iterator[Source | InputError]:
+        for article in articles:
+            job.stage = f"reading and annotating {article.origin}"
+            for number, source in enumerate(sources_of(article, fetcher)):
+                job.total += 1 if number else 0  # a record file holds several articles
+                yield source
 
-        result = source if isinstance(source, InputError) else extract_one(source)
-        if isinstance(result, InputError):
-            job.errors.append(result.to_dict())
-            return
-        job.stage = f"annotating {result.origin}"
-        try:
-            with ANALYSIS_LOCK:
-                annotate([result])
-        except Exception as exc:  # noqa: BLE001 - stored unannotated, reported, the job goes on
-            job.errors.append(InputError(result.origin, f"annotation failed: {exc!r}").to_dict())
-        added = store.add_document(result)
-        store.add_to_story(job.story, [added.id])
-        job.added.append(added.id)
+
+def _annotate_in_turn(documents: list[Document]) -> None:
+    """``annotate`` holding the analysis lock: the models are shared with the briefing pages."""
+    from storyline.annotate import annotate
+
+    with ANALYSIS_LOCK:
+        annotate(documents)
 
 
 @contextmanager

@@ -549,7 +549,7 @@ def gain(index: int, candidates: list[Candidate], salience: list[float], chosen:
     # Budgeted greedy (gain per word**length_power): a short sentence naming a new place is not
     # crowded out by long ones that each pack several names.
     # The repeated frame of a parallel pair costs the reader little: it is not counted here.
-    return value / (candidate.words - candidate.frame) ** rules["length_power"]
+    return value / max(1, candidate.words - candidate.frame) ** rules["length_power"]
 
 
 def select(candidates: list[Candidate], vectors: LazyVectors, lexical: Matrix, salience: list[float],

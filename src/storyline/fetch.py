@@ -156,8 +156,16 @@ class GuardedBackend(httpcore.NetworkBackend):
         addresses = resolve(url)
         if not self._allow_private:
             refuse_non_public(host, addresses)
-        return self._inner.connect_tcp(str(addresses[0]), port, timeout=timeout,
-                                       local_address=local_address, socket_options=socket_options)
+        failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
+        for address in addresses:  # as the resolver ordered them, like socket.create_connection
+            try:
+                return self._inner.connect_tcp(str(address), port, timeout=timeout,
+                                               local_address=local_address,
+                                               socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None  # resolve() never returns an empty list
+        raise failure
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)

@@ -154,6 +154,9 @@ def test_unclosed_quote_ends_with_its_paragraph() -> None:
          "the new plan will fail within a year"),
         ("Carl Amsel warned that the river could flood the lower town.", "Carl Amsel", "warned",
          "the river could flood the lower town"),
+        # A cue set inside the clause it reports, and one that closes it.
+        ("The old harbour, Oskar Lind said, needs a deeper channel before the winter.",
+         "Oskar Lind", "said", "The old harbour, Oskar Lind said, needs a deeper channel before the winter"),
         # The cue at the end of the sentence: the clause stops before it, not at the full stop.
         ("The ferry carried 4,000 cars last month, according to Lena Fjord.", "Lena Fjord",
          "according to", "The ferry carried 4,000 cars last month"),

@@ -441,6 +441,26 @@ def _clause_span(clause: Token) -> tuple[int, int]:
     return _trim_span(_text(doc), left.idx, right.idx + len(right))
 
 
+def _parenthetical_clause(cue: Token) -> tuple[int, int] | None:
+    """"That culture, they said, favours sales" / "..., analysts said, may ...": a cue inserted
+    in the clause it reports (spaCy: the clause's verb heads the cue as parataxis). The clause is
+    the content; the inserted cue stays inside it when it sits in the middle."""
+    clause = cue.head
+    if cue.dep_ != "parataxis" or clause is cue or clause.pos_ not in ("VERB", "AUX"):
+        return None
+    doc = cue.doc
+    left, right = clause.left_edge, clause.right_edge
+    while right.i > left.i and right.is_punct:
+        right = doc[right.i - 1]
+    if cue.right_edge.i >= right.i:  # the cue closes the sentence: the clause is before it
+        right = doc[cue.left_edge.i - 1] if cue.left_edge.i > left.i else right
+    elif cue.left_edge.i <= left.i:  # the cue opens it
+        left = doc[cue.right_edge.i + 1]
+    if left.i >= right.i:
+        return None
+    return _trim_span(_text(doc), left.idx, right.idx + len(right))
+
+
 def _according_clause(tok: Token) -> tuple[int, int] | None:
     """"According to X, <clause>" or "<clause>, according to X": the clause, without the cue."""
     head = tok.head
@@ -475,7 +495,7 @@ def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int]) -> list[Fo
             clauses = [c for c in tok.children if c.dep_ == "ccomp"]
             if clauses and tok.lemma_.lower() in vocab()["indirect_only_cues"] and not _finite(clauses[0]):
                 continue  # "the video showed Putin smiling" depicts; it states nothing
-            span = _clause_span(clauses[0]) if clauses else None
+            span = _clause_span(clauses[0]) if clauses else _parenthetical_clause(tok)
         if span is None or len(_text(doc)[span[0]:span[1]].split()) < 3:
             continue
         head = _speaker_head(tok, regions, [])

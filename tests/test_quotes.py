@@ -160,6 +160,8 @@ def test_unclosed_quote_ends_with_its_paragraph() -> None:
         # The cue at the end of the sentence: the clause stops before it, not at the full stop.
         ("The ferry carried 4,000 cars last month, according to Lena Fjord.", "Lena Fjord",
          "according to", "The ferry carried 4,000 cars last month"),
+        ("The ferry, according to Lena Fjord, carried 4,000 cars last month.", "Lena Fjord",
+         "according to", "The ferry, according to Lena Fjord, carried 4,000 cars last month"),
     ],
 )
 def test_indirect_attribution(text: str, speaker: str, cue: str, content: str) -> None:

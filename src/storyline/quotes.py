@@ -462,7 +462,8 @@ def _parenthetical_clause(cue: Token) -> tuple[int, int] | None:
 
 
 def _according_clause(tok: Token) -> tuple[int, int] | None:
-    """"According to X, <clause>" or "<clause>, according to X": the clause, without the cue."""
+    """"According to X, <clause>" or "<clause>, according to X": the clause, without the cue
+    (with it, when it is set inside the clause)."""
     head = tok.head
     if head is tok:
         return None
@@ -475,8 +476,8 @@ def _according_clause(tok: Token) -> tuple[int, int] | None:
         start, end = doc[sub_r].idx + len(doc[sub_r]), right.idx + len(right)
     elif sub_r >= right.i:  # cue last
         start, end = left.idx, tok.idx
-    else:
-        return None
+    else:  # set inside ("Coke, according to the memo, gave $4 million"): the clause, cue and all
+        start, end = left.idx, right.idx + len(right)
     return _trim_span(_text(doc), start, end)
 
 

@@ -513,8 +513,8 @@ def _evidence(head: Token) -> bool:
     """A subject that can show or find something: a named source, a document, a poll, data."""
     if head.pos_ == "PROPN" or head.ent_type_ in NAME_LABELS | GROUP_LABELS:
         return True
-    if head.lower_ in {"he", "she", "they"}:  # a person shows what they think by what they do
-        return True
+    if head.lower_ in vocab()["pronouns"] and head.lower_ not in {"it", "you"}:
+        return True  # a person shows what they think by what they do
     lemma = head.lemma_.lower()
     return lemma in vocab()["document_nouns"] or lemma in vocab()["evidence_nouns"]
 

@@ -118,6 +118,16 @@ def today_utc() -> date:
     return datetime.now(timezone.utc).date()
 
 
+def days_between(earlier: str | None, later: str | None) -> int | None:
+    """Days from one ISO date (or timestamp) to another; None unless both name a valid day."""
+    if not earlier or not later or len(earlier) < 10 or len(later) < 10:
+        return None
+    try:
+        return (date.fromisoformat(later[:10]) - date.fromisoformat(earlier[:10])).days
+    except ValueError:
+        return None
+
+
 def expand_two_digit_year(two_digits: int, today: date) -> int:
     """The latest year ending in these digits that is not after this year ("18" -> 2018, "99" -> 1999)."""
     this_century = today.year // 100 * 100 + two_digits

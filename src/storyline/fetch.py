@@ -152,8 +152,7 @@ class GuardedBackend(httpcore.NetworkBackend):
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None,
                     socket_options: Iterable[SocketOption] | None = None) -> httpcore.NetworkStream:
-        url = httpx.URL(scheme="http", host=host, port=port)
-        addresses = resolve(url)
+        addresses = resolve_host(host, port)
         if not self._allow_private:
             refuse_non_public(host, addresses)
         failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
@@ -214,15 +213,21 @@ def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address 
 
 def resolve(url: httpx.URL) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     """Every address the URL's host stands for; a literal IP stands for itself."""
-    literal = literal_address(url.host)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    # The IDNA-encoded host, as the resolver wants it; errors name the host as the user wrote it.
+    return resolve_host(url.raw_host.decode("ascii"), port, shown=url.host)
+
+
+def resolve_host(host: str, port: int, *, shown: str | None = None
+                 ) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Every address an (ASCII) host name stands for; a literal IP stands for itself."""
+    literal = literal_address(host)
     if literal is not None:
         return [literal]
-    host = url.raw_host.decode("ascii")  # IDNA-encoded, as the resolver wants it
-    port = url.port or (443 if url.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise InputProblem(f"cannot resolve host {url.host}") from exc
+        raise InputProblem(f"cannot resolve host {shown or host}") from exc
     # getaddrinfo also parses odd numeric forms ("2130706433", "0x7f.1") into real addresses.
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 

@@ -47,6 +47,7 @@ from storyline.briefing import (
     IssueItem,
     IssueSourceView,
 )
+from storyline.dates import days_between
 from storyline.metadata import country_names_by_code
 from storyline.model import Citation, Document, Event, Timex
 from storyline.summarize import is_summary_worthy, stop_words
@@ -605,16 +606,9 @@ def blindspots(documents: Sequence[Document], items: Sequence[IssueItem]) -> lis
 
 
 def _too_early(date: str | None, covering: list[str | None]) -> bool:
-    from datetime import date as Date
-
     known = sorted(d[:10] for d in covering if d and len(d) >= 10)
-    if not date or len(date) < 10 or not known:
-        return False
-    try:
-        gap = (Date.fromisoformat(known[0]) - Date.fromisoformat(date[:10])).days
-    except ValueError:
-        return False
-    return gap > config()["blindspots"]["max_days_before"]
+    gap = days_between(date, known[0]) if known else None
+    return gap is not None and gap > config()["blindspots"]["max_days_before"]
 
 
 def _country_name(country: str) -> str:

@@ -77,6 +77,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from storyline.dates import days_between
 from storyline.model import Citation, Document
 
 CONFIG_PATH = Path(__file__).resolve().parent / "data" / "summarize.json"
@@ -373,13 +374,8 @@ def lexical_similarity(candidates: list[Candidate]) -> Matrix:
 
 def span_days(documents: Sequence[Document]) -> int:
     """Days between the earliest and the latest publication date of the story's sources."""
-    from datetime import date
-
     known = sorted(d.published[:10] for d in documents if d.published and len(d.published) >= 10)
-    try:
-        return (date.fromisoformat(known[-1]) - date.fromisoformat(known[0])).days if known else 0
-    except ValueError:
-        return 0
+    return (days_between(known[0], known[-1]) or 0) if known else 0
 
 
 def names_of(text: str, stop: frozenset[str], config: dict[str, Any]) -> frozenset[str]:

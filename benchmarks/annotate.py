@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from common import data_argument_parser, read_gzip_bytes  # noqa: E402
 
-from storyline.annotate import PARALLEL_FROM, ParallelAnnotator, annotate  # noqa: E402
+from storyline.annotate.annotator import PARALLEL_FROM, ParallelAnnotator, annotate  # noqa: E402
 from storyline.model import Document  # noqa: E402
 
 ARTICLE_WORDS = 600

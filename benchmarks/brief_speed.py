@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from common import data_argument_parser  # noqa: E402
 
-from storyline.annotate import annotate  # noqa: E402
-from storyline.story import _perspectives, brief  # noqa: E402
+from storyline.annotate.annotator import annotate  # noqa: E402
+from storyline.story.brief import _perspectives, brief  # noqa: E402
 from storyline.model import Document, Source  # noqa: E402
-from storyline.pipeline import extract_one  # noqa: E402
-from storyline import summarize as summarize_module  # noqa: E402
+from storyline.pipeline.documents import extract_one  # noqa: E402
+from storyline.story import summary as summarize_module  # noqa: E402
 
 STORY_SIZE = 10
 
@@ -63,9 +63,9 @@ def forget_embeddings() -> None:
 def perspectives_seconds(documents: list[Document]) -> float:
     """The issues-and-perspectives stage alone, on a warm process (the summary it reuses is made
     first and not timed: the briefing makes it anyway)."""
-    from storyline.summarize import summarize
+    from storyline.story.summary import summarize
 
-    from storyline import agenda
+    from storyline.story import agenda
 
     originals = [d for d in documents if not d.duplicate_of]
     summary = summarize(originals)

@@ -1,6 +1,6 @@
 """Publication-date benchmark (htmldate-eval): our date beside htmldate run in the same process.
 
-Ours is ``storyline.htmldates.find_published_date`` on the parsed page, the very function
+Ours is ``storyline.read.htmldates.find_published_date`` on the parsed page, the very function
 ``clean_html`` uses for ``meta["published"]`` (the date alone, without body extraction, so the
 speed column compares date finders); ``--via-clean-html`` scores ``clean_html(...).meta``
 itself (same cascade, but fed the page's canonical URL). The baseline is
@@ -58,8 +58,8 @@ def load_items(data: Path, limit: int | None) -> list[tuple[str, str, str | None
 
 
 def ours(url: str, html: str) -> str | None:
-    from storyline.htmlclean import page_language, parse_html
-    from storyline.htmldates import find_published_date
+    from storyline.read.htmlclean import page_language, parse_html
+    from storyline.read.htmldates import find_published_date
 
     tree = parse_html(html)
     if tree is None:
@@ -68,7 +68,7 @@ def ours(url: str, html: str) -> str | None:
 
 
 def ours_via_clean_html(url: str, html: str) -> str | None:
-    from storyline.htmlclean import clean_html
+    from storyline.read.htmlclean import clean_html
 
     published = clean_html(html, url=url).meta.get("published")
     return published if isinstance(published, str) else None

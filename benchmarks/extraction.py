@@ -1,9 +1,9 @@
 """Extraction benchmark: our HTML and text cleaning beside baselines run in the same process.
 
 Tables:
-  (a) zyte-aeb, HTML mode: storyline.htmlclean.clean_html vs trafilatura.extract
+  (a) zyte-aeb, HTML mode: storyline.read.htmlclean.clean_html vs trafilatura.extract
       (``include_tables=True``, its defaults otherwise), shingle P/R/F1 and pages/s;
-  (b) zyte-aeb, text mode: storyline.textclean.clean_text on the html-text whole-page text vs
+  (b) zyte-aeb, text mode: storyline.read.textclean.clean_text on the html-text whole-page text vs
       that text unchanged (the no-cleaning baseline), docs/s;
   (c) trafilatura-eval snippets: clean_html vs trafilatura (``fast=False``, its canonical
       settings), snippet P/R/F;
@@ -88,19 +88,19 @@ def _safe(func: Callable[[Any], str | None], name: str) -> Callable[[Any], str |
 
 
 def _ours_html(html: bytes) -> str:
-    from storyline.htmlclean import clean_html
+    from storyline.read.htmlclean import clean_html
 
     return clean_html(html).text
 
 
 def _ours_html_url(item: tuple[bytes, str]) -> str:
-    from storyline.htmlclean import clean_html
+    from storyline.read.htmlclean import clean_html
 
     return clean_html(item[0], url=item[1]).text
 
 
 def _ours_text(text: str) -> str:
-    from storyline.textclean import clean_text
+    from storyline.read.textclean import clean_text
 
     return "\n\n".join(clean_text(text).paragraphs)
 
@@ -214,7 +214,7 @@ def _same_names(a: str | list[str] | None, b: str | None) -> bool:
 def metadata(data: Path, limit: int | None) -> dict[str, Figures]:
     from trafilatura import bare_extraction
 
-    from storyline.htmlclean import clean_html
+    from storyline.read.htmlclean import clean_html
 
     root = data / "extraction" / "trafilatura-eval"
     evaldata = json.loads((root / "evaldata.json").read_text("utf-8"))

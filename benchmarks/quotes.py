@@ -1,6 +1,6 @@
 """Who-said-what benchmark (PolNeAR dev half): our quote finder beside a regex baseline, same run.
 
-Ours is ``storyline.quotes.find_attributions`` on one spaCy parse per article. The baseline is
+Ours is ``storyline.annotate.quotes.find_attributions`` on one spaCy parse per article. The baseline is
 ``regex_baseline`` below: quoted spans (straight or curly double quotes) and the nearest
 "said"/"says" in the same sentence, its neighbouring capitalised words (or "he"/"she") the speaker.
 
@@ -101,7 +101,7 @@ def parse_articles(texts: list[str], cache: Path | None) -> list[Any]:
     """One parse per article; ``--cache`` keeps the parses in a DocBin between runs."""
     from spacy.tokens import DocBin
 
-    from storyline.nlp import load_nlp, parse_batch
+    from storyline.annotate.nlp import load_nlp, parse_batch
 
     if cache is not None and cache.exists():
         docs = {d.text: d for d in DocBin().from_disk(cache).get_docs(load_nlp().vocab)}
@@ -116,7 +116,7 @@ def parse_articles(texts: list[str], cache: Path | None) -> list[Any]:
 # --- systems ---------------------------------------------------------------------------------
 
 def ours(doc: Any) -> list[Item]:
-    from storyline.quotes import find_attributions
+    from storyline.annotate.quotes import find_attributions
 
     items = []
     for a in find_attributions(doc):

@@ -1,12 +1,12 @@
 """Multi-document summarization benchmark (Multi-News dev half): ours beside four baselines, same run.
 
 Every system sees the SAME sentences: each raw article is cleaned with Storyline's own text
-cleaner (``storyline.textclean.clean_text``, part of the system) and segmented once by spaCy
-(``storyline.nlp``); those sentences (split at line breaks) are what every system selects from.
+cleaner (``storyline.read.textclean.clean_text``, part of the system) and segmented once by spaCy
+(``storyline.annotate.nlp``); those sentences (split at line breaks) are what every system selects from.
 
 Systems (all extractive, all ours, reimplemented from the papers' descriptions):
 
-* ``storyline summarize``  ``storyline.summarize.summarize`` (see its module docstring).
+* ``storyline summarize``  ``storyline.story.summary.summarize`` (see its module docstring).
 * ``lead``       sentences in document order (all of document 1, then document 2, ...).
 * ``lexrank``    TF-IDF cosine graph, edges where cosine > 0.1 (unweighted), PageRank (d = 0.85).
 * ``textrank``   the same graph weighted by the cosine (no threshold), weighted PageRank.
@@ -95,8 +95,8 @@ def clean_and_split(raw: str, cache: Path) -> dict[str, Any] | None:
     path = cache / "docs" / f"{_key(raw)}.json"
     if path.exists():
         return json.loads(path.read_text("utf-8"))
-    from storyline.nlp import parse
-    from storyline.textclean import clean_text
+    from storyline.annotate.nlp import parse
+    from storyline.read.textclean import clean_text
 
     text = clean_text(raw).text
     record: dict[str, Any] | None = None
@@ -124,7 +124,7 @@ def build_documents(cluster: dict[str, Any], cache: Path) -> list[Document]:
 
 def shared_sentences(documents: list[Document]) -> list[list[str]]:
     """The one segmentation every baseline selects from: spaCy sentences, split at line breaks."""
-    from storyline.summarize import split_lines
+    from storyline.story.summary import split_lines
 
     out: list[list[str]] = []
     for document in documents:
@@ -138,7 +138,7 @@ def shared_sentences(documents: list[Document]) -> list[list[str]]:
 
 
 class CachedEmbedder:
-    """``storyline.embeddings.embed`` with a disk cache keyed by sentence text."""
+    """``storyline.annotate.embeddings.embed`` with a disk cache keyed by sentence text."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -150,7 +150,7 @@ class CachedEmbedder:
             self.vectors = dict(zip(keys, data["matrix"]))
 
     def __call__(self, sentences: Sequence[str]) -> np.ndarray:
-        from storyline.embeddings import DIMENSIONS, embed
+        from storyline.annotate.embeddings import DIMENSIONS, embed
 
         missing = sorted({s for s in sentences if s not in self.vectors})
         if missing:
@@ -272,7 +272,7 @@ def reference_lines(summary: str, cache: Path) -> list[str]:
     path = cache / "refs" / f"{_key(summary)}.json"
     if path.exists():
         return json.loads(path.read_text("utf-8"))
-    from storyline.nlp import parse
+    from storyline.annotate.nlp import parse
 
     lines = [s.text.strip() for s in parse(summary).sents if s.text.strip()]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -309,7 +309,7 @@ def run(clusters: list[dict[str, Any]], cache: Path, words: int, config: dict[st
         fresh_embeddings: bool = False) -> tuple[dict[str, dict[str, float]], float]:
     from rouge_score import rouge_scorer
 
-    from storyline.summarize import summarize
+    from storyline.story.summary import summarize
 
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL", "rougeLsum"], use_stemmer=True)
     embedder: Any = None if fresh_embeddings else CachedEmbedder(cache / "embeddings.npz")
@@ -349,7 +349,7 @@ def main() -> int:
     args = parser.parse_args()
     clusters = load_clusters(args.data, args.limit)
     if args.fresh_embeddings:
-        from storyline.embeddings import embed
+        from storyline.annotate.embeddings import embed
 
         embed(["The model is loaded and warm before the clock starts."])
     started = time.perf_counter()

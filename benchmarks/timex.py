@@ -1,6 +1,6 @@
 """Temporal-expression benchmark (TempEval-3 platinum, dev half): ours beside a dateparser baseline.
 
-Ours is ``storyline.timex.find_timexes(text, dct, doc=<spaCy parse>)``, as the annotate stage calls
+Ours is ``storyline.annotate.timex.find_timexes(text, dct, doc=<spaCy parse>)``, as the annotate stage calls
 it. The baseline, run in the same process, is ``dateparser.search.search_dates`` over the text with
 ``RELATIVE_BASE`` = the DCT: every hit typed DATE, valued as the day it parses to.
 
@@ -121,8 +121,8 @@ def figures(counts: Counter[str]) -> dict[str, float]:
 
 
 def ours(doc: dict[str, Any]) -> list[Span]:
-    from storyline.nlp import parse
-    from storyline.timex import find_timexes
+    from storyline.annotate.nlp import parse
+    from storyline.annotate.timex import find_timexes
 
     text = doc["text"]
     return [Span(t.start, t.end, t.type, t.value) for t in find_timexes(text, doc["dct"], doc=parse(text))]

@@ -43,8 +43,8 @@ from common import DEFAULT_DATA
 from starlette.testclient import TestClient
 
 from storyline.model import Annotations, Sentence
-from storyline.pipeline import ingest
-from storyline.store import SQLiteStore, _index_sentences
+from storyline.pipeline.documents import ingest
+from storyline.store.sqlite import SQLiteStore, _index_sentences
 from storyline.web import create_app
 
 REPO = Path(__file__).resolve().parents[1]

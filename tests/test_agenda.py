@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from storyline.agenda import Issue, find_issues, named_issues, parse_issue
-from storyline.annotate import annotate
-from storyline.story import _documents, brief
+from storyline.story.agenda import Issue, find_issues, named_issues, parse_issue
+from storyline.annotate.annotator import annotate
+from storyline.story.brief import _documents, brief
 from storyline.briefing import Briefing
 from storyline.errors import UsageError
 from storyline.model import Document

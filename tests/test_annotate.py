@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from storyline.annotate import annotate
+from storyline.annotate.annotator import annotate
 from storyline.model import Document, InputError, Source
-from storyline.pipeline import ingest, ingest_sources
-from storyline.store import SQLiteStore
+from storyline.pipeline.documents import ingest, ingest_sources
+from storyline.store.sqlite import SQLiteStore
 
 NEWS = (
     "The harbour council voted on Monday to open a ferry line to the island of Kessel. "

@@ -21,8 +21,8 @@ from storyline.briefing import Briefing
 from storyline.cli import main
 from storyline.errors import UsageError
 from storyline.outlets import Outlet
-from storyline.pipeline import ingest
-from storyline.store import FTS_ROWS_PER_DOCUMENT, SQLiteStore
+from storyline.pipeline.documents import ingest
+from storyline.store.sqlite import FTS_ROWS_PER_DOCUMENT, SQLiteStore
 from storyline.web import Limits, create_app, is_loopback
 
 # Invented articles (our own words) about one invented story.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storyline.story import brief
+from storyline.story.brief import brief
 from storyline.briefing import Briefing
 
 HARBOUR = (

@@ -1,4 +1,4 @@
-"""storyline.dates: formats, the day/month evidence rule, two-digit years, future and impossible dates."""
+"""storyline.read.dates: formats, the day/month evidence rule, two-digit years, future and impossible dates."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from storyline.dates import (
+from storyline.read.dates import (
     date_from_url,
     expand_two_digit_year,
     find_dates,

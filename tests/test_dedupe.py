@@ -1,6 +1,6 @@
 """Exact and near-duplicate detection, on an invented wire story and its variants.
 
-The variants are the tuning set of ``storyline.dedupe`` (its docstring has the measured table).
+The variants are the tuning set of ``storyline.story.dedupe`` (its docstring has the measured table).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from storyline.dedupe import (
+from storyline.story.dedupe import (
     MIN_WORDS_FOR_NEAR_DUP,
     NEAR_DUP_CONTAINMENT,
     NEAR_DUP_JACCARD,

@@ -9,7 +9,7 @@ import textwrap
 
 import numpy as np
 
-from storyline.embeddings import DIMENSIONS, embed, model_in_background
+from storyline.annotate.embeddings import DIMENSIONS, embed, model_in_background
 
 SENTENCES = [
     "The river authority signed the water-sharing deal on Tuesday.",
@@ -47,7 +47,7 @@ def _run_fresh(body: str) -> dict[str, object]:
 
 def test_the_child_embeds_as_the_process_itself_would() -> None:
     result = _run_fresh(f"""
-        from storyline import embeddings
+        from storyline.annotate import embeddings
         sentences = {SENTENCES!r}
         with embeddings.model_in_background() as started:
             hidden = sys.modules.get("torch", "absent") is None
@@ -68,7 +68,7 @@ def test_the_child_embeds_as_the_process_itself_would() -> None:
 
 def test_a_dead_child_falls_back_to_the_model_in_process() -> None:
     result = _run_fresh(f"""
-        from storyline import embeddings
+        from storyline.annotate import embeddings
         with embeddings.model_in_background() as started:
             embeddings._background._process.kill()
             embeddings._background._process.join()

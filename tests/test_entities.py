@@ -16,7 +16,7 @@ import pytest
 from spacy.tokens import Doc
 
 import storyline
-from storyline.entities import (
+from storyline.annotate.entities import (
     Entity,
     canonical_entities,
     find_mentions,
@@ -27,7 +27,7 @@ from storyline.entities import (
     vocab,
 )
 from storyline.model import Annotations, Document, EntityType, Mention
-from storyline.nlp import parse
+from storyline.annotate.nlp import parse
 
 
 def doc_with(text: str, ents: list[tuple[str, str]] | None = None) -> Doc:

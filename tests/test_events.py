@@ -1,4 +1,4 @@
-"""storyline.events and storyline.timeline: invented sentences for every rule, then the seeds.
+"""storyline.annotate.events and storyline.story.timeline: invented sentences for every rule, then the seeds.
 
 Every text below is ours; seed expectations are dates, source numbers and counts only.
 """
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from storyline.events import compare_dates, find_events, nearest_year, timex_date
+from storyline.annotate.events import compare_dates, find_events, nearest_year, timex_date
 from storyline.model import Annotations, Citation, Document, Event, Forecast, Timex
-from storyline.nlp import parse
-from storyline.timeline import TimelineEntry, build_timeline, compatible, content_words
+from storyline.annotate.nlp import parse
+from storyline.story.timeline import TimelineEntry, build_timeline, compatible, content_words
 
 PUBLISHED = "2030-03-04"
 
@@ -315,7 +315,7 @@ def test_merge_helpers() -> None:
 @pytest.fixture(scope="module")
 def seed_documents(seeds_dir: Path) -> list[Document]:
     import storyline
-    from storyline.timex import find_timexes
+    from storyline.annotate.timex import find_timexes
 
     paths = sorted(str(p) for p in seeds_dir.glob("00[0-4]_*.txt"))
     documents = []

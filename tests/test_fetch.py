@@ -11,7 +11,7 @@ import pytest
 from conftest import ARTICLE_HTML, PLAIN_ARTICLE, RUSSIAN_SENTENCE, SLOW_SECONDS, NewsServer
 
 from storyline.errors import InputProblem
-from storyline.fetch import MAX_REDIRECTS, USER_AGENT, Fetcher
+from storyline.read.fetch import MAX_REDIRECTS, USER_AGENT, Fetcher
 
 # A public address the tests name but never reach: ``LocalRoute`` carries the request to the
 # local server, so the address check sees a public host while the bytes come from 127.0.0.1.

@@ -1,4 +1,4 @@
-"""storyline.forecasts: invented sentences for every rule, then the seed articles.
+"""storyline.annotate.forecasts: invented sentences for every rule, then the seed articles.
 
 Every text below is ours; seed expectations are names, confidences and counts only.
 """
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from storyline.forecasts import find_forecasts
+from storyline.annotate.forecasts import find_forecasts
 from storyline.model import Forecast, Quote, Timex
-from storyline.nlp import parse
+from storyline.annotate.nlp import parse
 
 AUTHOR = "Mara Lind"
 PUBLISHED = "2030-03-04"
@@ -311,8 +311,8 @@ def test_one_forecast_per_sentence_in_text_order() -> None:
 @pytest.fixture(scope="module")
 def seed_forecasts(seeds_dir: Path) -> dict[str, list[Forecast]]:
     import storyline
-    from storyline.quotes import find_quotes
-    from storyline.timex import find_timexes
+    from storyline.annotate.quotes import find_quotes
+    from storyline.annotate.timex import find_timexes
 
     paths = sorted(str(p) for p in seeds_dir.glob("00[0-4]_*.txt"))
     out: dict[str, list[Forecast]] = {}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from storyline.htmlclean import clean_authors, clean_html, filter_paragraphs, strip_site_from_title
-from storyline.htmldates import (
+from storyline.read.htmlclean import clean_authors, clean_html, filter_paragraphs, strip_site_from_title
+from storyline.read.htmldates import (
     date_from_url,
     day_first_evidence,
     fix_day_month_swap,

@@ -1,4 +1,4 @@
-"""storyline.metadata: the seed pages, plus invented pages for every kind of evidence.
+"""storyline.read.metadata: the seed pages, plus invented pages for every kind of evidence.
 
 Only short expected values (names, dates, outlets) refer to the seeds; every text below is ours.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from storyline.metadata import (
+from storyline.read.metadata import (
     build_document,
     canonical_outlet,
     clean_author_list,
@@ -18,7 +18,7 @@ from storyline.metadata import (
     registrable_domain,
 )
 from storyline.model import Document, Extraction, Hints, Source
-from storyline.textclean import clean_text
+from storyline.read.textclean import clean_text
 
 def _seed(seeds_dir: Path, prefix: str) -> Document:
     """A seed page (``seeds_dir`` skips, or fails under CI, when the shared seeds are absent)."""

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from storyline.annotate import annotate
-from storyline.story import brief
+from storyline.annotate.annotator import annotate
+from storyline.story.brief import brief
 from storyline.cli import main
 from storyline.errors import InputProblem
-from storyline.metadata import canonical_outlet
+from storyline.read.metadata import canonical_outlet
 from storyline.model import Document
 from storyline.outlets import (
     Outlet,
@@ -32,9 +32,9 @@ from storyline.outlets import (
     read_outlets_file,
     use_registry,
 )
-from storyline.pipeline import extract, ingest
+from storyline.pipeline.documents import extract, ingest
 from storyline.resources import read_data
-from storyline.store import open_store
+from storyline.store.sqlite import open_store
 from tests.conftest import REPO, seed_path
 
 EXAMPLE_OUTLETS = REPO / "examples" / "outlets.json"

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from storyline.annotate import annotate
-from storyline.story import _documents, brief
+from storyline.annotate.annotator import annotate
+from storyline.story.brief import _documents, brief
 from storyline.briefing import Briefing, CitedText
 from storyline.model import Document
 from storyline.outlets import Registry, packaged_outlets, read_outlets_file
-from storyline.perspectives import _clash, _compatible, _quantities
+from storyline.story.perspectives import _clash, _compatible, _quantities
 from tests.conftest import EXAMPLES, REPO, seed_path
 
 OUTLETS_FILE = REPO / "examples" / "outlets.json"

@@ -1,4 +1,4 @@
-"""storyline.quotes: direct, split, colon, partial and indirect quotes; speakers as names (pronouns,
+"""storyline.annotate.quotes: direct, split, colon, partial and indirect quotes; speakers as names (pronouns,
 role nouns, surnames, the interview frame); exact offsets; the seeds; the PolNeAR floor.
 
 Every sentence here is invented for these tests.
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from storyline.model import Quote
-from storyline.quotes import find_quotes, find_regions, quotes_of_text
+from storyline.annotate.quotes import find_quotes, find_regions, quotes_of_text
 from tests.conftest import REPO, seed_path
 
 
@@ -244,7 +244,7 @@ def test_frame_speaker_given_by_the_caller() -> None:
 
 
 def test_find_quotes_on_a_parsed_doc() -> None:
-    from storyline.nlp import parse
+    from storyline.annotate.nlp import parse
 
     doc = parse("“It works,” said Ida Sand.")
     [quote] = find_quotes(doc)

@@ -32,7 +32,7 @@ from storyline.briefing import (
     StoryCheck,
     TimelineItem,
 )
-from storyline.render import (
+from storyline.render.report import (
     date_range,
     period_text,
     render,

@@ -14,7 +14,7 @@ from conftest import screenshot
 from test_render import example_briefing_cached, hostile_briefing, invented_briefing
 
 from storyline.briefing import Briefing
-from storyline.render import render_html
+from storyline.render.report import render_html
 
 
 class Offline:

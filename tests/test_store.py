@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-import storyline.store as store_module
-from storyline.dedupe import content_hash
+import storyline.store.sqlite as store_module
+from storyline.story.dedupe import content_hash
 from storyline.errors import UsageError
 from storyline.model import Document
-from storyline.store import (
+from storyline.store.sqlite import (
     LATEST_VERSION,
     MIGRATIONS,
     Migration,
@@ -363,8 +363,8 @@ _INGEST = """
 import os, signal, sys
 sys.path.insert(0, {tests!r})
 from test_store import make_doc
-import storyline.store as store_module
-from storyline.store import SQLiteStore
+import storyline.store.sqlite as store_module
+from storyline.store.sqlite import SQLiteStore
 
 die_inside = int(sys.argv[2])
 if die_inside >= 0:

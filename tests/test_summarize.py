@@ -14,7 +14,7 @@ import pytest
 
 from conftest import require
 from storyline.model import Document
-from storyline.summarize import (
+from storyline.story.summary import (
     SummarySentence,
     is_summary_worthy,
     load_config,
@@ -188,7 +188,7 @@ def test_leading_connective_and_dateline_trimming() -> None:
 def seed_summary(seeds: Path) -> tuple[list[Document], list[SummarySentence]]:
     import storyline
     from storyline.model import Annotations, Sentence
-    from storyline.nlp import parse
+    from storyline.annotate.nlp import parse
 
     documents = [d for d in storyline.extract([str(seeds)]) if isinstance(d, Document)]
     assert len(documents) >= 3
@@ -232,7 +232,7 @@ def test_seed_story_covers_the_main_issues_without_dangling_pronouns(seeds_dir: 
 
 
 def test_multi_event_rules_only_for_stories_spanning_weeks() -> None:
-    from storyline.summarize import span_days
+    from storyline.story.summary import span_days
 
     assert span_days(bridge_story()) == 0
     assert span_days([document(1, BRIDGE_A, "2031-05-06"), document(2, BRIDGE_B, "2031-08-06")]) == 92
@@ -245,7 +245,7 @@ def test_multi_event_rules_only_for_stories_spanning_weeks() -> None:
 
 
 def test_a_pronoun_sentence_needs_its_antecedent_in_multi_event_stories() -> None:
-    from storyline.summarize import Candidate, dangling
+    from storyline.story.summary import Candidate, dangling
 
     config = load_config()
     lead = Candidate(0, 0, 0, 10, "Mayor Lind opened the bridge.", "")

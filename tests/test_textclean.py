@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from storyline.textclean import clean_text, drop_repeated_teasers, split_blocks
+from storyline.read.textclean import clean_text, drop_repeated_teasers, split_blocks
 
 
 def _span(first: int, last: int) -> frozenset[int]:

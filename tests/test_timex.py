@@ -1,4 +1,4 @@
-"""storyline.timex: recognition and TimeML normalisation of temporal expressions.
+"""storyline.annotate.timex: recognition and TimeML normalisation of temporal expressions.
 
 Every sentence here is invented for these tests. DCT 2017-07-07 is a Friday.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from storyline.model import Timex
-from storyline.timex import find_timexes, resolve_date
+from storyline.annotate.timex import find_timexes, resolve_date
 
 DCT = "2017-07-07"
 REPO = Path(__file__).resolve().parents[1]
@@ -130,7 +130,7 @@ def test_words_that_only_look_temporal() -> None:
 
 
 def test_spacy_doc_tense_decides_bare_weekdays() -> None:
-    from storyline.nlp import parse
+    from storyline.annotate.nlp import parse
 
     text = "The council voted on Monday. The council will vote again on Monday."
     timexes = find_timexes(text, "2017-07-05", doc=parse(text))  # a Wednesday
@@ -138,7 +138,7 @@ def test_spacy_doc_tense_decides_bare_weekdays() -> None:
 
 
 def test_spacy_doc_tells_may_the_month_from_may_the_verb() -> None:
-    from storyline.nlp import parse
+    from storyline.annotate.nlp import parse
 
     text = "The works may finish in May."
     found = [(t.text, t.value) for t in find_timexes(text, DCT, doc=parse(text))]

@@ -34,13 +34,13 @@ from benchmarks.common import load_reference_output, shingle_corpus_f1  # noqa: 
 
 
 def _import_textclean():  # type: ignore[no-untyped-def]
-    """storyline.textclean, even while the package's other stages are mid-rewrite.
+    """storyline.read.textclean, even while the package's other stages are mid-rewrite.
 
     The package ``__init__`` imports the whole pipeline; when a sibling module is broken,
     register a bare package so only ``model`` and ``textclean`` have to import.
     """
     try:
-        from storyline import textclean
+        from storyline.read import textclean
     except ImportError:
         import types
         for name in [m for m in sys.modules if m == "storyline" or m.startswith("storyline.")]:
@@ -48,7 +48,7 @@ def _import_textclean():  # type: ignore[no-untyped-def]
         package = types.ModuleType("storyline")
         package.__path__ = [str(ROOT / "src" / "storyline")]
         sys.modules["storyline"] = package
-        from storyline import textclean
+        from storyline.read import textclean
     return textclean
 
 
@@ -147,7 +147,7 @@ def html_to_visible_text(html: bytes) -> str:
     import lxml.etree
     import lxml.html
 
-    from storyline.decode import decode_bytes
+    from storyline.read.decode import decode_bytes
 
     markup = re.sub(r"^\s*<\?xml[^>]*>", "", decode_bytes(html))
     root = lxml.html.document_fromstring(markup)

@@ -10,7 +10,7 @@ The public API is small; everything else lives in private stage modules::
 from typing import TYPE_CHECKING, Any
 
 from storyline.model import Document, Extraction, Hints, InputError, Source
-from storyline.pipeline import extract, ingest
+from storyline.pipeline.documents import extract, ingest
 
 if TYPE_CHECKING:
     from storyline.briefing import Briefing
@@ -22,7 +22,7 @@ __all__ = ["Briefing", "Document", "Extraction", "Hints", "InputError", "Source"
 def brief(inputs: Any, *, words: int = 250, **options: Any) -> "Briefing":
     """A cited briefing of everything in ``inputs`` (paths, URLs ... or ``Document``s), treated
     as one story. Imported lazily: the language models load only when a briefing is asked for."""
-    from storyline.story import brief as make_briefing
+    from storyline.story.brief import brief as make_briefing
 
     return make_briefing(inputs, words=words, **options)
 __version__ = "0.1.0"

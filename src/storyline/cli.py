@@ -26,9 +26,9 @@ from rich.progress import (
 from rich.table import Table
 
 from storyline import __version__
-from storyline.embeddings import model_in_background
+from storyline.annotate.embeddings import model_in_background
 from storyline.errors import StorylineError
-from storyline.fetch import TIMEOUT_SECONDS, Fetcher
+from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
 from storyline.model import Document, InputError, Mode
 from storyline.outlets import (
     enrich,
@@ -37,8 +37,8 @@ from storyline.outlets import (
     ownership_types,
     read_outlets_file,
 )
-from storyline.pipeline import extract, ingest
-from storyline.store import default_db_location, open_store
+from storyline.pipeline.documents import extract, ingest
+from storyline.store.sqlite import default_db_location, open_store
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -265,9 +265,9 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     # First, before any thread starts (the status spinner is one) and before spaCy is imported:
     # the embedding model loads in a second process while this one reads and parses.
     with model_in_background():
-        from storyline.agenda import named_issues
+        from storyline.story.agenda import named_issues
         from storyline.errors import UsageError as StorylineUsageError
-        from storyline.story import brief_inputs
+        from storyline.story.brief import brief_inputs
 
         try:
             named_issues(issues)
@@ -281,7 +281,7 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
             except StorylineError as exc:
                 _stderr.print(f"[bold red]error:[/] {exc}")
                 sys.exit(EXIT_SOME_FAILED)
-    from storyline.render import render
+    from storyline.render.report import render
 
     for path, target_fmt in targets:
         _write_text(render(briefing, target_fmt), path)
@@ -301,7 +301,7 @@ def _format_from_suffix(path: str | None) -> str | None:
 def _brief_batch(batch_file: str, words: int, fmt: str, output: str | None, quiet: bool) -> None:
     if fmt != "jsonl":
         raise click.UsageError("--batch writes --format jsonl")
-    from storyline.batch import brief_batch
+    from storyline.pipeline.batch import brief_batch
 
     with _progress(quiet, "Briefing") as advance:
         lines, failed = brief_batch(batch_file, words=words, on_done=advance, on_error=_report_failure)
@@ -333,8 +333,8 @@ def _status(quiet: bool, message: str) -> Iterator[None]:
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
 def timex_command(dct: str, source: IO[str]) -> None:
     """Temporal expressions of a text (FILE or - for standard input), normalised to TimeML values."""
-    from storyline.dates import parse_date
-    from storyline.timex import find_timexes
+    from storyline.read.dates import parse_date
+    from storyline.annotate.timex import find_timexes
 
     parsed = parse_date(dct)
     if parsed is None or parsed.iso is None or len(parsed.iso) != 10:
@@ -354,7 +354,7 @@ def quotes_command(source: IO[str]) -> None:
     """Who said what in a text (FILE or - for standard input): direct and indirect quotes."""
     from dataclasses import asdict
 
-    from storyline.quotes import quotes_of_text
+    from storyline.annotate.quotes import quotes_of_text
 
     found = quotes_of_text(source.read())
     click.echo(json.dumps([asdict(q) for q in found], ensure_ascii=False, indent=2))

@@ -36,7 +36,7 @@ from storyline.model import Document
 from storyline.resources import read_data
 
 if TYPE_CHECKING:  # the store imports this module for ``Outlet``
-    from storyline.store import Store
+    from storyline.store.sqlite import Store
 
 DATA_FILE = "outlets.json"
 _FIELDS = ("name", "domains", "aliases", "country", "ownership")
@@ -266,7 +266,7 @@ def load_registry(store: Store | None = None) -> Registry:
 
 def load_registry_from(db_url: str | None) -> Registry:
     """``load_registry`` for a database URL (``open_store``'s forms)."""
-    from storyline.store import open_store
+    from storyline.store.sqlite import open_store
 
     with open_store(db_url) as store:
         return load_registry(store)

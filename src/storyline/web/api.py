@@ -8,11 +8,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from storyline.story import DEFAULT_WORDS
+from storyline.story.brief import DEFAULT_WORDS
 from storyline.briefing import Briefing
 from storyline.model import Hints
 from storyline.outlets import load_registry, use_registry
-from storyline.store import SearchHit, StoryInfo
+from storyline.store.sqlite import SearchHit, StoryInfo
 from storyline.web.app import Settings, token_problem
 from storyline.web.service import Article, brief_articles, read_articles
 

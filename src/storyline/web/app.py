@@ -29,10 +29,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storyline import __version__
-from storyline.story import DEFAULT_WORDS
+from storyline.story.brief import DEFAULT_WORDS
 from storyline.errors import UsageError
-from storyline.fetch import Fetcher
-from storyline.store import Store, open_store
+from storyline.read.fetch import Fetcher
+from storyline.store.sqlite import Store, open_store
 from storyline.web.service import Jobs, StoryBriefings
 
 HERE = Path(__file__).resolve().parent
@@ -94,7 +94,7 @@ def create_app(
     limits: Limits = Limits(),
     words: int = DEFAULT_WORDS,
 ) -> FastAPI:
-    """The web app and HTTP API over the database at ``db_url`` (see ``storyline.store.open_store``).
+    """The web app and HTTP API over the database at ``db_url`` (see ``storyline.store.sqlite.open_store``).
 
     ``public``: it will be served on a non-loopback address, where writes need ``token``.
     ``allow_private``: URL fetches may reach private and loopback addresses (tests, intranets).

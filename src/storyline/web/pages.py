@@ -1,7 +1,7 @@
 """The HTML pages: stories, adding articles, a story's briefing, sources, entities and search.
 
 Each route gathers what the library gives (store, cached briefing, annotations) and hands it to
-a Jinja2 template in ``templates/``; the briefing itself is ``storyline.render.render_html``.
+a Jinja2 template in ``templates/``; the briefing itself is ``storyline.render.report.render_html``.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 
-from storyline.story import DEFAULT_WORDS
+from storyline.story.brief import DEFAULT_WORDS
 from storyline.briefing import Briefing, EntityItem
-from storyline.entities import surface_key
+from storyline.annotate.entities import surface_key
 from storyline.model import Document
-from storyline.render import Chrome, render_html
-from storyline.store import SEARCH_MARK_CLOSE, SEARCH_MARK_OPEN, Store, StoryInfo
+from storyline.render.report import Chrome, render_html
+from storyline.store.sqlite import SEARCH_MARK_CLOSE, SEARCH_MARK_OPEN, Store, StoryInfo
 from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT
 from storyline.web.app import Settings, error_response, token_problem
 from storyline.web.highlight import marked_source
@@ -69,7 +69,7 @@ def stories_page(request: Request) -> HTMLResponse:
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
 def briefing_page(request: Request, story_id: str,
                   words: int = Query(DEFAULT_WORDS, ge=MIN_WORDS, le=MAX_WORDS)) -> HTMLResponse:
-    """The story's briefing (the report of ``storyline.render``) inside the app's navigation."""
+    """The story's briefing (the report of ``storyline.render.report``) inside the app's navigation."""
     with settings_of(request).store() as store:
         story = _story_or_404(store, story_id)
         key = store.story_documents_key(story.id)

@@ -24,12 +24,12 @@ from pathlib import Path, PurePath
 from typing import Literal
 
 from storyline.briefing import Briefing
-from storyline.fetch import Fetcher
+from storyline.read.fetch import Fetcher
 from storyline.model import Document, Hints, InputError, Mode, Source
 from storyline.outlets import Registry, load_registry
-from storyline.pipeline import extract_sources, ingest_sources
-from storyline.readers import fetch_url, read_file
-from storyline.store import Store
+from storyline.pipeline.documents import extract_sources, ingest_sources
+from storyline.read.readers import fetch_url, read_file
+from storyline.store.sqlite import Store
 
 ANALYSIS_LOCK = threading.Lock()
 StoreOpener = Callable[[], AbstractContextManager[Store]]
@@ -77,7 +77,7 @@ def _uploaded(filename: str, data: str | bytes) -> Iterator[Source | InputError]
 
 def read_articles(articles: Sequence[Article], fetcher: Fetcher) -> tuple[list[Document], list[InputError]]:
     """The documents of ``articles`` numbered S1.. in order, later copies marked as duplicates
-    (as ``storyline.pipeline.extract`` does for input strings), and the failures."""
+    (as ``storyline.pipeline.documents.extract`` does for input strings), and the failures."""
     sources = (source for article in articles for source in sources_of(article, fetcher))
     documents: list[Document] = []
     errors: list[InputError] = []
@@ -91,7 +91,7 @@ def read_articles(articles: Sequence[Article], fetcher: Fetcher) -> tuple[list[D
 
 def brief_articles(documents: list[Document], words: int, registry: Registry | None = None) -> Briefing:
     """The briefing of documents read from a request; ``registry``: the database's outlets."""
-    from storyline.story import brief  # loads the models on first use, not at import
+    from storyline.story.brief import brief  # loads the models on first use, not at import
 
     with ANALYSIS_LOCK:
         return brief(documents, words=words, registry=registry)
@@ -152,8 +152,8 @@ class StoryBriefings:
             return self.cached(store, story, words) or self._make(store, story, words)
 
     def _make(self, store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
-        from storyline.annotate import annotate
-        from storyline.story import brief_documents
+        from storyline.annotate.annotator import annotate
+        from storyline.story.brief import brief_documents
 
         documents = store.story_documents(story, with_annotations=True)
         if not documents:
@@ -266,7 +266,7 @@ class Jobs:
 
 def _annotate_in_turn(documents: list[Document]) -> None:
     """``annotate`` holding the analysis lock: the models are shared with the briefing pages."""
-    from storyline.annotate import annotate
+    from storyline.annotate.annotator import annotate
 
     with ANALYSIS_LOCK:
         annotate(documents)

@@ -906,6 +906,6 @@ def find_quotes(doc: Doc, *, frame_speaker: str | None = None) -> list[Quote]:
 
 def quotes_of_text(text: str, *, frame_speaker: str | None = None) -> list[Quote]:
     """Parse ``text`` (the one NLP pass) and find its quotes."""
-    from storyline.nlp import parse
+    from storyline.annotate.nlp import parse
 
     return find_quotes(parse(text), frame_speaker=frame_speaker)

@@ -3,7 +3,7 @@
 One input string can be:
 
 * ``-``: standard input, sniffed as HTML or text;
-* an ``http(s)://`` URL, downloaded by ``storyline.fetch.Fetcher``;
+* an ``http(s)://`` URL, downloaded by ``storyline.read.fetch.Fetcher``;
 * a file: ``.txt``/``.md`` are text, ``.html``/``.htm`` are HTML, anything else is sniffed;
   ``.gz`` files are decompressed first (``article.html.gz``);
 * a record file, one ``Source`` per record: ``.jsonl``/``.ndjson`` (origin ``file.jsonl:LINE``)
@@ -49,7 +49,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
-from storyline.decode import (
+from storyline.read.decode import (
     MAX_INPUT_BYTES,
     MEGABYTE,
     BinaryContent,
@@ -58,7 +58,7 @@ from storyline.decode import (
     sniff_mode,
 )
 from storyline.errors import InputProblem
-from storyline.fetch import Fetcher
+from storyline.read.fetch import Fetcher
 from storyline.model import Hints, InputError, Mode, Source
 
 log = logging.getLogger(__name__)

@@ -45,7 +45,7 @@ How a summary is made (every constant lives in ``data/summarize.json``):
    * a sentence opening with a pronoun (``pronouns``) loses ``pronoun_penalty`` unless the
      sentence just before it in its source is chosen (the text is never rewritten);
    * a fragment (< ``fragment_words`` words) loses ``fragment_penalty``;
-   * each agenda issue of the story (``topics``, from ``storyline.agenda``) earns
+   * each agenda issue of the story (``topics``, from ``storyline.story.agenda``) earns
      ``topic_weight`` the first time a sentence about it is chosen, so the summary names the
      story's issues (Syria, sanctions, arms control ...) and not only its best-covered event.
    Single-event stories (Multi-News has no dates) keep the plain ranking: there the penalties
@@ -77,10 +77,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from storyline.dates import days_between
+from storyline.read.dates import days_between
+from storyline.resources import DATA_DIR
 from storyline.model import Citation, Document
 
-CONFIG_PATH = Path(__file__).resolve().parent / "data" / "summarize.json"
+CONFIG_PATH = DATA_DIR / "summarize.json"
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
 _TERMINAL = re.compile(r"[.!]['\"\u201d\u2019)]*$")
 _QUESTION = re.compile(r"\?['\"\u201d\u2019)]*$")
@@ -173,7 +174,7 @@ def _sentence_spans(document: Document) -> list[tuple[int, int]]:
     if document.annotations is not None and document.annotations.sentences:
         sentences = [(s.start, s.end) for s in document.annotations.sentences]
     else:
-        from storyline.nlp import parse
+        from storyline.annotate.nlp import parse
 
         sentences = [(s.start_char, s.end_char) for s in parse(document.text).sents]
     return [span for s, e in sentences for span in split_lines(document.text, s, e)]
@@ -436,9 +437,9 @@ _EMBEDDED_MAX = 20_000
 
 
 def cached_embed(sentences: Sequence[str]) -> Matrix:
-    """``storyline.embeddings.embed`` with an in-process cache: a story summarised again (or a
+    """``storyline.annotate.embeddings.embed`` with an in-process cache: a story summarised again (or a
     growing story) only embeds its new sentences."""
-    from storyline.embeddings import DIMENSIONS, embed
+    from storyline.annotate.embeddings import DIMENSIONS, embed
 
     missing = list(dict.fromkeys(s for s in sentences if s not in _EMBEDDED))
     if missing:

@@ -34,9 +34,10 @@ from typing import Any
 
 import numpy as np
 
+from storyline.resources import DATA_DIR
 from storyline.model import Extraction
 
-MODEL_PATH = Path(__file__).with_name("data") / "textclean_model.json"
+MODEL_PATH = DATA_DIR / "textclean_model.json"
 
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
 _SPACE = re.compile(r"\s+")

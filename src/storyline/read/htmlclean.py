@@ -10,7 +10,7 @@ news pages:
   related links, all-caps promo lines) are filtered by rules in ``data/html_boilerplate.json``;
 * author strings are cleaned ("By" prefixes, "Staff", social handles, lists split to names);
 * titles lose a "| Site name" suffix;
-* the publication date comes from ``storyline.htmldates`` (URL date, a unique ``<time
+* the publication date comes from ``storyline.read.htmldates`` (URL date, a unique ``<time
   pubdate>``, htmldate, a URL month, UTC timestamps moved to the site's day, and day/month
   order decided by evidence on the page).
 
@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
-from storyline.htmldates import find_published_date
+from storyline.read.htmldates import find_published_date
 from storyline.model import Extraction
 from storyline.resources import read_data
 

@@ -27,8 +27,8 @@ from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from storyline.dates import date_from_url, find_publication_date, parse_date
-from storyline.decode import decode_bytes, sniff_mode
+from storyline.read.dates import date_from_url, find_publication_date, parse_date
+from storyline.read.decode import decode_bytes, sniff_mode
 from storyline.errors import InputProblem
 from storyline.model import DateSource, Document, Extraction, Kind, Source
 from storyline.outlets import Outlet, active_registry, fold_name

@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 from spacy.tokens import Doc
 
-from storyline.dates import expand_two_digit_year, find_dates, infer_day_first
+from storyline.read.dates import expand_two_digit_year, find_dates, infer_day_first
 from storyline.model import Timex, TimexType
 from storyline.resources import read_data
 
@@ -317,7 +317,7 @@ def _norm_ymd(ctx: _Context, m: re.Match[str]) -> list[Proposal]:
 
 
 def _norm_numeric(ctx: _Context, m: re.Match[str]) -> list[Proposal]:
-    # The day/month order rule of storyline.dates (evidence, dots, never a silent guess).
+    # The day/month order rule of storyline.read.dates (evidence, dots, never a silent guess).
     # dates.py rejects dates after "now"; news may name dates ahead, so allow two years more.
     now = max(ctx.dct or date.today(), date.today()) + timedelta(days=_NUMERIC_FUTURE_DAYS)
     found = find_dates(m.group(0), day_first=ctx.day_first, now=now)

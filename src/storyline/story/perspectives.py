@@ -1,7 +1,7 @@
 """Perspectives: how each source and each country covers the story's issues, what the sources
 agree on, where they contradict each other, and what only one country reports.
 
-Everything here is computed from the issues of ``storyline.agenda`` and the annotated original
+Everything here is computed from the issues of ``storyline.story.agenda`` and the annotated original
 sources (duplicates are not independent voices and are left out). Constants live in
 ``data/agenda.json`` (section ``perspectives``).
 
@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from storyline.agenda import Issue, Passage, key_of, passages_of, word_tokens
-from storyline.agenda import config as agenda_config
+from storyline.story.agenda import Issue, Passage, key_of, passages_of, word_tokens
+from storyline.story.agenda import config as agenda_config
 from storyline.briefing import (
     Blindspot,
     CitationModel,
@@ -47,11 +47,11 @@ from storyline.briefing import (
     IssueItem,
     IssueSourceView,
 )
-from storyline.dates import days_between
-from storyline.metadata import country_names_by_code
+from storyline.read.dates import days_between
+from storyline.read.metadata import country_names_by_code
 from storyline.model import Citation, Document, Event, Timex
-from storyline.summarize import is_summary_worthy, stop_words
-from storyline.summarize import load_config as summary_config
+from storyline.story.summary import is_summary_worthy, stop_words
+from storyline.story.summary import load_config as summary_config
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(?:-|\u2013)?\s*)(per cent|percent|%|[A-Za-z]+(?:\s[A-Za-z]+)?)")
@@ -333,7 +333,7 @@ def _widened(group: list[Passage], space: _Space) -> list[Passage]:
     embedding is at least ``widen.embedding`` close to it. Two weaker signals together: the
     lexical bar alone misses paraphrases ("on the sidelines of the G20 summit in Hamburg" /
     "Hamburg ... the Group of 20 ... on the sidelines"), embeddings alone are not sure enough."""
-    from storyline.summarize import cached_embed
+    from storyline.story.summary import cached_embed
 
     limits = config()["widen"]
     anchor, present = group[0], {p.source for p in group}

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from storyline.events import vocab
+from storyline.annotate.events import vocab
 from storyline.model import Citation, Document, Event, EventStatus
 
 WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")

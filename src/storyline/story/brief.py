@@ -13,21 +13,21 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from storyline.agenda import Issue, Passage, named_issues, read_agenda
-from storyline.annotate import annotate
+from storyline.story.agenda import Issue, Passage, named_issues, read_agenda
+from storyline.annotate.annotator import annotate
 from storyline.briefing import (
     Briefing, CitationModel, CitedText, EntityItem, ForecastItem, Period, QuoteItem, SourceModel,
     StoryCheck, TimelineItem,
 )
-from storyline.entities import Entity, canonical_entities, person_key
-from storyline.fetch import Fetcher
+from storyline.annotate.entities import Entity, canonical_entities, person_key
+from storyline.read.fetch import Fetcher
 from storyline.model import Annotations, Citation, Document, Forecast, InputError, Mode, Quote
 from storyline.outlets import Registry, enrich, load_registry
-from storyline.perspectives import Perspectives, perspectives
-from storyline.pipeline import extract, ingest
-from storyline.store import open_store
-from storyline.summarize import SummarySentence, opening_vectors, summarize
-from storyline.timeline import build_timeline
+from storyline.story.perspectives import Perspectives, perspectives
+from storyline.pipeline.documents import extract, ingest
+from storyline.store.sqlite import open_store
+from storyline.story.summary import SummarySentence, opening_vectors, summarize
+from storyline.story.timeline import build_timeline
 
 DEFAULT_WORDS = 250
 # A source whose text is less similar than this (cosine of mean sentence embeddings) to every

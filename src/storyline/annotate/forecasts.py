@@ -36,7 +36,7 @@ from typing import Any, cast
 
 from spacy.tokens import Doc, Span, Token
 
-from storyline.events import compare_dates, sentence_units, timex_date, trimmed
+from storyline.annotate.events import compare_dates, sentence_units, timex_date, trimmed
 from storyline.model import Confidence, Forecast, Quote, Timex
 from storyline.resources import read_data
 

@@ -713,7 +713,7 @@ def _sections(briefing: Briefing, chart: TimelineChart | None, heat: Matrix | No
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("storyline", "templates"), autoescape=True,
+    env = Environment(loader=PackageLoader("storyline.render", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["human_date"] = human_date
     env.filters["one_line"] = one_line
@@ -723,7 +723,7 @@ def _environment() -> Environment:
 @lru_cache(maxsize=2)
 def _asset(name: str) -> Markup:
     """Our own stylesheet or script, inlined verbatim (trusted: it ships with the package)."""
-    return Markup(resources.files("storyline").joinpath("templates", name).read_text("utf-8"))
+    return Markup(resources.files("storyline.render").joinpath("templates", name).read_text("utf-8"))
 
 
 def render_html(briefing: Briefing, *, source_url: SourceUrl | None = None,

@@ -24,7 +24,7 @@ from types import TracebackType
 import httpcore
 import httpx
 
-from storyline.decode import decode_bytes, sniff_mode
+from storyline.read.decode import decode_bytes, sniff_mode
 from storyline.errors import InputProblem
 from storyline.model import Hints, Mode, Source
 

@@ -11,7 +11,7 @@ the same protocol). ``SQLiteStore`` is the SQLite implementation:
 * the content hash is ``UNIQUE``: the same content is stored once. Seen again from another origin,
   that origin is appended to the document's ``also_at``; seen again from a known origin, nothing
   changes, so re-running an ingest adds nothing;
-* a near duplicate (``storyline.dedupe``) is stored as its own document with ``duplicate_of`` set
+* a near duplicate (``storyline.story.dedupe``) is stored as its own document with ``duplicate_of`` set
   to the original, AND its origin is appended to the original's ``also_at``. Both origins stay
   visible from the original (a briefing that drops duplicates still knows every outlet that ran
   the story), and the copy keeps its own text for citations that point into it;
@@ -35,7 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from storyline.dedupe import Deduper
+from storyline.story.dedupe import Deduper
 from storyline.errors import UsageError
 from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
@@ -419,7 +419,7 @@ class SQLiteStore:
         return self._select_one("WHERE seq = ?", (seq,))
 
     def find_by_hash(self, hash_: str) -> Document | None:
-        """The document whose ``content_hash`` (``storyline.dedupe.content_hash``) is ``hash_``."""
+        """The document whose ``content_hash`` (``storyline.story.dedupe.content_hash``) is ``hash_``."""
         return self._select_one("WHERE content_hash = ?", (hash_,))
 
     def documents(self, *, with_annotations: bool = False) -> list[Document]:

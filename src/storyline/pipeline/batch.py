@@ -45,8 +45,8 @@ def _parse_line(path: str, number: int, line: str) -> dict[str, Any] | InputErro
 
 def brief_record(record: dict[str, Any], words: int) -> str:
     """One output line for one story."""
-    from storyline.story import brief
-    from storyline.pipeline import extract_one
+    from storyline.story.brief import brief
+    from storyline.pipeline.documents import extract_one
 
     story_id = str(record["id"])
     documents: list[Document] = []
@@ -63,7 +63,7 @@ def brief_record(record: dict[str, Any], words: int) -> str:
 
 
 def _mark_duplicates(documents: list[Document]) -> None:
-    from storyline.dedupe import Deduper
+    from storyline.story.dedupe import Deduper
 
     deduper = Deduper()
     for document in documents:

@@ -51,9 +51,9 @@ from typing import Any
 
 from storyline.errors import UsageError
 from storyline.model import Document
-from storyline.metadata import country_names_by_code
+from storyline.read.metadata import country_names_by_code
 from storyline.resources import read_data
-from storyline.summarize import split_lines, stem, stop_words
+from storyline.story.summary import split_lines, stem, stop_words
 
 # "G-20" is one token (G20); "Russia's" keeps its possessive for the stemmer to drop.
 _TOKEN = re.compile(r"[A-Za-z]+-[0-9]+\b|[A-Za-z][A-Za-z0-9]*(?:['\u2019][A-Za-z]+)?|[0-9]+[A-Za-z]+")
@@ -452,7 +452,7 @@ def _discussed(indices: set[int], passages: list[Passage]) -> bool:
 def _nouns(terms: list[str], stats: _Stats) -> set[str]:
     """The one-word terms that spaCy's tagger reads as a noun ("the WORD"): a topic is a thing,
     not "including" or "finally". A few milliseconds for a story's candidates."""
-    from storyline.nlp import load_nlp
+    from storyline.annotate.nlp import load_nlp
 
     if not terms:
         return set()

@@ -11,17 +11,17 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from storyline.decode import decode_bytes, sniff_mode
-from storyline.dedupe import Deduper, content_hash
+from storyline.read.decode import decode_bytes, sniff_mode
+from storyline.story.dedupe import Deduper, content_hash
 from storyline.errors import InputProblem
-from storyline.fetch import Fetcher
-from storyline.htmlclean import clean_html
-from storyline.metadata import build_document
+from storyline.read.fetch import Fetcher
+from storyline.read.htmlclean import clean_html
+from storyline.read.metadata import build_document
 from storyline.model import Document, Extraction, InputError, Mode, Source
 from storyline.outlets import load_registry, use_registry
-from storyline.readers import read_inputs
-from storyline.store import Store
-from storyline.textclean import clean_text
+from storyline.read.readers import read_inputs
+from storyline.store.sqlite import Store
+from storyline.read.textclean import clean_text
 
 Progress = Callable[["Document | InputError"], None]
 Annotator = Callable[[list[Document]], None]
@@ -186,7 +186,7 @@ def _annotator(enabled: bool) -> Iterator[Annotator | None]:
     if not enabled:
         yield None
         return
-    from storyline.annotate import ParallelAnnotator  # spaCy loads only when annotation is wanted
+    from storyline.annotate.annotator import ParallelAnnotator  # spaCy loads only when annotation is wanted
 
     with ParallelAnnotator() as annotator:
         yield annotator

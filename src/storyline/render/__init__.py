@@ -1,0 +1,2 @@
+"""Render a ``Briefing``: JSON, Markdown and the self-contained HTML report.
+"""

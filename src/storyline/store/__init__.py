@@ -1,0 +1,2 @@
+"""Storage behind a narrow, backend-neutral interface (SQLite embedded by default).
+"""

@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from common import data_argument_parser  # noqa: E402
 
 from storyline.annotate.annotator import annotate  # noqa: E402
-from storyline.story.brief import _perspectives, brief  # noqa: E402
+from storyline.story.brief import _perspectives  # noqa: E402
+from storyline.pipeline.stories import brief  # noqa: E402
 from storyline.model import Document, Source  # noqa: E402
 from storyline.pipeline.documents import extract_one  # noqa: E402
 from storyline.story import summary as summarize_module  # noqa: E402

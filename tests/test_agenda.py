@@ -11,7 +11,7 @@ import pytest
 
 from storyline.story.agenda import Issue, find_issues, named_issues, parse_issue
 from storyline.annotate.annotator import annotate
-from storyline.story.brief import _documents, brief
+from storyline.pipeline.stories import _documents, brief
 from storyline.briefing import Briefing
 from storyline.errors import UsageError
 from storyline.model import Document

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storyline.story.brief import brief
+from storyline.pipeline.stories import brief
 from storyline.briefing import Briefing
 
 HARBOUR = (

@@ -186,3 +186,73 @@ def test_quotes_command_reads_standard_input() -> None:
     assert text[found[0]["start"]:found[0]["end"]] == found[0]["content"]
     assert set(found[0]) == {"speaker", "speaker_start", "speaker_end", "cue", "content", "start",
                              "end", "direct"}
+
+
+def _refuse_parsing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make any parse of a document's text through the annotate stage fail the test; returns
+    the sizes of the batches that were parsed before refusing (none, when all is well)."""
+    from storyline.annotate import annotator
+
+    parsed: list[int] = []
+
+    def refuse(texts: list[str], **_: object) -> list[object]:
+        parsed.append(len(texts))
+        raise AssertionError(f"{len(texts)} stored document(s) parsed again")
+
+    monkeypatch.setattr(annotator, "parse_batch", refuse)
+    return parsed
+
+
+def test_brief_a_stored_story_reuses_its_stored_annotations(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "stories.db"
+    ingested = run("ingest", str(corpus), "--db", str(db), "--story", "Harbour week")
+    assert ingested.returncode == 0, ingested.stderr
+    parsed = _refuse_parsing(monkeypatch)
+    # --issue makes the briefing afresh (the cache is for the default briefing): the stored
+    # annotations must be all it needs.
+    result = CliRunner().invoke(main, ["brief", "--db", str(db), "--story", "Harbour week",
+                                       "--format", "json", "--issue", "Ferries: ferry"])
+    assert result.exit_code == 0, result.output
+    assert parsed == []
+    briefing = json.loads(result.stdout)
+    assert sorted(s["id"] for s in briefing["sources"]) == ["S1", "S2"]
+    assert briefing["issues"][0]["label"] == "Ferries"
+    by_id = CliRunner().invoke(main, ["brief", "--db", str(db), "--story", "1", "--format", "json"])
+    assert by_id.exit_code == 0, by_id.output
+    assert json.loads(by_id.stdout)["sources"] == briefing["sources"]
+
+
+def test_brief_a_stored_story_annotates_what_was_stored_without_and_keeps_it(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "stories.db"
+    ingested = run("ingest", str(corpus), "--db", str(db), "--story", "Harbour week", "--no-annotate")
+    assert ingested.returncode == 0, ingested.stderr
+    first = CliRunner().invoke(main, ["brief", "--db", str(db), "--story", "Harbour week"])
+    assert first.exit_code == 0, first.output
+    parsed = _refuse_parsing(monkeypatch)
+    again = CliRunner().invoke(main, ["brief", "--db", str(db), "--story", "Harbour week",
+                                      "--issue", "Music: concert"])
+    assert again.exit_code == 0, again.output
+    assert parsed == []
+
+
+def test_brief_story_needs_a_database_and_a_known_story(tmp_path: Path) -> None:
+    no_db = CliRunner().invoke(main, ["brief", "--story", "anything"])
+    assert no_db.exit_code == 2 and "--db" in no_db.output
+    missing = run("brief", "--db", str(tmp_path / "empty.db"), "--story", "Nothing here")
+    assert missing.returncode == 1
+    assert "no story 'Nothing here'" in missing.stderr
+
+
+def test_stories_lists_the_stored_stories(corpus: Path, tmp_path: Path) -> None:
+    db = tmp_path / "stories.db"
+    assert run("ingest", str(corpus), "--db", str(db), "--story", "Harbour week",
+               "--no-annotate").returncode == 0
+    listed = run("stories", "--db", str(db), "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    [story] = json.loads(listed.stdout)
+    assert (story["id"], story["name"], story["documents"]) == (1, "Harbour week", 2)
+    assert "Harbour week" in run("stories", "--db", str(db)).stdout

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from storyline.annotate.annotator import annotate
-from storyline.story.brief import brief
+from storyline.pipeline.stories import brief
 from storyline.cli import main
 from storyline.errors import InputProblem
 from storyline.read.metadata import canonical_outlet

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from storyline.annotate.annotator import annotate
-from storyline.story.brief import _documents, brief
+from storyline.pipeline.stories import _documents, brief
 from storyline.briefing import Briefing, CitedText
 from storyline.model import Document
 from storyline.outlets import Registry, packaged_outlets, read_outlets_file

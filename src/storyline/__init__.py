@@ -22,7 +22,7 @@ __all__ = ["Briefing", "Document", "Extraction", "Hints", "InputError", "Source"
 def brief(inputs: Any, *, words: int = 250, **options: Any) -> "Briefing":
     """A cited briefing of everything in ``inputs`` (paths, URLs ... or ``Document``s), treated
     as one story. Imported lazily: the language models load only when a briefing is asked for."""
-    from storyline.story.brief import brief as make_briefing
+    from storyline.pipeline.stories import brief as make_briefing
 
     return make_briefing(inputs, words=words, **options)
 __version__ = "0.1.0"

@@ -7,6 +7,7 @@ line on stderr, the rest processed), 2 usage error.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -214,6 +215,25 @@ def docs_command(db_url: str | None, fmt: str) -> None:
         console.print(_documents_table(documents))
 
 
+@main.command("stories")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              help="table for people, json for scripts")
+def stories_command(db_url: str | None, fmt: str) -> None:
+    """List the stories stored in the database (for brief --story NAME|ID)."""
+    with _open_store_or_exit(db_url) as store:
+        stories = store.stories()
+    if fmt == "json":
+        click.echo(json.dumps([asdict(story) for story in stories], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "name", "documents", "period", "updated")
+    for story in stories:
+        period = " to ".join(p for p in (story.period_start, story.period_end) if p) or "-"
+        table.add_row(str(story.id), story.name, str(story.documents), period,
+                      story.updated_at[:16].replace("T", " "))
+    Console(highlight=False, width=150).print(table)
+
+
 @main.command("brief")
 @click.argument("inputs", nargs=-1)
 @click.option("--words", type=click.IntRange(min=20, max=5000), default=250, show_default=True,
@@ -229,28 +249,36 @@ def docs_command(db_url: str | None, fmt: str) -> None:
               help='an issue always to report, with its keywords (the label is one too); '
                    'repeatable, e.g. --issue "Arms control: INF, New START"')
 @db_option
+@click.option("--story", "story", metavar="NAME|ID", default=None,
+              help="with --db: brief this stored story from its stored annotations (INPUTS, if "
+                   "given, are ingested into it first; a new name creates the story)")
 @type_option
 @private_option
 @timeout_option
 @quiet_option
 def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs: tuple[str, ...],
                   batch_file: str | None, issues: tuple[str, ...], db_url: str | None,
-                  mode: Mode | None, allow_private: bool, timeout: float, quiet: bool) -> None:
+                  story: str | None, mode: Mode | None, allow_private: bool, timeout: float,
+                  quiet: bool) -> None:
     """The main job: a cited briefing of everything in INPUTS, treated as one story.
 
     With --db the inputs are also ingested into that database, and the briefing covers them.
+    With --db and --story the briefing covers that stored story (nothing is parsed again).
     """
+    if story is not None and db_url is None:
+        raise click.UsageError("--story briefs a stored story: give the database with --db")
     if batch_file:
-        if inputs:
-            raise click.UsageError("give either INPUTS or --batch, not both")
+        if inputs or story is not None:
+            raise click.UsageError("give either INPUTS (or --story) or --batch, not both")
         if len(outputs) > 1:
             raise click.UsageError("--batch writes one file: give -o once")
         if issues:
             raise click.UsageError("--issue is for one briefing, not --batch")
         _brief_batch(batch_file, words, fmt or "jsonl", outputs[0] if outputs else None, quiet)
         return
-    if not inputs:
-        raise click.UsageError("give at least one INPUT (a file, folder, URL, ... or -)")
+    if not inputs and story is None:
+        raise click.UsageError("give at least one INPUT (a file, folder, URL, ... or -), "
+                               "or --db and --story for a stored story")
     targets = [(path, _format_from_suffix(path) or fmt or "md") for path in outputs] or [
         (None, fmt or "md")
     ]
@@ -267,7 +295,7 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     with model_in_background():
         from storyline.story.agenda import named_issues
         from storyline.errors import UsageError as StorylineUsageError
-        from storyline.story.brief import brief_inputs
+        from storyline.pipeline.stories import brief_inputs
 
         try:
             named_issues(issues)
@@ -277,7 +305,8 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
         with _status(quiet, "Reading, annotating and briefing"):
             try:
                 briefing = brief_inputs(inputs, words=words, mode=mode, fetcher=fetcher,
-                                        db_url=db_url, on_error=on_error, issues=issues)
+                                        db_url=db_url, story=story, on_error=on_error,
+                                        issues=issues)
             except StorylineError as exc:
                 _stderr.print(f"[bold red]error:[/] {exc}")
                 sys.exit(EXIT_SOME_FAILED)

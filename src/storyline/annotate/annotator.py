@@ -1,14 +1,13 @@
 """Annotate stage: one NLP pass per document -> sentences, entities, dates, quotes, forecasts, events.
 
-Every annotator reads the same spaCy ``Doc`` (parsed once, in batches, on both cores when asked);
+Every annotator reads the same spaCy ``Doc`` (parsed once, in batches; the pipeline spreads
+batches over worker processes through its executor);
 the result is stored with the document so nothing is parsed twice.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 from spacy.tokens import Doc
@@ -70,54 +69,8 @@ def _main_author(document: Document) -> str | None:
     return document.authors[0]
 
 
-# --- both cores ------------------------------------------------------------------------------
-
-WORKERS = min(2, os.cpu_count() or 1)
-# A batch smaller than this is annotated in this process: shipping it to workers costs more.
-PARALLEL_FROM = 8
-
-
-class ParallelAnnotator:
-    """``annotate`` over a pool of worker processes that live for the whole ingest, so each
-    loads the models once; batches are split between the workers (spaCy itself runs on one
-    core). Use as a context manager; small batches stay in this process."""
-
-    def __init__(self, workers: int = WORKERS) -> None:
-        self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> ParallelAnnotator:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-
-    def __call__(self, documents: Sequence[Document]) -> None:
-        if self.workers < 2 or len(documents) < PARALLEL_FROM:
-            annotate(documents)
-            return
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker)
-        shares = [list(documents[i::self.workers]) for i in range(self.workers)]
-        for share, notes in zip(shares, self._pool.map(_annotations_of, shares)):
-            for document, found in zip(share, notes):
-                document.annotations = found
-
-
-def _init_worker() -> None:
-    # One process per core: a second thread per process would only fight the other worker.
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch comes with sentence-transformers
-        pass
-
-
-def _annotations_of(documents: list[Document]) -> list[Annotations | None]:
+def annotations_of(documents: list[Document]) -> list[Annotations | None]:
+    """Annotate ``documents`` and return their annotations: the unit of work a worker process
+    runs (the documents it was sent are copies, so the annotations travel back)."""
     annotate(documents)
     return [document.annotations for document in documents]

@@ -8,16 +8,13 @@ each output line is ``{"id": ..., **briefing}``. A bad line gives an error line
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import Any
 
 from storyline.model import Document, InputError, Source
+from storyline.pipeline.executor import default_workers, local_executor
 
-WORKERS = min(2, os.cpu_count() or 1)
-# Below this many stories, starting worker processes (each loads the models) costs more than
-# it saves.
 PARALLEL_FROM = 4
 
 
@@ -44,46 +41,31 @@ def _parse_line(path: str, number: int, line: str) -> dict[str, Any] | InputErro
 
 
 def brief_record(record: dict[str, Any], words: int) -> str:
-    """One output line for one story."""
-    from storyline.story.brief import brief
-    from storyline.pipeline.documents import extract_one
+    """One output line for one story: its texts read in text mode, numbered and marked for
+    duplicates as any set of documents read together, then briefed."""
+    from storyline.pipeline.documents import extract_sources
+    from storyline.pipeline.stories import brief
 
     story_id = str(record["id"])
-    documents: list[Document] = []
-    for index, text in enumerate(record["documents"], start=1):
-        result = extract_one(Source(origin=f"{story_id}:{index}", data=text, mode="text"))
-        if isinstance(result, Document):
-            result.id = f"S{len(documents) + 1}"
-            documents.append(result)
+    sources = (Source(origin=f"{story_id}:{index}", data=text, mode="text")
+               for index, text in enumerate(record["documents"], start=1))
+    documents = [d for d in extract_sources(sources) if isinstance(d, Document)]
     if not documents:
         return json.dumps({"id": story_id, "error": "no document with article text"})
-    _mark_duplicates(documents)
     briefing = brief(documents, words=words).to_dict()
     return json.dumps({"id": story_id, **briefing}, ensure_ascii=False)
-
-
-def _mark_duplicates(documents: list[Document]) -> None:
-    from storyline.story.dedupe import Deduper
-
-    deduper = Deduper()
-    for document in documents:
-        document.duplicate_of = deduper.add(document.id or "", document.text)
-
-
-def _init_worker() -> None:
-    import torch
-
-    torch.set_num_threads(1)  # two workers on two cores: one thread each
 
 
 def brief_batch(
     path: str,
     *,
     words: int,
+    workers: int | None = None,
     on_done: Callable[[], None] | None = None,
     on_error: Callable[[InputError], None] | None = None,
 ) -> tuple[list[str], int]:
-    """Every output line in input order, and how many input lines failed."""
+    """Every output line in input order, and how many input lines failed. Stories are briefed
+    on a local pool of ``workers`` processes (default: one per core, at most two)."""
     items = list(read_batch(path))
     records = [item for _, item in items if isinstance(item, dict)]
     failed = 0
@@ -92,7 +74,7 @@ def brief_batch(
             failed += 1
             if on_error is not None:
                 on_error(item)
-    results = iter(_run(records, words, on_done))
+    results = iter(_run(records, words, workers or default_workers(), on_done))
     lines = []
     for _, item in items:
         if isinstance(item, InputError):
@@ -102,19 +84,14 @@ def brief_batch(
     return lines, failed
 
 
-def _run(records: list[dict[str, Any]], words: int, on_done: Callable[[], None] | None) -> list[str]:
-    if len(records) < PARALLEL_FROM or WORKERS < 2:
-        out = []
-        for record in records:
-            out.append(brief_record(record, words))
+def _run(records: list[dict[str, Any]], words: int, workers: int,
+         on_done: Callable[[], None] | None) -> list[str]:
+    # Below PARALLEL_FROM stories, starting workers (each loads the models) costs more than it saves.
+    pool = workers if len(records) >= PARALLEL_FROM else 1
+    out = []
+    with local_executor(pool) as executor:
+        for line in executor.map(partial(brief_record, words=words), records):
+            out.append(line)
             if on_done:
                 on_done()
-        return out
-    with ProcessPoolExecutor(max_workers=WORKERS, initializer=_init_worker) as pool:
-        futures = [pool.submit(brief_record, record, words) for record in records]
-        out = []
-        for future in futures:
-            out.append(future.result())
-            if on_done:
-                on_done()
-        return out
+    return out

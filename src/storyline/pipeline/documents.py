@@ -7,7 +7,7 @@ that one bad input never stops a batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -18,13 +18,14 @@ from storyline.read.fetch import Fetcher
 from storyline.read.htmlclean import clean_html
 from storyline.read.metadata import build_document
 from storyline.model import Document, Extraction, InputError, Mode, Source
+from storyline.pipeline.annotation import Annotator, annotator_on
+from storyline.pipeline.executor import default_workers, local_executor
 from storyline.outlets import load_registry, use_registry
 from storyline.read.readers import read_inputs
 from storyline.store.sqlite import Store
 from storyline.read.textclean import clean_text
 
 Progress = Callable[["Document | InputError"], None]
-Annotator = Callable[[list[Document]], None]
 # Documents parsed together in one NLP pass during ingest: big enough for spaCy's batching to
 # pay off, small enough that an interruption loses little work.
 BATCH_SIZE = 16
@@ -79,15 +80,28 @@ def extract(
 def extract_sources(items: Iterable[Source | InputError]) -> Iterator[Document | InputError]:
     """``extract`` for sources already read (the web app's pasted texts and uploads): ids S1,
     S2, ... in order, ``duplicate_of`` on later copies, failures passed through."""
+    yield from numbered(item if isinstance(item, InputError) else extract_one(item)
+                        for item in items)
+
+
+def numbered(items: Iterable[Document | InputError], *, taken: Collection[str] = (),
+             mark_duplicates: bool = True) -> Iterator[Document | InputError]:
+    """The one numbering step of documents read together, streamed: each document without an
+    id gets the next free ``S1``, ``S2``, ... in order (skipping ``taken``: ids already set on
+    documents of the set), and, with ``mark_duplicates``, a later exact or near copy of an
+    earlier document gets ``duplicate_of``. Failures pass through untouched."""
     deduper = Deduper()
     number = 0
     for item in items:
-        result = item if isinstance(item, InputError) else extract_one(item)
-        if isinstance(result, Document):
-            number += 1
-            result.id = f"S{number}"
-            result.duplicate_of = deduper.add(result.id, result.text)
-        yield result
+        if isinstance(item, Document):
+            if not item.id:
+                number += 1
+                while f"S{number}" in taken:
+                    number += 1
+                item.id = f"S{number}"
+            if mark_duplicates:
+                item.duplicate_of = deduper.add(item.id, item.text)
+        yield item
 
 
 @dataclass
@@ -126,6 +140,7 @@ def ingest(
     on_item: Progress | None = None,
     annotate: bool = True,
     batch_size: int = BATCH_SIZE,
+    workers: int | None = None,
 ) -> IngestReport:
     """Read, clean, annotate and store every input, one transaction per document.
 
@@ -134,7 +149,7 @@ def ingest(
     the interruption.
     """
     sources = read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher)
-    with _annotator(annotate) as annotator:
+    with _annotator(annotate, workers or default_workers()) as annotator:
         return ingest_sources(sources, store, annotator=annotator, on_item=on_item,
                               batch_size=batch_size)
 
@@ -182,14 +197,14 @@ def ingest_sources(
 
 
 @contextmanager
-def _annotator(enabled: bool) -> Iterator[Annotator | None]:
+def _annotator(enabled: bool, workers: int) -> Iterator[Annotator | None]:
+    """The ingest's annotator: on a local pool that lives for the whole ingest, so that each
+    worker loads the models once."""
     if not enabled:
         yield None
         return
-    from storyline.annotate.annotator import ParallelAnnotator  # spaCy loads only when annotation is wanted
-
-    with ParallelAnnotator() as annotator:
-        yield annotator
+    with local_executor(workers) as executor:
+        yield annotator_on(executor)
 
 
 def _annotate_safely(

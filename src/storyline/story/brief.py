@@ -1,31 +1,27 @@
-"""The story flow: dedupe -> analyse -> brief. Everything given is treated as one story.
+"""The brief stage: annotated documents, treated as one story -> the cited ``Briefing``.
 
-``brief(inputs)`` is the library API behind ``storyline brief``: it reads and annotates the
-inputs (or takes documents already read), sets duplicates aside, and assembles the cited
-``Briefing``: summary, timeline, entities, quotes and forecasts.
+``brief_documents`` sets duplicates aside and assembles the summary, timeline, entities,
+quotes, forecasts, agenda issues and perspectives. Reading the inputs and the store is the
+pipeline's work (``storyline.pipeline.stories``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from datetime import datetime, timezone
 
 import numpy as np
 
-from storyline.story.agenda import Issue, Passage, named_issues, read_agenda
-from storyline.annotate.annotator import annotate
+from storyline.story.agenda import Issue, Passage, read_agenda
 from storyline.briefing import (
     Briefing, CitationModel, CitedText, EntityItem, ForecastItem, Period, QuoteItem, SourceModel,
     StoryCheck, TimelineItem,
 )
 from storyline.annotate.entities import Entity, canonical_entities, person_key
-from storyline.read.fetch import Fetcher
-from storyline.model import Annotations, Citation, Document, Forecast, InputError, Mode, Quote
-from storyline.outlets import Registry, enrich, load_registry
+from storyline.model import Annotations, Citation, Document, Forecast, Quote
+from storyline.outlets import Registry, enrich
 from storyline.story.perspectives import Perspectives, perspectives
-from storyline.pipeline.documents import extract, ingest
-from storyline.store.sqlite import open_store
 from storyline.story.summary import SummarySentence, opening_vectors, summarize
 from storyline.story.timeline import build_timeline
 
@@ -33,93 +29,6 @@ DEFAULT_WORDS = 250
 # A source whose text is less similar than this (cosine of mean sentence embeddings) to every
 # other source is reported as standing apart from the story.
 STORY_SIMILARITY_FLOOR = 0.35
-
-Errors = Callable[[InputError], None]
-
-
-def brief(
-    inputs: Iterable[str] | Sequence[Document],
-    *,
-    words: int = DEFAULT_WORDS,
-    on_error: Errors | None = None,
-    registry: Registry | None = None,
-    issues: Sequence[str] = (),
-) -> Briefing:
-    """A cited briefing of everything given, treated as one story.
-
-    ``inputs`` are input strings (files, folders, URLs ... as for ``extract``) or ``Document``s.
-    Inputs that fail are passed to ``on_error`` (if given) and left out. ``registry``: the
-    outlet registry that names sources' outlets, countries and ownership (default: packaged).
-    ``issues``: issues the user names, ``"Label: keyword, keyword"``, always reported.
-    """
-    documents = _documents(inputs, on_error)
-    return brief_documents(documents, words=words, registry=registry, issues=issues)
-
-
-def brief_inputs(
-    inputs: Iterable[str],
-    *,
-    words: int = DEFAULT_WORDS,
-    mode: Mode | None = None,
-    fetcher: Fetcher | None = None,
-    db_url: str | None = None,
-    on_error: Errors | None = None,
-    issues: Sequence[str] = (),
-) -> Briefing:
-    """``brief`` for the command line: input options, and optionally through a database, where
-    the inputs are ingested (annotated once, kept) and the briefing covers the stored copies."""
-    inputs = list(inputs)
-    named_issues(issues)  # a malformed --issue fails before any reading
-    if db_url is None:
-        return brief(_read(inputs, on_error, mode=mode, fetcher=fetcher), words=words,
-                     registry=load_registry(), issues=issues)
-    with open_store(db_url) as store:
-        report = ingest(inputs, store, mode=mode, fetcher=fetcher)
-        for error in report.failed:
-            if on_error is not None:
-                on_error(error)
-        wanted = set(report.new + report.duplicates + report.already_stored)
-        documents = [d for d in store.documents(with_annotations=True) if d.id in wanted]
-        registry = load_registry(store)  # the user's outlets count
-    return brief(documents, words=words, registry=registry, issues=issues)
-
-
-def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | None) -> list[Document]:
-    items = list(inputs)
-    if all(isinstance(item, Document) for item in items):
-        documents = [item for item in items if isinstance(item, Document)]
-        _number(documents)
-    else:
-        documents = _read([str(item) for item in items], on_error)
-    missing = [d for d in documents if d.annotations is None]
-    if missing:
-        annotate(missing)
-    return documents
-
-
-def _read(inputs: list[str], on_error: Errors | None, *, mode: Mode | None = None,
-          fetcher: Fetcher | None = None) -> list[Document]:
-    """The documents of ``inputs``; each failure goes to ``on_error`` and is left out."""
-    documents = []
-    for result in extract(inputs, mode=mode, fetcher=fetcher):
-        if isinstance(result, Document):
-            documents.append(result)
-        elif on_error is not None:
-            on_error(result)
-    return documents
-
-
-def _number(documents: list[Document]) -> None:
-    """Give ids S1.. to documents that have none, keeping ids that are set."""
-    taken = {d.id for d in documents if d.id}
-    number = 0
-    for document in documents:
-        if document.id:
-            continue
-        number += 1
-        while f"S{number}" in taken:
-            number += 1
-        document.id = f"S{number}"
 
 
 def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,

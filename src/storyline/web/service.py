@@ -10,7 +10,6 @@ pipeline may parse in several threads at once: all annotation and briefing work 
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import tempfile
 import threading
@@ -26,7 +25,7 @@ from typing import Literal
 from storyline.briefing import Briefing
 from storyline.read.fetch import Fetcher
 from storyline.model import Document, Hints, InputError, Mode, Source
-from storyline.outlets import Registry, load_registry
+from storyline.outlets import Registry
 from storyline.pipeline.documents import extract_sources, ingest_sources
 from storyline.read.readers import fetch_url, read_file
 from storyline.store.sqlite import Store
@@ -91,7 +90,7 @@ def read_articles(articles: Sequence[Article], fetcher: Fetcher) -> tuple[list[D
 
 def brief_articles(documents: list[Document], words: int, registry: Registry | None = None) -> Briefing:
     """The briefing of documents read from a request; ``registry``: the database's outlets."""
-    from storyline.story.brief import brief  # loads the models on first use, not at import
+    from storyline.pipeline.stories import brief  # loads the models on first use, not at import
 
     with ANALYSIS_LOCK:
         return brief(documents, words=words, registry=registry)
@@ -132,16 +131,16 @@ class StoryBriefings:
 
     def cached(self, store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
         """(documents key, briefing) if the stored briefing is current, without computing one."""
+        from storyline.pipeline.stories import cached_briefing
+
         key = store.story_documents_key(story)
         memo = self._parsed.get((story, words, key))
         if isinstance(memo, Briefing):
             return key, memo
-        data = store.cached_briefing(story, words, key)
-        if data is None:
-            return None
-        briefing = Briefing.model_validate_json(data)
-        self._parsed.put((story, words, key), briefing)
-        return key, briefing
+        found = cached_briefing(store, story, words)
+        if found is not None:
+            self._parsed.put((story, words, found[0]), found[1])
+        return found
 
     def get(self, store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
         """(documents key, briefing) of ``story``; None when the story has no documents."""
@@ -152,25 +151,13 @@ class StoryBriefings:
             return self.cached(store, story, words) or self._make(store, story, words)
 
     def _make(self, store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
-        from storyline.annotate.annotator import annotate
-        from storyline.story.brief import brief_documents
+        from storyline.pipeline.stories import stored_briefing
 
-        documents = store.story_documents(story, with_annotations=True)
-        if not documents:
-            return None
-        missing = [d for d in documents if d.annotations is None]  # ingested with --no-annotate
         with ANALYSIS_LOCK:
-            if missing:
-                annotate(missing)
-            briefing = brief_documents(documents, words=words, registry=load_registry(store))
-        for document in missing:  # kept, so that they are parsed once and found by search
-            if document.id and document.annotations is not None:
-                store.save_annotations(document.id, document.annotations)
-        key = store.story_documents_key(story)
-        data = json.dumps(briefing.to_dict(), ensure_ascii=False)
-        store.save_briefing(story, words, key, data, title=briefing.title)
-        self._parsed.put((story, words, key), briefing)
-        return key, briefing
+            made = stored_briefing(store, story, words)
+        if made is not None:
+            self._parsed.put((story, words, made[0]), made[1])
+        return made
 
     def _lock(self, story: int) -> threading.Lock:
         with self._locks_guard:
@@ -266,10 +253,10 @@ class Jobs:
 
 def _annotate_in_turn(documents: list[Document]) -> None:
     """``annotate`` holding the analysis lock: the models are shared with the briefing pages."""
-    from storyline.annotate.annotator import annotate
+    from storyline.pipeline.stories import annotated
 
     with ANALYSIS_LOCK:
-        annotate(documents)
+        annotated(documents)
 
 
 @contextmanager

@@ -35,9 +35,3 @@ def test_every_option_of_every_command_is_documented() -> None:
 def test_readme_quick_start_is_the_two_commands() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "make run" in readme and "make test" in readme
-
-
-def test_architecture_names_only_modules_that_exist() -> None:
-    architecture = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
-    for module in re.findall(r"`storyline/(\w+)\.py`", architecture):
-        assert (REPO / "src" / "storyline" / f"{module}.py").exists(), module

@@ -41,7 +41,7 @@ def brief(
     ``issues``: issues the user names, ``"Label: keyword, keyword"``, always reported.
     """
     documents = _documents(inputs, on_error)
-    return brief_documents(annotated(documents), words=words, registry=registry, issues=issues)
+    return brief_documents(documents, words=words, registry=registry, issues=issues)
 
 
 def brief_inputs(
@@ -153,14 +153,17 @@ def annotated(documents: list[Document], *, keep_in: Store | None = None) -> lis
 
 
 def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | None) -> list[Document]:
+    """The annotated documents of ``inputs`` (input strings, or documents already read)."""
     items = list(inputs)
     if all(isinstance(item, Document) for item in items):
         documents = [item for item in items if isinstance(item, Document)]
         taken = {d.id for d in documents if d.id}
         # Documents handed in keep their ids and duplicate marks (a store's, say).
-        return [d for d in numbered(documents, taken=taken, mark_duplicates=False)
-                if isinstance(d, Document)]
-    return _read([str(item) for item in items], on_error)
+        documents = [d for d in numbered(documents, taken=taken, mark_duplicates=False)
+                     if isinstance(d, Document)]
+    else:
+        documents = _read([str(item) for item in items], on_error)
+    return annotated(documents)
 
 
 def _read(inputs: list[str], on_error: Errors | None, *, mode: Mode | None = None,

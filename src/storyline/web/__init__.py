@@ -5,6 +5,7 @@
 briefings, ingest jobs), ``highlight`` the marking of cited spans in a source's text.
 """
 
-from storyline.web.app import Limits, create_app, is_loopback
+from storyline.web.app import create_app, is_loopback
+from storyline.web.requests import Limits
 
 __all__ = ["Limits", "create_app", "is_loopback"]

@@ -13,7 +13,7 @@ from storyline.briefing import Briefing
 from storyline.model import Hints
 from storyline.outlets import load_registry, use_registry
 from storyline.store.sqlite import SearchHit, StoryInfo
-from storyline.web.app import Settings, token_problem
+from storyline.web.requests import Settings, token_problem
 from storyline.web.service import Article, brief_articles, read_articles
 
 router = APIRouter(prefix="/api", tags=["API"])

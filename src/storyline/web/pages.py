@@ -26,7 +26,7 @@ from storyline.model import Document
 from storyline.render.report import Chrome, render_html
 from storyline.store.sqlite import SEARCH_MARK_CLOSE, SEARCH_MARK_OPEN, Store, StoryInfo
 from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT
-from storyline.web.app import Settings, error_response, token_problem
+from storyline.web.requests import Settings, error_response, token_problem
 from storyline.web.highlight import marked_source
 from storyline.web.service import Article, Memo
 

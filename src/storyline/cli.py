@@ -251,6 +251,7 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
         return
     if not inputs:
         raise click.UsageError("give at least one INPUT (a file, folder, URL, ... or -)")
+    targets: list[tuple[str | None, str]]  # no output path: the briefing goes to stdout
     targets = [(path, _format_from_suffix(path) or fmt or "md") for path in outputs] or [
         (None, fmt or "md")
     ]

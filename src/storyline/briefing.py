@@ -6,11 +6,11 @@ Every field of CONTRACT.md's briefing is here; fields beyond the contract are ad
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA = "storyline.briefing/1"
+SCHEMA: Final = "storyline.briefing/1"
 
 
 class _Model(BaseModel):

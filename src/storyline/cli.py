@@ -279,6 +279,7 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     if not inputs and story is None:
         raise click.UsageError("give at least one INPUT (a file, folder, URL, ... or -), "
                                "or --db and --story for a stored story")
+    targets: list[tuple[str | None, str]]  # no output path: the briefing goes to stdout
     targets = [(path, _format_from_suffix(path) or fmt or "md") for path in outputs] or [
         (None, fmt or "md")
     ]

@@ -195,4 +195,4 @@ def _stop_background() -> None:
         _background.close()
         _background = None
         if "torch" in sys.modules and sys.modules["torch"] is None:
-            del sys.modules["torch"]
+            del sys.modules["torch"]  # type: ignore[unreachable]  # typeshed: never None; we planted it

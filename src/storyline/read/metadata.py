@@ -654,7 +654,7 @@ def original_publisher(lines: list[Line], title: str | None) -> str | None:
     """
     names = [canonical_outlet(value) for value in _original_values(lines, title)]
     readable = [name for name in names if not _DOMAIN.fullmatch(name)]
-    return (readable or names or [None])[0]
+    return readable[0] if readable else names[0] if names else None
 
 
 def _tidy_holder(name: str) -> str:

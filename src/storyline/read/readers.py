@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -278,7 +278,8 @@ class GzipStream:
     """``gzip.open`` as a context manager whose corrupt-data failures surface as ``InputProblem``."""
 
     def __init__(self, path: Path) -> None:
-        self._stream: IO[bytes] = gzip.open(path, "rb")
+        # typeshed declares GzipFile a BufferedIOBase only; it is a complete binary file object.
+        self._stream = cast(IO[bytes], gzip.open(path, "rb"))
 
     def __enter__(self) -> IO[bytes]:
         return self._stream

@@ -390,7 +390,8 @@ def _window_mean(values: np.ndarray, radius: int) -> np.ndarray:
     idx = np.arange(len(values))
     lo = np.clip(idx - radius, 0, len(values))
     hi = np.clip(idx + radius + 1, 0, len(values))
-    return (padded[hi] - padded[lo]) / np.maximum(hi - lo, 1)
+    means: np.ndarray = (padded[hi] - padded[lo]) / np.maximum(hi - lo, 1)
+    return means
 
 
 def context_features(scores: np.ndarray, log_words: np.ndarray) -> np.ndarray:
@@ -454,7 +455,8 @@ class TreeStage:
             values = np.take(flat_rows, row_offset + np.take(features, at))
             node = 2 * node + 1 + (values > np.take(thresholds, at))
         leaf = node - n_internal + (np.arange(n_trees) * (n_internal + 1))[None, :]
-        return np.take(self.leaves.ravel(), leaf).sum(axis=1)
+        margins: np.ndarray = np.take(self.leaves.ravel(), leaf).sum(axis=1)
+        return margins
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         z = self.base + self.raw_margin(rows)

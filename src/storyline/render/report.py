@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import Protocol
 from importlib import resources
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -28,7 +29,6 @@ from markupsafe import Markup
 from storyline.briefing import (
     Briefing,
     CitationModel,
-    CitedText,
     EntityItem,
     IssueItem,
     QuoteItem,
@@ -198,7 +198,17 @@ def md_marks(citations: Iterable[CitationModel]) -> str:
     return "".join(f"[{source}]" for source in seen)
 
 
-def _md_cited(item: CitedText) -> str:
+class _Cited(Protocol):
+    """Any briefing item that is a text with its citations (summary, timeline, forecast)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def citations(self) -> list[CitationModel]: ...
+
+
+def _md_cited(item: _Cited) -> str:
     return f"{md_escape(item.text)} {md_marks(item.citations)}".rstrip()
 
 

@@ -285,9 +285,9 @@ def _collect_mentions(documents: Sequence[Document], passages: list[Passage], st
                 continue
             key = folded or _phrase_key(mention.name)
             name = _display_place(folded, places) if folded else mention.name
-            index = next((i for i in indices if passages[i].start <= mention.start < passages[i].end), None)
-            if key and index is not None:
-                _add(stats, key, index, name)
+            at = next((i for i in indices if passages[i].start <= mention.start < passages[i].end), None)
+            if key and at is not None:
+                _add(stats, key, at, name)
                 stats.entity.add(key)
                 stats.kinds.setdefault(key, "GPE" if folded else mention.label)
                 stats.surface[key][name] += 5  # the canonical name labels a named thing
@@ -485,7 +485,8 @@ def _score(term: str, stats: _Stats, passages: list[Passage]) -> float:
     value = sources * issues_config["w_sources"] + math.log2(1 + len(indices)) * issues_config["w_passages"]
     bonus = max(issues_config["entity_bonus"] if term in stats.entity else 1.0,
                 issues_config["phrase_bonus"] if " " in term else 1.0)
-    return value * bonus
+    score: float = value * bonus
+    return score
 
 
 def _neighbourhood(indices: set[int], passages: list[Passage], window: int) -> set[tuple[str, int]]:
@@ -560,7 +561,8 @@ def _issue_score(issue: Issue) -> float:
     """The seed's score plus a little for each keyword it gathered: an issue is a topic the
     sources discuss in several words ("truce", "zones", "settlement" around "Syria"), where a
     word used in unrelated senses ("election") gathers none."""
-    return issue.score + config()["issues"]["w_keywords"] * (len(issue.keywords) - 1)
+    score: float = issue.score + config()["issues"]["w_keywords"] * (len(issue.keywords) - 1)
+    return score
 
 
 def _folded(seed: str, indices: set[int], found: list[tuple[Issue, set[int]]], stats: _Stats,
@@ -662,11 +664,12 @@ def _modifier(seed: str, stats: _Stats, passages: list[Passage]) -> str | None:
 
 def _story_word(term: str, stats: _Stats, passages: list[Passage]) -> bool:
     indices = stats.passages.get(term, set())
-    return (len(indices) >= config()["terms"]["min_passages"]
-            and len({passages[i].source for i in indices}) >= config()["issues"]["modifier_sources"])
+    is_story_word: bool = (len(indices) >= config()["terms"]["min_passages"]
+                           and len({passages[i].source for i in indices}) >= config()["issues"]["modifier_sources"])
+    return is_story_word
 
 
-def _head_after(tokens: list[tuple[int, int, str]], position: int, text: str,
+def _head_after(tokens: Sequence[tuple[int, int, str]], position: int, text: str,
                 stop: frozenset[str]) -> str | None:
     """The head noun of the short phrase starting at ``position`` (its last content word
     before punctuation, at most three words on)."""

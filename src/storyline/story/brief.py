@@ -23,7 +23,7 @@ from storyline.model import Annotations, Citation, Document, Forecast, Quote
 from storyline.outlets import Registry, enrich
 from storyline.story.perspectives import Perspectives, perspectives
 from storyline.story.summary import SummarySentence, opening_vectors, summarize
-from storyline.story.timeline import build_timeline
+from storyline.story.timeline import TimelineEntry, build_timeline
 
 DEFAULT_WORDS = 250
 # A source whose text is less similar than this (cosine of mean sentence embeddings) to every
@@ -83,8 +83,8 @@ def _citation(citation: Citation) -> CitationModel:
     return CitationModel(source=citation.source, start=citation.start, end=citation.end)
 
 
-def _timeline_item(entry: object) -> TimelineItem:
-    data = entry.to_dict()  # type: ignore[attr-defined]
+def _timeline_item(entry: TimelineEntry) -> TimelineItem:
+    data = entry.to_dict()
     return TimelineItem(**data)
 
 
@@ -106,9 +106,9 @@ def _period(documents: list[Document]) -> Period:
     return Period(start=dates[0], end=dates[-1]) if dates else Period()
 
 
-def _speaker_names(entities: list[Entity]) -> dict[str, str]:
+def _speaker_names(entities: list[Entity]) -> dict[tuple[str, ...], str]:
     """Every form a person was seen in -> the canonical name."""
-    names: dict[str, str] = {}
+    names: dict[tuple[str, ...], str] = {}
     for entity in entities:
         if entity.type != "PERSON":
             continue
@@ -117,13 +117,13 @@ def _speaker_names(entities: list[Entity]) -> dict[str, str]:
     return names
 
 
-def _canonical(name: str | None, names: dict[str, str]) -> str | None:
+def _canonical(name: str | None, names: dict[tuple[str, ...], str]) -> str | None:
     if not name:
         return name
     return names.get(person_key(name), name)
 
 
-def _quotes(documents: list[Document], names: dict[str, str]) -> list[QuoteItem]:
+def _quotes(documents: list[Document], names: dict[tuple[str, ...], str]) -> list[QuoteItem]:
     """Every quote of every source; the same words quoted by several sources become one item."""
     def item(quote: Quote, citation: CitationModel) -> QuoteItem:
         return QuoteItem(speaker=_canonical(quote.speaker, names), text=quote.content,
@@ -133,7 +133,7 @@ def _quotes(documents: list[Document], names: dict[str, str]) -> list[QuoteItem]
                    lambda quote: (_canonical(quote.speaker, names), quote.content))
 
 
-def _forecasts(documents: list[Document], names: dict[str, str]) -> list[ForecastItem]:
+def _forecasts(documents: list[Document], names: dict[tuple[str, ...], str]) -> list[ForecastItem]:
     """Every forecast; the same prediction carried by several sources becomes one item."""
     def item(forecast: Forecast, citation: CitationModel) -> ForecastItem:
         return ForecastItem(holder=_canonical(forecast.holder, names), text=forecast.text,

@@ -169,7 +169,8 @@ def minhash(grams: np.ndarray) -> np.ndarray:
     a universal family), so the share of equal entries in two sketches estimates their Jaccard.
     """
     values = grams.astype(np.uint64)[:, None] * _MULTIPLIERS + _OFFSETS  # wraps mod 2**64
-    return (values >> np.uint64(32)).min(axis=0).astype(np.uint32)
+    sketch: np.ndarray = (values >> np.uint64(32)).min(axis=0).astype(np.uint32)
+    return sketch
 
 
 class MinHashIndex:

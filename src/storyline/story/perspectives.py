@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -220,7 +220,7 @@ def position_score(passage: Passage, issue: Issue, document: Document | None) ->
     keywords = {k.lower() for k in issue.keywords}
     lowered = passage.text.lower()
     hits = sum(1 for k in keywords if k in lowered)
-    score = weights["assessment"] * min(assessing, weights["max_assessment"]) + weights["keyword"] * hits
+    score: float = weights["assessment"] * min(assessing, weights["max_assessment"]) + weights["keyword"] * hits
     if _quoted(passage, document):
         score += weights["quote"]
     if is_summary_worthy(passage.text, summary_config()):
@@ -273,10 +273,10 @@ def _mostly_in(passages: list[Passage], issue: Issue) -> bool:
 
 def _links(supported: Sequence[Sequence[Citation]], space: _Space) -> set[frozenset[tuple[str, int]]]:
     """Pairs of passages (by key) that known-same-fact citation groups connect."""
-    starts = {}
+    starts: dict[str, list[int]] = {}
     for key in space.bags:
         starts.setdefault(key[0], []).append(key[1])
-    out = set()
+    out: set[frozenset[tuple[str, int]]] = set()
     for group in supported:
         keys = [k for k in (_passage_at(c, starts) for c in group) if k is not None]
         out.update(frozenset((a, b)) for i, a in enumerate(keys) for b in keys[i + 1:] if a[0] != b[0])
@@ -290,7 +290,7 @@ def _passage_at(citation: Citation, starts: dict[str, list[int]]) -> tuple[str, 
 
 
 def agreement_groups(passages: Sequence[Passage], space: _Space,
-                     links: set[frozenset[tuple[str, int]]] = frozenset()) -> list[list[Passage]]:
+                     links: Collection[frozenset[tuple[str, int]]] = frozenset()) -> list[list[Passage]]:
     """Facts stated by two or more sources: each group is its clearest statement first, then
     the best-matching passage of every other source that states it. Best supported first."""
     partners: dict[tuple[str, int], dict[str, tuple[float, Passage]]] = {}
@@ -500,7 +500,8 @@ def _same_event(a: _Dated, b: _Dated, limits: dict[str, Any]) -> bool:
     shared = a.window & b.window
     strong = shared - set(limits["weak_words"])
     smaller = min(len(a.window), len(b.window))
-    return len(strong) >= limits["min_shared"] and len(shared) / max(1, smaller) >= limits["overlap"]
+    same: bool = len(strong) >= limits["min_shared"] and len(shared) / max(1, smaller) >= limits["overlap"]
+    return same
 
 
 def _compatible(a: str, b: str) -> bool:
@@ -579,7 +580,7 @@ def blindspots(documents: Sequence[Document], items: Sequence[IssueItem]) -> lis
     """Issues only one country's sources cover, when the story has two or more countries.
     A silent source published well before every covering one (``blindspots.max_days_before``)
     could not have covered it, so it does not make a blindspot."""
-    countries = {d.id: d.country for d in documents}
+    countries = {d.id or "": d.country for d in documents}
     published = {d.id: d.published for d in documents}
     if len({c for c in countries.values() if c}) < 2:
         return []

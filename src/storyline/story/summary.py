@@ -139,7 +139,8 @@ class Candidate:
 
 @lru_cache(maxsize=1)
 def load_config() -> dict[str, Any]:
-    return json.loads(CONFIG_PATH.read_text("utf-8"))
+    config: dict[str, Any] = json.loads(CONFIG_PATH.read_text("utf-8"))
+    return config
 
 
 @lru_cache(maxsize=1)
@@ -503,7 +504,8 @@ def agreement(similarity: Matrix, candidates: list[Candidate]) -> NDArray[np.flo
         return np.zeros(len(candidates))
     best = np.stack([similarity[:, labels == s].max(axis=1) for s in ids], axis=1).astype(np.float64)
     own = labels[:, None] == np.array(ids)[None, :]
-    return np.where(own, 0.0, best).sum(axis=1) / (len(ids) - 1)
+    mean: NDArray[np.float64] = np.where(own, 0.0, best).sum(axis=1) / (len(ids) - 1)
+    return mean
 
 
 # --- selection -----------------------------------------------------------------------------------
@@ -545,7 +547,8 @@ def gain(index: int, candidates: list[Candidate], salience: list[float], chosen:
     # Budgeted greedy (gain per word**length_power): a short sentence naming a new place is not
     # crowded out by long ones that each pack several names.
     # The repeated frame of a parallel pair costs the reader little: it is not counted here.
-    return value / max(1, candidate.words - candidate.frame) ** rules["length_power"]
+    per_word: float = value / max(1, candidate.words - candidate.frame) ** rules["length_power"]
+    return per_word
 
 
 def select(candidates: list[Candidate], vectors: LazyVectors, lexical: Matrix, salience: list[float],

@@ -10,11 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from storyline.story.brief import DEFAULT_WORDS
 from storyline.briefing import Briefing
-from storyline.model import Hints
+from storyline.model import Hints, Mode
 from storyline.outlets import load_registry, use_registry
 from storyline.store.sqlite import SearchHit, StoryInfo
 from storyline.web.requests import Settings, token_problem
-from storyline.web.service import Article, brief_articles, read_articles
+from storyline.web.service import Article, Jobs, brief_articles, read_articles
 
 router = APIRouter(prefix="/api", tags=["API"])
 MIN_WORDS, MAX_WORDS = 20, 5000  # as `storyline brief --words`
@@ -87,7 +87,8 @@ class SearchHitOut(BaseModel):
 
 
 def settings_of(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: Settings = request.app.state.settings  # app.state is untyped; create_app sets it
+    return settings
 
 
 @router.post("/briefings", responses={200: {"model": Briefing}, **ERRORS})
@@ -137,7 +138,7 @@ def _articles(body: BriefingRequest) -> list[Article]:
             continue
         hints = Hints(url=item.url, title=item.title, published=item.published, outlet=item.outlet,
                       authors=list(item.authors))
-        mode = "text" if item.text is not None else "html"
+        mode: Mode = "text" if item.text is not None else "html"
         articles.append(Article(item.url or origin, item.text or item.html or "", mode, hints))
     return articles + [Article.from_url(url) for url in body.urls]
 
@@ -196,7 +197,8 @@ def hit_out(hit: SearchHit) -> dict[str, Any]:
 @router.get("/jobs/{job_id}", responses=ERRORS)
 def job_status(job_id: str, request: Request) -> dict[str, object]:
     """Progress of an ingest started from the web form (``state``: queued, running, done, failed)."""
-    job = request.app.state.jobs.get(job_id)
+    jobs: Jobs = request.app.state.jobs  # app.state is untyped; create_app sets it
+    job = jobs.get(job_id)
     if job is None:
         raise HTTPException(404, f"no job {job_id!r}")
-    return job.to_dict()  # type: ignore[no-any-return]
+    return job.to_dict()

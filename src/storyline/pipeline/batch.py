@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from storyline.model import Document, InputError, Source
+from storyline.outlets import Registry, packaged_registry
 
 WORKERS = min(2, os.cpu_count() or 1)
 # Below this many stories, starting worker processes (each loads the models) costs more than
@@ -43,22 +44,23 @@ def _parse_line(path: str, number: int, line: str) -> dict[str, Any] | InputErro
     return record
 
 
-def brief_record(record: dict[str, Any], words: int) -> str:
-    """One output line for one story."""
+def brief_record(record: dict[str, Any], words: int, registry: Registry) -> str:
+    """One output line for one story; ``registry`` names the outlets (a worker process gets it
+    as an argument: nothing of the parent's state is assumed there)."""
     from storyline.story.brief import brief
     from storyline.pipeline.documents import extract_one
 
     story_id = str(record["id"])
     documents: list[Document] = []
     for index, text in enumerate(record["documents"], start=1):
-        result = extract_one(Source(origin=f"{story_id}:{index}", data=text, mode="text"))
+        result = extract_one(Source(origin=f"{story_id}:{index}", data=text, mode="text"), registry)
         if isinstance(result, Document):
             result.id = f"S{len(documents) + 1}"
             documents.append(result)
     if not documents:
         return json.dumps({"id": story_id, "error": "no document with article text"})
     _mark_duplicates(documents)
-    briefing = brief(documents, words=words).to_dict()
+    briefing = brief(documents, words=words, registry=registry).to_dict()
     return json.dumps({"id": story_id, **briefing}, ensure_ascii=False)
 
 
@@ -82,8 +84,10 @@ def brief_batch(
     words: int,
     on_done: Callable[[], None] | None = None,
     on_error: Callable[[InputError], None] | None = None,
+    registry: Registry | None = None,
 ) -> tuple[list[str], int]:
-    """Every output line in input order, and how many input lines failed."""
+    """Every output line in input order, and how many input lines failed. ``registry`` names
+    the outlets (None: the packaged outlets)."""
     items = list(read_batch(path))
     records = [item for _, item in items if isinstance(item, dict)]
     failed = 0
@@ -92,7 +96,8 @@ def brief_batch(
             failed += 1
             if on_error is not None:
                 on_error(item)
-    results = iter(_run(records, words, on_done))
+    registry = registry if registry is not None else packaged_registry()
+    results = iter(_run(records, words, registry, on_done))
     lines = []
     for _, item in items:
         if isinstance(item, InputError):
@@ -102,16 +107,17 @@ def brief_batch(
     return lines, failed
 
 
-def _run(records: list[dict[str, Any]], words: int, on_done: Callable[[], None] | None) -> list[str]:
+def _run(records: list[dict[str, Any]], words: int, registry: Registry,
+         on_done: Callable[[], None] | None) -> list[str]:
     if len(records) < PARALLEL_FROM or WORKERS < 2:
         out = []
         for record in records:
-            out.append(brief_record(record, words))
+            out.append(brief_record(record, words, registry))
             if on_done:
                 on_done()
         return out
     with ProcessPoolExecutor(max_workers=WORKERS, initializer=_init_worker) as pool:
-        futures = [pool.submit(brief_record, record, words) for record in records]
+        futures = [pool.submit(brief_record, record, words, registry) for record in records]
         out = []
         for future in futures:
             out.append(future.result())

@@ -15,6 +15,7 @@ import numpy as np
 
 from storyline.story.agenda import Issue, Passage, named_issues, read_agenda
 from storyline.annotate.annotator import annotate
+from storyline.annotate.embeddings import SentenceVectors
 from storyline.briefing import (
     Briefing, CitationModel, CitedText, EntityItem, ForecastItem, Period, QuoteItem, SourceModel,
     StoryCheck, TimelineItem,
@@ -22,9 +23,10 @@ from storyline.briefing import (
 from storyline.annotate.entities import Entity, canonical_entities, person_key
 from storyline.read.fetch import Fetcher
 from storyline.model import Annotations, Citation, Document, Forecast, InputError, Mode, Quote
-from storyline.outlets import Registry, enrich, load_registry
+from storyline.outlets import Registry, enrich, packaged_registry
 from storyline.story.perspectives import Perspectives, perspectives
 from storyline.pipeline.documents import extract, ingest
+from storyline.pipeline.registry import registry_of
 from storyline.store.sqlite import open_store
 from storyline.story.summary import SummarySentence, opening_vectors, summarize
 from storyline.story.timeline import build_timeline
@@ -49,10 +51,11 @@ def brief(
 
     ``inputs`` are input strings (files, folders, URLs ... as for ``extract``) or ``Document``s.
     Inputs that fail are passed to ``on_error`` (if given) and left out. ``registry``: the
-    outlet registry that names sources' outlets, countries and ownership (default: packaged).
+    outlet registry that names sources' outlets, countries and ownership (default: packaged),
+    in the metadata of input strings and in the briefing's sources.
     ``issues``: issues the user names, ``"Label: keyword, keyword"``, always reported.
     """
-    documents = _documents(inputs, on_error)
+    documents = _documents(inputs, on_error, registry)
     return brief_documents(documents, words=words, registry=registry, issues=issues)
 
 
@@ -71,8 +74,9 @@ def brief_inputs(
     inputs = list(inputs)
     named_issues(issues)  # a malformed --issue fails before any reading
     if db_url is None:
-        return brief(_read(inputs, on_error, mode=mode, fetcher=fetcher), words=words,
-                     registry=load_registry(), issues=issues)
+        registry = packaged_registry()
+        return brief(_read(inputs, on_error, registry, mode=mode, fetcher=fetcher), words=words,
+                     registry=registry, issues=issues)
     with open_store(db_url) as store:
         report = ingest(inputs, store, mode=mode, fetcher=fetcher)
         for error in report.failed:
@@ -80,28 +84,29 @@ def brief_inputs(
                 on_error(error)
         wanted = set(report.new + report.duplicates + report.already_stored)
         documents = [d for d in store.documents(with_annotations=True) if d.id in wanted]
-        registry = load_registry(store)  # the user's outlets count
+        registry = registry_of(store)  # the user's outlets count
     return brief(documents, words=words, registry=registry, issues=issues)
 
 
-def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | None) -> list[Document]:
+def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | None,
+               registry: Registry | None = None) -> list[Document]:
     items = list(inputs)
     if all(isinstance(item, Document) for item in items):
         documents = [item for item in items if isinstance(item, Document)]
         _number(documents)
     else:
-        documents = _read([str(item) for item in items], on_error)
+        documents = _read([str(item) for item in items], on_error, registry)
     missing = [d for d in documents if d.annotations is None]
     if missing:
         annotate(missing)
     return documents
 
 
-def _read(inputs: list[str], on_error: Errors | None, *, mode: Mode | None = None,
-          fetcher: Fetcher | None = None) -> list[Document]:
+def _read(inputs: list[str], on_error: Errors | None, registry: Registry | None, *,
+          mode: Mode | None = None, fetcher: Fetcher | None = None) -> list[Document]:
     """The documents of ``inputs``; each failure goes to ``on_error`` and is left out."""
     documents = []
-    for result in extract(inputs, mode=mode, fetcher=fetcher):
+    for result in extract(inputs, mode=mode, fetcher=fetcher, registry=registry):
         if isinstance(result, Document):
             documents.append(result)
         elif on_error is not None:
@@ -123,20 +128,27 @@ def _number(documents: list[Document]) -> None:
 
 
 def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
-                    registry: Registry | None = None, issues: Sequence[str] = ()) -> Briefing:
+                    registry: Registry | None = None, issues: Sequence[str] = (),
+                    vectors: SentenceVectors | None = None) -> Briefing:
     """Assemble the briefing of annotated documents (duplicates stay listed, not analysed).
-    ``issues``: user-named issues (``"Label: keyword, keyword"``), reported before those found."""
-    enrich(documents, registry)  # outlet names, countries and ownership from the registry
+    ``registry``: the outlet registry (default: packaged). ``issues``: user-named issues
+    (``"Label: keyword, keyword"``), reported before those found. ``vectors``: the sentence
+    vectors the summary, the perspectives and the story check share (default: a new
+    ``SentenceVectors``, so that no briefing depends on what an earlier one embedded)."""
+    # Outlet names, countries and ownership from the registry.
+    enrich(documents, registry if registry is not None else packaged_registry())
+    vectors = vectors if vectors is not None else SentenceVectors()
     originals = [d for d in documents if not d.duplicate_of]
     entities = canonical_entities(originals)
     names = _speaker_names(entities)
     found, passages = read_agenda(originals, issues)
-    summary = summarize(originals, words=words, topics=[_spans(issue) for issue in found])
-    views = _perspectives(originals, found, passages, summary)
-    # After the summary: its sentence cache already holds most of the sources' openings.
-    vectors = opening_vectors(originals) if len(originals) > 1 else None
+    summary = summarize(originals, words=words, topics=[_spans(issue) for issue in found],
+                        embedder=vectors)
+    views = _perspectives(originals, found, passages, summary, vectors)
+    # After the summary: ``vectors`` already holds most of the sources' openings.
+    openings = opening_vectors(originals, vectors) if len(originals) > 1 else None
     return Briefing(
-        title=_title(originals, vectors),
+        title=_title(originals, openings),
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         period=_period(documents),
         sources=[SourceModel(**d.to_dict()) for d in documents],
@@ -149,7 +161,7 @@ def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
         countries=views.countries,
         blindspots=views.blindspots,
         conflicts=views.conflicts,
-        story=_story_check(originals, vectors),
+        story=_story_check(originals, openings),
         words=words,
     )
 
@@ -159,11 +171,11 @@ def _spans(issue: Issue) -> list[tuple[str, int, int]]:
 
 
 def _perspectives(originals: list[Document], found: list[Issue], passages: list[Passage],
-                  summary: Sequence[SummarySentence]) -> Perspectives:
+                  summary: Sequence[SummarySentence], vectors: SentenceVectors) -> Perspectives:
     """How each source and country covers the agenda issues; the summary's multi-source
     citations count as agreement (checked with embeddings there)."""
     supported = [s.citations for s in summary if len({c.source for c in s.citations}) > 1]
-    return perspectives(originals, found, supported, passages)
+    return perspectives(originals, found, supported, passages, vectors)
 
 
 def _cited(text: str, citations: Sequence[Citation]) -> CitedText:

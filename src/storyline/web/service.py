@@ -26,8 +26,9 @@ from typing import Literal
 from storyline.briefing import Briefing
 from storyline.read.fetch import Fetcher
 from storyline.model import Document, Hints, InputError, Mode, Source
-from storyline.outlets import Registry, load_registry
+from storyline.outlets import Registry
 from storyline.pipeline.documents import extract_sources, ingest_sources
+from storyline.pipeline.registry import registry_of
 from storyline.read.readers import fetch_url, read_file
 from storyline.store.sqlite import Store
 
@@ -75,13 +76,15 @@ def _uploaded(filename: str, data: str | bytes) -> Iterator[Source | InputError]
             yield item
 
 
-def read_articles(articles: Sequence[Article], fetcher: Fetcher) -> tuple[list[Document], list[InputError]]:
+def read_articles(articles: Sequence[Article], fetcher: Fetcher, registry: Registry | None = None
+                  ) -> tuple[list[Document], list[InputError]]:
     """The documents of ``articles`` numbered S1.. in order, later copies marked as duplicates
-    (as ``storyline.pipeline.documents.extract`` does for input strings), and the failures."""
+    (as ``storyline.pipeline.documents.extract`` does for input strings), and the failures.
+    ``registry`` names the outlets (None: the packaged outlets)."""
     sources = (source for article in articles for source in sources_of(article, fetcher))
     documents: list[Document] = []
     errors: list[InputError] = []
-    for result in extract_sources(sources):
+    for result in extract_sources(sources, registry):
         if isinstance(result, Document):
             documents.append(result)
         else:
@@ -162,7 +165,7 @@ class StoryBriefings:
         with ANALYSIS_LOCK:
             if missing:
                 annotate(missing)
-            briefing = brief_documents(documents, words=words, registry=load_registry(store))
+            briefing = brief_documents(documents, words=words, registry=registry_of(store))
         for document in missing:  # kept, so that they are parsed once and found by search
             if document.id and document.annotations is not None:
                 store.save_annotations(document.id, document.annotations)

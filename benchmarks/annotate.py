@@ -19,7 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from common import data_argument_parser, read_gzip_bytes  # noqa: E402
 
-from storyline.annotate.annotator import PARALLEL_FROM, ParallelAnnotator, annotate  # noqa: E402
+from storyline.annotate.annotator import annotate  # noqa: E402
+from storyline.pipeline.annotation import PARALLEL_FROM, annotator_on  # noqa: E402
+from storyline.pipeline.executor import LocalPool  # noqa: E402
 from storyline.model import Document  # noqa: E402
 
 ARTICLE_WORDS = 600
@@ -42,14 +44,16 @@ def _documents(texts: list[str]) -> list[Document]:
 
 def _annotate_throughput(texts: list[str], processes: int) -> float:
     """Steady-state articles per second: models are loaded and warm before the clock starts.
-    Several processes go through ``ParallelAnnotator``, the code path ``storyline ingest`` uses."""
+    Several processes go through the executor's ``LocalPool``, the code path ``storyline ingest``
+    uses."""
     if processes < 2:
         annotate(_documents(texts[:4]))
         documents = _documents(texts)
         start = time.perf_counter()
         annotate(documents)
         return len(documents) / (time.perf_counter() - start)
-    with ParallelAnnotator(workers=processes) as annotator:
+    with LocalPool(processes) as pool:
+        annotator = annotator_on(pool)
         annotator(_documents(texts[: PARALLEL_FROM * processes]))  # every worker loads its models
         documents = _documents(texts)
         start = time.perf_counter()

@@ -124,7 +124,7 @@ def build_documents(cluster: dict[str, Any], cache: Path) -> list[Document]:
 
 def shared_sentences(documents: list[Document]) -> list[list[str]]:
     """The one segmentation every baseline selects from: spaCy sentences, split at line breaks."""
-    from storyline.story.summary import split_lines
+    from storyline.text import split_lines
 
     out: list[list[str]] = []
     for document in documents:
@@ -309,16 +309,19 @@ def run(clusters: list[dict[str, Any]], cache: Path, words: int, config: dict[st
         fresh_embeddings: bool = False) -> tuple[dict[str, dict[str, float]], float]:
     from rouge_score import rouge_scorer
 
+    from storyline.annotate.embeddings import SentenceVectors
     from storyline.story.summary import summarize
 
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL", "rougeLsum"], use_stemmer=True)
-    embedder: Any = None if fresh_embeddings else CachedEmbedder(cache / "embeddings.npz")
+    cached = None if fresh_embeddings else CachedEmbedder(cache / "embeddings.npz")
     per_system: dict[str, list[dict[str, float]]] = {
         OURS: [], **{name: [] for name in BASELINES}, **{name: [] for name in ABLATIONS}}
     ours_seconds = 0.0
     for cluster in clusters:
         documents = build_documents(cluster, cache)
         reference_split = reference_lines(cluster["summary"], cache)
+        # Fresh: each cluster's own sentence vectors, as a briefing has (its ablations share them).
+        embedder: Any = cached if cached is not None else SentenceVectors()
 
         def scored(sentences: list[str]) -> dict[str, float]:
             return score(scorer, cluster["summary"], reference_split, sentences)
@@ -334,8 +337,8 @@ def run(clusters: list[dict[str, Any]], cache: Path, words: int, config: dict[st
         per_doc = shared_sentences(documents)
         for name, system in BASELINES.items():
             per_system[name].append(scored(system(per_doc, words)))
-    if embedder is not None:
-        embedder.save()
+    if cached is not None:
+        cached.save()
     return {name: mean(rows) for name, rows in per_system.items()}, ours_seconds
 
 

@@ -6,10 +6,13 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Sequence
 
 import numpy as np
 
-from storyline.annotate.embeddings import DIMENSIONS, embed, model_in_background
+from storyline.annotate.embeddings import (
+    DIMENSIONS, Embedder, Matrix, SentenceVectors, embed, model_in_background,
+)
 
 SENTENCES = [
     "The river authority signed the water-sharing deal on Tuesday.",
@@ -27,6 +30,37 @@ def test_vectors_are_normalised_and_put_paraphrases_together() -> None:
 
 def test_empty_input_gives_an_empty_matrix() -> None:
     assert embed([]).shape == (0, DIMENSIONS)
+
+
+def _fake_embedder(calls: list[list[str]]) -> Embedder:
+    """Rows that identify the sentence (its length), and a record of each call."""
+    def fake(sentences: Sequence[str]) -> Matrix:
+        calls.append(list(sentences))
+        rows = np.zeros((len(sentences), DIMENSIONS), dtype=np.float32)
+        rows[:, 0] = [len(s) for s in sentences]
+        return rows
+    return fake
+
+
+def test_sentence_vectors_embed_what_is_missing_in_one_call() -> None:
+    calls: list[list[str]] = []
+    vectors = SentenceVectors(_fake_embedder(calls))
+    first = vectors(["aa", "b", "aa"])
+    assert calls == [["aa", "b"]] and first[:, 0].tolist() == [2, 1, 2]
+    second = vectors(["b", "cccc", "dd", "cccc"])
+    assert calls[1] == ["cccc", "dd"] and second[:, 0].tolist() == [1, 4, 2, 4]
+    vectors(["aa", "dd"])
+    assert len(calls) == 2  # all known: no call
+    assert "aa" in vectors and "zz" not in vectors
+    assert vectors([]).shape == (0, DIMENSIONS) and len(calls) == 2
+
+
+def test_sentence_vectors_forget_past_their_limit() -> None:
+    calls: list[list[str]] = []
+    vectors = SentenceVectors(_fake_embedder(calls), limit=3)
+    vectors(["a", "b"])
+    vectors(["c", "d"])  # 2 + 2 > 3: what was known is dropped first
+    assert "a" not in vectors and "c" in vectors and "d" in vectors
 
 
 def test_no_child_where_torch_is_already_loaded() -> None:

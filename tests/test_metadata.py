@@ -8,23 +8,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from storyline.countries import country_code, country_names_by_code, country_of_domain
 from storyline.read.metadata import (
     build_document,
     canonical_outlet,
     clean_author_list,
-    country_of_domain,
     detect_language,
     is_person_name,
     registrable_domain,
 )
 from storyline.model import Document, Extraction, Hints, Source
+from storyline.outlets import packaged_registry
 from storyline.read.textclean import clean_text
+
+# The packaged outlets: the registry every page below is read with.
+OUTLETS = packaged_registry()
+
 
 def _seed(seeds_dir: Path, prefix: str) -> Document:
     """A seed page (``seeds_dir`` skips, or fails under CI, when the shared seeds are absent)."""
     path = next(seeds_dir.glob(f"{prefix}_*.txt"))
     text = path.read_text(encoding="utf-8")
-    return build_document(Source(origin=str(path), data=text), clean_text(text))
+    return build_document(Source(origin=str(path), data=text), clean_text(text), OUTLETS)
 
 
 def _text_doc(text: str, **hints: Any) -> Document:
@@ -32,14 +37,14 @@ def _text_doc(text: str, **hints: Any) -> Document:
     these tests do not depend on the cleaner: metadata must cope with boilerplate still in the body."""
     extraction = Extraction(paragraphs=[b.strip() for b in text.split("\n\n") if b.strip()])
     source = Source(origin="test", data=text, mode="text", hints=Hints(**hints))
-    return build_document(source, extraction)
+    return build_document(source, extraction, OUTLETS)
 
 
 def _hand_doc(paragraphs: list[str], evidence: list[str], before: int, **hints: Any) -> Document:
     """An HTML-mode-like page: our own Extraction, no raw text lines to fall back on."""
     extraction = Extraction(paragraphs=paragraphs, evidence=evidence, evidence_before_body=before)
     source = Source(origin="test", data="<html></html>", mode="html", hints=Hints(**hints))
-    return build_document(source, extraction)
+    return build_document(source, extraction, OUTLETS)
 
 
 # --- seeds -------------------------------------------------------------------------------------
@@ -126,12 +131,12 @@ def test_hard_wrapped_page() -> None:
 def test_junk_authors_rejected() -> None:
     junk = ["Email the author", "Staff", "Admin", "@newsdesk", "Reuters", "The Washington Post", "Staff Writer"]
     junk.append("https://x.com/a")
-    assert clean_author_list(junk + ["Jane Roe"]) == ["Jane Roe"]
-    assert not is_person_name("Share this article")
-    assert not is_person_name("Request Information")
-    assert is_person_name("Jean-Luc de la Fontaine")
-    assert is_person_name("Jean DUPONT") and not is_person_name("Jane Roe FOXNews")
-    assert clean_author_list(["Sean Lee Sean Lee"]) == ["Sean Lee"]
+    assert clean_author_list(junk + ["Jane Roe"], OUTLETS) == ["Jane Roe"]
+    assert not is_person_name("Share this article", OUTLETS)
+    assert not is_person_name("Request Information", OUTLETS)
+    assert is_person_name("Jean-Luc de la Fontaine", OUTLETS)
+    assert is_person_name("Jean DUPONT", OUTLETS) and not is_person_name("Jane Roe FOXNews", OUTLETS)
+    assert clean_author_list(["Sean Lee Sean Lee"], OUTLETS) == ["Sean Lee"]
 
 
 def test_menu_entries_are_not_name_and_role() -> None:
@@ -180,20 +185,20 @@ def test_meta_used_when_no_hints() -> None:
             "outlet": "Example Daily",
         },
     )
-    doc = build_document(Source(origin="x", data="<html/>", mode="html"), extraction)
+    doc = build_document(Source(origin="x", data="<html/>", mode="html"), extraction, OUTLETS)
     assert doc.title == "Meta Title" and doc.authors == ["Ann Meyer"] and doc.outlet == "Example Daily"
     assert doc.published == "2020-02-03" and doc.published_from == "meta"
 
 
 def test_known_domain_name_beats_site_name_markup() -> None:
     extraction = Extraction(paragraphs=[BODY], meta={"outlet": "NYTimes", "url": "https://www.nytimes.com/x"})
-    doc = build_document(Source(origin="x", data="<html/>", mode="html"), extraction)
+    doc = build_document(Source(origin="x", data="<html/>", mode="html"), extraction, OUTLETS)
     assert doc.outlet == "The New York Times" and doc.url == "https://www.nytimes.com/x"
 
 
 def test_meta_language_used_only_for_tiny_bodies() -> None:
     extraction = Extraction(paragraphs=["Ja."], meta={"language": "de-AT"})
-    assert build_document(Source(origin="x", data="<html/>", mode="html"), extraction).language == "de"
+    assert build_document(Source(origin="x", data="<html/>", mode="html"), extraction, OUTLETS).language == "de"
 
 
 def test_syndication_line_names_original_outlet() -> None:
@@ -268,9 +273,9 @@ def test_cleaner_title_guess_checked() -> None:
     evidence = ["Peter Novak", role]
     source = Source(origin="x", data="<html/>", mode="html")
     wrong = Extraction(paragraphs=[BODY], title=role, evidence=evidence, evidence_before_body=2)
-    assert build_document(source, wrong).title is None  # the role line is not a headline
+    assert build_document(source, wrong, OUTLETS).title is None  # the role line is not a headline
     right = Extraction(paragraphs=[BODY], title="Budget Passes", evidence=evidence, evidence_before_body=2)
-    assert build_document(source, right).title == "Budget Passes"
+    assert build_document(source, right, OUTLETS).title == "Budget Passes"
 
 
 def test_author_box_bare_title_gains_affiliation_from_bio() -> None:
@@ -436,16 +441,21 @@ def test_kind_from_section_word() -> None:
 def test_domain_helpers() -> None:
     assert registrable_domain("https://www.news.example.co.uk/a/b") == "example.co.uk"
     assert registrable_domain("valdaiclub.com") == "valdaiclub.com"
-    assert canonical_outlet("valdaiclub.com") == "Valdai Club"
-    assert canonical_outlet("Washington Post") == "The Washington Post"
-    assert canonical_outlet("unknown-site.org") == "unknown-site.org"
+    assert canonical_outlet("valdaiclub.com", OUTLETS) == "Valdai Club"
+    assert canonical_outlet("Washington Post", OUTLETS) == "The Washington Post"
+    assert canonical_outlet("unknown-site.org", OUTLETS) == "unknown-site.org"
     assert country_of_domain("example.ru") == "RU"
     assert country_of_domain("example.co.uk") == "GB"
     assert country_of_domain("example.io") is None
     assert country_of_domain("example.com") is None
 
 
+def test_country_table() -> None:
+    assert country_code("Germany") == "DE" and country_code("Atlantis") is None
+    assert country_names_by_code()["BA"][0] == "Bosnia and Herzegovina"  # the usual name first
+
+
 def test_words_and_removed_chars() -> None:
     extraction = Extraction(paragraphs=["one two three", "four"], removed_chars=42)
-    doc = build_document(Source(origin="x", data="", mode="text"), extraction)
+    doc = build_document(Source(origin="x", data="", mode="text"), extraction, OUTLETS)
     assert doc.words == 4 and doc.boilerplate_removed_chars == 42

@@ -16,23 +16,21 @@ from storyline.pipeline.stories import brief
 from storyline.cli import main
 from storyline.errors import InputProblem
 from storyline.read.metadata import canonical_outlet
-from storyline.model import Document
+from storyline.model import Document, Hints, Source
 from storyline.outlets import (
     Outlet,
     Registry,
-    active_registry,
     enrich,
-    load_registry,
-    load_registry_from,
     make_outlet,
     outlets_named_in,
     ownership_types,
     packaged_outlets,
     packaged_registry,
     read_outlets_file,
-    use_registry,
+    registry_with,
 )
-from storyline.pipeline.documents import extract, ingest
+from storyline.pipeline.documents import extract, extract_one, ingest
+from storyline.pipeline.registry import registry_from, registry_of
 from storyline.resources import read_data
 from storyline.store.sqlite import open_store
 from tests.conftest import REPO, seed_path
@@ -202,14 +200,19 @@ def test_store_keeps_user_outlets_and_they_win(tmp_path: Path) -> None:
     with open_store(f"sqlite:///{db}") as store:  # a fresh connection: it is on disk
         assert [o.name for o in store.outlets()] == ["MEDUZA", "Harbour Times"]  # replaced in place
         assert store.outlets()[1] == HARBOUR  # aliases kept
-        registry = load_registry(store)
+        registry = registry_of(store)
         assert registry.by_name("meduza").country == "LV"  # type: ignore[union-attr]
         assert registry.by_name("HT Daily") == HARBOUR
         assert store.remove_outlet("harbour times") and not store.remove_outlet("Harbour Times")
         assert [o.name for o in store.outlets()] == ["MEDUZA"]
-    assert load_registry_from(str(db)).by_name("Meduza").country == "LV"  # type: ignore[union-attr]
+    assert registry_from(str(db)).by_name("Meduza").country == "LV"  # type: ignore[union-attr]
     with open_store(str(tmp_path / "empty.db")) as store:
-        assert load_registry(store) is packaged_registry()
+        assert registry_of(store) is packaged_registry()
+
+
+def test_registry_with_no_user_outlets_is_the_packaged_one() -> None:
+    assert registry_with([]) is packaged_registry()
+    assert registry_with([HARBOUR]).by_name("HT Daily") == HARBOUR
 
 
 def test_ingest_names_outlets_and_countries_from_the_stores_registry(tmp_path: Path) -> None:
@@ -225,15 +228,27 @@ def test_ingest_names_outlets_and_countries_from_the_stores_registry(tmp_path: P
         ingest([str(records)], store, annotate=False)
         stored = store.documents()[0]
     assert stored.outlet == "Harbour Times" and stored.country == "Aldmark"
-    assert active_registry() is packaged_registry()  # the store's registry was active only inside
+    with open_store(str(tmp_path / "given.db")) as store:  # a registry given wins over the store's
+        ingest([str(records)], store, annotate=False, registry=packaged_registry())
+        given = store.documents()[0]
+    assert given.outlet == "harbourtimes.example"
 
 
-def test_metadata_reads_the_active_registry() -> None:
-    assert canonical_outlet("harbourtimes.example") == "harbourtimes.example"
-    with use_registry(_user_registry(HARBOUR)):
-        assert canonical_outlet("harbourtimes.example") == "Harbour Times"
-        assert canonical_outlet("ht daily") == "Harbour Times"
-    assert canonical_outlet("ht daily") == "ht daily"
+def test_metadata_reads_the_registry_it_is_given() -> None:
+    packaged, user = packaged_registry(), _user_registry(HARBOUR)
+    assert canonical_outlet("harbourtimes.example", packaged) == "harbourtimes.example"
+    assert canonical_outlet("harbourtimes.example", user) == "Harbour Times"
+    assert canonical_outlet("ht daily", user) == "Harbour Times"
+    assert canonical_outlet("ht daily", packaged) == "ht daily"
+
+
+def test_extraction_names_outlets_from_the_registry_it_is_given() -> None:
+    record = Source(origin="x", data=HARBOUR_ARTICLE, mode="text",
+                    hints=Hints(url="https://news.harbourtimes.example/2024/ferry"))
+    plain = extract_one(record)
+    assert isinstance(plain, Document) and plain.outlet == "harbourtimes.example"
+    named = extract_one(record, _user_registry(HARBOUR))
+    assert isinstance(named, Document) and (named.outlet, named.country) == ("Harbour Times", "Aldmark")
 
 
 # --- enrich ------------------------------------------------------------------------------------

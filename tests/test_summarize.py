@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import importlib.util
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from conftest import require
+from storyline.annotate.embeddings import Matrix, SentenceVectors, embed
 from storyline.model import Document
 from storyline.story.summary import (
     SummarySentence,
-    is_summary_worthy,
     load_config,
+    opening_vectors,
     summarize,
     trim_start,
     worthy_units,
 )
+from storyline.text import is_summary_worthy, split_lines, stem
 
 BRIDGE_A = (
     "The old stone bridge over the Wren river in Millbrook reopened on Tuesday after two years "
@@ -159,7 +162,10 @@ def test_same_output_in_any_document_order() -> None:
 
 
 def test_sentence_filters() -> None:
-    config = load_config()
+    config = load_config()  # the summary's settings carry the shared sentence rules
+    assert is_summary_worthy("The council approved the new budget for the harbour on Monday.")
+    shorter = {**config, "sentence": {**config["sentence"], "max_words": 5}}  # a tuning override
+    assert not is_summary_worthy("The council approved the new budget for the harbour on Monday.", shorter)
     assert is_summary_worthy("The council approved the new budget for the harbour on Monday.", config)
     assert not is_summary_worthy("By Jane Carter and Tom Reyes of the Courier.", config)  # byline
     assert not is_summary_worthy("Who will pay for the new harbour wall next year?", config)  # question
@@ -167,6 +173,33 @@ def test_sentence_filters() -> None:
     assert not is_summary_worthy("Photo: the harbour wall at dawn, seen from the pier.", config)  # caption
     assert not is_summary_worthy("HARBOUR WALL VOTE: WHAT HAPPENS NEXT FOR THE TOWN.", config)  # headline
     assert not is_summary_worthy("Monday, March 3, 2031.", config)  # dateline only
+
+
+def test_shared_text_helpers() -> None:
+    text = "  First line.  \n\n Second line\n"
+    assert [text[a:b] for a, b in split_lines(text, 0, len(text))] == ["First line.", "Second line"]
+    assert [stem(w) for w in ("Russia's", "policies", "talks", "crisis", "bus")] == [
+        "russia", "policy", "talk", "crisis", "bus"]
+
+
+def test_a_briefings_sentence_vectors_embed_each_sentence_once_and_are_reused() -> None:
+    calls: list[list[str]] = []
+
+    def counting(sentences: Sequence[str]) -> Matrix:
+        calls.append(list(sentences))
+        return embed(sentences)
+
+    documents = bridge_story()
+    vectors = SentenceVectors(counting)
+    summarize(documents, words=250, embedder=vectors)
+    embedded = [s for call in calls for s in call]
+    assert embedded and len(embedded) == len(set(embedded))
+    before = len(embedded)
+    openings = opening_vectors(documents, vectors)
+    assert openings.shape == (2, 384)
+    # The openings the summary embedded are taken as they are: at most one new one per source.
+    assert sum(len(call) for call in calls) - before <= len(documents)
+    assert embedded[0] in vectors and embedded[0] not in SentenceVectors()  # nothing shared
 
 
 def test_leading_connective_and_dateline_trimming() -> None:

@@ -33,12 +33,12 @@ from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
 from storyline.model import Document, InputError, Mode
 from storyline.outlets import (
     enrich,
-    load_registry,
     make_outlet,
     ownership_types,
     read_outlets_file,
 )
 from storyline.pipeline.documents import extract, ingest
+from storyline.pipeline.registry import registry_of
 from storyline.store.sqlite import default_db_location, open_store
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
@@ -202,7 +202,7 @@ def docs_command(db_url: str | None, fmt: str) -> None:
     """List the documents stored in the database."""
     with _open_store_or_exit(db_url) as store:
         documents = store.documents()
-        enrich(documents, load_registry(store))  # outlets added since the ingest count too
+        enrich(documents, registry_of(store))  # outlets added since the ingest count too
     if fmt == "json":
         click.echo(json.dumps([d.to_dict() for d in documents], ensure_ascii=False, indent=2))
     elif fmt == "jsonl":
@@ -423,7 +423,7 @@ def outlets_add_command(name: str, domains: tuple[str, ...], country: str | None
     """Add (or replace) your outlet NAME. Options left out keep what the registry already
     knows about an outlet of that name."""
     with _open_store_or_exit(db_url) as store:
-        known = load_registry(store).by_name(name)
+        known = registry_of(store).by_name(name)
         if known is not None:  # what the registry knows fills the options not given
             domains = domains or known.domains
             aliases = aliases or (*known.aliases, known.name)
@@ -451,7 +451,7 @@ def _outlet_summary(outlet: Any) -> str:
 def outlets_list_command(db_url: str | None, fmt: str, user_only: bool) -> None:
     """List the outlets the registry knows: packaged and yours."""
     with _open_store_or_exit(db_url) as store:
-        registry = load_registry(store)
+        registry = registry_of(store)
     outlets = [o for o in registry if registry.is_user(o) or not user_only]
     if fmt == "json":
         click.echo(json.dumps([o.to_dict() for o in outlets], ensure_ascii=False, indent=2))
@@ -494,7 +494,7 @@ def outlets_remove_command(name: str, db_url: str | None) -> None:
     """Remove your outlet NAME (by name or alias). Packaged outlets stay; add one of the same
     name to override it."""
     with _open_store_or_exit(db_url) as store:
-        registry = load_registry(store)
+        registry = registry_of(store)
         found = registry.by_name(name)
         removed = found is not None and registry.is_user(found) and store.remove_outlet(found.name)
     if not removed:

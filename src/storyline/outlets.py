@@ -5,14 +5,15 @@ Two sources, merged into one ``Registry``:
 * the packaged list ``data/outlets.json`` (the common international outlets, written by us), and
 * the user's own outlets, stored in the database (``storyline outlets add/import``). A user entry
   takes precedence: it replaces a packaged entry that shares a name or alias with it, and its
-  domains and names win any clash.
+  domains and names win any clash. ``registry_with(user)`` merges them; reading them from a
+  store is the pipeline's part (``storyline.pipeline.registry``): this module knows no store.
 
 Lookups: ``by_domain`` (a host, URL or domain; subdomains fall back to their parents, so
 ``news.example.co.uk`` finds ``example.co.uk``), ``by_name`` (name or alias, ignoring case,
 punctuation and a leading "The"), and ``find`` (either, by the look of the text).
 
-The metadata stage reads the *active* registry (``active_registry``): the packaged one, unless an
-ingest made the store's registry active with ``use_registry``. ``enrich`` gives documents the
+The registry is always passed explicitly: the metadata stage takes it as an argument (the
+packaged one, or for an ingest the store's), and so does ``enrich``, which gives documents the
 registry's canonical outlet name, country and ownership after the fact (the briefing does this,
 so outlets the user added after an ingest still count).
 """
@@ -23,20 +24,15 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from storyline.errors import InputProblem
 from storyline.model import Document
 from storyline.resources import read_data
-
-if TYPE_CHECKING:  # the store imports this module for ``Outlet``
-    from storyline.store.sqlite import Store
 
 DATA_FILE = "outlets.json"
 _FIELDS = ("name", "domains", "aliases", "country", "ownership")
@@ -256,40 +252,9 @@ def packaged_registry() -> Registry:
     return Registry(packaged_outlets())
 
 
-def load_registry(store: Store | None = None) -> Registry:
-    """The packaged outlets merged with those stored in ``store`` (none: the packaged alone)."""
-    if store is None:
-        return packaged_registry()
-    user = store.outlets()
+def registry_with(user: Sequence[Outlet]) -> Registry:
+    """The packaged outlets merged with the user's ``user`` (none: the packaged registry itself)."""
     return Registry(packaged_outlets(), user) if user else packaged_registry()
-
-
-def load_registry_from(db_url: str | None) -> Registry:
-    """``load_registry`` for a database URL (``open_store``'s forms)."""
-    from storyline.store.sqlite import open_store
-
-    with open_store(db_url) as store:
-        return load_registry(store)
-
-
-# --- the active registry (what the metadata stage sees) ---------------------------------------
-
-_ACTIVE: ContextVar[Registry | None] = ContextVar("storyline_outlet_registry", default=None)
-
-
-def active_registry() -> Registry:
-    """The registry in force here: the one ``use_registry`` set, else the packaged one."""
-    return _ACTIVE.get() or packaged_registry()
-
-
-@contextmanager
-def use_registry(registry: Registry) -> Iterator[Registry]:
-    """Make ``registry`` the active one inside the ``with`` block (ingest: the store's)."""
-    token = _ACTIVE.set(registry)
-    try:
-        yield registry
-    finally:
-        _ACTIVE.reset(token)
 
 
 # --- documents -------------------------------------------------------------------------------
@@ -365,15 +330,14 @@ def affiliation_country(document: Document, registry: Registry) -> str | None:
     return None
 
 
-def enrich(documents: Iterable[Document], registry: Registry | None = None) -> None:
+def enrich(documents: Iterable[Document], registry: Registry) -> None:
     """Give documents what the registry knows (in place).
 
     For a known outlet (by name, else by URL): its canonical name, its ownership, and its
     country, which replaces the stored one (as in the metadata stage, a known outlet's country
     beats any other evidence). For an unknown outlet, a missing country is taken from the
-    registry outlet an author is affiliated with. ``registry`` None: the active registry.
+    registry outlet an author is affiliated with.
     """
-    registry = registry or active_registry()
     for document in documents:
         outlet = outlet_of(document, registry)
         if outlet is not None:

@@ -2,7 +2,8 @@
 
 The weights ship inside the package, so nothing is fetched from a hub (``HF_HUB_OFFLINE=1`` is
 set before sentence-transformers is imported, so a mistake fails loudly instead of downloading).
-Vectors are L2-normalised: a dot product is the cosine similarity.
+Vectors are L2-normalised: a dot product is the cosine similarity. ``SentenceVectors`` remembers
+the vectors of one briefing's sentences, so that its stages embed each sentence once.
 
 A cold command can load the model beside its other work: inside ``with model_in_background():``
 a forked child process imports sentence-transformers and loads the weights while the parent
@@ -16,7 +17,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from multiprocessing.connection import Connection
@@ -29,6 +30,8 @@ DIMENSIONS = 384
 # Sentences are sorted by length and padded per batch: small batches waste little on padding
 # (64 sentences of news embed in 0.54 s at 16 per batch, 1.09 s at 64, on a 2-core CPU).
 BATCH_SIZE = 16
+# Sentences a ``SentenceVectors`` keeps at most (a briefing has hundreds to a few thousand).
+SENTENCE_VECTORS_LIMIT = 20_000
 
 Matrix = NDArray[np.float32]
 
@@ -72,6 +75,39 @@ def _encode(model: Any, sentences: Sequence[str]) -> Matrix:
 def cosine_matrix(a: Matrix, b: Matrix) -> Matrix:
     """Pairwise cosine similarities of normalised rows."""
     return np.asarray(a @ b.T, dtype=np.float32)
+
+
+Embedder = Callable[[Sequence[str]], Matrix]
+
+
+class SentenceVectors:
+    """The vectors of one briefing's sentences, each embedded once: the summary, the perspectives
+    and the story check ask for many of the same sentences, and embedding is the slow step.
+
+    Called with sentences, it embeds those it does not know yet together, in one ``embed`` call
+    (one call per request, as the stages ask: the batch a sentence is embedded in can change its
+    vector in the last digits), and returns one row per sentence. Make one per briefing, so that
+    nothing depends on what an earlier briefing embedded. ``limit`` bounds the memory: past it,
+    what is known is forgotten before the new sentences are added.
+    """
+
+    def __init__(self, embedder: Embedder | None = None, limit: int = SENTENCE_VECTORS_LIMIT) -> None:
+        self._embedder = embedder  # None: ``embed``, looked up at each call
+        self._limit = limit
+        self._known: dict[str, NDArray[np.float32]] = {}
+
+    def __contains__(self, sentence: object) -> bool:
+        return sentence in self._known
+
+    def __call__(self, sentences: Sequence[str]) -> Matrix:
+        missing = list(dict.fromkeys(s for s in sentences if s not in self._known))
+        if missing:
+            if len(self._known) + len(missing) > self._limit:
+                self._known.clear()
+            self._known.update(zip(missing, (self._embedder or embed)(missing)))
+        if not sentences:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return np.stack([self._known[s] for s in sentences]).astype(np.float32)
 
 
 # --- A model loaded beside the main work -------------------------------------------------------

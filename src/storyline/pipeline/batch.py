@@ -13,7 +13,9 @@ from functools import partial
 from typing import Any
 
 from storyline.model import Document, InputError, Source
-from storyline.pipeline.executor import default_workers, local_executor
+from storyline.outlets import Registry, packaged_registry
+from storyline.context import Settings
+from storyline.pipeline.executor import local_executor
 
 PARALLEL_FROM = 4
 
@@ -40,19 +42,21 @@ def _parse_line(path: str, number: int, line: str) -> dict[str, Any] | InputErro
     return record
 
 
-def brief_record(record: dict[str, Any], words: int) -> str:
+def brief_record(record: dict[str, Any], words: int, registry: Registry) -> str:
     """One output line for one story: its texts read in text mode, numbered and marked for
-    duplicates as any set of documents read together, then briefed."""
+    duplicates as any set of documents read together, then briefed. ``registry`` names the
+    outlets (a worker process gets it as an argument: nothing of the parent's state is assumed
+    there)."""
     from storyline.pipeline.documents import extract_sources
     from storyline.pipeline.stories import brief
 
     story_id = str(record["id"])
     sources = (Source(origin=f"{story_id}:{index}", data=text, mode="text")
                for index, text in enumerate(record["documents"], start=1))
-    documents = [d for d in extract_sources(sources) if isinstance(d, Document)]
+    documents = [d for d in extract_sources(sources, registry) if isinstance(d, Document)]
     if not documents:
         return json.dumps({"id": story_id, "error": "no document with article text"})
-    briefing = brief(documents, words=words).to_dict()
+    briefing = brief(documents, words=words, registry=registry).to_dict()
     return json.dumps({"id": story_id, **briefing}, ensure_ascii=False)
 
 
@@ -60,12 +64,14 @@ def brief_batch(
     path: str,
     *,
     words: int,
-    workers: int | None = None,
+    settings: Settings | None = None,
     on_done: Callable[[], None] | None = None,
     on_error: Callable[[InputError], None] | None = None,
+    registry: Registry | None = None,
 ) -> tuple[list[str], int]:
     """Every output line in input order, and how many input lines failed. Stories are briefed
-    on a local pool of ``workers`` processes (default: one per core, at most two)."""
+    on a local pool of ``settings.workers`` processes (default: from the environment); ``registry``
+    names the outlets (None: the packaged outlets)."""
     items = list(read_batch(path))
     records = [item for _, item in items if isinstance(item, dict)]
     failed = 0
@@ -74,7 +80,9 @@ def brief_batch(
             failed += 1
             if on_error is not None:
                 on_error(item)
-    results = iter(_run(records, words, workers or default_workers(), on_done))
+    registry = registry if registry is not None else packaged_registry()
+    workers = (settings if settings is not None else Settings.from_env()).workers
+    results = iter(_run(records, words, registry, workers, on_done))
     lines = []
     for _, item in items:
         if isinstance(item, InputError):
@@ -84,13 +92,13 @@ def brief_batch(
     return lines, failed
 
 
-def _run(records: list[dict[str, Any]], words: int, workers: int,
+def _run(records: list[dict[str, Any]], words: int, registry: Registry, workers: int,
          on_done: Callable[[], None] | None) -> list[str]:
     # Below PARALLEL_FROM stories, starting workers (each loads the models) costs more than it saves.
     pool = workers if len(records) >= PARALLEL_FROM else 1
     out = []
     with local_executor(pool) as executor:
-        for line in executor.map(partial(brief_record, words=words), records):
+        for line in executor.map(partial(brief_record, words=words, registry=registry), records):
             out.append(line)
             if on_done:
                 on_done()

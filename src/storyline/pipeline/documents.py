@@ -18,21 +18,21 @@ from storyline.read.fetch import Fetcher
 from storyline.read.htmlclean import clean_html
 from storyline.read.metadata import build_document
 from storyline.model import Document, Extraction, InputError, Mode, Source
+from storyline.context import BATCH_SIZE, Settings
+from storyline.outlets import Registry, packaged_registry
 from storyline.pipeline.annotation import Annotator, annotator_on
-from storyline.pipeline.executor import default_workers, local_executor
-from storyline.outlets import load_registry, use_registry
+from storyline.pipeline.executor import local_executor
+from storyline.pipeline.registry import registry_of
 from storyline.read.readers import read_inputs
 from storyline.store.sqlite import Store
 from storyline.read.textclean import clean_text
 
 Progress = Callable[["Document | InputError"], None]
-# Documents parsed together in one NLP pass during ingest: big enough for spaCy's batching to
-# pay off, small enough that an interruption loses little work.
-BATCH_SIZE = 16
 
 
-def extract_source(source: Source) -> Document:
-    """Clean one source and give it metadata. Raises ``InputProblem`` for unusable input."""
+def extract_source(source: Source, registry: Registry | None = None) -> Document:
+    """Clean one source and give it metadata, naming outlets from ``registry`` (None: the
+    packaged outlets). Raises ``InputProblem`` for unusable input."""
     text = source.data if isinstance(source.data, str) else decode_bytes(source.data)
     if not text.strip():
         raise InputProblem("empty input: no text at all")
@@ -40,7 +40,8 @@ def extract_source(source: Source) -> Document:
     extraction = _clean(text, mode, source.hints.url)
     if not extraction.paragraphs:
         raise InputProblem(f"no article text found ({mode} mode)")
-    document = build_document(source, extraction)
+    document = build_document(source, extraction,
+                              registry if registry is not None else packaged_registry())
     document.content_hash = content_hash(document.text)
     return document
 
@@ -51,9 +52,9 @@ def _clean(text: str, mode: Mode, url: str | None) -> Extraction:
     return clean_text(text)
 
 
-def extract_one(source: Source) -> Document | InputError:
+def extract_one(source: Source, registry: Registry | None = None) -> Document | InputError:
     try:
-        return extract_source(source)
+        return extract_source(source, registry)
     except InputProblem as exc:
         return InputError(source.origin, str(exc))
     except RecursionError:
@@ -67,20 +68,23 @@ def extract(
     mode: Mode | None = None,
     allow_private: bool = False,
     fetcher: Fetcher | None = None,
+    registry: Registry | None = None,
 ) -> Iterator[Document | InputError]:
     """Read, clean and give metadata to every input, in input order.
 
     Documents get ids S1, S2, ... in order; a later exact or near duplicate of an earlier
     document gets ``duplicate_of``. Failures come back as ``InputError`` items, never raised.
+    ``registry`` names the outlets (None: the packaged outlets).
     """
     yield from extract_sources(read_inputs(inputs, mode=mode, allow_private=allow_private,
-                                           fetcher=fetcher))
+                                           fetcher=fetcher), registry)
 
 
-def extract_sources(items: Iterable[Source | InputError]) -> Iterator[Document | InputError]:
+def extract_sources(items: Iterable[Source | InputError], registry: Registry | None = None
+                    ) -> Iterator[Document | InputError]:
     """``extract`` for sources already read (the web app's pasted texts and uploads): ids S1,
     S2, ... in order, ``duplicate_of`` on later copies, failures passed through."""
-    yield from numbered(item if isinstance(item, InputError) else extract_one(item)
+    yield from numbered(item if isinstance(item, InputError) else extract_one(item, registry)
                         for item in items)
 
 
@@ -139,19 +143,21 @@ def ingest(
     fetcher: Fetcher | None = None,
     on_item: Progress | None = None,
     annotate: bool = True,
-    batch_size: int = BATCH_SIZE,
-    workers: int | None = None,
+    settings: Settings | None = None,
+    registry: Registry | None = None,
 ) -> IngestReport:
     """Read, clean, annotate and store every input, one transaction per document.
 
-    Documents are annotated in batches (one NLP pass over the batch, split across both cores)
+    Documents are annotated in batches (one NLP pass over the batch, split between
+    ``settings.workers`` worker processes; default: from the environment, see ``Settings``)
     and stored as each batch completes, so an interrupted ingest keeps everything stored before
-    the interruption.
+    the interruption. ``registry``: as for ``ingest_sources``.
     """
     sources = read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher)
-    with _annotator(annotate, workers or default_workers()) as annotator:
+    settings = settings if settings is not None else Settings.from_env()
+    with _annotator(annotate, settings.workers) as annotator:
         return ingest_sources(sources, store, annotator=annotator, on_item=on_item,
-                              batch_size=batch_size)
+                              batch_size=settings.batch_size, registry=registry)
 
 
 def ingest_sources(
@@ -161,9 +167,11 @@ def ingest_sources(
     annotator: Annotator | None,
     on_item: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    registry: Registry | None = None,
 ) -> IngestReport:
     """``ingest`` for sources already read (the web app's pastes, uploads and fetched pages),
-    annotated by ``annotator`` (None: stored without annotations).
+    annotated by ``annotator`` (None: stored without annotations). ``registry`` names the
+    outlets; None: the store's (the user's outlets over the packaged list).
 
     ``on_item`` hears of each stored document (its ``id`` set) and of each failure; a document
     whose annotation failed is stored all the same, and its failure (``stored=True``) comes first.
@@ -171,28 +179,28 @@ def ingest_sources(
     report = IngestReport()
     batch: list[Document] = []
     # The store's outlets (the user's, over the packaged list) name outlets and their countries.
-    with use_registry(load_registry(store)):
+    registry = registry if registry is not None else registry_of(store)
 
-        def flush() -> None:
-            if annotator is not None:
-                _annotate_safely(annotator, batch, report, on_item)
-            for document in batch:
-                _store_document(store, document, report)
-                if on_item is not None:
-                    on_item(document)
-            batch.clear()
+    def flush() -> None:
+        if annotator is not None:
+            _annotate_safely(annotator, batch, report, on_item)
+        for document in batch:
+            _store_document(store, document, report)
+            if on_item is not None:
+                on_item(document)
+        batch.clear()
 
-        for item in sources:
-            result = item if isinstance(item, InputError) else extract_one(item)
-            if isinstance(result, InputError):
-                report.failed.append(result)
-                if on_item is not None:
-                    on_item(result)
-                continue
-            batch.append(result)
-            if len(batch) >= batch_size:
-                flush()
-        flush()
+    for item in sources:
+        result = item if isinstance(item, InputError) else extract_one(item, registry)
+        if isinstance(result, InputError):
+            report.failed.append(result)
+            if on_item is not None:
+                on_item(result)
+            continue
+        batch.append(result)
+        if len(batch) >= batch_size:
+            flush()
+    flush()
     return report
 
 

@@ -3,7 +3,7 @@
 Annotating a batch and briefing many stories (``--batch``) are the CPU-heavy, per-item steps.
 They go through an ``Executor`` so that where the work runs is decided in one place: this
 process (``InProcess``), a local process pool (``LocalPool``, its size from
-``Settings.workers``), or later a cluster, which plugs in by implementing the same protocol.
+``storyline.context.Settings.workers``), or later a cluster, which plugs in by implementing the same protocol.
 
 Functions and items given to ``map`` must be picklable (module-level functions, plain data):
 everything a worker needs travels with the call, since a worker shares no state with us.
@@ -11,7 +11,6 @@ everything a worker needs travels with the call, since a worker shares no state 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
@@ -87,12 +86,6 @@ class LocalPool(_Closing):
 def local_executor(workers: int) -> Executor:
     """A pool of ``workers`` processes, or this process alone when there is one worker."""
     return LocalPool(workers) if workers > 1 else InProcess()
-
-
-def default_workers() -> int:
-    """One worker per core, at most two: spaCy and the embedding model each use one core, and
-    on a laptop-sized machine more processes only add model copies to memory."""
-    return min(2, os.cpu_count() or 1)
 
 
 def one_thread_per_worker() -> None:

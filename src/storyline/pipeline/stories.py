@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from storyline.briefing import Briefing
 from storyline.errors import UsageError
 from storyline.model import Document, InputError, Mode
-from storyline.outlets import Registry, load_registry
+from storyline.outlets import Registry, packaged_registry
 from storyline.pipeline.documents import extract, ingest, numbered
+from storyline.pipeline.registry import registry_of
 from storyline.read.fetch import Fetcher
 from storyline.store.sqlite import Store, StoryInfo, open_store
 from storyline.story.agenda import named_issues
@@ -37,10 +38,11 @@ def brief(
 
     ``inputs`` are input strings (files, folders, URLs ... as for ``extract``) or ``Document``s.
     Inputs that fail are passed to ``on_error`` (if given) and left out. ``registry``: the
-    outlet registry that names sources' outlets, countries and ownership (default: packaged).
+    outlet registry that names sources' outlets, countries and ownership (default: packaged),
+    in the metadata of input strings and in the briefing's sources.
     ``issues``: issues the user names, ``"Label: keyword, keyword"``, always reported.
     """
-    documents = _documents(inputs, on_error)
+    documents = _documents(inputs, on_error, registry)
     return brief_documents(documents, words=words, registry=registry, issues=issues)
 
 
@@ -64,8 +66,9 @@ def brief_inputs(
     if db_url is None:
         if story is not None:
             raise UsageError("a stored story needs a database (--db)")
-        return brief(_read(inputs, on_error, mode=mode, fetcher=fetcher), words=words,
-                     registry=load_registry(), issues=issues)
+        registry = packaged_registry()
+        return brief(_read(inputs, on_error, registry, mode=mode, fetcher=fetcher), words=words,
+                     registry=registry, issues=issues)
     with open_store(db_url) as store:
         ids: list[str] = []
         if inputs:
@@ -77,7 +80,7 @@ def brief_inputs(
         if story is not None:
             return brief_story(store, _story_for(store, story, ids), words=words, issues=issues)
         documents = [d for d in store.documents(with_annotations=True) if d.id in set(ids)]
-        return brief_documents(annotated(documents), words=words, registry=load_registry(store),
+        return brief_documents(annotated(documents), words=words, registry=registry_of(store),
                                issues=issues)
 
 
@@ -109,7 +112,7 @@ def brief_story(store: Store, story: StoryInfo | int, *, words: int = DEFAULT_WO
     if not documents:
         raise UsageError(f"story {story_id} has no documents yet")
     return brief_documents(annotated(documents, keep_in=store), words=words,
-                           registry=load_registry(store), issues=issues)
+                           registry=registry_of(store), issues=issues)
 
 
 def cached_briefing(store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
@@ -130,7 +133,7 @@ def stored_briefing(store: Store, story: int, words: int) -> tuple[str, Briefing
     if not documents:
         return None
     briefing = brief_documents(annotated(documents, keep_in=store), words=words,
-                               registry=load_registry(store))
+                               registry=registry_of(store))
     key = store.story_documents_key(story)
     data = json.dumps(briefing.to_dict(), ensure_ascii=False)
     store.save_briefing(story, words, key, data, title=briefing.title)
@@ -152,7 +155,8 @@ def annotated(documents: list[Document], *, keep_in: Store | None = None) -> lis
     return documents
 
 
-def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | None) -> list[Document]:
+def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | None,
+               registry: Registry | None = None) -> list[Document]:
     """The annotated documents of ``inputs`` (input strings, or documents already read)."""
     items = list(inputs)
     if all(isinstance(item, Document) for item in items):
@@ -162,15 +166,15 @@ def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | No
         documents = [d for d in numbered(documents, taken=taken, mark_duplicates=False)
                      if isinstance(d, Document)]
     else:
-        documents = _read([str(item) for item in items], on_error)
+        documents = _read([str(item) for item in items], on_error, registry)
     return annotated(documents)
 
 
-def _read(inputs: list[str], on_error: Errors | None, *, mode: Mode | None = None,
-          fetcher: Fetcher | None = None) -> list[Document]:
+def _read(inputs: list[str], on_error: Errors | None, registry: Registry | None, *,
+          mode: Mode | None = None, fetcher: Fetcher | None = None) -> list[Document]:
     """The documents of ``inputs``; each failure goes to ``on_error`` and is left out."""
     documents = []
-    for result in extract(inputs, mode=mode, fetcher=fetcher):
+    for result in extract(inputs, mode=mode, fetcher=fetcher, registry=registry):
         if isinstance(result, Document):
             documents.append(result)
         elif on_error is not None:

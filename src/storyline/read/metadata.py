@@ -27,11 +27,12 @@ from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+from storyline.countries import country_code, country_of_domain, second_level_suffixes
 from storyline.read.dates import date_from_url, find_publication_date, parse_date
 from storyline.read.decode import decode_bytes, sniff_mode
 from storyline.errors import InputProblem
 from storyline.model import DateSource, Document, Extraction, Kind, Source
-from storyline.outlets import Outlet, active_registry, fold_name
+from storyline.outlets import Outlet, Registry, fold_name
 from storyline.resources import read_data
 
 # --- data files ------------------------------------------------------------------------------
@@ -47,28 +48,10 @@ def _vocab() -> dict[str, Any]:
     return _load("metadata_vocab.json")
 
 
-@lru_cache(maxsize=1)
-def _countries() -> dict[str, Any]:
-    return _load("metadata_countries.json")
-
-
-@lru_cache(maxsize=1)
-def country_names_by_code() -> dict[str, tuple[str, ...]]:
-    """ISO 3166-1 alpha-2 code -> the country's English names, the usual one first."""
-    names: dict[str, list[str]] = {}
-    for name, code in _countries()["names"].items():
-        names.setdefault(code, []).append(name)
-    return {code: tuple(found) for code, found in names.items()}
-
-
-# The outlet registry lives in storyline.outlets; this stage reads the active one (the packaged
-# outlets, or during an ingest the store's, user outlets included). "The Washington Post" and
-# "Washington Post" fold to one name.
+# The outlet registry (storyline.outlets) is given to this stage: the packaged outlets, or for an
+# ingest the store's, user outlets included. Every helper that asks it takes it as ``registry``.
+# "The Washington Post" and "Washington Post" fold to one name.
 _fold_name = fold_name
-
-
-def _known_outlet(name: str) -> bool:
-    return active_registry().knows_name(name)
 
 
 # --- page lines ------------------------------------------------------------------------------
@@ -184,13 +167,13 @@ def _is_acronym(token: str) -> bool:
     return re.search(r"[A-Z]{3}", token) is not None
 
 
-def is_person_name(text: str) -> bool:
+def is_person_name(text: str, registry: Registry) -> bool:
     """Looks like a person's name: 2-5 capitalised words, not junk, not an outlet, no digits/handles."""
     text = text.strip().strip(",;:")
     tokens = text.split()
     if not 2 <= len(tokens) <= 5 or re.search(r"[\d@/:#|()\[\]?!]", text):
         return False
-    if text.casefold() in _vocab()["junk_authors"] or _known_outlet(text):
+    if text.casefold() in _vocab()["junk_authors"] or registry.knows_name(text):
         return False
     return _name_tokens_ok(tokens)
 
@@ -204,13 +187,13 @@ def _tidy_name(name: str) -> str:
     return name.title() if name.isupper() else name
 
 
-def clean_author_list(names: Iterable[str]) -> list[str]:
+def clean_author_list(names: Iterable[str], registry: Registry) -> list[str]:
     """Names only: junk ("Staff", "Email the author"), handles, URLs and outlets dropped, duplicates
     merged."""
     kept: list[str] = []
     for raw in names:
         name = _tidy_name(normalise(raw))
-        if not is_person_name(name):
+        if not is_person_name(name, registry):
             continue
         same = next((i for i, other in enumerate(kept) if _same_person(name, other)), None)
         if same is None:
@@ -259,7 +242,7 @@ def _has_role_word(text: str, *, affiliations: bool = False) -> bool:
     return bool(words & modifiers) and bool(words & set(_vocab()["affiliation_words"]))
 
 
-def is_role_line(text: str) -> bool:
+def is_role_line(text: str, registry: Registry) -> bool:
     """A short line describing someone's position ("Director General of X, member of Y").
 
     The title must come early, and a long line must read as a phrase (a menu of capitalised
@@ -276,8 +259,8 @@ def is_role_line(text: str) -> bool:
         and not _label_value(text)
         and _has_role_word(early)
         and reads_as_phrase
-        and not is_person_name(text)
-        and not is_person_name(text.split(",")[0])
+        and not is_person_name(text, registry)
+        and not is_person_name(text.split(",")[0], registry)
     )
 
 
@@ -312,9 +295,9 @@ class AuthorEvidence:
         a menu or caption item, not a person. Used where no "By" or label vouches for a name."""
         return all(token.lower() in self.lowercase_words for token in name.split())
 
-    def add(self, name: str, role: str | None = None) -> None:
+    def add(self, name: str, registry: Registry, role: str | None = None) -> None:
         name = _tidy_name(name)
-        if not is_person_name(name):
+        if not is_person_name(name, registry):
             return
         existing = next((n for n in self.names if _same_person(n, name)), None)
         if existing is None:
@@ -352,7 +335,7 @@ def _syndication(lines: list[Line]) -> tuple[list[str], str | None]:
     return [], None
 
 
-def _byline_parts(line: Line) -> tuple[list[str], str | None]:
+def _byline_parts(line: Line, registry: Registry) -> tuple[list[str], str | None]:
     """"By A and B | ..." -> ([A, B], None); "By A, Senior Fellow at X" -> ([A], "Senior Fellow at X")."""
     if len(line.text) > int(_vocab()["byline_max_chars"]):
         return [], None
@@ -365,46 +348,47 @@ def _byline_parts(line: Line) -> tuple[list[str], str | None]:
         rest = rest[: written.start]  # "By Jane Roe November 19, 2019": the month is no surname
     stop = _BYLINE_STOP.search(rest)
     parts = [p.strip() for p in split_names(rest[: stop.start()] if stop else rest)]
-    names = [p for p in parts if is_person_name(_tidy_name(p))]
+    names = [p for p in parts if is_person_name(_tidy_name(p), registry)]
     role = None
     if len(names) == 1 and "," in rest:
         after_comma = rest.split(",", 1)[1].strip()
-        role = after_comma if is_role_line(after_comma) else None
+        role = after_comma if is_role_line(after_comma, registry) else None
     return names, role
 
 
-def _bylines(lines: list[Line], found: AuthorEvidence) -> None:
+def _bylines(lines: list[Line], found: AuthorEvidence, registry: Registry) -> None:
     """Bylines in the page head; outside it only a single one (a list of them is a teaser widget)."""
-    parsed = [(line, *_byline_parts(line)) for line in lines]
+    parsed = [(line, *_byline_parts(line, registry)) for line in lines]
     with_names = [item for item in parsed if item[1]]
     in_head = [item for item in with_names if item[0].head]
     chosen = in_head or (with_names if len(with_names) == 1 else [])
     for line, names, role in chosen:
         for name in names:
-            found.add(name, role)
+            found.add(name, registry, role)
         found.used_lines.add(line.index)
 
 
-def _author_box(lines: list[Line], start: int, found: AuthorEvidence) -> None:
+def _author_box(lines: list[Line], start: int, found: AuthorEvidence, registry: Registry) -> None:
     """An "AUTHOR" label followed by a name line, a role line and bio lines."""
     following = lines[start + 1 : start + 10]
-    name_line = next((l for l in following[:3] if is_person_name(_tidy_name(l.text))), None)
+    name_line = next((l for l in following[:3] if is_person_name(_tidy_name(l.text), registry)), None)
     if name_line is None:
         return
     rest = [l for l in following if l.index > name_line.index]
-    role_line = next((l for l in rest[:2] if _could_be_bare_role(l.text)), None)
+    role_line = next((l for l in rest[:2] if _could_be_bare_role(l.text, registry)), None)
     role = None
     if role_line is not None:
         role = _extend_role(role_line.text, [l.text for l in rest] + _bio_lines_about(lines, name_line.text))
         found.used_lines.add(role_line.index)
-    found.add(name_line.text, role)
+    found.add(name_line.text, registry, role)
     found.used_lines.update({lines[start].index, name_line.index})
     found.location_country = found.location_country or _location_country([l.text for l in rest])
 
 
-def _could_be_bare_role(text: str) -> bool:
+def _could_be_bare_role(text: str, registry: Registry) -> bool:
     # Under an AUTHOR label the line after the name is the role even without a role word ("Advisor").
-    return not _label_value(text) and len(text) <= 120 and not is_person_name(text) and not text.endswith("?")
+    return (not _label_value(text) and len(text) <= 120 and not is_person_name(text, registry)
+            and not text.endswith("?"))
 
 
 def _bio_lines_about(lines: list[Line], name: str) -> list[str]:
@@ -438,18 +422,18 @@ def _location_country(texts: list[str]) -> str | None:
         pair = _label_value(text)
         if pair and pair[0] in ("location", "based in", "country"):
             last = pair[1].split(",")[-1].strip().rstrip(".")
-            code = _countries()["names"].get(last)
+            code = country_code(last)
             if code:
-                return cast(str, code)
+                return code
     return None
 
 
-def _trailing_name(text: str) -> str | None:
+def _trailing_name(text: str, registry: Registry) -> str | None:
     """The name a line is or ends with: a cleaner may have joined "Share this article" and the byline name."""
     tokens = text.split()
     for size in (4, 3, 2):
         tail = " ".join(tokens[-size:])
-        if len(tokens) >= size and is_person_name(_tidy_name(tail)):
+        if len(tokens) >= size and is_person_name(_tidy_name(tail), registry):
             before = tokens[-size - 1] if len(tokens) > size else ""
             # The joined-on words before the name must not be part of it (a capitalised word would be).
             if not before or not before[0].isupper() or before.endswith((")", ":")):
@@ -457,14 +441,15 @@ def _trailing_name(text: str) -> str | None:
     return None
 
 
-def _head_name_comma_role(lines: list[Line], found: AuthorEvidence) -> None:
+def _head_name_comma_role(lines: list[Line], found: AuthorEvidence, registry: Registry) -> None:
     """At the top of the page: "JANE ROE, Senior Correspondent" (a byline without "By")."""
     for line in lines:
         if not line.head or line.index in found.used_lines or "," not in line.text:
             continue
         name, role = (part.strip() for part in line.text.split(",", 1))
-        if is_person_name(_tidy_name(name)) and not found.is_phrase(name) and is_role_line(role):
-            found.add(name, role)
+        if (is_person_name(_tidy_name(name), registry) and not found.is_phrase(name)
+                and is_role_line(role, registry)):
+            found.add(name, registry, role)
             found.used_lines.add(line.index)
 
 
@@ -481,20 +466,20 @@ def _inside_list(lines: list[Line], first: int, last: int) -> bool:
     return _is_list_item(lines, first - 1) and _is_list_item(lines, last + 1)
 
 
-def _head_name_role(lines: list[Line], found: AuthorEvidence) -> None:
+def _head_name_role(lines: list[Line], found: AuthorEvidence, registry: Registry) -> None:
     """At the top of the page: a lone name line directly followed by a role/affiliation line."""
     head = [l for l in lines if l.head]
     for name_line, role_line in zip(head, head[1:]):
         if {name_line.index, role_line.index} & found.used_lines or _BYLINE.match(role_line.text):
             continue  # a headline above a byline is not a name above a role
-        name = _trailing_name(name_line.text)
+        name = _trailing_name(name_line.text, registry)
         if not name or found.is_phrase(name) or _inside_list(lines, name_line.index, role_line.index):
             continue
-        if is_role_line(role_line.text):
-            found.add(name, role_line.text)
+        if is_role_line(role_line.text, registry):
+            found.add(name, registry, role_line.text)
             found.used_lines.update({name_line.index, role_line.index})
         elif name == name_line.text and _is_dateline(role_line.text):
-            found.add(name)  # "Jane Roe" over "06 May 2025": a byline without "By"
+            found.add(name, registry)  # "Jane Roe" over "06 May 2025": a byline without "By"
             found.used_lines.add(name_line.index)
 
 
@@ -520,26 +505,26 @@ def _set_role(found: AuthorEvidence, name: str, sentence: str) -> None:
         found.roles[name] = role
 
 
-def find_authors(lines: list[Line]) -> tuple[AuthorEvidence, str | None]:
+def find_authors(lines: list[Line], registry: Registry) -> tuple[AuthorEvidence, str | None]:
     """Authors (names and roles) the page text states, and a syndication line's original outlet."""
     words = (w for line in lines for w in re.findall(r"\b[^\W\d_]+\b", line.text))
     lowercase = frozenset(w for w in words if w.islower())
     found = AuthorEvidence(lowercase_words=lowercase)
     names, syndicated_outlet = _syndication(lines)
     for name in names:
-        found.add(name)
+        found.add(name, registry)
     labels = set(_vocab()["author_labels"])
-    _bylines(lines, found)
+    _bylines(lines, found, registry)
     for position, line in enumerate(lines):
         if line.text.casefold().rstrip(":") in labels:
-            _author_box(lines, position, found)
+            _author_box(lines, position, found, registry)
         else:
             pair = _label_value(line.text)
-            if pair and pair[0] in labels and is_person_name(pair[1]):
-                found.add(pair[1])
+            if pair and pair[0] in labels and is_person_name(pair[1], registry):
+                found.add(pair[1], registry)
                 found.used_lines.add(line.index)
-    _head_name_role(lines, found)
-    _head_name_comma_role(lines, found)
+    _head_name_role(lines, found, registry)
+    _head_name_comma_role(lines, found, registry)
     _bio_sentences(lines, found)
     return found, syndicated_outlet
 
@@ -559,24 +544,24 @@ def registrable_domain(host_or_url: str) -> str | None:
     if not host or "." not in host:
         return None
     parts = host.split(".")
-    two_level = ".".join(parts[-2:]) in _countries()["second_level_suffixes"]
+    two_level = ".".join(parts[-2:]) in second_level_suffixes()
     keep = 3 if two_level else 2
     return ".".join(parts[-keep:]) if len(parts) >= keep else host
 
 
-def outlet_for_domain(domain: str | None) -> Outlet | None:
+def outlet_for_domain(domain: str | None, registry: Registry) -> Outlet | None:
     """The registry's outlet at this host or domain (a subdomain falls back to its parents)."""
-    return active_registry().by_domain(domain)
+    return registry.by_domain(domain)
 
 
-def canonical_outlet(name: str) -> str:
+def canonical_outlet(name: str, registry: Registry) -> str:
     """A known outlet's display name ("Washington Post" -> "The Washington Post"), else the name."""
     if _DOMAIN.fullmatch(name.strip()):
-        known = outlet_for_domain(registrable_domain(name))
+        known = outlet_for_domain(registrable_domain(name), registry)
         # An unknown domain is shown as the page wrote it ("CBSSports.com"), minus scheme and "www.".
         bare = re.sub(r"^(?:https?://)?(?:www\.)?", "", name.strip(), flags=re.IGNORECASE).rstrip("/")
         return known.name if known else bare
-    known_by_name = active_registry().by_name(name)
+    known_by_name = registry.by_name(name)
     return known_by_name.name if known_by_name else name.strip()
 
 
@@ -601,10 +586,10 @@ _COPYRIGHT = re.compile(
 )
 
 
-def _outlet_like(value: str, title: str | None) -> bool:
+def _outlet_like(value: str, title: str | None, registry: Registry) -> bool:
     """A plausible publisher name: short, capitalised, not a sentence or headline, not a person."""
     value = value.strip()
-    if _known_outlet(value) or _DOMAIN.fullmatch(value):
+    if registry.knows_name(value) or _DOMAIN.fullmatch(value):
         return True
     words = value.split()
     same_as_title = title is not None and _fold_name(value) == _fold_name(title)
@@ -616,11 +601,11 @@ def _outlet_like(value: str, title: str | None) -> bool:
         and not re.search(r"[?:!]", value)
         and not same_as_title
         and value.casefold() not in junk
-        and not is_person_name(value)
+        and not is_person_name(value, registry)
     )
 
 
-def _original_values(lines: list[Line], title: str | None) -> list[str]:
+def _original_values(lines: list[Line], title: str | None, registry: Registry) -> list[str]:
     """Every publisher a "first published" or "Source:" line names, in that order.
 
     An unknown name after "Source:" is believed in the page head, in a byline, or next to a
@@ -631,7 +616,7 @@ def _original_values(lines: list[Line], title: str | None) -> list[str]:
     for line in lines:
         match = _ORIGINAL.search(line.text)
         value = match and (match["outlet"] or match["outlet2"] or match["outlet3"]).strip()
-        if value and _outlet_like(value, title):
+        if value and _outlet_like(value, title, registry):
             values.append(value)
             attribution_lines.update(range(line.index - 2, line.index + 3))
     for line in lines:
@@ -639,20 +624,20 @@ def _original_values(lines: list[Line], title: str | None) -> list[str]:
         if not match:
             continue
         value = re.split(r",?\s+(?:https?://|www\.)", match["outlet"])[0].strip(" ,")  # "Name, https://..."
-        known = _known_outlet(value)
+        known = registry.knows_name(value)
         trusted_place = line.head or _BYLINE.match(line.text) or line.index in attribution_lines
-        if _outlet_like(value, title) and (known or trusted_place):
+        if _outlet_like(value, title, registry) and (known or trusted_place):
             values.append(value)
     return values
 
 
-def original_publisher(lines: list[Line], title: str | None) -> str | None:
+def original_publisher(lines: list[Line], title: str | None, registry: Registry) -> str | None:
     """"First published at x.com", "This article first appeared in X", "Source: X" (head/byline).
 
     A publisher's name beats a bare unknown domain ("First published at x.org" and
     "Source: X Institute" on one page give "X Institute").
     """
-    names = [canonical_outlet(value) for value in _original_values(lines, title)]
+    names = [canonical_outlet(value, registry) for value in _original_values(lines, title, registry)]
     readable = [name for name in names if not _DOMAIN.fullmatch(name)]
     return readable[0] if readable else names[0] if names else None
 
@@ -673,15 +658,15 @@ def _tidy_holder(name: str) -> str:
     return " ".join(words).strip(" ,&-")
 
 
-def copyright_holder(lines: list[Line]) -> str | None:
+def copyright_holder(lines: list[Line], registry: Registry) -> str | None:
     """"© 2019 Example Daily Ltd. All rights reserved." -> "Example Daily"."""
     for line in lines:
         match = _COPYRIGHT.search(line.text)
         if match:
             holder = match["name"] or match["name_first"]
             name = _tidy_holder(re.sub(r"\s*all rights reserved.*$", "", holder, flags=re.I))
-            if name and _outlet_like(name, None):
-                return canonical_outlet(name)
+            if name and _outlet_like(name, None, registry):
+                return canonical_outlet(name, registry)
     return None
 
 
@@ -696,28 +681,15 @@ def _text_domain(lines: list[Line]) -> str | None:
 
 
 # --- country ---------------------------------------------------------------------------------
+# What a domain or a place name says about the country: storyline.countries.
 
-
-def country_of_domain(domain: str | None) -> str | None:
-    """A country-code TLD's country ("example.ru" -> "RU"); None for generic and vanity TLDs."""
-    if not domain:
-        return None
-    tld = domain.rsplit(".", 1)[-1].lower()
-    data = _countries()
-    if tld in data["tld_to_country"]:
-        return cast(str, data["tld_to_country"][tld])
-    if len(tld) != 2 or tld in data["generic_cctlds"]:
-        return None
-    return tld.upper()
-
-
-def _outlet_country(outlet: str | None) -> str | None:
-    known = active_registry().find(outlet)
+def _outlet_country(outlet: str | None, registry: Registry) -> str | None:
+    known = registry.find(outlet)
     return known.country if known else None
 
 
-def _outlet_ownership(outlet: str | None) -> str | None:
-    known = active_registry().find(outlet)
+def _outlet_ownership(outlet: str | None, registry: Registry) -> str | None:
+    known = registry.find(outlet)
     return known.ownership if known else None
 
 
@@ -759,7 +731,7 @@ _NOT_HEADLINE_LABELS = re.compile(
 )
 
 
-def _is_headline_like(text: str) -> bool:
+def _is_headline_like(text: str, registry: Registry) -> bool:
     """Shaped like a headline: a few words to a long sentence, no closing full stop, not a label,
     widget, section word, date, time or person's name."""
     vocab = _vocab()
@@ -778,7 +750,7 @@ def _is_headline_like(text: str) -> bool:
     # Headlines open with a capital or a digit (scripts without case pass); time stamps are no headline.
     if text[0].islower() or _TIME_ONLY.fullmatch(text):
         return False
-    return bool(re.search(r"[^\W\d_]{2}", text)) and not is_person_name(text)
+    return bool(re.search(r"[^\W\d_]{2}", text)) and not is_person_name(text, registry)
 
 
 _TIME_ONLY = re.compile(r"\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*\w{0,4}", re.IGNORECASE)
@@ -806,14 +778,14 @@ def _is_widget(text: str) -> bool:
     return text.casefold() in _vocab()["widget_lines"] or any(p.search(text) for p in _widget_patterns())
 
 
-def _breadcrumb_title(line: Line, later: list[Line]) -> str | None:
+def _breadcrumb_title(line: Line, later: list[Line], registry: Registry) -> str | None:
     """A breadcrumb ("Home Politics Title") gives the title when a later line is its tail, else its
     last segment ("Home > World > Title")."""
     for other in later:
         if other.text != line.text and line.text.endswith(" " + other.text):
             return None  # the later line itself is the title; let it be picked
     segments = _nav_segments(line.text)
-    return segments[-1] if len(segments) > 1 and _is_headline_like(segments[-1]) else None
+    return segments[-1] if len(segments) > 1 and _is_headline_like(segments[-1], registry) else None
 
 
 def _is_breadcrumb(text: str) -> bool:
@@ -826,19 +798,19 @@ def _is_dateline(text: str) -> bool:
     return parsed is not None and parsed.precision == "day" and len(text) - (parsed.end - parsed.start) <= 30
 
 
-def _is_masthead(text: str, outlet: str | None) -> bool:
+def _is_masthead(text: str, outlet: str | None, registry: Registry) -> bool:
     """The outlet's own name at the top of the page ("THE EXAMPLE LEDGER") is not a headline."""
     folded = _fold_name(text)
-    return (outlet is not None and folded == _fold_name(outlet)) or _known_outlet(text)
+    return (outlet is not None and folded == _fold_name(outlet)) or registry.knows_name(text)
 
 
-def _title_candidates(head: list[Line], outlet: str | None) -> list[Line]:
+def _title_candidates(head: list[Line], outlet: str | None, registry: Registry) -> list[Line]:
     return [
         line for line in head
-        if _is_headline_like(line.text)
+        if _is_headline_like(line.text, registry)
         and not _is_nav_line(line.text)
         and not _is_widget(line.text)
-        and not _is_masthead(line.text, outlet)
+        and not _is_masthead(line.text, outlet, registry)
     ]
 
 
@@ -859,18 +831,19 @@ def _nearest_to_anchor(candidates: list[Line], anchor: int) -> Line:
     return below[0]
 
 
-def title_from_text(lines: list[Line], used: set[int], outlet: str | None = None) -> str | None:
+def title_from_text(lines: list[Line], used: set[int], registry: Registry, outlet: str | None = None
+                    ) -> str | None:
     """The headline at the top of the page: the headline-like line nearest the byline or dateline
     (else the first one), never a masthead, menu, widget, byline or date; a breadcrumb's last item
     only when nothing else is there."""
     head = [l for l in lines if l.head and l.index not in used and not _is_breadcrumb(l.text)]
-    candidates = _title_candidates(head, outlet)
+    candidates = _title_candidates(head, outlet, registry)
     anchor = next((l.index for l in lines if l.head and (l.index in used or _is_dateline(l.text))), None)
     if candidates:
         return (_nearest_to_anchor(candidates, anchor) if anchor is not None else candidates[0]).text
     crumbs = [l for l in lines if l.head and _is_breadcrumb(l.text)]
     for crumb in crumbs:
-        title = _breadcrumb_title(crumb, [l for l in lines if l.index > crumb.index])
+        title = _breadcrumb_title(crumb, [l for l in lines if l.index > crumb.index], registry)
         if title:
             return title
     return None
@@ -956,7 +929,7 @@ def _is_qa(paragraphs: list[str]) -> bool:
     )
 
 
-def _attributions(text: str) -> tuple[int, Counter[str]]:
+def _attributions(text: str, registry: Registry) -> tuple[int, Counter[str]]:
     """How many speech attributions the unquoted text has, and who the named speakers are (by surname)."""
     verbs = "|".join(re.escape(v) for v in _vocab()["reporting_verbs"])
     total = len(re.findall(rf"\b(?:{verbs})\b", text))
@@ -970,7 +943,7 @@ def _attributions(text: str) -> tuple[int, Counter[str]]:
         phrase = match["a"] or match["b"]
         name = phrase.split()[-1]
         # "told Reuters" names a news agency, not a speaker.
-        is_outlet = _known_outlet(phrase) or _known_outlet(name)
+        is_outlet = registry.knows_name(phrase) or registry.knows_name(name)
         if name not in not_people and not is_outlet:
             speakers[name] += 1
     return total, speakers
@@ -1000,7 +973,7 @@ def author_is_commentator(roles: dict[str, str], lines: list[Line]) -> bool:
 
 
 def classify_kind(
-    paragraphs: list[str], lines: list[Line], title: str | None, commentator: bool
+    paragraphs: list[str], lines: list[Line], title: str | None, commentator: bool, registry: Registry
 ) -> Kind | None:
     """news / opinion / interview / analysis from section words, Q&A shape, who speaks, and author voice.
 
@@ -1017,7 +990,7 @@ def classify_kind(
     thresholds = _vocab()["kind"]
     prose = [p for p in paragraphs if _is_prose_block(p)] or paragraphs
     unquoted = _QUOTED.sub(" ", "\n".join(prose))
-    total, speakers = _attributions(unquoted)
+    total, speakers = _attributions(unquoted, registry)
     single = len(speakers) == 1 and next(iter(speakers.values())) >= 2
     if total >= int(thresholds["interview_min_attributions"]) and single:
         return "interview"  # one expert quoted throughout: an interview written up as prose
@@ -1040,11 +1013,13 @@ def _meta_str(extraction: Extraction, key: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _pick_authors(source: Source, extraction: Extraction, found: AuthorEvidence) -> list[str]:
+def _pick_authors(
+    source: Source, extraction: Extraction, found: AuthorEvidence, registry: Registry
+) -> list[str]:
     if source.hints.authors:
         return [a.strip() for a in source.hints.authors if a and a.strip()]
     meta = extraction.meta.get("authors") or []
-    meta_names = clean_author_list(split_names(meta) if isinstance(meta, str) else meta)
+    meta_names = clean_author_list(split_names(meta) if isinstance(meta, str) else meta, registry)
     return meta_names or found.names
 
 
@@ -1059,33 +1034,39 @@ def _roles_for(authors: list[str], found: AuthorEvidence) -> dict[str, str]:
 
 
 def _pick_outlet(
-    source: Source, extraction: Extraction, lines: list[Line], syndicated: str | None, url: str | None
+    source: Source,
+    extraction: Extraction,
+    lines: list[Line],
+    syndicated: str | None,
+    url: str | None,
+    registry: Registry,
 ) -> str | None:
     url_domain = registrable_domain(url) if url else None
-    known_from_url = outlet_for_domain(url_domain)
+    known_from_url = outlet_for_domain(url_domain, registry)
     candidates = [
         # A syndication line names the original publisher; a record's or page's outlet field names
         # the host that licensed the copy, so the line wins even over hints.
-        canonical_outlet(syndicated) if syndicated else None,
+        canonical_outlet(syndicated, registry) if syndicated else None,
         source.hints.outlet,
-        original_publisher(lines, source.hints.title or _meta_str(extraction, "title")),
+        original_publisher(lines, source.hints.title or _meta_str(extraction, "title"), registry),
         # The site itself: our curated display name for a known domain reads better than
         # site_name markup ("NYTimes"); both name the same host.
         known_from_url.name if known_from_url else None,
-        canonical_outlet(meta_outlet) if (meta_outlet := _meta_str(extraction, "outlet")) else None,
-        copyright_holder(lines),
+        canonical_outlet(meta_outlet, registry) if (meta_outlet := _meta_str(extraction, "outlet")) else None,
+        copyright_holder(lines, registry),
         url_domain,
     ]
     return next((c.strip() for c in candidates if isinstance(c, str) and c.strip()), None)
 
 
 def _pick_country(
-    outlet: str | None, lines: list[Line], url: str | None, found: AuthorEvidence
+    outlet: str | None, lines: list[Line], url: str | None, found: AuthorEvidence, registry: Registry
 ) -> str | None:
     outlet_domain = _text_domain(lines)
-    if outlet_domain is None and url and not _outlet_country(outlet):
+    if outlet_domain is None and url and not _outlet_country(outlet, registry):
         outlet_domain = registrable_domain(url)
-    for candidate in (_outlet_country(outlet), country_of_domain(outlet_domain), found.location_country):
+    for candidate in (_outlet_country(outlet, registry), country_of_domain(outlet_domain),
+                      found.location_country):
         if candidate:
             return candidate
     return None
@@ -1113,7 +1094,9 @@ def _pick_date(
     return (from_url, "url") if from_url else (None, None)
 
 
-def _plausible_cleaner_title(title: str | None, lines: list[Line], used: set[int]) -> str | None:
+def _plausible_cleaner_title(
+    title: str | None, lines: list[Line], used: set[int], registry: Registry
+) -> str | None:
     """The cleaner's headline guess, unless it is a line we know to be a byline, role, name or date."""
     if not title or not title.strip():
         return None
@@ -1123,18 +1106,24 @@ def _plausible_cleaner_title(title: str | None, lines: list[Line], used: set[int
         title in consumed
         or _is_dateline(title)
         or _is_widget(title)
-        or is_role_line(title)
+        or is_role_line(title, registry)
     )
     return None if rejected else title
 
 
 def _pick_title(
-    source: Source, extraction: Extraction, lines: list[Line], used: set[int], outlet: str | None
+    source: Source,
+    extraction: Extraction,
+    lines: list[Line],
+    used: set[int],
+    outlet: str | None,
+    registry: Registry,
 ) -> str | None:
     for candidate in (source.hints.title, _meta_str(extraction, "title")):
         if isinstance(candidate, str) and candidate.strip():
             return recase_title(normalise(candidate), lines)
-    found = _plausible_cleaner_title(extraction.title, lines, used) or title_from_text(lines, used, outlet)
+    found = (_plausible_cleaner_title(extraction.title, lines, used, registry)
+             or title_from_text(lines, used, registry, outlet))
     return recase_title(found, lines) if found else None
 
 
@@ -1145,17 +1134,18 @@ def _meta_language(extraction: Extraction) -> str | None:
     return code if re.fullmatch(r"[a-z]{2}", code) else None
 
 
-def build_document(source: Source, extraction: Extraction) -> Document:
-    """The contract's document object for one cleaned input, every metadata field from evidence."""
+def build_document(source: Source, extraction: Extraction, registry: Registry) -> Document:
+    """The contract's document object for one cleaned input, every metadata field from evidence.
+    ``registry`` names the outlets: their canonical names, countries and ownership."""
     lines = raw_text_lines(source) or page_lines(extraction)
     text = extraction.text
     url = source.hints.url or _meta_str(extraction, "url")
-    found, syndicated = find_authors(lines)
-    authors = _pick_authors(source, extraction, found)
-    outlet = _pick_outlet(source, extraction, lines, syndicated, url)
-    title = _pick_title(source, extraction, lines, found.used_lines, outlet)
+    found, syndicated = find_authors(lines, registry)
+    authors = _pick_authors(source, extraction, found, registry)
+    outlet = _pick_outlet(source, extraction, lines, syndicated, url, registry)
+    title = _pick_title(source, extraction, lines, found.used_lines, outlet, registry)
     language = detect_language(text) or _meta_language(extraction)
-    country = _pick_country(outlet, lines, url, found)
+    country = _pick_country(outlet, lines, url, found, registry)
     published, published_from = _pick_date(source, extraction, lines, url, country, language)
     commentator = author_is_commentator(_roles_for(authors, found), lines)
     return Document(
@@ -1170,8 +1160,8 @@ def build_document(source: Source, extraction: Extraction) -> Document:
         published_from=published_from,
         language=language,
         country=country,
-        ownership=_outlet_ownership(outlet),
-        kind=classify_kind(extraction.paragraphs, lines, title, commentator),
+        ownership=_outlet_ownership(outlet, registry),
+        kind=classify_kind(extraction.paragraphs, lines, title, commentator, registry),
         words=len(text.split()),
         boilerplate_removed_chars=extraction.removed_chars,
     )

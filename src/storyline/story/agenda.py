@@ -49,11 +49,11 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
+from storyline.countries import country_names_by_code
 from storyline.errors import UsageError
 from storyline.model import Document
-from storyline.read.metadata import country_names_by_code
 from storyline.resources import read_data
-from storyline.story.summary import split_lines, stem, stop_words
+from storyline.text import split_lines, stem, stop_words
 
 # "G-20" is one token (G20); "Russia's" keeps its possessive for the stemmer to drop.
 _TOKEN = re.compile(r"[A-Za-z]+-[0-9]+\b|[A-Za-z][A-Za-z0-9]*(?:['\u2019][A-Za-z]+)?|[0-9]+[A-Za-z]+")

@@ -14,13 +14,14 @@ from datetime import datetime, timezone
 import numpy as np
 
 from storyline.story.agenda import Issue, Passage, read_agenda
+from storyline.annotate.embeddings import SentenceVectors
 from storyline.briefing import (
     Briefing, CitationModel, CitedText, EntityItem, ForecastItem, Period, QuoteItem, SourceModel,
     StoryCheck, TimelineItem,
 )
 from storyline.annotate.entities import Entity, canonical_entities, person_key
 from storyline.model import Annotations, Citation, Document, Forecast, Quote
-from storyline.outlets import Registry, enrich
+from storyline.outlets import Registry, enrich, packaged_registry
 from storyline.story.perspectives import Perspectives, perspectives
 from storyline.story.summary import SummarySentence, opening_vectors, summarize
 from storyline.story.timeline import TimelineEntry, build_timeline
@@ -32,20 +33,27 @@ STORY_SIMILARITY_FLOOR = 0.35
 
 
 def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
-                    registry: Registry | None = None, issues: Sequence[str] = ()) -> Briefing:
+                    registry: Registry | None = None, issues: Sequence[str] = (),
+                    vectors: SentenceVectors | None = None) -> Briefing:
     """Assemble the briefing of annotated documents (duplicates stay listed, not analysed).
-    ``issues``: user-named issues (``"Label: keyword, keyword"``), reported before those found."""
-    enrich(documents, registry)  # outlet names, countries and ownership from the registry
+    ``registry``: the outlet registry (default: packaged). ``issues``: user-named issues
+    (``"Label: keyword, keyword"``), reported before those found. ``vectors``: the sentence
+    vectors the summary, the perspectives and the story check share (default: a new
+    ``SentenceVectors``, so that no briefing depends on what an earlier one embedded)."""
+    # Outlet names, countries and ownership from the registry.
+    enrich(documents, registry if registry is not None else packaged_registry())
+    vectors = vectors if vectors is not None else SentenceVectors()
     originals = [d for d in documents if not d.duplicate_of]
     entities = canonical_entities(originals)
     names = _speaker_names(entities)
     found, passages = read_agenda(originals, issues)
-    summary = summarize(originals, words=words, topics=[_spans(issue) for issue in found])
-    views = _perspectives(originals, found, passages, summary)
-    # After the summary: its sentence cache already holds most of the sources' openings.
-    vectors = opening_vectors(originals) if len(originals) > 1 else None
+    summary = summarize(originals, words=words, topics=[_spans(issue) for issue in found],
+                        embedder=vectors)
+    views = _perspectives(originals, found, passages, summary, vectors)
+    # After the summary: ``vectors`` already holds most of the sources' openings.
+    openings = opening_vectors(originals, vectors) if len(originals) > 1 else None
     return Briefing(
-        title=_title(originals, vectors),
+        title=_title(originals, openings),
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         period=_period(documents),
         sources=[SourceModel(**d.to_dict()) for d in documents],
@@ -58,7 +66,7 @@ def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
         countries=views.countries,
         blindspots=views.blindspots,
         conflicts=views.conflicts,
-        story=_story_check(originals, vectors),
+        story=_story_check(originals, openings),
         words=words,
     )
 
@@ -68,11 +76,11 @@ def _spans(issue: Issue) -> list[tuple[str, int, int]]:
 
 
 def _perspectives(originals: list[Document], found: list[Issue], passages: list[Passage],
-                  summary: Sequence[SummarySentence]) -> Perspectives:
+                  summary: Sequence[SummarySentence], vectors: SentenceVectors) -> Perspectives:
     """How each source and country covers the agenda issues; the summary's multi-source
     citations count as agreement (checked with embeddings there)."""
     supported = [s.citations for s in summary if len({c.source for c in s.citations}) > 1]
-    return perspectives(originals, found, supported, passages)
+    return perspectives(originals, found, supported, passages, vectors)
 
 
 def _cited(text: str, citations: Sequence[Citation]) -> CitedText:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from storyline.annotate.embeddings import SentenceVectors
 from storyline.story.agenda import Issue, Passage, key_of, passages_of, word_tokens
 from storyline.story.agenda import config as agenda_config
 from storyline.briefing import (
@@ -47,11 +48,10 @@ from storyline.briefing import (
     IssueItem,
     IssueSourceView,
 )
+from storyline.countries import country_names_by_code
 from storyline.read.dates import days_between
-from storyline.read.metadata import country_names_by_code
 from storyline.model import Citation, Document, Event, Timex
-from storyline.story.summary import is_summary_worthy, stop_words
-from storyline.story.summary import load_config as summary_config
+from storyline.text import is_summary_worthy, stop_words
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(?:-|\u2013)?\s*)(per cent|percent|%|[A-Za-z]+(?:\s[A-Za-z]+)?)")
@@ -87,18 +87,21 @@ class _Space:
 
 def perspectives(documents: Sequence[Document], issues: Sequence[Issue],
                  supported: Sequence[Sequence[Citation]] = (),
-                 passages: list[Passage] | None = None) -> Perspectives:
+                 passages: list[Passage] | None = None,
+                 vectors: SentenceVectors | None = None) -> Perspectives:
     """The matrix, agreement, conflicts, country groups and blindspots of a story's issues.
     ``documents`` are the original sources (no duplicates), annotated. ``supported``: groups of
     spans of different sources already known to state one fact (the summary's citations,
     checked with embeddings there), used as agreement beside the lexical test. ``passages``: the
-    story's passages as the agenda read them (read again when not given)."""
+    story's passages as the agenda read them (read again when not given). ``vectors``: the
+    briefing's sentence vectors (a new ``SentenceVectors`` when not given)."""
     originals = [d for d in documents if not d.duplicate_of]
     ids = sorted((d.id or "" for d in originals), key=_id_order)
     space = _space(passages if passages is not None else passages_of(originals), originals)
     conflicts = date_conflicts(originals, space) + number_conflicts(originals, space, issues)
     links = _links(supported, space)
-    items = [_issue_item(issue, ids, space, conflicts, originals, links) for issue in issues]
+    vectors = vectors if vectors is not None else SentenceVectors()
+    items = [_issue_item(issue, ids, space, conflicts, originals, links, vectors) for issue in issues]
     countries = country_groups(originals, items)
     return Perspectives(issues=items, countries=countries,
                         blindspots=blindspots(originals, items), conflicts=[c for c, _ in conflicts])
@@ -223,7 +226,7 @@ def position_score(passage: Passage, issue: Issue, document: Document | None) ->
     score: float = weights["assessment"] * min(assessing, weights["max_assessment"]) + weights["keyword"] * hits
     if _quoted(passage, document):
         score += weights["quote"]
-    if is_summary_worthy(passage.text, summary_config()):
+    if is_summary_worthy(passage.text):
         score += weights["worthy"]
     return score
 
@@ -238,7 +241,7 @@ def _position(passages: list[Passage], issue: Issue, document: Document | None) 
 
 def _issue_item(issue: Issue, ids: list[str], space: _Space,
                 conflicts: list[tuple[Conflict, list[Passage]]], documents: list[Document],
-                links: set[frozenset[tuple[str, int]]]) -> IssueItem:
+                links: set[frozenset[tuple[str, int]]], vectors: SentenceVectors) -> IssueItem:
     by_document = {d.id: d for d in documents}
     by_source = issue.by_source()
     matrix = {
@@ -249,7 +252,7 @@ def _issue_item(issue: Issue, ids: list[str], space: _Space,
         for source in ids
     }
     groups = agreement_groups(issue.passages, space, links)[: config()["agreed"]["per_issue"]]
-    groups = [_widened(group, space) for group in groups]
+    groups = [_widened(group, space, vectors) for group in groups]
     disputed = [side for conflict, passages in conflicts
                 if _mostly_in(passages, issue) for side in conflict.sides]
     return IssueItem(
@@ -326,15 +329,13 @@ def agreement_groups(passages: Sequence[Passage], space: _Space,
     return sorted(groups, key=lambda g: (-len(g), _id_order(g[0].source), g[0].order))
 
 
-def _widened(group: list[Passage], space: _Space) -> list[Passage]:
+def _widened(group: list[Passage], space: _Space, vectors: SentenceVectors) -> list[Passage]:
     """An agreed fact, plus each further source that states it in other words: a passage that
     shares at least ``widen.min_shared`` rarer content words with the fact's statement (TF-IDF
     cosine at least ``widen.cosine``), states its dates and numbers, and whose sentence
     embedding is at least ``widen.embedding`` close to it. Two weaker signals together: the
     lexical bar alone misses paraphrases ("on the sidelines of the G20 summit in Hamburg" /
     "Hamburg ... the Group of 20 ... on the sidelines"), embeddings alone are not sure enough."""
-    from storyline.story.summary import cached_embed
-
     limits = config()["widen"]
     anchor, present = group[0], {p.source for p in group}
     stated = space.values.get(_key(anchor), set())
@@ -352,14 +353,14 @@ def _widened(group: list[Passage], space: _Space) -> list[Passage]:
     if not best:
         return group
     candidates = [p for _, p in best.values()]
-    vectors = cached_embed([anchor.text, *(p.text for p in candidates)])
-    close = [p for p, v in zip(candidates, vectors[1:]) if float(v @ vectors[0]) >= limits["embedding"]]
+    rows = vectors([anchor.text, *(p.text for p in candidates)])
+    close = [p for p, v in zip(candidates, rows[1:]) if float(v @ rows[0]) >= limits["embedding"]]
     return [anchor, *sorted([*group[1:], *close], key=lambda p: _id_order(p.source))]
 
 
 def _clarity(passage: Passage) -> float:
     """A self-contained, summary-worthy, not too long sentence states a fact best."""
-    worthy = is_summary_worthy(passage.text, summary_config())
+    worthy = is_summary_worthy(passage.text)
     return (1.0 if worthy else 0.0) - len(passage.text.split()) / 200
 
 
@@ -370,7 +371,7 @@ def _summary(issue: Issue, groups: list[list[Passage]], space: _Space) -> list[C
     limit = config()["summary"]["redundancy"]
     chosen: list[list[Passage]] = []
     for group in groups:
-        if len(chosen) < wanted and is_summary_worthy(group[0].text, summary_config()):
+        if len(chosen) < wanted and is_summary_worthy(group[0].text):
             chosen.append(group)
     keywords = {k.lower() for k in issue.keywords}
     singles = sorted(issue.passages, key=lambda p: (-_keyword_hits(p, keywords), -_clarity(p),
@@ -378,7 +379,7 @@ def _summary(issue: Issue, groups: list[list[Passage]], space: _Space) -> list[C
     for passage in singles:
         if len(chosen) >= wanted:
             break
-        if not is_summary_worthy(passage.text, summary_config()):
+        if not is_summary_worthy(passage.text):
             continue
         if any(_cosine(space, passage, g[0]) > limit or passage.source == g[0].source and len(g) == 1
                for g in chosen):

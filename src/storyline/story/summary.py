@@ -1,6 +1,8 @@
 """The summary that never invents: sentences selected from the sources, each one cited.
 
-How a summary is made (every constant lives in ``data/summarize.json``):
+How a summary is made (every constant lives in ``data/summarize.json``, except the shared text
+rules of ``storyline.text``: stop words and what makes a sentence summary-worthy, in
+``data/text.json``):
 
 1. **Candidates.** Each source's sentences (``annotations.sentences``, else a spaCy parse),
    split at line breaks (a sentence never spans two paragraphs). A candidate may lose a leading
@@ -68,7 +70,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -76,15 +78,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from storyline.annotate.embeddings import Embedder, SentenceVectors
 from storyline.read.dates import days_between
 from storyline.resources import DATA_DIR
 from storyline.model import Citation, Document
+from storyline.text import (
+    STARTS_LIKE_SENTENCE, is_summary_worthy, sentence_rules, split_lines, stem, stop_words,
+)
 
 CONFIG_PATH = DATA_DIR / "summarize.json"
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
-_TERMINAL = re.compile(r"[.!]['\"\u201d\u2019)]*$")
-_QUESTION = re.compile(r"\?['\"\u201d\u2019)]*$")
-_STARTS_LIKE_SENTENCE = re.compile(r"^[\"'\u201c\u2018(]?[A-Z0-9]")
 # "WASHINGTON (AP) — ", "(CNN) — ", "LONDON — ", "Paris, France (Reuters) - ": a dateline prefix
 # (a place in capitals of 3+ letters, so "EU - China talks" keeps its first word).
 _DATELINE = re.compile(
@@ -92,13 +95,9 @@ _DATELINE = re.compile(
     r"(?:\([A-Za-z0-9 .&/]{2,30}\)\s*)?[\u2014\u2013-]{1,2}\s+"
 )
 _NAME = re.compile(r"\b[A-Z][A-Za-z]+")
-_BYLINE = re.compile(r"^(?:By|BY|Written by|Posted by)\s+[A-Z]")
-# A teaser cut short ("... and ...") or text with broken encoding ("President?s").
-_DAMAGED = re.compile(r"(?:\.\.\.|\u2026)['\"\u201d\u2019)]*$|[a-z]\?[a-z]")
 
 Matrix = NDArray[np.float32]
 Span = tuple[str, int, int]  # (source id, start, end)
-Embedder = Callable[[Sequence[str]], Matrix]
 
 
 @dataclass
@@ -139,15 +138,10 @@ class Candidate:
 
 @lru_cache(maxsize=1)
 def load_config() -> dict[str, Any]:
-    config: dict[str, Any] = json.loads(CONFIG_PATH.read_text("utf-8"))
+    """``data/summarize.json`` with the shared sentence rules of ``data/text.json`` (``sentence``,
+    ``boilerplate``), so that a tuning override can change those too."""
+    config: dict[str, Any] = {**sentence_rules(), **json.loads(CONFIG_PATH.read_text("utf-8"))}
     return config
-
-
-@lru_cache(maxsize=1)
-def stop_words() -> frozenset[str]:
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    return frozenset(STOP_WORDS) | frozenset(load_config()["extra_stop_words"])
 
 
 def _config(override: dict[str, Any] | None) -> dict[str, Any]:
@@ -157,18 +151,6 @@ def _config(override: dict[str, Any] | None) -> dict[str, Any]:
 
 
 # --- candidates ----------------------------------------------------------------------------------
-
-def split_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The non-blank lines of ``text[start:end]``, stripped, as (start, end) offsets."""
-    spans = []
-    for match in re.finditer(r"[^\n]+", text[start:end]):
-        piece = match.group()
-        left = len(piece) - len(piece.lstrip())
-        right = len(piece.rstrip())
-        if right > left:
-            spans.append((start + match.start() + left, start + match.start() + right))
-    return spans
-
 
 def _sentence_spans(document: Document) -> list[tuple[int, int]]:
     if document.annotations is not None and document.annotations.sentences:
@@ -183,7 +165,7 @@ def _sentence_spans(document: Document) -> list[tuple[int, int]]:
 def trim_start(text: str, start: int, config: dict[str, Any]) -> int:
     """Offset after a leading dateline and/or connective, when what remains starts a sentence."""
     dateline = _DATELINE.match(text[start:])
-    if dateline and _STARTS_LIKE_SENTENCE.match(text[start + dateline.end():]):
+    if dateline and STARTS_LIKE_SENTENCE.match(text[start + dateline.end():]):
         start += dateline.end()
     lowered = text[start:start + 20].lower()
     for connective in config["connectives"]:
@@ -191,26 +173,9 @@ def trim_start(text: str, start: int, config: dict[str, Any]) -> int:
             rest = start + len(connective)
             after = text[rest:].lstrip(", ")
             # "But Trump said" -> "Trump said"; "However, the" stays whole (no rewriting of case).
-            if text[rest] in ", " and _STARTS_LIKE_SENTENCE.match(after):
+            if text[rest] in ", " and STARTS_LIKE_SENTENCE.match(after):
                 return len(text) - len(after)
     return start
-
-
-def is_summary_worthy(sentence: str, config: dict[str, Any]) -> bool:
-    """Not a question, fragment, caption, byline, headline, dateline or boilerplate line."""
-    limits = config["sentence"]
-    words = sentence.split()
-    if not limits["min_words"] <= len(words) <= limits["max_words"]:
-        return False
-    if _QUESTION.search(sentence) or not _TERMINAL.search(sentence):
-        return False
-    if not _STARTS_LIKE_SENTENCE.match(sentence) or _BYLINE.match(sentence) or _DAMAGED.search(sentence):
-        return False
-    letters = [c for c in sentence if c.isalpha()]
-    if not letters or sum(c.isupper() for c in letters) / len(letters) > limits["max_upper_share"]:
-        return False
-    lowered = sentence.lower()
-    return not any(marker in lowered for marker in config["boilerplate"])
 
 
 def _event_dates(document: Document) -> list[tuple[int, int, str]]:
@@ -316,18 +281,6 @@ def mark_from_end(own: list[Candidate]) -> None:
 
 # --- lexical features ----------------------------------------------------------------------------
 
-def stem(word: str) -> str:
-    """A crude, fast stemmer: enough to match plurals and possessives across sources."""
-    word = word.lower()
-    if word.endswith("'s"):
-        word = word[:-2]
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
 def content_bag(text: str, stop: frozenset[str]) -> dict[str, int]:
     """The sentence's content words (stemmed, stop words out) with their counts."""
     bag: dict[str, int] = {}
@@ -432,40 +385,22 @@ def dangling(candidate: Candidate, chosen: set[int], config: dict[str, Any]) -> 
 
 # --- embeddings ----------------------------------------------------------------------------------
 
-_EMBEDDED: dict[str, np.ndarray] = {}
-_EMBEDDED_MAX = 20_000
-
-
-def cached_embed(sentences: Sequence[str]) -> Matrix:
-    """``storyline.annotate.embeddings.embed`` with an in-process cache: a story summarised again (or a
-    growing story) only embeds its new sentences."""
-    from storyline.annotate.embeddings import DIMENSIONS, embed
-
-    missing = list(dict.fromkeys(s for s in sentences if s not in _EMBEDDED))
-    if missing:
-        if len(_EMBEDDED) + len(missing) > _EMBEDDED_MAX:
-            _EMBEDDED.clear()
-        _EMBEDDED.update(zip(missing, embed(missing)))
-    if not sentences:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    return np.stack([_EMBEDDED[s] for s in sentences]).astype(np.float32)
-
-
-def opening_vectors(documents: Sequence[Document], sentences: int = 3) -> Matrix:
+def opening_vectors(documents: Sequence[Document], vectors: SentenceVectors, sentences: int = 3
+                    ) -> Matrix:
     """Per document, the normalised mean embedding of up to ``sentences`` of its opening summary
-    candidates (the first ``2 * sentences``): what it is about. After ``summarize`` most of these
-    are in the cache already (the lead prior makes them the sentences it embeds), and those are
-    taken first, so this costs at most one embedding per document. A document with no candidate
-    falls back to its first 400 characters."""
+    candidates (the first ``2 * sentences``): what it is about. Given the ``vectors`` the summary
+    used, most of these are known already (the lead prior makes them the sentences it embeds),
+    and those are taken first, so this costs at most one embedding per document. A document
+    with no candidate falls back to its first 400 characters."""
     config = _config(None)
     rows = []
     for document in documents:
         spans = itertools.islice(filter(None, worthy_spans(document, config)), sentences * 2)
         opening = [document.text[start:end] for start, end in spans]
         # Those already embedded first: the same signal at no cost.
-        texts = [t for t in opening if t in _EMBEDDED][:sentences] or opening[:1]
+        texts = [t for t in opening if t in vectors][:sentences] or opening[:1]
         texts = texts or [f"{document.title or ''}. {document.text[:400]}"]
-        mean = cached_embed(texts).mean(axis=0)
+        mean = vectors(texts).mean(axis=0)
         rows.append(mean / (np.linalg.norm(mean) or 1.0))
     return np.stack(rows).astype(np.float32)
 
@@ -628,8 +563,9 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
               ) -> list[SummarySentence]:
     """An extractive, cited summary of one story of at most ``words`` words plus one sentence.
 
-    ``embedder`` (sentences -> normalised rows) defaults to the packaged MiniLM with an
-    in-process cache; ``config`` overrides constants of ``data/summarize.json`` (for tuning).
+    ``embedder`` (sentences -> normalised rows): by default a new ``SentenceVectors`` (the
+    packaged MiniLM, each sentence embedded once); a briefing passes its own, to reuse the
+    vectors in later stages; ``config`` overrides constants of ``data/summarize.json`` (for tuning).
     ``topics``: the story's agenda issues, each as the ``(source id, start, end)`` spans about
     it; a multi-event summary earns credit for covering each one (step 3b).
     """
@@ -646,7 +582,8 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     if span_days(ordered) > settings["multi_event"]["min_span_days"]:
         settings["_names"] = shared_names(candidates, settings)
         settings["_names"].update(mark_topics(candidates, ordered, topics, settings))
-    vectors = LazyVectors([c.text for c in candidates], embedder or cached_embed)
+    vectors = LazyVectors([c.text for c in candidates],
+                          embedder if embedder is not None else SentenceVectors())
     lexical = lexical_similarity(candidates)
     space = vectors.matrix() if settings["agreement_space"] == "embedding" else lexical
     salience = scores(candidates, agreement(space, candidates), settings)

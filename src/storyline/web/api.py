@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 from storyline.story.brief import DEFAULT_WORDS
 from storyline.briefing import Briefing
 from storyline.model import Hints, Mode
-from storyline.outlets import load_registry, use_registry
+from storyline.pipeline.registry import registry_of
 from storyline.store.sqlite import SearchHit, StoryInfo
 from storyline.web.requests import Settings, token_problem
 from storyline.web.service import Article, Jobs, brief_articles, read_articles
@@ -102,9 +102,9 @@ def create_briefing(body: BriefingRequest, request: Request) -> JSONResponse:
     _check_token(request)
     _check_counts(body, settings)
     with settings.store() as store:
-        registry = load_registry(store)  # the outlets the user added count
-    with settings.fetcher() as fetcher, use_registry(registry):
-        documents, errors = read_articles(_articles(body), fetcher)
+        registry = registry_of(store)  # the outlets the user added count
+    with settings.fetcher() as fetcher:
+        documents, errors = read_articles(_articles(body), fetcher, registry)
     if not documents:
         reasons = "; ".join(str(error) for error in errors)
         raise HTTPException(422, f"no usable article: {reasons}")

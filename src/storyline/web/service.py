@@ -74,13 +74,15 @@ def _uploaded(filename: str, data: str | bytes) -> Iterator[Source | InputError]
             yield item
 
 
-def read_articles(articles: Sequence[Article], fetcher: Fetcher) -> tuple[list[Document], list[InputError]]:
+def read_articles(articles: Sequence[Article], fetcher: Fetcher, registry: Registry | None = None
+                  ) -> tuple[list[Document], list[InputError]]:
     """The documents of ``articles`` numbered S1.. in order, later copies marked as duplicates
-    (as ``storyline.pipeline.documents.extract`` does for input strings), and the failures."""
+    (as ``storyline.pipeline.documents.extract`` does for input strings), and the failures.
+    ``registry`` names the outlets (None: the packaged outlets)."""
     sources = (source for article in articles for source in sources_of(article, fetcher))
     documents: list[Document] = []
     errors: list[InputError] = []
-    for result in extract_sources(sources):
+    for result in extract_sources(sources, registry):
         if isinstance(result, Document):
             documents.append(result)
         else:

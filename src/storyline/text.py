@@ -1,0 +1,88 @@
+"""Text utilities the story modules share: lines of a sentence, a light stemmer, stop words, and
+the test of a sentence that can stand alone in a summary. Rules live in ``data/text.json``.
+
+The summary, the agenda and the perspectives read a story through these, so that they split,
+stem and drop stop words the same way (an agenda passage and a summary candidate of one
+sentence have the same offsets).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from storyline.resources import read_data
+
+DATA_FILE = "text.json"
+_TERMINAL = re.compile(r"[.!]['\"\u201d\u2019)]*$")
+_QUESTION = re.compile(r"\?['\"\u201d\u2019)]*$")
+STARTS_LIKE_SENTENCE = re.compile(r"^[\"'\u201c\u2018(]?[A-Z0-9]")
+_BYLINE = re.compile(r"^(?:By|BY|Written by|Posted by)\s+[A-Z]")
+# A teaser cut short ("... and ...") or text with broken encoding ("President?s").
+_DAMAGED = re.compile(r"(?:\.\.\.|\u2026)['\"\u201d\u2019)]*$|[a-z]\?[a-z]")
+
+
+@lru_cache(maxsize=1)
+def _rules() -> dict[str, Any]:
+    data: dict[str, Any] = read_data(DATA_FILE)
+    return data
+
+
+def sentence_rules() -> dict[str, Any]:
+    """What ``is_summary_worthy`` reads: ``sentence`` (word limits, upper-case share) and
+    ``boilerplate`` (markers of non-article lines). A copy: callers may override entries."""
+    rules = _rules()
+    return {"sentence": rules["sentence"], "boilerplate": rules["boilerplate"]}
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """spaCy's English stop words plus news words that carry no content ("said", "according")."""
+    from spacy.lang.en.stop_words import STOP_WORDS  # the word list alone, not a pipeline
+
+    return frozenset(STOP_WORDS) | frozenset(_rules()["extra_stop_words"])
+
+
+def split_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The non-blank lines of ``text[start:end]``, stripped, as (start, end) offsets."""
+    spans = []
+    for match in re.finditer(r"[^\n]+", text[start:end]):
+        piece = match.group()
+        left = len(piece) - len(piece.lstrip())
+        right = len(piece.rstrip())
+        if right > left:
+            spans.append((start + match.start() + left, start + match.start() + right))
+    return spans
+
+
+def stem(word: str) -> str:
+    """A crude, fast stemmer: enough to match plurals and possessives across sources."""
+    word = word.lower()
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def is_summary_worthy(sentence: str, rules: Mapping[str, Any] | None = None) -> bool:
+    """Not a question, fragment, caption, byline, headline, dateline or boilerplate line.
+    ``rules``: ``sentence_rules()`` unless given (the summary passes its tuning overrides)."""
+    rules = rules if rules is not None else sentence_rules()
+    limits = rules["sentence"]
+    words = sentence.split()
+    if not limits["min_words"] <= len(words) <= limits["max_words"]:
+        return False
+    if _QUESTION.search(sentence) or not _TERMINAL.search(sentence):
+        return False
+    if not STARTS_LIKE_SENTENCE.match(sentence) or _BYLINE.match(sentence) or _DAMAGED.search(sentence):
+        return False
+    letters = [c for c in sentence if c.isalpha()]
+    if not letters or sum(c.isupper() for c in letters) / len(letters) > limits["max_upper_share"]:
+        return False
+    lowered = sentence.lower()
+    return not any(marker in lowered for marker in rules["boilerplate"])

@@ -1,0 +1,36 @@
+"""The run's context: the outlet registry and the shared settings, passed explicitly."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from storyline.context import Context, Settings, default_workers
+from storyline.errors import UsageError
+from storyline.outlets import packaged_registry
+
+
+def test_default_settings() -> None:
+    settings = Settings()
+    assert settings.workers == min(2, os.cpu_count() or 1) == default_workers()
+    assert settings.batch_size == 16
+
+
+def test_workers_come_from_the_environment() -> None:
+    assert Settings.from_env({}).workers == default_workers()
+    assert Settings.from_env({"STORYLINE_WORKERS": " 3 "}).workers == 3
+    assert Settings.from_env({"STORYLINE_WORKERS": ""}).workers == default_workers()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
+def test_a_bad_worker_count_is_a_clear_error(value: str) -> None:
+    with pytest.raises(UsageError, match=r"\$STORYLINE_WORKERS must be a whole number of at least 1"):
+        Settings.from_env({"STORYLINE_WORKERS": value})
+
+
+def test_default_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYLINE_WORKERS", "1")
+    context = Context.default()
+    assert context.registry is packaged_registry()
+    assert context.settings == Settings(workers=1)

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from storyline import briefing as schema
-from storyline.briefing import Briefing, CitationModel, CitedText, Period, SourceModel
+from storyline.briefing import Briefing, Citation, CitedText, Period, SourceModel
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "briefing-schema.md").read_text("utf-8")
 MODELS = [schema.Briefing, schema.TimelineItem, schema.EntityItem, schema.QuoteItem,
@@ -22,7 +22,7 @@ def _briefing(citation_end: int) -> Briefing:
         title="Ferry line approved", generated_at="2024-03-05T10:00:00+00:00", period=Period(),
         sources=[SourceModel(id="S1", origin="ferry.txt", text="The council approved the ferry.")],
         summary=[CitedText(text="The council approved the ferry.",
-                           citations=[CitationModel(source="S1", start=0, end=citation_end)])],
+                           citations=[Citation(source="S1", start=0, end=citation_end)])],
     )
 
 
@@ -48,4 +48,4 @@ def test_a_citation_past_the_end_of_its_source_is_refused() -> None:
 def test_a_citation_of_an_unknown_source_is_refused() -> None:
     with pytest.raises(ValidationError):
         Briefing(title="t", generated_at="now", period=Period(), sources=[],
-                 summary=[CitedText(text="x", citations=[CitationModel(source="S9", start=0, end=1)])])
+                 summary=[CitedText(text="x", citations=[Citation(source="S9", start=0, end=1)])])

@@ -1,4 +1,4 @@
-"""Entity mentions and story-level entities, on invented names and sentences.
+"""EntityItem mentions and story-level entities, on invented names and sentences.
 
 The small NER model's typical news errors (a dateline tagged PERSON, a surname tagged ORG, a title
 glued to a name) are reproduced deterministically by parsing an invented text and then setting
@@ -17,7 +17,6 @@ from spacy.tokens import Doc
 
 import storyline
 from storyline.annotate.entities import (
-    Entity,
     canonical_entities,
     find_mentions,
     joined_key,
@@ -26,6 +25,7 @@ from storyline.annotate.entities import (
     surface_key,
     vocab,
 )
+from storyline.briefing import EntityItem
 from storyline.model import Annotations, Document, EntityType, Mention
 from storyline.annotate.nlp import parse
 
@@ -386,7 +386,7 @@ def story(*docs: list[MentionSpec]) -> list[Document]:
     return out
 
 
-def entity(entities: list[Entity], name: str) -> Entity:
+def entity(entities: list[EntityItem], name: str) -> EntityItem:
     return next(e for e in entities if e.name == name)
 
 
@@ -528,7 +528,7 @@ def test_post_processing_is_cheap_next_to_the_parse() -> None:
 
 
 @pytest.fixture(scope="module")
-def seed_entities(seeds_dir: Path) -> dict[str, Entity]:
+def seed_entities(seeds_dir: Path) -> dict[str, EntityItem]:
     paths = [str(p) for p in sorted(seeds_dir.glob("*.txt"))]
     documents = [d for d in storyline.extract(paths) if isinstance(d, Document)]
     assert len(documents) == len(paths)
@@ -537,7 +537,7 @@ def seed_entities(seeds_dir: Path) -> dict[str, Entity]:
     return {e.name: e for e in canonical_entities(documents)}
 
 
-def _one_person(entities: dict[str, Entity], *forms: str) -> Entity:
+def _one_person(entities: dict[str, EntityItem], *forms: str) -> EntityItem:
     """The single PERSON entity that has all ``forms`` as its name or aliases."""
     matches = [e for e in entities.values() if e.type == "PERSON" and set(forms) & {e.name, *e.aliases}]
     assert len(matches) == 1, [(e.name, e.aliases) for e in matches]
@@ -545,7 +545,7 @@ def _one_person(entities: dict[str, Entity], *forms: str) -> Entity:
     return matches[0]
 
 
-def test_seed_people_are_merged_with_their_variants(seed_entities: dict[str, Entity]) -> None:
+def test_seed_people_are_merged_with_their_variants(seed_entities: dict[str, EntityItem]) -> None:
     putin = _one_person(seed_entities, "Vladimir Putin", "Putin")
     assert putin.name == "Vladimir Putin"
     assert len(putin.sources) >= 4
@@ -559,7 +559,7 @@ def test_seed_people_are_merged_with_their_variants(seed_entities: dict[str, Ent
     assert _one_person(seed_entities, "Donald Trump", "Trump").name == "Donald Trump"
 
 
-def test_seed_no_person_is_a_place_or_a_headline(seed_entities: dict[str, Entity]) -> None:
+def test_seed_no_person_is_a_place_or_a_headline(seed_entities: dict[str, EntityItem]) -> None:
     places = {"hamburg", "helsinki", "moscow", "washington", "kiev", "damascus", "beijing"}
     for item in seed_entities.values():
         if item.type != "PERSON":

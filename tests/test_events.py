@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from storyline.annotate.events import compare_dates, find_events, nearest_year, timex_date
-from storyline.model import Annotations, Citation, Document, Event, Forecast, Timex
+from storyline.briefing import Citation, TimelineItem
+from storyline.model import Annotations, Document, Event, Forecast, Timex
 from storyline.annotate.nlp import parse
-from storyline.story.timeline import TimelineEntry, build_timeline, compatible, content_words
+from storyline.story.timeline import TimelineItem, build_timeline, compatible, content_words
 
 PUBLISHED = "2030-03-04"
 
@@ -212,7 +213,8 @@ def test_same_event_from_several_sources_is_one_entry_with_every_citation() -> N
     entry = timeline[0]
     assert entry.date == "2030-03-09"
     assert entry.status == "happened"  # a report of it done outranks the announcement
-    assert entry.citations == [Citation("S1", 7, 7 + len(TRUCE_A)), Citation("S2", 0, len(TRUCE_B))]
+    assert entry.citations == [Citation(source="S1", start=7, end=7 + len(TRUCE_A)),
+                                Citation(source="S2", start=0, end=len(TRUCE_B))]
     assert entry.text == TRUCE_A  # the shorter self-contained sentence
 
 
@@ -294,7 +296,8 @@ def test_entry_text_prefers_a_self_contained_sentence() -> None:
 
 
 def test_to_dict_matches_the_contract() -> None:
-    entry = TimelineEntry("2030-03-09", TRUCE_A, "happened", [Citation("S1", 0, 5)])
+    entry = TimelineItem(date="2030-03-09", text=TRUCE_A, status="happened",
+                         citations=[Citation(source="S1", start=0, end=5)])
     assert entry.to_dict() == {"date": "2030-03-09", "text": TRUCE_A, "status": "happened",
                                "citations": [{"source": "S1", "start": 0, "end": 5}]}
 
@@ -335,7 +338,7 @@ def _source_of(documents: list[Document], number: int) -> str:
     return document.id
 
 
-def _entry(timeline: list[TimelineEntry], date: str) -> TimelineEntry:
+def _entry(timeline: list[TimelineItem], date: str) -> TimelineItem:
     matches = [e for e in timeline if e.date == date]
     assert len(matches) == 1, [e.date for e in timeline]
     return matches[0]

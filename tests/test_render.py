@@ -18,7 +18,7 @@ import pytest
 from storyline.briefing import (
     Blindspot,
     Briefing,
-    CitationModel,
+    Citation,
     CitedText,
     Conflict,
     CountryGroup,
@@ -74,9 +74,9 @@ OBSERVER = (
 TEXTS = {"S1": HERALD, "S2": RADIO, "S3": OBSERVER, "S4": HERALD}
 
 
-def cite(source: str, phrase: str) -> CitationModel:
+def cite(source: str, phrase: str) -> Citation:
     start = TEXTS[source].index(phrase)
-    return CitationModel(source=source, start=start, end=start + len(phrase))
+    return Citation(source=source, start=start, end=start + len(phrase))
 
 
 def cited(text: str, *where: tuple[str, str]) -> CitedText:
@@ -223,7 +223,7 @@ def hostile_briefing() -> Briefing:
     sources = [SourceModel(id="S1", origin="x.txt", url="javascript:window.__pwned=5",
                            title=HOSTILE_TITLE, outlet=HOSTILE_OUTLET, authors=["<b>Eve</b>"],
                            also_at=["javascript:alert(1)"], text=text, country="<em>Nowhere</em>")]
-    c = CitationModel(source="S1", start=text.index(evil), end=text.index(evil) + len(evil))
+    c = Citation(source="S1", start=text.index(evil), end=text.index(evil) + len(evil))
     item = CitedText(text=evil, citations=[c])
     return Briefing(
         title=HOSTILE_TITLE, generated_at="2024-09-05T08:00:00+00:00", period=Period(start="2024-09-03"),
@@ -472,7 +472,7 @@ def test_a_big_briefing_renders_fast_and_once_per_span() -> None:
     text = " ".join(f"Sentence number {n} says something." for n in range(600))
     starts = [m.start() for m in re.finditer("Sentence", text)]
     source = SourceModel(id="S1", origin="big.txt", text=text, outlet="Big")
-    summary = [CitedText(text=f"Claim {n}.", citations=[CitationModel(source="S1", start=s, end=s + 15)])
+    summary = [CitedText(text=f"Claim {n}.", citations=[Citation(source="S1", start=s, end=s + 15)])
                for n, s in enumerate(starts)]
     timeline = [TimelineItem(date=f"20{10 + n % 15}-0{1 + n % 9}", text=f"T{n}", status="happened",
                              citations=summary[n].citations) for n in range(300)]

@@ -15,9 +15,9 @@ import pytest
 
 from conftest import require
 from storyline.annotate.embeddings import Matrix, SentenceVectors, embed
+from storyline.briefing import CitedText
 from storyline.model import Document
 from storyline.story.summary import (
-    SummarySentence,
     load_config,
     opening_vectors,
     summarize,
@@ -67,7 +67,7 @@ def bridge_story() -> list[Document]:
     return [document(1, BRIDGE_A, "2031-05-06"), document(2, BRIDGE_B, "2031-05-06")]
 
 
-def assert_citations_valid(summary: list[SummarySentence], documents: list[Document]) -> None:
+def assert_citations_valid(summary: list[CitedText], documents: list[Document]) -> None:
     texts = {d.id: d.text for d in documents}
     for sentence in summary:
         assert sentence.citations, sentence.text
@@ -80,7 +80,7 @@ def assert_citations_valid(summary: list[SummarySentence], documents: list[Docum
         assert len(sources) == len(set(sources)), "one citation per source"
 
 
-def words_of(summary: list[SummarySentence]) -> int:
+def words_of(summary: list[CitedText]) -> int:
     return sum(len(s.text.split()) for s in summary)
 
 
@@ -218,7 +218,7 @@ def test_leading_connective_and_dateline_trimming() -> None:
     assert text[trim_start(text, 0, config):] == "The ferry strike ended on Sunday."
 
 
-def seed_summary(seeds: Path) -> tuple[list[Document], list[SummarySentence]]:
+def seed_summary(seeds: Path) -> tuple[list[Document], list[CitedText]]:
     import storyline
     from storyline.model import Annotations, Sentence
     from storyline.annotate.nlp import parse

@@ -16,8 +16,12 @@ SCHEMA: Final = "storyline.briefing/1"
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form, under the schema's field names."""
+        return self.model_dump(by_alias=True, mode="json")
 
-class CitationModel(_Model):
+
+class Citation(_Model):
     """The span ``text[start:end]`` of source ``source`` that supports a statement."""
 
     source: str = Field(pattern=r"^S[1-9][0-9]*$")
@@ -25,7 +29,7 @@ class CitationModel(_Model):
     end: int = Field(ge=0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> CitationModel:
+    def _ordered(self) -> Citation:
         if self.end < self.start:
             raise ValueError(f"citation end {self.end} before start {self.start}")
         return self
@@ -33,7 +37,7 @@ class CitationModel(_Model):
 
 class CitedText(_Model):
     text: str
-    citations: list[CitationModel]
+    citations: list[Citation]
 
 
 class Period(_Model):
@@ -69,7 +73,7 @@ class TimelineItem(_Model):
     date: str = Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
     text: str
     status: Literal["happened", "scheduled", "expected"]
-    citations: list[CitationModel]
+    citations: list[Citation]
 
 
 class EntityItem(_Model):
@@ -86,7 +90,7 @@ class QuoteItem(_Model):
     text: str
     cue: str | None
     direct: bool
-    citations: list[CitationModel]
+    citations: list[Citation]
 
 
 class ForecastItem(_Model):
@@ -95,7 +99,7 @@ class ForecastItem(_Model):
     made_on: str | None
     horizon: str | None
     confidence: Literal["certain", "likely", "possible", "unlikely"]
-    citations: list[CitationModel]
+    citations: list[Citation]
 
 
 class IssueSourceView(_Model):
@@ -177,7 +181,7 @@ class Briefing(_Model):
                 )
         return self
 
-    def _all_citations(self) -> list[CitationModel]:
+    def _all_citations(self) -> list[Citation]:
         groups: list[Any] = [*self.summary, *self.timeline, *self.quotes, *self.forecasts]
         for issue in self.issues:
             groups += [*issue.summary, *issue.agreed, *issue.disputed]
@@ -187,10 +191,8 @@ class Briefing(_Model):
             groups += conflict.sides
         return [citation for group in groups for citation in group.citations]
 
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, mode="json")
 
-    def cited_text(self, citation: CitationModel) -> str:
+    def cited_text(self, citation: Citation) -> str:
         """The source text a citation points at."""
         source = next(s for s in self.sources if s.id == citation.source)
         return source.text[citation.start:citation.end]

@@ -184,15 +184,6 @@ class Annotations:
 
 
 @dataclass
-class Citation:
-    """The span ``text[start:end]`` of source ``source`` (an id like "S1") that supports a statement."""
-
-    source: str
-    start: int
-    end: int
-
-
-@dataclass
 class Document:
     """A clean document with trustworthy metadata: the contract's document object."""
 

@@ -31,6 +31,7 @@ from typing import Any, cast
 
 from spacy.tokens import Doc, Token
 
+from storyline.briefing import EntityItem
 from storyline.model import Document, EntityType, Mention
 
 LABELS: frozenset[str] = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "LAW", "FAC"})
@@ -733,28 +734,6 @@ def _to_mention(doc: Doc, full_text: str, cand: Candidate) -> Mention:
 
 
 @dataclass
-class Entity:
-    """One entity of a story: the briefing's ``entities[]`` item (CONTRACT.md)."""
-
-    name: str
-    type: EntityType
-    aliases: list[str] = field(default_factory=list)
-    roles: list[str] = field(default_factory=list)
-    mentions: int = 0
-    sources: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "aliases": list(self.aliases),
-            "roles": list(self.roles),
-            "mentions": self.mentions,
-            "sources": list(self.sources),
-        }
-
-
-@dataclass
 class _Seen:
     """One mention with the document it came from."""
 
@@ -763,7 +742,7 @@ class _Seen:
     mention: Mention
 
 
-def canonical_entities(documents: list[Document]) -> list[Entity]:
+def canonical_entities(documents: list[Document]) -> list[EntityItem]:
     """Merge the documents' mentions into the story's entities, most mentioned first."""
     seen = [
         _Seen(doc.id or doc.origin, order, m)
@@ -833,7 +812,7 @@ def _group_key(mention: Mention, people: _StoryPeople) -> tuple[str, str]:
     return ("OTHER", key)
 
 
-def _build_entity(kind: str, members: list[_Seen]) -> Entity:
+def _build_entity(kind: str, members: list[_Seen]) -> EntityItem:
     v = vocab()
     names = [item.mention.name for item in members]
     if kind == "PERSON":
@@ -843,7 +822,7 @@ def _build_entity(kind: str, members: list[_Seen]) -> Entity:
         canonical = v.equivalences.get(key)
         name = canonical[0] if canonical else _most_common_form(names)
         label = canonical[1] if canonical else Counter(i.mention.label for i in members).most_common(1)[0][0]
-    return Entity(
+    return EntityItem(
         name=name,
         type=cast(EntityType, label),
         aliases=_aliases(name, members),
@@ -891,4 +870,4 @@ def _sources(members: list[_Seen]) -> list[str]:
     return sorted(order, key=lambda s: order[s])
 
 
-__all__ = ["Entity", "canonical_entities", "find_mentions", "joined_key", "person_key", "surface_key"]
+__all__ = ["canonical_entities", "find_mentions", "joined_key", "person_key", "surface_key"]

@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from storyline.briefing import (
     Briefing,
-    CitationModel,
+    Citation,
     EntityItem,
     IssueItem,
     QuoteItem,
@@ -189,7 +189,7 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", one_line(text))
 
 
-def md_marks(citations: Iterable[CitationModel]) -> str:
+def md_marks(citations: Iterable[Citation]) -> str:
     """``[S1][S3]``: each cited source once, as reference links to the source list."""
     seen: list[str] = []
     for citation in citations:
@@ -205,7 +205,7 @@ class _Cited(Protocol):
     def text(self) -> str: ...
 
     @property
-    def citations(self) -> list[CitationModel]: ...
+    def citations(self) -> list[Citation]: ...
 
 
 def _md_cited(item: _Cited) -> str:
@@ -398,10 +398,10 @@ class CitationMarks:
         self._numbers: dict[tuple[str, int, int], int] = {}
         self.notes: list[Note] = []
 
-    def __call__(self, citations: Iterable[CitationModel]) -> Markup:
+    def __call__(self, citations: Iterable[Citation]) -> Markup:
         return Markup("").join(self._mark(citation) for citation in citations)
 
-    def _mark(self, citation: CitationModel) -> Markup:
+    def _mark(self, citation: Citation) -> Markup:
         number = self._number(citation)
         source = self._sources[citation.source]
         if self._source_url:
@@ -415,7 +415,7 @@ class CitationMarks:
         ).format(href=href, s=citation.source, a=citation.start, b=citation.end,
                  title=f"{citation.source}: {source_label(source)}", n=number)
 
-    def _number(self, citation: CitationModel) -> int:
+    def _number(self, citation: Citation) -> int:
         key = (citation.source, citation.start, citation.end)
         if key not in self._numbers:
             self._numbers[key] = len(self._numbers) + 1
@@ -427,7 +427,7 @@ class CitationMarks:
         return self._numbers[key]
 
 
-def cited_by(citations: Iterable[CitationModel], sources: dict[str, SourceModel]) -> str:
+def cited_by(citations: Iterable[Citation], sources: dict[str, SourceModel]) -> str:
     """``The Aldmark Courier, VNB``: who a statement's citations point at, each once."""
     names: list[str] = []
     for citation in citations:

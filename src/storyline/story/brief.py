@@ -16,15 +16,15 @@ import numpy as np
 from storyline.story.agenda import Issue, Passage, read_agenda
 from storyline.annotate.embeddings import SentenceVectors
 from storyline.briefing import (
-    Briefing, CitationModel, CitedText, EntityItem, ForecastItem, Period, QuoteItem, SourceModel,
-    StoryCheck, TimelineItem,
+    Briefing, Citation, CitedText, EntityItem, ForecastItem, Period, QuoteItem, SourceModel,
+    StoryCheck,
 )
-from storyline.annotate.entities import Entity, canonical_entities, person_key
-from storyline.model import Annotations, Citation, Document, Forecast, Quote
+from storyline.annotate.entities import canonical_entities, person_key
+from storyline.model import Annotations, Document, Forecast, Quote
 from storyline.outlets import Registry, enrich, packaged_registry
 from storyline.story.perspectives import Perspectives, perspectives
-from storyline.story.summary import SummarySentence, opening_vectors, summarize
-from storyline.story.timeline import TimelineEntry, build_timeline
+from storyline.story.summary import opening_vectors, summarize
+from storyline.story.timeline import build_timeline
 
 DEFAULT_WORDS = 250
 # A source whose text is less similar than this (cosine of mean sentence embeddings) to every
@@ -57,9 +57,9 @@ def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         period=_period(documents),
         sources=[SourceModel(**d.to_dict()) for d in documents],
-        summary=[_cited(s.text, s.citations) for s in summary],
-        timeline=[_timeline_item(entry) for entry in build_timeline(originals)],
-        entities=[EntityItem(**entity.to_dict()) for entity in entities],
+        summary=summary,
+        timeline=build_timeline(originals),
+        entities=entities,
         quotes=_quotes(originals, names),
         forecasts=_forecasts(originals, names),
         issues=views.issues,
@@ -76,24 +76,11 @@ def _spans(issue: Issue) -> list[tuple[str, int, int]]:
 
 
 def _perspectives(originals: list[Document], found: list[Issue], passages: list[Passage],
-                  summary: Sequence[SummarySentence], vectors: SentenceVectors) -> Perspectives:
+                  summary: Sequence[CitedText], vectors: SentenceVectors) -> Perspectives:
     """How each source and country covers the agenda issues; the summary's multi-source
     citations count as agreement (checked with embeddings there)."""
     supported = [s.citations for s in summary if len({c.source for c in s.citations}) > 1]
     return perspectives(originals, found, supported, passages, vectors)
-
-
-def _cited(text: str, citations: Sequence[Citation]) -> CitedText:
-    return CitedText(text=text, citations=[_citation(c) for c in citations])
-
-
-def _citation(citation: Citation) -> CitationModel:
-    return CitationModel(source=citation.source, start=citation.start, end=citation.end)
-
-
-def _timeline_item(entry: TimelineEntry) -> TimelineItem:
-    data = entry.to_dict()
-    return TimelineItem(**data)
 
 
 def _title(documents: list[Document], vectors: np.ndarray | None) -> str:
@@ -114,7 +101,7 @@ def _period(documents: list[Document]) -> Period:
     return Period(start=dates[0], end=dates[-1]) if dates else Period()
 
 
-def _speaker_names(entities: list[Entity]) -> dict[tuple[str, ...], str]:
+def _speaker_names(entities: list[EntityItem]) -> dict[tuple[str, ...], str]:
     """Every form a person was seen in -> the canonical name."""
     names: dict[tuple[str, ...], str] = {}
     for entity in entities:
@@ -133,7 +120,7 @@ def _canonical(name: str | None, names: dict[tuple[str, ...], str]) -> str | Non
 
 def _quotes(documents: list[Document], names: dict[tuple[str, ...], str]) -> list[QuoteItem]:
     """Every quote of every source; the same words quoted by several sources become one item."""
-    def item(quote: Quote, citation: CitationModel) -> QuoteItem:
+    def item(quote: Quote, citation: Citation) -> QuoteItem:
         return QuoteItem(speaker=_canonical(quote.speaker, names), text=quote.content,
                          cue=quote.cue, direct=quote.direct, citations=[citation])
 
@@ -143,7 +130,7 @@ def _quotes(documents: list[Document], names: dict[tuple[str, ...], str]) -> lis
 
 def _forecasts(documents: list[Document], names: dict[tuple[str, ...], str]) -> list[ForecastItem]:
     """Every forecast; the same prediction carried by several sources becomes one item."""
-    def item(forecast: Forecast, citation: CitationModel) -> ForecastItem:
+    def item(forecast: Forecast, citation: Citation) -> ForecastItem:
         return ForecastItem(holder=_canonical(forecast.holder, names), text=forecast.text,
                             made_on=forecast.made_on, horizon=forecast.horizon,
                             confidence=forecast.confidence, citations=[citation])
@@ -153,13 +140,13 @@ def _forecasts(documents: list[Document], names: dict[tuple[str, ...], str]) -> 
 
 
 def _merged(documents: list[Document], found: Callable[[Annotations], list[Any]],
-            make: Callable[[Any, CitationModel], Any], key: Callable[[Any], tuple[str | None, str]]
+            make: Callable[[Any, Citation], Any], key: Callable[[Any], tuple[str | None, str]]
             ) -> list[Any]:
     """One item per (who, normalised words), citing every source span that carries it."""
     merged: dict[tuple[str | None, str], Any] = {}
     for document in documents:
         for annotation in found(document.annotations) if document.annotations else []:
-            citation = CitationModel(source=document.id or "", start=annotation.start,
+            citation = Citation(source=document.id or "", start=annotation.start,
                                      end=annotation.end)
             who, words = key(annotation)
             slot = (who, _normalised(words))

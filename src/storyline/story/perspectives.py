@@ -41,7 +41,7 @@ from storyline.story.agenda import Issue, Passage, key_of, passages_of, word_tok
 from storyline.story.agenda import config as agenda_config
 from storyline.briefing import (
     Blindspot,
-    CitationModel,
+    Citation,
     CitedText,
     Conflict,
     CountryGroup,
@@ -50,7 +50,7 @@ from storyline.briefing import (
 )
 from storyline.countries import country_names_by_code
 from storyline.read.dates import days_between
-from storyline.model import Citation, Document, Event, Timex
+from storyline.model import Document, Event, Timex
 from storyline.text import is_summary_worthy, stop_words
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")
@@ -199,8 +199,8 @@ def _cited(passage: Passage, *others: Passage) -> CitedText:
     return CitedText(text=passage.text, citations=[_citation(p) for p in (passage, *others)])
 
 
-def _citation(passage: Passage) -> CitationModel:
-    return CitationModel(source=passage.source, start=passage.start, end=passage.end)
+def _citation(passage: Passage) -> Citation:
+    return Citation(source=passage.source, start=passage.start, end=passage.end)
 
 
 @lru_cache(maxsize=1)
@@ -447,7 +447,7 @@ def _side(date: str, members: list[_Dated]) -> CitedText:
     # The side's text is its first source's sentence as written (the date is in it); the
     # conflict's topic says what is disputed.
     return CitedText(text=first[0].event.text, citations=[
-        CitationModel(source=m.source, start=m.event.start, end=m.event.end) for m in by_source.values()])
+        Citation(source=m.source, start=m.event.start, end=m.event.end) for m in by_source.values()])
 
 
 def _event_passage(item: _Dated) -> Passage:

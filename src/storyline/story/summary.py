@@ -71,7 +71,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -81,7 +81,8 @@ from numpy.typing import NDArray
 from storyline.annotate.embeddings import Embedder, SentenceVectors
 from storyline.read.dates import days_between
 from storyline.resources import DATA_DIR
-from storyline.model import Citation, Document
+from storyline.briefing import Citation, CitedText
+from storyline.model import Document
 from storyline.text import (
     STARTS_LIKE_SENTENCE, is_summary_worthy, sentence_rules, split_lines, stem, stop_words,
 )
@@ -98,17 +99,6 @@ _NAME = re.compile(r"\b[A-Z][A-Za-z]+")
 
 Matrix = NDArray[np.float32]
 Span = tuple[str, int, int]  # (source id, start, end)
-
-
-@dataclass
-class SummarySentence:
-    """One summary sentence, taken from a source, with every source span that supports it."""
-
-    text: str
-    citations: list[Citation] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "citations": [asdict(c) for c in self.citations]}
 
 
 @dataclass
@@ -543,8 +533,8 @@ def supporting(index: int, candidates: list[Candidate], vectors: LazyVectors, le
 
 
 def _cite(candidate: Candidate, documents: list[Document]) -> Citation:
-    return Citation(documents[candidate.source].id or f"S{candidate.source + 1}",
-                    candidate.start, candidate.end)
+    return Citation(source=documents[candidate.source].id or f"S{candidate.source + 1}",
+                    start=candidate.start, end=candidate.end)
 
 
 def canonical_order(documents: Sequence[Document]) -> list[Document]:
@@ -560,7 +550,7 @@ def canonical_order(documents: Sequence[Document]) -> list[Document]:
 
 def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder | None = None,
               config: dict[str, Any] | None = None, topics: Sequence[Sequence[Span]] = ()
-              ) -> list[SummarySentence]:
+              ) -> list[CitedText]:
     """An extractive, cited summary of one story of at most ``words`` words plus one sentence.
 
     ``embedder`` (sentences -> normalised rows): by default a new ``SentenceVectors`` (the
@@ -594,5 +584,6 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     summary = []
     for i in chosen:
         cited = [i, *supporting(i, candidates, vectors, lexical, settings)]
-        summary.append(SummarySentence(candidates[i].text, [_cite(candidates[j], ordered) for j in cited]))
+        citations = [_cite(candidates[j], ordered) for j in cited]
+        summary.append(CitedText(text=candidates[i].text, citations=citations))
     return summary

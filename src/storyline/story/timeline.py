@@ -26,34 +26,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from storyline.annotate.events import vocab
-from storyline.model import Citation, Document, Event, EventStatus
+from storyline.briefing import Citation, TimelineItem
+from storyline.model import Document, Event
 
 WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")
 # (overlap coefficient, shared words) needed, by the precision of the coarser date.
 MIN_OVERLAP: dict[int, tuple[float, int]] = {10: (0.25, 1), 7: (0.34, 2), 4: (0.5, 2)}
 STATUS_RANK: dict[str, int] = {"happened": 0, "scheduled": 1, "expected": 2}
-
-
-@dataclass
-class TimelineEntry:
-    """One event of the story, with every source sentence that tells it."""
-
-    date: str
-    text: str
-    status: EventStatus
-    citations: list[Citation]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "date": self.date,
-            "text": self.text,
-            "status": self.status,
-            "citations": [{"source": c.source, "start": c.start, "end": c.end}
-                          for c in self.citations],
-        }
 
 
 @dataclass
@@ -70,7 +51,7 @@ class _Cluster:
     items: list[_Item] = field(default_factory=list)
 
 
-def build_timeline(documents: list[Document]) -> list[TimelineEntry]:
+def build_timeline(documents: list[Document]) -> list[TimelineItem]:
     """The merged, dated timeline of annotated documents (duplicates and unannotated skipped)."""
     clusters: list[_Cluster] = []
     for item in sorted(_items(documents), key=_precision_order):
@@ -171,17 +152,17 @@ def _coarser(a: str, b: str) -> int:
     return min(len(a), len(b))  # year-less "XXXX-MM-DD" is day-length: compared day to day
 
 
-def _entry(cluster: _Cluster) -> TimelineEntry:
+def _entry(cluster: _Cluster) -> TimelineItem:
     items = cluster.items
     chosen = min(items, key=_clarity)
     status = min((i.event.status for i in items), key=lambda s: STATUS_RANK[s])
     citations = sorted({(i.source, i.event.start, i.event.end): i for i in items}.values(),
                        key=lambda i: (i.order, i.event.start))
-    return TimelineEntry(
+    return TimelineItem(
         date=cluster.date,
         text=chosen.event.text,
         status=status,
-        citations=[Citation(i.source, i.event.start, i.event.end) for i in citations],
+        citations=[Citation(source=i.source, start=i.event.start, end=i.event.end) for i in citations],
     )
 
 

@@ -23,7 +23,6 @@ from storyline.outlets import (
     active_registry,
     enrich,
     load_registry,
-    load_registry_from,
     make_outlet,
     outlets_named_in,
     ownership_types,
@@ -34,7 +33,7 @@ from storyline.outlets import (
 )
 from storyline.pipeline.documents import extract, ingest
 from storyline.resources import read_data
-from storyline.store.sqlite import open_store
+from storyline.store import open_store
 from tests.conftest import REPO, seed_path
 
 EXAMPLE_OUTLETS = REPO / "examples" / "outlets.json"
@@ -207,7 +206,8 @@ def test_store_keeps_user_outlets_and_they_win(tmp_path: Path) -> None:
         assert registry.by_name("HT Daily") == HARBOUR
         assert store.remove_outlet("harbour times") and not store.remove_outlet("Harbour Times")
         assert [o.name for o in store.outlets()] == ["MEDUZA"]
-    assert load_registry_from(str(db)).by_name("Meduza").country == "LV"  # type: ignore[union-attr]
+    with open_store(str(db)) as store:
+        assert load_registry(store).by_name("Meduza").country == "LV"  # type: ignore[union-attr]
     with open_store(str(tmp_path / "empty.db")) as store:
         assert load_registry(store) is packaged_registry()
 
@@ -218,12 +218,12 @@ def test_ingest_names_outlets_and_countries_from_the_stores_registry(tmp_path: P
     records.write_text(json.dumps(record) + "\n", encoding="utf-8")
     with open_store(str(tmp_path / "plain.db")) as store:
         ingest([str(records)], store, annotate=False)
-        plain = store.documents()[0]
+        plain = next(store.iter_documents())
     assert plain.outlet == "harbourtimes.example" and plain.country is None
     with open_store(str(tmp_path / "user.db")) as store:
         store.add_outlet(HARBOUR)
         ingest([str(records)], store, annotate=False)
-        stored = store.documents()[0]
+        stored = next(store.iter_documents())
     assert stored.outlet == "Harbour Times" and stored.country == "Aldmark"
     assert active_registry() is packaged_registry()  # the store's registry was active only inside
 

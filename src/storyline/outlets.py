@@ -28,15 +28,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from storyline.errors import InputProblem
 from storyline.model import Document
 from storyline.resources import read_data
-
-if TYPE_CHECKING:  # the store imports this module for ``Outlet``
-    from storyline.store.sqlite import Store
 
 DATA_FILE = "outlets.json"
 _FIELDS = ("name", "domains", "aliases", "country", "ownership")
@@ -256,20 +253,19 @@ def packaged_registry() -> Registry:
     return Registry(packaged_outlets())
 
 
-def load_registry(store: Store | None = None) -> Registry:
+class UserOutlets(Protocol):
+    """Where the user's outlets are kept: a store (``storyline.store.OutletStore``), named here
+    by what is used of it, since the store builds on this module and not the other way round."""
+
+    def outlets(self) -> list[Outlet]: ...
+
+
+def load_registry(store: UserOutlets | None = None) -> Registry:
     """The packaged outlets merged with those stored in ``store`` (none: the packaged alone)."""
     if store is None:
         return packaged_registry()
     user = store.outlets()
     return Registry(packaged_outlets(), user) if user else packaged_registry()
-
-
-def load_registry_from(db_url: str | None) -> Registry:
-    """``load_registry`` for a database URL (``open_store``'s forms)."""
-    from storyline.store.sqlite import open_store
-
-    with open_store(db_url) as store:
-        return load_registry(store)
 
 
 # --- the active registry (what the metadata stage sees) ---------------------------------------

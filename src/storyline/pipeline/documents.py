@@ -22,7 +22,8 @@ from storyline.pipeline.annotation import Annotator, annotator_on
 from storyline.pipeline.executor import default_workers, local_executor
 from storyline.outlets import load_registry, use_registry
 from storyline.read.readers import read_inputs
-from storyline.store.sqlite import Store
+from storyline.pipeline.duplicates import store_document
+from storyline.store import Store
 from storyline.read.textclean import clean_text
 
 Progress = Callable[["Document | InputError"], None]
@@ -229,7 +230,7 @@ def _annotate_safely(
 
 
 def _store_document(store: Store, document: Document, report: IngestReport) -> None:
-    added = store.add_document(document)
+    added = store_document(store, document)  # exact and near duplicates judged on the way
     document.id = added.id
     if not added.created:
         report.already_stored.append(added.id)

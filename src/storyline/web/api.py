@@ -12,7 +12,7 @@ from storyline.story.brief import DEFAULT_WORDS
 from storyline.briefing import Briefing
 from storyline.model import Hints
 from storyline.outlets import load_registry, use_registry
-from storyline.store.sqlite import SearchHit, StoryInfo
+from storyline.store import SearchHit, StoryInfo
 from storyline.web.app import Settings, token_problem
 from storyline.web.service import Article, brief_articles, read_articles
 

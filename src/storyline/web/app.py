@@ -32,7 +32,7 @@ from storyline import __version__
 from storyline.story.brief import DEFAULT_WORDS
 from storyline.errors import UsageError
 from storyline.read.fetch import Fetcher
-from storyline.store.sqlite import Store, open_store
+from storyline.store import Store, open_store
 from storyline.web.service import Jobs, StoryBriefings
 
 HERE = Path(__file__).resolve().parent
@@ -63,9 +63,10 @@ class Settings:
 
     @contextmanager
     def store(self) -> Iterator[Store]:
-        """The store of the calling thread. A SQLite connection belongs to one thread, and opening
-        a store costs more than a cached page takes to serve (the deduplication index is set up),
-        so each worker thread keeps its own; with WAL every statement sees the latest commit."""
+        """The store of the calling thread. A SQLite connection belongs to one thread, opening
+        one costs more than a cached page takes to serve, and the ingest's near-duplicate index
+        lives as long as its store, so each worker thread keeps its own; with WAL every
+        statement sees the latest commit."""
         store = getattr(self._stores, "store", None)
         if store is None:
             store = self._stores.store = open_store(self.db_url)
@@ -94,7 +95,7 @@ def create_app(
     limits: Limits = Limits(),
     words: int = DEFAULT_WORDS,
 ) -> FastAPI:
-    """The web app and HTTP API over the database at ``db_url`` (see ``storyline.store.sqlite.open_store``).
+    """The web app and HTTP API over the database at ``db_url`` (see ``storyline.store.open_store``).
 
     ``public``: it will be served on a non-loopback address, where writes need ``token``.
     ``allow_private``: URL fetches may reach private and loopback addresses (tests, intranets).
@@ -105,8 +106,8 @@ def create_app(
             "(writes will then need 'Authorization: Bearer <token>'), or serve on 127.0.0.1"
         )
     settings = Settings(db_url, token or None, allow_private, limits, words)
-    with settings.store() as store:  # fail now on a bad URL; index sentences of older stores
-        store.backfill_search()
+    with settings.store():  # fail now on a bad URL (and migrate an older store)
+        pass
     briefings = StoryBriefings()
     jobs = Jobs(settings.store, settings.fetcher, briefings, words)
 

@@ -22,7 +22,7 @@ run: install
 	$(VENV)/bin/storyline outlets import examples/outlets.json --db $(OUT)/example.db
 	$(VENV)/bin/storyline ingest examples/corpus --db $(OUT)/example.db --story "Orla river deal"
 	$(VENV)/bin/storyline docs --db $(OUT)/example.db
-	$(VENV)/bin/storyline brief examples/corpus --db $(OUT)/example.db \
+	$(VENV)/bin/storyline brief --db $(OUT)/example.db --story "Orla river deal" \
 		-o $(OUT)/briefing.html -o $(OUT)/briefing.md -o $(OUT)/briefing.json
 	@echo "Briefing written to $(OUT)/briefing.html, $(OUT)/briefing.md and $(OUT)/briefing.json"
 	@echo "Browse it: $(VENV)/bin/storyline serve --db $(OUT)/example.db"

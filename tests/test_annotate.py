@@ -70,7 +70,7 @@ def test_ingest_stores_annotations_so_nothing_is_parsed_twice(tmp_path: Path) ->
     with SQLiteStore(tmp_path / "s.db") as store:
         report = ingest([str(source)], store)
         assert report.ok and report.new == ["S1"]
-        stored = store.documents(with_annotations=True)[0]
+        stored = next(store.iter_documents(with_annotations=True))
     assert stored.annotations is not None and stored.annotations.quotes
     assert stored.language == "en"
 
@@ -87,7 +87,7 @@ def test_a_text_the_annotator_cannot_take_is_stored_and_reported(tmp_path: Path)
     with SQLiteStore(tmp_path / "s.db") as store:
         report = ingest_sources([Source(origin="ferry.txt", data=NEWS, mode="text"), calm], store,
                                 annotator=annotator, on_item=heard.append)
-        stored = {d.origin: d for d in store.documents(with_annotations=True)}
+        stored = {d.origin: d for d in store.iter_documents(with_annotations=True)}
     assert [type(item).__name__ for item in heard] == ["InputError", "Document", "Document"]
     failure = heard[0]
     assert isinstance(failure, InputError) and failure.stored and failure.origin == "ferry.txt"

@@ -22,7 +22,7 @@ from storyline.cli import main
 from storyline.errors import UsageError
 from storyline.outlets import Outlet
 from storyline.pipeline.documents import ingest
-from storyline.store.sqlite import FTS_ROWS_PER_DOCUMENT, SQLiteStore
+from storyline.store.sqlite import FTS_ROWS_PER_DOCUMENT, MIGRATIONS, SQLiteStore
 from storyline.web import Limits, create_app, is_loopback
 
 # Invented articles (our own words) about one invented story.
@@ -285,7 +285,8 @@ def test_unknown_and_empty_stories(client: TestClient, tmp_path: Path) -> None:
 def test_search_finds_sentences_with_their_offsets(story_db: Path) -> None:
     with client_for(story_db) as client:
         hits = client.get("/api/search", params={"q": "traders"}).json()
-        texts = {d.id: d.text for d in SQLiteStore(story_db).documents()}
+        with SQLiteStore(story_db) as store:
+            texts = {d.id: d.text for d in store.iter_documents()}
         assert hits and all(set(hit) == {"source", "story", "start", "end", "text"} for hit in hits)
         for hit in hits:
             assert texts[hit["source"]][hit["start"]:hit["end"]] == hit["text"]
@@ -296,6 +297,15 @@ def test_search_finds_sentences_with_their_offsets(story_db: Path) -> None:
         assert in_story == []
         phrase = client.get("/api/search", params={"q": '"free shuttle bus"'}).json()
         assert len(phrase) == 1 and "free shuttle bus" in phrase[0]["text"]
+
+
+def test_search_page_marks_the_matched_words(story_db: Path) -> None:
+    with client_for(story_db) as client:
+        page = client.get("/search", params={"q": "shuttle bus"}).text
+        (hit,) = client.get("/api/search", params={"q": "shuttle bus"}).json()
+    assert "<mark>shuttle</mark> <mark>bus</mark>" in page
+    before = hit["text"][: hit["text"].index("shuttle")]
+    assert f"{before}<mark>shuttle</mark>" in page.replace("&quot;", '"').replace("&#x27;", "'")
 
 
 @pytest.mark.parametrize("query", ['"unbalanced', "bridge AND (", "NEAR(a b", "*", "col:umn", "^x"])
@@ -313,15 +323,19 @@ def test_search_bad_requests(client: TestClient) -> None:
 
 def test_search_index_is_backfilled_for_older_stores(story_db: Path, tmp_path: Path) -> None:
     db = copy_db(story_db, tmp_path / "old.db")
-    with SQLiteStore(db) as store:  # as a store made before sentence search existed
+    (backfill,) = [m for m in MIGRATIONS if m.run is not None]
+    with SQLiteStore(db) as store:  # as a store annotated before sentence search existed
         store._conn.execute("DELETE FROM sentences_fts")
         assert store.search("bridge") == []
-    with client_for(db) as client:
+        store._conn.execute("DELETE FROM schema_migrations WHERE version >= ?", (backfill.version,))
+        store._conn.execute(f"PRAGMA user_version = {backfill.version - 1}")
+    with client_for(db) as client:  # opening migrates: the index is filled once
         assert client.get("/api/search", params={"q": "bridge"}).json()
     with SQLiteStore(db) as store:
         rows = store._conn.execute("SELECT min(rowid), count(*) FROM sentences_fts").fetchone()
         assert rows[0] >= FTS_ROWS_PER_DOCUMENT and rows[1] > 5
-        assert store.backfill_search() == 0
+        version = store._conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        assert version == MIGRATIONS[-1].version
 
 
 # --------------------------------------------------------------------------- the rest

@@ -113,6 +113,26 @@ def test_ingest_twice_adds_nothing_and_docs_lists_them(corpus: Path, tmp_path: P
     assert [d["id"] for d in documents] == ["S1", "S2"]
 
 
+def test_docs_streams_the_store_in_every_format(corpus: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "docs.db")
+
+    def docs(*options: str) -> str:
+        result = CliRunner().invoke(main, ["docs", "--db", db, *options])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    assert docs("--format", "json") == "[]\n"
+    ingested = CliRunner().invoke(main, ["ingest", str(corpus), "--db", db, "--no-annotate", "--quiet"])
+    assert ingested.exit_code == 0, ingested.output
+    listed = docs("--format", "json")
+    documents = json.loads(listed)
+    assert [d["id"] for d in documents] == ["S1", "S2"]
+    assert listed == json.dumps(documents, ensure_ascii=False, indent=2) + "\n"  # as one dump
+    assert [json.loads(line) for line in docs("--format", "jsonl").splitlines()] == documents
+    table = docs()
+    assert "2 stored documents" in table and "S2" in table
+
+
 def test_ingest_reports_bad_input_on_one_line_and_keeps_going(corpus: Path, tmp_path: Path) -> None:
     (corpus / "empty.txt").write_bytes(b"")
     result = run("ingest", str(corpus), "--db", str(tmp_path / "t.db"), "--quiet")

@@ -14,14 +14,17 @@ from storyline.story.dedupe import (
     NEAR_DUP_JACCARD,
     Deduper,
     MinHashIndex,
+    NearDuplicateIndex,
     containment,
     content_hash,
+    fingerprint,
     jaccard,
     minhash,
     normalise_for_hash,
     shingles,
+    sketch_bytes,
+    sketch_from_bytes,
 )
-from storyline.model import Document
 
 WIRE = """The city council of Norhaven voted 7-2 on Tuesday night to close the Eastbrook water \
 treatment plant by the end of next year, ending months of dispute over the ageing facility that \
@@ -191,25 +194,36 @@ def test_earliest_of_several_originals_wins() -> None:
     assert deduper.add("S3", TRIMMED + "\n\nReporting by staff.") == "S1"
 
 
-def test_rebuild_restores_the_index_with_stored_verdicts() -> None:
-    stored = [
-        Document(origin="a", text=WIRE, id="S1"),
-        Document(origin="b", text=LIGHT_EDIT, id="S2", duplicate_of="S1"),
-        Document(origin="c", text=OTHER_OUTLET, id="S3"),
-    ]
-    deduper = Deduper()
-    deduper.add("X9", UPDATE)  # cleared by rebuild
-    deduper.rebuild(stored)
-    assert len(deduper) == 3
-    assert deduper.add("S4", SYNDICATED) == "S1"
-    assert deduper.add("S5", LIGHT_EDIT) == "S2"  # exact copy of the stored near duplicate
-    assert deduper.add("S6", OTHER_OUTLET + "\n\nCorrection: an earlier version misspelt Reiner.") == "S3"
-    assert deduper.add("S7", UPDATE) is None
+def test_the_near_duplicate_index_takes_judged_documents_and_asks_for_candidates() -> None:
+    index = NearDuplicateIndex()
+    texts = {"S1": WIRE, "S2": LIGHT_EDIT, "S3": OTHER_OUTLET, "S4": "Too short to compare."}
+    index.add("S1", fingerprint(WIRE).minhash, is_duplicate=False)
+    index.add("S2", fingerprint(LIGHT_EDIT).minhash, is_duplicate=True)  # stays out of the bands
+    index.add("S3", fingerprint(OTHER_OUTLET).minhash, is_duplicate=False)
+    index.add("S4", None, is_duplicate=False)
+    index.add("S1", fingerprint(UPDATE).minhash, is_duplicate=False)  # known: ignored
+    assert len(index) == 4 and "S4" in index
+    asked: list[list[str]] = []
+
+    def shingles_of(ids: list[str]) -> list[np.ndarray]:
+        asked.append(ids)
+        return [_sh(texts[i]) for i in ids]
+
+    assert index.match(fingerprint(SYNDICATED), shingles_of) == "S1"
+    assert asked == [["S1"]]  # only candidates are asked for, and never the near duplicate S2
+    assert index.match(fingerprint(UPDATE), shingles_of) is None
+    assert index.match(fingerprint("Too short to compare."), shingles_of) is None
 
 
-def test_rebuild_needs_ids() -> None:
+def test_sketches_round_trip_as_bytes() -> None:
+    sketch = fingerprint(WIRE).minhash
+    assert sketch is not None
+    data = sketch_bytes(sketch)
+    assert len(data) == 4 * len(sketch)
+    assert np.array_equal(sketch_from_bytes(data), sketch)  # type: ignore[arg-type]
+    assert sketch_bytes(None) == b"" and sketch_from_bytes(b"") is None
     with pytest.raises(ValueError):
-        Deduper().rebuild([Document(origin="a", text=WIRE)])
+        sketch_from_bytes(data[:8])
 
 
 def test_minhash_estimates_jaccard() -> None:

@@ -13,7 +13,7 @@ from storyline.annotate.events import compare_dates, find_events, nearest_year, 
 from storyline.briefing import Citation, TimelineItem
 from storyline.model import Annotations, Document, Event, Forecast, Timex
 from storyline.annotate.nlp import parse
-from storyline.story.timeline import TimelineItem, build_timeline, compatible, content_words
+from storyline.story.timeline import build_timeline, compatible, content_words
 
 PUBLISHED = "2030-03-04"
 

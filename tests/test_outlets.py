@@ -32,7 +32,7 @@ from storyline.outlets import (
 from storyline.pipeline.documents import extract, extract_one, ingest
 from storyline.pipeline.registry import registry_from, registry_of
 from storyline.resources import read_data
-from storyline.store.sqlite import open_store
+from storyline.store import open_store
 from tests.conftest import REPO, seed_path
 
 EXAMPLE_OUTLETS = REPO / "examples" / "outlets.json"
@@ -221,16 +221,16 @@ def test_ingest_names_outlets_and_countries_from_the_stores_registry(tmp_path: P
     records.write_text(json.dumps(record) + "\n", encoding="utf-8")
     with open_store(str(tmp_path / "plain.db")) as store:
         ingest([str(records)], store, annotate=False)
-        plain = store.documents()[0]
+        plain = next(store.iter_documents())
     assert plain.outlet == "harbourtimes.example" and plain.country is None
     with open_store(str(tmp_path / "user.db")) as store:
         store.add_outlet(HARBOUR)
         ingest([str(records)], store, annotate=False)
-        stored = store.documents()[0]
+        stored = next(store.iter_documents())
     assert stored.outlet == "Harbour Times" and stored.country == "Aldmark"
     with open_store(str(tmp_path / "given.db")) as store:  # a registry given wins over the store's
         ingest([str(records)], store, annotate=False, registry=packaged_registry())
-        given = store.documents()[0]
+        given = next(store.iter_documents())
     assert given.outlet == "harbourtimes.example"
 
 

@@ -1,9 +1,9 @@
-"""The SQLite store, on real database files: ids, round trips, dedupe, migrations, WAL,
-concurrency, and an ingest killed half-way."""
+"""The storage interface on the SQLite backend, on real database files: ids, round trips,
+batched and streamed reads, duplicates (judged by the pipeline, kept by the store) with the
+persisted near-duplicate index, migrations, WAL, concurrency, and an ingest killed half-way."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3
@@ -15,17 +15,18 @@ from pathlib import Path
 import pytest
 
 import storyline.store.sqlite as store_module
-from storyline.story.dedupe import content_hash
 from storyline.errors import UsageError
-from storyline.model import Document
+from storyline.model import Annotations, Document, Sentence
+from storyline.pipeline.duplicates import StoredDuplicates, store_document
+from storyline.store import DuplicateCheck, Sketch, StaleCheck, Store, open_store
 from storyline.store.sqlite import (
     LATEST_VERSION,
     MIGRATIONS,
     Migration,
     SQLiteStore,
     default_db_location,
-    open_store,
 )
+from storyline.story.dedupe import SKETCH_KIND, content_hash
 
 from test_dedupe import LIGHT_EDIT, OTHER_OUTLET, SYNDICATED, UPDATE, WIRE
 
@@ -36,9 +37,10 @@ def make_doc(i: int) -> Document:
     """Document number ``i`` of an invented feed: distinct texts, every field set."""
     rng = random.Random(i)
     words = ["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 3))) for _ in range(80)]
+    text = " ".join(words[:40]) + ".\n\n" + " ".join(words[40:]) + "."
     return Document(
         origin=f"feed/{i}.txt",
-        text=" ".join(words[:40]) + ".\n\n" + " ".join(words[40:]) + ".",
+        text=text,
         url=f"https://news.example/{i}",
         title=f"Story number {i}",
         authors=[f"Reporter {i}", "Desk \u00c9dition"],
@@ -51,15 +53,26 @@ def make_doc(i: int) -> Document:
         kind="news",
         words=80,
         boilerplate_removed_chars=i,
+        content_hash=content_hash(text),
     )
 
 
+def doc_of(origin: str, text: str, **fields: object) -> Document:
+    """A document as the pipeline hands it to the store: with its content hash."""
+    return Document(origin=origin, text=text, content_hash=content_hash(text), **fields)  # type: ignore[arg-type]
+
+
 def stored_fields(doc: Document) -> dict[str, object]:
-    """The fields the caller gives (the store decides id, duplicate_of, also_at, content_hash)."""
+    """The fields the caller gives (the store decides id, duplicate_of, also_at)."""
     data = doc.to_dict()
-    for key in ("id", "duplicate_of", "also_at", "content_hash"):
+    for key in ("id", "duplicate_of", "also_at"):
         data.pop(key)
     return data
+
+
+def sketch_rows(db: Path) -> dict[int, str]:
+    with sqlite3.connect(db) as conn:
+        return dict(conn.execute("SELECT document, kind FROM sketches"))
 
 
 @pytest.fixture
@@ -91,19 +104,37 @@ def test_every_field_round_trips(db: Path) -> None:
         assert got is not None
         assert stored_fields(got) == stored_fields(doc)
         assert (got.id, got.duplicate_of, got.also_at) == ("S1", None, [])
-        assert got.content_hash == content_hash(doc.text)
-        assert store.documents() == [got]
+        assert list(store.iter_documents()) == [got]
+        assert store.get_many(["S1"]) == [got]
         assert store.find_by_hash(content_hash(doc.text)) == got
 
 
-def test_store_ignores_caller_ids_and_leaves_the_document_alone(db: Path) -> None:
+def test_the_store_keeps_the_callers_verdict_and_leaves_the_document_alone(db: Path) -> None:
     doc = make_doc(1)
-    doc.id, doc.duplicate_of, doc.also_at = "S99", "S5", ["elsewhere"]
+    doc.id, doc.also_at = "S99", ["elsewhere"]
     with SQLiteStore(db) as store:
         assert store.add_document(doc).id == "S1"
-        got = store.get("S1")
-    assert got is not None and (got.duplicate_of, got.also_at) == (None, [])
-    assert doc.id == "S99"
+        copy = doc_of("partner/copy.html", doc.text + " Republished with permission.", duplicate_of="S1")
+        result = store.add_document(copy)
+        assert (result.id, result.created, result.duplicate_of) == ("S2", True, "S1")
+        original, stored_copy = store.get_many(["S1", "S2"])
+    assert (original.duplicate_of, original.also_at) == (None, ["partner/copy.html"])
+    assert (stored_copy.duplicate_of, stored_copy.also_at) == ("S1", [])
+    assert (doc.id, doc.also_at) == ("S99", ["elsewhere"])
+
+
+def test_a_verdict_naming_no_stored_document_stores_nothing(db: Path) -> None:
+    with SQLiteStore(db) as store:
+        store.add_document(make_doc(1))
+        for wrong in ("S7", "s1", "x"):
+            with pytest.raises(KeyError):
+                store.add_document(doc_of("a.txt", WIRE, duplicate_of=wrong))
+        assert store.count() == 1
+
+
+def test_a_document_without_its_content_hash_is_refused(db: Path) -> None:
+    with SQLiteStore(db) as store, pytest.raises(ValueError, match="content_hash"):
+        store.add_document(Document(origin="a.txt", text=WIRE))
 
 
 def test_unknown_ids_and_hashes_give_none(db: Path) -> None:
@@ -122,29 +153,70 @@ def test_created_at_is_stored(db: Path) -> None:
     assert created_at.startswith("20") and created_at.endswith("+00:00")
 
 
-# --------------------------------------------------------------------------- duplicates
+# --------------------------------------------------------------------------- batched and streamed reads
+
+
+def test_get_many_keeps_the_order_asked_and_leaves_unknown_ids_out(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "_IDS_PER_QUERY", 3)  # several IN lists
+    with SQLiteStore(db) as store:
+        for i in range(8):
+            doc = make_doc(i)
+            doc.annotations = Annotations(sentences=[Sentence(0, 5, doc.text[:5])])
+            store.add_document(doc)
+        store.add_document(doc_of("copy.txt", make_doc(0).text.upper()))  # an extra origin of S1
+        asked = ["S7", "S2", "S99", "bogus", "S1", "S8", "S4", "S3"]
+        got = store.get_many(asked)
+        assert [d.id for d in got] == ["S7", "S2", "S1", "S8", "S4", "S3"]
+        assert got[2].also_at == ["copy.txt"]
+        assert all(d.annotations is None for d in got)
+        annotated = store.get_many(["S5", "S6"], with_annotations=True)
+        assert [d.annotations.sentences[0].end for d in annotated if d.annotations] == [5, 5]
+        assert store.get_many([]) == []
+
+
+def test_iter_documents_reads_a_chunk_at_a_time(db: Path) -> None:
+    with SQLiteStore(db) as store:
+        for i in range(5):
+            store.add_document(make_doc(i))
+        reads: list[str] = []
+        store._conn.set_trace_callback(
+            lambda sql: reads.append(sql) if "FROM documents WHERE seq >" in sql else None
+        )
+        documents = store.iter_documents(chunk_size=2)
+        assert next(documents).id == "S1"
+        assert len(reads) == 1  # one chunk read, not the whole store
+        store.add_document(make_doc(5))  # no read transaction is held between chunks
+        assert [d.id for d in documents] == ["S2", "S3", "S4", "S5", "S6"]
+        assert len(reads) == 4  # chunks S1-2, S3-4, S5-6 and the empty one that ends it
+        store._conn.set_trace_callback(None)
+        assert [d.id for d in store.iter_documents(chunk_size=100)] == [f"S{n}" for n in range(1, 7)]
+
+
+# --------------------------------------------------------------------------- duplicates (pipeline verdicts)
 
 
 def test_adding_the_same_input_twice_adds_nothing(db: Path) -> None:
     docs = [make_doc(i) for i in range(5)]
     with SQLiteStore(db) as store:
-        first = [store.add_document(d) for d in docs]
-        again = [store.add_document(d) for d in docs]
+        first = [store_document(store, d) for d in docs]
+        again = [store_document(store, d) for d in docs]
         assert all(r.created for r in first)
         assert [r.id for r in again] == [r.id for r in first]
         assert not any(r.created or r.origin_added for r in again)
         assert store.count() == 5
-        assert all(d.also_at == [] for d in store.documents())
+        assert all(d.also_at == [] for d in store.iter_documents())
 
 
 def test_exact_copy_from_another_origin_becomes_an_extra_origin(db: Path) -> None:
     with SQLiteStore(db) as store:
-        store.add_document(Document(origin="wire/a.txt", text=WIRE))
+        store_document(store, Document(origin="wire/a.txt", text=WIRE))
         # Same words; the typography is the syndicating site's.
         copy = WIRE.replace('"', "\u201c").replace("7-2", "7\u20132")
-        result = store.add_document(Document(origin="https://partner.example/a", text=copy))
+        result = store_document(store, Document(origin="https://partner.example/a", text=copy))
         assert (result.id, result.created, result.origin_added) == ("S1", False, True)
-        again = store.add_document(Document(origin="https://partner.example/a", text=copy))
+        again = store_document(store, Document(origin="https://partner.example/a", text=copy))
         assert (again.created, again.origin_added) == (False, False)
         assert store.count() == 1
         original = store.get("S1")
@@ -155,11 +227,13 @@ def test_exact_copy_from_another_origin_becomes_an_extra_origin(db: Path) -> Non
 
 def test_syndicated_copy_with_other_boilerplate_is_a_near_duplicate(db: Path) -> None:
     with SQLiteStore(db) as store:
-        store.add_document(Document(origin="wire/a.txt", text=WIRE, outlet="Wire"))
-        store.add_document(Document(origin="other/b.txt", text=OTHER_OUTLET))
-        result = store.add_document(Document(origin="partner/c.html", text=SYNDICATED, outlet="Partner"))
+        store_document(store, Document(origin="wire/a.txt", text=WIRE, outlet="Wire"))
+        store_document(store, Document(origin="other/b.txt", text=OTHER_OUTLET))
+        document = Document(origin="partner/c.html", text=SYNDICATED, outlet="Partner")
+        result = store_document(store, document)
         assert (result.id, result.created, result.duplicate_of) == ("S3", True, "S1")
-        assert store.add_document(Document(origin="partner/c.html", text=SYNDICATED)).created is False
+        assert document.duplicate_of is None and document.id is None  # left as it was
+        assert store_document(store, Document(origin="partner/c.html", text=SYNDICATED)).created is False
         original, copy = store.get("S1"), store.get("S3")
     assert original is not None and copy is not None
     # Both origins stay visible: the copy has its own, and the original lists it.
@@ -170,15 +244,15 @@ def test_syndicated_copy_with_other_boilerplate_is_a_near_duplicate(db: Path) ->
 
 def test_an_update_is_its_own_document(db: Path) -> None:
     with SQLiteStore(db) as store:
-        store.add_document(Document(origin="wire/a.txt", text=WIRE))
-        result = store.add_document(Document(origin="wire/a-updated.txt", text=UPDATE))
+        store_document(store, Document(origin="wire/a.txt", text=WIRE))
+        result = store_document(store, Document(origin="wire/a-updated.txt", text=UPDATE))
         assert (result.created, result.duplicate_of) == (True, None)
 
 
 def test_changed_page_at_the_same_origin_does_not_list_itself(db: Path) -> None:
     with SQLiteStore(db) as store:
-        store.add_document(Document(origin="https://wire.example/a", text=WIRE))
-        result = store.add_document(Document(origin="https://wire.example/a", text=LIGHT_EDIT))
+        store_document(store, Document(origin="https://wire.example/a", text=WIRE))
+        result = store_document(store, Document(origin="https://wire.example/a", text=LIGHT_EDIT))
         assert (result.id, result.duplicate_of) == ("S2", "S1")
         original = store.get("S1")
     assert original is not None and original.also_at == []
@@ -186,28 +260,133 @@ def test_changed_page_at_the_same_origin_does_not_list_itself(db: Path) -> None:
 
 def test_dedupe_works_across_runs(db: Path) -> None:
     with SQLiteStore(db) as store:
-        store.add_document(Document(origin="wire/a.txt", text=WIRE))
+        store_document(store, Document(origin="wire/a.txt", text=WIRE))
     with open_store(str(db)) as store:
-        assert store.add_document(Document(origin="partner/c.html", text=SYNDICATED)).duplicate_of == "S1"
-        assert store.add_document(Document(origin="copy/d.txt", text=SYNDICATED)).id == "S2"
+        assert store_document(store, Document(origin="partner/c.html", text=SYNDICATED)).duplicate_of == "S1"
+        assert store_document(store, Document(origin="copy/d.txt", text=SYNDICATED)).id == "S2"
         copy = store.get("S2")
     assert copy is not None and copy.also_at == ["copy/d.txt"]
 
 
+def _spy_on_texts(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Record every ``get_many`` of ``store`` (how the verdicts read stored texts)."""
+    asked: list[list[str]] = []
+    real = store.get_many
+
+    def get_many(ids, **options):  # type: ignore[no-untyped-def]
+        asked.append(list(ids))
+        return real(ids, **options)
+
+    monkeypatch.setattr(store, "get_many", get_many)
+    return asked
+
+
+def test_a_second_connection_judges_from_the_stored_sketches(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SQLiteStore(db) as first:
+        for document in [Document(origin="wire/a.txt", text=WIRE), *map(make_doc, range(30))]:
+            store_document(first, document)
+    assert len(sketch_rows(db)) == 31 and set(sketch_rows(db).values()) == {SKETCH_KIND}
+    with SQLiteStore(db) as second:
+        asked = _spy_on_texts(second, monkeypatch)
+        result = store_document(second, Document(origin="partner/c.html", text=SYNDICATED))
+        assert (result.id, result.duplicate_of) == ("S32", "S1")
+        assert asked == [["S1"]]  # the candidate's text only: nothing rebuilt from all texts
+
+
+def test_the_index_lives_with_its_store_and_reads_only_new_sketches(db: Path) -> None:
+    with SQLiteStore(db) as store, SQLiteStore(db) as other:
+        store_document(store, make_doc(1))
+        reads: list[tuple[object, ...]] = []
+        real = store.sketches
+
+        def sketches(kind, *, after=None):  # type: ignore[no-untyped-def]
+            reads.append((kind, after))
+            return real(kind, after=after)
+
+        store.sketches = sketches  # type: ignore[method-assign]
+        store_document(other, make_doc(2))  # another writer
+        store_document(store, Document(origin="wire/a.txt", text=WIRE))
+        assert reads == [(SKETCH_KIND, "S1")]  # caught up from where it was, not from the start
+
+
+def test_a_store_without_sketches_gets_them_once(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with SQLiteStore(db) as store:  # as stored before sketches were kept: no check, no sketch
+        store.add_document(doc_of("wire/a.txt", WIRE))
+        for i in range(3):
+            store.add_document(make_doc(i))
+    assert sketch_rows(db) == {}
+    with SQLiteStore(db) as store:
+        asked = _spy_on_texts(store, monkeypatch)
+        assert store_document(store, Document(origin="p/c.html", text=SYNDICATED)).duplicate_of == "S1"
+        assert asked == [["S1", "S2", "S3", "S4"], ["S1"]]  # made once, then the candidate
+    assert sketch_rows(db) == {n: SKETCH_KIND for n in range(1, 6)}
+    with sqlite3.connect(db) as conn:  # a sketch of another method counts as none
+        conn.execute("UPDATE sketches SET kind = 'older-method' WHERE document = 2")
+    with SQLiteStore(db) as store:
+        asked = _spy_on_texts(store, monkeypatch)
+        assert store_document(store, Document(origin="q/d.html", text=LIGHT_EDIT)).duplicate_of == "S1"
+        assert asked == [["S2"], ["S1"]]
+    assert set(sketch_rows(db).values()) == {SKETCH_KIND}
+
+
+def test_a_check_made_before_another_document_was_stored_is_refused(db: Path) -> None:
+    sketch = Sketch(SKETCH_KIND, b"")
+    with SQLiteStore(db) as store:
+        store.add_document(make_doc(1), check=DuplicateCheck(None, sketch))
+        with pytest.raises(StaleCheck):
+            store.add_document(make_doc(2), check=DuplicateCheck(None, sketch))
+        assert store.count() == 1
+        assert store.add_document(make_doc(2), check=DuplicateCheck("S1", sketch)).id == "S2"
+        # An exact copy needs no verdict: never refused.
+        assert store.add_document(make_doc(1), check=DuplicateCheck(None, sketch)).created is False
+
+
+def test_a_verdict_overtaken_by_another_writer_is_made_again(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SQLiteStore(db) as store, SQLiteStore(db) as other:
+        real = store.add_document
+        attempts: list[DuplicateCheck | None] = []
+
+        def add_document(doc, *, check=None):  # type: ignore[no-untyped-def]
+            attempts.append(check)
+            if len(attempts) == 1:  # the other writer stores the original just before us
+                store_document(other, Document(origin="wire/a.txt", text=WIRE))
+            return real(doc, check=check)
+
+        monkeypatch.setattr(store, "add_document", add_document)
+        result = store_document(store, Document(origin="partner/c.html", text=SYNDICATED))
+    assert (result.id, result.duplicate_of) == ("S2", "S1")
+    assert [c.seen_through for c in attempts if c] == [None, "S1"]
+
+
 def test_a_failed_add_leaves_nothing_behind(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with SQLiteStore(db) as store:
-        store.add_document(Document(origin="wire/a.txt", text=WIRE))
+        store_document(store, Document(origin="wire/a.txt", text=WIRE))
 
         def fail(*args: object) -> bool:
             raise RuntimeError("disk on fire")
 
         monkeypatch.setattr(store_module, "_record_origin", fail)
         with pytest.raises(RuntimeError):
-            store.add_document(Document(origin="partner/c.html", text=SYNDICATED))
+            store_document(store, Document(origin="partner/c.html", text=SYNDICATED))
         monkeypatch.undo()
-        assert store.count() == 1
-        result = store.add_document(Document(origin="partner/c.html", text=SYNDICATED))
+        assert store.count() == 1 and len(sketch_rows(db)) == 1
+        result = store_document(store, Document(origin="partner/c.html", text=SYNDICATED))
         assert (result.id, result.created, result.duplicate_of) == ("S2", True, "S1")
+
+
+def test_stored_duplicates_index_is_fed_in_order(db: Path) -> None:
+    with SQLiteStore(db) as store:
+        store.add_document(doc_of("wire/a.txt", WIRE))  # no sketch: made while catching up
+        store_document(store, make_doc(1))
+        judge = StoredDuplicates()
+        judge.catch_up(store)
+        assert len(judge) == 2
+        judge.catch_up(store)  # nothing new
+        assert len(judge) == 2
 
 
 # --------------------------------------------------------------------------- schema, pragmas
@@ -321,13 +500,13 @@ def test_unusable_files_are_usage_errors(tmp_path: Path) -> None:
 
 def test_two_connections_share_ids_and_dedupe(db: Path) -> None:
     with SQLiteStore(db) as a, SQLiteStore(db) as b:
-        assert a.add_document(Document(origin="wire/a.txt", text=WIRE)).id == "S1"
-        assert b.add_document(make_doc(1)).id == "S2"
-        # b never saw WIRE being added, yet finds it: it syncs under the write lock.
-        assert b.add_document(Document(origin="partner/c.html", text=SYNDICATED)).duplicate_of == "S1"
-        assert a.add_document(Document(origin="x/d.txt", text=SYNDICATED)).id == "S3"
+        assert store_document(a, Document(origin="wire/a.txt", text=WIRE)).id == "S1"
+        assert store_document(b, make_doc(1)).id == "S2"
+        # b never saw WIRE being added, yet finds it: it catches up before each verdict.
+        assert store_document(b, Document(origin="partner/c.html", text=SYNDICATED)).duplicate_of == "S1"
+        assert store_document(a, Document(origin="x/d.txt", text=SYNDICATED)).id == "S3"
         assert a.count() == b.count() == 3
-        assert [d.id for d in a.documents()] == ["S1", "S2", "S3"]
+        assert [d.id for d in a.iter_documents()] == ["S1", "S2", "S3"]
 
 
 def test_concurrent_writers_in_threads(db: Path) -> None:
@@ -338,7 +517,10 @@ def test_concurrent_writers_in_threads(db: Path) -> None:
         try:
             with SQLiteStore(db) as store:
                 for i in range(offset, offset + 40):
-                    store.add_document(make_doc(i % 60))  # 20 documents written by both threads
+                    store_document(store, make_doc(i % 60))  # 20 documents written by both threads
+                # Near copies of one story from both threads: one original, the rest copies.
+                store_document(store, Document(origin=f"wire/{offset}.txt", text=WIRE))
+                store_document(store, Document(origin=f"partner/{offset}.txt", text=SYNDICATED))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -349,10 +531,16 @@ def test_concurrent_writers_in_threads(db: Path) -> None:
         thread.join()
     assert not errors
     with SQLiteStore(db) as store:
-        docs = store.documents()
-    assert [d.id for d in docs] == [f"S{n}" for n in range(1, 61)]
-    assert sorted(d.origin for d in docs) == sorted(f"feed/{i}.txt" for i in range(60))
-    assert all(d.also_at == [] for d in docs)
+        docs = list(store.iter_documents())
+    feed = [d for d in docs if d.origin.startswith("feed/")]
+    assert [d.id for d in docs] == [f"S{n}" for n in range(1, len(docs) + 1)]
+    assert sorted(d.origin for d in feed) == sorted(f"feed/{i}.txt" for i in range(60))
+    assert all(d.also_at == [] and d.duplicate_of is None for d in feed)
+    wire = [d for d in docs if not d.origin.startswith("feed/")]
+    originals = [d for d in wire if d.duplicate_of is None]
+    assert len(originals) == 1 and originals[0].text == WIRE  # never two originals of one story
+    assert all(d.duplicate_of == originals[0].id for d in wire[1:])
+    assert len(sketch_rows(db)) == len(docs)
 
 
 # --------------------------------------------------------------------------- killed ingest
@@ -377,9 +565,11 @@ if die_inside >= 0:
         return seq
     store_module._insert_document = insert_then_die
 
+from storyline.pipeline.duplicates import store_document
+
 with SQLiteStore(sys.argv[1]) as store:
     for i in range({total}):
-        store.add_document(make_doc(i))
+        store_document(store, make_doc(i))
         print(i, flush=True)
 """
 
@@ -397,9 +587,10 @@ def _check_consistent(db: Path) -> int:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     with SQLiteStore(db) as store:
-        docs = store.documents()
+        docs = list(store.iter_documents())
         assert store.count() == len(docs)
     assert [d.id for d in docs] == [f"S{n}" for n in range(1, len(docs) + 1)]
+    assert len(sketch_rows(db)) == len(docs)  # each sketch committed with its document
     for n, doc in enumerate(docs):
         assert stored_fields(doc) == stored_fields(make_doc(n))  # the ingest adds in order
         assert doc.content_hash == content_hash(doc.text)
@@ -408,7 +599,7 @@ def _check_consistent(db: Path) -> int:
 
 def _finish_ingest(db: Path, already: int) -> None:
     with SQLiteStore(db) as store:
-        results = [store.add_document(make_doc(i)) for i in range(KILL_TOTAL)]
+        results = [store_document(store, make_doc(i)) for i in range(KILL_TOTAL)]
     assert sum(r.created for r in results) == KILL_TOTAL - already
     assert _check_consistent(db) == KILL_TOTAL
 
@@ -437,7 +628,7 @@ def test_ingest_killed_inside_a_transaction_rolls_it_back(db: Path) -> None:
 
 
 def test_annotations_are_stored_with_their_document_and_round_trip(db: Path) -> None:
-    from storyline.model import Annotations, Quote, Sentence
+    from storyline.model import Quote
 
     doc = make_doc(1)
     first_sentence = Sentence(0, 10, doc.text[:10])
@@ -445,8 +636,21 @@ def test_annotations_are_stored_with_their_document_and_round_trip(db: Path) -> 
     doc.annotations = Annotations(sentences=[first_sentence], quotes=[quote])
     with SQLiteStore(db) as store:
         added = store.add_document(doc)
-        stored = store.documents(with_annotations=True)[0]
+        stored = next(store.iter_documents(with_annotations=True))
         assert stored.annotations == doc.annotations
-        assert store.documents()[0].annotations is None  # only loaded when asked
+        assert next(store.iter_documents()).annotations is None  # only loaded when asked
         store.save_annotations(added.id, Annotations())
-        assert store.documents(with_annotations=True)[0].annotations == Annotations()
+        assert store.get_many([added.id], with_annotations=True)[0].annotations == Annotations()
+
+
+def test_search_hits_carry_the_matched_spans_of_their_sentence(db: Path) -> None:
+    text = "The ferry runs daily. Ferries & bridges: the bridge <closes> at noon, ferry or not."
+    doc = doc_of("a.txt", text)
+    doc.annotations = Annotations(sentences=[Sentence(0, 21, text[:21]), Sentence(22, len(text), text[22:])])
+    with SQLiteStore(db) as store:
+        store.add_document(doc)
+        hits = store.search("bridge ferry")
+    assert [(h.source, h.start, h.end) for h in hits] == [("S1", 22, len(text))]
+    (hit,) = hits
+    assert hit.text == text[22:]
+    assert [hit.text[start:end] for start, end in hit.matches] == ["Ferries", "bridges", "bridge", "ferry"]

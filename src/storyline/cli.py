@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -32,6 +32,7 @@ from storyline.errors import StorylineError
 from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
 from storyline.model import Document, InputError, Mode
 from storyline.outlets import (
+    Registry,
     enrich,
     make_outlet,
     ownership_types,
@@ -39,7 +40,7 @@ from storyline.outlets import (
 )
 from storyline.pipeline.documents import extract, ingest
 from storyline.pipeline.registry import registry_of
-from storyline.store.sqlite import default_db_location, open_store
+from storyline.store import default_db_location, open_store
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -201,18 +202,34 @@ def serve_command(host: str, port: int, db_url: str | None, allow_private: bool)
 def docs_command(db_url: str | None, fmt: str) -> None:
     """List the documents stored in the database."""
     with _open_store_or_exit(db_url) as store:
-        documents = store.documents()
-        enrich(documents, registry_of(store))  # outlets added since the ingest count too
-    if fmt == "json":
-        click.echo(json.dumps([d.to_dict() for d in documents], ensure_ascii=False, indent=2))
-    elif fmt == "jsonl":
-        for doc in documents:
-            click.echo(json.dumps(doc.to_dict(), ensure_ascii=False))
-    else:
-        console = Console(highlight=False)
-        if not console.is_terminal:  # piped or under make: don't squeeze the table into 80 columns
-            console = Console(highlight=False, width=150)
-        console.print(_documents_table(documents))
+        registry = registry_of(store)  # outlets added since the ingest count too
+        documents = _enriched(store.iter_documents(), registry)  # streamed: any size of store
+        if fmt == "json":
+            _echo_json_list(doc.to_dict() for doc in documents)
+        elif fmt == "jsonl":
+            for doc in documents:
+                click.echo(json.dumps(doc.to_dict(), ensure_ascii=False))
+        else:
+            console = Console(highlight=False)
+            if not console.is_terminal:  # piped or under make: don't squeeze the table into 80 columns
+                console = Console(highlight=False, width=150)
+            console.print(_documents_table(documents))
+
+
+def _enriched(documents: Iterable[Document], registry: Registry) -> Iterator[Document]:
+    for document in documents:
+        enrich([document], registry)
+        yield document
+
+
+def _echo_json_list(items: Iterable[Any]) -> None:
+    """``json.dumps(list(items), indent=2)``, written one item at a time."""
+    opening = "["
+    for item in items:
+        body = json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        click.echo(f"{opening}\n  {body}", nl=False)
+        opening = ","
+    click.echo("[]" if opening == "[" else "\n]")
 
 
 @main.command("stories")
@@ -515,17 +532,18 @@ def _wide_console() -> Console:
     return console if console.is_terminal else Console(highlight=False, width=150)
 
 
-def _documents_table(documents: list[Document]) -> Table:
-    table = Table(title=f"{len(documents)} stored document{'s' if len(documents) != 1 else ''}")
+def _documents_table(documents: Iterable[Document]) -> Table:
+    table = Table()
     columns = ("id", "title", "outlet", "country", "authors", "published", "kind", "words", "dup of")
     for column in columns:
         table.add_column(column, overflow="fold", no_wrap=column in {"id", "published"})
-    for doc in documents:
+    for doc in documents:  # only the rows are kept, not the documents' texts
         table.add_row(
             doc.id or "", _shorten(doc.title, 48), doc.outlet or "", doc.country or "",
             ", ".join(doc.authors), doc.published or "", doc.kind or "", str(doc.words),
             doc.duplicate_of or "",
         )
+    table.title = f"{table.row_count} stored document{'s' if table.row_count != 1 else ''}"
     return table
 
 

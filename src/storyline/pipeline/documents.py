@@ -24,7 +24,8 @@ from storyline.pipeline.annotation import Annotator, annotator_on
 from storyline.pipeline.executor import local_executor
 from storyline.pipeline.registry import registry_of
 from storyline.read.readers import read_inputs
-from storyline.store.sqlite import Store
+from storyline.pipeline.duplicates import store_document
+from storyline.store import Store
 from storyline.read.textclean import clean_text
 
 Progress = Callable[["Document | InputError"], None]
@@ -237,7 +238,7 @@ def _annotate_safely(
 
 
 def _store_document(store: Store, document: Document, report: IngestReport) -> None:
-    added = store.add_document(document)
+    added = store_document(store, document)  # exact and near duplicates judged on the way
     document.id = added.id
     if not added.created:
         report.already_stored.append(added.id)

@@ -4,7 +4,7 @@ store keeps (``storyline outlets add/import``). ``storyline.outlets`` merges; th
 from __future__ import annotations
 
 from storyline.outlets import Registry, registry_with
-from storyline.store.sqlite import Store, open_store
+from storyline.store import Store, open_store
 
 
 def registry_of(store: Store) -> Registry:

@@ -19,7 +19,7 @@ from storyline.outlets import Registry, packaged_registry
 from storyline.pipeline.documents import extract, ingest, numbered
 from storyline.pipeline.registry import registry_of
 from storyline.read.fetch import Fetcher
-from storyline.store.sqlite import Store, StoryInfo, open_store
+from storyline.store import Store, StoryInfo, open_store
 from storyline.story.agenda import named_issues
 from storyline.story.brief import DEFAULT_WORDS, brief_documents
 
@@ -79,9 +79,14 @@ def brief_inputs(
             ids = report.new + report.duplicates + report.already_stored
         if story is not None:
             return brief_story(store, _story_for(store, story, ids), words=words, issues=issues)
-        documents = [d for d in store.documents(with_annotations=True) if d.id in set(ids)]
+        documents = store.get_many(sorted(set(ids), key=_id_number), with_annotations=True)
         return brief_documents(annotated(documents), words=words, registry=registry_of(store),
                                issues=issues)
+
+
+def _id_number(doc_id: str) -> int:
+    """``S12`` -> 12: stored ids sort in insertion order by their number."""
+    return int(doc_id[1:])
 
 
 def _story_for(store: Store, key: str, ids: list[str]) -> StoryInfo:

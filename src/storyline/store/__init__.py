@@ -1,2 +1,42 @@
 """Storage behind a narrow, backend-neutral interface (SQLite embedded by default).
+
+``storyline.store.base`` holds the interface (protocols split by concern, combined in ``Store``)
+and its values; ``storyline.store.sqlite`` the SQLite backend. Callers use these names only.
 """
+
+from storyline.store.base import (
+    AddResult,
+    BriefingCache,
+    DocumentStore,
+    DuplicateCheck,
+    OutletStore,
+    SearchHit,
+    SearchIndex,
+    Sketch,
+    SketchStore,
+    StaleCheck,
+    Store,
+    StoredSketch,
+    StoryInfo,
+    StoryStore,
+)
+from storyline.store.sqlite import default_db_location, open_store
+
+__all__ = [
+    "AddResult",
+    "BriefingCache",
+    "DocumentStore",
+    "DuplicateCheck",
+    "OutletStore",
+    "SearchHit",
+    "SearchIndex",
+    "Sketch",
+    "SketchStore",
+    "StaleCheck",
+    "Store",
+    "StoredSketch",
+    "StoryInfo",
+    "StoryStore",
+    "default_db_location",
+    "open_store",
+]

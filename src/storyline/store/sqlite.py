@@ -1,22 +1,20 @@
-"""Document storage behind one narrow interface: the ``Store`` protocol.
+"""The SQLite backend of the storage interface (``storyline.store.base``), embedded by default.
 
 ``open_store(url)`` gives a store for a path or ``sqlite:///path`` (PostgreSQL comes later, behind
-the same protocol). ``SQLiteStore`` is the SQLite implementation:
+the same protocols). ``SQLiteStore`` keeps the interface's semantics this way:
 
 * ids ``S1``, ``S2``, ... are the rows' ``AUTOINCREMENT`` keys: per database, in insertion order,
   never reused, and gap-free in practice because a rolled-back insert does not consume one;
-* one ``BEGIN IMMEDIATE`` transaction per document: the write lock is taken before the duplicate
-  checks, so two writers (processes or connections) can never both store the same content, and an
-  ingest killed at any point leaves whole documents only (WAL journal, rollback on restart);
-* the content hash is ``UNIQUE``: the same content is stored once. Seen again from another origin,
-  that origin is appended to the document's ``also_at``; seen again from a known origin, nothing
-  changes, so re-running an ingest adds nothing;
-* a near duplicate (``storyline.story.dedupe``) is stored as its own document with ``duplicate_of`` set
-  to the original, AND its origin is appended to the original's ``also_at``. Both origins stay
-  visible from the original (a briefing that drops duplicates still knows every outlet that ran
-  the story), and the copy keeps its own text for citations that point into it;
+* one ``BEGIN IMMEDIATE`` transaction per document: the write lock is taken before the content
+  hash is looked up and before a ``DuplicateCheck`` is compared with the newest stored document,
+  so two writers (processes or connections) can never both store the same content nor both
+  judge against a store the other changed, and an ingest killed at any point leaves whole
+  documents only, with their sketches and annotations (WAL journal, rollback on restart);
+* the content hash is ``UNIQUE``; a near duplicate's origin goes to the original's
+  ``document_origins`` too (relation ``near``), an exact copy's origin only there (``exact``);
 * schema migrations: an ordered ``MIGRATIONS`` list, recorded in ``schema_migrations`` (mirrored in
-  ``PRAGMA user_version``), applied in one transaction when a store is opened.
+  ``PRAGMA user_version``), applied in one transaction when a store is opened; a migration may
+  also bring existing rows up to date (the sentence search index of older stores).
 """
 
 from __future__ import annotations
@@ -27,18 +25,28 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
-from storyline.story.dedupe import Deduper
 from storyline.errors import UsageError
 from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
+from storyline.store.base import (
+    ITER_CHUNK,
+    AddResult,
+    DuplicateCheck,
+    SearchHit,
+    Sketch,
+    StaleCheck,
+    Store,
+    StoredSketch,
+    StoryInfo,
+)
 
 # Recorded with each stored annotation so a later annotator version can tell what to redo.
 ANNOTATOR_VERSION = "storyline-annotate/1"
@@ -46,105 +54,9 @@ BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer's one-do
 DB_FILENAME = "storyline.db"
 _ID_PATTERN = re.compile(r"S([1-9][0-9]*)")
 _POSTGRES_SCHEMES = {"postgres", "postgresql"}
-
-
-@dataclass(frozen=True)
-class AddResult:
-    """What ``add_document`` did.
-
-    ``created``: a new document row was stored (a new original or a near duplicate). When False,
-    ``id`` is the existing document holding the same content; ``origin_added`` tells whether the
-    input's origin was new and got recorded in its ``also_at`` (a syndicated exact copy).
-    ``duplicate_of``: the original this document is a near duplicate of (for an existing document:
-    its stored value).
-    """
-
-    id: str
-    created: bool
-    duplicate_of: str | None = None
-    origin_added: bool = False
-
-
-@dataclass(frozen=True)
-class StoryInfo:
-    """A story: a named set of stored documents. ``period`` spans its documents' dates."""
-
-    id: int
-    name: str
-    title: str | None
-    documents: int
-    period_start: str | None
-    period_end: str | None
-    created_at: str
-    updated_at: str
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One sentence found by ``search``: ``text == document.text[start:end]``; ``story`` is the
-    first story holding the document (None when it is in none). ``marked`` is ``text`` with each
-    matched term between ``SEARCH_MARK_OPEN`` and ``SEARCH_MARK_CLOSE``."""
-
-    source: str
-    story: int | None
-    start: int
-    end: int
-    text: str
-    marked: str
-
-
-class Store(Protocol):
-    """Where documents live. Every backend keeps these semantics (see the module docstring)."""
-
-    def add_document(self, doc: Document) -> AddResult: ...
-
-    def get(self, doc_id: str) -> Document | None: ...
-
-    def documents(self, *, with_annotations: bool = False) -> list[Document]: ...
-
-    def save_annotations(self, doc_id: str, annotations: Annotations) -> None: ...
-
-    def find_by_hash(self, hash_: str) -> Document | None: ...
-
-    def count(self) -> int: ...
-
-    # outlets (see SQLiteStore's section of the same name)
-    def add_outlet(self, outlet: Outlet) -> None: ...
-
-    def outlets(self) -> list[Outlet]: ...
-
-    def remove_outlet(self, name: str) -> bool: ...
-
-    # stories and search (see SQLiteStore's section of the same name)
-    def story(self, key: int | str) -> StoryInfo | None: ...
-
-    def create_story(self, name: str, title: str | None = None) -> StoryInfo: ...
-
-    def add_to_story(self, story: int, doc_ids: Sequence[str]) -> int: ...
-
-    def stories(self) -> list[StoryInfo]: ...
-
-    def story_documents(self, story: int, *, with_annotations: bool = False) -> list[Document]: ...
-
-    def story_documents_key(self, story: int) -> str: ...
-
-    def cached_briefing(self, story: int, words: int, documents_key: str) -> str | None: ...
-
-    def save_briefing(
-        self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
-    ) -> None: ...
-
-    def search(self, query: str, *, limit: int = 50, story: int | None = None) -> list[SearchHit]: ...
-
-    def backfill_search(self) -> int: ...
-
-    def close(self) -> None: ...
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
+# Ids per ``IN (...)`` list: well under SQLite's limit on bound parameters, whatever its build.
+_IDS_PER_QUERY = 500
+_SKETCHES_PER_READ = 1000  # sketches are small (hundreds of bytes): read many per round trip
 
 
 # --------------------------------------------------------------------------- locations and URLs
@@ -196,9 +108,25 @@ def _path_of_sqlite_url(url: str, rest: str) -> Path:
 
 @dataclass(frozen=True)
 class Migration:
+    """Schema ``statements``, then ``run`` (if any) to bring existing rows up to date; all in
+    the opening's one migration transaction."""
+
     version: int
     name: str
     statements: Sequence[str]
+    run: Callable[[sqlite3.Connection], None] | None = None
+
+
+def _backfill_search(conn: sqlite3.Connection) -> None:
+    """Index the sentences of annotated documents that have none in the search index (stores
+    annotated before sentence search existed)."""
+    rows = conn.execute(
+        "SELECT document, data FROM annotations a WHERE NOT EXISTS (SELECT 1 FROM sentences_fts"
+        " WHERE rowid BETWEEN a.document * ? AND a.document * ? + ? - 1)",
+        (FTS_ROWS_PER_DOCUMENT, FTS_ROWS_PER_DOCUMENT, FTS_ROWS_PER_DOCUMENT),
+    ).fetchall()
+    for seq, data in rows:
+        _index_sentences(conn, seq, Annotations.from_dict(json.loads(data)))
 
 
 MIGRATIONS: list[Migration] = [
@@ -290,6 +218,16 @@ MIGRATIONS: list[Migration] = [
             created_at TEXT NOT NULL
         )""",
     )),
+    Migration(4, "near-duplicate sketches", (
+        # One sketch per document, opaque here (the pipeline's near-duplicate verdicts read them
+        # instead of hashing every stored text again); ``kind`` names the method that made it.
+        """CREATE TABLE sketches (
+            document INTEGER PRIMARY KEY REFERENCES documents(seq),
+            kind TEXT NOT NULL,
+            data BLOB NOT NULL
+        )""",
+    )),
+    Migration(5, "sentence search for documents annotated before it existed", (), _backfill_search),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -323,8 +261,6 @@ class SQLiteStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._conn = self._connect(self.path)
-        self._deduper = Deduper()
-        self._synced_seq = 0  # the deduper has seen every document up to this seq
 
     # -- opening
 
@@ -371,68 +307,34 @@ class SQLiteStore:
             raise
         self._conn.execute("COMMIT")
 
-    # -- writing
+    # -- documents: writing
 
-    def add_document(self, doc: Document) -> AddResult:
-        """Store ``doc`` in one transaction; ``doc.id``, ``duplicate_of`` and ``also_at`` are ignored
-        (the store decides them). ``doc`` itself is not modified."""
-        fingerprint = self._deduper.fingerprint(doc.text)
+    def add_document(self, doc: Document, *, check: DuplicateCheck | None = None) -> AddResult:
+        """Store ``doc`` in one transaction (see ``DocumentStore.add_document``). ``doc`` must
+        carry its ``content_hash``."""
+        if not doc.content_hash:
+            raise ValueError(f"{doc.origin}: a document is stored with its content_hash")
         with self._transaction() as conn:
-            self._sync_deduper(conn)  # other connections may have added documents meanwhile
             existing = conn.execute(
                 "SELECT seq, origin, duplicate_of FROM documents WHERE content_hash = ?",
-                (fingerprint.content_hash,),
+                (doc.content_hash,),
             ).fetchone()
             if existing is not None:
                 if doc.annotations is not None:
                     _save_annotations(conn, existing[0], doc.annotations, replace=False)
                 return _add_origin_to_existing(conn, existing, doc.origin)
-            original = self._deduper.match(fingerprint)
-            seq = _insert_document(conn, doc, fingerprint.content_hash, _seq(original))
+            if check is not None:
+                _refuse_stale(conn, check)
+            original = _stored_seq(conn, doc.duplicate_of)
+            seq = _insert_document(conn, doc, doc.content_hash, original)
+            if check is not None:
+                _save_sketch(conn, seq, check.sketch)
             if doc.annotations is not None:
                 _save_annotations(conn, seq, doc.annotations, replace=True)
             if original is not None:
-                _record_origin(conn, _seq(original), doc.origin, "near")
-        # Only after COMMIT: a rolled-back document must not stay in the in-memory index.
-        self._deduper.insert(_doc_id(seq), fingerprint, is_duplicate=original is not None)
-        self._synced_seq = max(self._synced_seq, seq)
-        return AddResult(_doc_id(seq), created=True, duplicate_of=original)
-
-    def _sync_deduper(self, conn: sqlite3.Connection) -> None:
-        """Index the documents stored since the last sync: all of them on first use (restoring
-        dedupe across runs), then whatever other connections added."""
-        rows = conn.execute(
-            "SELECT seq, text, duplicate_of FROM documents WHERE seq > ? ORDER BY seq",
-            (self._synced_seq,),
-        )
-        for seq, text, duplicate_of in rows:
-            original = _doc_id(duplicate_of) if duplicate_of is not None else None
-            self._deduper.remember(_doc_id(seq), text, original)
-            self._synced_seq = seq
-
-    # -- reading
-
-    def get(self, doc_id: str) -> Document | None:
-        seq = _seq(doc_id)
-        if seq is None:
-            return None
-        return self._select_one("WHERE seq = ?", (seq,))
-
-    def find_by_hash(self, hash_: str) -> Document | None:
-        """The document whose ``content_hash`` (``storyline.story.dedupe.content_hash``) is ``hash_``."""
-        return self._select_one("WHERE content_hash = ?", (hash_,))
-
-    def documents(self, *, with_annotations: bool = False) -> list[Document]:
-        """Every document, in insertion order (S1, S2, ...), annotations attached if asked."""
-        with self._transaction("DEFERRED") as conn:  # one snapshot for all queries
-            rows = conn.execute(f"SELECT seq, {', '.join(_COLUMNS)} FROM documents ORDER BY seq")
-            docs = [_row_to_document(row) for row in rows]
-            origins = _origins_by_document(conn)
-            annotations = _load_annotations(conn) if with_annotations else {}
-        for doc in docs:
-            doc.also_at = origins.get(doc.id or "", [])
-            doc.annotations = annotations.get(doc.id or "")
-        return docs
+                _record_origin(conn, original, doc.origin, "near")
+        return AddResult(_doc_id(seq), created=True,
+                         duplicate_of=_doc_id(original) if original is not None else None)
 
     def save_annotations(self, doc_id: str, annotations: Annotations) -> None:
         """Attach (or replace) the annotations of a stored document."""
@@ -442,20 +344,81 @@ class SQLiteStore:
         with self._transaction() as conn:
             _save_annotations(conn, seq, annotations, replace=True)
 
+    # -- documents: reading
+
+    def get(self, doc_id: str) -> Document | None:
+        found = self.get_many([doc_id])
+        return found[0] if found else None
+
+    def find_by_hash(self, hash_: str) -> Document | None:
+        """The document whose ``content_hash`` (``storyline.story.dedupe.content_hash``) is ``hash_``."""
+        with self._transaction("DEFERRED") as conn:
+            found = _documents_where(conn, "WHERE content_hash = ?", (hash_,))
+        return found[0] if found else None
+
+    def get_many(self, ids: Sequence[str], *, with_annotations: bool = False) -> list[Document]:
+        """The stored documents among ``ids``, in the order given (unknown ids left out)."""
+        seqs = sorted({seq for seq in map(_seq, ids) if seq is not None})
+        by_id: dict[str, Document] = {}
+        with self._transaction("DEFERRED") as conn:  # one snapshot for all queries
+            for part in _parts(seqs):
+                where = f"WHERE seq IN ({_placeholders(part)})"
+                for doc in _documents_where(conn, where, part, with_annotations=with_annotations):
+                    by_id[doc.id or ""] = doc
+        return [by_id[doc_id] for doc_id in ids if doc_id in by_id]
+
+    def iter_documents(
+        self, *, with_annotations: bool = False, chunk_size: int = ITER_CHUNK
+    ) -> Iterator[Document]:
+        """Every document in insertion order (S1, S2, ...), read ``chunk_size`` at a time, each
+        chunk in its own read transaction (none is held while the caller works)."""
+        last = 0
+        while True:
+            with self._transaction("DEFERRED") as conn:
+                chunk = _documents_where(
+                    conn, "WHERE seq > ? ORDER BY seq LIMIT ?", (last, chunk_size),
+                    with_annotations=with_annotations,
+                )
+            if not chunk:
+                return
+            yield from chunk
+            last = _seq(chunk[-1].id) or last
+
     def count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM documents").fetchone()[0])
 
-    def _select_one(self, where: str, params: tuple[Any, ...]) -> Document | None:
-        with self._transaction("DEFERRED") as conn:
-            sql = f"SELECT seq, {', '.join(_COLUMNS)} FROM documents {where}"
-            row = conn.execute(sql, params).fetchone()
-            if row is None:
-                return None
-            doc = _row_to_document(row)
-            doc.also_at = _origins_by_document(conn, row[0]).get(doc.id or "", [])
-        return doc
+    # -- near-duplicate sketches
 
-    # -- stories and search
+    def sketches(self, kind: str, *, after: str | None = None) -> Iterator[StoredSketch]:
+        """Every document after ``after`` in insertion order, with its sketch of ``kind`` if kept."""
+        last = _seq(after) or 0
+        while True:
+            rows = self._conn.execute(
+                "SELECT d.seq, d.duplicate_of, k.data FROM documents d"
+                " LEFT JOIN sketches k ON k.document = d.seq AND k.kind = ?"
+                " WHERE d.seq > ? ORDER BY d.seq LIMIT ?",
+                (kind, last, _SKETCHES_PER_READ),
+            ).fetchall()  # all fetched: the caller may write between two rows
+            if not rows:
+                return
+            for seq, duplicate_of, data in rows:
+                original = _doc_id(duplicate_of) if duplicate_of is not None else None
+                yield StoredSketch(_doc_id(seq), original, None if data is None else bytes(data))
+            last = rows[-1][0]
+
+    def save_sketches(self, sketches: Mapping[str, Sketch]) -> None:
+        """Keep sketches of stored documents, replacing theirs (``KeyError``: an unknown id)."""
+        with self._transaction() as conn:
+            for doc_id, sketch in sketches.items():
+                seq = _seq(doc_id)
+                if seq is None:
+                    raise KeyError(doc_id)
+                try:
+                    _save_sketch(conn, seq, sketch)
+                except sqlite3.IntegrityError as exc:  # foreign key: no such document
+                    raise KeyError(doc_id) from exc
+
+    # -- stories
 
     def story(self, key: int | str) -> StoryInfo | None:
         """The story with id ``key`` (an int, or a string of digits) or, failing that, named ``key``."""
@@ -504,19 +467,9 @@ class SQLiteStore:
 
     def story_documents(self, story: int, *, with_annotations: bool = False) -> list[Document]:
         """The documents of a story in insertion order (S-id order), annotations attached if asked."""
-        members = "SELECT document FROM story_documents WHERE story = ?"
+        where = "WHERE seq IN (SELECT document FROM story_documents WHERE story = ?) ORDER BY seq"
         with self._transaction("DEFERRED") as conn:
-            rows = conn.execute(
-                f"SELECT seq, {', '.join(_COLUMNS)} FROM documents WHERE seq IN ({members}) ORDER BY seq",
-                (story,),
-            )
-            docs = [_row_to_document(row) for row in rows]
-            origins = _origins_by_document(conn, members=(members, story))
-            annotations = _load_annotations(conn, members=(members, story)) if with_annotations else {}
-        for doc in docs:
-            doc.also_at = origins.get(doc.id or "", [])
-            doc.annotations = annotations.get(doc.id or "")
-        return docs
+            return _documents_where(conn, where, (story,), with_annotations=with_annotations)
 
     def story_documents_key(self, story: int) -> str:
         """A fingerprint of a story's documents and their annotations: it changes when a document
@@ -527,6 +480,18 @@ class SQLiteStore:
             (story,),
         ).fetchall()
         return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:32]
+
+    def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
+        rows = self._conn.execute(
+            "SELECT s.id, s.name, s.title, count(d.seq), min(d.published), max(d.published),"
+            " s.created_at, s.updated_at FROM stories s"
+            " LEFT JOIN story_documents sd ON sd.story = s.id LEFT JOIN documents d ON d.seq = sd.document"
+            f" {where} GROUP BY s.id ORDER BY s.updated_at DESC, s.id DESC",
+            params,
+        ).fetchall()
+        return [StoryInfo(*row) for row in rows]
+
+    # -- the briefing cache
 
     def cached_briefing(self, story: int, words: int, documents_key: str) -> str | None:
         """The stored briefing JSON of ``story`` at ``words`` if made from ``documents_key``."""
@@ -549,6 +514,8 @@ class SQLiteStore:
             if title:
                 conn.execute("UPDATE stories SET title = ? WHERE id = ?", (title, story))
 
+    # -- search
+
     def search(self, query: str, *, limit: int = 50, story: int | None = None) -> list[SearchHit]:
         """Sentences matching every word (or "quoted phrase") of ``query``, best first (BM25).
         Search syntax characters in ``query`` are taken literally, never as FTS5 operators."""
@@ -560,7 +527,7 @@ class SQLiteStore:
             " (SELECT min(story) FROM story_documents WHERE document = sentences_fts.document)"
             " FROM sentences_fts WHERE sentences_fts MATCH ?"
         )
-        params: list[Any] = [SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE, expression]
+        params: list[Any] = [_MARK_OPEN, _MARK_CLOSE, expression]
         if story is not None:
             sql += " AND document IN (SELECT document FROM story_documents WHERE story = ?)"
             params.append(story)
@@ -568,35 +535,9 @@ class SQLiteStore:
         params.append(limit)
         rows = self._conn.execute(sql, params).fetchall()
         return [
-            SearchHit(_doc_id(seq), found_in, start, end, text, marked)
+            SearchHit(_doc_id(seq), found_in, start, end, text, _marked_spans(marked))
             for seq, start, end, text, marked, found_in in rows
         ]
-
-    def backfill_search(self) -> int:
-        """Index the sentences of annotated documents that have none in the search index (stores
-        made before sentence search existed); returns how many documents were indexed."""
-        rows = self._conn.execute(
-            "SELECT document FROM annotations a WHERE NOT EXISTS (SELECT 1 FROM sentences_fts"
-            " WHERE rowid BETWEEN a.document * ? AND a.document * ? + ? - 1)",
-            (FTS_ROWS_PER_DOCUMENT, FTS_ROWS_PER_DOCUMENT, FTS_ROWS_PER_DOCUMENT),
-        ).fetchall()
-        for (seq,) in rows:
-            with self._transaction() as conn:
-                data = conn.execute("SELECT data FROM annotations WHERE document = ?", (seq,)).fetchone()
-                if data is not None:
-                    _index_sentences(conn, seq, Annotations.from_dict(json.loads(data[0])))
-        return len(rows)
-
-    def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
-        rows = self._conn.execute(
-            "SELECT s.id, s.name, s.title, count(d.seq), min(d.published), max(d.published),"
-            " s.created_at, s.updated_at FROM stories s"
-            " LEFT JOIN story_documents sd ON sd.story = s.id LEFT JOIN documents d ON d.seq = sd.document"
-            f" {where} GROUP BY s.id ORDER BY s.updated_at DESC, s.id DESC",
-            params,
-        ).fetchall()
-        return [StoryInfo(*row) for row in rows]
-
 
     # -- outlets (the user's own registry entries; ``storyline.outlets`` merges them with the
     # packaged list, and they take precedence)
@@ -689,6 +630,8 @@ def _apply_migrations(conn: sqlite3.Connection) -> None:
         if migration.version > applied:
             for statement in migration.statements:
                 conn.execute(statement)
+            if migration.run is not None:
+                migration.run(conn)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.name, _now()),
@@ -749,24 +692,14 @@ def _save_annotations(
         _index_sentences(conn, seq, annotations)
 
 
-def _load_annotations(
-    conn: sqlite3.Connection, *, members: tuple[str, Any] | None = None
-) -> dict[str, Annotations]:
-    if members is None:
-        rows = conn.execute("SELECT document, data FROM annotations")
-    else:  # only the documents the subquery ``members[0]`` (one parameter) selects
-        rows = conn.execute(
-            f"SELECT document, data FROM annotations WHERE document IN ({members[0]})", (members[1],)
-        )
-    return {_doc_id(seq): Annotations.from_dict(json.loads(data)) for seq, data in rows}
-
-
 # Search rows of document ``seq`` have rowids seq * N ... seq * N + N - 1 (N: more sentences than
 # the largest input can hold), so one document's rows are found and replaced by a rowid range;
 # the ``document`` column is UNINDEXED, and filtering on it would scan the whole index.
 FTS_ROWS_PER_DOCUMENT = 10_000_000
-# Around each matched term in ``SearchHit.marked``; control characters never occur in clean text.
-SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE = "\x02", "\x03"
+# Around each matched term in FTS5's ``highlight()``, then turned into ``SearchHit.matches``;
+# control characters never occur in clean text.
+_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
+_MARKED = re.compile(f"{_MARK_OPEN}([^{_MARK_CLOSE}]*){_MARK_CLOSE}")
 _SEARCH_TERM = re.compile(r'"([^"]*)"|([^\s"]+)')
 _WORD_CHARS = re.compile(r"\w+")
 
@@ -794,24 +727,86 @@ def _index_sentences(conn: sqlite3.Connection, seq: int, annotations: Annotation
     )
 
 
-def _origins_by_document(
-    conn: sqlite3.Connection, seq: int | None = None, *, members: tuple[str, Any] | None = None
-) -> dict[str, list[str]]:
-    if members is not None:
+def _marked_spans(marked: str) -> tuple[tuple[int, int], ...]:
+    """The spans of the unmarked text that ``highlight()`` put between the marks."""
+    spans = []
+    for number, match in enumerate(_MARKED.finditer(marked)):
+        start = match.start() - 2 * number  # the marks before this one take two characters each
+        spans.append((start, start + len(match.group(1))))
+    return tuple(spans)
+
+
+def _documents_where(
+    conn: sqlite3.Connection, where: str, params: Sequence[Any], *, with_annotations: bool = False
+) -> list[Document]:
+    """The documents a ``WHERE ...`` clause selects, with their origins (and annotations)."""
+    rows = conn.execute(f"SELECT seq, {', '.join(_COLUMNS)} FROM documents {where}", params).fetchall()
+    seqs = [row[0] for row in rows]
+    origins = _origins_of(conn, seqs)
+    annotations = _annotations_of(conn, seqs) if with_annotations else {}
+    docs = []
+    for row in rows:
+        doc = _row_to_document(row)
+        doc.also_at = origins.get(row[0], [])
+        doc.annotations = annotations.get(row[0])
+        docs.append(doc)
+    return docs
+
+
+def _origins_of(conn: sqlite3.Connection, seqs: Sequence[int]) -> dict[int, list[str]]:
+    origins: dict[int, list[str]] = {}
+    for part in _parts(seqs):
         rows = conn.execute(
-            f"SELECT document, origin FROM document_origins WHERE document IN ({members[0]}) ORDER BY id",
-            (members[1],),
+            f"SELECT document, origin FROM document_origins WHERE document IN ({_placeholders(part)})"
+            " ORDER BY id",
+            part,
         )
-    elif seq is None:
-        rows = conn.execute("SELECT document, origin FROM document_origins ORDER BY id")
-    else:
-        rows = conn.execute(
-            "SELECT document, origin FROM document_origins WHERE document = ? ORDER BY id", (seq,)
-        )
-    origins: dict[str, list[str]] = {}
-    for document, origin in rows:
-        origins.setdefault(_doc_id(document), []).append(origin)
+        for document, origin in rows:
+            origins.setdefault(document, []).append(origin)
     return origins
+
+
+def _annotations_of(conn: sqlite3.Connection, seqs: Sequence[int]) -> dict[int, Annotations]:
+    annotations: dict[int, Annotations] = {}
+    for part in _parts(seqs):
+        rows = conn.execute(
+            f"SELECT document, data FROM annotations WHERE document IN ({_placeholders(part)})", part
+        )
+        annotations.update((seq, Annotations.from_dict(json.loads(data))) for seq, data in rows)
+    return annotations
+
+
+def _parts(seqs: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(seqs), _IDS_PER_QUERY):
+        yield seqs[start : start + _IDS_PER_QUERY]
+
+
+def _placeholders(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _refuse_stale(conn: sqlite3.Connection, check: DuplicateCheck) -> None:
+    """``StaleCheck`` when a document newer than the one the verdict saw last is stored."""
+    newest = conn.execute("SELECT max(seq) FROM documents").fetchone()[0] or 0
+    if newest > (_seq(check.seen_through) or 0):
+        raise StaleCheck(f"{_doc_id(newest)} was stored after the duplicate check")
+
+
+def _stored_seq(conn: sqlite3.Connection, doc_id: str | None) -> int | None:
+    """The row of the stored document ``doc_id`` (None: none given; ``KeyError``: not stored)."""
+    if doc_id is None:
+        return None
+    seq = _seq(doc_id)
+    if seq is None or conn.execute("SELECT 1 FROM documents WHERE seq = ?", (seq,)).fetchone() is None:
+        raise KeyError(f"duplicate_of {doc_id!r}: no such stored document")
+    return seq
+
+
+def _save_sketch(conn: sqlite3.Connection, seq: int, sketch: Sketch) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO sketches (document, kind, data) VALUES (?, ?, ?)",
+        (seq, sketch.kind, sketch.data),
+    )
 
 
 def _row_to_document(row: Sequence[Any]) -> Document:

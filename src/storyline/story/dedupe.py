@@ -1,4 +1,4 @@
-"""Exact and near-duplicate detection for stored documents.
+"""Exact and near-duplicate detection.
 
 Two levels, both on the *normalised* text (``normalise_for_hash``):
 
@@ -40,6 +40,11 @@ applies the real rule.
 
 Texts under ``MIN_WORDS_FOR_NEAR_DUP`` words only match exactly: with a handful of shingles, one
 changed word moves the Jaccard by tens of points, so a near match there means nothing.
+
+Two users: ``Deduper`` judges a set of documents read together, all in memory; a store's
+documents are judged by ``NearDuplicateIndex`` fed with their stored sketches (``sketch_bytes``,
+named by ``SKETCH_KIND``), the candidates' texts fetched only when a band matches, so no stored
+text is hashed again (``storyline.pipeline.duplicates`` does the wiring).
 """
 
 from __future__ import annotations
@@ -47,13 +52,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from storyline.model import Document
 
 SHINGLE_WORDS = 5  # word n-gram size: long enough that shared stock phrases rarely match
 NUM_PERM = 128  # MinHash hash functions
@@ -195,7 +199,7 @@ class MinHashIndex:
 
 @dataclass
 class Fingerprint:
-    """What the deduper needs to know about one text; computed once, used to match and to index."""
+    """What a verdict needs to know about one text; computed once, used to match and to index."""
 
     content_hash: str
     shingles: np.ndarray
@@ -206,74 +210,125 @@ class Fingerprint:
         return self.minhash is not None
 
 
-class Deduper:
-    """In-memory index of the documents seen so far: exact hashes plus an LSH of originals.
+def fingerprint(text: str) -> Fingerprint:
+    """The content hash, shingles and MinHash sketch of ``text`` (no sketch when it is short)."""
+    normalised = normalise_for_hash(text)
+    digest = hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+    if len(normalised.split()) < MIN_WORDS_FOR_NEAR_DUP:
+        return Fingerprint(digest, np.empty(0, dtype=np.uint32), None)
+    grams = shingles(normalised)
+    return Fingerprint(digest, grams, minhash(grams))
 
-    Only originals (documents that are not themselves near duplicates) enter the LSH, so a
-    near duplicate always points at an original and chains never form. Ids are kept in insertion
-    order so that, among several matches, the earliest document wins.
+
+# A stored sketch is only as good as the method that made it: this names the method, and a
+# sketch stored under another name is made again (after a change of shingles, hash functions,
+# seed or the short-text rule). Bump the version when normalisation changes.
+SKETCH_KIND = f"minhash-v1/{SHINGLE_WORDS}w/{NUM_PERM}x32/{_MINHASH_SEED}/min{MIN_WORDS_FOR_NEAR_DUP}"
+_SKETCH_DTYPE = np.dtype("<u4")  # fixed byte order: a stored sketch reads the same everywhere
+
+
+def sketch_bytes(sketch: np.ndarray | None) -> bytes:
+    """A sketch as bytes to store; empty for a text too short to compare (no sketch)."""
+    return b"" if sketch is None else sketch.astype(_SKETCH_DTYPE).tobytes()
+
+
+def sketch_from_bytes(data: bytes) -> np.ndarray | None:
+    """The sketch ``sketch_bytes`` stored (None: the text was too short to compare)."""
+    if not data:
+        return None
+    sketch = np.frombuffer(data, dtype=_SKETCH_DTYPE).astype(np.uint32)
+    if len(sketch) != NUM_PERM:
+        raise ValueError(f"a sketch has {NUM_PERM} values, not {len(sketch)}")
+    return sketch
+
+
+ShinglesOf = Callable[[list[str]], list[np.ndarray]]
+
+
+class NearDuplicateIndex:
+    """The near-duplicate verdict against documents already judged, fed one document at a time.
+
+    It holds only the banded index of the originals' sketches (documents that are not
+    themselves near duplicates, so a near duplicate always points at an original and chains
+    never form); the exact shingle test of the candidates asks ``shingles_of`` for their
+    shingles, so the texts can stay where they are kept. Among several matches the earliest
+    added wins.
     """
 
     def __init__(self) -> None:
-        self.clear()
-
-    def clear(self) -> None:
         self._lsh = MinHashIndex()
-        self._by_hash: dict[str, str] = {}
-        self._shingles: dict[str, np.ndarray] = {}
         self._order: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._order)
 
-    def fingerprint(self, text: str) -> Fingerprint:
-        normalised = normalise_for_hash(text)
-        digest = hashlib.sha256(normalised.encode("utf-8")).hexdigest()
-        if len(normalised.split()) < MIN_WORDS_FOR_NEAR_DUP:
-            return Fingerprint(digest, np.empty(0, dtype=np.uint32), None)
-        grams = shingles(normalised)
-        return Fingerprint(digest, grams, minhash(grams))
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._order
+
+    def add(self, doc_id: str, sketch: np.ndarray | None, *, is_duplicate: bool) -> None:
+        """Index a document already judged (again: ignored); near duplicates and texts without
+        a sketch take a place in the order but stay out of the band index."""
+        if doc_id in self._order:
+            return
+        self._order[doc_id] = len(self._order)
+        if sketch is not None and not is_duplicate:
+            self._lsh.insert(doc_id, sketch)
+
+    def candidates(self, sketch: np.ndarray) -> list[str]:
+        """The originals sharing a band with ``sketch``, earliest first."""
+        return sorted(self._lsh.query(sketch), key=self._order.__getitem__)
+
+    def match(self, fp: Fingerprint, shingles_of: ShinglesOf) -> str | None:
+        """The earliest original that ``fp`` nearly duplicates (exact shingle test), or None."""
+        if fp.minhash is None:
+            return None
+        candidates = self.candidates(fp.minhash)
+        if not candidates:
+            return None
+        for doc_id, grams in zip(candidates, shingles_of(candidates)):
+            if is_near_duplicate(fp.shingles, grams):
+                return doc_id
+        return None
+
+
+class Deduper:
+    """In-memory verdicts over one set of documents read together: exact hashes plus a
+    ``NearDuplicateIndex`` whose candidates' shingles are kept here."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self._near = NearDuplicateIndex()
+        self._by_hash: dict[str, str] = {}
+        self._shingles: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self._near)
+
+    @staticmethod
+    def fingerprint(text: str) -> Fingerprint:
+        return fingerprint(text)
 
     def match(self, fp: Fingerprint) -> str | None:
         """The earliest document that ``fp`` exactly or nearly duplicates, or None."""
         exact = self._by_hash.get(fp.content_hash)
-        if exact is not None or fp.minhash is None:
+        if exact is not None:
             return exact
-        return self._near_match(fp)
-
-    def _near_match(self, fp: Fingerprint) -> str | None:
-        assert fp.minhash is not None
-        candidates = sorted(self._lsh.query(fp.minhash), key=self._order.__getitem__)
-        for doc_id in candidates:
-            if is_near_duplicate(fp.shingles, self._shingles[doc_id]):
-                return doc_id
-        return None
+        return self._near.match(fp, lambda ids: [self._shingles[i] for i in ids])
 
     def insert(self, doc_id: str, fp: Fingerprint, *, is_duplicate: bool) -> None:
         """Index a document already decided on; near duplicates are kept out of the LSH."""
-        if doc_id in self._order:
+        if doc_id in self._near:
             return
-        self._order[doc_id] = len(self._order)
+        self._near.add(doc_id, fp.minhash, is_duplicate=is_duplicate)
         self._by_hash.setdefault(fp.content_hash, doc_id)
         if fp.minhash is not None and not is_duplicate:
-            self._lsh.insert(doc_id, fp.minhash)
             self._shingles[doc_id] = fp.shingles
 
     def add(self, doc_id: str, text: str) -> str | None:
         """Match ``text`` against what was seen, index it, and return the id it duplicates (or None)."""
-        fp = self.fingerprint(text)
+        fp = fingerprint(text)
         original = self.match(fp)
         self.insert(doc_id, fp, is_duplicate=original is not None)
         return original
-
-    def remember(self, doc_id: str, text: str, duplicate_of: str | None) -> None:
-        """Index a stored document with its stored verdict (no re-matching: thresholds may change)."""
-        self.insert(doc_id, self.fingerprint(text), is_duplicate=duplicate_of is not None)
-
-    def rebuild(self, docs: Iterable[Document]) -> None:
-        """Restore the index from stored documents, in their insertion order."""
-        self.clear()
-        for doc in docs:
-            if doc.id is None:
-                raise ValueError("rebuild needs stored documents (with an id)")
-            self.remember(doc.id, doc.text, doc.duplicate_of)

@@ -12,7 +12,7 @@ from storyline.story.brief import DEFAULT_WORDS
 from storyline.briefing import Briefing
 from storyline.model import Hints, Mode
 from storyline.pipeline.registry import registry_of
-from storyline.store.sqlite import SearchHit, StoryInfo
+from storyline.store import SearchHit, StoryInfo
 from storyline.web.requests import Settings, token_problem
 from storyline.web.service import Article, Jobs, brief_articles, read_articles
 

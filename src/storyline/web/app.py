@@ -52,7 +52,7 @@ def create_app(
     limits: Limits = Limits(),
     words: int = DEFAULT_WORDS,
 ) -> FastAPI:
-    """The web app and HTTP API over the database at ``db_url`` (see ``storyline.store.sqlite.open_store``).
+    """The web app and HTTP API over the database at ``db_url`` (see ``storyline.store.open_store``).
 
     ``public``: it will be served on a non-loopback address, where writes need ``token``.
     ``allow_private``: URL fetches may reach private and loopback addresses (tests, intranets).
@@ -63,8 +63,8 @@ def create_app(
             "(writes will then need 'Authorization: Bearer <token>'), or serve on 127.0.0.1"
         )
     settings = Settings(db_url, token or None, allow_private, limits, words)
-    with settings.store() as store:  # fail now on a bad URL; index sentences of older stores
-        store.backfill_search()
+    with settings.store():  # fail now on a bad URL (and migrate an older store)
+        pass
     briefings = StoryBriefings()
     jobs = Jobs(settings.store, settings.fetcher, briefings, words)
 

@@ -25,7 +25,7 @@ from storyline.briefing import Briefing, EntityItem
 from storyline.annotate.entities import surface_key
 from storyline.model import Document
 from storyline.render.report import Chrome, render_html
-from storyline.store.sqlite import SEARCH_MARK_CLOSE, SEARCH_MARK_OPEN, Store, StoryInfo
+from storyline.store import SearchHit, Store, StoryInfo
 from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT
 from storyline.web.requests import Settings, error_response, token_problem
 from storyline.web.highlight import marked_source
@@ -336,16 +336,20 @@ def search_page(request: Request, q: str = "", story: int | None = None) -> HTML
             hits = store.search(q, limit=SEARCH_LIMIT, story=story)
         titles = {s.id: s.title or s.name for s in store.stories()} if hits else {}
     results = [
-        {"hit": hit, "marked": _marked(hit.marked), "story_title": titles.get(hit.story or -1),
+        {"hit": hit, "marked": _marked(hit), "story_title": titles.get(hit.story or -1),
          "link": source_link(hit.source, hit.story, hit.start, hit.end)}
         for hit in hits
     ]
     return page(request, "search.html", q=q, story=story_info, results=results)
 
 
-def _marked(text: str) -> Markup:
-    escaped = escape(text)
-    return Markup(escaped.replace(SEARCH_MARK_OPEN, "<mark>").replace(SEARCH_MARK_CLOSE, "</mark>"))
+def _marked(hit: SearchHit) -> Markup:
+    """The hit's sentence, escaped, with each matched term in ``<mark>``."""
+    parts, at = [], 0
+    for start, end in hit.matches:
+        parts.append(f"{escape(hit.text[at:start])}<mark>{escape(hit.text[start:end])}</mark>")
+        at = end
+    return Markup("".join(parts) + escape(hit.text[at:]))
 
 
 # --------------------------------------------------------------------------- API documentation

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from storyline.read.fetch import Fetcher
-from storyline.store.sqlite import Store, open_store
+from storyline.store import Store, open_store
 
 MEGABYTE = 1024 * 1024
 
@@ -43,9 +43,10 @@ class Settings:
 
     @contextmanager
     def store(self) -> Iterator[Store]:
-        """The store of the calling thread. A SQLite connection belongs to one thread, and opening
-        a store costs more than a cached page takes to serve (the deduplication index is set up),
-        so each worker thread keeps its own; with WAL every statement sees the latest commit."""
+        """The store of the calling thread. A SQLite connection belongs to one thread, opening
+        one costs more than a cached page takes to serve, and the ingest's near-duplicate index
+        lives as long as its store, so each worker thread keeps its own; with WAL every
+        statement sees the latest commit."""
         store = getattr(self._stores, "store", None)
         if store is None:
             store = self._stores.store = open_store(self.db_url)

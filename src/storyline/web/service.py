@@ -28,7 +28,7 @@ from storyline.model import Document, Hints, InputError, Mode, Source
 from storyline.outlets import Registry
 from storyline.pipeline.documents import extract_sources, ingest_sources
 from storyline.read.readers import fetch_url, read_file
-from storyline.store.sqlite import Store
+from storyline.store import Store
 
 ANALYSIS_LOCK = threading.Lock()
 StoreOpener = Callable[[], AbstractContextManager[Store]]

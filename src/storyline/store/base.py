@@ -1,0 +1,215 @@
+"""The storage interface, backend-neutral: small protocols split by concern, and their values.
+
+``Store`` combines them; ``storyline.store.sqlite.SQLiteStore`` is the embedded backend, and a
+second backend (PostgreSQL) implements the same protocols with the same semantics:
+
+* documents get ids ``S1``, ``S2``, ... per database, in insertion order, never reused; a document
+  stored becomes visible to every reader at once and whole (one transaction per document);
+* the content hash (``Document.content_hash``, ``storyline.story.dedupe.content_hash``) is
+  unique: the same content is stored once. Seen again from another origin, that origin is
+  appended to the document's ``also_at``; seen again from a known origin, nothing changes;
+* the near-duplicate verdict is the caller's (the pipeline's): a document given with
+  ``duplicate_of`` set is stored as its own document pointing at that original, AND its origin is
+  appended to the original's ``also_at``. With a ``DuplicateCheck`` the store keeps the
+  document's sketch and refuses (``StaleCheck``) a verdict made before a document it did not see
+  was stored, so that two writers never both store near copies of each other as originals.
+
+Nothing here names a backend's mechanics (SQL, FTS markers, file paths).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, Self
+
+from storyline.model import Annotations, Document
+from storyline.outlets import Outlet
+
+# Documents read per round trip by ``iter_documents``: a bounded amount of memory whatever the
+# size of the store, few enough queries to be fast.
+ITER_CHUNK = 200
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What ``add_document`` did.
+
+    ``created``: a new document row was stored (a new original or a near duplicate). When False,
+    ``id`` is the existing document holding the same content; ``origin_added`` tells whether the
+    input's origin was new and got recorded in its ``also_at`` (a syndicated exact copy).
+    ``duplicate_of``: the original this document is a near duplicate of (for an existing document:
+    its stored value).
+    """
+
+    id: str
+    created: bool
+    duplicate_of: str | None = None
+    origin_added: bool = False
+
+
+@dataclass(frozen=True)
+class Sketch:
+    """A document's near-duplicate signature, opaque to the store. ``kind`` names the method
+    that made ``data`` (a sketch of another kind counts as none); empty ``data``: the text is
+    too short to compare."""
+
+    kind: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class DuplicateCheck:
+    """What a near-duplicate verdict (the document's ``duplicate_of``) was based on:
+    ``seen_through`` is the newest stored document it considered (None: the store was empty);
+    ``sketch`` is kept with the new document for later verdicts."""
+
+    seen_through: str | None
+    sketch: Sketch
+
+
+class StaleCheck(Exception):
+    """A document was stored after the ``DuplicateCheck`` was made: judge again and retry."""
+
+
+@dataclass(frozen=True)
+class StoredSketch:
+    """A stored document's sketch of one kind, with its stored verdict; ``data`` None: no sketch
+    of that kind is stored for it (made before sketches were kept, or by another method)."""
+
+    id: str
+    duplicate_of: str | None
+    data: bytes | None
+
+
+@dataclass(frozen=True)
+class StoryInfo:
+    """A story: a named set of stored documents. ``period`` spans its documents' dates."""
+
+    id: int
+    name: str
+    title: str | None
+    documents: int
+    period_start: str | None
+    period_end: str | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One sentence found by ``search``: ``text == document.text[start:end]``; ``story`` is the
+    first story holding the document (None when it is in none). ``matches`` are the spans of
+    ``text`` (offsets into ``text``, in order, not overlapping) that match the query's terms."""
+
+    source: str
+    story: int | None
+    start: int
+    end: int
+    text: str
+    matches: tuple[tuple[int, int], ...] = ()
+
+
+class DocumentStore(Protocol):
+    """The documents, their origins and their annotations."""
+
+    def add_document(self, doc: Document, *, check: DuplicateCheck | None = None) -> AddResult:
+        """Store ``doc`` in one transaction, honouring ``doc.duplicate_of`` (the caller's
+        verdict); ``doc.id`` and ``also_at`` are ignored, and ``doc`` is not modified. Stored
+        content (same hash) only gets the extra origin. Raises ``StaleCheck`` (nothing stored)
+        when ``check`` is given and a document newer than ``check.seen_through`` is stored."""
+        ...
+
+    def get(self, doc_id: str) -> Document | None: ...
+
+    def get_many(self, ids: Sequence[str], *, with_annotations: bool = False) -> list[Document]:
+        """The stored documents among ``ids``, in the order given (unknown ids left out)."""
+        ...
+
+    def iter_documents(
+        self, *, with_annotations: bool = False, chunk_size: int = ITER_CHUNK
+    ) -> Iterator[Document]:
+        """Every document in insertion order, read ``chunk_size`` at a time (documents stored
+        while iterating may be included)."""
+        ...
+
+    def find_by_hash(self, hash_: str) -> Document | None: ...
+
+    def save_annotations(self, doc_id: str, annotations: Annotations) -> None: ...
+
+    def count(self) -> int: ...
+
+
+class SketchStore(Protocol):
+    """The near-duplicate sketches kept with the documents (the pipeline's verdicts read them)."""
+
+    def sketches(self, kind: str, *, after: str | None = None) -> Iterator[StoredSketch]:
+        """Every document stored after document ``after`` (None: from the first), in insertion
+        order, with its sketch of ``kind`` if one is stored."""
+        ...
+
+    def save_sketches(self, sketches: Mapping[str, Sketch]) -> None:
+        """Keep sketches of stored documents (by id), replacing theirs."""
+        ...
+
+
+class OutletStore(Protocol):
+    """The user's own outlet registry entries (``storyline.outlets`` merges them over the
+    packaged list, and they take precedence)."""
+
+    def add_outlet(self, outlet: Outlet) -> None: ...
+
+    def outlets(self) -> list[Outlet]: ...
+
+    def remove_outlet(self, name: str) -> bool: ...
+
+
+class StoryStore(Protocol):
+    """Stories: named sets of stored documents."""
+
+    def story(self, key: int | str) -> StoryInfo | None: ...
+
+    def create_story(self, name: str, title: str | None = None) -> StoryInfo: ...
+
+    def add_to_story(self, story: int, doc_ids: Sequence[str]) -> int: ...
+
+    def stories(self) -> list[StoryInfo]: ...
+
+    def story_documents(self, story: int, *, with_annotations: bool = False) -> list[Document]: ...
+
+    def story_documents_key(self, story: int) -> str:
+        """A fingerprint of a story's documents and their annotations (a cached briefing's key)."""
+        ...
+
+
+class SearchIndex(Protocol):
+    """Full-text search over the sentences of annotated documents (kept up to date by
+    ``add_document`` and ``save_annotations``)."""
+
+    def search(self, query: str, *, limit: int = 50, story: int | None = None) -> list[SearchHit]:
+        """Sentences matching every word (or "quoted phrase") of ``query``, best first; query
+        syntax characters are taken literally."""
+        ...
+
+
+class BriefingCache(Protocol):
+    """The last briefing made of each story at each length."""
+
+    def cached_briefing(self, story: int, words: int, documents_key: str) -> str | None: ...
+
+    def save_briefing(
+        self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
+    ) -> None: ...
+
+
+class Store(DocumentStore, SketchStore, OutletStore, StoryStore, SearchIndex, BriefingCache, Protocol):
+    """Where documents live: every concern, one connection, closed when done."""
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...

@@ -6,9 +6,8 @@ import os
 
 import pytest
 
-from storyline.context import Context, Settings, default_workers
+from storyline.context import Settings, default_workers
 from storyline.errors import UsageError
-from storyline.outlets import packaged_registry
 
 
 def test_default_settings() -> None:
@@ -27,10 +26,3 @@ def test_workers_come_from_the_environment() -> None:
 def test_a_bad_worker_count_is_a_clear_error(value: str) -> None:
     with pytest.raises(UsageError, match=r"\$STORYLINE_WORKERS must be a whole number of at least 1"):
         Settings.from_env({"STORYLINE_WORKERS": value})
-
-
-def test_default_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STORYLINE_WORKERS", "1")
-    context = Context.default()
-    assert context.registry is packaged_registry()
-    assert context.settings == Settings(workers=1)

@@ -1,8 +1,7 @@
-"""What a run works with, passed explicitly instead of kept in module globals: the outlet
-registry and the few settings shared across the flows.
-
-``Context.default()`` is the packaged outlet registry with the settings of the environment; a run
-over a database uses that database's registry instead (``storyline.pipeline.registry``).
+"""The few settings shared across the flows, passed explicitly instead of kept in module
+globals: ``Settings.from_env()`` reads them once, at the edge (a command, an ingest), and the
+pipeline hands them on. The other thing a run works with, the outlet registry, travels as its
+own argument (``storyline.outlets.Registry``; a database's from ``storyline.pipeline.registry``).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from storyline.errors import UsageError
-from storyline.outlets import Registry, packaged_registry
 
 WORKERS_VARIABLE = "STORYLINE_WORKERS"
 # Documents parsed together in one NLP pass during an ingest: big enough for spaCy's batching to
@@ -53,16 +51,3 @@ def _positive_int(name: str, value: str) -> int:
     if number < 1:
         raise UsageError(f"${name} must be a whole number of at least 1, not {value!r}")
     return number
-
-
-@dataclass(frozen=True)
-class Context:
-    """The outlet registry (who publishes, from where, under what ownership) and the settings."""
-
-    registry: Registry
-    settings: Settings
-
-    @classmethod
-    def default(cls) -> Context:
-        """The packaged outlet registry and the settings of the environment."""
-        return cls(registry=packaged_registry(), settings=Settings.from_env())

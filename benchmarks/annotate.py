@@ -17,12 +17,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from common import data_argument_parser, read_gzip_bytes  # noqa: E402
-
 from storyline.annotate.annotator import annotate  # noqa: E402
+from storyline.model import Document  # noqa: E402
 from storyline.pipeline.annotation import PARALLEL_FROM, annotator_on  # noqa: E402
 from storyline.pipeline.executor import LocalPool  # noqa: E402
-from storyline.model import Document  # noqa: E402
+
+from common import data_argument_parser, read_gzip_bytes  # noqa: E402
 
 ARTICLE_WORDS = 600
 TARGET_PER_SECOND = 12.0

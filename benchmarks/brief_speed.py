@@ -25,14 +25,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from common import data_argument_parser  # noqa: E402
-
 from storyline.annotate.annotator import annotate  # noqa: E402
 from storyline.annotate.embeddings import SentenceVectors  # noqa: E402
-from storyline.story.brief import _perspectives  # noqa: E402
-from storyline.pipeline.stories import brief  # noqa: E402
 from storyline.model import Document, Source  # noqa: E402
 from storyline.pipeline.documents import extract_one  # noqa: E402
+from storyline.pipeline.stories import brief  # noqa: E402
+from storyline.story.brief import _perspectives  # noqa: E402
+
+from common import data_argument_parser  # noqa: E402
 
 STORY_SIZE = 10
 
@@ -57,9 +57,8 @@ def read(texts: list[str]) -> list[Document]:
 def perspectives_seconds(documents: list[Document]) -> float:
     """The issues-and-perspectives stage alone, on a warm process (the summary it reuses is made
     first and not timed: the briefing makes it anyway, with the sentence vectors it shares)."""
-    from storyline.story.summary import summarize
-
     from storyline.story import agenda
+    from storyline.story.summary import summarize
 
     originals = [d for d in documents if not d.duplicate_of]
     vectors = SentenceVectors()  # this briefing's: nothing remembered from an earlier one

@@ -25,7 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_argument_parser, print_table, read_gzip_bytes, below_floors, finish, load_floors  # noqa: E402
+from common import (  # noqa: E402
+    below_floors,
+    data_argument_parser,
+    finish,
+    load_floors,
+    print_table,
+    read_gzip_bytes,
+)
 
 EVAL_FILES = ("eval_default.json", "eval_mediacloud_2020.json")
 

@@ -29,9 +29,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
+    data_argument_parser,
     finish,
     load_floors,
-    data_argument_parser,
     load_reference_output,
     normalise_space,
     print_table,

@@ -42,7 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_argument_parser, print_table, below_floors, finish, load_floors  # noqa: E402
+from common import below_floors, data_argument_parser, finish, load_floors, print_table  # noqa: E402
 
 DATA_FILE = Path("quotes") / "polnear_dev.jsonl"
 QUOTE_CHARS = "\"“”«»„"

@@ -61,9 +61,9 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_argument_parser, print_table  # noqa: E402
-
 from storyline.model import Annotations, Document, Sentence  # noqa: E402
+
+from common import data_argument_parser, print_table  # noqa: E402
 
 FLOORS_FILE = Path(__file__).resolve().parent / "floors.json"
 DATA_FILE = Path("mds") / "multinews_dev.jsonl"

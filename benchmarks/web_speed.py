@@ -39,13 +39,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from common import DEFAULT_DATA
 from starlette.testclient import TestClient
 
 from storyline.model import Annotations, Sentence
 from storyline.pipeline.documents import ingest
 from storyline.store.sqlite import SQLiteStore, _index_sentences
 from storyline.web import create_app
+
+from common import DEFAULT_DATA
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO.parent / "shared" / "seeds"

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from storyline.story.agenda import Issue, find_issues, named_issues, parse_issue
 from storyline.annotate.annotator import annotate
-from storyline.pipeline.stories import _documents, brief
 from storyline.briefing import Briefing
 from storyline.errors import UsageError
 from storyline.model import Document
+from storyline.pipeline.stories import _documents, brief
+from storyline.story.agenda import Issue, find_issues, named_issues, parse_issue
 from tests.conftest import seed_path
 
 # What the seed story is about, as an analyst would name it; a label matches when it names the

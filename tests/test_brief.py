@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from storyline.pipeline.stories import brief
 from storyline.briefing import Briefing
+from storyline.pipeline.stories import brief
 
 HARBOUR = (
     "The harbour council voted on Monday to open a ferry line between the old town pier and the "

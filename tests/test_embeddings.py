@@ -11,7 +11,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from storyline.annotate.embeddings import (
-    DIMENSIONS, Embedder, Matrix, SentenceVectors, embed, model_in_background,
+    DIMENSIONS,
+    Embedder,
+    Matrix,
+    SentenceVectors,
+    embed,
+    model_in_background,
 )
 
 SENTENCES = [

@@ -25,9 +25,9 @@ from storyline.annotate.entities import (
     surface_key,
     vocab,
 )
+from storyline.annotate.nlp import parse
 from storyline.briefing import EntityItem
 from storyline.model import Annotations, Document, EntityType, Mention
-from storyline.annotate.nlp import parse
 
 
 def doc_with(text: str, ents: list[tuple[str, str]] | None = None) -> Doc:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from storyline.annotate.events import compare_dates, find_events, nearest_year, timex_date
+from storyline.annotate.nlp import parse
 from storyline.briefing import Citation, TimelineItem
 from storyline.model import Annotations, Document, Event, Forecast, Timex
-from storyline.annotate.nlp import parse
 from storyline.story.timeline import build_timeline, compatible, content_words
 
 PUBLISHED = "2030-03-04"

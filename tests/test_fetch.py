@@ -8,10 +8,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import ARTICLE_HTML, PLAIN_ARTICLE, RUSSIAN_SENTENCE, SLOW_SECONDS, NewsServer
 
 from storyline.errors import InputProblem
 from storyline.read.fetch import MAX_REDIRECTS, USER_AGENT, Fetcher
+
+from conftest import ARTICLE_HTML, PLAIN_ARTICLE, RUSSIAN_SENTENCE, SLOW_SECONDS, NewsServer
 
 # A public address the tests name but never reach: ``LocalRoute`` carries the request to the
 # local server, so the address check sees a public host while the bytes come from 127.0.0.1.

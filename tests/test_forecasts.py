@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from storyline.annotate.forecasts import find_forecasts
-from storyline.model import Forecast, Quote, Timex
 from storyline.annotate.nlp import parse
+from storyline.model import Forecast, Quote, Timex
 
 AUTHOR = "Mara Lind"
 PUBLISHED = "2030-03-04"

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from storyline.read.htmlclean import clean_authors, clean_html, filter_paragraphs, strip_site_from_title
+from storyline.read.htmlclean import (
+    clean_authors,
+    clean_html,
+    filter_paragraphs,
+    strip_site_from_title,
+)
 from storyline.read.htmldates import (
     date_from_url,
     day_first_evidence,

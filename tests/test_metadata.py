@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from storyline.countries import country_code, country_names_by_code, country_of_domain
+from storyline.model import Document, Extraction, Hints, Source
+from storyline.outlets import packaged_registry
 from storyline.read.metadata import (
     build_document,
     canonical_outlet,
@@ -17,8 +19,6 @@ from storyline.read.metadata import (
     is_person_name,
     registrable_domain,
 )
-from storyline.model import Document, Extraction, Hints, Source
-from storyline.outlets import packaged_registry
 from storyline.read.textclean import clean_text
 
 # The packaged outlets: the registry every page below is read with.

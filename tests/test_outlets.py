@@ -12,10 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from storyline.annotate.annotator import annotate
-from storyline.pipeline.stories import brief
 from storyline.cli import main
 from storyline.errors import InputProblem
-from storyline.read.metadata import canonical_outlet
 from storyline.model import Document, Hints, Source
 from storyline.outlets import (
     Outlet,
@@ -31,6 +29,8 @@ from storyline.outlets import (
 )
 from storyline.pipeline.documents import extract, extract_one, ingest
 from storyline.pipeline.registry import registry_from, registry_of
+from storyline.pipeline.stories import brief
+from storyline.read.metadata import canonical_outlet
 from storyline.resources import read_data
 from storyline.store import open_store
 from tests.conftest import REPO, seed_path

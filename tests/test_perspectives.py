@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from storyline.annotate.annotator import annotate
-from storyline.pipeline.stories import _documents, brief
 from storyline.briefing import Briefing, CitedText
 from storyline.model import Document
 from storyline.outlets import Registry, packaged_outlets, read_outlets_file
+from storyline.pipeline.stories import _documents, brief
 from storyline.story.perspectives import _clash, _compatible, _quantities
 from tests.conftest import EXAMPLES, REPO, seed_path
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from storyline.model import Quote
 from storyline.annotate.quotes import find_quotes, find_regions, quotes_of_text
+from storyline.model import Quote
 from tests.conftest import REPO, seed_path
 
 

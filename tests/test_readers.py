@@ -10,16 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ARTICLE_HTML, RUSSIAN_SENTENCE, NewsServer
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from storyline.read.decode import MAX_INPUT_BYTES, MEGABYTE, decode_bytes, sniff_mode
 from storyline.errors import InputProblem
-from storyline.read.fetch import Fetcher
 from storyline.model import Hints, InputError, Source
 from storyline.pipeline.documents import extract_one
+from storyline.read.decode import MAX_INPUT_BYTES, MEGABYTE, decode_bytes, sniff_mode
+from storyline.read.fetch import Fetcher
 from storyline.read.readers import read_inputs
+
+from conftest import ARTICLE_HTML, RUSSIAN_SENTENCE, NewsServer
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
 STORY = "The council of Millbrook voted on Monday to rebuild the river footbridge.\n"

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import screenshot
 from test_render import example_briefing_cached, hostile_briefing, invented_briefing
 
 from storyline.briefing import Briefing
 from storyline.render.report import render_html
+
+from conftest import screenshot
 
 
 class Offline:

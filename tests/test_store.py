@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from test_dedupe import LIGHT_EDIT, OTHER_OUTLET, SYNDICATED, UPDATE, WIRE
 
 import storyline.store.sqlite as store_module
 from storyline.errors import UsageError
@@ -27,8 +28,6 @@ from storyline.store.sqlite import (
     default_db_location,
 )
 from storyline.story.dedupe import SKETCH_KIND, content_hash
-
-from test_dedupe import LIGHT_EDIT, OTHER_OUTLET, SYNDICATED, UPDATE, WIRE
 
 SYLLABLES = "ka lo mi ne ru sa te vo bi da fe gu ha jo li mo nu pe ri so tu ve wa xi yo zu".split()
 

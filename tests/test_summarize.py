@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require
 from storyline.annotate.embeddings import Matrix, SentenceVectors, embed
 from storyline.briefing import CitedText
 from storyline.model import Document
@@ -25,6 +24,8 @@ from storyline.story.summary import (
     worthy_units,
 )
 from storyline.text import is_summary_worthy, split_lines, stem
+
+from conftest import require
 
 BRIDGE_A = (
     "The old stone bridge over the Wren river in Millbrook reopened on Tuesday after two years "
@@ -220,8 +221,8 @@ def test_leading_connective_and_dateline_trimming() -> None:
 
 def seed_summary(seeds: Path) -> tuple[list[Document], list[CitedText]]:
     import storyline
-    from storyline.model import Annotations, Sentence
     from storyline.annotate.nlp import parse
+    from storyline.model import Annotations, Sentence
 
     documents = [d for d in storyline.extract([str(seeds)]) if isinstance(d, Document)]
     assert len(documents) >= 3

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from storyline.model import Timex
 from storyline.annotate.timex import find_timexes, resolve_date
+from storyline.model import Timex
 
 DCT = "2017-07-07"
 REPO = Path(__file__).resolve().parents[1]

@@ -20,11 +20,12 @@ import httpx
 import pytest
 import uvicorn
 from click.testing import CliRunner
-from conftest import screenshot
 
 from storyline.cli import main
 from storyline.web import create_app
 from storyline.web.highlight import marked_source
+
+from conftest import screenshot
 
 JOB_SECONDS = 180  # an ingest annotates and re-briefs the story; CI machines are slow
 # Invented articles (our own words).

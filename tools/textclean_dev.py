@@ -21,12 +21,13 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
+from train_textclean import DEFAULT_DATA, ZYTE, tc  # noqa: E402
+
 from benchmarks.common import (  # noqa: E402
     load_reference_output,
     shingle_corpus_f1,
     shingle_page_score,
 )
-from train_textclean import DEFAULT_DATA, ZYTE, tc  # noqa: E402
 
 
 def page_f1(gold: str, pred: str) -> float:

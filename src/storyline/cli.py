@@ -7,10 +7,10 @@ line on stderr, the rest processed), 2 usage error.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import IO, Any
 
 import click
@@ -29,7 +29,6 @@ from rich.table import Table
 from storyline import __version__
 from storyline.annotate.embeddings import model_in_background
 from storyline.errors import StorylineError
-from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
 from storyline.model import Document, InputError, Mode
 from storyline.outlets import (
     Registry,
@@ -40,6 +39,7 @@ from storyline.outlets import (
 )
 from storyline.pipeline.documents import extract, ingest
 from storyline.pipeline.registry import registry_of
+from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
 from storyline.store import default_db_location, open_store
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
@@ -311,9 +311,9 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     # First, before any thread starts (the status spinner is one) and before spaCy is imported:
     # the embedding model loads in a second process while this one reads and parses.
     with model_in_background():
-        from storyline.story.agenda import named_issues
         from storyline.errors import UsageError as StorylineUsageError
         from storyline.pipeline.stories import brief_inputs
+        from storyline.story.agenda import named_issues
 
         try:
             named_issues(issues)
@@ -380,8 +380,8 @@ def _status(quiet: bool, message: str) -> Iterator[None]:
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
 def timex_command(dct: str, source: IO[str]) -> None:
     """Temporal expressions of a text (FILE or - for standard input), normalised to TimeML values."""
-    from storyline.read.dates import parse_date
     from storyline.annotate.timex import find_timexes
+    from storyline.read.dates import parse_date
 
     parsed = parse_date(dct)
     if parsed is None or parsed.iso is None or len(parsed.iso) != 10:

@@ -15,10 +15,10 @@ from spacy.tokens import Doc
 from storyline.annotate.entities import find_mentions
 from storyline.annotate.events import find_events
 from storyline.annotate.forecasts import find_forecasts
-from storyline.model import Annotations, Document, Forecast, Mention, Sentence
 from storyline.annotate.nlp import parse_batch
 from storyline.annotate.quotes import find_quotes
 from storyline.annotate.timex import find_timexes
+from storyline.model import Annotations, Document, Forecast, Mention, Sentence
 
 
 def annotate(documents: Sequence[Document], *, n_process: int = 1) -> None:

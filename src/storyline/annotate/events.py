@@ -32,9 +32,9 @@ from typing import Any
 
 from spacy.tokens import Doc, Span, Token
 
+from storyline.annotate.timex import resolve_date
 from storyline.model import Event, EventStatus, Timex
 from storyline.resources import read_data
-from storyline.annotate.timex import resolve_date
 
 ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 YEARLESS = re.compile(r"^XXXX-(\d{2})-(\d{2})")

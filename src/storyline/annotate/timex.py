@@ -47,8 +47,8 @@ from typing import Any, Literal
 
 from spacy.tokens import Doc
 
-from storyline.read.dates import expand_two_digit_year, find_dates, infer_day_first
 from storyline.model import Timex, TimexType
+from storyline.read.dates import expand_two_digit_year, find_dates, infer_day_first
 from storyline.resources import read_data
 
 Precision = Literal["day", "month", "year"]

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
+from storyline.context import Settings
 from storyline.model import Document, InputError, Source
 from storyline.outlets import Registry, packaged_registry
-from storyline.context import Settings
 from storyline.pipeline.executor import local_executor
 
 PARALLEL_FROM = 4

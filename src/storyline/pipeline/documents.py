@@ -11,22 +11,22 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from storyline.read.decode import decode_bytes, sniff_mode
-from storyline.story.dedupe import Deduper, content_hash
+from storyline.context import BATCH_SIZE, Settings
 from storyline.errors import InputProblem
+from storyline.model import Document, Extraction, InputError, Mode, Source
+from storyline.outlets import Registry, packaged_registry
+from storyline.pipeline.annotation import Annotator, annotator_on
+from storyline.pipeline.duplicates import store_document
+from storyline.pipeline.executor import local_executor
+from storyline.pipeline.registry import registry_of
+from storyline.read.decode import decode_bytes, sniff_mode
 from storyline.read.fetch import Fetcher
 from storyline.read.htmlclean import clean_html
 from storyline.read.metadata import build_document
-from storyline.model import Document, Extraction, InputError, Mode, Source
-from storyline.context import BATCH_SIZE, Settings
-from storyline.outlets import Registry, packaged_registry
-from storyline.pipeline.annotation import Annotator, annotator_on
-from storyline.pipeline.executor import local_executor
-from storyline.pipeline.registry import registry_of
 from storyline.read.readers import read_inputs
-from storyline.pipeline.duplicates import store_document
-from storyline.store import Store
 from storyline.read.textclean import clean_text
+from storyline.store import Store
+from storyline.story.dedupe import Deduper, content_hash
 
 Progress = Callable[["Document | InputError"], None]
 

@@ -17,16 +17,16 @@ import ipaddress
 import re
 import socket
 import time
-from importlib.metadata import PackageNotFoundError, version
 from collections.abc import Iterable
+from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 
 import httpcore
 import httpx
 
-from storyline.read.decode import decode_bytes, sniff_mode
 from storyline.errors import InputProblem
 from storyline.model import Hints, Mode, Source
+from storyline.read.decode import decode_bytes, sniff_mode
 
 TIMEOUT_SECONDS = 20.0  # per network operation, and for the whole fetch including redirects
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # decompressed body; articles are far smaller

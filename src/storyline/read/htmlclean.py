@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
-from storyline.read.htmldates import find_published_date
 from storyline.model import Extraction
+from storyline.read.htmldates import find_published_date
 from storyline.resources import read_data
 
 _TOKEN = re.compile(r"\w+")

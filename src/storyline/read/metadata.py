@@ -28,11 +28,11 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from storyline.countries import country_code, country_of_domain, second_level_suffixes
-from storyline.read.dates import date_from_url, find_publication_date, parse_date
-from storyline.read.decode import decode_bytes, sniff_mode
 from storyline.errors import InputProblem
 from storyline.model import DateSource, Document, Extraction, Kind, Source
 from storyline.outlets import Outlet, Registry, fold_name
+from storyline.read.dates import date_from_url, find_publication_date, parse_date
+from storyline.read.decode import decode_bytes, sniff_mode
 from storyline.resources import read_data
 
 # --- data files ------------------------------------------------------------------------------

@@ -41,14 +41,16 @@ import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from types import TracebackType
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Any, cast
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
+from storyline.errors import InputProblem
+from storyline.model import Hints, InputError, Mode, Source
 from storyline.read.decode import (
     MAX_INPUT_BYTES,
     MEGABYTE,
@@ -57,9 +59,7 @@ from storyline.read.decode import (
     decode_bytes,
     sniff_mode,
 )
-from storyline.errors import InputProblem
 from storyline.read.fetch import Fetcher
-from storyline.model import Hints, InputError, Mode, Source
 
 log = logging.getLogger(__name__)
 

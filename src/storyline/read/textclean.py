@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from storyline.resources import DATA_DIR
 from storyline.model import Extraction
+from storyline.resources import DATA_DIR
 
 MODEL_PATH = DATA_DIR / "textclean_model.json"
 

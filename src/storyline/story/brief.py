@@ -8,20 +8,27 @@ pipeline's work (``storyline.pipeline.stories``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 
-from storyline.story.agenda import Issue, Passage, read_agenda
 from storyline.annotate.embeddings import SentenceVectors
+from storyline.annotate.entities import canonical_entities, person_key
 from storyline.briefing import (
-    Briefing, Citation, CitedText, EntityItem, ForecastItem, Period, QuoteItem, SourceModel,
+    Briefing,
+    Citation,
+    CitedText,
+    EntityItem,
+    ForecastItem,
+    Period,
+    QuoteItem,
+    SourceModel,
     StoryCheck,
 )
-from storyline.annotate.entities import canonical_entities, person_key
 from storyline.model import Annotations, Document, Forecast, Quote
 from storyline.outlets import Registry, enrich, packaged_registry
+from storyline.story.agenda import Issue, Passage, read_agenda
 from storyline.story.perspectives import Perspectives, perspectives
 from storyline.story.summary import opening_vectors, summarize
 from storyline.story.timeline import build_timeline

@@ -58,7 +58,6 @@ from functools import lru_cache
 
 import numpy as np
 
-
 SHINGLE_WORDS = 5  # word n-gram size: long enough that shared stock phrases rarely match
 NUM_PERM = 128  # MinHash hash functions
 NEAR_DUP_JACCARD = 0.8  # exact Jaccard at or above which a text is a near duplicate

@@ -37,8 +37,6 @@ from functools import lru_cache
 from typing import Any
 
 from storyline.annotate.embeddings import SentenceVectors
-from storyline.story.agenda import Issue, Passage, key_of, passages_of, word_tokens
-from storyline.story.agenda import config as agenda_config
 from storyline.briefing import (
     Blindspot,
     Citation,
@@ -49,8 +47,10 @@ from storyline.briefing import (
     IssueSourceView,
 )
 from storyline.countries import country_names_by_code
-from storyline.read.dates import days_between
 from storyline.model import Document, Event, Timex
+from storyline.read.dates import days_between
+from storyline.story.agenda import Issue, Passage, key_of, passages_of, word_tokens
+from storyline.story.agenda import config as agenda_config
 from storyline.text import is_summary_worthy, stop_words
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")

@@ -79,12 +79,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from storyline.annotate.embeddings import Embedder, SentenceVectors
-from storyline.read.dates import days_between
-from storyline.resources import DATA_DIR
 from storyline.briefing import Citation, CitedText
 from storyline.model import Document
+from storyline.read.dates import days_between
+from storyline.resources import DATA_DIR
 from storyline.text import (
-    STARTS_LIKE_SENTENCE, is_summary_worthy, sentence_rules, split_lines, stem, stop_words,
+    STARTS_LIKE_SENTENCE,
+    is_summary_worthy,
+    sentence_rules,
+    split_lines,
+    stem,
+    stop_words,
 )
 
 CONFIG_PATH = DATA_DIR / "summarize.json"

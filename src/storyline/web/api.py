@@ -8,11 +8,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from storyline.story.brief import DEFAULT_WORDS
 from storyline.briefing import Briefing
 from storyline.model import Hints, Mode
 from storyline.pipeline.registry import registry_of
 from storyline.store import SearchHit, StoryInfo
+from storyline.story.brief import DEFAULT_WORDS
 from storyline.web.requests import Settings, token_problem
 from storyline.web.service import Article, Jobs, brief_articles, read_articles
 

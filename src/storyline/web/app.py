@@ -26,8 +26,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storyline import __version__
-from storyline.story.brief import DEFAULT_WORDS
 from storyline.errors import UsageError
+from storyline.story.brief import DEFAULT_WORDS
 from storyline.web.requests import MEGABYTE, Limits, Settings, error_response
 from storyline.web.service import Jobs, StoryBriefings
 

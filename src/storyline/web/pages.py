@@ -20,15 +20,15 @@ from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 
-from storyline.story.brief import DEFAULT_WORDS
-from storyline.briefing import Briefing, EntityItem
 from storyline.annotate.entities import surface_key
+from storyline.briefing import Briefing, EntityItem
 from storyline.model import Document
 from storyline.render.report import Chrome, render_html
 from storyline.store import SearchHit, Store, StoryInfo
+from storyline.story.brief import DEFAULT_WORDS
 from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT
-from storyline.web.requests import Settings, error_response, token_problem
 from storyline.web.highlight import marked_source
+from storyline.web.requests import Settings, error_response, token_problem
 from storyline.web.service import Article, Memo
 
 router = APIRouter(include_in_schema=False)

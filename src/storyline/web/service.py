@@ -23,10 +23,10 @@ from pathlib import Path, PurePath
 from typing import Literal
 
 from storyline.briefing import Briefing
-from storyline.read.fetch import Fetcher
 from storyline.model import Document, Hints, InputError, Mode, Source
 from storyline.outlets import Registry
 from storyline.pipeline.documents import extract_sources, ingest_sources
+from storyline.read.fetch import Fetcher
 from storyline.read.readers import fetch_url, read_file
 from storyline.store import Store
 

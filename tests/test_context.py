@@ -1,4 +1,4 @@
-"""The run's context: the outlet registry and the shared settings, passed explicitly."""
+"""The shared settings, read once from the environment and passed explicitly."""
 
 from __future__ import annotations
 

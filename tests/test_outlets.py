@@ -28,7 +28,7 @@ from storyline.outlets import (
     registry_with,
 )
 from storyline.pipeline.documents import extract, extract_one, ingest
-from storyline.pipeline.registry import registry_from, registry_of
+from storyline.pipeline.registry import registry_of
 from storyline.pipeline.stories import brief
 from storyline.read.metadata import canonical_outlet
 from storyline.resources import read_data
@@ -205,7 +205,8 @@ def test_store_keeps_user_outlets_and_they_win(tmp_path: Path) -> None:
         assert registry.by_name("HT Daily") == HARBOUR
         assert store.remove_outlet("harbour times") and not store.remove_outlet("Harbour Times")
         assert [o.name for o in store.outlets()] == ["MEDUZA"]
-    assert registry_from(str(db)).by_name("Meduza").country == "LV"  # type: ignore[union-attr]
+    with open_store(str(db)) as store:  # a new connection reads what was stored
+        assert registry_of(store).by_name("Meduza").country == "LV"  # type: ignore[union-attr]
     with open_store(str(tmp_path / "empty.db")) as store:
         assert registry_of(store) is packaged_registry()
 

@@ -210,10 +210,7 @@ def docs_command(db_url: str | None, fmt: str) -> None:
             for doc in documents:
                 click.echo(json.dumps(doc.to_dict(), ensure_ascii=False))
         else:
-            console = Console(highlight=False)
-            if not console.is_terminal:  # piped or under make: don't squeeze the table into 80 columns
-                console = Console(highlight=False, width=150)
-            console.print(_documents_table(documents))
+            _wide_console().print(_documents_table(documents))
 
 
 def _enriched(documents: Iterable[Document], registry: Registry) -> Iterator[Document]:
@@ -248,7 +245,7 @@ def stories_command(db_url: str | None, fmt: str) -> None:
         period = " to ".join(p for p in (story.period_start, story.period_end) if p) or "-"
         table.add_row(str(story.id), story.name, str(story.documents), period,
                       story.updated_at[:16].replace("T", " "))
-    Console(highlight=False, width=150).print(table)
+    _wide_console().print(table)
 
 
 @main.command("brief")

@@ -120,10 +120,12 @@ def brief_story(store: Store, story: StoryInfo | int, *, words: int = DEFAULT_WO
                            registry=registry_of(store), issues=issues)
 
 
-def cached_briefing(store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
+def cached_briefing(store: Store, story: int, words: int, *, documents_key: str | None = None
+                    ) -> tuple[str, Briefing] | None:
     """(documents key, briefing) when the store holds a briefing of the story's current
-    documents at ``words``; None, without computing anything, when it does not."""
-    key = store.story_documents_key(story)
+    documents at ``words``; None, without computing anything, when it does not.
+    ``documents_key``: the story's ``story_documents_key`` when the caller has it already."""
+    key = documents_key if documents_key is not None else store.story_documents_key(story)
     data = store.cached_briefing(story, words, key)
     return None if data is None else (key, Briefing.model_validate_json(data))
 

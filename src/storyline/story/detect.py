@@ -24,19 +24,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from storyline.annotate.embeddings import Embedder, embed
 from storyline.model import Document
 from storyline.resources import read_data
 from storyline.text import stem, stop_words
 
 DATA_FILE = "stories.json"
-Embedder = Callable[[Sequence[str]], np.ndarray]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]+")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]*\s+")
@@ -228,12 +228,7 @@ class StoryDetector:
             return []
         if self.config.meaning <= 0:
             return [np.zeros(1, dtype=np.float32) for _ in texts]
-        embedder = self._embedder
-        if embedder is None:
-            from storyline.annotate.embeddings import embed  # the model loads on first use
-
-            embedder = embed
-        return list(embedder(texts))
+        return list((self._embedder or embed)(texts))  # the model loads on first use
 
 
 def detect_stories(documents: Sequence[Document], *, config: DetectConfig | None = None,

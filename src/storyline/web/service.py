@@ -139,9 +139,9 @@ class StoryBriefings:
         memo = self._parsed.get((story, words, key))
         if isinstance(memo, Briefing):
             return key, memo
-        found = cached_briefing(store, story, words)
+        found = cached_briefing(store, story, words, documents_key=key)
         if found is not None:
-            self._parsed.put((story, words, found[0]), found[1])
+            self._parsed.put((story, words, key), found[1])
         return found
 
     def get(self, store: Store, story: int, words: int) -> tuple[str, Briefing] | None:

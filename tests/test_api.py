@@ -329,6 +329,7 @@ def test_search_index_is_backfilled_for_older_stores(story_db: Path, tmp_path: P
         assert store.search("bridge") == []
         store._conn.execute("DELETE FROM schema_migrations WHERE version >= ?", (backfill.version,))
         store._conn.execute(f"PRAGMA user_version = {backfill.version - 1}")
+        _undo_story_detection_schema(store._conn)  # migration 6 runs again on opening
     with client_for(db) as client:  # opening migrates: the index is filled once
         assert client.get("/api/search", params={"q": "bridge"}).json()
     with SQLiteStore(db) as store:
@@ -336,6 +337,14 @@ def test_search_index_is_backfilled_for_older_stores(story_db: Path, tmp_path: P
         assert rows[0] >= FTS_ROWS_PER_DOCUMENT and rows[1] > 5
         version = store._conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
         assert version == MIGRATIONS[-1].version
+
+
+def _undo_story_detection_schema(conn: Any) -> None:
+    conn.execute("DROP INDEX stories_storyline")
+    for column in ("kind", "storyline", "merged_into", "briefed_at"):
+        conn.execute(f"ALTER TABLE stories DROP COLUMN {column}")
+    for table in ("storylines", "story_features", "story_profiles", "story_vocabulary"):
+        conn.execute(f"DROP TABLE {table}")
 
 
 # --------------------------------------------------------------------------- the rest

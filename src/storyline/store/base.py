@@ -95,6 +95,10 @@ class StoryInfo:
     period_end: str | None
     created_at: str
     updated_at: str
+    kind: str = "named"  # "named": filed by hand; "found": made by story detection
+    storyline: int | None = None  # the storyline the story belongs to, if linked
+    merged_into: int | None = None  # set when the story was merged into that one
+    briefed_at: str | None = None  # when it was last briefed on request (``--since last``)
 
 
 @dataclass(frozen=True)

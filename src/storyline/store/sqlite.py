@@ -228,6 +228,38 @@ MIGRATIONS: list[Migration] = [
         )""",
     )),
     Migration(5, "sentence search for documents annotated before it existed", (), _backfill_search),
+    Migration(6, "found stories, storylines, merges and what story detection keeps", (
+        # A storyline links stories of one thread (the same actors and issues, later dates).
+        """CREATE TABLE storylines (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            title TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # 'named': filed by hand (`--story NAME`); 'found': made by story detection.
+        "ALTER TABLE stories ADD COLUMN kind TEXT NOT NULL DEFAULT 'named'",
+        "ALTER TABLE stories ADD COLUMN storyline INTEGER REFERENCES storylines(id)",
+        # A story merged into another keeps its row (old links and ids still lead somewhere).
+        "ALTER TABLE stories ADD COLUMN merged_into INTEGER REFERENCES stories(id)",
+        # When the story was last briefed by request (`brief --since last` starts there).
+        "ALTER TABLE stories ADD COLUMN briefed_at TEXT",
+        "CREATE INDEX stories_storyline ON stories(storyline)",
+        # Opaque to the store, like sketches: what detection computed of each document (its
+        # features) and keeps of each found story (its profile), and how many documents hold
+        # each term (the idf of detection's tf-idf views).
+        """CREATE TABLE story_features (
+            document INTEGER PRIMARY KEY REFERENCES documents(seq),
+            data BLOB NOT NULL
+        )""",
+        """CREATE TABLE story_profiles (
+            story INTEGER PRIMARY KEY REFERENCES stories(id),
+            data BLOB NOT NULL
+        )""",
+        """CREATE TABLE story_vocabulary (
+            key TEXT PRIMARY KEY,
+            documents INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+    )),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -484,7 +516,8 @@ class SQLiteStore:
     def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
         rows = self._conn.execute(
             "SELECT s.id, s.name, s.title, count(d.seq), min(d.published), max(d.published),"
-            " s.created_at, s.updated_at FROM stories s"
+            " s.created_at, s.updated_at, s.kind, s.storyline, s.merged_into, s.briefed_at"
+            " FROM stories s"
             " LEFT JOIN story_documents sd ON sd.story = s.id LEFT JOIN documents d ON d.seq = sd.document"
             f" {where} GROUP BY s.id ORDER BY s.updated_at DESC, s.id DESC",
             params,

@@ -275,3 +275,79 @@ def _root(parent: list[int], story: int) -> int:
         parent[story] = parent[parent[story]]
         story = parent[story]
     return story
+
+
+@dataclass(frozen=True)
+class FoundStory:
+    """One story found in a pile: its documents (in the pile's order) and what names it.
+
+    ``core`` are the documents that are most typical of the story (closest to the others),
+    best first: the title, and a briefing's title and lead, come from them, never from an
+    outlier. ``period`` spans the documents' publication dates (None where none is dated)."""
+
+    number: int
+    title: str
+    documents: tuple[Document, ...]
+    core: tuple[Document, ...]
+    period: tuple[str | None, str | None]
+    countries: tuple[str, ...]
+
+
+def found_stories(documents: Sequence[Document], labels: Sequence[int], *,
+                  embedder: Embedder | None = None) -> list[FoundStory]:
+    """The stories of ``documents`` given each one's story number (``detect_stories``), the
+    largest first (ties: the earlier story)."""
+    groups: dict[int, list[Document]] = {}
+    for document, label in zip(documents, labels):
+        groups.setdefault(label, []).append(document)
+    order = sorted(groups, key=lambda label: (-len(groups[label]), label))
+    return [_found(number, groups[label], embedder) for number, label in enumerate(order, 1)]
+
+
+def _found(number: int, members: list[Document], embedder: Embedder | None) -> FoundStory:
+    core = tuple(core_documents(members, embedder=embedder))
+    dates = sorted(d.published for d in members if d.published)
+    countries = sorted({d.country for d in members if d.country})
+    title = next((d.title for d in core if d.title), None) or _first_words(core[0].text)
+    return FoundStory(number, title, tuple(members), core,
+                      (dates[0] if dates else None, dates[-1] if dates else None), tuple(countries))
+
+
+def core_documents(members: Sequence[Document], *, embedder: Embedder | None = None) -> list[Document]:
+    """``members`` ordered by how typical each is of the group (mean similarity of its terms,
+    names and opening to the other members'), most typical first; ties keep the given order.
+    Outliers come last."""
+    if len(members) <= 2:
+        return list(members)
+    config = DetectConfig.packaged()
+    vectors = np.stack((embedder or embed)([opening(d, config.opening_chars) for d in members]))
+    meaning = vectors @ vectors.T
+    terms = _cosines([_terms_in(d.text) for d in members])
+    names = _cosines([names_in(d.text) for d in members])
+    total = config.terms + config.names + config.meaning
+    similarity = (config.terms * terms + config.names * names + config.meaning * meaning) / total
+    np.fill_diagonal(similarity, 0.0)
+    typical = similarity.sum(axis=1) / (len(members) - 1)
+    order = sorted(range(len(members)), key=lambda k: (-round(float(typical[k]), 6), k))
+    return [members[k] for k in order]
+
+
+def _cosines(bags: list[Counter[str]]) -> np.ndarray:
+    """Cosines between bags of words under their own idf."""
+    keys = sorted(set().union(*bags))
+    column = {key: k for k, key in enumerate(keys)}
+    matrix = np.zeros((len(bags), len(keys)), dtype=np.float32)
+    for row, bag in enumerate(bags):
+        for key, count in bag.items():
+            matrix[row, column[key]] = 1 + np.log(count)
+    frequency = (matrix > 0).sum(axis=0)
+    matrix *= np.log((1 + len(bags)) / (1 + frequency)) + 1.0
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    matrix = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    cosines: np.ndarray = matrix @ matrix.T
+    return cosines
+
+
+def _first_words(text: str, words: int = 12) -> str:
+    head = text.split()[:words]
+    return " ".join(head) + (" ..." if len(text.split()) > words else "")

@@ -9,6 +9,7 @@ from storyline.store.base import (
     BriefingCache,
     DocumentStore,
     DuplicateCheck,
+    MergedStory,
     OutletStore,
     SearchHit,
     SearchIndex,
@@ -18,6 +19,7 @@ from storyline.store.base import (
     Store,
     StoredSketch,
     StoryInfo,
+    StorylineInfo,
     StoryStore,
 )
 from storyline.store.sqlite import default_db_location, open_store
@@ -27,6 +29,7 @@ __all__ = [
     "BriefingCache",
     "DocumentStore",
     "DuplicateCheck",
+    "MergedStory",
     "OutletStore",
     "SearchHit",
     "SearchIndex",
@@ -37,6 +40,7 @@ __all__ = [
     "StoredSketch",
     "StoryInfo",
     "StoryStore",
+    "StorylineInfo",
     "default_db_location",
     "open_store",
 ]

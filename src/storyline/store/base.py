@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
+from storyline.errors import UsageError
 from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
 
@@ -102,6 +103,26 @@ class StoryInfo:
 
 
 @dataclass(frozen=True)
+class StorylineInfo:
+    """A storyline: stories of one thread, ``stories`` their ids ordered by period start
+    (stories without dated documents last). Merged stories are not listed."""
+
+    id: int
+    title: str | None
+    stories: tuple[int, ...] = ()
+
+
+class MergedStory(UsageError):
+    """A curation named a story that was merged into another (``merged_into``): the caller
+    may redirect there. ``str(exc)`` is one clear line."""
+
+    def __init__(self, story: int, merged_into: int) -> None:
+        super().__init__(f"story {story} was already merged into {merged_into}")
+        self.story = story
+        self.merged_into = merged_into
+
+
+@dataclass(frozen=True)
 class SearchHit:
     """One sentence found by ``search``: ``text == document.text[start:end]``; ``story`` is the
     first story holding the document (None when it is in none). ``matches`` are the spans of
@@ -170,15 +191,58 @@ class OutletStore(Protocol):
 
 
 class StoryStore(Protocol):
-    """Stories: named sets of stored documents."""
+    """Stories: named sets of stored documents, linked into storylines, curated by hand.
 
-    def story(self, key: int | str) -> StoryInfo | None: ...
+    Each curation (move, merge, split, storyline link) is one transaction: it happens whole or
+    not at all, and no document leaves a story without joining another. Unknown story or
+    document ids raise ``KeyError``; a story merged earlier raises ``MergedStory``; other
+    impossible requests ``UsageError``. A merged story keeps its row (``merged_into`` set, no
+    documents), so old ids and links still lead somewhere; ``stories()`` leaves it out.
+    """
 
-    def create_story(self, name: str, title: str | None = None) -> StoryInfo: ...
+    def story(self, key: int | str) -> StoryInfo | None:
+        """The story with id or name ``key``, merged or not (None: there is none)."""
+        ...
 
-    def add_to_story(self, story: int, doc_ids: Sequence[str]) -> int: ...
+    def create_story(self, name: str, title: str | None = None, *, kind: str = "named") -> StoryInfo:
+        """The story named ``name``, created (of ``kind``: "named" or "found") if there is none."""
+        ...
 
-    def stories(self) -> list[StoryInfo]: ...
+    def add_to_story(self, story: int, doc_ids: Sequence[str]) -> int:
+        """Put stored documents into a story (a merged story's go to the one it was merged
+        into); returns how many were not in it yet."""
+        ...
+
+    def stories(self) -> list[StoryInfo]:
+        """Every story not merged into another, the most recently changed first."""
+        ...
+
+    def move_documents(self, doc_ids: Sequence[str], from_story: int, to_story: int) -> int:
+        """Documents of ``from_story`` leave it and join ``to_story``; returns how many joined
+        (were not in ``to_story`` already). ``UsageError`` when one is not in ``from_story``."""
+        ...
+
+    def merge_stories(self, keep: int, other: int) -> StoryInfo:
+        """``other``'s documents join ``keep`` and ``other`` is marked merged into it (stories
+        merged into ``other`` earlier now point at ``keep``); returns ``keep`` as it is now."""
+        ...
+
+    def split_story(self, story: int, doc_ids: Sequence[str], name: str) -> StoryInfo:
+        """A new story named ``name``, of ``story``'s kind, holding ``doc_ids``, which leave
+        ``story``. ``UsageError``: no documents, all of them, one not in ``story``, a taken name."""
+        ...
+
+    def create_storyline(self, title: str | None) -> int:
+        """A new, empty storyline; returns its id."""
+        ...
+
+    def set_storyline(self, story: int, storyline: int | None) -> None:
+        """Link ``story`` into ``storyline`` (None: into none)."""
+        ...
+
+    def storylines(self) -> list[StorylineInfo]:
+        """Every storyline, oldest first, with its stories (merged ones left out)."""
+        ...
 
     def story_documents(self, story: int, *, with_annotations: bool = False) -> list[Document]: ...
 

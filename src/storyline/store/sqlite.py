@@ -40,12 +40,14 @@ from storyline.store.base import (
     ITER_CHUNK,
     AddResult,
     DuplicateCheck,
+    MergedStory,
     SearchHit,
     Sketch,
     StaleCheck,
     Store,
     StoredSketch,
     StoryInfo,
+    StorylineInfo,
 )
 
 # Recorded with each stored annotation so a later annotator version can tell what to redo.
@@ -461,41 +463,146 @@ class SQLiteStore:
         found = self._stories("WHERE s.name = ?", (" ".join(str(key).split()),))
         return found[0] if found else None
 
-    def create_story(self, name: str, title: str | None = None) -> StoryInfo:
-        """The story named ``name`` (spaces normalised), created if there is none yet."""
-        clean = " ".join(name.split())
-        if not clean:
-            raise UsageError("a story needs a name")
+    def create_story(self, name: str, title: str | None = None, *, kind: str = "named") -> StoryInfo:
+        """The story named ``name`` (spaces normalised), created of ``kind`` if there is none yet."""
+        clean = _story_name(name)
+        if kind not in STORY_KINDS:
+            raise UsageError(f"unknown story kind {kind!r}: one of {', '.join(sorted(STORY_KINDS))}")
         now = _now()
         with self._transaction() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO stories (name, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                (clean, title, now, now),
+                "INSERT OR IGNORE INTO stories (name, title, kind, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (clean, title, kind, now, now),
             )
         return self._stories("WHERE s.name = ?", (clean,))[0]
 
     def add_to_story(self, story: int, doc_ids: Sequence[str]) -> int:
-        """Put stored documents into a story; returns how many were not in it yet."""
+        """Put stored documents into a story; returns how many were not in it yet. Documents
+        for a merged story go to the story it was merged into (an ingest may outlive a merge)."""
         seqs = [seq for seq in map(_seq, doc_ids) if seq is not None]
         now = _now()
         added = 0
         with self._transaction() as conn:
+            story = _merged_target(conn, story)
             for seq in seqs:
                 try:
                     cursor = conn.execute(
                         "INSERT OR IGNORE INTO story_documents (story, document, added_at) VALUES (?, ?, ?)",
                         (story, seq, now),
                     )
-                except sqlite3.IntegrityError as exc:  # foreign key: no such story or document
-                    raise KeyError(f"no story {story} or no document {_doc_id(seq)}") from exc
+                except sqlite3.IntegrityError as exc:  # foreign key: no such document
+                    raise KeyError(f"no stored document {_doc_id(seq)}") from exc
                 added += cursor.rowcount
             if added:
-                conn.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (now, story))
+                _touch(conn, now, story)
         return added
 
     def stories(self) -> list[StoryInfo]:
-        """Every story, the most recently changed first."""
-        return self._stories("", ())
+        """Every story not merged into another, the most recently changed first."""
+        return self._stories("WHERE s.merged_into IS NULL", ())
+
+    # -- curation: each one transaction, checked whole before anything is written
+
+    def move_documents(self, doc_ids: Sequence[str], from_story: int, to_story: int) -> int:
+        """Documents of ``from_story`` leave it and join ``to_story``; returns how many joined."""
+        with self._transaction() as conn:
+            _live_story(conn, from_story)
+            _live_story(conn, to_story)
+            if from_story == to_story:
+                raise UsageError(f"the documents are in story {from_story} already")
+            seqs = _members(conn, from_story, doc_ids, "move")
+            return _move(conn, seqs, from_story, to_story, _now())
+
+    def merge_stories(self, keep: int, other: int) -> StoryInfo:
+        """``other``'s documents join ``keep``; ``other`` is marked merged into ``keep``."""
+        with self._transaction() as conn:
+            if keep == other:
+                _live_story(conn, keep)
+                raise UsageError(f"cannot merge story {keep} into itself")
+            _live_story(conn, keep)
+            _live_story(conn, other)
+            now = _now()
+            seqs = [row[0] for row in conn.execute(
+                "SELECT document FROM story_documents WHERE story = ?", (other,))]
+            _move(conn, seqs, other, keep, now)
+            # Stories merged into ``other`` earlier now lead to ``keep`` in one step.
+            conn.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ? OR id = ?",
+                         (keep, other, other))
+            # The kept story joins the other's storyline when it had none of its own.
+            conn.execute(
+                "UPDATE stories SET storyline = coalesce(storyline,"
+                " (SELECT storyline FROM stories WHERE id = ?)) WHERE id = ?",
+                (other, keep),
+            )
+            _touch(conn, now, keep, other)
+        return self._stories("WHERE s.id = ?", (keep,))[0]
+
+    def split_story(self, story: int, doc_ids: Sequence[str], name: str) -> StoryInfo:
+        """A new story named ``name``, of ``story``'s kind, holding ``doc_ids`` (which leave
+        ``story``); it belongs to no storyline until one is set."""
+        clean = _story_name(name)
+        with self._transaction() as conn:
+            kind = _live_story(conn, story)[1]
+            if not doc_ids:
+                raise UsageError("a split needs documents: name the ones that form the new story")
+            seqs = _members(conn, story, doc_ids, "split off")
+            holds = conn.execute("SELECT count(*) FROM story_documents WHERE story = ?",
+                                 (story,)).fetchone()[0]
+            if len(seqs) >= holds:
+                raise UsageError(f"a split must leave documents in story {story}: "
+                                 "all of them were named (rename or merge the story instead)")
+            taken = conn.execute("SELECT id FROM stories WHERE name = ?", (clean,)).fetchone()
+            if taken:
+                raise UsageError(f"a story named {clean!r} exists already (story {taken[0]})")
+            now = _now()
+            new = conn.execute(
+                "INSERT INTO stories (name, kind, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                (clean, kind, now, now),
+            ).lastrowid
+            assert new is not None
+            _move(conn, seqs, story, new, now)
+        return self._stories("WHERE s.id = ?", (new,))[0]
+
+    # -- storylines
+
+    def create_storyline(self, title: str | None) -> int:
+        """A new, empty storyline; returns its id."""
+        now = _now()
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO storylines (title, created_at, updated_at) VALUES (?, ?, ?)",
+                (" ".join((title or "").split()) or None, now, now),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def set_storyline(self, story: int, storyline: int | None) -> None:
+        """Link ``story`` into ``storyline`` (None: into none)."""
+        with self._transaction() as conn:
+            _live_story(conn, story)
+            if storyline is not None:
+                cursor = conn.execute("UPDATE storylines SET updated_at = ? WHERE id = ?",
+                                      (_now(), storyline))
+                if not cursor.rowcount:
+                    raise KeyError(f"no storyline {storyline}")
+            conn.execute("UPDATE stories SET storyline = ? WHERE id = ?", (storyline, story))
+
+    def storylines(self) -> list[StorylineInfo]:
+        """Every storyline, oldest first, with its stories ordered by period start."""
+        with self._transaction("DEFERRED") as conn:
+            lines = conn.execute("SELECT id, title FROM storylines ORDER BY id").fetchall()
+            members = conn.execute(
+                "SELECT s.storyline, s.id FROM stories s"
+                " LEFT JOIN story_documents sd ON sd.story = s.id"
+                " LEFT JOIN documents d ON d.seq = sd.document"
+                " WHERE s.storyline IS NOT NULL AND s.merged_into IS NULL GROUP BY s.id"
+                " ORDER BY min(d.published) IS NULL, min(d.published), s.id"
+            ).fetchall()
+        stories: dict[int, list[int]] = {}
+        for line, story in members:
+            stories.setdefault(line, []).append(story)
+        return [StorylineInfo(line, title, tuple(stories.get(line, ()))) for line, title in lines]
 
     def story_documents(self, story: int, *, with_annotations: bool = False) -> list[Document]:
         """The documents of a story in insertion order (S-id order), annotations attached if asked."""
@@ -605,6 +712,78 @@ class SQLiteStore:
 
 
 # --------------------------------------------------------------------------- SQL helpers
+
+STORY_KINDS = {"named", "found"}  # filed by hand; made by story detection
+
+
+def _story_name(name: str) -> str:
+    clean = " ".join(name.split())
+    if not clean:
+        raise UsageError("a story needs a name")
+    return clean
+
+
+def _live_story(conn: sqlite3.Connection, story: int) -> tuple[int, str]:
+    """(id, kind) of ``story``: ``KeyError`` when there is none, ``MergedStory`` when merged."""
+    row = conn.execute("SELECT id, kind, merged_into FROM stories WHERE id = ?", (story,)).fetchone()
+    if row is None:
+        raise KeyError(f"no story {story}")
+    if row[2] is not None:
+        raise MergedStory(story, row[2])
+    return row[0], row[1]
+
+
+def _merged_target(conn: sqlite3.Connection, story: int) -> int:
+    """``story``, or the story it was merged into (``KeyError``: no such story)."""
+    row = conn.execute("SELECT merged_into FROM stories WHERE id = ?", (story,)).fetchone()
+    if row is None:
+        raise KeyError(f"no story {story}")
+    return int(row[0]) if row[0] is not None else story
+
+
+def _members(conn: sqlite3.Connection, story: int, doc_ids: Sequence[str], verb: str) -> list[int]:
+    """The rows of ``doc_ids`` (each once, in order), all of them documents of ``story``:
+    ``KeyError`` for an id of no stored document, ``UsageError`` for one not in the story."""
+    if not doc_ids:
+        raise UsageError(f"nothing to {verb}: name the documents (S1, S2, ...)")
+    seqs: list[int] = []
+    for doc_id in doc_ids:
+        seq = _seq(doc_id.strip())
+        if seq is None or conn.execute("SELECT 1 FROM documents WHERE seq = ?", (seq,)).fetchone() is None:
+            raise KeyError(f"no stored document {doc_id!r}")
+        if seq not in seqs:
+            seqs.append(seq)
+    held: set[int] = set()
+    for part in _parts(seqs):
+        held.update(row[0] for row in conn.execute(
+            f"SELECT document FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
+            (story, *part)))
+    strays = [_doc_id(seq) for seq in seqs if seq not in held]
+    if strays:
+        raise UsageError(f"cannot {verb} {', '.join(strays)}: not in story {story}")
+    return seqs
+
+
+def _move(conn: sqlite3.Connection, seqs: Sequence[int], source: int, target: int, now: str) -> int:
+    """Documents ``seqs`` join ``target`` (those already there stay once) and leave ``source``;
+    returns how many joined."""
+    joined = 0
+    for seq in seqs:
+        joined += conn.execute(
+            "INSERT OR IGNORE INTO story_documents (story, document, added_at) VALUES (?, ?, ?)",
+            (target, seq, now),
+        ).rowcount
+    for part in _parts(seqs):
+        conn.execute(
+            f"DELETE FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
+            (source, *part),
+        )
+    _touch(conn, now, source, target)
+    return joined
+
+
+def _touch(conn: sqlite3.Connection, now: str, *stories: int) -> None:
+    conn.executemany("UPDATE stories SET updated_at = ? WHERE id = ?", [(now, s) for s in stories])
 
 
 def _configure(conn: sqlite3.Connection) -> None:

@@ -6,11 +6,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from storyline.cli import main
+from storyline.store.sqlite import SQLiteStore
 from tests.conftest import NewsServer
 
 ARTICLE = """Harbour council approves new ferry line
@@ -274,5 +276,92 @@ def test_stories_lists_the_stored_stories(corpus: Path, tmp_path: Path) -> None:
     listed = run("stories", "--db", str(db), "--format", "json")
     assert listed.returncode == 0, listed.stderr
     [story] = json.loads(listed.stdout)
-    assert (story["id"], story["name"], story["documents"]) == (1, "Harbour week", 2)
+    assert (story["id"], story["name"], story["title"], story["kind"]) == (1, "Harbour week", "Harbour week", "named")
+    assert story["documents"] == [str(corpus / "concert.txt"), str(corpus / "ferry.txt")]
+    assert story["period"] == {"start": "2024-03-04", "end": "2024-03-04"}
+    assert (story["countries"], story["storyline"]) == ([], None)
     assert "Harbour week" in run("stories", "--db", str(db)).stdout
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.fixture()
+def curated_db(corpus: Path, tmp_path: Path) -> Path:
+    """Story 1 "Harbour week" holding S1 (the concert) and S2 (the ferry), story 2 "Paris"
+    holding S3 (a BBC page: the registry gives GB) and S4 (an Irish Times page: IE)."""
+    db = tmp_path / "curated.db"
+    assert invoke("ingest", str(corpus), "--db", str(db), "--story", "Harbour week",
+                  "--no-annotate").exit_code == 0
+    records = tmp_path / "paris.jsonl"
+    records.write_text("\n".join(json.dumps(record) for record in [
+        {"text": OTHER_ARTICLE.replace("city orchestra", "Paris orchestra"),
+         "url": "https://www.bbc.co.uk/news/paris-hall", "published": "2024-05-02"},
+        {"text": ARTICLE.replace("harbour council", "Paris council"),
+         "url": "https://www.irishtimes.com/paris-ferry", "published": "2024-05-03"},
+    ]), encoding="utf-8")
+    added = invoke("ingest", str(records), "--db", str(db), "--story", "Paris", "--no-annotate")
+    assert added.exit_code == 0, added.output
+    return db
+
+
+def stories_json(db: Path) -> dict[str, Any]:
+    listed = invoke("stories", "--db", str(db), "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    return {story["name"]: story for story in json.loads(listed.stdout)}
+
+
+def test_split_move_and_merge_stories_from_the_command_line(curated_db: Path, corpus: Path) -> None:
+    db = str(curated_db)
+    split = invoke("split", "--db", db, "Harbour week", "S1", "--name", "Concert hall")
+    assert split.exit_code == 0, split.output
+    assert "into the new story 3 (Concert hall)" in split.stdout
+    moved = invoke("move", "--db", db, "S4", "--from", "2", "--to", "Harbour week")
+    assert moved.exit_code == 0, moved.output
+    stories = stories_json(curated_db)
+    assert [len(stories[name]["documents"]) for name in ("Harbour week", "Paris", "Concert hall")] == [2, 1, 1]
+    assert stories["Paris"]["countries"] == ["GB"] and stories["Harbour week"]["countries"] == ["IE"]
+    merged = invoke("merge", "--db", db, "Paris", "3")
+    assert merged.exit_code == 0, merged.output
+    assert merged.stdout.strip() == "Merged story 3 (Concert hall) into story 2 (Paris): it holds 2 documents."
+    stories = stories_json(curated_db)
+    assert sorted(stories) == ["Harbour week", "Paris"]
+    assert stories["Paris"]["documents"] == [  # origins in id order: S1, S3
+        str(corpus / "concert.txt"), f"{curated_db.parent / 'paris.jsonl'}:1"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("merge", "1", "1"), "cannot merge story 1 into itself"),
+    (("merge", "1", "9"), "no story '9'"),
+    (("split", "1", "S1", "S2", "--name", "All"), "a split must leave documents in story 1"),
+    (("split", "1", "S3", "--name", "Stray"), "cannot split off S3: not in story 1"),
+    (("split", "1", "S1", "--name", "Paris"), "a story named 'Paris' exists already"),
+    (("move", "S9", "--from", "1", "--to", "2"), "no stored document 'S9'"),
+    (("move", "S1", "--from", "2", "--to", "1"), "cannot move S1: not in story 2"),
+])
+def test_bad_curations_exit_2_with_one_clear_line_and_change_nothing(
+    curated_db: Path, args: tuple[str, ...], message: str,
+) -> None:
+    before = stories_json(curated_db)
+    result = invoke(*args[:1], "--db", str(curated_db), *args[1:])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert stories_json(curated_db) == before
+
+
+def test_a_story_merged_twice_is_refused_the_second_time(curated_db: Path) -> None:
+    assert invoke("merge", "--db", str(curated_db), "1", "2").exit_code == 0
+    again = invoke("merge", "--db", str(curated_db), "1", "2")
+    assert again.exit_code == 2 and "story 2 was already merged into 1" in again.output
+
+
+def test_stories_as_markdown_are_grouped_by_storyline(curated_db: Path) -> None:
+    with SQLiteStore(curated_db) as store:
+        store.set_storyline(2, store.create_storyline("Paris in spring"))
+    listed = invoke("stories", "--db", str(curated_db), "--format", "md")
+    assert listed.exit_code == 0, listed.output
+    text = listed.stdout
+    assert text.index("## Paris in spring") < text.index("**Paris** (story 2, named): 2 sources; "
+                                                          "2024-05-02 to 2024-05-03; GB, IE;")
+    assert text.index("**Paris**") < text.index("## Other stories") < text.index("**Harbour week**")
+    assert stories_json(curated_db)["Paris"]["storyline"] == {"id": 1, "title": "Paris in spring"}

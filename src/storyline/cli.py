@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -37,12 +36,14 @@ from storyline.outlets import (
     ownership_types,
     read_outlets_file,
 )
+from storyline.pipeline.catalogue import StorylineGroup, by_storyline, story_entries
 from storyline.pipeline.documents import extract, ingest
 from storyline.pipeline.registry import registry_of
 from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
-from storyline.store import default_db_location, open_store
+from storyline.store import Store, StoryInfo, default_db_location, open_store
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+T = TypeVar("T")
 
 _stderr = Console(stderr=True, highlight=False)
 
@@ -231,21 +232,118 @@ def _echo_json_list(items: Iterable[Any]) -> None:
 
 @main.command("stories")
 @db_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              help="table for people, json for scripts")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default="table",
+              help="table for people, json for scripts, md: Markdown grouped by storyline")
 def stories_command(db_url: str | None, fmt: str) -> None:
     """List the stories stored in the database (for brief --story NAME|ID)."""
     with _open_store_or_exit(db_url) as store:
-        stories = store.stories()
+        if fmt == "table":
+            _wide_console().print(_stories_table(store.stories()))
+            return
+        entries = story_entries(store)
     if fmt == "json":
-        click.echo(json.dumps([asdict(story) for story in stories], ensure_ascii=False, indent=2))
-        return
+        _echo_json_list(entry.to_dict() for entry in entries)
+    else:
+        click.echo(_stories_markdown(by_storyline(entries)), nl=False)
+
+
+def _stories_table(stories: Iterable[StoryInfo]) -> Table:
     table = Table("id", "name", "documents", "period", "updated")
     for story in stories:
         period = " to ".join(p for p in (story.period_start, story.period_end) if p) or "-"
         table.add_row(str(story.id), story.name, str(story.documents), period,
                       story.updated_at[:16].replace("T", " "))
-    _wide_console().print(table)
+    return table
+
+
+def _stories_markdown(groups: Iterable[StorylineGroup]) -> str:
+    """A heading per storyline (then "Other stories"), a line per story."""
+    lines = ["# Stories", ""]
+    for group in groups:
+        line = group.storyline
+        lines += [f"## {(line.title or f'Storyline {line.id}') if line else 'Other stories'}", ""]
+        for entry in group.stories:
+            story = entry.story
+            period = " to ".join(p for p in (story.period_start, story.period_end) if p)
+            details = [f"{story.documents} source{'' if story.documents == 1 else 's'}"]
+            details += [period] if period else []
+            details += [", ".join(entry.countries)] if entry.countries else []
+            details.append(f"updated {story.updated_at[:16].replace('T', ' ')}")
+            lines.append(f"- **{entry.title}** (story {story.id}, {story.kind}): {'; '.join(details)}")
+        lines.append("")
+    if len(lines) == 2:
+        lines.append("No stories yet.")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- curation
+
+
+@main.command("merge")
+@click.argument("keep", metavar="A")
+@click.argument("other", metavar="B")
+@db_option
+def merge_command(keep: str, other: str, db_url: str | None) -> None:
+    """Merge story B into story A (each an id or a name): B's documents join A, and B then
+    leads to A."""
+    from storyline.pipeline.curation import merge
+
+    with _open_store_or_exit(db_url) as store:
+        target, merged = _stored_story(store, keep), _stored_story(store, other)
+        kept = _curate(lambda: merge(store, target.id, merged.id))
+    click.echo(f"Merged story {merged.id} ({merged.name}) into story {kept.id} ({kept.name}): "
+               f"it holds {kept.documents} document{'' if kept.documents == 1 else 's'}.")
+
+
+@main.command("split")
+@click.argument("story_key", metavar="STORY")
+@click.argument("doc_ids", metavar="DOC...", nargs=-1, required=True)
+@click.option("--name", required=True, help="the new story's name")
+@db_option
+def split_command(story_key: str, doc_ids: tuple[str, ...], name: str, db_url: str | None) -> None:
+    """Split the documents DOC... (S3 S5 ...) off STORY into a new story named NAME."""
+    from storyline.pipeline.curation import split
+
+    with _open_store_or_exit(db_url) as store:
+        story = _stored_story(store, story_key)
+        new = _curate(lambda: split(store, story.id, list(doc_ids), name))
+    click.echo(f"Split {', '.join(doc_ids)} off story {story.id} ({story.name}) "
+               f"into the new story {new.id} ({new.name}).")
+
+
+@main.command("move")
+@click.argument("doc_ids", metavar="DOC...", nargs=-1, required=True)
+@click.option("--from", "source", required=True, metavar="STORY", help="the story they leave")
+@click.option("--to", "target", required=True, metavar="STORY", help="the story they join")
+@db_option
+def move_command(doc_ids: tuple[str, ...], source: str, target: str, db_url: str | None) -> None:
+    """Move the documents DOC... (S3 S5 ...) from one story to another."""
+    from storyline.pipeline.curation import move
+
+    with _open_store_or_exit(db_url) as store:
+        leave, join = _stored_story(store, source), _stored_story(store, target)
+        _curate(lambda: move(store, list(doc_ids), leave.id, join.id))
+    count = len(set(doc_ids))
+    click.echo(f"Moved {count} document{'' if count == 1 else 's'} from story {leave.id} "
+               f"({leave.name}) to story {join.id} ({join.name}).")
+
+
+def _stored_story(store: Store, key: str) -> StoryInfo:
+    story = store.story(key)
+    if story is None:
+        raise click.UsageError(f"no story {key!r} (storyline stories --db DB lists them)")
+    return story
+
+
+def _curate(operation: Callable[[], T]) -> T:
+    """Run a curation; what the user got wrong (an unknown document, a story merged already, a
+    split into nothing) is a usage error, and nothing was changed."""
+    try:
+        return operation()
+    except KeyError as exc:
+        raise click.UsageError(str(exc.args[0]) if exc.args else "not found") from exc
+    except StorylineError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 @main.command("brief")

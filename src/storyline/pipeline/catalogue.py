@@ -1,0 +1,92 @@
+"""The stored stories as the faces list them: each with its documents' origins, countries and
+storyline, and grouped by storyline (``storyline stories --db``, the web app's home page,
+``GET /api/stories``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from storyline.outlets import Registry, enrich
+from storyline.pipeline.registry import registry_of
+from storyline.store import Store, StoryInfo, StorylineInfo
+
+
+@dataclass(frozen=True)
+class StoryEntry:
+    """A story with what a listing shows of it. ``countries``: its documents' countries as the
+    outlet registry knows them now, the most frequent first."""
+
+    story: StoryInfo
+    origins: tuple[str, ...]
+    countries: tuple[str, ...]
+    storyline: StorylineInfo | None
+
+    @property
+    def title(self) -> str:
+        return self.story.title or self.story.name
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``storyline stories --format json``."""
+        line = self.storyline
+        return {
+            "id": self.story.id, "title": self.title, "name": self.story.name, "kind": self.story.kind,
+            "documents": list(self.origins),
+            "period": {"start": self.story.period_start, "end": self.story.period_end},
+            "countries": list(self.countries),
+            "storyline": storyline_ref(line),
+            "updated_at": self.story.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class StorylineGroup:
+    """Stories of one storyline, in its order (``storyline`` None: the stories of none)."""
+
+    storyline: StorylineInfo | None
+    stories: tuple[StoryEntry, ...]
+
+
+def storyline_ref(line: StorylineInfo | None) -> dict[str, Any] | None:
+    """A storyline as the JSON names it: ``{"id", "title"}``, or None."""
+    return None if line is None else {"id": line.id, "title": line.title}
+
+
+def story_entries(store: Store, registry: Registry | None = None) -> list[StoryEntry]:
+    """Every story not merged into another, the most recently changed first."""
+    registry = registry or registry_of(store)
+    lines = {line.id: line for line in store.storylines()}
+    entries = []
+    for story in store.stories():
+        documents = store.story_documents(story.id)
+        enrich(documents, registry)  # outlets added since the ingest count too
+        counts = Counter(doc.country for doc in documents if doc.country)
+        countries = sorted(counts, key=lambda country: (-counts[country], country))
+        line = lines.get(story.storyline) if story.storyline is not None else None
+        entries.append(StoryEntry(story, tuple(doc.origin for doc in documents), tuple(countries), line))
+    return entries
+
+
+def by_storyline(entries: Sequence[StoryEntry]) -> list[StorylineGroup]:
+    """The entries grouped by storyline: storylines whose latest change is most recent first,
+    each with its stories in the storyline's order (by period); then the stories of none."""
+    groups: dict[int, list[StoryEntry]] = {}
+    alone: list[StoryEntry] = []
+    lines: dict[int, StorylineInfo] = {}
+    for entry in entries:  # most recently changed first: so are the storylines
+        if entry.storyline is None:
+            alone.append(entry)
+        else:
+            lines[entry.storyline.id] = entry.storyline
+            groups.setdefault(entry.storyline.id, []).append(entry)
+    found = []
+    for line_id, members in groups.items():
+        order = {story: place for place, story in enumerate(lines[line_id].stories)}
+        members.sort(key=lambda entry: order.get(entry.story.id, len(order)))
+        found.append(StorylineGroup(lines[line_id], tuple(members)))
+    if alone:
+        found.append(StorylineGroup(None, tuple(alone)))
+    return found

@@ -411,3 +411,114 @@ def test_form_without_a_story_or_articles_says_what_is_missing(client: TestClien
 def test_api_answers_are_json_with_utf8(client: TestClient) -> None:
     answer = client.get("/api/search", params={"q": "Березовка"})
     assert answer.status_code == 200 and json.loads(answer.content) == []
+
+
+# --------------------------------------------------------------------------- curation
+
+
+@pytest.fixture
+def curation_db(tmp_path: Path) -> Path:
+    """Story 1 "Wren bridge" holding S1, S2 (the bridge) and S3 (the ferry), stored without
+    annotations (curation never needs them)."""
+    db = tmp_path / "curation.db"
+    with SQLiteStore(db) as store:
+        paths = write_articles(tmp_path / "in", {"a": BRIDGE, "b": BRIDGE_FOLLOW_UP, "c": FERRY})
+        report = ingest(paths, store, annotate=False)
+        store.add_to_story(store.create_story("Wren bridge").id, report.new)
+    return db
+
+
+def test_split_move_and_merge_through_the_api(curation_db: Path) -> None:
+    with client_for(curation_db) as client:
+        split = client.post("/api/stories/1/split", json={"documents": ["S3"], "name": "Ferry"})
+        assert split.status_code == 201, split.text
+        assert {k: split.json()[k] for k in ("id", "name", "kind", "sources", "merged_into")} == {
+            "id": 2, "name": "Ferry", "kind": "named", "sources": 1, "merged_into": None}
+        moved = client.post("/api/stories/Wren bridge/move", json={"documents": ["S2"], "to": 2})
+        assert moved.status_code == 200, moved.text
+        assert (moved.json()["joined"], moved.json()["from"]["sources"], moved.json()["to"]["sources"]) == (1, 1, 2)
+        merged = client.post("/api/stories/2/merge", json={"into": "Wren bridge"})
+        assert merged.status_code == 200, merged.text
+        assert (merged.json()["id"], merged.json()["sources"]) == (1, 3)
+        [story] = client.get("/api/stories").json()
+        assert (story["id"], story["kind"], story["storyline"], story["countries"]) == (1, "named", None, [])
+        assert client.get("/api/stories/2").json()["merged_into"] == 1  # the pointer
+        briefing = client.get("/api/stories/2/briefing", params={"words": 40}, follow_redirects=False)
+        assert (briefing.status_code, briefing.headers["location"]) == (303, "/api/stories/1/briefing?words=40")
+        page = client.get("/stories/2", follow_redirects=False)
+        assert (page.status_code, page.headers["location"]) == (303, "/stories/1")
+
+
+def test_curation_requests_that_cannot_be_done_get_clear_4xx(curation_db: Path) -> None:
+    with client_for(curation_db) as client:
+        assert client.post("/api/stories/1/split", json={"documents": ["S3"], "name": "Ferry"}).status_code == 201
+        assert client.post("/api/stories/2/merge", json={"into": 1}).status_code == 200
+        assert_error(client.post("/api/stories/2/merge", json={"into": 1}), 409,
+                     "story 2 was already merged into 1")
+        assert_error(client.post("/api/stories/1/move", json={"documents": ["S1"], "to": 2}), 409,
+                     "story 2 was already merged into 1")
+        assert_error(client.post("/api/stories/1/merge", json={"into": 1}), 400, "into itself")
+        assert_error(client.post("/api/stories/9/merge", json={"into": 1}), 404, "no story '9'")
+        assert_error(client.post("/api/stories/1/split", json={"documents": [], "name": "x"}), 400,
+                     "a split needs documents")
+        assert_error(client.post("/api/stories/1/split", json={"documents": ["S1", "S2", "S3"], "name": "x"}),
+                     400, "must leave documents in story 1")
+        assert_error(client.post("/api/stories/1/split", json={"documents": ["S8"], "name": "x"}), 404,
+                     "no stored document 'S8'")
+        assert_error(client.post("/api/stories/1/move", json={"documents": ["S1"]}), 422, "to")
+        assert_error(client.post("/api/stories/1/merge", json={"into": 2, "also": 1}), 422, "also")
+        assert [s["sources"] for s in client.get("/api/stories").json()] == [3]  # nothing lost
+
+
+def test_curation_writes_follow_the_token_rule(curation_db: Path) -> None:
+    with client_for(curation_db, token="s3cret", public=True) as client:
+        body = {"documents": ["S3"], "name": "Ferry"}
+        assert_error(client.post("/api/stories/1/split", json=body), 401, "Authorization: Bearer")
+        assert_error(client.post("/api/stories/1/split", json=body, headers={"Authorization": "Bearer no"}),
+                     401, "wrong token")
+        assert client.get("/api/stories").json()[0]["sources"] == 3
+        assert client.post("/stories/1/split", data={"documents": "S3", "name": "Ferry"}).status_code == 401
+        assert client.post("/stories/1/split", data={"documents": "S3", "name": "Ferry", "token": "s3cret"},
+                           headers={"Origin": "https://elsewhere.example"}).status_code == 403
+        form = client.post("/stories/1/split", data={"documents": "S3", "name": "Ferry", "token": "s3cret"},
+                           follow_redirects=False)
+        assert (form.status_code, form.headers["location"]) == (303, "/stories/2")
+        answer = client.post("/api/stories/2/merge", json={"into": 1}, headers={"Authorization": "Bearer s3cret"})
+        assert answer.status_code == 200, answer.text
+
+
+def test_the_manage_page_moves_splits_and_merges(curation_db: Path) -> None:
+    with client_for(curation_db) as client:
+        page = client.get("/stories/1/manage")
+        assert page.status_code == 200
+        assert page.text.count('name="documents"') == 3 and 'name="into"' not in page.text  # no other story
+        split = client.post("/stories/1/split", data={"documents": ["S2", "S3"], "name": "Ferry"},
+                            follow_redirects=False)
+        assert (split.status_code, split.headers["location"]) == (303, "/stories/2")
+        moved = client.post("/stories/2/move", data={"documents": ["S2"], "to": "1"})
+        assert moved.status_code == 200 and "Moved 1 document to Wren bridge." in moved.text
+        refused = client.post("/stories/2/split", data={"documents": "S3", "name": "All of it"})
+        assert refused.status_code == 400 and "must leave documents in story 2" in refused.text
+        no_target = client.post("/stories/2/merge", data={})
+        assert no_target.status_code == 400 and "choose the story to merge this one into" in no_target.text
+        merged = client.post("/stories/2/merge", data={"into": "1"}, follow_redirects=False)
+        assert (merged.status_code, merged.headers["location"]) == (303, "/stories/1")
+        again = client.post("/stories/2/merge", data={"into": "1"})
+        assert again.status_code == 409 and "story 2 was already merged into 1" in again.text
+        assert client.get("/stories/2/manage", follow_redirects=False).headers["location"] == "/stories/1/manage"
+        assert [s["sources"] for s in client.get("/api/stories").json()] == [3]
+
+
+def test_the_home_page_groups_stories_by_storyline(curation_db: Path) -> None:
+    with SQLiteStore(curation_db) as store:
+        ferry = store.split_story(1, ["S3"], "Ferry line")
+        store.set_storyline(ferry.id, store.create_storyline("Crossing the Wren"))
+        store.create_story("Found later", kind="found")
+    with client_for(curation_db) as client:
+        html = client.get("/").text
+        assert html.index("<h2>Crossing the Wren</h2>") < html.index("Ferry line") < html.index(
+            "<h2>Other stories</h2>") < html.index("Wren bridge")
+        assert "found</span>" in html
+        stories = {s["name"]: s for s in client.get("/api/stories").json()}
+    assert stories["Ferry line"]["storyline"] == {"id": 1, "title": "Crossing the Wren"}
+    assert (stories["Found later"]["kind"], stories["Wren bridge"]["storyline"]) == ("found", None)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 from storyline.briefing import Briefing
+from storyline.errors import UsageError
 from storyline.model import Hints, Mode
+from storyline.pipeline import curation
+from storyline.pipeline.catalogue import StoryEntry, story_entries, storyline_ref
 from storyline.pipeline.registry import registry_of
-from storyline.store import SearchHit, StoryInfo
+from storyline.store import MergedStory, SearchHit, Store, StoryInfo
 from storyline.story.brief import DEFAULT_WORDS
 from storyline.web.requests import Settings, token_problem
 from storyline.web.service import Article, Jobs, brief_articles, read_articles
@@ -28,7 +33,7 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text} for code, text in {
         400: "a bad request", 401: "a token is needed or wrong", 404: "no such thing",
-        413: "the body is too large", 422: "the body does not have the expected shape",
+        409: "the story was merged into another already", 413: "the body is too large", 422: "the body does not have the expected shape",
     }.items()
 }
 
@@ -68,14 +73,49 @@ class PeriodOut(BaseModel):
     end: str | None
 
 
+class StorylineRef(BaseModel):
+    id: int
+    title: str | None
+
+
 class StoryOut(BaseModel):
     id: int
     title: str = Field(description="the briefing's title once there is one, else the story's name")
     name: str
+    kind: str = Field(description='"named" (filed by hand) or "found" (by story detection)')
     sources: int = Field(description="how many documents the story holds")
     period: PeriodOut
+    storyline: StorylineRef | None = Field(description="the storyline the story belongs to")
+    merged_into: int | None = Field(description="the story it was merged into (it then holds none)")
     created_at: str
     updated_at: str
+
+
+class StoryListOut(StoryOut):
+    countries: list[str] = Field(description="its documents' countries, the most frequent first")
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    into: StrictInt | StrictStr = Field(description="the story (id or name) this one joins")
+
+
+class SplitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    documents: list[StrictStr] = Field(description="the documents (S3, ...) that form the new story")
+    name: StrictStr = Field(description="the new story's name")
+
+
+class MoveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    documents: list[StrictStr] = Field(description="the documents (S3, ...) that leave this story")
+    to: StrictInt | StrictStr = Field(description="the story (id or name) they join")
+
+
+class MoveOut(BaseModel):
+    joined: int = Field(description="how many documents joined (were not in the target already)")
+    source: StoryOut = Field(alias="from")
+    to: StoryOut
 
 
 class SearchHitOut(BaseModel):
@@ -143,36 +183,109 @@ def _articles(body: BriefingRequest) -> list[Article]:
     return articles + [Article.from_url(url) for url in body.urls]
 
 
-@router.get("/stories", response_model=list[StoryOut])
+@router.get("/stories", response_model=list[StoryListOut])
 def list_stories(request: Request) -> list[dict[str, Any]]:
-    """Every stored story, the most recently changed first."""
+    """Every stored story not merged into another, the most recently changed first."""
     with settings_of(request).store() as store:
-        return [story_out(story) for story in store.stories()]
+        return [entry_out(entry) for entry in story_entries(store)]
 
 
-def story_out(story: StoryInfo) -> dict[str, Any]:
+def entry_out(entry: StoryEntry) -> dict[str, Any]:
+    return {**story_out(entry.story, storyline_ref(entry.storyline)), "countries": list(entry.countries)}
+
+
+def story_out(story: StoryInfo, storyline: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
-        "id": story.id, "title": story.title or story.name, "name": story.name,
+        "id": story.id, "title": story.title or story.name, "name": story.name, "kind": story.kind,
         "sources": story.documents, "period": {"start": story.period_start, "end": story.period_end},
+        "storyline": storyline, "merged_into": story.merged_into,
         "created_at": story.created_at, "updated_at": story.updated_at,
     }
+
+
+def story_with_storyline(store: Store, story: StoryInfo) -> dict[str, Any]:
+    line = next((line for line in store.storylines() if line.id == story.storyline), None)
+    return story_out(story, storyline_ref(line))
+
+
+@router.get("/stories/{story_id}", response_model=StoryOut, responses=ERRORS)
+def get_story(story_id: str, request: Request) -> dict[str, Any]:
+    """A stored story (by id or name); a merged story answers with ``merged_into``, the story
+    that holds its documents now."""
+    with settings_of(request).store() as store:
+        return story_with_storyline(store, _story_or_404(store, story_id))
+
+
+def _story_or_404(store: Store, key: str | int) -> StoryInfo:
+    story = store.story(key)
+    if story is None:
+        raise HTTPException(404, f"no story {key!r}")
+    return story
 
 
 @router.get("/stories/{story_id}/briefing", responses={200: {"model": Briefing}, **ERRORS})
 def story_briefing(
     story_id: str, request: Request,
     words: int = Query(DEFAULT_WORDS, ge=MIN_WORDS, le=MAX_WORDS, description="summary length"),
-) -> JSONResponse:
+) -> Response:
     """The briefing of a stored story (by id or name); made once, then served from the store
-    until the story's documents change."""
+    until the story's documents change. A merged story's redirects (303) to its successor's."""
     with settings_of(request).store() as store:
-        story = store.story(story_id)
-        if story is None:
-            raise HTTPException(404, f"no story {story_id!r}")
+        story = _story_or_404(store, story_id)
+        if story.merged_into is not None:
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"/api/stories/{story.merged_into}/briefing{query}", status_code=303)
         found = request.app.state.briefings.get(store, story.id, words)
     if found is None:
         raise HTTPException(404, f"story {story_id!r} has no documents yet")
     return JSONResponse(found[1].to_dict())
+
+
+# --------------------------------------------------------------------------- curation
+
+
+@router.post("/stories/{story_id}/merge", response_model=StoryOut, responses=ERRORS)
+def merge_story(story_id: str, body: MergeRequest, request: Request) -> dict[str, Any]:
+    """Merge this story into ``into``: its documents join that story, which is answered; this
+    one then leads there (``merged_into``)."""
+    _check_token(request)
+    with settings_of(request).store() as store, curation_errors():
+        story, into = _story_or_404(store, story_id), _story_or_404(store, body.into)
+        return story_with_storyline(store, curation.merge(store, into.id, story.id))
+
+
+@router.post("/stories/{story_id}/split", status_code=201, response_model=StoryOut, responses=ERRORS)
+def split_story(story_id: str, body: SplitRequest, request: Request) -> dict[str, Any]:
+    """Split ``documents`` off this story into a new story named ``name`` (answered)."""
+    _check_token(request)
+    with settings_of(request).store() as store, curation_errors():
+        story = _story_or_404(store, story_id)
+        return story_out(curation.split(store, story.id, body.documents, body.name))
+
+
+@router.post("/stories/{story_id}/move", response_model=MoveOut, responses=ERRORS)
+def move_documents(story_id: str, body: MoveRequest, request: Request) -> dict[str, Any]:
+    """Move ``documents`` from this story to the story ``to``; both are answered as they are now."""
+    _check_token(request)
+    with settings_of(request).store() as store, curation_errors():
+        story, target = _story_or_404(store, story_id), _story_or_404(store, body.to)
+        joined = curation.move(store, body.documents, story.id, target.id)
+        return {"joined": joined, "from": story_with_storyline(store, _story_or_404(store, story.id)),
+                "to": story_with_storyline(store, _story_or_404(store, target.id))}
+
+
+@contextmanager
+def curation_errors() -> Iterator[None]:
+    """A curation's refusals as HTTP errors: 404 an unknown story or document, 409 a story
+    merged already, 400 any other impossible request (a split into nothing)."""
+    try:
+        yield
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0]) if exc.args else "not found") from exc
+    except MergedStory as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except UsageError as exc:
+        raise HTTPException(400, str(exc)) from exc
 
 
 @router.get("/search", response_model=list[SearchHitOut], responses=ERRORS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -22,9 +23,12 @@ from starlette.formparsers import MultiPartException
 
 from storyline.annotate.entities import surface_key
 from storyline.briefing import Briefing, EntityItem
+from storyline.errors import UsageError
 from storyline.model import Document
+from storyline.pipeline import curation
+from storyline.pipeline.catalogue import by_storyline, story_entries
 from storyline.render.report import Chrome, render_html
-from storyline.store import SearchHit, Store, StoryInfo
+from storyline.store import MergedStory, SearchHit, Store, StoryInfo
 from storyline.story.brief import DEFAULT_WORDS
 from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT
 from storyline.web.highlight import marked_source
@@ -62,18 +66,24 @@ def source_link(source: str, story: int | None, start: int | None = None, end: i
 
 @router.get("/", response_class=HTMLResponse)
 def stories_page(request: Request) -> HTMLResponse:
+    """The stories (named and found), grouped by storyline, then the stories of none."""
     with settings_of(request).store() as store:
-        stories = store.stories()
+        groups = by_storyline(story_entries(store))
         documents = store.count()
-    return page(request, "stories.html", stories=stories, documents=documents)
+    return page(request, "stories.html", groups=groups, documents=documents,
+                storylines=any(group.storyline for group in groups))
 
 
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
 def briefing_page(request: Request, story_id: str,
-                  words: int = Query(DEFAULT_WORDS, ge=MIN_WORDS, le=MAX_WORDS)) -> HTMLResponse:
-    """The story's briefing (the report of ``storyline.render.report``) inside the app's navigation."""
+                  words: int = Query(DEFAULT_WORDS, ge=MIN_WORDS, le=MAX_WORDS)) -> Response:
+    """The story's briefing (the report of ``storyline.render.report``) inside the app's
+    navigation; a merged story's page leads to the story it was merged into."""
     with settings_of(request).store() as store:
         story = _story_or_404(store, story_id)
+        if story.merged_into is not None:
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"/stories/{story.merged_into}{query}", status_code=303)
         key = store.story_documents_key(story.id)
         memo = _rendered.get((id(request.app), story.id, words, key))
         if isinstance(memo, str):
@@ -102,6 +112,113 @@ def _briefing_or_none(request: Request, store: Store, story: StoryInfo,
                       words: int | None = None) -> Briefing | None:
     found = request.app.state.briefings.get(store, story.id, words or settings_of(request).words)
     return found[1] if found else None
+
+
+# --------------------------------------------------------------------------- curation
+
+CURATION_STATUS = {KeyError: 404, MergedStory: 409}
+
+
+@router.get("/stories/{story_id}/manage", response_class=HTMLResponse)
+def manage_page(request: Request, story_id: str, moved: int | None = None,
+                to: int | None = None) -> Response:
+    """Move chosen documents to another story, split them into a new one, or merge the story
+    into another; ``moved``/``to`` report a move just made."""
+    with settings_of(request).store() as store:
+        story = _story_or_404(store, story_id)
+        if story.merged_into is not None:
+            return RedirectResponse(f"/stories/{story.merged_into}/manage", status_code=303)
+        target = store.story(to) if to is not None else None
+        notice = (f"Moved {moved} document{'' if moved == 1 else 's'} to "
+                  f"{target.title or target.name}." if moved is not None and target else None)
+        return _manage_form(request, store, story, notice=notice)
+
+
+def _manage_form(request: Request, store: Store, story: StoryInfo, problem: str | None = None,
+                 status: int = 200, notice: str | None = None) -> HTMLResponse:
+    others = [other for other in store.stories() if other.id != story.id]
+    return page(request, "manage.html", status, story=story, documents=store.story_documents(story.id),
+                others=others, problem=problem, notice=notice,
+                needs_token=settings_of(request).token is not None)
+
+
+@router.post("/stories/{story_id}/move")
+async def move_form(request: Request, story_id: str) -> Response:
+    """The chosen documents leave the story for the chosen one; back to this page."""
+    return await _curate(request, story_id, _move_chosen)
+
+
+@router.post("/stories/{story_id}/split")
+async def split_form(request: Request, story_id: str) -> Response:
+    """The chosen documents form a new story; on to its page."""
+    return await _curate(request, story_id, _split_chosen)
+
+
+@router.post("/stories/{story_id}/merge")
+async def merge_form(request: Request, story_id: str) -> Response:
+    """The story joins the chosen one; on to that story's page."""
+    return await _curate(request, story_id, _merge_chosen)
+
+
+Curation = Callable[[Store, StoryInfo, FormData], str]  # the page to go to next
+
+
+def _move_chosen(store: Store, story: StoryInfo, form: FormData) -> str:
+    target = _chosen(store, form, "to", "choose the story the documents go to")
+    curation.move(store, _documents(form), story.id, target.id)
+    return f"/stories/{story.id}/manage?moved={len(set(_documents(form)))}&to={target.id}"
+
+
+def _split_chosen(store: Store, story: StoryInfo, form: FormData) -> str:
+    return f"/stories/{curation.split(store, story.id, _documents(form), _field(form, 'name')).id}"
+
+
+def _merge_chosen(store: Store, story: StoryInfo, form: FormData) -> str:
+    target = _chosen(store, form, "into", "choose the story to merge this one into")
+    return f"/stories/{curation.merge(store, target.id, story.id).id}"
+
+
+def _documents(form: FormData) -> list[str]:
+    return [value.strip() for value in form.getlist("documents") if isinstance(value, str)]
+
+
+def _chosen(store: Store, form: FormData, field: str, missing: str) -> StoryInfo:
+    key = _field(form, field)
+    if not key:
+        raise UsageError(missing)
+    found = store.story(key)
+    if found is None:
+        raise KeyError(f"no story {key!r}")
+    return found
+
+
+async def _curate(request: Request, story_id: str, operation: Curation) -> Response:
+    """The write rules of every form (same origin, the token), then ``operation`` on the
+    story; a refusal shows the page again with the reason (or an error page when the story
+    itself is gone or merged)."""
+    settings = settings_of(request)
+    if not _same_origin(request):
+        return error_response(request, 403, "this form must be sent from the Storyline page itself")
+    form = await _read_form(request, settings)
+    if isinstance(form, Response):
+        return form
+    problem = token_problem(request, _field(form, "token"))
+    if problem:
+        return error_response(request, 401, problem)
+    return await run_in_threadpool(_curate_in_thread, request, story_id, operation, form)
+
+
+def _curate_in_thread(request: Request, story_id: str, operation: Curation, form: FormData) -> Response:
+    with settings_of(request).store() as store:
+        story = _story_or_404(store, story_id)
+        if story.merged_into is not None:
+            return error_response(request, 409, str(MergedStory(story.id, story.merged_into)))
+        try:
+            return RedirectResponse(operation(store, story, form), status_code=303)
+        except (KeyError, UsageError) as exc:
+            status = next((code for kind, code in CURATION_STATUS.items() if isinstance(exc, kind)), 400)
+            message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+            return _manage_form(request, store, story, problem=message, status=status)
 
 
 # --------------------------------------------------------------------------- adding articles

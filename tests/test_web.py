@@ -1,8 +1,9 @@
 """The web app in headless Chromium against a real uvicorn server on 127.0.0.1: the seeds'
 briefing, a citation followed to its passage highlighted in the source viewer, articles added
-through the form (pasted, uploaded, fetched), search and the entity page. Screenshots go to the
-test output folder (``tests/conftest.py: screenshot``). The marking of cited spans is also tested
-directly, without a browser.
+through the form (pasted, uploaded, fetched), search, the entity page, and a story split and
+merged back through its manage page. Screenshots go to the test output folder
+(``tests/conftest.py: screenshot``). The marking of cited spans is also tested directly, without a
+browser.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,15 @@ ORCHARD = (
     "A late frost last weekend destroyed most of the apple blossom in the valley above Millbrook, "
     "the growers' cooperative said on Monday. Its chairman, Tomas Vik, expects the harvest to be "
     "half of last year's."
+)
+
+
+FAIR_TITLE = "Millbrook fair draws record crowd"
+FAIR = (
+    f"{FAIR_TITLE}\n\n"
+    "More than ten thousand visitors came to the autumn fair on the harbour square of Millbrook "
+    "on Saturday, the organisers said. The new cranes towered over the stalls, and the harbour "
+    "master, Lena Strand, opened the fair with a short speech about the port's good year."
 )
 
 
@@ -97,6 +108,14 @@ def live(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Iterator[
     db = tmp_path_factory.mktemp("web") / "web.db"
     result = CliRunner().invoke(main, ["ingest", str(seeds_dir), "--db", str(db), "--story", "Seeds", "-q"])
     assert result.exit_code == 0, result.output
+    with serving(db) as live_app:
+        live_app.api("/api/stories/1/briefing")
+        yield live_app
+
+
+@contextmanager
+def serving(db: Path) -> Iterator[LiveApp]:
+    """The app over ``db`` served by uvicorn on a free port of 127.0.0.1 while the block runs."""
     app = create_app(str(db), allow_private=True)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -107,11 +126,11 @@ def live(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Iterator[
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
-    live_app = LiveApp(f"http://127.0.0.1:{sock.getsockname()[1]}", db)
-    live_app.api("/api/stories/1/briefing")
-    yield live_app
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield LiveApp(f"http://127.0.0.1:{sock.getsockname()[1]}", db)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def cited_text(live: LiveApp, source: str, start: int, end: int) -> str:
@@ -224,3 +243,49 @@ def test_a_new_story_from_an_upload_and_a_url(live: LiveApp, page: Any, tmp_path
     assert ORCHARD_TITLE in sources and "Bridge reopens in Millbrook" in sources
     stories = {s["name"]: s["sources"] for s in live.api("/api/stories")}
     assert stories["Valley news"] == 2
+
+
+# --------------------------------------------------------------------------- curation
+
+
+@pytest.fixture
+def curation_live(tmp_path: Path) -> Iterator[LiveApp]:
+    """The story "Millbrook week" of three invented articles: S1 the harbour cranes, S2 the
+    orchard's frost, S3 the fair."""
+    folder = tmp_path / "week"
+    folder.mkdir()
+    for name, text in {"a-harbour": HARBOUR, "b-orchard": ORCHARD, "c-fair": FAIR}.items():
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+    db = tmp_path / "curation.db"
+    result = CliRunner().invoke(main, ["ingest", str(folder), "--db", str(db), "--story", "Millbrook week", "-q"])
+    assert result.exit_code == 0, result.output
+    with serving(db) as live_app:
+        yield live_app
+
+
+def test_a_story_split_through_its_page_and_merged_back(curation_live: LiveApp, page: Any) -> None:
+    live = curation_live
+    page.goto(live.url("/stories/1/manage"))
+    assert page.locator("#curate-documents input[name=documents]").count() == 3
+    assert page.locator("#curate-merge").count() == 0  # no other story to merge into yet
+    page.check("#doc-S2")
+    page.fill("#curate-documents input[name=name]", "Valley orchards")
+    screenshot(page, "web-curate-split")
+    page.click("#curate-documents button[formaction$='/split']")
+    page.wait_for_url(re.compile(r"/stories/2$"), timeout=JOB_SECONDS * 1000)
+    assert ORCHARD_TITLE in page.locator("#sources").inner_text()
+    assert {s["name"]: s["sources"] for s in live.api("/api/stories")} == {
+        "Millbrook week": 2, "Valley orchards": 1}
+
+    page.click("a[href='/stories/2/manage']")
+    page.wait_for_url(re.compile(r"/stories/2/manage$"))
+    page.select_option("#curate-merge select[name=into]", "1")
+    screenshot(page, "web-curate-merge")
+    page.click("#curate-merge button[type=submit]")
+    page.wait_for_url(re.compile(r"/stories/1$"), timeout=JOB_SECONDS * 1000)
+    sources = page.locator("#sources").inner_text()
+    assert ORCHARD_TITLE in sources and FAIR_TITLE in sources
+    page.goto(live.url("/stories/2"))  # the merged story's old address leads to the story it joined
+    assert page.url == live.url("/stories/1")
+    assert [(s["id"], s["sources"]) for s in live.api("/api/stories")] == [(1, 3)]
+    assert live.api("/api/stories/2")["merged_into"] == 1

@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from collections import Counter
 
 from storyline.model import Document
-from storyline.story.detect import StoryDetector, detect_stories, names_in
+from pathlib import Path
+
+import numpy as np
+
+from storyline.story.detect import (
+    DetectConfig,
+    Member,
+    StoryDetector,
+    StoryProfile,
+    Vocabulary,
+    core_documents,
+    day_of,
+    detect_stories,
+    features_of,
+    member_affinity,
+    names_in,
+    stream_stories,
+)
+from storyline.story.neighbours import VectorIndex
 
 STORIES = {
     "ferry": [
@@ -91,10 +110,69 @@ def test_labels_are_numbered_by_first_appearance_and_repeatable() -> None:
 
 def test_online_adds_join_the_story_they_belong_to() -> None:
     documents, _ = _pile()
+    features = features_of(documents)
     detector = StoryDetector()
-    first = [detector.add(document) for document in documents[:1] + documents[3:4]]
-    assert first == [0, 1]
-    assert detector.add(documents[1]) == 0  # a second ferry report joins the ferry story
+    first = [detector.add(n, features[n]) for n in (0, 3)]
+    assert first[0] != first[1]  # a ferry and a concert: two stories
+    assert detector.add(1, features[1]) == first[0]  # a second ferry report joins the ferry
+
+
+def test_a_stream_in_any_order_finds_the_stories_of_the_pile() -> None:
+    documents, gold = _pile()
+    expected = _groups(detect_stories(documents), gold)
+    for seed in range(3):
+        order = list(range(len(documents)))
+        random.Random(seed).shuffle(order)
+        labels = stream_stories([documents[i] for i in order], batch=4)
+        assert _groups(labels, [gold[i] for i in order]) == expected
+
+
+def test_documents_further_apart_than_the_window_are_never_one_story() -> None:
+    documents, _ = _pile()
+    ferry = documents[:3]
+    assert DetectConfig.packaged().window_days < 365
+    dated = [replace(d, published=day) for d, day in
+             zip(ferry, ("2020-03-01", "2020-03-02", "2021-03-01"))]
+    labels = detect_stories(dated)
+    assert labels[0] == labels[1] != labels[2]
+    assert day_of("2020-03-02T10:00:00Z") == day_of("2020-03-01") + 1 and day_of("in May") is None
+
+
+def test_a_member_leaves_its_story_exactly_as_it_came() -> None:
+    features = features_of(_pile()[0][:3])
+    vocabulary = Vocabulary()
+    for item in features:
+        vocabulary.see(item)
+    members = [Member.of(item, vocabulary) for item in features]
+    profile = StoryProfile()
+    for member in members[:2]:
+        profile.add(member)
+    before = member_affinity(DetectConfig.packaged(), members[2], profile)
+    profile.add(members[2])
+    profile.add(members[2], -1)
+    assert abs(member_affinity(DetectConfig.packaged(), members[2], profile) - before) < 1e-6
+    again = StoryProfile.from_bytes(profile.to_bytes())
+    assert again.size == 2 and abs(member_affinity(DetectConfig.packaged(), members[2], again) - before) < 1e-4
+    assert Member.from_bytes(members[0].to_bytes()).words.keys() == members[0].words.keys()
+
+
+def test_the_outlier_of_a_group_is_its_least_typical_member() -> None:
+    documents, _ = _pile()
+    group = [documents[6], *documents[:3]]  # a drought report among the ferry reports
+    assert core_documents(group)[-1] is documents[6]
+
+
+def test_the_vector_index_survives_saving_and_refuses_junk(tmp_path: Path) -> None:
+    vectors = np.eye(4, dtype=np.float32)
+    index = VectorIndex(4)
+    index.add([2, 5, 9], vectors[:3])
+    assert index.nearest(vectors[1], 1)[0][0] == 5
+    index.save(tmp_path / "v.usearch")
+    loaded = VectorIndex.load(tmp_path / "v.usearch", 4)
+    assert loaded is not None and len(loaded) == 3 and loaded.newest == 9
+    (tmp_path / "junk.usearch").write_bytes(b"not an index")
+    assert VectorIndex.load(tmp_path / "junk.usearch", 4) is None
+    assert VectorIndex.load(tmp_path / "missing.usearch", 4) is None
 
 
 def test_names_are_capitalised_runs_and_years_not_sentence_openers() -> None:

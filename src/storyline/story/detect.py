@@ -1,63 +1,81 @@
 """Story detection: which documents of a pile or a stream tell the same story.
 
-Documents are taken one at a time, in the order given (a stream, or a pile in its order), and
-each joins the most similar story found so far or starts a new one. Similarity of a document to
-a story mixes three views of the text, each a cosine against the story's running sum:
+Two documents are alike by three views of their text, each a cosine of unit vectors:
 
-* ``terms``: content words, weighted by tf-idf with document frequencies of what was seen so far
-  (so that what every story says, "police", "killed", weighs little);
-* ``names``: capitalised names and years, which tell two stories of one kind apart (one actor's
-  rehab from another's, one year's earthquake from another's);
-* ``meaning``: the sentence embedding of the document's opening.
+* ``words``: the content words, weighted by tf-idf (what every story says, "police", "killed",
+  weighs little);
+* ``names``: capitalised names and years, which tell two stories of one kind apart (one
+  actor's rehab from another's, one year's earthquake from another's);
+* ``meaning``: the sentence embedding of the title and opening.
 
-After the pass, stories that are as close as documents of one story are merged, so that a story
-split by an early, unlucky order comes together again. The constants (weights and thresholds)
-are data, ``data/stories.json``; ``benchmarks/stories.py`` measures them on ECB+ beside a TF-IDF
-average-link baseline. Everything is deterministic for a given order.
+Their weighted sum is a document pair's similarity; documents more than ``window_days`` apart
+(both dated) are never alike. A story is a group of documents whose *average* pairwise
+similarity reaches ``join``: average-link clustering. A pile is clustered exactly
+(``detect_stories``); a stream is read one document at a time (``StoryDetector``): each joins
+the story it is most like on average, or starts one, and a merge pass then joins stories as
+alike as documents of one story, and a relocation pass moves a new document to a story it now
+fits better. Because the average similarity of a document to a story is its dot product with
+the sum of the story's unit vectors, a story is kept as those sums (``StoryProfile``): the
+cost of a decision does not depend on the story's size, and the candidate stories come from a
+nearest-neighbour index (``storyline.story.neighbours``), not from every story stored.
 
-This is the first step of issue 12 and not yet wired into ingest or brief: in one pass it scores
-below the batch baseline on ECB+ (see ``docs/benchmarks.md``), and a merge-and-split pass over a
-window of recent stories is the next step.
+The weights and ``join`` are data (``data/stories.json``), chosen by five-fold cross-validation
+by topic on the ECB+ train split; ``benchmarks/stories.py`` reports the dev split beside a
+TF-IDF average-link baseline tuned on train.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from storyline.annotate.embeddings import Embedder, embed
 from storyline.model import Document
 from storyline.resources import read_data
-from storyline.text import stem, stop_words
+from storyline.story.neighbours import VectorIndex
+from storyline.text import stop_words
 
 DATA_FILE = "stories.json"
+Vector = NDArray[np.float32]
+Sparse = dict[str, float]
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]+")
+_WORD = re.compile(r"\b\w\w+\b")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]*\s+")
 _NAME = re.compile(r"\b[A-Z][A-Za-z'\u2019-]+(?:\s+[A-Z][A-Za-z'\u2019-]+)*|\b(?:1[89]|20)\d\d\b")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
 
 @dataclass(frozen=True)
 class DetectConfig:
-    """How far a document or story must be from the others to stand alone."""
+    """The weights of the views and how alike documents of one story are."""
 
-    terms: float
+    words: float
     names: float
     meaning: float
-    join: float  # a document joins the best story at this score or above
-    merge: float  # two stories merge at this score or above
+    join: float  # the average similarity at which documents form one story (average link)
+    window_days: int  # documents further apart than this (both dated) are never one story
     opening_chars: int  # what of a document is embedded (its title and opening)
+    candidates: int  # nearest documents whose stories are considered for a new document
+    profile_keys: int  # the largest words and names kept per story profile
 
     @classmethod
     def packaged(cls) -> DetectConfig:
         data = _config()
         return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+    def weights(self) -> tuple[float, float, float]:
+        total = self.words + self.names + self.meaning
+        return self.words / total, self.names / total, self.meaning / total
 
 
 @lru_cache(maxsize=1)
@@ -66,178 +84,30 @@ def _config() -> dict[str, Any]:
     return data
 
 
-class _View:
-    """One sparse view (terms or names) of every story: sublinear counts in a growing matrix,
-    scored against a document by cosine under the idf of everything seen so far."""
-
-    def __init__(self) -> None:
-        self._index: dict[str, int] = {}
-        self._counts = np.zeros((8, 64), dtype=np.float32)  # stories x keys, raw counts
-        self._logs = np.zeros((8, 64), dtype=np.float32)  # 1 + log(count), 0 where absent
-        self._frequency = np.zeros(64, dtype=np.float32)  # documents holding each key
-        self._documents = 0
-        self._stories = 0
-
-    def columns(self, counts: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The document's keys as column numbers (new keys get one) and their counts."""
-        columns = [self._index.setdefault(key, len(self._index)) for key in counts]
-        self._reserve(self._stories, len(self._index))
-        return np.array(columns, dtype=np.int64), np.array(list(counts.values()), dtype=np.float32)
-
-    def see(self, columns: np.ndarray) -> None:
-        """Count a new document in the document frequencies."""
-        self._documents += 1
-        self._frequency[columns] += 1
-
-    def scores(self, columns: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """The cosine of the document against every story."""
-        if not self._stories or not len(columns):
-            return np.zeros(self._stories, dtype=np.float32)
-        keys = len(self._index)
-        idf = np.log((1 + self._documents) / (1 + self._frequency[:keys])) + 1.0
-        stories = self._logs[: self._stories, :keys] * idf
-        document = (1 + np.log(counts)) * idf[columns]
-        norms = np.linalg.norm(stories, axis=1) * float(np.linalg.norm(document))
-        dots = stories[:, columns] @ document
-        return _ratio(dots, norms)
-
-    def add_story(self) -> int:
-        self._stories += 1
-        self._reserve(self._stories, len(self._index))
-        return self._stories - 1
-
-    def absorb(self, story: int, columns: np.ndarray, counts: np.ndarray) -> None:
-        self._counts[story, columns] += counts
-        self._logs[story, columns] = 1 + np.log(self._counts[story, columns])
-
-    def story_scores(self, story: int) -> np.ndarray:
-        """The cosine of one story against every story."""
-        keys = len(self._index)
-        idf = np.log((1 + self._documents) / (1 + self._frequency[:keys])) + 1.0
-        stories = self._logs[: self._stories, :keys] * idf
-        norms = np.linalg.norm(stories, axis=1)
-        dots = stories @ stories[story]
-        scale = norms * norms[story]
-        return _ratio(dots, scale)
-
-    def _reserve(self, stories: int, keys: int) -> None:
-        rows, cols = self._counts.shape
-        if stories <= rows and keys <= cols:
-            return
-        shape = (max(rows, 2 * stories if stories > rows else rows),
-                 max(cols, 2 * keys if keys > cols else cols))
-        self._counts = _grown(self._counts, shape)
-        self._logs = _grown(self._logs, shape)
-        self._frequency = np.pad(self._frequency, (0, shape[1] - len(self._frequency)))
+# --------------------------------------------------------------------------- what a document brings
 
 
-def _ratio(dots: np.ndarray, norms: np.ndarray) -> np.ndarray:
-    """``dots / norms``, 0 where a norm is 0 (an empty view has no direction)."""
-    ratio: np.ndarray = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
-    return ratio
+@dataclass(frozen=True)
+class Features:
+    """A document as detection reads it: raw counts of its words and names, its opening's unit
+    vector and its day (days since 1970-01-01, None when undated)."""
+
+    words: Counter[str]
+    names: Counter[str]
+    vector: Vector
+    day: int | None
 
 
-def _grown(matrix: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    bigger = np.zeros(shape, dtype=matrix.dtype)
-    bigger[: matrix.shape[0], : matrix.shape[1]] = matrix
-    return bigger
-
-
-class StoryDetector:
-    """Online story detection: ``add`` each document, in order; ``labels`` after the merge pass.
-
-    ``embedder`` turns texts into normalised vectors (default: the packaged MiniLM model);
-    ``add_all`` embeds a whole pile in one call, which is much faster than one by one.
-    """
-
-    def __init__(self, config: DetectConfig | None = None, embedder: Embedder | None = None) -> None:
-        self.config = config or DetectConfig.packaged()
-        self._embedder = embedder
-        self._terms = _View()
-        self._names = _View()
-        self._meanings: list[np.ndarray] = []  # per story: the sum of its documents' vectors
-        self._story_of: list[int] = []
-
-    def add_all(self, documents: Sequence[Document]) -> list[int]:
-        """Add ``documents`` in order; their story numbers before the merge pass."""
-        vectors = self._embed([opening(d, self.config.opening_chars) for d in documents])
-        return [self._add(document, vector) for document, vector in zip(documents, vectors)]
-
-    def add(self, document: Document) -> int:
-        """Add one document; the number of the story it joined or started."""
-        return self.add_all([document])[0]
-
-    def labels(self) -> list[int]:
-        """Every added document's story after merging close stories, numbered 0, 1, ... in the
-        order of each story's first document."""
-        parent = list(range(len(self._meanings)))
-        for a, b in self._merges():
-            parent[_root(parent, b)] = _root(parent, a)
-        first: dict[int, int] = {}
-        return [first.setdefault(_root(parent, story), len(first)) for story in self._story_of]
-
-    # -- the online pass
-
-    def _add(self, document: Document, vector: np.ndarray) -> int:
-        terms = self._terms.columns(_terms_in(document.text))
-        names = self._names.columns(names_in(document.text))
-        self._terms.see(terms[0])
-        self._names.see(names[0])
-        scores = self._combined(self._terms.scores(*terms), self._names.scores(*names),
-                                self._meaning_scores(vector))
-        best = int(np.argmax(scores)) if len(scores) else -1
-        if best < 0 or scores[best] < self.config.join:
-            best = self._terms.add_story()
-            self._names.add_story()
-            self._meanings.append(np.zeros_like(vector))
-        self._terms.absorb(best, *terms)
-        self._names.absorb(best, *names)
-        self._meanings[best] = self._meanings[best] + vector
-        self._story_of.append(best)
-        return best
-
-    def _meaning_scores(self, vector: np.ndarray) -> np.ndarray:
-        if not self._meanings:
-            return np.zeros(0, dtype=np.float32)
-        sums = np.stack(self._meanings)
-        norms = np.linalg.norm(sums, axis=1) * float(np.linalg.norm(vector))
-        dots = sums @ vector
-        return _ratio(dots, norms)
-
-    def _combined(self, terms: np.ndarray, names: np.ndarray, meaning: np.ndarray) -> np.ndarray:
-        config = self.config
-        total = config.terms + config.names + config.meaning
-        return (config.terms * terms + config.names * names + config.meaning * meaning) / total
-
-    # -- the merge pass
-
-    def _merges(self) -> list[tuple[int, int]]:
-        """Pairs of stories to merge, closest first (each story's sums against the others')."""
-        pairs = []
-        for story in range(len(self._meanings)):
-            scores = self._combined(self._terms.story_scores(story),
-                                    self._names.story_scores(story),
-                                    self._meaning_scores(self._meanings[story]))
-            for other in np.nonzero(scores >= self.config.merge)[0]:
-                if other > story:
-                    pairs.append((-float(scores[other]), story, int(other)))
-        return [(a, b) for _, a, b in sorted(pairs)]
-
-    def _embed(self, texts: list[str]) -> list[np.ndarray]:
-        if not texts:
-            return []
-        if self.config.meaning <= 0:
-            return [np.zeros(1, dtype=np.float32) for _ in texts]
-        return list((self._embedder or embed)(texts))  # the model loads on first use
-
-
-def detect_stories(documents: Sequence[Document], *, config: DetectConfig | None = None,
-                   embedder: Embedder | None = None) -> list[int]:
-    """The story of each document (0, 1, ... in order of first appearance), read online in the
-    order given, then merged."""
-    detector = StoryDetector(config, embedder)
-    detector.add_all(documents)
-    return detector.labels()
+def features_of(documents: Sequence[Document], *, config: DetectConfig | None = None,
+                embedder: Embedder | None = None) -> list[Features]:
+    """The features of ``documents``, their openings embedded in one call."""
+    config = config or DetectConfig.packaged()
+    if not documents:
+        return []
+    vectors = _unit_rows(np.asarray((embedder or embed)(
+        [opening(d, config.opening_chars) for d in documents]), dtype=np.float32))
+    return [Features(words_in(d.text), names_in(d.text), vectors[k], day_of(d.published))
+            for k, d in enumerate(documents)]
 
 
 def opening(document: Document, chars: int) -> str:
@@ -248,33 +118,502 @@ def opening(document: Document, chars: int) -> str:
     return text[:chars].rsplit(" ", 1)[0]
 
 
-def _terms_in(text: str) -> Counter[str]:
-    """Content words of a text, stemmed, stop words left out."""
-    words = stop_words()
-    return Counter(stem(w) for w in _WORD.findall(text) if w.lower() not in words)
+def words_in(text: str) -> Counter[str]:
+    """Content words of a text, lower-cased, stop words left out."""
+    stops = stop_words()
+    return Counter(w for w in _WORD.findall(text.lower()) if w not in stops)
 
 
 def names_in(text: str) -> Counter[str]:
     """Capitalised names and years of a text, lower-cased; a sentence's first word counts only
     when it continues into a longer name ("Tara Reid entered ...")."""
     found: Counter[str] = Counter()
-    words = stop_words()
+    stops = stop_words()
     for sentence in _SENTENCE_BREAK.split(text):
         for match in _NAME.finditer(sentence):
             name = match.group()
             if match.start() == 0 and " " not in name:
                 continue
-            if name.lower() in words:
+            if name.lower() in stops:
                 continue
             found[" ".join(name.lower().split())] += 1
     return found
 
 
-def _root(parent: list[int], story: int) -> int:
-    while parent[story] != story:
-        parent[story] = parent[parent[story]]
-        story = parent[story]
-    return story
+def day_of(published: str | None) -> int | None:
+    """Days since 1970-01-01 of an ISO date (or time); None when absent or not a date."""
+    match = _DAY.match(published or "")
+    if not match:
+        return None
+    try:
+        return date(*map(int, match.groups())).toordinal() - _EPOCH
+    except ValueError:
+        return None
+
+
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+# --------------------------------------------------------------------------- idf and unit vectors
+
+
+class Vocabulary:
+    """How many documents hold each word and name: the idf of the tf-idf views, for the pile or
+    for everything a store has seen."""
+
+    def __init__(self, documents: int = 0, frequency: Mapping[str, int] | None = None) -> None:
+        self.documents = documents
+        self.frequency: Counter[str] = Counter(frequency or {})
+
+    def see(self, features: Features) -> list[str]:
+        """Count a document; the keys whose frequency changed (names prefixed, see ``_key``)."""
+        keys = [*features.words, *(_name_key(n) for n in features.names)]
+        self.documents += 1
+        self.frequency.update(keys)
+        return keys
+
+    def unit(self, counts: Mapping[str, int], *, names: bool = False) -> Sparse:
+        """Sublinear tf-idf weights of ``counts``, scaled to length 1."""
+        weights = {key: (1.0 + math.log(count)) * self._idf(_name_key(key) if names else key)
+                   for key, count in counts.items() if count > 0}
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        return {key: w / norm for key, w in weights.items()} if norm else {}
+
+    def _idf(self, key: str) -> float:
+        return math.log((1 + self.documents) / (1 + self.frequency[key])) + 1.0
+
+
+def _name_key(name: str) -> str:
+    """Names share the vocabulary table with words under a prefix no word can have."""
+    return "\x01" + name
+
+
+@dataclass
+class Member:
+    """A document as it entered a story: its unit vectors under the idf of that moment (kept, so
+    that it can leave the story again exactly)."""
+
+    words: Sparse
+    names: Sparse
+    vector: Vector
+    day: int | None
+
+    @classmethod
+    def of(cls, features: Features, vocabulary: Vocabulary) -> Member:
+        return cls(vocabulary.unit(features.words), vocabulary.unit(features.names, names=True),
+                   features.vector, features.day)
+
+    def to_bytes(self) -> bytes:
+        head = json.dumps({"words": _rounded(self.words), "names": _rounded(self.names),
+                           "day": self.day}, ensure_ascii=False).encode()
+        return len(head).to_bytes(4, "big") + head + self.vector.astype(np.float16).tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Member:
+        size = int.from_bytes(data[:4], "big")
+        head = json.loads(data[4 : 4 + size])
+        vector = np.frombuffer(data[4 + size :], dtype=np.float16).astype(np.float32)
+        return cls(head["words"], head["names"], vector, head["day"])
+
+
+def _rounded(weights: Sparse) -> Sparse:
+    return {key: round(value, 5) for key, value in weights.items()}
+
+
+# --------------------------------------------------------------------------- stories as sums
+
+
+@dataclass
+class StoryProfile:
+    """A story as the sums of its members' unit vectors (the average similarity of anything to
+    the story is a dot product with them, divided by ``size``) and the days it spans."""
+
+    size: int = 0
+    words: Sparse = field(default_factory=dict)
+    names: Sparse = field(default_factory=dict)
+    meaning: Vector | None = None
+    first_day: int | None = None
+    last_day: int | None = None
+
+    def add(self, member: Member, sign: int = 1) -> None:
+        self.size += sign
+        _accumulate(self.words, member.words, sign)
+        _accumulate(self.names, member.names, sign)
+        vector = sign * member.vector
+        self.meaning = vector.copy() if self.meaning is None else self.meaning + vector
+        if sign > 0 and member.day is not None:
+            self.first_day = min(self.first_day if self.first_day is not None else member.day, member.day)
+            self.last_day = max(self.last_day if self.last_day is not None else member.day, member.day)
+
+    def absorb(self, other: StoryProfile) -> None:
+        self.size += other.size
+        _accumulate(self.words, other.words, 1)
+        _accumulate(self.names, other.names, 1)
+        if other.meaning is not None:
+            self.meaning = other.meaning.copy() if self.meaning is None else self.meaning + other.meaning
+        days = [d for d in (self.first_day, self.last_day, other.first_day, other.last_day) if d is not None]
+        self.first_day, self.last_day = (min(days), max(days)) if days else (None, None)
+
+    def pruned(self, keys: int) -> StoryProfile:
+        """The profile with only its ``keys`` heaviest words and names (a long story's tail of
+        words said once adds almost nothing to a cosine, and memory it would cost)."""
+        return StoryProfile(self.size, _heaviest(self.words, keys), _heaviest(self.names, keys),
+                            self.meaning, self.first_day, self.last_day)
+
+    def mean_vector(self) -> Vector:
+        assert self.meaning is not None
+        unit: Vector = _unit_rows(self.meaning[None, :])[0]
+        return unit
+
+    def to_bytes(self) -> bytes:
+        head = json.dumps({"size": self.size, "words": _rounded(self.words),
+                           "names": _rounded(self.names), "first_day": self.first_day,
+                           "last_day": self.last_day}, ensure_ascii=False).encode()
+        meaning = b"" if self.meaning is None else self.meaning.astype(np.float32).tobytes()
+        return len(head).to_bytes(4, "big") + head + meaning
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StoryProfile:
+        size = int.from_bytes(data[:4], "big")
+        head = json.loads(data[4 : 4 + size])
+        rest = data[4 + size :]
+        meaning = np.frombuffer(rest, dtype=np.float32).copy() if rest else None
+        return cls(head["size"], head["words"], head["names"], meaning, head["first_day"],
+                   head["last_day"])
+
+
+def _accumulate(total: Sparse, part: Mapping[str, float], sign: int) -> None:
+    for key, value in part.items():
+        total[key] = total.get(key, 0.0) + sign * value
+
+
+def _heaviest(weights: Sparse, keys: int) -> Sparse:
+    if len(weights) <= keys:
+        return dict(weights)
+    return dict(sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:keys])
+
+
+def _dot(small: Mapping[str, float], large: Mapping[str, float]) -> float:
+    if len(small) > len(large):
+        small, large = large, small
+    return sum(value * large.get(key, 0.0) for key, value in small.items())
+
+
+def _apart(config: DetectConfig, first: int | None, last: int | None, day: int | None) -> bool:
+    """Whether ``day`` lies more than the window away from the span [first, last]."""
+    if day is None or first is None or last is None:
+        return False
+    return day < first - config.window_days or day > last + config.window_days
+
+
+def member_affinity(config: DetectConfig, member: Member, story: StoryProfile) -> float:
+    """The average similarity of ``member`` to the documents of ``story`` (0 outside the window)."""
+    if story.size <= 0 or _apart(config, story.first_day, story.last_day, member.day):
+        return 0.0
+    words, names, meaning = config.weights()
+    total = words * _dot(member.words, story.words) + names * _dot(member.names, story.names)
+    if story.meaning is not None:
+        total += meaning * float(member.vector @ story.meaning)
+    return total / story.size
+
+
+def story_affinity(config: DetectConfig, a: StoryProfile, b: StoryProfile) -> float:
+    """The average similarity of a document of ``a`` to one of ``b`` (average link)."""
+    if a.size <= 0 or b.size <= 0:
+        return 0.0
+    if a.first_day is not None and b.first_day is not None and (
+            _apart(config, a.first_day, a.last_day, b.first_day)
+            and _apart(config, a.first_day, a.last_day, b.last_day)):
+        return 0.0
+    words, names, meaning = config.weights()
+    total = words * _dot(a.words, b.words) + names * _dot(a.names, b.names)
+    if a.meaning is not None and b.meaning is not None:
+        total += meaning * float(a.meaning @ b.meaning)
+    return total / (a.size * b.size)
+
+
+# --------------------------------------------------------------------------- a pile, exactly
+
+
+def detect_stories(documents: Sequence[Document], *, config: DetectConfig | None = None,
+                   embedder: Embedder | None = None) -> list[int]:
+    """The story of each document (0, 1, ... in order of first appearance): average-link
+    clustering of the whole pile, cut where the average similarity falls below ``join``. The
+    answer does not depend on the pile's order (up to exact ties)."""
+    config = config or DetectConfig.packaged()
+    return cluster_features(features_of(documents, config=config, embedder=embedder), config)
+
+
+def cluster_features(features: Sequence[Features], config: DetectConfig) -> list[int]:
+    """``detect_stories`` on features already made."""
+    if len(features) < 2:
+        return [0] * len(features)
+    vocabulary = Vocabulary()
+    for item in features:
+        vocabulary.see(item)
+    members = [Member.of(item, vocabulary) for item in features]
+    return _average_link(_similarity(config, members), config.join)
+
+
+def _similarity(config: DetectConfig, members: Sequence[Member]) -> NDArray[np.float64]:
+    words, names, meaning = config.weights()
+    vectors = np.stack([m.vector for m in members]).astype(np.float64)
+    similarity = meaning * (vectors @ vectors.T)
+    similarity += words * _sparse_cosines([m.words for m in members])
+    similarity += names * _sparse_cosines([m.names for m in members])
+    days = [m.day for m in members]
+    for i, day in enumerate(days):
+        for j in range(i + 1, len(days)):
+            other = days[j]
+            if day is not None and other is not None and abs(day - other) > config.window_days:
+                similarity[i, j] = similarity[j, i] = 0.0
+    return similarity
+
+
+def _sparse_cosines(rows: Sequence[Sparse]) -> NDArray[np.float64]:
+    """Dot products of unit sparse rows (through a dense matrix of the keys they use)."""
+    keys = {key: k for k, key in enumerate(sorted(set().union(*rows)))}
+    matrix = np.zeros((len(rows), max(len(keys), 1)))
+    for r, row in enumerate(rows):
+        for key, value in row.items():
+            matrix[r, keys[key]] = value
+    product: NDArray[np.float64] = matrix @ matrix.T
+    return product
+
+
+def _average_link(similarity: NDArray[np.float64], join: float) -> list[int]:
+    """Average-link agglomeration until no two clusters average ``join``; labels by first
+    member. The closest pair merges first; on a tie, the pair of lowest indices."""
+    size = len(similarity)
+    link = similarity.astype(np.float64).copy()
+    np.fill_diagonal(link, -np.inf)
+    members = np.ones(size)
+    alive = np.ones(size, dtype=bool)
+    parent = list(range(size))
+    while True:
+        a, b = divmod(int(np.argmax(link)), size)
+        if link[a, b] < join:
+            break
+        a, b = min(a, b), max(a, b)
+        merged = (members[a] * link[a] + members[b] * link[b]) / (members[a] + members[b])
+        link[a, :] = merged
+        link[:, a] = merged
+        link[a, a] = -np.inf
+        link[b, :] = -np.inf
+        link[:, b] = -np.inf
+        members[a] += members[b]
+        alive[b] = False
+        parent[b] = a
+    first: dict[int, int] = {}
+    return [first.setdefault(_root(parent, k), len(first)) for k in range(size)]
+
+
+def _root(parent: list[int], node: int) -> int:
+    while parent[node] != node:
+        parent[node] = parent[parent[node]]
+        node = parent[node]
+    return node
+
+
+# --------------------------------------------------------------------------- a stream, online
+
+# Rounds of the merge pass after a batch: each round merges disjoint pairs, so a story grown by
+# one round may reach another in the next; real batches settle in a handful.
+MERGE_ROUNDS = 64
+ProfileLoader = Callable[[Sequence[int]], Mapping[int, StoryProfile]]
+
+
+class StoryDetector:
+    """Online detection: ``add`` each document's features in order; each joins the story it is
+    most like on average (among the stories of its nearest documents) or starts one, under a
+    key of its own (``new_key``). ``settle`` then merges and relocates around what was added.
+
+    What it remembers lives in memory or, for a store, is loaded on demand: ``profiles``
+    holds the stories it has seen, ``load`` fetches others by key, ``story_of`` maps a
+    document number to its story, ``index`` holds the document vectors.
+    """
+
+    def __init__(self, config: DetectConfig | None = None, *, vocabulary: Vocabulary | None = None,
+                 index: VectorIndex | None = None, story_of: dict[int, int] | None = None,
+                 load: ProfileLoader | None = None, first_key: int = 0) -> None:
+        self.config = config or DetectConfig.packaged()
+        self.vocabulary = vocabulary or Vocabulary()
+        self.index = index
+        self.story_of = story_of if story_of is not None else {}
+        self.profiles: dict[int, StoryProfile] = {}
+        self.members: dict[int, Member] = {}  # documents added in this session, by number
+        self.features: dict[int, Features] = {}  # and what they brought (to weigh them again)
+        self._weighed_at = max(self.vocabulary.documents, 1)  # documents seen when last weighed
+        self.changed: set[int] = set()  # stories whose profile changed
+        self.merged: dict[int, int] = {}  # story -> the story it was merged into
+        self._load = load
+        self._next_key = first_key
+        self._added: list[int] = []
+
+    def add(self, number: int, features: Features) -> int:
+        """File document ``number``; the key of the story it joined or started."""
+        self.vocabulary.see(features)
+        member = Member.of(features, self.vocabulary)
+        candidates = self._candidates(member.vector)
+        best, score = self._best(member, candidates)
+        story = best if best is not None and score >= self.config.join else self._new_story()
+        self._file(number, member, story)
+        self.features[number] = features
+        if self.index is None:
+            self.index = VectorIndex(len(member.vector))
+        self.index.add([number], member.vector[None, :])
+        self._added.append(number)
+        return story
+
+    def settle(self) -> None:
+        """After a batch of ``add``s: merge the stories around them that are as alike as one
+        story's documents, then move each added document to the story it now fits best."""
+        if self.vocabulary.documents >= 2 * self._weighed_at:
+            self._weigh_again()
+        self._merge_pass()
+        self._relocate_pass()
+        self._added = []
+
+    def _weigh_again(self) -> None:
+        """Weigh this session's documents under the idf of now. Early documents were weighed
+        when few documents were known, so every word looked rare and they all looked alike;
+        doing it each time the count doubles costs each document a logarithmic number of
+        reweighs."""
+        for number, features in self.features.items():
+            story = self._alive(self.story_of[number])
+            fresh = Member.of(features, self.vocabulary)
+            self.profiles[story].add(self.members[number], -1)
+            self.profiles[story].add(fresh)
+            self.members[number] = fresh
+            self.changed.add(story)
+        self._weighed_at = self.vocabulary.documents
+
+    def labels(self, numbers: Sequence[int]) -> list[int]:
+        """The stories of documents ``numbers``, renumbered 0, 1, ... by first appearance."""
+        first: dict[int, int] = {}
+        return [first.setdefault(self.story_of[n], len(first)) for n in numbers]
+
+    # -- choosing
+
+    def _candidates(self, vector: Vector) -> list[int]:
+        if self.index is None:
+            return []
+        stories = []
+        for number, _ in self.index.nearest(vector, self.config.candidates):
+            story = self.story_of.get(number)
+            if story is not None and story not in stories:
+                stories.append(story)
+        self._ensure(stories)
+        return [s for s in stories if s in self.profiles]
+
+    def _best(self, member: Member, candidates: Iterable[int]) -> tuple[int | None, float]:
+        best: tuple[int | None, float] = (None, -1.0)
+        for story in candidates:
+            score = member_affinity(self.config, member, self.profiles[story])
+            if score > best[1] or (score == best[1] and best[0] is not None and story < best[0]):
+                best = (story, score)
+        return best
+
+    def _new_story(self) -> int:
+        key = self._next_key
+        self._next_key += 1
+        self.profiles[key] = StoryProfile()
+        return key
+
+    def _file(self, number: int, member: Member, story: int) -> None:
+        self.profiles[story].add(member)
+        self.members[number] = member
+        self.story_of[number] = story
+        self.changed.add(story)
+
+    def _ensure(self, stories: Sequence[int]) -> None:
+        missing = [s for s in stories if s not in self.profiles]
+        if missing and self._load is not None:
+            self.profiles.update(self._load(missing))
+
+    # -- merging and relocating
+
+    def _merge_pass(self) -> None:
+        """Merge pairs of stories near the added documents, most alike first, while any pair
+        averages ``join``; a story merged away is not merged again in the same round."""
+        for _ in range(MERGE_ROUNDS):  # a merged story may now reach a third: go on until none
+            pairs = sorted(self._merge_pairs(), reverse=True)
+            done: set[int] = set()
+            for score, keep, other in ((p[0], -p[1], -p[2]) for p in pairs):
+                if keep in done or other in done:
+                    continue
+                self._merge(keep, other)
+                done.update((keep, other))
+            if not done:
+                return
+
+    def _merge_pairs(self) -> list[tuple[float, int, int]]:
+        touched = {self._alive(self.story_of[n]) for n in self._added}
+        pairs: dict[tuple[int, int], float] = {}
+        for story in sorted(touched):
+            profile = self.profiles[story]
+            if profile.meaning is None or self.index is None:
+                continue
+            for other in self._candidates(profile.mean_vector()):
+                other = self._alive(other)
+                if other == story or other not in self.profiles:
+                    continue
+                pair = (min(story, other), max(story, other))
+                if pair not in pairs:
+                    pairs[pair] = story_affinity(self.config, self.profiles[pair[0]], self.profiles[pair[1]])
+        # (score, -keep, -other): ties go to the older stories (lower keys) first
+        return [(score, -a, -b) for (a, b), score in pairs.items() if score >= self.config.join]
+
+    def _merge(self, keep: int, other: int) -> None:
+        self.profiles[keep].absorb(self.profiles.pop(other))
+        self.merged[other] = keep
+        for number, story in self.story_of.items():
+            if story == other:
+                self.story_of[number] = keep
+        self.changed.update((keep, other))
+
+    def _alive(self, story: int) -> int:
+        while story in self.merged:
+            story = self.merged[story]
+        return story
+
+    def _relocate_pass(self) -> None:
+        """A document that went into a story early may fit another better once both have
+        grown: move each added document whose own story (without it) it averages below
+        another candidate's."""
+        for number in self._added:
+            member = self.members[number]
+            own = self._alive(self.story_of[number])
+            profile = self.profiles[own]
+            if profile.size <= 1:
+                continue
+            profile.add(member, -1)
+            stay = member_affinity(self.config, member, profile)
+            best, score = self._best(member, [self._alive(s) for s in self._candidates(member.vector)
+                                             if self._alive(s) != own])
+            if best is not None and score >= self.config.join and score > stay:
+                self.profiles[best].add(member)
+                self.story_of[number] = best
+                self.changed.update((own, best))
+            else:
+                profile.add(member)
+
+
+def stream_stories(documents: Sequence[Document], *, config: DetectConfig | None = None,
+                   embedder: Embedder | None = None, batch: int = 50) -> list[int]:
+    """Detection as a stream reads ``documents``: in order, settling after every ``batch``;
+    labels as ``detect_stories`` gives them."""
+    config = config or DetectConfig.packaged()
+    detector = StoryDetector(config)
+    features = features_of(documents, config=config, embedder=embedder)
+    for start in range(0, len(features), batch):
+        for number in range(start, min(start + batch, len(features))):
+            detector.add(number, features[number])
+        detector.settle()
+    return detector.labels(range(len(documents)))
+
+
+# --------------------------------------------------------------------------- the stories of a pile
 
 
 @dataclass(frozen=True)
@@ -314,40 +653,37 @@ def _found(number: int, members: list[Document], embedder: Embedder | None) -> F
 
 
 def core_documents(members: Sequence[Document], *, embedder: Embedder | None = None) -> list[Document]:
-    """``members`` ordered by how typical each is of the group (mean similarity of its terms,
-    names and opening to the other members'), most typical first; ties keep the given order.
-    Outliers come last."""
+    """``members`` ordered by how typical each is of the group (``typicality``), most typical
+    first; ties keep the given order. Outliers come last."""
     if len(members) <= 2:
         return list(members)
-    config = DetectConfig.packaged()
-    vectors = np.stack((embedder or embed)([opening(d, config.opening_chars) for d in members]))
-    meaning = vectors @ vectors.T
-    terms = _cosines([_terms_in(d.text) for d in members])
-    names = _cosines([names_in(d.text) for d in members])
-    total = config.terms + config.names + config.meaning
-    similarity = (config.terms * terms + config.names * names + config.meaning * meaning) / total
-    np.fill_diagonal(similarity, 0.0)
-    typical = similarity.sum(axis=1) / (len(members) - 1)
-    order = sorted(range(len(members)), key=lambda k: (-round(float(typical[k]), 6), k))
+    typical = typicality(members, embedder=embedder)
+    order = sorted(range(len(members)), key=lambda k: (-round(typical[k], 6), k))
     return [members[k] for k in order]
 
 
-def _cosines(bags: list[Counter[str]]) -> np.ndarray:
-    """Cosines between bags of words under their own idf."""
-    keys = sorted(set().union(*bags))
-    column = {key: k for k, key in enumerate(keys)}
-    matrix = np.zeros((len(bags), len(keys)), dtype=np.float32)
-    for row, bag in enumerate(bags):
-        for key, count in bag.items():
-            matrix[row, column[key]] = 1 + np.log(count)
-    frequency = (matrix > 0).sum(axis=0)
-    matrix *= np.log((1 + len(bags)) / (1 + frequency)) + 1.0
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
-    cosines: np.ndarray = matrix @ matrix.T
-    return cosines
+def typicality(members: Sequence[Document], *, embedder: Embedder | None = None) -> list[float]:
+    """Each member's average similarity to the others, in the given order (1.0 for a single)."""
+    if len(members) < 2:
+        return [1.0] * len(members)
+    config = DetectConfig.packaged()
+    features = features_of(members, config=config, embedder=embedder)
+    vocabulary = Vocabulary()
+    for item in features:
+        vocabulary.see(item)
+    # No time window here: a group's members belong together however far apart they are.
+    unbounded = DetectConfig(**{**config.__dict__, "window_days": 10**6})
+    similarity = _similarity(unbounded, [Member.of(item, vocabulary) for item in features])
+    np.fill_diagonal(similarity, 0.0)
+    return [float(value) for value in similarity.sum(axis=1) / (len(members) - 1)]
 
 
 def _first_words(text: str, words: int = 12) -> str:
     head = text.split()[:words]
     return " ".join(head) + (" ..." if len(text.split()) > words else "")
+
+
+def _unit_rows(matrix: Vector) -> Vector:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    unit: Vector = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    return unit

@@ -215,11 +215,20 @@ def new_since_visit(store: Store, story: int, briefing: Briefing, visited: datet
     """The section of what was filed into the story after ``visited`` (the web page's "new
     since your last visit"); None, without reading the documents, when nothing was."""
     times = store.story_document_times(story)
-    if not any((instant(t.filed_at) or visited) > visited for t in times.values()):
+    if not _filed_after(times, visited):
         return None
     documents = annotated(store.story_documents(story, with_annotations=True), keep_in=store)
     cut = Cut(visited, visited.isoformat(timespec="seconds"), "last visit")
     return story_news(store, story, cut, documents, briefing, times=times)
+
+
+def filed_since(store: Store, story: int, when: datetime) -> bool:
+    """Was any document filed into the story after ``when``? (One small query.)"""
+    return _filed_after(store.story_document_times(story), when)
+
+
+def _filed_after(times: dict[str, DocumentTimes], when: datetime) -> bool:
+    return any((instant(t.filed_at) or when) > when for t in times.values())
 
 
 def mark_briefed(db_url: str | None, story: int, at: str) -> None:

@@ -250,19 +250,29 @@ def new_since(earlier: Sequence[Document], later: Sequence[Document], cut: Cut, 
     space = _Space([s.bag for s in known] + [s.bag for _, s in candidates])
     past = space.rows([s.bag for s in known])
     limits = settings["limits"]
-    quote_items = _new_items(quotes, later_ids, known, past, space, test, stop)[: limits["quotes"]]
     forecast_items = _new_items(forecasts, later_ids, known, past, space, test, stop)[: limits["forecasts"]]
-    # A sentence shown as a new quote or forecast is not shown again as a fact.
-    shown_spans = [c for item in [*quote_items, *forecast_items] for c in item.citations]
-    candidates = [(c, s) for c, s in candidates if not any(
-        x.source == s.source and x.start < s.end and s.start < x.end for x in shown_spans)]
+    quote_items = _new_items(quotes, later_ids, known, past, space, test, stop)
+    # Each sentence is shown once: a new forecast or a direct quote in its own part, a reported
+    # claim ("..., the company said") as a fact.
+    apart = [c for item in [*forecast_items, *(q for q in quote_items if q.direct)]
+             for c in item.citations]
+    candidates = [(c, s) for c, s in candidates if not _on(s, apart)]
     facts = _facts(candidates, past, known, space, test, settings)[: limits["summary"]]
+    stated = [Citation(source=c.source, start=c.start, end=c.end) for f in facts for c in f.citations]
+    quote_items = [q for q in quote_items if q.direct or not _on(q.citations[0], stated)]
+    quote_items = quote_items[: limits["quotes"]]
     bearing = _bearing(forecasts, later_ids, originals, stop, vectors, settings)[: limits["bearing"]]
     section = NewSince(since=cut.since, basis=cut.basis, sources=shown, summary=facts,
                        quotes=quote_items, forecasts=forecast_items, bearing=bearing)
     if section.empty:
         section.note = "The sources after the cut add nothing the earlier ones did not say."
     return section
+
+
+def _on(span: _Sentence | Citation, citations: Sequence[Citation]) -> bool:
+    """Does the span overlap one of the cited spans?"""
+    return any(c.source == span.source and c.start < span.end and span.start < c.end
+               for c in citations)
 
 
 def _nothing(cut: Cut, later: Sequence[Document]) -> str:

@@ -516,7 +516,7 @@ class SQLiteStore:
             if from_story == to_story:
                 raise UsageError(f"the documents are in story {from_story} already")
             seqs = _members(conn, from_story, doc_ids, "move")
-            return _move(conn, seqs, from_story, to_story, _now())
+            return _move(conn, seqs, from_story, to_story)
 
     def merge_stories(self, keep: int, other: int) -> StoryInfo:
         """``other``'s documents join ``keep``; ``other`` is marked merged into ``keep``."""
@@ -529,7 +529,7 @@ class SQLiteStore:
             now = _now()
             seqs = [row[0] for row in conn.execute(
                 "SELECT document FROM story_documents WHERE story = ?", (other,))]
-            _move(conn, seqs, other, keep, now)
+            _move(conn, seqs, other, keep)
             # Stories merged into ``other`` earlier now lead to ``keep`` in one step.
             conn.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ? OR id = ?",
                          (keep, other, other))
@@ -565,7 +565,7 @@ class SQLiteStore:
                 (clean, kind, now, now),
             ).lastrowid
             assert new is not None
-            _move(conn, seqs, story, new, now)
+            _move(conn, seqs, story, new)
         return self._stories("WHERE s.id = ?", (new,))[0]
 
     # -- storylines
@@ -785,9 +785,11 @@ def _members(conn: sqlite3.Connection, story: int, doc_ids: Sequence[str], verb:
     return seqs
 
 
-def _move(conn: sqlite3.Connection, seqs: Sequence[int], source: int, target: int, now: str) -> int:
+def _move(conn: sqlite3.Connection, seqs: Sequence[int], source: int, target: int) -> int:
     """Documents ``seqs`` join ``target`` (those already there stay once) and leave ``source``;
-    returns how many joined."""
+    returns how many joined. They are filed into ``target`` now, to the microsecond (what is
+    new there since a briefing or a visit counts them from now)."""
+    now = _now(precise=True)
     joined = 0
     for seq in seqs:
         joined += conn.execute(

@@ -33,7 +33,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from storyline.annotate.embeddings import SentenceVectors
-from storyline.briefing import Bearing, Citation, CitedText, ForecastItem, NewSince, QuoteItem
+from storyline.briefing import (
+    Bearing,
+    Citation,
+    CitedText,
+    ForecastItem,
+    NewSince,
+    QuoteItem,
+)
 from storyline.errors import UsageError
 from storyline.model import Document
 from storyline.resources import read_data

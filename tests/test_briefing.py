@@ -14,7 +14,7 @@ from storyline.briefing import Briefing, Citation, CitedText, Period, SourceMode
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "briefing-schema.md").read_text("utf-8")
 MODELS = [schema.Briefing, schema.TimelineItem, schema.EntityItem, schema.QuoteItem,
           schema.ForecastItem, schema.IssueItem, schema.CountryGroup,
-          schema.Blindspot, schema.Conflict]
+          schema.Blindspot, schema.Conflict, schema.NewSince, schema.Bearing]
 
 
 def _briefing(citation_end: int) -> Briefing:

@@ -150,6 +150,41 @@ class StoryCheck(_Model):
     note: str | None = None
 
 
+class Bearing(_Model):
+    """Beyond the contract: an earlier forecast and a later sentence about the same thing (its
+    outcome, a step towards it, or news against it), each cited."""
+
+    forecast: CitedText
+    later: CitedText
+
+
+class NewSince(_Model):
+    """Beyond the contract: what the story's sources after a cut say that those before did not.
+
+    ``since``: the cut as given (a date or a time); ``basis``: how a source is placed after it
+    (``date``: published on or after it, an undated source by when it was stored; ``last
+    briefing`` / ``last visit``: filed into the story after then); ``sources``: the sources
+    after the cut; ``note``: why the section is empty, when it is."""
+
+    since: str
+    basis: Literal["date", "last briefing", "last visit"]
+    sources: list[str] = []
+    summary: list[CitedText] = []
+    quotes: list[QuoteItem] = []
+    forecasts: list[ForecastItem] = []
+    bearing: list[Bearing] = []
+    note: str | None = None
+
+    def cited(self) -> list[Any]:
+        """Every cited item of the section."""
+        pairs = [part for item in self.bearing for part in (item.forecast, item.later)]
+        return [*self.summary, *self.quotes, *self.forecasts, *pairs]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.summary or self.quotes or self.forecasts or self.bearing)
+
+
 class Briefing(_Model):
     schema_: Literal["storyline.briefing/1"] = Field(SCHEMA, alias="schema")
     title: str
@@ -167,6 +202,7 @@ class Briefing(_Model):
     conflicts: list[Conflict] = []
     story: StoryCheck | None = None
     words: int | None = None
+    new_since: NewSince | None = None
 
     @model_validator(mode="after")
     def _citations_point_into_sources(self) -> Briefing:
@@ -189,8 +225,16 @@ class Briefing(_Model):
                 groups += view.position
         for conflict in self.conflicts:
             groups += conflict.sides
+        if self.new_since is not None:
+            groups += self.new_since.cited()
         return [citation for group in groups for citation in group.citations]
 
+
+    def with_new_since(self, section: NewSince | None) -> Briefing:
+        """A copy holding ``section``, validated (its citations too)."""
+        data = self.model_dump(by_alias=True)
+        data["new_since"] = section.model_dump() if section is not None else None
+        return Briefing.model_validate(data)
 
     def cited_text(self, citation: Citation) -> str:
         """The source text a citation points at."""

@@ -364,21 +364,27 @@ def _curate(operation: Callable[[], T]) -> T:
 @click.option("--story", "story", metavar="NAME|ID", default=None,
               help="with --db: brief this stored story from its stored annotations (INPUTS, if "
                    "given, are ingested into it first; a new name creates the story)")
+@click.option("--since", "since", metavar="DATE|last", default=None,
+              help="with --db and --story: add what is new since DATE (YYYY-MM-DD or an ISO "
+                   "time; sources published then or later) or since the story's last briefing")
 @type_option
 @private_option
 @timeout_option
 @quiet_option
 def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs: tuple[str, ...],
                   batch_file: str | None, issues: tuple[str, ...], db_url: str | None,
-                  story: str | None, mode: Mode | None, allow_private: bool, timeout: float,
-                  quiet: bool) -> None:
+                  story: str | None, since: str | None, mode: Mode | None, allow_private: bool,
+                  timeout: float, quiet: bool) -> None:
     """The main job: a cited briefing of everything in INPUTS, treated as one story.
 
     With --db the inputs are also ingested into that database, and the briefing covers them.
-    With --db and --story the briefing covers that stored story (nothing is parsed again).
+    With --db and --story the briefing covers that stored story (nothing is parsed again), and
+    --since adds what is new since a date or since the story's last briefing.
     """
     if story is not None and db_url is None:
         raise click.UsageError("--story briefs a stored story: give the database with --db")
+    if since is not None and (story is None or db_url is None):
+        raise click.UsageError("--since tells what is new in a stored story: give --db and --story")
     if batch_file:
         if inputs or story is not None:
             raise click.UsageError("give either INPUTS (or --story) or --batch, not both")
@@ -407,19 +413,24 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     # the embedding model loads in a second process while this one reads and parses.
     with model_in_background():
         from storyline.errors import UsageError as StorylineUsageError
-        from storyline.pipeline.stories import brief_inputs
+        from storyline.pipeline.stories import brief_inputs, check_since, mark_briefed
         from storyline.story.agenda import named_issues
 
         try:
             named_issues(issues)
+            if since is not None:
+                check_since(since)
         except StorylineUsageError as exc:
             raise click.UsageError(str(exc)) from exc
         fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
+        briefed: list[tuple[int, str]] = []
         with _status(quiet, "Reading, annotating and briefing"):
             try:
                 briefing = brief_inputs(inputs, words=words, mode=mode, fetcher=fetcher,
                                         db_url=db_url, story=story, on_error=on_error,
-                                        issues=issues)
+                                        issues=issues, since=since,
+                                        on_note=lambda note: _stderr.print(f"note: {escape(note)}"),
+                                        on_briefed=lambda sid, at: briefed.append((sid, at)))
             except StorylineError as exc:
                 _stderr.print(f"[bold red]error:[/] {exc}")
                 sys.exit(EXIT_SOME_FAILED)
@@ -427,6 +438,8 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
 
     for path, target_fmt in targets:
         _write_text(render(briefing, target_fmt), path)
+    for story_id, read_at in briefed:  # printed: where the next --since last starts
+        mark_briefed(db_url, story_id, read_at)
     sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)
 
 

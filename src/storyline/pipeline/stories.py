@@ -5,25 +5,38 @@ command line's input options and an optional database; ``brief_story`` briefs a 
 (annotating only what was stored without annotations) and is used by both ``storyline brief
 --db DB --story NAME`` and the web app, with the briefing cache of the store
 (``stored_briefing``).
+
+What is new (``storyline.story.novelty``): ``brief_story(..., since=...)`` adds the briefing's
+``new_since`` section, cut at a date or at the story's last briefing (``since="last"``,
+``stories.briefed_at``, set by ``mark_briefed`` after each briefing the command line prints);
+``new_since_visit`` makes the web page's section, cut at the visitor's last visit. The section
+is never cached: the briefing under it comes from the cache, the section is made each time.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
 
-from storyline.briefing import Briefing
+from storyline.annotate.embeddings import SentenceVectors
+from storyline.briefing import Briefing, NewSince
 from storyline.errors import UsageError
 from storyline.model import Document, InputError, Mode
 from storyline.outlets import Registry, packaged_registry
 from storyline.pipeline.documents import extract, ingest, numbered
 from storyline.pipeline.registry import registry_of
 from storyline.read.fetch import Fetcher
-from storyline.store import Store, StoryInfo, open_store
+from storyline.store import DocumentTimes, Store, StoryInfo, open_store
 from storyline.story.agenda import named_issues
 from storyline.story.brief import DEFAULT_WORDS, brief_documents
+from storyline.story.novelty import Cut, instant, new_since, parse_cut, split_at
 
 Errors = Callable[[InputError], None]
+Notes = Callable[[str], None]
+# Called with (story id, the time its documents were read) once a stored story is briefed.
+Briefed = Callable[[int, str], None]
+LAST = "last"  # --since last: since the story's last briefing
 
 
 def brief(
@@ -56,13 +69,21 @@ def brief_inputs(
     story: str | None = None,
     on_error: Errors | None = None,
     issues: Sequence[str] = (),
+    since: str | None = None,
+    on_note: Notes | None = None,
+    on_briefed: Briefed | None = None,
 ) -> Briefing:
     """``brief`` for the command line: input options, and optionally through a database, where
     the inputs are ingested (annotated once, kept) and the briefing covers the stored copies.
     With ``story`` (a name or id, database only) the inputs go into that story, created if new,
-    and the briefing covers the whole story."""
+    and the briefing covers the whole story; ``since``, ``on_note`` and ``on_briefed`` are
+    ``brief_story``'s (``since`` needs a stored story)."""
     inputs = list(inputs)
     named_issues(issues)  # a malformed --issue fails before any reading
+    if since is not None:
+        if story is None or db_url is None:
+            raise UsageError("--since tells what is new in a stored story: give --db and --story")
+        check_since(since)
     if db_url is None:
         if story is not None:
             raise UsageError("a stored story needs a database (--db)")
@@ -78,7 +99,8 @@ def brief_inputs(
                     on_error(error)
             ids = report.new + report.duplicates + report.already_stored
         if story is not None:
-            return brief_story(store, _story_for(store, story, ids), words=words, issues=issues)
+            return brief_story(store, _story_for(store, story, ids), words=words, issues=issues,
+                               since=since, on_note=on_note, on_briefed=on_briefed)
         documents = store.get_many(sorted(set(ids), key=_id_number), with_annotations=True)
         return brief_documents(annotated(documents), words=words, registry=registry_of(store),
                                issues=issues)
@@ -101,23 +123,118 @@ def _story_for(store: Store, key: str, ids: list[str]) -> StoryInfo:
     return info
 
 
+def check_since(since: str) -> None:
+    """``UsageError`` unless ``since`` is ``last``, a date or an ISO 8601 time."""
+    if since != LAST:
+        parse_cut(since)
+
+
 def brief_story(store: Store, story: StoryInfo | int, *, words: int = DEFAULT_WORDS,
-                issues: Sequence[str] = ()) -> Briefing:
+                issues: Sequence[str] = (), since: str | None = None, on_note: Notes | None = None,
+                on_briefed: Briefed | None = None) -> Briefing:
     """The briefing of a stored story, from the stored annotations: only documents stored
     without them (``ingest --no-annotate``) are parsed, and their annotations are kept, so each
     document is parsed once. Served from the store's briefing cache while the story's documents
-    are unchanged (a briefing with user-named ``issues`` is made afresh and not cached)."""
+    are unchanged (a briefing with user-named ``issues`` is made afresh and not cached).
+
+    ``since``: a date, an ISO 8601 time or ``last`` (the story's last briefing): the briefing
+    gains its ``new_since`` section, made afresh over the cached briefing. With ``last`` and no
+    earlier briefing there is no section, and ``on_note`` is told why. ``on_briefed`` gets the
+    story's id and the time its documents were read (where the next ``last`` starts)."""
     story_id = story if isinstance(story, int) else story.id
-    if not issues:
+    read_at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    cut = _cut(store, story_id, since, on_note) if since is not None else None
+    if not issues and cut is None:
         made = stored_briefing(store, story_id, words)
         if made is None:
             raise UsageError(f"story {story_id} has no documents yet")
-        return made[1]
-    documents = store.story_documents(story_id, with_annotations=True)
-    if not documents:
-        raise UsageError(f"story {story_id} has no documents yet")
-    return brief_documents(annotated(documents, keep_in=store), words=words,
-                           registry=registry_of(store), issues=issues)
+        briefing = made[1]
+    else:
+        documents = store.story_documents(story_id, with_annotations=True)
+        if not documents:
+            raise UsageError(f"story {story_id} has no documents yet")
+        documents = annotated(documents, keep_in=store)
+        vectors = SentenceVectors()
+        if issues:
+            briefing = brief_documents(documents, words=words, registry=registry_of(store),
+                                       issues=issues, vectors=vectors)
+        else:
+            briefing = _cached_or_made(store, story_id, words, documents, vectors)
+        if cut is not None:
+            briefing = briefing.with_new_since(
+                story_news(store, story_id, cut, documents, briefing, vectors))
+    if on_briefed is not None:
+        on_briefed(story_id, read_at)
+    return briefing
+
+
+def _cut(store: Store, story: int, since: str, on_note: Notes | None) -> Cut | None:
+    """The cut ``since`` names; None (and a note) for ``last`` when the story was never briefed."""
+    if since != LAST:
+        return parse_cut(since)
+    info = store.story(story)
+    when = instant(info.briefed_at) if info is not None else None
+    if info is None or info.briefed_at is None or when is None:
+        if on_note is not None:
+            on_note(f"story {story} has not been briefed before, so there is nothing to compare "
+                    "with: no 'new since' section this time (the next --since last starts now)")
+        return None
+    return Cut(when, info.briefed_at, "last briefing")
+
+
+def _cached_or_made(store: Store, story: int, words: int, documents: list[Document],
+                    vectors: SentenceVectors) -> Briefing:
+    """The cached briefing of the story's current documents, else one made of ``documents``
+    (and cached): the same briefing ``stored_briefing`` gives, from documents already read."""
+    key = store.story_documents_key(story)
+    found = cached_briefing(store, story, words, documents_key=key)
+    if found is not None:
+        return found[1]
+    briefing = brief_documents(documents, words=words, registry=registry_of(store), vectors=vectors)
+    store.save_briefing(story, words, key, json.dumps(briefing.to_dict(), ensure_ascii=False),
+                        title=briefing.title)
+    return briefing
+
+
+def story_news(store: Store, story: int, cut: Cut, documents: list[Document], briefing: Briefing,
+               vectors: SentenceVectors | None = None,
+               times: dict[str, DocumentTimes] | None = None) -> NewSince:
+    """The ``new_since`` section of a stored story's ``briefing`` (made of ``documents``, the
+    story's annotated documents): a date cut places an undated document by when it was stored,
+    the other cuts place every document by when it was filed into the story."""
+    times = times if times is not None else store.story_document_times(story)
+    arrived = {doc_id: t.stored_at if cut.basis == "date" else t.filed_at
+               for doc_id, t in times.items()}
+    earlier, later = split_at(documents, cut, arrived)
+    return new_since(earlier, later, cut, quotes=briefing.quotes, forecasts=briefing.forecasts,
+                     vectors=vectors)
+
+
+def new_since_visit(store: Store, story: int, briefing: Briefing, visited: datetime
+                    ) -> NewSince | None:
+    """The section of what was filed into the story after ``visited`` (the web page's "new
+    since your last visit"); None, without reading the documents, when nothing was."""
+    times = store.story_document_times(story)
+    if not _filed_after(times, visited):
+        return None
+    documents = annotated(store.story_documents(story, with_annotations=True), keep_in=store)
+    cut = Cut(visited, visited.isoformat(timespec="seconds"), "last visit")
+    return story_news(store, story, cut, documents, briefing, times=times)
+
+
+def filed_since(store: Store, story: int, when: datetime) -> bool:
+    """Was any document filed into the story after ``when``? (One small query.)"""
+    return _filed_after(store.story_document_times(story), when)
+
+
+def _filed_after(times: dict[str, DocumentTimes], when: datetime) -> bool:
+    return any((instant(t.filed_at) or when) > when for t in times.values())
+
+
+def mark_briefed(db_url: str | None, story: int, at: str) -> None:
+    """Record that the story was briefed (for ``--since last``), once the briefing is out."""
+    with open_store(db_url) as store:
+        store.mark_briefed(story, at)
 
 
 def cached_briefing(store: Store, story: int, words: int, *, documents_key: str | None = None

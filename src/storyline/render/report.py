@@ -31,6 +31,7 @@ from storyline.briefing import (
     Citation,
     EntityItem,
     IssueItem,
+    NewSince,
     QuoteItem,
     SourceModel,
     TimelineItem,
@@ -179,6 +180,22 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def new_since_heading(section: NewSince) -> str:
+    """"New since 4 March 2024", "New since the last briefing (…)", "New since your last visit"."""
+    if section.basis == "last visit":
+        return "New since your last visit"
+    if section.basis == "last briefing":
+        return f"New since the last briefing ({human_date(section.since[:10])})"
+    return f"New since {human_date(section.since) if len(section.since) == 10 else section.since}"
+
+
+def new_sources_text(section: NewSince) -> str:
+    count = len(section.sources)
+    if not count:
+        return "No new sources."
+    return f"{count} new source{'s' if count != 1 else ''}: {', '.join(section.sources)}."
+
+
 # --- Markdown ------------------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~])")
@@ -222,7 +239,7 @@ def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str =
 def render_markdown(briefing: Briefing) -> str:
     lines = [f"# {md_escape(briefing.title)}", ""]
     lines += _md_header(briefing)
-    for section in (_md_summary, _md_timeline, _md_matrix, _md_perspectives, _md_agreement,
+    for section in (_md_new_since, _md_summary, _md_timeline, _md_matrix, _md_perspectives, _md_agreement,
                     _md_blindspots, _md_quotes, _md_forecasts, _md_entities, _md_sources):
         lines += section(briefing)
     return "\n".join(lines).rstrip() + "\n"
@@ -247,6 +264,34 @@ def _md_summary(briefing: Briefing) -> list[str]:
     if not briefing.summary:
         return []
     return ["## Summary", "", " ".join(_md_cited(s) for s in briefing.summary), ""]
+
+
+def _md_new_since(briefing: Briefing) -> list[str]:
+    section = briefing.new_since
+    if section is None:
+        return []
+    lines = [f"## {md_escape(new_since_heading(section))}", "",
+             f"*{md_escape(new_sources_text(section))}*", ""]
+    if section.note:
+        lines += [f"> {md_escape(section.note)}", ""]
+    if section.summary:
+        lines += [*[f"- {_md_cited(fact)}" for fact in section.summary], ""]
+    if section.quotes:
+        lines += ["**New quotes**", ""]
+        for quote in section.quotes:
+            said = f"“{md_escape(quote.text)}”" if quote.direct else md_escape(quote.text)
+            lines.append(f"- **{md_escape(quote.speaker or 'Unattributed')}:** {said} "
+                         f"{md_marks(quote.citations)}")
+        lines.append("")
+    if section.forecasts:
+        lines += ["**New forecasts**", "", *[
+            f"- **{md_escape(f.holder or 'Unattributed')}** ({f.confidence}): {_md_cited(f)}"
+            for f in section.forecasts], ""]
+    if section.bearing:
+        lines += ["**Earlier forecasts and what came after**", "", *[
+            f"- *Forecast:* {_md_cited(b.forecast)} — *later:* {_md_cited(b.later)}"
+            for b in section.bearing], ""]
+    return lines
 
 
 def _md_timeline(briefing: Briefing) -> list[str]:
@@ -707,6 +752,7 @@ def _sections(briefing: Briefing, chart: TimelineChart | None, heat: Matrix | No
     issues_with_positions = any(v.position for i in briefing.issues for v in i.by_source.values())
     agreement = briefing.conflicts or any(i.agreed or i.disputed for i in briefing.issues)
     candidates = [
+        ("new", "New", briefing.new_since is not None),
         ("summary", "Summary", bool(briefing.summary)),
         ("timeline", "Timeline", bool(briefing.timeline)),
         ("matrix", "Coverage", heat is not None),
@@ -727,6 +773,8 @@ def _environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["human_date"] = human_date
     env.filters["one_line"] = one_line
+    env.globals["new_since_heading"] = new_since_heading
+    env.globals["new_sources_text"] = new_sources_text
     return env
 
 

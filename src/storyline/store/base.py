@@ -123,6 +123,16 @@ class MergedStory(UsageError):
 
 
 @dataclass(frozen=True)
+class DocumentTimes:
+    """When a document of a story reached the store (``stored_at``) and the story
+    (``filed_at``), as ISO 8601 times in UTC: what "new since" means for an undated document or
+    since the story's last briefing."""
+
+    stored_at: str
+    filed_at: str
+
+
+@dataclass(frozen=True)
 class SearchHit:
     """One sentence found by ``search``: ``text == document.text[start:end]``; ``story`` is the
     first story holding the document (None when it is in none). ``matches`` are the spans of
@@ -248,6 +258,15 @@ class StoryStore(Protocol):
 
     def story_documents_key(self, story: int) -> str:
         """A fingerprint of a story's documents and their annotations (a cached briefing's key)."""
+        ...
+
+    def story_document_times(self, story: int) -> dict[str, DocumentTimes]:
+        """When each document of the story (by id) was stored and filed into the story."""
+        ...
+
+    def mark_briefed(self, story: int, at: str) -> None:
+        """Record that the story was briefed on request at ``at`` (an ISO 8601 time: what
+        ``StoryInfo.briefed_at`` then holds, and where ``--since last`` starts next time)."""
         ...
 
 

@@ -39,6 +39,7 @@ from storyline.outlets import Outlet
 from storyline.store.base import (
     ITER_CHUNK,
     AddResult,
+    DocumentTimes,
     DuplicateCheck,
     MergedStory,
     SearchHit,
@@ -273,8 +274,11 @@ _COLUMNS = (
 _JSON_COLUMNS = {"authors", "author_roles"}
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def _now(*, precise: bool = False) -> str:
+    """The time in UTC, to the second; ``precise``: to the microsecond, where times are compared
+    with a briefing's (``story_document_times``): a document filed in the same second as a
+    briefing is then placed before or after it, not beside it."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds" if precise else "seconds")
 
 
 def _doc_id(seq: int) -> str:
@@ -481,7 +485,7 @@ class SQLiteStore:
         """Put stored documents into a story; returns how many were not in it yet. Documents
         for a merged story go to the story it was merged into (an ingest may outlive a merge)."""
         seqs = [seq for seq in map(_seq, doc_ids) if seq is not None]
-        now = _now()
+        now = _now(precise=True)
         added = 0
         with self._transaction() as conn:
             story = _merged_target(conn, story)
@@ -512,7 +516,7 @@ class SQLiteStore:
             if from_story == to_story:
                 raise UsageError(f"the documents are in story {from_story} already")
             seqs = _members(conn, from_story, doc_ids, "move")
-            return _move(conn, seqs, from_story, to_story, _now())
+            return _move(conn, seqs, from_story, to_story)
 
     def merge_stories(self, keep: int, other: int) -> StoryInfo:
         """``other``'s documents join ``keep``; ``other`` is marked merged into ``keep``."""
@@ -525,7 +529,7 @@ class SQLiteStore:
             now = _now()
             seqs = [row[0] for row in conn.execute(
                 "SELECT document FROM story_documents WHERE story = ?", (other,))]
-            _move(conn, seqs, other, keep, now)
+            _move(conn, seqs, other, keep)
             # Stories merged into ``other`` earlier now lead to ``keep`` in one step.
             conn.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ? OR id = ?",
                          (keep, other, other))
@@ -561,7 +565,7 @@ class SQLiteStore:
                 (clean, kind, now, now),
             ).lastrowid
             assert new is not None
-            _move(conn, seqs, story, new, now)
+            _move(conn, seqs, story, new)
         return self._stories("WHERE s.id = ?", (new,))[0]
 
     # -- storylines
@@ -619,6 +623,23 @@ class SQLiteStore:
             (story,),
         ).fetchall()
         return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:32]
+
+    def story_document_times(self, story: int) -> dict[str, DocumentTimes]:
+        """When each document of the story was stored (``documents.created_at``) and filed into
+        the story (``story_documents.added_at``)."""
+        rows = self._conn.execute(
+            "SELECT d.seq, d.created_at, sd.added_at FROM story_documents sd"
+            " JOIN documents d ON d.seq = sd.document WHERE sd.story = ? ORDER BY d.seq",
+            (story,),
+        ).fetchall()
+        return {_doc_id(seq): DocumentTimes(stored, filed) for seq, stored, filed in rows}
+
+    def mark_briefed(self, story: int, at: str) -> None:
+        """Keep ``at`` as the story's ``briefed_at`` (its ``updated_at`` is left alone: a
+        briefing changes nothing in the story)."""
+        with self._transaction() as conn:
+            if conn.execute("UPDATE stories SET briefed_at = ? WHERE id = ?", (at, story)).rowcount == 0:
+                raise KeyError(f"no story {story}")
 
     def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
         rows = self._conn.execute(
@@ -764,9 +785,11 @@ def _members(conn: sqlite3.Connection, story: int, doc_ids: Sequence[str], verb:
     return seqs
 
 
-def _move(conn: sqlite3.Connection, seqs: Sequence[int], source: int, target: int, now: str) -> int:
+def _move(conn: sqlite3.Connection, seqs: Sequence[int], source: int, target: int) -> int:
     """Documents ``seqs`` join ``target`` (those already there stay once) and leave ``source``;
-    returns how many joined."""
+    returns how many joined. They are filed into ``target`` now, to the microsecond (what is
+    new there since a briefing or a visit counts them from now)."""
+    now = _now(precise=True)
     joined = 0
     for seq in seqs:
         joined += conn.execute(
@@ -857,7 +880,7 @@ def _insert_document(
     values: dict[str, Any] = {
         name: getattr(doc, name) for name in _COLUMNS if name not in {"content_hash", "created_at"}
     }
-    values.update(content_hash=hash_, created_at=_now(), duplicate_of=duplicate_of)
+    values.update(content_hash=hash_, created_at=_now(precise=True), duplicate_of=duplicate_of)
     for name in _JSON_COLUMNS:
         values[name] = json.dumps(values[name], ensure_ascii=False)
     placeholders = ", ".join("?" for _ in _COLUMNS)

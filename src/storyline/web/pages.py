@@ -6,10 +6,12 @@ a Jinja2 template in ``templates/``; the briefing itself is ``storyline.render.r
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
@@ -27,19 +29,25 @@ from storyline.errors import UsageError
 from storyline.model import Document
 from storyline.pipeline import curation
 from storyline.pipeline.catalogue import by_storyline, story_entries
+from storyline.pipeline.stories import filed_since
 from storyline.render.report import Chrome, render_html
 from storyline.store import MergedStory, SearchHit, Store, StoryInfo
 from storyline.story.brief import DEFAULT_WORDS
 from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT
 from storyline.web.highlight import marked_source
 from storyline.web.requests import Settings, error_response, token_problem
-from storyline.web.service import Article, Memo
+from storyline.web.service import Article, Memo, news_since_visit
 
 router = APIRouter(include_in_schema=False)
 # Pasted text may hold several articles, separated by a line of three or more dashes.
 ARTICLE_SEPARATOR = re.compile(r"^\s*-{3,}\s*$", re.MULTILINE)
 MAX_MENTIONS = 300  # per entity page; beyond that the page would only get long
 _rendered = Memo(size=32)  # briefing pages by (app, story, words, documents key)
+# "New since your last visit": the time of the visitor's last look at a story is kept in the
+# visitor's browser, one cookie per story, scoped to the story's pages; nothing is kept on the
+# server per visitor. Plain, not signed: it only chooses what its owner is shown.
+VISIT_COOKIE = "storyline_seen_{story}"
+VISIT_COOKIE_DAYS = 400  # the most a browser keeps a cookie (RFC 6265bis)
 
 
 def settings_of(request: Request) -> Settings:
@@ -78,27 +86,57 @@ def stories_page(request: Request) -> HTMLResponse:
 def briefing_page(request: Request, story_id: str,
                   words: int = Query(DEFAULT_WORDS, ge=MIN_WORDS, le=MAX_WORDS)) -> Response:
     """The story's briefing (the report of ``storyline.render.report``) inside the app's
-    navigation; a merged story's page leads to the story it was merged into."""
+    navigation, opening with what was added since the visitor's last visit, if anything was;
+    a merged story's page leads to the story it was merged into."""
+    now = datetime.now(timezone.utc)
     with settings_of(request).store() as store:
         story = _story_or_404(store, story_id)
         if story.merged_into is not None:
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"/stories/{story.merged_into}{query}", status_code=303)
+        visited = last_visit(request, story.id)
+        news = visited is not None and filed_since(store, story.id, visited)
         key = store.story_documents_key(story.id)
         memo = _rendered.get((id(request.app), story.id, words, key))
-        if isinstance(memo, str):
-            return HTMLResponse(memo)
+        if isinstance(memo, str) and not news:
+            return _visited(HTMLResponse(memo), story.id, now)
         found = request.app.state.briefings.get(store, story.id, words)
-    if found is None:
-        return page(request, "empty_story.html", story=story)
-    key, briefing = found
+        if found is None:
+            return _visited(page(request, "empty_story.html", story=story), story.id, now)
+        key, briefing = found
+        section = news_since_visit(store, story.id, briefing, visited) if visited and news else None
     nav = request.app.state.templates.get_template("story_nav.html").render(
         story=story, briefing=briefing, words=words)
     length = "" if words == settings_of(request).words else f"&words={words}"
-    html = render_html(briefing, source_url=lambda source: f"/sources/{source}?story={story.id}{length}",
+    html = render_html(briefing.with_new_since(section) if section else briefing,
+                       source_url=lambda source: f"/sources/{source}?story={story.id}{length}",
                        chrome=Chrome(stylesheet="/static/app.css", navigation=nav))
-    _rendered.put((id(request.app), story.id, words, key), html)
-    return HTMLResponse(html)
+    if section is None:  # a page with the visitor's own section is theirs alone
+        _rendered.put((id(request.app), story.id, words, key), html)
+    return _visited(HTMLResponse(html), story.id, now)
+
+
+def last_visit(request: Request, story: int) -> datetime | None:
+    """When the visitor last saw the story (its cookie), or None: first visit, or a cookie that
+    is not a time."""
+    value = request.cookies.get(VISIT_COOKIE.format(story=story), "")
+    try:
+        seconds = float(value)
+        return datetime.fromtimestamp(seconds, timezone.utc) if math.isfinite(seconds) else None
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _visited(response: HTMLResponse, story: int, now: datetime) -> HTMLResponse:
+    """The page, remembering this visit in the visitor's cookie; the page depends on that
+    cookie, so no shared cache may keep it (``private``) and none may answer another visitor
+    with it (``Vary: Cookie``)."""
+    response.set_cookie(VISIT_COOKIE.format(story=story), f"{now.timestamp():.6f}",
+                        max_age=VISIT_COOKIE_DAYS * 86400, path=f"/stories/{story}",
+                        httponly=True, samesite="lax")
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Vary"] = "Cookie"
+    return response
 
 
 def _story_or_404(store: Store, story_id: str | int) -> StoryInfo:

@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path, PurePath
 from typing import Literal
 
-from storyline.briefing import Briefing
+from storyline.briefing import Briefing, NewSince
 from storyline.model import Document, Hints, InputError, Mode, Source
 from storyline.outlets import Registry
 from storyline.pipeline.documents import extract_sources, ingest_sources
@@ -164,6 +165,16 @@ class StoryBriefings:
     def _lock(self, story: int) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(story, threading.Lock())
+
+
+def news_since_visit(store: Store, story: int, briefing: Briefing, visited: datetime
+                     ) -> NewSince | None:
+    """What was filed into the story after the visitor's last visit (None: nothing was),
+    under the analysis lock (it may annotate and embed)."""
+    from storyline.pipeline.stories import new_since_visit
+
+    with ANALYSIS_LOCK:
+        return new_since_visit(store, story, briefing, visited)
 
 
 JobState = Literal["queued", "running", "done", "failed"]

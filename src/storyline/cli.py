@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -41,6 +41,9 @@ from storyline.pipeline.documents import extract, ingest
 from storyline.pipeline.registry import registry_of
 from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
 from storyline.store import Store, StoryInfo, default_db_location, open_store
+
+if TYPE_CHECKING:
+    from storyline.story.detect import FoundStory
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
@@ -231,11 +234,27 @@ def _echo_json_list(items: Iterable[Any]) -> None:
 
 
 @main.command("stories")
+@click.argument("inputs", nargs=-1)
 @db_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default="table",
-              help="table for people, json for scripts, md: Markdown grouped by storyline")
-def stories_command(db_url: str | None, fmt: str) -> None:
-    """List the stories stored in the database (for brief --story NAME|ID)."""
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "md"]), default="table",
+              help="table for people; json for scripts; jsonl (with INPUTS): one line per input "
+                   "document, {\"id\", \"story\"}; md: Markdown grouped by storyline")
+@type_option
+@private_option
+@timeout_option
+@quiet_option
+def stories_command(inputs: tuple[str, ...], db_url: str | None, fmt: str, mode: Mode | None,
+                    allow_private: bool, timeout: float, quiet: bool) -> None:
+    """The stories found in INPUTS (files, folders, URLs, ... or -); without INPUTS, the stories
+    stored in the database (for brief --story NAME|ID)."""
+    if inputs:
+        if db_url is not None:
+            raise click.UsageError("give INPUTS (stories found in them) or --db (stories stored), "
+                                   "not both; `storyline ingest --db` files inputs into stories")
+        _pile_stories(inputs, fmt, mode, Fetcher(allow_private=allow_private, timeout=timeout), quiet)
+        return
+    if fmt == "jsonl":
+        raise click.UsageError("--format jsonl lists input documents: give INPUTS")
     with _open_store_or_exit(db_url) as store:
         if fmt == "table":
             _wide_console().print(_stories_table(store.stories()))
@@ -245,6 +264,64 @@ def stories_command(db_url: str | None, fmt: str) -> None:
         _echo_json_list(entry.to_dict() for entry in entries)
     else:
         click.echo(_stories_markdown(by_storyline(entries)), nl=False)
+
+
+def _pile_stories(inputs: tuple[str, ...], fmt: str, mode: Mode | None, fetcher: Fetcher,
+                  quiet: bool) -> None:
+    from storyline.pipeline.detection import find_stories
+
+    failures: list[InputError] = []
+
+    def on_error(error: InputError) -> None:
+        failures.append(error)
+        _report_failure(error)
+
+    with model_in_background(), _status(quiet, "Reading and finding the stories"):
+        found = find_stories(inputs, mode=mode, fetcher=fetcher, on_error=on_error)
+    if not found.documents:
+        _stderr.print("[bold red]error:[/] no document could be read from the inputs")
+        sys.exit(EXIT_SOME_FAILED)
+    origins: dict[int, list[str]] = {}
+    for document, number in found.documents:
+        origins.setdefault(number, []).append(document.origin)
+    if fmt == "jsonl":
+        for document, number in found.documents:
+            click.echo(json.dumps({"id": document.record_id or document.origin, "story": number},
+                                  ensure_ascii=False))
+    elif fmt == "json":
+        _echo_json_list(_found_entry(story, origins[story.number]) for story in found.stories)
+    elif fmt == "md":
+        click.echo(_found_markdown(found.stories, origins), nl=False)
+    else:
+        _wide_console().print(_found_table(found.stories, origins))
+    sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)
+
+
+def _found_entry(story: FoundStory, origins: list[str]) -> dict[str, Any]:
+    start, end = story.period
+    return {"id": story.number, "title": story.title, "documents": origins,
+            "period": {"start": start, "end": end}, "countries": list(story.countries),
+            "storyline": None}
+
+
+def _found_table(stories: list[FoundStory], origins: dict[int, list[str]]) -> Table:
+    table = Table("story", "title", "documents", "period", "countries")
+    for story in stories:
+        period = " to ".join(p for p in story.period if p) or "-"
+        table.add_row(str(story.number), escape(story.title), str(len(origins[story.number])),
+                      period, ", ".join(story.countries) or "-")
+    return table
+
+
+def _found_markdown(stories: list[FoundStory], origins: dict[int, list[str]]) -> str:
+    lines = ["# Stories found", ""]
+    for story in stories:
+        period = " to ".join(p for p in story.period if p)
+        lines += [f"## {story.number}. {story.title}", ""]
+        if period or story.countries:
+            lines += ["; ".join(x for x in (period, ", ".join(story.countries)) if x), ""]
+        lines += [f"- {origin}" for origin in origins[story.number]] + [""]
+    return "\n".join(lines)
 
 
 def _stories_table(stories: Iterable[StoryInfo]) -> Table:

@@ -33,6 +33,7 @@ class Hints:
     published: str | None = None
     outlet: str | None = None
     authors: list[str] = field(default_factory=list)
+    record_id: str | None = None  # the ``id`` a JSONL/CSV record gives itself
 
 
 @dataclass
@@ -210,10 +211,14 @@ class Document:
     ownership: str | None = None
     # Filled by the annotate stage; not part of the document object's JSON.
     annotations: Annotations | None = field(default=None, repr=False, compare=False)
+    # The ``id`` its input record gave it (JSONL/CSV), for tools that match their own ids;
+    # read-time only: neither stored nor in the JSON.
+    record_id: str | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("annotations", None)
+        data.pop("record_id", None)
         # Keep the contract's key order first; extra fields follow.
         order = [
             "id", "origin", "url", "title", "authors", "author_roles", "outlet", "published",
@@ -226,5 +231,5 @@ class Document:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
-        known = {f for f in cls.__dataclass_fields__} - {"annotations"}
+        known = {f for f in cls.__dataclass_fields__} - {"annotations", "record_id"}
         return cls(**{key: value for key, value in data.items() if key in known})

@@ -1164,4 +1164,5 @@ def build_document(source: Source, extraction: Extraction, registry: Registry) -
         kind=classify_kind(extraction.paragraphs, lines, title, commentator, registry),
         words=len(text.split()),
         boilerplate_removed_chars=extraction.removed_chars,
+        record_id=source.hints.record_id,
     )

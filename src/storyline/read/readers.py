@@ -404,8 +404,17 @@ def record_source(record: dict[Any, Any], origin: str, mode: Mode | None) -> Sou
         published=optional_string(fields, "published"),
         outlet=optional_string(fields, "outlet"),
         authors=author_list(fields.get("authors")),
+        record_id=_record_id(fields.get("id")),
     )
     return Source(origin=origin, data=body, mode=body_mode, hints=hints)
+
+
+def _record_id(value: Any) -> str | None:
+    """A record's own ``id`` as text (a number or a string; anything else is no id)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def record_body(fields: dict[str, Any], mode: Mode | None) -> tuple[Mode, str]:

@@ -137,13 +137,19 @@ def _as_plain_text(doc: Document) -> str:
 @click.option("--no-annotate", is_flag=True,
               help="store clean documents only, without the NLP pass (faster)")
 @click.option("--story", "story_name", metavar="NAME", default=None,
-              help="also put the documents into the story NAME (created if new), as the web app "
-                   "shows them; default: into no story")
+              help="put the documents into the story NAME (created if new) by hand, instead "
+                   "of finding their stories")
+@click.option("--no-stories", is_flag=True,
+              help="do not file the new documents into found stories (story detection)")
 @quiet_option
 def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | None,
                    allow_private: bool, timeout: float, no_annotate: bool, story_name: str | None,
-                   quiet: bool) -> None:
-    """Read, clean, annotate and store INPUTS (adding the same input twice adds nothing)."""
+                   no_stories: bool, quiet: bool) -> None:
+    """Read, clean, annotate and store INPUTS (adding the same input twice adds nothing).
+
+    Each new document is filed into the found story it belongs to, or starts one (story
+    detection; `storyline stories --db` lists them), unless --story NAME files them by hand
+    or --no-stories."""
     with _open_store_or_exit(db_url) as store, _progress(quiet, "Ingesting") as advance:
         story = _story_or_exit(store, story_name)
 
@@ -156,9 +162,12 @@ def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | Non
 
         fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
         report = ingest(inputs, store, mode=mode, fetcher=fetcher, on_item=on_item,
-                        annotate=not no_annotate)
+                        annotate=not no_annotate, find_stories=story is None and not no_stories)
     if not quiet:
         click.echo(report.summary())
+        if report.stories:
+            filed = len(set(report.stories.values()))
+            click.echo(f"filed into {filed} found {'story' if filed == 1 else 'stories'}")
     sys.exit(EXIT_OK if report.ok else EXIT_SOME_FAILED)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from storyline.pipeline.assign import after_detection_changes
 from storyline.store import Store, StoryInfo
 
 
@@ -37,8 +38,9 @@ def split(store: Store, story: int, doc_ids: Sequence[str], name: str) -> StoryI
 def after_curation(store: Store, story_ids: Sequence[int]) -> None:
     """The hook run after each curation with the stories it changed (a merged story included).
 
-    Nothing to recompute yet: cached briefings are keyed by a story's documents, so they go
-    stale by themselves. Story detection fills this in: the profiles it keeps of found stories
-    (what new documents are compared with) must be remade from the stories' documents now.
+    Cached briefings are keyed by a story's documents, so they go stale by themselves; the
+    profiles story detection keeps of found stories (what new documents are compared with)
+    are remade here from the stories' documents, so that later documents follow the user's
+    decision.
     """
-    del store, story_ids  # used once story detection keeps profiles
+    after_detection_changes(store, story_ids)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from storyline.context import BATCH_SIZE, Settings
 from storyline.errors import InputProblem
@@ -27,6 +28,9 @@ from storyline.read.readers import read_inputs
 from storyline.read.textclean import clean_text
 from storyline.store import Store
 from storyline.story.dedupe import Deduper, content_hash
+
+if TYPE_CHECKING:
+    from storyline.pipeline.assign import StoryAssigner
 
 Progress = Callable[["Document | InputError"], None]
 
@@ -117,6 +121,7 @@ class IngestReport:
     duplicates: list[str] = field(default_factory=list)
     already_stored: list[str] = field(default_factory=list)
     failed: list[InputError] = field(default_factory=list)
+    stories: dict[str, int] = field(default_factory=dict)  # document id -> found story
 
     @property
     def ok(self) -> bool:
@@ -146,6 +151,7 @@ def ingest(
     annotate: bool = True,
     settings: Settings | None = None,
     registry: Registry | None = None,
+    find_stories: bool = False,
 ) -> IngestReport:
     """Read, clean, annotate and store every input, one transaction per document.
 
@@ -158,7 +164,8 @@ def ingest(
     settings = settings if settings is not None else Settings.from_env()
     with _annotator(annotate, settings.workers) as annotator:
         return ingest_sources(sources, store, annotator=annotator, on_item=on_item,
-                              batch_size=settings.batch_size, registry=registry)
+                              batch_size=settings.batch_size, registry=registry,
+                              find_stories=find_stories)
 
 
 def ingest_sources(
@@ -169,6 +176,7 @@ def ingest_sources(
     on_item: Progress | None = None,
     batch_size: int = BATCH_SIZE,
     registry: Registry | None = None,
+    find_stories: bool = False,
 ) -> IngestReport:
     """``ingest`` for sources already read (the web app's pastes, uploads and fetched pages),
     annotated by ``annotator`` (None: stored without annotations). ``registry`` names the
@@ -176,19 +184,27 @@ def ingest_sources(
 
     ``on_item`` hears of each stored document (its ``id`` set) and of each failure; a document
     whose annotation failed is stored all the same, and its failure (``stored=True``) comes first.
+
+    ``find_stories``: each batch's new originals are filed into found stories (story detection,
+    ``storyline.pipeline.assign``) once stored; ``report.stories`` says where.
     """
     report = IngestReport()
     batch: list[Document] = []
     # The store's outlets (the user's, over the packaged list) name outlets and their countries.
     registry = registry if registry is not None else registry_of(store)
+    assigner = _assigner(store) if find_stories else None
 
     def flush() -> None:
         if annotator is not None:
             _annotate_safely(annotator, batch, report, on_item)
+        stored_before = len(report.new), len(report.duplicates)
         for document in batch:
             _store_document(store, document, report)
             if on_item is not None:
                 on_item(document)
+        if assigner is not None:
+            created = {*report.new[stored_before[0]:], *report.duplicates[stored_before[1]:]}
+            report.stories.update(assigner.file([d for d in batch if d.id in created]))
         batch.clear()
 
     for item in sources:
@@ -203,6 +219,13 @@ def ingest_sources(
             flush()
     flush()
     return report
+
+
+def _assigner(store: Store) -> StoryAssigner:
+    """Story detection for this store (imported here: it loads the embedding model's code)."""
+    from storyline.pipeline.assign import StoryAssigner
+
+    return StoryAssigner(store)
 
 
 @contextmanager

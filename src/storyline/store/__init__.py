@@ -7,6 +7,8 @@ and its values; ``storyline.store.sqlite`` the SQLite backend. Callers use these
 from storyline.store.base import (
     AddResult,
     BriefingCache,
+    DetectionStore,
+    DetectionUpdate,
     DocumentStore,
     DocumentTimes,
     DuplicateCheck,
@@ -28,6 +30,8 @@ from storyline.store.sqlite import default_db_location, open_store
 __all__ = [
     "AddResult",
     "BriefingCache",
+    "DetectionStore",
+    "DetectionUpdate",
     "DocumentStore",
     "DocumentTimes",
     "DuplicateCheck",

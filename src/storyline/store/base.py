@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -290,7 +291,58 @@ class BriefingCache(Protocol):
     ) -> None: ...
 
 
-class Store(DocumentStore, SketchStore, OutletStore, StoryStore, SearchIndex, BriefingCache, Protocol):
+@dataclass(frozen=True)
+class DetectionUpdate:
+    """What one batch of story detection changed, saved in one transaction (opaque bytes, as
+    for sketches). Story keys are story ids, or negative numbers for stories this update
+    creates (``new_stories``: key -> title); ``save_detection`` returns the ids they got.
+
+    ``members``: each newly filed document's features; ``assignments``: document id -> story key
+    (a document already in a found story leaves it: relocation); ``merged``: story -> the story
+    it merged into (its documents follow); ``profiles``: story key -> profile;
+    ``vocabulary``: how many more documents hold each key.
+    """
+
+    members: Mapping[str, bytes]
+    assignments: Mapping[str, int]
+    new_stories: Mapping[int, str]
+    merged: Mapping[int, int]
+    profiles: Mapping[int, bytes]
+    vocabulary: Mapping[str, int]
+
+
+class DetectionStore(Protocol):
+    """What story detection keeps between runs: each filed document's features, each found
+    story's profile and the document frequencies of the vocabulary."""
+
+    def detection_vocabulary(self) -> tuple[int, dict[str, int]]:
+        """(documents counted, documents holding each key)."""
+        ...
+
+    def found_story_of(self) -> dict[str, int]:
+        """Every document in a found story, with its story (merged stories hold none)."""
+        ...
+
+    def story_members(self, *, after: str | None = None, stories: Sequence[int] | None = None
+                      ) -> Iterator[tuple[str, bytes]]:
+        """(document id, features) of filed documents in insertion order: those stored after
+        document ``after``, or those of ``stories``."""
+        ...
+
+    def story_profiles(self, stories: Sequence[int]) -> dict[int, bytes]: ...
+
+    def save_detection(self, update: DetectionUpdate) -> dict[int, int]:
+        """Apply ``update`` in one transaction; the ids of the stories it created, by key."""
+        ...
+
+    def cache_location(self, name: str) -> Path | None:
+        """Where a rebuildable cache named ``name`` may live beside the store (None: nowhere;
+        the caller then rebuilds it in memory)."""
+        ...
+
+
+class Store(DocumentStore, SketchStore, OutletStore, StoryStore, SearchIndex, BriefingCache,
+            DetectionStore, Protocol):
     """Where documents live: every concern, one connection, closed when done."""
 
     def close(self) -> None: ...

@@ -25,6 +25,7 @@ import os
 import re
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from storyline.outlets import Outlet
 from storyline.store.base import (
     ITER_CHUNK,
     AddResult,
+    DetectionUpdate,
     DocumentTimes,
     DuplicateCheck,
     MergedStory,
@@ -281,6 +283,47 @@ def _now(*, precise: bool = False) -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds" if precise else "seconds")
 
 
+def _require_seq(doc_id: str) -> int:
+    seq = _seq(doc_id)
+    if seq is None:
+        raise KeyError(f"no stored document {doc_id!r}")
+    return seq
+
+
+def _create_found_story(conn: sqlite3.Connection, title: str, now: str) -> int:
+    """A new found story: named ``found-ID`` (names are unique; titles need not be)."""
+    cursor = conn.execute(
+        "INSERT INTO stories (name, title, kind, created_at, updated_at) VALUES (?, ?, 'found', ?, ?)",
+        (f"found-pending-{uuid.uuid4().hex}", title or None, now, now))
+    story = int(cursor.lastrowid or 0)
+    conn.execute("UPDATE stories SET name = ? WHERE id = ?", (f"found-{story}", story))
+    return story
+
+
+def _file_found(conn: sqlite3.Connection, seq: int, story: int, now: str) -> None:
+    """Put a document into a found story, out of any other found story it was in."""
+    conn.execute(
+        "DELETE FROM story_documents WHERE document = ? AND story != ? AND story IN"
+        " (SELECT id FROM stories WHERE kind = 'found')", (seq, story))
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO story_documents (story, document, added_at) VALUES (?, ?, ?)",
+        (story, seq, now))
+    if cursor.rowcount:
+        conn.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (now, story))
+
+
+def _merge_found(conn: sqlite3.Connection, other: int, keep: int, now: str) -> None:
+    """Detection's merge: ``other``'s documents join ``keep``; ``other`` points at it."""
+    conn.execute(
+        "INSERT OR IGNORE INTO story_documents (story, document, added_at)"
+        " SELECT ?, document, ? FROM story_documents WHERE story = ?", (keep, now, other))
+    conn.execute("DELETE FROM story_documents WHERE story = ?", (other,))
+    conn.execute("DELETE FROM story_profiles WHERE story = ?", (other,))
+    conn.execute("UPDATE stories SET merged_into = ?, updated_at = ? WHERE id = ?", (keep, now, other))
+    conn.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ?", (keep, other))
+    conn.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (now, keep))
+
+
 def _doc_id(seq: int) -> str:
     return f"S{seq}"
 
@@ -455,6 +498,82 @@ class SQLiteStore:
                     _save_sketch(conn, seq, sketch)
                 except sqlite3.IntegrityError as exc:  # foreign key: no such document
                     raise KeyError(doc_id) from exc
+
+    # -- what story detection keeps
+
+    def detection_vocabulary(self) -> tuple[int, dict[str, int]]:
+        """(documents counted, documents holding each key)."""
+        with self._transaction("DEFERRED") as conn:
+            documents = conn.execute("SELECT count(*) FROM story_features").fetchone()[0]
+            rows = conn.execute("SELECT key, documents FROM story_vocabulary").fetchall()
+        return documents, dict(rows)
+
+    def found_story_of(self) -> dict[str, int]:
+        """Every document in a found story, with its story."""
+        rows = self._conn.execute(
+            "SELECT sd.document, sd.story FROM story_documents sd JOIN stories s ON s.id = sd.story"
+            " WHERE s.kind = 'found' AND s.merged_into IS NULL ORDER BY sd.document").fetchall()
+        return {_doc_id(seq): story for seq, story in rows}
+
+    def story_members(self, *, after: str | None = None, stories: Sequence[int] | None = None
+                      ) -> Iterator[tuple[str, bytes]]:
+        """(document id, features) of filed documents, in insertion order, read in chunks."""
+        if stories is not None:
+            marks = ",".join("?" * len(stories))
+            where, params = (f"document IN (SELECT document FROM story_documents WHERE story IN ({marks}))",
+                             list(stories))
+        else:
+            where, params = "1", []
+        last = _seq(after) or 0
+        while True:
+            rows = self._conn.execute(
+                f"SELECT document, data FROM story_features WHERE {where} AND document > ?"
+                " ORDER BY document LIMIT ?", (*params, last, ITER_CHUNK)).fetchall()
+            if not rows:
+                return
+            for seq, data in rows:
+                yield _doc_id(seq), bytes(data)
+            last = rows[-1][0]
+
+    def story_profiles(self, stories: Sequence[int]) -> dict[int, bytes]:
+        found: dict[int, bytes] = {}
+        for start in range(0, len(stories), 500):  # SQLite's bound on parameters
+            chunk = list(stories[start : start + 500])
+            rows = self._conn.execute(
+                f"SELECT story, data FROM story_profiles WHERE story IN ({','.join('?' * len(chunk))})",
+                chunk).fetchall()
+            found.update((story, bytes(data)) for story, data in rows)
+        return found
+
+    def save_detection(self, update: DetectionUpdate) -> dict[int, int]:
+        """Apply a batch of story detection in one transaction (see ``DetectionUpdate``)."""
+        now = _now()
+        with self._transaction() as conn:
+            created = {key: _create_found_story(conn, title, now)
+                       for key, title in sorted(update.new_stories.items(), reverse=True)}
+
+            def story_id(key: int) -> int:
+                return created[key] if key < 0 else key
+
+            for doc_id, data in update.members.items():
+                conn.execute("INSERT OR REPLACE INTO story_features (document, data) VALUES (?, ?)",
+                             (_require_seq(doc_id), data))
+            for other, keep in update.merged.items():
+                _merge_found(conn, story_id(other), story_id(keep), now)
+            for doc_id, key in update.assignments.items():
+                _file_found(conn, _require_seq(doc_id), story_id(key), now)
+            for key, data in update.profiles.items():
+                conn.execute("INSERT OR REPLACE INTO story_profiles (story, data) VALUES (?, ?)",
+                             (story_id(key), data))
+            conn.executemany(
+                "INSERT INTO story_vocabulary (key, documents) VALUES (?, ?) ON CONFLICT (key)"
+                " DO UPDATE SET documents = documents + excluded.documents",
+                sorted(update.vocabulary.items()))
+        return created
+
+    def cache_location(self, name: str) -> Path | None:
+        """Beside the database file: ``storyline.db.NAME``."""
+        return self.path.with_name(f"{self.path.name}.{name}")
 
     # -- stories
 

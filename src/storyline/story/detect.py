@@ -448,11 +448,14 @@ class StoryDetector:
         self.merged: dict[int, int] = {}  # story -> the story it was merged into
         self._load = load
         self._next_key = first_key
+        self._key_step = -1 if first_key < 0 else 1  # negative keys: stories not yet stored
         self._added: list[int] = []
+        self.new_frequency: Counter[str] = Counter()  # vocabulary counted since ``saved``
+        self.dirty: set[int] = set()  # documents whose member changed since ``saved``
 
     def add(self, number: int, features: Features) -> int:
         """File document ``number``; the key of the story it joined or started."""
-        self.vocabulary.see(features)
+        self.new_frequency.update(self.vocabulary.see(features))
         member = Member.of(features, self.vocabulary)
         candidates = self._candidates(member.vector)
         best, score = self._best(member, candidates)
@@ -480,13 +483,28 @@ class StoryDetector:
         doing it each time the count doubles costs each document a logarithmic number of
         reweighs."""
         for number, features in self.features.items():
-            story = self._alive(self.story_of[number])
+            story = self.alive(self.story_of[number])
             fresh = Member.of(features, self.vocabulary)
             self.profiles[story].add(self.members[number], -1)
             self.profiles[story].add(fresh)
             self.members[number] = fresh
             self.changed.add(story)
+            self.dirty.add(number)
         self._weighed_at = self.vocabulary.documents
+
+    def saved(self, new_ids: Mapping[int, int]) -> None:
+        """After the caller kept the changes: stories it created get their ids (``new_ids``,
+        by temporary key), and the change records start afresh."""
+        for key, story in new_ids.items():
+            if key in self.profiles:
+                self.profiles[story] = self.profiles.pop(key)
+        for number, story in self.story_of.items():
+            if story in new_ids:
+                self.story_of[number] = new_ids[story]
+        self.merged = {}
+        self.changed = set()
+        self.dirty = set()
+        self.new_frequency = Counter()
 
     def labels(self, numbers: Sequence[int]) -> list[int]:
         """The stories of documents ``numbers``, renumbered 0, 1, ... by first appearance."""
@@ -516,7 +534,7 @@ class StoryDetector:
 
     def _new_story(self) -> int:
         key = self._next_key
-        self._next_key += 1
+        self._next_key += self._key_step
         self.profiles[key] = StoryProfile()
         return key
 
@@ -525,6 +543,7 @@ class StoryDetector:
         self.members[number] = member
         self.story_of[number] = story
         self.changed.add(story)
+        self.dirty.add(number)
 
     def _ensure(self, stories: Sequence[int]) -> None:
         missing = [s for s in stories if s not in self.profiles]
@@ -548,14 +567,14 @@ class StoryDetector:
                 return
 
     def _merge_pairs(self) -> list[tuple[float, int, int]]:
-        touched = {self._alive(self.story_of[n]) for n in self._added}
+        touched = {self.alive(self.story_of[n]) for n in self._added}
         pairs: dict[tuple[int, int], float] = {}
         for story in sorted(touched):
             profile = self.profiles[story]
             if profile.meaning is None or self.index is None:
                 continue
             for other in self._candidates(profile.mean_vector()):
-                other = self._alive(other)
+                other = self.alive(other)
                 if other == story or other not in self.profiles:
                     continue
                 pair = (min(story, other), max(story, other))
@@ -572,7 +591,7 @@ class StoryDetector:
                 self.story_of[number] = keep
         self.changed.update((keep, other))
 
-    def _alive(self, story: int) -> int:
+    def alive(self, story: int) -> int:
         while story in self.merged:
             story = self.merged[story]
         return story
@@ -583,17 +602,18 @@ class StoryDetector:
         another candidate's."""
         for number in self._added:
             member = self.members[number]
-            own = self._alive(self.story_of[number])
+            own = self.alive(self.story_of[number])
             profile = self.profiles[own]
             if profile.size <= 1:
                 continue
             profile.add(member, -1)
             stay = member_affinity(self.config, member, profile)
-            best, score = self._best(member, [self._alive(s) for s in self._candidates(member.vector)
-                                             if self._alive(s) != own])
+            best, score = self._best(member, [self.alive(s) for s in self._candidates(member.vector)
+                                             if self.alive(s) != own])
             if best is not None and score >= self.config.join and score > stay:
                 self.profiles[best].add(member)
                 self.story_of[number] = best
+                self.dirty.add(number)
                 self.changed.update((own, best))
             else:
                 profile.add(member)

@@ -1,0 +1,158 @@
+"""Story detection wired to a store: each original an ingest stores is filed into a found story.
+
+``StoryAssigner`` is made once per ingest. It reads what detection kept (the vocabulary's
+document frequencies, which document is in which found story) and the nearest-neighbour index
+of document vectors (a cache file beside the store, caught up from the stored features when it
+lags, rebuilt when it is missing or unreadable); story profiles are loaded only for candidate
+stories. ``file`` takes a batch of stored documents: their features (the opening embedded
+here), the online pass, the merge and relocation passes, then one store transaction with
+everything that changed (``DetectionUpdate``), then the index file. A run killed at any point
+leaves the store consistent: a batch is filed whole or not at all, and the index catches up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+import numpy as np
+
+from storyline.annotate.embeddings import Embedder
+from storyline.model import Document
+from storyline.store import DetectionUpdate, Store
+from storyline.story.detect import (
+    DetectConfig,
+    Member,
+    StoryDetector,
+    StoryProfile,
+    Vocabulary,
+    features_of,
+)
+from storyline.story.neighbours import VectorIndex
+
+INDEX_CACHE = "stories.usearch"
+
+
+class StoryAssigner:
+    """Files stored documents into the store's found stories (see the module docstring)."""
+
+    def __init__(self, store: Store, *, config: DetectConfig | None = None,
+                 embedder: Embedder | None = None) -> None:
+        self.store = store
+        self.config = config or DetectConfig.packaged()
+        self._embedder = embedder
+        documents, frequency = store.detection_vocabulary()
+        story_of = {_number(doc_id): story for doc_id, story in store.found_story_of().items()}
+        self._index_path = store.cache_location(INDEX_CACHE)
+        self.detector = StoryDetector(self.config, vocabulary=Vocabulary(documents, frequency),
+                                      index=self._load_index(), story_of=story_of,
+                                      load=self._profiles, first_key=-1)
+
+    def file(self, documents: Sequence[Document]) -> dict[str, int]:
+        """File stored originals (``id`` set, not yet filed) into found stories, and near
+        duplicates into their original's; the story id of each document filed."""
+        originals = [d for d in documents if d.id and not d.duplicate_of
+                     and _number(d.id) not in self.detector.story_of]
+        if originals:
+            features = features_of(originals, config=self.config, embedder=self._embedder)
+            for document, item in zip(originals, features):
+                self.detector.add(_number(document.id or ""), item)
+            self.detector.settle()
+            titles: dict[int, str] = {}
+            for document in originals:  # a new story is titled by its first document for now
+                titles.setdefault(self.detector.story_of[_number(document.id or "")], document.title or "")
+            self._save(titles)
+        copies = {d.id: self.detector.story_of.get(_number(d.duplicate_of or "S0"))
+                  for d in documents if d.id and d.duplicate_of}
+        self._file_copies({doc_id: story for doc_id, story in copies.items() if story is not None})
+        return {d.id: self.detector.story_of[_number(d.id)] for d in documents
+                if d.id and _number(d.id) in self.detector.story_of}
+
+    # -- keeping
+
+    def _save(self, titles: dict[int, str]) -> None:
+        detector = self.detector
+        alive = set(detector.profiles)
+        new_stories = {key: titles.get(key, "") for key in alive if key < 0}
+        update = DetectionUpdate(
+            members={_doc_id(n): detector.members[n].to_bytes() for n in sorted(detector.dirty)},
+            assignments={_doc_id(n): detector.story_of[n] for n in sorted(detector.dirty)},
+            new_stories=new_stories,
+            merged={other: detector.alive(other) for other in detector.merged if other > 0},
+            profiles={key: detector.profiles[key].pruned(self.config.profile_keys).to_bytes()
+                      for key in sorted(detector.changed & alive)},
+            vocabulary=dict(detector.new_frequency),
+        )
+        detector.saved(self.store.save_detection(update))
+        if self._index_path is not None and detector.index is not None:
+            detector.index.save(self._index_path)
+
+    def _file_copies(self, copies: dict[str, int]) -> None:
+        if copies:
+            self.store.save_detection(DetectionUpdate({}, copies, {}, {}, {}, {}))
+
+    # -- loading
+
+    def _profiles(self, stories: Sequence[int]) -> dict[int, StoryProfile]:
+        stored = self.store.story_profiles([s for s in stories if s > 0])
+        return {story: StoryProfile.from_bytes(data) for story, data in stored.items()}
+
+    def _load_index(self) -> VectorIndex | None:
+        """The saved index caught up with the store; None while nothing is filed."""
+        index = None
+        if self._index_path is not None:
+            index = VectorIndex.load(self._index_path, _dimensions(self.store))
+        after = f"S{index.newest}" if index is not None and index.newest > 0 else None
+        batch: list[tuple[int, np.ndarray]] = []
+        for doc_id, data in self.store.story_members(after=after):
+            batch.append((_number(doc_id), Member.from_bytes(data).vector))
+            if len(batch) >= 1000:
+                index = _added(index, batch)
+        return _added(index, batch) if batch else index
+
+
+def file_into_found_stories(store: Store, documents: Iterable[Document], *,
+                            embedder: Embedder | None = None) -> dict[str, int]:
+    """``StoryAssigner(store).file(documents)`` for one batch."""
+    return StoryAssigner(store, embedder=embedder).file(list(documents))
+
+
+def after_detection_changes(store: Store, story_ids: Sequence[int]) -> None:
+    """Remake the profiles of found stories whose documents were changed by hand (moved,
+    merged, split), from their documents' kept features."""
+    found = [s for s in story_ids if (info := store.story(s)) is not None and info.kind == "found"
+             and info.merged_into is None]
+    if not found:
+        return
+    profiles = {story: StoryProfile() for story in found}
+    story_of = store.found_story_of()
+    for doc_id, data in store.story_members(stories=found):
+        story = story_of.get(doc_id)
+        if story in profiles:
+            profiles[story].add(Member.from_bytes(data))
+    config = DetectConfig.packaged()
+    store.save_detection(DetectionUpdate({}, {}, {}, {}, {
+        story: profile.pruned(config.profile_keys).to_bytes() for story, profile in profiles.items()
+    }, {}))
+
+
+def _added(index: VectorIndex | None, batch: list[tuple[int, np.ndarray]]) -> VectorIndex:
+    vectors = np.stack([vector for _, vector in batch])
+    index = index or VectorIndex(vectors.shape[1])
+    index.add([number for number, _ in batch], vectors)
+    batch.clear()
+    return index
+
+
+def _dimensions(store: Store) -> int:
+    """The vector size of what is filed (the packaged model's 384 when nothing is)."""
+    for _, data in store.story_members():
+        return len(Member.from_bytes(data).vector)
+    return 384
+
+
+def _number(doc_id: str) -> int:
+    return int(doc_id[1:])
+
+
+def _doc_id(number: int) -> str:
+    return f"S{number}"
+

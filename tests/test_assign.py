@@ -1,0 +1,123 @@
+"""Story detection at ingest: found stories kept in a real SQLite store, across runs and kills."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from storyline.pipeline.assign import INDEX_CACHE, StoryAssigner
+from storyline.pipeline.curation import move
+from storyline.pipeline.documents import ingest
+from storyline.store import open_store
+from storyline.story.detect import StoryProfile
+from tests.test_detect import STORIES
+
+LATE_FERRY = {"title": "Skarholm ferry sails again",
+              "text": "The night ferry to Skarholm sailed again on Friday after the Veldhaven yard "
+                      "rebuilt both cracked engines, and the harbour authority ended the buses."}
+MUSEUM = {"title": "Glass museum opens in Lindgrove",
+          "text": "A museum of blown glass opened in the old Lindgrove station, with a furnace where "
+                  "visitors watch the glassmakers at work."}
+
+
+def _write(path: Path, records: list[dict[str, str]]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    return str(path)
+
+
+def _pile(path: Path) -> str:
+    return _write(path, [{"id": f"{story}-{n}", "title": title, "text": text}
+                         for story, reports in STORIES.items() for n, (title, text) in enumerate(reports)])
+
+
+def _found(db: Path) -> dict[int, list[str]]:
+    """Found story id -> the origins of its documents."""
+    with open_store(str(db)) as store:
+        return {s.id: sorted(d.origin for d in store.story_documents(s.id))
+                for s in store.stories() if s.kind == "found"}
+
+
+def _ingest(db: Path, *inputs: str) -> dict[str, int]:
+    with open_store(str(db)) as store:
+        report = ingest(list(inputs), store, annotate=False, find_stories=True)
+        assert report.ok, report.failed
+        return report.stories
+
+
+def test_ingest_files_each_new_document_into_its_story(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    filed = _ingest(db, _pile(tmp_path / "pile.jsonl"))
+    assert len(filed) == 9 and len(set(filed.values())) == 3
+    stories = _found(db)
+    assert sorted(len(origins) for origins in stories.values()) == [3, 3, 3]
+    by_line = {origin: story for story, origins in stories.items() for origin in origins}
+    lines = sorted(by_line, key=lambda o: int(o.rsplit(":", 1)[1]))
+    assert len({by_line[o] for o in lines[:3]}) == 1 and len({by_line[o] for o in lines[3:6]}) == 1
+    assert (tmp_path / f"s.db.{INDEX_CACHE}").is_file()
+    later = _ingest(db, _write(tmp_path / "more.jsonl", [LATE_FERRY, MUSEUM]))
+    after = _found(db)
+    ferry_story = by_line[lines[0]]
+    assert len(after) == 4 and len(after[ferry_story]) == 4
+    assert len(set(later.values())) == 2
+
+
+def test_a_lost_or_lagging_or_broken_index_is_caught_up_from_the_store(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    index = tmp_path / f"s.db.{INDEX_CACHE}"
+    _ingest(db, _pile(tmp_path / "pile.jsonl"))
+    old = tmp_path / "old.usearch"
+    shutil.copy(index, old)
+    _ingest(db, _write(tmp_path / "museum.jsonl", [MUSEUM]))
+    shutil.copy(old, index)  # as if killed after the store's commit, before the index was saved
+    with open_store(str(db)) as store:
+        assert StoryAssigner(store).detector.index is not None
+        assert len(StoryAssigner(store).detector.index or []) == 10
+    index.write_bytes(b"torn")
+    _ingest(db, _write(tmp_path / "ferry.jsonl", [LATE_FERRY]))
+    assert sorted(len(o) for o in _found(db).values()) == [1, 3, 3, 4]
+    index.unlink()
+    with open_store(str(db)) as store:
+        assert len(StoryAssigner(store).detector.index or []) == 11
+
+
+def test_documents_moved_by_hand_leave_the_profile_of_their_story(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    _ingest(db, _pile(tmp_path / "pile.jsonl"))
+    with open_store(str(db)) as store:
+        stories = [s for s in store.stories() if s.kind == "found"]
+        source, target = stories[0], stories[1]
+        moved = store.story_documents(source.id)[0].id or ""
+        move(store, [moved], source.id, target.id)
+        profiles = store.story_profiles([source.id, target.id])
+        assert StoryProfile.from_bytes(profiles[source.id]).size == 2
+        assert StoryProfile.from_bytes(profiles[target.id]).size == 4
+
+
+def test_named_stories_and_no_stories_file_nothing_found(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with open_store(str(db)) as store:
+        report = ingest([_pile(tmp_path / "pile.jsonl")], store, annotate=False)
+        assert report.stories == {}
+    assert _found(db) == {}
+
+
+def test_a_near_copy_goes_with_its_original(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    _ingest(db, _pile(tmp_path / "pile.jsonl"))
+    title, text = STORIES["drought"][0]
+    copy = {"title": title, "text": text + " Updated with a correction."}
+    filed = _ingest(db, _write(tmp_path / "copy.jsonl", [copy]))
+    stories = _found(db)
+    (story,) = filed.values()
+    assert any(o.endswith("copy.jsonl:1") for o in stories[story]) and len(stories[story]) == 4
+
+
+@pytest.mark.parametrize("empty", ["", "\n"])
+def test_an_empty_input_files_nothing(tmp_path: Path, empty: str) -> None:
+    (tmp_path / "empty.jsonl").write_text(empty, "utf-8")
+    with open_store(str(tmp_path / "s.db")) as store:
+        report = ingest([str(tmp_path / "empty.jsonl")], store, annotate=False, find_stories=True)
+    assert report.stories == {}

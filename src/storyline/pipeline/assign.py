@@ -58,13 +58,15 @@ class StoryAssigner:
             self.detector.settle()
             titles: dict[int, str] = {}
             for document in originals:  # a new story is titled by its first document for now
-                titles.setdefault(self.detector.story_of[_number(document.id or "")], document.title or "")
+                story = self.detector.alive(self.detector.story_of[_number(document.id or "")])
+                titles.setdefault(story, document.title or "")
             self._save(titles)
-        copies = {d.id: self.detector.story_of.get(_number(d.duplicate_of or "S0"))
-                  for d in documents if d.id and d.duplicate_of}
-        self._file_copies({doc_id: story for doc_id, story in copies.items() if story is not None})
-        return {d.id: self.detector.story_of[_number(d.id)] for d in documents
-                if d.id and _number(d.id) in self.detector.story_of}
+        story_of, alive = self.detector.story_of, self.detector.alive
+        copies = {d.id: alive(story_of[_number(d.duplicate_of)]) for d in documents
+                  if d.id and d.duplicate_of and _number(d.duplicate_of) in story_of}
+        self._file_copies(copies)
+        return {d.id: alive(story_of[_number(d.id)]) for d in documents
+                if d.id and _number(d.id) in story_of}
 
     # -- keeping
 
@@ -74,7 +76,7 @@ class StoryAssigner:
         new_stories = {key: titles.get(key, "") for key in alive if key < 0}
         update = DetectionUpdate(
             members={_doc_id(n): detector.members[n].to_bytes() for n in sorted(detector.dirty)},
-            assignments={_doc_id(n): detector.story_of[n] for n in sorted(detector.dirty)},
+            assignments={_doc_id(n): detector.alive(detector.story_of[n]) for n in sorted(detector.dirty)},
             new_stories=new_stories,
             merged={other: detector.alive(other) for other in detector.merged if other > 0},
             profiles={key: detector.profiles[key].pruned(self.config.profile_keys).to_bytes()

@@ -417,6 +417,12 @@ def _root(parent: list[int], node: int) -> int:
 
 # --------------------------------------------------------------------------- a stream, online
 
+# A stream's documents are weighed again (under the idf of now) while fewer than this many are
+# known; beyond it the idf hardly moves, and they are no longer kept in memory once saved.
+REWEIGH_UNTIL = 20_000
+# Story profiles held in memory between batches before the cache is emptied (all are kept by
+# the caller; candidates are loaded again on demand).
+PROFILES_KEPT = 20_000
 # Rounds of the merge pass after a batch: each round merges disjoint pairs, so a story grown by
 # one round may reach another in the next; real batches settle in a handful.
 MERGE_ROUNDS = 64
@@ -452,6 +458,7 @@ class StoryDetector:
         self._added: list[int] = []
         self.new_frequency: Counter[str] = Counter()  # vocabulary counted since ``saved``
         self.dirty: set[int] = set()  # documents whose member changed since ``saved``
+        self._since_saved: list[int] = []  # documents added since ``saved``
 
     def add(self, number: int, features: Features) -> int:
         """File document ``number``; the key of the story it joined or started."""
@@ -462,6 +469,7 @@ class StoryDetector:
         story = best if best is not None and score >= self.config.join else self._new_story()
         self._file(number, member, story)
         self.features[number] = features
+        self._since_saved.append(number)
         if self.index is None:
             self.index = VectorIndex(len(member.vector))
         self.index.add([number], member.vector[None, :])
@@ -471,7 +479,7 @@ class StoryDetector:
     def settle(self) -> None:
         """After a batch of ``add``s: merge the stories around them that are as alike as one
         story's documents, then move each added document to the story it now fits best."""
-        if self.vocabulary.documents >= 2 * self._weighed_at:
+        if self.vocabulary.documents >= 2 * self._weighed_at and self.features:
             self._weigh_again()
         self._merge_pass()
         self._relocate_pass()
@@ -498,18 +506,29 @@ class StoryDetector:
         for key, story in new_ids.items():
             if key in self.profiles:
                 self.profiles[story] = self.profiles.pop(key)
-        for number, story in self.story_of.items():
-            if story in new_ids:
-                self.story_of[number] = new_ids[story]
-        self.merged = {}
+        for number in self._since_saved:
+            self.story_of[number] = self.alive(self.story_of[number])
+            self.story_of[number] = new_ids.get(self.story_of[number], self.story_of[number])
+        # Stories merged away stay in the map (older documents' entries still name them);
+        # stories that were never kept need no entry.
+        self.merged = {other: new_ids.get(keep, keep) for other, keep in self.merged.items()
+                       if other >= 0}
         self.changed = set()
         self.dirty = set()
         self.new_frequency = Counter()
+        self._since_saved = []
+        if self.vocabulary.documents >= REWEIGH_UNTIL:
+            # The idf has settled: what was added need not be weighed again, so it is not kept
+            # (memory stays bounded however long the stream).
+            self.members.clear()
+            self.features.clear()
+        if len(self.profiles) > PROFILES_KEPT:
+            self.profiles.clear()  # all kept by the caller: loaded again when needed
 
     def labels(self, numbers: Sequence[int]) -> list[int]:
         """The stories of documents ``numbers``, renumbered 0, 1, ... by first appearance."""
         first: dict[int, int] = {}
-        return [first.setdefault(self.story_of[n], len(first)) for n in numbers]
+        return [first.setdefault(self.alive(self.story_of[n]), len(first)) for n in numbers]
 
     # -- choosing
 
@@ -519,6 +538,8 @@ class StoryDetector:
         stories = []
         for number, _ in self.index.nearest(vector, self.config.candidates):
             story = self.story_of.get(number)
+            if story is not None:
+                story = self.alive(story)
             if story is not None and story not in stories:
                 stories.append(story)
         self._ensure(stories)
@@ -586,8 +607,8 @@ class StoryDetector:
     def _merge(self, keep: int, other: int) -> None:
         self.profiles[keep].absorb(self.profiles.pop(other))
         self.merged[other] = keep
-        for number, story in self.story_of.items():
-            if story == other:
+        for number in self.members:  # older documents' entries resolve through ``alive``
+            if self.story_of[number] == other:
                 self.story_of[number] = keep
         self.changed.update((keep, other))
 

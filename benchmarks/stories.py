@@ -265,12 +265,33 @@ def check_floors(results: dict[str, Any]) -> list[str]:
     return below_floors(results, floors, {"ours": OURS, "ours stream": OURS_STREAM, "baseline": BASELINE})
 
 
+def scale(args: Any) -> int:
+    from story_scale import baseline_cost, report as scale_report, run_scale
+
+    train_documents, train_gold = load_split(args.data, "train")
+    dev_documents, dev_gold = load_split(args.data, "dev")
+    threshold, _ = tune_threshold(train_documents, train_gold)
+    documents, gold = train_documents + dev_documents, train_gold + dev_gold
+    checkpoints = [int(size) for size in args.sizes.split(",")]
+    results = run_scale(documents, gold, checkpoints)
+    costs = baseline_cost(documents, gold, [1000, 2000, 4000], threshold)
+    scale_report(results, checkpoints, costs)
+    results["baseline_seconds_per_new_document"] = costs
+    return finish(results, args.json_out, None)
+
+
 def main() -> int:
     parser = data_argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("train", "dev"), default="dev",
                         help="the split reported (the baseline is always tuned on train)")
     parser.add_argument("--gate", action="store_true", help="fail when a figure is below its floor")
+    parser.add_argument("--scale", action="store_true",
+                        help="time story assignment at 10,000 and 100,000 stored documents instead")
+    parser.add_argument("--sizes", default="10000,100000",
+                        help="with --scale: the stored-document counts to time at")
     args = parser.parse_args()
+    if args.scale:
+        return scale(args)
     started = time.perf_counter()
     documents, gold = load_split(args.data, args.split, args.limit)
     train_documents, train_gold = load_split(args.data, "train")

@@ -20,6 +20,7 @@ from storyline.model import Document
 from storyline.store import DetectionUpdate, Store
 from storyline.story.detect import (
     DetectConfig,
+    Features,
     Member,
     StoryDetector,
     StoryProfile,
@@ -46,14 +47,19 @@ class StoryAssigner:
                                       index=self._load_index(), story_of=story_of,
                                       load=self._profiles, first_key=-1)
 
-    def file(self, documents: Sequence[Document]) -> dict[str, int]:
+    def file(self, documents: Sequence[Document], features: Sequence[Features] | None = None
+             ) -> dict[str, int]:
         """File stored originals (``id`` set, not yet filed) into found stories, and near
-        duplicates into their original's; the story id of each document filed."""
+        duplicates into their original's; the story id of each document filed. ``features``:
+        the documents' features when made already (one per document, in order)."""
+        made = dict(zip((id(d) for d in documents), features)) if features is not None else {}
         originals = [d for d in documents if d.id and not d.duplicate_of
                      and _number(d.id) not in self.detector.story_of]
         if originals:
-            features = features_of(originals, config=self.config, embedder=self._embedder)
-            for document, item in zip(originals, features):
+            missing = [d for d in originals if id(d) not in made]
+            made.update(zip((id(d) for d in missing),
+                            features_of(missing, config=self.config, embedder=self._embedder)))
+            for document, item in ((d, made[id(d)]) for d in originals):
                 self.detector.add(_number(document.id or ""), item)
             self.detector.settle()
             titles: dict[int, str] = {}

@@ -506,7 +506,7 @@ class StoryDetector:
         for key, story in new_ids.items():
             if key in self.profiles:
                 self.profiles[story] = self.profiles.pop(key)
-        for number in self._since_saved:
+        for number in {*self._since_saved, *self.members}:
             self.story_of[number] = self.alive(self.story_of[number])
             self.story_of[number] = new_ids.get(self.story_of[number], self.story_of[number])
         # Stories merged away stay in the map (older documents' entries still name them);
@@ -577,9 +577,8 @@ class StoryDetector:
         """Merge pairs of stories near the added documents, most alike first, while any pair
         averages ``join``; a story merged away is not merged again in the same round."""
         for _ in range(MERGE_ROUNDS):  # a merged story may now reach a third: go on until none
-            pairs = sorted(self._merge_pairs(), reverse=True)
             done: set[int] = set()
-            for score, keep, other in ((p[0], -p[1], -p[2]) for p in pairs):
+            for _, keep, other in self._merge_pairs():
                 if keep in done or other in done:
                     continue
                 self._merge(keep, other)
@@ -598,11 +597,14 @@ class StoryDetector:
                 other = self.alive(other)
                 if other == story or other not in self.profiles:
                     continue
-                pair = (min(story, other), max(story, other))
-                if pair not in pairs:
-                    pairs[pair] = story_affinity(self.config, self.profiles[pair[0]], self.profiles[pair[1]])
-        # (score, -keep, -other): ties go to the older stories (lower keys) first
-        return [(score, -a, -b) for (a, b), score in pairs.items() if score >= self.config.join]
+                first, second = sorted((story, other), key=_age)
+                if (first, second) not in pairs:
+                    pairs[first, second] = story_affinity(self.config, self.profiles[first],
+                                                          self.profiles[second])
+        # The older story of a pair is kept; the closest pairs, then the oldest, merge first.
+        return sorted(((score, keep, other) for (keep, other), score in pairs.items()
+                       if score >= self.config.join),
+                      key=lambda pair: (-pair[0], _age(pair[1]), _age(pair[2])))
 
     def _merge(self, keep: int, other: int) -> None:
         self.profiles[keep].absorb(self.profiles.pop(other))
@@ -638,6 +640,12 @@ class StoryDetector:
                 self.changed.update((own, best))
             else:
                 profile.add(member)
+
+
+def _age(story: int) -> tuple[bool, int]:
+    """Sorts stories oldest first: stored ones (ids >= 0) by id, then new ones (keys -1, -2, ...
+    in order of creation)."""
+    return story < 0, abs(story)
 
 
 def stream_stories(documents: Sequence[Document], *, config: DetectConfig | None = None,

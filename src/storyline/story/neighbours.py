@@ -29,7 +29,7 @@ CONNECTIVITY = 16
 class VectorIndex:
     """Unit vectors under integer keys (document numbers), searched by cosine."""
 
-    def __init__(self, dimensions: int, *, exact_below: int = 20_000) -> None:
+    def __init__(self, dimensions: int, *, exact_below: int = 5_000) -> None:
         self.dimensions = dimensions
         self.exact_below = exact_below
         self._index = Index(ndim=dimensions, metric="cos", dtype="f16", connectivity=CONNECTIVITY)
@@ -63,7 +63,7 @@ class VectorIndex:
         os.replace(temporary, path)
 
     @classmethod
-    def load(cls, path: Path, dimensions: int, *, exact_below: int = 20_000) -> VectorIndex | None:
+    def load(cls, path: Path, dimensions: int, *, exact_below: int = 5_000) -> VectorIndex | None:
         """The index saved at ``path``; None when there is none or it cannot be read."""
         if not path.is_file():
             return None

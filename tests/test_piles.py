@@ -173,6 +173,23 @@ def test_an_untitled_story_does_not_take_the_outliers_headline() -> None:
     assert briefing.summary[0].citations[0].source != "S1"
 
 
+def test_a_stored_story_with_an_off_topic_document_keeps_its_own_lead(tmp_path: Path) -> None:
+    folder = tmp_path / "leeford"
+    folder.mkdir()
+    # The wedding is filed first: undated, its lead would open the summary (position, then source).
+    (folder / "0-wedding.txt").write_text(f"{WEDDING[0]}\n\n{WEDDING[1]}\n", encoding="utf-8")
+    for k, (title, body) in enumerate(WATER, 1):
+        (folder / f"{k}-water.txt").write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+    db = str(tmp_path / "leeford.db")
+    code, out, err = _brief(str(folder), "--db", db, "--story", "Leeford water", "--format", "json")
+    assert code == 0, err
+    briefing = json.loads(out)
+    assert len(briefing["sources"]) == 5  # a stored story is briefed whole: nothing split off
+    wedding = next(s["id"] for s in briefing["sources"] if s["origin"].endswith("0-wedding.txt"))
+    assert briefing["title"] in {title for title, _ in WATER}
+    assert briefing["summary"][0]["citations"][0]["source"] != wedding
+
+
 def test_the_library_splits_only_when_asked() -> None:
     documents = [Document(origin=f"{name}-{k}", text=body, title=title)
                  for k in range(3) for name, articles in STORIES.items()

@@ -38,6 +38,7 @@ bench: install
 	$(PY) benchmarks/annotate.py $(DATA)
 	$(PY) benchmarks/summarization.py $(DATA) --gate
 	$(PY) benchmarks/stories.py $(DATA)
+	$(PY) benchmarks/mixed_piles.py $(DATA)
 	$(PY) benchmarks/brief_speed.py $(DATA)
 	$(PY) benchmarks/web_speed.py $(DATA)
 

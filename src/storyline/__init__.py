@@ -16,13 +16,22 @@ if TYPE_CHECKING:
     from storyline.briefing import Briefing
 
 __all__ = ["Briefing", "Document", "Extraction", "Hints", "InputError", "Source", "brief",
-           "extract", "ingest"]
+           "brief_stories", "extract", "ingest"]
 
 
 def brief(inputs: Any, *, words: int = 250, **options: Any) -> "Briefing":
     """A cited briefing of everything in ``inputs`` (paths, URLs ... or ``Document``s), treated
-    as one story. Imported lazily: the language models load only when a briefing is asked for."""
+    as one story; with ``stories="main"``, of the largest story found among them, the others
+    named in ``other_stories``. Imported lazily: the language models load only when a briefing
+    is asked for."""
     from storyline.pipeline.stories import brief as make_briefing
 
     return make_briefing(inputs, words=words, **options)
+
+
+def brief_stories(inputs: Any, *, words: int = 250, **options: Any) -> "list[Briefing]":
+    """One cited briefing per story found in ``inputs``, the largest story first."""
+    from storyline.pipeline.stories import brief_stories as make_briefings
+
+    return make_briefings(inputs, words=words, **options)
 __version__ = "0.1.0"

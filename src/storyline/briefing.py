@@ -183,6 +183,12 @@ class NewSince(_Model):
     @property
     def empty(self) -> bool:
         return not (self.summary or self.quotes or self.forecasts or self.bearing)
+class OtherStory(_Model):
+    """Beyond the contract: another story found in the same pile, briefed apart (or not at all):
+    its title and the origins of its documents."""
+
+    title: str
+    documents: list[str]
 
 
 class Briefing(_Model):
@@ -203,6 +209,7 @@ class Briefing(_Model):
     story: StoryCheck | None = None
     words: int | None = None
     new_since: NewSince | None = None
+    other_stories: list[OtherStory] = []
 
     @model_validator(mode="after")
     def _citations_point_into_sources(self) -> Briefing:

@@ -7,6 +7,7 @@ line on stderr, the rest processed), 2 usage error.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
 from storyline.store import Store, StoryInfo, default_db_location, open_store
 
 if TYPE_CHECKING:
+    from storyline.briefing import Briefing
     from storyline.story.detect import FoundStory
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
@@ -438,9 +440,11 @@ def _curate(operation: Callable[[], T]) -> T:
               help="length of the summary in words")
 @click.option("--format", "fmt", type=click.Choice(["html", "md", "json", "jsonl"]), default=None,
               help="output format (default: from the -o file's suffix, else md; jsonl with --batch)")
-@click.option("-o", "--output", "outputs", type=click.Path(dir_okay=False, writable=True),
+@click.option("-o", "--output", "outputs", type=click.Path(writable=True),
               multiple=True, help="write the briefing here instead of standard output; repeat for "
-                                  "several formats at once (each taken from its suffix)")
+                                  "several formats at once (each taken from its suffix); with "
+                                  "--each-story a folder (DIR/story-1.md ...) or a file name "
+                                  "(NAME-1.md ...)")
 @click.option("--batch", "batch_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help='many briefings: a JSONL file of {"id": ..., "documents": [text, ...]} lines')
 @click.option("--issue", "issues", multiple=True, metavar='"LABEL: KW, KW"',
@@ -453,16 +457,23 @@ def _curate(operation: Callable[[], T]) -> T:
 @click.option("--since", "since", metavar="DATE|last", default=None,
               help="with --db and --story: add what is new since DATE (YYYY-MM-DD or an ISO "
                    "time; sources published then or later) or since the story's last briefing")
+@click.option("--each-story", is_flag=True,
+              help="one briefing per story found in INPUTS (default: the main story, the "
+                   "others named)")
+@click.option("--one-story", is_flag=True,
+              help="brief everything in INPUTS as one story, without looking for stories")
 @type_option
 @private_option
 @timeout_option
 @quiet_option
 def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs: tuple[str, ...],
                   batch_file: str | None, issues: tuple[str, ...], db_url: str | None,
-                  story: str | None, since: str | None, mode: Mode | None, allow_private: bool,
-                  timeout: float, quiet: bool) -> None:
-    """The main job: a cited briefing of everything in INPUTS, treated as one story.
+                  story: str | None, since: str | None, each_story: bool, one_story: bool,
+                  mode: Mode | None, allow_private: bool, timeout: float, quiet: bool) -> None:
+    """The main job: a cited briefing of the story in INPUTS.
 
+    When INPUTS hold several stories, the main (largest) one is briefed and the others are
+    named with their documents; --each-story briefs each, --one-story briefs all as one.
     With --db the inputs are also ingested into that database, and the briefing covers them.
     With --db and --story the briefing covers that stored story (nothing is parsed again), and
     --since adds what is new since a date or since the story's last briefing.
@@ -471,6 +482,9 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
         raise click.UsageError("--story briefs a stored story: give the database with --db")
     if since is not None and (story is None or db_url is None):
         raise click.UsageError("--since tells what is new in a stored story: give --db and --story")
+    if each_story and (one_story or story is not None or batch_file):
+        raise click.UsageError("--each-story finds the stories of INPUTS: not with --one-story, "
+                               "--story or --batch")
     if batch_file:
         if inputs or story is not None:
             raise click.UsageError("give either INPUTS (or --story) or --batch, not both")
@@ -489,6 +503,7 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     ]
     if any(target_fmt == "jsonl" for _, target_fmt in targets):
         raise click.UsageError("--format jsonl is for --batch; use json for one briefing")
+    _check_story_targets(targets, each_story)
     failures: list[InputError] = []
 
     def on_error(error: InputError) -> None:
@@ -499,7 +514,12 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     # the embedding model loads in a second process while this one reads and parses.
     with model_in_background():
         from storyline.errors import UsageError as StorylineUsageError
-        from storyline.pipeline.stories import brief_inputs, check_since, mark_briefed
+        from storyline.pipeline.stories import (
+            brief_inputs,
+            brief_inputs_each,
+            check_since,
+            mark_briefed,
+        )
         from storyline.story.agenda import named_issues
 
         try:
@@ -512,21 +532,86 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
         briefed: list[tuple[int, str]] = []
         with _status(quiet, "Reading, annotating and briefing"):
             try:
-                briefing = brief_inputs(inputs, words=words, mode=mode, fetcher=fetcher,
-                                        db_url=db_url, story=story, on_error=on_error,
-                                        issues=issues, since=since,
-                                        on_note=lambda note: _stderr.print(f"note: {escape(note)}"),
-                                        on_briefed=lambda sid, at: briefed.append((sid, at)))
+                if each_story:
+                    briefings = brief_inputs_each(inputs, words=words, mode=mode, fetcher=fetcher,
+                                                  db_url=db_url, on_error=on_error, issues=issues)
+                else:
+                    briefings = [brief_inputs(
+                        inputs, words=words, mode=mode, fetcher=fetcher, db_url=db_url,
+                        story=story, on_error=on_error, issues=issues, since=since,
+                        on_note=lambda note: _stderr.print(f"note: {escape(note)}"),
+                        on_briefed=lambda sid, at: briefed.append((sid, at)),
+                        stories="one" if one_story else "main")]
             except StorylineError as exc:
                 _stderr.print(f"[bold red]error:[/] {exc}")
                 sys.exit(EXIT_SOME_FAILED)
-    from storyline.render.report import render
+    if not quiet:
+        _say_stories(briefings, each_story)
+    if each_story:
+        _write_each_story(briefings, targets)
+    else:
+        from storyline.render.report import render
 
-    for path, target_fmt in targets:
-        _write_text(render(briefing, target_fmt), path)
+        for path, target_fmt in targets:
+            _write_text(render(briefings[0], target_fmt), path)
     for story_id, read_at in briefed:  # printed: where the next --since last starts
         mark_briefed(db_url, story_id, read_at)
     sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)
+
+
+def _check_story_targets(targets: list[tuple[str | None, str]], each_story: bool) -> None:
+    """A folder is an output only for --each-story; several HTML reports need files."""
+    if not each_story:
+        for path, _ in targets:
+            if path and (os.path.isdir(path) or path.endswith(("/", os.sep))):
+                raise click.UsageError(f"-o {path} is a folder: give a file, or --each-story "
+                                       "for one briefing per story in it")
+        return
+    if any(path is None and target_fmt == "html" for path, target_fmt in targets):
+        raise click.UsageError("--each-story writes HTML reports to files: give -o DIR")
+
+
+def _say_stories(briefings: list[Briefing], each_story: bool) -> None:
+    """One line on stderr when the inputs held several stories; nothing for one."""
+    if each_story:
+        if len(briefings) > 1:
+            _stderr.print(f"{len(briefings)} stories in the input; one briefing each",
+                          soft_wrap=True)
+        return
+    briefing = briefings[0]
+    if briefing.other_stories:
+        count = len(briefing.sources)
+        _stderr.print(f"{1 + len(briefing.other_stories)} stories in the input; briefing the "
+                      f"main one ({count} document{'s' if count != 1 else ''}); --each-story "
+                      "briefs each", soft_wrap=True)
+
+
+def story_paths(path: str, fmt: str, count: int) -> list[str]:
+    """Where --each-story writes ``count`` briefings given ``-o path``: in a folder (one that
+    exists, or a path ending in a slash, made if missing) ``story-1.FMT``, ``story-2.FMT`` ...;
+    else beside the file named, ``NAME-1.SUFFIX`` ... (1 is the main, largest story)."""
+    if os.path.isdir(path) or path.endswith(("/", os.sep)):
+        os.makedirs(path, exist_ok=True)
+        return [os.path.join(path, f"story-{n}.{fmt}") for n in range(1, count + 1)]
+    stem, suffix = os.path.splitext(path)
+    return [f"{stem}-{n}{suffix or '.' + fmt}" for n in range(1, count + 1)]
+
+
+def _write_each_story(briefings: list[Briefing], targets: list[tuple[str | None, str]]) -> None:
+    """Each briefing to its own file, or all to stdout: a JSON list, or Markdown reports one
+    after another, divided by a rule."""
+    from storyline.render.report import render
+
+    for path, target_fmt in targets:
+        if path is None:
+            if target_fmt == "json":
+                _write_text(json.dumps([b.to_dict() for b in briefings], ensure_ascii=False,
+                                       indent=2) + "\n", None)
+            else:
+                _write_text("\n---\n\n".join(render(b, target_fmt) for b in briefings), None)
+            continue
+        for briefing, story_path in zip(briefings, story_paths(path, target_fmt, len(briefings))):
+            _write_text(render(briefing, target_fmt), story_path)
 
 
 def _format_from_suffix(path: str | None) -> str | None:

@@ -11,19 +11,27 @@ What is new (``storyline.story.novelty``): ``brief_story(..., since=...)`` adds 
 ``stories.briefed_at``, set by ``mark_briefed`` after each briefing the command line prints);
 ``new_since_visit`` makes the web page's section, cut at the visitor's last visit. The section
 is never cached: the briefing under it comes from the cache, the section is made each time.
+
+A pile may hold several stories. ``split_pile`` finds them (``storyline.story.detect``);
+``brief(..., stories="main")`` briefs the largest and names the others in the briefing's
+``other_stories``, and ``brief_stories`` (``brief --each-story``) briefs each. Only the
+documents that are briefed are annotated.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Literal
 
 from storyline.annotate.embeddings import SentenceVectors
-from storyline.briefing import Briefing, NewSince
+from storyline.briefing import Briefing, NewSince, OtherStory
 from storyline.errors import UsageError
 from storyline.model import Document, InputError, Mode
 from storyline.outlets import Registry, packaged_registry
+from storyline.pipeline.detection import stories_of
 from storyline.pipeline.documents import extract, ingest, numbered
 from storyline.pipeline.registry import registry_of
 from storyline.read.fetch import Fetcher
@@ -32,11 +40,50 @@ from storyline.story.agenda import named_issues
 from storyline.story.brief import DEFAULT_WORDS, brief_documents
 from storyline.story.novelty import Cut, instant, new_since, parse_cut, split_at
 
-Errors = Callable[[InputError], None]
 Notes = Callable[[str], None]
 # Called with (story id, the time its documents were read) once a stored story is briefed.
 Briefed = Callable[[int, str], None]
 LAST = "last"  # --since last: since the story's last briefing
+Errors = Callable[[InputError], None]
+Stories = Literal["one", "main"]
+"""How ``brief`` treats a pile: ``one``, everything as one story (the library's default);
+``main``, the largest story found, the others named in ``other_stories`` (the CLI's default)."""
+
+NOTHING_TO_BRIEF = "nothing to brief: no input could be read"
+
+
+@dataclass(frozen=True)
+class PileStory:
+    """One story of a pile: its documents in the pile's order (duplicates beside their
+    originals), its originals most typical first, and its title."""
+
+    title: str
+    documents: list[Document]
+    typical: list[Document]
+
+    def other(self) -> OtherStory:
+        return OtherStory(title=self.title, documents=[d.origin for d in self.documents])
+
+
+def split_pile(documents: Sequence[Document]) -> list[PileStory]:
+    """The stories of a pile, the largest first (ties: the one whose first document comes
+    first). Detection reads the originals in the pile's order; a duplicate goes with the
+    document it copies (with the main story when that document is not in the pile). A pile of
+    fewer than two originals is one story, and no model is loaded for it."""
+    originals = [d for d in documents if not d.duplicate_of]
+    if len(originals) < 2:
+        return [PileStory(_pile_title(originals or list(documents)), list(documents), originals)]
+    pile = stories_of(list(documents))
+    members: dict[int, list[Document]] = {story.number: [] for story in pile.stories}
+    for document, number in pile.documents:
+        # A duplicate of a document outside the pile (a stored one) goes with the main story.
+        members.get(number, members[pile.stories[0].number]).append(document)
+    return [PileStory(story.title, members[story.number], list(story.core))
+            for story in pile.stories]
+
+
+def _pile_title(documents: Sequence[Document]) -> str:
+    return next((d.title for d in documents if d.title), None) or "Briefing"
 
 
 def brief(
@@ -46,17 +93,59 @@ def brief(
     on_error: Errors | None = None,
     registry: Registry | None = None,
     issues: Sequence[str] = (),
+    stories: Stories = "one",
 ) -> Briefing:
-    """A cited briefing of everything given, treated as one story.
+    """A cited briefing of everything given.
 
     ``inputs`` are input strings (files, folders, URLs ... as for ``extract``) or ``Document``s.
     Inputs that fail are passed to ``on_error`` (if given) and left out. ``registry``: the
     outlet registry that names sources' outlets, countries and ownership (default: packaged),
     in the metadata of input strings and in the briefing's sources.
     ``issues``: issues the user names, ``"Label: keyword, keyword"``, always reported.
+    ``stories``: ``"one"`` (default) briefs everything as one story; ``"main"`` finds the
+    stories of the pile, briefs the largest and lists the others, with their documents'
+    origins, in the briefing's ``other_stories`` (``brief_stories`` briefs each).
+    Raises ``UsageError`` when no document is left to brief.
     """
     documents = _documents(inputs, on_error, registry)
-    return brief_documents(documents, words=words, registry=registry, issues=issues)
+    return _brief_pile(documents, stories, words=words, registry=registry, issues=issues)
+
+
+def brief_stories(
+    inputs: Iterable[str] | Sequence[Document],
+    *,
+    words: int = DEFAULT_WORDS,
+    on_error: Errors | None = None,
+    registry: Registry | None = None,
+    issues: Sequence[str] = (),
+) -> list[Briefing]:
+    """One briefing per story found in ``inputs`` (arguments as for ``brief``), the largest
+    story first. Raises ``UsageError`` when no document is left to brief."""
+    documents = _documents(inputs, on_error, registry)
+    return _brief_each(documents, words=words, registry=registry, issues=issues)
+
+
+def _brief_pile(documents: list[Document], stories: Stories, *, words: int,
+                registry: Registry | None, issues: Sequence[str]) -> Briefing:
+    """``documents`` briefed as one story, or as their main story with the others named."""
+    if not documents:
+        raise UsageError(NOTHING_TO_BRIEF)
+    if stories == "one":
+        return brief_documents(annotated(documents), words=words, registry=registry, issues=issues)
+    main, *others = split_pile(documents)
+    briefing = brief_documents(annotated(main.documents), words=words, registry=registry,
+                               issues=issues, typical=main.typical)
+    briefing.other_stories = [story.other() for story in others]
+    return briefing
+
+
+def _brief_each(documents: list[Document], *, words: int, registry: Registry | None,
+                issues: Sequence[str]) -> list[Briefing]:
+    if not documents:
+        raise UsageError(NOTHING_TO_BRIEF)
+    return [brief_documents(annotated(story.documents), words=words, registry=registry,
+                            issues=issues, typical=story.typical)
+            for story in split_pile(documents)]
 
 
 def brief_inputs(
@@ -72,12 +161,14 @@ def brief_inputs(
     since: str | None = None,
     on_note: Notes | None = None,
     on_briefed: Briefed | None = None,
+    stories: Stories = "main",
 ) -> Briefing:
     """``brief`` for the command line: input options, and optionally through a database, where
     the inputs are ingested (annotated once, kept) and the briefing covers the stored copies.
     With ``story`` (a name or id, database only) the inputs go into that story, created if new,
     and the briefing covers the whole story; ``since``, ``on_note`` and ``on_briefed`` are
-    ``brief_story``'s (``since`` needs a stored story)."""
+    ``brief_story``'s (``since`` needs a stored story). Otherwise the pile is split into
+    stories and the main one briefed (``stories="one"``: all as one story)."""
     inputs = list(inputs)
     named_issues(issues)  # a malformed --issue fails before any reading
     if since is not None:
@@ -88,22 +179,59 @@ def brief_inputs(
         if story is not None:
             raise UsageError("a stored story needs a database (--db)")
         registry = packaged_registry()
-        return brief(_read(inputs, on_error, registry, mode=mode, fetcher=fetcher), words=words,
-                     registry=registry, issues=issues)
+        return _brief_pile(_read(inputs, on_error, registry, mode=mode, fetcher=fetcher), stories,
+                           words=words, registry=registry, issues=issues)
     with open_store(db_url) as store:
-        ids: list[str] = []
-        if inputs:
-            report = ingest(inputs, store, mode=mode, fetcher=fetcher)
-            for error in report.failed:
-                if on_error is not None:
-                    on_error(error)
-            ids = report.new + report.duplicates + report.already_stored
+        ids = _ingested(store, inputs, mode, fetcher, on_error)
         if story is not None:
             return brief_story(store, _story_for(store, story, ids), words=words, issues=issues,
                                since=since, on_note=on_note, on_briefed=on_briefed)
-        documents = store.get_many(sorted(set(ids), key=_id_number), with_annotations=True)
-        return brief_documents(annotated(documents), words=words, registry=registry_of(store),
-                               issues=issues)
+        # Detection runs on the ingested documents as on a pile, and what it finds is not
+        # stored: filing found stories at ingest is the ingest's own work (issue 12, part 1).
+        return _brief_pile(_stored(store, ids), stories, words=words, registry=registry_of(store),
+                           issues=issues)
+
+
+def brief_inputs_each(
+    inputs: Iterable[str],
+    *,
+    words: int = DEFAULT_WORDS,
+    mode: Mode | None = None,
+    fetcher: Fetcher | None = None,
+    db_url: str | None = None,
+    on_error: Errors | None = None,
+    issues: Sequence[str] = (),
+) -> list[Briefing]:
+    """``brief_inputs`` for ``--each-story``: one briefing per story found in the inputs, the
+    largest first; with ``db_url`` the inputs are ingested first and the stored copies briefed."""
+    inputs = list(inputs)
+    named_issues(issues)
+    if db_url is None:
+        registry = packaged_registry()
+        return _brief_each(_read(inputs, on_error, registry, mode=mode, fetcher=fetcher),
+                           words=words, registry=registry, issues=issues)
+    with open_store(db_url) as store:
+        ids = _ingested(store, inputs, mode, fetcher, on_error)
+        # As in brief_inputs: the stories are found among the ingested documents, not stored.
+        return _brief_each(_stored(store, ids), words=words, registry=registry_of(store),
+                           issues=issues)
+
+
+def _ingested(store: Store, inputs: list[str], mode: Mode | None, fetcher: Fetcher | None,
+              on_error: Errors | None) -> list[str]:
+    """The stored ids of ``inputs`` once ingested (new, duplicates and those already there)."""
+    if not inputs:
+        return []
+    report = ingest(inputs, store, mode=mode, fetcher=fetcher)
+    for error in report.failed:
+        if on_error is not None:
+            on_error(error)
+    return report.new + report.duplicates + report.already_stored
+
+
+def _stored(store: Store, ids: list[str]) -> list[Document]:
+    """The stored documents of ``ids`` in insertion order, with their stored annotations."""
+    return store.get_many(sorted(set(ids), key=_id_number), with_annotations=True)
 
 
 def _id_number(doc_id: str) -> int:
@@ -281,7 +409,8 @@ def annotated(documents: list[Document], *, keep_in: Store | None = None) -> lis
 
 def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | None,
                registry: Registry | None = None) -> list[Document]:
-    """The annotated documents of ``inputs`` (input strings, or documents already read)."""
+    """The documents of ``inputs`` (input strings, or documents already read), numbered, not
+    yet annotated (only the stories briefed are)."""
     items = list(inputs)
     if all(isinstance(item, Document) for item in items):
         documents = [item for item in items if isinstance(item, Document)]
@@ -291,7 +420,7 @@ def _documents(inputs: Iterable[str] | Sequence[Document], on_error: Errors | No
                      if isinstance(d, Document)]
     else:
         documents = _read([str(item) for item in items], on_error, registry)
-    return annotated(documents)
+    return documents
 
 
 def _read(inputs: list[str], on_error: Errors | None, registry: Registry | None, *,

@@ -239,8 +239,9 @@ def _md_table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str =
 def render_markdown(briefing: Briefing) -> str:
     lines = [f"# {md_escape(briefing.title)}", ""]
     lines += _md_header(briefing)
-    for section in (_md_new_since, _md_summary, _md_timeline, _md_matrix, _md_perspectives, _md_agreement,
-                    _md_blindspots, _md_quotes, _md_forecasts, _md_entities, _md_sources):
+    for section in (_md_new_since, _md_summary, _md_timeline, _md_matrix, _md_perspectives,
+                    _md_agreement, _md_blindspots, _md_quotes, _md_forecasts, _md_entities,
+                    _md_other_stories, _md_sources):
         lines += section(briefing)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -394,6 +395,19 @@ def _md_entities(briefing: Briefing) -> list[str]:
     return ["## Entities", "",
             *_md_table(["Name", "Type", "Roles", "Also called", "Mentions", "Sources"], rows,
                        "llllr")]
+
+
+def _md_other_stories(briefing: Briefing) -> list[str]:
+    """The other stories found in the same inputs: not briefed here, named with their documents."""
+    if not briefing.other_stories:
+        return []
+    lines = ["## Other stories in the input", "",
+             "Not part of this briefing (`storyline brief --each-story` briefs each):", ""]
+    for story in briefing.other_stories:
+        count = len(story.documents)
+        lines.append(f"- **{md_escape(story.title)}** ({count} document{'s' if count != 1 else ''}): "
+                     f"{md_escape(', '.join(story.documents))}")
+    return [*lines, ""]
 
 
 def _md_sources(briefing: Briefing) -> list[str]:
@@ -762,6 +776,7 @@ def _sections(briefing: Briefing, chart: TimelineChart | None, heat: Matrix | No
         ("quotes", "Who said what", bool(briefing.quotes)),
         ("forecasts", "Forecasts", bool(briefing.forecasts)),
         ("entities", "Entities", bool(briefing.entities)),
+        ("other-stories", "Other stories", bool(briefing.other_stories)),
         ("sources", "Sources", True),
     ]
     return [(anchor, title) for anchor, title, present in candidates if present]

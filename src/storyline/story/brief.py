@@ -2,7 +2,17 @@
 
 ``brief_documents`` sets duplicates aside and assembles the summary, timeline, entities,
 quotes, forecasts, agenda issues and perspectives. Reading the inputs and the store is the
-pipeline's work (``storyline.pipeline.stories``).
+pipeline's work (``storyline.pipeline.stories``), and so is splitting a pile into stories.
+
+The core rule: a briefing's title and its first summary sentence come from the story's *core*
+documents, never from an outlier (an off-topic article filed with the story, a photo caption
+page). The core is the more typical half of the original sources, rounded up, ordered by
+``storyline.story.detect.core_documents`` (mean similarity of terms, names and opening to the
+other sources); a story of one or two sources is all core, since nothing tells which of two is
+off. Why half: an outlier is the least typical source, so it falls in the lower half unless
+outliers make up half the story (then there is no one story to protect); and a half leaves
+enough sources for the title to be the most central headline among them, as before. Every
+source of the lower half still feeds the summary, the timeline and the rest.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from storyline.briefing import (
 from storyline.model import Annotations, Document, Forecast, Quote
 from storyline.outlets import Registry, enrich, packaged_registry
 from storyline.story.agenda import Issue, Passage, read_agenda
+from storyline.story.detect import core_documents
 from storyline.story.perspectives import Perspectives, perspectives
 from storyline.story.summary import opening_vectors, summarize
 from storyline.story.timeline import build_timeline
@@ -41,26 +52,31 @@ STORY_SIMILARITY_FLOOR = 0.35
 
 def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
                     registry: Registry | None = None, issues: Sequence[str] = (),
-                    vectors: SentenceVectors | None = None) -> Briefing:
+                    vectors: SentenceVectors | None = None,
+                    typical: Sequence[Document] | None = None) -> Briefing:
     """Assemble the briefing of annotated documents (duplicates stay listed, not analysed).
     ``registry``: the outlet registry (default: packaged). ``issues``: user-named issues
     (``"Label: keyword, keyword"``), reported before those found. ``vectors``: the sentence
     vectors the summary, the perspectives and the story check share (default: a new
-    ``SentenceVectors``, so that no briefing depends on what an earlier one embedded)."""
+    ``SentenceVectors``, so that no briefing depends on what an earlier one embedded).
+    ``typical``: the original documents, most typical first, when the caller has them already
+    (``FoundStory.core``); else they are ordered here. The title and the first summary
+    sentence come from the core (the more typical half, see the module docstring)."""
     # Outlet names, countries and ownership from the registry.
     enrich(documents, registry if registry is not None else packaged_registry())
     vectors = vectors if vectors is not None else SentenceVectors()
     originals = [d for d in documents if not d.duplicate_of]
+    core = story_core(originals, typical, vectors)
     entities = canonical_entities(originals)
     names = _speaker_names(entities)
     found, passages = read_agenda(originals, issues)
     summary = summarize(originals, words=words, topics=[_spans(issue) for issue in found],
-                        embedder=vectors)
+                        embedder=vectors, lead_sources={d.id or "" for d in core})
     views = _perspectives(originals, found, passages, summary, vectors)
     # After the summary: ``vectors`` already holds most of the sources' openings.
     openings = opening_vectors(originals, vectors) if len(originals) > 1 else None
     return Briefing(
-        title=_title(originals, openings),
+        title=_title(originals, openings, core),
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         period=_period(documents),
         sources=[SourceModel(**d.to_dict()) for d in documents],
@@ -90,14 +106,33 @@ def _perspectives(originals: list[Document], found: list[Issue], passages: list[
     return perspectives(originals, found, supported, passages, vectors)
 
 
-def _title(documents: list[Document], vectors: np.ndarray | None) -> str:
-    """The headline of the source most central to the story, else a neutral title."""
-    titled = [i for i, d in enumerate(documents) if d.title]
+def story_core(originals: Sequence[Document], typical: Sequence[Document] | None,
+               embedder: SentenceVectors) -> list[Document]:
+    """The core of a story: the more typical half of its original sources, rounded up, most
+    typical first (all of a story of one or two). ``typical``: the sources already ordered
+    (documents not among ``originals`` are ignored, and ``originals`` missing from it come last)."""
+    if len(originals) <= 2:
+        return list(originals)
+    if typical is None:
+        ordered = core_documents(originals, embedder=embedder)
+    else:
+        wanted = {id(d) for d in originals}
+        ordered = [d for d in typical if id(d) in wanted]
+        known = {id(d) for d in ordered}
+        ordered += [d for d in originals if id(d) not in known]
+    return ordered[: (len(ordered) + 1) // 2]
+
+
+def _title(documents: list[Document], vectors: np.ndarray | None, core: Sequence[Document]) -> str:
+    """The headline of the core source most central to the story, else a neutral title (never
+    an outlier's headline, however central its words)."""
+    in_core = {id(d) for d in core}
+    titled = [i for i, d in enumerate(documents) if d.title and id(d) in in_core]
     if not titled:
         return "Briefing"
     if len(titled) == 1 or vectors is None:
         return documents[titled[0]].title or "Briefing"
-    centroid = vectors.mean(axis=0)
+    centroid = vectors[[i for i, d in enumerate(documents) if id(d) in in_core]].mean(axis=0)
     best = max(titled, key=lambda i: float(vectors[i] @ centroid))
     return documents[best].title or "Briefing"
 

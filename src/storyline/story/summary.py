@@ -57,6 +57,9 @@ rules of ``storyline.text``: stop words and what makes a sentence summary-worthy
    at the budget and exceeds it by at most one sentence (the last one added).
 5. **Order.** Chronological where a date is known (an annotated event in the sentence, else the
    source's publication date), then by position in its source, then by source: leads first.
+   One exception: a briefing names its story's core sources (``lead_sources``), and the first
+   sentence is always one of theirs, so an off-topic article filed with the story never opens
+   the summary, however early it is dated (``lead_first``).
 6. **Citations.** Each sentence cites its own span, then, per other source, the best-matching
    sentence when it states the same fact: of its sentences sharing most content words with the
    chosen one (TF-IDF cosine >= ``support.prefilter``, overlap >= ``support.lexical``), the
@@ -70,7 +73,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -482,13 +485,14 @@ def gain(index: int, candidates: list[Candidate], salience: list[float], chosen:
 
 
 def select(candidates: list[Candidate], vectors: LazyVectors, lexical: Matrix, salience: list[float],
-           words: int, config: dict[str, Any]) -> list[int]:
+           words: int, config: dict[str, Any], first: int | None = None) -> list[int]:
     """Greedy: the best gain first, skipping near-duplicates of chosen sentences, while under
-    ``words`` words (with gain == salience this is simply best salience first)."""
-    pool = [i for i in range(len(candidates)) if not candidates[i].copy]
-    chosen: list[int] = []
-    covered: set[str] = set()
-    total = 0
+    ``words`` words (with gain == salience this is simply best salience first). ``first``: a
+    candidate chosen before all others (the lead the story's core must supply)."""
+    pool = [i for i in range(len(candidates)) if not candidates[i].copy and i != first]
+    chosen: list[int] = [] if first is None else [first]
+    covered: set[str] = set() if first is None else set(candidates[first].names)
+    total = 0 if first is None else candidates[first].words
     while total < words and pool:
         # Ties go to the earlier sentence, then the earlier source: the outcome never depends on luck.
         picked = set(chosen)
@@ -551,11 +555,33 @@ def canonical_order(documents: Sequence[Document]) -> list[Document]:
     return sorted(documents, key=key)
 
 
+def _in_reading_order(chosen: list[int], candidates: list[Candidate]) -> list[int]:
+    """Chronological where a date is known, then by position in the source, then by source."""
+    return sorted(chosen, key=lambda i: (candidates[i].date, candidates[i].position, candidates[i].source))
+
+
 # --- entry point ---------------------------------------------------------------------------------
 
+def lead_first(chosen: list[int], candidates: list[Candidate], salience: list[float],
+               lead: Collection[int]) -> tuple[list[int], int | None]:
+    """``chosen`` (in reading order) with its first sentence from a ``lead`` source: the
+    earliest chosen sentence of one moved to the front, so the order is disturbed as little as
+    possible. When none was chosen: ``chosen`` unchanged and the best lead candidate (by
+    salience, then position, then source) to select again with, as its first sentence."""
+    if not chosen or candidates[chosen[0]].source in lead:
+        return chosen, None
+    own = [i for i in chosen if candidates[i].source in lead]
+    if own:
+        return [own[0], *(i for i in chosen if i != own[0])], None
+    pool = [i for i, c in enumerate(candidates) if c.source in lead and not c.copy]
+    if not pool:
+        return chosen, None  # the core has no summary-worthy sentence: nothing to lead with
+    return chosen, min(pool, key=lambda i: (-salience[i], candidates[i].position, candidates[i].source))
+
+
 def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder | None = None,
-              config: dict[str, Any] | None = None, topics: Sequence[Sequence[Span]] = ()
-              ) -> list[CitedText]:
+              config: dict[str, Any] | None = None, topics: Sequence[Sequence[Span]] = (),
+              lead_sources: Collection[str] | None = None) -> list[CitedText]:
     """An extractive, cited summary of one story of at most ``words`` words plus one sentence.
 
     ``embedder`` (sentences -> normalised rows): by default a new ``SentenceVectors`` (the
@@ -563,6 +589,9 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     vectors in later stages; ``config`` overrides constants of ``data/summarize.json`` (for tuning).
     ``topics``: the story's agenda issues, each as the ``(source id, start, end)`` spans about
     it; a multi-event summary earns credit for covering each one (step 3b).
+    ``lead_sources``: the ids of the sources that may supply the first sentence (the story's
+    core, see ``storyline.story.brief``); the earliest chosen sentence of one comes first, or,
+    when none was chosen, the best of theirs is chosen first and selection runs again.
     """
     settings = _config(config)
     ordered = canonical_order([d for d in documents if d.text and d.text.strip()])
@@ -582,8 +611,15 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     lexical = lexical_similarity(candidates)
     space = vectors.matrix() if settings["agreement_space"] == "embedding" else lexical
     salience = scores(candidates, agreement(space, candidates), settings)
-    chosen = select(candidates, vectors, lexical, salience, words, settings)
-    chosen.sort(key=lambda i: (candidates[i].date, candidates[i].position, candidates[i].source))
+    chosen = _in_reading_order(select(candidates, vectors, lexical, salience, words, settings),
+                               candidates)
+    if lead_sources is not None:
+        lead = {k for k, d in enumerate(ordered) if (d.id or "") in lead_sources}
+        chosen, first = lead_first(chosen, candidates, salience, lead)
+        if first is not None:
+            chosen = _in_reading_order(
+                select(candidates, vectors, lexical, salience, words, settings, first), candidates)
+            chosen = [first, *(i for i in chosen if i != first)]
     # Embed every possible supporter in one batch rather than pair by pair.
     vectors.ensure([j for i in chosen for j in [i, *_lexical_partners(i, candidates, lexical, settings)]])
     summary = []

@@ -37,7 +37,9 @@ def seeds_briefing(seeds_dir: Path) -> Briefing:
 
 @pytest.fixture(scope="module")
 def seed_documents(seeds_dir: Path) -> list[Document]:
-    return _documents([str(seeds_dir)], None)
+    documents = _documents([str(seeds_dir)], None)  # read and numbered, not annotated
+    annotate(documents)
+    return documents
 
 
 def _source_of(briefing: Briefing, number: int, seeds: Path) -> str:

@@ -107,7 +107,7 @@ def find_events(doc: Doc, *, timexes: list[Timex], published: str | None) -> lis
     dated_units = {id(u) for t in timexes if t.type == "DATE" and
                    (u := _unit_at(units, starts, t.start)) is not None}
     for timex in sorted(timexes, key=lambda t: t.start):
-        date = _event_date(timex, published)
+        date = anchored_date(timex, published)
         sentence = _unit_at(units, starts, timex.start)
         if date is None or sentence is None or (sentence.start_char, date) in seen:
             continue
@@ -125,7 +125,10 @@ def find_events(doc: Doc, *, timexes: list[Timex], published: str | None) -> lis
     return events
 
 
-def _event_date(timex: Timex, published: str | None) -> str | None:
+def anchored_date(timex: Timex, published: str | None) -> str | None:
+    """The date a timex gives an event of a document published on ``published``: the timex's
+    own date, a year-less month-day pulled near publication, and without a publication date only
+    a date whose year the text states (or a year-less day, which never starts an entry)."""
     date = timex_date(timex)
     if date is None:
         return None

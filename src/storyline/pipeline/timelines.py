@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
+from storyline.annotate.embeddings import SentenceVectors
 from storyline.briefing import KeyDateItem, KeyDates, Period, TimelineSource
 from storyline.errors import UsageError
 from storyline.model import Document, InputError, Mode
@@ -54,7 +55,7 @@ def timeline_documents(documents: list[Document], *, dates: int, sentences: int,
     if not available:
         raise UsageError(_nothing_dated(documents, start, end))
     chosen = key_dates(documents, dates=dates, sentences=sentences, start=start, end=end,
-                       constants=constants)
+                       constants=constants, embedder=SentenceVectors())
     notes = []
     if len(chosen) < dates:
         notes.append(f"only {len(chosen)} of the {dates} dates asked for could be given: "

@@ -35,14 +35,21 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
+
+from storyline.annotate.embeddings import Embedder
 from storyline.annotate.events import anchored_date
 from storyline.briefing import Citation, CitedText
 from storyline.model import Document
 from storyline.resources import read_data
 from storyline.story.timeline import EventItem, content_words, event_items, self_contained, similarity
+from storyline.text import is_summary_worthy, sentence_rules
 
 DATA_FILE = "timeline.json"
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A reader's comment under an article ("At 18:26 1st Jun 2010, Dora wrote: ..."): dated, but no
+# event of the story.
+_COMMENT = re.compile(r"^.{0,60}\b\d{1,2}[:.]\d{2}\b.{0,60}\bwrote:")
 _FIRST_SENTENCE = re.compile(r".+?[.!?](?=['\"\u201d\u2019)]*\s|$)|.+", re.DOTALL)
 
 
@@ -66,6 +73,8 @@ class SentenceRules:
     support_weight: float
     length_target: float
     length_weight: float
+    scheduled: float
+    embedding: float
 
 
 @dataclass(frozen=True)
@@ -108,11 +117,13 @@ class _Day:
 
 def key_dates(documents: Sequence[Document], *, dates: int, sentences: int,
               start: str | None = None, end: str | None = None,
-              constants: KeyDateConstants | None = None) -> list[KeyDate]:
+              constants: KeyDateConstants | None = None,
+              embedder: Embedder | None = None) -> list[KeyDate]:
     """The ``dates`` most important days between ``start`` and ``end`` (ISO days, inclusive;
     None: unbounded), in date order, each with at most ``sentences`` cited sentences. Days with
     nothing to say are passed over, so fewer may come back. Documents need annotations;
-    duplicates are skipped (their originals speak for them)."""
+    duplicates are skipped (their originals speak for them). ``embedder`` (sentence vectors)
+    is used where the constants weigh embedding centrality; without one, TF-IDF alone ranks."""
     constants = constants or KeyDateConstants.packaged()
     originals = [d for d in documents if d.annotations is not None and d.duplicate_of is None]
     days = _day_counts(originals, constants.dates)
@@ -125,7 +136,8 @@ def key_dates(documents: Sequence[Document], *, dates: int, sentences: int,
     for day in sorted(scores, key=lambda d: (-scores[d], d)):
         if len(chosen) >= dates:
             break
-        picked = _sentences(items.get(day, []), sentences, idf, constants.sentences, used)
+        picked = _sentences(items.get(day, []), sentences, idf, constants.sentences, used,
+                            embedder)
         if not picked:
             picked = _openings(originals, day, sentences, used)
         if picked:
@@ -225,10 +237,11 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
 
 
 def _sentences(items: list[EventItem], count: int, idf: dict[str, float], rules: SentenceRules,
-               used: set[tuple[str, int]]) -> list[CitedText]:
+               used: set[tuple[str, int]], embedder: Embedder | None) -> list[CitedText]:
     """The day's ``count`` most central events, each with its supporting citations."""
-    pool = [i for i in _distinct(items) if rules.min_words <= _words(i.event.text) <= rules.max_words
-            and (i.source, i.event.start) not in used]
+    worthy = _worthiness(rules)
+    pool = [i for i in _distinct(items) if is_summary_worthy(i.event.text, worthy)
+            and not _COMMENT.match(i.event.text) and not _is_used(i.source, i.event.start, i.event.text, used)]
     if not pool:
         return []
     vectors = [_vector(i.words, idf) for i in items]
@@ -236,12 +249,17 @@ def _sentences(items: list[EventItem], count: int, idf: dict[str, float], rules:
     for vector in vectors:
         for word, weight in vector.items():
             centroid[word] += weight / len(vectors)
+    meaning = _embedding_centrality(items, pool, embedder) if rules.embedding and embedder else None
     ranked = []
-    for item in pool:
+    for index, item in enumerate(pool):
         vector = _vector(item.words, idf)
         support = _supporters(item, items, rules.same_event)
         words = _words(item.event.text)
-        score = (_cosine(vector, centroid) * (len({s.source for s in support}) / 2 + 1) ** rules.support_weight
+        status = rules.scheduled if item.event.status == "scheduled" else 1.0
+        central = _cosine(vector, centroid)
+        if meaning is not None:
+            central = (1 - rules.embedding) * central + rules.embedding * meaning[index]
+        score = (status * central * (len(support) / 2 + 1) ** rules.support_weight
                  - rules.length_weight * abs(words - rules.length_target) / rules.length_target)
         ranked.append((score, self_contained(item.event.text), item, vector, support))
     ranked.sort(key=lambda r: (-r[0], not r[1], r[2].order, r[2].event.start))
@@ -253,9 +271,42 @@ def _sentences(items: list[EventItem], count: int, idf: dict[str, float], rules:
             continue
         chosen.append((item, vector, support))
     for item, _, _ in chosen:
-        used.add((item.source, item.event.start))
+        _use(item.source, item.event.start, item.event.text, used)
     return [CitedText(text=item.event.text, citations=_citations(item, support))
             for item, _, support in chosen]
+
+
+def _embedding_centrality(items: list[EventItem], pool: list[EventItem],
+                          embedder: Embedder) -> list[float]:
+    """Each pooled event's cosine to the mean vector of all the day's events."""
+    texts = list(dict.fromkeys(i.event.text for i in items))
+    vectors = embedder(texts)
+    row = {text: index for index, text in enumerate(texts)}
+    centroid = vectors.mean(axis=0)
+    centroid = centroid / (float(np.linalg.norm(centroid)) or 1.0)
+    return [float(vectors[row[i.event.text]] @ centroid) for i in pool]
+
+
+def _worthiness(rules: SentenceRules) -> dict[str, Any]:
+    """The summary's test of a sentence that reads alone, at this module's word limits."""
+    worthy = sentence_rules()
+    worthy["sentence"] = {**worthy["sentence"], "min_words": rules.min_words,
+                          "max_words": rules.max_words}
+    return worthy
+
+
+def _is_used(source: str, start: int, text: str, used: set[tuple[str, int]]) -> bool:
+    """Chosen already, for another day or (a copy of it) from another source."""
+    return (source, start) in used or ("", hash(_folded(text))) in used
+
+
+def _use(source: str, start: int, text: str, used: set[tuple[str, int]]) -> None:
+    used.add((source, start))
+    used.add(("", hash(_folded(text))))
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def _distinct(items: list[EventItem]) -> list[EventItem]:
@@ -300,10 +351,12 @@ def _openings(documents: Sequence[Document], day: str, count: int,
             continue
         found = _opening(document)
         source = document.id or ""
-        if found is None or (source, found[0]) in used or not source:
+        if found is None or not source:
             continue
         start, end = found
-        used.add((source, start))
+        if _is_used(source, start, document.text[start:end], used):
+            continue
+        _use(source, start, document.text[start:end], used)
         out.append(CitedText(text=document.text[start:end],
                              citations=[Citation(source=source, start=start, end=end)]))
     return out

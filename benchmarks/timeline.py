@@ -134,7 +134,7 @@ class AnnotationCache:
     """Documents read and annotated once per article text (on disk, keyed by its hash)."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self.root = root / _annotator_version()
         self.root.mkdir(parents=True, exist_ok=True)
 
     def documents(self, task: Task) -> list[Any]:
@@ -163,6 +163,17 @@ class AnnotationCache:
     def _path(self, document: Any) -> Path:
         key = hashlib.sha1(f"{document.published}\n{document.text}".encode()).hexdigest()
         return self.root / f"{key}.json"
+
+
+def _annotator_version() -> str:
+    """A hash of the annotate stage's code and vocabularies: a change there starts a new cache."""
+    import storyline
+
+    package = Path(storyline.__file__).parent
+    digest = hashlib.sha1()
+    for path in sorted([*(package / "annotate").glob("*.py"), *(package / "data").glob("*.json")]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def ours(task: Task, documents: list[Any], constants: Any = None) -> Timeline:

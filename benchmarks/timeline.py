@@ -176,12 +176,12 @@ def _annotator_version() -> str:
     return digest.hexdigest()[:12]
 
 
-def ours(task: Task, documents: list[Any], constants: Any = None) -> Timeline:
+def ours(task: Task, documents: list[Any], constants: Any = None, vectors: Any = None) -> Timeline:
     from storyline.pipeline.timelines import timeline_documents
 
     result = timeline_documents(documents, dates=task.dates, sentences=task.sentences,
                                 start=task.start.isoformat(), end=task.end.isoformat(),
-                                constants=constants)
+                                constants=constants, embedder=vectors)
     return [(date.fromisoformat(entry.date), [s.text for s in entry.sentences])
             for entry in result.timeline]
 
@@ -221,7 +221,10 @@ def main() -> int:
         documents = {task.name: cache.documents(task) for task in tasks}
         print(f"read and annotated in {time.perf_counter() - started:.0f} s")
         started = time.perf_counter()
-        made = {task.name: ours(task, documents[task.name]) for task in tasks}
+        from storyline.annotate.embeddings import SentenceVectors
+
+        vectors = SentenceVectors(limit=1_000_000)  # shared: each sentence embedded once a run
+        made = {task.name: ours(task, documents[task.name], None, vectors) for task in tasks}
         print(f"timelines made in {time.perf_counter() - started:.1f} s")
         figures, per_task = evaluate(tasks, lambda t: made[t.name])
         figures["words/date"] = words_per_date(tasks, lambda t: made[t.name])
@@ -245,7 +248,8 @@ def main() -> int:
     if args.cv and not args.baselines_only:
         from timeline_tuning import leave_one_topic_out
 
-        cv = leave_one_topic_out(tasks, documents, lambda t, c: ours(t, documents[t.name], c))
+        cv = leave_one_topic_out(tasks, documents, lambda t, c: ours(t, documents[t.name], c, vectors),
+                                 truncated)
         results["cross-validated"] = cv
     return finish(results, args.json_out, None)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from storyline.annotate.embeddings import SentenceVectors
+from storyline.annotate.embeddings import Embedder, SentenceVectors
 from storyline.briefing import KeyDateItem, KeyDates, Period, TimelineSource
 from storyline.errors import UsageError
 from storyline.model import Document, InputError, Mode
@@ -45,8 +45,10 @@ def timeline(inputs: Iterable[str] | Sequence[Document], *, dates: int, sentence
 
 def timeline_documents(documents: list[Document], *, dates: int, sentences: int,
                        start: str | None = None, end: str | None = None,
-                       constants: KeyDateConstants | None = None) -> KeyDates:
-    """``timeline`` for documents already read (annotated here where they are not)."""
+                       constants: KeyDateConstants | None = None,
+                       embedder: Embedder | None = None) -> KeyDates:
+    """``timeline`` for documents already read (annotated here where they are not).
+    ``embedder``: sentence vectors to use (default: a fresh ``SentenceVectors``)."""
     check_window(dates, sentences, start, end)
     if not documents:
         raise UsageError("nothing to make a timeline of: no input could be read")
@@ -55,7 +57,8 @@ def timeline_documents(documents: list[Document], *, dates: int, sentences: int,
     if not available:
         raise UsageError(_nothing_dated(documents, start, end))
     chosen = key_dates(documents, dates=dates, sentences=sentences, start=start, end=end,
-                       constants=constants, embedder=SentenceVectors())
+                       constants=constants,
+                       embedder=embedder if embedder is not None else SentenceVectors())
     notes = []
     if len(chosen) < dates:
         notes.append(f"only {len(chosen)} of the {dates} dates asked for could be given: "

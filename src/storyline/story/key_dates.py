@@ -75,6 +75,7 @@ class SentenceRules:
     length_weight: float
     scheduled: float
     embedding: float
+    fresh: float
 
 
 @dataclass(frozen=True)
@@ -126,23 +127,32 @@ def key_dates(documents: Sequence[Document], *, dates: int, sentences: int,
     is used where the constants weigh embedding centrality; without one, TF-IDF alone ranks."""
     constants = constants or KeyDateConstants.packaged()
     originals = [d for d in documents if d.annotations is not None and d.duplicate_of is None]
-    days = _day_counts(originals, constants.dates)
-    inside = {day: counts for day, counts in days.items() if _within(day, start, end)}
-    scores = {day: _day_score(counts, constants.dates) for day, counts in inside.items()}
-    items = _items_by_day(documents, set(inside))
+    scores = day_scores(originals, constants.dates, start=start, end=end)
+    items = _items_by_day(documents, set(scores))
+    published = {d.id or "": _day_of(d.published) for d in originals}
     idf = _idf(item for day_items in items.values() for item in day_items)
     chosen: list[KeyDate] = []
     used: set[tuple[str, int]] = set()
     for day in sorted(scores, key=lambda d: (-scores[d], d)):
         if len(chosen) >= dates:
             break
+        fresh = {source for source, when in published.items()
+                 if when is not None and 0 <= (when - date.fromisoformat(day)).days <= 2}
         picked = _sentences(items.get(day, []), sentences, idf, constants.sentences, used,
-                            embedder)
+                            embedder, fresh)
         if not picked:
             picked = _openings(originals, day, sentences, used)
         if picked:
             chosen.append(KeyDate(day, picked, scores[day]))
     return sorted(chosen, key=lambda k: k.date)
+
+
+def day_scores(documents: Sequence[Document], weights: DateWeights, *, start: str | None = None,
+               end: str | None = None) -> dict[str, float]:
+    """The score of every candidate day inside the window (originals with annotations only)."""
+    days = _day_counts(documents, weights)
+    return {day: _day_score(counts, weights) for day, counts in days.items()
+            if _within(day, start, end)}
 
 
 def dated_days(documents: Sequence[Document]) -> set[str]:
@@ -237,7 +247,8 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
 
 
 def _sentences(items: list[EventItem], count: int, idf: dict[str, float], rules: SentenceRules,
-               used: set[tuple[str, int]], embedder: Embedder | None) -> list[CitedText]:
+               used: set[tuple[str, int]], embedder: Embedder | None,
+               fresh: set[str]) -> list[CitedText]:
     """The day's ``count`` most central events, each with its supporting citations."""
     worthy = _worthiness(rules)
     pool = [i for i in _distinct(items) if is_summary_worthy(i.event.text, worthy)
@@ -256,6 +267,8 @@ def _sentences(items: list[EventItem], count: int, idf: dict[str, float], rules:
         support = _supporters(item, items, rules.same_event)
         words = _words(item.event.text)
         status = rules.scheduled if item.event.status == "scheduled" else 1.0
+        if item.source in fresh:
+            status *= 1 + rules.fresh  # told within two days: the day's own news
         central = _cosine(vector, centroid)
         if meaning is not None:
             central = (1 - rules.embedding) * central + rules.embedding * meaning[index]

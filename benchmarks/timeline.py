@@ -71,7 +71,7 @@ class Task:
 
 
 def detokenise(line: str) -> str:
-    from nltk.tokenize.treebank import TreebankWordDetokenizer
+    from nltk.tokenize.treebank import TreebankWordDetokenizer  # type: ignore[import-untyped]
 
     tokens = [BRACKETS.get(token, token) for token in line.split()]
     return str(TreebankWordDetokenizer().detokenize(tokens))

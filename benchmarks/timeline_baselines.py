@@ -109,7 +109,7 @@ def first_sentence(articles: Sequence[Article], dates: int, k: int) -> list[tupl
 
 def mention_count(articles: Sequence[Article], dates: int, k: int, start: date,
                   end: date) -> list[tuple[date, list[str]]]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
 
     mentions: dict[date, list[str]] = defaultdict(list)
     everything: list[str] = []

@@ -55,14 +55,14 @@ def _f1(precision: float, recall: float) -> float:
 
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # type: ignore[import-untyped]
 
     return frozenset(ENGLISH_STOP_WORDS) | frozenset("abcdefghijklmnopqrstuvwxyz")
 
 
 @lru_cache(maxsize=1)
 def _stemmer():  # type: ignore[no-untyped-def]
-    from nltk.stem.porter import PorterStemmer
+    from nltk.stem.porter import PorterStemmer  # type: ignore[import-untyped]
 
     return PorterStemmer(mode=PorterStemmer.ORIGINAL_ALGORITHM)
 
@@ -74,7 +74,7 @@ def _stem(token: str) -> str:
 
 @lru_cache(maxsize=1)
 def _treebank():  # type: ignore[no-untyped-def]
-    from nltk.tokenize import TreebankWordTokenizer
+    from nltk.tokenize import TreebankWordTokenizer  # type: ignore[import-untyped]
 
     return TreebankWordTokenizer()
 

@@ -93,6 +93,9 @@ def leave_one_topic_out(tasks: Sequence[Any], documents: dict[str, list[Any]], r
             per_task.append(score(truncate(run(task, constants), task.dates, task.sentences),
                                   task.reference))
         folds.append({"held out": topic, "dates": dates, "sentences": sentences})
+    everything = [t.name for t in tasks]
+    best_dates = max(date_results, key=lambda r: _mean_f1([r[1][n] for n in everything]))[0]
+    best_sentences = max(sentence_results, key=lambda r: _mean_f1([r[1][n] for n in everything]))[0]
     figures = average(per_task)
     print("\nLeave-one-topic-out (constants chosen on the other three topics; "
           f"{len(_grid(DATE_GRID))} date options, {len(_grid(SENTENCE_GRID))} sentence options)")
@@ -100,4 +103,6 @@ def leave_one_topic_out(tasks: Sequence[Any], documents: dict[str, list[Any]], r
     print("".join(f"{figures[m]:>12.3f}" for m in METRICS))
     for fold in folds:
         print(f"  held out {fold['held out']:<13} dates {fold['dates']}  sentences {fold['sentences']}")
-    return {"figures": figures, "folds": folds}
+    print(f"  chosen on all four topics: dates {best_dates}  sentences {best_sentences}")
+    return {"figures": figures, "folds": folds,
+            "all topics": {"dates": best_dates, "sentences": best_sentences}}

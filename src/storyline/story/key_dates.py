@@ -40,7 +40,7 @@ import numpy as np
 from storyline.annotate.embeddings import Embedder
 from storyline.annotate.events import anchored_date
 from storyline.briefing import Citation, CitedText
-from storyline.model import Document
+from storyline.model import Document, Event
 from storyline.resources import read_data
 from storyline.story.timeline import EventItem, content_words, event_items, self_contained, similarity
 from storyline.text import is_summary_worthy, sentence_rules
@@ -76,6 +76,8 @@ class SentenceRules:
     scheduled: float
     embedding: float
     fresh: float
+    lead: float
+    lead_paragraphs: int
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,9 @@ def key_dates(documents: Sequence[Document], *, dates: int, sentences: int,
             break
         fresh = {source for source, when in published.items()
                  if when is not None and 0 <= (when - date.fromisoformat(day)).days <= 2}
-        picked = _sentences(items.get(day, []), sentences, idf, constants.sentences, used,
-                            embedder, fresh)
+        leads = _lead_items(documents, day, constants.sentences, items.get(day, []))
+        picked = _sentences(items.get(day, []) + leads, sentences, idf, constants.sentences, used,
+                            embedder, fresh, {id(i) for i in leads})
         if not picked:
             picked = _openings(originals, day, sentences, used)
         if picked:
@@ -248,7 +251,7 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
 
 def _sentences(items: list[EventItem], count: int, idf: dict[str, float], rules: SentenceRules,
                used: set[tuple[str, int]], embedder: Embedder | None,
-               fresh: set[str]) -> list[CitedText]:
+               fresh: set[str], leads: set[int]) -> list[CitedText]:
     """The day's ``count`` most central events, each with its supporting citations."""
     worthy = _worthiness(rules)
     pool = [i for i in _distinct(items) if is_summary_worthy(i.event.text, worthy)
@@ -269,6 +272,8 @@ def _sentences(items: list[EventItem], count: int, idf: dict[str, float], rules:
         status = rules.scheduled if item.event.status == "scheduled" else 1.0
         if item.source in fresh:
             status *= 1 + rules.fresh  # told within two days: the day's own news
+        if id(item) in leads:
+            status *= rules.lead
         central = _cosine(vector, centroid)
         if meaning is not None:
             central = (1 - rules.embedding) * central + rules.embedding * meaning[index]
@@ -287,6 +292,49 @@ def _sentences(items: list[EventItem], count: int, idf: dict[str, float], rules:
         _use(item.source, item.event.start, item.event.text, used)
     return [CitedText(text=item.event.text, citations=_citations(item, support))
             for item, _, support in chosen]
+
+
+def _lead_items(documents: Sequence[Document], day: str, rules: SentenceRules,
+                dated: list[EventItem]) -> list[EventItem]:
+    """The opening sentences of the documents published on ``day`` or the day after, as
+    candidates for the day: a report's lead tells the day's news without always naming the day.
+    A sentence that is an event of some date already is left to that date."""
+    if not rules.lead or not rules.lead_paragraphs:
+        return []
+    target = date.fromisoformat(day)
+    taken = {(i.source, i.event.start) for i in dated}
+    out: list[EventItem] = []
+    for order, document in enumerate(documents):
+        published = _day_of(document.published)
+        if (document.annotations is None or document.duplicate_of is not None or published is None
+                or not 0 <= (published - target).days <= 1):
+            continue
+        source = document.id or f"S{order + 1}"
+        events = {e.start for e in document.annotations.events}
+        for start, end in _opening_sentences(document.text, rules.lead_paragraphs):
+            if (source, start) in taken or start in events:
+                continue
+            text = document.text[start:end]
+            event = Event(date=day, text=text, start=start, end=end, status="happened")
+            out.append(EventItem(source, order, event, content_words(text)))
+    return out
+
+
+def _opening_sentences(text: str, paragraphs: int) -> list[tuple[int, int]]:
+    """The first sentence of each of the first ``paragraphs`` non-blank lines, as offsets."""
+    found: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped:
+            match = _FIRST_SENTENCE.match(stripped)
+            if match is not None:
+                start = offset + line.index(stripped)
+                found.append((start, start + len(match.group().rstrip())))
+            if len(found) >= paragraphs:
+                break
+        offset += len(line) + 1
+    return found
 
 
 def _embedding_centrality(items: list[EventItem], pool: list[EventItem],

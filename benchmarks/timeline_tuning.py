@@ -34,8 +34,8 @@ DATE_GRID: dict[str, list[Any]] = {
 }
 SENTENCE_GRID: dict[str, list[Any]] = {
     "embedding": [0.0, 0.5],
-    "fresh": [0.0, 0.3, 1.0],
-    "support_weight": [0.0, 0.5],
+    "fresh": [0.0, 0.3],
+    "lead": [0.0, 0.5, 0.8],
     "scheduled": [0.7, 1.0],
 }
 

@@ -179,3 +179,15 @@ def test_markdown_lists_each_date_with_its_sources(story: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout.count("\n## 2025-03-") == 2
     assert "[S" in result.stdout
+
+
+def test_an_opening_sentence_starts_where_the_report_does() -> None:
+    from storyline.story.key_dates import _opening_sentences
+
+    text = ("Friday, March 7, 2025; 4:21 PM Cranes at Kessel were working again by noon. More.\n"
+            "(Ola Brandt - AP) Dockworkers cheer as the first ship docks. Later.\n"
+            "The union thanked its members.")
+    found = [text[s:e] for s, e in _opening_sentences(text, 3)]
+    assert found == ["Cranes at Kessel were working again by noon.",
+                     "Dockworkers cheer as the first ship docks.",
+                     "The union thanked its members."]

@@ -50,6 +50,12 @@ ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A reader's comment under an article ("At 18:26 1st Jun 2010, Dora wrote: ..."): dated, but no
 # event of the story.
 _COMMENT = re.compile(r"^.{0,60}\b\d{1,2}[:.]\d{2}\b.{0,60}\bwrote:")
+# What a copied page puts before a report's first sentence: a dateline with its time ("Thursday,
+# May 27, 2010; 4:21 PM") or a photo credit in brackets ("(Jo Ames - AP)"). Skipped, so that
+# the sentence cited starts where the report does.
+_LEADING_FURNITURE = re.compile(
+    r"^(?:(?:[A-Z][a-z]+day,\s+)?[A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4}(?:;\s*\d{1,2}:\d{2}\s*[AP]\.?M\.?)?\s+"
+    r"|\([^()]{0,80}\b(?:AP|AFP|Reuters|Getty(?: Images)?|EPA|Bloomberg)\)\s*)+")
 _FIRST_SENTENCE = re.compile(r".+?[.!?](?=['\"\u201d\u2019)]*\s|$)|.+", re.DOTALL)
 
 
@@ -327,9 +333,11 @@ def _opening_sentences(text: str, paragraphs: int) -> list[tuple[int, int]]:
     for line in text.split("\n"):
         stripped = line.strip()
         if stripped:
-            match = _FIRST_SENTENCE.match(stripped)
+            furniture = _LEADING_FURNITURE.match(stripped)
+            skip = furniture.end() if furniture else 0
+            match = _FIRST_SENTENCE.match(stripped, skip)
             if match is not None:
-                start = offset + line.index(stripped)
+                start = offset + line.index(stripped) + skip
                 found.append((start, start + len(match.group().rstrip())))
             if len(found) >= paragraphs:
                 break

@@ -191,3 +191,15 @@ def test_an_opening_sentence_starts_where_the_report_does() -> None:
     assert found == ["Cranes at Kessel were working again by noon.",
                      "Dockworkers cheer as the first ship docks.",
                      "The union thanked its members."]
+
+
+def test_the_library_function_takes_documents() -> None:
+    import storyline
+
+    documents = [Document(origin=f"{record_id}.txt", text="\n".join(sentences), published=published)
+                 for record_id, published, sentences in ARTICLES]
+    found = storyline.timeline(documents, dates=1, sentences=1)
+    assert [item.date for item in found.timeline] == ["2025-03-03"]
+    cited = found.timeline[0].sentences[0].citations[0]
+    text = documents[int(cited.source[1:]) - 1].text
+    assert text[cited.start:cited.end] == found.timeline[0].sentences[0].text

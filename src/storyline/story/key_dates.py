@@ -14,12 +14,13 @@ the same preference for sentences that read alone. What it adds is a choice:
   calendar-day dates (every one, not only events: a date named in passing still says the day
   mattered), each counted once per document.
 * **Which sentences.** The day's events (sentences whose governing clause is dated to that
-  day; forecasts and hedged statements are not events), of reasonable length, ranked by their
-  TF-IDF cosine to the centroid of all of the day's events (the central telling of the day),
-  raised by how many documents tell the same event and lowered as the length strays from a
-  short news sentence; one too similar to a sentence already chosen is skipped, and no sentence
-  serves two days. A day without any event but with documents published on it falls back to
-  those documents' opening sentences.
+  day; forecasts and hedged statements are not events) and the opening sentences of the reports
+  published on the day or the day after (a lead tells the day's news without always naming the
+  day), readable alone and of reasonable length, ranked by their TF-IDF cosine to the centroid
+  of all those candidates (the central telling of the day), raised for a report published
+  within two days and lowered for a lead or a scheduled event; one too similar to a sentence
+  already chosen is skipped, and no sentence (nor a copy of it) serves two days. A day with no
+  candidate but with documents published on it shows their opening sentences.
 
 Every sentence cites its own span and the spans of the other documents that tell the same
 event. Constants: ``data/timeline.json``.

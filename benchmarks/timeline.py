@@ -166,12 +166,14 @@ class AnnotationCache:
 
 
 def _annotator_version() -> str:
-    """A hash of the annotate stage's code and vocabularies: a change there starts a new cache."""
+    """A hash of the annotate stage's code and vocabularies: a change there starts a new cache
+    (the key dates' own constants, ``timeline.json``, are not the annotator's)."""
     import storyline
 
     package = Path(storyline.__file__).parent
     digest = hashlib.sha1()
-    for path in sorted([*(package / "annotate").glob("*.py"), *(package / "data").glob("*.json")]):
+    data = [p for p in (package / "data").glob("*.json") if p.name != "timeline.json"]
+    for path in sorted([*(package / "annotate").glob("*.py"), *data]):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 

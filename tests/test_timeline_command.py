@@ -145,7 +145,12 @@ def test_a_year_mentioned_in_the_story_is_not_a_key_date(story: Path) -> None:
     code, payload, _ = run(str(story), "--dates", "10", "--sentences", "2")
     assert code == 0 and payload is not None
     assert not any(item["date"].startswith("2019") for item in payload["timeline"])
-    assert not any("2019" in s["text"] for item in payload["timeline"] for s in item["sentences"])
+    # The sentence may still tell the news of its own report's days (published 5 March: the
+    # repeating happened then), never of 2019.
+    for item in payload["timeline"]:
+        for sentence in item["sentences"]:
+            if "2019" in sentence["text"]:
+                assert item["date"] in ("2025-03-04", "2025-03-05")
 
 
 def test_more_dates_than_the_story_has_gives_what_there_is_and_says_so(story: Path) -> None:

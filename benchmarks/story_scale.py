@@ -9,7 +9,7 @@ the words and a little noise on the vector, so the store fills with many stories
 alike in pairs (ECB+'s sister stories) and differ by names and time, as real archives do.
 Documents are stored first (that is the ingest's store stage, not timed); what is timed is
 ``StoryAssigner.file`` on annotated documents with their features made: candidates from the
-nearest-neighbour index, scoring, the merge and relocation passes, the store transaction and
+nearest-neighbour index, scoring, the window re-clustering and merge pass, the store transaction and
 the index file, per batch of 200.
 
 The baseline, TF-IDF average-link, re-clusters everything it has: its cost per new document

@@ -1,0 +1,334 @@
+"""Who a speaker phrase names: a person, people, an organisation or country, a document, a
+pronoun or a role noun still to resolve; or nobody, when the phrase is no speaker at all.
+
+A speaker must be someone who can say something: a PERSON, an organisation, a country or
+nationality (as a government), a document ("the statement said"), or a common noun that names a
+person or a group (WordNet's person and social-group nouns, ``data/speaker_nouns.json``; plus the
+role and document nouns of ``quotes_vocab.json``). A dateline ("JAKARTA/PANGKALAN BUN —"), a
+caption's words, a thing ("the logos", "radar data", "the framework") or a stray word
+("neither") is no speaker.
+
+Genders, for "he"/"she": the words around a name ("Mr.", "spokeswoman"), else the first-name
+lists, else the pronouns the document uses in the clauses that person is the subject of.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc, Span, Token
+
+from storyline.annotate.quote_rules import QuoteRules
+
+SUBJECTS = {"nsubj", "nsubjpass", "csubj"}
+NAME_LABELS = {"PERSON"}
+GROUP_LABELS = {"ORG", "NORP", "GPE", "FAC"}
+# A dateline opens a paragraph: place names in capitals, then a dash ("JAKARTA/PANGKALAN BUN —",
+# "SALTBRIDGE, Corvenia (Reuters) -").
+DATELINE = re.compile(r"^[ \t]*[A-Z][A-Z .'’/,-]*[A-Z](?:,[ \t]+[A-Z][\w.]*(?:[ \t]+[A-Z][\w.]*)*)?"
+                      r"[ \t]*(?:\([^)\n]{1,30}\)[ \t]*)?[—–-]+[ \t]")
+# Pronouns that tell a person's gender, as the document uses them after naming someone.
+GENDER_PRONOUNS = {"he": "m", "him": "m", "his": "m", "himself": "m",
+                   "she": "f", "her": "f", "hers": "f", "herself": "f"}
+
+
+def is_cue(tok: Token, rules: QuoteRules) -> bool:
+    """A reporting verb (or "according to") that says who said something."""
+    if tok.lower_ == "according":
+        return tok.i + 1 < len(tok.doc) and tok.doc[tok.i + 1].lower_ == "to"
+    if tok.lemma_.lower() not in rules["cue_verbs"] or tok.pos_ not in {"VERB", "AUX"}:
+        return False
+    # "Putin had been told": the subject of a passive cue heard the words, it did not say them;
+    # "officials haven't said" reports nothing; "Vesteria may argue" reports nothing yet.
+    return not any(c.dep_ in {"auxpass", "nsubjpass", "neg"} or (c.dep_ == "aux" and c.tag_ == "MD")
+                   for c in tok.children)
+
+
+@dataclass
+class Speaker:
+    """A resolved speaker: ``name``; ``start``/``end`` where the text names it (or None)."""
+
+    name: str | None
+    start: int | None
+    end: int | None
+    kind: str  # "person", "people", "group", "document", "nominal", "pronoun", "none"
+    gender: str = "x"
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+
+NOBODY = Speaker(None, None, None, "none")
+
+
+def strip_titles(span: Span, rules: QuoteRules) -> Span:
+    titles = rules["titles"]
+    start = span.start
+    while start < span.end - 1 and span.doc[start].lower_ in titles:
+        start += 1
+    end = span.end
+    while end > start + 1 and span.doc[end - 1].text in {"'s", "’s", "'", "’"}:
+        end -= 1
+    return span.doc[start:end]
+
+
+def _first_name_gender(first: str, rules: QuoteRules) -> str:
+    if first.lower() in rules["female_first_names"]:
+        return "f"
+    if first.lower() in rules["male_first_names"]:
+        return "m"
+    return "x"
+
+
+class NameBook:
+    """The people of one document by last name, for "Suslov" -> "Dmitry Suslov", and what the
+    document tells of their gender."""
+
+    def __init__(self, doc: Doc, rules: QuoteRules) -> None:
+        self.rules = rules
+        self.forms: dict[str, list[tuple[int, str]]] = {}
+        for ent in doc.ents:
+            if ent.label_ in NAME_LABELS and "\n" not in ent.text:
+                name = strip_titles(ent, rules)
+                key = name[-1].lower_
+                self.forms.setdefault(key, []).append((name.start_char, name.text))
+        self.pronoun_genders = _pronoun_genders(doc, rules)
+
+    def fullest(self, name: str, pos: int) -> str:
+        """The longest form with the same last word; of two ("Bill Clinton", "Hillary Clinton"),
+        the one seen last before ``pos``, else the first after it."""
+        forms = self.forms.get(name.split()[-1].lower(), []) if name.split() else []
+        if not forms:
+            return name
+        _, _, _, best = max((len(form.split()), at <= pos, at if at <= pos else -at, form)
+                            for at, form in forms)
+        return best if len(best.split()) > len(name.split()) else name
+
+    def gender(self, words: list[str], full_name: str) -> str:
+        """"m", "f" or "x": the words next to the name, the document's pronouns, the first name."""
+        lowered = {w.lower() for w in words}
+        if lowered & self.rules["female_words"]:
+            return "f"
+        if lowered & self.rules["male_words"]:
+            return "m"
+        parts = full_name.split()
+        by_first_name = _first_name_gender(parts[0], self.rules) if len(parts) > 1 else "x"
+        if by_first_name != "x" or not parts:
+            return by_first_name
+        return self.pronoun_genders.get(parts[-1].lower(), "x")
+
+
+def _pronoun_genders(doc: Doc, rules: QuoteRules) -> dict[str, str]:
+    """Last name -> gender, from the first gendered pronoun in the clause a person is the
+    subject of, with no other person named between them: "Moll said she expects ...", "Moll
+    and her team" make Moll "f". Votes over the document; a clear majority decides."""
+    votes: dict[str, Counter[str]] = {}
+    for ent in doc.ents:
+        if ent.label_ not in NAME_LABELS or ent.root.dep_ not in SUBJECTS:
+            continue
+        verb = ent.root.head
+        for tok in verb.subtree:
+            if tok.i < ent.end:
+                continue
+            if tok.ent_type_ in NAME_LABELS:
+                break  # another person is nearer
+            gender = GENDER_PRONOUNS.get(tok.lower_)
+            if gender:
+                votes.setdefault(strip_titles(ent, rules)[-1].lower_, Counter())[gender] += 1
+                break
+    out = {}
+    for key, count in votes.items():
+        (top, n), *rest = count.most_common()
+        if not rest or n >= 2 * rest[0][1]:
+            out[key] = top
+    return out
+
+
+def entity_of(tok: Token) -> Span | None:
+    """The entity holding ``tok``; one that runs over a line break is a tagging error."""
+    if not tok.ent_type_:
+        return None
+    doc, start, end = tok.doc, tok.i, tok.i + 1
+    while start > 0 and doc[start].ent_iob_ == "I":
+        start -= 1
+    while end < len(doc) and doc[end].ent_iob_ == "I":
+        end += 1
+    ent = Span(doc, start, end, label=tok.ent_type_)
+    return None if "\n" in ent.text else ent
+
+
+def person_token(head: Token, rules: QuoteRules) -> Token | None:
+    """The PERSON word of a speaker phrase ("the spokesman, Dmitry Peskov" -> Peskov)."""
+    if head.ent_type_ in NAME_LABELS:
+        return head
+    for child in head.children:
+        role_head = head.lemma_.lower() in rules["person_roles"]
+        if child.ent_type_ in NAME_LABELS and (child.dep_ == "appos" or (child.dep_ == "compound" and role_head)):
+            return child
+    return None
+
+
+def _person_within(head: Token) -> Token | None:
+    """A person named inside an organisation's or a country's phrase: "Vesteria's prime minister,
+    Dmitar Kovalen", "the ministry, through its spokeswoman Ana Lind": the person speaks."""
+    for tok in head.subtree:
+        if tok != head and tok.ent_type_ in NAME_LABELS and tok.dep_ in {"appos", "pobj", "compound"}:
+            ent = entity_of(tok)
+            return tok.doc[ent.end - 1] if ent is not None else tok
+    return None
+
+
+def _roles_of(head: Token, name: Span) -> frozenset[str]:
+    """Role words around a name: "Kremlin spokesman Dmitry Peskov", "Frolov, an analyst"."""
+    roles = {t.lemma_.lower() if t.pos_ == "NOUN" else t.lower_ for t in head.subtree
+             if t.pos_ in {"NOUN", "PROPN", "ADJ"} and not (name.start <= t.i < name.end)}
+    return frozenset(roles)
+
+
+def _group_phrase(head: Token) -> Span:
+    """A nominal speaker's phrase: its left modifiers and itself ("the Russian foreign ministry")."""
+    start = head.i
+    for child in head.lefts:
+        if child.dep_ in {"det", "amod", "compound", "poss", "nmod", "nummod", "case"}:
+            start = min(start, child.left_edge.i)
+    while start < head.i and "\n" in head.doc[start:head.i + 1].text:
+        start += 1  # a heading glued to the sentence is not part of the speaker
+    return head.doc[start:head.i + 1]
+
+
+def in_dateline(tok: Token) -> bool:
+    """Whether ``tok`` is in the dateline that opens its paragraph."""
+    text = tok.doc.text
+    line_start = text.rfind("\n", 0, tok.idx) + 1
+    match = DATELINE.match(text, line_start, min(len(text), line_start + 80))
+    return match is not None and tok.idx < match.end()
+
+
+def _shouted(tok: Token) -> bool:
+    """A word in capitals longer than an acronym: headings, captions, datelines."""
+    letters = [c for c in tok.text if c.isalpha()]
+    return len(letters) > 5 and all(c.isupper() for c in letters)
+
+
+def can_speak(head: Token, rules: QuoteRules) -> bool:
+    """Whether a common noun can name a speaker: a person, a group or organisation, a role, a
+    document ("the statement", "the posting") or a study ("a poll"); not a thing ("the logos"),
+    not raw evidence ("radar data", "the figures")."""
+    lemma = head.lemma_.lower()
+    known = rules.person_nouns | rules.group_nouns | rules.document_nouns
+    listed = (rules["person_roles"] | rules["document_nouns"] | rules["institution_nouns"]
+              | rules["study_nouns"])
+    return bool({lemma, head.lower_} & (known | listed)) and lemma not in rules["raw_evidence_nouns"]
+
+
+def _speaking_noun(head: Token, rules: QuoteRules) -> tuple[Token, Span] | None:
+    """The noun of a speaker phrase that can speak, and the phrase: the head; the noun a broken
+    parse hung on it ("a job posting" parsed as "job" with "posting" attached); the people a
+    share or a count is of ("75 percent of voters", "a spate of women"). A tagger's adverb or
+    adjective as subject ("the US daily") counts as a noun."""
+    nominal = head.pos_ in {"NOUN", "PROPN"} or head.dep_ in SUBJECTS
+    if nominal and head.lower_ not in rules.pronouns and can_speak(head, rules):
+        return head, _group_phrase(head)
+    after = head.nbor() if head.i + 1 < len(head.doc) else None
+    if after is not None and after.head == head and after.dep_ in {"acl", "compound", "appos"} \
+            and can_speak(after, rules):
+        return after, head.doc[_group_phrase(head).start:after.i + 1]
+    for prep in head.rights:
+        if prep.lower_ == "of" and prep.dep_ == "prep":
+            people = [c for c in prep.children if c.dep_ == "pobj" and c.pos_ in {"NOUN", "PROPN"}
+                      and (c.lemma_.lower() in rules.person_nouns | rules.group_nouns
+                           or c.ent_type_ in {"NORP", "ORG"})]
+            if people:
+                return people[0], head.doc[_group_phrase(head).start:people[0].i + 1]
+    return None
+
+
+def describe_speaker(head: Token | None, names: NameBook, rules: QuoteRules) -> Speaker:
+    """What the sentence itself says about the speaker."""
+    if head is None or in_dateline(head):
+        return NOBODY
+    pronouns = rules.pronouns
+    head = _sentence_antecedent(head, rules)
+    if head.pos_ == "NOUN" and head.lemma_.lower() in rules["document_nouns"]:
+        owners = [c for c in head.children if c.dep_ == "poss" and c.lower_ not in pronouns]
+        if owners:  # "read the ministry's statement": the ministry speaks
+            head = owners[0]
+    if head.lower_ in pronouns:
+        return Speaker(head.text, head.idx, head.idx + len(head), "pronoun", pronouns[head.lower_])
+    person = person_token(head, rules)
+    if person is not None:
+        return person_speaker(head, person, names, rules)
+    ent = entity_of(head)
+    if head.is_title and (head.pos_ == "PROPN" or head.dep_ in SUBJECTS) and _untagged_person(
+            head, ent, names, rules):
+        return person_speaker(head, head, names, rules)
+    if head.pos_ == "PROPN" and ent is not None and head.i == ent.end - 1 and any(
+            t.lower_ in rules["person_roles"] for t in head.subtree if t.i < head.i):
+        return person_speaker(head, head, names, rules)  # "Secretary of State Rex Tillerson" as an ORG
+    group = ent is not None and ent.label_ in GROUP_LABELS
+    if group or head.pos_ == "PROPN":
+        return _group_speaker(head, ent, names, rules)
+    speaking = _speaking_noun(head, rules)
+    if speaking is None:
+        return NOBODY  # "neither", "the framework", "radar data"
+    head, span = speaking
+    kind = "document" if head.lemma_.lower() in rules["document_nouns"] else "nominal"
+    return Speaker(span.text, span.start_char, span.end_char, kind,
+                   names.gender([head.lemma_], ""), frozenset({head.lemma_.lower()}))  # roles: its noun
+
+
+def _group_speaker(head: Token, ent: Span | None, names: NameBook, rules: QuoteRules) -> Speaker:
+    """An organisation, a country, a nationality, or a proper noun the tagger left untyped;
+    the person it names inside speaks for it."""
+    inner = _person_within(head)
+    if inner is not None:
+        return person_speaker(inner, inner, names, rules)
+    if _shouted(head) and (ent is None or ent.label_ != "ORG"):
+        return NOBODY  # a heading or a caption in capitals
+    span = _group_phrase(head)
+    if ent is not None and ent.label_ in GROUP_LABELS and ent.start < span.start:
+        span = head.doc[ent.start:span.end]
+    span = span[1:] if len(span) > 1 and span[0].lower_ == "the" else span
+    if ent is None and head.pos_ == "PROPN" and not head.is_title and not head.is_upper:
+        return NOBODY
+    return Speaker(span.text, span.start_char, span.end_char, "group")
+
+
+def _untagged_person(head: Token, ent: Span | None, names: NameBook, rules: QuoteRules) -> bool:
+    """A person the tagger missed or called an ORG: a surname it tagged PERSON elsewhere, or a
+    name after a title ("Mr. Suslov")."""
+    known = head.lower_ in names.forms
+    if ent is not None:
+        return len(ent) == 1 and known
+    titled = head.i > 0 and head.nbor(-1).lower_ in rules["titles"] and head.nbor(-1).is_title
+    return known or titled
+
+
+def _sentence_antecedent(head: Token, rules: QuoteRules) -> Token:
+    """"Trump said he was looking forward ...": "he" is the subject of the verb it reports to."""
+    if head.lower_ not in rules["resolvable_pronouns"]:
+        return head
+    clause = head.head
+    if clause.dep_ in {"ccomp", "xcomp", "advcl"} and clause.head != clause and is_cue(clause.head, rules):
+        subjects = [c for c in clause.head.children if c.dep_ in SUBJECTS]
+        if subjects and subjects[0].pos_ == "PROPN":
+            return subjects[0]
+    return head
+
+
+def person_speaker(head: Token, person: Token, names: NameBook, rules: QuoteRules, *,
+                   alone: bool = False) -> Speaker:
+    ent = entity_of(person)
+    name = strip_titles(ent, rules) if ent is not None else person.doc[person.i:person.i + 1]
+    people = [name]
+    for conj in () if alone else person.conjuncts:  # "Shaheen, Rubio and Isakson wrote"
+        other = entity_of(conj)
+        if other is not None and other.label_ in NAME_LABELS:
+            people.append(strip_titles(other, rules))
+    full = [names.fullest(p.text, p.start_char) for p in people]
+    text = full[0] if len(full) == 1 else ", ".join(full[:-1]) + " and " + full[-1]
+    words = [t.text for t in (ent if ent is not None else name)]
+    words += [t.text for t in head.subtree if t.pos_ == "NOUN"]
+    start, end = people[0].start_char, max(p.end_char for p in people)
+    kind = "person" if len(people) == 1 else "people"
+    return Speaker(text, start, end, kind, names.gender(words, full[0]), _roles_of(head, name))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from spacy.tokens import Doc
 
 from storyline.annotate.quote_rules import QuoteRules
-from storyline.annotate.speakers import NAME_LABELS, NameBook, Speaker, strip_titles
+from storyline.annotate.speakers import NAME_LABELS, NameBook, Speaker, doc_text, strip_titles
 
 LABEL = re.compile(r"[ \t]*(?P<label>[A-Z][\w.’'-]*(?:[ \t]+[A-Z][\w.’'-]*){0,3})[ \t]*:[ \t]+(?=\S)")
 MIN_TURNS = 2
@@ -75,7 +75,7 @@ def find_turns(doc: Doc, names: NameBook, rules: QuoteRules, *, frame_speaker: s
                interviewer: str | None = None) -> list[Turn]:
     """The turns of an interview, each with its speaker (None where nobody can be named); no
     turns when ``doc`` is no interview."""
-    text = doc.text
+    text = doc_text(doc)
     paragraphs = _paragraphs(text)
     labels = _labelled(text, paragraphs)
     asks = _question_labels(labels, text, paragraphs, rules)

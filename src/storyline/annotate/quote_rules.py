@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from storyline.resources import read_data
@@ -44,6 +44,15 @@ class QuoteRules:
 
     def __getitem__(self, name: str) -> frozenset[str]:
         return self.words[name]
+
+    @cached_property
+    def speaker_nouns(self) -> frozenset[str]:
+        """Every common noun that can name a speaker: WordNet's person, group and document
+        nouns, the role, document, institution and study nouns; never raw evidence."""
+        nouns = self.person_nouns | self.group_nouns | self.document_nouns
+        nouns |= (self["person_roles"] | self["document_nouns"] | self["institution_nouns"]
+                  | self["study_nouns"])
+        return nouns - self["raw_evidence_nouns"]
 
     def tuned_lists(self) -> list[str]:
         """The word lists written by hand while developing (a benchmark refits them)."""

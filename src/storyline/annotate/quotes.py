@@ -32,7 +32,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from weakref import WeakKeyDictionary
 
 from spacy.tokens import Doc, Span, Token
 
@@ -46,6 +45,7 @@ from storyline.annotate.speakers import (
     NameBook,
     Speaker,
     describe_speaker,
+    doc_text,
     entity_of,
     is_cue,
     person_speaker,
@@ -64,16 +64,7 @@ CLIMB = {"advcl", "xcomp", "conj", "pcomp", "acl", "dobj", "pobj", "prep"}
 TRIM_END = " \t\n,;:"
 MIN_REPEATED_WORDS = 3  # a repeated fragment this long is the same quote, not a common phrase
 
-
-# ``Doc.text`` joins every token anew on each access: one copy per Doc, kept while it lives.
-_TEXTS: WeakKeyDictionary[Doc, str] = WeakKeyDictionary()
-
-
-def _text(doc: Doc) -> str:
-    text = _TEXTS.get(doc)
-    if text is None:
-        text = _TEXTS[doc] = doc.text
-    return text
+_text = doc_text
 
 
 # --- 1a. quoted regions ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 from spacy.tokens import Doc, Span, Token
 
@@ -32,6 +33,18 @@ DATELINE = re.compile(r"^[ \t]*[A-Z][A-Z .'’/,-]*[A-Z](?:,[ \t]+[A-Z][\w.]*(?:
 # Pronouns that tell a person's gender, as the document uses them after naming someone.
 GENDER_PRONOUNS = {"he": "m", "him": "m", "his": "m", "himself": "m",
                    "she": "f", "her": "f", "hers": "f", "herself": "f"}
+
+
+# ``Doc.text`` joins every token anew on each access: one copy per Doc, kept while it lives.
+_TEXTS: WeakKeyDictionary[Doc, str] = WeakKeyDictionary()
+
+
+def doc_text(doc: Doc) -> str:
+    """``doc.text``, built once per Doc."""
+    text = _TEXTS.get(doc)
+    if text is None:
+        text = _TEXTS[doc] = doc.text
+    return text
 
 
 def is_cue(tok: Token, rules: QuoteRules) -> bool:
@@ -198,7 +211,7 @@ def _group_phrase(head: Token) -> Span:
 
 def in_dateline(tok: Token) -> bool:
     """Whether ``tok`` is in the dateline that opens its paragraph."""
-    text = tok.doc.text
+    text = doc_text(tok.doc)
     line_start = text.rfind("\n", 0, tok.idx) + 1
     match = DATELINE.match(text, line_start, min(len(text), line_start + 80))
     return match is not None and tok.idx < match.end()
@@ -215,10 +228,8 @@ def can_speak(head: Token, rules: QuoteRules) -> bool:
     document ("the statement", "the posting") or a study ("a poll"); not a thing ("the logos"),
     not raw evidence ("radar data", "the figures")."""
     lemma = head.lemma_.lower()
-    known = rules.person_nouns | rules.group_nouns | rules.document_nouns
-    listed = (rules["person_roles"] | rules["document_nouns"] | rules["institution_nouns"]
-              | rules["study_nouns"])
-    return bool({lemma, head.lower_} & (known | listed)) and lemma not in rules["raw_evidence_nouns"]
+    nouns = rules.speaker_nouns
+    return (lemma in nouns or head.lower_ in nouns) and lemma not in rules["raw_evidence_nouns"]
 
 
 def _speaking_noun(head: Token, rules: QuoteRules) -> tuple[Token, Span] | None:
@@ -236,7 +247,7 @@ def _speaking_noun(head: Token, rules: QuoteRules) -> tuple[Token, Span] | None:
     for prep in head.rights:
         if prep.lower_ == "of" and prep.dep_ == "prep":
             people = [c for c in prep.children if c.dep_ == "pobj" and c.pos_ in {"NOUN", "PROPN"}
-                      and (c.lemma_.lower() in rules.person_nouns | rules.group_nouns
+                      and (c.lemma_.lower() in rules.person_nouns or c.lemma_.lower() in rules.group_nouns
                            or c.ent_type_ in {"NORP", "ORG"})]
             if people:
                 return people[0], head.doc[_group_phrase(head).start:people[0].i + 1]

@@ -595,7 +595,8 @@ class _State:
     """What resolution has seen so far, in text order."""
 
     subjects: list[Subject]
-    named: list[tuple[int, Speaker]] = field(default_factory=list)  # people who spoke, where named
+    # People who spoke: where they are named (or quoted), who, in which paragraph.
+    named: list[tuple[int, Speaker, int]] = field(default_factory=list)
     last_by_paragraph: dict[int, tuple[int, Speaker]] = field(default_factory=dict)
     last_direct_by_paragraph: dict[int, tuple[int, Speaker]] = field(default_factory=dict)
     sentence_starts: list[int] = field(default_factory=list)
@@ -644,7 +645,7 @@ class Frame:
 def _resolve_nominal(item: Found, raw: Speaker, state: _State, frame: Frame | None,
                      rules: QuoteRules) -> Speaker:
     """"The expert said": the interviewee, the named speaker with that role, else the person
-    last named in the paragraph. Only a definite role noun refers back ("a Coca-Cola spokesman"
+    last named in the paragraph or the one before. Only a definite role noun refers back ("a Coca-Cola spokesman"
     is someone new), and its modifiers must be roles of the same person ("the Kremlin
     spokesman" -> Peskov, not another spokesman)."""
     words = (raw.name or "").lower().split()
@@ -655,36 +656,50 @@ def _resolve_nominal(item: Found, raw: Speaker, state: _State, frame: Frame | No
     if frame is not None and (frame.given or role in rules["frame_roles"] | frame.speaker.roles):
         return _resolved(frame.speaker)
     modifiers = {w for w in words[1:-1]}
-    for _, named in reversed(state.named):
+    for _, named, _ in reversed(state.named):
         if role in named.roles and modifiers <= named.roles | {role}:
             return _resolved(named)
     at = raw.start if raw.start is not None else item.start
-    nearby = [(s.at, s.speaker) for s in state.subjects if s.paragraph == item.paragraph and s.at < at]
-    nearby += [(pos, sp) for pos, sp in state.named if pos < at and pos >= _paragraph_floor(state, item)]
+    if item.head is not None and _introduced_unnamed(item.head.doc, role, at):
+        return raw  # "an official said ... The official added": someone the text never names
+    near = {item.paragraph, item.paragraph - 1}
+    nearby = [(s.at, s.speaker) for s in state.subjects if s.paragraph in near and s.at < at]
+    nearby += [(pos, sp) for pos, sp, paragraph in state.named if pos < at and paragraph in near]
     people = [sp for _, sp in sorted(nearby, key=lambda c: c[0]) if sp.kind == "person"
               and _compatible(raw.gender, sp)]
     return _resolved(people[-1]) if people else raw
 
 
-def _paragraph_floor(state: _State, item: Found) -> int:
-    """The first position of ``item``'s paragraph, as far as resolution knows it."""
-    here = [s.at for s in state.subjects if s.paragraph == item.paragraph]
-    return min(here + [item.start])
+def _introduced_unnamed(doc: Doc, role: str, before: int) -> bool:
+    """Whether the text brought in someone by this role noun with no name before ``before``:
+    "an official familiar with the matter", "two officials"."""
+    for tok in doc:
+        if tok.idx >= before:
+            return False
+        if tok.lemma_.lower() != role or tok.pos_ != "NOUN":
+            continue
+        dets = {c.lower_ for c in tok.children if c.dep_ in {"det", "nummod"}}
+        if dets & {"a", "an", "another", "one", "two", "three", "several", "some"}:
+            if not any(c.ent_type_ in NAME_LABELS for c in tok.subtree):
+                return True
+    return False
 
 
 def _resolve_pronoun(item: Found, raw: Speaker, state: _State, frame: Frame | None,
                      rules: QuoteRules) -> Speaker:
     """"He said": the most recent person of a compatible gender named before the pronoun,
     among the named speakers and the people named as subjects; in an interview piece, among
-    the named speakers only (the people the expert talks about are not the ones talking)."""
+    the named speakers and the subjects of its paragraph's main clauses."""
     if (raw.name or "").lower() not in rules["resolvable_pronouns"]:
         return NOBODY
     if frame is not None and frame.given and _compatible(raw.gender, frame.speaker):
         return _resolved(frame.speaker)
     at = raw.start if raw.start is not None else item.start
-    pool = [(pos, True, sp) for pos, sp in state.named]
-    if frame is None:
-        pool += [(s.at, s.main, s.speaker) for s in state.subjects]
+    pool = [(pos, True, sp) for pos, sp, _ in state.named]
+    # In an interview piece the people the expert talks about are not the ones talking, unless
+    # one of them is the subject of a main clause of the pronoun's own paragraph.
+    pool += [(s.at, s.main, s.speaker) for s in state.subjects
+             if frame is None or (s.main and s.paragraph == item.paragraph)]
     people = [c for c in pool if c[0] < at and c[2].kind == "person" and _compatible(raw.gender, c[2])]
     if people:
         # The nearest sentence naming someone; in it, the subject of the main clause or the
@@ -739,7 +754,8 @@ def _resolve_all(found: list[Found], raws: list[Speaker], frame: Frame | None,
         out.append(speaker)
         if speaker.name is not None:
             if speaker.kind == "person":
-                state.named.append((speaker.start if speaker.start is not None else item.start, speaker))
+                at = speaker.start if speaker.start is not None else item.start
+                state.named.append((at, speaker, item.paragraph))
             state.last_by_paragraph[item.paragraph] = (item.end, speaker)
             if item.direct:
                 state.last_direct_by_paragraph[item.paragraph] = (item.end, speaker)

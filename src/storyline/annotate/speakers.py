@@ -26,6 +26,7 @@ from storyline.annotate.quote_rules import QuoteRules
 SUBJECTS = {"nsubj", "nsubjpass", "csubj"}
 NAME_LABELS = {"PERSON"}
 GROUP_LABELS = {"ORG", "NORP", "GPE", "FAC"}
+OF_PHRASE_WORDS = 3  # "the head of government", "the president of the bank's board"
 # A dateline opens a paragraph: place names in capitals, then a dash ("JAKARTA/PANGKALAN BUN —",
 # "SALTBRIDGE, Corvenia (Reuters) -").
 DATELINE = re.compile(r"^[ \t]*[A-Z][A-Z .'’/,-]*[A-Z](?:,[ \t]+[A-Z][\w.]*(?:[ \t]+[A-Z][\w.]*)*)?"
@@ -199,14 +200,19 @@ def _roles_of(head: Token, name: Span) -> frozenset[str]:
 
 
 def _group_phrase(head: Token) -> Span:
-    """A nominal speaker's phrase: its left modifiers and itself ("the Russian foreign ministry")."""
-    start = head.i
+    """A nominal speaker's phrase: its left modifiers, itself and a short "of" phrase ("the
+    Russian foreign ministry", "the head of government")."""
+    start, end = head.i, head.i + 1
     for child in head.lefts:
         if child.dep_ in {"det", "amod", "compound", "poss", "nmod", "nummod", "case"}:
             start = min(start, child.left_edge.i)
+    for child in head.rights:
+        if child.i == end and child.lower_ == "of" and child.right_edge.i - child.i <= OF_PHRASE_WORDS \
+                and not any(t.is_punct for t in child.subtree):
+            end = child.right_edge.i + 1
     while start < head.i and "\n" in head.doc[start:head.i + 1].text:
         start += 1  # a heading glued to the sentence is not part of the speaker
-    return head.doc[start:head.i + 1]
+    return head.doc[start:end]
 
 
 def in_dateline(tok: Token) -> bool:
@@ -297,8 +303,8 @@ def _group_speaker(head: Token, ent: Span | None, names: NameBook, rules: QuoteR
     if _shouted(head) and (ent is None or ent.label_ != "ORG"):
         return NOBODY  # a heading or a caption in capitals
     span = _group_phrase(head)
-    if ent is not None and ent.label_ in GROUP_LABELS and ent.start < span.start:
-        span = head.doc[ent.start:span.end]
+    if ent is not None and ent.label_ in GROUP_LABELS:  # "the Ministry of Agriculture"
+        span = head.doc[min(ent.start, span.start):max(ent.end, span.end)]
     span = span[1:] if len(span) > 1 and span[0].lower_ == "the" else span
     if ent is None and head.pos_ == "PROPN" and not head.is_title and not head.is_upper:
         return NOBODY

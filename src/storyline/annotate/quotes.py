@@ -38,6 +38,7 @@ from spacy.tokens import Doc, Span, Token
 from storyline.annotate.interviews import Turn, find_turns
 from storyline.annotate.quote_rules import QuoteRules, default_rules
 from storyline.annotate.speakers import (
+    DATELINE,
     GROUP_LABELS,
     NAME_LABELS,
     NOBODY,
@@ -486,6 +487,7 @@ def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int], rules: Quo
             if clauses and tok.lemma_.lower() in rules["indirect_only_cues"] and not _finite(clauses[0]):
                 continue  # "the video showed Putin smiling" depicts; it states nothing
             span = _clause_span(clauses[0]) if clauses else _parenthetical_clause(tok)
+        span = _after_dateline(_text(doc), span) if span is not None else None
         if span is None or len(_text(doc)[span[0]:span[1]].split()) < 3:
             continue
         head = _speaker_head(tok, regions, [], rules)
@@ -496,6 +498,15 @@ def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int], rules: Quo
         found.append(Found(span[0], span[1], False, _cue_span(tok, rules), head,
                            _paragraph_of(paragraphs, tok.idx)))
     return found
+
+
+def _after_dateline(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """A reported clause that opens its paragraph starts after the dateline ("KORVIK (Reuters) -")."""
+    line_start = text.rfind("\n", 0, span[0]) + 1
+    match = DATELINE.match(text, line_start, span[1])
+    if match is None or text[line_start:span[0]].strip() or match.end() <= span[0]:
+        return span
+    return match.end(), span[1]
 
 
 def _evidence(head: Token, rules: QuoteRules) -> bool:
@@ -616,8 +627,10 @@ def _subject_people(doc: Doc, regions: list[Region], names: NameBook, starts: li
     out = []
     for tok in doc:
         subject = tok.dep_ in SUBJECTS or (tok.dep_ == "conj" and tok.head.dep_ in SUBJECTS)
-        if not subject or tok.pos_ != "PROPN" or _in_regions(tok.idx, regions):
+        if not subject or _in_regions(tok.idx, regions):
             continue
+        if tok.pos_ != "PROPN" and person_token(tok, rules) is None:
+            continue  # "Her rival, Oskar Brandt, was scathing" counts; "the plan" does not
         if describe_speaker(tok, names, rules).kind in {"person", "people"}:
             # "Mary Klein and Peter Voss met ...": each of them can be "she" or "he" later.
             person = person_speaker(tok, person_token(tok, rules) or tok, names, rules, alone=True)

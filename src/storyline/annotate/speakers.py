@@ -224,9 +224,10 @@ def in_dateline(tok: Token) -> bool:
 
 
 def _shouted(tok: Token) -> bool:
-    """A word in capitals longer than an acronym: headings, captions, datelines."""
+    """A word in capitals longer than an acronym, or places joined by a slash: headings,
+    captions, datelines ("KORVIK/HARBOURTON")."""
     letters = [c for c in tok.text if c.isalpha()]
-    return len(letters) > 5 and all(c.isupper() for c in letters)
+    return all(c.isupper() for c in letters) and (len(letters) > 5 or "/" in tok.text)
 
 
 def can_speak(head: Token, rules: QuoteRules) -> bool:
@@ -300,7 +301,7 @@ def _group_speaker(head: Token, ent: Span | None, names: NameBook, rules: QuoteR
     inner = _person_within(head)
     if inner is not None:
         return person_speaker(inner, inner, names, rules)
-    if _shouted(head) and (ent is None or ent.label_ != "ORG"):
+    if _shouted(head) and (ent is None or ent.label_ != "ORG" or "/" in ent.text):
         return NOBODY  # a heading or a caption in capitals
     span = _group_phrase(head)
     if ent is not None and ent.label_ in GROUP_LABELS:  # "the Ministry of Agriculture"
@@ -312,13 +313,17 @@ def _group_speaker(head: Token, ent: Span | None, names: NameBook, rules: QuoteR
 
 
 def _untagged_person(head: Token, ent: Span | None, names: NameBook, rules: QuoteRules) -> bool:
-    """A person the tagger missed or called an ORG: a surname it tagged PERSON elsewhere, or a
-    name after a title ("Mr. Suslov")."""
+    """A person the tagger missed or called an ORG: a surname it tagged PERSON elsewhere, a
+    name after a title ("Mr. Suslov"), or a name set beside a person noun ("Rusk, the foreign
+    minister", "Ana Rusk, a farmer")."""
     known = head.lower_ in names.forms
     if ent is not None:
         return len(ent) == 1 and known
     titled = head.i > 0 and head.nbor(-1).lower_ in rules["titles"] and head.nbor(-1).is_title
-    return known or titled
+    described = any(c.dep_ == "appos" and c.pos_ == "NOUN" and (
+        c.lemma_.lower() in rules.person_nouns or c.lemma_.lower() in rules["person_roles"])
+        for c in head.children)
+    return known or titled or described
 
 
 def _sentence_antecedent(head: Token, rules: QuoteRules) -> Token:
@@ -333,10 +338,28 @@ def _sentence_antecedent(head: Token, rules: QuoteRules) -> Token:
     return head
 
 
+def _with_given_names(name: Span, rules: QuoteRules) -> Span:
+    """A name the tagger cut short, with the capitalised words of the same name before it:
+    "Rusk" in "Ana Rusk" -> "Ana Rusk" (not a title or a person noun such as "Captain", not
+    across a line)."""
+    start = name.start
+    doc = name.doc
+    while start > 0:
+        before = doc[start - 1]
+        if (before.pos_ != "PROPN" or not before.is_title or before.dep_ != "compound"
+                or before.lower_ in rules["titles"] or before.lower_ in rules.person_nouns
+                or before.ent_type_ not in {"", "PERSON"}
+                or "\n" in before.whitespace_):
+            break
+        start -= 1
+    return doc[start:name.end]
+
+
 def person_speaker(head: Token, person: Token, names: NameBook, rules: QuoteRules, *,
                    alone: bool = False) -> Speaker:
     ent = entity_of(person)
-    name = strip_titles(ent, rules) if ent is not None else person.doc[person.i:person.i + 1]
+    name = _with_given_names(strip_titles(ent, rules) if ent is not None
+                             else person.doc[person.i:person.i + 1], rules)
     people = [name]
     for conj in () if alone else person.conjuncts:  # "Shaheen, Rubio and Isakson wrote"
         other = entity_of(conj)

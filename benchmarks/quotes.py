@@ -43,8 +43,11 @@ The baseline has no fitted part: its figures per fold are shown for the spread. 
 in-sample figures, the pooled held-out figures (every document scored once, by the rules fitted
 without it), and the figure of each fold (min, max, standard deviation).
 
+``--by publisher`` leaves one outlet out at a time instead (7 folds): a harder test of the
+rules' generality, since each outlet has its own style.
+
 Usage: python benchmarks/quotes.py [DATA] [--limit N] [--json FILE] [--gate] [--cache FILE] [--misses]
-                                   [--folds K] [--no-search]
+                                   [--folds K] [--by document|publisher] [--no-search]
 """
 
 from __future__ import annotations
@@ -102,6 +105,7 @@ class Article:
     text: str
     files: list[list[Item]]  # the gold of each annotation file
     name: str = ""
+    publisher: str = ""
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -124,7 +128,8 @@ def load_articles(data: Path, limit: int | None) -> list[Article]:
                  source_text=a["source"]["text"] if a["source"] else "")
             for a in row["attributions"] if a["content"]
         ]
-        by_text.setdefault(row["text"], Article(row["text"], [], row["article"])).files.append(gold)
+        article = Article(row["text"], [], row["article"], row["publisher"])
+        by_text.setdefault(row["text"], article).files.append(gold)
     return list(by_text.values())[:limit]
 
 
@@ -314,8 +319,12 @@ def evaluate(articles: list[Article], predictions: list[list[Item]]) -> dict[str
 
 # --- cross-validation ------------------------------------------------------------------------
 
-def fold_numbers(articles: list[Article], k: int) -> list[int]:
-    """Each article's fold: articles in name order, dealt round robin (by document)."""
+def fold_numbers(articles: list[Article], k: int, by: str = "document") -> list[int]:
+    """Each article's fold: by document, articles in name order dealt round robin into ``k``
+    folds; by publisher, one fold per outlet (``k`` is then the number of outlets)."""
+    if by == "publisher":
+        outlets = sorted({a.publisher for a in articles})
+        return [outlets.index(a.publisher) for a in articles]
     order = sorted(range(len(articles)), key=lambda i: articles[i].name)
     folds = [0] * len(articles)
     for rank, i in enumerate(order):
@@ -364,13 +373,14 @@ def search_constants(rules: Any, articles: list[Article], docs: list[Any]) -> tu
     return rules, best
 
 
-def cross_validate(articles: list[Article], docs: list[Any], k: int = FOLDS, *, search: bool = True
-                   ) -> dict[str, Any]:
+def cross_validate(articles: list[Article], docs: list[Any], k: int = FOLDS, *, search: bool = True,
+                   by: str = "document") -> dict[str, Any]:
     """Held-out figures of ours (every tuned part refitted per fold), pooled and per fold,
     and the baseline's per fold; the constants each fold chose."""
     from storyline.annotate.quote_rules import default_rules
 
-    folds = fold_numbers(articles, k)
+    folds = fold_numbers(articles, k, by)
+    k = max(folds) + 1
     all_words = attested_words(docs)
     held: list[list[Item]] = [[] for _ in articles]
     per_fold: list[dict[str, Any]] = []
@@ -385,6 +395,7 @@ def cross_validate(articles: list[Article], docs: list[Any], k: int = FOLDS, *, 
         mine = evaluate([articles[i] for i in test], [held[i] for i in test])
         base = evaluate([articles[i] for i in test], [regex_baseline(docs[i]) for i in test])
         per_fold.append({"fold": fold, "documents": len(test), OURS_CV: mine, BASELINE: base,
+                         "held_out": sorted({articles[i].publisher for i in test}) if by == "publisher" else [],
                          "constants": vars(rules.constants)})
     return {"pooled": evaluate(articles, held), "folds": per_fold}
 
@@ -395,14 +406,14 @@ def spread(per_fold: list[dict[str, Any]], system: str, metric: str) -> dict[str
             "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
 
 
-def print_cross_validation(results: dict[str, dict[str, Any]], cv: dict[str, Any]) -> None:
+def print_cross_validation(results: dict[str, dict[str, Any]], cv: dict[str, Any], by: str) -> None:
     per_fold = cv["folds"]
     metrics = {"spk_acc": "direct_speaker_accuracy", "cont_ov_f1": "direct_content_overlap_f1",
                "ind_ov_f1": "indirect_content_overlap_f1", "all_ov_f1": "all_content_overlap_f1"}
     rows = [(OURS + ", in-sample", {m: results[OURS][k] for m, k in metrics.items()}),
             (OURS_CV, {m: cv["pooled"][k] for m, k in metrics.items()}),
             (BASELINE, {m: results[BASELINE][k] for m, k in metrics.items()})]
-    print_table(f"Cross-validated, {len(per_fold)} folds by document (held-out figures pooled; "
+    print_table(f"Cross-validated, {len(per_fold)} folds by {by} (held-out figures pooled; "
                 "word lists and constants refitted on the training folds)", rows, list(metrics))
     rows = []
     for system in (OURS_CV, BASELINE):
@@ -410,7 +421,7 @@ def print_cross_validation(results: dict[str, dict[str, Any]], cv: dict[str, Any
             figures = spread(per_fold, system, metrics[metric])
             rows.append((f"{system[:22]} {metric}", figures))
     print_table("Spread over the folds", rows, ["min", "max", "sd"])
-    table = [(f"fold {f['fold']} ({f['documents']} docs)",
+    table = [(f"fold {f['fold']} ({f['documents']} docs{' ' + f['held_out'][0] if f['held_out'] else ''})",
               {"ours_spk": f[OURS_CV]["direct_speaker_accuracy"],
                "base_spk": f[BASELINE]["direct_speaker_accuracy"],
                "ours_cont": f[OURS_CV]["direct_content_overlap_f1"],
@@ -471,6 +482,8 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=None, help="DocBin file caching the parses")
     parser.add_argument("--misses", action="store_true", help="list our wrong direct speakers")
     parser.add_argument("--folds", type=int, default=FOLDS, help="cross-validation folds (0: none)")
+    parser.add_argument("--by", choices=["document", "publisher"], default="document",
+                        help="fold by document (--folds of them) or leave one publisher out")
     parser.add_argument("--no-search", action="store_true",
                         help="cross-validate the word lists only (keep the packaged constants)")
     args = parser.parse_args()
@@ -488,10 +501,10 @@ def main() -> int:
           " (shared by both systems; 'seconds' below is quote finding alone)")
     print_report(results)
     if args.folds > 1:
-        cv = cross_validate(articles, docs, args.folds, search=not args.no_search)
+        cv = cross_validate(articles, docs, args.folds, search=not args.no_search, by=args.by)
         results[OURS_CV] = cv["pooled"]
         results["folds"] = {str(f["fold"]): f for f in cv["folds"]}
-        print_cross_validation(results, cv)
+        print_cross_validation(results, cv, args.by)
     if args.misses:
         print_misses(articles, docs, outputs[OURS])
     return finish(results, args.json_out, check_floors(results) if args.gate else None)

@@ -487,6 +487,7 @@ def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int], rules: Quo
             if clauses and tok.lemma_.lower() in rules["indirect_only_cues"] and not _finite(clauses[0]):
                 continue  # "the video showed Putin smiling" depicts; it states nothing
             span = _clause_span(clauses[0]) if clauses else _parenthetical_clause(tok)
+        span = _in_paragraph(_text(doc), span, tok.idx) if span is not None else None
         span = _after_dateline(_text(doc), span) if span is not None else None
         if span is None or len(_text(doc)[span[0]:span[1]].split()) < 3:
             continue
@@ -498,6 +499,16 @@ def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int], rules: Quo
         found.append(Found(span[0], span[1], False, _cue_span(tok, rules), head,
                            _paragraph_of(paragraphs, tok.idx)))
     return found
+
+
+def _in_paragraph(text: str, span: tuple[int, int], cue_at: int) -> tuple[int, int] | None:
+    """A reported clause stays in its cue's paragraph: a parse that runs over a line break has
+    glued a caption or a heading to it."""
+    paragraph_start = text.rfind("\n", 0, cue_at) + 1
+    paragraph_end = text.find("\n", cue_at)
+    start = max(span[0], paragraph_start)
+    end = min(span[1], len(text) if paragraph_end < 0 else paragraph_end)
+    return _trim_span(text, start, end) if start < end else None
 
 
 def _after_dateline(text: str, span: tuple[int, int]) -> tuple[int, int]:
@@ -663,7 +674,8 @@ def _resolve_nominal(item: Found, raw: Speaker, state: _State, frame: Frame | No
     spokesman" -> Peskov, not another spokesman)."""
     words = (raw.name or "").lower().split()
     role = next(iter(raw.roles), "")
-    if not words or words[0] not in {"the", "this"} or role not in rules["person_roles"]:
+    person = role in rules["person_roles"] or role in rules.person_nouns
+    if not words or words[0] not in {"the", "this"} or not person:
         return raw
     # A detected interviewee is "the expert", not "the president" someone else may be.
     if frame is not None and (frame.given or role in rules["frame_roles"] | frame.speaker.roles):

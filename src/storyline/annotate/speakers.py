@@ -284,6 +284,8 @@ def describe_speaker(head: Token | None, names: NameBook, rules: QuoteRules) -> 
             t.lower_ in rules["person_roles"] for t in head.subtree if t.i < head.i):
         return person_speaker(head, head, names, rules)  # "Secretary of State Rex Tillerson" as an ORG
     group = ent is not None and ent.label_ in GROUP_LABELS
+    if head.is_title and group and _untagged_person(head, ent, names, rules):
+        return person_speaker(head, head, names, rules)  # "Chiara Tanus, a student" tagged ORG
     if group or head.pos_ == "PROPN":
         return _group_speaker(head, ent, names, rules)
     speaking = _speaking_noun(head, rules)
@@ -301,8 +303,9 @@ def _group_speaker(head: Token, ent: Span | None, names: NameBook, rules: QuoteR
     inner = _person_within(head)
     if inner is not None:
         return person_speaker(inner, inner, names, rules)
-    if _shouted(head) and (ent is None or ent.label_ != "ORG" or "/" in ent.text):
-        return NOBODY  # a heading or a caption in capitals
+    phrase = head.doc[ent.start:ent.end] if ent is not None else _group_phrase(head)
+    if any(_shouted(t) for t in phrase) and (ent is None or ent.label_ != "ORG" or "/" in ent.text):
+        return NOBODY  # a heading, a caption or a dateline in capitals ("JAKARTA/PANGKALAN BUN")
     span = _group_phrase(head)
     if ent is not None and ent.label_ in GROUP_LABELS:  # "the Ministry of Agriculture"
         span = head.doc[min(ent.start, span.start):max(ent.end, span.end)]
@@ -317,12 +320,12 @@ def _untagged_person(head: Token, ent: Span | None, names: NameBook, rules: Quot
     name after a title ("Mr. Suslov"), or a name set beside a person noun ("Rusk, the foreign
     minister", "Ana Rusk, a farmer")."""
     known = head.lower_ in names.forms
-    if ent is not None:
-        return len(ent) == 1 and known
-    titled = head.i > 0 and head.nbor(-1).lower_ in rules["titles"] and head.nbor(-1).is_title
     described = any(c.dep_ == "appos" and c.pos_ == "NOUN" and (
         c.lemma_.lower() in rules.person_nouns or c.lemma_.lower() in rules["person_roles"])
         for c in head.children)
+    if ent is not None:
+        return (len(ent) == 1 and known) or (described and ent.label_ not in {"GPE", "NORP"})
+    titled = head.i > 0 and head.nbor(-1).lower_ in rules["titles"] and head.nbor(-1).is_title
     return known or titled or described
 
 

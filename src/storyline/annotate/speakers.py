@@ -28,9 +28,12 @@ NAME_LABELS = {"PERSON"}
 GROUP_LABELS = {"ORG", "NORP", "GPE", "FAC"}
 OF_PHRASE_WORDS = 3  # "the head of government", "the president of the bank's board"
 # A dateline opens a paragraph: place names in capitals, then a dash ("JAKARTA/PANGKALAN BUN —",
-# "SALTBRIDGE, Corvenia (Reuters) -").
-DATELINE = re.compile(r"^[ \t]*[A-Z][A-Z .'’/,-]*[A-Z](?:,[ \t]+[A-Z][\w.]*(?:[ \t]+[A-Z][\w.]*)*)?"
-                      r"[ \t]*(?:\([^)\n]{1,30}\)[ \t]*)?[—–-]+[ \t]")
+# "SALTBRIDGE, Corvenia (Reuters) -"); or a place and an agency in brackets before a capital
+# ("Seoul (CNN) North and South ...").
+DATELINE = re.compile(
+    r"^[ \t]*(?:[A-Z][A-Z .'’/,-]*[A-Z](?:,[ \t]+[A-Z][\w.]*(?:[ \t]+[A-Z][\w.]*)*)?"
+    r"[ \t]*(?:\([^)\n]{1,30}\)[ \t]*)?[—–-]+[ \t]"
+    r"|[A-Z][\w.'’/-]*(?:[ ,]+[A-Z][\w.'’/-]*){0,3}[ \t]+\([A-Z][\w.&/ -]{0,24}\)[ \t]*(?:[—–-]+[ \t]*)?(?=[A-Z“\"]))")
 # Pronouns that tell a person's gender, as the document uses them after naming someone.
 GENDER_PRONOUNS = {"he": "m", "him": "m", "his": "m", "himself": "m",
                    "she": "f", "her": "f", "hers": "f", "herself": "f"}

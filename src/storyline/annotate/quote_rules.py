@@ -16,8 +16,8 @@ from typing import Any
 
 from storyline.resources import read_data
 
-# Closed-class grammar, not tuned: the pronouns that can stand for a speaker and their gender.
-GRAMMAR_LISTS = frozenset({"resolvable_pronouns"})
+# Closed-class grammar, not tuned: the pronouns that can stand for a speaker, the weekdays.
+GRAMMAR_LISTS = frozenset({"resolvable_pronouns", "weekdays"})
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,8 @@ def default_rules() -> QuoteRules:
     nouns: dict[str, Any] = read_data("speaker_nouns.json")
     words = {key: frozenset(value) for key, value in data.items()
              if isinstance(value, list) and not key.startswith("_")}
+    # "Friday CBS News reported": a weekday glued to a speaker's name is no part of it.
+    words["weekdays"] = frozenset(read_data("timex_vocab.json")["weekdays"])
     return QuoteRules(words=words, pronouns=dict(data["pronouns"]),
                       constants=Constants(**data["constants"]),
                       person_nouns=frozenset(nouns["person"]), group_nouns=frozenset(nouns["group"]),

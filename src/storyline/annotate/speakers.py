@@ -105,7 +105,7 @@ class NameBook:
         self.rules = rules
         self.forms: dict[str, list[tuple[int, str]]] = {}
         for ent in doc.ents:
-            if ent.label_ in NAME_LABELS and "\n" not in ent.text:
+            if ent.label_ in NAME_LABELS and "\n" not in ent.text and ent[-1].tag_ != "NNPS":
                 name = strip_titles(ent, rules)
                 key = name[-1].lower_
                 self.forms.setdefault(key, []).append((name.start_char, name.text))
@@ -174,13 +174,22 @@ def entity_of(tok: Token) -> Span | None:
     return None if "\n" in ent.text else ent
 
 
+def is_person(tok: Token) -> bool:
+    """A word of a PERSON entity; not one the tagger made of a credit line ("Getty Images":
+    a name is not a plural)."""
+    if tok.ent_type_ not in NAME_LABELS:
+        return False
+    ent = entity_of(tok)
+    return ent is None or ent[-1].tag_ != "NNPS"
+
+
 def person_token(head: Token, rules: QuoteRules) -> Token | None:
     """The PERSON word of a speaker phrase ("the spokesman, Dmitry Peskov" -> Peskov)."""
-    if head.ent_type_ in NAME_LABELS:
+    if is_person(head):
         return head
     for child in head.children:
         role_head = head.lemma_.lower() in rules["person_roles"]
-        if child.ent_type_ in NAME_LABELS and (child.dep_ == "appos" or (child.dep_ == "compound" and role_head)):
+        if is_person(child) and (child.dep_ == "appos" or (child.dep_ == "compound" and role_head)):
             return child
     return None
 
@@ -189,7 +198,7 @@ def _person_within(head: Token) -> Token | None:
     """A person named inside an organisation's or a country's phrase: "Vesteria's prime minister,
     Dmitar Kovalen", "the ministry, through its spokeswoman Ana Lind": the person speaks."""
     for tok in head.subtree:
-        if tok != head and tok.ent_type_ in NAME_LABELS and tok.dep_ in {"appos", "pobj", "compound"}:
+        if tok != head and is_person(tok) and tok.dep_ in {"appos", "pobj", "compound"}:
             ent = entity_of(tok)
             return tok.doc[ent.end - 1] if ent is not None else tok
     return None
@@ -239,7 +248,9 @@ def can_speak(head: Token, rules: QuoteRules) -> bool:
     not raw evidence ("radar data", "the figures")."""
     lemma = head.lemma_.lower()
     nouns = rules.speaker_nouns
-    return (lemma in nouns or head.lower_ in nouns) and lemma not in rules["raw_evidence_nouns"]
+    # Words that name what is said, not who says it ("his favourite quote was ...").
+    said = lemma in rules["raw_evidence_nouns"] or lemma in rules["not_speakers"]
+    return (lemma in nouns or head.lower_ in nouns) and not said
 
 
 def _speaking_noun(head: Token, rules: QuoteRules) -> tuple[Token, Span] | None:
@@ -286,6 +297,10 @@ def describe_speaker(head: Token | None, names: NameBook, rules: QuoteRules) -> 
     if head.pos_ == "PROPN" and ent is not None and head.i == ent.end - 1 and any(
             t.lower_ in rules["person_roles"] for t in head.subtree if t.i < head.i):
         return person_speaker(head, head, names, rules)  # "Secretary of State Rex Tillerson" as an ORG
+    if head.pos_ == "PROPN" and head.lower_ in rules["person_roles"] and (ent is None or len(ent) == 1):
+        # "the President declared": a role, capitalised, that the next step resolves to a name
+        span = _group_phrase(head)
+        return Speaker(span.text, span.start_char, span.end_char, "nominal", "x", frozenset({head.lower_}))
     group = ent is not None and ent.label_ in GROUP_LABELS
     if head.is_title and group and _untagged_person(head, ent, names, rules):
         return person_speaker(head, head, names, rules)  # "Chiara Tanus, a student" tagged ORG
@@ -312,7 +327,8 @@ def _group_speaker(head: Token, ent: Span | None, names: NameBook, rules: QuoteR
     span = _group_phrase(head)
     if ent is not None and ent.label_ in GROUP_LABELS:  # "the Ministry of Agriculture"
         span = head.doc[min(ent.start, span.start):max(ent.end, span.end)]
-    span = span[1:] if len(span) > 1 and span[0].lower_ == "the" else span
+    while len(span) > 1 and (span[0].lower_ == "the" or span[0].lower_ in rules["weekdays"]):
+        span = span[1:]
     if ent is None and head.pos_ == "PROPN" and not head.is_title and not head.is_upper:
         return NOBODY
     return Speaker(span.text, span.start_char, span.end_char, "group")

@@ -202,3 +202,21 @@ def test_briefing_folds_an_unattributed_copy_into_the_attributed_quote() -> None
     [item] = briefing_quotes(documents, {})
     assert item.speaker == "Ana Rusk"
     assert [c.source for c in item.citations] == ["S1", "S2"]
+
+
+def test_interview_labels_in_initials_name_the_people_the_text_names() -> None:
+    text = ("The Harbour Times called Tom Ek, a volcanologist, to ask about the eruption.\n\n"
+            "HT: What happened on Sunday?\n\n"
+            "TE: The dome collapsed and the ash went east.\n\n"
+            "HT: Will it erupt again?\n\n"
+            "TE: Almost certainly, within the year.")
+    quotes = _quotes(text)
+    assert {q.speaker for q in quotes if not q.content.endswith("?")} == {"Tom Ek"}
+    assert {q.speaker for q in quotes if q.content.endswith("?")} == {"Harbour Times"}
+
+
+def test_a_name_the_tagger_doubled_is_not_the_fullest_form() -> None:
+    text = ("Pictures: The long career of Tom Berg Berg leaves the court with his lawyers.\n\n"
+            "“I have done my time,” Berg said.")
+    [speaker] = _speakers(text)
+    assert speaker is not None and "Berg Berg" not in speaker

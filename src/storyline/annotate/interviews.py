@@ -113,10 +113,23 @@ def _label_speaker(doc: Doc, label: str, start: int, end: int, names: NameBook,
     if not words or key in rules["question_labels"] or key in rules["answer_labels"]:
         return None
     name = " ".join(w if not w.isupper() or len(w) <= 3 else w.title() for w in words)
+    if len(words) == 1 and words[0].isupper() and 2 <= len(words[0]) <= 4:
+        name = _by_initials(doc, words[0]) or name  # "MB:" for Mike Brown
     full = names.fullest(name, start)
     person = full.split()[-1].lower() in names.forms
     return Speaker(full, start, end, "person" if person else "group",
                    names.gender(label.split(), full) if person else "x")
+
+
+def _by_initials(doc: Doc, initials: str) -> str | None:
+    """The person or organisation of the text whose initials a label is: "MB" -> "Mike Brown",
+    "WP" -> "The Washington Post"; None when no one or several match."""
+    found = set()
+    for ent in doc.ents:
+        words = [w for w in ent.text.split() if w[0].isupper() and w != "The"]
+        if ent.label_ in NAME_LABELS | {"ORG"} and "".join(w[0] for w in words) == initials:
+            found.add(" ".join(words))
+    return found.pop() if len(found) == 1 else None
 
 
 def _interviewee(doc: Doc, names: NameBook, rules: QuoteRules, intro: list[tuple[int, int]],

@@ -105,7 +105,9 @@ class NameBook:
         self.rules = rules
         self.forms: dict[str, list[tuple[int, str]]] = {}
         for ent in doc.ents:
-            if ent.label_ in NAME_LABELS and "\n" not in ent.text and ent[-1].tag_ != "NNPS":
+            words = [t.lower_ for t in ent]
+            if ent.label_ in NAME_LABELS and "\n" not in ent.text and ent[-1].tag_ != "NNPS" \
+                    and len(set(words)) == len(words):  # "O.J. Simpson O.J. Simpson" is a glitch
                 name = strip_titles(ent, rules)
                 key = name[-1].lower_
                 self.forms.setdefault(key, []).append((name.start_char, name.text))

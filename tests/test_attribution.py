@@ -220,3 +220,9 @@ def test_a_name_the_tagger_doubled_is_not_the_fullest_form() -> None:
             "“I have done my time,” Berg said.")
     [speaker] = _speakers(text)
     assert speaker is not None and "Berg Berg" not in speaker
+
+
+def test_a_verb_that_goes_on_with_the_sentence_is_no_cue_after_a_quote() -> None:
+    text = ("Lena Ostrova told reporters outside the hall that the city “had no other option” but "
+            "to agree, while the mayor left without comment.")
+    assert _speakers(text) == ["Lena Ostrova"]

@@ -339,7 +339,9 @@ def _first_verb_cue(window: list[Token], rules: QuoteRules) -> list[Token]:
     roots = [t for t in window if _is_direct_cue(t, rules) and t.dep_ == "ROOT"]
     for tok in window:
         if _is_direct_cue(tok, rules):
-            return [tok]
+            # "... “had no other choice” but to agree": an infinitive goes on with the sentence.
+            infinitive = any(c.dep_ == "aux" and c.lower_ == "to" for c in tok.children)
+            return roots[:1] if infinitive else [tok]
         next_verb = tok.i + 1 < len(tok.doc) and tok.nbor().pos_ in {"VERB", "AUX"}
         clause = {"ROOT", "conj", "ccomp", "parataxis", "advcl", "xcomp"}
         if (tok.pos_ == "CCONJ" and next_verb) or tok.pos_ == "SCONJ" or tok.tag_ == "WDT" or (

@@ -226,3 +226,9 @@ def test_a_verb_that_goes_on_with_the_sentence_is_no_cue_after_a_quote() -> None
     text = ("Lena Ostrova told reporters outside the hall that the city “had no other option” but "
             "to agree, while the mayor left without comment.")
     assert _speakers(text) == ["Lena Ostrova"]
+
+
+def test_a_word_glued_to_a_quote_mark_is_no_speaker() -> None:
+    text = 'She left the shop."We believe the girl is in danger," Pia Lund said on Monday.'
+    speakers = {q.speaker for q in _quotes(text)}
+    assert not any(s and '"' in s for s in speakers)

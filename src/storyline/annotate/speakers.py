@@ -27,6 +27,7 @@ SUBJECTS = {"nsubj", "nsubjpass", "csubj"}
 NAME_LABELS = {"PERSON"}
 GROUP_LABELS = {"ORG", "NORP", "GPE", "FAC"}
 OF_PHRASE_WORDS = 3  # "the head of government", "the president of the bank's board"
+QUOTE_MARKS = set("\"“”„«»‘’'")
 # A dateline opens a paragraph: place names in capitals, then a dash ("JAKARTA/PANGKALAN BUN —",
 # "SALTBRIDGE, Corvenia (Reuters) -"); or a place and an agency in brackets before a capital
 # ("Seoul (CNN) North and South ...").
@@ -224,9 +225,18 @@ def _group_phrase(head: Token) -> Span:
         if child.i == end and child.lower_ == "of" and child.right_edge.i - child.i <= OF_PHRASE_WORDS \
                 and not any(t.is_punct for t in child.subtree):
             end = child.right_edge.i + 1
-    while start < head.i and "\n" in head.doc[start:head.i + 1].text:
+    doc = head.doc
+    while start < head.i and "\n" in doc[start:head.i + 1].text:
         start += 1  # a heading glued to the sentence is not part of the speaker
-    return head.doc[start:end]
+    # Nor are a widget's words before it ("Skip x Embed x Share FBI officials"), an adverb
+    # ("Sometimes Cruz and Hooper") or quote marks.
+    for k in range(head.i - 1, start - 1, -1):
+        if doc[k].pos_ in {"VERB", "AUX", "X", "SYM"} or doc[k].text in QUOTE_MARKS:
+            start = k + 1
+            break
+    while start < head.i and (doc[start].pos_ in {"ADV", "PUNCT", "CCONJ"} or doc[start].text in QUOTE_MARKS):
+        start += 1
+    return doc[start:end]
 
 
 def in_dateline(tok: Token) -> bool:
@@ -279,8 +289,8 @@ def _speaking_noun(head: Token, rules: QuoteRules) -> tuple[Token, Span] | None:
 
 def describe_speaker(head: Token | None, names: NameBook, rules: QuoteRules) -> Speaker:
     """What the sentence itself says about the speaker."""
-    if head is None or in_dateline(head):
-        return NOBODY
+    if head is None or in_dateline(head) or any(c in QUOTE_MARKS for c in head.text):
+        return NOBODY  # a dateline, or a word glued to a quote mark ('safety."We')
     pronouns = rules.pronouns
     head = _sentence_antecedent(head, rules)
     if head.pos_ == "NOUN" and head.lemma_.lower() in rules["document_nouns"]:
@@ -382,8 +392,13 @@ def _with_given_names(name: Span, rules: QuoteRules) -> Span:
 def person_speaker(head: Token, person: Token, names: NameBook, rules: QuoteRules, *,
                    alone: bool = False) -> Speaker:
     ent = entity_of(person)
-    name = _with_given_names(strip_titles(ent, rules) if ent is not None
-                             else person.doc[person.i:person.i + 1], rules)
+    # The tagger's bounds of a name of two words or more are kept ("Frail Robert Durst" is not
+    # a name); a lone surname it tagged, or a name it missed, may take the given names before.
+    if ent is not None and len(strip_titles(ent, rules)) > 1:
+        name = strip_titles(ent, rules)
+    else:
+        name = _with_given_names(strip_titles(ent, rules) if ent is not None
+                                 else person.doc[person.i:person.i + 1], rules)
     people = [name]
     for conj in () if alone else person.conjuncts:  # "Shaheen, Rubio and Isakson wrote"
         other = entity_of(conj)

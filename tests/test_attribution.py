@@ -232,3 +232,18 @@ def test_a_word_glued_to_a_quote_mark_is_no_speaker() -> None:
     text = 'She left the shop."We believe the girl is in danger," Pia Lund said on Monday.'
     speakers = {q.speaker for q in _quotes(text)}
     assert not any(s and '"' in s for s in speakers)
+
+
+def test_the_example_corpus_interview_is_attributed_to_its_interviewee() -> None:
+    """The bundled Q&A (examples/corpus, fictional): eight answers, none unattributed."""
+    from pathlib import Path
+
+    import storyline
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "corpus" / "riverine-institute-interview.txt"
+    [document] = storyline.extract([str(path)])
+    quotes = _quotes(document.text, interviewer=document.outlet or "")
+    answers = [q for q in quotes if q.cue == "Moll"]
+    assert len(answers) == 8 and {q.speaker for q in answers} == {"Katrin Moll"}
+    assert all(q.speaker for q in quotes)
+    assert not any(q.speaker == "Vesteria" for q in quotes)  # "Vesteria may argue" is Moll's view

@@ -542,6 +542,7 @@ class StoryDetector:
         self._since_saved: list[int] = []  # documents added since ``saved``
         # The most recent documents, clustered again after each batch (their members are kept).
         self._window: deque[int] = deque(maxlen=self.config.window_documents)
+        self.merged_since: set[int] = set()  # stories merged away since ``saved``
 
     def add(self, number: int, features: Features) -> int:
         """File document ``number``; the key of the story it joined or started."""
@@ -601,6 +602,7 @@ class StoryDetector:
                        if other >= 0}
         self.changed = set()
         self.dirty = set()
+        self.merged_since = set()
         self.new_frequency = Counter()
         self._since_saved = []
         if self.vocabulary.documents >= REWEIGH_UNTIL:
@@ -699,6 +701,7 @@ class StoryDetector:
                 self.members[number] = fresh[number]
             for old in olds[1:]:
                 self.merged[old] = target
+                self.merged_since.add(old)
                 self.profiles.pop(old, None)
             self.profiles[target] = profile
             self.changed.add(target)
@@ -707,6 +710,7 @@ class StoryDetector:
                 went = Counter(self.story_of[n] for n in numbers if before[n] == story)
                 self.profiles.pop(story)
                 self.merged[story] = min(went, key=lambda s: (-went[s], _age(s)))
+                self.merged_since.add(story)
                 self.changed.add(story)
 
     def _remainders(self, stories: Sequence[int], numbers: Sequence[int]) -> dict[int, StoryProfile]:
@@ -759,6 +763,7 @@ class StoryDetector:
     def _merge(self, keep: int, other: int) -> None:
         self.profiles[keep].absorb(self.profiles.pop(other))
         self.merged[other] = keep
+        self.merged_since.add(other)
         for number in self.members:  # older documents' entries resolve through ``alive``
             if self.story_of[number] == other:
                 self.story_of[number] = keep

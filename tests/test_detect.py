@@ -179,3 +179,21 @@ def test_names_are_capitalised_runs_and_years_not_sentence_openers() -> None:
     names = names_in("Wheat farmers met in 2019. Osterdal Council members came. The union said "
                      "Ilse Varga spoke.")
     assert names == Counter({"2019": 1, "osterdal council": 1, "ilse varga": 1})
+
+
+def test_a_small_story_attaches_at_the_lower_cut_but_two_large_ones_stay_apart() -> None:
+    from storyline.story.detect import _attach_small
+
+    config = replace(DetectConfig.packaged(), join=0.5, attach=0.2, small_story=2)
+    # Two groups of three (0-2, 3-5) alike at 0.9 within, 0.25 across; 6 a stray near group one.
+    similarity = np.full((7, 7), 0.25)
+    similarity[:3, :3] = similarity[3:6, 3:6] = 0.9
+    similarity[6, :3] = similarity[:3, 6] = 0.3
+    similarity[6, 3:6] = similarity[3:6, 6] = 0.1
+    labels = [0, 0, 0, 1, 1, 1, 2]
+    assert _attach_small(similarity, labels, config) == [0, 0, 0, 1, 1, 1, 0]
+    # Below the lower cut the stray stays alone; a story larger than small_story never attaches.
+    assert _attach_small(similarity, labels, replace(config, attach=0.35)) == labels
+    assert _attach_small(similarity, [0, 0, 0, 1, 1, 1, 1], config) == [0, 0, 0, 1, 1, 1, 1]
+    # Node sizes count documents: a node standing for five documents is not small.
+    assert _attach_small(similarity, labels, config, sizes=[1, 1, 1, 1, 1, 1, 5]) == labels

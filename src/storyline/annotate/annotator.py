@@ -34,7 +34,9 @@ def annotate(documents: Sequence[Document], *, n_process: int = 1) -> None:
 def annotate_parsed(document: Document, doc: Doc) -> Annotations:
     """All annotations of one document from its parse."""
     timexes = find_timexes(document.text, document.published, doc=doc)
-    quotes = find_quotes(doc)
+    # An interview's questions are its interviewer's: the byline, else the outlet.
+    interviewer = document.authors[0] if document.authors else document.outlet
+    quotes = find_quotes(doc, interviewer=interviewer)
     mentions = find_mentions(doc)
     forecasts = find_forecasts(
         doc, quotes=quotes, timexes=timexes, author=_main_author(document),

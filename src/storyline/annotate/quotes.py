@@ -7,16 +7,24 @@ The work is done in two passes over a parsed ``Doc``:
    sentence: a cue verb after it (``,” Peskov said``, ``,” said Frolov``, ``according to``) or
    before it (``Peskov said: “``, ``urging Russia “to ...``). Indirect attributions come from the
    dependency parse: a cue verb (``quotes_vocab.json``) with a subject and a clausal complement,
-   or ``according to X, <clause>``.
-2. *Resolve.* In text order, each speaker becomes a name: a PERSON is given its fullest form in the
-   document ("Suslov" -> "Dmitry Suslov"); "he"/"she" take the most recent named speaker of a
-   compatible gender; a role noun ("the expert") takes the named speaker with that role; a quote
-   with no cue continues the previous speaker of its paragraph. When one person speaks most of
-   the quotes (an interview piece) or the caller names one (``frame_speaker``), that person takes
-   the unattributed quotes, the pronouns and the role nouns.
+   or ``according to X, <clause>``. An interview's turns ("Q: ...", "Moll: ...") are quotes of
+   the interviewer and the interviewee (``storyline.annotate.interviews``); what is quoted or
+   reported inside a turn is the turn's speaker's, unless a cue there names someone else.
+2. *Resolve.* What the speaker phrase names comes from ``storyline.annotate.speakers`` (a person,
+   a group, a document, a pronoun, a role noun, or nobody: a dateline, a thing). In text order,
+   each speaker becomes a name: a PERSON is given its fullest form in the document ("Suslov" ->
+   "Dmitry Suslov"); "he"/"she" take the most recent person of a compatible gender named before
+   them (as a speaker or as the subject of a sentence); a definite role noun ("the expert") takes
+   the named speaker with that role, else the person last named in its paragraph; a quote with no
+   cue goes to the nearest speaker before it in its paragraph: the last quote's, unless a person
+   became the subject of a main clause since. When one person speaks most of the quotes (an
+   interview piece), the caller names one (``frame_speaker``) or the text is a Q&A, that person
+   takes the unattributed quotes, the pronouns and the role nouns.
 
-Offsets are exact: ``doc.text[q.start:q.end] == q.content``; speaker offsets are None whenever the
-name was resolved from elsewhere.
+Every tuned part (word lists, constants) is a ``QuoteRules`` argument (``quote_rules``). Offsets are
+exact: ``doc.text[q.start:q.end] == q.content``; speaker offsets are None whenever the name was
+resolved from elsewhere. A quote is listed once: when the same words are found twice, the
+attributed finding stays.
 """
 
 from __future__ import annotations
@@ -24,14 +32,27 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from typing import Any
-from weakref import WeakKeyDictionary
 
 from spacy.tokens import Doc, Span, Token
 
+from storyline.annotate.interviews import Turn, find_turns
+from storyline.annotate.quote_rules import QuoteRules, default_rules
+from storyline.annotate.speakers import (
+    DATELINE,
+    GROUP_LABELS,
+    NAME_LABELS,
+    NOBODY,
+    SUBJECTS,
+    NameBook,
+    Speaker,
+    describe_speaker,
+    doc_text,
+    entity_of,
+    is_cue,
+    person_speaker,
+    person_token,
+)
 from storyline.model import Quote
-from storyline.resources import read_data
 
 DOUBLE_OPEN = "“„«"
 DOUBLE_CLOSE = "”»"
@@ -39,37 +60,12 @@ SINGLE_OPEN = "‘‹"
 SINGLE_CLOSE = "’›"
 OPEN_BEFORE = set(" \t\n([{—–-/:;,")  # characters after which a straight quote opens
 SENTENCE_END = {".", "!", "?"}
-SUBJECTS = {"nsubj", "nsubjpass", "csubj"}
-NAME_LABELS = {"PERSON"}
-GROUP_LABELS = {"ORG", "NORP", "GPE", "FAC"}
 RELATIVE = {"who", "which", "that", "whom"}
 CLIMB = {"advcl", "xcomp", "conj", "pcomp", "acl", "dobj", "pobj", "prep"}
-MAX_BEFORE_TOKENS = 40
-MAX_AFTER_TOKENS = 45  # long speaker phrases: "Sens. A (D), B (R) and C (R), all members of ..."
-SCARE_QUOTE_WORDS = 4  # an embedded quote this short with no cue is a scare quote, not speech
-FRAME_MIN_QUOTES = 3
-FRAME_SHARE = 0.6
 TRIM_END = " \t\n,;:"
+MIN_REPEATED_WORDS = 3  # a repeated fragment this long is the same quote, not a common phrase
 
-
-# ``Doc.text`` joins every token anew on each access: one copy per Doc, kept while it lives.
-_TEXTS: WeakKeyDictionary[Doc, str] = WeakKeyDictionary()
-
-
-def _text(doc: Doc) -> str:
-    text = _TEXTS.get(doc)
-    if text is None:
-        text = _TEXTS[doc] = doc.text
-    return text
-
-
-@lru_cache(maxsize=1)
-def vocab() -> dict[str, Any]:
-    data: dict[str, Any] = read_data("quotes_vocab.json")
-    for key, value in list(data.items()):
-        if isinstance(value, list):
-            data[key] = frozenset(value)
-    return data
+_text = doc_text
 
 
 # --- 1a. quoted regions ----------------------------------------------------------------------
@@ -182,6 +178,8 @@ class Found:
     paragraph: int
     embedded: bool = False  # a direct quote inside a sentence that goes on around it
     follows_quote: bool = False  # another quote comes right before it in its sentence
+    given: Speaker | None = None  # an interview turn's speaker, known from its label
+    turn: bool = False  # an interview turn
 
 
 @dataclass
@@ -193,22 +191,12 @@ class Attribution:
     cue_end: int | None
 
 
-def _is_cue(tok: Token) -> bool:
-    if tok.lower_ == "according":
-        return tok.i + 1 < len(tok.doc) and tok.doc[tok.i + 1].lower_ == "to"
-    if tok.lemma_.lower() not in vocab()["cue_verbs"] or tok.pos_ not in {"VERB", "AUX"}:
-        return False
-    # "Putin had been told": the subject of a passive cue heard the words, it did not say them;
-    # "officials haven't said" reports nothing.
-    return not any(c.dep_ in {"auxpass", "nsubjpass", "neg"} for c in tok.children)
-
-
-def _is_direct_cue(tok: Token) -> bool:
+def _is_direct_cue(tok: Token, rules: QuoteRules) -> bool:
     """A cue that may introduce a direct quote: not one that reports what a document shows."""
-    return _is_cue(tok) and tok.lemma_.lower() not in vocab()["indirect_only_cues"]
+    return is_cue(tok, rules) and tok.lemma_.lower() not in rules["indirect_only_cues"]
 
 
-def _cue_span(tok: Token) -> tuple[int, int]:
+def _cue_span(tok: Token, rules: QuoteRules) -> tuple[int, int]:
     """The cue phrase: the verb, its particle ("point out"), a short addressee ("told reporters")."""
     doc = tok.doc
     if tok.lower_ == "according":
@@ -217,7 +205,7 @@ def _cue_span(tok: Token) -> tuple[int, int]:
     for child in tok.rights:
         if child.dep_ == "prt" and child.i == last.i + 1:
             last = child
-        elif (child.dep_ in {"dobj", "dative", "obj"} and tok.lemma_ in vocab()["addressee_cues"]
+        elif (child.dep_ in {"dobj", "dative", "obj"} and tok.lemma_ in rules["addressee_cues"]
               and child.left_edge.i == last.i + 1 and child.right_edge.i - tok.i <= 4
               and child.pos_ in {"NOUN", "PROPN", "PRON"}):
             last = child.right_edge
@@ -230,7 +218,8 @@ def _in_regions(pos: int, regions: list[Region]) -> bool:
     return k >= 0 and pos < regions[k].end
 
 
-def _speaker_head(cue: Token, regions: list[Region], window: list[Token]) -> Token | None:
+def _speaker_head(cue: Token, regions: list[Region], window: list[Token], rules: QuoteRules
+                  ) -> Token | None:
     """The head word of the cue's speaker: its subject (climbing from participles and conjuncts
     to the verb that has one), the object of "according to", else a name next to the cue."""
     if cue.lower_ == "according":
@@ -253,10 +242,10 @@ def _speaker_head(cue: Token, regions: list[Region], window: list[Token]) -> Tok
             break
         # Up from "saying"/"to ask" to the verb with a subject; "issued a statement saying"
         # passes through the noun to "issued".
-        if verb.dep_ not in CLIMB or verb.head is verb:
+        if verb.dep_ not in CLIMB or verb.head == verb:
             break
         verb = verb.head
-    return _adjacent_nominal(cue, window)
+    return _adjacent_nominal(cue, window, rules)
 
 
 def _same_paragraph(a: Token, b: Token) -> bool:
@@ -271,7 +260,7 @@ def _antecedent_of_relative(subject: Token, verb: Token) -> Token:
     return subject
 
 
-def _adjacent_nominal(cue: Token, window: list[Token]) -> Token | None:
+def _adjacent_nominal(cue: Token, window: list[Token], rules: QuoteRules) -> Token | None:
     """A broken parse: the name right before the cue ("Peskov said") or right after it ("said
     Frolov"), within the window."""
     if not window:  # cues before a quote or of a clause: the words before it in its line
@@ -283,7 +272,7 @@ def _adjacent_nominal(cue: Token, window: list[Token]) -> Token | None:
         commas = [k for k, t in enumerate(before[:-1]) if t.text == ","]
         if commas and commas[-1] > 0 and before[commas[-1] - 1].pos_ in {"PROPN", "NOUN"}:
             return before[commas[-1] - 1]
-    if cue.lemma_ in vocab()["addressee_cues"]:
+    if cue.lemma_ in rules["addressee_cues"]:
         return None  # "telling the United States ...": the next name is the addressee
     return _next_nominal(window, cue.i + 1)
 
@@ -305,12 +294,12 @@ def _ends_sentence(tok: Token) -> bool:
     return tok.text in SENTENCE_END and tok.pos_ == "PUNCT"
 
 
-def _window_after(doc: Doc, region: Region, regions: list[Region]) -> list[Token]:
+def _window_after(doc: Doc, region: Region, regions: list[Region], limit: int) -> list[Token]:
     """Tokens after a quote up to the end of its sentence, its paragraph or the next quote."""
     span = doc.char_span(region.end, len(_text(doc)), alignment_mode="expand")
     tokens: list[Token] = []
     for tok in span if span is not None else []:
-        if "\n" in tok.text or _in_regions(tok.idx, regions) or len(tokens) >= MAX_AFTER_TOKENS:
+        if "\n" in tok.text or _in_regions(tok.idx, regions) or len(tokens) >= limit:
             break
         if _ends_sentence(tok):
             break
@@ -320,7 +309,7 @@ def _window_after(doc: Doc, region: Region, regions: list[Region]) -> list[Token
     return tokens
 
 
-def _window_before(doc: Doc, region: Region, regions: list[Region]) -> list[Token]:
+def _window_before(doc: Doc, region: Region, regions: list[Region], limit: int) -> list[Token]:
     """Tokens before a quote back to the start of its sentence, paragraph or the last quote."""
     span = doc.char_span(0, region.start, alignment_mode="contract")
     tokens: list[Token] = []
@@ -337,20 +326,22 @@ def _window_before(doc: Doc, region: Region, regions: list[Region]) -> list[Toke
             tokens.append(tok)
             continue
         if (line_break or _ends_sentence(tok) or _in_regions(tok.idx, regions)
-                or len(tokens) >= MAX_BEFORE_TOKENS):
+                or len(tokens) >= limit):
             break
         tokens.append(tok)
     return tokens[::-1]
 
 
-def _first_verb_cue(window: list[Token]) -> list[Token]:
+def _first_verb_cue(window: list[Token], rules: QuoteRules) -> list[Token]:
     """The cue after a quote comes before any other clause: ",” Peskov said", ",” said Frolov",
     ",” Smith, a retired judge, said"; not "... “rubber stamps” for X and urge ...". A mixed
     quote ("“...” and enact her agenda, Clyburn said.") has its cue as the sentence's root."""
-    roots = [t for t in window if _is_direct_cue(t) and t.dep_ == "ROOT"]
+    roots = [t for t in window if _is_direct_cue(t, rules) and t.dep_ == "ROOT"]
     for tok in window:
-        if _is_direct_cue(tok):
-            return [tok]
+        if _is_direct_cue(tok, rules):
+            # "... “had no other choice” but to agree": an infinitive goes on with the sentence.
+            infinitive = any(c.dep_ == "aux" and c.lower_ == "to" for c in tok.children)
+            return roots[:1] if infinitive else [tok]
         next_verb = tok.i + 1 < len(tok.doc) and tok.nbor().pos_ in {"VERB", "AUX"}
         clause = {"ROOT", "conj", "ccomp", "parataxis", "advcl", "xcomp"}
         if (tok.pos_ == "CCONJ" and next_verb) or tok.pos_ == "SCONJ" or tok.tag_ == "WDT" or (
@@ -359,13 +350,13 @@ def _first_verb_cue(window: list[Token]) -> list[Token]:
     return roots[:1]
 
 
-def _governing_cue(cues: list[Token], quote: Span | None) -> Token:
+def _governing_cue(cues: list[Token], quote: Span | None, rules: QuoteRules) -> Token:
     """Of the cues before a quote, the one the quote depends on; a reporting verb ("said") over
     a weak one ("continued", "expects") that sits between them."""
     if quote is not None:
         ancestors = {a.i for tok in quote for a in tok.ancestors}
         governing = [c for c in cues if c.i in ancestors]
-        strong = [c for c in governing if c.lemma_.lower() not in vocab()["weak_cues"]]
+        strong = [c for c in governing if c.lemma_.lower() not in rules["weak_cues"]]
         if strong or governing:
             return (strong or governing)[-1]
     return cues[-1]
@@ -379,7 +370,7 @@ def _colon_speaker(before: list[Token]) -> Token | None:
             return tok
     people = [t for t in before if t.ent_type_ in NAME_LABELS]
     if people:
-        ent = _entity_of(people[0])
+        ent = entity_of(people[0])
         return people[0].doc[ent.end - 1] if ent is not None else people[0]
     nouns = [t for t in before if t.pos_ in {"PROPN", "NOUN"} and t.dep_ == "ROOT"]
     return nouns[0] if nouns else None
@@ -392,15 +383,16 @@ def _follows_quote(doc: Doc, region: Region, regions: list[Region], before: list
     return k >= 0 and not any(ch in _text(doc)[regions[k].end:start] for ch in ".!?\n")
 
 
-def _attribute_region(doc: Doc, region: Region, regions: list[Region], paragraph: int) -> Found:
+def _attribute_region(doc: Doc, region: Region, regions: list[Region], paragraph: int,
+                      rules: QuoteRules) -> Found:
     """A direct quote's cue and speaker head, from the words after or before it."""
-    after = _window_after(doc, region, regions)
-    before = _window_before(doc, region, regions)
+    after = _window_after(doc, region, regions, rules.constants.max_after_tokens)
+    before = _window_before(doc, region, regions, rules.constants.max_before_tokens)
     text = _text(doc)
     ends_sentence = text[region.content_end - 1] == "." if region.content_end > 0 else False
     use_after = bool(after) and (not ends_sentence or after[0].is_lower or after[0].text == ",")
-    after_cues = _first_verb_cue(after) if use_after else []
-    before_cues = [t for t in before if _is_direct_cue(t)]
+    after_cues = _first_verb_cue(after, rules) if use_after else []
+    before_cues = [t for t in before if _is_direct_cue(t, rules)]
     intro = bool(before) and before[-1].text in {":", ","} and any(
         t in before_cues for t in before[-4:])
     # Words before the quote in its sentence, and no "X said:" to introduce it: the quote is
@@ -410,11 +402,11 @@ def _attribute_region(doc: Doc, region: Region, regions: list[Region], paragraph
                   follows_quote=_follows_quote(doc, region, regions, before))
     if after_cues and not intro:
         cue = after_cues[0]
-        found.cue, found.head = _cue_span(cue), _speaker_head(cue, regions, after)
+        found.cue, found.head = _cue_span(cue, rules), _speaker_head(cue, regions, after, rules)
     elif before_cues:
         quote = doc.char_span(region.content_start, region.content_end, alignment_mode="expand")
-        cue = _governing_cue(before_cues, quote)
-        found.cue, found.head = _cue_span(cue), _speaker_head(cue, regions, [])
+        cue = _governing_cue(before_cues, quote, rules)
+        found.cue, found.head = _cue_span(cue, rules), _speaker_head(cue, regions, [], rules)
     elif before and before[-1].text == ":":
         colon = before[-1]
         found.cue, found.head = (colon.idx, colon.idx + 1), _colon_speaker(before[:-1])
@@ -446,7 +438,7 @@ def _parenthetical_clause(cue: Token) -> tuple[int, int] | None:
     in the clause it reports (spaCy: the clause's verb heads the cue as parataxis). The clause is
     the content; the inserted cue stays inside it when it sits in the middle."""
     clause = cue.head
-    if cue.dep_ != "parataxis" or clause is cue or clause.pos_ not in ("VERB", "AUX"):
+    if cue.dep_ != "parataxis" or clause == cue or clause.pos_ not in ("VERB", "AUX"):
         return None
     doc = cue.doc
     left, right = clause.left_edge, clause.right_edge
@@ -465,7 +457,7 @@ def _according_clause(tok: Token) -> tuple[int, int] | None:
     """"According to X, <clause>" or "<clause>, according to X": the clause, without the cue
     (with it, when it is set inside the clause)."""
     head = tok.head
-    if head is tok:
+    if head == tok:
         return None
     sub_l, sub_r = tok.left_edge.i, tok.right_edge.i
     doc = tok.doc
@@ -481,12 +473,12 @@ def _according_clause(tok: Token) -> tuple[int, int] | None:
     return _trim_span(_text(doc), start, end)
 
 
-def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int]) -> list[Found]:
+def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int], rules: QuoteRules) -> list[Found]:
     """Cue verbs with a subject and a clausal complement, and "according to" clauses."""
     found: list[Found] = []
-    weak = vocab()["direct_only_cues"]
+    weak = rules["direct_only_cues"]
     for tok in doc:
-        if _in_regions(tok.idx, regions) or not _is_cue(tok):
+        if _in_regions(tok.idx, regions) or not is_cue(tok, rules):
             continue
         if tok.lower_ == "according":
             span = _according_clause(tok)
@@ -494,29 +486,50 @@ def _indirect(doc: Doc, regions: list[Region], paragraphs: list[int]) -> list[Fo
             if tok.lemma_.lower() in weak:
                 continue
             clauses = [c for c in tok.children if c.dep_ == "ccomp"]
-            if clauses and tok.lemma_.lower() in vocab()["indirect_only_cues"] and not _finite(clauses[0]):
+            if clauses and tok.lemma_.lower() in rules["indirect_only_cues"] and not _finite(clauses[0]):
                 continue  # "the video showed Putin smiling" depicts; it states nothing
             span = _clause_span(clauses[0]) if clauses else _parenthetical_clause(tok)
+        span = _in_paragraph(_text(doc), span, tok.idx) if span is not None else None
+        span = _after_dateline(_text(doc), span) if span is not None else None
         if span is None or len(_text(doc)[span[0]:span[1]].split()) < 3:
             continue
-        head = _speaker_head(tok, regions, [])
-        if head is None or head.dep_ == "expl" or head.lower_ in vocab()["not_speakers"]:
+        head = _speaker_head(tok, regions, [], rules)
+        if head is None or head.dep_ == "expl" or head.lower_ in rules["not_speakers"]:
             continue
-        if tok.lemma_.lower() in vocab()["indirect_only_cues"] and not _evidence(head):
+        if tok.lemma_.lower() in rules["indirect_only_cues"] and not _evidence(head, rules):
             continue  # "the order of the meetings shows ..." is the writer's own reading
-        found.append(Found(span[0], span[1], False, _cue_span(tok), head,
+        found.append(Found(span[0], span[1], False, _cue_span(tok, rules), head,
                            _paragraph_of(paragraphs, tok.idx)))
     return found
 
 
-def _evidence(head: Token) -> bool:
+def _in_paragraph(text: str, span: tuple[int, int], cue_at: int) -> tuple[int, int] | None:
+    """A reported clause stays in its cue's paragraph: a parse that runs over a line break has
+    glued a caption or a heading to it."""
+    paragraph_start = text.rfind("\n", 0, cue_at) + 1
+    paragraph_end = text.find("\n", cue_at)
+    start = max(span[0], paragraph_start)
+    end = min(span[1], len(text) if paragraph_end < 0 else paragraph_end)
+    return _trim_span(text, start, end) if start < end else None
+
+
+def _after_dateline(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """A reported clause that opens its paragraph starts after the dateline ("KORVIK (Reuters) -")."""
+    line_start = text.rfind("\n", 0, span[0]) + 1
+    match = DATELINE.match(text, line_start, span[1])
+    if match is None or text[line_start:span[0]].strip() or match.end() <= span[0]:
+        return span
+    return match.end(), span[1]
+
+
+def _evidence(head: Token, rules: QuoteRules) -> bool:
     """A subject that can show or find something: a named source, a document, a poll, data."""
     if head.pos_ == "PROPN" or head.ent_type_ in NAME_LABELS | GROUP_LABELS:
         return True
-    if head.lower_ in vocab()["pronouns"] and head.lower_ not in {"it", "you"}:
+    if head.lower_ in rules.pronouns and head.lower_ not in {"it", "you"}:
         return True  # a person shows what they think by what they do
     lemma = head.lemma_.lower()
-    return lemma in vocab()["document_nouns"] or lemma in vocab()["evidence_nouns"]
+    return lemma in rules["document_nouns"] or lemma in rules["evidence_nouns"]
 
 
 def _finite(clause: Token) -> bool:
@@ -555,21 +568,34 @@ def _quoted_share(start: int, end: int, regions: list[Region]) -> float:
     return inside / max(1, end - start)
 
 
-def _find_raw(doc: Doc) -> tuple[list[Found], list[Region]]:
-    """Pass 1: every direct quote region and indirect attribution, speakers not yet resolved."""
+def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether ``pos`` falls in one of ``spans`` (sorted, not overlapping)."""
+    k = bisect_right(spans, pos, key=lambda s: s[0]) - 1
+    return k >= 0 and pos < spans[k][1]
+
+
+def _find_raw(doc: Doc, turns: list[Turn], rules: QuoteRules) -> tuple[list[Found], list[Region]]:
+    """Pass 1: every interview turn, direct quote region and indirect attribution, speakers not
+    yet resolved."""
     text = _text(doc)
     regions = find_regions(text)
     starts = _paragraph_starts(text)
-    found: list[Found] = []
+    turn_spans = [(t.start, t.end) for t in turns]
+    found = [Found(t.start, t.end, True, (t.label_start, t.label_end) if t.label_end > t.label_start
+                   else None, None, _paragraph_of(starts, t.start), given=t.speaker or NOBODY,
+                   turn=True) for t in turns]
     for region in regions:
-        item = _attribute_region(doc, region, regions, _paragraph_of(starts, region.start))
+        item = _attribute_region(doc, region, regions, _paragraph_of(starts, region.start), rules)
         words = len(text[item.start:item.end].split())
-        if item.head is None and item.embedded and words <= SCARE_QUOTE_WORDS:
+        if item.head is None and item.embedded and words <= rules.constants.scare_quote_words:
             continue  # a scare quote or a title ("the so-called “cure”"), not speech
+        if item.head is None and _inside(item.start, turn_spans):
+            continue  # words the turn's speaker quotes are the turn's
         found.append(item)
-    for item in _indirect(doc, regions, starts):
-        # A clause that is mostly a quote is that quote, already found.
-        if _quoted_share(item.start, item.end, regions) < 0.5:
+    for item in _indirect(doc, regions, starts, rules):
+        # A clause that is mostly a quote is that quote, already found; what a turn reports
+        # ("Vesteria may argue that ...") is the turn speaker's view.
+        if _quoted_share(item.start, item.end, regions) < 0.5 and not _inside(item.start, turn_spans):
             found.append(item)
     found.sort(key=lambda f: (f.start, not f.direct))
     return found, regions
@@ -577,197 +603,51 @@ def _find_raw(doc: Doc) -> tuple[list[Found], list[Region]]:
 
 # --- 2. speakers as names --------------------------------------------------------------------
 
-@dataclass
-class Speaker:
-    """A resolved speaker: ``name``; ``start``/``end`` where the text names it (or None)."""
+@dataclass(frozen=True)
+class Subject:
+    """A person named as a subject outside quotes: an antecedent for "he"/"she", and, as the
+    subject of a main clause, the nearest speaker for a quote with no cue after it."""
 
-    name: str | None
-    start: int | None
-    end: int | None
-    kind: str  # "person", "group", "nominal", "pronoun", "none"
-    gender: str = "x"
-    roles: frozenset[str] = field(default_factory=frozenset)
-
-
-def _strip_titles(span: Span) -> Span:
-    titles = vocab()["titles"]
-    start = span.start
-    while start < span.end - 1 and span.doc[start].lower_ in titles:
-        start += 1
-    end = span.end
-    while end > start + 1 and span.doc[end - 1].text in {"'s", "’s", "'", "’"}:
-        end -= 1
-    return span.doc[start:end]
-
-
-class NameBook:
-    """The people of one document by last name, for "Suslov" -> "Dmitry Suslov"."""
-
-    def __init__(self, doc: Doc) -> None:
-        self.forms: dict[str, list[tuple[int, str]]] = {}
-        for ent in doc.ents:
-            if ent.label_ in NAME_LABELS and "\n" not in ent.text:
-                name = _strip_titles(ent)
-                key = name[-1].lower_
-                self.forms.setdefault(key, []).append((name.start_char, name.text))
-
-    def fullest(self, name: str, pos: int) -> str:
-        """The longest form with the same last word; of two ("Bill Clinton", "Hillary Clinton"),
-        the one seen last before ``pos``, else the first after it."""
-        forms = self.forms.get(name.split()[-1].lower(), []) if name.split() else []
-        if not forms:
-            return name
-        _, _, _, best = max((len(form.split()), at <= pos, at if at <= pos else -at, form)
-                            for at, form in forms)
-        return best if len(best.split()) > len(name.split()) else name
-
-
-def _gender(words: list[str], first_name: str = "") -> str:
-    """"m", "f" or "x" (unknown) from gendered words around a name and its first name."""
-    v = vocab()
-    lowered = {w.lower() for w in words}
-    first = first_name.lower()
-    if lowered & v["female_words"] or first in v["female_first_names"]:
-        return "f"
-    if lowered & v["male_words"] or first in v["male_first_names"]:
-        return "m"
-    return "x"
-
-
-def _entity_of(tok: Token) -> Span | None:
-    """The entity holding ``tok``; one that runs over a line break is a tagging error."""
-    if not tok.ent_type_:
-        return None
-    doc, start, end = tok.doc, tok.i, tok.i + 1
-    while start > 0 and doc[start].ent_iob_ == "I":
-        start -= 1
-    while end < len(doc) and doc[end].ent_iob_ == "I":
-        end += 1
-    ent = Span(doc, start, end, label=tok.ent_type_)
-    return None if "\n" in ent.text else ent
-
-
-def _person_token(head: Token) -> Token | None:
-    """The PERSON word of a speaker phrase ("the spokesman, Dmitry Peskov" -> Peskov)."""
-    if head.ent_type_ in NAME_LABELS:
-        return head
-    for child in head.children:
-        role_head = head.lemma_.lower() in vocab()["person_roles"]
-        if child.ent_type_ in NAME_LABELS and (child.dep_ == "appos" or (child.dep_ == "compound" and role_head)):
-            return child
-    return None
-
-
-def _roles_of(head: Token, name: Span) -> frozenset[str]:
-    """Role words around a name: "Kremlin spokesman Dmitry Peskov", "Frolov, an analyst"."""
-    roles = {t.lemma_.lower() if t.pos_ == "NOUN" else t.lower_ for t in head.subtree
-             if t.pos_ in {"NOUN", "PROPN", "ADJ"} and not (name.start <= t.i < name.end)}
-    return frozenset(roles)
-
-
-def _group_phrase(head: Token) -> Span:
-    """A nominal speaker's phrase: its left modifiers and itself ("the Russian foreign ministry")."""
-    start = head.i
-    for child in head.lefts:
-        if child.dep_ in {"det", "amod", "compound", "poss", "nmod", "nummod", "case"}:
-            start = min(start, child.left_edge.i)
-    while start < head.i and "\n" in head.doc[start:head.i + 1].text:
-        start += 1  # a heading glued to the sentence is not part of the speaker
-    return head.doc[start:head.i + 1]
-
-
-def describe_speaker(head: Token | None, names: NameBook) -> Speaker:
-    """Pass 2a: what the sentence itself says about the speaker."""
-    if head is None:
-        return Speaker(None, None, None, "none")
-    pronouns = vocab()["pronouns"]
-    head = _sentence_antecedent(head)
-    if head.pos_ == "NOUN" and head.lemma_.lower() in vocab()["document_nouns"]:
-        owners = [c for c in head.children if c.dep_ == "poss" and c.lower_ not in pronouns]
-        if owners:  # "read the ministry's statement": the ministry speaks
-            head = owners[0]
-    if head.lower_ in pronouns:
-        return Speaker(head.text, head.idx, head.idx + len(head), "pronoun", pronouns[head.lower_])
-    person = _person_token(head)
-    if person is not None:
-        return _person_speaker(head, person, names)
-    ent = _entity_of(head)
-    if head.pos_ == "PROPN" and head.is_title and _untagged_person(head, ent, names):
-        return _person_speaker(head, head, names)
-    if head.pos_ == "PROPN" and ent is not None and head.i == ent.end - 1 and any(
-            t.lower_ in vocab()["person_roles"] for t in head.subtree if t.i < head.i):
-        return _person_speaker(head, head, names)  # "Secretary of State Rex Tillerson" as an ORG
-    if head.pos_ == "PROPN" or (ent is not None and ent.label_ in GROUP_LABELS):
-        span = _group_phrase(head)
-        if ent is not None and ent.label_ in GROUP_LABELS and ent.start < span.start:
-            span = head.doc[ent.start:span.end]
-        span = span[1:] if len(span) > 1 and span[0].lower_ == "the" else span
-        return Speaker(span.text, span.start_char, span.end_char, "group")
-    span = _group_phrase(head)
-    return Speaker(span.text, span.start_char, span.end_char, "nominal",
-                   _gender([head.lemma_]), frozenset({head.lemma_.lower()}))  # roles: its noun
-
-
-def _untagged_person(head: Token, ent: Span | None, names: NameBook) -> bool:
-    """A person the tagger missed or called an ORG: a surname it tagged PERSON elsewhere, or a
-    name after a title ("Mr. Suslov")."""
-    known = head.lower_ in names.forms
-    if ent is not None:
-        return len(ent) == 1 and known
-    titled = head.i > 0 and head.nbor(-1).lower_ in vocab()["titles"] and head.nbor(-1).is_title
-    return known or titled
-
-
-def _sentence_antecedent(head: Token) -> Token:
-    """"Trump said he was looking forward ...": "he" is the subject of the verb it reports to."""
-    if head.lower_ not in vocab()["resolvable_pronouns"]:
-        return head
-    clause = head.head
-    if clause.dep_ in {"ccomp", "xcomp", "advcl"} and clause.head is not clause and _is_cue(clause.head):
-        subjects = [c for c in clause.head.children if c.dep_ in SUBJECTS]
-        if subjects and subjects[0].pos_ == "PROPN":
-            return subjects[0]
-    return head
-
-
-def _person_speaker(head: Token, person: Token, names: NameBook, *, alone: bool = False) -> Speaker:
-    ent = _entity_of(person)
-    name = _strip_titles(ent) if ent is not None else person.doc[person.i:person.i + 1]
-    people = [name]
-    for conj in () if alone else person.conjuncts:  # "Shaheen, Rubio and Isakson wrote"
-        other = _entity_of(conj)
-        if other is not None and other.label_ in NAME_LABELS:
-            people.append(_strip_titles(other))
-    full = [names.fullest(p.text, p.start_char) for p in people]
-    text = full[0] if len(full) == 1 else ", ".join(full[:-1]) + " and " + full[-1]
-    words = [t.text for t in (ent if ent is not None else name)]
-    words += [t.text for t in head.subtree if t.pos_ == "NOUN"]
-    first = full[0].split()[0] if len(full[0].split()) > 1 else ""
-    start, end = people[0].start_char, max(p.end_char for p in people)
-    kind = "person" if len(people) == 1 else "people"
-    return Speaker(text, start, end, kind, _gender(words, first), _roles_of(head, name))
+    at: int
+    speaker: Speaker
+    main: bool
+    paragraph: int
 
 
 @dataclass
 class _State:
     """What resolution has seen so far, in text order."""
 
-    named: list[tuple[int, Speaker]] = field(default_factory=list)
-    last_by_paragraph: dict[int, Speaker] = field(default_factory=dict)
-    last_direct_by_paragraph: dict[int, Speaker] = field(default_factory=dict)
-    subjects: list[tuple[int, Speaker]] = field(default_factory=list)  # people as subjects
+    subjects: list[Subject]
+    # People who spoke: where they are named (or quoted), who, in which paragraph.
+    named: list[tuple[int, Speaker, int]] = field(default_factory=list)
+    last_by_paragraph: dict[int, tuple[int, Speaker]] = field(default_factory=dict)
+    last_direct_by_paragraph: dict[int, tuple[int, Speaker]] = field(default_factory=dict)
+    sentence_starts: list[int] = field(default_factory=list)
+
+    def sentence_of(self, pos: int) -> int:
+        return bisect_right(self.sentence_starts, pos)
 
 
-def _subject_people(doc: Doc, regions: list[Region], names: NameBook) -> list[tuple[int, Speaker]]:
-    """Every person named as a subject outside quotes: the antecedents "he"/"she" can take."""
+def _main_clause_subject(tok: Token) -> bool:
+    verb = tok.head.head if tok.dep_ == "conj" else tok.head
+    return verb.dep_ == "ROOT" or (verb.dep_ == "conj" and verb.head.dep_ == "ROOT")
+
+
+def _subject_people(doc: Doc, regions: list[Region], names: NameBook, starts: list[int],
+                    rules: QuoteRules) -> list[Subject]:
+    """Every person named as a subject outside quotes."""
     out = []
     for tok in doc:
         subject = tok.dep_ in SUBJECTS or (tok.dep_ == "conj" and tok.head.dep_ in SUBJECTS)
-        if not subject or tok.pos_ != "PROPN" or _in_regions(tok.idx, regions):
+        if not subject or _in_regions(tok.idx, regions):
             continue
-        if describe_speaker(tok, names).kind in {"person", "people"}:
+        if tok.pos_ != "PROPN" and person_token(tok, rules) is None:
+            continue  # "Her rival, Oskar Brandt, was scathing" counts; "the plan" does not
+        if describe_speaker(tok, names, rules).kind in {"person", "people"}:
             # "Mary Klein and Peter Voss met ...": each of them can be "she" or "he" later.
-            out.append((tok.idx, _person_speaker(tok, _person_token(tok) or tok, names, alone=True)))
+            person = person_speaker(tok, person_token(tok, rules) or tok, names, rules, alone=True)
+            out.append(Subject(tok.idx, person, _main_clause_subject(tok), _paragraph_of(starts, tok.idx)))
     return out
 
 
@@ -788,106 +668,199 @@ class Frame:
     given: bool
 
 
-def _resolve_nominal(raw: Speaker, state: _State, frame: Frame | None) -> Speaker:
-    """"The expert said": the interviewee, or the named speaker with that role. Only a definite
-    role noun refers back ("a Coca-Cola spokesman" is someone new), and its modifiers must be
-    roles of the same person ("the Kremlin spokesman" -> Peskov, not another spokesman)."""
+def _resolve_nominal(item: Found, raw: Speaker, state: _State, frame: Frame | None,
+                     rules: QuoteRules) -> Speaker:
+    """"The expert said": the interviewee, the named speaker with that role, else the person
+    last named in the paragraph or the one before. Only a definite role noun refers back ("a Coca-Cola spokesman"
+    is someone new), and its modifiers must be roles of the same person ("the Kremlin
+    spokesman" -> Peskov, not another spokesman)."""
     words = (raw.name or "").lower().split()
     role = next(iter(raw.roles), "")
-    if not words or words[0] not in {"the", "this"} or role not in vocab()["person_roles"]:
+    person = role in rules["person_roles"] or role in rules.person_nouns
+    if not words or words[0] not in {"the", "this"} or not person:
         return raw
     # A detected interviewee is "the expert", not "the president" someone else may be.
-    if frame is not None and (frame.given or role in vocab()["frame_roles"] | frame.speaker.roles):
+    if frame is not None and (frame.given or role in rules["frame_roles"] | frame.speaker.roles):
         return _resolved(frame.speaker)
     modifiers = {w for w in words[1:-1]}
-    for _, named in reversed(state.named):
+    for _, named, _ in reversed(state.named):
         if role in named.roles and modifiers <= named.roles | {role}:
             return _resolved(named)
-    return raw
+    at = raw.start if raw.start is not None else item.start
+    if item.head is not None and _introduced_unnamed(item.head.doc, role, at):
+        return raw  # "an official said ... The official added": someone the text never names
+    near = {item.paragraph, item.paragraph - 1}
+    nearby = [(s.at, s.speaker) for s in state.subjects if s.paragraph in near and s.at < at]
+    nearby += [(pos, sp) for pos, sp, paragraph in state.named if pos < at and paragraph in near]
+    people = [sp for _, sp in sorted(nearby, key=lambda c: c[0]) if sp.kind == "person"
+              and _compatible(raw.gender, sp)]
+    return _resolved(people[-1]) if people else raw
 
 
-def _resolve_pronoun(item: Found, raw: Speaker, state: _State, frame: Frame | None) -> Speaker:
-    """"He said": the most recent person of a compatible gender, among the named speakers and
-    the people named as subjects; in an interview piece, among the named speakers only (the
-    people the expert talks about are not the ones talking)."""
-    if (raw.name or "").lower() not in vocab()["resolvable_pronouns"]:
-        return Speaker(None, None, None, "none")
+def _introduced_unnamed(doc: Doc, role: str, before: int) -> bool:
+    """Whether the text brought in someone by this role noun with no name before ``before``:
+    "an official familiar with the matter", "two officials"."""
+    for tok in doc:
+        if tok.idx >= before:
+            return False
+        if tok.lemma_.lower() != role or tok.pos_ != "NOUN":
+            continue
+        dets = {c.lower_ for c in tok.children if c.dep_ in {"det", "nummod"}}
+        if dets & {"a", "an", "another", "one", "two", "three", "several", "some"}:
+            if not any(c.ent_type_ in NAME_LABELS for c in tok.subtree):
+                return True
+    return False
+
+
+def _resolve_pronoun(item: Found, raw: Speaker, state: _State, frame: Frame | None,
+                     rules: QuoteRules) -> Speaker:
+    """"He said": the most recent person of a compatible gender named before the pronoun,
+    among the named speakers and the people named as subjects; in an interview piece, among
+    the named speakers and the subjects of its paragraph's main clauses."""
+    if (raw.name or "").lower() not in rules["resolvable_pronouns"]:
+        return NOBODY
     if frame is not None and frame.given and _compatible(raw.gender, frame.speaker):
         return _resolved(frame.speaker)
     at = raw.start if raw.start is not None else item.start
-    pool = state.named if frame is not None else state.named + state.subjects
-    for _, named in sorted((c for c in pool if c[0] < at), key=lambda c: c[0], reverse=True):
-        if named.kind == "person" and _compatible(raw.gender, named):
-            return _resolved(named)
+    pool = [(pos, True, sp) for pos, sp, _ in state.named]
+    # In an interview piece the people the expert talks about are not the ones talking, unless
+    # one of them is the subject of a main clause of the pronoun's own paragraph.
+    pool += [(s.at, s.main, s.speaker) for s in state.subjects
+             if frame is None or (s.main and s.paragraph == item.paragraph)]
+    people = [c for c in pool if c[0] < at and c[2].kind == "person" and _compatible(raw.gender, c[2])]
+    if people:
+        # The nearest sentence naming someone; in it, the subject of the main clause or the
+        # speaker before a person the sentence reports about ("Trump said Assad is ...").
+        last = max(state.sentence_of(c[0]) for c in people)
+        here = sorted((c for c in people if state.sentence_of(c[0]) == last), key=lambda c: (c[1], c[0]))
+        return _resolved(here[-1][2])
     if frame is not None and _compatible(raw.gender, frame.speaker):
         return _resolved(frame.speaker)
-    return Speaker(None, None, None, "none")
+    return NOBODY
 
 
-def _resolve(item: Found, raw: Speaker, state: _State, frame: Frame | None) -> Speaker:
-    """Pass 2b: a name for pronouns, role nouns and quotes without a cue."""
-    if raw.kind in {"person", "people", "group"}:
+def _resolve_uncued(item: Found, state: _State, frame: Frame | None) -> Speaker:
+    """A quote with no cue goes to the nearest speaker before it in its paragraph: the last
+    quote's, unless a person became the subject of a main clause after it; else the last
+    direct quote's of the paragraph before, else the interviewee."""
+    previous = (state.last_direct_by_paragraph.get(item.paragraph)
+                or state.last_by_paragraph.get(item.paragraph))
+    if not item.embedded or item.follows_quote:
+        since = previous[0] if previous is not None else -1
+        subjects = [s for s in state.subjects if s.main and s.paragraph == item.paragraph
+                    and since < s.at < item.start]
+        if subjects:
+            return _resolved(subjects[-1].speaker)
+        previous = previous or state.last_direct_by_paragraph.get(item.paragraph - 1)
+        if previous is not None and previous[1].name is not None:
+            return _resolved(previous[1])
+    return _resolved(frame.speaker) if frame is not None else NOBODY
+
+
+def _resolve(item: Found, raw: Speaker, state: _State, frame: Frame | None, rules: QuoteRules) -> Speaker:
+    """A name for pronouns, role nouns and quotes without a cue."""
+    if item.given is not None:
+        return item.given
+    if raw.kind in {"person", "people", "group", "document"}:
         return raw
     if raw.kind == "pronoun":
-        return _resolve_pronoun(item, raw, state, frame)
+        return _resolve_pronoun(item, raw, state, frame, rules)
     if raw.kind == "nominal":
-        return _resolve_nominal(raw, state, frame)
-    # A quote with no cue goes on from the last quote of its paragraph or the one before.
-    previous = (state.last_direct_by_paragraph.get(item.paragraph)
-                or state.last_by_paragraph.get(item.paragraph)
-                or state.last_direct_by_paragraph.get(item.paragraph - 1))
-    if previous is not None and previous.name is not None and (not item.embedded or item.follows_quote):
-        return _resolved(previous)
-    return _resolved(frame.speaker) if frame is not None else raw
+        return _resolve_nominal(item, raw, state, frame, rules)
+    if item.head is not None or not item.direct:
+        return NOBODY  # the cue's subject is no speaker ("radar data showed"): nobody to name
+    return _resolve_uncued(item, state, frame)
 
 
 def _resolve_all(found: list[Found], raws: list[Speaker], frame: Frame | None,
-                 subjects: list[tuple[int, Speaker]]) -> list[Speaker]:
-    state = _State(subjects=subjects)
+                 subjects: list[Subject], sentence_starts: list[int], rules: QuoteRules) -> list[Speaker]:
+    state = _State(subjects=subjects, sentence_starts=sentence_starts)
     out: list[Speaker] = []
     for item, raw in zip(found, raws):
-        speaker = _resolve(item, raw, state, frame)
+        speaker = _resolve(item, raw, state, frame, rules)
         out.append(speaker)
         if speaker.name is not None:
             if speaker.kind == "person":
-                state.named.append((item.start, speaker))
-            state.last_by_paragraph[item.paragraph] = speaker
+                at = speaker.start if speaker.start is not None else item.start
+                state.named.append((at, speaker, item.paragraph))
+            state.last_by_paragraph[item.paragraph] = (item.end, speaker)
             if item.direct:
-                state.last_direct_by_paragraph[item.paragraph] = speaker
+                state.last_direct_by_paragraph[item.paragraph] = (item.end, speaker)
     return out
 
 
-def _detect_frame(found: list[Found], speakers: list[Speaker]) -> Frame | None:
+def _detect_frame(found: list[Found], speakers: list[Speaker], rules: QuoteRules) -> Frame | None:
     """The interviewee: one person who speaks most of the direct quotes."""
     direct = [s for f, s in zip(found, speakers) if f.direct]
     people = Counter(s.name for s in direct if s.kind == "person" and s.name)
     if not people:
         return None
     name, count = people.most_common(1)[0]
-    if count < FRAME_MIN_QUOTES or count < FRAME_SHARE * len(direct):
+    if count < rules.constants.frame_min_quotes or count < rules.constants.frame_share * len(direct):
         return None
     return Frame(next(s for s in direct if s.name == name), given=False)
 
 
 def _frame_from_name(name: str, names: NameBook) -> Frame:
     full = names.fullest(name, 0)
-    return Frame(Speaker(full, None, None, "person", _gender([], full.split()[0])), given=True)
+    return Frame(Speaker(full, None, None, "person", names.gender([], full)), given=True)
 
 
-def find_attributions(doc: Doc, *, frame_speaker: str | None = None) -> list[Attribution]:
-    """Every quote of ``doc`` with its cue offsets (the evaluation needs them)."""
-    found, regions = _find_raw(doc)
-    names = NameBook(doc)
-    raws = [describe_speaker(f.head, names) for f in found]
-    subjects = _subject_people(doc, regions, names)
-    frame = _frame_from_name(frame_speaker, names) if frame_speaker else None
-    speakers = _resolve_all(found, raws, frame, subjects)
+def _interview_frame(turns: list[Turn]) -> Frame | None:
+    """A Q&A's interviewee: the speaker of most answers."""
+    answers = Counter(t.speaker.name for t in turns if not t.asks and t.speaker and t.speaker.name)
+    if not answers:
+        return None
+    name = answers.most_common(1)[0][0]
+    speaker = next(t.speaker for t in turns if t.speaker and t.speaker.name == name)
+    return Frame(_resolved(speaker), given=False) if speaker is not None else None
+
+
+def find_attributions(doc: Doc, *, frame_speaker: str | None = None, interviewer: str | None = None,
+                      rules: QuoteRules | None = None) -> list[Attribution]:
+    """Every quote of ``doc`` with its cue offsets (the evaluation needs them). ``interviewer``
+    names who asks an interview's questions when its text does not (the byline or outlet)."""
+    rules = rules or default_rules()
+    names = NameBook(doc, rules)
+    turns = find_turns(doc, names, rules, frame_speaker=frame_speaker, interviewer=interviewer)
+    found, regions = _find_raw(doc, turns, rules)
+    raws = [describe_speaker(f.head, names, rules) for f in found]
+    subjects = _subject_people(doc, regions, names, _paragraph_starts(_text(doc)), rules)
+    sentence_starts = [sent.start_char for sent in doc.sents]
+    frame = _frame_from_name(frame_speaker, names) if frame_speaker else _interview_frame(turns)
+    speakers = _resolve_all(found, raws, frame, subjects, sentence_starts, rules)
     if frame is None:
-        frame = _detect_frame(found, speakers)
+        frame = _detect_frame(found, speakers, rules)
         if frame is not None:
-            speakers = _resolve_all(found, raws, frame, subjects)
-    # An indirect statement nobody can be named for ("it was said that ...") is no quote.
-    return [_attribution(doc, f, s) for f, s in zip(found, speakers) if f.direct or s.name]
+            speakers = _resolve_all(found, raws, frame, subjects, sentence_starts, rules)
+    # An indirect statement nobody can be named for ("it was said that ...") is no quote, nor
+    # is an interview question nobody can be named for.
+    kept = [(f, s) for f, s in zip(found, speakers) if s.name or (f.direct and not (f.turn and f.given is NOBODY))]
+    return [_attribution(doc, f, s) for f, s in _listed_once(_text(doc), kept)]
+
+
+def _words(text: str) -> str:
+    return " ".join("".join(c for c in text.lower() if c.isalnum() or c.isspace()).split())
+
+
+def _listed_once(text: str, items: list[tuple[Found, Speaker]]) -> list[tuple[Found, Speaker]]:
+    """A quote found again with no speaker (a headline, a teaser, a pull quote repeating it)
+    takes the speaker of the attributed finding that holds its words: one quote is never both
+    attributed and unattributed. The same span found twice is listed once."""
+    attributed = [(_words(text[f.start:f.end]), s) for f, s in items if s.name]
+    out: list[tuple[Found, Speaker]] = []
+    seen: set[tuple[int, int]] = set()
+    for found, speaker in items:
+        if (found.start, found.end) in seen:
+            continue
+        seen.add((found.start, found.end))
+        if speaker.name is None:
+            words = _words(text[found.start:found.end])
+            holder = next((s for w, s in attributed if words and (words == w or (
+                len(words.split()) >= MIN_REPEATED_WORDS and f" {words} " in f" {w} "))), None)
+            speaker = _resolved(holder) if holder is not None else speaker
+        out.append((found, speaker))
+    return out
 
 
 def _attribution(doc: Doc, item: Found, speaker: Speaker) -> Attribution:
@@ -899,13 +872,16 @@ def _attribution(doc: Doc, item: Found, speaker: Speaker) -> Attribution:
     return Attribution(quote, cue_start, cue_end)
 
 
-def find_quotes(doc: Doc, *, frame_speaker: str | None = None) -> list[Quote]:
+def find_quotes(doc: Doc, *, frame_speaker: str | None = None, interviewer: str | None = None,
+                rules: QuoteRules | None = None) -> list[Quote]:
     """Who said what in ``doc``: direct, partial and indirect quotes in text order."""
-    return [a.quote for a in find_attributions(doc, frame_speaker=frame_speaker)]
+    return [a.quote for a in find_attributions(doc, frame_speaker=frame_speaker,
+                                               interviewer=interviewer, rules=rules)]
 
 
-def quotes_of_text(text: str, *, frame_speaker: str | None = None) -> list[Quote]:
+def quotes_of_text(text: str, *, frame_speaker: str | None = None,
+                   interviewer: str | None = None) -> list[Quote]:
     """Parse ``text`` (the one NLP pass) and find its quotes."""
     from storyline.annotate.nlp import parse
 
-    return find_quotes(parse(text), frame_speaker=frame_speaker)
+    return find_quotes(parse(text), frame_speaker=frame_speaker, interviewer=interviewer)

@@ -5,8 +5,9 @@ document frequencies, which document is in which found story) and the nearest-ne
 of document vectors (a cache file beside the store, caught up from the stored features when it
 lags, rebuilt when it is missing or unreadable); story profiles are loaded only for candidate
 stories. ``file`` takes a batch of stored documents: their features (the opening embedded
-here), the online pass, the merge and relocation passes, then one store transaction with
-everything that changed (``DetectionUpdate``), then the index file. A run killed at any point
+here), the online pass, the window re-clustering and merge pass, then one store transaction with
+everything that changed (``DetectionUpdate``); the index file is written every few thousand
+documents and when the caller is done (``save_index``). A run killed at any point
 leaves the store consistent: a batch is filed whole or not at all, and the index catches up.
 """
 
@@ -30,6 +31,7 @@ from storyline.story.detect import (
 from storyline.story.neighbours import VectorIndex
 
 INDEX_CACHE = "stories.usearch"
+INDEX_SAVE_EVERY = 2000  # documents filed between writes of the index file (at least a tenth of it)
 
 
 class StoryAssigner:
@@ -46,6 +48,7 @@ class StoryAssigner:
         self.detector = StoryDetector(self.config, vocabulary=Vocabulary(documents, frequency),
                                       index=self._load_index(), story_of=story_of,
                                       load=self._profiles, first_key=-1)
+        self._unsaved = 0  # documents filed since the index file was written
 
     def file(self, documents: Sequence[Document], features: Sequence[Features] | None = None
              ) -> dict[str, int]:
@@ -84,14 +87,26 @@ class StoryAssigner:
             members={_doc_id(n): detector.members[n].to_bytes() for n in sorted(detector.dirty)},
             assignments={_doc_id(n): detector.alive(detector.story_of[n]) for n in sorted(detector.dirty)},
             new_stories=new_stories,
-            merged={other: detector.alive(other) for other in detector.merged if other > 0},
+            # Only this batch's merges: a store applies a merge to what merged into it earlier.
+            merged={other: detector.alive(other) for other in sorted(detector.merged_since)
+                    if other > 0},
             profiles={key: detector.profiles[key].pruned(self.config.profile_keys).to_bytes()
                       for key in sorted(detector.changed & alive)},
             vocabulary=dict(detector.new_frequency),
         )
         detector.saved(self.store.save_detection(update))
-        if self._index_path is not None and detector.index is not None:
-            detector.index.save(self._index_path)
+        self._unsaved += len(update.members)
+        if self._unsaved >= max(INDEX_SAVE_EVERY, len(detector.index or ()) // 10):
+            self.save_index()
+
+    def save_index(self) -> None:
+        """Write the index file if anything was added since it was last written. Why not after
+        every batch: the file grows with the store, so writing it each time would make filing
+        cost grow with the store; a run stopped before it catches up from the store instead."""
+        index = self.detector.index
+        if self._unsaved and self._index_path is not None and index is not None:
+            index.save(self._index_path)
+        self._unsaved = 0
 
     def _file_copies(self, copies: dict[str, int]) -> None:
         if copies:
@@ -120,7 +135,10 @@ class StoryAssigner:
 def file_into_found_stories(store: Store, documents: Iterable[Document], *,
                             embedder: Embedder | None = None) -> dict[str, int]:
     """``StoryAssigner(store).file(documents)`` for one batch."""
-    return StoryAssigner(store, embedder=embedder).file(list(documents))
+    assigner = StoryAssigner(store, embedder=embedder)
+    filed = assigner.file(list(documents))
+    assigner.save_index()
+    return filed
 
 
 def after_detection_changes(store: Store, story_ids: Sequence[int]) -> None:

@@ -218,6 +218,8 @@ def ingest_sources(
         if len(batch) >= batch_size:
             flush()
     flush()
+    if assigner is not None:
+        assigner.save_index()
     return report
 
 

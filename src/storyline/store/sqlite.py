@@ -303,8 +303,9 @@ def _create_found_story(conn: sqlite3.Connection, title: str, now: str) -> int:
 def _file_found(conn: sqlite3.Connection, seq: int, story: int, now: str) -> None:
     """Put a document into a found story, out of any other found story it was in."""
     conn.execute(
-        "DELETE FROM story_documents WHERE document = ? AND story != ? AND story IN"
-        " (SELECT id FROM stories WHERE kind = 'found')", (seq, story))
+        "DELETE FROM story_documents WHERE document = ? AND story != ? AND EXISTS"
+        " (SELECT 1 FROM stories s WHERE s.id = story_documents.story AND s.kind = 'found')",
+        (seq, story))
     cursor = conn.execute(
         "INSERT OR IGNORE INTO story_documents (story, document, added_at) VALUES (?, ?, ?)",
         (story, seq, now))

@@ -166,8 +166,26 @@ def _quotes(documents: list[Document], names: dict[tuple[str, ...], str]) -> lis
         return QuoteItem(speaker=_canonical(quote.speaker, names), text=quote.content,
                          cue=quote.cue, direct=quote.direct, citations=[citation])
 
-    return _merged(documents, lambda notes: notes.quotes, item,
-                   lambda quote: (_canonical(quote.speaker, names), quote.content))
+    merged = _merged(documents, lambda notes: notes.quotes, item,
+                     lambda quote: (_canonical(quote.speaker, names), quote.content))
+    return _unattributed_folded(merged)
+
+
+def _unattributed_folded(items: list[QuoteItem]) -> list[QuoteItem]:
+    """A quote no source attributes but another attributes (the same words) is that speaker's:
+    one quote is never listed under a speaker and again as unattributed."""
+    speakers: dict[str, list[QuoteItem]] = {}
+    for quote in items:
+        if quote.speaker:
+            speakers.setdefault(_normalised(quote.text), []).append(quote)
+    kept = []
+    for quote in items:
+        holders = speakers.get(_normalised(quote.text), []) if not quote.speaker else []
+        if holders:
+            holders[0].citations.extend(quote.citations)
+        else:
+            kept.append(quote)
+    return kept
 
 
 def _forecasts(documents: list[Document], names: dict[tuple[str, ...], str]) -> list[ForecastItem]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
 
 from storyline.annotate.embeddings import Embedder, embed
 from storyline.model import Document
@@ -63,7 +64,10 @@ class DetectConfig:
     names: float
     meaning: float
     join: float  # the average similarity at which documents form one story (average link)
+    attach: float  # the lower average at which a small story joins a larger one afterwards
+    small_story: int  # the most documents a story may have to attach at ``attach``
     window_days: int  # documents further apart than this (both dated) are never one story
+    window_documents: int  # a stream's most recent documents, clustered again after each batch
     opening_chars: int  # what of a document is embedded (its title and opening)
     candidates: int  # nearest documents whose stories are considered for a new document
     profile_keys: int  # the largest words and names kept per story profile
@@ -352,15 +356,56 @@ def cluster_features(features: Sequence[Features], config: DetectConfig) -> list
     for item in features:
         vocabulary.see(item)
     members = [Member.of(item, vocabulary) for item in features]
-    return _average_link(_similarity(config, members), config.join)
+    return _cluster(_similarity(config, members), config)
+
+
+def _cluster(similarity: NDArray[np.float64], config: DetectConfig,
+             sizes: Sequence[int] | None = None) -> list[int]:
+    """Average link cut at ``join``, then small stories attached to larger ones at ``attach``.
+    Why two cuts: an average over a handful of documents is noisy, so a cut strict enough to
+    keep sister stories apart strands the odd short or off-angle report of a story on its own;
+    a story that small may join a larger one on weaker evidence (cross-validated on ECB+)."""
+    labels = _average_link(similarity, config.join, sizes)
+    return _attach_small(similarity, labels, config, sizes)
+
+
+def _attach_small(similarity: NDArray[np.float64], labels: Sequence[int], config: DetectConfig,
+                  sizes: Sequence[int] | None = None) -> list[int]:
+    """Join each story of at most ``small_story`` documents to the story at least as large that
+    it averages the most with, while that average reaches ``attach``: the best pair first, on a
+    tie the lowest labels; labels stay those of first appearance."""
+    weight = np.ones(len(labels)) if sizes is None else np.asarray(sizes, dtype=np.float64)
+    count = max(labels) + 1 if len(labels) else 0
+    onehot = np.zeros((len(labels), count))
+    onehot[np.arange(len(labels)), labels] = weight
+    sums = onehot.T @ similarity @ onehot  # summed document-pair similarity between stories
+    size = onehot.sum(axis=0)
+    alive = np.ones(count, dtype=bool)
+    parent = list(range(count))
+    while True:
+        average = sums / np.outer(size, size)
+        eligible = (alive[:, None] & alive[None, :] & (size[:, None] <= config.small_story)
+                    & (size[None, :] >= size[:, None]))
+        np.fill_diagonal(eligible, False)
+        average[~eligible] = -np.inf
+        small, large = divmod(int(np.argmax(average)), count) if count else (0, 0)
+        if not count or average[small, large] < config.attach:
+            break
+        sums[large, :] += sums[small, :]
+        sums[:, large] += sums[:, small]
+        size[large] += size[small]
+        alive[small] = False
+        parent[small] = large
+    first: dict[int, int] = {}
+    return [first.setdefault(_root(parent, label), len(first)) for label in labels]
 
 
 def _similarity(config: DetectConfig, members: Sequence[Member]) -> NDArray[np.float64]:
     words, names, meaning = config.weights()
     vectors = np.stack([m.vector for m in members]).astype(np.float64)
     similarity = meaning * (vectors @ vectors.T)
-    similarity += words * _sparse_cosines([m.words for m in members])
-    similarity += names * _sparse_cosines([m.names for m in members])
+    similarity += words * _sparse_products([m.words for m in members])
+    similarity += names * _sparse_products([m.names for m in members])
     days = [m.day for m in members]
     for i, day in enumerate(days):
         for j in range(i + 1, len(days)):
@@ -370,24 +415,30 @@ def _similarity(config: DetectConfig, members: Sequence[Member]) -> NDArray[np.f
     return similarity
 
 
-def _sparse_cosines(rows: Sequence[Sparse]) -> NDArray[np.float64]:
-    """Dot products of unit sparse rows (through a dense matrix of the keys they use)."""
-    keys = {key: k for k, key in enumerate(sorted(set().union(*rows)))}
-    matrix = np.zeros((len(rows), max(len(keys), 1)))
-    for r, row in enumerate(rows):
+def _sparse_products(rows: Sequence[Sparse]) -> NDArray[np.float64]:
+    """Dot products of sparse rows (through a compressed sparse matrix of the keys they use)."""
+    keys: dict[str, int] = {}
+    columns, values, starts = [], [], [0]
+    for row in rows:
         for key, value in row.items():
-            matrix[r, keys[key]] = value
-    product: NDArray[np.float64] = matrix @ matrix.T
+            columns.append(keys.setdefault(key, len(keys)))
+            values.append(value)
+        starts.append(len(columns))
+    matrix = csr_matrix((values, columns, starts), shape=(len(rows), max(len(keys), 1)))
+    product: NDArray[np.float64] = (matrix @ matrix.T).toarray()
     return product
 
 
-def _average_link(similarity: NDArray[np.float64], join: float) -> list[int]:
+def _average_link(similarity: NDArray[np.float64], join: float,
+                  sizes: Sequence[int] | None = None) -> list[int]:
     """Average-link agglomeration until no two clusters average ``join``; labels by first
-    member. The closest pair merges first; on a tie, the pair of lowest indices."""
+    member. The closest pair merges first; on a tie, the pair of lowest indices. ``sizes``:
+    how many documents each starting node stands for (default one each), so that averages
+    stay averages over documents."""
     size = len(similarity)
     link = similarity.astype(np.float64).copy()
     np.fill_diagonal(link, -np.inf)
-    members = np.ones(size)
+    members = np.ones(size) if sizes is None else np.asarray(sizes, dtype=np.float64)
     alive = np.ones(size, dtype=bool)
     parent = list(range(size))
     while True:
@@ -406,6 +457,36 @@ def _average_link(similarity: NDArray[np.float64], join: float) -> list[int]:
         parent[b] = a
     first: dict[int, int] = {}
     return [first.setdefault(_root(parent, k), len(first)) for k in range(size)]
+
+
+def _single(member: Member) -> StoryProfile:
+    profile = StoryProfile()
+    profile.add(member)
+    return profile
+
+
+def _copy(profile: StoryProfile) -> StoryProfile:
+    return StoryProfile(profile.size, dict(profile.words), dict(profile.names),
+                        None if profile.meaning is None else profile.meaning.copy(),
+                        profile.first_day, profile.last_day)
+
+
+def _node_affinities(config: DetectConfig, nodes: Sequence[StoryProfile]) -> NDArray[np.float64]:
+    """``story_affinity`` between every two nodes (profiles), through matrix products; nodes
+    whose spans lie more than the window apart have none."""
+    words, names, meaning = config.weights()
+    sums = np.stack([n.meaning for n in nodes if n.meaning is not None]).astype(np.float64)
+    total = meaning * (sums @ sums.T)
+    total += words * _sparse_products([n.words for n in nodes])
+    total += names * _sparse_products([n.names for n in nodes])
+    sizes = np.array([n.size for n in nodes], dtype=np.float64)
+    total /= np.outer(sizes, sizes)
+    first = np.array([np.nan if n.first_day is None else n.first_day for n in nodes])
+    last = np.array([np.nan if n.last_day is None else n.last_day for n in nodes])
+    with np.errstate(invalid="ignore"):
+        gap = np.maximum(first[None, :] - last[:, None], first[:, None] - last[None, :])
+        total[gap > config.window_days] = 0.0  # NaN (undated) compares False: no limit
+    return total
 
 
 def _root(parent: list[int], node: int) -> int:
@@ -459,6 +540,9 @@ class StoryDetector:
         self.new_frequency: Counter[str] = Counter()  # vocabulary counted since ``saved``
         self.dirty: set[int] = set()  # documents whose member changed since ``saved``
         self._since_saved: list[int] = []  # documents added since ``saved``
+        # The most recent documents, clustered again after each batch (their members are kept).
+        self._window: deque[int] = deque(maxlen=self.config.window_documents)
+        self.merged_since: set[int] = set()  # stories merged away since ``saved``
 
     def add(self, number: int, features: Features) -> int:
         """File document ``number``; the key of the story it joined or started."""
@@ -477,12 +561,15 @@ class StoryDetector:
         return story
 
     def settle(self) -> None:
-        """After a batch of ``add``s: merge the stories around them that are as alike as one
-        story's documents, then move each added document to the story it now fits best."""
+        """After a batch of ``add``s: cluster the window of recent documents again, exactly,
+        with the older part of each of their stories as one node (so stories split, merge and
+        documents move as the batch answer would have it), then merge stories around them
+        that are as alike as one story's documents."""
         if self.vocabulary.documents >= 2 * self._weighed_at and self.features:
             self._weigh_again()
+        self._window.extend(self._added)
+        self._recluster_window()
         self._merge_pass()
-        self._relocate_pass()
         self._added = []
 
     def _weigh_again(self) -> None:
@@ -515,13 +602,15 @@ class StoryDetector:
                        if other >= 0}
         self.changed = set()
         self.dirty = set()
+        self.merged_since = set()
         self.new_frequency = Counter()
         self._since_saved = []
         if self.vocabulary.documents >= REWEIGH_UNTIL:
-            # The idf has settled: what was added need not be weighed again, so it is not kept
-            # (memory stays bounded however long the stream).
-            self.members.clear()
-            self.features.clear()
+            # The idf has settled: what was added need not be weighed again, so only the
+            # window's documents are kept (memory stays bounded however long the stream).
+            window = set(self._window)
+            self.members = {n: m for n, m in self.members.items() if n in window}
+            self.features = {n: f for n, f in self.features.items() if n in window}
         if len(self.profiles) > PROFILES_KEPT:
             self.profiles.clear()  # all kept by the caller: loaded again when needed
 
@@ -573,6 +662,66 @@ class StoryDetector:
 
     # -- merging and relocating
 
+    def _recluster_window(self) -> None:
+        """Average link over the window's documents (weighed under the idf of now) and, as one
+        node each, the older documents of their stories; each resulting cluster becomes the
+        story of its oldest node (other stories in it merge into that one), and a cluster of
+        window documents only keeps the story they were in when it is free, else starts one."""
+        numbers = [n for n in self._window if n in self.features]
+        if len(numbers) < 2:
+            return
+        before = {n: self.alive(self.story_of[n]) for n in numbers}
+        stories = sorted(set(before.values()), key=_age)
+        self._ensure(stories)
+        fresh = {n: Member.of(self.features[n], self.vocabulary) for n in numbers}
+        remainders = self._remainders(stories, numbers)
+        nodes = [_single(fresh[n]) for n in numbers] + [remainders[s] for s in remainders]
+        labels = _cluster(_node_affinities(self.config, nodes), self.config,
+                          sizes=[node.size for node in nodes])
+        clusters: dict[int, list[int]] = {}
+        for position, label in enumerate(labels):
+            clusters.setdefault(label, []).append(position)
+        owners = list(remainders)
+        claimed: set[int] = set()
+        for positions in sorted(clusters.values()):
+            olds = sorted((owners[p - len(numbers)] for p in positions if p >= len(numbers)), key=_age)
+            docs = [numbers[p] for p in positions if p < len(numbers)]
+            previous = sorted({before[n] for n in docs}, key=_age)
+            free = [s for s in previous if s not in remainders and s not in claimed]
+            target = olds[0] if olds else (free[0] if free else self._new_story())
+            claimed.add(target)
+            profile = StoryProfile()
+            for old in olds:
+                profile.absorb(remainders[old])
+            for number in docs:
+                profile.add(fresh[number])
+                if self.story_of[number] != target or self.members[number] is not fresh[number]:
+                    self.dirty.add(number)
+                self.story_of[number] = target
+                self.members[number] = fresh[number]
+            for old in olds[1:]:
+                self.merged[old] = target
+                self.merged_since.add(old)
+                self.profiles.pop(old, None)
+            self.profiles[target] = profile
+            self.changed.add(target)
+        for story in stories:  # a story whose documents all went elsewhere joins where they went
+            if story not in claimed and story in self.profiles:
+                went = Counter(self.story_of[n] for n in numbers if before[n] == story)
+                self.profiles.pop(story)
+                self.merged[story] = min(went, key=lambda s: (-went[s], _age(s)))
+                self.merged_since.add(story)
+                self.changed.add(story)
+
+    def _remainders(self, stories: Sequence[int], numbers: Sequence[int]) -> dict[int, StoryProfile]:
+        """Each story's profile without its window documents, where anything is left."""
+        left = {s: _copy(self.profiles[s]) for s in stories if s in self.profiles}
+        for number in numbers:
+            story = self.alive(self.story_of[number])
+            if story in left:
+                left[story].add(self.members[number], -1)
+        return {s: p for s, p in left.items() if p.size > 0}
+
     def _merge_pass(self) -> None:
         """Merge pairs of stories near the added documents, most alike first, while any pair
         averages ``join``; a story merged away is not merged again in the same round."""
@@ -603,12 +752,18 @@ class StoryDetector:
                                                           self.profiles[second])
         # The older story of a pair is kept; the closest pairs, then the oldest, merge first.
         return sorted(((score, keep, other) for (keep, other), score in pairs.items()
-                       if score >= self.config.join),
+                       if score >= self._merge_cut(keep, other)),
                       key=lambda pair: (-pair[0], _age(pair[1]), _age(pair[2])))
+
+    def _merge_cut(self, first: int, second: int) -> float:
+        """The average two stories need to merge: ``attach`` when one is small, as in a pile."""
+        smaller = min(self.profiles[first].size, self.profiles[second].size)
+        return self.config.attach if smaller <= self.config.small_story else self.config.join
 
     def _merge(self, keep: int, other: int) -> None:
         self.profiles[keep].absorb(self.profiles.pop(other))
         self.merged[other] = keep
+        self.merged_since.add(other)
         for number in self.members:  # older documents' entries resolve through ``alive``
             if self.story_of[number] == other:
                 self.story_of[number] = keep
@@ -618,28 +773,6 @@ class StoryDetector:
         while story in self.merged:
             story = self.merged[story]
         return story
-
-    def _relocate_pass(self) -> None:
-        """A document that went into a story early may fit another better once both have
-        grown: move each added document whose own story (without it) it averages below
-        another candidate's."""
-        for number in self._added:
-            member = self.members[number]
-            own = self.alive(self.story_of[number])
-            profile = self.profiles[own]
-            if profile.size <= 1:
-                continue
-            profile.add(member, -1)
-            stay = member_affinity(self.config, member, profile)
-            best, score = self._best(member, [self.alive(s) for s in self._candidates(member.vector)
-                                             if self.alive(s) != own])
-            if best is not None and score >= self.config.join and score > stay:
-                self.profiles[best].add(member)
-                self.story_of[number] = best
-                self.dirty.add(number)
-                self.changed.update((own, best))
-            else:
-                profile.add(member)
 
 
 def _age(story: int) -> tuple[bool, int]:

@@ -138,8 +138,10 @@ def find_events(doc: Doc, *, timexes: list[Timex], published: str | None) -> lis
 # Dependency labels of a clause inside another: a date there dates the inner clause, which is
 # not what the sentence reports when its main clause has a date of its own.
 INNER_CLAUSES = frozenset({"advcl", "ccomp", "pcomp", "csubj", "csubjpass", "parataxis"})
-# A clause that describes a noun ("claims first made in 2003", "the plant, which opened in
-# 1998"): background about the noun, never the sentence's event.
+# A clause that describes a noun: with a year or month only ("claims first made in 2003", "the
+# plant, which opened in 1998") background about the noun, never the sentence's event; with a
+# day ("the commission, which meets on June 1", "the tariffs it imposed on April 22") an event
+# of its own, one clause deeper than the sentence's main one.
 NOUN_CLAUSES = frozenset({"relcl", "acl"})
 DEICTIC = re.compile(r"^(?:to(?:day|night|morrow)|yesterday|this (?:morning|afternoon|evening))$",
                      re.IGNORECASE)
@@ -158,9 +160,9 @@ def _clause_depth(sentence: Span, timex: Timex, date: str) -> int | None:
     if len(date) == 4 and _governing(tokens)[1]:
         return None
     for _ in range(40):
-        if token.dep_ in NOUN_CLAUSES:
+        if token.dep_ in NOUN_CLAUSES and len(date) < len("YYYY-MM-DD"):
             return None
-        if token.dep_ in INNER_CLAUSES:
+        if token.dep_ in INNER_CLAUSES or token.dep_ in NOUN_CLAUSES:
             depth += 1
         if token.head.i == token.i or token.head.i < sentence.start or token.head.i >= sentence.end:
             return depth

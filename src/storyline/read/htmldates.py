@@ -20,6 +20,7 @@ The cascade (``find_published_date``), in the order measured best on the htmldat
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -46,27 +47,46 @@ _NUMERIC_DATE = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2((?:19|20)\d{2})\b")
 
 @dataclass(frozen=True)
 class DateRules:
-    """Tuned data: which markup fields carry the publication date, best first."""
+    """The data of ``html_dates.json``: the markup fields that carry the publication and the
+    update date (schema.org, OpenGraph, Dublin Core names), the locales that write month
+    first, time zones, where the byline-near date is looked for, and the fitted weights."""
 
     json_ld_keys: tuple[str, ...]
-    meta_names: tuple[str, ...]
+    modified_json_ld_keys: tuple[str, ...]
+    meta_names: frozenset[str]
+    modified_meta_names: frozenset[str]
     month_first_locales: tuple[str, ...]
     min_year: int
     host_suffix_offsets: tuple[tuple[str, float], ...]
     language_offsets: dict[str, float]
+    head_after: int
+    head_short: int
+    wide_after: int
+    wide_short: int
+    head_above: int
+    weights: dict[str, float]
 
 
 @lru_cache(maxsize=1)
 def date_rules() -> DateRules:
     raw = read_data("html_dates.json")
+    head = raw["head_window"]
     return DateRules(
         json_ld_keys=tuple(raw["json_ld_keys"]),
-        meta_names=tuple(name.lower() for name in raw["meta_names"]),
+        modified_json_ld_keys=tuple(raw["modified_json_ld_keys"]),
+        meta_names=frozenset(name.lower() for name in raw["meta_names"]),
+        modified_meta_names=frozenset(name.lower() for name in raw["modified_meta_names"]),
         month_first_locales=tuple(raw["month_first_locales"]),
         min_year=int(raw["min_year"]),
         host_suffix_offsets=tuple(sorted(
             ((k, float(v)) for k, v in raw["host_suffix_offsets"].items()), key=lambda kv: -len(kv[0]))),
         language_offsets={k: float(v) for k, v in raw["language_offsets"].items()},
+        head_after=int(head["after"]),
+        head_short=int(head["short"]),
+        wide_after=int(head["wide_after"]),
+        wide_short=int(head["wide_short"]),
+        head_above=int(head["above"]),
+        weights={k: float(v) for k, v in raw["weights"].items()},
     )
 
 
@@ -115,29 +135,6 @@ def _is_page_item(node: dict[str, Any]) -> bool:
     kinds = kind if isinstance(kind, list) else [kind]
     skip = {"Person", "Event", "VideoObject", "ImageObject", "Organization", "Comment"}
     return not any(str(k) in skip for k in kinds)
-
-
-def date_from_json_ld(tree: HtmlElement) -> str | None:
-    nodes = [node for node in _json_ld_objects(tree) if _is_page_item(node)]
-    for key in date_rules().json_ld_keys:
-        for node in nodes:
-            value = node.get(key)
-            if isinstance(value, str) and (parsed := parse_iso_like(value)):
-                return parsed
-    return None
-
-
-def date_from_meta(tree: HtmlElement) -> str | None:
-    """``<meta property|name|itemprop=... content=ISO>`` in the order of ``meta_names``."""
-    by_name: dict[str, str] = {}
-    for elem in tree.iterfind(".//meta[@content]"):
-        key = (elem.get("property") or elem.get("name") or elem.get("itemprop") or "").lower()
-        if key and key not in by_name:
-            by_name[key] = elem.get("content", "")
-    for name in date_rules().meta_names:
-        if name in by_name and (parsed := parse_iso_like(by_name[name])):
-            return parsed
-    return None
 
 
 def date_from_time_element(tree: HtmlElement) -> str | None:
@@ -293,30 +290,234 @@ def fix_day_month_swap(candidate: str, text: str, url: str | None, language: str
     return readings.pop() if len(readings) == 1 else candidate
 
 
-# --- the cascade -------------------------------------------------------------------------
+# --- the evidence of a page ---------------------------------------------------------------
+
+# What a page's publication day can be read from. Each kind names one independent clue; the
+# weights of ``data/html_dates.json`` say how far each is trusted (fitted, see the docstring).
+EVIDENCE_KINDS = (
+    "url", "time_pub", "markup_local", "markup", "markup_modified", "htmldate", "head",
+    "head_wide", "time_first",
+)
+# Features of a candidate day beyond "this clue names it": whether it lies in the month a
+# ``/2019/11/`` URL names (or outside it), and how many lines of the page show it.
+FEATURES = (*EVIDENCE_KINDS, "url_month", "off_url_month", "page_count")
+
+_LINE_BREAKING = frozenset({
+    "p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr", "td", "th", "header",
+    "footer", "section", "article", "time", "dd", "dt", "span", "aside", "nav", "ul", "ol",
+    "table", "main", "figure", "figcaption", "blockquote", "address",
+})
+_UNSEEN = frozenset({"script", "style", "noscript", "template", "svg"})
+_SPACES = re.compile(r"\s+")
+# A line worth parsing for dates: a four-digit year or a short numeric date (23.07.18).
+_MAY_HOLD_DATE = re.compile(r"\d{4}|\d[./-]\d{1,2}[./-]\d{2}")
+_EXPLICIT_OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
+
+
+@dataclass(frozen=True)
+class DateEvidence:
+    """Every clue a page gives about its publication day.
+
+    ``named``: for each kind of ``EVIDENCE_KINDS``, the days it names (empty when silent);
+    ``url_month``: the (year, month) of a ``/2019/11/`` URL path; ``page_counts``: for each
+    day written on the page, how many of its lines show it.
+    """
+
+    named: dict[str, frozenset[str]]
+    url_month: tuple[int, int] | None
+    page_counts: dict[str, int]
+
+    def candidates(self) -> list[str]:
+        """The days some clue names, in calendar order."""
+        return sorted({day for days in self.named.values() for day in days})
+
+
+def page_lines(tree: HtmlElement) -> list[str]:
+    """The page's visible text as a reader sees it, one line per block (scripts dropped)."""
+    parts: list[str] = []
+
+    def walk(elem: HtmlElement) -> None:
+        tag = elem.tag if isinstance(elem.tag, str) else ""
+        if tag in _UNSEEN:
+            parts.append(elem.tail or "")
+            return
+        breaks = tag in _LINE_BREAKING
+        parts.append("\n" if breaks else "")
+        parts.append(elem.text or "")
+        for child in elem:
+            walk(child)
+        parts.append("\n" if breaks else "")
+        parts.append(elem.tail or "")
+
+    body = tree.find("body")
+    walk(body if body is not None else tree)
+    return [line for raw in "".join(parts).split("\n") if (line := _SPACES.sub(" ", raw).strip())]
+
+
+def _headline_index(tree: HtmlElement, lines: list[str]) -> int | None:
+    """The line holding the page's headline (its first non-empty ``<h1>``), if any."""
+    for heading in tree.iter("h1"):
+        text = _SPACES.sub(" ", heading.text_content()).strip()
+        if not text:
+            continue
+        for index, line in enumerate(lines):
+            if line == text or (len(text) > 10 and text in line):
+                return index
+    return None
+
+
+def _line_days(lines: list[str], language: str | None) -> list[list[str]]:
+    """The full dates (day precision, order settled) each line shows."""
+    from storyline.read.dates import find_dates, infer_day_first, regional_day_first
+
+    dated = [bool(_MAY_HOLD_DATE.search(line)) for line in lines]
+    day_first = infer_day_first(line for line, may in zip(lines, dated) if may)
+    regional = regional_day_first(None, language)
+    return [
+        [found.iso for found in find_dates(line, day_first=day_first, regional=regional)
+         if found.iso and found.precision == "day"] if may else []
+        for line, may in zip(lines, dated)
+    ]
+
+
+def _head_day(
+    lines: list[str], days: list[list[str]], headline: int | None, after: int, short: int
+) -> str | None:
+    """The byline-near date: the first on a short line within ``after`` lines below the
+    headline, else within a few lines above it (some pages put the date over the title)."""
+    if headline is None:
+        return None
+    below = list(range(headline + 1, min(len(lines), headline + 1 + after)))
+    above = list(range(headline - 1, max(-1, headline - 1 - date_rules().head_above), -1))
+    for index in below + above:
+        shown: list[str] = days[index]
+        if shown and len(lines[index]) <= short:
+            return shown[0]
+    return None
+
+
+def _offset_kind(value: str) -> Literal["local", "other"]:
+    """A timestamp written with a non-zero UTC offset states the site's own clock."""
+    match = _EXPLICIT_OFFSET.search(value.strip())
+    if not match or match[1] in ("Z", "+00:00", "+0000", "-00:00", "-0000"):
+        return "other"
+    return "local"
+
+
+def _markup_days(tree: HtmlElement) -> tuple[set[str], set[str], set[str]]:
+    """Days the structured metadata names: (published with a local offset, published, modified)."""
+    rules = date_rules()
+    local: set[str] = set()
+    published: set[str] = set()
+    modified: set[str] = set()
+
+    def note(value: object, is_modified: bool) -> None:
+        if not isinstance(value, str) or not (day := parse_iso_like(value)):
+            return
+        if is_modified:
+            modified.add(day)
+            return
+        published.add(day)
+        if _offset_kind(value) == "local":
+            local.add(day)
+
+    for node in _json_ld_objects(tree):
+        if _is_page_item(node):
+            for key in rules.json_ld_keys:
+                note(node.get(key), False)
+            for key in rules.modified_json_ld_keys:
+                note(node.get(key), True)
+    for elem in tree.iterfind(".//meta[@content]"):
+        key = (elem.get("property") or elem.get("name") or elem.get("itemprop") or "").lower()
+        if key in rules.meta_names or key in rules.modified_meta_names:
+            note(elem.get("content", ""), key in rules.modified_meta_names)
+    return local, published, modified
+
+
+def _first_time_element(tree: HtmlElement) -> str | None:
+    for elem in tree.iterfind(".//time[@datetime]"):
+        if day := parse_iso_like(elem.get("datetime", "")):
+            return day
+    return None
+
+
+def date_evidence(tree: HtmlElement, url: str | None = None, language: str | None = None) -> DateEvidence:
+    """Gather every clue (URL, markup, htmldate's pick with our corrections, dates shown near
+    the headline, the page's date distribution)."""
+    rules = date_rules()
+    local, published, modified = _markup_days(tree)
+    found = _date_from_htmldate(tree, url, language)
+    picked = local_day_of_utc(found, tree, url, language) if found else None
+    lines = page_lines(tree)
+    days = _line_days(lines, language)
+    headline = _headline_index(tree, lines)
+    named: dict[str, set[str]] = {
+        "url": {d} if (d := date_from_url(url)) else set(),
+        "time_pub": {d} if (d := date_from_time_element(tree)) else set(),
+        "markup_local": local,
+        "markup": published,
+        "markup_modified": modified,
+        "htmldate": {picked} if picked else set(),
+        "head": {d} if (d := _head_day(lines, days, headline, rules.head_after, rules.head_short)) else set(),
+        "head_wide": ({d} if (d := _head_day(lines, days, headline, rules.wide_after, rules.wide_short))
+                      else set()),
+        "time_first": {d} if (d := _first_time_element(tree)) else set(),
+    }
+    counts: dict[str, int] = {}
+    for line in days:
+        for day in set(line):
+            counts[day] = counts.get(day, 0) + 1
+    return DateEvidence({kind: frozenset(named[kind]) for kind in EVIDENCE_KINDS}, month_from_url(url), counts)
+
+
+def candidate_features(evidence: DateEvidence) -> dict[str, dict[str, float]]:
+    """For each candidate day, the value of every feature of ``FEATURES``."""
+    table: dict[str, dict[str, float]] = {}
+    month = f"{evidence.url_month[0]}-{evidence.url_month[1]:02d}" if evidence.url_month else None
+    for day in evidence.candidates():
+        values = {kind: float(day in evidence.named[kind]) for kind in EVIDENCE_KINDS}
+        values["url_month"] = float(month is not None and day.startswith(month))
+        values["off_url_month"] = float(month is not None and not day.startswith(month))
+        values["page_count"] = math.log1p(evidence.page_counts.get(day, 0))
+        table[day] = values
+    return table
+
+
+def choose_day(evidence: DateEvidence, weights: dict[str, float]) -> str | None:
+    """The candidate day with the highest weighted sum of its features; ties go to the earlier
+    day (a publication precedes its updates)."""
+    scored = [
+        (sum(weights.get(name, 0.0) * value for name, value in features.items()), day)
+        for day, features in candidate_features(evidence).items()
+    ]
+    if not scored:
+        return None
+    best = max(score for score, _ in scored)
+    return min(day for score, day in scored if score == best)
+
+
+def origin_of(day: str, evidence: DateEvidence) -> DateOrigin:
+    """Where the chosen day is written: the URL, the markup, or only the page text."""
+    if day in evidence.named["url"]:
+        return "url"
+    markup = ("time_pub", "markup_local", "markup", "markup_modified", "time_first")
+    return "meta" if any(day in evidence.named[kind] for kind in markup) else "text"
+
 
 def find_published_date(
-    tree: HtmlElement, url: str | None = None, language: str | None = None
+    tree: HtmlElement,
+    url: str | None = None,
+    language: str | None = None,
+    weights: dict[str, float] | None = None,
 ) -> tuple[str | None, DateOrigin | None]:
     """The page's publication day as ISO plus where it came from, or (None, None).
 
-    The order is the module docstring's. ``"meta"`` when the day is the one the markup gives,
-    ``"text"`` when htmldate found it elsewhere (page text, image paths), ``"url"`` from the URL.
+    Every clue of ``date_evidence`` votes for the day it names with its fitted weight
+    (``weights``, default the packaged ones); the best-supported day wins.
     """
-    from_url = date_from_url(url)
-    if from_url:
-        return from_url, "url"
-    from_time = date_from_time_element(tree)
-    if from_time:
-        return from_time, "meta"
-    found = _date_from_htmldate(tree, url, language)
-    markup = date_from_json_ld(tree) or date_from_meta(tree)
-    if found:
-        local = local_day_of_utc(found, tree, url, language)
-        if local != found:
-            return local, "meta"
-        return found, "meta" if found == markup else "text"
-    return (markup, "meta") if markup else (None, None)
+    evidence = date_evidence(tree, url, language)
+    day = choose_day(evidence, date_rules().weights if weights is None else weights)
+    return (day, origin_of(day, evidence)) if day else (None, None)
 
 
 def _date_from_htmldate(tree: HtmlElement, url: str | None, language: str | None) -> str | None:

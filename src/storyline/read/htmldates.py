@@ -296,7 +296,7 @@ def fix_day_month_swap(candidate: str, text: str, url: str | None, language: str
 # weights of ``data/html_dates.json`` say how far each is trusted (fitted, see the docstring).
 EVIDENCE_KINDS = (
     "url", "time_pub", "markup_local", "markup", "markup_modified", "htmldate", "head",
-    "head_wide", "time_first",
+    "head_wide", "time_first", "labelled", "labelled_updated",
 )
 # Features of a candidate day beyond "this clue names it": whether it lies in the month a
 # ``/2019/11/`` URL names (or outside it), and how many lines of the page show it.
@@ -366,22 +366,24 @@ def _headline_index(tree: HtmlElement, lines: list[str]) -> int | None:
     return None
 
 
-def _line_days(lines: list[str], language: str | None) -> list[list[str]]:
-    """The full dates (day precision, order settled) each line shows."""
-    from storyline.read.dates import find_dates, infer_day_first, regional_day_first
+def _line_days(lines: list[str], language: str | None) -> list[list[tuple[str, str | None]]]:
+    """The full dates (day precision, order settled) each line shows, each with the label
+    before it ("published", "updated" or None)."""
+    from storyline.read.dates import date_label, find_dates, infer_day_first, regional_day_first
 
     dated = [bool(_MAY_HOLD_DATE.search(line)) for line in lines]
     day_first = infer_day_first(line for line, may in zip(lines, dated) if may)
     regional = regional_day_first(None, language)
     return [
-        [found.iso for found in find_dates(line, day_first=day_first, regional=regional)
+        [(found.iso, date_label(line, found.start))
+         for found in find_dates(line, day_first=day_first, regional=regional)
          if found.iso and found.precision == "day"] if may else []
         for line, may in zip(lines, dated)
     ]
 
 
 def _head_day(
-    lines: list[str], days: list[list[str]], headline: int | None, after: int, short: int
+    lines: list[str], days: list[list[tuple[str, str | None]]], headline: int | None, after: int, short: int
 ) -> str | None:
     """The byline-near date: the first on a short line within ``after`` lines below the
     headline, else within a few lines above it (some pages put the date over the title)."""
@@ -390,10 +392,15 @@ def _head_day(
     below = list(range(headline + 1, min(len(lines), headline + 1 + after)))
     above = list(range(headline - 1, max(-1, headline - 1 - date_rules().head_above), -1))
     for index in below + above:
-        shown: list[str] = days[index]
+        shown = days[index]
         if shown and len(lines[index]) <= short:
-            return shown[0]
+            return shown[0][0]
     return None
+
+
+def _labelled_day(days: list[list[tuple[str, str | None]]], label: str) -> str | None:
+    """The first date of the page that a label of this kind introduces."""
+    return next((day for line in days for day, found in line if found == label), None)
 
 
 def _offset_kind(value: str) -> Literal["local", "other"]:
@@ -462,10 +469,12 @@ def date_evidence(tree: HtmlElement, url: str | None = None, language: str | Non
         "head_wide": ({d} if (d := _head_day(lines, days, headline, rules.wide_after, rules.wide_short))
                       else set()),
         "time_first": {d} if (d := _first_time_element(tree)) else set(),
+        "labelled": {d} if (d := _labelled_day(days, "published")) else set(),
+        "labelled_updated": {d} if (d := _labelled_day(days, "updated")) else set(),
     }
     counts: dict[str, int] = {}
     for line in days:
-        for day in set(line):
+        for day in {day for day, _ in line}:
             counts[day] = counts.get(day, 0) + 1
     return DateEvidence({kind: frozenset(named[kind]) for kind in EVIDENCE_KINDS}, month_from_url(url), counts)
 

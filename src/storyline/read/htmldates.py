@@ -111,7 +111,8 @@ def parse_iso_like(value: str) -> str | None:
 # --- structured markup -------------------------------------------------------------------
 
 def _json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
-    """All dict nodes of every JSON-LD block (``@graph`` flattened); broken blocks skipped."""
+    """All dict nodes of every JSON-LD block in document order, an object before what it
+    holds (``@graph`` flattened); broken blocks skipped."""
     found: list[dict[str, Any]] = []
     for script in tree.iterfind('.//script[@type="application/ld+json"]'):
         try:
@@ -122,10 +123,10 @@ def _json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
         while stack:
             node = stack.pop()
             if isinstance(node, list):
-                stack.extend(node)
+                stack.extend(reversed(node))
             elif isinstance(node, dict):
                 found.append(node)
-                stack.extend(value for value in node.values() if isinstance(value, (list, dict)))
+                stack.extend(reversed([value for value in node.values() if isinstance(value, (list, dict))]))
     return found
 
 
@@ -411,33 +412,50 @@ def _offset_kind(value: str) -> Literal["local", "other"]:
     return "local"
 
 
-def _markup_days(tree: HtmlElement) -> tuple[set[str], set[str], set[str]]:
-    """Days the structured metadata names: (published with a local offset, published, modified)."""
+def _markup_day(value: str, offset: float | None) -> str | None:
+    """The day a markup timestamp names on the site's own clock: a UTC time (``23:15Z``) is
+    moved by the site's offset when one is known; other values give their written day."""
+    match = _UTC_TIMESTAMP.match(value.strip())
+    if match and offset is not None:
+        try:
+            stamp = datetime(int(match[1]), int(match[2]), int(match[3]), int(match[4]), int(match[5]))
+        except ValueError:
+            return None
+        return _valid_iso(*((stamp + timedelta(hours=offset)).timetuple()[:3]))
+    return parse_iso_like(value)
+
+
+def _markup_days(tree: HtmlElement, offset: float | None) -> tuple[set[str], set[str], set[str]]:
+    """Days the structured metadata names: (published with a local offset, published, modified).
+
+    Each field counts once, by its first occurrence: a list page's JSON-LD names one date per
+    teaser, and only the page's own item (the first) speaks for the page.
+    """
     rules = date_rules()
     local: set[str] = set()
     published: set[str] = set()
     modified: set[str] = set()
-
-    def note(value: object, is_modified: bool) -> None:
-        if not isinstance(value, str) or not (day := parse_iso_like(value)):
-            return
-        if is_modified:
-            modified.add(day)
-            return
-        published.add(day)
-        if _offset_kind(value) == "local":
-            local.add(day)
-
+    values: dict[str, str] = {}
     for node in _json_ld_objects(tree):
         if _is_page_item(node):
-            for key in rules.json_ld_keys:
-                note(node.get(key), False)
-            for key in rules.modified_json_ld_keys:
-                note(node.get(key), True)
+            for key in (*rules.json_ld_keys, *rules.modified_json_ld_keys):
+                if isinstance(node.get(key), str):
+                    values.setdefault(f"ld:{key}", node[key])
     for elem in tree.iterfind(".//meta[@content]"):
         key = (elem.get("property") or elem.get("name") or elem.get("itemprop") or "").lower()
         if key in rules.meta_names or key in rules.modified_meta_names:
-            note(elem.get("content", ""), key in rules.modified_meta_names)
+            values.setdefault(key, elem.get("content", ""))
+    modified_keys = {f"ld:{key}" for key in rules.modified_json_ld_keys} | rules.modified_meta_names
+    for key, value in values.items():
+        day = _markup_day(value, offset)
+        if day is None:
+            continue
+        if key in modified_keys:
+            modified.add(day)
+            continue
+        published.add(day)
+        if _offset_kind(value) == "local":
+            local.add(day)
     return local, published, modified
 
 
@@ -452,7 +470,7 @@ def date_evidence(tree: HtmlElement, url: str | None = None, language: str | Non
     """Gather every clue (URL, markup, htmldate's pick with our corrections, dates shown near
     the headline, the page's date distribution)."""
     rules = date_rules()
-    local, published, modified = _markup_days(tree)
+    local, published, modified = _markup_days(tree, site_utc_offset(url, language))
     found = _date_from_htmldate(tree, url, language)
     picked = local_day_of_utc(found, tree, url, language) if found else None
     lines = page_lines(tree)

@@ -310,6 +310,7 @@ _LINE_BREAKING = frozenset({
 })
 _UNSEEN = frozenset({"script", "style", "noscript", "template", "svg"})
 _SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
 # A line worth parsing for dates: a four-digit year or a short numeric date (23.07.18).
 _MAY_HOLD_DATE = re.compile(r"\d{4}|\d[./-]\d{1,2}[./-]\d{2}")
 _EXPLICIT_OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
@@ -355,15 +356,32 @@ def page_lines(tree: HtmlElement) -> list[str]:
     return [line for raw in "".join(parts).split("\n") if (line := _SPACES.sub(" ", raw).strip())]
 
 
+def _page_title(tree: HtmlElement) -> str:
+    """The headline the page declares for sharing (og:title), else its ``<title>``."""
+    for elem in tree.iterfind('.//meta[@property="og:title"]'):
+        if (content := _SPACES.sub(" ", elem.get("content", "")).strip()):
+            return content
+    return _SPACES.sub(" ", tree.findtext(".//title") or "").strip()
+
+
 def _headline_index(tree: HtmlElement, lines: list[str]) -> int | None:
-    """The line holding the page's headline (its first non-empty ``<h1>``), if any."""
-    for heading in tree.iter("h1"):
-        text = _SPACES.sub(" ", heading.text_content()).strip()
-        if not text:
-            continue
+    """The line holding the page's headline: the ``<h1>`` that shares most words with the
+    declared title (a site's logo is often an ``<h1>`` too), else the first ``<h1>``, else a
+    line that is the declared title itself."""
+    title_words = set(_WORD.findall(_page_title(tree).lower()))
+    headings = [text for heading in tree.iter("h1")
+                if (text := _SPACES.sub(" ", heading.text_content()).strip())]
+    if headings and title_words:
+        shared = [len(title_words & set(_WORD.findall(text.lower()))) for text in headings]
+        headings = [headings[shared.index(max(shared))]] if max(shared) else headings
+    for text in headings:
         for index, line in enumerate(lines):
             if line == text or (len(text) > 10 and text in line):
                 return index
+    title = _page_title(tree)
+    for index, line in enumerate(lines):
+        if len(line) > 10 and title.startswith(line):
+            return index
     return None
 
 

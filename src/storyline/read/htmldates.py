@@ -1,20 +1,32 @@
-"""Publication date of an HTML page: htmldate, wrapped in rules that fix its measured misses.
+"""Publication date of an HTML page: every clue the page gives, weighed by fitted weights.
 
-The cascade (``find_published_date``), in the order measured best on the htmldate-eval dev half:
+``find_published_date`` gathers the clues (``date_evidence``), each naming a day:
 
-1. a full date in the URL path (``/2019/11/18/``, ``/2017/7/12/``): the publication day for
-   nearly every news site that has one;
-2. a single ``<time pubdate>``/``itemprop=datePublished``: written in the site's local time,
-   it beats the UTC timestamps of the markup (not used when a page marks many, as lists do);
-3. htmldate (markup-only search first, its extensive text search only when that finds
-   nothing): its weighing of conflicting markup beats a fixed JSON-LD-first order;
-4. then our corrections of htmldate's pick: a ``/2011/12/`` URL month that contradicts it
-   re-runs the search inside that month; a UTC timestamp (``23:15Z``) is moved to the site's
-   local day (zone from host suffix or language, ``data/html_dates.json``); a numeric date
-   such as ``05/10/2018`` shown on the page is re-read day-first or month-first from evidence
-   (unambiguous dates in the same format on the page, then the locale), and never swapped
-   without evidence;
-5. our own JSON-LD/meta readers when htmldate finds nothing.
+* ``url``: a full date in the URL path (``/2019/11/18/``, ``/2017/7/12/``);
+* ``time_pub``: a single ``<time pubdate>``/``itemprop=datePublished`` (not when a page marks
+  many, as lists do); ``time_first``: the first ``<time datetime>`` of the page;
+* ``markup_local`` / ``markup`` / ``markup_modified``: the structured metadata (JSON-LD
+  ``datePublished``/``dateCreated``/``dateModified``, OpenGraph and Dublin Core ``<meta>``), each
+  field by its first occurrence (the page's own item, not a list's teasers); a timestamp with a
+  non-zero UTC offset states the site's own clock (``markup_local``), a UTC one (``23:15Z``)
+  is moved to the site's day when its zone is known (host suffix or language,
+  ``data/html_dates.json``);
+* ``htmldate``: htmldate's pick (markup-only search first, its extensive text search when that
+  finds nothing) with our corrections: a ``/2011/12/`` URL month that contradicts it re-runs
+  the search inside that month, a UTC timestamp is moved to the site's day, and a numeric date
+  such as ``05/10/2018`` is re-read day-first or month-first from evidence on the page (never
+  swapped without evidence);
+* ``head`` / ``head_wide``: the byline-near date, the first date shown on a short line just
+  under the headline (the ``<h1>`` that matches the declared title, not a logo's), which is
+  the date a reader sees;
+* ``labelled`` / ``labelled_updated``: the first date the page introduces with a publication
+  label ("Published:", "Erschienen am") or an update label ("Updated").
+
+Each candidate day scores the weighted sum of its features (``FEATURES``: the clues that name
+it, whether it lies in a ``/2019/11/`` URL month, and how many lines of the page show it, the
+page's date distribution); the best-scoring day wins, ties to the earlier day. The weights are
+fitted, as a conditional logit over the candidate days of the htmldate-eval dev pages, by
+``benchmarks/dates.py --write-weights``, which also reports them cross-validated by site.
 """
 
 from __future__ import annotations
@@ -64,6 +76,7 @@ class DateRules:
     wide_after: int
     wide_short: int
     head_above: int
+    dated_line_max: int
     weights: dict[str, float]
 
 
@@ -86,6 +99,7 @@ def date_rules() -> DateRules:
         wide_after=int(head["wide_after"]),
         wide_short=int(head["wide_short"]),
         head_above=int(head["above"]),
+        dated_line_max=int(head["dated_line_max"]),
         weights={k: float(v) for k, v in raw["weights"].items()},
     )
 
@@ -173,9 +187,10 @@ def date_from_url(url: str | None) -> str | None:
 _UTC_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{1,2}):(\d{2})(?::\d{1,2}(?:\.\d+)?)?(Z|[+-]00:?00)$")
 
 
-def _utc_published_timestamp(tree: HtmlElement) -> datetime | None:
-    """The markup's publication timestamp when it is written in UTC (``...Z``, ``+00:00``)."""
-    values = [node.get(key) for node in _json_ld_objects(tree) if _is_page_item(node)
+def _utc_published_timestamp(tree: HtmlElement, objects: list[dict[str, Any]]) -> datetime | None:
+    """The markup's publication timestamp when it is written in UTC (``...Z``, ``+00:00``);
+    ``objects``: the page's JSON-LD objects."""
+    values = [node.get(key) for node in objects if _is_page_item(node)
               for key in date_rules().json_ld_keys[:1]]
     values += [elem.get("content") for elem in tree.iterfind(".//meta[@content]")
                if (elem.get("property") or elem.get("name") or "").lower() == "article:published_time"]
@@ -201,16 +216,16 @@ def site_utc_offset(url: str | None, language: str | None) -> float | None:
 
 
 def local_day_of_utc(
-    candidate: str, tree: HtmlElement, url: str | None, language: str | None
+    candidate: str, tree: HtmlElement, objects: list[dict[str, Any]], offset: float | None
 ) -> str:
     """A UTC timestamp near midnight belongs to the site's local day: 23:15Z is already the
     next day in Rome, 00:23Z still the previous evening in Montreal. Only the day that the
-    timestamp itself gives is moved, and only with a zone inferred from host or language."""
-    stamp = _utc_published_timestamp(tree)
-    if stamp is None or stamp.date().isoformat() != candidate:
-        return candidate
-    offset = site_utc_offset(url, language)
+    timestamp itself gives is moved, and only with a zone inferred from host or language
+    (``offset``, from ``site_utc_offset``)."""
     if offset is None:
+        return candidate
+    stamp = _utc_published_timestamp(tree, objects)
+    if stamp is None or stamp.date().isoformat() != candidate:
         return candidate
     return (stamp + timedelta(hours=offset)).date().isoformat()
 
@@ -311,6 +326,7 @@ _LINE_BREAKING = frozenset({
 _UNSEEN = frozenset({"script", "style", "noscript", "template", "svg"})
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
+_INLINE_SPACES = re.compile(r"[^\S\n]+")
 # A line worth parsing for dates: a four-digit year or a short numeric date (23.07.18).
 _MAY_HOLD_DATE = re.compile(r"\d{4}|\d[./-]\d{1,2}[./-]\d{2}")
 _EXPLICIT_OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
@@ -339,21 +355,27 @@ def page_lines(tree: HtmlElement) -> list[str]:
     parts: list[str] = []
 
     def walk(elem: HtmlElement) -> None:
-        tag = elem.tag if isinstance(elem.tag, str) else ""
-        if tag in _UNSEEN:
-            parts.append(elem.tail or "")
+        tag = elem.tag
+        if not isinstance(tag, str) or tag in _UNSEEN:  # a comment's text is not shown either
+            if elem.tail:
+                parts.append(elem.tail)
             return
         breaks = tag in _LINE_BREAKING
-        parts.append("\n" if breaks else "")
-        parts.append(elem.text or "")
+        if breaks:
+            parts.append("\n")
+        if elem.text:
+            parts.append(elem.text)
         for child in elem:
             walk(child)
-        parts.append("\n" if breaks else "")
-        parts.append(elem.tail or "")
+        if breaks:
+            parts.append("\n")
+        if elem.tail:
+            parts.append(elem.tail)
 
     body = tree.find("body")
     walk(body if body is not None else tree)
-    return [line for raw in "".join(parts).split("\n") if (line := _SPACES.sub(" ", raw).strip())]
+    text = _INLINE_SPACES.sub(" ", "".join(parts))
+    return [line for raw in text.split("\n") if (line := raw.strip())]
 
 
 def _page_title(tree: HtmlElement) -> str:
@@ -390,7 +412,9 @@ def _line_days(lines: list[str], language: str | None) -> list[list[tuple[str, s
     before it ("published", "updated" or None)."""
     from storyline.read.dates import date_label, find_dates, infer_day_first, regional_day_first
 
-    dated = [bool(_MAY_HOLD_DATE.search(line)) for line in lines]
+    # Lines of prose are read for no date: a long paragraph mentions events, not the page.
+    longest = date_rules().dated_line_max
+    dated = [len(line) <= longest and bool(_MAY_HOLD_DATE.search(line)) for line in lines]
     day_first = infer_day_first(line for line, may in zip(lines, dated) if may)
     regional = regional_day_first(None, language)
     return [
@@ -443,7 +467,9 @@ def _markup_day(value: str, offset: float | None) -> str | None:
     return parse_iso_like(value)
 
 
-def _markup_days(tree: HtmlElement, offset: float | None) -> tuple[set[str], set[str], set[str]]:
+def _markup_days(
+    tree: HtmlElement, objects: list[dict[str, Any]], offset: float | None
+) -> tuple[set[str], set[str], set[str]]:
     """Days the structured metadata names: (published with a local offset, published, modified).
 
     Each field counts once, by its first occurrence: a list page's JSON-LD names one date per
@@ -454,7 +480,7 @@ def _markup_days(tree: HtmlElement, offset: float | None) -> tuple[set[str], set
     published: set[str] = set()
     modified: set[str] = set()
     values: dict[str, str] = {}
-    for node in _json_ld_objects(tree):
+    for node in objects:
         if _is_page_item(node):
             for key in (*rules.json_ld_keys, *rules.modified_json_ld_keys):
                 if isinstance(node.get(key), str):
@@ -488,9 +514,11 @@ def date_evidence(tree: HtmlElement, url: str | None = None, language: str | Non
     """Gather every clue (URL, markup, htmldate's pick with our corrections, dates shown near
     the headline, the page's date distribution)."""
     rules = date_rules()
-    local, published, modified = _markup_days(tree, site_utc_offset(url, language))
+    objects = _json_ld_objects(tree)
+    offset = site_utc_offset(url, language)
+    local, published, modified = _markup_days(tree, objects, offset)
     found = _date_from_htmldate(tree, url, language)
-    picked = local_day_of_utc(found, tree, url, language) if found else None
+    picked = local_day_of_utc(found, tree, objects, offset) if found else None
     lines = page_lines(tree)
     days = _line_days(lines, language)
     headline = _headline_index(tree, lines)

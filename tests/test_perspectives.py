@@ -253,3 +253,15 @@ def test_the_briefing_marks_an_inferred_time(tmp_path: Path) -> None:
     briefing = brief(documents)
     times = {s.id: (s.effective_date, s.effective_date_inferred) for s in briefing.sources}
     assert times == {"S1": ("2023-03-03", True), "S2": ("2023-05-02", False)}
+
+
+def test_an_undated_preview_does_not_move_the_news_earlier() -> None:
+    # The preview covers the summit before it happens; its inferred date (a lower bound from
+    # the March 2023 meeting it reports) says nothing about when the summit took place.
+    preview = ("The fisheries ministers met in Lune on 3 March 2023 to draft the quota plan.\n\n"
+               "The Varnholm summit will decide whether the quota plan becomes a binding accord.\n\n"
+               "Diplomats expect the Varnholm summit to be short and to end with a signing.")
+    documents, issues = _time_story((SUMMIT, "Aldmark", "2024-06-12"), (preview, "Aldmark", None),
+                                    (FERRIES, "Estmark", "2023-05-02"))
+    assert source_time(documents[1]) == SourceTime("2023-03-03", inferred=True)
+    assert blindspots(documents, issues) == []

@@ -617,9 +617,10 @@ def blindspots(documents: Sequence[Document], issues: Sequence[Issue],
 def _news_time(on_issue: dict[str, list[Passage]], documents: dict[str, Document],
                times: dict[str, SourceTime | None]) -> str | None:
     """The day by which the issue's news had happened: for each covering source, the latest
-    date of a past event it reports in its passages on the issue, else its own time less
-    ``blindspots.max_days_before`` days (the news came some time before the report); the
-    earliest of these over the covering sources. None when no covering source can be placed."""
+    date of a past event it reports in its passages on the issue, else its publication date
+    less ``blindspots.max_days_before`` days (the news came some time before the report); the
+    earliest of these over the covering sources. An inferred time says nothing here: it bounds
+    a source's date from below, not the news it reports. None when nothing places the news."""
     margin = timedelta(days=config()["blindspots"]["max_days_before"])
     bounds: list[str] = []
     for source, passages in on_issue.items():
@@ -629,7 +630,7 @@ def _news_time(on_issue: dict[str, list[Passage]], documents: dict[str, Document
         reported = latest_reported(events, today_utc())
         if reported:
             bounds.append(first_day(reported))
-        elif (time := times.get(source)) is not None:
+        elif (time := times.get(source)) is not None and not time.inferred:
             bounds.append((date.fromisoformat(time.first_day) - margin).isoformat())
     return min(bounds) if bounds else None
 

@@ -13,10 +13,10 @@ from storyline.model import Document, Extraction, Hints, InputError, Source
 from storyline.pipeline.documents import extract, ingest
 
 if TYPE_CHECKING:
-    from storyline.briefing import Briefing
+    from storyline.briefing import Briefing, KeyDates
 
 __all__ = ["Briefing", "Document", "Extraction", "Hints", "InputError", "Source", "brief",
-           "brief_stories", "extract", "ingest"]
+           "brief_stories", "extract", "ingest", "timeline"]
 
 
 def brief(inputs: Any, *, words: int = 250, **options: Any) -> "Briefing":
@@ -34,4 +34,14 @@ def brief_stories(inputs: Any, *, words: int = 250, **options: Any) -> "list[Bri
     from storyline.pipeline.stories import brief_stories as make_briefings
 
     return make_briefings(inputs, words=words, **options)
+
+
+def timeline(inputs: Any, *, dates: int = 10, sentences: int = 2, **options: Any) -> "KeyDates":
+    """The ``dates`` key dates of ``inputs`` (paths, URLs ... or ``Document``s), ``sentences``
+    cited sentences each; ``start`` / ``end`` (``YYYY-MM-DD``) bound the days chosen."""
+    from storyline.pipeline.timelines import timeline as make_timeline
+
+    return make_timeline(inputs, dates=dates, sentences=sentences, **options)
+
+
 __version__ = "0.1.0"

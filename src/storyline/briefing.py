@@ -251,3 +251,45 @@ class Briefing(_Model):
         """The source text a citation points at."""
         source = next(s for s in self.sources if s.id == citation.source)
         return source.text[citation.start:citation.end]
+
+
+# --- the key-date timeline of `storyline timeline` ------------------------------------------
+
+TIMELINE_SCHEMA: Final = "storyline.timeline/1"
+
+
+class KeyDateItem(_Model):
+    """One of the key dates: the day and its cited sentences, most central first."""
+
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    sentences: list[CitedText]
+
+
+class TimelineSource(_Model):
+    """A document the key dates were chosen from (its text is the input's own, not repeated)."""
+
+    id: str
+    origin: str
+    record_id: str | None = None
+    title: str | None = None
+    published: str | None = None
+
+
+class KeyDates(_Model):
+    """``storyline timeline``'s answer: the key dates in date order, and every source read."""
+
+    schema_: Literal["storyline.timeline/1"] = Field(TIMELINE_SCHEMA, alias="schema")
+    window: Period
+    timeline: list[KeyDateItem]
+    sources: list[TimelineSource]
+    notes: list[str] = []
+
+    @model_validator(mode="after")
+    def _citations_name_sources(self) -> KeyDates:
+        known = {source.id for source in self.sources}
+        for item in self.timeline:
+            for sentence in item.sentences:
+                for citation in sentence.citations:
+                    if citation.source not in known:
+                        raise ValueError(f"citation of unknown source {citation.source}")
+        return self

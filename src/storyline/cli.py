@@ -653,6 +653,82 @@ def _status(quiet: bool, message: str) -> Iterator[None]:
         yield
 
 
+@main.command("timeline")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--dates", "dates", type=click.IntRange(min=1), default=10, show_default=True,
+              help="how many key dates (T)")
+@click.option("--sentences", "sentences", type=click.IntRange(min=1), default=2, show_default=True,
+              help="cited sentences for each date (K)")
+@click.option("--start", metavar="YYYY-MM-DD", default=None,
+              help="the first day a key date may be (default: no bound)")
+@click.option("--end", metavar="YYYY-MM-DD", default=None,
+              help="the last day a key date may be (default: no bound)")
+@click.option("--format", "fmt", type=click.Choice(["json", "md"]), default="json",
+              show_default=True, help="JSON (the sentences with their citations) or Markdown")
+@click.option("-o", "--output", default=None, type=click.Path(writable=True),
+              help="write here instead of standard output")
+@type_option
+@private_option
+@timeout_option
+@quiet_option
+def timeline_command(inputs: tuple[str, ...], dates: int, sentences: int, start: str | None,
+                     end: str | None, fmt: str, output: str | None, mode: Mode | None,
+                     allow_private: bool, timeout: float, quiet: bool) -> None:
+    """The key dates of the story in INPUTS: the T most important days and K cited sentences
+    for each.
+
+    A day matters when many documents name it, name it weeks later, or are published on it;
+    its sentences are the most central of the events the documents date to it. Documents need
+    publication dates (a "published" field in JSONL records) for relative dates to resolve.
+    """
+    from storyline.errors import UsageError as StorylineUsageError
+    from storyline.pipeline.timelines import check_window
+
+    try:
+        check_window(dates, sentences, start, end)
+    except StorylineUsageError as exc:
+        raise click.UsageError(str(exc)) from exc
+    failures: list[InputError] = []
+
+    def on_error(error: InputError) -> None:
+        failures.append(error)
+        _report_failure(error)
+
+    with model_in_background():
+        from storyline.pipeline.timelines import timeline
+
+        with _status(quiet, "Reading, annotating and choosing dates"):
+            try:
+                found = timeline(inputs, dates=dates, sentences=sentences, start=start, end=end,
+                                 mode=mode, fetcher=Fetcher(allow_private=allow_private,
+                                                            timeout=timeout),
+                                 on_error=on_error)
+            except StorylineError as exc:
+                _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+                sys.exit(EXIT_SOME_FAILED)
+    if not quiet:
+        for note in found.notes:
+            _stderr.print(f"note: {escape(note)}", soft_wrap=True)
+    if fmt == "json":
+        text = json.dumps(found.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = _timeline_markdown(found)
+    _write_text(text, output)
+    sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)
+
+
+def _timeline_markdown(found: Any) -> str:
+    """Each key date as a heading, its sentences as a list, citations as [S3]."""
+    lines = ["# Key dates", ""]
+    for item in found.timeline:
+        lines += [f"## {item.date}", ""]
+        for sentence in item.sentences:
+            sources = ", ".join(dict.fromkeys(c.source for c in sentence.citations))
+            lines.append(f"- {sentence.text} [{sources}]")
+        lines.append("")
+    return "\n".join(lines)
+
+
 @main.command("timex")
 @click.option("--dct", required=True, metavar="YYYY-MM-DD",
               help="document creation time: relative expressions are resolved against it")

@@ -7,18 +7,21 @@ the result is stored with the document so nothing is parsed twice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
 from spacy.tokens import Doc
 
 from storyline.annotate.entities import find_mentions
-from storyline.annotate.events import find_events
+from storyline.annotate.events import find_events, timex_date
 from storyline.annotate.forecasts import find_forecasts
 from storyline.annotate.nlp import parse_batch
 from storyline.annotate.quotes import find_quotes
 from storyline.annotate.timex import find_timexes
-from storyline.model import Annotations, Document, Forecast, Mention, Sentence
+from storyline.model import Annotations, Document, Event, Forecast, Mention, Sentence, Timex
+
+_LINE = re.compile(r"[^\n]+")
 
 
 def annotate(documents: Sequence[Document], *, n_process: int = 1) -> None:
@@ -47,6 +50,49 @@ def annotate_parsed(document: Document, doc: Doc) -> Annotations:
         forecasts=[_with_full_holder(f, mentions) for f in forecasts],
         events=find_events(doc, timexes=timexes, published=document.published),
     )
+
+
+def annotate_dated(documents: Sequence[Document], *, n_process: int = 1) -> None:
+    """A lighter annotation for timelines over many documents: dates and dated events only.
+
+    Temporal expressions are found on the whole text by rule first (tense from cue words); then
+    only the paragraphs (lines) that hold a calendar date are parsed, without the entity
+    recogniser, and their timexes and events are found again on that parse exactly as
+    ``annotate`` finds them. ``sentences`` holds the parsed paragraphs' sentences; mentions,
+    quotes and forecasts stay empty, so these annotations are for a timeline, never stored.
+    """
+    units: list[tuple[int, int, int]] = []  # (document index, start, end) of dated paragraphs
+    outside: list[list[Timex]] = []
+    for index, document in enumerate(documents):
+        found = find_timexes(document.text, document.published)
+        dated = [t for t in found if timex_date(t) is not None]
+        lines = [(m.start(), m.end()) for m in _LINE.finditer(document.text)]
+        chosen = [(s, e) for s, e in lines if any(s <= t.start < e for t in dated)]
+        units.extend((index, s, e) for s, e in chosen)
+        outside.append([t for t in found if not any(s <= t.start < e for s, e in chosen)])
+    parsed = parse_batch([documents[i].text[s:e] for i, s, e in units], n_process=n_process,
+                         entities=False)
+    results = [Annotations(timexes=list(timexes)) for timexes in outside]
+    for (index, offset, _end), doc in zip(units, parsed):
+        published = documents[index].published
+        timexes = find_timexes(doc.text, published, doc=doc)
+        result = results[index]
+        result.timexes.extend(_shifted_timex(t, offset) for t in timexes)
+        result.sentences.extend(Sentence(s.start_char + offset, s.end_char + offset, s.text)
+                                for s in doc.sents)
+        result.events.extend(_shifted_event(e, offset) for e in
+                             find_events(doc, timexes=timexes, published=published))
+    for document, result in zip(documents, results):
+        result.timexes.sort(key=lambda t: t.start)
+        document.annotations = result
+
+
+def _shifted_timex(timex: Timex, offset: int) -> Timex:
+    return replace(timex, start=timex.start + offset, end=timex.end + offset)
+
+
+def _shifted_event(event: Event, offset: int) -> Event:
+    return replace(event, start=event.start + offset, end=event.end + offset)
 
 
 def _with_full_holder(forecast: Forecast, mentions: list[Mention]) -> Forecast:

@@ -106,8 +106,12 @@ def find_events(doc: Doc, *, timexes: list[Timex], published: str | None) -> lis
     starts = [u.start_char for u in units]
     dated_units = {id(u) for t in timexes if t.type == "DATE" and
                    (u := _unit_at(units, starts, t.start)) is not None}
+    ranges = _range_ends(text, timexes)
+    candidates: dict[int, list[tuple[int, Event]]] = {}  # sentence start -> (depth, event)
     for timex in sorted(timexes, key=lambda t: t.start):
-        date = _event_date(timex, published)
+        if (timex.start, timex.end) in ranges:
+            continue  # "22 April - 15 May", "from March to June": a span's bounds, no event
+        date = anchored_date(timex, published)
         sentence = _unit_at(units, starts, timex.start)
         if date is None or sentence is None or (sentence.start_char, date) in seen:
             continue
@@ -115,17 +119,107 @@ def find_events(doc: Doc, *, timexes: list[Timex], published: str | None) -> lis
             continue  # "midday ... on July 9": the calendar date speaks, not the clock time
         if not _is_event_sentence(sentence, timex):
             continue
+        depth = _clause_depth(sentence, timex, date)
+        if depth is None:
+            continue
         status = _status(sentence, timex, date, published)
-        if status is None:
+        if status is None or not _speaks_for_itself(text, sentence, timex, status):
             continue
         seen.add((sentence.start_char, date))
         start, end = trimmed(text, sentence.start_char, sentence.end_char)
-        events.append(Event(date=date, text=text[start:end], start=start, end=end,
-                            status=status))
+        event = Event(date=date, text=text[start:end], start=start, end=end, status=status)
+        candidates.setdefault(sentence.start_char, []).append((depth, event))
+    for found in candidates.values():
+        events.extend(_governing_dates(found))
+    events.sort(key=lambda e: e.start)
     return events
 
 
-def _event_date(timex: Timex, published: str | None) -> str | None:
+# Dependency labels of a clause inside another: a date there dates the inner clause, which is
+# not what the sentence reports when its main clause has a date of its own.
+INNER_CLAUSES = frozenset({"advcl", "ccomp", "pcomp", "csubj", "csubjpass", "parataxis"})
+# A clause that describes a noun ("claims first made in 2003", "the plant, which opened in
+# 1998"): background about the noun, never the sentence's event.
+NOUN_CLAUSES = frozenset({"relcl", "acl"})
+DEICTIC = re.compile(r"^(?:to(?:day|night|morrow)|yesterday|this (?:morning|afternoon|evening))$",
+                     re.IGNORECASE)
+
+
+def _clause_depth(sentence: Span, timex: Timex, date: str) -> int | None:
+    """How many clauses deep the date sits below the sentence's main clause (coordinated clauses
+    count as main); None when it is no event date: inside a clause that describes a noun, or a
+    bare year that only names a thing ("the 2016 election")."""
+    tokens = _timex_tokens(sentence, timex)
+    inside = {t.i for t in tokens}
+    token = next((t for t in tokens if t.head.i not in inside), None)
+    if token is None:
+        return None
+    depth = 0
+    if len(date) == 4 and _governing(tokens)[1]:
+        return None
+    for _ in range(40):
+        if token.dep_ in NOUN_CLAUSES:
+            return None
+        if token.dep_ in INNER_CLAUSES:
+            depth += 1
+        if token.head.i == token.i or token.head.i < sentence.start or token.head.i >= sentence.end:
+            return depth
+        token = token.head
+    return depth
+
+
+def _governing_dates(found: list[tuple[int, Event]]) -> list[Event]:
+    """The events of one sentence that its main clause dates: those least deep; of dates one
+    containing another ("in 2010" ... "on April 20"), only the finer."""
+    least = min(depth for depth, _ in found)
+    kept = [event for depth, event in found if depth == least]
+    return [e for e in kept if not any(o is not e and len(o.date) > len(e.date)
+                                       and o.date.startswith(e.date) for o in kept)]
+
+
+def _speaks_for_itself(text: str, sentence: Span, timex: Timex, status: EventStatus) -> bool:
+    """Not a date inside a direct quote that looks back ("'We signed it in 2015,' she said": the
+    speaker's past, told later) or that counts from the day of speaking ("starts tomorrow", said
+    on a day the document may not give), and not an interviewer's question line."""
+    line_start = text.rfind("\n", 0, sentence.start_char) + 1
+    line = text[line_start:sentence.end_char].lstrip()
+    if re.match(vocab()["question_line"], line):
+        return False
+    if not _inside_quote(text[line_start:timex.start]):
+        return True
+    return status != "happened" and not DEICTIC.match(timex.text.strip())
+
+
+def _inside_quote(before: str) -> bool:
+    """Whether the end of ``before`` (a paragraph up to a date) is inside quotation marks."""
+    curly = before.count("\u201c") - before.count("\u201d")
+    if curly:
+        return curly > 0
+    return before.count('"') % 2 == 1
+
+
+_RANGE_JOIN = re.compile(r"\s*(?:-|\u2013|\u2014|to|until|till|through|and)\s*", re.IGNORECASE)
+
+
+def _range_ends(text: str, timexes: list[Timex]) -> set[tuple[int, int]]:
+    """The (start, end) of dates that bound a span ("22 April - 15 May", "between May and June"),
+    where two dates stand joined by a dash, "to", "until" or "through" ("and" after "between")."""
+    dates = sorted((t for t in timexes if t.type in ("DATE", "TIME")), key=lambda t: t.start)
+    found: set[tuple[int, int]] = set()
+    for first, second in zip(dates, dates[1:]):
+        join = text[first.end:second.start]
+        if not _RANGE_JOIN.fullmatch(join):
+            continue
+        if join.strip().lower() == "and" and not text[max(0, first.start - 9):first.start].lower().rstrip().endswith("between"):
+            continue  # "on May 2 and May 16": two events, not a span
+        found.update({(first.start, first.end), (second.start, second.end)})
+    return found
+
+
+def anchored_date(timex: Timex, published: str | None) -> str | None:
+    """The date a timex gives an event of a document published on ``published``: the timex's
+    own date, a year-less month-day pulled near publication, and without a publication date only
+    a date whose year the text states (or a year-less day, which never starts an entry)."""
     date = timex_date(timex)
     if date is None:
         return None
@@ -185,8 +279,11 @@ def _is_event_sentence(sentence: Span, timex: Timex) -> bool:
         return False
     doc = sentence.doc
     before = [t.lower_ for t in doc[max(sentence.start, tokens[0].i - 4):tokens[0].i]]
-    if set(t.lower_ for t in sentence) & set(words["doubt_words"]):
+    lowered = {t.lower_ for t in sentence}
+    if lowered & set(words["doubt_words"]):
         return False  # "is unlikely to reopen in May": not something the timeline can state
+    if lowered & set(words["generic_words"]):
+        return False  # "in an average May", "usually peaks in August": a norm, not an event
     if set(before) & set(words["publication_cues"]):
         return False  # "Published: 2017/7/10 18:53", "Updated on ..."
     if before and before[-1] in words["generic_cues"] + words["non_event_preps"]:

@@ -38,7 +38,9 @@ STATUS_RANK: dict[str, int] = {"happened": 0, "scheduled": 1, "expected": 2}
 
 
 @dataclass
-class _Item:
+class EventItem:
+    """One dated event of one source, with the content words it is compared by."""
+
     source: str
     order: int
     event: Event
@@ -48,13 +50,13 @@ class _Item:
 @dataclass
 class _Cluster:
     date: str
-    items: list[_Item] = field(default_factory=list)
+    items: list[EventItem] = field(default_factory=list)
 
 
 def build_timeline(documents: list[Document]) -> list[TimelineItem]:
     """The merged, dated timeline of annotated documents (duplicates and unannotated skipped)."""
     clusters: list[_Cluster] = []
-    for item in sorted(_items(documents), key=_precision_order):
+    for item in sorted(event_items(documents), key=_precision_order):
         best = _best_cluster(clusters, item)
         if best is not None:
             best.items.append(item)
@@ -64,7 +66,9 @@ def build_timeline(documents: list[Document]) -> list[TimelineItem]:
     return sorted(entries, key=lambda e: (e.date, _citation_key(e.citations[0])))
 
 
-def _items(documents: list[Document]) -> list[_Item]:
+def event_items(documents: list[Document]) -> list[EventItem]:
+    """Every dated event of the annotated originals, in document order; an event inside a
+    forecast counts as expected."""
     items = []
     for order, document in enumerate(documents):
         if document.annotations is None or document.duplicate_of is not None:
@@ -76,7 +80,7 @@ def _items(documents: list[Document]) -> list[_Item]:
                 # "My guess is it will not be settled this year": a prediction, whatever tense
                 # the date cue suggested; the forecasts ledger holds who made it.
                 event = replace(event, status="expected")
-            items.append(_Item(source, order, event, content_words(event.text)))
+            items.append(EventItem(source, order, event, content_words(event.text)))
     return items
 
 
@@ -84,7 +88,7 @@ def _inside_forecast(event: Event, forecasts: list[tuple[int, int]]) -> bool:
     return any(start < event.end and event.start < end for start, end in forecasts)
 
 
-def _precision_order(item: _Item) -> tuple[int, int, int, int]:
+def _precision_order(item: EventItem) -> tuple[int, int, int, int]:
     return (-_precision(item.event.date), _yearless(item.event.date), item.order, item.event.start)
 
 
@@ -135,7 +139,7 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> tuple[float, int]:
     return shared / min(len(a), len(b)), shared
 
 
-def _best_cluster(clusters: list[_Cluster], item: _Item) -> _Cluster | None:
+def _best_cluster(clusters: list[_Cluster], item: EventItem) -> _Cluster | None:
     best, best_score = None, 0.0
     for cluster in clusters:
         if not compatible(cluster.date, item.event.date):
@@ -166,13 +170,13 @@ def _entry(cluster: _Cluster) -> TimelineItem:
     )
 
 
-def _clarity(item: _Item) -> tuple[int, bool, int, int, int]:
+def _clarity(item: EventItem) -> tuple[int, bool, int, int, int]:
     text = item.event.text
-    return (-_precision(item.event.date), not _self_contained(text), len(text), item.order,
+    return (-_precision(item.event.date), not self_contained(text), len(text), item.order,
             item.event.start)
 
 
-def _self_contained(text: str) -> bool:
+def self_contained(text: str) -> bool:
     """Readable alone: starts like a sentence, not with a pronoun or connective."""
     stripped = text.lstrip("\"'\u201c\u2018*( ")
     if not stripped or not (stripped[0].isupper() or stripped[0].isdigit()):

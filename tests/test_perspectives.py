@@ -11,7 +11,9 @@ from storyline.briefing import Briefing, CitedText
 from storyline.model import Document
 from storyline.outlets import Registry, packaged_outlets, read_outlets_file
 from storyline.pipeline.stories import _documents, brief
-from storyline.story.perspectives import _clash, _compatible, _quantities
+from storyline.story.agenda import Issue, passages_of
+from storyline.story.perspectives import _clash, _compatible, _quantities, blindspots
+from storyline.story.source_times import SourceTime, source_time
 from tests.conftest import EXAMPLES, REPO, seed_path
 
 OUTLETS_FILE = REPO / "examples" / "outlets.json"
@@ -182,3 +184,84 @@ def test_no_blindspots_when_all_sources_share_a_country(tmp_path: Path) -> None:
     briefing = brief(documents)
     assert briefing.blindspots == []
     assert [g.country for g in briefing.countries] == ["Aldmark"]
+
+
+# --- blindspots respect time (invented text) ------------------------------------------------------
+
+SUMMIT = ("The leaders of Aldmark and Estmark met at the Varnholm summit on 10 June 2024.\n\n"
+          "At the Varnholm summit the two leaders signed a fisheries accord for the northern waters.\n\n"
+          "Crews in the harbour towns said the Varnholm summit had finally settled the quota quarrel.")
+SUMMIT_AGAIN = ("Delegations arrived at the Varnholm summit after a week of talks by the two fisheries ministers.\n\n"
+                "Observers said the Varnholm summit on 10 June 2024 ended with a signed fisheries accord.\n\n"
+                "Opposition deputies called the Varnholm summit a hurried affair with little scrutiny.")
+FERRIES = ("Ferry operators in Estmark raised their winter fares on 28 April 2023.\n\n"
+           "Commuters on the island routes said the higher fares would push them onto the bridge.\n\n"
+           "The transport board promised a review of the ferry fares before the autumn.")
+HARBOUR = ("The harbour of Lune reopened to cargo ships on 3 March 2023 after two years of dredging.\n\n"
+           "Dock workers said the deeper channel had brought back the larger grain carriers.\n\n"
+           "The port authority counted the first ships from the southern routes in January 2023.")
+LATE = ("Estmark's fishing fleet returned to port early this season because of the autumn storms.\n\n"
+        "Skippers said the storms had cost them the last weeks of the herring season.\n\n"
+        "The coast guard rescued the crew of a trawler that lost its engine off the northern cape.")
+
+
+def _time_story(*specs: tuple[str, str, str | None]) -> tuple[list[Document], list[Issue]]:
+    """Annotated documents (text, country, published) and the one issue: the Varnholm summit."""
+    documents = [Document(origin=f"s{n}.txt", text=text, id=f"S{n}", country=country, published=published)
+                 for n, (text, country, published) in enumerate(specs, start=1)]
+    annotate(documents)
+    passages = [p for p in passages_of(documents) if "Varnholm" in p.text]
+    return documents, [Issue(label="Varnholm summit", keywords=["Varnholm", "summit"], passages=passages)]
+
+
+def test_a_source_written_before_the_event_is_not_blamed_for_missing_it() -> None:
+    documents, issues = _time_story((SUMMIT, "Aldmark", "2024-06-12"), (SUMMIT_AGAIN, "Aldmark", "2024-06-13"),
+                                    (FERRIES, "Estmark", "2023-05-02"))
+    assert blindspots(documents, issues) == []
+
+
+def test_an_undated_source_is_bounded_by_the_latest_event_it_reports() -> None:
+    documents, issues = _time_story((SUMMIT, "Aldmark", "2024-06-12"), (SUMMIT_AGAIN, "Aldmark", "2024-06-13"),
+                                    (HARBOUR, "Estmark", None))
+    assert source_time(documents[2]) == SourceTime("2023-03-03", inferred=True)
+    assert source_time(documents[0]) == SourceTime("2024-06-12", inferred=False)
+    assert blindspots(documents, issues) == []
+
+
+def test_an_event_the_silent_source_could_have_covered_is_still_a_blindspot() -> None:
+    documents, issues = _time_story((SUMMIT, "Aldmark", "2024-06-12"), (SUMMIT_AGAIN, "Aldmark", "2024-06-13"),
+                                    (FERRIES, "Estmark", "2023-05-02"), (LATE, "Estmark", "2024-10-20"))
+    [found] = blindspots(documents, issues)
+    assert found.country == "Aldmark" and found.sources == ["S1", "S2"]
+    assert "(S4) does not mention it" in found.note
+    assert "Not counted: S3, which was written before it happened." in found.note
+
+
+def test_without_dated_news_the_covering_sources_date_places_it() -> None:
+    # No date in the summit passages: the news came at most 30 days before the first report.
+    undated_news = SUMMIT.replace(" on 10 June 2024", "")
+    other = SUMMIT_AGAIN.replace(" on 10 June 2024", "")
+    for silent_on, blamed in (("2024-05-20", True), ("2024-04-01", False)):
+        documents, issues = _time_story((undated_news, "Aldmark", "2024-06-12"), (other, "Aldmark", "2024-06-13"),
+                                        (LATE, "Estmark", silent_on))
+        assert bool(blindspots(documents, issues)) is blamed, silent_on
+
+
+def test_the_briefing_marks_an_inferred_time(tmp_path: Path) -> None:
+    documents = [Document(origin="harbour.txt", text=HARBOUR, id="S1"),
+                 Document(origin="ferries.txt", text=FERRIES, id="S2", published="2023-05-02")]
+    briefing = brief(documents)
+    times = {s.id: (s.effective_date, s.effective_date_inferred) for s in briefing.sources}
+    assert times == {"S1": ("2023-03-03", True), "S2": ("2023-05-02", False)}
+
+
+def test_an_undated_preview_does_not_move_the_news_earlier() -> None:
+    # The preview covers the summit before it happens; its inferred date (a lower bound from
+    # the March 2023 meeting it reports) says nothing about when the summit took place.
+    preview = ("The fisheries ministers met in Lune on 3 March 2023 to draft the quota plan.\n\n"
+               "The Varnholm summit will decide whether the quota plan becomes a binding accord.\n\n"
+               "Diplomats expect the Varnholm summit to be short and to end with a signing.")
+    documents, issues = _time_story((SUMMIT, "Aldmark", "2024-06-12"), (preview, "Aldmark", None),
+                                    (FERRIES, "Estmark", "2023-05-02"))
+    assert source_time(documents[1]) == SourceTime("2023-03-03", inferred=True)
+    assert blindspots(documents, issues) == []

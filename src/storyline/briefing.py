@@ -67,6 +67,10 @@ class SourceModel(_Model):
     also_at: list[str] = []
     content_hash: str | None = None
     ownership: str | None = None  # from the outlet registry: state-affiliated, public, private, ...
+    # Beyond the contract: the source's time for the stages that expect coverage (published,
+    # else inferred: the latest date of a past event it reports, a lower bound).
+    effective_date: str | None = None
+    effective_date_inferred: bool = False
 
 
 class TimelineItem(_Model):

@@ -339,6 +339,15 @@ def _label_before(line: str, position: int) -> str | None:
     return nearest["label"].lower() if len(between) <= 3 else None
 
 
+def date_label(line: str, position: int) -> Literal["published", "updated"] | None:
+    """Whether the date at ``position`` in ``line`` follows a publication label ("Published:",
+    "Erschienen am") or an update label ("Updated", "Aktualisiert"), or neither."""
+    label = _label_before(line, position)
+    if label is None:
+        return None
+    return "updated" if label in _vocab()["updated_labels"] else "published"
+
+
 @lru_cache(maxsize=1)
 def _weekdays() -> frozenset[str]:
     return frozenset(_vocab()["weekdays"])

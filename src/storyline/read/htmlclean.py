@@ -10,9 +10,9 @@ news pages:
   related links, all-caps promo lines) are filtered by rules in ``data/html_boilerplate.json``;
 * author strings are cleaned ("By" prefixes, "Staff", social handles, lists split to names);
 * titles lose a "| Site name" suffix;
-* the publication date comes from ``storyline.read.htmldates`` (URL date, a unique ``<time
-  pubdate>``, htmldate, a URL month, UTC timestamps moved to the site's day, and day/month
-  order decided by evidence on the page).
+* the publication date comes from ``storyline.read.htmldates`` (URL date, structured markup,
+  htmldate's pick with our corrections, the date shown under the headline, labelled dates and
+  the page's date distribution, each weighed by a fitted weight).
 
 Removed paragraphs go to ``Extraction.evidence`` for the metadata stage.
 """

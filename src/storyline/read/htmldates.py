@@ -1,25 +1,38 @@
-"""Publication date of an HTML page: htmldate, wrapped in rules that fix its measured misses.
+"""Publication date of an HTML page: every clue the page gives, weighed by fitted weights.
 
-The cascade (``find_published_date``), in the order measured best on the htmldate-eval dev half:
+``find_published_date`` gathers the clues (``date_evidence``), each naming a day:
 
-1. a full date in the URL path (``/2019/11/18/``, ``/2017/7/12/``): the publication day for
-   nearly every news site that has one;
-2. a single ``<time pubdate>``/``itemprop=datePublished``: written in the site's local time,
-   it beats the UTC timestamps of the markup (not used when a page marks many, as lists do);
-3. htmldate (markup-only search first, its extensive text search only when that finds
-   nothing): its weighing of conflicting markup beats a fixed JSON-LD-first order;
-4. then our corrections of htmldate's pick: a ``/2011/12/`` URL month that contradicts it
-   re-runs the search inside that month; a UTC timestamp (``23:15Z``) is moved to the site's
-   local day (zone from host suffix or language, ``data/html_dates.json``); a numeric date
-   such as ``05/10/2018`` shown on the page is re-read day-first or month-first from evidence
-   (unambiguous dates in the same format on the page, then the locale), and never swapped
-   without evidence;
-5. our own JSON-LD/meta readers when htmldate finds nothing.
+* ``url``: a full date in the URL path (``/2019/11/18/``, ``/2017/7/12/``);
+* ``time_pub``: a single ``<time pubdate>``/``itemprop=datePublished`` (not when a page marks
+  many, as lists do); ``time_first``: the first ``<time datetime>`` of the page;
+* ``markup_local`` / ``markup`` / ``markup_modified``: the structured metadata (JSON-LD
+  ``datePublished``/``dateCreated``/``dateModified``, OpenGraph and Dublin Core ``<meta>``), each
+  field by its first occurrence (the page's own item, not a list's teasers); a timestamp with a
+  non-zero UTC offset states the site's own clock (``markup_local``), a UTC one (``23:15Z``)
+  is moved to the site's day when its zone is known (host suffix or language,
+  ``data/html_dates.json``);
+* ``htmldate``: htmldate's pick (markup-only search first, its extensive text search when that
+  finds nothing) with our corrections: a ``/2011/12/`` URL month that contradicts it re-runs
+  the search inside that month, a UTC timestamp is moved to the site's day, and a numeric date
+  such as ``05/10/2018`` is re-read day-first or month-first from evidence on the page (never
+  swapped without evidence);
+* ``head`` / ``head_wide``: the byline-near date, the first date shown on a short line just
+  under the headline (the ``<h1>`` that matches the declared title, not a logo's), which is
+  the date a reader sees;
+* ``labelled`` / ``labelled_updated``: the first date the page introduces with a publication
+  label ("Published:", "Erschienen am") or an update label ("Updated").
+
+Each candidate day scores the weighted sum of its features (``FEATURES``: the clues that name
+it, whether it lies in a ``/2019/11/`` URL month, and how many lines of the page show it, the
+page's date distribution); the best-scoring day wins, ties to the earlier day. The weights are
+fitted, as a conditional logit over the candidate days of the htmldate-eval dev pages, by
+``benchmarks/dates.py --write-weights``, which also reports them cross-validated by site.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -46,27 +59,48 @@ _NUMERIC_DATE = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2((?:19|20)\d{2})\b")
 
 @dataclass(frozen=True)
 class DateRules:
-    """Tuned data: which markup fields carry the publication date, best first."""
+    """The data of ``html_dates.json``: the markup fields that carry the publication and the
+    update date (schema.org, OpenGraph, Dublin Core names), the locales that write month
+    first, time zones, where the byline-near date is looked for, and the fitted weights."""
 
     json_ld_keys: tuple[str, ...]
-    meta_names: tuple[str, ...]
+    modified_json_ld_keys: tuple[str, ...]
+    meta_names: frozenset[str]
+    modified_meta_names: frozenset[str]
     month_first_locales: tuple[str, ...]
     min_year: int
     host_suffix_offsets: tuple[tuple[str, float], ...]
     language_offsets: dict[str, float]
+    head_after: int
+    head_short: int
+    wide_after: int
+    wide_short: int
+    head_above: int
+    dated_line_max: int
+    weights: dict[str, float]
 
 
 @lru_cache(maxsize=1)
 def date_rules() -> DateRules:
     raw = read_data("html_dates.json")
+    head = raw["head_window"]
     return DateRules(
         json_ld_keys=tuple(raw["json_ld_keys"]),
-        meta_names=tuple(name.lower() for name in raw["meta_names"]),
+        modified_json_ld_keys=tuple(raw["modified_json_ld_keys"]),
+        meta_names=frozenset(name.lower() for name in raw["meta_names"]),
+        modified_meta_names=frozenset(name.lower() for name in raw["modified_meta_names"]),
         month_first_locales=tuple(raw["month_first_locales"]),
         min_year=int(raw["min_year"]),
         host_suffix_offsets=tuple(sorted(
             ((k, float(v)) for k, v in raw["host_suffix_offsets"].items()), key=lambda kv: -len(kv[0]))),
         language_offsets={k: float(v) for k, v in raw["language_offsets"].items()},
+        head_after=int(head["after"]),
+        head_short=int(head["short"]),
+        wide_after=int(head["wide_after"]),
+        wide_short=int(head["wide_short"]),
+        head_above=int(head["above"]),
+        dated_line_max=int(head["dated_line_max"]),
+        weights={k: float(v) for k, v in raw["weights"].items()},
     )
 
 
@@ -91,7 +125,8 @@ def parse_iso_like(value: str) -> str | None:
 # --- structured markup -------------------------------------------------------------------
 
 def _json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
-    """All dict nodes of every JSON-LD block (``@graph`` flattened); broken blocks skipped."""
+    """All dict nodes of every JSON-LD block in document order, an object before what it
+    holds (``@graph`` flattened); broken blocks skipped."""
     found: list[dict[str, Any]] = []
     for script in tree.iterfind('.//script[@type="application/ld+json"]'):
         try:
@@ -102,10 +137,10 @@ def _json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
         while stack:
             node = stack.pop()
             if isinstance(node, list):
-                stack.extend(node)
+                stack.extend(reversed(node))
             elif isinstance(node, dict):
                 found.append(node)
-                stack.extend(value for value in node.values() if isinstance(value, (list, dict)))
+                stack.extend(reversed([value for value in node.values() if isinstance(value, (list, dict))]))
     return found
 
 
@@ -115,29 +150,6 @@ def _is_page_item(node: dict[str, Any]) -> bool:
     kinds = kind if isinstance(kind, list) else [kind]
     skip = {"Person", "Event", "VideoObject", "ImageObject", "Organization", "Comment"}
     return not any(str(k) in skip for k in kinds)
-
-
-def date_from_json_ld(tree: HtmlElement) -> str | None:
-    nodes = [node for node in _json_ld_objects(tree) if _is_page_item(node)]
-    for key in date_rules().json_ld_keys:
-        for node in nodes:
-            value = node.get(key)
-            if isinstance(value, str) and (parsed := parse_iso_like(value)):
-                return parsed
-    return None
-
-
-def date_from_meta(tree: HtmlElement) -> str | None:
-    """``<meta property|name|itemprop=... content=ISO>`` in the order of ``meta_names``."""
-    by_name: dict[str, str] = {}
-    for elem in tree.iterfind(".//meta[@content]"):
-        key = (elem.get("property") or elem.get("name") or elem.get("itemprop") or "").lower()
-        if key and key not in by_name:
-            by_name[key] = elem.get("content", "")
-    for name in date_rules().meta_names:
-        if name in by_name and (parsed := parse_iso_like(by_name[name])):
-            return parsed
-    return None
 
 
 def date_from_time_element(tree: HtmlElement) -> str | None:
@@ -175,9 +187,10 @@ def date_from_url(url: str | None) -> str | None:
 _UTC_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{1,2}):(\d{2})(?::\d{1,2}(?:\.\d+)?)?(Z|[+-]00:?00)$")
 
 
-def _utc_published_timestamp(tree: HtmlElement) -> datetime | None:
-    """The markup's publication timestamp when it is written in UTC (``...Z``, ``+00:00``)."""
-    values = [node.get(key) for node in _json_ld_objects(tree) if _is_page_item(node)
+def _utc_published_timestamp(tree: HtmlElement, objects: list[dict[str, Any]]) -> datetime | None:
+    """The markup's publication timestamp when it is written in UTC (``...Z``, ``+00:00``);
+    ``objects``: the page's JSON-LD objects."""
+    values = [node.get(key) for node in objects if _is_page_item(node)
               for key in date_rules().json_ld_keys[:1]]
     values += [elem.get("content") for elem in tree.iterfind(".//meta[@content]")
                if (elem.get("property") or elem.get("name") or "").lower() == "article:published_time"]
@@ -203,16 +216,16 @@ def site_utc_offset(url: str | None, language: str | None) -> float | None:
 
 
 def local_day_of_utc(
-    candidate: str, tree: HtmlElement, url: str | None, language: str | None
+    candidate: str, tree: HtmlElement, objects: list[dict[str, Any]], offset: float | None
 ) -> str:
     """A UTC timestamp near midnight belongs to the site's local day: 23:15Z is already the
     next day in Rome, 00:23Z still the previous evening in Montreal. Only the day that the
-    timestamp itself gives is moved, and only with a zone inferred from host or language."""
-    stamp = _utc_published_timestamp(tree)
-    if stamp is None or stamp.date().isoformat() != candidate:
-        return candidate
-    offset = site_utc_offset(url, language)
+    timestamp itself gives is moved, and only with a zone inferred from host or language
+    (``offset``, from ``site_utc_offset``)."""
     if offset is None:
+        return candidate
+    stamp = _utc_published_timestamp(tree, objects)
+    if stamp is None or stamp.date().isoformat() != candidate:
         return candidate
     return (stamp + timedelta(hours=offset)).date().isoformat()
 
@@ -293,30 +306,291 @@ def fix_day_month_swap(candidate: str, text: str, url: str | None, language: str
     return readings.pop() if len(readings) == 1 else candidate
 
 
-# --- the cascade -------------------------------------------------------------------------
+# --- the evidence of a page ---------------------------------------------------------------
+
+# What a page's publication day can be read from. Each kind names one independent clue; the
+# weights of ``data/html_dates.json`` say how far each is trusted (fitted, see the docstring).
+EVIDENCE_KINDS = (
+    "url", "time_pub", "markup_local", "markup", "markup_modified", "htmldate", "head",
+    "head_wide", "time_first", "labelled", "labelled_updated",
+)
+# Features of a candidate day beyond "this clue names it": whether it lies in the month a
+# ``/2019/11/`` URL names (or outside it), and how many lines of the page show it.
+FEATURES = (*EVIDENCE_KINDS, "url_month", "off_url_month", "page_count")
+
+_LINE_BREAKING = frozenset({
+    "p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr", "td", "th", "header",
+    "footer", "section", "article", "time", "dd", "dt", "span", "aside", "nav", "ul", "ol",
+    "table", "main", "figure", "figcaption", "blockquote", "address",
+})
+_UNSEEN = frozenset({"script", "style", "noscript", "template", "svg"})
+_SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+_INLINE_SPACES = re.compile(r"[^\S\n]+")
+# A line worth parsing for dates: a four-digit year or a short numeric date (23.07.18).
+_MAY_HOLD_DATE = re.compile(r"\d{4}|\d[./-]\d{1,2}[./-]\d{2}")
+_EXPLICIT_OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
+
+
+@dataclass(frozen=True)
+class DateEvidence:
+    """Every clue a page gives about its publication day.
+
+    ``named``: for each kind of ``EVIDENCE_KINDS``, the days it names (empty when silent);
+    ``url_month``: the (year, month) of a ``/2019/11/`` URL path; ``page_counts``: for each
+    day written on the page, how many of its lines show it.
+    """
+
+    named: dict[str, frozenset[str]]
+    url_month: tuple[int, int] | None
+    page_counts: dict[str, int]
+
+    def candidates(self) -> list[str]:
+        """The days some clue names, in calendar order."""
+        return sorted({day for days in self.named.values() for day in days})
+
+
+def page_lines(tree: HtmlElement) -> list[str]:
+    """The page's visible text as a reader sees it, one line per block (scripts dropped)."""
+    parts: list[str] = []
+
+    def walk(elem: HtmlElement) -> None:
+        tag = elem.tag
+        if not isinstance(tag, str) or tag in _UNSEEN:  # a comment's text is not shown either
+            if elem.tail:
+                parts.append(elem.tail)
+            return
+        breaks = tag in _LINE_BREAKING
+        if breaks:
+            parts.append("\n")
+        if elem.text:
+            parts.append(elem.text)
+        for child in elem:
+            walk(child)
+        if breaks:
+            parts.append("\n")
+        if elem.tail:
+            parts.append(elem.tail)
+
+    body = tree.find("body")
+    walk(body if body is not None else tree)
+    text = _INLINE_SPACES.sub(" ", "".join(parts))
+    return [line for raw in text.split("\n") if (line := raw.strip())]
+
+
+def _page_title(tree: HtmlElement) -> str:
+    """The headline the page declares for sharing (og:title), else its ``<title>``."""
+    for elem in tree.iterfind('.//meta[@property="og:title"]'):
+        if (content := _SPACES.sub(" ", elem.get("content", "")).strip()):
+            return content
+    return _SPACES.sub(" ", tree.findtext(".//title") or "").strip()
+
+
+def _headline_index(tree: HtmlElement, lines: list[str]) -> int | None:
+    """The line holding the page's headline: the ``<h1>`` that shares most words with the
+    declared title (a site's logo is often an ``<h1>`` too), else the first ``<h1>``, else a
+    line that is the declared title itself."""
+    title_words = set(_WORD.findall(_page_title(tree).lower()))
+    headings = [text for heading in tree.iter("h1")
+                if (text := _SPACES.sub(" ", heading.text_content()).strip())]
+    if headings and title_words:
+        shared = [len(title_words & set(_WORD.findall(text.lower()))) for text in headings]
+        headings = [headings[shared.index(max(shared))]] if max(shared) else headings
+    for text in headings:
+        for index, line in enumerate(lines):
+            if line == text or (len(text) > 10 and text in line):
+                return index
+    title = _page_title(tree)
+    for index, line in enumerate(lines):
+        if len(line) > 10 and title.startswith(line):
+            return index
+    return None
+
+
+def _line_days(lines: list[str], language: str | None) -> list[list[tuple[str, str | None]]]:
+    """The full dates (day precision, order settled) each line shows, each with the label
+    before it ("published", "updated" or None)."""
+    from storyline.read.dates import date_label, find_dates, infer_day_first, regional_day_first
+
+    # Lines of prose are read for no date: a long paragraph mentions events, not the page.
+    longest = date_rules().dated_line_max
+    dated = [len(line) <= longest and bool(_MAY_HOLD_DATE.search(line)) for line in lines]
+    day_first = infer_day_first(line for line, may in zip(lines, dated) if may)
+    regional = regional_day_first(None, language)
+    return [
+        [(found.iso, date_label(line, found.start))
+         for found in find_dates(line, day_first=day_first, regional=regional)
+         if found.iso and found.precision == "day"] if may else []
+        for line, may in zip(lines, dated)
+    ]
+
+
+def _head_day(
+    lines: list[str], days: list[list[tuple[str, str | None]]], headline: int | None, after: int, short: int
+) -> str | None:
+    """The byline-near date: the first on a short line within ``after`` lines below the
+    headline, else within a few lines above it (some pages put the date over the title)."""
+    if headline is None:
+        return None
+    below = list(range(headline + 1, min(len(lines), headline + 1 + after)))
+    above = list(range(headline - 1, max(-1, headline - 1 - date_rules().head_above), -1))
+    for index in below + above:
+        shown = days[index]
+        if shown and len(lines[index]) <= short:
+            return shown[0][0]
+    return None
+
+
+def _labelled_day(days: list[list[tuple[str, str | None]]], label: str) -> str | None:
+    """The first date of the page that a label of this kind introduces."""
+    return next((day for line in days for day, found in line if found == label), None)
+
+
+def _offset_kind(value: str) -> Literal["local", "other"]:
+    """A timestamp written with a non-zero UTC offset states the site's own clock."""
+    match = _EXPLICIT_OFFSET.search(value.strip())
+    if not match or match[1] in ("Z", "+00:00", "+0000", "-00:00", "-0000"):
+        return "other"
+    return "local"
+
+
+def _markup_day(value: str, offset: float | None) -> str | None:
+    """The day a markup timestamp names on the site's own clock: a UTC time (``23:15Z``) is
+    moved by the site's offset when one is known; other values give their written day."""
+    match = _UTC_TIMESTAMP.match(value.strip())
+    if match and offset is not None:
+        try:
+            stamp = datetime(int(match[1]), int(match[2]), int(match[3]), int(match[4]), int(match[5]))
+        except ValueError:
+            return None
+        return _valid_iso(*((stamp + timedelta(hours=offset)).timetuple()[:3]))
+    return parse_iso_like(value)
+
+
+def _markup_days(
+    tree: HtmlElement, objects: list[dict[str, Any]], offset: float | None
+) -> tuple[set[str], set[str], set[str]]:
+    """Days the structured metadata names: (published with a local offset, published, modified).
+
+    Each field counts once, by its first occurrence: a list page's JSON-LD names one date per
+    teaser, and only the page's own item (the first) speaks for the page.
+    """
+    rules = date_rules()
+    local: set[str] = set()
+    published: set[str] = set()
+    modified: set[str] = set()
+    values: dict[str, str] = {}
+    for node in objects:
+        if _is_page_item(node):
+            for key in (*rules.json_ld_keys, *rules.modified_json_ld_keys):
+                if isinstance(node.get(key), str):
+                    values.setdefault(f"ld:{key}", node[key])
+    for elem in tree.iterfind(".//meta[@content]"):
+        key = (elem.get("property") or elem.get("name") or elem.get("itemprop") or "").lower()
+        if key in rules.meta_names or key in rules.modified_meta_names:
+            values.setdefault(key, elem.get("content", ""))
+    modified_keys = {f"ld:{key}" for key in rules.modified_json_ld_keys} | rules.modified_meta_names
+    for key, value in values.items():
+        day = _markup_day(value, offset)
+        if day is None:
+            continue
+        if key in modified_keys:
+            modified.add(day)
+            continue
+        published.add(day)
+        if _offset_kind(value) == "local":
+            local.add(day)
+    return local, published, modified
+
+
+def _first_time_element(tree: HtmlElement) -> str | None:
+    for elem in tree.iterfind(".//time[@datetime]"):
+        if day := parse_iso_like(elem.get("datetime", "")):
+            return day
+    return None
+
+
+def date_evidence(tree: HtmlElement, url: str | None = None, language: str | None = None) -> DateEvidence:
+    """Gather every clue (URL, markup, htmldate's pick with our corrections, dates shown near
+    the headline, the page's date distribution)."""
+    rules = date_rules()
+    objects = _json_ld_objects(tree)
+    offset = site_utc_offset(url, language)
+    local, published, modified = _markup_days(tree, objects, offset)
+    found = _date_from_htmldate(tree, url, language)
+    picked = local_day_of_utc(found, tree, objects, offset) if found else None
+    lines = page_lines(tree)
+    days = _line_days(lines, language)
+    headline = _headline_index(tree, lines)
+    named: dict[str, set[str]] = {
+        "url": {d} if (d := date_from_url(url)) else set(),
+        "time_pub": {d} if (d := date_from_time_element(tree)) else set(),
+        "markup_local": local,
+        "markup": published,
+        "markup_modified": modified,
+        "htmldate": {picked} if picked else set(),
+        "head": {d} if (d := _head_day(lines, days, headline, rules.head_after, rules.head_short)) else set(),
+        "head_wide": ({d} if (d := _head_day(lines, days, headline, rules.wide_after, rules.wide_short))
+                      else set()),
+        "time_first": {d} if (d := _first_time_element(tree)) else set(),
+        "labelled": {d} if (d := _labelled_day(days, "published")) else set(),
+        "labelled_updated": {d} if (d := _labelled_day(days, "updated")) else set(),
+    }
+    counts: dict[str, int] = {}
+    for line in days:
+        for day in {day for day, _ in line}:
+            counts[day] = counts.get(day, 0) + 1
+    return DateEvidence({kind: frozenset(named[kind]) for kind in EVIDENCE_KINDS}, month_from_url(url), counts)
+
+
+def candidate_features(evidence: DateEvidence) -> dict[str, dict[str, float]]:
+    """For each candidate day, the value of every feature of ``FEATURES``."""
+    table: dict[str, dict[str, float]] = {}
+    month = f"{evidence.url_month[0]}-{evidence.url_month[1]:02d}" if evidence.url_month else None
+    for day in evidence.candidates():
+        values = {kind: float(day in evidence.named[kind]) for kind in EVIDENCE_KINDS}
+        values["url_month"] = float(month is not None and day.startswith(month))
+        values["off_url_month"] = float(month is not None and not day.startswith(month))
+        values["page_count"] = math.log1p(evidence.page_counts.get(day, 0))
+        table[day] = values
+    return table
+
+
+def choose_day(evidence: DateEvidence, weights: dict[str, float]) -> str | None:
+    """The candidate day with the highest weighted sum of its features; ties go to the earlier
+    day (a publication precedes its updates)."""
+    scored = [
+        (sum(weights.get(name, 0.0) * value for name, value in features.items()), day)
+        for day, features in candidate_features(evidence).items()
+    ]
+    if not scored:
+        return None
+    best = max(score for score, _ in scored)
+    return min(day for score, day in scored if score == best)
+
+
+def origin_of(day: str, evidence: DateEvidence) -> DateOrigin:
+    """Where the chosen day is written: the URL, the markup, or only the page text."""
+    if day in evidence.named["url"]:
+        return "url"
+    markup = ("time_pub", "markup_local", "markup", "markup_modified", "time_first")
+    return "meta" if any(day in evidence.named[kind] for kind in markup) else "text"
+
 
 def find_published_date(
-    tree: HtmlElement, url: str | None = None, language: str | None = None
+    tree: HtmlElement,
+    url: str | None = None,
+    language: str | None = None,
+    weights: dict[str, float] | None = None,
 ) -> tuple[str | None, DateOrigin | None]:
     """The page's publication day as ISO plus where it came from, or (None, None).
 
-    The order is the module docstring's. ``"meta"`` when the day is the one the markup gives,
-    ``"text"`` when htmldate found it elsewhere (page text, image paths), ``"url"`` from the URL.
+    Every clue of ``date_evidence`` votes for the day it names with its fitted weight
+    (``weights``, default the packaged ones); the best-supported day wins.
     """
-    from_url = date_from_url(url)
-    if from_url:
-        return from_url, "url"
-    from_time = date_from_time_element(tree)
-    if from_time:
-        return from_time, "meta"
-    found = _date_from_htmldate(tree, url, language)
-    markup = date_from_json_ld(tree) or date_from_meta(tree)
-    if found:
-        local = local_day_of_utc(found, tree, url, language)
-        if local != found:
-            return local, "meta"
-        return found, "meta" if found == markup else "text"
-    return (markup, "meta") if markup else (None, None)
+    evidence = date_evidence(tree, url, language)
+    day = choose_day(evidence, date_rules().weights if weights is None else weights)
+    return (day, origin_of(day, evidence)) if day else (None, None)
 
 
 def _date_from_htmldate(tree: HtmlElement, url: str | None, language: str | None) -> str | None:

@@ -41,6 +41,7 @@ from storyline.outlets import Registry, enrich, packaged_registry
 from storyline.story.agenda import Issue, Passage, read_agenda
 from storyline.story.detect import core_documents
 from storyline.story.perspectives import Perspectives, perspectives
+from storyline.story.source_times import source_time
 from storyline.story.summary import opening_vectors, summarize
 from storyline.story.timeline import build_timeline
 
@@ -79,7 +80,7 @@ def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
         title=_title(originals, openings, core),
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         period=_period(documents),
-        sources=[SourceModel(**d.to_dict()) for d in documents],
+        sources=_sources(documents),
         summary=summary,
         timeline=build_timeline(originals),
         entities=entities,
@@ -92,6 +93,16 @@ def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
         story=_story_check(originals, openings),
         words=words,
     )
+
+
+def _sources(documents: list[Document]) -> list[SourceModel]:
+    """The document objects, each with its time (``storyline.story.source_times``)."""
+    out = []
+    for document in documents:
+        time = source_time(document)
+        out.append(SourceModel(**document.to_dict(), effective_date=time.date if time else None,
+                               effective_date_inferred=time.inferred if time else False))
+    return out
 
 
 def _spans(issue: Issue) -> list[tuple[str, int, int]]:

@@ -23,7 +23,9 @@ sources (duplicates are not independent voices and are left out). Constants live
   are shown with all the sources that take them; a source that also states the other side's
   value is no contradiction. Each conflict is also listed under the issues its passages are on.
 * **Countries and blindspots.** Sources grouped by ``country``; an issue covered only by sources
-  of one country, when the story has sources from two or more countries, is a blindspot.
+  of one country, when the story has sources from two or more countries, is a blindspot. A
+  source of another country counts as silent only if the issue's news had happened by its time
+  (published, else the latest past event it reports: ``storyline.story.source_times``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -48,9 +51,10 @@ from storyline.briefing import (
 )
 from storyline.countries import country_names_by_code
 from storyline.model import Document, Event, Timex
-from storyline.read.dates import days_between
+from storyline.read.dates import today_utc
 from storyline.story.agenda import Issue, Passage, key_of, passages_of, word_tokens
 from storyline.story.agenda import config as agenda_config
+from storyline.story.source_times import SourceTime, first_day, latest_reported, source_times
 from storyline.text import is_summary_worthy, stop_words
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")
@@ -104,7 +108,7 @@ def perspectives(documents: Sequence[Document], issues: Sequence[Issue],
     items = [_issue_item(issue, ids, space, conflicts, originals, links, vectors) for issue in issues]
     countries = country_groups(originals, items)
     return Perspectives(issues=items, countries=countries,
-                        blindspots=blindspots(originals, items), conflicts=[c for c, _ in conflicts])
+                        blindspots=blindspots(originals, issues), conflicts=[c for c, _ in conflicts])
 
 
 def _id_order(source: str) -> tuple[int, str]:
@@ -577,40 +581,78 @@ def country_groups(documents: Sequence[Document], items: Sequence[IssueItem]) ->
     return sorted(out, key=lambda g: (g.country is None, -len(g.sources), g.country or ""))
 
 
-def blindspots(documents: Sequence[Document], items: Sequence[IssueItem]) -> list[Blindspot]:
+def blindspots(documents: Sequence[Document], issues: Sequence[Issue],
+               times: dict[str, SourceTime | None] | None = None) -> list[Blindspot]:
     """Issues only one country's sources cover, when the story has two or more countries.
-    A silent source published well before every covering one (``blindspots.max_days_before``)
-    could not have covered it, so it does not make a blindspot."""
+
+    A silent source is expected to cover an issue only if the issue's news had happened by its
+    time (``storyline.story.source_times``: published, else inferred from what it reports):
+    one written before it (``_news_time``) could not have covered it and makes no blindspot.
+    ``times``: each source's time (computed here when not given)."""
     countries = {d.id or "": d.country for d in documents}
-    published = {d.id: d.published for d in documents}
     if len({c for c in countries.values() if c}) < 2:
         return []
+    times = times if times is not None else source_times(documents)
+    by_id = {d.id or "": d for d in documents}
     min_sources = config()["blindspots"]["min_sources"]
     out = []
-    for item in items:
-        covering = [s for s, view in item.by_source.items() if view.sentences > 0]
+    for issue in issues:
+        on_issue = issue.by_source()
+        covering = sorted(on_issue, key=_id_order)
         found = {countries.get(s) for s in covering}
         if len(covering) < min_sources or len(found) != 1 or None in found:
             continue
         country = str(next(iter(found)))
-        silent = [s for s, c in countries.items() if c and c != country and s not in covering
-                  and not _too_early(published.get(s), [published.get(x) for x in covering])]
+        news = _news_time(on_issue, by_id, times)
+        other = [s for s, c in countries.items() if c and c != country and s not in on_issue]
+        earlier = [s for s in other if _before(times.get(s), news)]
+        silent = [s for s in other if s not in earlier]
         if not silent:
             continue
-        others = sorted({str(countries[s]) for s in silent})
-        sources = "source" if len(silent) == 1 else f"{len(silent)} sources"
-        verb = "does" if len(silent) == 1 else "do"
-        note = (f"Only sources from {_country_name(country)} ({', '.join(covering)}) cover "
-                f"{item.label}; the {sources} from {_joined([_country_name(c) for c in others])} "
-                f"({', '.join(sorted(silent, key=_id_order))}) {verb} not mention it.")
-        out.append(Blindspot(issue=item.label, country=country, sources=covering, note=note))
+        out.append(Blindspot(issue=issue.label, country=country, sources=covering,
+                             note=_blindspot_note(issue.label, country, covering, silent, earlier, countries)))
     return out
 
 
-def _too_early(date: str | None, covering: list[str | None]) -> bool:
-    known = sorted(d[:10] for d in covering if d and len(d) >= 10)
-    gap = days_between(date, known[0]) if known else None
-    return gap is not None and gap > config()["blindspots"]["max_days_before"]
+def _news_time(on_issue: dict[str, list[Passage]], documents: dict[str, Document],
+               times: dict[str, SourceTime | None]) -> str | None:
+    """The day by which the issue's news had happened: for each covering source, the latest
+    date of a past event it reports in its passages on the issue, else its publication date
+    less ``blindspots.max_days_before`` days (the news came some time before the report); the
+    earliest of these over the covering sources. An inferred time says nothing here: it bounds
+    a source's date from below, not the news it reports. None when nothing places the news."""
+    margin = timedelta(days=config()["blindspots"]["max_days_before"])
+    bounds: list[str] = []
+    for source, passages in on_issue.items():
+        document = documents.get(source)
+        events = [e for e in (document.annotations.events if document and document.annotations else [])
+                  if any(p.start <= e.start < p.end for p in passages)]
+        reported = latest_reported(events, today_utc())
+        if reported:
+            bounds.append(first_day(reported))
+        elif (time := times.get(source)) is not None and not time.inferred:
+            bounds.append((date.fromisoformat(time.first_day) - margin).isoformat())
+    return min(bounds) if bounds else None
+
+
+def _before(time: SourceTime | None, news: str | None) -> bool:
+    """Whether a source's time is before the issue's news (unknown either way: not before)."""
+    return time is not None and news is not None and time.first_day < news
+
+
+def _blindspot_note(label: str, country: str, covering: list[str], silent: list[str],
+                    earlier: list[str], countries: dict[str, str | None]) -> str:
+    others = sorted({str(countries[s]) for s in silent})
+    sources = "source" if len(silent) == 1 else f"{len(silent)} sources"
+    verb = "does" if len(silent) == 1 else "do"
+    note = (f"Only sources from {_country_name(country)} ({', '.join(covering)}) cover "
+            f"{label}; the {sources} from {_joined([_country_name(c) for c in others])} "
+            f"({', '.join(sorted(silent, key=_id_order))}) {verb} not mention it.")
+    if earlier:
+        were = "was" if len(earlier) == 1 else "were"
+        note += (f" Not counted: {', '.join(sorted(earlier, key=_id_order))}, which {were} "
+                 "written before it happened.")
+    return note
 
 
 def _country_name(country: str) -> str:

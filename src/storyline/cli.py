@@ -300,7 +300,8 @@ def _pile_stories(inputs: tuple[str, ...], fmt: str, mode: Mode | None, fetcher:
             click.echo(json.dumps({"id": document.record_id or document.origin, "story": number},
                                   ensure_ascii=False))
     elif fmt == "json":
-        _echo_json_list(_found_entry(story, origins[story.number]) for story in found.stories)
+        titles = _storyline_titles(found.stories)
+        _echo_json_list(_found_entry(story, origins[story.number], titles) for story in found.stories)
     elif fmt == "md":
         click.echo(_found_markdown(found.stories, origins), nl=False)
     else:
@@ -308,11 +309,21 @@ def _pile_stories(inputs: tuple[str, ...], fmt: str, mode: Mode | None, fetcher:
     sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)
 
 
-def _found_entry(story: FoundStory, origins: list[str]) -> dict[str, Any]:
+def _found_entry(story: FoundStory, origins: list[str], titles: dict[int, str]) -> dict[str, Any]:
     start, end = story.period
+    line = None if story.storyline is None else {"id": story.storyline, "title": titles[story.storyline]}
     return {"id": story.number, "title": story.title, "documents": origins,
             "period": {"start": start, "end": end}, "countries": list(story.countries),
-            "storyline": None}
+            "storyline": line}
+
+
+def _storyline_titles(stories: list[FoundStory]) -> dict[int, str]:
+    """Each storyline of a pile titled by its earliest story (undated stories last)."""
+    titles: dict[int, str] = {}
+    for story in sorted(stories, key=lambda s: (s.period[0] is None, s.period[0] or "", s.number)):
+        if story.storyline is not None:
+            titles.setdefault(story.storyline, story.title)
+    return titles
 
 
 def _found_table(stories: list[FoundStory], origins: dict[int, list[str]]) -> Table:

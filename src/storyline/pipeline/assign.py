@@ -29,6 +29,7 @@ from storyline.story.detect import (
     features_of,
 )
 from storyline.story.neighbours import VectorIndex
+from storyline.story.storylines import StorylineConfig, StorylineLinker
 
 INDEX_CACHE = "stories.usearch"
 INDEX_SAVE_EVERY = 2000  # documents filed between writes of the index file (at least a tenth of it)
@@ -49,6 +50,10 @@ class StoryAssigner:
                                       index=self._load_index(), story_of=story_of,
                                       load=self._profiles, first_key=-1)
         self._unsaved = 0  # documents filed since the index file was written
+        self.linker = StorylineLinker(
+            StorylineConfig.packaged(), load=self._current_profiles, nearby=self._nearby_stories,
+            line_of={s.id: s.storyline for s in store.stories()
+                     if s.kind == "found" and s.storyline is not None})
 
     def file(self, documents: Sequence[Document], features: Sequence[Features] | None = None
              ) -> dict[str, int]:
@@ -69,7 +74,8 @@ class StoryAssigner:
             for document in originals:  # a new story is titled by its first document for now
                 story = self.detector.alive(self.detector.story_of[_number(document.id or "")])
                 titles.setdefault(story, document.title or "")
-            self._save(titles)
+            merged = self._save(titles)
+            self._link_storylines(originals, merged)
         story_of, alive = self.detector.story_of, self.detector.alive
         copies = {d.id: alive(story_of[_number(d.duplicate_of)]) for d in documents
                   if d.id and d.duplicate_of and _number(d.duplicate_of) in story_of}
@@ -79,7 +85,7 @@ class StoryAssigner:
 
     # -- keeping
 
-    def _save(self, titles: dict[int, str]) -> None:
+    def _save(self, titles: dict[int, str]) -> dict[int, int]:
         detector = self.detector
         alive = set(detector.profiles)
         new_stories = {key: titles.get(key, "") for key in alive if key < 0}
@@ -94,10 +100,27 @@ class StoryAssigner:
                       for key in sorted(detector.changed & alive)},
             vocabulary=dict(detector.new_frequency),
         )
-        detector.saved(self.store.save_detection(update))
+        new_ids = self.store.save_detection(update)
+        detector.saved(new_ids)
         self._unsaved += len(update.members)
         if self._unsaved >= max(INDEX_SAVE_EVERY, len(detector.index or ()) // 10):
             self.save_index()
+        return {other: new_ids.get(keep, keep) for other, keep in update.merged.items()}
+
+    def _link_storylines(self, documents: Sequence[Document], merged: dict[int, int]) -> None:
+        """Link the stories this batch touched into storylines (``storyline.story.storylines``),
+        then keep the links. A run killed in between leaves a story unlinked, never a link to
+        a story that is not kept."""
+        for other, keep in merged.items():
+            self.linker.absorb(keep, other)
+        alive, story_of = self.detector.alive, self.detector.story_of
+        self.linker.link(sorted({alive(story_of[_number(d.id or "")]) for d in documents}))
+        new_ids: dict[int, int] = {}
+        for story, line in sorted(self.linker.linked.items()):
+            if line < 0 and line not in new_ids:
+                new_ids[line] = self.store.create_storyline(None)
+            self.store.set_storyline(story, new_ids.get(line, line))
+        self.linker.saved(new_ids)
 
     def save_index(self) -> None:
         """Write the index file if anything was added since it was last written. Why not after
@@ -117,6 +140,20 @@ class StoryAssigner:
     def _profiles(self, stories: Sequence[int]) -> dict[int, StoryProfile]:
         stored = self.store.story_profiles([s for s in stories if s > 0])
         return {story: StoryProfile.from_bytes(data) for story, data in stored.items()}
+
+    def _current_profiles(self, stories: Sequence[int]) -> dict[int, StoryProfile]:
+        """Profiles as detection holds them now (those it has not loaded, from the store)."""
+        held = {s: self.detector.profiles[s] for s in stories if s in self.detector.profiles}
+        return {**self._profiles([s for s in stories if s not in held]), **held}
+
+    def _nearby_stories(self, story: int, profile: StoryProfile) -> list[int]:
+        """The stories of the documents nearest to ``profile``'s meaning."""
+        index, alive = self.detector.index, self.detector.alive
+        if index is None:
+            return []
+        near = (self.detector.story_of.get(n) for n, _ in
+                index.nearest(profile.mean_vector(), self.linker.config.candidates))
+        return list(dict.fromkeys(alive(s) for s in near if s is not None))
 
     def _load_index(self) -> VectorIndex | None:
         """The saved index caught up with the store; None while nothing is filed."""

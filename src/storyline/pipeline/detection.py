@@ -14,7 +14,15 @@ from storyline.model import Document, InputError, Mode
 from storyline.outlets import Registry
 from storyline.pipeline.documents import extract
 from storyline.read.fetch import Fetcher
-from storyline.story.detect import FoundStory, detect_stories, found_stories
+from storyline.story.detect import (
+    DetectConfig,
+    FoundStory,
+    cluster_features,
+    features_of,
+    found_stories,
+    story_profiles,
+)
+from storyline.story.storylines import pile_storylines
 
 Errors = Callable[[InputError], None]
 
@@ -42,9 +50,13 @@ def find_stories(inputs: Iterable[str], *, mode: Mode | None = None, fetcher: Fe
 
 def stories_of(documents: list[Document]) -> PileStories:
     """``find_stories`` on documents already read: originals are clustered, and a near
-    duplicate joins its original's story."""
+    duplicate joins its original's story; stories of one thread are linked into storylines."""
     originals = [d for d in documents if not d.duplicate_of]
-    stories = found_stories(originals, detect_stories(originals))
+    config = DetectConfig.packaged()
+    features = features_of(originals, config=config)
+    labels = cluster_features(features, config)
+    storylines = pile_storylines(story_profiles(features, labels))
+    stories = found_stories(originals, labels, storylines=storylines)
     story_of_id = {id(d): story.number for story in stories for d in story.documents}
     by_doc_id = {d.id: story_of_id[id(d)] for d in originals if d.id}
     numbered = [(d, story_of_id.get(id(d)) or by_doc_id.get(d.duplicate_of or "", 0))

@@ -365,7 +365,7 @@ def _cluster(similarity: NDArray[np.float64], config: DetectConfig,
     Why two cuts: an average over a handful of documents is noisy, so a cut strict enough to
     keep sister stories apart strands the odd short or off-angle report of a story on its own;
     a story that small may join a larger one on weaker evidence (cross-validated on ECB+)."""
-    labels = _average_link(similarity, config.join, sizes)
+    labels = average_link(similarity, config.join, sizes)
     return _attach_small(similarity, labels, config, sizes)
 
 
@@ -429,7 +429,7 @@ def _sparse_products(rows: Sequence[Sparse]) -> NDArray[np.float64]:
     return product
 
 
-def _average_link(similarity: NDArray[np.float64], join: float,
+def average_link(similarity: NDArray[np.float64], join: float,
                   sizes: Sequence[int] | None = None) -> list[int]:
     """Average-link agglomeration until no two clusters average ``join``; labels by first
     member. The closest pair merges first; on a tie, the pair of lowest indices. ``sizes``:
@@ -474,7 +474,17 @@ def _copy(profile: StoryProfile) -> StoryProfile:
 def _node_affinities(config: DetectConfig, nodes: Sequence[StoryProfile]) -> NDArray[np.float64]:
     """``story_affinity`` between every two nodes (profiles), through matrix products; nodes
     whose spans lie more than the window apart have none."""
-    words, names, meaning = config.weights()
+    total, gap = node_affinities(config.weights(), nodes)
+    total[gap > config.window_days] = 0.0  # NaN (undated) compares False: no limit
+    return total
+
+
+def node_affinities(weights: tuple[float, float, float], nodes: Sequence[StoryProfile]
+                    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The average document-pair similarity between every two nodes under ``weights`` (words,
+    names, meaning), and the days between their spans (0 when they overlap, NaN when either is
+    undated)."""
+    words, names, meaning = weights
     sums = np.stack([n.meaning for n in nodes if n.meaning is not None]).astype(np.float64)
     total = meaning * (sums @ sums.T)
     total += words * _sparse_products([n.words for n in nodes])
@@ -485,8 +495,8 @@ def _node_affinities(config: DetectConfig, nodes: Sequence[StoryProfile]) -> NDA
     last = np.array([np.nan if n.last_day is None else n.last_day for n in nodes])
     with np.errstate(invalid="ignore"):
         gap = np.maximum(first[None, :] - last[:, None], first[:, None] - last[None, :])
-        total[gap > config.window_days] = 0.0  # NaN (undated) compares False: no limit
-    return total
+        gap = np.where(np.isnan(gap), gap, np.maximum(gap, 0.0))
+    return total, gap
 
 
 def _root(parent: list[int], node: int) -> int:
@@ -812,26 +822,42 @@ class FoundStory:
     core: tuple[Document, ...]
     period: tuple[str | None, str | None]
     countries: tuple[str, ...]
+    storyline: int | None = None  # the pile's storyline (1, 2, ...) it continues, if any
 
 
 def found_stories(documents: Sequence[Document], labels: Sequence[int], *,
-                  embedder: Embedder | None = None) -> list[FoundStory]:
+                  embedder: Embedder | None = None,
+                  storylines: Mapping[int, int | None] | None = None) -> list[FoundStory]:
     """The stories of ``documents`` given each one's story number (``detect_stories``), the
-    largest first (ties: the earlier story)."""
+    largest first (ties: the earlier story); ``storylines``: each story number's storyline."""
     groups: dict[int, list[Document]] = {}
     for document, label in zip(documents, labels):
         groups.setdefault(label, []).append(document)
     order = sorted(groups, key=lambda label: (-len(groups[label]), label))
-    return [_found(number, groups[label], embedder) for number, label in enumerate(order, 1)]
+    return [_found(number, groups[label], embedder, (storylines or {}).get(label))
+            for number, label in enumerate(order, 1)]
 
 
-def _found(number: int, members: list[Document], embedder: Embedder | None) -> FoundStory:
+def _found(number: int, members: list[Document], embedder: Embedder | None,
+           storyline: int | None) -> FoundStory:
     core = tuple(core_documents(members, embedder=embedder))
     dates = sorted(d.published for d in members if d.published)
     countries = sorted({d.country for d in members if d.country})
     title = next((d.title for d in core if d.title), None) or _first_words(core[0].text)
     return FoundStory(number, title, tuple(members), core,
-                      (dates[0] if dates else None, dates[-1] if dates else None), tuple(countries))
+                      (dates[0] if dates else None, dates[-1] if dates else None), tuple(countries),
+                      storyline)
+
+
+def story_profiles(features: Sequence[Features], labels: Sequence[int]) -> dict[int, StoryProfile]:
+    """Each story's profile (by label), its documents weighed under the idf of all of them."""
+    vocabulary = Vocabulary()
+    for item in features:
+        vocabulary.see(item)
+    profiles: dict[int, StoryProfile] = {}
+    for item, label in zip(features, labels):
+        profiles.setdefault(label, StoryProfile()).add(Member.of(item, vocabulary))
+    return profiles
 
 
 def core_documents(members: Sequence[Document], *, embedder: Embedder | None = None) -> list[Document]:

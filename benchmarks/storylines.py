@@ -1,0 +1,302 @@
+"""Storyline benchmark: Timeline17 (dev topics) as one stream, storylines against the topics.
+
+Data (tls/README.md): the development half's articles, all folders together (4 topics, 9
+outlets), read in publication order as one stream; the gold storyline of an article is its
+topic (the folder name before the underscore). The topics overlap in time (the oil spill, the
+singer's death and its trial, the Syrian uprising), so time alone cannot separate them.
+
+Systems, all in one run:
+
+* ours, online: ``StoryDetector`` (the packaged story detection) reads the stream in batches
+  of 50; after each batch ``StorylineLinker`` links the stories it touched (as ``storyline
+  ingest`` does); each article's label is its story's storyline (a story in none is its own).
+* ours, batch: the stream's final stories linked at once (``link_stories``).
+* baselines: TF-IDF cosine average link over the articles (as in ``benchmarks/stories.py``),
+  cut at the threshold tuned on ECB+ train (the story baseline), and cut at the threshold
+  tuned on these topics leaving one topic out (the strongest baseline we have).
+
+Figures: BCubed P/R/F1 over articles (``clustering_metrics.py``), pairwise F1, clusters.
+Out of sample: leave one topic out. For each topic, the setting (ours: weights, ``link`` and
+decay; baseline: threshold) that scores best on the other topics' articles is applied, and
+that topic's articles are scored with it (per-article BCubed, the clustering of the whole
+stream under that setting); the out-of-fold figure averages over all articles. ``--tune``
+prints the grid's best settings (what ``data/storylines.json`` holds was chosen from it).
+
+Usage: python benchmarks/storylines.py [DATA] [--limit N] [--json FILE] [--tune] [--cache FILE]
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import math
+import pickle
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.sparse import csr_matrix
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from clustering_metrics import bcubed, cluster_count, pairwise_f1  # noqa: E402
+from common import data_argument_parser, finish, print_table  # noqa: E402
+
+from storyline.model import Document  # noqa: E402
+from storyline.story.detect import (  # noqa: E402
+    DetectConfig,
+    Features,
+    StoryDetector,
+    StoryProfile,
+    features_of,
+)
+from storyline.story.storylines import StorylineConfig, StorylineLinker, link_stories  # noqa: E402
+from storyline.text import stop_words  # noqa: E402
+
+FOLDER = Path("tls") / "timeline17"
+BRACKETS = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}"}
+BATCH = 50
+COLUMNS = ["bcubed_p", "bcubed_r", "bcubed_f1", "pairwise_f1", "clusters"]
+# The grid of ``--tune`` and of the out-of-fold figure: weights (words, names, meaning), link, decay.
+WEIGHTS = [(0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.57, 0.29, 0.14), (0.4, 0.4, 0.2), (0.5, 0.1, 0.4)]
+LINKS = [round(0.02 + 0.01 * step, 2) for step in range(14)]  # 0.02 .. 0.15
+DECAYS = [0.0, 0.2, 0.5, 1.0, 2.0]
+THRESHOLDS = [round(0.5 + 0.01 * step, 2) for step in range(50)]  # cosine distance 0.50 .. 0.99
+_TOKEN = re.compile(r"\b\w\w+\b")
+Figures = dict[str, Any]
+Labels = list[Hashable]
+
+
+# --- data -------------------------------------------------------------------------------------
+
+def load_stream(data: Path, limit: int | None = None) -> tuple[list[Document], list[str]]:
+    """Every dev article, in publication order (ties: folder, then numeric id), with its topic."""
+    root = data / FOLDER if (data / FOLDER).is_dir() else data
+    rows: list[tuple[str, str, int, Document]] = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        with gzip.open(folder / "articles.jsonl.gz", "rt", encoding="utf-8") as handle:
+            for line in handle:
+                record = json.loads(line)
+                document = _document(folder.name, record)
+                if document is not None:
+                    rows.append((record["time"], folder.name, int(record["id"]), document))
+    rows.sort(key=lambda row: row[:3])
+    rows = rows[:limit]
+    return [row[3] for row in rows], [row[1].split("_")[0] for row in rows]
+
+
+def _document(folder: str, record: dict[str, Any]) -> Document | None:
+    """The first line of a Timeline17 text runs headline, standfirst and dateline together: it
+    is the title; the rest, untokenised, the text."""
+    lines = [_untokenised(s) for s in record["text"].split(" \n") if s.strip()]
+    if not lines:
+        return None
+    return Document(origin=f"{folder}/{record['id']}", id=None, title=lines[0],
+                    text=" ".join(lines[1:]) or lines[0], published=record["time"])
+
+
+def _untokenised(line: str) -> str:
+    from nltk.tokenize.treebank import TreebankWordDetokenizer  # type: ignore[import-untyped]
+
+    tokens = [BRACKETS.get(token, token) for token in line.split()]
+    return str(TreebankWordDetokenizer().detokenize(tokens))
+
+
+def cached_features(documents: Sequence[Document], cache: Path | None) -> list[Features]:
+    """Detection's features of the articles (kept in ``cache`` when given: embedding is the
+    slow part, and the figures are about linking)."""
+    if cache is not None and cache.exists():
+        stored: list[Features] = pickle.loads(cache.read_bytes())
+        if len(stored) == len(documents):
+            return stored
+    made = features_of(documents)
+    if cache is not None:
+        cache.write_bytes(pickle.dumps(made))
+    return made
+
+
+# --- scoring ----------------------------------------------------------------------------------
+
+def score(gold: Sequence[str], pred: Sequence[Hashable]) -> Figures:
+    b3, pairs = bcubed(gold, pred), pairwise_f1(gold, pred)
+    return {"bcubed_p": b3.precision, "bcubed_r": b3.recall, "bcubed_f1": b3.f1,
+            "pairwise_f1": pairs.f1, "clusters": cluster_count(pred)}
+
+
+def per_article(gold: Sequence[str], pred: Sequence[Hashable]) -> tuple[np.ndarray, np.ndarray]:
+    """Each article's BCubed precision and recall."""
+    cells = Counter(zip(gold, pred))
+    gold_sizes, pred_sizes = Counter(gold), Counter(pred)
+    precision = np.array([cells[g, p] / pred_sizes[p] for g, p in zip(gold, pred)])
+    recall = np.array([cells[g, p] / gold_sizes[g] for g, p in zip(gold, pred)])
+    return precision, recall
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def leave_one_topic_out(gold: Sequence[str], labellings: dict[Any, Labels]) -> tuple[Figures, dict[str, Any]]:
+    """The out-of-fold BCubed figure over a grid of labellings of the whole stream (see the
+    module docstring), and the setting each held-out topic got."""
+    topics = sorted(set(gold))
+    held = {t: np.array([g == t for g in gold]) for t in topics}
+    scores = {setting: per_article(gold, labels) for setting, labels in labellings.items()}
+    precision, recall = np.zeros(len(gold)), np.zeros(len(gold))
+    chosen: dict[str, Any] = {}
+    for topic in topics:
+        train = ~held[topic]
+        best = max(scores, key=lambda s: (_f1(scores[s][0][train].mean(), scores[s][1][train].mean())))
+        chosen[topic] = best
+        precision[held[topic]] = scores[best][0][held[topic]]
+        recall[held[topic]] = scores[best][1][held[topic]]
+    return ({"bcubed_p": precision.mean(), "bcubed_r": recall.mean(),
+             "bcubed_f1": _f1(precision.mean(), recall.mean()), "pairwise_f1": math.nan,
+             "clusters": math.nan}, chosen)
+
+
+# --- baselines --------------------------------------------------------------------------------
+
+def tfidf_rows(texts: Sequence[str]) -> csr_matrix:
+    """Sparse l2-normalised TF-IDF rows, weighted as ``benchmarks/stories.py`` weighs them."""
+    stops = stop_words()
+    counts = [Counter(t for t in _TOKEN.findall(text.lower()) if t not in stops) for text in texts]
+    vocabulary: dict[str, int] = {}
+    columns, values, starts = [], [], [0]
+    for bag in counts:
+        for term, count in bag.items():
+            columns.append(vocabulary.setdefault(term, len(vocabulary)))
+            values.append(1.0 + math.log(count))
+        starts.append(len(columns))
+    matrix = csr_matrix((values, columns, starts), shape=(len(texts), max(len(vocabulary), 1)))
+    frequency = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    matrix = matrix.multiply(np.log((1 + len(texts)) / (1 + frequency)) + 1.0).tocsr()
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).ravel()
+    return csr_matrix(matrix.multiply(1.0 / np.where(norms > 0, norms, 1.0)[:, None]))
+
+
+def baseline_tree(documents: Sequence[Document]) -> np.ndarray:
+    rows = tfidf_rows([f"{d.title}. {d.text}" for d in documents])
+    distance = np.clip(1.0 - (rows @ rows.T).toarray(), 0.0, 2.0)
+    condensed = distance[np.triu_indices(len(documents), k=1)]
+    return linkage(condensed, method="average")
+
+
+def baseline_cut(tree: np.ndarray, threshold: float) -> Labels:
+    return [int(label) for label in fcluster(tree, t=threshold, criterion="distance")]
+
+
+def ecb_threshold(data: Path) -> float:
+    """The story baseline's threshold, tuned on ECB+ train as ``benchmarks/stories.py`` does."""
+    import stories
+
+    documents, gold = stories.load_split(data, "train")
+    threshold, _ = stories.tune_threshold(documents, gold)
+    return threshold
+
+
+# --- ours -------------------------------------------------------------------------------------
+
+def run_stream(features: Sequence[Features], config: StorylineConfig,
+               detect: DetectConfig | None = None) -> tuple[Labels, Labels, list[StoryProfile]]:
+    """(storyline of each article online, story of each article, the final stories' profiles
+    in story-label order)."""
+    detector = StoryDetector(detect or DetectConfig.packaged())
+    linker = StorylineLinker(config, load=lambda ids: _profiles(detector, ids),
+                             nearby=lambda story, profile: _nearby(detector, profile, config))
+    absorbed: set[int] = set()
+    for start in range(0, len(features), BATCH):
+        numbers = range(start, min(start + BATCH, len(features)))
+        for number in numbers:
+            detector.add(number, features[number])
+        detector.settle()
+        for other in sorted(set(detector.merged) - absorbed):
+            linker.absorb(detector.alive(other), other)
+            absorbed.add(other)
+        touched = sorted({detector.alive(detector.story_of[n]) for n in numbers})
+        linker.link(touched)
+    stories = [detector.alive(detector.story_of[n]) for n in range(len(features))]
+    lines: Labels = [("line", linker.line_of[s]) if s in linker.line_of else ("story", s) for s in stories]
+    order = list(dict.fromkeys(stories))
+    return lines, [order.index(s) for s in stories], [detector.profiles[s] for s in order]
+
+
+def _profiles(detector: StoryDetector, stories: Sequence[int]) -> dict[int, StoryProfile]:
+    return {s: detector.profiles[s] for s in stories if s in detector.profiles}
+
+
+def _nearby(detector: StoryDetector, profile: StoryProfile, config: StorylineConfig) -> list[int]:
+    if detector.index is None:
+        return []
+    near = (detector.alive(detector.story_of[n]) for n, _ in detector.index.nearest(
+        profile.mean_vector(), config.candidates))
+    return list(dict.fromkeys(near))
+
+
+def batch_lines(stories: Labels, profiles: Sequence[StoryProfile], config: StorylineConfig) -> Labels:
+    lines = link_stories(profiles, config)
+    return [lines[int(story)] for story in stories]  # type: ignore[call-overload]
+
+
+def grid() -> list[StorylineConfig]:
+    packaged = StorylineConfig.packaged()
+    return [replace(packaged, words=w, names=n, meaning=m, link=link, decay_per_year=decay)
+            for (w, n, m), link, decay in itertools.product(WEIGHTS, LINKS, DECAYS)]
+
+
+def _setting(config: StorylineConfig) -> tuple[float, ...]:
+    return (config.words, config.names, config.meaning, config.link, config.decay_per_year)
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+def main() -> int:
+    parser = data_argument_parser(__doc__.splitlines()[0])
+    parser.add_argument("--tune", action="store_true", help="print the grid's best settings")
+    parser.add_argument("--cache", type=Path, default=None, help="keep the articles' features here")
+    args = parser.parse_args()
+    documents, gold = load_stream(args.data, args.limit)
+    print(f"Timeline17 dev as one stream: {len(documents)} articles, {len(set(gold))} topics",
+          file=sys.stderr)
+    started = time.perf_counter()
+    features = cached_features(documents, args.cache)
+    config = StorylineConfig.packaged()
+    online, stories, profiles = run_stream(features, config)
+    stream_s = time.perf_counter() - started
+    settings = {_setting(c): batch_lines(stories, profiles, c) for c in grid()}
+    batch_oof, chosen = leave_one_topic_out(gold, settings)
+    tree = baseline_tree(documents)
+    cuts = {t: baseline_cut(tree, t) for t in THRESHOLDS}
+    baseline_oof, baseline_chosen = leave_one_topic_out(gold, cuts)
+    ecb = ecb_threshold(args.data)
+    rows = [
+        ("ours online (stream, packaged)", score(gold, online)),
+        ("ours batch (packaged)", score(gold, batch_lines(stories, profiles, config))),
+        ("ours batch (leave one topic out)", batch_oof),
+        ("stories alone (no storylines)", score(gold, stories)),
+        (f"tf-idf average link (ECB+ train cut {ecb})", score(gold, baseline_cut(tree, ecb))),
+        ("tf-idf average link (leave one topic out)", baseline_oof),
+        ("tf-idf average link (best cut, in-sample)",
+         max((score(gold, labels) for labels in cuts.values()), key=lambda f: f["bcubed_f1"])),
+    ]
+    print_table("Storylines on Timeline17 dev (one stream; gold: topic)", rows, COLUMNS)
+    print(f"stream: {len(documents)} articles in {stream_s:.1f} s (features included); "
+          f"settings chosen leaving one topic out: ours {chosen}; baseline {baseline_chosen}")
+    if args.tune:
+        ranked = sorted(settings, key=lambda s: -score(gold, settings[s])["bcubed_f1"])
+        for setting in ranked[:10]:
+            print("in-sample", setting, round(score(gold, settings[setting])["bcubed_f1"], 4))
+    results = {name: figures for name, figures in rows}
+    return finish(results, args.json_out, None)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

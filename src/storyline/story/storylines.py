@@ -1,0 +1,206 @@
+"""Storylines: stories that continue one thread (the same actors and issues, later dates).
+
+Story detection keeps documents more than a few weeks apart in different stories: a summit and
+the next summit a year later are two stories. A storyline links such stories. Two stories are
+alike by the same three views as two documents (``storyline.story.detect``: content words,
+names, the meaning of openings), weighed for threads rather than events (a thread keeps its
+actors and issues while its events change), averaged over their document pairs, and discounted
+by the time between them (``decay_per_year``); stories further apart than ``max_gap_days`` never
+link. A thread is a group of stories whose average reaches ``link``: average link over stories,
+where each story counts as many times as it has documents.
+
+A pile is linked exactly (``link_stories``). A stream is linked online (``StorylineLinker``):
+each story not yet in a storyline joins the storyline it is most like, or forms one with the
+unlinked story it is most like, when that reaches ``link``; candidates come from the stories
+near it (the caller's nearest-neighbour index), so the cost does not grow with the store.
+Once linked, a story stays (a person may move it: ``Store.set_storyline``).
+
+The weights, ``link`` and the decay are data (``data/storylines.json``), chosen on the
+Timeline17 development topics as one stream, leaving one topic out (``benchmarks/storylines.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from storyline.resources import read_data
+from storyline.story.detect import StoryProfile, average_link, node_affinities
+
+DATA_FILE = "storylines.json"
+ProfileLoader = Callable[[Sequence[int]], Mapping[int, StoryProfile]]
+Nearby = Callable[[int, StoryProfile], Sequence[int]]
+
+
+@dataclass(frozen=True)
+class StorylineConfig:
+    """How alike stories of one thread are, and how time wears the likeness down."""
+
+    words: float
+    names: float
+    meaning: float
+    link: float  # the average document-pair similarity at which stories form one storyline
+    decay_per_year: float  # the likeness is multiplied by exp(-decay * years between stories)
+    max_gap_days: int  # stories further apart than this never link
+    candidates: int  # nearest documents whose stories (and their storylines) a story may join
+
+    @classmethod
+    def packaged(cls) -> StorylineConfig:
+        data = _config()
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+    def weights(self) -> tuple[float, float, float]:
+        total = self.words + self.names + self.meaning
+        return self.words / total, self.names / total, self.meaning / total
+
+
+@lru_cache(maxsize=1)
+def _config() -> dict[str, Any]:
+    data: dict[str, Any] = read_data(DATA_FILE)
+    return data
+
+
+def thread_affinities(config: StorylineConfig, nodes: Sequence[StoryProfile]) -> NDArray[np.float64]:
+    """How alike every two nodes (stories, or storylines as the sum of their stories) are as
+    parts of one thread: the average document-pair similarity, worn down by the time between
+    them; 0 beyond ``max_gap_days``."""
+    total, gap = node_affinities(config.weights(), nodes)
+    with np.errstate(invalid="ignore"):
+        known = ~np.isnan(gap)
+        years = np.where(known, gap, 0.0) / 365.25
+        total *= np.exp(-config.decay_per_year * years)
+        total[known & (gap > config.max_gap_days)] = 0.0
+    return total
+
+
+def link_stories(profiles: Sequence[StoryProfile], config: StorylineConfig | None = None) -> list[int]:
+    """The storyline of each story (0, 1, ... by first appearance; a storyline of one story is
+    a story of no thread yet): average link over the stories, cut at ``link``."""
+    config = config or StorylineConfig.packaged()
+    usable = [k for k, profile in enumerate(profiles) if profile.size > 0 and profile.meaning is not None]
+    labels = list(range(len(profiles)))
+    if len(usable) < 2:
+        return _renumbered(labels)
+    found = average_link(thread_affinities(config, [profiles[k] for k in usable]), config.link,
+                         [profiles[k].size for k in usable])
+    for position, k in enumerate(usable):
+        labels[k] = len(profiles) + found[position]
+    return _renumbered(labels)
+
+
+def pile_storylines(profiles: Mapping[int, StoryProfile], config: StorylineConfig | None = None
+                    ) -> dict[int, int | None]:
+    """The storyline (1, 2, ... by first story) of each story of a pile, by its key; None for a
+    story that continues no other."""
+    keys = list(profiles)
+    labels = link_stories([profiles[key] for key in keys], config)
+    sizes = Counter(labels)
+    numbers: dict[int, int] = {}
+    return {key: numbers.setdefault(label, len(numbers) + 1) if sizes[label] > 1 else None
+            for key, label in zip(keys, labels)}
+
+
+def _renumbered(labels: Sequence[int]) -> list[int]:
+    first: dict[int, int] = {}
+    return [first.setdefault(label, len(first)) for label in labels]
+
+
+class StorylineLinker:
+    """Online linking (see the module docstring). ``line_of`` maps each linked story to its
+    storyline; new storylines get keys -1, -2, ... until the caller gives them ids (``saved``).
+    ``load`` fetches story profiles by id; ``nearby`` names stories near a story."""
+
+    def __init__(self, config: StorylineConfig | None = None, *, line_of: Mapping[int, int] | None = None,
+                 load: ProfileLoader, nearby: Nearby) -> None:
+        self.config = config or StorylineConfig.packaged()
+        self.line_of: dict[int, int] = {}
+        self._members: dict[int, set[int]] = {}  # storyline -> its stories
+        for story, line in (line_of or {}).items():
+            self._place(story, line)
+        self._load = load
+        self._nearby = nearby
+        self._next_key = -1
+        self.linked: dict[int, int] = {}  # story -> storyline, linked since ``saved``
+
+    def link(self, stories: Sequence[int]) -> dict[int, int]:
+        """Link each of ``stories`` that is in no storyline yet, in the order given; the links
+        made (story -> storyline key), also kept in ``linked``."""
+        made: dict[int, int] = {}
+        for story in stories:
+            if story in self.line_of:
+                continue
+            line = self._link_one(story)
+            if line is not None:
+                made[story] = line
+        return made
+
+    def absorb(self, keep: int, other: int) -> None:
+        """Story ``other`` was merged into ``keep``: ``keep`` takes its storyline if it has none."""
+        line = self.line_of.pop(other, None)
+        self.linked.pop(other, None)
+        if line is not None:
+            self._members[line].discard(other)
+        if line is not None and keep not in self.line_of:
+            self._join(keep, line)
+
+    def saved(self, new_ids: Mapping[int, int]) -> None:
+        """The caller kept ``linked``; the storylines it created got ids ``new_ids`` (by key)."""
+        self._members = {new_ids.get(line, line): stories for line, stories in self._members.items()}
+        self.line_of = {story: new_ids.get(line, line) for story, line in self.line_of.items()}
+        self.linked = {}
+
+    def _link_one(self, story: int) -> int | None:
+        profile = self._load([story]).get(story)
+        if profile is None or profile.size <= 0 or profile.meaning is None:
+            return None
+        near = [s for s in self._nearby(story, profile) if s != story]
+        lines = sorted({self.line_of[s] for s in near if s in self.line_of}, key=_key_order)
+        alone = [s for s in near if s not in self.line_of]
+        members = {line: sorted(self._members[line]) for line in lines}
+        loaded = self._load(sorted({*alone, *(s for group in members.values() for s in group)}))
+        options = [_sum(loaded[s] for s in members[line] if s in loaded) for line in lines]
+        options += [loaded[s] for s in alone if s in loaded]
+        keys: list[tuple[str, int]] = [("line", line) for line in lines]
+        keys += [("story", s) for s in alone if s in loaded]
+        usable = [k for k, option in enumerate(options) if option.size > 0 and option.meaning is not None]
+        if not usable:
+            return None
+        scores = thread_affinities(self.config, [profile, *(options[k] for k in usable)])[0, 1:]
+        best = int(np.argmax(scores))  # ties: the first, lines before stories, oldest first
+        if scores[best] < self.config.link:
+            return None
+        kind, target = keys[usable[best]]
+        line = target if kind == "line" else self._join(target, self._new_line())
+        return self._join(story, line)
+
+    def _new_line(self) -> int:
+        key = self._next_key
+        self._next_key -= 1
+        return key
+
+    def _join(self, story: int, line: int) -> int:
+        self._place(story, line)
+        self.linked[story] = line
+        return line
+
+    def _place(self, story: int, line: int) -> None:
+        self.line_of[story] = line
+        self._members.setdefault(line, set()).add(story)
+
+
+def _sum(profiles: Iterable[StoryProfile]) -> StoryProfile:
+    total = StoryProfile()
+    for profile in profiles:
+        total.absorb(profile)
+    return total
+
+
+def _key_order(key: int) -> tuple[bool, int]:
+    """Stored storylines (ids > 0) by id, then new ones by order of creation."""
+    return key < 0, abs(key)

@@ -1,0 +1,124 @@
+"""Storylines: stories of one thread linked, in a pile, online and in a real SQLite store."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from storyline.cli import main
+from storyline.pipeline.documents import ingest
+from storyline.store import open_store
+from storyline.story.detect import StoryProfile
+from storyline.story.storylines import (
+    StorylineConfig,
+    StorylineLinker,
+    link_stories,
+    pile_storylines,
+    thread_affinities,
+)
+from tests.conftest import EXAMPLES, REPO
+
+FOLLOW_UP = REPO / "examples" / "followup"
+
+
+def _profile(words: dict[str, float], day: int | None, axis: int, size: int = 1) -> StoryProfile:
+    """A story of ``size`` identical documents: unit word vector ``words``, meaning along ``axis``."""
+    norm = sum(v * v for v in words.values()) ** 0.5
+    vector = np.zeros(8, dtype=np.float32)
+    vector[axis] = 1.0
+    return StoryProfile(size, {k: size * v / norm for k, v in words.items()}, {},
+                        size * vector, day, day)
+
+
+RIVER = {"river": 1.0, "dam": 1.0, "tariff": 0.5}
+CHESS = {"chess": 1.0, "match": 1.0, "opening": 0.5}
+
+
+def test_time_wears_the_likeness_down_and_ends_it_past_the_gap() -> None:
+    config = replace(StorylineConfig.packaged(), decay_per_year=0.5, max_gap_days=400)
+    near = thread_affinities(config, [_profile(RIVER, 0, 0), _profile(RIVER, 30, 0)])[0, 1]
+    year = thread_affinities(config, [_profile(RIVER, 0, 0), _profile(RIVER, 365, 0)])[0, 1]
+    beyond = thread_affinities(config, [_profile(RIVER, 0, 0), _profile(RIVER, 500, 0)])[0, 1]
+    undated = thread_affinities(config, [_profile(RIVER, None, 0), _profile(RIVER, 900, 0)])[0, 1]
+    assert near > year > 0.0 and beyond == 0.0
+    assert year == pytest.approx(near * np.exp(-0.5 * (365 - 30) / 365.25), rel=1e-6)
+    words, _, meaning = config.weights()  # these profiles share words and meaning, no names
+    assert undated == pytest.approx(words + meaning)  # an undated story is not held to the gap
+
+
+def test_a_pile_links_stories_of_one_thread_and_leaves_the_rest_alone() -> None:
+    config = replace(StorylineConfig.packaged(), link=0.3)
+    profiles = [_profile(RIVER, 0, 0, 3), _profile(CHESS, 10, 1, 2), _profile(RIVER, 200, 0, 2),
+                _profile({"volcano": 1.0}, 20, 2)]
+    assert link_stories(profiles, config) == [0, 1, 0, 2]
+    numbered = pile_storylines(dict(enumerate(profiles)), config)
+    assert numbered == {0: 1, 1: None, 2: 1, 3: None}
+    assert link_stories([], config) == [] and link_stories(profiles[:1], config) == [0]
+
+
+def test_online_linking_joins_a_storyline_or_starts_one_with_a_lone_story() -> None:
+    config = replace(StorylineConfig.packaged(), link=0.3)
+    stories = {1: _profile(RIVER, 0, 0, 3), 2: _profile(CHESS, 5, 1, 2), 3: _profile(RIVER, 150, 0),
+               4: _profile(RIVER, 300, 0), 5: _profile({"volcano": 1.0}, 310, 2)}
+    present: list[int] = []  # the stories that exist so far (what an index would offer)
+    linker = StorylineLinker(config, load=lambda ids: {i: stories[i] for i in ids if i in stories},
+                             nearby=lambda story, profile: list(present))
+    present += [1, 2]
+    assert linker.link([1, 2]) == {}  # the river and the chess match share no thread
+    present.append(3)
+    assert linker.link([3]) == {3: -1}  # a later river story starts a storyline with the first
+    assert linker.line_of == {1: -1, 3: -1} and linker.linked == {1: -1, 3: -1}
+    linker.saved({-1: 7})
+    present += [4, 5]
+    assert linker.link([4, 5]) == {4: 7}
+    assert linker.line_of == {1: 7, 3: 7, 4: 7}
+    linker.absorb(keep=2, other=4)  # a story merged away hands its storyline to the keeper
+    assert linker.line_of == {1: 7, 3: 7, 2: 7}
+
+
+@pytest.fixture(scope="module")
+def linked_store(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Path:
+    """The seeds, the example corpus and its follow-up in one store, stories found at ingest."""
+    db = tmp_path_factory.mktemp("storylines") / "s.db"
+    with open_store(str(db)) as store:
+        for inputs in ([str(seeds_dir)], [str(EXAMPLES)], [str(FOLLOW_UP)]):
+            report = ingest(inputs, store, annotate=False, find_stories=True)
+            assert report.stories
+    return db
+
+
+def test_seeds_and_the_example_corpus_make_two_storylines(linked_store: Path) -> None:
+    with open_store(str(linked_store)) as store:
+        lines = store.storylines()
+        year_of = {}
+        for story in store.stories():
+            for document in store.story_documents(story.id):
+                year_of[document.origin] = (story.id, story.storyline, (document.published or "")[:7])
+    assert len([line for line in lines if line.stories]) == 2
+    seeds = {v for origin, v in year_of.items() if "seeds" in origin}
+    assert {year for _, _, year in seeds} >= {"2017-07", "2018-07"}
+    assert len({line for _, line, _ in seeds}) == 1 and None not in {line for _, line, _ in seeds}
+    by_year = Counter((story, year[:4]) for story, _, year in seeds)
+    assert len({story for story, _ in by_year}) >= 2  # the two meetings are two stories
+    example = {v for origin, v in year_of.items() if "examples" in origin}
+    assert len({line for _, line, _ in example}) == 1
+    assert {line for _, line, _ in example}.isdisjoint({line for _, line, _ in seeds})
+    assert {month for _, _, month in example} == {"2025-05", "2025-09"}
+
+
+def test_stories_json_names_each_found_story_s_storyline(seeds_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["stories", str(seeds_dir), str(FOLLOW_UP), str(EXAMPLES),
+                                       "--format", "json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    stories = json.loads(result.output)
+    lines = Counter(s["storyline"]["id"] for s in stories if s["storyline"] is not None)
+    assert len(lines) == 2 and all(count >= 2 for count in lines.values())
+    for story in stories:
+        if story["storyline"] is not None:
+            assert story["storyline"]["title"] in {s["title"] for s in stories}

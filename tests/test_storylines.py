@@ -21,6 +21,7 @@ from storyline.story.storylines import (
     link_stories,
     pile_storylines,
     thread_affinities,
+    thread_affinities_to,
 )
 from tests.conftest import EXAMPLES, REPO
 
@@ -122,3 +123,11 @@ def test_stories_json_names_each_found_story_s_storyline(seeds_dir: Path) -> Non
     for story in stories:
         if story["storyline"] is not None:
             assert story["storyline"]["title"] in {s["title"] for s in stories}
+
+
+def test_one_row_of_affinities_is_the_matrix_row() -> None:
+    config = StorylineConfig.packaged()
+    profiles = [_profile(RIVER, 0, 0, 3), _profile(CHESS, 100, 1, 2), _profile(RIVER, 300, 0, 2),
+                _profile(RIVER, None, 0)]
+    row = thread_affinities_to(config, profiles[0], profiles[1:])
+    assert row == pytest.approx(thread_affinities(config, profiles)[0, 1:])

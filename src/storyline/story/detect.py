@@ -297,7 +297,7 @@ def _heaviest(weights: Sparse, keys: int) -> Sparse:
     return dict(sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:keys])
 
 
-def _dot(small: Mapping[str, float], large: Mapping[str, float]) -> float:
+def sparse_dot(small: Mapping[str, float], large: Mapping[str, float]) -> float:
     if len(small) > len(large):
         small, large = large, small
     return sum(value * large.get(key, 0.0) for key, value in small.items())
@@ -315,7 +315,7 @@ def member_affinity(config: DetectConfig, member: Member, story: StoryProfile) -
     if story.size <= 0 or _apart(config, story.first_day, story.last_day, member.day):
         return 0.0
     words, names, meaning = config.weights()
-    total = words * _dot(member.words, story.words) + names * _dot(member.names, story.names)
+    total = words * sparse_dot(member.words, story.words) + names * sparse_dot(member.names, story.names)
     if story.meaning is not None:
         total += meaning * float(member.vector @ story.meaning)
     return total / story.size
@@ -330,7 +330,7 @@ def story_affinity(config: DetectConfig, a: StoryProfile, b: StoryProfile) -> fl
             and _apart(config, a.first_day, a.last_day, b.last_day)):
         return 0.0
     words, names, meaning = config.weights()
-    total = words * _dot(a.words, b.words) + names * _dot(a.names, b.names)
+    total = words * sparse_dot(a.words, b.words) + names * sparse_dot(a.names, b.names)
     if a.meaning is not None and b.meaning is not None:
         total += meaning * float(a.meaning @ b.meaning)
     return total / (a.size * b.size)

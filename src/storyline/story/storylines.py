@@ -21,6 +21,8 @@ Timeline17 development topics as one stream, leaving one topic out (``benchmarks
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections import Counter
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from storyline.resources import read_data
-from storyline.story.detect import StoryProfile, average_link, node_affinities
+from storyline.story.detect import StoryProfile, average_link, node_affinities, sparse_dot
 
 DATA_FILE = "storylines.json"
 ProfileLoader = Callable[[Sequence[int]], Mapping[int, StoryProfile]]
@@ -77,6 +79,27 @@ def thread_affinities(config: StorylineConfig, nodes: Sequence[StoryProfile]) ->
         total *= np.exp(-config.decay_per_year * years)
         total[known & (gap > config.max_gap_days)] = 0.0
     return total
+
+
+def thread_affinities_to(config: StorylineConfig, node: StoryProfile,
+                         others: Sequence[StoryProfile]) -> NDArray[np.float64]:
+    """``thread_affinities`` of one node to each of ``others`` (without the whole matrix)."""
+    words, names, meaning = config.weights()
+    scores = np.zeros(len(others))
+    for k, other in enumerate(others):
+        total = words * sparse_dot(node.words, other.words) + names * sparse_dot(node.names, other.names)
+        if node.meaning is not None and other.meaning is not None:
+            total += meaning * float(node.meaning @ other.meaning)
+        scores[k] = total / (node.size * other.size) * _wear(config, node, other)
+    return scores
+
+
+def _wear(config: StorylineConfig, a: StoryProfile, b: StoryProfile) -> float:
+    """What time leaves of the likeness of ``a`` and ``b`` (1 when either is undated)."""
+    if a.first_day is None or a.last_day is None or b.first_day is None or b.last_day is None:
+        return 1.0
+    gap = max(b.first_day - a.last_day, a.first_day - b.last_day, 0)
+    return 0.0 if gap > config.max_gap_days else math.exp(-config.decay_per_year * gap / 365.25)
 
 
 def link_stories(profiles: Sequence[StoryProfile], config: StorylineConfig | None = None) -> list[int]:
@@ -127,10 +150,12 @@ class StorylineLinker:
         self._nearby = nearby
         self._next_key = -1
         self.linked: dict[int, int] = {}  # story -> storyline, linked since ``saved``
+        self._totals: dict[int, StoryProfile] = {}  # storyline -> the sum of its stories, for now
 
     def link(self, stories: Sequence[int]) -> dict[int, int]:
         """Link each of ``stories`` that is in no storyline yet, in the order given; the links
         made (story -> storyline key), also kept in ``linked``."""
+        self._totals = {}  # story profiles change between calls: storyline sums are made afresh
         made: dict[int, int] = {}
         for story in stories:
             if story in self.line_of:
@@ -145,7 +170,7 @@ class StorylineLinker:
         line = self.line_of.pop(other, None)
         self.linked.pop(other, None)
         if line is not None:
-            self._members[line].discard(other)
+            self._members.get(line, set()).discard(other)
         if line is not None and keep not in self.line_of:
             self._join(keep, line)
 
@@ -157,27 +182,55 @@ class StorylineLinker:
 
     def _link_one(self, story: int) -> int | None:
         profile = self._load([story]).get(story)
-        if profile is None or profile.size <= 0 or profile.meaning is None:
+        if not _usable(profile):
             return None
+        assert profile is not None
         near = [s for s in self._nearby(story, profile) if s != story]
         lines = sorted({self.line_of[s] for s in near if s in self.line_of}, key=_key_order)
-        alone = [s for s in near if s not in self.line_of]
-        members = {line: sorted(self._members[line]) for line in lines}
-        loaded = self._load(sorted({*alone, *(s for group in members.values() for s in group)}))
-        options = [_sum(loaded[s] for s in members[line] if s in loaded) for line in lines]
-        options += [loaded[s] for s in alone if s in loaded]
-        keys: list[tuple[str, int]] = [("line", line) for line in lines]
-        keys += [("story", s) for s in alone if s in loaded]
-        usable = [k for k, option in enumerate(options) if option.size > 0 and option.meaning is not None]
+        alone = self._load([s for s in near if s not in self.line_of])
+        options = {("line", line): self._total(line) for line in lines}
+        options.update({("story", s): p for s, p in alone.items()})
+        usable = [key for key, option in options.items() if _usable(option)]
         if not usable:
             return None
-        scores = thread_affinities(self.config, [profile, *(options[k] for k in usable)])[0, 1:]
+        scores = thread_affinities_to(self.config, profile, [options[k] for k in usable])
         best = int(np.argmax(scores))  # ties: the first, lines before stories, oldest first
         if scores[best] < self.config.link:
             return None
-        kind, target = keys[usable[best]]
-        line = target if kind == "line" else self._join(target, self._new_line())
-        return self._join(story, line)
+        kind, target = usable[best]
+        if kind == "line":
+            line = target
+        else:
+            line = self._join(target, self._new_line())
+            self._totals[line] = _sum([options[usable[best]]])
+        self._join(story, line)
+        self._totals[line].absorb(profile)
+        return self._merge_lines(line, [other for other in lines if other != line])
+
+    def _merge_lines(self, line: int, others: Sequence[int]) -> int:
+        """Merge into ``line`` the nearby storylines that now average ``link`` with it, closest
+        first; the older line keeps the stories. Why: a story between two threads told apart
+        may show they are one (as the merge pass of detection does for stories)."""
+        others = [o for o in others if _usable(self._total(o))]
+        while others and _usable(self._total(line)):
+            scores = thread_affinities_to(self.config, self._total(line), [self._total(g) for g in others])
+            best = int(np.argmax(scores))
+            if scores[best] < self.config.link:
+                break
+            keep, gone = sorted((line, others[best]), key=_key_order)
+            for moved in sorted(self._members.pop(gone, set())):
+                self._join(moved, keep)
+            merged = _sum([self._total(keep), self._totals.pop(gone)])
+            self._totals[keep] = merged
+            line, others = keep, [o for o in others if o not in (keep, gone)]
+        return line
+
+    def _total(self, line: int) -> StoryProfile:
+        """A storyline as the sum of its stories' profiles (made once per ``link``)."""
+        if line not in self._totals:
+            members = sorted(self._members.get(line, ()))
+            self._totals[line] = _sum(self._load(members).values())
+        return self._totals[line]
 
     def _new_line(self) -> int:
         key = self._next_key
@@ -190,8 +243,14 @@ class StorylineLinker:
         return line
 
     def _place(self, story: int, line: int) -> None:
+        if story in self.line_of:
+            self._members.get(self.line_of[story], set()).discard(story)
         self.line_of[story] = line
         self._members.setdefault(line, set()).add(story)
+
+
+def _usable(profile: StoryProfile | None) -> bool:
+    return profile is not None and profile.size > 0 and profile.meaning is not None
 
 
 def _sum(profiles: Iterable[StoryProfile]) -> StoryProfile:

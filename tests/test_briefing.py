@@ -14,7 +14,8 @@ from storyline.briefing import Briefing, Citation, CitedText, Period, SourceMode
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "briefing-schema.md").read_text("utf-8")
 MODELS = [schema.Briefing, schema.TimelineItem, schema.EntityItem, schema.QuoteItem,
           schema.ForecastItem, schema.IssueItem, schema.CountryGroup,
-          schema.Blindspot, schema.Conflict, schema.NewSince, schema.Bearing]
+          schema.Blindspot, schema.Conflict, schema.NewSince, schema.Bearing,
+          schema.StorylinePlace, schema.StorylineNeighbour]
 
 
 def _briefing(citation_end: int) -> Briefing:
@@ -49,3 +50,12 @@ def test_a_citation_of_an_unknown_source_is_refused() -> None:
     with pytest.raises(ValidationError):
         Briefing(title="t", generated_at="now", period=Period(), sources=[],
                  summary=[CitedText(text="x", citations=[Citation(source="S9", start=0, end=1)])])
+
+
+def test_a_briefing_is_in_no_storyline_unless_placed() -> None:
+    assert _briefing(citation_end=31).to_dict()["storyline"] is None
+
+
+def test_a_place_past_the_storyline_s_end_is_refused() -> None:
+    with pytest.raises(ValidationError, match="past the storyline"):
+        schema.StorylinePlace(id=1, title="Ferry", place=4, stories=3)

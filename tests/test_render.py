@@ -30,6 +30,8 @@ from storyline.briefing import (
     QuoteItem,
     SourceModel,
     StoryCheck,
+    StorylineNeighbour,
+    StorylinePlace,
     TimelineItem,
 )
 from storyline.render.report import (
@@ -239,6 +241,8 @@ def hostile_briefing() -> Briefing:
         conflicts=[Conflict(topic=evil, kind="outcome", sides=[item, item])],
         blindspots=[Blindspot(issue=evil, country=evil, sources=["S1"], note=evil)],
         story=StoryCheck(coherent=False, outliers=["S1"], note=evil),
+        storyline=StorylinePlace(id=1, title=evil, place=1, stories=2, next=StorylineNeighbour(
+            id=2, title=HOSTILE_OUTLET, period=Period(start=evil))),
     )
 
 
@@ -492,6 +496,54 @@ def test_json_rendering_is_the_briefing_itself() -> None:
     assert json.loads(render(briefing, "json")) == briefing.to_dict()
     with pytest.raises(ValueError, match="unknown format"):
         render(briefing, "pdf")
+
+
+def ferry_storyline(**changes: object) -> StorylinePlace:
+    """The ferry story as the second of three in a storyline (invented)."""
+    fields: dict[str, object] = dict(  # noqa: C408 - keywords read like the schema
+        id=4, title="Crossing Lake Tarrow", place=2, stories=3,
+        previous=StorylineNeighbour(id=7, title="Ferry operator warned",
+                                    period=Period(start="2019-05-02", end="2019-05-03")),
+        next=StorylineNeighbour(id=9, title="Tender for a new ferry", period=Period(start="2025-03-01",
+                                                                                     end="2025-03-01")))
+    fields.update(changes)
+    return StorylinePlace.model_validate(fields)
+
+
+def test_the_storyline_line_names_the_place_and_the_stories_beside() -> None:
+    briefing = invented_briefing(storyline=ferry_storyline())
+    page = render_html(briefing)
+    line = re.search(r'<p class="storyline-place">(.*?)</p>', page)
+    assert line and re.sub(r"<[^>]+>", "", line.group(1)) == (
+        "Part 2 of 3 of the storyline Crossing Lake Tarrow — previous: Ferry operator warned "
+        "(2–3 May 2019); next: Tender for a new ferry (1 March 2025)")
+    assert "<a " not in line.group(1)  # a report file has no story pages to link to
+    assert page.index('class="storyline-place"') < page.index('id="summary"')
+    text = render_markdown(briefing)
+    assert ("Part 2 of 3 of the storyline **Crossing Lake Tarrow** — previous: Ferry operator "
+            "warned (2–3 May 2019); next: Tender for a new ferry (1 March 2025)\n") in text
+    assert text.index("Part 2 of 3") < text.index("## Summary")
+
+
+def test_the_storyline_line_links_the_stories_when_the_host_has_pages() -> None:
+    page = render_html(invented_briefing(storyline=ferry_storyline()),
+                       story_url=lambda story: f"/stories/{story}")
+    assert '<a href="/stories/7" rel="prev">Ferry operator warned</a>' in page
+    assert '<a href="/stories/9" rel="next">Tender for a new ferry</a>' in page
+
+
+def test_the_first_story_has_no_previous_and_an_undated_one_no_period() -> None:
+    first = ferry_storyline(place=1, previous=None, next=StorylineNeighbour(
+        id=9, title="Tender for a new ferry", period=Period()))
+    text = render_markdown(invented_briefing(storyline=first))
+    assert "Part 1 of 3 of the storyline **Crossing Lake Tarrow** — next: Tender for a new ferry\n" in text
+    alone = ferry_storyline(place=1, stories=1, previous=None, next=None)
+    assert "of the storyline **Crossing Lake Tarrow**\n" in render_markdown(invented_briefing(storyline=alone))
+
+
+def test_no_storyline_no_line() -> None:
+    assert 'class="storyline-place"' not in render_html(invented_briefing())
+    assert "of the storyline" not in render_markdown(invented_briefing())
 
 
 # --- Markdown ------------------------------------------------------------------------------

@@ -187,12 +187,40 @@ class NewSince(_Model):
     @property
     def empty(self) -> bool:
         return not (self.summary or self.quotes or self.forecasts or self.bearing)
+
+
 class OtherStory(_Model):
     """Beyond the contract: another story found in the same pile, briefed apart (or not at all):
     its title and the origins of its documents."""
 
     title: str
     documents: list[str]
+
+
+class StorylineNeighbour(_Model):
+    """Beyond the contract: the story just before or after the briefed one in its storyline."""
+
+    id: int
+    title: str
+    period: Period
+
+
+class StorylinePlace(_Model):
+    """Beyond the contract: where a stored story stands in its storyline, whose stories are
+    ordered by period. ``place`` counts from 1; ``stories``: how many the storyline holds."""
+
+    id: int
+    title: str
+    place: int = Field(ge=1)
+    stories: int = Field(ge=1)
+    previous: StorylineNeighbour | None = None
+    next: StorylineNeighbour | None = None
+
+    @model_validator(mode="after")
+    def _place_within(self) -> StorylinePlace:
+        if self.place > self.stories:
+            raise ValueError(f"place {self.place} past the storyline's {self.stories} stories")
+        return self
 
 
 class Briefing(_Model):
@@ -214,6 +242,7 @@ class Briefing(_Model):
     words: int | None = None
     new_since: NewSince | None = None
     other_stories: list[OtherStory] = []
+    storyline: StorylinePlace | None = None
 
     @model_validator(mode="after")
     def _citations_point_into_sources(self) -> Briefing:
@@ -240,12 +269,16 @@ class Briefing(_Model):
             groups += self.new_since.cited()
         return [citation for group in groups for citation in group.citations]
 
-
     def with_new_since(self, section: NewSince | None) -> Briefing:
         """A copy holding ``section``, validated (its citations too)."""
         data = self.model_dump(by_alias=True)
         data["new_since"] = section.model_dump() if section is not None else None
         return Briefing.model_validate(data)
+
+    def with_storyline(self, place: StorylinePlace | None) -> Briefing:
+        """A copy placed in its storyline (None: in none). No citation changes, so the copy
+        needs no second validation."""
+        return self.model_copy(update={"storyline": place})
 
     def cited_text(self, citation: Citation) -> str:
         """The source text a citation points at."""

@@ -1,6 +1,7 @@
 """The stored stories as the faces list them: each with its documents' origins, countries and
 storyline, and grouped by storyline (``storyline stories --db``, the web app's home page,
-``GET /api/stories``).
+``GET /api/stories``); and a story's place in its storyline, which a stored story's briefing
+carries (``storyline_place``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from storyline.briefing import Period, StorylineNeighbour, StorylinePlace
 from storyline.outlets import Registry, enrich
 from storyline.pipeline.registry import registry_of
 from storyline.store import Store, StoryInfo, StorylineInfo
@@ -90,3 +92,37 @@ def by_storyline(entries: Sequence[StoryEntry]) -> list[StorylineGroup]:
     if alone:
         found.append(StorylineGroup(None, tuple(alone)))
     return found
+
+
+def storyline_place(store: Store, story: int) -> StorylinePlace | None:
+    """Where ``story`` stands in its storyline, with the stories just before and after it;
+    None when it belongs to none. Read afresh on every call: linking another story into the
+    storyline moves this one without changing its documents, so it is never cached with a
+    briefing."""
+    info = store.story(story)
+    if info is None or info.storyline is None:
+        return None
+    line = next((line for line in store.storylines() if line.id == info.storyline), None)
+    if line is None or story not in line.stories:
+        return None  # a merged story is listed in no storyline
+    index = line.stories.index(story)
+    return StorylinePlace(
+        id=line.id, title=line.title or _story_title(store, line.stories[0]), place=index + 1,
+        stories=len(line.stories), previous=_neighbour(store, line, index - 1),
+        next=_neighbour(store, line, index + 1))
+
+
+def _neighbour(store: Store, line: StorylineInfo, index: int) -> StorylineNeighbour | None:
+    if not 0 <= index < len(line.stories):
+        return None
+    info = store.story(line.stories[index])
+    if info is None:
+        return None
+    return StorylineNeighbour(id=info.id, title=info.title or info.name,
+                              period=Period(start=info.period_start, end=info.period_end))
+
+
+def _story_title(store: Store, story: int) -> str:
+    """A story's title as the listings give it: its briefing's, else its name."""
+    info = store.story(story)
+    return (info.title or info.name) if info is not None else f"Story {story}"

@@ -11,6 +11,8 @@ What is new (``storyline.story.novelty``): ``brief_story(..., since=...)`` adds 
 ``stories.briefed_at``, set by ``mark_briefed`` after each briefing the command line prints);
 ``new_since_visit`` makes the web page's section, cut at the visitor's last visit. The section
 is never cached: the briefing under it comes from the cache, the section is made each time.
+Nor is the story's place in its storyline (``storyline``, ``pipeline.catalogue``), which moves
+when other stories are linked.
 
 A pile may hold several stories. ``split_pile`` finds them (``storyline.story.detect``);
 ``brief(..., stories="main")`` briefs the largest and names the others in the briefing's
@@ -31,6 +33,7 @@ from storyline.briefing import Briefing, NewSince, OtherStory
 from storyline.errors import UsageError
 from storyline.model import Document, InputError, Mode
 from storyline.outlets import Registry, packaged_registry
+from storyline.pipeline.catalogue import storyline_place
 from storyline.pipeline.detection import stories_of
 from storyline.pipeline.documents import extract, ingest, numbered
 from storyline.pipeline.registry import registry_of
@@ -268,7 +271,9 @@ def brief_story(store: Store, story: StoryInfo | int, *, words: int = DEFAULT_WO
     ``since``: a date, an ISO 8601 time or ``last`` (the story's last briefing): the briefing
     gains its ``new_since`` section, made afresh over the cached briefing. With ``last`` and no
     earlier briefing there is no section, and ``on_note`` is told why. ``on_briefed`` gets the
-    story's id and the time its documents were read (where the next ``last`` starts)."""
+    story's id and the time its documents were read (where the next ``last`` starts).
+    The briefing carries the story's place in its storyline (``storyline``), read afresh like
+    the ``new_since`` section: the cache holds the briefing of the documents alone."""
     story_id = story if isinstance(story, int) else story.id
     read_at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
     cut = _cut(store, story_id, since, on_note) if since is not None else None
@@ -291,6 +296,7 @@ def brief_story(store: Store, story: StoryInfo | int, *, words: int = DEFAULT_WO
         if cut is not None:
             briefing = briefing.with_new_since(
                 story_news(store, story_id, cut, documents, briefing, vectors))
+    briefing = briefing.with_storyline(storyline_place(store, story_id))
     if on_briefed is not None:
         on_briefed(story_id, read_at)
     return briefing

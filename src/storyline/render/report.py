@@ -32,14 +32,18 @@ from storyline.briefing import (
     EntityItem,
     IssueItem,
     NewSince,
+    Period,
     QuoteItem,
     SourceModel,
+    StorylineNeighbour,
+    StorylinePlace,
     TimelineItem,
 )
 
 FORMATS = ("json", "md", "html")
 
 SourceUrl = Callable[[str], str]
+StoryUrl = Callable[[int], str]  # a stored story's page, by story id (the web app's)
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,12 @@ def human_date(value: str | None) -> str:
 
 
 def period_text(briefing: Briefing) -> str:
-    start, end = briefing.period.start, briefing.period.end
+    return span_text(briefing.period)
+
+
+def span_text(period: Period) -> str:
+    """A period in words: ``3–4 September 2024``, ``May 2025``, ``undated``."""
+    start, end = period.start, period.end
     if not (start and end) or start == end:
         return human_date(start or end) or "undated"
     first, last = human_date(start).split(" "), human_date(end).split(" ")
@@ -196,6 +205,35 @@ def new_sources_text(section: NewSince) -> str:
     return f"{count} new source{'s' if count != 1 else ''}: {', '.join(section.sources)}."
 
 
+def storyline_lead(place: StorylinePlace) -> str:
+    """"Part 2 of 3 of the storyline": the words before the storyline's title."""
+    return f"Part {place.place} of {place.stories} of the storyline"
+
+
+@dataclass(frozen=True)
+class NeighbourView:
+    """A story beside the briefed one in its storyline, as the report names it: ``when`` is
+    empty for a story without dates; ``link`` its page, where the host has story pages."""
+
+    label: str
+    title: str
+    when: str
+    link: str | None
+
+
+def neighbours(place: StorylinePlace, story_url: StoryUrl | None = None) -> list[NeighbourView]:
+    """The previous and the next story of the storyline, those there are."""
+    beside = (("previous", place.previous), ("next", place.next))
+    return [_neighbour_view(label, story, story_url) for label, story in beside if story]
+
+
+def _neighbour_view(label: str, story: StorylineNeighbour, story_url: StoryUrl | None
+                    ) -> NeighbourView:
+    dated = story.period.start or story.period.end
+    return NeighbourView(label, story.title, span_text(story.period) if dated else "",
+                         story_url(story.id) if story_url else None)
+
+
 # --- Markdown ------------------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~])")
@@ -250,7 +288,7 @@ def _md_header(briefing: Briefing) -> list[str]:
     groups = countries(briefing)
     countries_word = "country" if len(groups) == 1 else "countries"
     dek = f"{period_text(briefing)} · {len(briefing.sources)} sources from {len(groups)} {countries_word}"
-    lines = [f"*{md_escape(dek)}*", ""]
+    lines = [f"*{md_escape(dek)}*", "", *_md_storyline(briefing)]
     lines += [f"- **{md_escape(g.name)}** ({len(g.sources)}): "
               f"{md_escape(', '.join(g.outlets) or ', '.join(g.sources))}" for g in groups]
     lines.append("")
@@ -259,6 +297,17 @@ def _md_header(briefing: Briefing) -> list[str]:
         note = story.note or "These sources may not tell one story."
         lines += [f"> **Warning:** {md_escape(note)}", ""]
     return lines
+
+
+def _md_storyline(briefing: Briefing) -> list[str]:
+    """One line: the story's place in its storyline and the stories beside it."""
+    place = briefing.storyline
+    if place is None:
+        return []
+    line = f"{md_escape(storyline_lead(place))} **{md_escape(place.title)}**"
+    beside = [f"{view.label}: {md_escape(view.title)}" + (f" ({md_escape(view.when)})" if view.when else "")
+              for view in neighbours(place)]
+    return [line + (" — " + "; ".join(beside) if beside else ""), ""]
 
 
 def _md_summary(briefing: Briefing) -> list[str]:
@@ -800,15 +849,19 @@ def _asset(name: str) -> Markup:
 
 
 def render_html(briefing: Briefing, *, source_url: SourceUrl | None = None,
-                chrome: Chrome | None = None) -> str:
+                chrome: Chrome | None = None, story_url: StoryUrl | None = None) -> str:
     """The briefing as one self-contained HTML report (see the module docstring); ``chrome``:
-    the host page's stylesheet and navigation when it is shown inside the web app."""
+    the host page's stylesheet and navigation when it is shown inside the web app;
+    ``story_url``: the host's page of a stored story, to link the storyline's previous and
+    next stories (a report file names them without links)."""
     chart, heat = timeline_chart(briefing), matrix(briefing)
     sources = {source.id: source for source in briefing.sources}
     page = _environment().get_template("report.html.j2").render(
         b=briefing,
         cite=CitationMarks(briefing, source_url),
         period=period_text(briefing),
+        storyline_lead=storyline_lead(briefing.storyline) if briefing.storyline else "",
+        neighbours=neighbours(briefing.storyline, story_url) if briefing.storyline else [],
         countries=countries(briefing),
         sections=_sections(briefing, chart, heat),
         chart=chart,

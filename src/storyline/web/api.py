@@ -14,7 +14,7 @@ from storyline.briefing import Briefing
 from storyline.errors import UsageError
 from storyline.model import Hints, Mode
 from storyline.pipeline import curation
-from storyline.pipeline.catalogue import StoryEntry, story_entries, storyline_ref
+from storyline.pipeline.catalogue import StoryEntry, story_entries, storyline_place, storyline_ref
 from storyline.pipeline.registry import registry_of
 from storyline.store import MergedStory, SearchHit, Store, StoryInfo
 from storyline.story.brief import DEFAULT_WORDS
@@ -236,9 +236,10 @@ def story_briefing(
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"/api/stories/{story.merged_into}/briefing{query}", status_code=303)
         found = request.app.state.briefings.get(store, story.id, words)
+        place = storyline_place(store, story.id)
     if found is None:
         raise HTTPException(404, f"story {story_id!r} has no documents yet")
-    return JSONResponse(found[1].to_dict())
+    return JSONResponse(found[1].with_storyline(place).to_dict())
 
 
 # --------------------------------------------------------------------------- curation

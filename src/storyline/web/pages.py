@@ -24,11 +24,11 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 
 from storyline.annotate.entities import surface_key
-from storyline.briefing import Briefing, EntityItem
+from storyline.briefing import Briefing, EntityItem, StorylinePlace
 from storyline.errors import UsageError
 from storyline.model import Document
 from storyline.pipeline import curation
-from storyline.pipeline.catalogue import by_storyline, story_entries
+from storyline.pipeline.catalogue import by_storyline, story_entries, storyline_place
 from storyline.pipeline.stories import filed_since
 from storyline.render.report import Chrome, render_html
 from storyline.store import MergedStory, SearchHit, Store, StoryInfo
@@ -96,24 +96,42 @@ def briefing_page(request: Request, story_id: str,
             return RedirectResponse(f"/stories/{story.merged_into}{query}", status_code=303)
         visited = last_visit(request, story.id)
         news = visited is not None and filed_since(store, story.id, visited)
-        key = store.story_documents_key(story.id)
-        memo = _rendered.get((id(request.app), story.id, words, key))
+        place = storyline_place(store, story.id)
+        memo_key = _page_key(request, story.id, words, store.story_documents_key(story.id), place)
+        memo = _rendered.get(memo_key)
         if isinstance(memo, str) and not news:
             return _visited(HTMLResponse(memo), story.id, now)
         found = request.app.state.briefings.get(store, story.id, words)
         if found is None:
             return _visited(page(request, "empty_story.html", story=story), story.id, now)
         key, briefing = found
+        briefing = briefing.with_storyline(place)
         section = news_since_visit(store, story.id, briefing, visited) if visited and news else None
     nav = request.app.state.templates.get_template("story_nav.html").render(
         story=story, briefing=briefing, words=words)
-    length = "" if words == settings_of(request).words else f"&words={words}"
+    # A length the visitor chose carries over to the sources and to the storyline's stories.
+    length = "" if words == settings_of(request).words else f"words={words}"
     html = render_html(briefing.with_new_since(section) if section else briefing,
-                       source_url=lambda source: f"/sources/{source}?story={story.id}{length}",
-                       chrome=Chrome(stylesheet="/static/app.css", navigation=nav))
+                       source_url=lambda source: address(f"/sources/{source}", f"story={story.id}", length),
+                       chrome=Chrome(stylesheet="/static/app.css", navigation=nav),
+                       story_url=lambda other: address(f"/stories/{other}", length))
     if section is None:  # a page with the visitor's own section is theirs alone
-        _rendered.put((id(request.app), story.id, words, key), html)
+        _rendered.put(_page_key(request, story.id, words, key, place), html)
     return _visited(HTMLResponse(html), story.id, now)
+
+
+def address(path: str, *query: str) -> str:
+    """``path`` with the non-empty query parts (``/sources/S3?story=2&words=40``)."""
+    parts = [part for part in query if part]
+    return path + ("?" + "&".join(parts) if parts else "")
+
+
+def _page_key(request: Request, story: int, words: int, documents_key: str,
+              place: StorylinePlace | None) -> tuple[object, ...]:
+    """What a rendered story page depends on: its documents, and its place in its storyline,
+    which changes when other stories are linked while its documents stay the same."""
+    return (id(request.app), story, words, documents_key,
+            place.model_dump_json() if place is not None else None)
 
 
 def last_visit(request: Request, story: int) -> datetime | None:

@@ -111,6 +111,7 @@ def test_seeds_and_the_example_corpus_make_two_storylines(linked_store: Path) ->
     assert len({line for _, line, _ in example}) == 1
     assert {line for _, line, _ in example}.isdisjoint({line for _, line, _ in seeds})
     assert {month for _, _, month in example} == {"2025-05", "2025-09"}
+    assert len({story for story, _, _ in example}) == 2  # the deal and, months later, its strain
 
 
 def test_stories_json_names_each_found_story_s_storyline(seeds_dir: Path) -> None:
@@ -118,16 +119,28 @@ def test_stories_json_names_each_found_story_s_storyline(seeds_dir: Path) -> Non
                                        "--format", "json", "--quiet"])
     assert result.exit_code == 0, result.output
     stories = json.loads(result.output)
-    lines = Counter(s["storyline"]["id"] for s in stories if s["storyline"] is not None)
-    assert len(lines) == 2 and all(count >= 2 for count in lines.values())
-    for story in stories:
-        if story["storyline"] is not None:
-            assert story["storyline"]["title"] in {s["title"] for s in stories}
+    orla = [s for s in stories if any("examples" in origin for origin in s["documents"])]
+    assert sorted(s["period"]["start"][:7] for s in orla) == ["2025-05", "2025-09"]
+    assert orla[0]["storyline"] is not None and orla[0]["storyline"] == orla[1]["storyline"]
+    assert orla[0]["storyline"]["title"] == min(orla, key=lambda s: s["period"]["start"])["title"]
+    seeds = [s for s in stories if any("seeds" in origin for origin in s["documents"])]
+    assert seeds and all(s["storyline"] != orla[0]["storyline"] for s in seeds)
 
 
 def test_one_row_of_affinities_is_the_matrix_row() -> None:
-    config = StorylineConfig.packaged()
+    config = replace(StorylineConfig.packaged(), names_floor=0.0)
     profiles = [_profile(RIVER, 0, 0, 3), _profile(CHESS, 100, 1, 2), _profile(RIVER, 300, 0, 2),
                 _profile(RIVER, None, 0)]
     row = thread_affinities_to(config, profiles[0], profiles[1:])
     assert row == pytest.approx(thread_affinities(config, profiles)[0, 1:])
+
+
+def test_stories_that_share_no_names_are_not_one_thread() -> None:
+    config = replace(StorylineConfig.packaged(), names_floor=0.05)
+    quake = {"earthquake": 1.0, "magnitude": 1.0}
+    first, second = _profile(quake, 0, 0), _profile(quake, 200, 0)
+    second.names, first.names = {"chile": 1.0}, {"chile": 0.6, "santiago": 0.8}
+    assert thread_affinities_to(config, first, [second])[0] > 0.0
+    second.names = {"japan": 1.0}
+    assert thread_affinities_to(config, first, [second])[0] == 0.0
+    assert thread_affinities(config, [first, second])[0, 1] == 0.0

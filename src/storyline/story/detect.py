@@ -474,29 +474,36 @@ def _copy(profile: StoryProfile) -> StoryProfile:
 def _node_affinities(config: DetectConfig, nodes: Sequence[StoryProfile]) -> NDArray[np.float64]:
     """``story_affinity`` between every two nodes (profiles), through matrix products; nodes
     whose spans lie more than the window apart have none."""
-    total, gap = node_affinities(config.weights(), nodes)
-    total[gap > config.window_days] = 0.0  # NaN (undated) compares False: no limit
+    views = node_views(nodes)
+    words, names, meaning = config.weights()
+    total = words * views.words + names * views.names + meaning * views.meaning
+    total[views.gap > config.window_days] = 0.0  # NaN (undated) compares False: no limit
     return total
 
 
-def node_affinities(weights: tuple[float, float, float], nodes: Sequence[StoryProfile]
-                    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The average document-pair similarity between every two nodes under ``weights`` (words,
-    names, meaning), and the days between their spans (0 when they overlap, NaN when either is
-    undated)."""
-    words, names, meaning = weights
-    sums = np.stack([n.meaning for n in nodes if n.meaning is not None]).astype(np.float64)
-    total = meaning * (sums @ sums.T)
-    total += words * _sparse_products([n.words for n in nodes])
-    total += names * _sparse_products([n.names for n in nodes])
+@dataclass(frozen=True)
+class NodeViews:
+    """Between every two nodes: the average document-pair cosine of each view, and the days
+    between their spans (0 when they overlap, NaN when either is undated)."""
+
+    words: NDArray[np.float64]
+    names: NDArray[np.float64]
+    meaning: NDArray[np.float64]
+    gap: NDArray[np.float64]
+
+
+def node_views(nodes: Sequence[StoryProfile]) -> NodeViews:
+    """``NodeViews`` of ``nodes`` (profiles), through matrix products."""
     sizes = np.array([n.size for n in nodes], dtype=np.float64)
-    total /= np.outer(sizes, sizes)
+    pairs = np.outer(sizes, sizes)
+    sums = np.stack([n.meaning for n in nodes if n.meaning is not None]).astype(np.float64)
     first = np.array([np.nan if n.first_day is None else n.first_day for n in nodes])
     last = np.array([np.nan if n.last_day is None else n.last_day for n in nodes])
     with np.errstate(invalid="ignore"):
         gap = np.maximum(first[None, :] - last[:, None], first[:, None] - last[None, :])
         gap = np.where(np.isnan(gap), gap, np.maximum(gap, 0.0))
-    return total, gap
+    return NodeViews(_sparse_products([n.words for n in nodes]) / pairs,
+                     _sparse_products([n.names for n in nodes]) / pairs, (sums @ sums.T) / pairs, gap)
 
 
 def _root(parent: list[int], node: int) -> int:

@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from storyline.resources import read_data
-from storyline.story.detect import StoryProfile, average_link, node_affinities, sparse_dot
+from storyline.story.detect import StoryProfile, average_link, node_views, sparse_dot
 
 DATA_FILE = "storylines.json"
 ProfileLoader = Callable[[Sequence[int]], Mapping[int, StoryProfile]]
@@ -50,6 +50,7 @@ class StorylineConfig:
     link: float  # the average document-pair similarity at which stories form one storyline
     decay_per_year: float  # the likeness is multiplied by exp(-decay * years between stories)
     max_gap_days: int  # stories further apart than this never link
+    names_floor: float  # the least average document-pair cosine of names two linked parts share
     candidates: int  # nearest documents whose stories (and their storylines) a story may join
 
     @classmethod
@@ -71,13 +72,16 @@ def _config() -> dict[str, Any]:
 def thread_affinities(config: StorylineConfig, nodes: Sequence[StoryProfile]) -> NDArray[np.float64]:
     """How alike every two nodes (stories, or storylines as the sum of their stories) are as
     parts of one thread: the average document-pair similarity, worn down by the time between
-    them; 0 beyond ``max_gap_days``."""
-    total, gap = node_affinities(config.weights(), nodes)
+    them; 0 beyond ``max_gap_days`` and where they share too few names (``names_floor``)."""
+    views = node_views(nodes)
+    words, names, meaning = config.weights()
+    total = words * views.words + names * views.names + meaning * views.meaning
+    total[views.names < config.names_floor] = 0.0
     with np.errstate(invalid="ignore"):
-        known = ~np.isnan(gap)
-        years = np.where(known, gap, 0.0) / 365.25
+        known = ~np.isnan(views.gap)
+        years = np.where(known, views.gap, 0.0) / 365.25
         total *= np.exp(-config.decay_per_year * years)
-        total[known & (gap > config.max_gap_days)] = 0.0
+        total[known & (views.gap > config.max_gap_days)] = 0.0
     return total
 
 
@@ -87,10 +91,14 @@ def thread_affinities_to(config: StorylineConfig, node: StoryProfile,
     words, names, meaning = config.weights()
     scores = np.zeros(len(others))
     for k, other in enumerate(others):
-        total = words * sparse_dot(node.words, other.words) + names * sparse_dot(node.names, other.names)
+        pairs = node.size * other.size
+        shared_names = sparse_dot(node.names, other.names) / pairs
+        if shared_names < config.names_floor:
+            continue
+        total = words * sparse_dot(node.words, other.words) / pairs + names * shared_names
         if node.meaning is not None and other.meaning is not None:
-            total += meaning * float(node.meaning @ other.meaning)
-        scores[k] = total / (node.size * other.size) * _wear(config, node, other)
+            total += meaning * float(node.meaning @ other.meaning) / pairs
+        scores[k] = total * _wear(config, node, other)
     return scores
 
 

@@ -42,7 +42,8 @@ CHESS = {"chess": 1.0, "match": 1.0, "opening": 0.5}
 
 
 def test_time_wears_the_likeness_down_and_ends_it_past_the_gap() -> None:
-    config = replace(StorylineConfig.packaged(), decay_per_year=0.5, max_gap_days=400)
+    config = replace(StorylineConfig.packaged(), decay_per_year=0.5, max_gap_days=400,
+                     names_floor=0.0)
     near = thread_affinities(config, [_profile(RIVER, 0, 0), _profile(RIVER, 30, 0)])[0, 1]
     year = thread_affinities(config, [_profile(RIVER, 0, 0), _profile(RIVER, 365, 0)])[0, 1]
     beyond = thread_affinities(config, [_profile(RIVER, 0, 0), _profile(RIVER, 500, 0)])[0, 1]
@@ -54,7 +55,7 @@ def test_time_wears_the_likeness_down_and_ends_it_past_the_gap() -> None:
 
 
 def test_a_pile_links_stories_of_one_thread_and_leaves_the_rest_alone() -> None:
-    config = replace(StorylineConfig.packaged(), link=0.3)
+    config = replace(StorylineConfig.packaged(), link=0.3, names_floor=0.0)
     profiles = [_profile(RIVER, 0, 0, 3), _profile(CHESS, 10, 1, 2), _profile(RIVER, 200, 0, 2),
                 _profile({"volcano": 1.0}, 20, 2)]
     assert link_stories(profiles, config) == [0, 1, 0, 2]
@@ -64,7 +65,7 @@ def test_a_pile_links_stories_of_one_thread_and_leaves_the_rest_alone() -> None:
 
 
 def test_online_linking_joins_a_storyline_or_starts_one_with_a_lone_story() -> None:
-    config = replace(StorylineConfig.packaged(), link=0.3)
+    config = replace(StorylineConfig.packaged(), link=0.3, names_floor=0.0)
     stories = {1: _profile(RIVER, 0, 0, 3), 2: _profile(CHESS, 5, 1, 2), 3: _profile(RIVER, 150, 0),
                4: _profile(RIVER, 300, 0), 5: _profile({"volcano": 1.0}, 310, 2)}
     present: list[int] = []  # the stories that exist so far (what an index would offer)
@@ -144,3 +145,15 @@ def test_stories_that_share_no_names_are_not_one_thread() -> None:
     second.names = {"japan": 1.0}
     assert thread_affinities_to(config, first, [second])[0] == 0.0
     assert thread_affinities(config, [first, second])[0, 1] == 0.0
+
+
+def test_a_story_that_grew_into_another_subject_leaves_its_storyline() -> None:
+    config = replace(StorylineConfig.packaged(), link=0.3, names_floor=0.0)
+    stories = {1: _profile(RIVER, 0, 0, 2), 2: _profile(RIVER, 40, 0)}
+    linker = StorylineLinker(config, load=lambda ids: {i: stories[i] for i in ids if i in stories},
+                             nearby=lambda story, profile: sorted(stories))
+    assert linker.link([2]) == {2: -1} and linker.line_of == {1: -1, 2: -1}
+    linker.saved({-1: 3})
+    stories[2] = _profile(CHESS, 60, 1, 5)  # its later documents were all about something else
+    assert linker.link([2]) == {}
+    assert linker.line_of == {} and linker.linked == {2: None, 1: None}

@@ -109,17 +109,17 @@ class StoryAssigner:
 
     def _link_storylines(self, documents: Sequence[Document], merged: dict[int, int]) -> None:
         """Link the stories this batch touched into storylines (``storyline.story.storylines``),
-        then keep the links. A run killed in between leaves a story unlinked, never a link to
-        a story that is not kept."""
+        then keep the links. A run killed in between leaves the links of the batches before,
+        never a link to a story that is not kept."""
         for other, keep in merged.items():
             self.linker.absorb(keep, other)
         alive, story_of = self.detector.alive, self.detector.story_of
         self.linker.link(sorted({alive(story_of[_number(d.id or "")]) for d in documents}))
         new_ids: dict[int, int] = {}
         for story, line in sorted(self.linker.linked.items()):
-            if line < 0 and line not in new_ids:
+            if line is not None and line < 0 and line not in new_ids:
                 new_ids[line] = self.store.create_storyline(None)
-            self.store.set_storyline(story, new_ids.get(line, line))
+            self.store.set_storyline(story, None if line is None else new_ids.get(line, line))
         self.linker.saved(new_ids)
 
     def save_index(self) -> None:

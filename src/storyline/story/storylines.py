@@ -10,10 +10,14 @@ link. A thread is a group of stories whose average reaches ``link``: average lin
 where each story counts as many times as it has documents.
 
 A pile is linked exactly (``link_stories``). A stream is linked online (``StorylineLinker``):
-each story not yet in a storyline joins the storyline it is most like, or forms one with the
-unlinked story it is most like, when that reaches ``link``; candidates come from the stories
-near it (the caller's nearest-neighbour index), so the cost does not grow with the store.
-Once linked, a story stays (a person may move it: ``Store.set_storyline``).
+each story a batch touched that is in no storyline joins the storyline it is most like, or forms
+one with the unlinked story it is most like, when that reaches ``link``; then nearby storylines
+that now average ``link`` with its storyline merge into it. A linked story that, grown, no
+longer averages ``link`` with the rest of its storyline leaves it and is linked afresh (a story
+is linked when new, often on one document). Candidates come from the stories near it (the
+caller's nearest-neighbour index), so the cost does not grow with the store. Two parts whose
+names share too little (``names_floor``) are never one thread: a thread keeps its actors, and
+two stories of one kind (two earthquakes) share words but not names.
 
 The weights, ``link`` and the decay are data (``data/storylines.json``), chosen on the
 Timeline17 development topics as one stream, leaving one topic out (``benchmarks/storylines.py``).
@@ -157,7 +161,7 @@ class StorylineLinker:
         self._load = load
         self._nearby = nearby
         self._next_key = -1
-        self.linked: dict[int, int] = {}  # story -> storyline, linked since ``saved``
+        self.linked: dict[int, int | None] = {}  # story -> storyline (None: unlinked) since ``saved``
         self._totals: dict[int, StoryProfile] = {}  # storyline -> the sum of its stories, for now
 
     def link(self, stories: Sequence[int]) -> dict[int, int]:
@@ -167,7 +171,9 @@ class StorylineLinker:
         made: dict[int, int] = {}
         for story in stories:
             if story in self.line_of:
-                continue
+                if self._still_fits(story):
+                    continue
+                self._unlink(story)
             line = self._link_one(story)
             if line is not None:
                 made[story] = line
@@ -240,6 +246,26 @@ class StorylineLinker:
             self._totals[line] = _sum(self._load(members).values())
         return self._totals[line]
 
+    def _still_fits(self, story: int) -> bool:
+        """Whether a linked story, as it is now, still averages ``link`` with the rest of its
+        storyline. Why ask: a story is linked when it is new, often one document; grown, it
+        may turn out to belong elsewhere, or nowhere."""
+        profile = self._load([story]).get(story)
+        rest = _without(self._total(self.line_of[story]), profile)
+        if profile is None or not _usable(profile) or not _usable(rest):
+            return False
+        return bool(thread_affinities_to(self.config, profile, [rest])[0] >= self.config.link)
+
+    def _unlink(self, story: int) -> None:
+        """Take ``story`` out of its storyline; a storyline left with one story is none."""
+        line = self.line_of.pop(story)
+        members = self._members.get(line, set())
+        members.discard(story)
+        self.linked[story] = None
+        self._totals.pop(line, None)
+        if len(members) == 1:
+            self._unlink(next(iter(members)))
+
     def _new_line(self) -> int:
         key = self._next_key
         self._next_key -= 1
@@ -255,6 +281,20 @@ class StorylineLinker:
             self._members.get(self.line_of[story], set()).discard(story)
         self.line_of[story] = line
         self._members.setdefault(line, set()).add(story)
+
+
+def _without(total: StoryProfile, part: StoryProfile | None) -> StoryProfile:
+    """``total`` less ``part`` (its span stays that of the total)."""
+    rest = _sum([total])
+    if part is None:
+        return rest
+    rest.size -= part.size
+    for mine, theirs in ((rest.words, part.words), (rest.names, part.names)):
+        for key, value in theirs.items():
+            mine[key] = mine.get(key, 0.0) - value
+    if rest.meaning is not None and part.meaning is not None:
+        rest.meaning = rest.meaning - part.meaning
+    return rest
 
 
 def _usable(profile: StoryProfile | None) -> bool:

@@ -33,8 +33,6 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,7 +40,7 @@ from scipy.sparse import csr_matrix
 
 from storyline.annotate.embeddings import Embedder, embed
 from storyline.model import Document
-from storyline.resources import read_data
+from storyline.resources import data_config
 from storyline.story.neighbours import VectorIndex
 from storyline.text import stop_words
 
@@ -56,8 +54,21 @@ _NAME = re.compile(r"\b[A-Z][A-Za-z'\u2019-]+(?:\s+[A-Z][A-Za-z'\u2019-]+)*|\b(?
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
 
+class ThreeViews:
+    """Weights of the three views of a pair (content words, names, meaning)."""
+
+    words: float
+    names: float
+    meaning: float
+
+    def weights(self) -> tuple[float, float, float]:
+        """The weights scaled to sum to one."""
+        total = self.words + self.names + self.meaning
+        return self.words / total, self.names / total, self.meaning / total
+
+
 @dataclass(frozen=True)
-class DetectConfig:
+class DetectConfig(ThreeViews):
     """The weights of the views and how alike documents of one story are."""
 
     words: float
@@ -74,18 +85,7 @@ class DetectConfig:
 
     @classmethod
     def packaged(cls) -> DetectConfig:
-        data = _config()
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
-
-    def weights(self) -> tuple[float, float, float]:
-        total = self.words + self.names + self.meaning
-        return self.words / total, self.names / total, self.meaning / total
-
-
-@lru_cache(maxsize=1)
-def _config() -> dict[str, Any]:
-    data: dict[str, Any] = read_data(DATA_FILE)
-    return data
+        return data_config(cls, DATA_FILE)
 
 
 # --------------------------------------------------------------------------- what a document brings

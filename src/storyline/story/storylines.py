@@ -30,14 +30,12 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from storyline.resources import read_data
-from storyline.story.detect import StoryProfile, average_link, node_views, sparse_dot
+from storyline.resources import data_config
+from storyline.story.detect import StoryProfile, ThreeViews, average_link, node_views, sparse_dot
 
 DATA_FILE = "storylines.json"
 ProfileLoader = Callable[[Sequence[int]], Mapping[int, StoryProfile]]
@@ -45,7 +43,7 @@ Nearby = Callable[[int, StoryProfile], Sequence[int]]
 
 
 @dataclass(frozen=True)
-class StorylineConfig:
+class StorylineConfig(ThreeViews):
     """How alike stories of one thread are, and how time wears the likeness down."""
 
     words: float
@@ -59,18 +57,7 @@ class StorylineConfig:
 
     @classmethod
     def packaged(cls) -> StorylineConfig:
-        data = _config()
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
-
-    def weights(self) -> tuple[float, float, float]:
-        total = self.words + self.names + self.meaning
-        return self.words / total, self.names / total, self.meaning / total
-
-
-@lru_cache(maxsize=1)
-def _config() -> dict[str, Any]:
-    data: dict[str, Any] = read_data(DATA_FILE)
-    return data
+        return data_config(cls, DATA_FILE)
 
 
 def thread_affinities(config: StorylineConfig, nodes: Sequence[StoryProfile]) -> NDArray[np.float64]:

@@ -38,6 +38,12 @@ from storyline.resources import data_config
 from storyline.story.detect import StoryProfile, ThreeViews, average_link, node_views, sparse_dot
 
 DATA_FILE = "storylines.json"
+# Calls of ``StorylineLinker.link`` (batches) a storyline's summed profile is kept before it is
+# summed again from its stories' current profiles (stories grow between batches).
+TOTALS_KEPT_FOR = 8
+# A storyline with fewer other stories than this is summed afresh to ask whether a story still
+# fits it (where one story's growth would weigh most on a kept sum).
+SUMMED_FROM = 8
 ProfileLoader = Callable[[Sequence[int]], Mapping[int, StoryProfile]]
 Nearby = Callable[[int, StoryProfile], Sequence[int]]
 
@@ -149,25 +155,33 @@ class StorylineLinker:
         self._nearby = nearby
         self._next_key = -1
         self.linked: dict[int, int | None] = {}  # story -> storyline (None: unlinked) since ``saved``
-        self._totals: dict[int, StoryProfile] = {}  # storyline -> the sum of its stories, for now
+        self._totals: dict[int, StoryProfile] = {}  # storyline -> the sum of its stories
+        self._made_at: dict[int, int] = {}  # storyline -> the call of ``link`` that summed it
+        self._calls = 0
 
     def link(self, stories: Sequence[int]) -> dict[int, int]:
         """Link each of ``stories`` that is in no storyline yet, in the order given; the links
         made (story -> storyline key), also kept in ``linked``."""
-        self._totals = {}  # story profiles change between calls: storyline sums are made afresh
+        self._calls += 1
+        for stale in [line for line, call in self._made_at.items()
+                      if self._calls - call >= TOTALS_KEPT_FOR]:
+            self._drop_total(stale)
         made: dict[int, int] = {}
         for story in stories:
             if story in self.line_of:
                 if self._still_fits(story):
                     continue
                 self._unlink(story)
-            line = self._link_one(story)
-            if line is not None:
-                made[story] = line
+            joined = self._link_one(story)
+            if joined is not None:
+                made[story] = joined
         return made
 
     def absorb(self, keep: int, other: int) -> None:
         """Story ``other`` was merged into ``keep``: ``keep`` takes its storyline if it has none."""
+        for story in (keep, other):
+            if story in self.line_of:
+                self._drop_total(self.line_of[story])
         line = self.line_of.pop(other, None)
         self.linked.pop(other, None)
         if line is not None:
@@ -179,6 +193,8 @@ class StorylineLinker:
         """The caller kept ``linked``; the storylines it created got ids ``new_ids`` (by key)."""
         self._members = {new_ids.get(line, line): stories for line, stories in self._members.items()}
         self.line_of = {story: new_ids.get(line, line) for story, line in self.line_of.items()}
+        self._totals = {new_ids.get(line, line): total for line, total in self._totals.items()}
+        self._made_at = {new_ids.get(line, line): made for line, made in self._made_at.items()}
         self.linked = {}
 
     def _link_one(self, story: int) -> int | None:
@@ -203,7 +219,7 @@ class StorylineLinker:
             line = target
         else:
             line = self._join(target, self._new_line())
-            self._totals[line] = _sum([options[usable[best]]])
+            self._keep_total(line, _sum([options[usable[best]]]))
         self._join(story, line)
         self._totals[line].absorb(profile)
         return self._merge_lines(line, [other for other in lines if other != line])
@@ -221,24 +237,40 @@ class StorylineLinker:
             keep, gone = sorted((line, others[best]), key=_key_order)
             for moved in sorted(self._members.pop(gone, set())):
                 self._join(moved, keep)
-            merged = _sum([self._total(keep), self._totals.pop(gone)])
-            self._totals[keep] = merged
+            merged = _sum([self._total(keep), self._total(gone)])
+            self._drop_total(gone)
+            self._keep_total(keep, merged)
             line, others = keep, [o for o in others if o not in (keep, gone)]
         return line
 
     def _total(self, line: int) -> StoryProfile:
-        """A storyline as the sum of its stories' profiles (made once per ``link``)."""
+        """A storyline as the sum of its stories' profiles. Kept for ``TOTALS_KEPT_FOR`` calls
+        of ``link`` and updated as stories join and leave: summing a long storyline's stories
+        every time would make linking cost grow with the storyline."""
         if line not in self._totals:
             members = sorted(self._members.get(line, ()))
-            self._totals[line] = _sum(self._load(members).values())
+            self._keep_total(line, _sum(self._load(members).values()))
         return self._totals[line]
+
+    def _keep_total(self, line: int, total: StoryProfile) -> None:
+        self._totals[line] = total
+        self._made_at[line] = self._calls
+
+    def _drop_total(self, line: int) -> None:
+        self._totals.pop(line, None)
+        self._made_at.pop(line, None)
 
     def _still_fits(self, story: int) -> bool:
         """Whether a linked story, as it is now, still averages ``link`` with the rest of its
         storyline. Why ask: a story is linked when it is new, often one document; grown, it
         may turn out to belong elsewhere, or nowhere."""
         profile = self._load([story]).get(story)
-        rest = _without(self._total(self.line_of[story]), profile)
+        line = self.line_of[story]
+        others = sorted(self._members.get(line, set()) - {story})
+        if len(others) < SUMMED_FROM:  # exact: the others as they are now
+            rest = _sum(self._load(others).values())
+        else:  # the kept sum less this story: off by what the story grew since it was summed
+            rest = _without(self._total(line), profile)
         if profile is None or not _usable(profile) or not _usable(rest):
             return False
         return bool(thread_affinities_to(self.config, profile, [rest])[0] >= self.config.link)
@@ -249,7 +281,7 @@ class StorylineLinker:
         members = self._members.get(line, set())
         members.discard(story)
         self.linked[story] = None
-        self._totals.pop(line, None)
+        self._drop_total(line)
         if len(members) == 1:
             self._unlink(next(iter(members)))
 

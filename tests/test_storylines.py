@@ -157,3 +157,17 @@ def test_a_story_that_grew_into_another_subject_leaves_its_storyline() -> None:
     stories[2] = _profile(CHESS, 60, 1, 5)  # its later documents were all about something else
     assert linker.link([2]) == {}
     assert linker.line_of == {} and linker.linked == {2: None, 1: None}
+
+
+def test_stored_storylines_are_listed_with_their_earliest_story_s_title(linked_store: Path) -> None:
+    result = CliRunner().invoke(main, ["stories", "--db", str(linked_store), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    stories = json.loads(result.output)
+    linked = [s for s in stories if s["storyline"] is not None]
+    assert len({s["storyline"]["id"] for s in linked}) == 2
+    for story in linked:
+        line = [s for s in linked if s["storyline"]["id"] == story["storyline"]["id"]]
+        earliest = min(line, key=lambda s: s["period"]["start"] or "9999")
+        assert story["storyline"]["title"] == earliest["title"]
+    markdown = CliRunner().invoke(main, ["stories", "--db", str(linked_store), "--format", "md"])
+    assert markdown.exit_code == 0 and "## Storyline " not in markdown.output

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from storyline.briefing import Period, StorylineNeighbour, StorylinePlace
@@ -60,9 +60,13 @@ def storyline_ref(line: StorylineInfo | None) -> dict[str, Any] | None:
 def story_entries(store: Store, registry: Registry | None = None) -> list[StoryEntry]:
     """Every story not merged into another, the most recently changed first."""
     registry = registry or registry_of(store)
-    lines = {line.id: line for line in store.storylines()}
+    stories = store.stories()
+    titles = {story.id: story.title or story.name for story in stories}
+    # A storyline linked by detection has no title of its own: it is its earliest story's.
+    lines = {line.id: replace(line, title=line.title or titles.get(line.stories[0]))
+             for line in store.storylines() if line.stories}
     entries = []
-    for story in store.stories():
+    for story in stories:
         documents = store.story_documents(story.id)
         enrich(documents, registry)  # outlets added since the ingest count too
         counts = Counter(doc.country for doc in documents if doc.country)

@@ -41,6 +41,8 @@ DATA_FILE = "storylines.json"
 # Calls of ``StorylineLinker.link`` (batches) a storyline's summed profile is kept before it is
 # summed again from its stories' current profiles (stories grow between batches).
 TOTALS_KEPT_FOR = 8
+# Storylines considered for a story: those of its nearest stories, in order of nearness.
+LINES_CONSIDERED = 8
 # A storyline with fewer other stories than this is summed afresh to ask whether a story still
 # fits it (where one story's growth would weigh most on a kept sum).
 SUMMED_FROM = 8
@@ -203,7 +205,9 @@ class StorylineLinker:
             return None
         assert profile is not None
         near = [s for s in self._nearby(story, profile) if s != story]
-        lines = sorted({self.line_of[s] for s in near if s in self.line_of}, key=_key_order)
+        # The storylines of the nearest stories only: each one considered costs its sum.
+        nearest = list(dict.fromkeys(self.line_of[s] for s in near if s in self.line_of))
+        lines = sorted(nearest[:LINES_CONSIDERED], key=_key_order)
         alone = self._load([s for s in near if s not in self.line_of])
         options = {("line", line): self._total(line) for line in lines}
         options.update({("story", s): p for s, p in alone.items()})

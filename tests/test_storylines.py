@@ -171,3 +171,11 @@ def test_stored_storylines_are_listed_with_their_earliest_story_s_title(linked_s
         assert story["storyline"]["title"] == earliest["title"]
     markdown = CliRunner().invoke(main, ["stories", "--db", str(linked_store), "--format", "md"])
     assert markdown.exit_code == 0 and "## Storyline " not in markdown.output
+
+
+def test_a_pile_of_one_story_has_no_storyline() -> None:
+    document = next(p for p in sorted(FOLLOW_UP.iterdir()) if p.suffix == ".txt")
+    result = CliRunner().invoke(main, ["stories", str(document), "--format", "json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert [story["storyline"] for story in json.loads(result.output)] == [None]
+    assert pile_storylines({}) == {}

@@ -14,7 +14,8 @@ each story a batch touched that is in no storyline joins the storyline it is mos
 one with the unlinked story it is most like, when that reaches ``link``; then nearby storylines
 that now average ``link`` with its storyline merge into it. A linked story that, grown, no
 longer averages ``link`` with the rest of its storyline leaves it and is linked afresh (a story
-is linked when new, often on one document). Candidates come from the stories near it (the
+is linked when new, often on one document). A long storyline is weighed by its most recently
+started stories: a new story continues a thread's recent part. Candidates come from the stories near it (the
 caller's nearest-neighbour index), so the cost does not grow with the store. Two parts whose
 names share too little (``names_floor``) are never one thread: a thread keeps its actors, and
 two stories of one kind (two earthquakes) share words but not names.
@@ -41,6 +42,8 @@ DATA_FILE = "storylines.json"
 # Calls of ``StorylineLinker.link`` (batches) a storyline's summed profile is kept before it is
 # summed again from its stories' current profiles (stories grow between batches).
 TOTALS_KEPT_FOR = 8
+# A long storyline is summed over its most recently started stories only.
+RECENT_STORIES = 16
 # Storylines considered for a story: those of its nearest stories, in order of nearness.
 LINES_CONSIDERED = 8
 # A storyline with fewer other stories than this is summed afresh to ask whether a story still
@@ -252,9 +255,13 @@ class StorylineLinker:
         of ``link`` and updated as stories join and leave: summing a long storyline's stories
         every time would make linking cost grow with the storyline."""
         if line not in self._totals:
-            members = sorted(self._members.get(line, ()))
-            self._keep_total(line, _sum(self._load(members).values()))
+            self._keep_total(line, _sum(self._load(self._recent(line)).values()))
         return self._totals[line]
+
+    def _recent(self, line: int) -> list[int]:
+        """The storyline's most recently started stories (``RECENT_STORIES``): what a new story
+        continues, and a bound on what summing a long storyline costs."""
+        return sorted(self._members.get(line, ()), key=_key_order)[-RECENT_STORIES:]
 
     def _keep_total(self, line: int, total: StoryProfile) -> None:
         self._totals[line] = total
@@ -273,8 +280,10 @@ class StorylineLinker:
         others = sorted(self._members.get(line, set()) - {story})
         if len(others) < SUMMED_FROM:  # exact: the others as they are now
             rest = _sum(self._load(others).values())
-        else:  # the kept sum less this story: off by what the story grew since it was summed
+        elif story in self._recent(line):  # the kept sum less this story (as it is now)
             rest = _without(self._total(line), profile)
+        else:
+            rest = self._total(line)
         if profile is None or not _usable(profile) or not _usable(rest):
             return False
         return bool(thread_affinities_to(self.config, profile, [rest])[0] >= self.config.link)

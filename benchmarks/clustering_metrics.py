@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Sequence
+
+import numpy as np
 from dataclasses import dataclass
 
 
@@ -32,7 +34,7 @@ def _pairs(count: int) -> int:
     return count * (count - 1) // 2
 
 
-def _harmonic(precision: float, recall: float) -> float:
+def harmonic(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
@@ -54,7 +56,7 @@ def pairwise_f1(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> Scores:
         return Scores(1.0, 1.0, 1.0)
     precision = tp / predicted if predicted else 0.0
     recall = tp / actual if actual else 0.0
-    return Scores(precision, recall, _harmonic(precision, recall))
+    return Scores(precision, recall, harmonic(precision, recall))
 
 
 def bcubed(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> Scores:
@@ -65,8 +67,16 @@ def bcubed(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> Scores:
     total = len(gold)
     precision = sum(n * n / pred_sizes[j] for (_, j), n in cells.items()) / total
     recall = sum(n * n / gold_sizes[i] for (i, _), n in cells.items()) / total
-    return Scores(precision, recall, _harmonic(precision, recall))
+    return Scores(precision, recall, harmonic(precision, recall))
 
 
 def cluster_count(labels: Sequence[Hashable]) -> int:
     return len(set(labels))
+
+
+def bcubed_by_item(gold: Sequence[Hashable], pred: Sequence[Hashable]) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's own BCubed precision and recall (``bcubed`` averages them)."""
+    cells, gold_sizes, pred_sizes = _table(gold, pred)
+    precision = np.array([cells[g, p] / pred_sizes[p] for g, p in zip(gold, pred)])
+    recall = np.array([cells[g, p] / gold_sizes[g] for g, p in zip(gold, pred)])
+    return precision, recall

@@ -39,6 +39,7 @@ from statistics import mean
 from typing import Any
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -93,19 +94,27 @@ def score(gold: Sequence[str], pred: Sequence[int]) -> Figures:
 
 # --- the baseline: TF-IDF, cosine average link ------------------------------------------------
 
-def tfidf_vectors(texts: Sequence[str]) -> np.ndarray:
-    """Rows of l2-normalised TF-IDF weights: (1 + ln tf) * (ln((1 + n) / (1 + df)) + 1)."""
+def tfidf_rows(texts: Sequence[str]) -> csr_matrix:
+    """Sparse l2-normalised TF-IDF rows: (1 + ln tf) * (ln((1 + n) / (1 + df)) + 1)."""
     stops = stop_words()
     counts = [Counter(t for t in _TOKEN.findall(text.lower()) if t not in stops) for text in texts]
     vocabulary = {term: k for k, term in enumerate(sorted(set().union(*counts)))}
-    matrix = np.zeros((len(texts), len(vocabulary)))
-    for row, bag in enumerate(counts):
+    columns, values, starts = [], [], [0]
+    for bag in counts:
         for term, count in bag.items():
-            matrix[row, vocabulary[term]] = 1.0 + math.log(count)
-    document_frequency = (matrix > 0).sum(axis=0)
-    matrix *= np.log((1 + len(texts)) / (1 + document_frequency)) + 1.0
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms > 0, norms, 1.0)
+            columns.append(vocabulary[term])
+            values.append(1.0 + math.log(count))
+        starts.append(len(columns))
+    matrix = csr_matrix((values, columns, starts), shape=(len(texts), max(len(vocabulary), 1)))
+    frequency = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    matrix = csr_matrix(matrix.multiply(np.log((1 + len(texts)) / (1 + frequency)) + 1.0))
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).ravel()
+    return csr_matrix(matrix.multiply(1.0 / np.where(norms > 0, norms, 1.0)[:, None]))
+
+
+def tfidf_vectors(texts: Sequence[str]) -> np.ndarray:
+    """``tfidf_rows`` as a dense matrix."""
+    return np.asarray(tfidf_rows(texts).toarray())
 
 
 def average_link(similarity: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:

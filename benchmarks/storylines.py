@@ -43,7 +43,6 @@ import pickle
 import re
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,12 +50,13 @@ from typing import Any
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.sparse import csr_matrix
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from clustering_metrics import bcubed, cluster_count, pairwise_f1  # noqa: E402
+from clustering_metrics import bcubed, bcubed_by_item, cluster_count, harmonic, pairwise_f1  # noqa: E402
 from common import data_argument_parser, finish, print_table  # noqa: E402
+from stories import tfidf_rows  # noqa: E402
+from timeline import FOLDER, detokenise  # noqa: E402
 
 from storyline.model import Document  # noqa: E402
 from storyline.story.detect import (  # noqa: E402
@@ -67,10 +67,7 @@ from storyline.story.detect import (  # noqa: E402
     features_of,
 )
 from storyline.story.storylines import StorylineConfig, StorylineLinker, link_stories  # noqa: E402
-from storyline.text import stop_words  # noqa: E402
 
-FOLDER = Path("tls") / "timeline17"
-BRACKETS = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}"}
 BATCH = 50
 COLUMNS = ["bcubed_p", "bcubed_r", "bcubed_f1", "pairwise_f1", "clusters"]
 # The grids of ``--tune`` and of the out-of-fold figures: weights (words, names, meaning), link,
@@ -83,7 +80,6 @@ ONLINE_LINKS = [0.04, 0.05, 0.06, 0.08]  # replays cost more: a coarser grid
 ONLINE_DECAYS = [0.2, 0.5]
 ONLINE_NAMES_FLOORS = [0.01, 0.02, 0.03]
 THRESHOLDS = [round(0.5 + 0.01 * step, 2) for step in range(50)]  # cosine distance 0.50 .. 0.99
-_TOKEN = re.compile(r"\b\w\w+\b")
 Figures = dict[str, Any]
 Labels = list[Hashable]
 
@@ -109,18 +105,11 @@ def load_stream(data: Path, limit: int | None = None) -> tuple[list[Document], l
 def _document(folder: str, record: dict[str, Any]) -> Document | None:
     """The first line of a Timeline17 text runs headline, standfirst and dateline together: it
     is the title; the rest, untokenised, the text."""
-    lines = [_untokenised(s) for s in record["text"].split(" \n") if s.strip()]
+    lines = [detokenise(s) for s in record["text"].split(" \n") if s.strip()]
     if not lines:
         return None
     return Document(origin=f"{folder}/{record['id']}", id=None, title=lines[0],
                     text=" ".join(lines[1:]) or lines[0], published=record["time"])
-
-
-def _untokenised(line: str) -> str:
-    from nltk.tokenize.treebank import TreebankWordDetokenizer  # type: ignore[import-untyped]
-
-    tokens = [BRACKETS.get(token, token) for token in line.split()]
-    return str(TreebankWordDetokenizer().detokenize(tokens))
 
 
 def cached_features(documents: Sequence[Document], cache: Path | None) -> list[Features]:
@@ -144,19 +133,6 @@ def score(gold: Sequence[str], pred: Sequence[Hashable]) -> Figures:
             "pairwise_f1": pairs.f1, "clusters": cluster_count(pred)}
 
 
-def per_article(gold: Sequence[str], pred: Sequence[Hashable]) -> tuple[np.ndarray, np.ndarray]:
-    """Each article's BCubed precision and recall."""
-    cells = Counter(zip(gold, pred))
-    gold_sizes, pred_sizes = Counter(gold), Counter(pred)
-    precision = np.array([cells[g, p] / pred_sizes[p] for g, p in zip(gold, pred)])
-    recall = np.array([cells[g, p] / gold_sizes[g] for g, p in zip(gold, pred)])
-    return precision, recall
-
-
-def _f1(precision: float, recall: float) -> float:
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-
-
 def leave_one_topic_out(gold: Sequence[str], labellings: dict[Any, Labels],
                         guard: dict[Any, float] | None = None) -> tuple[Figures, dict[str, Any]]:
     """The out-of-fold BCubed figure over a grid of labellings of the whole stream (see the
@@ -164,40 +140,22 @@ def leave_one_topic_out(gold: Sequence[str], labellings: dict[Any, Labels],
     each setting (on other data) that the choice averages with the training topics' F1."""
     topics = sorted(set(gold))
     held = {t: np.array([g == t for g in gold]) for t in topics}
-    scores = {setting: per_article(gold, labels) for setting, labels in labellings.items()}
+    scores = {setting: bcubed_by_item(gold, labels) for setting, labels in labellings.items()}
     precision, recall = np.zeros(len(gold)), np.zeros(len(gold))
     chosen: dict[str, Any] = {}
     for topic in topics:
         train = ~held[topic]
-        best = max(scores, key=lambda s: _f1(scores[s][0][train].mean(), scores[s][1][train].mean())
+        best = max(scores, key=lambda s: harmonic(scores[s][0][train].mean(), scores[s][1][train].mean())
                    + (guard[s] if guard else 0.0))
         chosen[topic] = best
         precision[held[topic]] = scores[best][0][held[topic]]
         recall[held[topic]] = scores[best][1][held[topic]]
     return ({"bcubed_p": precision.mean(), "bcubed_r": recall.mean(),
-             "bcubed_f1": _f1(precision.mean(), recall.mean()), "pairwise_f1": math.nan,
+             "bcubed_f1": harmonic(precision.mean(), recall.mean()), "pairwise_f1": math.nan,
              "clusters": math.nan}, chosen)
 
 
 # --- baselines --------------------------------------------------------------------------------
-
-def tfidf_rows(texts: Sequence[str]) -> csr_matrix:
-    """Sparse l2-normalised TF-IDF rows, weighted as ``benchmarks/stories.py`` weighs them."""
-    stops = stop_words()
-    counts = [Counter(t for t in _TOKEN.findall(text.lower()) if t not in stops) for text in texts]
-    vocabulary: dict[str, int] = {}
-    columns, values, starts = [], [], [0]
-    for bag in counts:
-        for term, count in bag.items():
-            columns.append(vocabulary.setdefault(term, len(vocabulary)))
-            values.append(1.0 + math.log(count))
-        starts.append(len(columns))
-    matrix = csr_matrix((values, columns, starts), shape=(len(texts), max(len(vocabulary), 1)))
-    frequency = np.bincount(matrix.indices, minlength=matrix.shape[1])
-    matrix = matrix.multiply(np.log((1 + len(texts)) / (1 + frequency)) + 1.0).tocsr()
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).ravel()
-    return csr_matrix(matrix.multiply(1.0 / np.where(norms > 0, norms, 1.0)[:, None]))
-
 
 def baseline_tree(documents: Sequence[Document]) -> np.ndarray:
     rows = tfidf_rows([f"{d.title}. {d.text}" for d in documents])
@@ -257,26 +215,13 @@ def record_stream(features: Sequence[Features], candidates: int,
         merged = {other: detector.alive(other) for other in sorted(set(detector.merged) - absorbed)}
         absorbed.update(merged)
         touched = sorted({detector.alive(detector.story_of[n]) for n in numbers})
-        changed = {s: _copy(detector.profiles[s]) for s in detector.changed if s in detector.profiles}
-        nearby = {s: _nearby(detector, detector.profiles[s], candidates) for s in touched}
+        changed = {s: detector.profiles[s].copy() for s in detector.changed if s in detector.profiles}
+        nearby = {s: detector.stories_near(detector.profiles[s].mean_vector(), candidates)
+                  for s in touched}
         batches.append(Batch(touched, merged, changed, nearby))
         detector.saved({})
     alive = [detector.alive(detector.story_of[n]) for n in range(len(features))]
     return Stream(batches, alive, {s: detector.profiles[s] for s in dict.fromkeys(alive)})
-
-
-def _copy(profile: StoryProfile) -> StoryProfile:
-    return StoryProfile(profile.size, dict(profile.words), dict(profile.names),
-                        None if profile.meaning is None else profile.meaning.copy(),
-                        profile.first_day, profile.last_day)
-
-
-def _nearby(detector: StoryDetector, profile: StoryProfile, candidates: int) -> list[int]:
-    if detector.index is None or profile.meaning is None:
-        return []
-    near = (detector.alive(detector.story_of[n]) for n, _ in detector.index.nearest(
-        profile.mean_vector(), candidates))
-    return list(dict.fromkeys(near))
 
 
 def replay_online(stream: Stream, config: StorylineConfig) -> Labels:

@@ -147,13 +147,7 @@ class StoryAssigner:
         return {**self._profiles([s for s in stories if s not in held]), **held}
 
     def _nearby_stories(self, story: int, profile: StoryProfile) -> list[int]:
-        """The stories of the documents nearest to ``profile``'s meaning."""
-        index, alive = self.detector.index, self.detector.alive
-        if index is None:
-            return []
-        near = (self.detector.story_of.get(n) for n, _ in
-                index.nearest(profile.mean_vector(), self.linker.config.candidates))
-        return list(dict.fromkeys(alive(s) for s in near if s is not None))
+        return self.detector.stories_near(profile.mean_vector(), self.linker.config.candidates)
 
     def _load_index(self) -> VectorIndex | None:
         """The saved index caught up with the store; None while nothing is filed."""

@@ -7,7 +7,7 @@ carries (``storyline_place``).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,7 +29,7 @@ class StoryEntry:
 
     @property
     def title(self) -> str:
-        return self.story.title or self.story.name
+        return _label(self.story)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``storyline stories --format json``."""
@@ -61,10 +61,8 @@ def story_entries(store: Store, registry: Registry | None = None) -> list[StoryE
     """Every story not merged into another, the most recently changed first."""
     registry = registry or registry_of(store)
     stories = store.stories()
-    titles = {story.id: story.title or story.name for story in stories}
-    # A storyline linked by detection has no title of its own: it is its earliest story's.
-    lines = {line.id: replace(line, title=line.title or titles.get(line.stories[0]))
-             for line in store.storylines() if line.stories}
+    titles = {story.id: _label(story) for story in stories}
+    lines = {line.id: _titled(line, titles.get) for line in store.storylines() if line.stories}
     entries = []
     for story in stories:
         documents = store.story_documents(story.id)
@@ -110,8 +108,9 @@ def storyline_place(store: Store, story: int) -> StorylinePlace | None:
     if line is None or story not in line.stories:
         return None  # a merged story is listed in no storyline
     index = line.stories.index(story)
+    line = _titled(line, lambda first: _story_title(store, first))
     return StorylinePlace(
-        id=line.id, title=line.title or _story_title(store, line.stories[0]), place=index + 1,
+        id=line.id, title=line.title or "", place=index + 1,
         stories=len(line.stories), previous=_neighbour(store, line, index - 1),
         next=_neighbour(store, line, index + 1))
 
@@ -122,11 +121,21 @@ def _neighbour(store: Store, line: StorylineInfo, index: int) -> StorylineNeighb
     info = store.story(line.stories[index])
     if info is None:
         return None
-    return StorylineNeighbour(id=info.id, title=info.title or info.name,
+    return StorylineNeighbour(id=info.id, title=_label(info),
                               period=Period(start=info.period_start, end=info.period_end))
 
 
 def _story_title(store: Store, story: int) -> str:
     """A story's title as the listings give it: its briefing's, else its name."""
     info = store.story(story)
-    return (info.title or info.name) if info is not None else f"Story {story}"
+    return _label(info) if info is not None else f"Story {story}"
+
+
+def _label(story: StoryInfo) -> str:
+    """A story's title as the listings give it: its briefing's, else its name."""
+    return story.title or story.name
+
+
+def _titled(line: StorylineInfo, title_of: Callable[[int], str | None]) -> StorylineInfo:
+    """A storyline linked by detection has no title of its own: it is its earliest story's."""
+    return replace(line, title=line.title or title_of(line.stories[0]))

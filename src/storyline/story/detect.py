@@ -169,6 +169,14 @@ class Vocabulary:
         self.documents = documents
         self.frequency: Counter[str] = Counter(frequency or {})
 
+    @classmethod
+    def of(cls, features: Iterable[Features]) -> Vocabulary:
+        """The vocabulary of these documents alone (a pile's)."""
+        vocabulary = cls()
+        for item in features:
+            vocabulary.see(item)
+        return vocabulary
+
     def see(self, features: Features) -> list[str]:
         """Count a document; the keys whose frequency changed (names prefixed, see ``_key``)."""
         keys = [*features.words, *(_name_key(n) for n in features.names)]
@@ -249,14 +257,23 @@ class StoryProfile:
             self.first_day = min(self.first_day if self.first_day is not None else member.day, member.day)
             self.last_day = max(self.last_day if self.last_day is not None else member.day, member.day)
 
-    def absorb(self, other: StoryProfile) -> None:
-        self.size += other.size
-        _accumulate(self.words, other.words, 1)
-        _accumulate(self.names, other.names, 1)
+    def absorb(self, other: StoryProfile, sign: int = 1) -> None:
+        """Add ``other``'s sums (``sign`` -1: take them away; the span then stays as it is)."""
+        self.size += sign * other.size
+        _accumulate(self.words, other.words, sign)
+        _accumulate(self.names, other.names, sign)
         if other.meaning is not None:
-            self.meaning = other.meaning.copy() if self.meaning is None else self.meaning + other.meaning
-        days = [d for d in (self.first_day, self.last_day, other.first_day, other.last_day) if d is not None]
-        self.first_day, self.last_day = (min(days), max(days)) if days else (None, None)
+            meaning = sign * other.meaning
+            self.meaning = meaning.copy() if self.meaning is None else self.meaning + meaning
+        if sign > 0:
+            days = [d for d in (self.first_day, self.last_day, other.first_day, other.last_day)
+                    if d is not None]
+            self.first_day, self.last_day = (min(days), max(days)) if days else (None, None)
+
+    def copy(self) -> StoryProfile:
+        return StoryProfile(self.size, dict(self.words), dict(self.names),
+                            None if self.meaning is None else self.meaning.copy(),
+                            self.first_day, self.last_day)
 
     def pruned(self, keys: int) -> StoryProfile:
         """The profile with only its ``keys`` heaviest words and names (a long story's tail of
@@ -352,9 +369,7 @@ def cluster_features(features: Sequence[Features], config: DetectConfig) -> list
     """``detect_stories`` on features already made."""
     if len(features) < 2:
         return [0] * len(features)
-    vocabulary = Vocabulary()
-    for item in features:
-        vocabulary.see(item)
+    vocabulary = Vocabulary.of(features)
     members = [Member.of(item, vocabulary) for item in features]
     return _cluster(_similarity(config, members), config)
 
@@ -463,12 +478,6 @@ def _single(member: Member) -> StoryProfile:
     profile = StoryProfile()
     profile.add(member)
     return profile
-
-
-def _copy(profile: StoryProfile) -> StoryProfile:
-    return StoryProfile(profile.size, dict(profile.words), dict(profile.names),
-                        None if profile.meaning is None else profile.meaning.copy(),
-                        profile.first_day, profile.last_day)
 
 
 def _node_affinities(config: DetectConfig, nodes: Sequence[StoryProfile]) -> NDArray[np.float64]:
@@ -639,17 +648,17 @@ class StoryDetector:
     # -- choosing
 
     def _candidates(self, vector: Vector) -> list[int]:
-        if self.index is None:
-            return []
-        stories = []
-        for number, _ in self.index.nearest(vector, self.config.candidates):
-            story = self.story_of.get(number)
-            if story is not None:
-                story = self.alive(story)
-            if story is not None and story not in stories:
-                stories.append(story)
+        stories = self.stories_near(vector, self.config.candidates)
         self._ensure(stories)
         return [s for s in stories if s in self.profiles]
+
+    def stories_near(self, vector: Vector, count: int) -> list[int]:
+        """The stories (as they are now) of the ``count`` documents nearest to ``vector``,
+        nearest first."""
+        if self.index is None:
+            return []
+        near = (self.story_of.get(number) for number, _ in self.index.nearest(vector, count))
+        return list(dict.fromkeys(self.alive(story) for story in near if story is not None))
 
     def _best(self, member: Member, candidates: Iterable[int]) -> tuple[int | None, float]:
         best: tuple[int | None, float] = (None, -1.0)
@@ -688,7 +697,7 @@ class StoryDetector:
         if len(numbers) < 2:
             return
         before = {n: self.alive(self.story_of[n]) for n in numbers}
-        stories = sorted(set(before.values()), key=_age)
+        stories = sorted(set(before.values()), key=creation_order)
         self._ensure(stories)
         fresh = {n: Member.of(self.features[n], self.vocabulary) for n in numbers}
         remainders = self._remainders(stories, numbers)
@@ -701,9 +710,9 @@ class StoryDetector:
         owners = list(remainders)
         claimed: set[int] = set()
         for positions in sorted(clusters.values()):
-            olds = sorted((owners[p - len(numbers)] for p in positions if p >= len(numbers)), key=_age)
+            olds = sorted((owners[p - len(numbers)] for p in positions if p >= len(numbers)), key=creation_order)
             docs = [numbers[p] for p in positions if p < len(numbers)]
-            previous = sorted({before[n] for n in docs}, key=_age)
+            previous = sorted({before[n] for n in docs}, key=creation_order)
             free = [s for s in previous if s not in remainders and s not in claimed]
             target = olds[0] if olds else (free[0] if free else self._new_story())
             claimed.add(target)
@@ -726,13 +735,13 @@ class StoryDetector:
             if story not in claimed and story in self.profiles:
                 went = Counter(self.story_of[n] for n in numbers if before[n] == story)
                 self.profiles.pop(story)
-                self.merged[story] = min(went, key=lambda s: (-went[s], _age(s)))
+                self.merged[story] = min(went, key=lambda s: (-went[s], creation_order(s)))
                 self.merged_since.add(story)
                 self.changed.add(story)
 
     def _remainders(self, stories: Sequence[int], numbers: Sequence[int]) -> dict[int, StoryProfile]:
         """Each story's profile without its window documents, where anything is left."""
-        left = {s: _copy(self.profiles[s]) for s in stories if s in self.profiles}
+        left = {s: self.profiles[s].copy() for s in stories if s in self.profiles}
         for number in numbers:
             story = self.alive(self.story_of[number])
             if story in left:
@@ -763,14 +772,14 @@ class StoryDetector:
                 other = self.alive(other)
                 if other == story or other not in self.profiles:
                     continue
-                first, second = sorted((story, other), key=_age)
+                first, second = sorted((story, other), key=creation_order)
                 if (first, second) not in pairs:
                     pairs[first, second] = story_affinity(self.config, self.profiles[first],
                                                           self.profiles[second])
         # The older story of a pair is kept; the closest pairs, then the oldest, merge first.
         return sorted(((score, keep, other) for (keep, other), score in pairs.items()
                        if score >= self._merge_cut(keep, other)),
-                      key=lambda pair: (-pair[0], _age(pair[1]), _age(pair[2])))
+                      key=lambda pair: (-pair[0], creation_order(pair[1]), creation_order(pair[2])))
 
     def _merge_cut(self, first: int, second: int) -> float:
         """The average two stories need to merge: ``attach`` when one is small, as in a pile."""
@@ -792,7 +801,7 @@ class StoryDetector:
         return story
 
 
-def _age(story: int) -> tuple[bool, int]:
+def creation_order(story: int) -> tuple[bool, int]:
     """Sorts stories oldest first: stored ones (ids >= 0) by id, then new ones (keys -1, -2, ...
     in order of creation)."""
     return story < 0, abs(story)
@@ -858,9 +867,7 @@ def _found(number: int, members: list[Document], embedder: Embedder | None,
 
 def story_profiles(features: Sequence[Features], labels: Sequence[int]) -> dict[int, StoryProfile]:
     """Each story's profile (by label), its documents weighed under the idf of all of them."""
-    vocabulary = Vocabulary()
-    for item in features:
-        vocabulary.see(item)
+    vocabulary = Vocabulary.of(features)
     profiles: dict[int, StoryProfile] = {}
     for item, label in zip(features, labels):
         profiles.setdefault(label, StoryProfile()).add(Member.of(item, vocabulary))
@@ -883,9 +890,7 @@ def typicality(members: Sequence[Document], *, embedder: Embedder | None = None)
         return [1.0] * len(members)
     config = DetectConfig.packaged()
     features = features_of(members, config=config, embedder=embedder)
-    vocabulary = Vocabulary()
-    for item in features:
-        vocabulary.see(item)
+    vocabulary = Vocabulary.of(features)
     # No time window here: a group's members belong together however far apart they are.
     unbounded = DetectConfig(**{**config.__dict__, "window_days": 10**6})
     similarity = _similarity(unbounded, [Member.of(item, vocabulary) for item in features])

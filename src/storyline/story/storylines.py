@@ -36,7 +36,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from storyline.resources import data_config
-from storyline.story.detect import StoryProfile, ThreeViews, average_link, node_views, sparse_dot
+from storyline.story.detect import (
+    StoryProfile,
+    ThreeViews,
+    average_link,
+    creation_order,
+    node_views,
+    sparse_dot,
+)
 
 DATA_FILE = "storylines.json"
 # Calls of ``StorylineLinker.link`` (batches) a storyline's summed profile is kept before it is
@@ -210,7 +217,7 @@ class StorylineLinker:
         near = [s for s in self._nearby(story, profile) if s != story]
         # The storylines of the nearest stories only: each one considered costs its sum.
         nearest = list(dict.fromkeys(self.line_of[s] for s in near if s in self.line_of))
-        lines = sorted(nearest[:LINES_CONSIDERED], key=_key_order)
+        lines = sorted(nearest[:LINES_CONSIDERED], key=creation_order)
         alone = self._load([s for s in near if s not in self.line_of])
         options = {("line", line): self._total(line) for line in lines}
         options.update({("story", s): p for s, p in alone.items()})
@@ -226,7 +233,7 @@ class StorylineLinker:
             line = target
         else:
             line = self._join(target, self._new_line())
-            self._keep_total(line, _sum([options[usable[best]]]))
+            self._keep_total(line, options[usable[best]].copy())
         self._join(story, line)
         self._totals[line].absorb(profile)
         return self._merge_lines(line, [other for other in lines if other != line])
@@ -241,7 +248,7 @@ class StorylineLinker:
             best = int(np.argmax(scores))
             if scores[best] < self.config.link:
                 break
-            keep, gone = sorted((line, others[best]), key=_key_order)
+            keep, gone = sorted((line, others[best]), key=creation_order)
             for moved in sorted(self._members.pop(gone, set())):
                 self._join(moved, keep)
             merged = _sum([self._total(keep), self._total(gone)])
@@ -261,7 +268,7 @@ class StorylineLinker:
     def _recent(self, line: int) -> list[int]:
         """The storyline's most recently started stories (``RECENT_STORIES``): what a new story
         continues, and a bound on what summing a long storyline costs."""
-        return sorted(self._members.get(line, ()), key=_key_order)[-RECENT_STORIES:]
+        return sorted(self._members.get(line, ()), key=creation_order)[-RECENT_STORIES:]
 
     def _keep_total(self, line: int, total: StoryProfile) -> None:
         self._totals[line] = total
@@ -317,15 +324,9 @@ class StorylineLinker:
 
 def _without(total: StoryProfile, part: StoryProfile | None) -> StoryProfile:
     """``total`` less ``part`` (its span stays that of the total)."""
-    rest = _sum([total])
-    if part is None:
-        return rest
-    rest.size -= part.size
-    for mine, theirs in ((rest.words, part.words), (rest.names, part.names)):
-        for key, value in theirs.items():
-            mine[key] = mine.get(key, 0.0) - value
-    if rest.meaning is not None and part.meaning is not None:
-        rest.meaning = rest.meaning - part.meaning
+    rest = total.copy()
+    if part is not None:
+        rest.absorb(part, -1)
     return rest
 
 
@@ -338,8 +339,3 @@ def _sum(profiles: Iterable[StoryProfile]) -> StoryProfile:
     for profile in profiles:
         total.absorb(profile)
     return total
-
-
-def _key_order(key: int) -> tuple[bool, int]:
-    """Stored storylines (ids > 0) by id, then new ones by order of creation."""
-    return key < 0, abs(key)

@@ -74,8 +74,8 @@ class StoryAssigner:
             for document in originals:  # a new story is titled by its first document for now
                 story = self.detector.alive(self.detector.story_of[_number(document.id or "")])
                 titles.setdefault(story, document.title or "")
-            merged = self._save(titles)
-            self._link_storylines(originals, merged)
+            merged, changed = self._save(titles)
+            self._link_storylines(changed, merged)
         story_of, alive = self.detector.story_of, self.detector.alive
         copies = {d.id: alive(story_of[_number(d.duplicate_of)]) for d in documents
                   if d.id and d.duplicate_of and _number(d.duplicate_of) in story_of}
@@ -85,10 +85,12 @@ class StoryAssigner:
 
     # -- keeping
 
-    def _save(self, titles: dict[int, str]) -> dict[int, int]:
+    def _save(self, titles: dict[int, str]) -> tuple[dict[int, int], list[int]]:
+        """Keep what the batch changed; the stories merged away (-> the story kept) and the
+        stories whose documents changed, under their kept ids."""
         detector = self.detector
         alive = set(detector.profiles)
-        new_stories = {key: titles.get(key, "") for key in alive if key < 0}
+        new_stories = {key: titles.get(key) or self._earliest_title(key) for key in alive if key < 0}
         update = DetectionUpdate(
             members={_doc_id(n): detector.members[n].to_bytes() for n in sorted(detector.dirty)},
             assignments={_doc_id(n): detector.alive(detector.story_of[n]) for n in sorted(detector.dirty)},
@@ -105,16 +107,26 @@ class StoryAssigner:
         self._unsaved += len(update.members)
         if self._unsaved >= max(INDEX_SAVE_EVERY, len(detector.index or ()) // 10):
             self.save_index()
-        return {other: new_ids.get(keep, keep) for other, keep in update.merged.items()}
+        merged = {other: new_ids.get(keep, keep) for other, keep in update.merged.items()}
+        return merged, sorted({new_ids.get(key, key) for key in update.profiles})
 
-    def _link_storylines(self, documents: Sequence[Document], merged: dict[int, int]) -> None:
-        """Link the stories this batch touched into storylines (``storyline.story.storylines``),
-        then keep the links. A run killed in between leaves the links of the batches before,
-        never a link to a story that is not kept."""
+    def _earliest_title(self, story: int) -> str:
+        """The title of a new story's earliest document. Why: settling may give older documents
+        a story of their own, with no document of this batch to title it."""
+        numbers = sorted(n for n in self.detector.dirty
+                         if self.detector.alive(self.detector.story_of[n]) == story)
+        document = self.store.get(_doc_id(numbers[0])) if numbers else None
+        return (document.title or "") if document is not None else ""
+
+    def _link_storylines(self, changed: Sequence[int], merged: dict[int, int]) -> None:
+        """Link the stories this batch changed into storylines (``storyline.story.storylines``),
+        then keep the links. Changed, not only those the batch's documents joined: settling
+        may move older documents into a story of their own, which must be linked too. A run
+        killed in between leaves the links of the batches before, never a link to a story
+        that is not kept."""
         for other, keep in merged.items():
             self.linker.absorb(keep, other)
-        alive, story_of = self.detector.alive, self.detector.story_of
-        self.linker.link(sorted({alive(story_of[_number(d.id or "")]) for d in documents}))
+        self.linker.link(changed)
         new_ids: dict[int, int] = {}
         for story, line in sorted(self.linker.linked.items()):
             if line is not None and line < 0 and line not in new_ids:

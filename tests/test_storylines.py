@@ -179,3 +179,14 @@ def test_a_pile_of_one_story_has_no_storyline() -> None:
     assert result.exit_code == 0, result.output
     assert [story["storyline"] for story in json.loads(result.output)] == [None]
     assert pile_storylines({}) == {}
+
+
+def test_every_found_story_is_titled_even_when_its_first_document_has_no_title(
+        tmp_path: Path, seeds_dir: Path) -> None:
+    # One seed has no headline the reader can find; the story it opens takes the next title.
+    with open_store(str(tmp_path / "s.db")) as store:
+        assert ingest([str(seeds_dir)], store, annotate=False, find_stories=True).stories
+        found = [s for s in store.stories() if s.kind == "found"]
+        untitled = [d for s in found for d in store.story_documents(s.id) if not d.title]
+        assert found and untitled  # the case this test is about is present
+        assert all(s.title for s in found), [(s.id, s.name, s.title) for s in found]

@@ -71,9 +71,10 @@ class StoryAssigner:
                 self.detector.add(_number(document.id or ""), item)
             self.detector.settle()
             titles: dict[int, str] = {}
-            for document in originals:  # a new story is titled by its first document for now
+            for document in originals:  # a new story is titled by its first titled document for now
                 story = self.detector.alive(self.detector.story_of[_number(document.id or "")])
-                titles.setdefault(story, document.title or "")
+                if document.title:
+                    titles.setdefault(story, document.title)
             merged, changed = self._save(titles)
             self._link_storylines(changed, merged)
         story_of, alive = self.detector.story_of, self.detector.alive
@@ -111,12 +112,14 @@ class StoryAssigner:
         return merged, sorted({new_ids.get(key, key) for key in update.profiles})
 
     def _earliest_title(self, story: int) -> str:
-        """The title of a new story's earliest document. Why: settling may give older documents
-        a story of their own, with no document of this batch to title it."""
+        """The title of a new story's earliest titled document. Why: settling may give older
+        documents a story of their own, with no document of this batch to title it."""
         numbers = sorted(n for n in self.detector.dirty
                          if self.detector.alive(self.detector.story_of[n]) == story)
-        document = self.store.get(_doc_id(numbers[0])) if numbers else None
-        return (document.title or "") if document is not None else ""
+        for document in self.store.get_many([_doc_id(n) for n in numbers]):
+            if document.title:
+                return document.title
+        return ""
 
     def _link_storylines(self, changed: Sequence[int], merged: dict[int, int]) -> None:
         """Link the stories this batch changed into storylines (``storyline.story.storylines``),

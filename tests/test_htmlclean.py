@@ -218,3 +218,64 @@ def test_zyte_sample_meets_floor() -> None:
         html = gzip.decompress((DATA / "html" / f"{page_id}.html.gz").read_bytes())
         pairs.append((truth[page_id]["articleBody"], clean_html(html).text))
     assert shingle_corpus_f1(pairs)["f1"] >= ZYTE_FLOOR_F1
+
+
+# --- captions, credits, polls and teasers (issue 13) ----------------------------------------
+
+VELDHAVEN = [
+    "The Veldhaven ferry company said on Monday that the new terminal on the east quay would open in March.",
+    "Ilse Varga, who chairs the harbour board, said the delay came from the soft clay under the quay.",
+    "A poll by the Osterdal institute found 43% support for a higher bridge toll among island residents.",
+    "A photo of the flooded quay, taken by a dock worker in January, pushed the board to publish its survey.",
+    "Police said two small fires at the old terminal last week were related to a dispute over berths.",
+    "Related costs at the Veldhaven yard rose by 4% last year, mostly because of the price of steel.",
+]
+
+HTML_FURNITURE = [
+    "Image copyright Veldhaven Press Image caption The east quay terminal under construction",
+    "The east quay at dawn. Photograph: Ilse Varga/Nordpress",
+    "Photo: Tomas Brenner",
+    "Photos by Tomas Brenner",
+    "Slideshow (5 Images)",
+    "Read more: Osterdal council approves the harbour budget",
+    "Related: Island residents protest over ferry fares",
+    "You may also like",
+]
+
+
+@pytest.mark.parametrize("furniture", HTML_FURNITURE)
+def test_caption_credit_gallery_and_teaser_paragraphs_are_filtered(furniture: str) -> None:
+    lines = [*VELDHAVEN[:2], furniture, *VELDHAVEN[2:]]
+    result = filter_paragraphs(lines, title=None)
+    assert result.kept == VELDHAVEN
+    assert result.removed == [furniture]
+
+
+def test_reader_poll_paragraphs_are_filtered() -> None:
+    poll = ["Do you think the Veldhaven terminal will open on time?", "Yes 43%", "No 57%",
+            "Vote now"]
+    inline = ["Do you think the toll should rise? Yes 38% No 62%", "1,204 votes"]
+    result = filter_paragraphs([*VELDHAVEN[:3], *poll, *VELDHAVEN[3:], *inline], title=None)
+    assert result.kept == VELDHAVEN
+    assert result.removed == [*poll, *inline]
+
+
+def test_results_table_and_questions_in_the_article_stay() -> None:
+    # Shares under a prose line are the article's table; a question followed by prose is
+    # the article's own question. Only answers under a question (or by a call) make a poll.
+    lines = [*VELDHAVEN[:2], "Harbour party 43%", "Island list 21%",
+             "Will the council raise the toll again?", *VELDHAVEN[2:]]
+    assert filter_paragraphs(lines, title=None).kept == lines
+
+
+def test_caption_and_poll_are_dropped_from_a_page() -> None:
+    figure = ("<figure><img src='quay.jpg'><figcaption>The east quay at dawn. "
+              "Photograph: Ilse Varga/Nordpress</figcaption></figure>")
+    poll = ("<div class='poll'><p>Do you think the Veldhaven terminal will open on time?</p>"
+            "<p>Yes 43%</p><p>No 57%</p><p>Vote now</p></div>")
+    teaser = "<p>Read more: Osterdal council approves the harbour budget</p>"
+    html = _page(_article(VELDHAVEN[:2], extra_after="")
+                 .replace("</article>", figure + poll + teaser + "".join(
+                     f"<p>{p}</p>" for p in VELDHAVEN[2:]) + "</article>"))
+    result = clean_html(html, url="https://courier.example/2024/03/04/terminal")
+    assert result.paragraphs == VELDHAVEN

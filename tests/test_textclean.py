@@ -207,3 +207,69 @@ def test_markdown_bold_from_a_page_copy_is_dropped_but_arithmetic_stays() -> Non
     blocks = split_blocks("For **the harbour board**, the levy is a detail.\n\nIt costs 2 ** 8 units.")
     assert [b.text for b in blocks] == ["For the harbour board, the levy is a detail.",
                                         "It costs 2 ** 8 units."]
+
+
+# --- captions, credits, polls and teasers (issue 13) ----------------------------------------
+
+VELDHAVEN = [
+    "The Veldhaven ferry company said on Monday that the new terminal on the east quay would "
+    "open in March, two years later than the council had promised when work began.",
+    "Ilse Varga, who chairs the harbour board, told reporters that the delay came from the "
+    "soft clay under the quay, which had to be drained before the piles could be driven.",
+    "A poll by the Osterdal institute found 43% support for a higher bridge toll, while most "
+    "of those asked said the ferry should stay cheap for island residents.",
+    "A photo of the flooded quay, taken by a dock worker in January, was shared widely and "
+    "pushed the board to publish its own survey of the site.",
+    "Police said two small fires at the old terminal last week were related, and that they "
+    "had questioned a man who lives near the harbour.",
+]
+
+FURNITURE_BLOCKS = [
+    "Image copyright Veldhaven Press Image caption The east quay terminal under construction",
+    "Photograph: Ilse Varga/Nordpress",
+    "Photo: Tomas Brenner",
+    "Slideshow (5 Images)",
+    "Read more: Osterdal council approves the harbour budget",
+    "Related: Island residents protest over ferry fares",
+    "You may also like",
+]
+
+POLL = ["Do you think the Veldhaven terminal will open on time?", "Yes 43%", "No 57%",
+        "Vote now"]
+
+
+def _cleaned_page(extra_middle: list[str], extra_end: list[str]) -> list[str]:
+    page = "\n\n".join(["Terminal delayed | The Veldhaven Courier", *NAVIGATION,
+                        *VELDHAVEN[:2], *extra_middle, *VELDHAVEN[2:], *extra_end, *COMMENTS])
+    return clean_text(page).paragraphs
+
+
+@pytest.mark.parametrize("furniture", FURNITURE_BLOCKS)
+def test_caption_credit_gallery_and_teaser_blocks_are_not_body(furniture: str) -> None:
+    assert _cleaned_page([furniture], []) == VELDHAVEN
+    assert _cleaned_page([], [furniture]) == VELDHAVEN
+
+
+def test_reader_poll_is_not_body() -> None:
+    assert _cleaned_page(POLL, []) == VELDHAVEN
+    # The same poll copied as one block, and with its answers on the question's line.
+    assert _cleaned_page(["\n".join(POLL)], []) == VELDHAVEN
+    inline = "Do you think the toll should rise? Yes 38% No 62%"
+    assert _cleaned_page([inline, "1,204 votes"], []) == VELDHAVEN
+
+
+def test_caption_line_inside_a_block_is_cut_and_the_prose_kept() -> None:
+    block = "Photograph: Ilse Varga/Nordpress\n" + VELDHAVEN[1]
+    page = "\n\n".join([VELDHAVEN[0], block, *VELDHAVEN[2:]])
+    result = clean_text(page)
+    assert result.paragraphs == VELDHAVEN
+    assert "Photograph: Ilse Varga/Nordpress" in result.evidence
+
+
+def test_prose_about_photos_polls_and_related_things_is_kept() -> None:
+    prose = ["Related costs at the Veldhaven yard rose by 4% last year, the company said in "
+             "its annual report, mostly because of the price of steel and timber.",
+             "Will the council raise the toll again? Councillors would not say on Tuesday, "
+             "and the mayor's office declined to comment on the figures."]
+    page = "\n\n".join([*VELDHAVEN, *prose])
+    assert clean_text(page).paragraphs == [*VELDHAVEN, *prose]

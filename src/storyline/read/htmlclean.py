@@ -8,6 +8,8 @@ news pages:
   lead, are removed (they are metadata, not body);
 * boilerplate paragraphs inside the body (newsletter sign-ups, "Read more", credits, blocks of
   related links, all-caps promo lines) are filtered by rules in ``data/html_boilerplate.json``;
+  captions, photo credits, gallery labels, teasers and reader polls by the rules that text mode
+  shares (``storyline.read.furniture``);
 * author strings are cleaned ("By" prefixes, "Staff", social handles, lists split to names);
 * titles lose a "| Site name" suffix;
 * the publication date comes from ``storyline.read.htmldates`` (URL date, structured markup,
@@ -28,6 +30,7 @@ from urllib.parse import urlsplit
 from lxml.html import HtmlElement
 
 from storyline.model import Extraction
+from storyline.read.furniture import furniture_indexes
 from storyline.read.htmldates import find_published_date
 from storyline.resources import read_data
 
@@ -240,7 +243,7 @@ def filter_paragraphs(
     """
     rules = boilerplate_rules()
     heading_forms = _heading_texts(title, headings or [])
-    drop = _related_link_block(lines, rules) | _teaser_indexes(lines)
+    drop = _related_link_block(lines, rules) | _teaser_indexes(lines) | furniture_indexes(lines)
     result = FilterResult()
     for index, line in enumerate(lines):
         is_heading = index < 3 and not result.kept and _is_heading_repeat(line, heading_forms)

@@ -16,6 +16,9 @@ lists, ads, comment widgets and footers. The pipeline here:
    teaser repeating the opening paragraphs) is dropped, so that one full copy remains.
 5. ``trim_attribution_edges``: bylines, credit, licence and author-bio lines at either end of
    the body run go to the evidence (the metadata stage reads them there), never to the body.
+6. ``strip_furniture``: captions, photo credits, gallery labels, related-article teasers and
+   reader polls (rules shared with HTML mode, ``storyline.read.furniture``) leave the body,
+   as whole blocks or as lines of a block.
 
 Inference is pure Python + numpy.
 """
@@ -35,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from storyline.model import Extraction
+from storyline.read.furniture import furniture_indexes
 from storyline.resources import DATA_DIR
 
 MODEL_PATH = DATA_DIR / "textclean_model.json"
@@ -726,6 +730,36 @@ def choose_body(blocks: list[Block], scores: np.ndarray, threshold: float) -> li
     return trim_attribution_edges([block.text for block in blocks], kept)
 
 
+# --- furniture ---------------------------------------------------------------------------
+
+def _without_lines(block: Block, dropped: set[int]) -> Block:
+    lines = [line for k, line in enumerate(block.raw.split("\n")) if k not in dropped]
+    return Block(raw="\n".join(lines), text=_SPACE.sub(" ", " ".join(lines)).strip())
+
+
+def strip_furniture(blocks: list[Block], kept: list[int]) -> tuple[list[Block], list[int], list[str]]:
+    """Blocks with furniture lines cut out of kept ones, the kept indices less furniture
+    blocks, and the lines cut out (evidence).
+
+    Runs after the classifier, which was trained without these rules: captions and polls
+    read enough like prose to pass it. Whole blocks are judged first, with all blocks as
+    context (a poll's question, answers and "Vote now" may be separate blocks); then the
+    lines inside a multi-line kept block (a caption pasted above its paragraph).
+    """
+    dropped_blocks = furniture_indexes([block.text for block in blocks])
+    blocks = list(blocks)
+    remaining: list[int] = []
+    cut: list[str] = []
+    for index in (i for i in kept if i not in dropped_blocks):
+        lines = blocks[index].raw.split("\n")
+        dropped = furniture_indexes(lines) if len(lines) > 1 else set()
+        cut.extend(_SPACE.sub(" ", lines[k]).strip() for k in sorted(dropped))
+        if len(dropped) < len(lines):
+            blocks[index] = _without_lines(blocks[index], dropped) if dropped else blocks[index]
+            remaining.append(index)
+    return blocks, remaining, cut
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 def clean_text(text: str) -> Extraction:
@@ -733,10 +767,10 @@ def clean_text(text: str) -> Extraction:
     blocks = split_blocks(text or "")
     model = load_model()
     scores = score_blocks(blocks, model)
-    kept = choose_body(blocks, scores, model.threshold)
+    blocks, kept, cut = strip_furniture(blocks, choose_body(blocks, scores, model.threshold))
     kept_set = set(kept)
     paragraphs = [blocks[i].text for i in kept]
-    evidence = [block.text for i, block in enumerate(blocks) if i not in kept_set]
+    evidence = [block.text for i, block in enumerate(blocks) if i not in kept_set] + cut
     first_body = kept[0] if kept else len(blocks)
     return Extraction(
         paragraphs=paragraphs,

@@ -17,7 +17,8 @@ from storyline.story.agenda import config as agenda_config
 from storyline.story.agenda import key_of
 from storyline.text import stop_words
 
-_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[A-Za-z][A-Za-z'\u2019-]*|[^\sA-Za-z\d]")
+# A number is a token of its own: "12th" and "G20" are words, not counts.
+_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?(?!\w)|[A-Za-z\d][\w'\u2019-]*|[^\s\w]")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 _DAY_DATE = re.compile(r"\b(?:(%s)\s+(\d{1,2})(?!\d)(?!\s*(?:%%|per))|(\d{1,2})\s+(%s))\b" % (

@@ -540,7 +540,7 @@ def number_conflicts(documents: Sequence[Document], space: _Space,
     out: list[tuple[Conflict, list[Passage]]] = []
     for i, a in enumerate(items):
         quantities_a = _quantities(a.text)
-        if not quantities_a:
+        if not quantities_a and not counts(a.text):
             continue
         for b in items[i + 1:]:
             if b.source == a.source or _cosine(space, a, b) < limits["number_cosine"]:
@@ -582,13 +582,21 @@ def day_conflicts(space: _Space, issues: Sequence[Issue],
         for b in items[i + 1:]:
             if b.source == a.source or _cosine(space, a, b) < limits["date_cosine"]:
                 continue
-            if len(_shared(space, a, b)) < limits["date_min_shared"] or _covered(a, b, found):
+            words = _event_words(space, a, b)
+            if len(words) < limits["date_min_shared"] or _covered(a, b, found):
                 continue
-            months = differing(day_dates(a.text), day_dates(b.text))
-            if months:
-                topic = "When: " + " ".join(sorted(_shared(space, a, b))[:limits["date_min_shared"] + 2])
+            if differing(day_dates(a.text), day_dates(b.text)):
+                topic = "When: " + " ".join(words[:limits["date_min_shared"] + 2])
                 out.append((Conflict(topic=topic, kind="date", sides=[_cited(a), _cited(b)]), [a, b]))
     return out
+
+
+def _event_words(space: _Space, a: Passage, b: Passage) -> list[str]:
+    """Content words both passages use, date words out. Unlike ``_shared`` the story's
+    everywhere-words stay: in a story of a few sources every word of its event is one."""
+    dates = {key_of(w) for w in config()["conflicts"]["date_words"]}
+    bag_a, bag_b = space.bags.get(_key(a), {}), space.bags.get(_key(b), {})
+    return sorted(w for w in bag_a.keys() & bag_b.keys() if w not in dates and not w[:1].isdigit())
 
 
 def _covered(a: Passage, b: Passage, found: Sequence[tuple[Conflict, list[Passage]]]) -> bool:

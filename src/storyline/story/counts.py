@@ -73,21 +73,24 @@ def _number_at(tokens: list[str], i: int) -> tuple[float, int, bool] | None:
     return value, j, False
 
 
-def _head(tokens: list[str], j: int, fraction: bool) -> set[str]:
-    """What a count is about: the next content words; after a fraction or a partitive "of"
-    ("a third of the country", "one of the boats"), the words after "of the"."""
-    stop = stop_words()
+def _head(tokens: list[str], j: int, fraction: bool) -> str | None:
+    """What a count is about: its noun among the next content words (the first plural one,
+    "two big objects", else the first, "one boat"); after a fraction, the words after "of
+    the" ("a third of the country"). Only one word: the verb after it ("two boats attacked")
+    must not make two counts of different things comparable."""
     determiners = set(config()["determiners"])
     if j < len(tokens) and tokens[j] == "of" and not fraction:
-        return set()  # "one of the three boats": the count is the later number's
+        return None  # "one of the three boats": the count is the later number's
     while fraction and j < len(tokens) and tokens[j] in determiners:
         j += 1
-    out: set[str] = set()
+    words: list[str] = []
     for token in tokens[j:j + config()["max_head_words"]]:
-        if not token[0].isalpha() or token in stop:
+        if not token[0].isalpha() or token in stop_words():
             break
-        out.add(key_of(token))
-    return out
+        words.append(token)
+    plural = [w for w in words if w.endswith("s") and not w.endswith("ss")]
+    chosen = plural[0] if plural and not fraction else words[0] if words else None
+    return key_of(chosen) if chosen else None
 
 
 def _format(value: float) -> str:
@@ -115,9 +118,9 @@ def counts(text: str) -> dict[str, set[str]]:
             i += 1
             continue
         value, j, fraction = found
-        if not _excluded(tokens, i, j):
-            for key in _head(tokens, j, fraction):
-                out.setdefault(key, set()).add(_format(value))
+        head = None if _excluded(tokens, i, j) else _head(tokens, j, fraction)
+        if head:
+            out.setdefault(head, set()).add(_format(value))
         i = j
     return out
 

@@ -22,6 +22,12 @@ sources (duplicates are not independent voices and are left out). Constants live
   precision; numbers with the same unit in sentences that otherwise say the same thing. Sides
   are shown with all the sources that take them; a source that also states the other side's
   value is no contradiction. Each conflict is also listed under the issues its passages are on.
+  Counts are compared whether written in words or digits ("two boats" / "3 boats", "a third" /
+  "half" of the country: ``storyline.story.counts``), and close sentences that give the same
+  month different days are a date conflict even when no event annotation dates them.
+* **Invariant.** A fact that any other source contradicts (one of its sentences is on a side
+  of a conflict) is never listed as agreed, and no sentence is both agreed and disputed:
+  enforced once, at the end (``_consistent``).
 * **Countries and blindspots.** Sources grouped by ``country``; an issue covered only by sources
   of one country, when the story has sources from two or more countries, is a blindspot. A
   source of another country counts as silent only if the issue's news had happened by its time

@@ -12,6 +12,7 @@ from storyline.model import Document
 from storyline.outlets import Registry, packaged_outlets, read_outlets_file
 from storyline.pipeline.stories import _documents, brief
 from storyline.story.agenda import Issue, passages_of
+from storyline.story.counts import counts, day_dates, differing
 from storyline.story.perspectives import _clash, _compatible, _quantities, blindspots
 from storyline.story.source_times import SourceTime, source_time
 from tests.conftest import EXAMPLES, REPO, seed_path
@@ -265,3 +266,69 @@ def test_an_undated_preview_does_not_move_the_news_earlier() -> None:
                                     (FERRIES, "Estmark", "2023-05-02"))
     assert source_time(documents[1]) == SourceTime("2023-03-03", inferred=True)
     assert blindspots(documents, issues) == []
+
+
+# --- counts in words or digits, day dates, and the agreed/disputed invariant ----------------------
+
+def _story(texts: dict[str, str], issue: str) -> Briefing:
+    documents = [Document(origin=f"{i}.txt", text=t, id=i, country=c)
+                 for (i, t), c in zip(texts.items(), ["Aland", "Borvia", "Aland", "Borvia"])]
+    annotate(documents)
+    return brief(documents, issues=[issue])
+
+
+def _all_cited(briefing: Briefing, kind: str) -> set[str]:
+    return {s for c in briefing.conflicts if c.kind == kind for side in c.sides for s in _cited_sources(side)}
+
+
+def test_counts_are_read_in_words_and_digits() -> None:
+    assert counts("Pirates in two boats raided the Veldhaven harbour.")["boat"] == {"2"}
+    assert counts("Pirates in 3 boats raided the Veldhaven harbour.")["boat"] == {"3"}
+    assert counts("The rebels hold a third of the country.")["country"] == {"0.33"}
+    assert counts("They hold the entire northern half of the country.")["country"] == {"0.50"}
+    crossing = counts("Two dozen tanks and 1,200 lorries crossed.")
+    assert crossing["tank"] == {"24"} and crossing["lorry"] == {"1200"}
+    assert counts("The 12th summit of the G20 opened.") == {}  # ordinals and names are no counts
+    assert counts("About 14 boats and one of the ferries left on March 21.") == {}
+    assert not differing(counts("three boats sank"), counts("3 boats sank"))
+    assert differing(day_dates("the coup on March 21"), day_dates("the coup on 22 March")) == ["march"]
+
+
+def test_a_count_in_words_against_digits_conflicts_and_is_not_agreed() -> None:
+    briefing = _story({
+        "S1": "Pirates in two boats raided the fishing harbour of Veldhaven on Tuesday night, the coastguard said.",
+        "S2": "Pirates in 3 boats raided the fishing harbour of Veldhaven on Tuesday night, the coastguard said.",
+    }, "Veldhaven raid: pirates, Veldhaven, harbour")
+    assert _all_cited(briefing, "number") == {"S1", "S2"}
+    assert all(not item.agreed for item in briefing.issues)
+
+
+def test_the_same_count_written_differently_is_no_conflict() -> None:
+    briefing = _story({
+        "S1": "Pirates in three boats raided the fishing harbour of Veldhaven on Tuesday night, the coastguard said.",
+        "S2": "Pirates in 3 boats raided the fishing harbour of Veldhaven on Tuesday night, the coastguard said.",
+    }, "Veldhaven raid: pirates, Veldhaven, harbour")
+    assert briefing.conflicts == []
+
+
+def test_different_days_of_the_same_event_conflict() -> None:
+    briefing = _story({
+        "S1": "Army officers led by Colonel Ilse Varga seized the presidential palace in Osterdal on March 21 in a coup.",
+        "S2": "Army officers led by Colonel Ilse Varga seized the presidential palace in Osterdal on March 22 in a coup.",
+    }, "Osterdal coup: coup, Osterdal, Varga")
+    assert _all_cited(briefing, "date") == {"S1", "S2"}
+    assert all(not item.agreed for item in briefing.issues)
+
+
+def test_a_contradicted_claim_is_never_agreed_and_no_sentence_is_both() -> None:
+    briefing = _story({
+        "S1": "Rebel militias now control a third of the country, the Osterdal defence ministry said on Friday.",
+        "S2": "Rebel militias now control a third of the country, the Osterdal defence ministry said on Friday.",
+        "S3": "Rebel militias now control the entire northern half of the country, the Osterdal defence ministry said.",
+    }, "Osterdal rebels: rebel, militias, Osterdal")
+    assert {c.kind for c in briefing.conflicts} == {"number"}
+    for item in briefing.issues:
+        disputed = {(c.source, c.start) for side in item.disputed for c in side.citations}
+        for entry in item.agreed:
+            assert not {(c.source, c.start) for c in entry.citations} & disputed
+            assert not _cited_sources(entry) & _all_cited(briefing, "number")

@@ -22,6 +22,12 @@ sources (duplicates are not independent voices and are left out). Constants live
   precision; numbers with the same unit in sentences that otherwise say the same thing. Sides
   are shown with all the sources that take them; a source that also states the other side's
   value is no contradiction. Each conflict is also listed under the issues its passages are on.
+  Counts are compared whether written in words or digits ("two boats" / "3 boats", "a third" /
+  "half" of the country: ``storyline.story.counts``), and close sentences that give the same
+  month different days are a date conflict even when no event annotation dates them.
+* **Invariant.** A fact that any other source contradicts (one of its sentences is on a side
+  of a conflict) is never listed as agreed, and no sentence is both agreed and disputed:
+  enforced once, at the end (``_consistent``).
 * **Countries and blindspots.** Sources grouped by ``country``; an issue covered only by sources
   of one country, when the story has sources from two or more countries, is a blindspot. A
   source of another country counts as silent only if the issue's news had happened by its time
@@ -54,6 +60,7 @@ from storyline.model import Document, Event, Timex
 from storyline.read.dates import today_utc
 from storyline.story.agenda import Issue, Passage, key_of, passages_of, word_tokens
 from storyline.story.agenda import config as agenda_config
+from storyline.story.counts import counts, day_dates, differing
 from storyline.story.source_times import SourceTime, first_day, latest_reported, source_times
 from storyline.text import is_summary_worthy, stop_words
 
@@ -103,9 +110,11 @@ def perspectives(documents: Sequence[Document], issues: Sequence[Issue],
     ids = sorted((d.id or "" for d in originals), key=_id_order)
     space = _space(passages if passages is not None else passages_of(originals), originals)
     conflicts = date_conflicts(originals, space) + number_conflicts(originals, space, issues)
+    conflicts += day_conflicts(space, issues, conflicts)
     links = _links(supported, space)
     vectors = vectors if vectors is not None else SentenceVectors()
     items = [_issue_item(issue, ids, space, conflicts, originals, links, vectors) for issue in issues]
+    _consistent(items, conflicts)
     countries = country_groups(originals, items)
     return Perspectives(issues=items, countries=countries,
                         blindspots=blindspots(originals, issues), conflicts=[c for c, _ in conflicts])
@@ -194,7 +203,14 @@ def same_fact(space: _Space, a: Passage, b: Passage) -> float:
         return 0.0  # the same words around different numbers or dates: not one fact
     if bool(_NEGATION.search(a.text)) != bool(_NEGATION.search(b.text)):
         return 0.0
+    if _contradict(a, b):
+        return 0.0  # "two boats" / "three boats", "March 21" / "March 22": not one fact
     return cosine
+
+
+def _contradict(a: Passage, b: Passage) -> bool:
+    """Different counts of the same thing, or different days of the same month."""
+    return bool(differing(counts(a.text), counts(b.text)) or differing(day_dates(a.text), day_dates(b.text)))
 
 
 # --- the matrix ----------------------------------------------------------------------------------
@@ -530,7 +546,7 @@ def number_conflicts(documents: Sequence[Document], space: _Space,
     out: list[tuple[Conflict, list[Passage]]] = []
     for i, a in enumerate(items):
         quantities_a = _quantities(a.text)
-        if not quantities_a:
+        if not quantities_a and not counts(a.text):
             continue
         for b in items[i + 1:]:
             if b.source == a.source or _cosine(space, a, b) < limits["number_cosine"]:
@@ -542,7 +558,60 @@ def number_conflicts(documents: Sequence[Document], space: _Space,
                 topic = f"{unit}: {', '.join(sorted(quantities_a[unit]))} or {', '.join(sorted(quantities_b[unit]))}"
                 conflict = Conflict(topic=topic, kind="number", sides=[_cited(a), _cited(b)])
                 out.append((conflict, [a, b]))
+            if not any(quantities_a[u] != quantities_b.get(u, quantities_a[u]) for u in quantities_a):
+                out.extend(_count_conflict(a, b))
     return out
+
+
+def _count_conflict(a: Passage, b: Passage) -> list[tuple[Conflict, list[Passage]]]:
+    """Different counts of the same thing, in words or digits ("two boats" / "3 boats"),
+    reported once per pair of passages (a count names several words of what it counts)."""
+    counts_a, counts_b = counts(a.text), counts(b.text)
+    keys = differing(counts_a, counts_b)
+    if not keys:
+        return []
+    key = keys[0]
+    topic = f"{key}: {', '.join(sorted(counts_a[key]))} or {', '.join(sorted(counts_b[key]))}"
+    return [(Conflict(topic=topic, kind="number", sides=[_cited(a), _cited(b)]), [a, b])]
+
+
+def day_conflicts(space: _Space, issues: Sequence[Issue],
+                  found: Sequence[tuple[Conflict, list[Passage]]]) -> list[tuple[Conflict, list[Passage]]]:
+    """Sentences of different sources about the same event (close enough, sharing event
+    words) that give the same month different days. A backstop for ``date_conflicts``, which
+    needs both dates annotated as events with matching windows; pairs it found are skipped."""
+    limits = config()["conflicts"]["counts"]
+    unique = {_key(p): p for issue in issues for p in issue.passages}
+    items = sorted(unique.values(), key=lambda p: (_id_order(p.source), p.order))
+    out: list[tuple[Conflict, list[Passage]]] = []
+    for i, a in enumerate(items):
+        for b in items[i + 1:]:
+            if b.source == a.source or _cosine(space, a, b) < limits["date_cosine"]:
+                continue
+            words = _event_words(space, a, b)
+            if len(words) < limits["date_min_shared"] or _covered(a, b, found):
+                continue
+            if differing(day_dates(a.text), day_dates(b.text)):
+                topic = "When: " + " ".join(words[:limits["date_min_shared"] + 2])
+                out.append((Conflict(topic=topic, kind="date", sides=[_cited(a), _cited(b)]), [a, b]))
+    return out
+
+
+def _event_words(space: _Space, a: Passage, b: Passage) -> list[str]:
+    """Content words both passages use, date words out. Unlike ``_shared`` the story's
+    everywhere-words stay: in a story of a few sources every word of its event is one."""
+    dates = {key_of(w) for w in config()["conflicts"]["date_words"]}
+    bag_a, bag_b = space.bags.get(_key(a), {}), space.bags.get(_key(b), {})
+    return sorted(w for w in bag_a.keys() & bag_b.keys() if w not in dates and not w[:1].isdigit())
+
+
+def _covered(a: Passage, b: Passage, found: Sequence[tuple[Conflict, list[Passage]]]) -> bool:
+    """Whether a conflict already found sets these two passages against each other."""
+    return any(any(_overlap(a, p) for p in ps) and any(_overlap(b, p) for p in ps) for _, ps in found)
+
+
+def _overlap(passage: Passage, other: Passage) -> bool:
+    return passage.source == other.source and passage.start < other.end and other.start < passage.end
 
 
 def _quantities(text: str) -> dict[str, set[str]]:
@@ -561,6 +630,24 @@ def _quantities(text: str) -> dict[str, set[str]]:
             continue
         out.setdefault(head, set()).add(match.group(1).replace(",", ""))
     return out
+
+
+# --- consistency --------------------------------------------------------------------------------
+
+def _consistent(items: Sequence[IssueItem], conflicts: Sequence[tuple[Conflict, list[Passage]]]) -> None:
+    """The one place that keeps agreement and conflict apart: a fact is not agreed when any
+    of the sentences it cites is on a side of a conflict (another source contradicts it), and
+    no sentence is both agreed and disputed in an issue. Each test upstream is lexical and
+    local; only here are all of them seen together."""
+    contested = [p for _, passages in conflicts for p in passages]
+    for item in items:
+        against = contested + [_span(c) for side in item.disputed for c in side.citations]
+        item.agreed = [entry for entry in item.agreed
+                       if not any(_overlap(_span(c), p) for c in entry.citations for p in against)]
+
+
+def _span(citation: Citation) -> Passage:
+    return Passage(citation.source, -1, citation.start, citation.end, "")
 
 
 # --- countries and blindspots --------------------------------------------------------------------

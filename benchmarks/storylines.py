@@ -87,9 +87,14 @@ Labels = list[Hashable]
 
 # --- data -------------------------------------------------------------------------------------
 
+def _articles_root(data: Path) -> Path:
+    """The Timeline17 folder, given the eval-data folder or the Timeline17 folder itself."""
+    return data / FOLDER if (data / FOLDER).is_dir() else data
+
+
 def load_stream(data: Path, limit: int | None = None) -> tuple[list[Document], list[str]]:
     """Every dev article, in publication order (ties: folder, then numeric id), with its topic."""
-    root = data / FOLDER if (data / FOLDER).is_dir() else data
+    root = _articles_root(data)
     rows: list[tuple[str, str, int, Document]] = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         with gzip.open(folder / "articles.jsonl.gz", "rt", encoding="utf-8") as handle:
@@ -119,7 +124,7 @@ def on_topic(data: Path, documents: Sequence[Document], gold: Sequence[str]) -> 
     by keyword (tls/README.md), so some are off topic: a Reuters piece on the Japanese reactors
     filed under the Syrian crisis is no part of that thread, and no linker should join it.
     A diagnostic beside the figure on all articles, never instead of it."""
-    root = data / FOLDER if (data / FOLDER).is_dir() else data
+    root = _articles_root(data)
     names: dict[str, Counter[str]] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         counts = names.setdefault(folder.name.split("_")[0], Counter())

@@ -294,20 +294,21 @@ def test_counts_are_read_in_words_and_digits() -> None:
     assert differing(day_dates("the coup on March 21"), day_dates("the coup on 22 March")) == ["march"]
 
 
+def _raid(first: str, second: str) -> Briefing:
+    """Two reports of one pirate raid that differ only in how they count the boats."""
+    report = "Pirates in {} boats raided the fishing harbour of Veldhaven on Tuesday night, the coastguard said."
+    return _story({"S1": report.format(first), "S2": report.format(second)},
+                  "Veldhaven raid: pirates, Veldhaven, harbour")
+
+
 def test_a_count_in_words_against_digits_conflicts_and_is_not_agreed() -> None:
-    briefing = _story({
-        "S1": "Pirates in two boats raided the fishing harbour of Veldhaven on Tuesday night, the coastguard said.",
-        "S2": "Pirates in 3 boats raided the fishing harbour of Veldhaven on Tuesday night, the coastguard said.",
-    }, "Veldhaven raid: pirates, Veldhaven, harbour")
+    briefing = _raid("two", "3")
     assert _all_cited(briefing, "number") == {"S1", "S2"}
     assert all(not item.agreed for item in briefing.issues)
 
 
 def test_the_same_count_written_differently_is_no_conflict() -> None:
-    briefing = _story({
-        "S1": "Pirates in three boats raided the fishing harbour of Veldhaven on Tuesday night, the coastguard said.",
-        "S2": "Pirates in 3 boats raided the fishing harbour of Veldhaven on Tuesday night, the coastguard said.",
-    }, "Veldhaven raid: pirates, Veldhaven, harbour")
+    briefing = _raid("three", "3")
     assert briefing.conflicts == []
 
 

@@ -121,3 +121,13 @@ def test_an_empty_input_files_nothing(tmp_path: Path, empty: str) -> None:
     with open_store(str(tmp_path / "s.db")) as store:
         report = ingest([str(tmp_path / "empty.jsonl")], store, annotate=False, find_stories=True)
     assert report.stories == {}
+
+
+def test_an_index_left_by_a_deleted_database_of_the_same_name_is_rebuilt(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    _ingest(db, _pile(tmp_path / "pile.jsonl"))
+    db.unlink()  # the index file beside it stays, as after `rm s.db`
+    filed = _ingest(db, _write(tmp_path / "other.jsonl", [MUSEUM, LATE_FERRY]))
+    assert len(filed) == 2
+    with open_store(str(db)) as store:
+        assert len(StoryAssigner(store).detector.index or []) == 2

@@ -197,3 +197,28 @@ def test_a_small_story_attaches_at_the_lower_cut_but_two_large_ones_stay_apart()
     assert _attach_small(similarity, [0, 0, 0, 1, 1, 1, 1], config) == [0, 0, 0, 1, 1, 1, 1]
     # Node sizes count documents: a node standing for five documents is not small.
     assert _attach_small(similarity, labels, config, sizes=[1, 1, 1, 1, 1, 1, 5]) == labels
+
+
+def test_undated_documents_never_bridge_two_stories_a_year_apart() -> None:
+    from storyline.story.detect import Spans, _attach_small, average_link
+
+    # 0 dated day 0, 1 dated day 365, 2 and 3 undated and alike to both dated ones.
+    similarity = np.array([[1.0, 0.0, 0.9, 0.8],
+                           [0.0, 1.0, 0.8, 0.9],
+                           [0.9, 0.8, 1.0, 0.9],
+                           [0.8, 0.9, 0.9, 1.0]])
+    assert len(set(average_link(similarity, 0.3))) == 1  # without time the average bridges them
+    spans = Spans.of([0, 365, None, None], [0, 365, None, None], 45)
+    labels = average_link(similarity, 0.3, spans=spans.copy())
+    assert labels[0] != labels[1] and set(labels[2:]) <= {labels[0], labels[1]}
+    config = replace(DetectConfig.packaged(), attach=0.1, small_story=3)
+    attached = _attach_small(similarity, labels, config, spans=spans)
+    assert attached[0] != attached[1]
+
+
+def test_a_day_inside_the_window_still_joins_through_undated_documents() -> None:
+    from storyline.story.detect import Spans, average_link
+
+    similarity = np.array([[1.0, 0.0, 0.9], [0.0, 1.0, 0.9], [0.9, 0.9, 1.0]])
+    spans = Spans.of([0, 30, None], [0, 30, None], 45)
+    assert len(set(average_link(similarity, 0.3, spans=spans))) == 1

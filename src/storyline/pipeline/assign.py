@@ -169,6 +169,8 @@ class StoryAssigner:
         index = None
         if self._index_path is not None:
             index = VectorIndex.load(self._index_path, _dimensions(self.store))
+        if index is not None and not self._index_matches_store(index):
+            index = None  # a file left by another database of the same name: rebuild
         after = f"S{index.newest}" if index is not None and index.newest > 0 else None
         batch: list[tuple[int, np.ndarray]] = []
         for doc_id, data in self.store.story_members(after=after):
@@ -176,6 +178,21 @@ class StoryAssigner:
             if len(batch) >= 1000:
                 index = _added(index, batch)
         return _added(index, batch) if batch else index
+
+
+    def _index_matches_store(self, index: VectorIndex) -> bool:
+        """Whether the index's newest entry is the store's document of that number, with the
+        same vector. Why check: the file outlives a database deleted and made again under its
+        name, and a stale index would answer with another corpus's documents."""
+        if index.newest <= 0:
+            return len(index) == 0
+        kept = index.vector(index.newest)
+        for doc_id, data in self.store.story_members(after=f"S{index.newest - 1}"):
+            if _number(doc_id) != index.newest or kept is None:
+                return False
+            stored = Member.from_bytes(data).vector
+            return bool(np.allclose(kept, stored, atol=1e-2))
+        return False
 
 
 def file_into_found_stories(store: Store, documents: Iterable[Document], *,

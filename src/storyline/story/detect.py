@@ -371,36 +371,77 @@ def cluster_features(features: Sequence[Features], config: DetectConfig) -> list
         return [0] * len(features)
     vocabulary = Vocabulary.of(features)
     members = [Member.of(item, vocabulary) for item in features]
-    return _cluster(_similarity(config, members), config)
+    days = [m.day for m in members]
+    return _cluster(_similarity(config, members), config, spans=Spans.of(days, days, config.window_days))
 
 
 def _cluster(similarity: NDArray[np.float64], config: DetectConfig,
-             sizes: Sequence[int] | None = None) -> list[int]:
+             sizes: Sequence[int] | None = None, spans: Spans | None = None) -> list[int]:
     """Average link cut at ``join``, then small stories attached to larger ones at ``attach``.
     Why two cuts: an average over a handful of documents is noisy, so a cut strict enough to
     keep sister stories apart strands the odd short or off-angle report of a story on its own;
     a story that small may join a larger one on weaker evidence (cross-validated on ECB+)."""
-    labels = average_link(similarity, config.join, sizes)
-    return _attach_small(similarity, labels, config, sizes)
+    labels = average_link(similarity, config.join, sizes, spans.copy() if spans else None)
+    return _attach_small(similarity, labels, config, sizes, spans)
+
+
+class Spans:
+    """The dated span of each cluster while clusters merge (NaN: undated). Clusters whose spans
+    lie more than ``window`` days apart never merge. Why: the pair similarity of documents that
+    far apart is already 0, yet an average can still join them through documents without a date
+    that resemble both (a summit and next year's summit, bridged by undated commentary)."""
+
+    def __init__(self, first: NDArray[np.float64], last: NDArray[np.float64], window: float) -> None:
+        self.first, self.last, self.window = first, last, window
+
+    @classmethod
+    def of(cls, first: Sequence[int | None], last: Sequence[int | None], window: float) -> Spans:
+        def days(values: Sequence[int | None]) -> NDArray[np.float64]:
+            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        return cls(days(first), days(last), window)
+
+    def copy(self) -> Spans:
+        return Spans(self.first.copy(), self.last.copy(), self.window)
+
+    def apart(self) -> NDArray[np.bool_]:
+        """Whether every two clusters lie more than the window apart (False where undated)."""
+        with np.errstate(invalid="ignore"):
+            gap = np.maximum(self.first[None, :] - self.last[:, None],
+                             self.first[:, None] - self.last[None, :])
+            return np.asarray(gap > self.window)
+
+    def apart_from(self, k: int) -> NDArray[np.bool_]:
+        """Whether each cluster lies more than the window from cluster ``k``."""
+        with np.errstate(invalid="ignore"):
+            gap = np.maximum(self.first - self.last[k], self.first[k] - self.last)
+            return np.asarray(gap > self.window)
+
+    def join(self, keep: int, gone: int) -> None:
+        self.first[keep] = np.fmin(self.first[keep], self.first[gone])
+        self.last[keep] = np.fmax(self.last[keep], self.last[gone])
 
 
 def _attach_small(similarity: NDArray[np.float64], labels: Sequence[int], config: DetectConfig,
-                  sizes: Sequence[int] | None = None) -> list[int]:
+                  sizes: Sequence[int] | None = None, spans: Spans | None = None) -> list[int]:
     """Join each story of at most ``small_story`` documents to the story at least as large that
-    it averages the most with, while that average reaches ``attach``: the best pair first, on a
-    tie the lowest labels; labels stay those of first appearance."""
+    it averages the most with, while that average reaches ``attach`` (and their spans are not
+    apart): the best pair first, on a tie the lowest labels; labels stay those of first
+    appearance."""
     weight = np.ones(len(labels)) if sizes is None else np.asarray(sizes, dtype=np.float64)
     count = max(labels) + 1 if len(labels) else 0
     onehot = np.zeros((len(labels), count))
     onehot[np.arange(len(labels)), labels] = weight
     sums = onehot.T @ similarity @ onehot  # summed document-pair similarity between stories
     size = onehot.sum(axis=0)
+    stories = _story_spans(spans, labels, count)
     alive = np.ones(count, dtype=bool)
     parent = list(range(count))
     while True:
         average = sums / np.outer(size, size)
         eligible = (alive[:, None] & alive[None, :] & (size[:, None] <= config.small_story)
                     & (size[None, :] >= size[:, None]))
+        if stories is not None:
+            eligible &= ~stories.apart()
         np.fill_diagonal(eligible, False)
         average[~eligible] = -np.inf
         small, large = divmod(int(np.argmax(average)), count) if count else (0, 0)
@@ -411,8 +452,21 @@ def _attach_small(similarity: NDArray[np.float64], labels: Sequence[int], config
         size[large] += size[small]
         alive[small] = False
         parent[small] = large
+        if stories is not None:
+            stories.join(large, small)
     first: dict[int, int] = {}
     return [first.setdefault(_root(parent, label), len(first)) for label in labels]
+
+
+def _story_spans(spans: Spans | None, labels: Sequence[int], count: int) -> Spans | None:
+    """The span of each labelled story, from its nodes' spans."""
+    if spans is None:
+        return None
+    stories = Spans(np.full(count, np.nan), np.full(count, np.nan), spans.window)
+    for node, label in enumerate(labels):
+        stories.first[label] = np.fmin(stories.first[label], spans.first[node])
+        stories.last[label] = np.fmax(stories.last[label], spans.last[node])
+    return stories
 
 
 def _similarity(config: DetectConfig, members: Sequence[Member]) -> NDArray[np.float64]:
@@ -445,14 +499,17 @@ def _sparse_products(rows: Sequence[Sparse]) -> NDArray[np.float64]:
 
 
 def average_link(similarity: NDArray[np.float64], join: float,
-                  sizes: Sequence[int] | None = None) -> list[int]:
+                 sizes: Sequence[int] | None = None, spans: Spans | None = None) -> list[int]:
     """Average-link agglomeration until no two clusters average ``join``; labels by first
     member. The closest pair merges first; on a tie, the pair of lowest indices. ``sizes``:
     how many documents each starting node stands for (default one each), so that averages
-    stay averages over documents."""
+    stay averages over documents. ``spans`` (changed in place): clusters whose dated spans lie
+    more than its window apart never merge."""
     size = len(similarity)
     link = similarity.astype(np.float64).copy()
     np.fill_diagonal(link, -np.inf)
+    if spans is not None:
+        link[spans.apart()] = -np.inf  # -inf stays -inf through every later average
     members = np.ones(size) if sizes is None else np.asarray(sizes, dtype=np.float64)
     alive = np.ones(size, dtype=bool)
     parent = list(range(size))
@@ -462,6 +519,9 @@ def average_link(similarity: NDArray[np.float64], join: float,
             break
         a, b = min(a, b), max(a, b)
         merged = (members[a] * link[a] + members[b] * link[b]) / (members[a] + members[b])
+        if spans is not None:
+            spans.join(a, b)
+            merged[spans.apart_from(a)] = -np.inf
         link[a, :] = merged
         link[:, a] = merged
         link[a, a] = -np.inf
@@ -703,7 +763,9 @@ class StoryDetector:
         remainders = self._remainders(stories, numbers)
         nodes = [_single(fresh[n]) for n in numbers] + [remainders[s] for s in remainders]
         labels = _cluster(_node_affinities(self.config, nodes), self.config,
-                          sizes=[node.size for node in nodes])
+                          sizes=[node.size for node in nodes],
+                          spans=Spans.of([node.first_day for node in nodes],
+                                         [node.last_day for node in nodes], self.config.window_days))
         clusters: dict[int, list[int]] = {}
         for position, label in enumerate(labels):
             clusters.setdefault(label, []).append(position)

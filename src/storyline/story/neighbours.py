@@ -56,6 +56,12 @@ class VectorIndex:
         return [(int(key), 1.0 - float(distance))
                 for key, distance in zip(matches.keys, matches.distances)]
 
+    def vector(self, key: int) -> NDArray[np.float32] | None:
+        """The vector stored under ``key`` (as kept: half precision), None when there is none."""
+        if key not in self._index:
+            return None
+        return np.asarray(self._index.get(key), dtype=np.float32).reshape(-1)
+
     def save(self, path: Path) -> None:
         """Write the index to ``path`` atomically (a reader never sees half a file)."""
         temporary = path.with_name(path.name + ".tmp")

@@ -818,7 +818,8 @@ def timex_command(dct: str, source: IO[bytes]) -> None:
 def _text_or_exit(source: IO[bytes]) -> str:
     """The text of FILE or standard input, decoded as any input is (a BOM, UTF-8, UTF-16, a
     legacy encoding); what cannot be text is one error line and exit code 1."""
-    name = "<stdin>" if source.name in ("-", "<stdin>") else source.name
+    name = str(getattr(source, "name", "-"))
+    name = "<stdin>" if name in ("-", "<stdin>") else name
     try:
         data = source.read(MAX_INPUT_BYTES + 1)
         if len(data) > MAX_INPUT_BYTES:

@@ -221,11 +221,11 @@ def read_directory_member(path: Path, mode: Mode | None) -> Iterator[Item]:
     """A file found in a directory: only documents, record and WARC files are read."""
     refuse_special_file(path)
     if is_known_suffix(path):
-        return read_file(path, mode)
-    if path.suffix:
+        yield from read_file(path, mode)
+    elif path.suffix:
         log.debug("skipped %s: not a document, record or WARC file", path)
-        return iter(())
-    return read_unnamed_file(path, mode)
+    else:
+        yield from read_unnamed_file(path, mode)
 
 
 def directory_files(root: Path, unreadable: list[OSError] | None = None) -> list[Path]:

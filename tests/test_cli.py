@@ -123,6 +123,10 @@ def test_docs_streams_the_store_in_every_format(corpus: Path, tmp_path: Path) ->
         assert result.exit_code == 0, result.output
         return result.stdout
 
+    missing = CliRunner().invoke(main, ["docs", "--db", db])  # only reads: makes nothing
+    assert missing.exit_code == 2 and "no such database" in missing.output
+    assert not Path(db).exists()
+    SQLiteStore(db).close()
     assert docs("--format", "json") == "[]\n"
     ingested = CliRunner().invoke(main, ["ingest", str(corpus), "--db", db, "--no-annotate", "--quiet"])
     assert ingested.exit_code == 0, ingested.output

@@ -1,11 +1,15 @@
 """The ``storyline`` command: a thin click layer over the library API in ``pipeline``.
 
 Exit codes (CONTRACT.md): 0 all went well, 1 some input failed (each failure reported on one
-line on stderr, the rest processed), 2 usage error.
+line on stderr, the rest processed) or the output could not be written, 2 usage error.
+
+Nothing printed on the console is read as rich markup (``markup=False``): file names, titles and
+reasons come from the inputs, and a ``[/]`` in one must be printed, not obeyed.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -15,7 +19,6 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,10 +28,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from storyline import __version__
 from storyline.annotate.embeddings import model_in_background
-from storyline.errors import StorylineError
+from storyline.errors import InputProblem, StorylineError
 from storyline.model import Document, InputError, Mode
 from storyline.outlets import (
     Registry,
@@ -40,8 +44,9 @@ from storyline.outlets import (
 from storyline.pipeline.catalogue import StorylineGroup, by_storyline, story_entries
 from storyline.pipeline.documents import extract, ingest
 from storyline.pipeline.registry import registry_of
+from storyline.read.decode import MAX_INPUT_BYTES, decode_bytes
 from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
-from storyline.store import Store, StoryInfo, default_db_location, open_store
+from storyline.store import DATABASE_ERRORS, Store, StoryInfo, default_db_location, open_store
 
 if TYPE_CHECKING:
     from storyline.briefing import Briefing
@@ -50,7 +55,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
 
-_stderr = Console(stderr=True, highlight=False)
+_stderr = Console(stderr=True, highlight=False, markup=False)
 
 db_option = click.option(
     "--db", "db_url", metavar="URL", default=None,
@@ -71,7 +76,41 @@ type_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Storyline(click.Group):
+    """The command group, whose last act is to write out standard output: a full disk or a
+    closed pipe there is one error line and exit code 1, not a traceback after the work."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError:
+            if _stdout_writes():  # not standard output's failure: a true bug, shown as one
+                raise
+            sys.exit(EXIT_SOME_FAILED)
+        finally:  # commands end in sys.exit: flushed here, whatever the exit code
+            if not _stdout_writes():
+                sys.exit(EXIT_SOME_FAILED)  # noqa: B012 - the exit code must say it
+
+
+def _stdout_writes() -> bool:
+    """Flush standard output; False (said on stderr) when it cannot be written. Its file
+    descriptor is then pointed at /dev/null, so that Python's own flush at exit is quiet."""
+    try:
+        sys.stdout.flush()
+        return True
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:  # a reader that went away needs no message
+            _say_error(f"cannot write standard output: {_os_reason(exc)}")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return False
+
+
+def _os_reason(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return reason[:1].lower() + reason[1:]
+
+
+@click.group(cls=_Storyline, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="storyline")
 def main() -> None:
     """Storyline: turn many outlets' coverage of one story into a faithful, cited briefing."""
@@ -85,16 +124,17 @@ def main() -> None:
 @type_option
 @private_option
 @timeout_option
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="write here instead of standard output")
 @quiet_option
 def extract_command(inputs: tuple[str, ...], fmt: str | None, mode: Mode | None,
-                    allow_private: bool, timeout: float, output: IO[str], quiet: bool) -> None:
+                    allow_private: bool, timeout: float, output: str | None, quiet: bool) -> None:
     """Read, clean and give metadata to INPUTS, without a database.
 
     INPUT is a file, a directory, a glob, a URL, a .jsonl/.csv of records, a .warc(.gz), or -
     for standard input.
     """
+    _check_outputs([output])
     results: list[Document | InputError] = []
     with _progress(quiet, "Extracting") as advance:
         fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
@@ -102,7 +142,7 @@ def extract_command(inputs: tuple[str, ...], fmt: str | None, mode: Mode | None,
             _report_failure(result)
             results.append(result)
             advance()
-    _write_extraction(results, fmt or _default_format(inputs, results), output)
+    _write_text(_extraction_text(results, fmt or _default_format(inputs, results)), output)
     sys.exit(_exit_code(results))
 
 
@@ -110,18 +150,14 @@ def _default_format(inputs: tuple[str, ...], results: list[Document | InputError
     return "json" if len(inputs) == 1 and len(results) == 1 else "jsonl"
 
 
-def _write_extraction(results: list[Document | InputError], fmt: str, output: IO[str]) -> None:
+def _extraction_text(results: list[Document | InputError], fmt: str) -> str:
     objects = [r.to_dict() for r in results]
     if fmt == "json":
         payload: Any = objects[0] if len(objects) == 1 else objects
-        output.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
-    elif fmt == "jsonl":
-        for obj in objects:
-            output.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    else:
-        for result in results:
-            if isinstance(result, Document):
-                output.write(_as_plain_text(result))
+        return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "jsonl":
+        return "".join(json.dumps(obj, ensure_ascii=False) + "\n" for obj in objects)
+    return "".join(_as_plain_text(r) for r in results if isinstance(r, Document))
 
 
 def _as_plain_text(doc: Document) -> str:
@@ -216,7 +252,7 @@ def serve_command(host: str, port: int, db_url: str | None, allow_private: bool)
               help="table for people, json/jsonl for scripts (full documents)")
 def docs_command(db_url: str | None, fmt: str) -> None:
     """List the documents stored in the database."""
-    with _open_store_or_exit(db_url) as store:
+    with _open_store_or_exit(db_url, create=False) as store:
         registry = registry_of(store)  # outlets added since the ingest count too
         documents = _enriched(store.iter_documents(), registry)  # streamed: any size of store
         if fmt == "json":
@@ -266,7 +302,7 @@ def stories_command(inputs: tuple[str, ...], db_url: str | None, fmt: str, mode:
         return
     if fmt == "jsonl":
         raise click.UsageError("--format jsonl lists input documents: give INPUTS")
-    with _open_store_or_exit(db_url) as store:
+    with _open_store_or_exit(db_url, create=False) as store:
         if fmt == "table":
             _wide_console().print(_stories_table(store.stories()))
             return
@@ -290,7 +326,7 @@ def _pile_stories(inputs: tuple[str, ...], fmt: str, mode: Mode | None, fetcher:
     with model_in_background(), _status(quiet, "Reading and finding the stories"):
         found = find_stories(inputs, mode=mode, fetcher=fetcher, on_error=on_error)
     if not found.documents:
-        _stderr.print("[bold red]error:[/] no document could be read from the inputs")
+        _say_error("no document could be read from the inputs")
         sys.exit(EXIT_SOME_FAILED)
     origins: dict[int, list[str]] = {}
     for document, number in found.documents:
@@ -330,7 +366,7 @@ def _found_table(stories: list[FoundStory], origins: dict[int, list[str]]) -> Ta
     table = Table("story", "title", "documents", "period", "countries")
     for story in stories:
         period = " to ".join(p for p in story.period if p) or "-"
-        table.add_row(str(story.number), escape(story.title), str(len(origins[story.number])),
+        table.add_row(str(story.number), story.title, str(len(origins[story.number])),
                       period, ", ".join(story.countries) or "-")
     return table
 
@@ -387,7 +423,7 @@ def merge_command(keep: str, other: str, db_url: str | None) -> None:
     leads to A."""
     from storyline.pipeline.curation import merge
 
-    with _open_store_or_exit(db_url) as store:
+    with _open_store_or_exit(db_url, create=False) as store:
         target, merged = _stored_story(store, keep), _stored_story(store, other)
         kept = _curate(lambda: merge(store, target.id, merged.id))
     click.echo(f"Merged story {merged.id} ({merged.name}) into story {kept.id} ({kept.name}): "
@@ -403,7 +439,7 @@ def split_command(story_key: str, doc_ids: tuple[str, ...], name: str, db_url: s
     """Split the documents DOC... (S3 S5 ...) off STORY into a new story named NAME."""
     from storyline.pipeline.curation import split
 
-    with _open_store_or_exit(db_url) as store:
+    with _open_store_or_exit(db_url, create=False) as store:
         story = _stored_story(store, story_key)
         new = _curate(lambda: split(store, story.id, list(doc_ids), name))
     click.echo(f"Split {', '.join(doc_ids)} off story {story.id} ({story.name}) "
@@ -419,7 +455,7 @@ def move_command(doc_ids: tuple[str, ...], source: str, target: str, db_url: str
     """Move the documents DOC... (S3 S5 ...) from one story to another."""
     from storyline.pipeline.curation import move
 
-    with _open_store_or_exit(db_url) as store:
+    with _open_store_or_exit(db_url, create=False) as store:
         leave, join = _stored_story(store, source), _stored_story(store, target)
         _curate(lambda: move(store, list(doc_ids), leave.id, join.id))
     count = len(set(doc_ids))
@@ -496,6 +532,7 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     if each_story and (one_story or story is not None or batch_file):
         raise click.UsageError("--each-story finds the stories of INPUTS: not with --one-story, "
                                "--story or --batch")
+    _check_outputs(outputs)
     if batch_file:
         if inputs or story is not None:
             raise click.UsageError("give either INPUTS (or --story) or --batch, not both")
@@ -550,11 +587,14 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
                     briefings = [brief_inputs(
                         inputs, words=words, mode=mode, fetcher=fetcher, db_url=db_url,
                         story=story, on_error=on_error, issues=issues, since=since,
-                        on_note=lambda note: _stderr.print(f"note: {escape(note)}"),
+                        on_note=lambda note: _stderr.print(f"note: {note}", soft_wrap=True),
                         on_briefed=lambda sid, at: briefed.append((sid, at)),
                         stories="one" if one_story else "main")]
             except StorylineError as exc:
-                _stderr.print(f"[bold red]error:[/] {exc}")
+                _say_error(str(exc))
+                sys.exit(EXIT_SOME_FAILED)
+            except DATABASE_ERRORS as exc:  # a damaged --db file
+                _say_error(f"database {db_url}: {exc}")
                 sys.exit(EXIT_SOME_FAILED)
     if not quiet:
         _say_stories(briefings, each_story)
@@ -647,11 +687,29 @@ def _brief_batch(batch_file: str, words: int, fmt: str, output: str | None, quie
 
 
 def _write_text(text: str, output: str | None) -> None:
-    if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        click.echo(text, nl=False)
+    """``text`` to the file ``output`` (or standard output); a failure (a full disk, a folder
+    gone meanwhile) is one error line and exit code 1."""
+    try:
+        if output:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        else:
+            click.echo(text, nl=False)
+    except OSError as exc:
+        if not output and not _stdout_writes():
+            sys.exit(EXIT_SOME_FAILED)
+        _say_error(f"cannot write {output or 'standard output'}: {_os_reason(exc)}")
+        sys.exit(EXIT_SOME_FAILED)
+
+
+def _check_outputs(paths: Iterable[str | None]) -> None:
+    """Refuse, before any work, an output file whose folder does not exist (or is a file)."""
+    for path in paths:
+        if not path or path.endswith(("/", os.sep)):  # stdout, or a folder --each-story makes
+            continue
+        folder = os.path.dirname(path) or "."
+        if not os.path.isdir(folder):
+            raise click.UsageError(f"cannot write {path}: no such folder {folder}")
 
 
 @contextmanager
@@ -699,6 +757,7 @@ def timeline_command(inputs: tuple[str, ...], dates: int, sentences: int, start:
         check_window(dates, sentences, start, end)
     except StorylineUsageError as exc:
         raise click.UsageError(str(exc)) from exc
+    _check_outputs([output])
     failures: list[InputError] = []
 
     def on_error(error: InputError) -> None:
@@ -715,11 +774,11 @@ def timeline_command(inputs: tuple[str, ...], dates: int, sentences: int, start:
                                                             timeout=timeout),
                                  on_error=on_error)
             except StorylineError as exc:
-                _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+                _say_error(str(exc))
                 sys.exit(EXIT_SOME_FAILED)
     if not quiet:
         for note in found.notes:
-            _stderr.print(f"note: {escape(note)}", soft_wrap=True)
+            _stderr.print(f"note: {note}", soft_wrap=True)
     if fmt == "json":
         text = json.dumps(found.to_dict(), ensure_ascii=False, indent=2) + "\n"
     else:
@@ -743,8 +802,8 @@ def _timeline_markdown(found: Any) -> str:
 @main.command("timex")
 @click.option("--dct", required=True, metavar="YYYY-MM-DD",
               help="document creation time: relative expressions are resolved against it")
-@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
-def timex_command(dct: str, source: IO[str]) -> None:
+@click.argument("source", type=click.File("rb"), default="-")
+def timex_command(dct: str, source: IO[bytes]) -> None:
     """Temporal expressions of a text (FILE or - for standard input), normalised to TimeML values."""
     from storyline.annotate.timex import find_timexes
     from storyline.read.dates import parse_date
@@ -752,8 +811,25 @@ def timex_command(dct: str, source: IO[str]) -> None:
     parsed = parse_date(dct)
     if parsed is None or parsed.iso is None or len(parsed.iso) != 10:
         raise click.BadParameter(f"{dct!r} is not a date like 2017-07-10", param_hint="--dct")
-    found = find_timexes(source.read(), parsed.iso)
+    found = find_timexes(_text_or_exit(source), parsed.iso)
     click.echo(json.dumps([_timex_dict(t) for t in found], ensure_ascii=False, indent=2))
+
+
+def _text_or_exit(source: IO[bytes]) -> str:
+    """The text of FILE or standard input, decoded as any input is (a BOM, UTF-8, UTF-16, a
+    legacy encoding); what cannot be text is one error line and exit code 1."""
+    name = str(getattr(source, "name", "-"))
+    name = "<stdin>" if name in ("-", "<stdin>") else name
+    try:
+        data = source.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise InputProblem(f"over the {MAX_INPUT_BYTES // 2**20} MB limit")
+        return decode_bytes(data)
+    except InputProblem as exc:
+        _say_error(f"{name}: {exc}")
+    except OSError as exc:
+        _say_error(f"{name}: {_os_reason(exc)}")
+    sys.exit(EXIT_SOME_FAILED)
 
 
 def _timex_dict(timex: Any) -> dict[str, Any]:
@@ -762,14 +838,14 @@ def _timex_dict(timex: Any) -> dict[str, Any]:
 
 
 @main.command("quotes")
-@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
-def quotes_command(source: IO[str]) -> None:
+@click.argument("source", type=click.File("rb"), default="-")
+def quotes_command(source: IO[bytes]) -> None:
     """Who said what in a text (FILE or - for standard input): direct and indirect quotes."""
     from dataclasses import asdict
 
     from storyline.annotate.quotes import quotes_of_text
 
-    found = quotes_of_text(source.read())
+    found = quotes_of_text(_text_or_exit(source))
     click.echo(json.dumps([asdict(q) for q in found], ensure_ascii=False, indent=2))
 
 
@@ -833,7 +909,7 @@ def _outlet_summary(outlet: Any) -> str:
 @click.option("--user-only", is_flag=True, help="only your own outlets, not the packaged ones")
 def outlets_list_command(db_url: str | None, fmt: str, user_only: bool) -> None:
     """List the outlets the registry knows: packaged and yours."""
-    with _open_store_or_exit(db_url) as store:
+    with _open_store_or_exit(db_url, create=False) as store:
         registry = registry_of(store)
     outlets = [o for o in registry if registry.is_user(o) or not user_only]
     if fmt == "json":
@@ -876,7 +952,7 @@ def outlets_import_command(file: str, db_url: str | None) -> None:
 def outlets_remove_command(name: str, db_url: str | None) -> None:
     """Remove your outlet NAME (by name or alias). Packaged outlets stay; add one of the same
     name to override it."""
-    with _open_store_or_exit(db_url) as store:
+    with _open_store_or_exit(db_url, create=False) as store:
         registry = registry_of(store)
         found = registry.by_name(name)
         removed = found is not None and registry.is_user(found) and store.remove_outlet(found.name)
@@ -888,14 +964,19 @@ def outlets_remove_command(name: str, db_url: str | None) -> None:
 
 
 def _outlet_failure(origin: str, reason: str) -> None:
-    # Names and file contents are the user's text: never read as rich markup.
-    _stderr.print(f"[bold red]error:[/] {escape(f'{origin}: {reason}')}", soft_wrap=True)
+    _say_error(f"{origin}: {reason}")
+
+
+def _say_error(message: str) -> None:
+    """One error line on stderr; ``message`` is printed as it is, never read as markup."""
+    _stderr.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
 
 
 def _wide_console() -> Console:
-    console = Console(highlight=False)
+    # markup=False: titles, names and outlets in the tables are the inputs' text.
+    console = Console(highlight=False, markup=False)
     # Piped or under make: don't squeeze the table into 80 columns.
-    return console if console.is_terminal else Console(highlight=False, width=150)
+    return console if console.is_terminal else Console(highlight=False, markup=False, width=150)
 
 
 def _documents_table(documents: Iterable[Document]) -> Table:
@@ -921,7 +1002,7 @@ def _shorten(text: str | None, width: int) -> str:
 
 def _report_failure(result: Document | InputError) -> None:
     if isinstance(result, InputError):
-        _stderr.print(f"[bold red]error:[/] {result.origin}: {result.reason}", soft_wrap=True)
+        _say_error(f"{result.origin}: {result.reason}")
 
 
 def _exit_code(results: list[Document | InputError]) -> int:
@@ -929,13 +1010,22 @@ def _exit_code(results: list[Document | InputError]) -> int:
 
 
 @contextmanager
-def _open_store_or_exit(db_url: str | None) -> Iterator[Any]:
+def _open_store_or_exit(db_url: str | None, *, create: bool = True) -> Iterator[Any]:
+    """The store, for the command's work; ``create=False`` for commands that only read or
+    change what is stored (no database: a usage error, and nothing made). A database that
+    turns out damaged while in use is one error line and exit code 1."""
     try:
-        store = open_store(db_url)
+        store = open_store(db_url, create=create)
     except StorylineError as exc:
         raise click.UsageError(str(exc)) from exc
     with store:
-        yield store
+        try:
+            yield store
+        except DATABASE_ERRORS as exc:
+            where = db_url or default_db_location()
+            _say_error(f"database {where}: {exc} (the file is damaged, or not a Storyline "
+                       "database)")
+            sys.exit(EXIT_SOME_FAILED)
 
 
 @contextmanager

@@ -16,29 +16,36 @@ from storyline.context import Settings
 from storyline.model import Document, InputError, Source
 from storyline.outlets import Registry, packaged_registry
 from storyline.pipeline.executor import local_executor
+from storyline.read.decode import valid_unicode
 
 PARALLEL_FROM = 4
 
 
 def read_batch(path: str) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
-    with open(path, encoding="utf-8") as handle:
+    with open(path, "rb") as handle:  # bytes: a line that is not UTF-8 fails alone
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             yield number, _parse_line(path, number, line)
 
 
-def _parse_line(path: str, number: int, line: str) -> dict[str, Any] | InputError:
+def _parse_line(path: str, number: int, line: bytes) -> dict[str, Any] | InputError:
     origin = f"{path}:{number}"
     try:
-        record = json.loads(line)
+        record = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        return InputError(origin, "not valid UTF-8")
     except json.JSONDecodeError as exc:
         return InputError(origin, f"not valid JSON ({exc.msg} at column {exc.colno})")
+    except RecursionError:  # "[[[[...]]]]" thousands deep exhausts the parser's stack
+        return InputError(origin, "not valid JSON (nested too deeply)")
     if not isinstance(record, dict) or not isinstance(record.get("documents"), list):
         return InputError(origin, 'expected an object {"id": ..., "documents": [text, ...]}')
     if not all(isinstance(d, str) for d in record["documents"]):
         return InputError(origin, '"documents" must be a list of plain texts')
-    record.setdefault("id", str(number))
+    # A lone surrogate ("\\ud800" in the JSON) cannot be hashed, stored or written as UTF-8.
+    record["documents"] = [valid_unicode(text) for text in record["documents"]]
+    record["id"] = valid_unicode(str(record.get("id", number)))
     return record
 
 
@@ -47,12 +54,20 @@ def brief_record(record: dict[str, Any], words: int, registry: Registry) -> str:
     duplicates as any set of documents read together, then briefed. ``registry`` names the
     outlets (a worker process gets it as an argument: nothing of the parent's state is assumed
     there)."""
+    story_id = str(record["id"])
+    try:
+        return _briefing_line(story_id, record["documents"], words, registry)
+    except Exception as exc:  # noqa: BLE001 - the boundary of one story: the batch goes on
+        return json.dumps({"id": story_id, "error": f"cannot brief this story "
+                                                    f"({type(exc).__name__}: {exc})"})
+
+
+def _briefing_line(story_id: str, texts: list[str], words: int, registry: Registry) -> str:
     from storyline.pipeline.documents import extract_sources
     from storyline.pipeline.stories import brief
 
-    story_id = str(record["id"])
     sources = (Source(origin=f"{story_id}:{index}", data=text, mode="text")
-               for index, text in enumerate(record["documents"], start=1))
+               for index, text in enumerate(texts, start=1))
     documents = [d for d in extract_sources(sources, registry) if isinstance(d, Document)]
     if not documents:
         return json.dumps({"id": story_id, "error": "no document with article text"})
@@ -88,8 +103,22 @@ def brief_batch(
         if isinstance(item, InputError):
             lines.append(json.dumps({"id": None, "error": str(item)}))
         else:
-            lines.append(next(results))
+            line = next(results)
+            lines.append(line)
+            error = _error_of(line)
+            if error is not None:  # a story that could not be briefed fails like a bad line
+                failed += 1
+                if on_error is not None:
+                    on_error(InputError(f"{path}: story {error['id']}", error["error"]))
     return lines, failed
+
+
+def _error_of(line: str) -> dict[str, Any] | None:
+    """The ``{"id", "error"}`` object of an error line; None for a briefing."""
+    if not line.startswith('{"id"') or '"error"' not in line[:300]:
+        return None
+    parsed = json.loads(line)
+    return parsed if set(parsed) == {"id", "error"} else None
 
 
 def _run(records: list[dict[str, Any]], words: int, registry: Registry, workers: int,

@@ -20,11 +20,11 @@ from storyline.pipeline.annotation import Annotator, annotator_on
 from storyline.pipeline.duplicates import store_document
 from storyline.pipeline.executor import local_executor
 from storyline.pipeline.registry import registry_of
-from storyline.read.decode import decode_bytes, sniff_mode
+from storyline.read.decode import decode_bytes, sniff_mode, valid_unicode
 from storyline.read.fetch import Fetcher
 from storyline.read.htmlclean import clean_html
 from storyline.read.metadata import build_document
-from storyline.read.readers import read_inputs
+from storyline.read.readers import input_error, read_inputs
 from storyline.read.textclean import clean_text
 from storyline.store import Store
 from storyline.story.dedupe import Deduper, content_hash
@@ -38,7 +38,8 @@ Progress = Callable[["Document | InputError"], None]
 def extract_source(source: Source, registry: Registry | None = None) -> Document:
     """Clean one source and give it metadata, naming outlets from ``registry`` (None: the
     packaged outlets). Raises ``InputProblem`` for unusable input."""
-    text = source.data if isinstance(source.data, str) else decode_bytes(source.data)
+    # A lone surrogate (from a JSON escape, or a caller's string) would break hashing and storing.
+    text = valid_unicode(source.data) if isinstance(source.data, str) else decode_bytes(source.data)
     if not text.strip():
         raise InputProblem("empty input: no text at all")
     mode = source.mode or sniff_mode(text)
@@ -65,6 +66,8 @@ def extract_one(source: Source, registry: Registry | None = None) -> Document | 
     except RecursionError:
         # Deeply nested markup can exhaust the parser's recursion; report it, don't crash.
         return InputError(source.origin, "document too deeply nested to parse")
+    except Exception as exc:  # noqa: BLE001 - the boundary of one document: the batch goes on
+        return input_error(source.origin, exc)
 
 
 def extract(
@@ -204,7 +207,7 @@ def ingest_sources(
                 on_item(document)
         if assigner is not None:
             created = {*report.new[stored_before[0]:], *report.duplicates[stored_before[1]:]}
-            report.stories.update(assigner.file([d for d in batch if d.id in created]))
+            report.stories.update(assigner.file(_each_once(d for d in batch if d.id in created)))
         batch.clear()
 
     for item in sources:
@@ -221,6 +224,15 @@ def ingest_sources(
     if assigner is not None:
         assigner.save_index()
     return report
+
+
+def _each_once(documents: Iterable[Document]) -> list[Document]:
+    """The first document of each id: a copy of a document stored earlier in the same batch
+    takes the original's id, and story detection must see that id once."""
+    first: dict[str | None, Document] = {}
+    for document in documents:
+        first.setdefault(document.id, document)
+    return list(first.values())
 
 
 def _assigner(store: Store) -> StoryAssigner:

@@ -3,13 +3,18 @@
 Decoding order (``decode_bytes``):
 
 1. a byte-order mark (UTF-8, UTF-16, UTF-32) decides;
-2. binary content (known magic numbers, NUL bytes, many control bytes) is refused;
+2. known binary formats (magic numbers) are refused; UTF-16 without a byte-order mark (text
+   whose NUL bytes all fall on one side of each byte pair) is read as such; other binary content
+   (NUL bytes, many control bytes) is refused;
 3. strict UTF-8 - valid UTF-8 wins over any declaration, because mis-declared ISO-8859-1 headers
    are common while legacy-encoded prose that happens to be valid UTF-8 is vanishingly rare;
 4. the declared charset (HTTP header, WARC record), then an HTML ``<meta charset>``;
 5. charset-normalizer, accepted only when its "chaos" (mess) score is low; among equally good
    guesses the encodings most common on the web win (its own ranking often prefers e.g. cp1250
    for French text, which turns "après" into "aprčs").
+
+``valid_unicode`` replaces lone surrogates (``"\\ud800"``, which JSON escapes can carry but no
+UTF-8 can) with U+FFFD, as browsers do, so that hashing, storing and printing a text never fail.
 """
 
 from __future__ import annotations
@@ -89,6 +94,10 @@ WEAK_HTML_TAG = re.compile(
 )
 MIN_WEAK_HTML_TAGS = 3
 
+# UTF-16 without a byte-order mark: at least this share of the byte pairs at the start hold a
+# NUL (ASCII characters, spaces and digits in any script) and no NUL falls on the other side.
+MIN_UTF16_NUL_PAIRS = 0.1
+
 
 class BinaryContent(InputProblem):
     """The data is binary (an image, a PDF, an executable ...), not text or HTML."""
@@ -112,6 +121,10 @@ def decode_bytes(data: bytes, *, declared: str | None = None) -> str:
     bom_text = decode_with_bom(data)
     if bom_text is not None:
         return bom_text
+    refuse_known_formats(data)
+    utf16_text = decode_utf16_without_bom(data)
+    if utf16_text is not None:
+        return utf16_text
     refuse_binary(data)
     try:
         return data.decode("utf-8")
@@ -134,13 +147,45 @@ def decode_with_bom(data: bytes) -> str | None:
     return None
 
 
-def refuse_binary(data: bytes) -> None:
-    """Raise ``InputProblem`` naming the format when ``data`` is not text."""
+def refuse_known_formats(data: bytes) -> None:
+    """Raise ``BinaryContent`` naming the format when ``data`` starts like a binary format."""
     for magic, name in MAGIC_NUMBERS:
         if data.startswith(magic):
             raise BinaryContent(f"binary file ({name}), not text or HTML")
     if data[8:12] == b"WEBP" and data.startswith(b"RIFF"):
         raise BinaryContent("binary file (WebP), not text or HTML")
+
+
+def decode_utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text saved without a byte-order mark (some Windows tools), else None."""
+    head = data[: SNIFF_BYTES - SNIFF_BYTES % 2]
+    pairs = len(head) // 2
+    if not pairs or len(data) % 2:
+        return None
+    nul_low, nul_high = head[0::2].count(0), head[1::2].count(0)
+    if min(nul_low, nul_high) or max(nul_low, nul_high) < MIN_UTF16_NUL_PAIRS * pairs:
+        return None
+    try:
+        text = data.decode("utf-16-le" if nul_high else "utf-16-be")
+    except UnicodeDecodeError:
+        return None
+    sample = text[: SNIFF_BYTES // 2]
+    control = sum(1 for char in sample if ord(char) in CONTROL_BYTES)
+    return text if "\x00" not in sample and control <= MAX_CONTROL_RATIO * len(sample) else None
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD (a valid pair is joined)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def refuse_binary(data: bytes) -> None:
+    """Raise ``InputProblem`` naming the format when ``data`` is not text."""
+    refuse_known_formats(data)
     head = data[:SNIFF_BYTES]
     if b"\x00" in head:
         raise BinaryContent("binary file, not text or HTML")

@@ -27,8 +27,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from lxml.html import HtmlElement
+from lxml.html import HTMLParser, HtmlElement, fromstring
 
+from storyline.errors import InputProblem
 from storyline.model import Extraction
 from storyline.read.furniture import furniture_indexes
 from storyline.read.htmldates import find_published_date
@@ -100,9 +101,18 @@ def boilerplate_rules() -> BoilerplateRules:
 
 # --- parsing -----------------------------------------------------------------------------
 
+# libxml2 stops at 255 levels of nesting and silently drops everything deeper (the article
+# with it); its "huge" mode goes to 2048, beyond which the page is refused with that reason.
+_DEEP_PARSER = HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8",
+                          remove_comments=True, remove_pis=True, huge_tree=True)
+_DEPTH_LIMIT_ERROR = "ERR_RESOURCE_LIMIT"
+
+
 def parse_html(html: str | bytes) -> HtmlElement | None:
-    """A tolerant lxml tree, or None for input that is not an HTML document at all."""
-    from trafilatura.utils import load_html
+    """A tolerant lxml tree, or None for input that is not an HTML document at all.
+
+    Raises ``InputProblem`` for markup nested too deeply even for the huge-tree parser."""
+    from trafilatura.utils import HTML_PARSER, load_html
 
     if not html or (isinstance(html, (str, bytes)) and not html.strip()):
         return None
@@ -110,7 +120,20 @@ def parse_html(html: str | bytes) -> HtmlElement | None:
         tree = load_html(html)
     except (ValueError, TypeError):
         return None
+    if _hit_depth_limit(HTML_PARSER):
+        tree = _parse_deep(html)
     return tree if tree is not None and len(tree) else None
+
+
+def _hit_depth_limit(parser: HTMLParser) -> bool:
+    return any(error.type_name == _DEPTH_LIMIT_ERROR for error in parser.error_log)
+
+
+def _parse_deep(html: str | bytes) -> HtmlElement:
+    tree = fromstring(html.encode("utf-8") if isinstance(html, str) else html, parser=_DEEP_PARSER)
+    if _hit_depth_limit(_DEEP_PARSER):
+        raise InputProblem("HTML nested more than 2048 levels deep: its text cannot be parsed")
+    return tree
 
 
 def visible_text_chars(tree: HtmlElement) -> int:

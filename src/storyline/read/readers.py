@@ -24,7 +24,12 @@ turns out to be empty or binary *is* reported: it claims to be an article.
 
 Limits: one document (file, decompressed ``.gz``, stdin) may be at most ``MAX_INPUT_BYTES``
 (20 MB). Record and WARC files are streamed, so that cap applies to each record, not the file.
-Every problem becomes an ``InputError`` with a one-line reason; the batch goes on.
+FIFOs, devices and sockets are refused before they are opened: reading one can wait forever.
+
+Every problem becomes an ``InputError`` with a one-line reason; the batch goes on. Each input
+(and each file of a folder or glob) is read inside one error boundary (``one_input``): whatever
+reading it raises becomes one ``InputError`` naming it, after the documents it already gave.
+docs/bad-input.md lists the bad inputs and what the user sees for each.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import json
 import logging
 import os
 import re
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -58,6 +64,7 @@ from storyline.read.decode import (
     check_size,
     decode_bytes,
     sniff_mode,
+    valid_unicode,
 )
 from storyline.read.fetch import Fetcher
 
@@ -112,7 +119,7 @@ def read_inputs(
                     fetcher = owned = Fetcher(allow_private=allow_private)
                 yield fetch_url(fetcher, item)
             else:
-                yield from read_local(item, mode)
+                yield from one_input(item, read_local(item, mode))
     finally:
         if owned is not None:
             owned.close()
@@ -121,8 +128,29 @@ def read_inputs(
 def fetch_url(fetcher: Fetcher, url: str) -> Item:
     try:
         return fetcher.fetch(url)
-    except InputProblem as exc:
-        return InputError(url, str(exc))
+    except Exception as exc:  # noqa: BLE001 - the boundary of one input: it never stops the batch
+        return input_error(url, exc)
+
+
+def one_input(origin: str, items: Iterator[Item]) -> Iterator[Item]:
+    """The error boundary of one input: what ``items`` gave is kept, and whatever reading it
+    raises becomes one ``InputError`` for ``origin``; the next input is read all the same."""
+    try:
+        yield from items
+    except Exception as exc:  # noqa: BLE001 - the boundary of one input: it never stops the batch
+        yield input_error(origin, exc)
+
+
+def input_error(origin: str, exc: Exception) -> InputError:
+    """An exception met reading ``origin`` as its one-line ``InputError``."""
+    if isinstance(exc, InputProblem):
+        return InputError(origin, str(exc))
+    if isinstance(exc, OSError):
+        return InputError(origin, os_reason(exc))
+    if isinstance(exc, RecursionError):
+        return InputError(origin, "nested too deeply to read")
+    # Not foreseen: still one line, naming the exception so that it can be reported as a bug.
+    return InputError(origin, f"cannot read this input ({type(exc).__name__}: {one_line(str(exc))})")
 
 
 def read_local(item: str, mode: Mode | None) -> Iterator[Item]:
@@ -135,20 +163,23 @@ def read_local(item: str, mode: Mode | None) -> Iterator[Item]:
         yield InputError(item, f"unsupported URL scheme {other_url.group(1)!r} (only http and https)")
         return
     path = Path(item)
-    if path.is_dir():
-        yield from read_directory(path, mode)
-    elif path.exists():
-        yield from read_file(path, mode)
-    elif GLOB_CHARACTERS & set(item):
-        yield from read_glob(item, mode)
-    else:
-        yield InputError(item, "no such file or directory")
+    try:
+        is_folder = stat.S_ISDIR(path.stat().st_mode)
+    except FileNotFoundError:
+        if GLOB_CHARACTERS & set(item):
+            yield from read_glob(item, mode)
+        else:
+            yield InputError(item, "no such file or directory")
+        return
+    yield from read_directory(path, mode) if is_folder else read_file(path, mode)
 
 
 # --- standard input -----------------------------------------------------------------------
 
 
 def read_stdin(mode: Mode | None) -> Item:
+    if sys.stdin is None:  # Python's stand-in for a closed file descriptor 0 (``<&-``)
+        return InputError(STDIN_ORIGIN, "standard input is closed")
     stream: IO[Any] = getattr(sys.stdin, "buffer", sys.stdin)
     try:
         data = stream.read(MAX_INPUT_BYTES + 1)
@@ -159,8 +190,9 @@ def read_stdin(mode: Mode | None) -> Item:
         text = decode_bytes(data)
     except InputProblem as exc:
         return InputError(STDIN_ORIGIN, reason_for_stdin(str(exc)))
-    except OSError as exc:
-        return InputError(STDIN_ORIGIN, os_reason(exc))
+    except (OSError, ValueError) as exc:  # ValueError: a stdin closed inside the process
+        return InputError(STDIN_ORIGIN, "standard input is closed" if isinstance(exc, ValueError)
+                          else os_reason(exc))
     return Source(origin=STDIN_ORIGIN, data=text, mode=mode or sniff_mode(text))
 
 
@@ -173,28 +205,36 @@ def reason_for_stdin(reason: str) -> str:
 
 def read_directory(root: Path, mode: Mode | None) -> Iterator[Item]:
     found = False
-    for path in directory_files(root):
-        for item in read_directory_member(path, mode):
+    unreadable: list[OSError] = []
+    for path in directory_files(root, unreadable):
+        for item in one_input(str(path), read_directory_member(path, mode)):
             found = True
             yield item
+    for error in unreadable:  # a folder that cannot be listed is named, with the true reason
+        found = True
+        yield InputError(error.filename or str(root), os_reason(error))
     if not found:  # say so, rather than let a whole folder vanish without a word
         yield InputError(str(root), "no text, HTML, JSONL, CSV or WARC files in this directory")
 
 
 def read_directory_member(path: Path, mode: Mode | None) -> Iterator[Item]:
     """A file found in a directory: only documents, record and WARC files are read."""
+    refuse_special_file(path)
     if is_known_suffix(path):
-        return read_file(path, mode)
-    if path.suffix:
+        yield from read_file(path, mode)
+    elif path.suffix:
         log.debug("skipped %s: not a document, record or WARC file", path)
-        return iter(())
-    return read_unnamed_file(path, mode)
+    else:
+        yield from read_unnamed_file(path, mode)
 
 
-def directory_files(root: Path) -> list[Path]:
-    """Non-hidden files below ``root``, sorted by path; hidden folders are not entered."""
+def directory_files(root: Path, unreadable: list[OSError] | None = None) -> list[Path]:
+    """Non-hidden files below ``root``, sorted by path; hidden folders are not entered, nor
+    linked ones (a link to a parent would loop). Folders that cannot be listed are added to
+    ``unreadable``."""
     found: list[Path] = []
-    for folder, subfolders, names in os.walk(root):
+    for folder, subfolders, names in os.walk(root, onerror=None if unreadable is None
+                                             else unreadable.append):
         subfolders[:] = [name for name in subfolders if not name.startswith(".")]
         found.extend(Path(folder, name) for name in names if not name.startswith("."))
     return sorted(found, key=lambda path: path.relative_to(root).parts)
@@ -214,21 +254,44 @@ def read_unnamed_file(path: Path, mode: Mode | None) -> Iterator[Item]:
 
 def read_glob(pattern: str, mode: Mode | None) -> Iterator[Item]:
     """Matched files are read as if named; matched folders as folders; each file once only."""
-    matches = sorted(glob.glob(pattern, recursive=True))
+    matches = glob_matches(pattern)
     if not matches:
         yield InputError(pattern, "no files match this pattern")
     seen: set[Path] = set()  # "news/**" matches a folder and, again, every file inside it
-    for match in map(Path, matches):
+    for match in matches:
         is_folder = match.is_dir()
         for path in directory_files(match) if is_folder else [match]:
             if path in seen:
                 continue
             seen.add(path)
-            yield from read_directory_member(path, mode) if is_folder else read_file(path, mode)
+            member = read_directory_member(path, mode) if is_folder else read_file(path, mode)
+            yield from one_input(str(path), member)
+
+
+def glob_matches(pattern: str) -> list[Path]:
+    """The paths ``pattern`` matches, sorted; hidden names only where the pattern names them.
+
+    pathlib's ``**`` does not enter linked folders, where ``glob.glob`` follows them round a
+    link to a parent folder until the path is too long (for a few such links, for ever).
+    """
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if GLOB_CHARACTERS & set(part)), len(parts))
+    base = Path(*parts[:fixed]) if fixed else Path()
+    rest = Path(*parts[fixed:]) if fixed < len(parts) else None
+    if rest is None:
+        return [base] if base.exists() else []
+    wants_hidden = any(part.startswith(".") for part in rest.parts)
+    try:
+        matches = [path for path in base.glob(str(rest))
+                   if wants_hidden or not any(p.startswith(".") for p in path.relative_to(base).parts)]
+    except (OSError, ValueError):  # ValueError: a pattern pathlib refuses, such as "a/**b"
+        return sorted(map(Path, glob.glob(pattern)))  # no "**": no recursion, no loop
+    return sorted(matches)
 
 
 def read_file(path: Path, mode: Mode | None) -> Iterator[Item]:
     """One named file: a document, or a record / WARC file holding many."""
+    refuse_special_file(path)
     suffix = inner_suffix(path)
     if suffix in JSONL_SUFFIXES:
         reader: Callable[[Path, Mode | None], Iterator[Item]] = read_jsonl
@@ -239,12 +302,24 @@ def read_file(path: Path, mode: Mode | None) -> Iterator[Item]:
     else:
         yield read_document_or_error(path, mode)
         return
-    try:
-        yield from reader(path, mode)
-    except InputProblem as exc:
-        yield InputError(str(path), str(exc))
-    except OSError as exc:
-        yield InputError(str(path), os_reason(exc))
+    yield from one_input(str(path), reader(path, mode))
+
+
+SPECIAL_FILE_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def refuse_special_file(path: Path) -> None:
+    """Refuse FIFOs, devices and sockets before opening them: a FIFO nobody writes to would
+    block the read for ever, and a device such as /dev/zero never ends."""
+    mode = path.stat().st_mode
+    for is_kind, name in SPECIAL_FILE_KINDS:
+        if is_kind(mode):
+            raise InputProblem(f"not a regular file but {name}; use - to read standard input")
 
 
 def read_document_or_error(path: Path, mode: Mode | None) -> Item:
@@ -328,15 +403,19 @@ def os_reason(exc: OSError) -> str:
 
 
 def read_jsonl(path: Path, mode: Mode | None) -> Iterator[Item]:
+    records = 0
     with open_binary(path) as stream:
         for number, line in enumerate(capped_lines(stream), start=1):
             if line is not None and not line.strip():
                 continue
+            records += 1
             where = f"{path}:{number}"
             try:
                 yield record_source(parse_json_record(line), where, mode)
             except InputProblem as exc:
                 yield InputError(where, str(exc))
+    if not records:  # say so, rather than let a whole file vanish without a word
+        raise InputProblem("no records in this JSONL file (it is empty or blank)")
 
 
 def capped_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
@@ -359,6 +438,8 @@ def parse_json_record(line: bytes | None) -> dict[str, Any]:
         raise InputProblem(f"malformed JSON: {exc.msg} at column {exc.colno}") from exc
     except UnicodeDecodeError as exc:
         raise InputProblem("malformed JSON: not valid UTF-8") from exc
+    except RecursionError as exc:  # "[[[[...]]]]" thousands deep exhausts the parser's stack
+        raise InputProblem("malformed JSON: nested too deeply") from exc
     if not isinstance(record, dict):
         raise InputProblem(f"record is a JSON {type(record).__name__}, not an object")
     return record
@@ -368,30 +449,44 @@ def read_csv(path: Path, mode: Mode | None) -> Iterator[Item]:
     # Article HTML easily passes the csv module's default 128 KB field limit.
     csv.field_size_limit(max(csv.field_size_limit(), MAX_INPUT_BYTES))
     with open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
-        rows = csv.DictReader(text)
+        # strict: a quote left open would otherwise swallow every row after it, without a word.
+        rows = csv.DictReader(text, strict=True)
+        first_line = 1
         try:
             columns = {name.strip().lower() for name in rows.fieldnames or ()}
+            if not rows.fieldnames:
+                raise InputProblem("empty file")
             if not columns & set(BODY_FIELDS):
                 raise InputProblem("CSV has no 'text' or 'html' column")
-            yield from csv_records(rows, path, mode)
+            found = False
+            while True:
+                first_line = rows.line_num + 1  # a quoted field may span lines: name its first
+                row = next(rows, None)
+                if row is None:
+                    break
+                found = True
+                yield csv_record(row, f"{path}:{first_line}", mode)
+            if not found:
+                raise InputProblem("no records in this CSV file, only its header")
         except UnicodeDecodeError as exc:
             line = rows.line_num + 1
             raise InputProblem(f"not valid UTF-8 near line {line} (save the CSV as UTF-8)") from exc
         except csv.Error as exc:
-            raise InputProblem(f"line {rows.line_num}: malformed CSV ({exc})") from exc
+            raise InputProblem(csv_error_reason(exc, first_line, rows.line_num)) from exc
 
 
-def csv_records(rows: csv.DictReader[str], path: Path, mode: Mode | None) -> Iterator[Item]:
-    while True:
-        first_line = rows.line_num + 1  # a quoted field may span lines; name the record's first
-        row = next(rows, None)
-        if row is None:
-            return
-        where = f"{path}:{first_line}"
-        try:
-            yield record_source(row, where, mode)
-        except InputProblem as exc:
-            yield InputError(where, str(exc))
+def csv_record(row: dict[str, Any], where: str, mode: Mode | None) -> Item:
+    try:
+        return record_source(row, where, mode)
+    except InputProblem as exc:
+        return InputError(where, str(exc))
+
+
+def csv_error_reason(exc: csv.Error, record_line: int, line: int) -> str:
+    if "unexpected end of data" in str(exc):
+        return (f"unclosed quote in the record starting at line {record_line}: "
+                "it runs to the end of the file, so the rows after it were not read")
+    return f"line {line}: malformed CSV ({exc}); the rows after it were not read"
 
 
 def record_source(record: dict[Any, Any], origin: str, mode: Mode | None) -> Source:
@@ -413,7 +508,7 @@ def _record_id(value: Any) -> str | None:
     """A record's own ``id`` as text (a number or a string; anything else is no id)."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
-    text = str(value).strip()
+    text = valid_unicode(str(value).strip())
     return text or None
 
 
@@ -426,7 +521,7 @@ def record_body(fields: dict[str, Any], mode: Mode | None) -> tuple[Mode, str]:
     for name in order:
         value = fields.get(name)
         if isinstance(value, str) and value.strip():
-            return name, value
+            return name, valid_unicode(value)
         if value not in (None, "") and not isinstance(value, str):
             raise InputProblem(f"field '{name}' must be a string, not {type(value).__name__}")
     raise InputProblem("record has no 'text' or 'html' field")
@@ -440,7 +535,7 @@ def optional_string(fields: dict[str, Any], name: str) -> str | None:
         return str(value)
     if not isinstance(value, str):
         raise InputProblem(f"field '{name}' must be a string, not {type(value).__name__}")
-    return value.strip() or None
+    return valid_unicode(value.strip()) or None
 
 
 def author_list(value: Any) -> list[str]:
@@ -456,7 +551,7 @@ def author_list(value: Any) -> list[str]:
         raise InputProblem(f"field 'authors' must be a list or a string, not {type(value).__name__}")
     if not all(isinstance(name, str) for name in names):
         raise InputProblem("field 'authors' must hold only strings")
-    return [name.strip() for name in names if name.strip()]
+    return [valid_unicode(name.strip()) for name in names if name.strip()]
 
 
 # --- WARC ----------------------------------------------------------------------------------
@@ -474,6 +569,7 @@ def read_warc(path: Path, mode: Mode | None) -> Iterator[Item]:
                 if not record.format.startswith("warc"):
                     raise InputProblem("not a valid WARC file (no WARC record header)")
                 item = warc_item(record, f"{path}:{number}", mode)
+                check_complete(record, number)  # before a cut record is taken for an article
                 if item is not None:
                     found += 1
                     yield item
@@ -481,8 +577,36 @@ def read_warc(path: Path, mode: Mode | None) -> Iterator[Item]:
             raise InputProblem(f"not a valid WARC file ({one_line(str(exc))})") from exc
         except (zlib.error, EOFError) as exc:
             raise InputProblem(f"corrupt or truncated WARC file ({exc})") from exc
+    check_gzip_complete(path)
     if not found:  # say so, rather than let a whole archive vanish without a word
         raise InputProblem("no successful HTML or plain-text responses in this WARC file")
+
+
+def check_gzip_complete(path: Path) -> None:
+    """Refuse a gzipped WARC cut inside a member: warcio ends such a file quietly, dropping the
+    cut record, where the gzip module notices the missing end of the stream."""
+    with path.open("rb") as stream:
+        if stream.read(2) != b"\x1f\x8b":
+            return
+    with GzipStream(path) as unpacked:
+        while unpacked.read(MEGABYTE):
+            pass
+
+
+def check_complete(record: ArcWarcRecord, number: int) -> None:
+    """Read what is left of the record and refuse it when the file ended before its declared
+    ``Content-Length``: a truncated download, or a wrong length that swallowed the records
+    after it. Either way the record is cut, and nothing after it can be read."""
+    raw = record.raw_stream
+    while raw.read(MEGABYTE):
+        pass
+    missing = getattr(raw, "limit", 0)
+    if missing > 0:
+        declared = record.rec_headers.get_header("Content-Length") or "?"
+        raise InputProblem(
+            f"record {number} is cut short: it declares {declared} bytes but the file ends "
+            f"{missing} bytes early (a truncated file, or a wrong Content-Length); "
+            "nothing after it can be read")
 
 
 def warc_item(record: ArcWarcRecord, origin: str, mode: Mode | None) -> Item | None:

@@ -25,9 +25,10 @@ from storyline.store.base import (
     StorylineInfo,
     StoryStore,
 )
-from storyline.store.sqlite import default_db_location, open_store
+from storyline.store.sqlite import DATABASE_ERRORS, default_db_location, open_store
 
 __all__ = [
+    "DATABASE_ERRORS",
     "AddResult",
     "BriefingCache",
     "DetectionStore",

@@ -75,13 +75,23 @@ def default_db_location() -> Path:
     return base / "storyline" / DB_FILENAME
 
 
-def open_store(url: str | None = None) -> Store:
+# What a damaged database file raises while in use ("database disk image is malformed"): the
+# faces catch it to say so in one line.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.DatabaseError,)
+
+
+def open_store(url: str | None = None, *, create: bool = True) -> Store:
     """A store for ``url``: None (the default location), a path, or ``sqlite:///path``.
 
     ``sqlite:///rel/path.db`` is relative and ``sqlite:////abs/path.db`` absolute, as in
-    SQLAlchemy. Raises ``UsageError`` for an unsupported URL or a file that cannot be opened.
+    SQLAlchemy. Raises ``UsageError`` for an unsupported URL or a file that cannot be opened,
+    and, with ``create=False`` (commands that only read), for a database that does not exist:
+    no folder or empty database is made for them.
     """
-    return SQLiteStore(_sqlite_path(url))
+    path = _sqlite_path(url)
+    if not create and not path.is_file():
+        raise UsageError(f"no such database: {path}")
+    return SQLiteStore(path)
 
 
 def _sqlite_path(url: str | None) -> Path:

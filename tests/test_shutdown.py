@@ -90,3 +90,89 @@ def test_workers_die_with_their_parent(tmp_path: Path, kill: signal.Signals, how
                 os.kill(worker, signal.SIGKILL)
         if parent.poll() is None:
             parent.kill()
+
+
+# --- SIGTERM during `storyline ingest`: the input in hand is finished and stored -------------
+
+import threading  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+from storyline.store import open_store  # noqa: E402
+
+ANSWER_PAUSE = 1.0  # each article takes this long to come, so a SIGTERM lands mid-fetch
+PLACES = ("Osterby", "Kellmere", "Varnholt", "Sundgate", "Ebbridge", "Corran")
+SUBJECTS = ("ferry timetable", "library roof", "harbour dredging", "school bus route",
+            "market square", "water tower")
+
+
+def invented_article(number: int) -> bytes:
+    place, subject = PLACES[number % len(PLACES)], SUBJECTS[number % len(SUBJECTS)]
+    return (f"<html><head><title>{place} council settles the {subject}</title></head><body>"
+            f"<article><h1>{place} council settles the {subject}</h1>"
+            f"<p>The council of {place} voted on the {subject} after a long evening of debate, "
+            f"and member number {number} spoke last.</p>"
+            f"<p>Residents of {place} had written {number + 3} letters about the {subject} "
+            "since the spring, most of them asking for an earlier decision.</p>"
+            "</article></body></html>").encode()
+
+
+class SlowArticles(BaseHTTPRequestHandler):
+    server: ThreadingHTTPServer
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        arrivals: list[str] = self.server.arrivals  # type: ignore[attr-defined]
+        arrivals.append(self.path)
+        self.server.arrived.set()  # type: ignore[attr-defined]
+        time.sleep(ANSWER_PAUSE)
+        body = invented_article(int(self.path.rsplit("/", 1)[1]))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_server() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowArticles)
+    server.daemon_threads = True
+    server.arrivals = []  # type: ignore[attr-defined]
+    server.arrived = threading.Event()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_sigterm_finishes_the_input_in_hand_and_exits_cleanly(
+    tmp_path: Path, slow_server: ThreadingHTTPServer
+) -> None:
+    port = slow_server.server_address[1]
+    urls = [f"http://127.0.0.1:{port}/article/{number}" for number in range(1, 7)]
+    database = tmp_path / "stopped.db"
+    ingest = subprocess.Popen(
+        [sys.executable, "-m", "storyline", "ingest", "--db", str(database), "--allow-private",
+         "--no-annotate", "--no-stories", *urls],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )
+    arrivals: list[str] = slow_server.arrivals  # type: ignore[attr-defined]
+    try:
+        assert wait_until(lambda: len(arrivals) >= 2, seconds=120), arrivals
+        ingest.send_signal(signal.SIGTERM)  # while the second article is on its way
+        out, err = ingest.communicate(timeout=60)
+    finally:
+        if ingest.poll() is None:
+            ingest.kill()
+    assert ingest.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    assert "stopped by SIGTERM" in err
+    assert "Ingested 2 documents (2 new); stopped on request" in out
+    assert [path.rsplit("/", 1)[1] for path in arrivals] == ["1", "2"]
+    with open_store(str(database)) as store:
+        assert store.count() == 2

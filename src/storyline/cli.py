@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from storyline.story.detect import FoundStory
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_STOPPED = 128 + signal.SIGTERM  # the shell's code for "ended by SIGTERM"
 T = TypeVar("T")
 
 _stderr = Console(stderr=True, highlight=False)
@@ -163,14 +166,37 @@ def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | Non
                 advance()
 
         fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
-        report = ingest(inputs, store, mode=mode, fetcher=fetcher, on_item=on_item,
-                        annotate=not no_annotate, find_stories=story is None and not no_stories)
+        with _stop_on_sigterm() as stop:
+            report = ingest(inputs, store, mode=mode, fetcher=fetcher, on_item=on_item,
+                            annotate=not no_annotate, find_stories=story is None and not no_stories,
+                            stop=stop.is_set)
     if not quiet:
         click.echo(report.summary())
         if report.stories:
             filed = len(set(report.stories.values()))
             click.echo(f"filed into {filed} found {'story' if filed == 1 else 'stories'}")
+    if report.stopped:
+        _stderr.print("stopped by SIGTERM: what was read is stored; run the same command again "
+                      "to add the rest", soft_wrap=True)
+        sys.exit(EXIT_STOPPED)
     sys.exit(EXIT_OK if report.ok else EXIT_SOME_FAILED)
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[threading.Event]:
+    """An event set by SIGTERM, so that a long run finishes the input in hand and stops; a
+    second SIGTERM ends the process at once."""
+    stop = threading.Event()
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _story_or_exit(store: Any, name: str | None) -> int | None:

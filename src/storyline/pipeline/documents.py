@@ -122,6 +122,7 @@ class IngestReport:
     already_stored: list[str] = field(default_factory=list)
     failed: list[InputError] = field(default_factory=list)
     stories: dict[str, int] = field(default_factory=dict)  # document id -> found story
+    stopped: bool = False  # asked to stop (``stop``) before every input was read
 
     @property
     def ok(self) -> bool:
@@ -137,6 +138,8 @@ class IngestReport:
         text = f"Ingested {total} document{'s' if total != 1 else ''} ({', '.join(parts)})"
         if self.failed:
             text += f"; {len(self.failed)} input{'s' if len(self.failed) != 1 else ''} failed"
+        if self.stopped:
+            text += "; stopped on request before the remaining inputs were read"
         return text + "."
 
 
@@ -152,20 +155,21 @@ def ingest(
     settings: Settings | None = None,
     registry: Registry | None = None,
     find_stories: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> IngestReport:
     """Read, clean, annotate and store every input, one transaction per document.
 
     Documents are annotated in batches (one NLP pass over the batch, split between
     ``settings.workers`` worker processes; default: from the environment, see ``Settings``)
     and stored as each batch completes, so an interrupted ingest keeps everything stored before
-    the interruption. ``registry``: as for ``ingest_sources``.
+    the interruption. ``registry``, ``stop``: as for ``ingest_sources``.
     """
     sources = read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher)
     settings = settings if settings is not None else Settings.from_env()
     with _annotator(annotate, settings.workers) as annotator:
         return ingest_sources(sources, store, annotator=annotator, on_item=on_item,
                               batch_size=settings.batch_size, registry=registry,
-                              find_stories=find_stories)
+                              find_stories=find_stories, stop=stop)
 
 
 def ingest_sources(
@@ -177,6 +181,7 @@ def ingest_sources(
     batch_size: int = BATCH_SIZE,
     registry: Registry | None = None,
     find_stories: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> IngestReport:
     """``ingest`` for sources already read (the web app's pastes, uploads and fetched pages),
     annotated by ``annotator`` (None: stored without annotations). ``registry`` names the
@@ -187,6 +192,10 @@ def ingest_sources(
 
     ``find_stories``: each batch's new originals are filed into found stories (story detection,
     ``storyline.pipeline.assign``) once stored; ``report.stories`` says where.
+
+    ``stop`` is asked after each input: once it says True (a SIGTERM, say), the input in hand
+    is finished, the batch is annotated and stored, and no further input is read
+    (``report.stopped``).
     """
     report = IngestReport()
     batch: list[Document] = []
@@ -213,10 +222,13 @@ def ingest_sources(
             report.failed.append(result)
             if on_item is not None:
                 on_item(result)
-            continue
-        batch.append(result)
-        if len(batch) >= batch_size:
-            flush()
+        else:
+            batch.append(result)
+            if len(batch) >= batch_size:
+                flush()
+        if stop is not None and stop():
+            report.stopped = True
+            break
     flush()
     if assigner is not None:
         assigner.save_index()

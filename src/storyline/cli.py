@@ -30,6 +30,7 @@ from rich.table import Table
 
 from storyline import __version__
 from storyline.annotate.embeddings import model_in_background
+from storyline.context import MAX_CHARS_VARIABLE, MAX_DOCUMENT_CHARS, Settings
 from storyline.errors import StorylineError
 from storyline.model import Document, InputError, Mode
 from storyline.outlets import (
@@ -42,6 +43,7 @@ from storyline.outlets import (
 from storyline.pipeline.catalogue import StorylineGroup, by_storyline, story_entries
 from storyline.pipeline.documents import extract, ingest
 from storyline.pipeline.registry import registry_of
+from storyline.read.decode import check_length
 from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
 from storyline.store import Store, StoryInfo, default_db_location, open_store
 
@@ -67,6 +69,11 @@ private_option = click.option(
 timeout_option = click.option(
     "--timeout", type=click.FloatRange(min=0.1), default=TIMEOUT_SECONDS, show_default=True,
     help="seconds to wait for each URL",
+)
+max_chars_option = click.option(
+    "--max-chars", type=click.IntRange(min=1), default=None, metavar="N",
+    help=f"refuse a text longer than N characters (default ${MAX_CHARS_VARIABLE}, else "
+         f"{MAX_DOCUMENT_CHARS:,})",
 )
 type_option = click.option(
     "--type", "mode", type=click.Choice(["html", "text"]), default=None,
@@ -770,7 +777,8 @@ def _timeline_markdown(found: Any) -> str:
 @click.option("--dct", required=True, metavar="YYYY-MM-DD",
               help="document creation time: relative expressions are resolved against it")
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
-def timex_command(dct: str, source: IO[str]) -> None:
+@max_chars_option
+def timex_command(dct: str, source: IO[str], max_chars: int | None) -> None:
     """Temporal expressions of a text (FILE or - for standard input), normalised to TimeML values."""
     from storyline.annotate.timex import find_timexes
     from storyline.read.dates import parse_date
@@ -778,7 +786,7 @@ def timex_command(dct: str, source: IO[str]) -> None:
     parsed = parse_date(dct)
     if parsed is None or parsed.iso is None or len(parsed.iso) != 10:
         raise click.BadParameter(f"{dct!r} is not a date like 2017-07-10", param_hint="--dct")
-    found = find_timexes(source.read(), parsed.iso)
+    found = find_timexes(_read_capped(source, max_chars), parsed.iso)
     click.echo(json.dumps([_timex_dict(t) for t in found], ensure_ascii=False, indent=2))
 
 
@@ -789,14 +797,35 @@ def _timex_dict(timex: Any) -> dict[str, Any]:
 
 @main.command("quotes")
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
-def quotes_command(source: IO[str]) -> None:
+@max_chars_option
+def quotes_command(source: IO[str], max_chars: int | None) -> None:
     """Who said what in a text (FILE or - for standard input): direct and indirect quotes."""
     from dataclasses import asdict
 
     from storyline.annotate.quotes import quotes_of_text
 
-    found = quotes_of_text(source.read())
+    found = quotes_of_text(_read_capped(source, max_chars))
     click.echo(json.dumps([asdict(q) for q in found], ensure_ascii=False, indent=2))
+
+
+def _read_capped(source: IO[str], max_chars: int | None) -> str:
+    """The text of ``source``, read no further than the limit; over it, one error line and exit
+    code 1 (the NLP pass needs gigabytes for a few megabytes of text)."""
+    limit = max_chars if max_chars is not None else _settings_or_exit().max_chars
+    text = source.read(limit + 1)
+    try:
+        check_length(text, limit, raise_with="--max-chars or $STORYLINE_MAX_CHARS")
+    except StorylineError as exc:
+        _report_failure(InputError(source.name, str(exc)))
+        sys.exit(EXIT_SOME_FAILED)
+    return text
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return Settings.from_env()
+    except StorylineError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 # --- outlets: the outlet registry --------------------------------------------------------------

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from storyline.context import BATCH_SIZE, Settings
+from storyline.context import BATCH_SIZE, MAX_DOCUMENT_CHARS, Settings
 from storyline.errors import InputProblem
 from storyline.model import Document, Extraction, InputError, Mode, Source
 from storyline.outlets import Registry, packaged_registry
@@ -20,7 +20,7 @@ from storyline.pipeline.annotation import Annotator, annotator_on
 from storyline.pipeline.duplicates import store_document
 from storyline.pipeline.executor import local_executor
 from storyline.pipeline.registry import registry_of
-from storyline.read.decode import decode_bytes, sniff_mode
+from storyline.read.decode import check_length, decode_bytes, sniff_mode
 from storyline.read.fetch import Fetcher
 from storyline.read.htmlclean import clean_html
 from storyline.read.metadata import build_document
@@ -35,9 +35,11 @@ if TYPE_CHECKING:
 Progress = Callable[["Document | InputError"], None]
 
 
-def extract_source(source: Source, registry: Registry | None = None) -> Document:
+def extract_source(source: Source, registry: Registry | None = None,
+                   max_chars: int = MAX_DOCUMENT_CHARS) -> Document:
     """Clean one source and give it metadata, naming outlets from ``registry`` (None: the
-    packaged outlets). Raises ``InputProblem`` for unusable input."""
+    packaged outlets). Raises ``InputProblem`` for unusable input, a clean text longer than
+    ``max_chars`` included (the NLP pass after this stage needs memory by the character)."""
     text = source.data if isinstance(source.data, str) else decode_bytes(source.data)
     if not text.strip():
         raise InputProblem("empty input: no text at all")
@@ -47,6 +49,7 @@ def extract_source(source: Source, registry: Registry | None = None) -> Document
         raise InputProblem(f"no article text found ({mode} mode)")
     document = build_document(source, extraction,
                               registry if registry is not None else packaged_registry())
+    check_length(document.text, max_chars)
     document.content_hash = content_hash(document.text)
     return document
 
@@ -57,9 +60,10 @@ def _clean(text: str, mode: Mode, url: str | None) -> Extraction:
     return clean_text(text)
 
 
-def extract_one(source: Source, registry: Registry | None = None) -> Document | InputError:
+def extract_one(source: Source, registry: Registry | None = None,
+                max_chars: int = MAX_DOCUMENT_CHARS) -> Document | InputError:
     try:
-        return extract_source(source, registry)
+        return extract_source(source, registry, max_chars)
     except InputProblem as exc:
         return InputError(source.origin, str(exc))
     except RecursionError:
@@ -74,22 +78,25 @@ def extract(
     allow_private: bool = False,
     fetcher: Fetcher | None = None,
     registry: Registry | None = None,
+    max_chars: int | None = None,
 ) -> Iterator[Document | InputError]:
     """Read, clean and give metadata to every input, in input order.
 
     Documents get ids S1, S2, ... in order; a later exact or near duplicate of an earlier
     document gets ``duplicate_of``. Failures come back as ``InputError`` items, never raised.
-    ``registry`` names the outlets (None: the packaged outlets).
+    ``registry`` names the outlets (None: the packaged outlets); ``max_chars`` is the longest
+    clean text one document may have (None: ``Settings.from_env().max_chars``).
     """
     yield from extract_sources(read_inputs(inputs, mode=mode, allow_private=allow_private,
-                                           fetcher=fetcher), registry)
+                                           fetcher=fetcher), registry, max_chars)
 
 
-def extract_sources(items: Iterable[Source | InputError], registry: Registry | None = None
-                    ) -> Iterator[Document | InputError]:
+def extract_sources(items: Iterable[Source | InputError], registry: Registry | None = None,
+                    max_chars: int | None = None) -> Iterator[Document | InputError]:
     """``extract`` for sources already read (the web app's pasted texts and uploads): ids S1,
     S2, ... in order, ``duplicate_of`` on later copies, failures passed through."""
-    yield from numbered(item if isinstance(item, InputError) else extract_one(item, registry)
+    limit = max_chars if max_chars is not None else Settings.from_env().max_chars
+    yield from numbered(item if isinstance(item, InputError) else extract_one(item, registry, limit)
                         for item in items)
 
 
@@ -169,7 +176,7 @@ def ingest(
     with _annotator(annotate, settings.workers) as annotator:
         return ingest_sources(sources, store, annotator=annotator, on_item=on_item,
                               batch_size=settings.batch_size, registry=registry,
-                              find_stories=find_stories, stop=stop)
+                              find_stories=find_stories, stop=stop, max_chars=settings.max_chars)
 
 
 def ingest_sources(
@@ -182,10 +189,12 @@ def ingest_sources(
     registry: Registry | None = None,
     find_stories: bool = False,
     stop: Callable[[], bool] | None = None,
+    max_chars: int = MAX_DOCUMENT_CHARS,
 ) -> IngestReport:
     """``ingest`` for sources already read (the web app's pastes, uploads and fetched pages),
     annotated by ``annotator`` (None: stored without annotations). ``registry`` names the
-    outlets; None: the store's (the user's outlets over the packaged list).
+    outlets; None: the store's (the user's outlets over the packaged list). A document whose
+    clean text is longer than ``max_chars`` is refused.
 
     ``on_item`` hears of each stored document (its ``id`` set) and of each failure; a document
     whose annotation failed is stored all the same, and its failure (``stored=True``) comes first.
@@ -217,7 +226,7 @@ def ingest_sources(
         batch.clear()
 
     for item in sources:
-        result = item if isinstance(item, InputError) else extract_one(item, registry)
+        result = item if isinstance(item, InputError) else extract_one(item, registry, max_chars)
         if isinstance(result, InputError):
             report.failed.append(result)
             if on_item is not None:

@@ -75,7 +75,9 @@ class Fetcher:
     """Downloads article pages. One instance reuses connections; close it (or use ``with``).
 
     ``transport`` replaces httpx's network transport (tests, custom proxies); the address check
-    still runs, because it guards what the URL names, not how the bytes travel.
+    still runs, because it guards what the URL names, not how the bytes travel. The deadline over
+    the whole exchange lives in our own transport's connections: with another transport, only
+    httpx's per-operation timeouts and the body's deadline apply.
     """
 
     def __init__(

@@ -100,3 +100,28 @@ def test_the_library_takes_the_limit_as_an_argument(tmp_path: Path) -> None:
         report = ingest_sources(read_inputs([str(tmp_path / "long.txt")]), store, annotator=None,
                                 max_chars=4000)
         assert len(report.failed) == 1 and store.count() == 0
+
+
+def test_a_batch_line_over_the_limit_is_refused_and_the_batch_goes_on(tmp_path: Path) -> None:
+    from storyline.pipeline.batch import read_batch
+
+    batch = tmp_path / "batch.jsonl"
+    long_line = json.dumps({"id": "huge", "documents": [text_of(5000)]})
+    short_line = json.dumps({"id": "small", "documents": [text_of(300)]})
+    batch.write_text(f"{long_line}\n\n{short_line}\n", encoding="utf-8")
+    read = list(read_batch(str(batch), max_line_chars=2000))
+    assert [number for number, _ in read] == [1, 3]
+    assert str(read[0][1]) == f"{batch}:1: line is over the limit of 2,000 characters"
+    assert isinstance(read[1][1], dict) and read[1][1]["id"] == "small"
+
+
+def test_an_outlets_file_over_the_limit_is_refused_before_reading(tmp_path: Path) -> None:
+    from storyline.errors import InputProblem
+    from storyline.outlets import read_outlets_file
+
+    outlets = tmp_path / "outlets.json"
+    outlets.write_text(json.dumps([{"name": f"Harbour Gazette {n}", "domains": [f"gazette{n}.example"]}
+                                   for n in range(100)]), encoding="utf-8")
+    assert len(read_outlets_file(outlets)[0]) == 100
+    with pytest.raises(InputProblem, match=r"^file is over the [0-9.e-]+ MB limit of an outlets file$"):
+        read_outlets_file(outlets, max_bytes=1000)

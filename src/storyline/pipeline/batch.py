@@ -10,22 +10,36 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any
+from typing import IO, Any
 
 from storyline.context import Settings
 from storyline.model import Document, InputError, Source
 from storyline.outlets import Registry, packaged_registry
 from storyline.pipeline.executor import local_executor
+from storyline.read.decode import MAX_INPUT_BYTES
 
 PARALLEL_FROM = 4
 
 
-def read_batch(path: str) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+def read_batch(path: str, max_line_chars: int = MAX_INPUT_BYTES
+               ) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+    """Each non-blank line's record (or its error); a line longer than ``max_line_chars`` is
+    refused without being held whole in memory, and the batch goes on."""
     with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            yield number, _parse_line(path, number, line)
+        number = 0
+        while line := handle.readline(max_line_chars + 1):
+            number += 1
+            if len(line) > max_line_chars:
+                _skip_rest_of_line(handle, max_line_chars)
+                yield number, InputError(f"{path}:{number}", f"line is over the limit of "
+                                                             f"{max_line_chars:,} characters")
+            elif line.strip():
+                yield number, _parse_line(path, number, line)
+
+
+def _skip_rest_of_line(handle: IO[str], piece: int) -> None:
+    while (rest := handle.readline(piece)) and not rest.endswith("\n"):
+        pass
 
 
 def _parse_line(path: str, number: int, line: str) -> dict[str, Any] | InputError:

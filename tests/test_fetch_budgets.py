@@ -18,7 +18,7 @@ import pytest
 from storyline.errors import InputProblem
 from storyline.read.fetch import Fetcher
 
-from conftest import ARTICLE_HTML, REPO
+from conftest import ARTICLE_HTML, REPO, NewsServer
 
 TRICKLE_LINES = 12  # header lines, one every TRICKLE_PAUSE seconds: 3.6 s in all
 TRICKLE_PAUSE = 0.3
@@ -36,7 +36,9 @@ def spaces_gzipped(megabytes: int) -> bytes:
 
 DOUBLE_BOMB = gzip.compress(spaces_gzipped(BOMB_MEGABYTES), 9)
 SINGLE_BOMB = spaces_gzipped(1)  # about 1 KB of gzip that inflates to 1 MB
-GZIP_IN_GZIP = gzip.compress(spaces_gzipped(64), 9)  # declared once, compressed twice
+GZIP_IN_GZIP = gzip.compress(spaces_gzipped(16), 9)  # declared once, compressed twice
+# 2 KB of gzip, 2 MB of markup: half a million elements for the HTML cleaner.
+TAG_BOMB = gzip.compress(b"<html><body>" + b"<p>a" * 500_000, 9)
 
 
 class HostileHandler(BaseHTTPRequestHandler):
@@ -52,6 +54,8 @@ class HostileHandler(BaseHTTPRequestHandler):
             self.send_body(GZIP_IN_GZIP, [("Content-Encoding", "gzip")])
         elif route == "/gzip-bomb":
             self.send_body(SINGLE_BOMB, [("Content-Encoding", "gzip")])
+        elif route == "/tag-bomb":
+            self.send_body(TAG_BOMB, [("Content-Encoding", "gzip")])
         elif route == "/brotli":
             self.send_body(b"\x8b\x03\x80hello\x03", [("Content-Encoding", "br")])
         elif route == "/deflate":
@@ -130,7 +134,7 @@ def test_a_body_compressed_twice_is_refused(hostile: str, path: str) -> None:
 
 
 def test_gzip_inside_gzip_is_capped_on_the_bytes_it_produces(hostile: str) -> None:
-    # Declared once, so one layer is inflated (64 MB in pieces, stopped at the cap); the second
+    # Declared once, so one layer is inflated (16 KB, stopped at a cap of 1000 bytes); the second
     # layer is plain binary to the decoder.
     assert problem(f"{hostile}/gzip-in-gzip", max_bytes=1000) == "response is over the 1000 bytes limit"
     assert problem(f"{hostile}/gzip-in-gzip") == "binary file (gzip), not text or HTML"
@@ -138,6 +142,17 @@ def test_gzip_inside_gzip_is_capped_on_the_bytes_it_produces(hostile: str) -> No
 
 def test_a_small_bomb_is_stopped_at_the_cap(hostile: str) -> None:
     assert problem(f"{hostile}/gzip-bomb", max_bytes=100_000) == "response is over the 97.6562 KB limit"
+
+
+@pytest.mark.parametrize("path", ["/gzip-bomb", "/tag-bomb"])
+def test_a_body_that_inflates_like_a_bomb_is_refused_under_the_cap(hostile: str, path: str) -> None:
+    assert problem(f"{hostile}{path}") == ("response inflates to over 50 times its compressed size; "
+                                           "refused as a compression bomb")
+
+
+def test_ordinary_compression_passes(hostile: str, news_server: NewsServer) -> None:
+    with Fetcher(allow_private=True) as fetcher:
+        assert fetcher.fetch(news_server.url("/gzipped")).data == ARTICLE_HTML
 
 
 def test_unknown_content_encoding_is_refused(hostile: str) -> None:
@@ -194,8 +209,8 @@ def peak_megabytes(*arguments: str) -> float:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in kilobytes on Linux only")
 def test_a_two_kilobyte_response_cannot_raise_peak_memory_by_100_mb(hostile: str) -> None:
-    assert max(len(DOUBLE_BOMB), len(SINGLE_BOMB), len(GZIP_IN_GZIP)) <= WIRE_LIMIT
+    assert max(len(DOUBLE_BOMB), len(SINGLE_BOMB), len(GZIP_IN_GZIP), len(TAG_BOMB)) <= WIRE_LIMIT
     baseline = peak_megabytes("extract", "--allow-private", "-q", f"{hostile}/article")
-    for path in ("/double-gzip", "/gzip-bomb", "/gzip-in-gzip"):
+    for path in ("/double-gzip", "/gzip-bomb", "/gzip-in-gzip", "/tag-bomb"):
         peak = peak_megabytes("extract", "--allow-private", "-q", f"{hostile}{path}")
         assert peak - baseline < MEMORY_HEADROOM_MB, (path, baseline, peak)

@@ -45,6 +45,10 @@ MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # decompressed body; articles are far sma
 MAX_REDIRECTS = 5
 # Decompressed output is produced at most this much at a time, then counted against the cap.
 INFLATE_PIECE_BYTES = 64 * 1024
+# Web pages inflate 3 to 15 times; past a first piece, a body that inflates more than this is a
+# bomb. The size cap alone is not enough: 2 KB of gzip inflate to 2 MB of "<p>" tags, half a
+# million elements, which take the HTML cleaner a gigabyte and minutes.
+MAX_INFLATE_RATIO = 50
 PROJECT_URL = "https://example.org/storyline"  # placeholder until the project has a home page
 
 try:
@@ -160,7 +164,7 @@ class Fetcher:
         if declared_length.isdigit() and int(declared_length) > self.max_bytes:
             raise InputProblem(limit_reason)
         encoding = content_encoding(response)
-        raw = response.iter_raw()
+        raw = RawCounter(response.iter_raw())
         pieces = raw if encoding is None else inflated(raw, encoding)
         chunks: list[bytes] = []
         size = 0
@@ -168,11 +172,27 @@ class Fetcher:
             size += len(chunk)
             if size > self.max_bytes:
                 raise InputProblem(limit_reason)
+            if size > INFLATE_PIECE_BYTES and size > MAX_INFLATE_RATIO * raw.count:
+                raise InputProblem(f"response inflates to over {MAX_INFLATE_RATIO} times its "
+                                   "compressed size; refused as a compression bomb")
             # httpx's timeout is per read; a server trickling bytes could otherwise hold us forever.
             if time.monotonic() > deadline:
                 raise InputProblem(f"timed out after {self.timeout:g} s")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+class RawCounter:
+    """The body's bytes as they come off the wire, counted (``count``)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = chunks
+        self.count = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.count += len(chunk)
+            yield chunk
 
 
 def content_encoding(response: httpx.Response) -> str | None:

@@ -176,3 +176,47 @@ def test_sigterm_finishes_the_input_in_hand_and_exits_cleanly(
     assert [path.rsplit("/", 1)[1] for path in arrivals] == ["1", "2"]
     with open_store(str(database)) as store:
         assert store.count() == 2
+
+
+# --- SIGTERM during `storyline brief --batch`: the briefing under way is finished -----------
+
+
+def handles_sigterm(pid: int) -> bool:
+    """Whether the process has installed a SIGTERM handler (its SigCgt mask, from /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+
+
+def test_sigterm_during_a_batch_writes_the_briefings_done(tmp_path: Path) -> None:
+    import json
+    import re
+
+    batch = tmp_path / "batch.jsonl"
+    stories = [[invented_article(number).decode() for number in (story, story + 6)] for story in range(3)]
+    batch.write_text("".join(json.dumps({"id": f"story-{n}", "documents": [
+        re.sub(r"<[^>]+>", "\n\n", text).strip() for text in texts]}) + "\n"
+        for n, texts in enumerate(stories)), encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "storyline", "brief", "--batch", str(batch), "--format", "jsonl",
+         "-o", str(output), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src"), "STORYLINE_WORKERS": "1"},
+    )
+    try:
+        assert wait_until(lambda: handles_sigterm(run.pid), seconds=120)
+        run.send_signal(signal.SIGTERM)  # before the first briefing is done: it is finished
+        _, err = run.communicate(timeout=300)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    assert "stopped by SIGTERM: 1 line written" in err
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["story-0"]
+    assert "error" not in lines[0] and lines[0]["sources"]

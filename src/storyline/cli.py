@@ -673,9 +673,14 @@ def _brief_batch(batch_file: str, words: int, fmt: str, output: str | None, quie
         raise click.UsageError("--batch writes --format jsonl")
     from storyline.pipeline.batch import brief_batch
 
-    with _progress(quiet, "Briefing") as advance:
-        lines, failed = brief_batch(batch_file, words=words, on_done=advance, on_error=_report_failure)
+    with _progress(quiet, "Briefing") as advance, _stop_on_sigterm() as stop:
+        lines, failed, stopped = brief_batch(batch_file, words=words, on_done=advance,
+                                             on_error=_report_failure, stop=stop.is_set)
     _write_text("".join(line + "\n" for line in lines), output)
+    if stopped:
+        _stderr.print(f"stopped by SIGTERM: {len(lines)} line{'s' if len(lines) != 1 else ''} "
+                      "written, the rest of the batch not briefed", soft_wrap=True)
+        sys.exit(EXIT_STOPPED)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 
 

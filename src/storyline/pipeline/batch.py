@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from storyline.context import Settings
 from storyline.model import Document, InputError, Source
@@ -82,10 +82,13 @@ def brief_batch(
     on_done: Callable[[], None] | None = None,
     on_error: Callable[[InputError], None] | None = None,
     registry: Registry | None = None,
-) -> tuple[list[str], int]:
+    stop: Callable[[], bool] | None = None,
+) -> BatchOutcome:
     """Every output line in input order, and how many input lines failed. Stories are briefed
     on a local pool of ``settings.workers`` processes (default: from the environment); ``registry``
-    names the outlets (None: the packaged outlets)."""
+    names the outlets (None: the packaged outlets). ``stop`` is asked after each briefing: once
+    it says True, the briefings under way are finished and the lines up to the first story not
+    briefed are returned (``stopped``)."""
     items = list(read_batch(path))
     records = [item for _, item in items if isinstance(item, dict)]
     failed = 0
@@ -96,24 +99,36 @@ def brief_batch(
                 on_error(item)
     registry = registry if registry is not None else packaged_registry()
     workers = (settings if settings is not None else Settings.from_env()).workers
-    results = iter(_run(records, words, registry, workers, on_done))
+    briefed = _run(records, words, registry, workers, on_done, stop)
+    results = iter(briefed)
     lines = []
     for _, item in items:
         if isinstance(item, InputError):
             lines.append(json.dumps({"id": None, "error": str(item)}))
+        elif (line := next(results, None)) is not None:
+            lines.append(line)
         else:
-            lines.append(next(results))
-    return lines, failed
+            break
+    return BatchOutcome(lines, failed, stopped=len(briefed) < len(records))
+
+
+class BatchOutcome(NamedTuple):
+    lines: list[str]
+    failed: int
+    stopped: bool = False
 
 
 def _run(records: list[dict[str, Any]], words: int, registry: Registry, workers: int,
-         on_done: Callable[[], None] | None) -> list[str]:
+         on_done: Callable[[], None] | None, stop: Callable[[], bool] | None) -> list[str]:
     # Below PARALLEL_FROM stories, starting workers (each loads the models) costs more than it saves.
     pool = workers if len(records) >= PARALLEL_FROM else 1
     out = []
+    # Leaving the block cancels the stories not started and waits for those under way.
     with local_executor(pool) as executor:
         for line in executor.map(partial(brief_record, words=words, registry=registry), records):
             out.append(line)
             if on_done:
                 on_done()
+            if stop is not None and stop():
+                break
     return out

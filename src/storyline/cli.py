@@ -12,7 +12,9 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -32,6 +34,7 @@ from rich.text import Text
 
 from storyline import __version__
 from storyline.annotate.embeddings import model_in_background
+from storyline.context import MAX_CHARS_VARIABLE, MAX_DOCUMENT_CHARS, Settings
 from storyline.errors import InputProblem, StorylineError
 from storyline.model import Document, InputError, Mode
 from storyline.outlets import (
@@ -44,7 +47,7 @@ from storyline.outlets import (
 from storyline.pipeline.catalogue import StorylineGroup, by_storyline, story_entries
 from storyline.pipeline.documents import extract, ingest
 from storyline.pipeline.registry import registry_of
-from storyline.read.decode import MAX_INPUT_BYTES, decode_bytes
+from storyline.read.decode import MAX_INPUT_BYTES, check_length, decode_bytes
 from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
 from storyline.store import DATABASE_ERRORS, Store, StoryInfo, default_db_location, open_store
 
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
     from storyline.story.detect import FoundStory
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_STOPPED = 128 + signal.SIGTERM  # the shell's code for "ended by SIGTERM"
 T = TypeVar("T")
 
 _stderr = Console(stderr=True, highlight=False, markup=False)
@@ -69,6 +73,11 @@ private_option = click.option(
 timeout_option = click.option(
     "--timeout", type=click.FloatRange(min=0.1), default=TIMEOUT_SECONDS, show_default=True,
     help="seconds to wait for each URL",
+)
+max_chars_option = click.option(
+    "--max-chars", type=click.IntRange(min=1), default=None, metavar="N",
+    help=f"refuse a text longer than N characters (default ${MAX_CHARS_VARIABLE}, else "
+         f"{MAX_DOCUMENT_CHARS:,})",
 )
 type_option = click.option(
     "--type", "mode", type=click.Choice(["html", "text"]), default=None,
@@ -199,14 +208,37 @@ def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | Non
                 advance()
 
         fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
-        report = ingest(inputs, store, mode=mode, fetcher=fetcher, on_item=on_item,
-                        annotate=not no_annotate, find_stories=story is None and not no_stories)
+        with _stop_on_sigterm() as stop:
+            report = ingest(inputs, store, mode=mode, fetcher=fetcher, on_item=on_item,
+                            annotate=not no_annotate, find_stories=story is None and not no_stories,
+                            stop=stop.is_set)
     if not quiet:
         click.echo(report.summary())
         if report.stories:
             filed = len(set(report.stories.values()))
             click.echo(f"filed into {filed} found {'story' if filed == 1 else 'stories'}")
+    if report.stopped:
+        _stderr.print("stopped by SIGTERM: what was read is stored; run the same command again "
+                      "to add the rest", soft_wrap=True)
+        sys.exit(EXIT_STOPPED)
     sys.exit(EXIT_OK if report.ok else EXIT_SOME_FAILED)
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[threading.Event]:
+    """An event set by SIGTERM, so that a long run finishes the input in hand and stops; a
+    second SIGTERM ends the process at once."""
+    stop = threading.Event()
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _story_or_exit(store: Any, name: str | None) -> int | None:
@@ -680,9 +712,14 @@ def _brief_batch(batch_file: str, words: int, fmt: str, output: str | None, quie
         raise click.UsageError("--batch writes --format jsonl")
     from storyline.pipeline.batch import brief_batch
 
-    with _progress(quiet, "Briefing") as advance:
-        lines, failed = brief_batch(batch_file, words=words, on_done=advance, on_error=_report_failure)
+    with _progress(quiet, "Briefing") as advance, _stop_on_sigterm() as stop:
+        lines, failed, stopped = brief_batch(batch_file, words=words, on_done=advance,
+                                             on_error=_report_failure, stop=stop.is_set)
     _write_text("".join(line + "\n" for line in lines), output)
+    if stopped:
+        _stderr.print(f"stopped by SIGTERM: {len(lines)} line{'s' if len(lines) != 1 else ''} "
+                      "written, the rest of the batch not briefed", soft_wrap=True)
+        sys.exit(EXIT_STOPPED)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 
 
@@ -803,7 +840,8 @@ def _timeline_markdown(found: Any) -> str:
 @click.option("--dct", required=True, metavar="YYYY-MM-DD",
               help="document creation time: relative expressions are resolved against it")
 @click.argument("source", type=click.File("rb"), default="-")
-def timex_command(dct: str, source: IO[bytes]) -> None:
+@max_chars_option
+def timex_command(dct: str, source: IO[bytes], max_chars: int | None) -> None:
     """Temporal expressions of a text (FILE or - for standard input), normalised to TimeML values."""
     from storyline.annotate.timex import find_timexes
     from storyline.read.dates import parse_date
@@ -811,21 +849,25 @@ def timex_command(dct: str, source: IO[bytes]) -> None:
     parsed = parse_date(dct)
     if parsed is None or parsed.iso is None or len(parsed.iso) != 10:
         raise click.BadParameter(f"{dct!r} is not a date like 2017-07-10", param_hint="--dct")
-    found = find_timexes(_text_or_exit(source), parsed.iso)
+    found = find_timexes(_text_or_exit(source, max_chars), parsed.iso)
     click.echo(json.dumps([_timex_dict(t) for t in found], ensure_ascii=False, indent=2))
 
 
-def _text_or_exit(source: IO[bytes]) -> str:
+def _text_or_exit(source: IO[bytes], max_chars: int | None) -> str:
     """The text of FILE or standard input, decoded as any input is (a BOM, UTF-8, UTF-16, a
-    legacy encoding); what cannot be text is one error line and exit code 1."""
+    legacy encoding) and no longer than the limit (the NLP pass needs gigabytes for a few
+    megabytes of text); what cannot be text, or is too long, is one error line and exit code 1."""
     name = str(getattr(source, "name", "-"))
     name = "<stdin>" if name in ("-", "<stdin>") else name
+    limit = max_chars if max_chars is not None else _settings_or_exit().max_chars
     try:
         data = source.read(MAX_INPUT_BYTES + 1)
         if len(data) > MAX_INPUT_BYTES:
             raise InputProblem(f"over the {MAX_INPUT_BYTES // 2**20} MB limit")
-        return decode_bytes(data)
-    except InputProblem as exc:
+        text = decode_bytes(data)
+        check_length(text, limit, raise_with="--max-chars or $STORYLINE_MAX_CHARS")
+        return text
+    except StorylineError as exc:
         _say_error(f"{name}: {exc}")
     except OSError as exc:
         _say_error(f"{name}: {_os_reason(exc)}")
@@ -839,14 +881,22 @@ def _timex_dict(timex: Any) -> dict[str, Any]:
 
 @main.command("quotes")
 @click.argument("source", type=click.File("rb"), default="-")
-def quotes_command(source: IO[bytes]) -> None:
+@max_chars_option
+def quotes_command(source: IO[bytes], max_chars: int | None) -> None:
     """Who said what in a text (FILE or - for standard input): direct and indirect quotes."""
     from dataclasses import asdict
 
     from storyline.annotate.quotes import quotes_of_text
 
-    found = quotes_of_text(_text_or_exit(source))
+    found = quotes_of_text(_text_or_exit(source, max_chars))
     click.echo(json.dumps([asdict(q) for q in found], ensure_ascii=False, indent=2))
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return Settings.from_env()
+    except StorylineError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 # --- outlets: the outlet registry --------------------------------------------------------------

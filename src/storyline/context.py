@@ -13,9 +13,14 @@ from dataclasses import dataclass, field
 from storyline.errors import UsageError
 
 WORKERS_VARIABLE = "STORYLINE_WORKERS"
+MAX_CHARS_VARIABLE = "STORYLINE_MAX_CHARS"
 # Documents parsed together in one NLP pass during an ingest: big enough for spaCy's batching to
 # pay off, small enough that an interruption loses little work.
 BATCH_SIZE = 16
+# The longest text of one document (characters): some 50,000 words, several times the longest
+# articles. The NLP pass grows with the text (``storyline quotes`` peaked at 0.8 GB on 100,000
+# characters, 1.5 GB on 300,000), so a book pasted as one input would exhaust the machine.
+MAX_DOCUMENT_CHARS = 300_000
 
 
 def default_workers() -> int:
@@ -27,20 +32,26 @@ def default_workers() -> int:
 @dataclass(frozen=True)
 class Settings:
     """Settings shared by the flows. ``workers``: worker processes for per-document work (the
-    NLP pass, batch briefings); ``batch_size``: documents annotated together during an ingest."""
+    NLP pass, batch briefings); ``batch_size``: documents annotated together during an ingest;
+    ``max_chars``: the longest text one document (or one ``quotes``/``timex`` input) may have."""
 
     workers: int = field(default_factory=default_workers)
     batch_size: int = BATCH_SIZE
+    max_chars: int = MAX_DOCUMENT_CHARS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """The defaults, with ``$STORYLINE_WORKERS`` (a whole number, at least 1) when it is set.
-        Raises ``UsageError`` for any other value."""
+        """The defaults, with ``$STORYLINE_WORKERS`` and ``$STORYLINE_MAX_CHARS`` (whole numbers,
+        at least 1) where they are set. Raises ``UsageError`` for any other value."""
         environ = os.environ if environ is None else environ
-        value = environ.get(WORKERS_VARIABLE, "").strip()
-        if not value:
-            return cls()
-        return cls(workers=_positive_int(WORKERS_VARIABLE, value))
+        defaults = cls()
+        return cls(workers=_setting(environ, WORKERS_VARIABLE, defaults.workers),
+                   max_chars=_setting(environ, MAX_CHARS_VARIABLE, defaults.max_chars))
+
+
+def _setting(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name, "").strip()
+    return _positive_int(name, value) if value else default
 
 
 def _positive_int(name: str, value: str) -> int:

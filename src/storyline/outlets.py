@@ -35,6 +35,9 @@ from storyline.model import Document
 from storyline.resources import read_data
 
 DATA_FILE = "outlets.json"
+MEGABYTE = 1024 * 1024
+# An outlets file to import: the packaged list of some hundreds of outlets is 50 KB.
+MAX_OUTLETS_FILE_BYTES = 10 * MEGABYTE
 _FIELDS = ("name", "domains", "aliases", "country", "ownership")
 _HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
 # "VNB — Vesterian National Broadcaster": a name of the form SHORT — LONG answers to each part.
@@ -149,13 +152,17 @@ def _optional_string(data: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def read_outlets_file(path: str | Path) -> tuple[list[Outlet], list[str]]:
+def read_outlets_file(path: str | Path, max_bytes: int = MAX_OUTLETS_FILE_BYTES
+                      ) -> tuple[list[Outlet], list[str]]:
     """The outlets of a JSON file (a list of outlet objects, or ``{"outlets": [...]}`` as in the
     packaged file) and a one-line problem for each entry that is not a valid outlet.
 
-    Raises ``InputProblem`` when the file as a whole is unusable (unreadable, not JSON, no list).
+    Raises ``InputProblem`` when the file as a whole is unusable (unreadable, too big, not JSON,
+    no list).
     """
     try:
+        if Path(path).stat().st_size > max_bytes:  # before reading: a huge file is never loaded
+            raise InputProblem(f"file is over the {max_bytes / MEGABYTE:g} MB limit of an outlets file")
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputProblem(f"cannot read: {exc.strerror or exc}") from exc

@@ -10,23 +10,37 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any
+from typing import IO, Any, NamedTuple
 
 from storyline.context import Settings
 from storyline.model import Document, InputError, Source
 from storyline.outlets import Registry, packaged_registry
 from storyline.pipeline.executor import local_executor
-from storyline.read.decode import valid_unicode
+from storyline.read.decode import MAX_INPUT_BYTES, valid_unicode
 
 PARALLEL_FROM = 4
 
 
-def read_batch(path: str) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
-    with open(path, "rb") as handle:  # bytes: a line that is not UTF-8 fails alone
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            yield number, _parse_line(path, number, line)
+def read_batch(path: str, max_line_bytes: int = MAX_INPUT_BYTES
+               ) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+    """Each non-blank line's record (or its error); a line longer than ``max_line_bytes`` is
+    refused without being held whole in memory, and the batch goes on. Bytes: a line that is
+    not UTF-8 fails alone."""
+    with open(path, "rb") as handle:
+        number = 0
+        while line := handle.readline(max_line_bytes + 1):
+            number += 1
+            if len(line) > max_line_bytes:
+                _skip_rest_of_line(handle, max_line_bytes)
+                yield number, InputError(f"{path}:{number}", f"line is over the limit of "
+                                                             f"{max_line_bytes:,} bytes")
+            elif line.strip():
+                yield number, _parse_line(path, number, line)
+
+
+def _skip_rest_of_line(handle: IO[bytes], piece: int) -> None:
+    while (rest := handle.readline(piece)) and not rest.endswith(b"\n"):
+        pass
 
 
 def _parse_line(path: str, number: int, line: bytes) -> dict[str, Any] | InputError:
@@ -83,10 +97,13 @@ def brief_batch(
     on_done: Callable[[], None] | None = None,
     on_error: Callable[[InputError], None] | None = None,
     registry: Registry | None = None,
-) -> tuple[list[str], int]:
+    stop: Callable[[], bool] | None = None,
+) -> BatchOutcome:
     """Every output line in input order, and how many input lines failed. Stories are briefed
     on a local pool of ``settings.workers`` processes (default: from the environment); ``registry``
-    names the outlets (None: the packaged outlets)."""
+    names the outlets (None: the packaged outlets). ``stop`` is asked after each briefing: once
+    it says True, the briefings under way are finished and the lines up to the first story not
+    briefed are returned (``stopped``)."""
     items = list(read_batch(path))
     records = [item for _, item in items if isinstance(item, dict)]
     failed = 0
@@ -97,20 +114,28 @@ def brief_batch(
                 on_error(item)
     registry = registry if registry is not None else packaged_registry()
     workers = (settings if settings is not None else Settings.from_env()).workers
-    results = iter(_run(records, words, registry, workers, on_done))
+    briefed = _run(records, words, registry, workers, on_done, stop)
+    results = iter(briefed)
     lines = []
     for _, item in items:
         if isinstance(item, InputError):
             lines.append(json.dumps({"id": None, "error": str(item)}))
-        else:
-            line = next(results)
+        elif (line := next(results, None)) is not None:
             lines.append(line)
             error = _error_of(line)
             if error is not None:  # a story that could not be briefed fails like a bad line
                 failed += 1
                 if on_error is not None:
                     on_error(InputError(f"{path}: story {error['id']}", error["error"]))
-    return lines, failed
+        else:
+            break
+    return BatchOutcome(lines, failed, stopped=len(briefed) < len(records))
+
+
+class BatchOutcome(NamedTuple):
+    lines: list[str]
+    failed: int
+    stopped: bool = False
 
 
 def _error_of(line: str) -> dict[str, Any] | None:
@@ -122,13 +147,16 @@ def _error_of(line: str) -> dict[str, Any] | None:
 
 
 def _run(records: list[dict[str, Any]], words: int, registry: Registry, workers: int,
-         on_done: Callable[[], None] | None) -> list[str]:
+         on_done: Callable[[], None] | None, stop: Callable[[], bool] | None) -> list[str]:
     # Below PARALLEL_FROM stories, starting workers (each loads the models) costs more than it saves.
     pool = workers if len(records) >= PARALLEL_FROM else 1
     out = []
+    # Leaving the block cancels the stories not started and waits for those under way.
     with local_executor(pool) as executor:
         for line in executor.map(partial(brief_record, words=words, registry=registry), records):
             out.append(line)
             if on_done:
                 on_done()
+            if stop is not None and stop():
+                break
     return out

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from storyline.context import BATCH_SIZE, Settings
+from storyline.context import BATCH_SIZE, MAX_DOCUMENT_CHARS, Settings
 from storyline.errors import InputProblem
 from storyline.model import Document, Extraction, InputError, Mode, Source
 from storyline.outlets import Registry, packaged_registry
@@ -20,7 +20,7 @@ from storyline.pipeline.annotation import Annotator, annotator_on
 from storyline.pipeline.duplicates import store_document
 from storyline.pipeline.executor import local_executor
 from storyline.pipeline.registry import registry_of
-from storyline.read.decode import decode_bytes, sniff_mode, valid_unicode
+from storyline.read.decode import check_length, decode_bytes, sniff_mode, valid_unicode
 from storyline.read.fetch import Fetcher
 from storyline.read.htmlclean import clean_html
 from storyline.read.metadata import build_document
@@ -35,9 +35,11 @@ if TYPE_CHECKING:
 Progress = Callable[["Document | InputError"], None]
 
 
-def extract_source(source: Source, registry: Registry | None = None) -> Document:
+def extract_source(source: Source, registry: Registry | None = None,
+                   max_chars: int = MAX_DOCUMENT_CHARS) -> Document:
     """Clean one source and give it metadata, naming outlets from ``registry`` (None: the
-    packaged outlets). Raises ``InputProblem`` for unusable input."""
+    packaged outlets). Raises ``InputProblem`` for unusable input, a clean text longer than
+    ``max_chars`` included (the NLP pass after this stage needs memory by the character)."""
     # A lone surrogate (from a JSON escape, or a caller's string) would break hashing and storing.
     text = valid_unicode(source.data) if isinstance(source.data, str) else decode_bytes(source.data)
     if not text.strip():
@@ -48,6 +50,7 @@ def extract_source(source: Source, registry: Registry | None = None) -> Document
         raise InputProblem(f"no article text found ({mode} mode)")
     document = build_document(source, extraction,
                               registry if registry is not None else packaged_registry())
+    check_length(document.text, max_chars)
     document.content_hash = content_hash(document.text)
     return document
 
@@ -58,9 +61,10 @@ def _clean(text: str, mode: Mode, url: str | None) -> Extraction:
     return clean_text(text)
 
 
-def extract_one(source: Source, registry: Registry | None = None) -> Document | InputError:
+def extract_one(source: Source, registry: Registry | None = None,
+                max_chars: int = MAX_DOCUMENT_CHARS) -> Document | InputError:
     try:
-        return extract_source(source, registry)
+        return extract_source(source, registry, max_chars)
     except InputProblem as exc:
         return InputError(source.origin, str(exc))
     except RecursionError:
@@ -77,22 +81,25 @@ def extract(
     allow_private: bool = False,
     fetcher: Fetcher | None = None,
     registry: Registry | None = None,
+    max_chars: int | None = None,
 ) -> Iterator[Document | InputError]:
     """Read, clean and give metadata to every input, in input order.
 
     Documents get ids S1, S2, ... in order; a later exact or near duplicate of an earlier
     document gets ``duplicate_of``. Failures come back as ``InputError`` items, never raised.
-    ``registry`` names the outlets (None: the packaged outlets).
+    ``registry`` names the outlets (None: the packaged outlets); ``max_chars`` is the longest
+    clean text one document may have (None: ``Settings.from_env().max_chars``).
     """
     yield from extract_sources(read_inputs(inputs, mode=mode, allow_private=allow_private,
-                                           fetcher=fetcher), registry)
+                                           fetcher=fetcher), registry, max_chars)
 
 
-def extract_sources(items: Iterable[Source | InputError], registry: Registry | None = None
-                    ) -> Iterator[Document | InputError]:
+def extract_sources(items: Iterable[Source | InputError], registry: Registry | None = None,
+                    max_chars: int | None = None) -> Iterator[Document | InputError]:
     """``extract`` for sources already read (the web app's pasted texts and uploads): ids S1,
     S2, ... in order, ``duplicate_of`` on later copies, failures passed through."""
-    yield from numbered(item if isinstance(item, InputError) else extract_one(item, registry)
+    limit = max_chars if max_chars is not None else Settings.from_env().max_chars
+    yield from numbered(item if isinstance(item, InputError) else extract_one(item, registry, limit)
                         for item in items)
 
 
@@ -125,6 +132,7 @@ class IngestReport:
     already_stored: list[str] = field(default_factory=list)
     failed: list[InputError] = field(default_factory=list)
     stories: dict[str, int] = field(default_factory=dict)  # document id -> found story
+    stopped: bool = False  # asked to stop (``stop``) before every input was read
 
     @property
     def ok(self) -> bool:
@@ -140,6 +148,8 @@ class IngestReport:
         text = f"Ingested {total} document{'s' if total != 1 else ''} ({', '.join(parts)})"
         if self.failed:
             text += f"; {len(self.failed)} input{'s' if len(self.failed) != 1 else ''} failed"
+        if self.stopped:
+            text += "; stopped on request before the remaining inputs were read"
         return text + "."
 
 
@@ -155,20 +165,21 @@ def ingest(
     settings: Settings | None = None,
     registry: Registry | None = None,
     find_stories: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> IngestReport:
     """Read, clean, annotate and store every input, one transaction per document.
 
     Documents are annotated in batches (one NLP pass over the batch, split between
     ``settings.workers`` worker processes; default: from the environment, see ``Settings``)
     and stored as each batch completes, so an interrupted ingest keeps everything stored before
-    the interruption. ``registry``: as for ``ingest_sources``.
+    the interruption. ``registry``, ``stop``: as for ``ingest_sources``.
     """
     sources = read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher)
     settings = settings if settings is not None else Settings.from_env()
     with _annotator(annotate, settings.workers) as annotator:
         return ingest_sources(sources, store, annotator=annotator, on_item=on_item,
                               batch_size=settings.batch_size, registry=registry,
-                              find_stories=find_stories)
+                              find_stories=find_stories, stop=stop, max_chars=settings.max_chars)
 
 
 def ingest_sources(
@@ -180,16 +191,23 @@ def ingest_sources(
     batch_size: int = BATCH_SIZE,
     registry: Registry | None = None,
     find_stories: bool = False,
+    stop: Callable[[], bool] | None = None,
+    max_chars: int = MAX_DOCUMENT_CHARS,
 ) -> IngestReport:
     """``ingest`` for sources already read (the web app's pastes, uploads and fetched pages),
     annotated by ``annotator`` (None: stored without annotations). ``registry`` names the
-    outlets; None: the store's (the user's outlets over the packaged list).
+    outlets; None: the store's (the user's outlets over the packaged list). A document whose
+    clean text is longer than ``max_chars`` is refused.
 
     ``on_item`` hears of each stored document (its ``id`` set) and of each failure; a document
     whose annotation failed is stored all the same, and its failure (``stored=True``) comes first.
 
     ``find_stories``: each batch's new originals are filed into found stories (story detection,
     ``storyline.pipeline.assign``) once stored; ``report.stories`` says where.
+
+    ``stop`` is asked after each input: once it says True (a SIGTERM, say), the input in hand
+    is finished, the batch is annotated and stored, and no further input is read
+    (``report.stopped``).
     """
     report = IngestReport()
     batch: list[Document] = []
@@ -211,15 +229,18 @@ def ingest_sources(
         batch.clear()
 
     for item in sources:
-        result = item if isinstance(item, InputError) else extract_one(item, registry)
+        result = item if isinstance(item, InputError) else extract_one(item, registry, max_chars)
         if isinstance(result, InputError):
             report.failed.append(result)
             if on_item is not None:
                 on_item(result)
-            continue
-        batch.append(result)
-        if len(batch) >= batch_size:
-            flush()
+        else:
+            batch.append(result)
+            if len(batch) >= batch_size:
+                flush()
+        if stop is not None and stop():
+            report.stopped = True
+            break
     flush()
     if assigner is not None:
         assigner.save_index()

@@ -7,10 +7,25 @@ process (``InProcess``), a local process pool (``LocalPool``, its size from
 
 Functions and items given to ``map`` must be picklable (module-level functions, plain data):
 everything a worker needs travels with the call, since a worker shares no state with us.
+
+A worker lives and dies with the process that started it. Each holds its own language models
+(some 400 MB), so one left behind by a killed parent would keep that memory until the machine
+restarts: on Linux the kernel kills a worker the moment its parent dies
+(``PR_SET_PDEATHSIG``), elsewhere a watch thread in the worker notices the parent is gone.
+Workers ignore SIGINT and SIGTERM: the parent decides when the work stops (a Ctrl+C or a
+SIGTERM sent to the whole process group must not break the batch being annotated), and its
+``close`` ends them.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
@@ -18,6 +33,9 @@ from typing import Protocol, Self, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+PARENT_WATCH_SECONDS = 0.5  # how often a worker without PR_SET_PDEATHSIG looks for its parent
 
 
 class Executor(Protocol):
@@ -63,7 +81,10 @@ class InProcess(_Closing):
 
 class LocalPool(_Closing):
     """A pool of worker processes on this machine, started on first use and kept until
-    ``close``, so that each worker loads the language models once for a whole ingest."""
+    ``close``, so that each worker loads the language models once for a whole ingest.
+
+    The workers are forked by the thread that first calls ``map``, and Linux ends them when that
+    thread ends: use a pool from a thread that outlives it (the main thread, in the CLI)."""
 
     def __init__(self, workers: int) -> None:
         if workers < 1:
@@ -73,8 +94,8 @@ class LocalPool(_Closing):
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers,
-                                             initializer=one_thread_per_worker)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=start_worker,
+                                             initargs=(os.getpid(),))
         return self._pool.map(fn, items)
 
     def close(self) -> None:
@@ -86,6 +107,41 @@ class LocalPool(_Closing):
 def local_executor(workers: int) -> Executor:
     """A pool of ``workers`` processes, or this process alone when there is one worker."""
     return LocalPool(workers) if workers > 1 else InProcess()
+
+
+def start_worker(parent: int) -> None:
+    """A worker's set-up: it dies with ``parent``, leaves stopping to it, and uses one thread."""
+    die_with_parent(parent)
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.SIG_IGN)
+    one_thread_per_worker()
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when ``parent`` ends, however it ends (SIGKILL included)."""
+    if not ask_kernel_to_kill_on_parent_death():
+        threading.Thread(target=watch_parent, args=(parent,), daemon=True,
+                         name="storyline-parent-watch").start()
+    if os.getppid() != parent:  # the parent died before we could ask: nobody would kill us
+        os._exit(1)
+
+
+def ask_kernel_to_kill_on_parent_death() -> bool:
+    """Linux's prctl(PR_SET_PDEATHSIG, SIGKILL); False where there is no such call."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    return bool(libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0)
+
+
+def watch_parent(parent: int) -> None:
+    """Exit as soon as ``parent`` is no longer this process's parent (it died; we were adopted)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_WATCH_SECONDS)
+    os._exit(1)
 
 
 def one_thread_per_worker() -> None:

@@ -111,6 +111,14 @@ def check_size(size: int) -> None:
         )
 
 
+def check_length(text: str, limit: int, *, raise_with: str = "$STORYLINE_MAX_CHARS") -> None:
+    """Refuse a text longer than ``limit`` characters (the NLP pass's budget for one input);
+    the message names the setting ``raise_with`` that raises the limit."""
+    if len(text) > limit:
+        raise InputProblem(f"text is over the {limit:,}-character limit for one document "
+                           f"(raise it with {raise_with})")
+
+
 def decode_bytes(data: bytes, *, declared: str | None = None) -> str:
     """Decode raw input to text; ``declared`` is a charset the input's container named.
 

@@ -9,17 +9,29 @@ The address is checked twice: before each request (a clear refusal, without touc
 network), and again where the connection is made. ``GuardedBackend`` resolves the host itself,
 refuses a non-public address, and connects to the very address it checked, so a DNS server that
 answers "public" to the first lookup and "127.0.0.1" to the next (DNS rebinding) gains nothing.
+
+Budgets. httpx's timeout is per network operation, so a server sending one header line a second
+would hold a fetch forever; the connections ``GuardedBackend`` makes therefore clamp every
+connect, read and write to what is left of the fetch's deadline (``DeadlineStream``). The size
+cap counts the bytes decompression *produces*: the body is read raw and inflated here, in
+pieces of at most ``INFLATE_PIECE_BYTES``, so a kilobyte of gzip that would inflate to
+gigabytes is stopped at the cap; a body compressed twice is refused outright.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 import socket
+import ssl
 import time
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
+from typing import Any
 
 import httpcore
 import httpx
@@ -31,6 +43,12 @@ from storyline.read.decode import decode_bytes, sniff_mode
 TIMEOUT_SECONDS = 20.0  # per network operation, and for the whole fetch including redirects
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # decompressed body; articles are far smaller
 MAX_REDIRECTS = 5
+# Decompressed output is produced at most this much at a time, then counted against the cap.
+INFLATE_PIECE_BYTES = 64 * 1024
+# Web pages inflate 3 to 15 times; past a first piece, a body that inflates more than this is a
+# bomb. The size cap alone is not enough: 2 KB of gzip inflate to 2 MB of "<p>" tags, half a
+# million elements, which take the HTML cleaner a gigabyte and minutes.
+MAX_INFLATE_RATIO = 50
 PROJECT_URL = "https://example.org/storyline"  # placeholder until the project has a home page
 
 try:
@@ -39,6 +57,11 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     STORYLINE_VERSION = "unknown"
 USER_AGENT = f"Storyline/{STORYLINE_VERSION} (+{PROJECT_URL})"
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.1"
+# The encodings ``inflated`` decodes; httpx would otherwise offer br and zstd when installed.
+ACCEPT_ENCODING = "gzip, deflate"
+GZIP_WBITS = 16 + zlib.MAX_WBITS
+ZLIB_WBITS = zlib.MAX_WBITS
+RAW_DEFLATE_WBITS = -zlib.MAX_WBITS
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/x-markdown"})
@@ -48,12 +71,17 @@ ALLOWED_SCHEMES = frozenset({"http", "https"})
 ALLOW_PRIVATE_HINT = "use --allow-private to fetch it"
 SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 
+# The monotonic time the fetch running in this thread (context) must end by; None outside one.
+_deadline: ContextVar[float | None] = ContextVar("storyline_fetch_deadline", default=None)
+
 
 class Fetcher:
     """Downloads article pages. One instance reuses connections; close it (or use ``with``).
 
     ``transport`` replaces httpx's network transport (tests, custom proxies); the address check
-    still runs, because it guards what the URL names, not how the bytes travel.
+    still runs, because it guards what the URL names, not how the bytes travel. The deadline over
+    the whole exchange lives in our own transport's connections: with another transport, only
+    httpx's per-operation timeouts and the body's deadline apply.
     """
 
     def __init__(
@@ -73,7 +101,10 @@ class Fetcher:
             transport=transport or guarded_transport(allow_private),
             timeout=timeout,
             follow_redirects=False,  # we follow them ourselves, checking each hop
-            headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+            # httpx prepares a redirect's next request even when it will not follow it, and a
+            # location such as "javascript:alert(1)" breaks that: look at the location first.
+            event_hooks={"response": [check_redirect]},
+            headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
         )
 
     def __enter__(self) -> Fetcher:
@@ -91,6 +122,7 @@ class Fetcher:
         """Download ``url``; raise ``InputProblem`` with a one-line reason when that fails."""
         deadline = time.monotonic() + self.timeout
         current = parse_url(url)
+        token = _deadline.set(deadline)
         try:
             for _hop in range(self.max_redirects + 1):
                 self.check_host(current)
@@ -104,6 +136,10 @@ class Fetcher:
             raise InputProblem(f"timed out after {self.timeout:g} s") from exc
         except httpx.HTTPError as exc:
             raise InputProblem(network_reason(exc, current)) from exc
+        except httpx.InvalidURL as exc:  # a URL httpx could not build that check_redirect let by
+            raise InputProblem(f"invalid URL ({one_line(str(exc))}) after {current}") from exc
+        finally:
+            _deadline.reset(token)
         raise InputProblem(f"too many redirects (more than {self.max_redirects})")
 
     def check_host(self, url: httpx.URL) -> None:
@@ -122,22 +158,140 @@ class Fetcher:
         return text, declared_mode or sniff_mode(text)
 
     def read_body(self, response: httpx.Response, deadline: float) -> bytes:
-        """Read the (decompressed) body, stopping as soon as it passes the size cap."""
+        """Read and decompress the body, stopping as soon as what it produces passes the cap."""
         limit_reason = f"response is over the {human_size(self.max_bytes)} limit"
         declared_length = response.headers.get("content-length", "")
         if declared_length.isdigit() and int(declared_length) > self.max_bytes:
             raise InputProblem(limit_reason)
+        encoding = content_encoding(response)
+        raw = RawCounter(response.iter_raw())
+        pieces = raw if encoding is None else inflated(raw, encoding)
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
+        for chunk in pieces:
             size += len(chunk)
             if size > self.max_bytes:
                 raise InputProblem(limit_reason)
+            if size > INFLATE_PIECE_BYTES and size > MAX_INFLATE_RATIO * raw.count:
+                raise InputProblem(f"response inflates to over {MAX_INFLATE_RATIO} times its "
+                                   "compressed size; refused as a compression bomb")
             # httpx's timeout is per read; a server trickling bytes could otherwise hold us forever.
             if time.monotonic() > deadline:
                 raise InputProblem(f"timed out after {self.timeout:g} s")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+class RawCounter:
+    """The body's bytes as they come off the wire, counted (``count``)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = chunks
+        self.count = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.count += len(chunk)
+            yield chunk
+
+
+def content_encoding(response: httpx.Response) -> str | None:
+    """The one compression the body has ("gzip" or "deflate"), None when it has none.
+
+    A body compressed twice has no honest use and is the classic decompression bomb (a kilobyte
+    that inflates to gigabytes): refused, as is any encoding we do not decode."""
+    layers = [name.strip().lower() for name in response.headers.get_list("content-encoding", split_commas=True)]
+    layers = [name for name in layers if name not in ("", "identity")]
+    if len(layers) > 1:
+        raise InputProblem(f"response is compressed {'twice' if len(layers) == 2 else f'{len(layers)} times'} "
+                           f"(Content-Encoding: {', '.join(layers)}); refused")
+    if not layers:
+        return None
+    name = "gzip" if layers[0] == "x-gzip" else layers[0]
+    if name not in ("gzip", "deflate"):
+        raise InputProblem(f"unsupported content encoding {name} (only gzip and deflate)")
+    return name
+
+
+def inflated(chunks: Iterable[bytes], encoding: str) -> Iterator[bytes]:
+    """Decompress ``chunks`` in pieces of at most ``INFLATE_PIECE_BYTES``, so that the caller
+    can stop at its cap before a bomb is inflated. Data after the end of the stream is ignored."""
+    remaining = iter(chunks)
+    start, wbits = b"", GZIP_WBITS
+    if encoding == "deflate":  # many servers send "deflate" as a raw stream, without zlib's header
+        start = first_bytes(remaining, 2)
+        wbits = ZLIB_WBITS if has_zlib_header(start) else RAW_DEFLATE_WBITS
+    inflater = zlib.decompressobj(wbits)
+    try:
+        for chunk in itertools.chain([start], remaining):
+            if inflater.eof:
+                return
+            yield from pieces_of(inflater, chunk)
+    except zlib.error as exc:
+        raise InputProblem(f"corrupt {encoding} response ({exc})") from exc
+
+
+def pieces_of(inflater: zlib._Decompress, data: bytes) -> Iterator[bytes]:
+    """``data`` inflated a piece at a time, with what zlib still holds after a full piece."""
+    while not inflater.eof:
+        piece = inflater.decompress(data, INFLATE_PIECE_BYTES)
+        if piece:
+            yield piece
+        data = inflater.unconsumed_tail
+        if not data and len(piece) < INFLATE_PIECE_BYTES:
+            return
+
+
+def first_bytes(chunks: Iterator[bytes], count: int) -> bytes:
+    start = b""
+    for chunk in chunks:
+        start += chunk
+        if len(start) >= count:
+            break
+    return start
+
+
+def has_zlib_header(start: bytes) -> bool:
+    """RFC 1950: compression method 8 in the low nibble, the two bytes a multiple of 31."""
+    return len(start) >= 2 and start[0] & 0x0F == 8 and int.from_bytes(start[:2], "big") % 31 == 0
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the running fetch's deadline: httpx's
+    timeout is per operation, and a server trickling header lines would never trip it."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, timeout=within_deadline(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout=within_deadline(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        secure = self._inner.start_tls(ssl_context, server_hostname=server_hostname,
+                                       timeout=within_deadline(timeout, httpcore.ConnectTimeout))
+        return DeadlineStream(secure)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+def within_deadline(timeout: float | None, expired: type[httpcore.TimeoutException]) -> float | None:
+    """``timeout`` cut to what is left of the running fetch's deadline; ``expired`` raised when
+    nothing is left (a socket timeout of 0 would mean non-blocking, not "give up")."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired("the fetch's deadline has passed")
+    return left if timeout is None else min(timeout, left)
 
 
 class GuardedBackend(httpcore.NetworkBackend):
@@ -158,9 +312,10 @@ class GuardedBackend(httpcore.NetworkBackend):
         failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
         for address in addresses:  # as the resolver ordered them, like socket.create_connection
             try:
-                return self._inner.connect_tcp(str(address), port, timeout=timeout,
-                                               local_address=local_address,
-                                               socket_options=socket_options)
+                stream = self._inner.connect_tcp(
+                    str(address), port, timeout=within_deadline(timeout, httpcore.ConnectTimeout),
+                    local_address=local_address, socket_options=socket_options)
+                return DeadlineStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
         assert failure is not None  # resolve() never returns an empty list
@@ -202,6 +357,12 @@ def redirect_target(response: httpx.Response) -> httpx.URL:
         raise InputProblem(f"invalid redirect location: {exc}") from exc
     check_scheme(target)  # a redirect to file:// or ftp:// must not be followed
     return target
+
+
+def check_redirect(response: httpx.Response) -> None:
+    """Refuse a redirect to an unusable location before httpx tries to build a request for it."""
+    if response.has_redirect_location:
+        redirect_target(response)
 
 
 def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -279,8 +440,12 @@ def human_size(size: int) -> str:
     return f"{size} bytes"
 
 
+def one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def network_reason(exc: httpx.HTTPError, url: httpx.URL) -> str:
-    detail = re.sub(r"\s+", " ", str(exc)).strip() or type(exc).__name__
+    detail = one_line(str(exc)) or type(exc).__name__
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect to {url.host}: {detail}"
     return f"download failed: {detail}"

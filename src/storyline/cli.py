@@ -187,13 +187,19 @@ def _story_or_exit(store: Any, name: str | None) -> int | None:
               help="address to listen on; any other than loopback needs $STORYLINE_TOKEN")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="port to listen on")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="a name the server answers to besides localhost, 127.0.0.1 and [::1] (the "
+                   "Host header; repeat for more, '*' for any); also $STORYLINE_ALLOWED_HOSTS, "
+                   "comma-separated; a --host address is allowed by itself")
 @db_option
 @private_option
-def serve_command(host: str, port: int, db_url: str | None, allow_private: bool) -> None:
+def serve_command(host: str, port: int, allowed_hosts: tuple[str, ...], db_url: str | None,
+                  allow_private: bool) -> None:
     """The web app and HTTP API (http://HOST:PORT/, API documentation at /docs).
 
     On a non-loopback address every write needs the token in $STORYLINE_TOKEN
-    (Authorization: Bearer TOKEN); without one the server refuses to start.
+    (Authorization: Bearer TOKEN); without one the server refuses to start. With
+    $STORYLINE_READ_TOKEN set, reading needs a token too (that one or the write token).
     """
     import os
 
@@ -202,8 +208,13 @@ def serve_command(host: str, port: int, db_url: str | None, allow_private: bool)
     from storyline.web import create_app, is_loopback
 
     token = os.environ.get("STORYLINE_TOKEN") or None
+    read_token = os.environ.get("STORYLINE_READ_TOKEN") or None
+    names = [*allowed_hosts, *os.environ.get("STORYLINE_ALLOWED_HOSTS", "").split(",")]
+    if host not in {"0.0.0.0", "::", ""}:
+        names.append(host)  # the address it listens on is a name it answers to
     try:
-        app = create_app(db_url, token=token, public=not is_loopback(host), allow_private=allow_private)
+        app = create_app(db_url, token=token, public=not is_loopback(host), allow_private=allow_private,
+                         read_token=read_token, hosts=[name for name in names if name.strip()])
     except StorylineError as exc:
         raise click.UsageError(str(exc)) from exc
     _stderr.print(f"Storyline at http://{host}:{port}/ (API documentation at /docs); Ctrl+C stops it")

@@ -153,10 +153,14 @@ async def create_briefing(body: BriefingRequest, request: Request) -> Response:
     _check_token(request)
     _check_counts(body, settings)
     gone = threading.Event()
+    tally: dict[str, int] = request.app.state.analyses  # app.state is untyped; create_app sets it
     try:
-        return await until_disconnected(request, gone, lambda: _briefing_of(body, settings, gone.is_set))
+        answer = await until_disconnected(request, gone, lambda: _briefing_of(body, settings, gone.is_set))
     except Gone:
+        tally["abandoned"] += 1
         return error_response(request, 499, "the client closed the request: its analysis stopped")
+    tally["finished"] += 1
+    return answer
 
 
 async def until_disconnected(request: Request, gone: threading.Event,

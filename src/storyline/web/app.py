@@ -93,6 +93,7 @@ def create_app(
     app.state.settings = settings
     app.state.briefings = briefings
     app.state.jobs = jobs
+    app.state.analyses = {"finished": 0, "abandoned": 0}  # POST /api/briefings: analyses given up
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _install_error_handlers(app)

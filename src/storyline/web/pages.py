@@ -51,8 +51,12 @@ VISIT_COOKIE_DAYS = 400  # the most a browser keeps a cookie (RFC 6265bis)
 # The briefing page carries its own policy in a meta tag (a nonce for its script); what only a
 # header can say is added here (storyline.web.guard adds the app's policy to the other pages).
 BRIEFING_POLICY = "base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
-StoryId = Query(None, ge=0, le=MAX_ID)
-Offset = Query(None, ge=0, le=MAX_ID)
+
+
+def _bounded() -> Any:
+    """An optional id or offset of the query: a number SQLite can hold, else 422 (a fresh
+    ``Query`` per parameter: FastAPI does not share one between parameters)."""
+    return Query(None, ge=0, le=MAX_ID)
 
 
 def settings_of(request: Request) -> Settings:
@@ -187,8 +191,8 @@ CURATION_STATUS = {KeyError: 404, MergedStory: 409}
 
 
 @router.get("/stories/{story_id}/manage", response_class=HTMLResponse)
-def manage_page(request: Request, story_id: str, moved: int | None = Offset,
-                to: int | None = StoryId) -> Response:
+def manage_page(request: Request, story_id: str, moved: int | None = _bounded(),
+                to: int | None = _bounded()) -> Response:
     """Move chosen documents to another story, split them into a new one, or merge the story
     into another; ``moved``/``to`` report a move just made."""
     with settings_of(request).store() as store:
@@ -290,7 +294,7 @@ def _curate_in_thread(request: Request, story_id: str, operation: Curation, form
 
 
 @router.get("/add", response_class=HTMLResponse)
-def add_page(request: Request, story: int | None = StoryId) -> HTMLResponse:
+def add_page(request: Request, story: int | None = _bounded()) -> HTMLResponse:
     with settings_of(request).store() as store:
         stories = store.stories()
     return _add_form(request, stories, story)
@@ -400,8 +404,8 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
 
 
 @router.get("/sources/{source_id}", response_class=HTMLResponse)
-def source_page(request: Request, source_id: str, story: int | None = StoryId,
-                start: int | None = Offset, end: int | None = Offset,
+def source_page(request: Request, source_id: str, story: int | None = _bounded(),
+                start: int | None = _bounded(), end: int | None = _bounded(),
                 words: int | None = Query(None, ge=MIN_WORDS, le=MAX_WORDS)) -> HTMLResponse:
     """A source's text with every span the story's briefing cites marked; ``start``/``end`` (or
     a ``#START-END`` fragment, handled in the browser) choose the one to show."""
@@ -505,7 +509,7 @@ def _in_context(text: str, sentence: Any, start: int, end: int) -> Markup:
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, q: str = "", story: int | None = StoryId) -> HTMLResponse:
+def search_page(request: Request, q: str = "", story: int | None = _bounded()) -> HTMLResponse:
     hits: list[Any] = []
     with settings_of(request).store() as store:
         story_info = store.story(story) if story is not None else None

@@ -137,13 +137,24 @@ def test_allowed_hosts_are_configurable(tmp_path: Path) -> None:
         assert client.get("/api/stories", headers={"Host": "anything.example"}).status_code == 200
 
 
-def test_serve_takes_allowed_hosts_from_option_and_environment(tmp_path: Path) -> None:
+def test_serve_takes_hosts_and_the_read_token_from_options_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from click.testing import CliRunner
 
-    from storyline.cli import main
+    from storyline.cli import _web_app, main
 
-    result = CliRunner().invoke(main, ["serve", "--help"])
-    assert "--allowed-host" in result.output and "STORYLINE_ALLOWED_HOSTS" in result.output
+    assert "--allowed-host" in CliRunner().invoke(main, ["serve", "--help"]).output
+    monkeypatch.setenv("STORYLINE_ALLOWED_HOSTS", "news.example, intra.example")
+    monkeypatch.setenv("STORYLINE_READ_TOKEN", "r3ad")
+    monkeypatch.setenv("STORYLINE_TOKEN", "wr1te")
+    app = _web_app("192.168.1.20", ["extra.example"], str(tmp_path / "serve.db"), False)
+    settings = app.state.settings
+    assert {"news.example", "intra.example", "extra.example", "192.168.1.20", "localhost"} <= settings.hosts
+    assert (settings.read_token, settings.token) == ("r3ad", "wr1te")
+    with TestClient(app, base_url="http://news.example") as client:
+        assert client.get("/api/stories").status_code == 401
+        assert client.get("/api/stories", headers={"Authorization": "Bearer r3ad"}).status_code == 200
 
 
 # --------------------------------------------------------------------------- headers
@@ -211,12 +222,6 @@ def test_a_read_token_protects_reads(story_db: Path) -> None:
         assert client.get("/").status_code == 200, "the cookie carries the token from then on"
         writes = client.post("/api/briefings", json={"documents": []})
         assert writes.status_code == 401, "reading is not writing"
-
-
-def test_read_token_from_the_environment_reaches_the_app(tmp_path: Path) -> None:
-    from storyline.web.app import READ_TOKEN_ENV
-
-    assert READ_TOKEN_ENV == "STORYLINE_READ_TOKEN"
 
 
 # --------------------------------------------------------------------------- briefing lengths

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -201,24 +201,30 @@ def serve_command(host: str, port: int, allowed_hosts: tuple[str, ...], db_url: 
     (Authorization: Bearer TOKEN); without one the server refuses to start. With
     $STORYLINE_READ_TOKEN set, reading needs a token too (that one or the write token).
     """
-    import os
-
     import uvicorn
 
-    from storyline.web import create_app, is_loopback
-
-    token = os.environ.get("STORYLINE_TOKEN") or None
-    read_token = os.environ.get("STORYLINE_READ_TOKEN") or None
-    names = [*allowed_hosts, *os.environ.get("STORYLINE_ALLOWED_HOSTS", "").split(",")]
-    if host not in {"0.0.0.0", "::", ""}:
-        names.append(host)  # the address it listens on is a name it answers to
     try:
-        app = create_app(db_url, token=token, public=not is_loopback(host), allow_private=allow_private,
-                         read_token=read_token, hosts=[name for name in names if name.strip()])
+        app = _web_app(host, allowed_hosts, db_url, allow_private)
     except StorylineError as exc:
         raise click.UsageError(str(exc)) from exc
     _stderr.print(f"Storyline at http://{host}:{port}/ (API documentation at /docs); Ctrl+C stops it")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _web_app(host: str, allowed_hosts: Sequence[str], db_url: str | None, allow_private: bool) -> Any:
+    """The web app for ``serve``: tokens and extra host names from the environment
+    (``STORYLINE_TOKEN``, ``STORYLINE_READ_TOKEN``, ``STORYLINE_ALLOWED_HOSTS``)."""
+    import os
+
+    from storyline.web import create_app, is_loopback
+    from storyline.web.app import HOSTS_ENV, READ_TOKEN_ENV, TOKEN_ENV
+
+    names = [*allowed_hosts, *os.environ.get(HOSTS_ENV, "").split(",")]
+    if host not in {"0.0.0.0", "::", ""}:
+        names.append(host)  # the address it listens on is a name it answers to
+    return create_app(db_url, token=os.environ.get(TOKEN_ENV) or None, public=not is_loopback(host),
+                      allow_private=allow_private, read_token=os.environ.get(READ_TOKEN_ENV) or None,
+                      hosts=[name for name in names if name.strip()])
 
 
 @main.command("docs")

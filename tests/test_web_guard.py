@@ -415,3 +415,30 @@ def test_a_bad_upload_beside_a_good_one_is_reported_and_the_good_one_kept(
     assert job["added"] == ["S1", "S2"], "both good files stored"
     assert [error["origin"].split(":")[0] for error in job["errors"]] == [bad[0]]
     assert job["done"] == job["total"]
+
+
+def test_the_host_pool_lets_other_hosts_pass_a_busy_one() -> None:
+    from storyline.web.hostpool import HostPool, host_of
+
+    pool = HostPool(workers=3, per_host=1)
+    release = threading.Event()
+    running: list[str] = []
+
+    def task(name: str) -> str:
+        running.append(name)
+        if name.startswith("slow"):
+            release.wait(10)
+        return name
+
+    first = pool.submit(host_of("http://Slow.example/a"), lambda: task("slow-1"))
+    second = pool.submit(host_of("http://slow.example/b"), lambda: task("slow-2"))
+    other = pool.submit(host_of("http://quick.example/"), lambda: task("quick"))
+    assert other.result(timeout=10) == "quick"
+    deadline = time.monotonic() + 10
+    while "slow-1" not in running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert sorted(running) == ["quick", "slow-1"], "the second task of the busy host waits its turn"
+    release.set()
+    assert (first.result(timeout=10), second.result(timeout=10)) == ("slow-1", "slow-2")
+    pool.shutdown()

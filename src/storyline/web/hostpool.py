@@ -41,15 +41,24 @@ class HostPool:
         self._running: Counter[str] = Counter()
         self._changed = threading.Condition()
         self._closed = False
-        for number in range(max(1, workers)):
-            threading.Thread(target=self._work, name=f"{name}-{number}", daemon=True).start()
+        self._workers = max(1, workers)
+        self._name = name
+        self._started = 0
 
     def submit(self, host: str, run: Callable[[], Any]) -> Future[Any]:
         future: Future[Any] = Future()
         with self._changed:
             self._waiting.append(_Task(host, run, future))
+            self._start_worker()
             self._changed.notify_all()
         return future
+
+    def _start_worker(self) -> None:
+        """One more thread while there are fewer than ``workers`` (an app that never fetches
+        starts none)."""
+        if self._started < self._workers:
+            threading.Thread(target=self._work, name=f"{self._name}-{self._started}", daemon=True).start()
+            self._started += 1
 
     def shutdown(self) -> None:
         """Stop taking tasks: those waiting are cancelled, those running finish."""

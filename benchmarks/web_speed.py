@@ -48,6 +48,8 @@ from storyline.web import create_app
 
 from common import DEFAULT_DATA
 
+LOCAL = "http://localhost"  # a Host the app answers to (its allow-list: loopback names)
+
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO.parent / "shared" / "seeds"
 EXAMPLES = REPO / "examples" / "corpus"
@@ -101,12 +103,12 @@ def timed_ms(call: Callable[[], object], repeat: int) -> list[float]:
 
 def page_figures(db: Path, story: int, repeat: int) -> dict[str, dict[str, float]]:
     path = f"/stories/{story}"
-    with TestClient(create_app(str(db))) as client:
+    with TestClient(create_app(str(db)), base_url=LOCAL) as client:
         start = time.perf_counter()
         assert client.get(path).status_code == 200
         first = (time.perf_counter() - start) * 1000
         warm = timed_ms(lambda: client.get(path), repeat)
-    with TestClient(create_app(str(db))) as restarted:
+    with TestClient(create_app(str(db)), base_url=LOCAL) as restarted:
         reload = timed_ms(lambda: restarted.get(path), 1)
         warm_restarted = timed_ms(lambda: restarted.get(path), repeat)
     return {
@@ -194,7 +196,7 @@ def search_figures(data: Path | None, count: int, repeat: int, folder: Path) -> 
     print(f"search database: {count} articles from {len(pool)} distinct sentences, "
           f"built in {time.perf_counter() - start:.1f} s")
     results: dict[str, dict[str, float]] = {}
-    with TestClient(create_app(str(db))) as client:
+    with TestClient(create_app(str(db)), base_url=LOCAL) as client:
         for name, params in queries(pool, rng):
             answer = client.get("/api/search", params=params)  # first run: the pages come into cache
             assert answer.status_code == 200, answer.text

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -255,27 +255,44 @@ def _story_or_exit(store: Any, name: str | None) -> int | None:
               help="address to listen on; any other than loopback needs $STORYLINE_TOKEN")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="port to listen on")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="a name the server answers to besides localhost, 127.0.0.1 and [::1] (the "
+                   "Host header; repeat for more, '*' for any); also $STORYLINE_ALLOWED_HOSTS, "
+                   "comma-separated; a --host address is allowed by itself")
 @db_option
 @private_option
-def serve_command(host: str, port: int, db_url: str | None, allow_private: bool) -> None:
+def serve_command(host: str, port: int, allowed_hosts: tuple[str, ...], db_url: str | None,
+                  allow_private: bool) -> None:
     """The web app and HTTP API (http://HOST:PORT/, API documentation at /docs).
 
     On a non-loopback address every write needs the token in $STORYLINE_TOKEN
-    (Authorization: Bearer TOKEN); without one the server refuses to start.
+    (Authorization: Bearer TOKEN); without one the server refuses to start. With
+    $STORYLINE_READ_TOKEN set, reading needs a token too (that one or the write token).
     """
-    import os
-
     import uvicorn
 
-    from storyline.web import create_app, is_loopback
-
-    token = os.environ.get("STORYLINE_TOKEN") or None
     try:
-        app = create_app(db_url, token=token, public=not is_loopback(host), allow_private=allow_private)
+        app = _web_app(host, allowed_hosts, db_url, allow_private)
     except StorylineError as exc:
         raise click.UsageError(str(exc)) from exc
     _stderr.print(f"Storyline at http://{host}:{port}/ (API documentation at /docs); Ctrl+C stops it")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _web_app(host: str, allowed_hosts: Sequence[str], db_url: str | None, allow_private: bool) -> Any:
+    """The web app for ``serve``: tokens and extra host names from the environment
+    (``STORYLINE_TOKEN``, ``STORYLINE_READ_TOKEN``, ``STORYLINE_ALLOWED_HOSTS``)."""
+    import os
+
+    from storyline.web import create_app, is_loopback
+    from storyline.web.app import HOSTS_ENV, READ_TOKEN_ENV, TOKEN_ENV
+
+    names = [*allowed_hosts, *os.environ.get(HOSTS_ENV, "").split(",")]
+    if host not in {"0.0.0.0", "::", ""}:
+        names.append(host)  # the address it listens on is a name it answers to
+    return create_app(db_url, token=os.environ.get(TOKEN_ENV) or None, public=not is_loopback(host),
+                      allow_private=allow_private, read_token=os.environ.get(READ_TOKEN_ENV) or None,
+                      hosts=[name for name in names if name.strip()])
 
 
 @main.command("docs")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
@@ -18,12 +21,15 @@ from storyline.pipeline.catalogue import StoryEntry, story_entries, storyline_pl
 from storyline.pipeline.registry import registry_of
 from storyline.store import MergedStory, SearchHit, Store, StoryInfo
 from storyline.story.brief import DEFAULT_WORDS
-from storyline.web.requests import Settings, token_problem
-from storyline.web.service import Article, Jobs, brief_articles, read_articles
+from storyline.web.requests import (
+    MAX_ID, Settings, error_response, holds_write_token, source_key, story_key, token_problem,
+)
+from storyline.web.service import Article, Gone, Jobs, brief_articles, originals, read_articles
 
 router = APIRouter(prefix="/api", tags=["API"])
 MIN_WORDS, MAX_WORDS = 20, 5000  # as `storyline brief --words`
 SEARCH_LIMIT = 50
+DISCONNECT_POLL_SECONDS = 0.25
 
 
 class ErrorOut(BaseModel):
@@ -32,8 +38,10 @@ class ErrorOut(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text} for code, text in {
-        400: "a bad request", 401: "a token is needed or wrong", 404: "no such thing",
-        409: "the story was merged into another already", 413: "the body is too large", 422: "the body does not have the expected shape",
+        400: "a bad request", 401: "a token is needed or wrong", 403: "sent from another site's page",
+        404: "no such thing", 409: "the story was merged into another already",
+        413: "the body is too large, or too much to analyse in one request",
+        422: "the body does not have the expected shape, or an id is out of range",
     }.items()
 }
 
@@ -132,26 +140,82 @@ def settings_of(request: Request) -> Settings:
 
 
 @router.post("/briefings", responses={200: {"model": Briefing}, **ERRORS})
-def create_briefing(body: BriefingRequest, request: Request) -> JSONResponse:
+async def create_briefing(body: BriefingRequest, request: Request) -> Response:
     """The briefing of the given articles, treated as one story (nothing is stored).
 
     Articles that cannot be used are listed in an extra ``errors`` field
-    (``[{"origin", "error"}]``); when none can be used the answer is 422.
+    (``[{"origin", "error"}]``); when none can be used the answer is 422. Copies of an earlier
+    article are listed in ``folded`` (``[{"origin", "duplicate_of"}]``) and analysed once.
+    More distinct text than one request may analyse is refused (413). When the client leaves,
+    the analysis stops.
     """
     settings = settings_of(request)
     _check_token(request)
     _check_counts(body, settings)
+    gone = threading.Event()
+    tally: dict[str, int] = request.app.state.analyses  # app.state is untyped; create_app sets it
+    try:
+        answer = await until_disconnected(request, gone, lambda: _briefing_of(body, settings, gone.is_set))
+    except Gone:
+        tally["abandoned"] += 1
+        return error_response(request, 499, "the client closed the request: its analysis stopped")
+    tally["finished"] += 1
+    return answer
+
+
+async def until_disconnected(request: Request, gone: threading.Event,
+                             work: Callable[[], JSONResponse]) -> JSONResponse:
+    """``work`` run in a worker thread while this watches the connection: when the client goes,
+    ``gone`` is set (the work stops at its next look, raising ``Gone``)."""
+    task = asyncio.ensure_future(run_in_threadpool(work))
+    while not task.done():
+        await asyncio.wait({task}, timeout=DISCONNECT_POLL_SECONDS)
+        if not task.done() and await request.is_disconnected():
+            gone.set()
+    return task.result()
+
+
+def _briefing_of(body: BriefingRequest, settings: Settings, cancelled: Callable[[], bool]) -> JSONResponse:
     with settings.store() as store:
         registry = registry_of(store)  # the outlets the user added count
     with settings.fetcher() as fetcher:
-        documents, errors = read_articles(_articles(body), fetcher, registry)
+        documents, errors = read_articles(_articles(body), fetcher, registry, cancelled)
     if not documents:
         reasons = "; ".join(str(error) for error in errors)
         raise HTTPException(422, f"no usable article: {reasons}")
-    data = brief_articles(documents, body.words, registry).to_dict()
+    _check_analysis_size(originals(documents), settings)
+    data = brief_articles(documents, body.words, registry, cancelled=cancelled,
+                          batch=settings.bounds.annotate_batch).to_dict()
     if errors:
         data["errors"] = [error.to_dict() for error in errors]
+    folded = [{"origin": d.origin, "duplicate_of": d.duplicate_of} for d in documents if d.duplicate_of]
+    if folded:
+        data["folded"] = folded
     return JSONResponse(data)
+
+
+def _check_analysis_size(distinct: list[Any], settings: Settings) -> None:
+    """413 when the distinct documents are more than one request may analyse while its client
+    waits (the limits say how much; a larger set belongs in a story, briefed once)."""
+    limits = settings.limits
+    chars = sum(len(document.text) for document in distinct)
+    if len(distinct) > limits.analysis_documents or chars > limits.analysis_chars:
+        raise HTTPException(413, (
+            f"too much to analyse in one request: {len(distinct)} distinct documents, {chars:,} "
+            f"characters of text; the limit is {limits.analysis_documents} documents and "
+            f"{limits.analysis_chars:,} characters. Add them to a story (the /add page or "
+            "storyline ingest --story) and read GET /api/stories/{id}/briefing"))
+
+
+def briefing_words(request: Request, words: int) -> int:
+    """The summary length a stored story's briefing is served at: the nearest of the kept
+    lengths (``Bounds.briefing_words`` and the server's default), so that visitors cannot have
+    a new briefing made and stored per number; a write-token holder gets ``words`` itself."""
+    settings = settings_of(request)
+    if holds_write_token(request):
+        return words
+    kept = sorted({*settings.bounds.briefing_words, settings.words})
+    return min(kept, key=lambda length: (abs(length - words), length))
 
 
 def _check_token(request: Request) -> None:
@@ -217,7 +281,7 @@ def get_story(story_id: str, request: Request) -> dict[str, Any]:
 
 
 def _story_or_404(store: Store, key: str | int) -> StoryInfo:
-    story = store.story(key)
+    story = store.story(story_key(key))
     if story is None:
         raise HTTPException(404, f"no story {key!r}")
     return story
@@ -235,7 +299,7 @@ def story_briefing(
         if story.merged_into is not None:
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"/api/stories/{story.merged_into}/briefing{query}", status_code=303)
-        found = request.app.state.briefings.get(store, story.id, words)
+        found = request.app.state.briefings.get(store, story.id, briefing_words(request, words))
         place = storyline_place(store, story.id)
     if found is None:
         raise HTTPException(404, f"story {story_id!r} has no documents yet")
@@ -261,7 +325,7 @@ def split_story(story_id: str, body: SplitRequest, request: Request) -> dict[str
     _check_token(request)
     with settings_of(request).store() as store, curation_errors():
         story = _story_or_404(store, story_id)
-        return story_out(curation.split(store, story.id, body.documents, body.name))
+        return story_out(curation.split(store, story.id, _sources(body.documents), body.name))
 
 
 @router.post("/stories/{story_id}/move", response_model=MoveOut, responses=ERRORS)
@@ -270,9 +334,13 @@ def move_documents(story_id: str, body: MoveRequest, request: Request) -> dict[s
     _check_token(request)
     with settings_of(request).store() as store, curation_errors():
         story, target = _story_or_404(store, story_id), _story_or_404(store, body.to)
-        joined = curation.move(store, body.documents, story.id, target.id)
+        joined = curation.move(store, _sources(body.documents), story.id, target.id)
         return {"joined": joined, "from": story_with_storyline(store, _story_or_404(store, story.id)),
                 "to": story_with_storyline(store, _story_or_404(store, target.id))}
+
+
+def _sources(ids: list[str]) -> list[str]:
+    return [source_key(source) for source in ids]
 
 
 @contextmanager
@@ -293,7 +361,7 @@ def curation_errors() -> Iterator[None]:
 def search(
     request: Request,
     q: str = Query(description='words that must all occur in a sentence; "quoted words" as a phrase'),
-    story: int | None = Query(None, description="only the documents of this story"),
+    story: int | None = Query(None, ge=0, le=MAX_ID, description="only the documents of this story"),
     limit: int = Query(SEARCH_LIMIT, ge=1, le=500),
 ) -> list[dict[str, Any]]:
     """Sentences of the stored documents that match ``q``, best first."""

@@ -6,13 +6,15 @@
 * Request bodies are capped (``Limits``): 413 before a byte of an oversized body is parsed.
 * With a token, every write (``POST``) needs ``Authorization: Bearer TOKEN`` (the pages' forms
   send it as a ``token`` field). Served on a non-loopback address (``public=True``) a token is
-  required: ``create_app`` refuses to build an open public server.
+  required: ``create_app`` refuses to build an open public server. With a read token, reads
+  need a token too (``storyline.web.guard``, which also holds the host allow-list, the origin
+  rule for state changes and the security headers).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -28,11 +30,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from storyline import __version__
 from storyline.errors import UsageError
 from storyline.story.brief import DEFAULT_WORDS
-from storyline.web.requests import MEGABYTE, Limits, Settings, error_response
+from storyline.web.guard import LOOPBACK_HOSTS, Guard, allowed_hosts
+from storyline.web.requests import MEGABYTE, Bounds, Limits, Settings, error_response
 from storyline.web.service import Jobs, StoryBriefings
 
 HERE = Path(__file__).resolve().parent
 TOKEN_ENV = "STORYLINE_TOKEN"
+READ_TOKEN_ENV = "STORYLINE_READ_TOKEN"
+HOSTS_ENV = "STORYLINE_ALLOWED_HOSTS"
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (a name or an address to bind) is reachable from this machine only."""
     if host.lower() in {"localhost", "localhost.localdomain"}:
@@ -51,22 +57,28 @@ def create_app(
     allow_private: bool = False,
     limits: Limits = Limits(),
     words: int = DEFAULT_WORDS,
+    read_token: str | None = None,
+    hosts: Sequence[str] = (),
+    bounds: Bounds = Bounds(),
 ) -> FastAPI:
     """The web app and HTTP API over the database at ``db_url`` (see ``storyline.store.open_store``).
 
     ``public``: it will be served on a non-loopback address, where writes need ``token``.
     ``allow_private``: URL fetches may reach private and loopback addresses (tests, intranets).
+    ``read_token``: reads need it (or ``token``) too. ``hosts``: the names the ``Host`` header
+    may carry besides the loopback names (``"*"``: any). ``bounds``: the cost bounds.
     """
     if public and not token:
         raise UsageError(
             f"refusing to serve on a non-loopback address without a token: set {TOKEN_ENV} "
             "(writes will then need 'Authorization: Bearer <token>'), or serve on 127.0.0.1"
         )
-    settings = Settings(db_url, token or None, allow_private, limits, words)
+    settings = Settings(db_url, token or None, allow_private, limits, words, read_token or None,
+                        allowed_hosts([*LOOPBACK_HOSTS, *hosts]), bounds)
     with settings.store():  # fail now on a bad URL (and migrate an older store)
         pass
     briefings = StoryBriefings()
-    jobs = Jobs(settings.store, settings.fetcher, briefings, words)
+    jobs = Jobs(settings.store, settings.fetcher, briefings, words, bounds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,10 +93,12 @@ def create_app(
     app.state.settings = settings
     app.state.briefings = briefings
     app.state.jobs = jobs
+    app.state.analyses = {"finished": 0, "abandoned": 0}  # POST /api/briefings: analyses given up
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limits=limits)
+    app.add_middleware(Guard, settings=settings)  # added last: runs first, before any body is read
 
     from storyline.web import api, pages
 

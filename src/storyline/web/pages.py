@@ -33,10 +33,10 @@ from storyline.pipeline.stories import filed_since
 from storyline.render.report import Chrome, render_html
 from storyline.store import MergedStory, SearchHit, Store, StoryInfo
 from storyline.story.brief import DEFAULT_WORDS
-from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT
+from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT, briefing_words
 from storyline.web.highlight import marked_source
-from storyline.web.requests import Settings, error_response, token_problem
-from storyline.web.service import Article, Memo, news_since_visit
+from storyline.web.requests import MAX_ID, Settings, error_response, source_key, story_key, token_problem
+from storyline.web.service import Article, Memo, QueueFull, news_since_visit
 
 router = APIRouter(include_in_schema=False)
 # Pasted text may hold several articles, separated by a line of three or more dashes.
@@ -48,6 +48,15 @@ _rendered = Memo(size=32)  # briefing pages by (app, story, words, documents key
 # server per visitor. Plain, not signed: it only chooses what its owner is shown.
 VISIT_COOKIE = "storyline_seen_{story}"
 VISIT_COOKIE_DAYS = 400  # the most a browser keeps a cookie (RFC 6265bis)
+# The briefing page carries its own policy in a meta tag (a nonce for its script); what only a
+# header can say is added here (storyline.web.guard adds the app's policy to the other pages).
+BRIEFING_POLICY = "base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+
+
+def _bounded() -> Any:
+    """An optional id or offset of the query: a number SQLite can hold, else 422 (a fresh
+    ``Query`` per parameter: FastAPI does not share one between parameters)."""
+    return Query(None, ge=0, le=MAX_ID)
 
 
 def settings_of(request: Request) -> Settings:
@@ -89,6 +98,7 @@ def briefing_page(request: Request, story_id: str,
     navigation, opening with what was added since the visitor's last visit, if anything was;
     a merged story's page leads to the story it was merged into."""
     now = datetime.now(timezone.utc)
+    words = briefing_words(request, words)
     with settings_of(request).store() as store:
         story = _story_or_404(store, story_id)
         if story.merged_into is not None:
@@ -100,7 +110,7 @@ def briefing_page(request: Request, story_id: str,
         memo_key = _page_key(request, story.id, words, store.story_documents_key(story.id), place)
         memo = _rendered.get(memo_key)
         if isinstance(memo, str) and not news:
-            return _visited(HTMLResponse(memo), story.id, now)
+            return _visited(_briefing_response(memo), story.id, now)
         found = request.app.state.briefings.get(store, story.id, words)
         if found is None:
             return _visited(page(request, "empty_story.html", story=story), story.id, now)
@@ -117,7 +127,11 @@ def briefing_page(request: Request, story_id: str,
                        story_url=lambda other: address(f"/stories/{other}", length))
     if section is None:  # a page with the visitor's own section is theirs alone
         _rendered.put(_page_key(request, story.id, words, key, place), html)
-    return _visited(HTMLResponse(html), story.id, now)
+    return _visited(_briefing_response(html), story.id, now)
+
+
+def _briefing_response(html: str) -> HTMLResponse:
+    return HTMLResponse(html, headers={"Content-Security-Policy": BRIEFING_POLICY})
 
 
 def address(path: str, *query: str) -> str:
@@ -158,7 +172,7 @@ def _visited(response: HTMLResponse, story: int, now: datetime) -> HTMLResponse:
 
 
 def _story_or_404(store: Store, story_id: str | int) -> StoryInfo:
-    story = store.story(story_id)
+    story = store.story(story_key(story_id))
     if story is None:
         raise HTTPException(404, f"no story {story_id!r}")
     return story
@@ -166,7 +180,8 @@ def _story_or_404(store: Store, story_id: str | int) -> StoryInfo:
 
 def _briefing_or_none(request: Request, store: Store, story: StoryInfo,
                       words: int | None = None) -> Briefing | None:
-    found = request.app.state.briefings.get(store, story.id, words or settings_of(request).words)
+    length = briefing_words(request, words or settings_of(request).words)
+    found = request.app.state.briefings.get(store, story.id, length)
     return found[1] if found else None
 
 
@@ -176,8 +191,8 @@ CURATION_STATUS = {KeyError: 404, MergedStory: 409}
 
 
 @router.get("/stories/{story_id}/manage", response_class=HTMLResponse)
-def manage_page(request: Request, story_id: str, moved: int | None = None,
-                to: int | None = None) -> Response:
+def manage_page(request: Request, story_id: str, moved: int | None = _bounded(),
+                to: int | None = _bounded()) -> Response:
     """Move chosen documents to another story, split them into a new one, or merge the story
     into another; ``moved``/``to`` report a move just made."""
     with settings_of(request).store() as store:
@@ -242,7 +257,7 @@ def _chosen(store: Store, form: FormData, field: str, missing: str) -> StoryInfo
     key = _field(form, field)
     if not key:
         raise UsageError(missing)
-    found = store.story(key)
+    found = store.story(story_key(key))
     if found is None:
         raise KeyError(f"no story {key!r}")
     return found
@@ -252,9 +267,7 @@ async def _curate(request: Request, story_id: str, operation: Curation) -> Respo
     """The write rules of every form (same origin, the token), then ``operation`` on the
     story; a refusal shows the page again with the reason (or an error page when the story
     itself is gone or merged)."""
-    settings = settings_of(request)
-    if not _same_origin(request):
-        return error_response(request, 403, "this form must be sent from the Storyline page itself")
+    settings = settings_of(request)  # where it came from: checked by storyline.web.guard
     form = await _read_form(request, settings)
     if isinstance(form, Response):
         return form
@@ -281,7 +294,7 @@ def _curate_in_thread(request: Request, story_id: str, operation: Curation, form
 
 
 @router.get("/add", response_class=HTMLResponse)
-def add_page(request: Request, story: int | None = None) -> HTMLResponse:
+def add_page(request: Request, story: int | None = _bounded()) -> HTMLResponse:
     with settings_of(request).store() as store:
         stories = store.stories()
     return _add_form(request, stories, story)
@@ -297,9 +310,7 @@ def _add_form(request: Request, stories: list[StoryInfo], chosen: int | None,
 @router.post("/add")
 async def add_articles(request: Request) -> Response:
     """Start an ingest of the form's texts, files and URLs into a story; show its progress."""
-    settings = settings_of(request)
-    if not _same_origin(request):
-        return error_response(request, 403, "this form must be sent from the Storyline page itself")
+    settings = settings_of(request)  # where it came from: checked by storyline.web.guard
     form = await _read_form(request, settings)
     if isinstance(form, Response):
         return form
@@ -315,16 +326,13 @@ async def add_articles(request: Request) -> Response:
         stories = await run_in_threadpool(_all_stories, settings)
         chosen = story.id if story else None
         return _add_form(request, stories, chosen, problem or "choose a story", status=400)
-    job = request.app.state.jobs.submit(story.id, articles)
+    try:
+        job = request.app.state.jobs.submit(story.id, articles)
+    except QueueFull as full:
+        busy = error_response(request, 503, str(full))
+        busy.headers["Retry-After"] = str(full.retry_after)
+        return busy
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
-
-
-def _same_origin(request: Request) -> bool:
-    """A browser names the page a form came from; refuse posts from other sites' pages."""
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return True
-    return origin.split("://", 1)[-1] == request.headers.get("host", "")
 
 
 async def _read_form(request: Request, settings: Settings) -> FormData | Response:
@@ -374,7 +382,7 @@ def _chosen_story(settings: Settings, form: FormData) -> tuple[StoryInfo | None,
         if name:
             return store.create_story(name), None
         if chosen:
-            story = store.story(chosen)
+            story = store.story(story_key(chosen))
             return story, None if story else f"no story {chosen!r}"
     return None, "choose a story or name a new one"
 
@@ -396,13 +404,13 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
 
 
 @router.get("/sources/{source_id}", response_class=HTMLResponse)
-def source_page(request: Request, source_id: str, story: int | None = None,
-                start: int | None = None, end: int | None = None,
+def source_page(request: Request, source_id: str, story: int | None = _bounded(),
+                start: int | None = _bounded(), end: int | None = _bounded(),
                 words: int | None = Query(None, ge=MIN_WORDS, le=MAX_WORDS)) -> HTMLResponse:
     """A source's text with every span the story's briefing cites marked; ``start``/``end`` (or
     a ``#START-END`` fragment, handled in the browser) choose the one to show."""
     with settings_of(request).store() as store:
-        document = store.get(source_id)
+        document = store.get(source_key(source_id))
         if document is None:
             raise HTTPException(404, f"no source {source_id!r}")
         story_info = store.story(story) if story is not None else None
@@ -501,7 +509,7 @@ def _in_context(text: str, sentence: Any, start: int, end: int) -> Markup:
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, q: str = "", story: int | None = None) -> HTMLResponse:
+def search_page(request: Request, q: str = "", story: int | None = _bounded()) -> HTMLResponse:
     hits: list[Any] = []
     with settings_of(request).store() as store:
         story_info = store.story(story) if story is not None else None

@@ -5,31 +5,52 @@ application factory so that the routes and the factory do not import each other.
 from __future__ import annotations
 
 import hmac
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from storyline.read.fetch import Fetcher
+from storyline.resources import read_data
 from storyline.store import Store, open_store
 
 MEGABYTE = 1024 * 1024
+WEB: dict[str, Any] = read_data("web.json")  # the cost bounds, documented in the file
+MAX_ID = 2**63 - 1  # the largest SQLite integer: a larger story or source number names nothing
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The web app's cost bounds (``data/web.json``, which says what each one is for)."""
+
+    briefing_words: tuple[int, ...] = tuple(WEB["briefing_words"])
+    annotate_batch: int = WEB["annotate_batch"]
+    queued_jobs: int = WEB["queued_jobs"]
+    retry_after_seconds: int = WEB["retry_after_seconds"]
+    fetch_workers: int = WEB["fetch_workers"]
+    fetches_per_host: int = WEB["fetches_per_host"]
 
 
 @dataclass(frozen=True)
 class Limits:
     """Request limits. ``json_body``: an API body; ``form_body``: a whole form post (several
-    uploads); ``file``: one uploaded file; ``documents``/``urls``: items of one request."""
+    uploads); ``file``: one uploaded file; ``documents``/``urls``: items of one request;
+    ``analysis_documents``/``analysis_chars``: the distinct documents and characters of text one
+    ``POST /api/briefings`` may analyse while its client waits."""
 
     json_body: int = 5 * MEGABYTE
     form_body: int = 20 * MEGABYTE
     file: int = 5 * MEGABYTE
     documents: int = 50
     urls: int = 20
+    analysis_documents: int = WEB["analysis_documents"]
+    analysis_chars: int = WEB["analysis_chars"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +60,9 @@ class Settings:
     allow_private: bool
     limits: Limits
     words: int
+    read_token: str | None = None
+    hosts: frozenset[str] = frozenset()
+    bounds: Bounds = Bounds()
     _stores: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @contextmanager
@@ -88,3 +112,38 @@ def error_response(request: Request, status: int, message: str) -> Response:
     return templates.TemplateResponse(
         request, "error.html", {"status": status, "message": message}, status_code=status
     )
+
+
+# --------------------------------------------------------------------------- ids
+
+SOURCE_NUMBER = re.compile(r"S([0-9]+)")
+MAX_ID_DIGITS = len(str(MAX_ID))
+
+
+def story_key(key: str | int) -> str | int:
+    """A story's id or name as the request gives it; 422 for a number no story can have (SQLite
+    would overflow on it) and for digits other than 0-9, which the store cannot read as one."""
+    if isinstance(key, str) and key.isdigit() and not key.isascii():
+        raise HTTPException(422, f"story id {key[:40]!r} is not a number of ASCII digits")
+    if _out_of_range(str(abs(key)) if isinstance(key, int) else key if key.isdigit() else ""):
+        raise HTTPException(422, f"story id {str(key)[:40]} is out of range: ids are at most {MAX_ID}")
+    return key
+
+
+def source_key(source: str) -> str:
+    """A source id (``S3``) as the request gives it; 422 for a number no source can have."""
+    match = SOURCE_NUMBER.fullmatch(source)
+    if match and _out_of_range(match.group(1)):
+        raise HTTPException(422, f"source id {source[:40]} is out of range: numbers are at most {MAX_ID}")
+    return source
+
+
+def _out_of_range(digits: str) -> bool:
+    """Whether ASCII ``digits`` name a number above ``MAX_ID`` (without making a huge int)."""
+    digits = digits.lstrip("0")
+    return len(digits) > MAX_ID_DIGITS or (len(digits) == MAX_ID_DIGITS and int(digits) > MAX_ID)
+
+
+def holds_write_token(request: Request) -> bool:
+    """Whether the request carries the write token (False when the server has none)."""
+    return request.app.state.settings.token is not None and token_problem(request) is None

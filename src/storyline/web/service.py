@@ -5,20 +5,27 @@ store); the routes stay thin.
 The NLP models are shared by every request of the process, and spaCy does not promise that one
 pipeline may parse in several threads at once: all annotation and briefing work takes
 ``ANALYSIS_LOCK``. On a two-core machine that costs nothing, since that work is CPU-bound anyway.
+
+What one request may cost is bounded here too: a briefing of posted articles analyses each
+distinct text once (copies are folded), and stops between batches once its client has gone;
+the ingest jobs' queue is bounded, and their pages are fetched by a pool that gives one host
+only a share of its workers (``storyline.web.hostpool``).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import tempfile
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from datetime import datetime
 from pathlib import Path, PurePath
 from typing import Literal
@@ -30,10 +37,21 @@ from storyline.pipeline.documents import extract_sources, ingest_sources
 from storyline.read.fetch import Fetcher
 from storyline.read.readers import fetch_url, read_file
 from storyline.store import Store
+from storyline.web.hostpool import HostPool, host_of
+from storyline.web.requests import Bounds
 
 ANALYSIS_LOCK = threading.Lock()
 StoreOpener = Callable[[], AbstractContextManager[Store]]
 FetcherFactory = Callable[[], Fetcher]
+Cancelled = Callable[[], bool]  # whether the work's requester has gone
+
+
+class Gone(Exception):
+    """The client of a request went away: its analysis stopped."""
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -57,10 +75,39 @@ def sources_of(article: Article, fetcher: Fetcher) -> Iterator[Source | InputErr
     """The raw sources an article gives: one, or one per record of an uploaded record file."""
     if article.data is None:
         yield fetch_url(fetcher, article.origin)
-    elif article.upload:
-        yield from _uploaded(article.origin, article.data)
     else:
-        yield Source(origin=article.origin, data=article.data, mode=article.mode, hints=article.hints)
+        yield from local_sources(article)
+
+
+def local_sources(article: Article) -> Iterator[Source | InputError]:
+    """The sources of an article that needs no fetch (pasted text, an upload, an API body).
+    A source the store could not keep (text that is not valid Unicode, as a JSON record's lone
+    surrogate ``\\ud800``) becomes an error of its own; a reader that fails ends the article
+    with an error and leaves the other articles alone."""
+    assert article.data is not None
+    try:
+        if article.upload:
+            for item in _uploaded(article.origin, article.data):
+                yield sound(item)
+        else:
+            yield sound(Source(origin=article.origin, data=article.data, mode=article.mode,
+                               hints=article.hints))
+    except Exception as exc:  # noqa: BLE001 - one bad upload must not sink the others
+        yield InputError(article.origin, f"could not be read ({type(exc).__name__}: {exc})")
+
+
+def sound(item: Source | InputError) -> Source | InputError:
+    """``item``, or an error when its text or what is known about it is not valid Unicode."""
+    if isinstance(item, InputError):
+        return item
+    try:
+        if isinstance(item.data, str):
+            item.data.encode("utf-8")
+        json.dumps(asdict(item.hints), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return InputError(item.origin, f"not valid Unicode text ({exc.reason}: "
+                                       f"{exc.object[exc.start:exc.end]!a}): left out")
+    return item
 
 
 def _uploaded(filename: str, data: str | bytes) -> Iterator[Source | InputError]:
@@ -75,12 +122,14 @@ def _uploaded(filename: str, data: str | bytes) -> Iterator[Source | InputError]
             yield item
 
 
-def read_articles(articles: Sequence[Article], fetcher: Fetcher, registry: Registry | None = None
-                  ) -> tuple[list[Document], list[InputError]]:
+def read_articles(articles: Sequence[Article], fetcher: Fetcher, registry: Registry | None = None,
+                  cancelled: Cancelled = _never) -> tuple[list[Document], list[InputError]]:
     """The documents of ``articles`` numbered S1.. in order, later copies marked as duplicates
     (as ``storyline.pipeline.documents.extract`` does for input strings), and the failures.
-    ``registry`` names the outlets (None: the packaged outlets)."""
-    sources = (source for article in articles for source in sources_of(article, fetcher))
+    ``registry`` names the outlets (None: the packaged outlets). Raises ``Gone`` once
+    ``cancelled`` says so (checked between articles)."""
+    sources = (source for article in articles if not _stop(cancelled)
+               for source in sources_of(article, fetcher))
     documents: list[Document] = []
     errors: list[InputError] = []
     for result in extract_sources(sources, registry):
@@ -91,12 +140,34 @@ def read_articles(articles: Sequence[Article], fetcher: Fetcher, registry: Regis
     return documents, errors
 
 
-def brief_articles(documents: list[Document], words: int, registry: Registry | None = None) -> Briefing:
-    """The briefing of documents read from a request; ``registry``: the database's outlets."""
-    from storyline.pipeline.stories import brief  # loads the models on first use, not at import
+def _stop(cancelled: Cancelled) -> bool:
+    if cancelled():
+        raise Gone
+    return False
 
+
+def originals(documents: Sequence[Document]) -> list[Document]:
+    """The documents that are not copies of an earlier one: the ones worth analysing."""
+    return [document for document in documents if not document.duplicate_of]
+
+
+def brief_articles(documents: list[Document], words: int, registry: Registry | None = None,
+                   *, cancelled: Cancelled = _never, batch: int = 4) -> Briefing:
+    """The briefing of documents read from a request; ``registry``: the database's outlets.
+    Copies (``duplicate_of``) are listed, never annotated; the originals are annotated
+    ``batch`` at a time, each batch taking its turn on the models, and the work stops
+    (``Gone``) between batches once ``cancelled`` says the client has gone."""
+    from storyline.pipeline.stories import annotated  # loads the models on first use
+    from storyline.story.brief import brief_documents
+
+    distinct = originals(documents)
+    for start in range(0, len(distinct), max(1, batch)):
+        with ANALYSIS_LOCK:
+            _stop(cancelled)
+            annotated(distinct[start:start + batch])
     with ANALYSIS_LOCK:
-        return brief(documents, words=words, registry=registry)
+        _stop(cancelled)
+        return brief_documents(documents, words=words, registry=registry)
 
 
 class Memo:
@@ -202,52 +273,100 @@ class Job:
         return data
 
 
+class QueueFull(Exception):
+    """Too many ingest jobs are waiting already; ``retry_after``: seconds to wait."""
+
+    def __init__(self, waiting: int, retry_after: int) -> None:
+        super().__init__(f"the server is busy with {waiting} ingest jobs: try again in "
+                         f"{retry_after} seconds")
+        self.retry_after = retry_after
+
+
 class Jobs:
-    """Ingest jobs, run one at a time on one worker thread (they share the CPU and the models)."""
+    """Ingest jobs: their URLs fetched by a pool that shares its workers out by host, then
+    each job read, annotated and stored on one worker thread (they share the CPU and the
+    models), in the order their pages arrived. At most ``bounds.queued_jobs`` wait or run."""
 
     def __init__(self, open_store: StoreOpener, fetcher: FetcherFactory, briefings: StoryBriefings,
-                 words: int) -> None:
+                 words: int, bounds: Bounds = Bounds()) -> None:
         self._open_store = open_store
         self._fetcher = fetcher
         self._briefings = briefings
         self._words = words
+        self._bounds = bounds
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._numbers = itertools.count(1)
+        self._guard = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storyline-ingest")
+        self._fetches = HostPool(bounds.fetch_workers, bounds.fetches_per_host)
 
     def submit(self, story: int, articles: Sequence[Article]) -> Job:
-        job = Job(id=f"j{next(self._numbers)}", story=story, total=len(articles))
-        self._jobs[job.id] = job
-        while len(self._jobs) > KEPT_JOBS:
-            self._jobs.popitem(last=False)
-        self._executor.submit(self._run, job, list(articles))
+        """The job started for ``articles``; ``QueueFull`` when too many wait already."""
+        with self._guard:
+            waiting = sum(job.state in {"queued", "running"} for job in self._jobs.values())
+            if waiting >= self._bounds.queued_jobs:
+                raise QueueFull(waiting, self._bounds.retry_after_seconds)
+            job = Job(id=f"j{next(self._numbers)}", story=story, total=len(articles))
+            self._jobs[job.id] = job
+            while len(self._jobs) > KEPT_JOBS:
+                self._jobs.popitem(last=False)
+        self._fetch_then_run(job, list(articles))
         return job
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
 
     def shutdown(self) -> None:
+        self._fetches.shutdown()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def _run(self, job: Job, articles: list[Article]) -> None:
+    def _fetch_then_run(self, job: Job, articles: list[Article]) -> None:
+        """Fetch the job's URLs (in the host pool), then queue the job for its worker."""
+        urls = [index for index, article in enumerate(articles) if article.data is None]
+        fetched: dict[int, list[Source | InputError]] = {}
+        left = [len(urls)]
+        lock = threading.Lock()
+
+        def arrived(index: int, future: Future[list[Source | InputError]]) -> None:
+            origin = articles[index].origin
+            fetched[index] = (
+                [InputError(origin, "not fetched: the server is stopping")] if future.cancelled()
+                else [InputError(origin, f"{type(e).__name__}: {e}")] if (e := future.exception())
+                else future.result())
+            with lock:
+                left[0] -= 1
+                if left[0]:
+                    return
+            self._queue(job, articles, fetched)
+
+        if not urls:
+            self._queue(job, articles, fetched)
+            return
+        job.stage = f"fetching {len(urls)} page{'s' if len(urls) > 1 else ''}"
+        for index in urls:
+            future = self._fetches.submit(host_of(articles[index].origin),
+                                          partial(self._fetch, articles[index]))
+            future.add_done_callback(partial(arrived, index))
+
+    def _fetch(self, article: Article) -> list[Source | InputError]:
+        with _closing(self._fetcher()) as fetcher:
+            return list(sources_of(article, fetcher))
+
+    def _queue(self, job: Job, articles: list[Article], fetched: dict[int, list[Source | InputError]]) -> None:
+        job.stage = "waiting for the jobs before it"
+        try:
+            self._executor.submit(self._run, job, articles, fetched)
+        except RuntimeError:  # shut down: the server is stopping
+            job.state, job.message = "failed", "the server stopped before the job ran"
+
+    def _run(self, job: Job, articles: list[Article], fetched: dict[int, list[Source | InputError]]) -> None:
         job.state = "running"
         try:
-            with self._open_store() as store, _closing(self._fetcher()) as fetcher:
-
-                def on_item(result: Document | InputError) -> None:
-                    if isinstance(result, InputError):
-                        job.errors.append(result.to_dict())
-                        if result.stored:
-                            return  # its document is reported next
-                    else:
-                        assert result.id is not None
-                        store.add_to_story(job.story, [result.id])
-                        job.added.append(result.id)
-                    job.done += 1
-
-                # One article at a time (batches of one): the progress page moves with each.
-                ingest_sources(self._sources(job, articles, fetcher), store,
-                               annotator=_annotate_in_turn, on_item=on_item, batch_size=1)
+            with self._open_store() as store:
+                for index, article in enumerate(articles):
+                    job.stage = f"reading and annotating {article.origin}"
+                    self._ingest(job, article, fetched.get(index), store)
+                job.done = job.total
                 if job.added:
                     job.stage = "writing the briefing"
                     self._briefings.get(store, job.story, self._words)
@@ -256,12 +375,33 @@ class Jobs:
             job.state, job.message = "failed", f"{type(exc).__name__}: {exc}"
 
     @staticmethod
-    def _sources(job: Job, articles: list[Article], fetcher: Fetcher) -> Iterator[Source | InputError]:
-        for article in articles:
-            job.stage = f"reading and annotating {article.origin}"
-            for number, source in enumerate(sources_of(article, fetcher)):
+    def _ingest(job: Job, article: Article, fetched: list[Source | InputError] | None,
+                store: Store) -> None:
+        """One article into the store and the job's story; a failure of its own is reported as
+        the article's error, and the job goes on with the next article."""
+
+        def on_item(result: Document | InputError) -> None:
+            if isinstance(result, InputError):
+                job.errors.append(result.to_dict())
+                if result.stored:
+                    return  # its document is reported next
+            else:
+                assert result.id is not None
+                store.add_to_story(job.story, [result.id])
+                job.added.append(result.id)
+            job.done += 1
+
+        def sources() -> Iterator[Source | InputError]:
+            for number, source in enumerate(fetched if fetched is not None else local_sources(article)):
                 job.total += 1 if number else 0  # a record file holds several articles
                 yield source
+
+        try:
+            # One article at a time (batches of one): the progress page moves with each.
+            ingest_sources(sources(), store, annotator=_annotate_in_turn, on_item=on_item, batch_size=1)
+        except Exception as exc:  # noqa: BLE001 - one bad article must not sink the others
+            job.errors.append({"origin": article.origin,
+                               "error": f"could not be stored ({type(exc).__name__}: {exc})"})
 
 
 def _annotate_in_turn(documents: list[Document]) -> None:

@@ -120,7 +120,7 @@ def _shortened(sentence: str) -> str:
         head = sentence[:match.start()].strip()
         if limits["min_words"] <= len(head.split()) <= limits["max_words"]:
             return head
-    head = words[:limits["max_words"]]
-    while len(head) > limits["min_words"] and head[-1].lower().strip(",;:") in stop_words():
-        head.pop()  # "... a ferry line between…": end on a content word
-    return " ".join(head).rstrip(",;:") + "\u2026"
+    kept = words[:limits["max_words"]]
+    while len(kept) > limits["min_words"] and kept[-1].lower().strip(",;:") in stop_words():
+        kept.pop()  # "... a ferry line between…": end on a content word
+    return " ".join(kept).rstrip(",;:") + "\u2026"

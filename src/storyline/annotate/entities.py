@@ -729,7 +729,9 @@ def _relabel(cand: Candidate, evidence: Evidence, v: Vocab) -> None:
         if cand.label in ("PERSON", "ORG", "NORP", "FAC"):
             cand.label = v.places[key]
     elif (cand.label == "PERSON" or cand.label in MISLABELLED_PERSON) and _place_by_evidence(cand, evidence, v):
-        cand.label = v.place_heads.get(cand.name.split()[-1].lower(), "GPE")
+        # A span already tagged as a place keeps its kind ("Staten Island" GPE, a prison FAC).
+        if cand.label not in ("GPE", "LOC", "FAC"):
+            cand.label = v.place_heads.get(cand.name.split()[-1].lower(), "GPE")
     elif cand.label in MISLABELLED_PERSON and evidence.is_person(cand.name):
         cand.label = "PERSON"
     elif cand.label in PLACE_LABELS and DEMONYM.fullmatch(cand.name):

@@ -635,3 +635,9 @@ def test_a_misspelt_name_joins_the_better_attested_spelling() -> None:
     names = {e.name: e for e in entities}
     assert set(names) == {"Arvo Lindqvist", "Tomas Kessler", "Anna Kessner"}
     assert names["Arvo Lindqvist"].mentions == 4 and "Lindqivst" in names["Arvo Lindqvist"].aliases
+
+
+def test_a_common_word_tagged_as_a_place_is_no_entity() -> None:
+    text = "Media gathered outside. The media asked about the flood in Tarvek, and Tarvek answered."
+    found = find_mentions(doc_with(text, [("Media", "GPE"), ("Tarvek", "GPE"), ("Tarvek", "GPE")]))
+    assert labels(found) == [("Tarvek", "GPE"), ("Tarvek", "GPE")]

@@ -11,7 +11,8 @@ A type is checked against the text's evidence, not taken from the model alone: a
 opening adjective is cut from a place ("Landlocked Mali"); a "person" whose name ends in a
 place's head word ("Kessel Dam") or that the text puts after a locative preposition ("in Gao")
 without ever titling it or naming it in full is a place; a US state's abbreviation after a
-town ("Tampa, Fla.") is part of the dateline or the address, not an entity; a rank before a
+town ("Tampa, Fla.") is part of the dateline or the address, not an entity; one word tagged as a
+place that the document also writes in lower case ("Media") and never puts after "in" is none; a rank before a
 surname ("Detective Brask", "DC Brask") is a title of the person the document names. A bare
 surname shared by several people goes to the one named most often.
 
@@ -522,6 +523,7 @@ class Evidence:
     body_keys: set[str] = field(default_factory=set)
     titled: set[str] = field(default_factory=set)  # names seen after "Mr." or "President"
     located: set[str] = field(default_factory=set)  # names seen after "in", "near" ... ("in Gao")
+    common_words: set[str] = field(default_factory=set)  # words the document writes in lower case
 
     def add(self, name: str, label: str, line: str) -> None:
         tokens = person_key(name)
@@ -605,7 +607,7 @@ def find_mentions(doc: Doc) -> list[Mention]:
     v = vocab()
     lines = Lines(doc.text)  # Doc.text joins every token: compute it once, never per span
     candidates = _candidates(doc, lines)
-    evidence = Evidence()
+    evidence = Evidence(common_words={token.text for token in doc if token.is_lower and token.is_alpha})
     for cand in candidates:
         _strip_titles(doc, cand, v)
         if cand.line != "caps":
@@ -778,10 +780,20 @@ def _keep(cand: Candidate, evidence: Evidence, v: Vocab) -> bool:
         return False
     if cand.label == "PERSON" and (len(name.split()) > MAX_PERSON_TOKENS or any(ch.isdigit() for ch in name)):
         return False
+    if cand.label in PLACE_LABELS and _common_word_as_place(cand, evidence, v):
+        return False
     if cand.line == "headline":
         # Headline words ("Trump Finally") pass only when the body names the same thing.
         return joined_key(name) in evidence.body_keys or surface_key(name) in evidence.body_keys
     return True
+
+
+def _common_word_as_place(cand: Candidate, evidence: Evidence, v: Vocab) -> bool:
+    """"Media" or "Children" tagged GPE: one word the document also writes in lower case, in no
+    place list, never put after a locative preposition nor in a dateline, names no place."""
+    key = surface_key(cand.name)
+    return (" " not in cand.name and not cand.dateline and key not in v.places and key not in v.equivalences
+            and key not in evidence.located and cand.name.lower() in evidence.common_words)
 
 
 def _resolve_people(cands: list[Candidate]) -> None:

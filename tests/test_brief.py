@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from storyline.briefing import Briefing
+from storyline.cli import main
 from storyline.pipeline.stories import brief
 from storyline.text import lead_headline
 
@@ -168,3 +170,10 @@ def test_lead_headline_cuts_the_dateline_and_a_long_clause() -> None:
             "harbour council said on Monday after a long and bitter debate about its rising costs.")
     assert lead_headline(lead) == "The island's ferry line will close for the winter"
     assert lead_headline("Photo: harbour office\n\nShort.") is None
+
+
+def test_a_brief_from_stdin_is_headed_by_its_lead() -> None:
+    result = CliRunner().invoke(main, ["brief", "-", "--format", "json"], input=VOLCANO)
+    assert result.exit_code == 0, result.output
+    title = json.loads(result.stdout)["title"]
+    assert title.startswith("Seismologists recorded more than two hundred small earthquakes") and title != "Briefing"

@@ -174,3 +174,46 @@ def test_cli_issue_option_names_issues_and_rejects_a_missing_label(tmp_path: Pat
     assert sum(v["sentences"] for v in issues[0]["by_source"].values()) >= 5
     assert all(v["sentences"] == 0 for v in issues[1]["by_source"].values())
     assert len(issues) <= 8
+
+
+# --- labels name topics (invented text) ----------------------------------------------------------
+
+FERRY_A = ("Inspectors closed the Brenmoor Coast Ferry Line on Tuesday after a hull crack was found.\n\n"
+     "The Brenmoor Coast Ferry Line had carried commuters across the sound for forty years.\n\n"
+     "Commuters took the long road around the sound on Wednesday morning.\n\n"
+     "The detour took them two hours, and many took the day off instead.\n\n"
+     "The inspectors said the hull crack had grown since the spring survey of the old vessel.\n\n"
+     "The ferry union blamed the owners for skipping repairs to save money during the winter.\n\n"
+     "Schools in the North asked parents to keep children at home until the crossing reopens.\n\n"
+     "Villages in the North have no other road to the market town on the mainland.\n\n"
+     "The town council promised emergency buses for the families of the outer islands.\n\n"
+     "Fishermen offered their boats to carry nurses to the hospital on the far shore.")
+FERRY_B = ("The Brenmoor Coast Ferry Line will stay closed for at least a month, its owners said.\n\n"
+     "A diver found the hull crack below the waterline during a routine check of the vessel.\n\n"
+     "Drivers took the mountain pass, which took most of them well over an hour.\n\n"
+     "Repairs to the hull will cost far more than the owners had set aside for the year.\n\n"
+     "The union said crews had warned about rust on the hull for more than a year.\n\n"
+     "Families in the North said the closure cut them off from shops and the clinic.\n\n"
+     "Farmers in the North cannot get their milk to the dairy on the other side of the water.\n\n"
+     "The council asked the port for a spare vessel, but none was free before the summer.\n\n"
+     "Nurses who live across the sound now sleep at the hospital during the week.\n\n"
+     "Teachers organised lessons by video for pupils stuck on the islands.")
+FERRY_C = ("Engineers began repairs to the hull of the stricken vessel on Friday morning.\n\n"
+     "The repairs will last four weeks if the steel plates arrive from the mainland in time.\n\n"
+     "The owners denied skipping repairs and said the crack could not have been seen earlier.\n\n"
+     "The union wants an independent survey of every vessel in the ferry fleet this year.\n\n"
+     "The hospital moved two surgeons across the sound to cover for absent staff.\n\n"
+     "The council will pay for extra buses until the Brenmoor Coast Ferry Line reopens.\n\n"
+     "Shop owners on the quay reported fewer customers since the crossing closed last week.\n\n"
+     "A second operator offered a small boat, but it carries only twelve passengers a trip.")
+
+def test_labels_are_topics_not_name_pieces_directions_or_verbs() -> None:
+    # "Coast" lives only inside the ferry line's name, "the North" is a bare direction the
+    # tagger takes for a place, "took" is a verb however often it recurs.
+    documents = [Document(origin=f"{n}.txt", text=t, id=f"S{n}")
+                 for n, t in enumerate((FERRY_A, FERRY_B, FERRY_C), start=1)]
+    annotate(documents)
+    issues = find_issues(documents)
+    assert issues
+    words = {w.lower() for issue in issues for w in [*issue.label.split(), *issue.keywords]}
+    assert not words & {"coast", "brenmoor coast", "north", "took"}, [(i.label, i.keywords) for i in issues]

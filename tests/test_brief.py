@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from storyline.briefing import Briefing
+from storyline.cli import main
 from storyline.pipeline.stories import brief
+from storyline.text import lead_headline
 
 HARBOUR = (
     "The harbour council voted on Monday to open a ferry line between the old town pier and the "
@@ -152,3 +155,25 @@ def test_batch_mode_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row.get("id") for row in rows] == ["ferry", None, "volcano"]
     assert rows[0]["schema"] == "storyline.briefing/1" and "error" in rows[1]
+
+
+def test_an_untitled_story_is_headed_by_its_lead(tmp_path: Path) -> None:
+    # Pasted text has no title: the headline is the lead's first words, never "Briefing".
+    one = brief(_write(tmp_path / "pasted", {"harbour.txt": HARBOUR}))
+    assert one.title == "The harbour council voted on Monday to open a ferry line\u2026"
+    pile = brief(_write(tmp_path / "pile", {"a.txt": HARBOUR, "b.txt": HARBOUR_AGAIN}))
+    assert pile.title != "Briefing" and pile.title.rstrip("\u2026") in HARBOUR + HARBOUR_AGAIN
+
+
+def test_lead_headline_cuts_the_dateline_and_a_long_clause() -> None:
+    lead = ("KESSEL, Norland (Wire) \u2014 The island's ferry line will close for the winter, the "
+            "harbour council said on Monday after a long and bitter debate about its rising costs.")
+    assert lead_headline(lead) == "The island's ferry line will close for the winter"
+    assert lead_headline("Photo: harbour office\n\nShort.") is None
+
+
+def test_a_brief_from_stdin_is_headed_by_its_lead() -> None:
+    result = CliRunner().invoke(main, ["brief", "-", "--format", "json"], input=VOLCANO)
+    assert result.exit_code == 0, result.output
+    title = json.loads(result.stdout)["title"]
+    assert title.startswith("Seismologists recorded more than two hundred small earthquakes") and title != "Briefing"

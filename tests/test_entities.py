@@ -570,3 +570,74 @@ def test_seed_no_person_is_a_place_or_a_headline(seed_entities: dict[str, Entity
         assert "finally" not in item.name.casefold() and "-" not in item.name.replace("al-", ""), item
     assert seed_entities["United States"].type == "GPE"
     assert seed_entities["Hamburg"].type == "GPE"
+
+
+# --- types checked against evidence, variants merged (invented text) ---------------------------
+
+
+def labels(mentions: list[Mention]) -> list[tuple[str, str]]:
+    return [(m.name, m.label) for m in mentions]
+
+
+def test_an_adjective_opening_a_sentence_is_cut_from_a_place() -> None:
+    text = "Landlocked Veldoria has few paved roads. Traders in Veldoria sell cotton."
+    found = find_mentions(doc_with(text, [("Landlocked Veldoria", "PERSON"), ("Veldoria", "GPE")]))
+    assert labels(found) == [("Veldoria", "GPE"), ("Veldoria", "GPE")]
+    # A known place keeps its first word, whatever it looks like.
+    kept = find_mentions(doc_with("Northern Ireland voted.", [("Northern Ireland", "GPE")]))
+    assert labels(kept) == [("Northern Ireland", "GPE")]
+
+
+def test_a_dam_tagged_as_a_person_is_a_facility() -> None:
+    text = "The Kessel Dam burst on Monday. Engineers said the Kessel Dam was old."
+    found = find_mentions(doc_with(text, [("Kessel Dam", "PERSON"), ("Kessel Dam", "FAC")]))
+    assert labels(found) == [("Kessel Dam", "FAC"), ("Kessel Dam", "FAC")]
+
+
+def test_a_word_the_text_puts_after_in_is_a_place_not_a_person() -> None:
+    text = "Rebels seized Tarvek on Monday. Fighters in Tarvek said the town was calm."
+    found = find_mentions(doc_with(text, [("Tarvek", "PERSON"), ("Tarvek", "PERSON")]))
+    assert labels(found) == [("Tarvek", "GPE"), ("Tarvek", "GPE")]
+    # A surname of a person the text names in full stays a person.
+    text = "Ivo Varga resigned. The vote went against him, and there was anger in Varga's camp."
+    found = find_mentions(doc_with(text, [("Ivo Varga", "PERSON"), ("Varga", "PERSON")]))
+    assert labels(found) == [("Ivo Varga", "PERSON"), ("Ivo Varga", "PERSON")]
+
+
+def test_a_state_abbreviation_belongs_to_the_dateline() -> None:
+    text = "TAMPA, Fla. \u2014 The storm hit the coast. Residents of Ocala, Ga., fled north."
+    found = find_mentions(doc_with(text, [("TAMPA", "GPE"), ("Fla.", "GPE"), ("Ocala", "GPE"), ("Ga.", "GPE")]))
+    assert [m.name for m in found] == ["Tampa", "Ocala"]
+
+
+def test_a_rank_before_a_surname_is_a_title_of_the_named_person() -> None:
+    text = ("Detective Inspector Tom Brask said the dam was old. Detective Brask added that "
+            "the report was ready, and DC Brask signed it.")
+    found = find_mentions(doc_with(text, [("Tom Brask", "PERSON"), ("Detective Brask", "ORG"), ("DC Brask", "ORG")]))
+    assert labels(found) == [("Tom Brask", "PERSON")] * 3
+
+
+def test_a_bare_surname_joins_the_person_the_story_names_most() -> None:
+    entities = canonical_entities(story(
+        [("Arvo Lindqvist", "PERSON", "Arvo Lindqvist"), ("Lindqvist", "PERSON", "Lindqvist"),
+         ("Marta Lindqvist", "PERSON", "Marta Lindqvist")],
+        [("Arvo Lindqvist", "PERSON", "Arvo Lindqvist"), ("Lindqvist", "PERSON", "Lindqvist")],
+    ))
+    assert {e.name: e.mentions for e in entities} == {"Arvo Lindqvist": 4, "Marta Lindqvist": 1}
+
+
+def test_a_misspelt_name_joins_the_better_attested_spelling() -> None:
+    entities = canonical_entities(story(
+        [("Arvo Lindqvist", "PERSON", "Arvo Lindqvist"), ("Lindqvist", "PERSON", "Lindqvist")],
+        [("Lindqivst", "PERSON", "Lindqivst"), ("Arvo Lindqvist", "PERSON", "Arvo Lindqvist")],
+        [("Tomas Kessler", "PERSON", "Tomas Kessler"), ("Anna Kessner", "PERSON", "Anna Kessner")],
+    ))
+    names = {e.name: e for e in entities}
+    assert set(names) == {"Arvo Lindqvist", "Tomas Kessler", "Anna Kessner"}
+    assert names["Arvo Lindqvist"].mentions == 4 and "Lindqivst" in names["Arvo Lindqvist"].aliases
+
+
+def test_a_common_word_tagged_as_a_place_is_no_entity() -> None:
+    text = "Media gathered outside. The media asked about the flood in Tarvek, and Tarvek answered."
+    found = find_mentions(doc_with(text, [("Media", "GPE"), ("Tarvek", "GPE"), ("Tarvek", "GPE")]))
+    assert labels(found) == [("Tarvek", "GPE"), ("Tarvek", "GPE")]

@@ -1,5 +1,6 @@
-"""Text utilities the story modules share: lines of a sentence, a light stemmer, stop words, and
-the test of a sentence that can stand alone in a summary. Rules live in ``data/text.json``.
+"""Text utilities the story modules share: lines of a sentence, a light stemmer, stop words, the
+test of a sentence that can stand alone in a summary, and a headline drawn from a text's lead
+for a story none of whose sources has a title. Rules live in ``data/text.json``.
 
 The summary, the agenda and the perspectives read a story through these, so that they split,
 stem and drop stop words the same way (an agenda passage and a summary candidate of one
@@ -9,7 +10,7 @@ sentence have the same offsets).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -21,6 +22,10 @@ _QUESTION = re.compile(r"\?['\"\u201d\u2019)]*$")
 STARTS_LIKE_SENTENCE = re.compile(r"^[\"'\u201c\u2018(]?[A-Z0-9]")
 _BYLINE = re.compile(r"^(?:By|BY|Written by|Posted by)\s+[A-Z]")
 # A teaser cut short ("... and ...") or text with broken encoding ("President?s").
+# "HAMBURG —", "MOSCOW (Reuters) -", "KESSEL, Norland —": a dateline opening a lead.
+_DATELINE = re.compile(r"^[A-Z][A-Z .'\u2019-]+(?:,\s*[A-Z][A-Za-z .]*)*\s*(?:\([^)]{1,40}\)\s*)?[\u2014\u2013-]+\s+")
+_CLAUSE_BREAK = re.compile(r"[,;:\u2014\u2013]\s|\s-\s")
+_ROUGH_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+['\"\u201d\u2019)]*|$)")
 _DAMAGED = re.compile(r"(?:\.\.\.|\u2026)['\"\u201d\u2019)]*$|[a-z]\?[a-z]")
 
 
@@ -86,3 +91,36 @@ def is_summary_worthy(sentence: str, rules: Mapping[str, Any] | None = None) -> 
         return False
     lowered = sentence.lower()
     return not any(marker in lowered for marker in rules["boilerplate"])
+
+
+def lead_headline(text: str, sentences: Sequence[tuple[int, int]] | None = None) -> str | None:
+    """A headline for a text that has none: its lead (the first sentence that can stand alone,
+    see ``is_summary_worthy``), its dateline cut, shortened to its first clause when long and
+    to ``headline.max_words`` words at most (then marked "…"). ``sentences``: the text's
+    sentence offsets when annotated (else a rough split). None when no sentence qualifies."""
+    spans = sentences if sentences is not None else [(m.start(), m.end()) for m in _ROUGH_SENTENCE.finditer(text)]
+    rules = sentence_rules()
+    for start, end in spans:
+        for line_start, line_end in split_lines(text, start, end):
+            sentence = text[line_start:line_end]
+            if is_summary_worthy(sentence, rules):
+                return _shortened(_DATELINE.sub("", sentence, count=1))
+    return None
+
+
+def _shortened(sentence: str) -> str:
+    """The sentence as a headline: whole when short, else up to the first clause break that
+    leaves ``headline.min_words`` words, else cut after a content word and marked as cut."""
+    limits = _rules()["headline"]
+    sentence = sentence.strip().rstrip(".!")
+    words = sentence.split()
+    if len(words) <= limits["max_words"]:
+        return sentence
+    for match in _CLAUSE_BREAK.finditer(sentence):
+        head = sentence[:match.start()].strip()
+        if limits["min_words"] <= len(head.split()) <= limits["max_words"]:
+            return head
+    kept = words[:limits["max_words"]]
+    while len(kept) > limits["min_words"] and kept[-1].lower().strip(",;:") in stop_words():
+        kept.pop()  # "... a ferry line between…": end on a content word
+    return " ".join(kept).rstrip(",;:") + "\u2026"

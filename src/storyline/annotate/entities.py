@@ -7,10 +7,21 @@ names ("State Mara Lindqvist"). ``find_mentions`` repairs these with rules and w
 the rest of the document, strips honorifics and titles from names (keeping them as roles), and
 gives every mention of one person in a document the fullest name seen for them.
 
+A type is checked against the text's evidence, not taken from the model alone: a sentence's
+opening adjective is cut from a place ("Landlocked Mali"); a "person" whose name ends in a
+place's head word ("Kessel Dam") or that the text puts after a locative preposition ("in Gao")
+without ever titling it or naming it in full is a place; a US state's abbreviation after a
+town ("Tampa, Fla.") is part of the dateline or the address, not an entity; one word tagged as a
+place that the document also writes in lower case ("Media") and never puts after "in" is none; a rank before a
+surname ("Detective Brask", "DC Brask") is a title of the person the document names. A bare
+surname shared by several people goes to the one named most often.
+
 ``canonical_entities`` then merges the documents of a story: the same person spelt differently
 ("Sergei"/"Sergey Lavrov", "Kim Jong Un"/"Kim Jong-un", "al-Assad"/"Bashar Assad") meets under a
 normalised key, surnames link to the one full name they belong to, and common organisation and
-place variants ("U.S."/"United States") meet through a data table.
+place variants ("U.S."/"United States") meet through a data table. A surname misspelt somewhere
+("Lindqivst" beside "Arvo Lindqvist") joins the more frequent spelling when the two are a
+typo apart and agree on every other token.
 
 All vocabularies live in ``storyline/data/entities_*.json``. Everything here is linear in the
 number of entity spans, with small fixed token windows, so it stays cheap next to the parse.
@@ -23,7 +34,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -73,6 +84,12 @@ class Vocab:
     equivalences: dict[str, tuple[str, str]]
     token_equivalents: dict[str, str]
     translit_rules: tuple[tuple[re.Pattern[str], str], ...]
+    leading_adjectives: frozenset[str]
+    adjective_suffixes: tuple[str, ...]
+    place_heads: dict[str, str]
+    locative: frozenset[str]
+    state_abbreviations: frozenset[str]
+    rank_abbreviations: frozenset[str]
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -109,6 +126,12 @@ def vocab() -> Vocab:
         equivalences=equivalences,
         token_equivalents=dict(names["token_equivalents"]),
         translit_rules=tuple((re.compile(p), r) for p, r in names["translit_rules"]),
+        leading_adjectives=frozenset(words["leading_adjectives"]),
+        adjective_suffixes=tuple(words["leading_adjective_suffixes"]),
+        place_heads=dict(words["place_heads"]),
+        locative=frozenset(words["locative_prepositions"]),
+        state_abbreviations=frozenset(words["state_abbreviations"]),
+        rank_abbreviations=frozenset(words["rank_abbreviations"]),
     )
 
 
@@ -251,6 +274,38 @@ def _trim(doc: Doc, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _address_state(doc: Doc, start: int, end: int, v: Vocab) -> bool:
+    """"Fla." in "TAMPA, Fla. —" or "Tampa, Fla., police": a US state's abbreviation after a
+    town belongs to the dateline or the address, and is no entity of its own."""
+    return (start >= 2 and doc[start - 1].text == "," and doc[start - 2].text[:1].isupper()
+            and _fold(doc[start:end].text) in v.state_abbreviations)
+
+
+def _leading_adjective(doc: Doc, start: int, end: int, named: dict[str, Counter[str]], v: Vocab) -> bool:
+    """Does a capitalised adjective that opens a sentence lead the span ("Landlocked Mali has
+    ...", "Impoverished Veldoria")? Only when the rest is a known place or is named on its own
+    elsewhere in the document, and the whole is no known name ("Northern Ireland")."""
+    if end - start < 2 or not (start == 0 or doc[start].is_sent_start or "\n" in doc[start - 1].text):
+        return False
+    word = doc[start].lower_
+    if not (word in v.leading_adjectives or (word.endswith(v.adjective_suffixes) and len(word) > 5)):
+        return False
+    whole, rest = surface_key(doc[start:end].text), surface_key(doc[start + 1:end].text)
+    if whole in v.places or whole in v.equivalences:
+        return False
+    return rest in v.places or rest in v.equivalences or bool(named.get(rest))
+
+
+def _label_of(key: str, named: dict[str, Counter[str]], v: Vocab) -> str | None:
+    """The label of a name as the data or the document's other spans give it."""
+    if key in v.equivalences:
+        return v.equivalences[key][1]
+    if key in v.places:
+        return v.places[key]
+    labels = named.get(key)
+    return min(labels, key=lambda label: (-labels[label], label)) if labels else None
+
+
 def _is_edge_junk(token: Token) -> bool:
     return token.is_space or (token.is_punct and token.text not in (".",)) or all(
         ch in QUOTE_AND_MARKUP for ch in token.text
@@ -258,17 +313,26 @@ def _is_edge_junk(token: Token) -> bool:
 
 
 def _candidates(doc: Doc, lines: Lines) -> list[Candidate]:
+    v = vocab()
+    named: dict[str, Counter[str]] = defaultdict(Counter)
+    for ent in doc.ents:
+        if ent.label_ in LABELS:
+            named[surface_key(ent.text)][ent.label_] += 1
     out: list[Candidate] = []
     for ent in doc.ents:
-        if ent.label_ not in LABELS:
+        if ent.label_ not in LABELS or _address_state(doc, ent.start, ent.end, v):
             continue
         start, end = _trim(doc, ent.start, ent.end)
+        label = ent.label_
+        if start < end and _leading_adjective(doc, start, end, named, v):
+            start += 1  # the rest is labelled as the document labels it on its own
+            label = _label_of(surface_key(doc[start:end].text), named, v) or label
         if start >= end:
             continue
         first = doc[start]
         surface = doc[start:end].text
         dateline = _is_dateline(lines.text, first.idx, doc[end - 1].idx + len(doc[end - 1]), surface)
-        out.append(Candidate(start, end, ent.label_, lines.kind(first.idx), dateline))
+        out.append(Candidate(start, end, label, lines.kind(first.idx), dateline))
     return out
 
 
@@ -416,6 +480,9 @@ def _leading_titles(doc: Doc, start: int, end: int, v: Vocab) -> int:
         if lower in v.honorifics or lower in v.address_titles or lower in v.plural_titles:
             start += 1
             continue
+        if lower.rstrip(".") in v.rank_abbreviations and token.text[:1].isupper() and doc[start + 1].is_title:
+            start += 1  # "DC Tom Brask", "Cmdr Ana Lind": a rank before a name
+            continue
         if lower == "." and start > 0 and doc[start - 1].lower_ + "." in v.honorifics:
             start += 1
             continue
@@ -455,6 +522,8 @@ class Evidence:
     other_votes: Counter[str] = field(default_factory=Counter)
     body_keys: set[str] = field(default_factory=set)
     titled: set[str] = field(default_factory=set)  # names seen after "Mr." or "President"
+    located: set[str] = field(default_factory=set)  # names seen after "in", "near" ... ("in Gao")
+    common_words: set[str] = field(default_factory=set)  # words the document writes in lower case
 
     def add(self, name: str, label: str, line: str) -> None:
         tokens = person_key(name)
@@ -506,6 +575,25 @@ def _strip_titles(doc: Doc, cand: Candidate, v: Vocab) -> None:
     cand.name = _clean_name(doc[cand.start:cand.end].text)
 
 
+def _after_locative(doc: Doc, cand: Candidate, v: Vocab) -> bool:
+    """"in Gao", "near Kessel": a locative preposition before the span, no possessive after it
+    ("in Selin's view" speaks of a person)."""
+    before = doc[cand.start - 1].lower_ if cand.start > 0 else ""
+    after = doc[cand.end].lower_ if cand.end < len(doc) else ""
+    return before in v.locative and after not in ("'s", "’s")
+
+
+def _untitle_known_person(doc: Doc, cand: Candidate, evidence: Evidence, v: Vocab) -> None:
+    """"Detective Brask" or "DC Brask" tagged ORG, where the document names Tom Brask: the
+    title goes, and the rest is the person."""
+    if cand.label == "PERSON":
+        return
+    start = _leading_titles(doc, cand.start, cand.end, v)
+    rest = _clean_name(doc[start:cand.end].text)
+    if start > cand.start and evidence.is_person(rest):
+        cand.start, cand.name, cand.label, cand.titled = start, rest, "PERSON", True
+
+
 def _looks_compound(name: str) -> bool:
     """"Trump-Putin", "Russia-China": two capitalised words joined by a hyphen name a pair of
     entities, never one person (hyphenated given names and "Jong-un" are not both capitalised
@@ -519,16 +607,19 @@ def find_mentions(doc: Doc) -> list[Mention]:
     v = vocab()
     lines = Lines(doc.text)  # Doc.text joins every token: compute it once, never per span
     candidates = _candidates(doc, lines)
-    evidence = Evidence()
+    evidence = Evidence(common_words={token.text for token in doc if token.is_lower and token.is_alpha})
     for cand in candidates:
         _strip_titles(doc, cand, v)
         if cand.line != "caps":
             evidence.add(cand.name, cand.label, cand.line)
             if cand.titled or _honorific_before(doc, cand.start, v) < cand.start:
                 evidence.titled.add(joined_key(cand.name))
+            if _after_locative(doc, cand, v):
+                evidence.located.add(surface_key(cand.name))
     kept: list[Candidate] = []
     for cand in candidates:
         for part in _split_compound(doc, cand, evidence, v):
+            _untitle_known_person(doc, part, evidence, v)
             _relabel(part, evidence, v)
             if _keep(part, evidence, v):
                 kept.append(part)
@@ -639,10 +730,27 @@ def _relabel(cand: Candidate, evidence: Evidence, v: Vocab) -> None:
         # A known place is a place, unless the document names a person with it as surname.
         if cand.label in ("PERSON", "ORG", "NORP", "FAC"):
             cand.label = v.places[key]
+    elif (cand.label == "PERSON" or cand.label in MISLABELLED_PERSON) and _place_by_evidence(cand, evidence, v):
+        # A span already tagged as a place keeps its kind ("Staten Island" GPE, a prison FAC).
+        if cand.label not in ("GPE", "LOC", "FAC"):
+            cand.label = v.place_heads.get(cand.name.split()[-1].lower(), "GPE")
     elif cand.label in MISLABELLED_PERSON and evidence.is_person(cand.name):
         cand.label = "PERSON"
     elif cand.label in PLACE_LABELS and DEMONYM.fullmatch(cand.name):
         cand.label = "NORP"  # "the Ukrainian issue": a nationality adjective, not a place
+
+
+def _place_by_evidence(cand: Candidate, evidence: Evidence, v: Vocab) -> bool:
+    """A span tagged PERSON that the text treats as a place: it ends in a place's head word
+    ("Kessel Dam", "Varn River"), or it is one word the document puts after a locative
+    preposition ("in Gao") and never gives a title or a full name of a person."""
+    if cand.titled or joined_key(cand.name) in evidence.titled:
+        return False
+    words = cand.name.split()
+    if len(words) >= 2 and words[-1].lower() in v.place_heads:
+        return True
+    return (cand.label == "PERSON" and len(words) == 1 and surface_key(cand.name) in evidence.located
+            and not evidence.has_full_name_for(cand.name))
 
 
 def _looks_like_full_name(name: str) -> bool:
@@ -651,7 +759,9 @@ def _looks_like_full_name(name: str) -> bool:
 
 
 def _has_org_word(name: str, v: Vocab) -> bool:
-    return any(word.lower().strip(".,") in v.org_words for word in name.split())
+    """An organisation's word anywhere in the name, or a place's head word at its end."""
+    words = [word.lower().strip(".,") for word in name.split()]
+    return any(word in v.org_words for word in words) or bool(words and words[-1] in v.place_heads)
 
 
 def _keep(cand: Candidate, evidence: Evidence, v: Vocab) -> bool:
@@ -670,10 +780,20 @@ def _keep(cand: Candidate, evidence: Evidence, v: Vocab) -> bool:
         return False
     if cand.label == "PERSON" and (len(name.split()) > MAX_PERSON_TOKENS or any(ch.isdigit() for ch in name)):
         return False
+    if cand.label in PLACE_LABELS and _common_word_as_place(cand, evidence, v):
+        return False
     if cand.line == "headline":
         # Headline words ("Trump Finally") pass only when the body names the same thing.
         return joined_key(name) in evidence.body_keys or surface_key(name) in evidence.body_keys
     return True
+
+
+def _common_word_as_place(cand: Candidate, evidence: Evidence, v: Vocab) -> bool:
+    """"Media" or "Children" tagged GPE: one word the document also writes in lower case, in no
+    place list, never put after a locative preposition nor in a dateline, names no place."""
+    key = surface_key(cand.name)
+    return (" " not in cand.name and not cand.dateline and key not in v.places and key not in v.equivalences
+            and key not in evidence.located and cand.name.lower() in evidence.common_words)
 
 
 def _resolve_people(cands: list[Candidate]) -> None:
@@ -691,17 +811,29 @@ def _resolve_people(cands: list[Candidate]) -> None:
             by_last[tokens[-1]].add(key)
             by_first[tokens[0]].add(key)
     target: dict[str, str] = {}
+    counts = {key: len(members) for key, members in groups.items()}
     for key, members in groups.items():
         tokens = person_key(members[0].name)
         if len(tokens) == 1:
             options = by_last.get(tokens[0]) or by_first.get(tokens[0]) or set()
-            if len(options) == 1:
-                target[key] = next(iter(options))
+            chosen = dominant(options, counts)
+            if chosen is not None:
+                target[key] = chosen
     names = {key: fullest(c.name for c in members) for key, members in groups.items()}
     for key, members in groups.items():
         final = names[target.get(key, key)]
         for cand in members:
             cand.name = final
+
+
+def dominant(options: set[str], counts: Mapping[str, int]) -> str | None:
+    """The one full name a bare surname refers to: the only one with that surname, else the one
+    named strictly more often than each of the others ("Sementilli" is the victim named ten
+    times, not his wife named twice); None when no one stands out."""
+    if len(options) <= 1:
+        return next(iter(options), None)
+    ranked = sorted(options, key=lambda key: (-counts.get(key, 0), key))
+    return ranked[0] if counts.get(ranked[0], 0) > counts.get(ranked[1], 0) else None
 
 
 def fullest(forms: Iterable[str]) -> str:
@@ -754,9 +886,69 @@ def canonical_entities(documents: list[Document]) -> list[EntityItem]:
     groups: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
     for item in seen:
         groups[_group_key(item.mention, people)].append(item)
+    _merge_misspelt_people(groups)
     entities = [_build_entity(kind, members) for (kind, _), members in groups.items()]
     entities.sort(key=lambda e: (-e.mentions, e.name.casefold()))
     return entities
+
+
+def _merge_misspelt_people(groups: dict[tuple[str, str], list[_Seen]]) -> None:
+    """A person's name misspelt somewhere in the story ("Semintelli" beside "Fabio Sementilli",
+    "Linneaus" beside "Linnaeus") joins the better-attested spelling: the same type (PERSON),
+    the same story, the same tokens but the surname, and surnames a typo apart
+    (``_typo_apart``). The rarer spelling joins the more frequent one; candidates share the
+    tokens before the surname and its first letter, so this stays linear in practice."""
+    people = sorted((key for key in groups if key[0] == "PERSON"),
+                    key=lambda key: (-len(groups[key]), key[1]))
+    # Full names by their first tokens and the surname's first letter; bare surnames, and
+    # every full name, by that letter alone: a full name meets full names with the same first
+    # tokens and bare surnames, a bare surname meets any name.
+    full: dict[tuple[str, ...], list[tuple[str, str]]] = defaultdict(list)
+    bare: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    any_name: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key in people:
+        tokens = person_key(fullest(item.mention.name for item in groups[key]))
+        if not tokens or not tokens[-1]:
+            continue
+        letter = tokens[-1][0]
+        near = full[(*tokens[:-1], letter)] + bare[letter] if len(tokens) > 1 else any_name[letter]
+        target = next((other for other in near if _typo_apart(tokens[-1], _surname(groups[other]))), None)
+        if target is not None:
+            groups[target].extend(groups.pop(key))
+            continue
+        if len(tokens) > 1:
+            full[(*tokens[:-1], letter)].append(key)
+        else:
+            bare[letter].append(key)
+        any_name[letter].append(key)
+
+
+def _surname(members: list[_Seen]) -> str:
+    return person_key(fullest(item.mention.name for item in members))[-1]
+
+
+def _typo_apart(a: str, b: str) -> bool:
+    """Two different spellings a typo apart: at most one edit (a swap of neighbours counts
+    as one) for names of five letters or more, two for names of nine or more."""
+    if a == b or min(len(a), len(b)) < 5:
+        return False
+    limit = 2 if min(len(a), len(b)) >= 9 else 1
+    return abs(len(a) - len(b)) <= limit and _edit_distance(a, b) <= limit
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (insertions, deletions, substitutions, swaps)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
 
 
 class _StoryPeople:
@@ -767,11 +959,13 @@ class _StoryPeople:
         self.by_last: dict[str, set[str]] = defaultdict(set)
         self.by_first_last: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.person_single: set[str] = set()
+        self.counts: Counter[str] = Counter()
         for item in seen:
             if item.mention.label != "PERSON":
                 continue
             tokens = person_key(item.mention.name)
             if len(tokens) >= 2 and not _looks_compound(item.mention.name):
+                self.counts["".join(tokens)] += 1
                 self.by_last[tokens[-1]].add("".join(tokens))
                 self.by_first_last[(tokens[0], tokens[-1])].add("".join(tokens))
             elif tokens:
@@ -784,8 +978,7 @@ class _StoryPeople:
         if not tokens:
             return None
         if len(tokens) == 1:
-            options = self.by_last.get(tokens[0], set())
-            return next(iter(options)) if len(options) == 1 else None
+            return dominant(self.by_last.get(tokens[0], set()), self.counts)
         key = "".join(tokens)
         options = self.by_first_last.get((tokens[0], tokens[-1]), set())
         if len(options) == 1:

@@ -40,7 +40,7 @@ from storyline.pipeline.registry import registry_of
 from storyline.read.fetch import Fetcher
 from storyline.store import DocumentTimes, Store, StoryInfo, open_store
 from storyline.story.agenda import named_issues
-from storyline.story.brief import DEFAULT_WORDS, brief_documents
+from storyline.story.brief import DEFAULT_WORDS, brief_documents, untitled_headline
 from storyline.story.novelty import Cut, instant, new_since, parse_cut, split_at
 
 Notes = Callable[[str], None]
@@ -86,7 +86,7 @@ def split_pile(documents: Sequence[Document]) -> list[PileStory]:
 
 
 def _pile_title(documents: Sequence[Document]) -> str:
-    return next((d.title for d in documents if d.title), None) or "Briefing"
+    return next((d.title for d in documents if d.title), None) or untitled_headline(documents)
 
 
 def brief(

@@ -17,6 +17,10 @@ How issues are found (every constant lives in ``data/agenda.json``, sections ``t
    sources' own countries (their ``country``: the story's parties and observers). ``generic``
    words, units, words the story uses mostly as verbs ("to lift"), and one-word terms that no
    source discusses (two of its passages within ``discussed_window``) are not issues either.
+   Nor is what names no topic: a word the tagger does not read as a common noun in most of the
+   story's uses of it (a verb form, "took"; a piece of a name, NNP), a word or phrase written
+   inside a longer capitalised name more often than on its own ("Coast" of "West Coast Bank",
+   "Hall" of "City Hall"), and a bare compass word ("the North").
    A named thing followed by "summit", "talks" ... is an event on the agenda ("G20 summit").
 4. **Seeds and keywords.** Terms score by how many sources and passages carry them (a named
    thing or a two-word phrase a little more); the best seed becomes an issue, and the terms whose
@@ -27,8 +31,8 @@ How issues are found (every constant lives in ``data/agenda.json``, sections ``t
    words; a word used in unrelated senses gathers none).
 5. **Labels** come from the text: a named thing's canonical name ("North Korea"), an event with
    its head ("G20 summit"), a phrase as written ("Arms control"), a person's fullest name, and a
-   single word with the modifier the text gives it ("interference in the US elections" ->
-   "Election interference"). A word that is only that modifier elsewhere ("Election") is not
+   single word, in the lower-case form the text gives it, with the modifier the text gives it
+   ("interference in the US elections" -> "Election interference"). A word that is only that modifier elsewhere ("Election") is not
    an issue of its own.
 6. **User-named issues** (``"Arms control: INF, New START"``) are always reported, first, with
    the label as a keyword too; their passages are those containing any keyword (same keys:
@@ -449,19 +453,67 @@ def _discussed(indices: set[int], passages: list[Passage]) -> bool:
     return any(a[0] == b[0] and b[1] - a[1] <= window for a, b in pairwise(orders))
 
 
-def _nouns(terms: list[str], stats: _Stats) -> set[str]:
-    """The one-word terms that spaCy's tagger reads as a noun ("the WORD"): a topic is a thing,
-    not "including" or "finally". A few milliseconds for a story's candidates."""
+def _nouns(terms: list[str], stats: _Stats, passages: list[Passage]) -> set[str]:
+    """The one-word terms spaCy's tagger reads as common nouns where the story uses them: a
+    topic is a thing, not a verb form ("took"), an adverb ("finally") or a piece of a name
+    ("Coast" of "West Coast Bank", tagged NNP). Up to ``noun_sample`` of each term's passages
+    are tagged (tagger only, once per passage): tens of milliseconds for a story's candidates."""
     from storyline.annotate.nlp import load_nlp
 
     if not terms:
         return set()
-    tags = set(config()["terms"]["noun_tags"])
+    terms_config = config()["terms"]
+    tags = set(terms_config["noun_tags"])
+    sample = {t: sorted(stats.passages[t])[:terms_config["noun_sample"]] for t in terms}
+    wanted = sorted({i for indices in sample.values() for i in indices})
     nlp = load_nlp()
-    forms = [_display(t, stats).lower() for t in terms]
     with nlp.select_pipes(enable=["tok2vec", "tagger"]):
-        docs = list(nlp.pipe([f"the {form}" for form in forms]))
-    return {t for t, doc in zip(terms, docs) if len(doc) == 2 and doc[1].tag_ in tags}
+        tagged = dict(zip(wanted, nlp.pipe(passages[i].text for i in wanted)))
+    out = set()
+    for term, indices in sample.items():
+        found = [token.tag_ for i in indices for token in tagged[i]
+                 if token.is_alpha and key_of(token.text) == term]
+        if found and 2 * sum(tag in tags for tag in found) > len(found):
+            out.add(term)
+    return out
+
+
+def _name_part(term: str, passages: list[Passage], indices: set[int]) -> bool:
+    """A term written as part of a longer capitalised name ("Hall" of "City Hall", "Diego
+    Healthcare" of "San Diego Healthcare System") more often than on its own in lower case:
+    a fragment of a proper name, never a topic."""
+    size = len(term.split())
+    in_name = common = 0
+    for index in indices:
+        tokens = _tokens(passages[index].text)
+        keys = [key_of(word) for _, _, word in tokens]
+        for position in range(len(tokens) - size + 1):
+            if " ".join(keys[position:position + size]) != term:
+                continue
+            words = [word for _, _, word in tokens[position:position + size]]
+            if all(w[:1].islower() for w in words):
+                common += 1
+                continue
+            text = passages[index].text
+            before = tokens[position - 1] if position > 0 else None
+            after = tokens[position + size] if position + size < len(tokens) else None
+            joined_before = before is not None and before[2][:1].isupper() and _GAP.match(
+                text[before[1]:tokens[position][0]]) is not None
+            joined_after = after is not None and after[2][:1].isupper() and _GAP.match(
+                text[tokens[position + size - 1][1]:after[0]]) is not None
+            in_name += joined_before or joined_after
+    return in_name > common
+
+
+def _direction(term: str, stats: _Stats) -> bool:
+    """A bare compass word ("North", "the west"): a direction names no topic, even when the
+    tagger takes "the North" for a place."""
+    return _display(term, stats).lower().removeprefix("the ") in _directions()
+
+
+@lru_cache(maxsize=1)
+def _directions() -> frozenset[str]:
+    return frozenset(config()["terms"]["directions"])
 
 
 def _verb_used(term: str, stats: _Stats, passages: list[Passage]) -> bool:
@@ -503,8 +555,10 @@ def discover(documents: Sequence[Document], passages: list[Passage], stats: _Sta
     """Up to ``room`` issues found in the passages; ``taken`` terms belong to named issues."""
     issues_config = config()["issues"]
     candidates = [t for t in stats.passages if t not in taken and _candidate(t, stats, passages)]
+    candidates = [t for t in candidates if not _direction(t, stats)
+                  and (t in stats.entity or t in stats.people or not _name_part(t, passages, stats.passages[t]))]
     plain = sorted(t for t in candidates if " " not in t and t not in stats.entity)
-    nouns = {t for t in _nouns(plain, stats) if not _verb_used(t, stats, passages)}
+    nouns = {t for t in _nouns(plain, stats, passages) if not _verb_used(t, stats, passages)}
     seeds = [t for t in candidates if t in nouns or t in stats.entity or t in stats.people or " " in t]
     scores = {t: _score(t, stats, passages) for t in candidates}
     ranked = sorted(seeds, key=lambda t: (-scores[t], t))
@@ -623,6 +677,10 @@ def _display(term: str, stats: _Stats) -> str:
 def _label(seed: str, stats: _Stats, passages: list[Passage]) -> str:
     """A short label in the text's own words."""
     display = _display(seed, stats)
+    named = seed in stats.entity or seed in stats.people
+    lower = [form for form in stats.surface.get(seed, {}) if form.islower()]
+    if not named and " " not in seed and lower:  # "Street" of "Whose street?" -> "street"
+        display = min(lower, key=lambda form: (-stats.surface[seed][form], form))
     if seed in stats.events and seed not in stats.parties:  # "G20" -> "G20 summit"
         pair = min(stats.events[seed].items(), key=lambda kv: (-kv[1], kv[0]))[0]
         display = _display(pair, stats)

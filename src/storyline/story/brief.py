@@ -44,11 +44,14 @@ from storyline.story.perspectives import Perspectives, perspectives
 from storyline.story.source_times import source_time
 from storyline.story.summary import opening_vectors, summarize
 from storyline.story.timeline import build_timeline
+from storyline.text import lead_headline
 
 DEFAULT_WORDS = 250
 # A source whose text is less similar than this (cosine of mean sentence embeddings) to every
 # other source is reported as standing apart from the story.
 STORY_SIMILARITY_FLOOR = 0.35
+# Untitled documents with no sentence fit to lead: their opening words head the briefing.
+HEADLINE_FALLBACK_WORDS = 12
 
 
 def brief_documents(documents: list[Document], *, words: int = DEFAULT_WORDS,
@@ -135,17 +138,34 @@ def story_core(originals: Sequence[Document], typical: Sequence[Document] | None
 
 
 def _title(documents: list[Document], vectors: np.ndarray | None, core: Sequence[Document]) -> str:
-    """The headline of the core source most central to the story, else a neutral title (never
+    """The headline of the core source most central to the story, else (no core source has a
+    title: pasted text) a headline drawn from the lead of the most central core source (never
     an outlier's headline, however central its words)."""
     in_core = {id(d) for d in core}
     titled = [i for i, d in enumerate(documents) if d.title and id(d) in in_core]
     if not titled:
-        return "Briefing"
+        return untitled_headline(core or documents)
     if len(titled) == 1 or vectors is None:
-        return documents[titled[0]].title or "Briefing"
+        return documents[titled[0]].title or untitled_headline(core)
     centroid = vectors[[i for i, d in enumerate(documents) if id(d) in in_core]].mean(axis=0)
     best = max(titled, key=lambda i: float(vectors[i] @ centroid))
-    return documents[best].title or "Briefing"
+    return documents[best].title or untitled_headline(core)
+
+
+def untitled_headline(ranked: Sequence[Document]) -> str:
+    """A headline for documents without titles, most central first: the lead of the first one
+    with a sentence that can stand alone (``storyline.text.lead_headline``), else its opening
+    words; "Untitled story" only when there is no text at all."""
+    for document in ranked:
+        sentences = [(s.start, s.end) for s in document.annotations.sentences] if document.annotations else None
+        headline = lead_headline(document.text, sentences)
+        if headline:
+            return headline
+    words = next((d.text.split() for d in ranked if d.text.split()), [])
+    if not words:
+        return "Untitled story"
+    cut = len(words) > HEADLINE_FALLBACK_WORDS
+    return " ".join(words[:HEADLINE_FALLBACK_WORDS]) + ("\u2026" if cut else "")
 
 
 def _period(documents: list[Document]) -> Period:

@@ -42,7 +42,7 @@ from storyline.annotate.embeddings import Embedder, embed
 from storyline.model import Document
 from storyline.resources import data_config
 from storyline.story.neighbours import VectorIndex
-from storyline.text import stop_words
+from storyline.text import lead_headline, stop_words
 
 DATA_FILE = "stories.json"
 Vector = NDArray[np.float32]
@@ -921,7 +921,7 @@ def _found(number: int, members: list[Document], embedder: Embedder | None,
     core = tuple(core_documents(members, embedder=embedder))
     dates = sorted(d.published for d in members if d.published)
     countries = sorted({d.country for d in members if d.country})
-    title = next((d.title for d in core if d.title), None) or _first_words(core[0].text)
+    title = next((d.title for d in core if d.title), None) or _untitled(core[0])
     return FoundStory(number, title, tuple(members), core,
                       (dates[0] if dates else None, dates[-1] if dates else None), tuple(countries),
                       storyline)
@@ -958,6 +958,12 @@ def typicality(members: Sequence[Document], *, embedder: Embedder | None = None)
     similarity = _similarity(unbounded, [Member.of(item, vocabulary) for item in features])
     np.fill_diagonal(similarity, 0.0)
     return [float(value) for value in similarity.sum(axis=1) / (len(members) - 1)]
+
+
+def _untitled(document: Document) -> str:
+    """An untitled story's title: the lead of its most typical document, else its first words."""
+    sentences = [(s.start, s.end) for s in document.annotations.sentences] if document.annotations else None
+    return lead_headline(document.text, sentences) or _first_words(document.text)
 
 
 def _first_words(text: str, words: int = 12) -> str:

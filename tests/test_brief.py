@@ -12,6 +12,7 @@ import pytest
 
 from storyline.briefing import Briefing
 from storyline.pipeline.stories import brief
+from storyline.story.attribution import source_words
 
 HARBOUR = (
     "The harbour council voted on Monday to open a ferry line between the old town pier and the "
@@ -48,7 +49,7 @@ def _assert_citations_hold(briefing: Briefing) -> None:
     for sentence in briefing.summary:
         assert sentence.citations, sentence.text
         first = sentence.citations[0]
-        assert sentence.text in texts[first.source][first.start:first.end]
+        assert source_words(sentence.text, sentence.attribution) in texts[first.source][first.start:first.end]
         for citation in sentence.citations:
             assert 0 <= citation.start < citation.end <= len(texts[citation.source])
 

@@ -16,6 +16,7 @@ import pytest
 from storyline.annotate.embeddings import Matrix, SentenceVectors, embed
 from storyline.briefing import CitedText
 from storyline.model import Document
+from storyline.story.attribution import source_words
 from storyline.story.summary import (
     load_config,
     opening_vectors,
@@ -74,7 +75,7 @@ def assert_citations_valid(summary: list[CitedText], documents: list[Document]) 
         assert sentence.citations, sentence.text
         own = sentence.citations[0]
         # The first citation is the span the sentence was taken from: it contains it verbatim.
-        assert sentence.text in texts[own.source][own.start:own.end]
+        assert source_words(sentence.text, sentence.attribution) in texts[own.source][own.start:own.end]
         for citation in sentence.citations:
             assert 0 <= citation.start < citation.end <= len(texts[citation.source])
         sources = [c.source for c in sentence.citations]

@@ -468,18 +468,16 @@ def stand_in(index: int, candidates: list[Candidate], chosen: Collection[int],
 
 def opening_vectors(documents: Sequence[Document], vectors: SentenceVectors, sentences: int = 3
                     ) -> Matrix:
-    """Per document, the normalised mean embedding of up to ``sentences`` of its opening summary
-    candidates (the first ``2 * sentences``): what it is about. Given the ``vectors`` the summary
-    used, most of these are known already (the lead prior makes them the sentences it embeds),
-    and those are taken first, so this costs at most one embedding per document. A document
-    with no candidate falls back to its first 400 characters."""
+    """Per document, the normalised mean embedding of its first ``sentences`` summary candidates:
+    what it is about. Always the same sentences, whatever the summary chose (an earlier version
+    preferred the openings the summary had embedded, so a change of selection could make a
+    source stand apart); most are embedded already, since the lead prior makes the summary
+    embed them. A document with no candidate falls back to its first 400 characters."""
     config = _config(None)
     rows = []
     for document in documents:
-        spans = itertools.islice(filter(None, worthy_spans(document, config)), sentences * 2)
-        opening = [document.text[start:end] for start, end in spans]
-        # Those already embedded first: the same signal at no cost.
-        texts = [t for t in opening if t in vectors][:sentences] or opening[:1]
+        spans = itertools.islice(filter(None, worthy_spans(document, config)), sentences)
+        texts = [document.text[start:end] for start, end in spans]
         texts = texts or [f"{document.title or ''}. {document.text[:400]}"]
         mean = vectors(texts).mean(axis=0)
         rows.append(mean / (np.linalg.norm(mean) or 1.0))

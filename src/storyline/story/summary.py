@@ -12,7 +12,11 @@ rules of ``storyline.text``: stop words and what makes a sentence summary-worthy
    captions, bylines, headlines and boilerplate are not candidates. Two neighbouring sentences
    built in parallel (the same frame of words, different names: "... a failure in Washington.
    ... a success in Moscow.") are one candidate: either half alone tells one side of a contrast,
-   and the redundancy rule would never let the second join the first.
+   and the redundancy rule would never let the second join the first. Page furniture is no
+   candidate either: a line the cleaners' rules call a caption, credit, teaser or poll
+   (``storyline.read.furniture``, applied again to each document's lines), or a sentence that
+   reads as a caption or a teaser inside a paragraph (``furniture``: a photo credit, ", left,",
+   "The most telling detail ... was not in the statement.").
 2. **Salience** = ``position * exp(-position / position_tau) + agreement * agreement``
    (+ ``closing * exp(-rank_from_end / closing_tau)`` in an opinion or analysis piece, which
    states its thesis at the end as well as at the top):
@@ -55,15 +59,27 @@ rules of ``storyline.text``: stop words and what makes a sentence summary-worthy
    -0.27 / -0.16, both below the acceptance margins).
 4. **Length rule.** Sentences are added while the summary is shorter than ``words``: it stops
    at the budget and exceeds it by at most one sentence (the last one added).
-5. **Order.** Chronological where a date is known (an annotated event in the sentence, else the
-   source's publication date), then by position in its source, then by source: leads first.
-   One exception: a briefing names its story's core sources (``lead_sources``), and the first
-   sentence is always one of theirs, so an off-topic article filed with the story never opens
-   the summary, however early it is dated (``lead_first``).
+5. **Lead and order.** A briefing names its story's core sources (``lead_sources``): the first
+   sentence is the lead, chosen from them (``choose_lead``: salience plus credit for stating
+   who, when and where, less for an opinion, analysis or interview sentence or a quotation;
+   constants ``lead``), selected first when the plain selection missed it, so an off-topic
+   article filed with the story never opens the summary. The others follow in time
+   (``in_story_order``): the date of the annotated event a sentence states (a year unknown
+   says nothing), else its source's date (an undated source: the story's earliest publication
+   date, or the latest past event it reports when later), then position, then source.
+   **Anaphora** (``anaphora``): a sentence that opens with a pronoun ("It was last used in
+   1998.") is taken only with the sentence before it in its source and placed right after it;
+   when the greedy picks it first, that sentence comes instead (``stand_in``), or, when it is
+   no candidate or is redundant, the pronoun sentence is dropped. Single-event stories too:
+   the old measure (dropping every pronoun-initial sentence, -0.7 R-1) is not this rule.
 6. **Citations.** Each sentence cites its own span, then, per other source, the best-matching
    sentence when it states the same fact: of its sentences sharing most content words with the
    chosen one (TF-IDF cosine >= ``support.prefilter``, overlap >= ``support.lexical``), the
    best with embedding cosine >= ``support.embedding``.
+7. **Attribution.** An opinion or assessment is never stated as fact: a sentence of an opinion
+   or analysis piece, or an evaluative sentence of another, is quoted with who argues it
+   (``storyline.story.attribution``: "Harbour Gazette commentator Mara Lund argues: “...”"),
+   its citation unchanged; the words added count towards the length rule.
 """
 
 from __future__ import annotations
@@ -690,7 +706,7 @@ def choose_lead(candidates: list[Candidate], documents: list[Document], salience
 
     def value(i: int) -> float:
         candidate, document = candidates[i], documents[candidates[i].source]
-        score = salience[i] + rules["fact"] * len(lead_facts(document, candidate))
+        score: float = salience[i] + float(rules["fact"]) * len(lead_facts(document, candidate))
         if document.kind in ARGUED_KINDS or document.kind == "interview":
             score -= rules["argued"]
         if _QUOTE_MARK.search(candidate.text):
@@ -754,8 +770,8 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     ``topics``: the story's agenda issues, each as the ``(source id, start, end)`` spans about
     it; a multi-event summary earns credit for covering each one (step 3b).
     ``lead_sources``: the ids of the sources that may supply the first sentence (the story's
-    core, see ``storyline.story.brief``); the earliest chosen sentence of one comes first, or,
-    when none was chosen, the best of theirs is chosen first and selection runs again.
+    core, see ``storyline.story.brief``): the lead comes from them (``choose_lead``; selection
+    runs again with it first when it was not chosen). None: no lead, the summary in time order.
     """
     settings = _config(config)
     ordered = canonical_order([d for d in documents if d.text and d.text.strip()])

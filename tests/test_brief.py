@@ -153,3 +153,21 @@ def test_batch_mode_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row.get("id") for row in rows] == ["ferry", None, "volcano"]
     assert rows[0]["schema"] == "storyline.briefing/1" and "error" in rows[1]
+
+
+def test_a_briefing_quotes_an_op_ed_with_its_author_and_keeps_its_citations() -> None:
+    from storyline.model import Document
+
+    opinion = Document(origin="gazette.txt", id="S1", published="2031-05-02", kind="opinion",
+                       outlet="Harbour Gazette", authors=["Mara Lund"],
+                       text="Mayor Eva Holm has handled the long quarrel skillfully. Few towns "
+                            "would have waited so patiently for a fair price from the shipping firms.")
+    news = Document(origin="courier.txt", id="S2", published="2031-05-06", kind="news",
+                    outlet="Kessel Courier", authors=["Tom Berg"], text=HARBOUR)
+    briefing = brief([opinion, news])
+    _assert_citations_hold(briefing)
+    assert briefing.summary[0].citations[0].source == "S2"  # the lead reports, the op-ed comments
+    [skill] = [s for s in briefing.summary if "skillfully" in s.text]
+    assert skill.text.startswith("Harbour Gazette commentator Mara Lund argues: \u201c")
+    data = briefing.to_dict()
+    assert Briefing.model_validate(data).summary == briefing.summary  # the JSON reads back

@@ -191,3 +191,12 @@ def test_opening_vectors_do_not_depend_on_what_the_summary_embedded() -> None:
     fresh = opening_vectors(documents, SentenceVectors())
     assert re.sub(r"\s", "", str(opening_vectors(documents, used).round(4))) == \
         re.sub(r"\s", "", str(fresh.round(4)))
+
+
+def test_time_words_and_an_expletive_it_do_not_lean_on_a_sentence_before() -> None:
+    config = load_config()
+    assert opens_with_pronoun("It was last used in 1998, when the mill flooded.", config)
+    assert opens_with_pronoun("But they said the walls held.", config)
+    assert not opens_with_pronoun("This week the county opened a shelter in the school gym.", config)
+    assert not opens_with_pronoun("It is unclear whether the walls will hold another spring.", config)
+    assert not opens_with_pronoun("There is no road to the island in winter.", config)

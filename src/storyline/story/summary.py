@@ -458,10 +458,22 @@ def dangling(candidate: Candidate, chosen: set[int], config: dict[str, Any]) -> 
 def opens_with_pronoun(text: str, config: dict[str, Any]) -> bool:
     """The sentence leans on the one before it: its first word (after a kept connective such
     as "But") is a pronoun of ``anaphora.pronouns`` ("It was last used in 1998.")."""
-    words = [w.lower() for w in _WORD.findall(text[:60])[:2]]
-    if words and words[0] in config["anaphora"]["connectives"]:
+    rules = config["anaphora"]
+    words = [w.lower() for w in _WORD.findall(text[:80])[:3]]
+    if words and words[0] in rules["connectives"]:
         words = words[1:]
-    return bool(words) and words[0] in config["anaphora"]["pronouns"]
+    if not words or words[0] not in rules["pronouns"]:
+        return False
+    # "This week ..." and "It is unclear whether ..." point at nothing before them.
+    if len(words) > 1 and words[0] in ("this", "that") and words[1] in rules["time_words"]:
+        return False
+    rest = text[text.lower().find(words[0]):]
+    return _expletive(rules["expletive"]).match(rest) is None
+
+
+@lru_cache(maxsize=2)
+def _expletive(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
 
 
 def stand_in(index: int, candidates: list[Candidate], chosen: Collection[int],

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from storyline.briefing import Briefing
 from storyline.cli import main
 from storyline.pipeline.stories import brief
+from storyline.story.attribution import source_words
 from storyline.text import lead_headline
 
 HARBOUR = (
@@ -51,7 +52,7 @@ def _assert_citations_hold(briefing: Briefing) -> None:
     for sentence in briefing.summary:
         assert sentence.citations, sentence.text
         first = sentence.citations[0]
-        assert sentence.text in texts[first.source][first.start:first.end]
+        assert source_words(sentence.text, sentence.attribution) in texts[first.source][first.start:first.end]
         for citation in sentence.citations:
             assert 0 <= citation.start < citation.end <= len(texts[citation.source])
 
@@ -177,3 +178,21 @@ def test_a_brief_from_stdin_is_headed_by_its_lead() -> None:
     assert result.exit_code == 0, result.output
     title = json.loads(result.stdout)["title"]
     assert title.startswith("Seismologists recorded more than two hundred small earthquakes") and title != "Briefing"
+
+
+def test_a_briefing_quotes_an_op_ed_with_its_author_and_keeps_its_citations() -> None:
+    from storyline.model import Document
+
+    opinion = Document(origin="gazette.txt", id="S1", published="2031-05-02", kind="opinion",
+                       outlet="Harbour Gazette", authors=["Mara Lund"],
+                       text="Mayor Eva Holm has handled the long quarrel skillfully. Few towns "
+                            "would have waited so patiently for a fair price from the shipping firms.")
+    news = Document(origin="courier.txt", id="S2", published="2031-05-06", kind="news",
+                    outlet="Kessel Courier", authors=["Tom Berg"], text=HARBOUR)
+    briefing = brief([opinion, news])
+    _assert_citations_hold(briefing)
+    assert briefing.summary[0].citations[0].source == "S2"  # the lead reports, the op-ed comments
+    [skill] = [s for s in briefing.summary if "skillfully" in s.text]
+    assert skill.text.startswith("Harbour Gazette commentator Mara Lund argues: \u201c")
+    data = briefing.to_dict()
+    assert Briefing.model_validate(data).summary == briefing.summary  # the JSON reads back

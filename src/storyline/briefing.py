@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 SCHEMA: Final = "storyline.briefing/1"
 
@@ -38,6 +45,17 @@ class Citation(_Model):
 class CitedText(_Model):
     text: str
     citations: list[Citation]
+    # Beyond the contract: who argues an opinion the summary quotes ("Harbour Gazette commentator
+    # Mara Lund argues"); ``text`` is then ``attribution: “the source's sentence”``. Left out of
+    # the JSON when None, so a cited text keeps the contract's two keys.
+    attribution: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_empty_attribution(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("attribution") is None:
+            data.pop("attribution", None)
+        return data
 
 
 class Period(_Model):

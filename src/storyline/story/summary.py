@@ -12,7 +12,11 @@ rules of ``storyline.text``: stop words and what makes a sentence summary-worthy
    captions, bylines, headlines and boilerplate are not candidates. Two neighbouring sentences
    built in parallel (the same frame of words, different names: "... a failure in Washington.
    ... a success in Moscow.") are one candidate: either half alone tells one side of a contrast,
-   and the redundancy rule would never let the second join the first.
+   and the redundancy rule would never let the second join the first. Page furniture is no
+   candidate either: a line the cleaners' rules call a caption, credit, teaser or poll
+   (``storyline.read.furniture``, applied again to each document's lines), or a sentence that
+   reads as a caption or a teaser inside a paragraph (``furniture``: a photo credit, ", left,",
+   "The most telling detail ... was not in the statement.").
 2. **Salience** = ``position * exp(-position / position_tau) + agreement * agreement``
    (+ ``closing * exp(-rank_from_end / closing_tau)`` in an opinion or analysis piece, which
    states its thesis at the end as well as at the top):
@@ -55,15 +59,27 @@ rules of ``storyline.text``: stop words and what makes a sentence summary-worthy
    -0.27 / -0.16, both below the acceptance margins).
 4. **Length rule.** Sentences are added while the summary is shorter than ``words``: it stops
    at the budget and exceeds it by at most one sentence (the last one added).
-5. **Order.** Chronological where a date is known (an annotated event in the sentence, else the
-   source's publication date), then by position in its source, then by source: leads first.
-   One exception: a briefing names its story's core sources (``lead_sources``), and the first
-   sentence is always one of theirs, so an off-topic article filed with the story never opens
-   the summary, however early it is dated (``lead_first``).
+5. **Lead and order.** A briefing names its story's core sources (``lead_sources``): the first
+   sentence is the lead, chosen from them (``choose_lead``: salience plus credit for stating
+   who, when and where, less for an opinion, analysis or interview sentence or a quotation;
+   constants ``lead``), selected first when the plain selection missed it, so an off-topic
+   article filed with the story never opens the summary. The others follow in time
+   (``in_story_order``): the date of the annotated event a sentence states (a year unknown
+   says nothing), else its source's date (an undated source: the story's earliest publication
+   date, or the latest past event it reports when later), then position, then source.
+   **Anaphora** (``anaphora``): a sentence that opens with a pronoun ("It was last used in
+   1998.") is taken only with the sentence before it in its source and placed right after it;
+   when the greedy picks it first, that sentence comes instead (``stand_in``), or, when it is
+   no candidate or is redundant, the pronoun sentence is dropped. Single-event stories too:
+   the old measure (dropping every pronoun-initial sentence, -0.7 R-1) is not this rule.
 6. **Citations.** Each sentence cites its own span, then, per other source, the best-matching
    sentence when it states the same fact: of its sentences sharing most content words with the
    chosen one (TF-IDF cosine >= ``support.prefilter``, overlap >= ``support.lexical``), the
    best with embedding cosine >= ``support.embedding``.
+7. **Attribution.** An opinion or assessment is never stated as fact: a sentence of an opinion
+   or analysis piece, or an evaluative sentence of another, is quoted with who argues it
+   (``storyline.story.attribution``: "Harbour Gazette commentator Mara Lund argues: “...”"),
+   its citation unchanged; the words added count towards the length rule.
 """
 
 from __future__ import annotations
@@ -85,7 +101,15 @@ from storyline.annotate.embeddings import Embedder, SentenceVectors
 from storyline.briefing import Citation, CitedText
 from storyline.model import Document
 from storyline.read.dates import days_between
+from storyline.read.furniture import furniture_indexes
 from storyline.resources import DATA_DIR
+from storyline.story.attribution import (
+    attributed_text,
+    attribution,
+    attribution_rules,
+    needs_attribution,
+)
+from storyline.story.source_times import source_time
 from storyline.text import (
     STARTS_LIKE_SENTENCE,
     is_summary_worthy,
@@ -124,6 +148,9 @@ class Candidate:
     event: str = ""  # the date of the annotated event it states ("" when none)
     from_end: int = -1  # rank from the end in an argued piece (opinion, analysis); -1 otherwise
     frame: int = 0  # words of a parallel pair's second half that repeat the first's frame
+    leans: bool = False  # opens with a pronoun: reads only after the sentence before it
+    # Words the summary adds around it (who argues it): the first time its source is named, after.
+    added: tuple[int, int] = (0, 0)
     bag: dict[str, int] = field(default_factory=dict)
     names: frozenset[str] = frozenset()
 
@@ -190,21 +217,23 @@ def _date_of(start: int, end: int, events: list[tuple[int, int, str]], fallback:
 
 
 def build_candidates(documents: list[Document], config: dict[str, Any]) -> list[Candidate]:
-    known = sorted(d.published for d in documents if d.published)
-    default_date = known[0] if known else ""
+    published = sorted(d.published[:10] for d in documents if d.published)
+    default_date = published[0] if published else ""
     ids = {d.id for d in documents}
     candidates: list[Candidate] = []
     for index, document in enumerate(documents):
         copy = document.duplicate_of is not None and document.duplicate_of in ids
         events = _event_dates(document)
         first, position, previous = len(candidates), 0, -1
+        time = _source_date(document, default_date)
         for unit in worthy_units(document, config):
             if unit is None:
                 previous = -1
                 continue
             start, end, frame = unit
             event = _date_of(start, end, events, "")
-            date = event or document.published or default_date
+            # An event of unknown year ("XXXX-07-09") says nothing of the order.
+            date = event if event[:1].isdigit() else time
             candidates.append(Candidate(index, position, start, end, document.text[start:end], date,
                                         copy, previous, event, frame=frame))
             previous = len(candidates) - 1
@@ -212,6 +241,17 @@ def build_candidates(documents: list[Document], config: dict[str, Any]) -> list[
         if document.kind in ARGUED_KINDS:
             mark_from_end(candidates[first:])
     return candidates
+
+
+def _source_date(document: Document, default: str) -> str:
+    """The date a source's sentences are ordered by when they report no dated event: its
+    publication date; for an undated source, the story's earliest publication date, or later
+    when the latest past event it reports says so (``storyline.story.source_times``: a lower
+    bound, so never earlier than the story's start)."""
+    time = source_time(document)
+    if time is None:
+        return default
+    return time.date if not time.inferred else max(time.date, default)
 
 
 def worthy_spans(document: Document, config: dict[str, Any]) -> Iterator[tuple[int, int] | None]:
@@ -226,9 +266,12 @@ def worthy_units(document: Document, config: dict[str, Any]) -> Iterator[tuple[i
     """``worthy_spans`` with, per span, how many words of it repeat the frame of a parallel pair
     (0 for a single sentence)."""
     spans: list[tuple[int, int] | None] = []
+    furniture = furniture_lines(document.text)
     for start, end in _sentence_spans(document):
         start = trim_start(document.text, start, config)
-        spans.append((start, end) if is_summary_worthy(document.text[start:end], config) else None)
+        text = document.text[start:end]
+        worthy = is_summary_worthy(text, config) and not is_furniture(text, config)
+        spans.append((start, end) if worthy and not _overlaps(start, end, furniture) else None)
     index = 0
     while index < len(spans):
         first = spans[index]
@@ -240,6 +283,37 @@ def worthy_units(document: Document, config: dict[str, Any]) -> Iterator[tuple[i
         else:
             yield (*first, 0) if first else None
             index += 1
+
+
+def furniture_lines(text: str) -> list[tuple[int, int]]:
+    """The spans of the lines that are page furniture (captions, credits, teasers, polls), by
+    the cleaners' own rules (``storyline.read.furniture``): a line they let through, a text
+    handed in as it is, or a document stored before a rule was added."""
+    lines = text.split("\n")
+    dropped = furniture_indexes(lines)
+    spans, offset = [], 0
+    for index, line in enumerate(lines):
+        if index in dropped:
+            spans.append((offset, offset + len(line)))
+        offset += len(line) + 1
+    return spans
+
+
+def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(s < end and start < e for s, e in spans)
+
+
+@lru_cache(maxsize=4)
+def _furniture_patterns(captions: tuple[str, ...], teasers: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in (*captions, *teasers)))
+
+
+def is_furniture(sentence: str, config: dict[str, Any]) -> bool:
+    """A caption or a teaser inside a paragraph (``furniture`` of ``data/summarize.json``): a
+    photo credit ("(AP Photo/...)"), a position in a picture (", left,"), a sentence that
+    withholds what it announces ("The most telling detail ... was not in the statement.")."""
+    rules = config["furniture"]
+    return _furniture_patterns(tuple(rules["captions"]), tuple(rules["teasers"])).search(sentence) is not None
 
 
 def parallel_frame(text: str, first: tuple[int, int], second: tuple[int, int],
@@ -381,22 +455,57 @@ def dangling(candidate: Candidate, chosen: set[int], config: dict[str, Any]) -> 
             and candidate.previous not in chosen)
 
 
+def opens_with_pronoun(text: str, config: dict[str, Any]) -> bool:
+    """The sentence leans on the one before it: its first word (after a kept connective such
+    as "But") is a pronoun of ``anaphora.pronouns`` ("It was last used in 1998.")."""
+    rules = config["anaphora"]
+    words = [w.lower() for w in _WORD.findall(text[:80])[:3]]
+    if words and words[0] in rules["connectives"]:
+        words = words[1:]
+    if not words or words[0] not in rules["pronouns"]:
+        return False
+    # "This week ..." and "It is unclear whether ..." point at nothing before them.
+    if len(words) > 1 and words[0] in ("this", "that") and words[1] in rules["time_words"]:
+        return False
+    rest = text[text.lower().find(words[0]):]
+    return _expletive(rules["expletive"]).match(rest) is None
+
+
+@lru_cache(maxsize=2)
+def _expletive(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def stand_in(index: int, candidates: list[Candidate], chosen: Collection[int],
+             config: dict[str, Any]) -> int | None:
+    """What the summary takes for ``index``: itself when it reads alone (no opening pronoun, or
+    the sentence before it in its source is chosen), else that sentence before it, which names
+    what the pronoun points at (climbing while it opens with a pronoun too); None when no
+    sentence before it can stand in (the pronoun's antecedent is not a candidate)."""
+    for _ in range(config["anaphora"]["max_climb"] + 1):
+        candidate = candidates[index]
+        if candidate.previous in chosen or not candidate.leans:
+            return index
+        index = candidate.previous
+        if index < 0 or candidates[index].copy:
+            return None
+    return None
+
+
 # --- embeddings ----------------------------------------------------------------------------------
 
 def opening_vectors(documents: Sequence[Document], vectors: SentenceVectors, sentences: int = 3
                     ) -> Matrix:
-    """Per document, the normalised mean embedding of up to ``sentences`` of its opening summary
-    candidates (the first ``2 * sentences``): what it is about. Given the ``vectors`` the summary
-    used, most of these are known already (the lead prior makes them the sentences it embeds),
-    and those are taken first, so this costs at most one embedding per document. A document
-    with no candidate falls back to its first 400 characters."""
+    """Per document, the normalised mean embedding of its first ``sentences`` summary candidates:
+    what it is about. Always the same sentences, whatever the summary chose (an earlier version
+    preferred the openings the summary had embedded, so a change of selection could make a
+    source stand apart); most are embedded already, since the lead prior makes the summary
+    embed them. A document with no candidate falls back to its first 400 characters."""
     config = _config(None)
     rows = []
     for document in documents:
-        spans = itertools.islice(filter(None, worthy_spans(document, config)), sentences * 2)
-        opening = [document.text[start:end] for start, end in spans]
-        # Those already embedded first: the same signal at no cost.
-        texts = [t for t in opening if t in vectors][:sentences] or opening[:1]
+        spans = itertools.islice(filter(None, worthy_spans(document, config)), sentences)
+        texts = [document.text[start:end] for start, end in spans]
         texts = texts or [f"{document.title or ''}. {document.text[:400]}"]
         mean = vectors(texts).mean(axis=0)
         rows.append(mean / (np.linalg.norm(mean) or 1.0))
@@ -492,7 +601,7 @@ def select(candidates: list[Candidate], vectors: LazyVectors, lexical: Matrix, s
     pool = [i for i in range(len(candidates)) if not candidates[i].copy and i != first]
     chosen: list[int] = [] if first is None else [first]
     covered: set[str] = set() if first is None else set(candidates[first].names)
-    total = 0 if first is None else candidates[first].words
+    total = 0 if first is None else candidates[first].words + candidates[first].added[0]
     while total < words and pool:
         # Ties go to the earlier sentence, then the earlier source: the outcome never depends on luck.
         picked = set(chosen)
@@ -502,10 +611,26 @@ def select(candidates: list[Candidate], vectors: LazyVectors, lexical: Matrix, s
             pool.pop(0)  # redundant with a chosen sentence stays redundant
         if not pool:
             break
-        index = pool.pop(0)
-        chosen.append(index)
+        best = pool[0]
+        index = stand_in(best, candidates, picked, config)
+        if index != best:
+            # A dangling pronoun: its source's sentence before it comes instead (``best`` stays
+            # in the pool, to follow it later), or, when none can, it is dropped.
+            if index is None or index in picked or _redundant(index, chosen, candidates, vectors,
+                                                               lexical, config):
+                pool.pop(0)
+                continue
+            if index in pool:
+                pool.remove(index)
+        else:
+            pool.pop(0)
         covered |= candidates[index].names
-        total += candidates[index].words
+        # The words around an attributed sentence count: the full attribution the first time its
+        # source is named, the short one after.
+        named = any(candidates[o].source == candidates[index].source and candidates[o].added[0]
+                    for o in chosen)
+        total += candidates[index].words + candidates[index].added[1 if named else 0]
+        chosen.append(index)
     return chosen
 
 
@@ -555,28 +680,95 @@ def canonical_order(documents: Sequence[Document]) -> list[Document]:
     return sorted(documents, key=key)
 
 
-def _in_reading_order(chosen: list[int], candidates: list[Candidate]) -> list[int]:
-    """Chronological where a date is known, then by position in the source, then by source."""
-    return sorted(chosen, key=lambda i: (candidates[i].date, candidates[i].position, candidates[i].source))
+def in_story_order(chosen: list[int], candidates: list[Candidate], lead: int | None = None) -> list[int]:
+    """The lead first, then the others in time: by the date each reports (an annotated event,
+    else its source's time), then by position in its source, then by source. A sentence that
+    opens with a pronoun then moves right behind the sentence before it in its source (selection
+    only takes it with that sentence): the pronoun's antecedent is always the summary sentence
+    just before it."""
+    rest = sorted((i for i in chosen if i != lead),
+                  key=lambda i: (candidates[i].date[:10], candidates[i].position, candidates[i].source))
+    order = ([lead] if lead is not None else []) + rest
+    present = set(order)
+    for index in sorted(rest, key=lambda i: (candidates[i].source, candidates[i].position)):
+        before = candidates[index].previous
+        if before in present and candidates[index].leans:
+            order.remove(index)
+            order.insert(order.index(before) + 1, index)
+    return order
 
 
-# --- entry point ---------------------------------------------------------------------------------
+# --- the lead and the words around an opinion ----------------------------------------------------
 
-def lead_first(chosen: list[int], candidates: list[Candidate], salience: list[float],
-               lead: Collection[int]) -> tuple[list[int], int | None]:
-    """``chosen`` (in reading order) with its first sentence from a ``lead`` source: the
-    earliest chosen sentence of one moved to the front, so the order is disturbed as little as
-    possible. When none was chosen: ``chosen`` unchanged and the best lead candidate (by
-    salience, then position, then source) to select again with, as its first sentence."""
-    if not chosen or candidates[chosen[0]].source in lead:
-        return chosen, None
-    own = [i for i in chosen if candidates[i].source in lead]
-    if own:
-        return [own[0], *(i for i in chosen if i != own[0])], None
-    pool = [i for i, c in enumerate(candidates) if c.source in lead and not c.copy]
-    if not pool:
-        return chosen, None  # the core has no summary-worthy sentence: nothing to lead with
-    return chosen, min(pool, key=lambda i: (-salience[i], candidates[i].position, candidates[i].source))
+def choose_lead(candidates: list[Candidate], documents: list[Document], salience: list[float],
+                lead: Collection[int], config: dict[str, Any]) -> int | None:
+    """The sentence that opens the summary: what happened, who, when and where, from a core
+    source (``lead``). Among the core sources' first ``lead.window`` candidates (any of theirs
+    when none is that early), the best by salience plus ``lead.fact`` for each of who (a
+    person, organisation or group named), when (a date or time, or a dated event) and where (a
+    place) it states, less ``lead.argued`` in an opinion, analysis or interview (a lead reports)
+    and ``lead.quoted`` for a quotation (a lead says what happened, not what was said). Never a
+    sentence that opens with a pronoun: a lead has nothing before it. None when the core has
+    no candidate."""
+    rules = config["lead"]
+    pool = [i for i, c in enumerate(candidates) if c.source in lead and not c.copy and not c.leans]
+    early = [i for i in pool if candidates[i].position < rules["window"]] or pool
+    if not early:
+        return None
+
+    def value(i: int) -> float:
+        candidate, document = candidates[i], documents[candidates[i].source]
+        score: float = salience[i] + float(rules["fact"]) * len(lead_facts(document, candidate))
+        if document.kind in ARGUED_KINDS or document.kind == "interview":
+            score -= rules["argued"]
+        if _QUOTE_MARK.search(candidate.text):
+            score -= rules["quoted"]
+        return score
+
+    return max(early, key=lambda i: (value(i), -candidates[i].position, -candidates[i].source))
+
+
+_QUOTE_MARK = re.compile("[\"\u201c\u201d]")
+_WHO = frozenset({"PERSON", "ORG", "NORP"})
+_WHERE = frozenset({"GPE", "LOC", "FAC"})
+
+
+def lead_facts(document: Document, candidate: Candidate) -> set[str]:
+    """Which of who, when and where the sentence states, by its annotations (named entities,
+    temporal expressions, a dated event); without annotations, a capitalised name counts as who."""
+    notes = document.annotations
+    found = {"when"} if candidate.event else set()
+    if notes is None or not notes.mentions:
+        return found | ({"who"} if candidate.names else set())
+    start, end = candidate.start, candidate.end
+    for mention in notes.mentions:
+        if mention.start < end and start < mention.end:
+            found |= {"who"} if mention.label in _WHO else {"where"} if mention.label in _WHERE else set()
+    if any(t.start < end and start < t.end and t.type in ("DATE", "TIME") for t in notes.timexes):
+        found.add("when")
+    return found
+
+
+def cited_sentences(order: list[int], candidates: list[Candidate], documents: list[Document],
+                    supporters: dict[int, list[int]], config: dict[str, Any]) -> list[CitedText]:
+    """Each chosen sentence with its citations (its own span first); an opinion or assessment
+    is said to be its author's (``storyline.story.attribution``), the author named in full the
+    first time and by name alone after."""
+    rules = attribution_rules(config)
+    named: set[int] = set()
+    summary = []
+    for i in order:
+        candidate = candidates[i]
+        document = documents[candidate.source]
+        citations = [_cite(candidates[j], documents) for j in [i, *supporters[i]]]
+        if needs_attribution(document, candidate.start, candidate.end, rules):
+            who = attribution(document, rules, again=candidate.source in named)
+            named.add(candidate.source)
+            summary.append(CitedText(text=attributed_text(who, candidate.text), citations=citations,
+                                     attribution=who))
+        else:
+            summary.append(CitedText(text=candidate.text, citations=citations))
+    return summary
 
 
 def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder | None = None,
@@ -590,8 +782,8 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     ``topics``: the story's agenda issues, each as the ``(source id, start, end)`` spans about
     it; a multi-event summary earns credit for covering each one (step 3b).
     ``lead_sources``: the ids of the sources that may supply the first sentence (the story's
-    core, see ``storyline.story.brief``); the earliest chosen sentence of one comes first, or,
-    when none was chosen, the best of theirs is chosen first and selection runs again.
+    core, see ``storyline.story.brief``): the lead comes from them (``choose_lead``; selection
+    runs again with it first when it was not chosen). None: no lead, the summary in time order.
     """
     settings = _config(config)
     ordered = canonical_order([d for d in documents if d.text and d.text.strip()])
@@ -599,8 +791,14 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     if not candidates or words <= 0:
         return []
     stop = stop_words()
+    rules = attribution_rules(settings)
     for candidate in candidates:
         candidate.bag = content_bag(candidate.text, stop)
+        candidate.leans = opens_with_pronoun(candidate.text, settings)
+        document = ordered[candidate.source]
+        if needs_attribution(document, candidate.start, candidate.end, rules):
+            candidate.added = (len(attribution(document, rules).split()),
+                               len(attribution(document, rules, again=True).split()))
         candidate.names = names_of(candidate.text, stop, settings) | (
             {"@" + candidate.event[:10]} if candidate.event else set())
     if span_days(ordered) > settings["multi_event"]["min_span_days"]:
@@ -611,20 +809,15 @@ def summarize(documents: list[Document], *, words: int = 250, embedder: Embedder
     lexical = lexical_similarity(candidates)
     space = vectors.matrix() if settings["agreement_space"] == "embedding" else lexical
     salience = scores(candidates, agreement(space, candidates), settings)
-    chosen = _in_reading_order(select(candidates, vectors, lexical, salience, words, settings),
-                               candidates)
+    chosen = select(candidates, vectors, lexical, salience, words, settings)
+    lead = None
     if lead_sources is not None:
-        lead = {k for k, d in enumerate(ordered) if (d.id or "") in lead_sources}
-        chosen, first = lead_first(chosen, candidates, salience, lead)
-        if first is not None:
-            chosen = _in_reading_order(
-                select(candidates, vectors, lexical, salience, words, settings, first), candidates)
-            chosen = [first, *(i for i in chosen if i != first)]
+        core = {k for k, d in enumerate(ordered) if (d.id or "") in lead_sources}
+        lead = choose_lead(candidates, ordered, salience, core, settings)
+        if lead is not None and lead not in chosen:
+            chosen = select(candidates, vectors, lexical, salience, words, settings, lead)
+    order = in_story_order(chosen, candidates, lead)
     # Embed every possible supporter in one batch rather than pair by pair.
-    vectors.ensure([j for i in chosen for j in [i, *_lexical_partners(i, candidates, lexical, settings)]])
-    summary = []
-    for i in chosen:
-        cited = [i, *supporting(i, candidates, vectors, lexical, settings)]
-        citations = [_cite(candidates[j], ordered) for j in cited]
-        summary.append(CitedText(text=candidates[i].text, citations=citations))
-    return summary
+    vectors.ensure([j for i in order for j in [i, *_lexical_partners(i, candidates, lexical, settings)]])
+    supporters = {i: supporting(i, candidates, vectors, lexical, settings) for i in order}
+    return cited_sentences(order, candidates, ordered, supporters, settings)

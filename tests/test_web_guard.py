@@ -398,23 +398,34 @@ def test_a_full_queue_answers_503_with_retry_after(tmp_path: Path, stalling: Sta
 
 
 @pytest.mark.parametrize("bad", [
-    ("records.jsonl", b'{"text": "A lone surrogate \\ud800 in an otherwise ordinary record."}\n'),
     ("junk.bin", bytes(range(256)) * 16),
     ("broken.jsonl", b'{"text": "unterminated\n'),
 ])
 def test_a_bad_upload_beside_a_good_one_is_reported_and_the_good_one_kept(
     client: TestClient, bad: tuple[str, bytes]
 ) -> None:
+    job = _upload_between_good_files(client, bad)
+    assert job["added"] == ["S1", "S2"], "both good files stored"
+    assert [error["origin"].split(":")[0] for error in job["errors"]] == [bad[0]]
+
+
+def test_a_lone_surrogate_upload_is_repaired_and_stored_with_its_neighbours(client: TestClient) -> None:
+    # As on the command line: the lone surrogate becomes U+FFFD and the record is kept.
+    job = _upload_between_good_files(
+        client, ("records.jsonl", b'{"text": "A lone surrogate \\ud800 in an otherwise ordinary record."}\n'))
+    assert job["added"] == ["S1", "S2", "S3"] and not job["errors"]
+
+
+def _upload_between_good_files(client: TestClient, bad: tuple[str, bytes]) -> dict[str, Any]:
     files = [("files", ("good.txt", HARBOUR.encode(), "text/plain")),
              ("files", (bad[0], bad[1], "application/octet-stream")),
              ("files", ("later.txt", ORCHARD.encode(), "text/plain"))]
     answer = client.post("/add", data={"new_story": "Uploads"}, files=files, follow_redirects=False)
     assert answer.status_code == 303
-    job = wait_for_job(client, answer.headers["location"])
+    job: dict[str, Any] = wait_for_job(client, answer.headers["location"])
     assert job["state"] == "done", job
-    assert job["added"] == ["S1", "S2"], "both good files stored"
-    assert [error["origin"].split(":")[0] for error in job["errors"]] == [bad[0]]
     assert job["done"] == job["total"]
+    return job
 
 
 def test_the_host_pool_lets_other_hosts_pass_a_busy_one() -> None:

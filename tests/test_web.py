@@ -9,9 +9,6 @@ browser.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 
 from storyline.cli import main
@@ -28,6 +24,7 @@ from storyline.web import create_app
 from storyline.web.highlight import marked_source
 
 from conftest import screenshot
+from live_server import uvicorn_serving
 
 JOB_SECONDS = 180  # an ingest annotates and re-briefs the story; CI machines are slow
 # Invented articles (our own words).
@@ -116,21 +113,8 @@ def live(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Iterator[
 @contextmanager
 def serving(db: Path) -> Iterator[LiveApp]:
     """The app over ``db`` served by uvicorn on a free port of 127.0.0.1 while the block runs."""
-    app = create_app(str(db), allow_private=True)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield LiveApp(f"http://127.0.0.1:{sock.getsockname()[1]}", db)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with uvicorn_serving(create_app(str(db), allow_private=True)) as address:
+        yield LiveApp(f"http://{address}", db)
 
 
 def cited_text(live: LiveApp, source: str, start: int, end: int) -> str:

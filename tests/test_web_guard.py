@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 
 from storyline.pipeline.documents import ingest
@@ -26,6 +25,8 @@ from storyline.store.sqlite import SQLiteStore
 from storyline.web import Limits, create_app
 from storyline.web.requests import Bounds
 from storyline.web.service import ANALYSIS_LOCK
+
+from live_server import uvicorn_serving
 
 LOCAL = "http://localhost"
 HUGE = "9" * 30  # a number no SQLite row can have
@@ -280,20 +281,8 @@ def test_more_text_than_one_request_may_analyse_is_refused(tmp_path: Path) -> No
 def served(db: Path, **options: Any) -> Iterator[tuple[str, Any]]:
     """The app over ``db`` served by uvicorn on a free port of 127.0.0.1 while the block runs."""
     app = create_app(str(db), **options)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"127.0.0.1:{sock.getsockname()[1]}", app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with uvicorn_serving(app) as address:
+        yield address, app
 
 
 def test_the_analysis_stops_when_the_client_leaves(tmp_path: Path) -> None:

@@ -342,3 +342,19 @@ def test_the_same_text_twice_in_one_ingest_is_filed_once(tmp_path: Path) -> None
     assert report.ok and report.new == ["S1"] and report.already_stored == ["S1"]
     assert report.stories == {"S1": report.stories["S1"]}
 
+
+
+def test_a_gzipped_file_that_inflates_like_a_bomb_is_refused_and_the_rest_goes_on(tmp_path: Path) -> None:
+    import gzip
+
+    bomb = tmp_path / "tags.html.gz"
+    bomb.write_bytes(gzip.compress(b"<p>" * 500_000))  # 1.5 MB of tags in a few kilobytes
+    page = tmp_path / "page.html.gz"
+    page.write_bytes(gzip.compress(
+        b"<html><body><article><h1>Ferry back in service</h1><p>The night ferry to Skarholm sailed "
+        b"again on Friday after both engines were rebuilt at the Veldhaven yard.</p></article></body></html>"))
+    read = list(read_inputs([str(bomb), str(page)]))
+    errors = [item for item in read if isinstance(item, InputError)]
+    assert [str(e.origin) for e in errors] == [str(bomb)]
+    assert "compression bomb" in errors[0].reason
+    assert [item.origin for item in read if isinstance(item, Source)] == [str(page)]

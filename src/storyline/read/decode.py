@@ -31,6 +31,12 @@ from storyline.model import Mode
 # News articles are well under 1 MB even as full HTML pages; anything larger is almost surely
 # not an article, and the cap keeps one bad input from exhausting memory.
 MAX_INPUT_BYTES = 20 * 1024 * 1024
+# Decompressed output is produced at most this much at a time, then counted against the cap.
+INFLATE_PIECE_BYTES = 64 * 1024
+# Web pages inflate 3 to 15 times; past a first piece, anything that inflates more than this is a
+# bomb (a response or a ``.gz`` file). The size cap alone is not enough: 2 KB of gzip inflate to
+# 2 MB of "<p>" tags, half a million elements, which take the HTML cleaner a gigabyte and minutes.
+MAX_INFLATE_RATIO = 50
 MEGABYTE = 1024 * 1024
 
 # How much of the start of the data the binary and HTML checks look at.

@@ -38,17 +38,11 @@ import httpx
 
 from storyline.errors import InputProblem
 from storyline.model import Hints, Mode, Source
-from storyline.read.decode import decode_bytes, sniff_mode
+from storyline.read.decode import INFLATE_PIECE_BYTES, MAX_INFLATE_RATIO, decode_bytes, sniff_mode
 
 TIMEOUT_SECONDS = 20.0  # per network operation, and for the whole fetch including redirects
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # decompressed body; articles are far smaller
 MAX_REDIRECTS = 5
-# Decompressed output is produced at most this much at a time, then counted against the cap.
-INFLATE_PIECE_BYTES = 64 * 1024
-# Web pages inflate 3 to 15 times; past a first piece, a body that inflates more than this is a
-# bomb. The size cap alone is not enough: 2 KB of gzip inflate to 2 MB of "<p>" tags, half a
-# million elements, which take the HTML cleaner a gigabyte and minutes.
-MAX_INFLATE_RATIO = 50
 PROJECT_URL = "https://example.org/storyline"  # placeholder until the project has a home page
 
 try:

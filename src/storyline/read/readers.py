@@ -58,6 +58,8 @@ from warcio.recordloader import ArcWarcRecord
 from storyline.errors import InputProblem
 from storyline.model import Hints, InputError, Mode, Source
 from storyline.read.decode import (
+    INFLATE_PIECE_BYTES,
+    MAX_INFLATE_RATIO,
     MAX_INPUT_BYTES,
     MEGABYTE,
     BinaryContent,
@@ -346,6 +348,9 @@ def read_capped(path: Path) -> bytes:
         data = stream.read(MAX_INPUT_BYTES + 1)
     if len(data) > MAX_INPUT_BYTES:
         raise InputProblem(f"decompressed file is over the {SIZE_LIMIT} limit")
+    if len(data) > INFLATE_PIECE_BYTES and len(data) > MAX_INFLATE_RATIO * path.stat().st_size:
+        raise InputProblem(f"file inflates to over {MAX_INFLATE_RATIO} times its compressed size; "
+                           "refused as a compression bomb")
     return data
 
 

@@ -266,7 +266,12 @@ def test_story_briefing_is_made_once_and_remade_when_the_story_changes(story_db:
         assert client.get("/api/stories").json()[0]["title"] == briefing.title
         with SQLiteStore(db) as store:
             store.add_to_story(1, ["S3"])
-        changed = client.get("/api/stories/1/briefing")
+        with client.app.state.settings.analyst.exclusive():  # the analysis is busy elsewhere
+            meanwhile = client.get("/api/stories/1/briefing")  # answered at once, not waiting
+        assert meanwhile.headers["Storyline-Briefing"] == "updating"
+        assert meanwhile.json()["generated_at"] == first.json()["generated_at"]
+        changed = client.get("/api/stories/1/briefing", params={"wait": "true"})
+        assert "Storyline-Briefing" not in changed.headers
         assert [s["id"] for s in changed.json()["sources"]] == ["S1", "S2", "S3"]
         shorter = client.get("/api/stories/1/briefing", params={"words": 40})
         assert shorter.status_code == 200 and shorter.json()["words"] == 50  # the nearest kept length

@@ -24,7 +24,6 @@ from storyline.pipeline.documents import ingest
 from storyline.store.sqlite import SQLiteStore
 from storyline.web import Limits, create_app
 from storyline.web.requests import Bounds
-from storyline.web.service import ANALYSIS_LOCK
 
 from live_server import uvicorn_serving
 
@@ -293,7 +292,7 @@ def test_the_analysis_stops_when_the_client_leaves(tmp_path: Path) -> None:
     body = json.dumps({"documents": [HARBOUR, ORCHARD], "words": 50}).encode()
     with served(tmp_path / "leave.db") as (address, app):
         host, port = address.split(":")
-        with ANALYSIS_LOCK:
+        with app.state.settings.analyst.exclusive():
             client = socket.create_connection((host, int(port)))
             client.sendall(b"POST /api/briefings HTTP/1.1\r\nHost: " + address.encode()
                            + b"\r\nContent-Type: application/json\r\nContent-Length: "

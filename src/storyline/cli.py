@@ -292,7 +292,7 @@ def _web_app(host: str, allowed_hosts: Sequence[str], db_url: str | None, allow_
         names.append(host)  # the address it listens on is a name it answers to
     return create_app(db_url, token=os.environ.get(TOKEN_ENV) or None, public=not is_loopback(host),
                       allow_private=allow_private, read_token=os.environ.get(READ_TOKEN_ENV) or None,
-                      hosts=[name for name in names if name.strip()])
+                      hosts=[name for name in names if name.strip()], analysis_process=True)
 
 
 @main.command("docs")

@@ -286,6 +286,10 @@ class BriefingCache(Protocol):
 
     def cached_briefing(self, story: int, words: int, documents_key: str) -> str | None: ...
 
+    def latest_briefing(self, story: int, words: int) -> tuple[str, str] | None:
+        """(documents key, JSON) of the story's last briefing at ``words``, current or not."""
+        ...
+
     def save_briefing(
         self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
     ) -> None: ...

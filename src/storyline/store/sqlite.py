@@ -792,6 +792,14 @@ class SQLiteStore:
         ).fetchone()
         return row[0] if row else None
 
+    def latest_briefing(self, story: int, words: int) -> tuple[str, str] | None:
+        """(documents key, JSON) of the story's last briefing at ``words``, current or not."""
+        row = self._conn.execute(
+            "SELECT documents_key, data FROM briefings WHERE story = ? AND words = ?"
+            " ORDER BY created_at DESC LIMIT 1", (story, words),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
     def save_briefing(
         self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
     ) -> None:

@@ -24,11 +24,13 @@ from storyline.story.brief import DEFAULT_WORDS
 from storyline.web.requests import (
     MAX_ID, Settings, error_response, holds_write_token, source_key, story_key, token_problem,
 )
-from storyline.web.service import Article, Gone, Jobs, brief_articles, originals, read_articles
+from storyline.web.analysis import Gone
+from storyline.web.service import Article, Jobs, brief_articles, originals, read_articles
 
 router = APIRouter(prefix="/api", tags=["API"])
 MIN_WORDS, MAX_WORDS = 20, 5000  # as `storyline brief --words`
 SEARCH_LIMIT = 50
+BRIEFING_STATE_HEADER = "Storyline-Briefing"  # "updating": the previous briefing, a new one is on its way
 DISCONNECT_POLL_SECONDS = 0.25
 
 
@@ -184,7 +186,7 @@ def _briefing_of(body: BriefingRequest, settings: Settings, cancelled: Callable[
         reasons = "; ".join(str(error) for error in errors)
         raise HTTPException(422, f"no usable article: {reasons}")
     _check_analysis_size(originals(documents), settings)
-    data = brief_articles(documents, body.words, registry, cancelled=cancelled,
+    data = brief_articles(documents, body.words, settings.analyst, registry, cancelled=cancelled,
                           batch=settings.bounds.annotate_batch).to_dict()
     if errors:
         data["errors"] = [error.to_dict() for error in errors]
@@ -291,19 +293,30 @@ def _story_or_404(store: Store, key: str | int) -> StoryInfo:
 def story_briefing(
     story_id: str, request: Request,
     words: int = Query(DEFAULT_WORDS, ge=MIN_WORDS, le=MAX_WORDS, description="summary length"),
+    wait: bool = Query(False, description="when the story changed: wait for its new briefing"),
 ) -> Response:
     """The briefing of a stored story (by id or name); made once, then served from the store
-    until the story's documents change. A merged story's redirects (303) to its successor's."""
+    until the story's documents change. A merged story's redirects (303) to its successor's.
+
+    When sources were added or removed since the last briefing, that briefing is answered at
+    once with the header ``Storyline-Briefing: updating`` while the new one is made; with
+    ``wait=true`` the answer waits for the new one."""
     with settings_of(request).store() as store:
         story = _story_or_404(store, story_id)
         if story.merged_into is not None:
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"/api/stories/{story.merged_into}/briefing{query}", status_code=303)
-        found = request.app.state.briefings.get(store, story.id, briefing_words(request, words))
+        briefings = request.app.state.briefings
+        length = briefing_words(request, words)
+        found = (briefings.get if wait else briefings.current_or_previous)(store, story.id, length)
         place = storyline_place(store, story.id)
+        current = found is not None and found[0] == store.story_documents_key(story.id)
     if found is None:
         raise HTTPException(404, f"story {story_id!r} has no documents yet")
-    return JSONResponse(found[1].with_storyline(place).to_dict())
+    # While sources added since are analysed, the previous briefing is served at once, and the
+    # header says so (a client that needs the new one asks again).
+    return JSONResponse(found[1].with_storyline(place).to_dict(),
+                        headers={} if current else {BRIEFING_STATE_HEADER: "updating"})
 
 
 # --------------------------------------------------------------------------- curation

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from storyline import __version__
 from storyline.errors import UsageError
 from storyline.story.brief import DEFAULT_WORDS
+from storyline.web.analysis import AnalysisProcess, InProcess
 from storyline.web.guard import LOOPBACK_HOSTS, Guard, allowed_hosts
 from storyline.web.requests import MEGABYTE, Bounds, Limits, Settings, error_response
 from storyline.web.service import Jobs, StoryBriefings
@@ -60,6 +61,7 @@ def create_app(
     read_token: str | None = None,
     hosts: Sequence[str] = (),
     bounds: Bounds = Bounds(),
+    analysis_process: bool = False,
 ) -> FastAPI:
     """The web app and HTTP API over the database at ``db_url`` (see ``storyline.store.open_store``).
 
@@ -67,23 +69,28 @@ def create_app(
     ``allow_private``: URL fetches may reach private and loopback addresses (tests, intranets).
     ``read_token``: reads need it (or ``token``) too. ``hosts``: the names the ``Host`` header
     may carry besides the loopback names (``"*"``: any). ``bounds``: the cost bounds.
+    ``analysis_process``: annotate and brief in a process of their own, at a lower priority,
+    so that reads never wait behind them (``storyline serve`` does; see
+    ``storyline.web.analysis``); else in this process, one job at a time.
     """
     if public and not token:
         raise UsageError(
             f"refusing to serve on a non-loopback address without a token: set {TOKEN_ENV} "
             "(writes will then need 'Authorization: Bearer <token>'), or serve on 127.0.0.1"
         )
+    analyst = AnalysisProcess() if analysis_process else InProcess()
     settings = Settings(db_url, token or None, allow_private, limits, words, read_token or None,
-                        allowed_hosts([*LOOPBACK_HOSTS, *hosts]), bounds)
+                        allowed_hosts([*LOOPBACK_HOSTS, *hosts]), bounds, analyst)
     with settings.store():  # fail now on a bad URL (and migrate an older store)
         pass
-    briefings = StoryBriefings()
-    jobs = Jobs(settings.store, settings.fetcher, briefings, words, bounds)
+    briefings = StoryBriefings(analyst, db_url)
+    jobs = Jobs(settings.store, settings.fetcher, briefings, words, analyst, bounds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         jobs.shutdown()
+        analyst.close()
 
     app = FastAPI(
         title="Storyline", version=__version__, lifespan=lifespan,

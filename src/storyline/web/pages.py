@@ -111,21 +111,26 @@ def briefing_page(request: Request, story_id: str,
         memo = _rendered.get(memo_key)
         if isinstance(memo, str) and not news:
             return _visited(_briefing_response(memo), story.id, now)
-        found = request.app.state.briefings.get(store, story.id, words)
+        briefings = request.app.state.briefings
+        # What is new since a visit cites the new sources: that page waits for their briefing.
+        found = (briefings.get if news else briefings.current_or_previous)(store, story.id, words)
         if found is None:
             return _visited(page(request, "empty_story.html", story=story), story.id, now)
         key, briefing = found
+        updating = key != memo_key[3]
         briefing = briefing.with_storyline(place)
-        section = news_since_visit(store, story.id, briefing, visited) if visited and news else None
+    settings = settings_of(request)
+    section = (news_since_visit(settings.analyst, settings.db_url, story.id, briefing, visited)
+               if visited and news else None)
     nav = request.app.state.templates.get_template("story_nav.html").render(
-        story=story, briefing=briefing, words=words)
+        story=story, briefing=briefing, words=words, updating=updating)
     # A length the visitor chose carries over to the sources and to the storyline's stories.
     length = "" if words == settings_of(request).words else f"words={words}"
     html = render_html(briefing.with_new_since(section) if section else briefing,
                        source_url=lambda source: address(f"/sources/{source}", f"story={story.id}", length),
                        chrome=Chrome(stylesheet="/static/app.css", navigation=nav),
                        story_url=lambda other: address(f"/stories/{other}", length))
-    if section is None:  # a page with the visitor's own section is theirs alone
+    if section is None and not updating:  # a page with the visitor's own section is theirs alone
         _rendered.put(_page_key(request, story.id, words, key, place), html)
     return _visited(_briefing_response(html), story.id, now)
 
@@ -181,7 +186,7 @@ def _story_or_404(store: Store, story_id: str | int) -> StoryInfo:
 def _briefing_or_none(request: Request, store: Store, story: StoryInfo,
                       words: int | None = None) -> Briefing | None:
     length = briefing_words(request, words or settings_of(request).words)
-    found = request.app.state.briefings.get(store, story.id, length)
+    found = request.app.state.briefings.current_or_previous(store, story.id, length)
     return found[1] if found else None
 
 

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from storyline.read.fetch import Fetcher
 from storyline.resources import read_data
 from storyline.store import Store, open_store
+from storyline.web.analysis import Analyst, InProcess
 
 MEGABYTE = 1024 * 1024
 WEB: dict[str, Any] = read_data("web.json")  # the cost bounds, documented in the file
@@ -63,6 +64,7 @@ class Settings:
     read_token: str | None = None
     hosts: frozenset[str] = frozenset()
     bounds: Bounds = Bounds()
+    analyst: Analyst = field(default_factory=InProcess, compare=False)
     _stores: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @contextmanager

@@ -2,9 +2,9 @@
 background ingest jobs. Everything here is a small wrapper over the library (pipeline, brief,
 store); the routes stay thin.
 
-The NLP models are shared by every request of the process, and spaCy does not promise that one
-pipeline may parse in several threads at once: all annotation and briefing work takes
-``ANALYSIS_LOCK``. On a two-core machine that costs nothing, since that work is CPU-bound anyway.
+All annotation and briefing work goes to the app's ``Analyst`` (``storyline.web.analysis``):
+one job at a time, in the server's own process or, under ``storyline serve``, in an analysis
+process of its own, so that reads never wait behind it.
 
 What one request may cost is bounded here too: a briefing of posted articles analyses each
 distinct text once (copies are folded), and stops between batches once its client has gone;
@@ -37,17 +37,14 @@ from storyline.pipeline.documents import extract_sources, ingest_sources
 from storyline.read.fetch import Fetcher
 from storyline.read.readers import fetch_url, read_file
 from storyline.store import Store
+from storyline.web import analysis
+from storyline.web.analysis import Analyst, Gone
 from storyline.web.hostpool import HostPool, host_of
 from storyline.web.requests import Bounds
 
-ANALYSIS_LOCK = threading.Lock()
 StoreOpener = Callable[[], AbstractContextManager[Store]]
 FetcherFactory = Callable[[], Fetcher]
 Cancelled = Callable[[], bool]  # whether the work's requester has gone
-
-
-class Gone(Exception):
-    """The client of a request went away: its analysis stopped."""
 
 
 def _never() -> bool:
@@ -151,23 +148,13 @@ def originals(documents: Sequence[Document]) -> list[Document]:
     return [document for document in documents if not document.duplicate_of]
 
 
-def brief_articles(documents: list[Document], words: int, registry: Registry | None = None,
+def brief_articles(documents: list[Document], words: int, analyst: Analyst, registry: Registry | None = None,
                    *, cancelled: Cancelled = _never, batch: int = 4) -> Briefing:
     """The briefing of documents read from a request; ``registry``: the database's outlets.
     Copies (``duplicate_of``) are listed, never annotated; the originals are annotated
-    ``batch`` at a time, each batch taking its turn on the models, and the work stops
-    (``Gone``) between batches once ``cancelled`` says the client has gone."""
-    from storyline.pipeline.stories import annotated  # loads the models on first use
-    from storyline.story.brief import brief_documents
-
-    distinct = originals(documents)
-    for start in range(0, len(distinct), max(1, batch)):
-        with ANALYSIS_LOCK:
-            _stop(cancelled)
-            annotated(distinct[start:start + batch])
-    with ANALYSIS_LOCK:
-        _stop(cancelled)
-        return brief_documents(documents, words=words, registry=registry)
+    ``batch`` at a time, and the work stops (``Gone``) between batches once ``cancelled`` says
+    the client has gone."""
+    return analyst.run(analysis.brief, documents, words, registry, batch, cancelled=cancelled)
 
 
 class Memo:
@@ -195,10 +182,17 @@ class Memo:
 
 class StoryBriefings:
     """The briefing of a stored story: served from the ``briefings`` table while the story's
-    documents are unchanged (``Store.story_documents_key``), made anew (and stored) when they
-    changed. Only one thread makes a given story's briefing at a time."""
+    documents are unchanged (``Store.story_documents_key``), made anew (and stored) by the
+    ``analyst`` when they changed. Only one thread makes a given story's briefing at a time.
 
-    def __init__(self) -> None:
+    ``get`` waits for a new briefing; ``current_or_previous`` does not when the story has an
+    earlier one: it answers with that (its key then differs from the story's documents key)
+    while the new one is made in the background. A reader must not wait seconds behind the
+    analysis queue because a writer has just added a source."""
+
+    def __init__(self, analyst: Analyst, db_url: str | None) -> None:
+        self._analyst = analyst
+        self._db_url = db_url
         self._parsed = Memo()
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -222,13 +216,35 @@ class StoryBriefings:
         if found is not None:
             return found
         with self._lock(story):
-            return self.cached(store, story, words) or self._make(store, story, words)
+            return self.cached(store, story, words) or self._make(story, words)
 
-    def _make(self, store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
-        from storyline.pipeline.stories import stored_briefing
+    def current_or_previous(self, store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
+        """The current briefing when there is one, else the story's previous briefing while
+        the current one is made in the background; else (no briefing yet) as ``get``."""
+        found = self.cached(store, story, words)
+        if found is not None:
+            return found
+        previous = store.latest_briefing(story, words)
+        if previous is None:
+            return self.get(store, story, words)
+        key, data = previous
+        threading.Thread(target=self._refresh, args=(story, words), daemon=True,
+                         name=f"storyline-briefing-{story}").start()
+        return key, _parsed_briefing(self._parsed, (story, words, key), data)
 
-        with ANALYSIS_LOCK:
-            made = stored_briefing(store, story, words)
+    def _refresh(self, story: int, words: int) -> None:
+        lock = self._lock(story)
+        if not lock.acquire(blocking=False):
+            return  # already being made
+        try:
+            self._make(story, words)
+        except Exception:  # noqa: BLE001 - a background refresh; the next read tries again
+            pass
+        finally:
+            lock.release()
+
+    def _make(self, story: int, words: int) -> tuple[str, Briefing] | None:
+        made = self._analyst.run(analysis.story_briefing, self._db_url, story, words)
         if made is not None:
             self._parsed.put((story, words, made[0]), made[1])
         return made
@@ -238,14 +254,20 @@ class StoryBriefings:
             return self._locks.setdefault(story, threading.Lock())
 
 
-def news_since_visit(store: Store, story: int, briefing: Briefing, visited: datetime
-                     ) -> NewSince | None:
-    """What was filed into the story after the visitor's last visit (None: nothing was),
-    under the analysis lock (it may annotate and embed)."""
-    from storyline.pipeline.stories import new_since_visit
+def _parsed_briefing(memo: Memo, key: object, data: str) -> Briefing:
+    found = memo.get(key)
+    if isinstance(found, Briefing):
+        return found
+    briefing = Briefing.model_validate_json(data)
+    memo.put(key, briefing)
+    return briefing
 
-    with ANALYSIS_LOCK:
-        return new_since_visit(store, story, briefing, visited)
+
+def news_since_visit(analyst: Analyst, db_url: str | None, story: int, briefing: Briefing,
+                     visited: datetime) -> NewSince | None:
+    """What was filed into the story after the visitor's last visit (None: nothing was), made
+    by the analyst (it may annotate and embed)."""
+    return analyst.run(analysis.new_since, db_url, story, briefing, visited)
 
 
 JobState = Literal["queued", "running", "done", "failed"]
@@ -288,8 +310,9 @@ class Jobs:
     models), in the order their pages arrived. At most ``bounds.queued_jobs`` wait or run."""
 
     def __init__(self, open_store: StoreOpener, fetcher: FetcherFactory, briefings: StoryBriefings,
-                 words: int, bounds: Bounds = Bounds()) -> None:
+                 words: int, analyst: Analyst, bounds: Bounds = Bounds()) -> None:
         self._open_store = open_store
+        self._analyst = analyst
         self._fetcher = fetcher
         self._briefings = briefings
         self._words = words
@@ -365,7 +388,7 @@ class Jobs:
             with self._open_store() as store:
                 for index, article in enumerate(articles):
                     job.stage = f"reading and annotating {article.origin}"
-                    self._ingest(job, article, fetched.get(index), store)
+                    self._ingest(job, article, fetched.get(index), store, self._analyst)
                 job.done = job.total
                 if job.added:
                     job.stage = "writing the briefing"
@@ -376,7 +399,7 @@ class Jobs:
 
     @staticmethod
     def _ingest(job: Job, article: Article, fetched: list[Source | InputError] | None,
-                store: Store) -> None:
+                store: Store, analyst: Analyst) -> None:
         """One article into the store and the job's story; a failure of its own is reported as
         the article's error, and the job goes on with the next article."""
 
@@ -398,18 +421,17 @@ class Jobs:
 
         try:
             # One article at a time (batches of one): the progress page moves with each.
-            ingest_sources(sources(), store, annotator=_annotate_in_turn, on_item=on_item, batch_size=1)
+            ingest_sources(sources(), store, annotator=partial(annotate_by, analyst), on_item=on_item,
+                           batch_size=1)
         except Exception as exc:  # noqa: BLE001 - one bad article must not sink the others
             job.errors.append({"origin": article.origin,
                                "error": f"could not be stored ({type(exc).__name__}: {exc})"})
 
 
-def _annotate_in_turn(documents: list[Document]) -> None:
-    """``annotate`` holding the analysis lock: the models are shared with the briefing pages."""
-    from storyline.pipeline.stories import annotated
-
-    with ANALYSIS_LOCK:
-        annotated(documents)
+def annotate_by(analyst: Analyst, documents: list[Document]) -> None:
+    """``documents`` annotated in place by ``analyst`` (in its process, then copied back)."""
+    for document, done in zip(documents, analyst.run(analysis.annotate, documents)):
+        document.annotations = done.annotations
 
 
 @contextmanager

@@ -1,0 +1,474 @@
+"""A bounded load test of the web server: readers and writers at once, beside an earlier commit.
+
+For each tree (this checkout, then ``--against REV`` checked out into a temporary worktree) the
+harness builds a database with that tree's own CLI (the example outlets and corpus, one story),
+starts that tree's ``storyline serve`` on a free loopback port in a process of its own, and then,
+for ``--seconds``:
+
+* ``--readers`` threads loop over the read endpoints (home page, story page, source page, search
+  page; ``/api/stories``, ``/api/stories/ID``, ``/api/stories/ID/briefing``, ``/api/search``), one
+  request after another, as people browsing;
+* ``--writers`` threads alternate the two writes: ``POST /api/briefings`` of two articles (an
+  analysis the client waits for) and ``POST /add`` of one article into the story being read (an
+  ingest job, then the story's briefing made anew), each writer polling its job until it ends,
+  as a well-behaved client does. A ``503`` with ``Retry-After`` is the queue's back-pressure: it
+  is counted apart and the writer waits as told.
+
+Articles to write come from Multi-News development clusters when DATA holds them (each once,
+cut to ``--chars``), else from the example corpus. It prints requests/s and p50/p95 per
+endpoint, errors (any status >= 400 but the counted 503s, or a failed connection), and the
+server's memory (resident set of its process) at the start of the run, at its middle, at its
+end and at its peak; memory is flat when the second half grew by less than 50 MB. Everything
+runs on this machine: the clients share its cores with the server, as they would on a laptop.
+
+    python benchmarks/load.py [DATA] [--seconds 30] [--readers 20] [--writers 4] [--against REV]
+
+Goal (issue 14): no error, reads p95 <= 150 ms while writes run, memory flat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import data_argument_parser  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+STORY_NAME = "Orla river deal"
+READ_P95_GOAL_MS = 150.0
+FLAT_MB = 50.0
+SEARCH_WORDS = ("river", "deal", "minister", "dam", "water", "talks", "border", "said")
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def _run_cli(tree: Path, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "storyline", *args], cwd=tree, env=_env(tree),
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _env(tree: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(tree / "src"), "HF_HUB_OFFLINE": "1"}
+
+
+def build_database(tree: Path, db: Path) -> None:
+    """The example outlets and corpus in one story, stored by ``tree``'s own CLI."""
+    _run_cli(tree, "outlets", "import", str(REPO / "examples" / "outlets.json"), "--db", str(db))
+    _run_cli(tree, "ingest", str(REPO / "examples" / "corpus"), "--db", str(db), "--story", STORY_NAME)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(tree: Path, db: Path) -> Iterator[tuple[str, int]]:
+    """(base URL, process id) of ``tree``'s server over ``db`` while the block runs."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "storyline", "serve", "--db", str(db), "--port", str(port)],
+        cwd=tree, env=_env(tree), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, process)
+        yield base, process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            message = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise SystemExit(f"the server stopped before answering: {message.strip()[-400:]}")
+        try:
+            if httpx.get(f"{base}/api/stories", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the server at {base} did not answer within 120 s")
+
+
+def resident_mb(pid: int) -> float:
+    """The resident memory of ``pid`` and its children, in MB (from /proc)."""
+    total = 0.0
+    for process in [pid, *_children(pid)]:
+        try:
+            status = Path(f"/proc/{process}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [number for child in found for number in (int(child), *_children(int(child)))]
+
+
+# --------------------------------------------------------------------------- the load
+
+
+@dataclass
+class Tally:
+    """Latencies per endpoint, errors and back-pressure answers, shared by the client threads."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    busy: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, endpoint: str, seconds: float, problem: str | None = None) -> None:
+        with self.lock:
+            self.latencies[endpoint].append(seconds)
+            if problem:
+                self.errors[endpoint].append(problem)
+
+
+def timed(tally: Tally, endpoint: str, call: Callable[[], httpx.Response]) -> httpx.Response | None:
+    """``call`` timed and recorded under ``endpoint``; a failure is an error, 503 is back-pressure."""
+    started = time.perf_counter()
+    try:
+        response = call()
+    except httpx.HTTPError as exc:
+        tally.record(endpoint, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+        return None
+    seconds = time.perf_counter() - started
+    if response.status_code == 503 and "retry-after" in response.headers:
+        with tally.lock:
+            tally.busy[endpoint] += 1
+        return response
+    problem = f"{response.status_code}: {response.text[:120]}" if response.status_code >= 400 else None
+    tally.record(endpoint, seconds, problem)
+    return response
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection, as light as a load generator must be: twenty
+    ``httpx`` clients in threads cost more CPU than the server they measure on two cores."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self._streams
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        status_line = await reader.readline()
+        headers: dict[str, str] = {}
+        while (line := await reader.readline()) not in {b"\r\n", b""}:
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if "content-length" in headers:
+            body = await reader.readexactly(int(headers["content-length"]))
+        else:
+            body = await _chunked(reader)
+        if headers.get("connection", "").lower() == "close":
+            writer.close()
+            self._streams = None
+        return int(status_line.split()[1]), body
+
+
+async def _chunked(reader: asyncio.StreamReader) -> bytes:
+    body = bytearray()
+    while size := int((await reader.readline()).split(b";")[0], 16):
+        body += await reader.readexactly(size)
+        await reader.readline()
+    await reader.readline()
+    return bytes(body)
+
+
+async def read_loop(base: str, story: int, source: str, tally: Tally, stop: threading.Event, seed: int) -> None:
+    """One reader: a random read after another until ``stop``."""
+    chance = random.Random(seed)
+    reads = [
+        ("GET /", lambda: "/"),
+        ("GET /stories/ID", lambda: f"/stories/{story}"),
+        ("GET /sources/ID", lambda: f"/sources/{source}?story={story}"),
+        ("GET /search", lambda: f"/search?q={chance.choice(SEARCH_WORDS)}"),
+        ("GET /api/stories", lambda: "/api/stories"),
+        ("GET /api/stories/ID", lambda: f"/api/stories/{story}"),
+        ("GET /api/stories/ID/briefing", lambda: f"/api/stories/{story}/briefing"),
+        ("GET /api/search", lambda: f"/api/search?q={chance.choice(SEARCH_WORDS)}"),
+    ]
+    host, port = base.removeprefix("http://").split(":")
+    connection = Connection(host, int(port))
+    while not stop.is_set():
+        name, path = chance.choice(reads)
+        started = time.perf_counter()
+        try:
+            status, body = await connection.get(path())
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
+            tally.record(name, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+            connection = Connection(host, int(port))
+            continue
+        problem = f"{status}: {body[:120]!r}" if status >= 400 else None
+        tally.record(name, time.perf_counter() - started, problem)
+
+
+def readers_thread(base: str, story: int, source: str, tally: Tally, stop: threading.Event, count: int) -> None:
+    """``count`` readers, each a coroutine of one event loop in this thread."""
+
+    async def all_readers() -> None:
+        await asyncio.gather(*(read_loop(base, story, source, tally, stop, n) for n in range(count)))
+
+    asyncio.run(all_readers())
+
+
+def writer(base: str, story: int, articles: Iterator[str], tally: Tally, stop: threading.Event,
+           done: list[int]) -> None:
+    with httpx.Client(base_url=base, timeout=300) as client:
+        while not stop.is_set():
+            pair = [next(articles), next(articles)]
+            timed(tally, "POST /api/briefings", lambda: client.post("/api/briefings", json={"documents": pair}))
+            if stop.is_set():
+                return
+            response = timed(tally, "POST /add", lambda: client.post(
+                "/add", data={"story": str(story), "text": next(articles)}, follow_redirects=False))
+            if response is not None and response.status_code == 503:
+                stop.wait(float(response.headers.get("retry-after", "1")))
+            elif response is not None and response.status_code == 303:
+                _follow_job(client, response.headers["location"].rsplit("/", 1)[-1], tally, stop, done)
+
+
+def _follow_job(client: httpx.Client, job: str, tally: Tally, stop: threading.Event, done: list[int]) -> None:
+    """Poll ``/api/jobs/JOB`` until the job ends (or the run does)."""
+    while not stop.wait(0.5):
+        response = timed(tally, "GET /api/jobs/ID", lambda: client.get(f"/api/jobs/{job}"))
+        if response is None or response.status_code != 200:
+            return
+        state = response.json().get("state")
+        if state in {"done", "failed"}:
+            if state == "failed":
+                tally.record("job", 0.0, str(response.json().get("message")))
+            done[0] += 1
+            return
+
+
+def article_texts(data: Path, chars: int) -> list[str]:
+    """Texts to write: Multi-News development articles when there, else the example corpus's."""
+    path = data / "mds" / "multinews_dev.jsonl"
+    if path.is_file():
+        texts = [t for line in path.open(encoding="utf-8") for t in json.loads(line)["documents"]]
+    else:
+        texts = [p.read_text(encoding="utf-8") for p in sorted((REPO / "examples" / "corpus").glob("*.txt"))]
+    texts = [t[:chars] for t in texts if len(t.split()) > 120]
+    random.Random(7).shuffle(texts)
+    return texts
+
+
+def endless(texts: list[str]) -> Iterator[str]:
+    """Each text once, in turn; then again, told apart so that no copy is folded away."""
+    lap = 0
+    lock = threading.Lock()
+    while True:
+        for text in texts:
+            with lock:
+                yield text if not lap else f"{text}\n\nUpdate {lap}: the count was revised."
+        lap += 1
+
+
+def warm_up(base: str, story: int, source: str, text: str) -> None:
+    """Every read once (the story's briefing is made) and one analysis (the models are loaded),
+    so that the memory measured is the server's at work, not its start."""
+    with httpx.Client(base_url=base, timeout=300) as client:
+        for path in (f"/stories/{story}", "/", f"/sources/{source}?story={story}", "/search?q=river",
+                     f"/api/stories/{story}/briefing", "/api/search?q=deal"):
+            client.get(path).raise_for_status()
+        client.post("/api/briefings", json={"documents": [text]}).raise_for_status()
+
+
+@dataclass
+class Run:
+    tally: Tally
+    seconds: float
+    memory: list[tuple[float, float]]
+    jobs_done: int
+
+
+def load(base: str, pid: int, texts: list[str], seconds: float, readers: int, writers: int) -> Run:
+    with httpx.Client(base_url=base, timeout=60) as client:
+        story = next(s["id"] for s in client.get("/api/stories").json() if s["name"] == STORY_NAME)
+        source = client.get(f"/api/stories/{story}/briefing", timeout=300).json()["sources"][0]["id"]
+    warm_up(base, story, source, texts[-1])
+    tally, stop, done = Tally(), threading.Event(), [0]
+    shared = _locked(endless(texts))
+    threads = [threading.Thread(target=readers_thread, args=(base, story, source, tally, stop, readers),
+                                daemon=True)]
+    threads += [threading.Thread(target=writer, args=(base, story, shared, tally, stop, done), daemon=True)
+                for _ in range(writers)]
+    memory: list[tuple[float, float]] = []
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    while (elapsed := time.monotonic() - started) < seconds:
+        memory.append((elapsed, resident_mb(pid)))
+        time.sleep(0.5)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=300)
+    memory.append((time.monotonic() - started, resident_mb(pid)))
+    return Run(tally, time.monotonic() - started, memory, done[0])
+
+
+class _locked(Iterator[str]):
+    """An iterator several threads may draw from."""
+
+    def __init__(self, items: Iterator[str]) -> None:
+        self._items, self._lock = items, threading.Lock()
+
+    def __next__(self) -> str:
+        with self._lock:
+            return next(self._items)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def figures(run: Run) -> dict[str, object]:
+    rows = {}
+    reads: list[float] = []
+    for endpoint, values in sorted(run.tally.latencies.items()):
+        if endpoint == "job":
+            continue
+        rows[endpoint] = {"requests": len(values), "per_second": len(values) / run.seconds,
+                          "p50_ms": _percentile(values, 50) * 1000, "p95_ms": _percentile(values, 95) * 1000,
+                          "errors": len(run.tally.errors.get(endpoint, [])),
+                          "busy_503": run.tally.busy.get(endpoint, 0)}
+        if endpoint.startswith("GET") and "/jobs/" not in endpoint:
+            reads += values
+    mb = [m for _, m in run.memory]
+    half = len(mb) // 2
+    return {
+        "endpoints": rows,
+        "reads": {"requests": len(reads), "per_second": len(reads) / run.seconds,
+                  "p50_ms": _percentile(reads, 50) * 1000, "p95_ms": _percentile(reads, 95) * 1000},
+        "errors": sum(len(v) for v in run.tally.errors.values()),
+        "error_samples": [e for v in run.tally.errors.values() for e in v][:5],
+        "jobs_done": run.jobs_done,
+        "memory_mb": {"start": mb[0], "middle": mb[half], "end": mb[-1], "peak": max(mb),
+                      "second_half_growth": mb[-1] - mb[half]},
+    }
+
+
+def _percentile(values: list[float], percent: int) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
+
+
+def print_report(results: dict[str, dict[str, object]], seconds: float, readers: int, writers: int) -> None:
+    print(f"\n{seconds:g} s, {readers} readers, {writers} writers, on this machine "
+          f"({os.cpu_count()} cores shared by server and clients)\n")
+    names = list(results)
+    endpoints = sorted({e for r in results.values() for e in r["endpoints"]})  # type: ignore[attr-defined]
+    print(f"{'endpoint':32}" + "".join(f"{n[:30]:>34}" for n in names))
+    print(f"{'':32}" + "".join(f"{'req/s  p50 ms  p95 ms  err':>34}" for _ in names))
+    for endpoint in endpoints:
+        cells = [_cell(r["endpoints"].get(endpoint)) for r in results.values()]  # type: ignore[attr-defined]
+        print(f"{endpoint:32}" + "".join(f"{c:>34}" for c in cells))
+    print(f"{'all reads':32}" + "".join(f"{_cell({**r['reads'], 'errors': ''}):>34}"  # type: ignore[dict-item]
+                                      for r in results.values()))
+    for name, result in results.items():
+        memory = result["memory_mb"]
+        reads = result["reads"]
+        verdict = ("met" if result["errors"] == 0 and reads["p95_ms"] <= READ_P95_GOAL_MS  # type: ignore[index]
+                   and memory["second_half_growth"] < FLAT_MB else "NOT met")  # type: ignore[index]
+        print(f"\n{name}: errors {result['errors']}, ingest jobs finished {result['jobs_done']}, "
+              f"server memory MB start {memory['start']:.0f} / middle {memory['middle']:.0f} / "  # type: ignore[index]
+              f"end {memory['end']:.0f} / peak {memory['peak']:.0f} "  # type: ignore[index]
+              f"(second half {memory['second_half_growth']:+.0f}); goal {verdict}")  # type: ignore[index]
+        for sample in result["error_samples"]:  # type: ignore[attr-defined]
+            print(f"  error: {sample}")
+
+
+def _cell(row: dict[str, object] | None) -> str:
+    if row is None:
+        return "-"
+    busy = f" (+{row['busy_503']} 503)" if row.get("busy_503") else ""
+    return (f"{row['per_second']:6.1f} {row['p50_ms']:7.0f} {row['p95_ms']:7.0f} "
+            f"{row['errors']!s:>4}{busy}")
+
+
+def measure(tree: Path, texts: list[str], args: object) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="storyline-load-") as folder:
+        db = Path(folder) / "load.db"
+        print(f"{tree}: building the database", file=sys.stderr)
+        build_database(tree, db)
+        with serving(tree, db) as (base, pid):
+            print(f"{tree}: serving at {base}; {args.seconds:g} s of load", file=sys.stderr)  # type: ignore[attr-defined]
+            run = load(base, pid, texts, args.seconds, args.readers, args.writers)  # type: ignore[attr-defined]
+    return figures(run)
+
+
+@contextmanager
+def checked_out(revision: str) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="storyline-against-") as folder:
+        tree = Path(folder) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(tree), revision],
+                       cwd=REPO, check=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=False)
+
+
+def main() -> int:
+    parser = data_argument_parser(__doc__ or "")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--readers", type=int, default=20)
+    parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--chars", type=int, default=3000, help="characters of each written article")
+    parser.add_argument("--against", default=None, help="also run an earlier commit (e.g. HEAD~1)")
+    args = parser.parse_args()
+    texts = article_texts(args.data, args.chars)
+    results = {"this checkout": measure(REPO, texts, args)}
+    if args.against:
+        with checked_out(args.against) as tree:
+            results[args.against] = measure(tree, texts, args)
+    print_report(results, args.seconds, args.readers, args.writers)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=2))
+    this = results["this checkout"]
+    return 0 if this["errors"] == 0 and this["reads"]["p95_ms"] <= READ_P95_GOAL_MS else 1  # type: ignore[index]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Where the web app's heavy work runs: annotating, briefing, what is new since a visit.
+
+That work is CPU-bound Python (spaCy, the sentence model) and holds the interpreter lock for
+most of its run. In the serving process it would share that lock with every page and API read:
+on two cores, four writers made reads three times slower. ``storyline serve`` therefore runs it
+in one **analysis process** (``AnalysisProcess``) at a lower CPU priority (``nice``), so that a
+read waits for nothing but a core, and the kernel gives the core to the read first. The
+analysis process loads the models once, ends with the server (``executor.start_worker``), and is
+started again after a crash. ``InProcess`` keeps the work in this process, one job at a time,
+for the library's own use and for tests that do not need a second process.
+
+Either way one analysis runs at a time (the models are shared, and on a small machine two
+would only share its cores), and a job stops between its steps once its requester has gone:
+the serving side raises a flag the analysis process reads (``Stop``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from storyline.briefing import Briefing, NewSince
+from storyline.model import Document
+from storyline.outlets import Registry
+from storyline.pipeline.executor import start_worker
+
+R = TypeVar("R")
+Stopped = Callable[[], bool]  # whether the job's requester has gone
+ANALYSIS_NICENESS = 10  # how much lower than the server the analysis runs (0-19)
+POLL_SECONDS = 0.2  # how often a waiting request looks whether its client is still there
+
+
+class Gone(Exception):
+    """The client of a request went away: its analysis stopped."""
+
+
+def _never() -> bool:
+    return False
+
+
+class Analyst(Protocol):
+    """Runs one analysis job at a time: ``job(*args, stopped)`` and its result."""
+
+    def run(self, job: Callable[..., R], *args: Any, cancelled: Stopped = _never) -> R: ...
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """No job runs while the block does (later jobs wait): for maintenance and tests."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class _Turns:
+    """One job at a time."""
+
+    def __init__(self) -> None:
+        self._turn = threading.Lock()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._turn:
+            yield
+
+
+class InProcess(_Turns):
+    """The jobs in this process, one after another."""
+
+    def run(self, job: Callable[..., R], *args: Any, cancelled: Stopped = _never) -> R:
+        with self._turn:
+            if cancelled():
+                raise Gone
+            return job(*args, cancelled)
+
+    def close(self) -> None:
+        pass
+
+
+class AnalysisProcess(_Turns):
+    """The jobs in one child process at a lower priority, started on first use."""
+
+    def __init__(self, niceness: int = ANALYSIS_NICENESS) -> None:
+        super().__init__()
+        self._niceness = niceness
+        self._context = multiprocessing.get_context("spawn")  # never fork a threaded server
+        self._stop_flag = self._context.Value("b", 0, lock=False)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def run(self, job: Callable[..., R], *args: Any, cancelled: Stopped = _never) -> R:
+        with self._turn:
+            if cancelled():
+                raise Gone
+            self._stop_flag.value = 0
+            try:
+                future: Future[R] = self._started().submit(_in_worker, job, args)
+                return self._wait(future, cancelled)
+            except BrokenProcessPool as exc:
+                self._pool = None  # started afresh by the next job
+                raise RuntimeError("the analysis process died (out of memory?); try again") from exc
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=self._context, initializer=_start_analysis_worker,
+                initargs=(os.getpid(), self._niceness, self._stop_flag))
+        return self._pool
+
+    def _wait(self, future: Future[R], cancelled: Stopped) -> R:
+        while True:
+            try:
+                return future.result(timeout=POLL_SECONDS)
+            except TimeoutError:
+                if cancelled():
+                    self._stop_flag.value = 1  # the worker stops at its next look
+
+
+# --------------------------------------------------------------------------- in the worker
+
+# The analysis process's own flag (set once by its initializer): raised by the server when the
+# requester of the running job has gone. It lives in the worker process only.
+_worker_stop: Any = None
+
+
+def _start_analysis_worker(parent: int, niceness: int, stop_flag: Any) -> None:
+    global _worker_stop
+    start_worker(parent)
+    os.nice(niceness)
+    _worker_stop = stop_flag
+
+
+def _worker_stopped() -> bool:
+    return bool(_worker_stop is not None and _worker_stop.value)
+
+
+def _in_worker(job: Callable[..., R], args: tuple[Any, ...]) -> R:
+    return job(*args, _worker_stopped)
+
+
+# --------------------------------------------------------------------------- the jobs
+
+
+def stop_if(stopped: Stopped) -> None:
+    """Raise ``Gone`` when the job's requester has gone."""
+    if stopped():
+        raise Gone
+
+
+def annotate(documents: list[Document], stopped: Stopped) -> list[Document]:
+    """``documents`` annotated (those that have no annotations yet)."""
+    from storyline.pipeline.stories import annotated  # loads the models on first use
+
+    stop_if(stopped)
+    return annotated(documents)
+
+
+def brief(documents: list[Document], words: int, registry: Registry | None, batch: int,
+          stopped: Stopped) -> Briefing:
+    """The briefing of documents read from a request: the originals (not ``duplicate_of``)
+    annotated ``batch`` at a time, stopping between batches once ``stopped``."""
+    from storyline.pipeline.stories import annotated
+    from storyline.story.brief import brief_documents
+
+    distinct = [document for document in documents if not document.duplicate_of]
+    for start in range(0, len(distinct), max(1, batch)):
+        stop_if(stopped)
+        annotated(distinct[start:start + batch])
+    stop_if(stopped)
+    return brief_documents(documents, words=words, registry=registry)
+
+
+def story_briefing(db_url: str | None, story: int, words: int, stopped: Stopped
+                   ) -> tuple[str, Briefing] | None:
+    """(documents key, briefing) of a stored story, made and stored when not current."""
+    from storyline.pipeline.stories import stored_briefing
+    from storyline.store import open_store
+
+    with open_store(db_url, create=False) as store:
+        return stored_briefing(store, story, words)
+
+
+def new_since(db_url: str | None, story: int, briefing: Briefing, visited: datetime,
+              stopped: Stopped) -> NewSince | None:
+    """What was filed into ``story`` after ``visited`` (it may annotate and embed)."""
+    from storyline.pipeline.stories import new_since_visit
+    from storyline.store import open_store
+
+    with open_store(db_url, create=False) as store:
+        return new_since_visit(store, story, briefing, visited)

@@ -132,10 +132,13 @@ def resident_mb(pid: int) -> float:
 
 
 def _children(pid: int) -> list[int]:
-    try:
-        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
+    """Every descendant of ``pid``: a child is listed under the thread that started it."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += (task / "children").read_text().split()
+        except OSError:  # the thread ended meanwhile
+            continue
     return [number for child in found for number in (int(child), *_children(int(child)))]
 
 

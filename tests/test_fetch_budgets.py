@@ -127,3 +127,21 @@ def test_a_two_kilobyte_response_cannot_raise_peak_memory_by_100_mb(hostile: str
     for path in ("/double-gzip", "/gzip-bomb", "/gzip-in-gzip", "/tag-bomb"):
         peak = peak_megabytes("extract", "--allow-private", "-q", f"{hostile}{path}")
         assert peak - baseline < MEMORY_HEADROOM_MB, (path, baseline, peak)
+
+
+def test_a_slow_name_lookup_is_ended_by_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The system resolver takes no timeout. A slow name server cannot be staged here without
+    changing the machine's resolver settings, so the lookup itself is slowed."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def slow(host: str, *args: object, **kwargs: object) -> object:
+        if host == "slow-dns.example":
+            time.sleep(8)
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    started = time.monotonic()
+    assert problem("http://slow-dns.example/page", timeout=1) == "timed out resolving host slow-dns.example"
+    assert time.monotonic() - started < 3

@@ -25,6 +25,7 @@ import itertools
 import re
 import socket
 import ssl
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator
@@ -380,11 +381,44 @@ def resolve_host(host: str, port: int, *, shown: str | None = None
     if literal is not None:
         return [literal]
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = lookup_within_deadline(host, port)
     except (socket.gaierror, UnicodeError) as exc:
         raise InputProblem(f"cannot resolve host {shown or host}") from exc
+    except TimeoutError as exc:
+        raise InputProblem(f"timed out resolving host {shown or host}") from exc
     # getaddrinfo also parses odd numeric forms ("2130706433", "0x7f.1") into real addresses.
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+AddressInfo = tuple[Any, Any, Any, Any, Any]
+
+
+def lookup_within_deadline(host: str, port: int) -> list[AddressInfo]:
+    """``getaddrinfo`` ended by the running fetch's deadline (``TimeoutError`` past it).
+
+    The system resolver takes no timeout and may retry for many seconds, which would let a
+    slow name server hold a fetch past its deadline; so the lookup runs in a thread of its
+    own that is abandoned (it ends when the resolver gives up) once the deadline has passed."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    answer: list[list[AddressInfo]] = []
+    failure: list[BaseException] = []
+
+    def look_up() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=look_up, daemon=True, name="storyline-resolve")
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()))
+    if failure:
+        raise failure[0]
+    if not answer:
+        raise TimeoutError(f"no answer for {host} before the deadline")
+    return answer[0]
 
 
 def refuse_non_public(host: str, addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -106,3 +107,23 @@ def test_a_small_batch_is_annotated_here_without_starting_workers() -> None:
     assert len(documents) < PARALLEL_FROM
     annotator_on(Refusing())(documents)
     assert documents[0].annotations is not None and documents[0].annotations.sentences
+
+
+def test_documents_read_before_an_escaping_exception_are_stored(tmp_path: Path) -> None:
+    """A reader that fails past every per-input boundary (here: a Ctrl+C after three articles)
+    must not take the articles already read with it."""
+    from storyline.model import Source
+    from storyline.pipeline.documents import ingest_sources
+    from storyline.store import open_store
+
+    def sources() -> Iterator[Source]:
+        for number in range(3):
+            yield Source(origin=f"note-{number}.txt",
+                         data=f"Harbour note {number}\n\nThe ferry to Tessel island sailed {number} hours late.",
+                         mode="text")
+        raise KeyboardInterrupt
+
+    with open_store(str(tmp_path / "kept.db")) as store:
+        with pytest.raises(KeyboardInterrupt):
+            ingest_sources(sources(), store, annotator=None)
+        assert store.count() == 3

@@ -228,23 +228,37 @@ def ingest_sources(
             report.stories.update(assigner.file(_each_once(d for d in batch if d.id in created)))
         batch.clear()
 
-    for item in sources:
-        result = item if isinstance(item, InputError) else extract_one(item, registry, max_chars)
-        if isinstance(result, InputError):
-            report.failed.append(result)
-            if on_item is not None:
-                on_item(result)
-        else:
-            batch.append(result)
-            if len(batch) >= batch_size:
-                flush()
-        if stop is not None and stop():
-            report.stopped = True
-            break
-    flush()
-    if assigner is not None:
-        assigner.save_index()
+    try:
+        for item in sources:
+            result = item if isinstance(item, InputError) else extract_one(item, registry, max_chars)
+            if isinstance(result, InputError):
+                report.failed.append(result)
+                if on_item is not None:
+                    on_item(result)
+            else:
+                batch.append(result)
+                if len(batch) >= batch_size:
+                    flush()
+            if stop is not None and stop():
+                report.stopped = True
+                break
+        flush()
+    except BaseException:
+        # Reading failed past every per-input boundary (a Ctrl+C, a reader's bug): the
+        # documents already read are stored before the exception goes on; a batch whose own
+        # storing failed is not tried twice.
+        if batch and not _storing_failed(batch):
+            flush()
+        raise
+    finally:
+        if assigner is not None:
+            assigner.save_index()
     return report
+
+
+def _storing_failed(batch: list[Document]) -> bool:
+    """Whether storing ``batch`` was under way (a document has its id) when an exception came."""
+    return any(document.id is not None for document in batch)
 
 
 def _each_once(documents: Iterable[Document]) -> list[Document]:

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from storyline import __version__
 from storyline.errors import UsageError
 from storyline.story.brief import DEFAULT_WORDS
+from storyline.store import open_store
 from storyline.web.analysis import AnalysisProcess, InProcess
 from storyline.web.guard import LOOPBACK_HOSTS, Guard, allowed_hosts
 from storyline.web.requests import MEGABYTE, Bounds, Limits, Settings, error_response
@@ -81,7 +82,7 @@ def create_app(
     analyst = AnalysisProcess() if analysis_process else InProcess()
     settings = Settings(db_url, token or None, allow_private, limits, words, read_token or None,
                         allowed_hosts([*LOOPBACK_HOSTS, *hosts]), bounds, analyst)
-    with settings.store():  # fail now on a bad URL (and migrate an older store)
+    with open_store(db_url):  # fail now on a bad URL; make a new database, migrate an older one
         pass
     briefings = StoryBriefings(analyst, db_url)
     jobs = Jobs(settings.store, settings.fetcher, briefings, words, analyst, bounds)

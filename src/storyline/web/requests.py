@@ -75,7 +75,9 @@ class Settings:
         statement sees the latest commit."""
         store = getattr(self._stores, "store", None)
         if store is None:
-            store = self._stores.store = open_store(self.db_url)
+            # The app made the database when it started (``create_app``); one that has gone
+            # since is an error, never silently made anew and empty.
+            store = self._stores.store = open_store(self.db_url, create=False)
         yield store
 
     def fetcher(self) -> Fetcher:

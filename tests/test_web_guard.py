@@ -441,3 +441,44 @@ def test_the_host_pool_lets_other_hosts_pass_a_busy_one() -> None:
     release.set()
     assert (first.result(timeout=10), second.result(timeout=10)) == ("slow-1", "slow-2")
     pool.shutdown()
+
+
+# --------------------------------------------------------------------------- rate limits
+
+
+def test_rate_limits_are_off_by_default(tmp_path: Path) -> None:
+    with client_for(tmp_path / "open.db") as client:
+        assert all(client.get("/api/stories").status_code == 200 for _ in range(40))
+
+
+def test_a_client_past_its_rate_gets_429_with_retry_after(tmp_path: Path) -> None:
+    bounds = Bounds(reads_per_minute=5, writes_per_minute=2)
+    with client_for(tmp_path / "rates.db", bounds=bounds) as client:
+        answers = [client.get("/api/stories") for _ in range(6)]
+        assert [a.status_code for a in answers] == [200] * 5 + [429]
+        assert "5 reads a minute" in answers[-1].json()["error"]
+        assert int(answers[-1].headers["Retry-After"]) >= 1
+        assert client.get("/static/app.css").status_code == 200, "static files are not counted"
+        writes = [client.post("/api/briefings", json={}).status_code for _ in range(3)]
+        assert writes[2] == 429 and 429 not in writes[:2], "writes have a bucket of their own"
+
+
+def test_a_bucket_refills_at_the_steady_rate() -> None:
+    from storyline.web.ratelimit import MAX_CLIENTS, RateLimit
+
+    limit = RateLimit(60)  # one a second
+    assert all(limit.wait_seconds("a", now=0.0) == 0 for _ in range(60))
+    assert limit.wait_seconds("a", now=0.0) == 1
+    assert limit.wait_seconds("b", now=0.0) == 0, "each client has its own bucket"
+    assert limit.wait_seconds("a", now=1.0) == 0
+    for number in range(MAX_CLIENTS + 5):
+        limit.wait_seconds(f"client {number}", now=2.0)
+    assert len(limit._buckets) == MAX_CLIENTS, "a crowd of addresses cannot grow memory"
+
+
+def test_serve_takes_the_rate_limits(tmp_path: Path) -> None:
+    from storyline.cli import _web_app
+
+    app = _web_app("127.0.0.1", [], str(tmp_path / "serve-rates.db"), False, (7, 3))
+    bounds = app.state.settings.bounds
+    assert (bounds.reads_per_minute, bounds.writes_per_minute) == (7, 3)

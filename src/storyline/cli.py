@@ -259,10 +259,14 @@ def _story_or_exit(store: Any, name: str | None) -> int | None:
               help="a name the server answers to besides localhost, 127.0.0.1 and [::1] (the "
                    "Host header; repeat for more, '*' for any); also $STORYLINE_ALLOWED_HOSTS, "
                    "comma-separated; a --host address is allowed by itself")
+@click.option("--reads-per-minute", type=click.IntRange(0), default=0, show_default=True,
+              help="the most page and API reads one client address may make a minute (0: no limit)")
+@click.option("--writes-per-minute", type=click.IntRange(0), default=0, show_default=True,
+              help="the most writes (form posts, API posts) one client address may make a minute (0: no limit)")
 @db_option
 @private_option
-def serve_command(host: str, port: int, allowed_hosts: tuple[str, ...], db_url: str | None,
-                  allow_private: bool) -> None:
+def serve_command(host: str, port: int, allowed_hosts: tuple[str, ...], reads_per_minute: int,
+                  writes_per_minute: int, db_url: str | None, allow_private: bool) -> None:
     """The web app and HTTP API (http://HOST:PORT/, API documentation at /docs).
 
     On a non-loopback address every write needs the token in $STORYLINE_TOKEN
@@ -272,27 +276,31 @@ def serve_command(host: str, port: int, allowed_hosts: tuple[str, ...], db_url: 
     import uvicorn
 
     try:
-        app = _web_app(host, allowed_hosts, db_url, allow_private)
+        rates = (reads_per_minute, writes_per_minute)
+        app = _web_app(host, allowed_hosts, db_url, allow_private, rates)
     except StorylineError as exc:
         raise click.UsageError(str(exc)) from exc
     _stderr.print(f"Storyline at http://{host}:{port}/ (API documentation at /docs); Ctrl+C stops it")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def _web_app(host: str, allowed_hosts: Sequence[str], db_url: str | None, allow_private: bool) -> Any:
+def _web_app(host: str, allowed_hosts: Sequence[str], db_url: str | None, allow_private: bool,
+             rates: tuple[int, int] = (0, 0)) -> Any:
     """The web app for ``serve``: tokens and extra host names from the environment
     (``STORYLINE_TOKEN``, ``STORYLINE_READ_TOKEN``, ``STORYLINE_ALLOWED_HOSTS``)."""
     import os
 
     from storyline.web import create_app, is_loopback
     from storyline.web.app import HOSTS_ENV, READ_TOKEN_ENV, TOKEN_ENV
+    from storyline.web.requests import Bounds
 
     names = [*allowed_hosts, *os.environ.get(HOSTS_ENV, "").split(",")]
     if host not in {"0.0.0.0", "::", ""}:
         names.append(host)  # the address it listens on is a name it answers to
     return create_app(db_url, token=os.environ.get(TOKEN_ENV) or None, public=not is_loopback(host),
                       allow_private=allow_private, read_token=os.environ.get(READ_TOKEN_ENV) or None,
-                      hosts=[name for name in names if name.strip()], analysis_process=True)
+                      hosts=[name for name in names if name.strip()], analysis_process=True,
+                      bounds=Bounds(reads_per_minute=rates[0], writes_per_minute=rates[1]))
 
 
 @main.command("docs")

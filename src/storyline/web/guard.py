@@ -21,6 +21,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from storyline.web.ratelimit import RateLimit
 from storyline.web.requests import Settings, error_response
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -65,6 +66,8 @@ class Guard:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
+        self.reads = RateLimit(settings.bounds.reads_per_minute)
+        self.writes = RateLimit(settings.bounds.writes_per_minute)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,6 +77,8 @@ class Guard:
         refusal = self._refusal(request)
         if refusal is None and self._needs_read_token(request):
             refusal = self._read_token_answer(request)
+        if refusal is None:
+            refusal = self._rate_answer(request)
         target = refusal if refusal is not None else self.app
         await target(scope, receive, _with_security_headers(send))
 
@@ -90,6 +95,22 @@ class Guard:
             if problem:
                 return error_response(request, 403, problem)
         return None
+
+    def _rate_answer(self, request: Request) -> Response | None:
+        """429 with ``Retry-After`` for a client past its rate (static files are not counted)."""
+        if request.url.path.startswith("/static/"):
+            return None
+        limit = self.reads if request.method in SAFE_METHODS else self.writes
+        client = request.client.host if request.client else ""
+        wait = limit.wait_seconds(client)
+        if not wait:
+            return None
+        kind = "reads" if limit is self.reads else "writes"
+        answer = error_response(request, 429, (
+            f"too many requests: this server allows {limit.per_minute} {kind} a minute per client; "
+            f"try again in {wait} s"))
+        answer.headers["Retry-After"] = str(wait)
+        return answer
 
     def _needs_read_token(self, request: Request) -> bool:
         return self.settings.read_token is not None and not request.url.path.startswith("/static/")

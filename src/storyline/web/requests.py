@@ -36,6 +36,8 @@ class Bounds:
     retry_after_seconds: int = WEB["retry_after_seconds"]
     fetch_workers: int = WEB["fetch_workers"]
     fetches_per_host: int = WEB["fetches_per_host"]
+    reads_per_minute: int = WEB["reads_per_minute"]
+    writes_per_minute: int = WEB["writes_per_minute"]
 
 
 @dataclass(frozen=True)

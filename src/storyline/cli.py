@@ -44,7 +44,7 @@ from storyline.outlets import (
     ownership_types,
     read_outlets_file,
 )
-from storyline.pipeline.catalogue import StorylineGroup, by_storyline, story_entries
+from storyline.pipeline.catalogue import StorylineGroup, by_storyline, label, story_entries
 from storyline.pipeline.documents import extract, ingest
 from storyline.pipeline.registry import registry_of
 from storyline.read.decode import MAX_INPUT_BYTES, check_length, decode_bytes
@@ -432,10 +432,12 @@ def _found_markdown(stories: list[FoundStory], origins: dict[int, list[str]]) ->
 
 
 def _stories_table(stories: Iterable[StoryInfo]) -> Table:
-    table = Table("id", "name", "documents", "period", "updated")
+    """The stored stories, each headed by the name its user gave it, then its briefing's title."""
+    table = Table("id", "story", "title", "documents", "period", "updated")
     for story in stories:
         period = " to ".join(p for p in (story.period_start, story.period_end) if p) or "-"
-        table.add_row(str(story.id), story.name, str(story.documents), period,
+        title = story.title if story.title and story.title != label(story) else ""
+        table.add_row(str(story.id), label(story), title, str(story.documents), period,
                       story.updated_at[:16].replace("T", " "))
     return table
 
@@ -453,7 +455,9 @@ def _stories_markdown(groups: Iterable[StorylineGroup]) -> str:
             details += [period] if period else []
             details += [", ".join(entry.countries)] if entry.countries else []
             details.append(f"updated {story.updated_at[:16].replace('T', ' ')}")
-            lines.append(f"- **{entry.title}** (story {story.id}, {story.kind}): {'; '.join(details)}")
+            subtitle = f" ({entry.subtitle})" if entry.subtitle else ""
+            lines.append(f"- **{entry.label}**{subtitle} (story {story.id}, {story.kind}): "
+                         f"{'; '.join(details)}")
         lines.append("")
     if len(lines) == 2:
         lines.append("No stories yet.")
@@ -648,12 +652,15 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     if not quiet:
         _say_stories(briefings, each_story)
     if each_story:
-        _write_each_story(briefings, targets)
+        written = _write_each_story(briefings, targets)
     else:
         from storyline.render.report import render
 
+        written = []
         for path, target_fmt in targets:
             _write_text(render(briefings[0], target_fmt), path)
+            written += [path] if path else []
+    _say_written(written, quiet)
     for story_id, read_at in briefed:  # printed: where the next --since last starts
         mark_briefed(db_url, story_id, read_at)
     sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)
@@ -697,11 +704,12 @@ def story_paths(path: str, fmt: str, count: int) -> list[str]:
     return [f"{stem}-{n}{suffix or '.' + fmt}" for n in range(1, count + 1)]
 
 
-def _write_each_story(briefings: list[Briefing], targets: list[tuple[str | None, str]]) -> None:
+def _write_each_story(briefings: list[Briefing], targets: list[tuple[str | None, str]]) -> list[str]:
     """Each briefing to its own file, or all to stdout: a JSON list, or Markdown reports one
-    after another, divided by a rule."""
+    after another, divided by a rule. Returns the files written."""
     from storyline.render.report import render
 
+    written: list[str] = []
     for path, target_fmt in targets:
         if path is None:
             if target_fmt == "json":
@@ -712,6 +720,17 @@ def _write_each_story(briefings: list[Briefing], targets: list[tuple[str | None,
             continue
         for briefing, story_path in zip(briefings, story_paths(path, target_fmt, len(briefings))):
             _write_text(render(briefing, target_fmt), story_path)
+            written.append(story_path)
+    return written
+
+
+def _say_written(paths: Iterable[str], quiet: bool) -> None:
+    """One line on stderr per file written, with its full path: where to look, without
+    guessing what a relative -o resolved to (stdout may be carrying a briefing)."""
+    if quiet:
+        return
+    for path in paths:
+        _stderr.print(f"wrote {os.path.abspath(path)}", soft_wrap=True)
 
 
 def _format_from_suffix(path: str | None) -> str | None:
@@ -733,6 +752,7 @@ def _brief_batch(batch_file: str, words: int, fmt: str, output: str | None, quie
         lines, failed, stopped = brief_batch(batch_file, words=words, on_done=advance,
                                              on_error=_report_failure, stop=stop.is_set)
     _write_text("".join(line + "\n" for line in lines), output)
+    _say_written([output] if output else [], quiet)
     if stopped:
         _stderr.print(f"stopped by SIGTERM: {len(lines)} line{'s' if len(lines) != 1 else ''} "
                       "written, the rest of the batch not briefed", soft_wrap=True)

@@ -37,6 +37,7 @@ from typing import Any, Self
 from storyline.errors import UsageError
 from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
+from storyline.resources import read_data
 from storyline.store.base import (
     ITER_CHUNK,
     AddResult,
@@ -353,6 +354,7 @@ class SQLiteStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._conn = self._connect(self.path)
+        self._search_rules = SearchRules.packaged()
 
     # -- opening
 
@@ -810,7 +812,9 @@ class SQLiteStore:
     def search(self, query: str, *, limit: int = 50, story: int | None = None) -> list[SearchHit]:
         """Sentences matching every word (or "quoted phrase") of ``query``, best first (BM25).
         Search syntax characters in ``query`` are taken literally, never as FTS5 operators."""
-        expression = fts_expression(query)
+        rules = self._search_rules
+        expression = fts_expression(
+            query, lambda word: _two_word_spellings(self._conn, word, rules), rules.max_phrase_words)
         if not expression:
             return []
         sql = (
@@ -1069,15 +1073,92 @@ _SEARCH_TERM = re.compile(r'"([^"]*)"|([^\s"]+)')
 _WORD_CHARS = re.compile(r"\w+")
 
 
-def fts_expression(query: str) -> str:
+@dataclass(frozen=True)
+class SearchRules:
+    """How search finds a compound in any spelling (``data/search.json`` says why each)."""
+
+    min_part_chars: int
+    max_split_chars: int
+    max_phrase_words: int
+    not_parts: frozenset[str]
+
+    @classmethod
+    def packaged(cls) -> SearchRules:
+        data = read_data("search.json")
+        return cls(data["min_part_chars"], data["max_split_chars"], data["max_phrase_words"],
+                   frozenset(data["not_parts"]))
+
+
+Splits = Callable[[str], Sequence[tuple[str, str]]]  # a word -> the two-word spellings to try
+
+
+def _no_splits(word: str) -> Sequence[tuple[str, str]]:
+    return ()
+
+
+def fts_expression(query: str, splits: Splits = _no_splits, max_phrase_words: int = 4) -> str:
     """A user's query as an FTS5 expression: every word must occur, "quoted words" as a phrase.
-    Each word is quoted, so operators (AND, NEAR, *, :, ^) and stray quotes are plain text."""
-    parts = []
+    Each word is quoted, so operators (AND, NEAR, *, :, ^) and stray quotes are plain text.
+
+    A compound matches in every spelling: a hyphenated word or a phrase also as one word
+    ("cease-fire" finds "ceasefire"; the tokenizer already finds "cease fire" for it), two
+    neighbouring words of the query also as one ("cease fire"), and a word also as the
+    two-word spellings ``splits`` gives ("ceasefire" finds "cease-fire" and "cease fire")."""
+    items = []  # (words, bare): a query word (hyphens split it into several) or a quoted phrase
     for phrase, word in _SEARCH_TERM.findall(query):
         words = _WORD_CHARS.findall(phrase or word)
         if words:
-            parts.append('"' + " ".join(words) + '"')
-    return " ".join(parts)
+            items.append((words, not phrase))
+    parts, index = [], 0
+    while index < len(items):
+        words, bare = items[index]
+        following = items[index + 1] if index + 1 < len(items) else None
+        if bare and len(words) == 1 and following and following[1] and len(following[0]) == 1:
+            first = _spellings(words, splits, max_phrase_words)
+            second = _spellings(following[0], splits, max_phrase_words)
+            parts.append(f"(({first} AND {second}) OR {_phrase([words[0] + following[0][0]])})")
+            index += 2
+            continue
+        parts.append(_spellings(words, splits, max_phrase_words))
+        index += 1
+    return " AND ".join(parts)
+
+
+def _spellings(words: list[str], splits: Splits, max_phrase_words: int) -> str:
+    """One query word or phrase as an FTS5 expression matching each of its spellings."""
+    forms = [words]
+    if 1 < len(words) <= max_phrase_words:
+        forms += [words[:at] + [words[at] + words[at + 1]] + words[at + 2:]
+                  for at in range(len(words) - 1)]
+        if len(words) > 2:
+            forms.append(["".join(words)])
+    elif len(words) == 1:
+        forms += [list(pair) for pair in splits(words[0])]
+    if len(forms) == 1:
+        return _phrase(words)
+    return "(" + " OR ".join(_phrase(form) for form in forms) + ")"
+
+
+def _phrase(words: Sequence[str]) -> str:
+    return '"' + " ".join(words) + '"'
+
+
+def _two_word_spellings(conn: sqlite3.Connection, word: str, rules: SearchRules
+                        ) -> list[tuple[str, str]]:
+    """The ways of writing ``word`` as two words that the index holds as a phrase
+    ("ceasefire": ("cease", "fire") when some sentence says "cease fire" or "cease-fire")."""
+    shortest = rules.min_part_chars
+    if len(word) < 2 * shortest or len(word) > rules.max_split_chars or not word.isalpha():
+        return []
+    found = []
+    for at in range(shortest, len(word) - shortest + 1):
+        head, tail = word[:at], word[at:]
+        if head.lower() in rules.not_parts or tail.lower() in rules.not_parts:
+            continue
+        if conn.execute("SELECT 1 FROM sentences_fts WHERE sentences_fts MATCH ? LIMIT 1",
+                        (_phrase([head, tail]),)).fetchone():
+            found.append((head, tail))
+    return found
 
 
 def _index_sentences(conn: sqlite3.Connection, seq: int, annotations: Annotations) -> None:

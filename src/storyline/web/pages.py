@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
@@ -28,7 +29,7 @@ from storyline.briefing import Briefing, EntityItem, StorylinePlace
 from storyline.errors import UsageError
 from storyline.model import Document
 from storyline.pipeline import curation
-from storyline.pipeline.catalogue import by_storyline, story_entries, storyline_place
+from storyline.pipeline.catalogue import by_storyline, label, story_entries, storyline_place
 from storyline.pipeline.stories import filed_since
 from storyline.render.report import Chrome, render_html
 from storyline.store import MergedStory, SearchHit, Store, StoryInfo
@@ -51,6 +52,10 @@ VISIT_COOKIE_DAYS = 400  # the most a browser keeps a cookie (RFC 6265bis)
 # The briefing page carries its own policy in a meta tag (a nonce for its script); what only a
 # header can say is added here (storyline.web.guard adds the app's policy to the other pages).
 BRIEFING_POLICY = "base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+ICON = "/static/favicon.svg"  # what pages link to (tools/favicon.py draws it and the ICO)
+ICO_FILE = Path(__file__).resolve().parent / "static" / "favicon.ico"
+ICO_TYPE = "image/vnd.microsoft.icon"
+ICON_MAX_AGE = 86400  # seconds a browser may keep the icon without asking again
 
 
 def _bounded() -> Any:
@@ -123,7 +128,7 @@ def briefing_page(request: Request, story_id: str,
     length = "" if words == settings_of(request).words else f"words={words}"
     html = render_html(briefing.with_new_since(section) if section else briefing,
                        source_url=lambda source: address(f"/sources/{source}", f"story={story.id}", length),
-                       chrome=Chrome(stylesheet="/static/app.css", navigation=nav),
+                       chrome=Chrome(stylesheet="/static/app.css", navigation=nav, icon=ICON),
                        story_url=lambda other: address(f"/stories/{other}", length))
     if section is None:  # a page with the visitor's own section is theirs alone
         _rendered.put(_page_key(request, story.id, words, key, place), html)
@@ -201,7 +206,7 @@ def manage_page(request: Request, story_id: str, moved: int | None = _bounded(),
             return RedirectResponse(f"/stories/{story.merged_into}/manage", status_code=303)
         target = store.story(to) if to is not None else None
         notice = (f"Moved {moved} document{'' if moved == 1 else 's'} to "
-                  f"{target.title or target.name}." if moved is not None and target else None)
+                  f"{label(target)}." if moved is not None and target else None)
         return _manage_form(request, store, story, notice=notice)
 
 
@@ -428,10 +433,10 @@ def _citing_statements(briefing: Briefing, source_id: str) -> dict[tuple[int, in
     groups: list[tuple[str, Any]] = [("Summary", s) for s in briefing.summary]
     groups += [("Timeline", t) for t in briefing.timeline]
     groups += [("Quote", q) for q in briefing.quotes] + [("Forecast", f) for f in briefing.forecasts]
-    for label, item in groups:
+    for part, item in groups:
         for citation in item.citations:
             if citation.source == source_id:
-                notes.setdefault((citation.start, citation.end), []).append(f"{label}: {item.text}")
+                notes.setdefault((citation.start, citation.end), []).append(f"{part}: {item.text}")
     for citation in briefing._all_citations():  # issues and conflicts too
         if citation.source == source_id:
             notes.setdefault((citation.start, citation.end), [])
@@ -515,7 +520,7 @@ def search_page(request: Request, q: str = "", story: int | None = _bounded()) -
         story_info = store.story(story) if story is not None else None
         if q.strip():
             hits = store.search(q, limit=SEARCH_LIMIT, story=story)
-        titles = {s.id: s.title or s.name for s in store.stories()} if hits else {}
+        titles = {s.id: label(s) for s in store.stories()} if hits else {}
     results = [
         {"hit": hit, "marked": _marked(hit), "story_title": titles.get(hit.story or -1),
          "link": source_link(hit.source, hit.story, hit.start, hit.end)}
@@ -531,6 +536,16 @@ def _marked(hit: SearchHit) -> Markup:
         parts.append(f"{escape(hit.text[at:start])}<mark>{escape(hit.text[start:end])}</mark>")
         at = end
     return Markup("".join(parts) + escape(hit.text[at:]))
+
+
+# --------------------------------------------------------------------------- the icon
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The icon browsers ask for by themselves (pages link to the SVG drawing of it)."""
+    return FileResponse(ICO_FILE, media_type=ICO_TYPE,
+                        headers={"Cache-Control": f"public, max-age={ICON_MAX_AGE}"})
 
 
 # --------------------------------------------------------------------------- API documentation

@@ -516,6 +516,61 @@ def move_command(doc_ids: tuple[str, ...], source: str, target: str, db_url: str
                f"({leave.name}) to story {join.id} ({join.name}).")
 
 
+# --- sources: a story's sources removed, a source's metadata corrected ---------------------
+
+
+@main.group("sources")
+def sources_group() -> None:
+    """A story's sources: remove one from a story, or correct a source's outlet, date or title.
+
+    Stories that hold a changed source are briefed again the next time they are asked for
+    (brief --db --story, the web app)."""
+
+
+@sources_group.command("remove")
+@click.argument("doc_ids", metavar="DOC...", nargs=-1, required=True)
+@click.option("--story", "story_key", required=True, metavar="NAME|ID",
+              help="the story they leave (they stay stored, and in other stories)")
+@db_option
+def sources_remove_command(doc_ids: tuple[str, ...], story_key: str, db_url: str | None) -> None:
+    """Remove the sources DOC... (S3 S5 ...) from a story."""
+    from storyline.pipeline.curation import remove
+
+    with _open_store_or_exit(db_url, create=False) as store:
+        story = _stored_story(store, story_key)
+        removed = _curate(lambda: remove(store, story.id, list(doc_ids)))
+        left = _stored_story(store, str(story.id)).documents
+    click.echo(f"Removed {', '.join(dict.fromkeys(doc_ids))} from story {story.id} ({label(story)}): "
+               f"it holds {left} source{'' if left == 1 else 's'}.")
+
+
+@sources_group.command("correct")
+@click.argument("doc_id", metavar="DOC")
+@click.option("--outlet", default=None, metavar="NAME", help="the outlet that published it")
+@click.option("--date", "published", default=None, metavar="YYYY-MM-DD",
+              help="the day it was published")
+@click.option("--title", default=None, metavar="TITLE", help="its headline")
+@db_option
+def sources_correct_command(doc_id: str, outlet: str | None, published: str | None,
+                            title: str | None, db_url: str | None) -> None:
+    """Correct the outlet, date or title of the stored source DOC (S3). The correction stays
+    when the same source is ingested again."""
+    from storyline.pipeline.curation import correct
+
+    with _open_store_or_exit(db_url, create=False) as store:
+        before = store.get(doc_id)
+        corrected = _curate(lambda: correct(store, doc_id, title=title, outlet=outlet,
+                                            published=published, registry=registry_of(store)))
+    changes = [f"{name} {_quoted(getattr(corrected, name))} (was {_quoted(getattr(before, name, None))})"
+               for name, given in (("outlet", outlet), ("published", published), ("title", title))
+               if given is not None]
+    click.echo(f"Corrected {corrected.id}: {'; '.join(changes)}.")
+
+
+def _quoted(value: str | None) -> str:
+    return "none" if value is None else repr(value)
+
+
 def _stored_story(store: Store, key: str) -> StoryInfo:
     story = store.story(key)
     if story is None:

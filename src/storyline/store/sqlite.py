@@ -34,7 +34,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from storyline.errors import UsageError
+from storyline.errors import InvalidValue, UsageError
 from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
 from storyline.resources import read_data
@@ -47,6 +47,7 @@ from storyline.store.base import (
     MergedStory,
     SearchHit,
     Sketch,
+    SourceCorrection,
     StaleCheck,
     Store,
     StoredSketch,
@@ -276,6 +277,19 @@ MIGRATIONS: list[Migration] = [
             documents INTEGER NOT NULL
         ) WITHOUT ROWID""",
     )),
+    Migration(7, "corrections of documents' metadata by their users", (
+        # One row per field changed: what it was, what the user made it, when. The documents row
+        # holds the corrected value; these rows say it is the user's, and change the story keys.
+        """CREATE TABLE document_corrections (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            document INTEGER NOT NULL REFERENCES documents(seq),
+            field TEXT NOT NULL CHECK (field IN ('title', 'outlet', 'published')),
+            previous TEXT,
+            value TEXT NOT NULL,
+            corrected_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX document_corrections_document ON document_corrections(document)",
+    )),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -429,6 +443,24 @@ class SQLiteStore:
                 _record_origin(conn, original, doc.origin, "near")
         return AddResult(_doc_id(seq), created=True,
                          duplicate_of=_doc_id(original) if original is not None else None)
+
+    def correct_document(self, doc_id: str, correction: SourceCorrection) -> Document:
+        """Set the corrected fields on the document's row and record each change (see
+        ``DocumentStore.correct_document``)."""
+        fields = correction.fields()
+        now = _now(precise=True)
+        with self._transaction() as conn:
+            seq = _stored_or_key_error(conn, doc_id)
+            for name, value in fields.items():
+                previous = conn.execute(f"SELECT {name} FROM documents WHERE seq = ?", (seq,)).fetchone()[0]
+                conn.execute(f"UPDATE documents SET {name} = ? WHERE seq = ?", (value, seq))
+                conn.execute(
+                    "INSERT INTO document_corrections (document, field, previous, value, corrected_at)"
+                    " VALUES (?, ?, ?, ?, ?)", (seq, name, previous, value, now))
+            if "published" in fields:
+                conn.execute("UPDATE documents SET published_from = 'corrected' WHERE seq = ?", (seq,))
+            (document,) = _documents_where(conn, "WHERE seq = ?", (seq,))
+        return document
 
     def save_annotations(self, doc_id: str, annotations: Annotations) -> None:
         """Attach (or replace) the annotations of a stored document."""
@@ -674,6 +706,24 @@ class SQLiteStore:
             _touch(conn, now, keep, other)
         return self._stories("WHERE s.id = ?", (keep,))[0]
 
+    def remove_documents(self, story: int, doc_ids: Sequence[str]) -> int:
+        """Documents leave ``story``; they stay stored (see ``StoryStore.remove_documents``)."""
+        with self._transaction() as conn:
+            _live_story(conn, story)
+            seqs = _members(conn, story, doc_ids, "remove")
+            holds = conn.execute("SELECT count(*) FROM story_documents WHERE story = ?",
+                                 (story,)).fetchone()[0]
+            if len(seqs) >= holds:
+                raise InvalidValue(
+                    f"cannot remove {'the last source' if holds == 1 else 'every source'} of "
+                    f"story {story}: a story keeps at least one (merge it into another instead)")
+            for part in _parts(seqs):
+                conn.execute(
+                    f"DELETE FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
+                    (story, *part))
+            _touch(conn, _now(precise=True), story)
+        return len(seqs)
+
     def split_story(self, story: int, doc_ids: Sequence[str], name: str) -> StoryInfo:
         """A new story named ``name``, of ``story``'s kind, holding ``doc_ids`` (which leave
         ``story``); it belongs to no storyline until one is set."""
@@ -754,7 +804,15 @@ class SQLiteStore:
             " LEFT JOIN annotations a ON a.document = sd.document WHERE sd.story = ? ORDER BY sd.document",
             (story,),
         ).fetchall()
-        return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:32]
+        # The latest correction of each corrected document; only when there is one, so that the
+        # keys of stories never corrected (and their cached briefings) stay what they were.
+        corrected = self._conn.execute(
+            "SELECT c.document, max(c.id) FROM document_corrections c JOIN story_documents sd"
+            " ON sd.document = c.document WHERE sd.story = ? GROUP BY c.document ORDER BY c.document",
+            (story,),
+        ).fetchall()
+        payload = json.dumps([rows, corrected] if corrected else rows)
+        return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
     def story_document_times(self, story: int) -> dict[str, DocumentTimes]:
         """When each document of the story was stored (``documents.created_at``) and filed into
@@ -1236,6 +1294,14 @@ def _refuse_stale(conn: sqlite3.Connection, check: DuplicateCheck) -> None:
     newest = conn.execute("SELECT max(seq) FROM documents").fetchone()[0] or 0
     if newest > (_seq(check.seen_through) or 0):
         raise StaleCheck(f"{_doc_id(newest)} was stored after the duplicate check")
+
+
+def _stored_or_key_error(conn: sqlite3.Connection, doc_id: str) -> int:
+    """The row of the stored document ``doc_id``; ``KeyError`` when there is none."""
+    seq = _seq(doc_id.strip())
+    if seq is None or conn.execute("SELECT 1 FROM documents WHERE seq = ?", (seq,)).fetchone() is None:
+        raise KeyError(f"no stored document {doc_id!r}")
+    return seq
 
 
 def _stored_seq(conn: sqlite3.Connection, doc_id: str | None) -> int | None:

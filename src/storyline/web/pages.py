@@ -26,7 +26,7 @@ from starlette.formparsers import MultiPartException
 
 from storyline.annotate.entities import surface_key
 from storyline.briefing import Briefing, EntityItem, StorylinePlace
-from storyline.errors import UsageError
+from storyline.errors import InvalidValue, UsageError
 from storyline.model import Document
 from storyline.pipeline import curation
 from storyline.pipeline.catalogue import by_storyline, label, story_entries, storyline_place
@@ -37,7 +37,7 @@ from storyline.story.brief import DEFAULT_WORDS
 from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT, briefing_words
 from storyline.web.highlight import marked_source
 from storyline.web.requests import MAX_ID, Settings, error_response, source_key, story_key, token_problem
-from storyline.web.service import Article, Memo, QueueFull, news_since_visit
+from storyline.web.service import ANALYSIS_LOCK, Article, Memo, QueueFull, news_since_visit
 
 router = APIRouter(include_in_schema=False)
 # Pasted text may hold several articles, separated by a line of three or more dashes.
@@ -192,14 +192,23 @@ def _briefing_or_none(request: Request, store: Store, story: StoryInfo,
 
 # --------------------------------------------------------------------------- curation
 
-CURATION_STATUS = {KeyError: 404, MergedStory: 409}
+CURATION_STATUS = {KeyError: 404, MergedStory: 409, InvalidValue: 422}
+
+
+def curation_status(exc: Exception) -> int:
+    """The status of a refused curation (400 when nothing more precise applies)."""
+    return next((code for kind, code in CURATION_STATUS.items() if isinstance(exc, kind)), 400)
+
+
+def curation_message(exc: Exception) -> str:
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
 
 
 @router.get("/stories/{story_id}/manage", response_class=HTMLResponse)
 def manage_page(request: Request, story_id: str, moved: int | None = _bounded(),
-                to: int | None = _bounded()) -> Response:
-    """Move chosen documents to another story, split them into a new one, or merge the story
-    into another; ``moved``/``to`` report a move just made."""
+                to: int | None = _bounded(), removed: int | None = _bounded()) -> Response:
+    """Move chosen documents to another story, split them into a new one, remove them, or
+    merge the story into another; ``moved``/``to`` and ``removed`` report what was just done."""
     with settings_of(request).store() as store:
         story = _story_or_404(store, story_id)
         if story.merged_into is not None:
@@ -207,6 +216,9 @@ def manage_page(request: Request, story_id: str, moved: int | None = _bounded(),
         target = store.story(to) if to is not None else None
         notice = (f"Moved {moved} document{'' if moved == 1 else 's'} to "
                   f"{label(target)}." if moved is not None and target else None)
+        if removed is not None:
+            notice = (f"Removed {removed} source{'' if removed == 1 else 's'} from this story; "
+                      "its briefing is made again without them.")
         return _manage_form(request, store, story, notice=notice)
 
 
@@ -230,6 +242,12 @@ async def split_form(request: Request, story_id: str) -> Response:
     return await _curate(request, story_id, _split_chosen)
 
 
+@router.post("/stories/{story_id}/remove")
+async def remove_form(request: Request, story_id: str) -> Response:
+    """The chosen documents leave the story (they stay stored); back to this page."""
+    return await _curate(request, story_id, _remove_chosen)
+
+
 @router.post("/stories/{story_id}/merge")
 async def merge_form(request: Request, story_id: str) -> Response:
     """The story joins the chosen one; on to that story's page."""
@@ -247,6 +265,10 @@ def _move_chosen(store: Store, story: StoryInfo, form: FormData) -> str:
 
 def _split_chosen(store: Store, story: StoryInfo, form: FormData) -> str:
     return f"/stories/{curation.split(store, story.id, _documents(form), _field(form, 'name')).id}"
+
+
+def _remove_chosen(store: Store, story: StoryInfo, form: FormData) -> str:
+    return f"/stories/{story.id}/manage?removed={curation.remove(store, story.id, _documents(form))}"
 
 
 def _merge_chosen(store: Store, story: StoryInfo, form: FormData) -> str:
@@ -290,9 +312,74 @@ def _curate_in_thread(request: Request, story_id: str, operation: Curation, form
         try:
             return RedirectResponse(operation(store, story, form), status_code=303)
         except (KeyError, UsageError) as exc:
-            status = next((code for kind, code in CURATION_STATUS.items() if isinstance(exc, kind)), 400)
-            message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-            return _manage_form(request, store, story, problem=message, status=status)
+            return _manage_form(request, store, story, problem=curation_message(exc),
+                                status=curation_status(exc))
+
+
+# --------------------------------------------------------------------------- correcting a source
+
+# The form's fields, by the document's field each corrects.
+CORRECTED_FIELDS = {"title": "title", "outlet": "outlet", "published": "date"}
+
+
+@router.get("/sources/{source_id}/correct", response_class=HTMLResponse)
+def correct_page(request: Request, source_id: str, story: int | None = _bounded()) -> HTMLResponse:
+    """A form to correct the source's outlet, date or title, filled with what is stored."""
+    with settings_of(request).store() as store:
+        document = _source_or_404(store, source_id)
+        story_info = store.story(story) if story is not None else None
+    return _correct_form(request, document, story_info)
+
+
+def _correct_form(request: Request, document: Document, story: StoryInfo | None,
+                  problem: str | None = None, status: int = 200) -> HTMLResponse:
+    return page(request, "correct.html", status, document=document, story=story, problem=problem,
+                needs_token=settings_of(request).token is not None)
+
+
+@router.post("/sources/{source_id}/correct")
+async def correct_form(request: Request, source_id: str) -> Response:
+    """The fields the form changed are corrected (same origin and token rules as every write);
+    on to the source's page, or the form again with the reason."""
+    form = await _read_form(request, settings_of(request))
+    if isinstance(form, Response):
+        return form
+    problem = token_problem(request, _field(form, "token"))
+    if problem:
+        return error_response(request, 401, problem)
+    return await run_in_threadpool(_correct_in_thread, request, source_id, form)
+
+
+def _correct_in_thread(request: Request, source_id: str, form: FormData) -> Response:
+    with settings_of(request).store() as store:
+        document = _source_or_404(store, source_id)
+        key = _field(form, "story")
+        story = store.story(story_key(key)) if key else None
+        changes = {name: value for name, field in CORRECTED_FIELDS.items()
+                   if (value := _raw_field(form, field)) is not None
+                   and value.strip() != (getattr(document, name) or "")}
+        try:
+            with ANALYSIS_LOCK:  # a corrected date or outlet annotates the source again
+                curation.correct(store, document.id or source_id, title=changes.get("title"),
+                                 outlet=changes.get("outlet"), published=changes.get("published"))
+        except (KeyError, UsageError) as exc:
+            return _correct_form(request, document, story, problem=curation_message(exc),
+                                 status=curation_status(exc))
+    onward = address(f"/sources/{document.id}", f"story={story.id}" if story else "", "corrected=1")
+    return RedirectResponse(onward, status_code=303)
+
+
+def _raw_field(form: FormData, name: str) -> str | None:
+    """A text field as sent (None: not sent), so that an emptied field is told from a missing one."""
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _source_or_404(store: Store, source_id: str) -> Document:
+    document = store.get(source_key(source_id))
+    if document is None:
+        raise HTTPException(404, f"no source {source_id!r}")
+    return document
 
 
 # --------------------------------------------------------------------------- adding articles
@@ -411,20 +498,20 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
 @router.get("/sources/{source_id}", response_class=HTMLResponse)
 def source_page(request: Request, source_id: str, story: int | None = _bounded(),
                 start: int | None = _bounded(), end: int | None = _bounded(),
-                words: int | None = Query(None, ge=MIN_WORDS, le=MAX_WORDS)) -> HTMLResponse:
+                words: int | None = Query(None, ge=MIN_WORDS, le=MAX_WORDS),
+                corrected: int | None = _bounded()) -> HTMLResponse:
     """A source's text with every span the story's briefing cites marked; ``start``/``end`` (or
-    a ``#START-END`` fragment, handled in the browser) choose the one to show."""
+    a ``#START-END`` fragment, handled in the browser) choose the one to show; ``corrected``
+    says that its metadata was just corrected."""
     with settings_of(request).store() as store:
-        document = store.get(source_key(source_id))
-        if document is None:
-            raise HTTPException(404, f"no source {source_id!r}")
+        document = _source_or_404(store, source_id)
         story_info = store.story(story) if story is not None else None
         briefing = _briefing_or_none(request, store, story_info, words) if story_info else None
     notes = _citing_statements(briefing, source_id) if briefing else {}
     current = (start, end) if start is not None and end is not None else None
     text = marked_source(document.text, notes.keys(), current, notes)
     return page(request, "source.html", document=document, story=story_info, text=text,
-                cited=len(notes), current=current)
+                cited=len(notes), current=current, corrected=bool(corrected))
 
 
 def _citing_statements(briefing: Briefing, source_id: str) -> dict[tuple[int, int], list[str]]:

@@ -347,6 +347,7 @@ def _undo_story_detection_schema(conn: Any) -> None:
         conn.execute(f"ALTER TABLE stories DROP COLUMN {column}")
     for table in ("storylines", "story_features", "story_profiles", "story_vocabulary"):
         conn.execute(f"DROP TABLE {table}")
+    conn.execute("DROP TABLE document_corrections")  # migration 7 runs again too
 
 
 # --------------------------------------------------------------------------- the rest

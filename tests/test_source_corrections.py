@@ -241,3 +241,17 @@ def test_the_web_forms_correct_and_remove_sources(db: Path) -> None:
         last = client.post("/stories/1/remove", data={"documents": ["S2"]})
         assert last.status_code == 422 and "cannot remove the last source of story 1" in last.text
         assert client.get("/api/stories/1").json()["sources"] == 1
+
+
+def test_a_month_date_left_alone_in_the_form_is_not_a_correction(db: Path) -> None:
+    with sqlite3.connect(db) as conn:  # a source dated to its month only
+        conn.execute("UPDATE documents SET published = '2026-03' WHERE seq = 1")
+    with TestClient(create_app(str(db)), base_url=LOCAL, follow_redirects=False) as client:
+        form = client.get("/sources/S1/correct").text
+        assert 'name="date" value=""' in form and "Stored as 2026-03 (no day)" in form
+        sent = client.post("/sources/S1/correct", data={
+            "outlet": "Wren Valley Post", "date": "", "title": "The council backs a ferry"})
+        assert sent.status_code == 303, sent.text
+        corrected = client.get("/api/stories/1/briefing").json()
+    council = source(corrected, "S1")
+    assert (council["title"], council["published"]) == ("The council backs a ferry", "2026-03")

@@ -355,9 +355,7 @@ def _correct_in_thread(request: Request, source_id: str, form: FormData) -> Resp
         document = _source_or_404(store, source_id)
         key = _field(form, "story")
         story = store.story(story_key(key)) if key else None
-        changes = {name: value for name, field in CORRECTED_FIELDS.items()
-                   if (value := _raw_field(form, field)) is not None
-                   and value.strip() != (getattr(document, name) or "")}
+        changes = _changed(document, form)
         try:
             with ANALYSIS_LOCK:  # a corrected date or outlet annotates the source again
                 curation.correct(store, document.id or source_id, title=changes.get("title"),
@@ -367,6 +365,19 @@ def _correct_in_thread(request: Request, source_id: str, form: FormData) -> Resp
                                  status=curation_status(exc))
     onward = address(f"/sources/{document.id}", f"story={story.id}" if story else "", "corrected=1")
     return RedirectResponse(onward, status_code=303)
+
+
+def _changed(document: Document, form: FormData) -> dict[str, str]:
+    """The fields the form changes: sent, and not what is stored. An empty date is none: a
+    date input cannot show a stored month ("2026-03") and sends it back empty."""
+    changes = {}
+    for name, field in CORRECTED_FIELDS.items():
+        value = _raw_field(form, field)
+        if value is None or (name == "published" and not value.strip()):
+            continue
+        if value.strip() != (getattr(document, name) or ""):
+            changes[name] = value
+    return changes
 
 
 def _raw_field(form: FormData, name: str) -> str | None:

@@ -24,7 +24,6 @@ run: install
 	$(VENV)/bin/storyline docs --db $(OUT)/example.db
 	$(VENV)/bin/storyline brief --db $(OUT)/example.db --story "Orla river deal" \
 		-o $(OUT)/briefing.html -o $(OUT)/briefing.md -o $(OUT)/briefing.json
-	@echo "Briefing written to $(OUT)/briefing.html, $(OUT)/briefing.md and $(OUT)/briefing.json"
 	@echo "Browse it: $(VENV)/bin/storyline serve --db $(OUT)/example.db"
 
 test: install

@@ -352,6 +352,7 @@ def _undo_story_detection_schema(conn: Any) -> None:
         conn.execute(f"ALTER TABLE stories DROP COLUMN {column}")
     for table in ("storylines", "story_features", "story_profiles", "story_vocabulary"):
         conn.execute(f"DROP TABLE {table}")
+    conn.execute("DROP TABLE document_corrections")  # migration 7 runs again too
 
 
 # --------------------------------------------------------------------------- the rest
@@ -364,6 +365,35 @@ def test_openapi_documentation(client: TestClient) -> None:
     page = client.get("/docs")
     assert page.status_code == 200 and "POST /api/briefings" in page.text
     assert "cdn" not in page.text.lower() and "<script src=\"http" not in page.text
+
+
+def test_api_page_shows_inline_code_without_backticks(client: TestClient) -> None:
+    import re
+
+    page = client.get("/docs").text
+    prose = re.sub(r"<pre>.*?</pre>", "", page, flags=re.S)  # the schemas' JSON is shown as is
+    assert "`" not in prose
+    assert "<code>errors</code>" in prose and "<code>merged_into</code>" in prose
+
+
+def test_the_icon_is_served_as_an_icon(client: TestClient) -> None:
+    ico = client.get("/favicon.ico")
+    assert ico.status_code == 200 and ico.headers["content-type"] == "image/vnd.microsoft.icon"
+    assert ico.content[:4] == b"\x00\x00\x01\x00" and b"PNG" in ico.content[:40]
+    svg = client.get("/static/favicon.svg")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert '<link rel="icon" href="/static/favicon.svg"' in client.get("/").text
+
+
+def test_home_page_heads_a_named_story_with_the_name_its_user_gave(story_db: Path, tmp_path: Path) -> None:
+    db = copy_db(story_db, tmp_path / "titled.db")
+    with SQLiteStore(db) as store:
+        story = store.story("Wren bridge")
+        assert story is not None
+        store.save_briefing(story.id, 250, "stale", "{}", title="Council closes the old bridge")
+    with client_for(db) as client:
+        page = client.get("/").text
+    assert page.index(">Wren bridge</a>") < page.index("Council closes the old bridge")
 
 
 def test_unknown_endpoints_and_methods(client: TestClient) -> None:

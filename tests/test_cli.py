@@ -369,3 +369,34 @@ def test_stories_as_markdown_are_grouped_by_storyline(curated_db: Path) -> None:
                                                           "2024-05-02 to 2024-05-03; GB, IE;")
     assert text.index("**Paris**") < text.index("## Other stories") < text.index("**Harbour week**")
     assert stories_json(curated_db)["Paris"]["storyline"] == {"id": 1, "title": "Paris in spring"}
+
+
+def test_brief_says_where_it_wrote_each_file(corpus: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["brief", str(corpus), "--one-story", "-o", "brief.md",
+                                       "-o", str(tmp_path / "brief.json")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.startswith("wrote ")]
+    assert lines == [f"wrote {tmp_path / 'brief.md'}", f"wrote {tmp_path / 'brief.json'}"]
+    each = CliRunner().invoke(main, ["brief", str(corpus), "--each-story", "-o", "stories/"])
+    assert each.exit_code == 0, each.output
+    written = sorted(line.removeprefix("wrote ") for line in each.stderr.splitlines()
+                     if line.startswith("wrote "))
+    assert written == [str(tmp_path / "stories" / f"story-{n}.md") for n in (1, 2)]
+    assert all(Path(path).is_file() for path in written)
+    quiet = CliRunner().invoke(main, ["brief", str(corpus), "--one-story", "-o", "q.md", "-q"])
+    assert quiet.exit_code == 0 and "wrote" not in quiet.stderr
+
+
+def test_stories_head_a_named_story_with_the_name_its_user_gave(curated_db: Path) -> None:
+    with SQLiteStore(curated_db) as store:  # as a briefing does: it gives the story a title
+        store.save_briefing(1, 250, store.story_documents_key(1), "{}", title="Concert and ferry news")
+    table = invoke("stories", "--db", str(curated_db))
+    assert table.exit_code == 0, table.output
+    row = next(line for line in table.stdout.splitlines() if "Harbour week" in line)
+    assert row.index("Harbour week") < row.index("Concert and ferry news")
+    markdown = invoke("stories", "--db", str(curated_db), "--format", "md").stdout
+    assert "- **Harbour week** (Concert and ferry news) (story 1, named)" in markdown
+    assert stories_json(curated_db)["Harbour week"]["title"] == "Concert and ferry news"

@@ -653,3 +653,41 @@ def test_search_hits_carry_the_matched_spans_of_their_sentence(db: Path) -> None
     (hit,) = hits
     assert hit.text == text[22:]
     assert [hit.text[start:end] for start, end in hit.matches] == ["Ferries", "bridges", "bridge", "ferry"]
+
+
+COMPOUND_SPELLINGS = ("ceasefire", "cease-fire", "cease fire")
+
+
+@pytest.mark.parametrize("query", [*COMPOUND_SPELLINGS, '"cease fire"', "Ceasefire talks"])
+def test_search_finds_a_compound_in_every_spelling(db: Path, query: str) -> None:
+    texts = [f"The {spelling} talks in Orvik held until dawn on day {day}."  # distinct contents
+             for day, spelling in enumerate(COMPOUND_SPELLINGS, start=1)]
+    texts.append("The fire at the old mill did not cease until dawn.")  # both words, apart
+    with SQLiteStore(db) as store:
+        for number, text in enumerate(texts):
+            doc = doc_of(f"{number}.txt", text)
+            doc.annotations = Annotations(sentences=[Sentence(0, len(text), text)])
+            store.add_document(doc)
+        hits = store.search(query)
+    found = {hit.source for hit in hits}
+    assert {"S1", "S2", "S3"} <= found, (query, [h.text for h in hits])
+    phrase_only = query.startswith('"') or "-" in query or query.lower() == "ceasefire"
+    assert ("S4" in found) == (not phrase_only and query != "Ceasefire talks"), query
+    for hit in hits:  # the marks cover the compound as written there
+        marked = " ".join(hit.text[start:end] for start, end in hit.matches).lower()
+        assert "cease" in marked or hit.source == "S4", (query, hit)
+
+
+def test_search_splits_a_word_only_into_words_the_index_holds_as_a_phrase(db: Path) -> None:
+    text = "The therapist and the rapist were both called as witnesses in Orvik."
+    other = "A peace keeping force reached the valley of Orvik on Monday."
+    with SQLiteStore(db) as store:
+        for name, body in (("a.txt", text), ("b.txt", other)):
+            doc = doc_of(name, body)
+            doc.annotations = Annotations(sentences=[Sentence(0, len(body), body)])
+            store.add_document(doc)
+        therapist = store.search("therapist")
+        peacekeeping = store.search("peacekeeping")
+    # "the" is no part of a compound: the hit is the word itself, not "the rapist"
+    assert [(h.source, [h.text[s:e] for s, e in h.matches]) for h in therapist] == [("S1", ["therapist"])]
+    assert [h.source for h in peacekeeping] == ["S2"]

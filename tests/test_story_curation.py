@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from test_store import make_doc
 
-from storyline.errors import UsageError
+from storyline.errors import InvalidValue, UsageError
 from storyline.pipeline import curation
-from storyline.store import MergedStory, StorylineInfo
+from storyline.store import MergedStory, SourceCorrection, StorylineInfo
 from storyline.store.sqlite import SQLiteStore
 
 
@@ -208,4 +208,102 @@ def test_the_pipeline_curations_call_the_hook_with_the_stories_they_changed(
     assert curation.move(store, ["S1"], 1, 2) == 1
     new = curation.split(store, 2, ["S4"], "d")
     assert curation.merge(store, 3, 2).id == 3
-    assert seen == [(1, 2), (2, new.id), (3, 2)]
+    assert curation.remove(store, 3, ["S1"]) == 1
+    assert seen == [(1, 2), (2, new.id), (3, 2), (3,)]
+
+
+# --------------------------------------------------------------------------- removing sources
+
+
+def test_removed_documents_leave_the_story_and_stay_stored(store: SQLiteStore) -> None:
+    store.add_to_story(2, ["S1"])  # S1 is in "a" and "b"
+    key = store.story_documents_key(1)
+    assert curation.remove(store, 1, ["S1", "S2"]) == 2
+    assert ids(store, "a") == ["S3"] and ids(store, "b") == ["S1", "S4", "S5"]
+    assert store.count() == 6 and store.get("S2") is not None
+    assert store.story_documents_key(1) != key  # its cached briefings are stale
+
+
+def test_bad_removals_say_what_is_wrong_and_change_nothing(store: SQLiteStore) -> None:
+    before = members(store)
+    with pytest.raises(KeyError, match="no stored document 'S9'"):
+        store.remove_documents(1, ["S1", "S9"])
+    with pytest.raises(UsageError, match="cannot remove S4: not in story 1"):
+        store.remove_documents(1, ["S1", "S4"])
+    with pytest.raises(InvalidValue, match="cannot remove every source of story 1"):
+        store.remove_documents(1, ["S1", "S2", "S3"])
+    with pytest.raises(InvalidValue, match="cannot remove the last source of story 3"):
+        store.remove_documents(3, ["S6"])
+    with pytest.raises(KeyError, match="no story 7"):
+        store.remove_documents(7, ["S1"])
+    store.merge_stories(1, 2)
+    with pytest.raises(MergedStory):
+        store.remove_documents(2, ["S4"])
+    assert members(store) == {"a": {"S1", "S2", "S3", "S4", "S5"}, "c": {"S6"}}
+    assert before["a"] <= members(store)["a"]
+
+
+# --------------------------------------------------------------------------- correcting sources
+
+
+def test_a_correction_changes_the_fields_given_and_the_keys_of_the_stories_holding_it(
+    store: SQLiteStore,
+) -> None:
+    keys = {story: store.story_documents_key(story) for story in (1, 2)}
+    corrected = store.correct_document("S2", SourceCorrection(outlet="Harbour Post", published="2025-12-01"))
+    assert (corrected.outlet, corrected.published, corrected.published_from) == (
+        "Harbour Post", "2025-12-01", "corrected")
+    assert corrected.title == make_doc(2).title  # not given: left as it was
+    assert store.get("S2") == corrected
+    assert store.story_documents_key(1) != keys[1] and store.story_documents_key(2) == keys[2]
+    again = store.story_documents_key(1)
+    store.correct_document("S2", SourceCorrection(title="A better headline"))
+    assert store.story_documents_key(1) != again  # each correction, not only the first
+    with sqlite3.connect(store.path) as conn:
+        rows = conn.execute("SELECT field, previous, value FROM document_corrections ORDER BY id").fetchall()
+    assert rows == [("outlet", "Example News", "Harbour Post"),
+                    ("published", make_doc(2).published, "2025-12-01"),
+                    ("title", "Story number 2", "A better headline")]
+
+
+def test_a_correction_stays_when_the_same_content_is_stored_again(store: SQLiteStore) -> None:
+    store.correct_document("S3", SourceCorrection(outlet="Harbour Post", published="2025-12-01"))
+    again = make_doc(3)
+    again.origin = "mirror/3.txt"  # the same article from elsewhere, with its old metadata
+    result = store.add_document(again)
+    assert (result.id, result.created) == ("S3", False)
+    stored = store.get("S3")
+    assert stored is not None and (stored.outlet, stored.published) == ("Harbour Post", "2025-12-01")
+    assert stored.also_at == ["mirror/3.txt"]
+
+
+def test_a_correction_of_an_unknown_document_is_a_key_error(store: SQLiteStore) -> None:
+    with pytest.raises(KeyError, match="no stored document 'S9'"):
+        store.correct_document("S9", SourceCorrection(title="x"))
+    with pytest.raises(KeyError):
+        store.correct_document("nine", SourceCorrection(title="x"))
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({}, "nothing to correct"),
+    ({"published": "2026-02-30"}, "'2026-02-30' is not a date"),
+    ({"published": "04/03/2026"}, "give the day as YYYY-MM-DD"),
+    ({"published": "2026-3-4"}, "is not a date"),
+    ({"title": "   "}, "the title cannot be empty"),
+    ({"outlet": ""}, "the outlet cannot be empty"),
+    ({"outlet": "x" * 201}, "the outlet is 201 characters long"),
+])
+def test_a_correction_that_cannot_be_made_changes_nothing(
+    store: SQLiteStore, fields: dict[str, str], message: str,
+) -> None:
+    before = store.get("S1")
+    with pytest.raises(InvalidValue, match=message):
+        curation.correct(store, "S1", **fields)
+    assert store.get("S1") == before
+
+
+def test_a_corrected_outlet_is_named_as_the_registry_names_it(store: SQLiteStore) -> None:
+    corrected = curation.correct(store, "S1", title="  The  harbour   reopens ", outlet="bbc news")
+    assert (corrected.title, corrected.outlet) == ("The harbour reopens", "BBC News")
+    unknown = curation.correct(store, "S1", outlet="Orvik   Evening Star")
+    assert unknown.outlet == "Orvik Evening Star"

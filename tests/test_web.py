@@ -273,3 +273,42 @@ def test_a_story_split_through_its_page_and_merged_back(curation_live: LiveApp, 
     assert page.url == live.url("/stories/1")
     assert [(s["id"], s["sources"]) for s in live.api("/api/stories")] == [(1, 3)]
     assert live.api("/api/stories/2")["merged_into"] == 1
+
+
+# --------------------------------------------------------------------------- the icon
+
+LOADS_AS_IMAGE = """src => new Promise(done => {
+  const image = new Image();
+  image.onload = () => done(image.naturalWidth > 0);
+  image.onerror = () => done(false);
+  image.src = src;
+})"""
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """Two invented articles in the story "Millbrook harbour", served, its briefing made."""
+    folder = tmp_path_factory.mktemp("small")
+    for name, text in {"harbour.txt": HARBOUR, "fair.txt": FAIR}.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    db = folder / "small.db"
+    result = CliRunner().invoke(main, ["ingest", str(folder), "--db", str(db), "--story",
+                                       "Millbrook harbour", "-q"])
+    assert result.exit_code == 0, result.output
+    with serving(db) as live_app:
+        live_app.api("/api/stories/1/briefing")
+        yield live_app
+
+
+@pytest.mark.parametrize("path", ["/", "/stories/1", "/docs", "/sources/S1?story=1"])
+def test_every_page_shows_the_icon_within_its_policy(small: LiveApp, page: Any, path: str) -> None:
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.goto(small.url(path))
+    icon = page.locator("link[rel=icon]")
+    assert icon.count() == 1 and icon.get_attribute("type") == "image/svg+xml"
+    # Loaded as the page itself would load an image: under the page's policy.
+    assert page.evaluate(LOADS_AS_IMAGE, icon.evaluate("link => link.href")) is True
+    assert page.evaluate(LOADS_AS_IMAGE, small.url("/favicon.ico")) is True
+    assert refused == []

@@ -74,7 +74,7 @@ class SourceModel(_Model):
     author_roles: dict[str, str] = {}
     outlet: str | None = None
     published: str | None = None
-    published_from: Literal["meta", "text", "url", "inferred"] | None = None
+    published_from: Literal["meta", "text", "url", "inferred", "corrected"] | None = None
     language: str | None = None
     country: str | None = None
     kind: Literal["news", "opinion", "interview", "analysis"] | None = None

@@ -44,7 +44,7 @@ from storyline.outlets import (
     ownership_types,
     read_outlets_file,
 )
-from storyline.pipeline.catalogue import StorylineGroup, by_storyline, story_entries
+from storyline.pipeline.catalogue import StorylineGroup, by_storyline, label, story_entries
 from storyline.pipeline.documents import extract, ingest
 from storyline.pipeline.registry import registry_of
 from storyline.read.decode import MAX_INPUT_BYTES, check_length, decode_bytes
@@ -440,10 +440,12 @@ def _found_markdown(stories: list[FoundStory], origins: dict[int, list[str]]) ->
 
 
 def _stories_table(stories: Iterable[StoryInfo]) -> Table:
-    table = Table("id", "name", "documents", "period", "updated")
+    """The stored stories, each headed by the name its user gave it, then its briefing's title."""
+    table = Table("id", "story", "title", "documents", "period", "updated")
     for story in stories:
         period = " to ".join(p for p in (story.period_start, story.period_end) if p) or "-"
-        table.add_row(str(story.id), story.name, str(story.documents), period,
+        title = story.title if story.title and story.title != label(story) else ""
+        table.add_row(str(story.id), label(story), title, str(story.documents), period,
                       story.updated_at[:16].replace("T", " "))
     return table
 
@@ -461,7 +463,9 @@ def _stories_markdown(groups: Iterable[StorylineGroup]) -> str:
             details += [period] if period else []
             details += [", ".join(entry.countries)] if entry.countries else []
             details.append(f"updated {story.updated_at[:16].replace('T', ' ')}")
-            lines.append(f"- **{entry.title}** (story {story.id}, {story.kind}): {'; '.join(details)}")
+            subtitle = f" ({entry.subtitle})" if entry.subtitle else ""
+            lines.append(f"- **{entry.label}**{subtitle} (story {story.id}, {story.kind}): "
+                         f"{'; '.join(details)}")
         lines.append("")
     if len(lines) == 2:
         lines.append("No stories yet.")
@@ -518,6 +522,61 @@ def move_command(doc_ids: tuple[str, ...], source: str, target: str, db_url: str
     count = len(set(doc_ids))
     click.echo(f"Moved {count} document{'' if count == 1 else 's'} from story {leave.id} "
                f"({leave.name}) to story {join.id} ({join.name}).")
+
+
+# --- sources: a story's sources removed, a source's metadata corrected ---------------------
+
+
+@main.group("sources")
+def sources_group() -> None:
+    """A story's sources: remove one from a story, or correct a source's outlet, date or title.
+
+    Stories that hold a changed source are briefed again the next time they are asked for
+    (brief --db --story, the web app)."""
+
+
+@sources_group.command("remove")
+@click.argument("doc_ids", metavar="DOC...", nargs=-1, required=True)
+@click.option("--story", "story_key", required=True, metavar="NAME|ID",
+              help="the story they leave (they stay stored, and in other stories)")
+@db_option
+def sources_remove_command(doc_ids: tuple[str, ...], story_key: str, db_url: str | None) -> None:
+    """Remove the sources DOC... (S3 S5 ...) from a story."""
+    from storyline.pipeline.curation import remove
+
+    with _open_store_or_exit(db_url, create=False) as store:
+        story = _stored_story(store, story_key)
+        removed = _curate(lambda: remove(store, story.id, list(doc_ids)))
+        left = _stored_story(store, str(story.id)).documents
+    click.echo(f"Removed {', '.join(dict.fromkeys(doc_ids))} from story {story.id} ({label(story)}): "
+               f"it holds {left} source{'' if left == 1 else 's'}.")
+
+
+@sources_group.command("correct")
+@click.argument("doc_id", metavar="DOC")
+@click.option("--outlet", default=None, metavar="NAME", help="the outlet that published it")
+@click.option("--date", "published", default=None, metavar="YYYY-MM-DD",
+              help="the day it was published")
+@click.option("--title", default=None, metavar="TITLE", help="its headline")
+@db_option
+def sources_correct_command(doc_id: str, outlet: str | None, published: str | None,
+                            title: str | None, db_url: str | None) -> None:
+    """Correct the outlet, date or title of the stored source DOC (S3). The correction stays
+    when the same source is ingested again."""
+    from storyline.pipeline.curation import correct
+
+    with _open_store_or_exit(db_url, create=False) as store:
+        before = store.get(doc_id)
+        corrected = _curate(lambda: correct(store, doc_id, title=title, outlet=outlet,
+                                            published=published, registry=registry_of(store)))
+    changes = [f"{name} {_quoted(getattr(corrected, name))} (was {_quoted(getattr(before, name, None))})"
+               for name, given in (("outlet", outlet), ("published", published), ("title", title))
+               if given is not None]
+    click.echo(f"Corrected {corrected.id}: {'; '.join(changes)}.")
+
+
+def _quoted(value: str | None) -> str:
+    return "none" if value is None else repr(value)
 
 
 def _stored_story(store: Store, key: str) -> StoryInfo:
@@ -656,12 +715,15 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
     if not quiet:
         _say_stories(briefings, each_story)
     if each_story:
-        _write_each_story(briefings, targets)
+        written = _write_each_story(briefings, targets)
     else:
         from storyline.render.report import render
 
+        written = []
         for path, target_fmt in targets:
             _write_text(render(briefings[0], target_fmt), path)
+            written += [path] if path else []
+    _say_written(written, quiet)
     for story_id, read_at in briefed:  # printed: where the next --since last starts
         mark_briefed(db_url, story_id, read_at)
     sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)
@@ -705,11 +767,12 @@ def story_paths(path: str, fmt: str, count: int) -> list[str]:
     return [f"{stem}-{n}{suffix or '.' + fmt}" for n in range(1, count + 1)]
 
 
-def _write_each_story(briefings: list[Briefing], targets: list[tuple[str | None, str]]) -> None:
+def _write_each_story(briefings: list[Briefing], targets: list[tuple[str | None, str]]) -> list[str]:
     """Each briefing to its own file, or all to stdout: a JSON list, or Markdown reports one
-    after another, divided by a rule."""
+    after another, divided by a rule. Returns the files written."""
     from storyline.render.report import render
 
+    written: list[str] = []
     for path, target_fmt in targets:
         if path is None:
             if target_fmt == "json":
@@ -720,6 +783,17 @@ def _write_each_story(briefings: list[Briefing], targets: list[tuple[str | None,
             continue
         for briefing, story_path in zip(briefings, story_paths(path, target_fmt, len(briefings))):
             _write_text(render(briefing, target_fmt), story_path)
+            written.append(story_path)
+    return written
+
+
+def _say_written(paths: Iterable[str], quiet: bool) -> None:
+    """One line on stderr per file written, with its full path: where to look, without
+    guessing what a relative -o resolved to (stdout may be carrying a briefing)."""
+    if quiet:
+        return
+    for path in paths:
+        _stderr.print(f"wrote {os.path.abspath(path)}", soft_wrap=True)
 
 
 def _format_from_suffix(path: str | None) -> str | None:
@@ -741,6 +815,7 @@ def _brief_batch(batch_file: str, words: int, fmt: str, output: str | None, quie
         lines, failed, stopped = brief_batch(batch_file, words=words, on_done=advance,
                                              on_error=_report_failure, stop=stop.is_set)
     _write_text("".join(line + "\n" for line in lines), output)
+    _say_written([output] if output else [], quiet)
     if stopped:
         _stderr.print(f"stopped by SIGTERM: {len(lines)} line{'s' if len(lines) != 1 else ''} "
                       "written, the rest of the batch not briefed", soft_wrap=True)

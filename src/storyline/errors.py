@@ -11,3 +11,8 @@ class InputProblem(StorylineError):
 
 class UsageError(StorylineError):
     """The caller asked for something impossible (bad option combination, unknown format)."""
+
+
+class InvalidValue(UsageError):
+    """A value the user gave cannot be used as that (a date that is no date, a story left with
+    no source): the web API answers it with 422."""

@@ -20,7 +20,8 @@ TimexType = Literal["DATE", "TIME", "DURATION", "SET"]
 EventStatus = Literal["happened", "scheduled", "expected"]
 Confidence = Literal["certain", "likely", "possible", "unlikely"]
 EntityType = Literal["PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "LAW", "FAC", "OTHER"]
-DateSource = Literal["meta", "text", "url", "inferred"]
+# "corrected": the user set the date (`storyline sources correct`), whatever the input said.
+DateSource = Literal["meta", "text", "url", "inferred", "corrected"]
 Kind = Literal["news", "opinion", "interview", "analysis"]
 
 

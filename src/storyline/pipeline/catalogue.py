@@ -29,7 +29,20 @@ class StoryEntry:
 
     @property
     def title(self) -> str:
-        return _label(self.story)
+        """The story's title as the JSON gives it: its briefing's, else its name."""
+        return self.story.title or self.story.name
+
+    @property
+    def label(self) -> str:
+        """What a listing heads the story with (``label``)."""
+        return label(self.story)
+
+    @property
+    def subtitle(self) -> str | None:
+        """What a listing shows under the label: a named story's generated title, when it
+        says something its name does not."""
+        story = self.story
+        return story.title if story.kind == "named" and story.title not in {None, story.name} else None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``storyline stories --format json``."""
@@ -61,7 +74,7 @@ def story_entries(store: Store, registry: Registry | None = None) -> list[StoryE
     """Every story not merged into another, the most recently changed first."""
     registry = registry or registry_of(store)
     stories = store.stories()
-    titles = {story.id: _label(story) for story in stories}
+    titles = {story.id: label(story) for story in stories}
     lines = {line.id: _titled(line, titles.get) for line in store.storylines() if line.stories}
     entries = []
     for story in stories:
@@ -121,18 +134,22 @@ def _neighbour(store: Store, line: StorylineInfo, index: int) -> StorylineNeighb
     info = store.story(line.stories[index])
     if info is None:
         return None
-    return StorylineNeighbour(id=info.id, title=_label(info),
+    return StorylineNeighbour(id=info.id, title=label(info),
                               period=Period(start=info.period_start, end=info.period_end))
 
 
 def _story_title(store: Store, story: int) -> str:
-    """A story's title as the listings give it: its briefing's, else its name."""
+    """A story's title as the listings give it (``label``)."""
     info = store.story(story)
-    return _label(info) if info is not None else f"Story {story}"
+    return label(info) if info is not None else f"Story {story}"
 
 
-def _label(story: StoryInfo) -> str:
-    """A story's title as the listings give it: its briefing's, else its name."""
+def label(story: StoryInfo) -> str:
+    """A story as the listings head it: the name its user gave it (a named story: the user
+    chose it, and knows the story by it), else the title its briefing gave it (a found story's
+    name is only ``found-ID``), else its name."""
+    if story.kind == "named":
+        return story.name
     return story.title or story.name
 
 

@@ -49,11 +49,13 @@ StoryUrl = Callable[[int], str]  # a stored story's page, by story id (the web a
 @dataclass(frozen=True)
 class Chrome:
     """What a host adds when it shows the report inside its own pages (the web app): its
-    stylesheet URL and navigation (trusted HTML, placed first in the body). The report's policy
-    then allows the host's own styles and forms ('self'); a report file forbids both."""
+    stylesheet URL and navigation (trusted HTML, placed first in the body), and its icon (an
+    SVG's URL). The report's policy then allows the host's own styles, forms and icon
+    ('self'); a report file forbids all three."""
 
     stylesheet: str
     navigation: str
+    icon: str | None = None
 
 
 def render(briefing: Briefing, fmt: str) -> str:

@@ -124,6 +124,22 @@ class MergedStory(UsageError):
 
 
 @dataclass(frozen=True)
+class SourceCorrection:
+    """What a user corrects of a stored document's metadata: each field given replaces the
+    stored one (None: left as it is). ``published`` is a day, ``YYYY-MM-DD``; values arrive
+    checked and cleaned (``storyline.pipeline.curation.correct``)."""
+
+    title: str | None = None
+    outlet: str | None = None
+    published: str | None = None
+
+    def fields(self) -> dict[str, str]:
+        """The fields given, by name."""
+        given = {"title": self.title, "outlet": self.outlet, "published": self.published}
+        return {name: value for name, value in given.items() if value is not None}
+
+
+@dataclass(frozen=True)
 class DocumentTimes:
     """When a document of a story reached the store (``stored_at``) and the story
     (``filed_at``), as ISO 8601 times in UTC: what "new since" means for an undated document or
@@ -174,6 +190,15 @@ class DocumentStore(Protocol):
 
     def save_annotations(self, doc_id: str, annotations: Annotations) -> None: ...
 
+    def correct_document(self, doc_id: str, correction: SourceCorrection) -> Document:
+        """Give a stored document the fields ``correction`` sets, in one transaction, and
+        record each change (the value it replaced, and when); returns the document as now. A
+        corrected date's ``published_from`` becomes ``"corrected"``. The corrections are the
+        user's: content stored again (another ingest of it) leaves them as they are, and every
+        story key (``story_documents_key``) holding the document changes, so cached briefings
+        of it are made again. ``KeyError``: no such document."""
+        ...
+
     def count(self) -> int: ...
 
 
@@ -204,7 +229,7 @@ class OutletStore(Protocol):
 class StoryStore(Protocol):
     """Stories: named sets of stored documents, linked into storylines, curated by hand.
 
-    Each curation (move, merge, split, storyline link) is one transaction: it happens whole or
+    Each curation (move, merge, split, removal, storyline link) is one transaction: it happens whole or
     not at all, and no document leaves a story without joining another. Unknown story or
     document ids raise ``KeyError``; a story merged earlier raises ``MergedStory``; other
     impossible requests ``UsageError``. A merged story keeps its row (``merged_into`` set, no
@@ -236,6 +261,12 @@ class StoryStore(Protocol):
     def merge_stories(self, keep: int, other: int) -> StoryInfo:
         """``other``'s documents join ``keep`` and ``other`` is marked merged into it (stories
         merged into ``other`` earlier now point at ``keep``); returns ``keep`` as it is now."""
+        ...
+
+    def remove_documents(self, story: int, doc_ids: Sequence[str]) -> int:
+        """Documents leave ``story`` (they stay stored, and in any other story holding them);
+        returns how many left. ``UsageError`` when one is not in the story, ``InvalidValue``
+        when they are all of its documents (a story keeps at least one source)."""
         ...
 
     def split_story(self, story: int, doc_ids: Sequence[str], name: str) -> StoryInfo:

@@ -34,9 +34,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from storyline.errors import UsageError
+from storyline.errors import InvalidValue, UsageError
 from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
+from storyline.resources import read_data
 from storyline.store.base import (
     ITER_CHUNK,
     AddResult,
@@ -46,6 +47,7 @@ from storyline.store.base import (
     MergedStory,
     SearchHit,
     Sketch,
+    SourceCorrection,
     StaleCheck,
     Store,
     StoredSketch,
@@ -275,6 +277,19 @@ MIGRATIONS: list[Migration] = [
             documents INTEGER NOT NULL
         ) WITHOUT ROWID""",
     )),
+    Migration(7, "corrections of documents' metadata by their users", (
+        # One row per field changed: what it was, what the user made it, when. The documents row
+        # holds the corrected value; these rows say it is the user's, and change the story keys.
+        """CREATE TABLE document_corrections (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            document INTEGER NOT NULL REFERENCES documents(seq),
+            field TEXT NOT NULL CHECK (field IN ('title', 'outlet', 'published')),
+            previous TEXT,
+            value TEXT NOT NULL,
+            corrected_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX document_corrections_document ON document_corrections(document)",
+    )),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -353,6 +368,7 @@ class SQLiteStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._conn = self._connect(self.path)
+        self._search_rules = SearchRules.packaged()
 
     # -- opening
 
@@ -427,6 +443,24 @@ class SQLiteStore:
                 _record_origin(conn, original, doc.origin, "near")
         return AddResult(_doc_id(seq), created=True,
                          duplicate_of=_doc_id(original) if original is not None else None)
+
+    def correct_document(self, doc_id: str, correction: SourceCorrection) -> Document:
+        """Set the corrected fields on the document's row and record each change (see
+        ``DocumentStore.correct_document``)."""
+        fields = correction.fields()
+        now = _now(precise=True)
+        with self._transaction() as conn:
+            seq = _stored_or_key_error(conn, doc_id)
+            for name, value in fields.items():
+                previous = conn.execute(f"SELECT {name} FROM documents WHERE seq = ?", (seq,)).fetchone()[0]
+                conn.execute(f"UPDATE documents SET {name} = ? WHERE seq = ?", (value, seq))
+                conn.execute(
+                    "INSERT INTO document_corrections (document, field, previous, value, corrected_at)"
+                    " VALUES (?, ?, ?, ?, ?)", (seq, name, previous, value, now))
+            if "published" in fields:
+                conn.execute("UPDATE documents SET published_from = 'corrected' WHERE seq = ?", (seq,))
+            (document,) = _documents_where(conn, "WHERE seq = ?", (seq,))
+        return document
 
     def save_annotations(self, doc_id: str, annotations: Annotations) -> None:
         """Attach (or replace) the annotations of a stored document."""
@@ -672,6 +706,24 @@ class SQLiteStore:
             _touch(conn, now, keep, other)
         return self._stories("WHERE s.id = ?", (keep,))[0]
 
+    def remove_documents(self, story: int, doc_ids: Sequence[str]) -> int:
+        """Documents leave ``story``; they stay stored (see ``StoryStore.remove_documents``)."""
+        with self._transaction() as conn:
+            _live_story(conn, story)
+            seqs = _members(conn, story, doc_ids, "remove")
+            holds = conn.execute("SELECT count(*) FROM story_documents WHERE story = ?",
+                                 (story,)).fetchone()[0]
+            if len(seqs) >= holds:
+                raise InvalidValue(
+                    f"cannot remove {'the last source' if holds == 1 else 'every source'} of "
+                    f"story {story}: a story keeps at least one (merge it into another instead)")
+            for part in _parts(seqs):
+                conn.execute(
+                    f"DELETE FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
+                    (story, *part))
+            _touch(conn, _now(precise=True), story)
+        return len(seqs)
+
     def split_story(self, story: int, doc_ids: Sequence[str], name: str) -> StoryInfo:
         """A new story named ``name``, of ``story``'s kind, holding ``doc_ids`` (which leave
         ``story``); it belongs to no storyline until one is set."""
@@ -752,7 +804,15 @@ class SQLiteStore:
             " LEFT JOIN annotations a ON a.document = sd.document WHERE sd.story = ? ORDER BY sd.document",
             (story,),
         ).fetchall()
-        return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:32]
+        # The latest correction of each corrected document; only when there is one, so that the
+        # keys of stories never corrected (and their cached briefings) stay what they were.
+        corrected = self._conn.execute(
+            "SELECT c.document, max(c.id) FROM document_corrections c JOIN story_documents sd"
+            " ON sd.document = c.document WHERE sd.story = ? GROUP BY c.document ORDER BY c.document",
+            (story,),
+        ).fetchall()
+        payload = json.dumps([rows, corrected] if corrected else rows)
+        return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
     def story_document_times(self, story: int) -> dict[str, DocumentTimes]:
         """When each document of the story was stored (``documents.created_at``) and filed into
@@ -818,7 +878,9 @@ class SQLiteStore:
     def search(self, query: str, *, limit: int = 50, story: int | None = None) -> list[SearchHit]:
         """Sentences matching every word (or "quoted phrase") of ``query``, best first (BM25).
         Search syntax characters in ``query`` are taken literally, never as FTS5 operators."""
-        expression = fts_expression(query)
+        rules = self._search_rules
+        expression = fts_expression(
+            query, lambda word: _two_word_spellings(self._conn, word, rules), rules.max_phrase_words)
         if not expression:
             return []
         sql = (
@@ -1077,15 +1139,92 @@ _SEARCH_TERM = re.compile(r'"([^"]*)"|([^\s"]+)')
 _WORD_CHARS = re.compile(r"\w+")
 
 
-def fts_expression(query: str) -> str:
+@dataclass(frozen=True)
+class SearchRules:
+    """How search finds a compound in any spelling (``data/search.json`` says why each)."""
+
+    min_part_chars: int
+    max_split_chars: int
+    max_phrase_words: int
+    not_parts: frozenset[str]
+
+    @classmethod
+    def packaged(cls) -> SearchRules:
+        data = read_data("search.json")
+        return cls(data["min_part_chars"], data["max_split_chars"], data["max_phrase_words"],
+                   frozenset(data["not_parts"]))
+
+
+Splits = Callable[[str], Sequence[tuple[str, str]]]  # a word -> the two-word spellings to try
+
+
+def _no_splits(word: str) -> Sequence[tuple[str, str]]:
+    return ()
+
+
+def fts_expression(query: str, splits: Splits = _no_splits, max_phrase_words: int = 4) -> str:
     """A user's query as an FTS5 expression: every word must occur, "quoted words" as a phrase.
-    Each word is quoted, so operators (AND, NEAR, *, :, ^) and stray quotes are plain text."""
-    parts = []
+    Each word is quoted, so operators (AND, NEAR, *, :, ^) and stray quotes are plain text.
+
+    A compound matches in every spelling: a hyphenated word or a phrase also as one word
+    ("cease-fire" finds "ceasefire"; the tokenizer already finds "cease fire" for it), two
+    neighbouring words of the query also as one ("cease fire"), and a word also as the
+    two-word spellings ``splits`` gives ("ceasefire" finds "cease-fire" and "cease fire")."""
+    items = []  # (words, bare): a query word (hyphens split it into several) or a quoted phrase
     for phrase, word in _SEARCH_TERM.findall(query):
         words = _WORD_CHARS.findall(phrase or word)
         if words:
-            parts.append('"' + " ".join(words) + '"')
-    return " ".join(parts)
+            items.append((words, not phrase))
+    parts, index = [], 0
+    while index < len(items):
+        words, bare = items[index]
+        following = items[index + 1] if index + 1 < len(items) else None
+        if bare and len(words) == 1 and following and following[1] and len(following[0]) == 1:
+            first = _spellings(words, splits, max_phrase_words)
+            second = _spellings(following[0], splits, max_phrase_words)
+            parts.append(f"(({first} AND {second}) OR {_phrase([words[0] + following[0][0]])})")
+            index += 2
+            continue
+        parts.append(_spellings(words, splits, max_phrase_words))
+        index += 1
+    return " AND ".join(parts)
+
+
+def _spellings(words: list[str], splits: Splits, max_phrase_words: int) -> str:
+    """One query word or phrase as an FTS5 expression matching each of its spellings."""
+    forms = [words]
+    if 1 < len(words) <= max_phrase_words:
+        forms += [words[:at] + [words[at] + words[at + 1]] + words[at + 2:]
+                  for at in range(len(words) - 1)]
+        if len(words) > 2:
+            forms.append(["".join(words)])
+    elif len(words) == 1:
+        forms += [list(pair) for pair in splits(words[0])]
+    if len(forms) == 1:
+        return _phrase(words)
+    return "(" + " OR ".join(_phrase(form) for form in forms) + ")"
+
+
+def _phrase(words: Sequence[str]) -> str:
+    return '"' + " ".join(words) + '"'
+
+
+def _two_word_spellings(conn: sqlite3.Connection, word: str, rules: SearchRules
+                        ) -> list[tuple[str, str]]:
+    """The ways of writing ``word`` as two words that the index holds as a phrase
+    ("ceasefire": ("cease", "fire") when some sentence says "cease fire" or "cease-fire")."""
+    shortest = rules.min_part_chars
+    if len(word) < 2 * shortest or len(word) > rules.max_split_chars or not word.isalpha():
+        return []
+    found = []
+    for at in range(shortest, len(word) - shortest + 1):
+        head, tail = word[:at], word[at:]
+        if head.lower() in rules.not_parts or tail.lower() in rules.not_parts:
+            continue
+        if conn.execute("SELECT 1 FROM sentences_fts WHERE sentences_fts MATCH ? LIMIT 1",
+                        (_phrase([head, tail]),)).fetchone():
+            found.append((head, tail))
+    return found
 
 
 def _index_sentences(conn: sqlite3.Connection, seq: int, annotations: Annotations) -> None:
@@ -1163,6 +1302,14 @@ def _refuse_stale(conn: sqlite3.Connection, check: DuplicateCheck) -> None:
     newest = conn.execute("SELECT max(seq) FROM documents").fetchone()[0] or 0
     if newest > (_seq(check.seen_through) or 0):
         raise StaleCheck(f"{_doc_id(newest)} was stored after the duplicate check")
+
+
+def _stored_or_key_error(conn: sqlite3.Connection, doc_id: str) -> int:
+    """The row of the stored document ``doc_id``; ``KeyError`` when there is none."""
+    seq = _seq(doc_id.strip())
+    if seq is None or conn.execute("SELECT 1 FROM documents WHERE seq = ?", (seq,)).fetchone() is None:
+        raise KeyError(f"no stored document {doc_id!r}")
+    return seq
 
 
 def _stored_seq(conn: sqlite3.Connection, doc_id: str | None) -> int | None:

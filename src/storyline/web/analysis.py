@@ -189,6 +189,17 @@ def story_briefing(db_url: str | None, story: int, words: int, stopped: Stopped
         return stored_briefing(store, story, words)
 
 
+def correct_source(db_url: str | None, doc_id: str, title: str | None, outlet: str | None,
+                   published: str | None, stopped: Stopped) -> Document:
+    """A stored source corrected (``storyline.pipeline.curation.correct``): a new date or outlet
+    annotates it again, so the correction is analysis work too."""
+    from storyline.pipeline import curation
+    from storyline.store import open_store
+
+    with open_store(db_url, create=False) as store:
+        return curation.correct(store, doc_id, title=title, outlet=outlet, published=published)
+
+
 def new_since(db_url: str | None, story: int, briefing: Briefing, visited: datetime,
               stopped: Stopped) -> NewSince | None:
     """What was filed into ``story`` after ``visited`` (it may annotate and embed)."""

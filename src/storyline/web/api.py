@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 from storyline.briefing import Briefing
-from storyline.errors import UsageError
-from storyline.model import Hints, Mode
+from storyline.errors import InvalidValue, UsageError
+from storyline.model import Document, Hints, Mode
 from storyline.pipeline import curation
 from storyline.pipeline.catalogue import StoryEntry, story_entries, storyline_place, storyline_ref
 from storyline.pipeline.registry import registry_of
@@ -24,6 +24,7 @@ from storyline.story.brief import DEFAULT_WORDS
 from storyline.web.requests import (
     MAX_ID, Settings, error_response, holds_write_token, source_key, story_key, token_problem,
 )
+from storyline.web import analysis
 from storyline.web.analysis import Gone
 from storyline.web.service import Article, Jobs, brief_articles, originals, read_articles
 
@@ -41,9 +42,9 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text} for code, text in {
         400: "a bad request", 401: "a token is needed or wrong", 403: "sent from another site's page",
-        404: "no such thing", 409: "the story was merged into another already",
+        404: "no such story or source", 409: "the story was merged into another already",
         413: "the body is too large, or too much to analyse in one request",
-        422: "the body does not have the expected shape, or an id is out of range",
+        422: "the body does not have the expected shape, an id is out of range, or a value cannot be used",
     }.items()
 }
 
@@ -126,6 +127,32 @@ class MoveOut(BaseModel):
     joined: int = Field(description="how many documents joined (were not in the target already)")
     source: StoryOut = Field(alias="from")
     to: StoryOut
+
+
+class RemoveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    documents: list[StrictStr] = Field(
+        description="the sources (S3, ...) that leave this story; they stay stored, and in other stories")
+
+
+class CorrectionRequest(BaseModel):
+    """What to correct of a source; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: StrictStr | None = Field(None, description="its headline")
+    outlet: StrictStr | None = Field(None, description="the outlet that published it")
+    published: StrictStr | None = Field(None, description="the day it was published, YYYY-MM-DD")
+
+
+class SourceOut(BaseModel):
+    id: str = Field(description="the document id (S1, ...)")
+    origin: str
+    url: str | None
+    title: str | None
+    outlet: str | None
+    published: str | None
+    published_from: str | None = Field(description='"corrected" once a user set the date')
+    country: str | None
 
 
 class SearchHitOut(BaseModel):
@@ -352,6 +379,37 @@ def move_documents(story_id: str, body: MoveRequest, request: Request) -> dict[s
                 "to": story_with_storyline(store, _story_or_404(store, target.id))}
 
 
+@router.post("/stories/{story_id}/remove", response_model=StoryOut, responses=ERRORS)
+def remove_documents(story_id: str, body: RemoveRequest, request: Request) -> dict[str, Any]:
+    """Remove ``documents`` from this story (answered as it is now); they stay stored. A story
+    keeps at least one source: removing them all is refused (422)."""
+    _check_token(request)
+    with settings_of(request).store() as store, curation_errors():
+        story = _story_or_404(store, story_id)
+        curation.remove(store, story.id, _sources(body.documents))
+        return story_with_storyline(store, _story_or_404(store, story.id))
+
+
+@router.post("/sources/{source_id}/correct", response_model=SourceOut, responses=ERRORS)
+def correct_source(source_id: str, body: CorrectionRequest, request: Request) -> dict[str, Any]:
+    """Correct a source's ``title``, ``outlet`` or ``published`` date (answered as corrected).
+    Every story holding it is briefed again on its next request, with the source placed and
+    cited as corrected; the correction stays when the same source is ingested again. A date
+    that is no ``YYYY-MM-DD`` day, an empty value or nothing to correct: 422."""
+    _check_token(request)
+    settings = settings_of(request)
+    with curation_errors():
+        document = settings.analyst.run(analysis.correct_source, settings.db_url, source_key(source_id),
+                                        body.title, body.outlet, body.published)
+    return source_out(document)
+
+
+def source_out(document: Document) -> dict[str, Any]:
+    return {"id": document.id, "origin": document.origin, "url": document.url,
+            "title": document.title, "outlet": document.outlet, "published": document.published,
+            "published_from": document.published_from, "country": document.country}
+
+
 def _sources(ids: list[str]) -> list[str]:
     return [source_key(source) for source in ids]
 
@@ -359,13 +417,16 @@ def _sources(ids: list[str]) -> list[str]:
 @contextmanager
 def curation_errors() -> Iterator[None]:
     """A curation's refusals as HTTP errors: 404 an unknown story or document, 409 a story
-    merged already, 400 any other impossible request (a split into nothing)."""
+    merged already, 422 a value that cannot be used (a date that is no day, a story left with
+    no source), 400 any other impossible request (a split into nothing)."""
     try:
         yield
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0]) if exc.args else "not found") from exc
     except MergedStory as exc:
         raise HTTPException(409, str(exc)) from exc
+    except InvalidValue as exc:
+        raise HTTPException(422, str(exc)) from exc
     except UsageError as exc:
         raise HTTPException(400, str(exc)) from exc
 

@@ -32,6 +32,7 @@ from storyline.errors import UsageError
 from storyline.story.brief import DEFAULT_WORDS
 from storyline.store import open_store
 from storyline.web.analysis import AnalysisProcess, InProcess
+from storyline.web.filters import install_filters
 from storyline.web.guard import LOOPBACK_HOSTS, Guard, allowed_hosts
 from storyline.web.requests import MEGABYTE, Bounds, Limits, Settings, error_response
 from storyline.web.service import Jobs, StoryBriefings
@@ -103,6 +104,7 @@ def create_app(
     app.state.jobs = jobs
     app.state.analyses = {"finished": 0, "abandoned": 0}  # POST /api/briefings: analyses given up
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    install_filters(app.state.templates.env)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limits=limits)

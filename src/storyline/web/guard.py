@@ -5,8 +5,9 @@
 * **Origin**: a state change (any method but GET, HEAD, OPTIONS) sent by a browser from another
   site's page, or from an opaque origin (``Origin: null``: sandboxed frames, ``data:`` pages),
   is refused, for the API as for the forms.
-* **Read token**: with one set, every request but the static files needs it (or the write
-  token): ``Authorization: Bearer``, or the cookie that ``?token=`` sets once for a browser.
+* **Read token**: with one set, every request but the static files and the icon needs it (or
+  the write token): ``Authorization: Bearer``, or the cookie that ``?token=`` sets once for a
+  browser.
 * **Security headers** on every answer: a Content-Security-Policy that forbids framing
   (``frame-ancestors 'none'``) and outside resources, ``nosniff``, ``Referrer-Policy``.
 """
@@ -113,7 +114,10 @@ class Guard:
         return answer
 
     def _needs_read_token(self, request: Request) -> bool:
-        return self.settings.read_token is not None and not request.url.path.startswith("/static/")
+        """Every request but the static files and the icon (nothing of the database)."""
+        path = request.url.path
+        return (self.settings.read_token is not None and not path.startswith("/static/")
+                and path != "/favicon.ico")
 
     def _read_token_answer(self, request: Request) -> Response | None:
         """None when the request may read; else the 401, or, for ``?token=`` right, the redirect

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
@@ -25,10 +26,10 @@ from starlette.formparsers import MultiPartException
 
 from storyline.annotate.entities import surface_key
 from storyline.briefing import Briefing, EntityItem, StorylinePlace
-from storyline.errors import UsageError
+from storyline.errors import InvalidValue, UsageError
 from storyline.model import Document
 from storyline.pipeline import curation
-from storyline.pipeline.catalogue import by_storyline, story_entries, storyline_place
+from storyline.pipeline.catalogue import by_storyline, label, story_entries, storyline_place
 from storyline.pipeline.stories import filed_since
 from storyline.render.report import Chrome, render_html
 from storyline.store import MergedStory, SearchHit, Store, StoryInfo
@@ -36,6 +37,7 @@ from storyline.story.brief import DEFAULT_WORDS
 from storyline.web.api import MAX_WORDS, MIN_WORDS, SEARCH_LIMIT, briefing_words
 from storyline.web.highlight import marked_source
 from storyline.web.requests import MAX_ID, Settings, error_response, source_key, story_key, token_problem
+from storyline.web import analysis
 from storyline.web.service import Article, Memo, QueueFull, news_since_visit
 
 router = APIRouter(include_in_schema=False)
@@ -51,6 +53,10 @@ VISIT_COOKIE_DAYS = 400  # the most a browser keeps a cookie (RFC 6265bis)
 # The briefing page carries its own policy in a meta tag (a nonce for its script); what only a
 # header can say is added here (storyline.web.guard adds the app's policy to the other pages).
 BRIEFING_POLICY = "base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+ICON = "/static/favicon.svg"  # what pages link to (tools/favicon.py draws it and the ICO)
+ICO_FILE = Path(__file__).resolve().parent / "static" / "favicon.ico"
+ICO_TYPE = "image/vnd.microsoft.icon"
+ICON_MAX_AGE = 86400  # seconds a browser may keep the icon without asking again
 
 
 def _bounded() -> Any:
@@ -128,7 +134,7 @@ def briefing_page(request: Request, story_id: str,
     length = "" if words == settings_of(request).words else f"words={words}"
     html = render_html(briefing.with_new_since(section) if section else briefing,
                        source_url=lambda source: address(f"/sources/{source}", f"story={story.id}", length),
-                       chrome=Chrome(stylesheet="/static/app.css", navigation=nav),
+                       chrome=Chrome(stylesheet="/static/app.css", navigation=nav, icon=ICON),
                        story_url=lambda other: address(f"/stories/{other}", length))
     if section is None and not updating:  # a page with the visitor's own section is theirs alone
         _rendered.put(_page_key(request, story.id, words, key, place), html)
@@ -192,21 +198,33 @@ def _briefing_or_none(request: Request, store: Store, story: StoryInfo,
 
 # --------------------------------------------------------------------------- curation
 
-CURATION_STATUS = {KeyError: 404, MergedStory: 409}
+CURATION_STATUS = {KeyError: 404, MergedStory: 409, InvalidValue: 422}
+
+
+def curation_status(exc: Exception) -> int:
+    """The status of a refused curation (400 when nothing more precise applies)."""
+    return next((code for kind, code in CURATION_STATUS.items() if isinstance(exc, kind)), 400)
+
+
+def curation_message(exc: Exception) -> str:
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
 
 
 @router.get("/stories/{story_id}/manage", response_class=HTMLResponse)
 def manage_page(request: Request, story_id: str, moved: int | None = _bounded(),
-                to: int | None = _bounded()) -> Response:
-    """Move chosen documents to another story, split them into a new one, or merge the story
-    into another; ``moved``/``to`` report a move just made."""
+                to: int | None = _bounded(), removed: int | None = _bounded()) -> Response:
+    """Move chosen documents to another story, split them into a new one, remove them, or
+    merge the story into another; ``moved``/``to`` and ``removed`` report what was just done."""
     with settings_of(request).store() as store:
         story = _story_or_404(store, story_id)
         if story.merged_into is not None:
             return RedirectResponse(f"/stories/{story.merged_into}/manage", status_code=303)
         target = store.story(to) if to is not None else None
         notice = (f"Moved {moved} document{'' if moved == 1 else 's'} to "
-                  f"{target.title or target.name}." if moved is not None and target else None)
+                  f"{label(target)}." if moved is not None and target else None)
+        if removed is not None:
+            notice = (f"Removed {removed} source{'' if removed == 1 else 's'} from this story; "
+                      "its briefing is made again without them.")
         return _manage_form(request, store, story, notice=notice)
 
 
@@ -230,6 +248,12 @@ async def split_form(request: Request, story_id: str) -> Response:
     return await _curate(request, story_id, _split_chosen)
 
 
+@router.post("/stories/{story_id}/remove")
+async def remove_form(request: Request, story_id: str) -> Response:
+    """The chosen documents leave the story (they stay stored); back to this page."""
+    return await _curate(request, story_id, _remove_chosen)
+
+
 @router.post("/stories/{story_id}/merge")
 async def merge_form(request: Request, story_id: str) -> Response:
     """The story joins the chosen one; on to that story's page."""
@@ -247,6 +271,10 @@ def _move_chosen(store: Store, story: StoryInfo, form: FormData) -> str:
 
 def _split_chosen(store: Store, story: StoryInfo, form: FormData) -> str:
     return f"/stories/{curation.split(store, story.id, _documents(form), _field(form, 'name')).id}"
+
+
+def _remove_chosen(store: Store, story: StoryInfo, form: FormData) -> str:
+    return f"/stories/{story.id}/manage?removed={curation.remove(store, story.id, _documents(form))}"
 
 
 def _merge_chosen(store: Store, story: StoryInfo, form: FormData) -> str:
@@ -290,9 +318,85 @@ def _curate_in_thread(request: Request, story_id: str, operation: Curation, form
         try:
             return RedirectResponse(operation(store, story, form), status_code=303)
         except (KeyError, UsageError) as exc:
-            status = next((code for kind, code in CURATION_STATUS.items() if isinstance(exc, kind)), 400)
-            message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-            return _manage_form(request, store, story, problem=message, status=status)
+            return _manage_form(request, store, story, problem=curation_message(exc),
+                                status=curation_status(exc))
+
+
+# --------------------------------------------------------------------------- correcting a source
+
+# The form's fields, by the document's field each corrects.
+CORRECTED_FIELDS = {"title": "title", "outlet": "outlet", "published": "date"}
+
+
+@router.get("/sources/{source_id}/correct", response_class=HTMLResponse)
+def correct_page(request: Request, source_id: str, story: int | None = _bounded()) -> HTMLResponse:
+    """A form to correct the source's outlet, date or title, filled with what is stored."""
+    with settings_of(request).store() as store:
+        document = _source_or_404(store, source_id)
+        story_info = store.story(story) if story is not None else None
+    return _correct_form(request, document, story_info)
+
+
+def _correct_form(request: Request, document: Document, story: StoryInfo | None,
+                  problem: str | None = None, status: int = 200) -> HTMLResponse:
+    return page(request, "correct.html", status, document=document, story=story, problem=problem,
+                needs_token=settings_of(request).token is not None)
+
+
+@router.post("/sources/{source_id}/correct")
+async def correct_form(request: Request, source_id: str) -> Response:
+    """The fields the form changed are corrected (same origin and token rules as every write);
+    on to the source's page, or the form again with the reason."""
+    form = await _read_form(request, settings_of(request))
+    if isinstance(form, Response):
+        return form
+    problem = token_problem(request, _field(form, "token"))
+    if problem:
+        return error_response(request, 401, problem)
+    return await run_in_threadpool(_correct_in_thread, request, source_id, form)
+
+
+def _correct_in_thread(request: Request, source_id: str, form: FormData) -> Response:
+    with settings_of(request).store() as store:
+        document = _source_or_404(store, source_id)
+        key = _field(form, "story")
+        story = store.story(story_key(key)) if key else None
+        changes = _changed(document, form)
+        try:
+            settings = settings_of(request)
+            settings.analyst.run(analysis.correct_source, settings.db_url, document.id or source_id,
+                                 changes.get("title"), changes.get("outlet"), changes.get("published"))
+        except (KeyError, UsageError) as exc:
+            return _correct_form(request, document, story, problem=curation_message(exc),
+                                 status=curation_status(exc))
+    onward = address(f"/sources/{document.id}", f"story={story.id}" if story else "", "corrected=1")
+    return RedirectResponse(onward, status_code=303)
+
+
+def _changed(document: Document, form: FormData) -> dict[str, str]:
+    """The fields the form changes: sent, and not what is stored. An empty date is none: a
+    date input cannot show a stored month ("2026-03") and sends it back empty."""
+    changes = {}
+    for name, field in CORRECTED_FIELDS.items():
+        value = _raw_field(form, field)
+        if value is None or (name == "published" and not value.strip()):
+            continue
+        if value.strip() != (getattr(document, name) or ""):
+            changes[name] = value
+    return changes
+
+
+def _raw_field(form: FormData, name: str) -> str | None:
+    """A text field as sent (None: not sent), so that an emptied field is told from a missing one."""
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _source_or_404(store: Store, source_id: str) -> Document:
+    document = store.get(source_key(source_id))
+    if document is None:
+        raise HTTPException(404, f"no source {source_id!r}")
+    return document
 
 
 # --------------------------------------------------------------------------- adding articles
@@ -411,20 +515,20 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
 @router.get("/sources/{source_id}", response_class=HTMLResponse)
 def source_page(request: Request, source_id: str, story: int | None = _bounded(),
                 start: int | None = _bounded(), end: int | None = _bounded(),
-                words: int | None = Query(None, ge=MIN_WORDS, le=MAX_WORDS)) -> HTMLResponse:
+                words: int | None = Query(None, ge=MIN_WORDS, le=MAX_WORDS),
+                corrected: int | None = _bounded()) -> HTMLResponse:
     """A source's text with every span the story's briefing cites marked; ``start``/``end`` (or
-    a ``#START-END`` fragment, handled in the browser) choose the one to show."""
+    a ``#START-END`` fragment, handled in the browser) choose the one to show; ``corrected``
+    says that its metadata was just corrected."""
     with settings_of(request).store() as store:
-        document = store.get(source_key(source_id))
-        if document is None:
-            raise HTTPException(404, f"no source {source_id!r}")
+        document = _source_or_404(store, source_id)
         story_info = store.story(story) if story is not None else None
         briefing = _briefing_or_none(request, store, story_info, words) if story_info else None
     notes = _citing_statements(briefing, source_id) if briefing else {}
     current = (start, end) if start is not None and end is not None else None
     text = marked_source(document.text, notes.keys(), current, notes)
     return page(request, "source.html", document=document, story=story_info, text=text,
-                cited=len(notes), current=current)
+                cited=len(notes), current=current, corrected=bool(corrected))
 
 
 def _citing_statements(briefing: Briefing, source_id: str) -> dict[tuple[int, int], list[str]]:
@@ -433,10 +537,10 @@ def _citing_statements(briefing: Briefing, source_id: str) -> dict[tuple[int, in
     groups: list[tuple[str, Any]] = [("Summary", s) for s in briefing.summary]
     groups += [("Timeline", t) for t in briefing.timeline]
     groups += [("Quote", q) for q in briefing.quotes] + [("Forecast", f) for f in briefing.forecasts]
-    for label, item in groups:
+    for part, item in groups:
         for citation in item.citations:
             if citation.source == source_id:
-                notes.setdefault((citation.start, citation.end), []).append(f"{label}: {item.text}")
+                notes.setdefault((citation.start, citation.end), []).append(f"{part}: {item.text}")
     for citation in briefing._all_citations():  # issues and conflicts too
         if citation.source == source_id:
             notes.setdefault((citation.start, citation.end), [])
@@ -520,7 +624,7 @@ def search_page(request: Request, q: str = "", story: int | None = _bounded()) -
         story_info = store.story(story) if story is not None else None
         if q.strip():
             hits = store.search(q, limit=SEARCH_LIMIT, story=story)
-        titles = {s.id: s.title or s.name for s in store.stories()} if hits else {}
+        titles = {s.id: label(s) for s in store.stories()} if hits else {}
     results = [
         {"hit": hit, "marked": _marked(hit), "story_title": titles.get(hit.story or -1),
          "link": source_link(hit.source, hit.story, hit.start, hit.end)}
@@ -536,6 +640,16 @@ def _marked(hit: SearchHit) -> Markup:
         parts.append(f"{escape(hit.text[at:start])}<mark>{escape(hit.text[start:end])}</mark>")
         at = end
     return Markup("".join(parts) + escape(hit.text[at:]))
+
+
+# --------------------------------------------------------------------------- the icon
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The icon browsers ask for by themselves (pages link to the SVG drawing of it)."""
+    return FileResponse(ICO_FILE, media_type=ICO_TYPE,
+                        headers={"Cache-Control": f"public, max-age={ICON_MAX_AGE}"})
 
 
 # --------------------------------------------------------------------------- API documentation

@@ -172,11 +172,11 @@ def test_the_api_corrects_and_removes_sources(db: Path) -> None:
             "id": "S2", "origin": None, "url": "https://gazette.example/heron",
             "title": "Ferry company names its first boat", "outlet": CORRECT_OUTLET,
             "published": CORRECT_DATE, "published_from": "corrected", "country": None}
-        assert_corrected(client.get("/api/stories/1/briefing").json())
+        assert_corrected(client.get("/api/stories/1/briefing", params={"wait": "true"}).json())
         removed = client.post("/api/stories/1/remove", json={"documents": ["S1"]})
         assert removed.status_code == 200, removed.text
         assert (removed.json()["id"], removed.json()["sources"]) == (1, 1)
-        data = client.get("/api/stories/1/briefing").json()
+        data = client.get("/api/stories/1/briefing", params={"wait": "true"}).json()
         assert [s["id"] for s in data["sources"]] == ["S2"]
 
 
@@ -232,7 +232,7 @@ def test_the_web_forms_correct_and_remove_sources(db: Path) -> None:
         shown = client.get(sent.headers["location"]).text
         assert "Corrected." in shown and CORRECT_OUTLET in shown
         assert CORRECT_OUTLET in client.get("/stories/1").text
-        assert_corrected(client.get("/api/stories/1/briefing").json())
+        assert_corrected(client.get("/api/stories/1/briefing", params={"wait": "true"}).json())
         bad = client.post("/sources/S2/correct", data={"story": "1", "date": "2026-02-31"})
         assert bad.status_code == 422 and "is not a date" in bad.text
         assert "manage?removed=1" in client.post("/stories/1/remove", data={"documents": ["S1"]}

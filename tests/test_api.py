@@ -559,3 +559,14 @@ def test_the_home_page_groups_stories_by_storyline(curation_db: Path) -> None:
         stories = {s["name"]: s for s in client.get("/api/stories").json()}
     assert stories["Ferry line"]["storyline"] == {"id": 1, "title": "Crossing the Wren"}
     assert (stories["Found later"]["kind"], stories["Wren bridge"]["storyline"]) == ("found", None)
+
+
+def test_the_stories_list_follows_writes_of_other_connections(story_db: Path, tmp_path: Path) -> None:
+    db = copy_db(story_db, tmp_path / "listed.db")
+    with client_for(db) as client:
+        assert [s["name"] for s in client.get("/api/stories").json()] == ["Wren bridge"]
+        with SQLiteStore(db) as store:
+            store.create_story("Ferry timetable")
+            store.add_to_story(2, ["S3"])
+        names = [s["name"] for s in client.get("/api/stories").json()]
+        assert sorted(names) == ["Ferry timetable", "Wren bridge"]

@@ -691,3 +691,17 @@ def test_search_splits_a_word_only_into_words_the_index_holds_as_a_phrase(db: Pa
     # "the" is no part of a compound: the hit is the word itself, not "the rapist"
     assert [(h.source, [h.text[s:e] for s, e in h.matches]) for h in therapist] == [("S1", ["therapist"])]
     assert [h.source for h in peacekeeping] == ["S2"]
+
+
+def test_the_change_token_moves_with_every_write_of_any_connection(tmp_path: Path) -> None:
+    db = tmp_path / "tokens.db"
+    with SQLiteStore(db) as reader, SQLiteStore(db) as writer:
+        first = reader.change_token()
+        reader.stories()
+        assert reader.change_token() == first, "reading changes nothing"
+        writer.create_story("Harbour cranes")
+        second = reader.change_token()
+        assert second != first, "another connection's write"
+        reader.create_story("Orchard frost")
+        assert reader.change_token() != second, "its own write"
+        assert writer.change_token() != reader.change_token(), "two connections never share a token"

@@ -78,7 +78,7 @@ def story_entries(store: Store, registry: Registry | None = None) -> list[StoryE
     lines = {line.id: _titled(line, titles.get) for line in store.storylines() if line.stories}
     entries = []
     for story in stories:
-        documents = store.story_documents(story.id)
+        documents = store.story_documents(story.id, with_text=False)
         enrich(documents, registry)  # outlets added since the ingest count too
         counts = Counter(doc.country for doc in documents if doc.country)
         countries = sorted(counts, key=lambda country: (-counts[country], country))

@@ -201,6 +201,11 @@ class DocumentStore(Protocol):
 
     def count(self) -> int: ...
 
+    def change_token(self) -> object:
+        """A value that differs whenever anything was stored since it was last read, by this or
+        any other connection (tokens of two store objects never compare equal)."""
+        ...
+
 
 class SketchStore(Protocol):
     """The near-duplicate sketches kept with the documents (the pipeline's verdicts read them)."""
@@ -286,7 +291,11 @@ class StoryStore(Protocol):
         """Every storyline, oldest first, with its stories (merged ones left out)."""
         ...
 
-    def story_documents(self, story: int, *, with_annotations: bool = False) -> list[Document]: ...
+    def story_documents(self, story: int, *, with_annotations: bool = False,
+                        with_text: bool = True) -> list[Document]:
+        """A story's documents; ``with_text=False``: their metadata only (``text`` empty), for
+        listings, which must not read every stored text."""
+        ...
 
     def story_documents_key(self, story: int) -> str:
         """A fingerprint of a story's documents and their annotations (a cached briefing's key)."""

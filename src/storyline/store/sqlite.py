@@ -369,6 +369,7 @@ class SQLiteStore:
         self.path = Path(path)
         self._conn = self._connect(self.path)
         self._search_rules = SearchRules.packaged()
+        self._identity = uuid.uuid4().hex  # tells this connection's change tokens from others'
 
     # -- opening
 
@@ -512,6 +513,12 @@ class SQLiteStore:
 
     def count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+
+    def change_token(self) -> object:
+        """SQLite's ``data_version`` (moves when another connection commits) with this
+        connection's own ``total_changes`` (which it does not count), and which connection."""
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        return self._identity, int(version), self._conn.total_changes
 
     # -- near-duplicate sketches
 
@@ -790,11 +797,14 @@ class SQLiteStore:
             stories.setdefault(line, []).append(story)
         return [StorylineInfo(line, title, tuple(stories.get(line, ()))) for line, title in lines]
 
-    def story_documents(self, story: int, *, with_annotations: bool = False) -> list[Document]:
-        """The documents of a story in insertion order (S-id order), annotations attached if asked."""
+    def story_documents(self, story: int, *, with_annotations: bool = False,
+                        with_text: bool = True) -> list[Document]:
+        """The documents of a story in insertion order (S-id order), annotations attached if
+        asked; without their text (empty) when not asked, for listings."""
         where = "WHERE seq IN (SELECT document FROM story_documents WHERE story = ?) ORDER BY seq"
         with self._transaction("DEFERRED") as conn:
-            return _documents_where(conn, where, (story,), with_annotations=with_annotations)
+            return _documents_where(conn, where, (story,), with_annotations=with_annotations,
+                                    with_text=with_text)
 
     def story_documents_key(self, story: int) -> str:
         """A fingerprint of a story's documents and their annotations: it changes when a document
@@ -1249,10 +1259,12 @@ def _marked_spans(marked: str) -> tuple[tuple[int, int], ...]:
 
 
 def _documents_where(
-    conn: sqlite3.Connection, where: str, params: Sequence[Any], *, with_annotations: bool = False
+    conn: sqlite3.Connection, where: str, params: Sequence[Any], *, with_annotations: bool = False,
+    with_text: bool = True,
 ) -> list[Document]:
     """The documents a ``WHERE ...`` clause selects, with their origins (and annotations)."""
-    rows = conn.execute(f"SELECT seq, {', '.join(_COLUMNS)} FROM documents {where}", params).fetchall()
+    columns = _COLUMNS if with_text else tuple("'' AS text" if c == "text" else c for c in _COLUMNS)
+    rows = conn.execute(f"SELECT seq, {', '.join(columns)} FROM documents {where}", params).fetchall()
     seqs = [row[0] for row in rows]
     origins = _origins_of(conn, seqs)
     annotations = _annotations_of(conn, seqs) if with_annotations else {}

@@ -17,7 +17,7 @@ from storyline.briefing import Briefing
 from storyline.errors import InvalidValue, UsageError
 from storyline.model import Document, Hints, Mode
 from storyline.pipeline import curation
-from storyline.pipeline.catalogue import StoryEntry, story_entries, storyline_place, storyline_ref
+from storyline.pipeline.catalogue import StoryEntry, storyline_place, storyline_ref
 from storyline.pipeline.registry import registry_of
 from storyline.store import MergedStory, SearchHit, Store, StoryInfo
 from storyline.story.brief import DEFAULT_WORDS
@@ -280,7 +280,7 @@ def _articles(body: BriefingRequest) -> list[Article]:
 def list_stories(request: Request) -> list[dict[str, Any]]:
     """Every stored story not merged into another, the most recently changed first."""
     with settings_of(request).store() as store:
-        return [entry_out(entry) for entry in story_entries(store)]
+        return [entry_out(entry) for entry in request.app.state.catalogue.entries(store)]
 
 
 def entry_out(entry: StoryEntry) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from storyline.web.analysis import AnalysisProcess, InProcess
 from storyline.web.filters import install_filters
 from storyline.web.guard import LOOPBACK_HOSTS, Guard, allowed_hosts
 from storyline.web.requests import MEGABYTE, Bounds, Limits, Settings, error_response
-from storyline.web.service import Jobs, StoryBriefings
+from storyline.web.service import Catalogue, Jobs, StoryBriefings
 
 HERE = Path(__file__).resolve().parent
 TOKEN_ENV = "STORYLINE_TOKEN"
@@ -101,6 +101,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.briefings = briefings
+    app.state.catalogue = Catalogue()
     app.state.jobs = jobs
     app.state.analyses = {"finished": 0, "abandoned": 0}  # POST /api/briefings: analyses given up
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))

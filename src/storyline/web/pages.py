@@ -29,7 +29,7 @@ from storyline.briefing import Briefing, EntityItem, StorylinePlace
 from storyline.errors import InvalidValue, UsageError
 from storyline.model import Document
 from storyline.pipeline import curation
-from storyline.pipeline.catalogue import by_storyline, label, story_entries, storyline_place
+from storyline.pipeline.catalogue import by_storyline, label, storyline_place
 from storyline.pipeline.stories import filed_since
 from storyline.render.report import Chrome, render_html
 from storyline.store import MergedStory, SearchHit, Store, StoryInfo
@@ -91,7 +91,7 @@ def source_link(source: str, story: int | None, start: int | None = None, end: i
 def stories_page(request: Request) -> HTMLResponse:
     """The stories (named and found), grouped by storyline, then the stories of none."""
     with settings_of(request).store() as store:
-        groups = by_storyline(story_entries(store))
+        groups = by_storyline(request.app.state.catalogue.entries(store))
         documents = store.count()
     return page(request, "stories.html", groups=groups, documents=documents,
                 storylines=any(group.storyline for group in groups))

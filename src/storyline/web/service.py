@@ -33,6 +33,7 @@ from typing import Literal
 from storyline.briefing import Briefing, NewSince
 from storyline.model import Document, Hints, InputError, Mode, Source
 from storyline.outlets import Registry
+from storyline.pipeline.catalogue import StoryEntry
 from storyline.pipeline.documents import extract_sources, ingest_sources
 from storyline.read.fetch import Fetcher
 from storyline.read.readers import fetch_url, read_file
@@ -178,6 +179,26 @@ class Memo:
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
+
+
+class Catalogue:
+    """The list of stories (``story_entries``), made again only when the store changed: making
+    it reads every story's documents, which grows with the store, and every home page and
+    ``GET /api/stories`` asks for it."""
+
+    def __init__(self) -> None:
+        self._made = Memo(size=64)  # by change token, which is per store connection
+
+    def entries(self, store: Store) -> list[StoryEntry]:
+        from storyline.pipeline.catalogue import story_entries
+
+        key = store.change_token()
+        found = self._made.get(key)
+        if isinstance(found, list):
+            return found
+        entries = story_entries(store)
+        self._made.put(key, entries)
+        return entries
 
 
 class StoryBriefings:

@@ -14,8 +14,9 @@ the same preference for sentences that read alone. What it adds is a choice:
   day; forecasts and hedged statements are not events) and the opening sentences of the reports
   published on the day or the day after (a lead tells the day's news without always naming the
   day), readable alone and of reasonable length, ranked by their TF-IDF cosine to the centroid
-  of all those candidates (the central telling of the day), raised for a report published
-  within two days and lowered for a lead or a scheduled event; one too similar to a sentence
+  of all those candidates (the central telling of the day), lowered for a lead or a scheduled
+  event (and raised for a report published within two days by ``fresh``, which the packaged
+  constants leave at 0 since the learned date ranker came in); one too similar to a sentence
   already chosen is skipped, and no sentence (nor a copy of it) serves two days. A day with no
   candidate but with documents published on it shows their opening sentences.
 

@@ -181,9 +181,49 @@ def write_weights(weights: dict[str, float]) -> None:
     DATA_FILE.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
 
-def main() -> int:
+def systems() -> dict[str, tuple[Ranker, bool]]:
+    """Each ranker by name, with whether it is scored leaving the topic out."""
     from storyline.story.date_ranker import FEATURES
 
+    hand = np.array([HAND_WEIGHTS.get(name, 0.0) for name in FEATURES])
+    return {
+        "packaged (learned) day score, in-sample": (lambda t, _: top(t, t.packaged), False),
+        f"logistic regression, all {len(FEATURES)} features, leave-one-topic-out":
+            (logistic(FEATURES), True),
+        "logistic regression, all, + neighbour damping, leave-one-topic-out":
+            (damped_logistic(FEATURES), True),
+        "previous release's hand-weighted score (grid on all topics)":
+            (lambda t, _: top(t, t.features @ hand), False),
+        "logistic regression, its five features, leave-one-topic-out": (logistic(HAND_FIVE), True),
+    }
+
+
+def _line(name: str, figure: float, per_timeline: Sequence[float]) -> None:
+    print(f"{name:<72}{figure:>9.3f}  " + " ".join(f"{r:.2f}" for r in per_timeline))
+
+
+def diagnostics(tables: Sequence[DayTable]) -> dict[str, Any]:
+    """The C sweep, the recall ceiling, chance, and the protocol's window ends."""
+    from storyline.story.date_ranker import FEATURES
+
+    sweep = {c: news_tls_f1(evaluate(tables, logistic(FEATURES, c), True)) for c in L2_SWEEP}
+    print(f"{'logistic regression, all features, leave-one-topic-out, by C':<72}"
+          + "  ".join(f"C={c:g}: {f1:.3f}" for c, f1 in sweep.items()))
+    coverage = [float(t.labels.sum() / t.task.dates) for t in tables]
+    chance = [float(t.labels.sum() / len(t.days)) for t in tables]
+    ends = [r for _, r in evaluate(tables, lambda t, _: top(t, _with_window_ends(t)), False)]
+    print()
+    _line("reference dates among the candidates (recall ceiling)", float(np.mean(coverage)), coverage)
+    _line("random choice among the candidates (expected date F1)", float(np.mean(chance)), chance)
+    _line("packaged, window ends forced in (protocol artefact, not a system)", float(np.mean(ends)), ends)
+    print("timelines: " + ", ".join(t.task.name for t in tables))
+    return {"leave-one-topic-out by C": sweep,
+            "reference dates among the candidates": float(np.mean(coverage)),
+            "random choice among the candidates": float(np.mean(chance)),
+            "packaged, window ends forced in (protocol artefact)": float(np.mean(ends))}
+
+
+def main() -> int:
     parser = data_argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="annotation cache folder")
     parser.add_argument("--write", action="store_true",
@@ -192,40 +232,17 @@ def main() -> int:
     tasks = load_tasks(args.data, args.limit)
     cache = AnnotationCache(args.cache)
     tables = [day_table(task, cache.documents(task)) for task in tasks]
-    hand = np.array([HAND_WEIGHTS.get(name, 0.0) for name in FEATURES])
-    systems: dict[str, tuple[Ranker, bool]] = {
-        "packaged (learned) day score, in-sample": (lambda t, _: top(t, t.packaged), False),
-        f"logistic regression, all {len(FEATURES)} features, leave-one-topic-out": (logistic(FEATURES), True),
-        "logistic regression, all, + neighbour damping, leave-one-topic-out": (damped_logistic(FEATURES), True),
-        "previous release's hand-weighted score (grid on all topics)": (lambda t, _: top(t, t.features @ hand), False),
-        "logistic regression, its five features, leave-one-topic-out": (logistic(HAND_FIVE), True),
-    }
     results: dict[str, Any] = {}
     print(f"{'system':<72}{'date F1':>9}  per timeline")
-    for name, (rank, held_out) in systems.items():
+    for name, (rank, held_out) in systems().items():
         pairs = evaluate(tables, rank, held_out)
         results[name] = {"date F1": news_tls_f1(pairs), "per timeline": [r for _, r in pairs]}
-        print(f"{name:<72}{results[name]['date F1']:>9.3f}  " + " ".join(f"{r:.2f}" for _, r in pairs))
-    coverage = [t.labels.sum() / t.task.dates for t in tables]
-    chance = [t.labels.sum() / len(t.days) for t in tables]
-    sweep = {c: news_tls_f1(evaluate(tables, logistic(FEATURES, c), True)) for c in L2_SWEEP}
-    results["leave-one-topic-out by C"] = sweep
-    print(f"{'logistic regression, all features, leave-one-topic-out, by C':<72}"
-          + "  ".join(f"C={c:g}: {f1:.3f}" for c, f1 in sweep.items()))
-    ends = evaluate(tables, lambda t, _: top(t, _with_window_ends(t)), False)
-    results["packaged, window ends forced in (protocol artefact)"] = news_tls_f1(ends)
-    results["reference dates among the candidates"] = float(np.mean(coverage))
-    results["random choice among the candidates"] = float(np.mean(chance))
-    print(f"\n{'reference dates among the candidates (recall ceiling)':<72}{np.mean(coverage):>9.3f}  "
-          + " ".join(f"{c:.2f}" for c in coverage))
-    print(f"{'random choice among the candidates (expected date F1)':<72}{np.mean(chance):>9.3f}  "
-          + " ".join(f"{c:.2f}" for c in chance))
-    print(f"{'packaged, window ends forced in (protocol artefact, not a system)':<72}"
-          f"{news_tls_f1(ends):>9.3f}  " + " ".join(f"{r:.2f}" for _, r in ends))
-    print("timelines: " + ", ".join(t.task.name for t in tables))
+        _line(name, results[name]["date F1"], results[name]["per timeline"])
+    results.update(diagnostics(tables))
     weights = learned_weights(tables)
     results["weights learned on all timelines"] = weights
-    print("\nweights learned on all timelines: " + ", ".join(f"{n} {w:+.3f}" for n, w in weights.items()))
+    print("\nweights learned on all timelines: "
+          + ", ".join(f"{n} {w:+.3f}" for n, w in weights.items()))
     if args.write:
         write_weights(weights)
         print(f"written to {DATA_FILE}")

@@ -39,7 +39,7 @@ bench: install
 	$(PY) benchmarks/stories.py $(DATA)
 	$(PY) benchmarks/mixed_piles.py $(DATA)
 	$(PY) benchmarks/storylines.py $(DATA)
-	$(PY) benchmarks/timeline.py $(DATA) --cv
+	$(PY) benchmarks/timeline.py $(DATA) --gate
 	$(PY) benchmarks/brief_speed.py $(DATA)
 	$(PY) benchmarks/web_speed.py $(DATA)
 

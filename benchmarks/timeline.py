@@ -18,12 +18,17 @@ Metrics (``timeline_metrics.py``, our code after the README and tilse): AR-1 / A
 ROUGE F1, many-to-one), concat R-1 / R-2, date F1, averaged over the 11 timelines as news-tls
 does (mean P and mean R, then F1).
 
-Tuned constants: ``--cv`` runs leave-one-topic-out over the 4 dev topics: for each topic the
-constants are chosen on the other three (a small grid, best mean of date F1 and AR-2 x 10) and
-that topic's timelines are scored with them; it prints the cross-validated figures beside the
-in-sample ones (packaged constants) and the constants each fold chose.
+Learned and tuned constants: ``--cv`` runs leave-one-topic-out over the 4 dev topics: for each
+topic the date ranker's weights are learned on the other three (``timeline_dates.py``) and the
+sentence rules chosen on them (a small grid judged by AR-2, ``timeline_tuning.py``), and that
+topic's timelines are scored with them; it prints the cross-validated figures beside the
+in-sample ones (packaged constants) and what each fold chose.
 
-Usage: python benchmarks/timeline.py [DATA] [--limit N] [--cv] [--json FILE] [--cache DIR]
+Gate (``--gate``, implies ``--cv``): exit 1 when a figure is under ``floors.json``'s
+``timeline`` floors: ours in-sample and leave-one-topic-out, the cross-validated date F1's margin
+over the best baseline's and the cross-validated AR-2 over the best baseline's.
+
+Usage: python benchmarks/timeline.py [DATA] [--limit N] [--cv] [--gate] [--json FILE] [--cache DIR]
 ``--limit N`` keeps the first N timelines (and their folders only).
 """
 
@@ -45,13 +50,15 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_argument_parser, finish, print_table  # noqa: E402
+from common import below_floors, data_argument_parser, finish, load_floors, print_table  # noqa: E402
 from timeline_baselines import Article, first_sentence, mention_count  # noqa: E402
 from timeline_metrics import METRICS, PR, Timeline, average, score  # noqa: E402
 
 FOLDER = Path("tls") / "timeline17"
 DEFAULT_CACHE = Path("/tmp/storyline-timeline-cache")
 OURS = "storyline timeline"
+CROSS_VALIDATED = "storyline timeline, leave-one-topic-out"
+BASELINES = ("first-sentence", "mention-count")
 BRACKETS = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}"}
 
 
@@ -206,12 +213,30 @@ def words_per_date(tasks: Sequence[Task], system: System) -> float:
     return sum(counts) / len(counts) if counts else 0.0
 
 
+def check_floors(results: dict[str, Any]) -> list[str]:
+    """Figures under the ``timeline`` floors of ``floors.json`` (margins against the best
+    baseline of the same run, cross-validated)."""
+    ours_cv = results.get("cross-validated", {}).get("figures", {})
+    best = {m: max(results[b][m] for b in BASELINES) for m in ("date F1", "AR-2")}
+    figures = {
+        OURS: results.get(OURS, {}),
+        CROSS_VALIDATED: ours_cv,
+        "over best baseline, cross-validated": {
+            "date F1 margin": ours_cv.get("date F1", 0.0) - best["date F1"],
+            "AR-2 ratio": ours_cv.get("AR-2", 0.0) / best["AR-2"] if best["AR-2"] else 0.0,
+        },
+    }
+    return below_floors(figures, load_floors("timeline"))
+
+
 def main() -> int:
     parser = data_argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--cv", action="store_true", help="leave-one-topic-out figures for the tuned constants")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="annotation cache folder")
     parser.add_argument("--baselines-only", action="store_true", help="score the baselines only")
+    parser.add_argument("--gate", action="store_true", help="exit 1 under floors.json (runs --cv)")
     args = parser.parse_args()
+    args.cv = args.cv or args.gate
     tasks = load_tasks(args.data, args.limit)
     print(f"{len(tasks)} timelines, {len({t.folder for t in tasks})} folders, "
           f"{sum(len(t.articles) for t in tasks)} window articles")
@@ -253,7 +278,8 @@ def main() -> int:
         cv = leave_one_topic_out(tasks, documents, lambda t, c: ours(t, documents[t.name], c, vectors),
                                  truncated)
         results["cross-validated"] = cv
-    return finish(results, args.json_out, None)
+    gate = check_floors(results) if args.gate and not args.baselines_only else None
+    return finish(results, args.json_out, gate)
 
 
 if __name__ == "__main__":

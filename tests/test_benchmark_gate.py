@@ -27,6 +27,18 @@ def test_summaries_stay_above_the_pinned_floor(eval_data_dir: Path, tmp_path: Pa
 
 
 @pytest.mark.slow
+def test_timelines_stay_above_the_pinned_floor(eval_data_dir: Path, tmp_path: Path) -> None:
+    # Annotates the Timeline17 dev windows from scratch (a few minutes), then the folds.
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "timeline.py"), str(eval_data_dir), "--gate",
+         "--cache", str(tmp_path)],
+        capture_output=True, text=True, timeout=1800,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "gate: passed" in result.stdout
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("harness, args", [
     ("extraction.py", ["--only", "html"]),
     ("extraction.py", ["--only", "text"]),

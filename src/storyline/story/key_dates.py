@@ -5,20 +5,18 @@ asks "what were the main dates?": the same dated events of the annotate stage (a
 from the clause it governs, resolved against the publication date), the same content words,
 the same preference for sentences that read alone. What it adds is a choice:
 
-* **Which days.** Much like DATEWISE (Gholipour Ghalandari & Ifrim 2020) without its learned
-  ranker: a day matters when many documents name it, when documents still name it weeks later,
-  and when many are published on it or the day after. Each is counted per document and taken
-  as ``log(1 + count)`` with a weight; a day loses ``local_volume * log(1 + documents published
-  near it)``, so that the busiest fortnight of coverage does not take every date and the
-  quieter turning points of a long story still get in. References are the documents'
-  calendar-day dates (every one, not only events: a date named in passing still says the day
-  mattered), each counted once per document.
+* **Which days.** A learned date ranker, much like DATEWISE's (Gholipour Ghalandari & Ifrim
+  2020): every day the documents name or were published on is scored from the evidence that it
+  mattered (how many documents name it, name it weeks later, name it in their openings, are
+  published on it or the day after), with weights a logistic regression learned from
+  journalists' timelines (``story/date_ranker.py``), and the best-scored days are taken.
 * **Which sentences.** The day's events (sentences whose governing clause is dated to that
   day; forecasts and hedged statements are not events) and the opening sentences of the reports
   published on the day or the day after (a lead tells the day's news without always naming the
   day), readable alone and of reasonable length, ranked by their TF-IDF cosine to the centroid
-  of all those candidates (the central telling of the day), raised for a report published
-  within two days and lowered for a lead or a scheduled event; one too similar to a sentence
+  of all those candidates (the central telling of the day), lowered for a lead or a scheduled
+  event (and raised for a report published within two days by ``fresh``, which the packaged
+  constants leave at 0 since the learned date ranker came in); one too similar to a sentence
   already chosen is skipped, and no sentence (nor a copy of it) serves two days. A day with no
   candidate but with documents published on it shows their opening sentences.
 
@@ -33,21 +31,20 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
 
 from storyline.annotate.embeddings import Embedder
-from storyline.annotate.events import anchored_date
 from storyline.briefing import Citation, CitedText
 from storyline.model import Document, Event
+from storyline.story.date_ranker import DateRanker, candidate_days, day_of, day_scores
 from storyline.resources import read_data
 from storyline.story.timeline import EventItem, content_words, event_items, self_contained, similarity
 from storyline.text import is_summary_worthy, sentence_rules
 
 DATA_FILE = "timeline.json"
-ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A reader's comment under an article ("At 18:26 1st Jun 2010, Dora wrote: ..."): dated, but no
 # event of the story.
 _COMMENT = re.compile(r"^.{0,60}\b\d{1,2}[:.]\d{2}\b.{0,60}\bwrote:")
@@ -58,17 +55,6 @@ _LEADING_FURNITURE = re.compile(
     r"^(?:(?:[A-Z][a-z]+day,\s+)?[A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4}(?:;\s*\d{1,2}:\d{2}\s*[AP]\.?M\.?)?\s+"
     r"|\([^()]{0,80}\b(?:AP|AFP|Reuters|Getty(?: Images)?|EPA|Bloomberg)\)\s*)+")
 _FIRST_SENTENCE = re.compile(r".+?[.!?](?=['\"\u201d\u2019)]*\s|$)|.+", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class DateWeights:
-    references: float
-    later_references: float
-    later_days: int
-    published: float
-    published_next: float
-    local_volume: float
-    local_days: int
 
 
 @dataclass(frozen=True)
@@ -91,18 +77,18 @@ class SentenceRules:
 class KeyDateConstants:
     """Everything tuned about choosing key dates and their sentences (``data/timeline.json``)."""
 
-    dates: DateWeights
+    dates: DateRanker
     sentences: SentenceRules
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> KeyDateConstants:
-        return cls(DateWeights(**data["dates"]), SentenceRules(**data["sentences"]))
+        return cls(DateRanker.from_dict(data["dates"]), SentenceRules(**data["sentences"]))
 
     @classmethod
     def packaged(cls) -> KeyDateConstants:
         return cls.from_dict(read_data(DATA_FILE))
 
-    def to_dict(self) -> dict[str, dict[str, float]]:
+    def to_dict(self) -> dict[str, dict[str, Any]]:
         return {part.name: {f.name: getattr(getattr(self, part.name), f.name)
                             for f in fields(getattr(self, part.name))} for part in fields(self)}
 
@@ -114,15 +100,6 @@ class KeyDate:
     date: str
     sentences: list[CitedText]
     score: float
-
-
-@dataclass
-class _Day:
-    references: int = 0
-    later_references: int = 0
-    published: int = 0
-    published_next: int = 0
-    local: int = 0
 
 
 def key_dates(documents: Sequence[Document], *, dates: int, sentences: int,
@@ -138,7 +115,7 @@ def key_dates(documents: Sequence[Document], *, dates: int, sentences: int,
     originals = [d for d in documents if d.annotations is not None and d.duplicate_of is None]
     scores = day_scores(originals, constants.dates, start=start, end=end)
     items = _items_by_day(documents, set(scores))
-    published = {d.id or "": _day_of(d.published) for d in originals}
+    published = {d.id or "": day_of(d.published) for d in originals}
     idf = _idf(item for day_items in items.values() for item in day_items)
     chosen: list[KeyDate] = []
     used: set[tuple[str, int]] = set()
@@ -157,73 +134,9 @@ def key_dates(documents: Sequence[Document], *, dates: int, sentences: int,
     return sorted(chosen, key=lambda k: k.date)
 
 
-def day_scores(documents: Sequence[Document], weights: DateWeights, *, start: str | None = None,
-               end: str | None = None) -> dict[str, float]:
-    """The score of every candidate day inside the window (originals with annotations only)."""
-    days = _day_counts(documents, weights)
-    return {day: _day_score(counts, weights) for day, counts in days.items()
-            if _within(day, start, end)}
-
-
 def dated_days(documents: Sequence[Document]) -> set[str]:
     """Every day the documents were published on or name (what ``key_dates`` chooses from)."""
-    originals = [d for d in documents if d.annotations is not None and d.duplicate_of is None]
-    return set(_day_counts(originals, KeyDateConstants.packaged().dates))
-
-
-def _within(day: str, start: str | None, end: str | None) -> bool:
-    return (start is None or day >= start) and (end is None or day <= end)
-
-
-def _day_of(value: str | None) -> date | None:
-    if value is None or not ISO_DAY.match(value[:10]):
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-
-
-def _day_counts(documents: Sequence[Document], weights: DateWeights) -> dict[str, _Day]:
-    days: dict[str, _Day] = defaultdict(_Day)
-    published_on: Counter[date] = Counter()
-    for document in documents:
-        published = _day_of(document.published)
-        if published is not None:
-            published_on[published] += 1
-            days[published.isoformat()].published += 1
-            days[(published - timedelta(days=1)).isoformat()].published_next += 1
-        for day in _referenced_days(document):
-            counts = days[day.isoformat()]
-            counts.references += 1
-            if published is not None and (published - day).days >= weights.later_days:
-                counts.later_references += 1
-    for key, counts in days.items():
-        day = date.fromisoformat(key)
-        counts.local = sum(published_on[day + timedelta(days=offset)]
-                           for offset in range(-weights.local_days, weights.local_days + 1))
-    # A day only the day-after count names (nothing published or dated on it) is no candidate.
-    return {key: c for key, c in days.items() if c.references or c.published}
-
-
-def _referenced_days(document: Document) -> set[date]:
-    """The calendar days the document's text names, anchored as events are."""
-    assert document.annotations is not None
-    found = set()
-    for timex in document.annotations.timexes:
-        value = anchored_date(timex, document.published)
-        day = _day_of(value) if value and len(value) == 10 else None
-        if day is not None:
-            found.add(day)
-    return found
-
-
-def _day_score(counts: _Day, weights: DateWeights) -> float:
-    return (weights.references * math.log1p(counts.references)
-            + weights.later_references * math.log1p(counts.later_references)
-            + weights.published * math.log1p(counts.published)
-            + weights.published_next * math.log1p(counts.published_next)
-            - weights.local_volume * math.log1p(counts.local))
+    return candidate_days([d for d in documents if d.annotations is not None and d.duplicate_of is None])
 
 
 def _items_by_day(documents: Sequence[Document], days: set[str]) -> dict[str, list[EventItem]]:
@@ -312,7 +225,7 @@ def _lead_items(documents: Sequence[Document], day: str, rules: SentenceRules,
     taken = {(i.source, i.event.start) for i in dated}
     out: list[EventItem] = []
     for order, document in enumerate(documents):
-        published = _day_of(document.published)
+        published = day_of(document.published)
         if (document.annotations is None or document.duplicate_of is not None or published is None
                 or not 0 <= (published - target).days <= 1):
             continue

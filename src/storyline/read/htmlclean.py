@@ -25,12 +25,12 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from lxml.html import HTMLParser, HtmlElement, fromstring
 
 from storyline.errors import InputProblem
 from storyline.model import Extraction
+from storyline.outlets import url_host
 from storyline.read.furniture import furniture_indexes
 from storyline.read.htmldates import find_published_date
 from storyline.resources import read_data
@@ -332,8 +332,7 @@ def page_language(tree: HtmlElement) -> str | None:
 def _outlet_from_url(url: str | None) -> str | None:
     if not url:
         return None
-    host = urlsplit(url).hostname or ""
-    return host.removeprefix("www.") or None
+    return url_host(url).removeprefix("www.") or None
 
 
 def _first_h1(tree: HtmlElement) -> str | None:

@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
+from storyline.outlets import url_host
 from storyline.resources import read_data
 
 DateOrigin = Literal["meta", "text", "url", "inferred"]
@@ -206,7 +206,7 @@ def _utc_published_timestamp(tree: HtmlElement, objects: list[dict[str, Any]]) -
 
 def site_utc_offset(url: str | None, language: str | None) -> float | None:
     """The likely standard-time UTC offset of a site, from its host suffix, then its language."""
-    host = (urlsplit(url).hostname or "") if url else ""
+    host = url_host(url) if url else ""
     for suffix, offset in date_rules().host_suffix_offsets:
         if host.endswith(suffix):
             return offset

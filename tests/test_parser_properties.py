@@ -1,0 +1,292 @@
+"""Property tests of the parsers after the readers: HTML and text cleaning, the metadata and date
+finders, temporal expressions, quotes and the annotate stage, and the ``timex``/``quotes``
+commands. For any input the answer is a result of the documented type or one ``InputProblem``
+line, never another exception; every offset a result cites lies inside the input and cites the
+text it claims; and the memory a pure-Python parser takes stays proportional to its input.
+
+Inputs mix invented structured pieces (``tests/fuzzing.py``: tags, dates, quote marks, bylines,
+odd characters, very long tokens) with random text. The budget is small in ``make test``;
+``STORYLINE_FUZZ_EXAMPLES=5000`` runs every property longer.
+"""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from storyline.annotate.annotator import annotate_parsed
+from storyline.annotate.nlp import parse
+from storyline.annotate.quotes import find_quotes, find_regions
+from storyline.annotate.timex import find_timexes, resolve_date
+from storyline.cli import main
+from storyline.errors import InputProblem
+from storyline.model import Document, Extraction, Source
+from storyline.outlets import packaged_registry
+from storyline.pipeline.documents import extract_source
+from storyline.read.dates import find_dates, find_publication_date
+from storyline.read.decode import valid_unicode
+from storyline.read.htmlclean import clean_html
+from storyline.read.textclean import clean_text
+from tests.fuzzing import CUES, DATES, ODD_CHARS, PROSE, QUOTE_MARKS, SPEAKERS, TAGS, WORDS, budget
+
+QUICK = budget(60)   # pure-Python parsers: milliseconds an example
+PARSED = budget(25)  # a spaCy parse or a trafilatura pass an example
+
+
+def mixed(pieces: list[str], max_size: int = 40) -> st.SearchStrategy[str]:
+    """Strings joined from ``pieces``, odd characters and random text, in any order."""
+    part = st.sampled_from(pieces) | st.sampled_from(ODD_CHARS) | st.text(max_size=12)
+    return st.lists(part, max_size=max_size).map("".join)
+
+
+def joined(parts: st.SearchStrategy[str], separators: list[str], max_size: int) -> st.SearchStrategy[str]:
+    return st.tuples(st.lists(parts, max_size=max_size), st.sampled_from(separators)).map(
+        lambda drawn: drawn[1].join(drawn[0]))
+
+
+@st.composite
+def spliced(draw: st.DrawFn, base: st.SearchStrategy[str], pieces: list[str]) -> str:
+    """``base`` with pieces and random text cut into it at random places."""
+    text = draw(base)
+    for _ in range(draw(st.integers(0, 4))):
+        at = draw(st.integers(0, len(text)))
+        piece = draw(st.sampled_from(pieces) | st.sampled_from(ODD_CHARS) | st.text(max_size=8))
+        text = text[:at] + piece + text[at:]
+    return text
+
+
+WORD = st.sampled_from(PROSE + DATES + SPEAKERS)
+SENTENCE = st.lists(WORD, min_size=1, max_size=14).map(" ".join).map(lambda s: s[:1].upper() + s[1:] + ".")
+CLAUSE = st.lists(WORD, min_size=1, max_size=10).map(" ".join)
+OPEN_CLOSE = st.tuples(st.sampled_from(QUOTE_MARKS), st.sampled_from(QUOTE_MARKS))
+QUOTED = st.one_of(  # "...," said X. | X said: "..." | X said that ... | "...," X said. "..."
+    st.tuples(OPEN_CLOSE, CLAUSE, st.sampled_from(CUES), st.sampled_from(SPEAKERS)).map(
+        lambda d: f"{d[0][0]}{d[1]},{d[0][1]} {d[2]} {d[3]}."),
+    st.tuples(st.sampled_from(SPEAKERS), st.sampled_from(CUES), OPEN_CLOSE, SENTENCE).map(
+        lambda d: f"{d[0]} {d[1]} {d[2][0]}{d[3]}{d[2][1]}"),
+    st.tuples(st.sampled_from(SPEAKERS), st.sampled_from(CUES), CLAUSE).map(
+        lambda d: f"{d[0]} {d[1]} that {d[2]}."),
+    st.tuples(OPEN_CLOSE, CLAUSE, st.sampled_from(SPEAKERS), st.sampled_from(CUES), SENTENCE).map(
+        lambda d: f"{d[0][0]}{d[1]},{d[0][1]} {d[2]} {d[3]}. {d[0][0]}{d[4]}{d[0][1]}"),
+)
+PARAGRAPH = joined(SENTENCE | QUOTED | st.sampled_from(WORDS + DATES), [" ", "", "  "], 6)
+PROSE_TEXT = spliced(joined(PARAGRAPH, ["\n\n", "\n", "\r\n", " "], 8), WORDS + DATES + QUOTE_MARKS)
+TEXT = PROSE_TEXT | mixed(WORDS + DATES + QUOTE_MARKS)
+
+
+@st.composite
+def html_pages(draw: st.DrawFn) -> str:
+    """A page with a head of markup metadata and a body of paragraphs, pieces cut in anywhere."""
+    head = "".join(draw(st.lists(st.sampled_from(TAGS), max_size=6)))
+    title = draw(CLAUSE)
+    paragraphs = draw(st.lists(PARAGRAPH, max_size=8))
+    wrapper = draw(st.sampled_from(["article", "div", "main", "section", "td", "p"]))
+    body = "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs)
+    page = (f"<html><head><title>{title}</title>{head}</head><body><h1>{title}</h1>"
+            f"<{wrapper}>{body}</{wrapper}></body></html>")
+    return draw(spliced(st.just(page), TAGS + WORDS + DATES))
+
+
+HTML = html_pages() | mixed(TAGS + WORDS + DATES + QUOTE_MARKS)
+URLS = st.none() | st.sampled_from([
+    "https://news.example/2017/07/07/bridge-vote", "http://[::1", "not a url", "http://", "",
+    "https://xn--.example/", "https://news.example/20171399/", "ftp://news.example/a",
+]) | st.text(max_size=30)
+DCTS = st.none() | st.sampled_from(DATES) | st.dates().map(date.isoformat) | st.text(max_size=12)
+
+
+def assert_day(value: str | None) -> None:
+    """None, or a real calendar day written YYYY-MM-DD."""
+    if value is not None:
+        assert date.fromisoformat(value).isoformat() == value, value
+
+
+def assert_extraction(result: Extraction) -> None:
+    assert all(isinstance(p, str) and p.strip() for p in result.paragraphs)
+    assert all(isinstance(e, str) for e in result.evidence)
+    assert result.title is None or isinstance(result.title, str)
+    assert 0 <= result.evidence_before_body <= len(result.evidence)
+    assert result.removed_chars >= 0
+
+
+def assert_one_line(problem: InputProblem) -> None:
+    assert str(problem) and "\n" not in str(problem)
+
+
+def assert_cites(text: str, start: int | None, end: int | None, claimed: str | None = None) -> None:
+    """A cited span lies inside ``text`` and, where the result says what it cites, holds that."""
+    if start is None:
+        assert end is None
+        return
+    assert end is not None and 0 <= start <= end <= len(text), (start, end, len(text))
+    if claimed is not None:
+        assert text[start:end] == claimed
+
+
+# --- cleaning ----------------------------------------------------------------------------------
+
+@QUICK
+@given(HTML | HTML.map(lambda s: s.encode("utf-8", "surrogatepass")) | st.binary(max_size=200),
+       URLS)
+def test_cleaning_any_html_gives_an_extraction_or_an_input_problem(html: str | bytes,
+                                                                    url: str | None) -> None:
+    try:
+        result = clean_html(html, url=url)
+    except InputProblem as problem:
+        assert_one_line(problem)
+        return
+    assert_extraction(result)
+    assert_day(result.meta.get("published"))
+
+
+@QUICK
+@given(TEXT)
+def test_cleaning_any_text_gives_an_extraction(text: str) -> None:
+    assert_extraction(clean_text(text))
+
+
+@PARSED
+@given(HTML | TEXT | HTML.map(lambda s: s.encode("utf-8", "surrogatepass")) | st.binary(max_size=300),
+       st.sampled_from([None, "html", "text"]), URLS)
+def test_extracting_any_input_gives_a_document_or_an_input_problem(
+        data: str | bytes, mode: Any, url: str | None) -> None:
+    source = Source("fuzz", data, mode=mode)
+    source.hints.url = url
+    try:
+        document = extract_source(source, packaged_registry())
+    except InputProblem as problem:
+        assert_one_line(problem)
+        return
+    assert isinstance(document, Document) and document.text.strip()
+    document.text.encode("utf-8")  # no lone surrogate reaches a document
+    assert_day(document.published)
+    assert document.title is None or isinstance(document.title, str)
+    assert all(isinstance(name, str) and name for name in document.authors)
+
+
+# --- dates in text -----------------------------------------------------------------------------
+
+@QUICK
+@given(st.lists(TEXT, max_size=6), st.sampled_from([None, "us", "gb", "de", "zz", ""]),
+       st.sampled_from([None, "en", "fr", "xx", ""]))
+def test_publication_date_of_any_blocks_is_a_day_the_blocks_state(
+        blocks: list[str], country: str | None, language: str | None) -> None:
+    found = find_publication_date(blocks, country=country, language=language)
+    if found is not None:
+        day, where = found  # where: the date's words, after its label ("published: 3 May 2021")
+        assert_day(day)
+        assert any(where.partition(": ")[2] in block or where in block for block in blocks)
+
+
+@QUICK
+@given(TEXT)
+def test_dates_found_in_any_text_cite_their_words(text: str) -> None:
+    for found in find_dates(text):
+        assert_cites(text, found.start, found.end, found.text)
+        assert found.iso is None or found.iso[:4].isdigit()
+
+
+# --- temporal expressions ----------------------------------------------------------------------
+
+@QUICK
+@given(TEXT, DCTS)
+def test_timexes_of_any_text_cite_their_words(text: str, dct: str | None) -> None:
+    for timex in find_timexes(text, dct):
+        assert_cites(text, timex.start, timex.end, timex.text)
+        assert timex.value and timex.type in {"DATE", "TIME", "DURATION", "SET"}
+        resolve_date(timex.value)
+
+
+@QUICK
+@given(st.text(max_size=30) | st.sampled_from(DATES))
+def test_resolving_any_value_gives_a_date_or_none(value: str) -> None:
+    resolved = resolve_date(value)
+    if resolved is not None:
+        assert resolved[1] in {"day", "month", "year"}
+
+
+# --- quotes and the annotate stage -------------------------------------------------------------
+
+@QUICK
+@given(TEXT)
+def test_quoted_regions_of_any_text_lie_inside_it(text: str) -> None:
+    for region in find_regions(text):
+        assert 0 <= region.start <= region.content_start <= region.content_end <= region.end <= len(text)
+
+
+@PARSED
+@given(TEXT)
+def test_quotes_of_any_text_cite_their_words(text: str) -> None:
+    text = valid_unicode(text)  # what the readers hand on: never a lone surrogate
+    for quote in find_quotes(parse(text)):
+        assert_cites(text, quote.start, quote.end, quote.content)
+        assert_cites(text, quote.speaker_start, quote.speaker_end)
+
+
+@PARSED
+@given(TEXT, DCTS)
+def test_annotations_of_any_text_cite_their_words(text: str, published: str | None) -> None:
+    text = valid_unicode(text)
+    document = Document(origin="fuzz", text=text, published=published)
+    found = annotate_parsed(document, parse(text))
+    for item in [*found.sentences, *found.mentions, *found.timexes]:
+        assert_cites(text, item.start, item.end, item.text)
+    for quote in found.quotes:
+        assert_cites(text, quote.start, quote.end, quote.content)
+    for forecast in found.forecasts:
+        assert_cites(text, forecast.start, forecast.end, forecast.text)
+    for event in found.events:
+        assert_cites(text, event.start, event.end, event.text)
+
+
+# --- the commands on any bytes -----------------------------------------------------------------
+
+@PARSED
+@given(TEXT.map(lambda s: s.encode("utf-8", "surrogatepass")) | st.binary(max_size=200),
+       st.sampled_from(["timex", "quotes"]))
+def test_the_timex_and_quotes_commands_answer_any_bytes(data: bytes, command: str) -> None:
+    args = [command, "--dct", "2017-07-07", "-"] if command == "timex" else [command, "-"]
+    result = CliRunner().invoke(main, args, input=data)
+    if result.exit_code == 0:
+        assert isinstance(json.loads(result.stdout), list)
+        return
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: <stdin>: "), result.stderr
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+# Memory a pure-Python parser may take: a fixed allowance for its tables and one result, plus a
+# multiple of the input (a few copies of the text, its lines and matches).
+MEMORY_BASE = 2 * 2**20
+MEMORY_PER_CHAR = 400
+
+
+def peak_memory(run: Callable[[], object]) -> int:
+    run()  # the first call loads vocabularies and compiles patterns: not the input's cost
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@QUICK
+@given(TEXT, st.sampled_from(["timex", "textclean", "regions", "dates"]))
+def test_memory_of_the_text_parsers_grows_with_the_input_only(text: str, parser: str) -> None:
+    runs: dict[str, Callable[[], object]] = {
+        "timex": lambda: find_timexes(text, "2017-07-07"),
+        "textclean": lambda: clean_text(text),
+        "regions": lambda: find_regions(text),
+        "dates": lambda: find_dates(text),
+    }
+    assert peak_memory(runs[parser]) <= MEMORY_BASE + MEMORY_PER_CHAR * len(text)

@@ -1,5 +1,5 @@
-"""What the property tests and ``tools/fuzz.py`` share: the example budget and the pieces that
-generated inputs are built from.
+"""What the property tests and ``tools/fuzz.py`` share: the example budget, the pieces that
+generated inputs are built from, and the checks of the contract every parser keeps.
 
 The budget is small in ``make test`` (each property file runs in seconds) and as large as asked
 on demand: ``STORYLINE_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest -q tests/test_*_properties.py``
@@ -11,8 +11,15 @@ generated inputs reach past the first ``if``.
 from __future__ import annotations
 
 import os
+import tempfile
+from datetime import date
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
+
+from storyline.errors import InputProblem
+from storyline.model import Extraction, InputError, Source
+from storyline.read.readers import read_inputs
 
 EXAMPLES_VARIABLE = "STORYLINE_FUZZ_EXAMPLES"
 
@@ -87,3 +94,47 @@ TAGS = [
     "<p class=\"author\">By Lia Ferro, transport correspondent</p>", "<svg><p>", "<math>",
     "<template>", "<noscript>", "<iframe>", "<frameset>", "<plaintext>", "<textarea>",
 ]
+
+
+# --- the contract ------------------------------------------------------------------------------
+
+def check_read(name: str, data: bytes) -> None:
+    """``data`` written to a file ``name`` reads as documents and one-line errors only."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, name)
+        path.write_bytes(data)
+        for item in read_inputs([str(path)]):
+            assert isinstance(item, (Source, InputError))
+            if isinstance(item, InputError):
+                assert item.reason and "\n" not in item.reason
+            else:
+                str(item.data).encode("utf-8")  # no lone surrogate reaches a document
+
+
+def check_one_line(problem: InputProblem) -> None:
+    """An ``InputProblem`` says what is wrong in one line."""
+    assert str(problem) and "\n" not in str(problem)
+
+
+def check_day(value: str | None) -> None:
+    """None, or a real calendar day written YYYY-MM-DD."""
+    if value is not None:
+        assert date.fromisoformat(value).isoformat() == value, value
+
+
+def check_extraction(result: Extraction) -> None:
+    assert all(isinstance(p, str) and p.strip() for p in result.paragraphs)
+    assert all(isinstance(e, str) for e in result.evidence)
+    assert result.title is None or isinstance(result.title, str)
+    assert 0 <= result.evidence_before_body <= len(result.evidence)
+    assert result.removed_chars >= 0
+
+
+def check_cites(text: str, start: int | None, end: int | None, claimed: str | None = None) -> None:
+    """A cited span lies inside ``text`` and, where the result says what it cites, holds that."""
+    if start is None:
+        assert end is None
+        return
+    assert end is not None and 0 <= start <= end <= len(text), (start, end, len(text))
+    if claimed is not None:
+        assert text[start:end] == claimed

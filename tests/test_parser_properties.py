@@ -27,14 +27,17 @@ from storyline.annotate.quotes import find_quotes, find_regions
 from storyline.annotate.timex import find_timexes, resolve_date
 from storyline.cli import main
 from storyline.errors import InputProblem
-from storyline.model import Document, Extraction, Source
+from storyline.model import Document, Source
 from storyline.outlets import packaged_registry
 from storyline.pipeline.documents import extract_source
 from storyline.read.dates import find_dates, find_publication_date
 from storyline.read.decode import valid_unicode
 from storyline.read.htmlclean import clean_html
 from storyline.read.textclean import clean_text
-from tests.fuzzing import CUES, DATES, ODD_CHARS, PROSE, QUOTE_MARKS, SPEAKERS, TAGS, WORDS, budget
+from tests.fuzzing import (
+    CUES, DATES, ODD_CHARS, PROSE, QUOTE_MARKS, SPEAKERS, TAGS, WORDS, budget, check_cites, check_day,
+    check_extraction, check_one_line,
+)
 
 QUICK = budget(60)   # pure-Python parsers: milliseconds an example
 PARSED = budget(25)  # a spaCy parse or a trafilatura pass an example
@@ -102,34 +105,6 @@ URLS = st.none() | st.sampled_from([
 DCTS = st.none() | st.sampled_from(DATES) | st.dates().map(date.isoformat) | st.text(max_size=12)
 
 
-def assert_day(value: str | None) -> None:
-    """None, or a real calendar day written YYYY-MM-DD."""
-    if value is not None:
-        assert date.fromisoformat(value).isoformat() == value, value
-
-
-def assert_extraction(result: Extraction) -> None:
-    assert all(isinstance(p, str) and p.strip() for p in result.paragraphs)
-    assert all(isinstance(e, str) for e in result.evidence)
-    assert result.title is None or isinstance(result.title, str)
-    assert 0 <= result.evidence_before_body <= len(result.evidence)
-    assert result.removed_chars >= 0
-
-
-def assert_one_line(problem: InputProblem) -> None:
-    assert str(problem) and "\n" not in str(problem)
-
-
-def assert_cites(text: str, start: int | None, end: int | None, claimed: str | None = None) -> None:
-    """A cited span lies inside ``text`` and, where the result says what it cites, holds that."""
-    if start is None:
-        assert end is None
-        return
-    assert end is not None and 0 <= start <= end <= len(text), (start, end, len(text))
-    if claimed is not None:
-        assert text[start:end] == claimed
-
-
 # --- cleaning ----------------------------------------------------------------------------------
 
 @QUICK
@@ -140,16 +115,16 @@ def test_cleaning_any_html_gives_an_extraction_or_an_input_problem(html: str | b
     try:
         result = clean_html(html, url=url)
     except InputProblem as problem:
-        assert_one_line(problem)
+        check_one_line(problem)
         return
-    assert_extraction(result)
-    assert_day(result.meta.get("published"))
+    check_extraction(result)
+    check_day(result.meta.get("published"))
 
 
 @QUICK
 @given(TEXT)
 def test_cleaning_any_text_gives_an_extraction(text: str) -> None:
-    assert_extraction(clean_text(text))
+    check_extraction(clean_text(text))
 
 
 @PARSED
@@ -162,11 +137,11 @@ def test_extracting_any_input_gives_a_document_or_an_input_problem(
     try:
         document = extract_source(source, packaged_registry())
     except InputProblem as problem:
-        assert_one_line(problem)
+        check_one_line(problem)
         return
     assert isinstance(document, Document) and document.text.strip()
     document.text.encode("utf-8")  # no lone surrogate reaches a document
-    assert_day(document.published)
+    check_day(document.published)
     assert document.title is None or isinstance(document.title, str)
     assert all(isinstance(name, str) and name for name in document.authors)
 
@@ -181,7 +156,7 @@ def test_publication_date_of_any_blocks_is_a_day_the_blocks_state(
     found = find_publication_date(blocks, country=country, language=language)
     if found is not None:
         day, where = found  # where: the date's words, after its label ("published: 3 May 2021")
-        assert_day(day)
+        check_day(day)
         assert any(where.partition(": ")[2] in block or where in block for block in blocks)
 
 
@@ -189,7 +164,7 @@ def test_publication_date_of_any_blocks_is_a_day_the_blocks_state(
 @given(TEXT)
 def test_dates_found_in_any_text_cite_their_words(text: str) -> None:
     for found in find_dates(text):
-        assert_cites(text, found.start, found.end, found.text)
+        check_cites(text, found.start, found.end, found.text)
         assert found.iso is None or found.iso[:4].isdigit()
 
 
@@ -199,7 +174,7 @@ def test_dates_found_in_any_text_cite_their_words(text: str) -> None:
 @given(TEXT, DCTS)
 def test_timexes_of_any_text_cite_their_words(text: str, dct: str | None) -> None:
     for timex in find_timexes(text, dct):
-        assert_cites(text, timex.start, timex.end, timex.text)
+        check_cites(text, timex.start, timex.end, timex.text)
         assert timex.value and timex.type in {"DATE", "TIME", "DURATION", "SET"}
         resolve_date(timex.value)
 
@@ -226,8 +201,8 @@ def test_quoted_regions_of_any_text_lie_inside_it(text: str) -> None:
 def test_quotes_of_any_text_cite_their_words(text: str) -> None:
     text = valid_unicode(text)  # what the readers hand on: never a lone surrogate
     for quote in find_quotes(parse(text)):
-        assert_cites(text, quote.start, quote.end, quote.content)
-        assert_cites(text, quote.speaker_start, quote.speaker_end)
+        check_cites(text, quote.start, quote.end, quote.content)
+        check_cites(text, quote.speaker_start, quote.speaker_end)
 
 
 @PARSED
@@ -237,13 +212,13 @@ def test_annotations_of_any_text_cite_their_words(text: str, published: str | No
     document = Document(origin="fuzz", text=text, published=published)
     found = annotate_parsed(document, parse(text))
     for item in [*found.sentences, *found.mentions, *found.timexes]:
-        assert_cites(text, item.start, item.end, item.text)
+        check_cites(text, item.start, item.end, item.text)
     for quote in found.quotes:
-        assert_cites(text, quote.start, quote.end, quote.content)
+        check_cites(text, quote.start, quote.end, quote.content)
     for forecast in found.forecasts:
-        assert_cites(text, forecast.start, forecast.end, forecast.text)
+        check_cites(text, forecast.start, forecast.end, forecast.text)
     for event in found.events:
-        assert_cites(text, event.start, event.end, event.text)
+        check_cites(text, event.start, event.end, event.text)
 
 
 # --- the commands on any bytes -----------------------------------------------------------------

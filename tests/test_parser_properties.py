@@ -12,6 +12,7 @@ odd characters, very long tokens) with random text. The budget is small in ``mak
 from __future__ import annotations
 
 import json
+import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import date
@@ -27,7 +28,7 @@ from storyline.annotate.quotes import find_quotes, find_regions
 from storyline.annotate.timex import find_timexes, resolve_date
 from storyline.cli import main
 from storyline.errors import InputProblem
-from storyline.model import Document, Source
+from storyline.model import Document, Hints, Source
 from storyline.outlets import packaged_registry
 from storyline.pipeline.documents import extract_source
 from storyline.read.dates import find_dates, find_publication_date
@@ -265,3 +266,37 @@ def test_memory_of_the_text_parsers_grows_with_the_input_only(text: str, parser:
         "dates": lambda: find_dates(text),
     }
     assert peak_memory(runs[parser]) <= MEMORY_BASE + MEMORY_PER_CHAR * len(text)
+
+
+# --- what the fuzzers found (each failed before its fix; docs/bad-input.md lists them) ----------
+
+# A text of 100,000 characters takes well under a second where the parsers are linear; the
+# quadratic versions took minutes (30,000 characters: 24 s for timex, 11 s for the dates).
+LONG_INPUT_SECONDS = 10.0
+
+
+def seconds(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def test_a_malformed_url_hint_does_not_stop_a_page() -> None:
+    page = ("<html><head><title>Ferry vote</title></head><body><article>"
+            + "<p>The council of Millbrook voted on Monday to keep the island ferry running through "
+              "the winter, after traders said the detour by road cost them customers.</p>" * 3
+            + "</article></body></html>")
+    for url in ["http://[::1", "https://[news.example]/a", "http://]/"]:
+        assert clean_html(page, url=url).paragraphs
+        source = Source("record.jsonl:1", page, mode="html", hints=Hints(url=url))
+        assert extract_source(source, packaged_registry()).url == url
+
+
+def test_dotted_dates_run_together_take_linear_time() -> None:
+    assert seconds(lambda: find_timexes("13.07.2017" * 10_000, "2017-07-07")) < LONG_INPUT_SECONDS
+
+
+def test_a_long_line_of_labelled_dates_takes_linear_time() -> None:
+    line = "Published: 3 March 2021" * 4000
+    assert find_publication_date([line]) == ("2021-03-03", "published: 3 March 2021")
+    assert seconds(lambda: find_publication_date([line])) < LONG_INPUT_SECONDS

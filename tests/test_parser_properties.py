@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -300,3 +301,19 @@ def test_a_long_line_of_labelled_dates_takes_linear_time() -> None:
     line = "Published: 3 March 2021" * 4000
     assert find_publication_date([line]) == ("2021-03-03", "published: 3 March 2021")
     assert seconds(lambda: find_publication_date([line])) < LONG_INPUT_SECONDS
+
+
+@pytest.mark.parametrize(("text", "dct", "value"), [
+    ("The lake froze 9999999 weeks ago.", "2017-07-07", "PAST_REF"),
+    ("The ferry sails tomorrow.", "9999-12-31", "FUTURE_REF"),
+    ("The vote was last Friday.", "0001-01-01", "XXXX-WXX-5"),
+])
+def test_a_date_past_the_calendar_ends_is_normalised_without_the_dct(text: str, dct: str,
+                                                                     value: str) -> None:
+    assert [timex.value for timex in find_timexes(text, dct)] == [value]
+
+
+def test_the_timex_command_answers_a_date_past_the_calendar_ends() -> None:
+    result = CliRunner().invoke(main, ["timex", "--dct", "2017-07-07", "-"],
+                                input="The lake froze 9999999 weeks ago.")
+    assert result.exit_code == 0 and json.loads(result.stdout)[0]["value"] == "PAST_REF"

@@ -317,3 +317,11 @@ def test_the_timex_command_answers_a_date_past_the_calendar_ends() -> None:
     result = CliRunner().invoke(main, ["timex", "--dct", "2017-07-07", "-"],
                                 input="The lake froze 9999999 weeks ago.")
     assert result.exit_code == 0 and json.loads(result.stdout)[0]["value"] == "PAST_REF"
+
+
+def test_html_nested_two_thousand_levels_deep_keeps_its_text() -> None:
+    paragraph = ("<p>The council of Millbrook voted on Monday to rebuild the river footbridge "
+                 "that the spring floods had taken.</p>")
+    page = "<html><body>" + "<div>" * 2000 + paragraph + "</div>" * 2000 + "</body></html>"
+    document = extract_source(Source("deep.html", page, mode="html"), packaged_registry())
+    assert "river footbridge" in document.text

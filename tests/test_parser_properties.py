@@ -325,3 +325,10 @@ def test_html_nested_two_thousand_levels_deep_keeps_its_text() -> None:
     page = "<html><body>" + "<div>" * 2000 + paragraph + "</div>" * 2000 + "</body></html>"
     document = extract_source(Source("deep.html", page, mode="html"), packaged_registry())
     assert "river footbridge" in document.text
+
+
+def test_a_page_of_thousands_of_short_list_items_takes_linear_time() -> None:
+    items = "<li>Ferry times" * 20_000  # no <ul>: each item its own short block
+    story = "<p>The council of Millbrook voted on Monday to keep the island ferry running.</p>" * 3
+    page = f"<html><body>{items}{story}</body></html>"
+    assert seconds(lambda: clean_html(page)) < LONG_INPUT_SECONDS

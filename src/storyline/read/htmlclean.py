@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 from lxml.html import HTMLParser, HtmlElement, fromstring
@@ -69,6 +70,7 @@ class BoilerplateRules:
     caps_line_max_chars: int
     author_max_words: int
     fallback_min_prose_share: float
+    fallback_max_elements: int
     prose_line_chars: int
 
 
@@ -95,6 +97,7 @@ def boilerplate_rules() -> BoilerplateRules:
         caps_line_max_chars=int(raw["caps_line_max_chars"]),
         author_max_words=int(raw["author_max_words"]),
         fallback_min_prose_share=float(raw["fallback_min_prose_share"]),
+        fallback_max_elements=int(raw["fallback_max_elements"]),
         prose_line_chars=int(raw["prose_line_chars"]),
     )
 
@@ -172,13 +175,20 @@ def extract_body_lines(tree: HtmlElement, url: str | None) -> list[str]:
 
     The fast extractor first; when its result reads like a menu (little prose), trafilatura's
     full cascade (readability/jusText comparison) runs too and the more prose-like wins. This
-    keeps the cost of the full cascade to the few pages that need it.
+    keeps the cost of the full cascade to the few pages that need it, and never runs it on a
+    page so large that its jusText pass (quadratic in runs of short blocks) would hang.
     """
+    rules = boilerplate_rules()
     lines = _trafilatura_lines(tree, url, fast=True)
-    if prose_share(lines) >= boilerplate_rules().fallback_min_prose_share:
+    if prose_share(lines) >= rules.fallback_min_prose_share or _more_elements_than(
+            tree, rules.fallback_max_elements):
         return lines
     second = _trafilatura_lines(tree, url, fast=False)
     return second if prose_share(second) > prose_share(lines) else lines
+
+
+def _more_elements_than(tree: HtmlElement, limit: int) -> bool:
+    return any(True for _ in islice(tree.iter(), limit, None))
 
 
 def _words(text: str) -> str:

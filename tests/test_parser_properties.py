@@ -29,7 +29,7 @@ from storyline.annotate.quotes import find_quotes, find_regions
 from storyline.annotate.timex import find_timexes, resolve_date
 from storyline.cli import main
 from storyline.errors import InputProblem
-from storyline.model import Document, Hints, Source
+from storyline.model import Document, Extraction, Hints, Source
 from storyline.outlets import packaged_registry
 from storyline.pipeline.documents import extract_source
 from storyline.read.dates import find_dates, find_publication_date
@@ -342,3 +342,10 @@ def test_a_page_of_thousands_of_short_list_items_takes_linear_time() -> None:
     story = "<p>The council of Millbrook voted on Monday to keep the island ferry running.</p>" * 3
     page = f"<html><body>{items}{story}</body></html>"
     assert seconds(lambda: clean_html(page)) < LONG_INPUT_SECONDS
+
+
+def test_thousands_of_blank_line_cuts_in_one_paragraph_take_linear_time() -> None:
+    text = "the ferry will sail between May and June\n\n" * 6000
+    found: list[Extraction] = []
+    assert seconds(lambda: found.append(clean_text(text))) < LONG_INPUT_SECONDS
+    assert len(found[0].text.split()) == 8 * 6000  # one paragraph: no word lost at the cuts

@@ -31,6 +31,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -179,23 +180,55 @@ def unwrap_lines(raw: str) -> str:
     return "\n".join(out)
 
 
-def _is_cut_mid_sentence(first: Block, second: Block) -> bool:
+PROSE_MIN_WORDS = 4  # words a block needs before a cut in it counts as a cut sentence
+
+
+@dataclass
+class _Run:
+    """Blocks that read as one paragraph cut by stray blank lines, joined once at the end: a page
+    of thousands of such cuts must not copy (or count the words of) the growing paragraph at
+    each join."""
+
+    blocks: list[Block]
+    words: int  # counted up to PROSE_MIN_WORDS: enough to tell prose from a menu
+    has_line_break: bool
+
+    @classmethod
+    def of(cls, block: Block) -> _Run:
+        return cls([block], _words_up_to(block.text, PROSE_MIN_WORDS), "\n" in block.raw)
+
+    def add(self, block: Block) -> None:
+        self.blocks.append(block)
+        if self.words < PROSE_MIN_WORDS:
+            self.words = min(PROSE_MIN_WORDS, self.words + _words_up_to(block.text, PROSE_MIN_WORDS))
+        self.has_line_break = self.has_line_break or "\n" in block.raw
+
+    def joined(self) -> Block:
+        if len(self.blocks) == 1:
+            return self.blocks[0]
+        return Block(raw=" ".join(b.raw for b in self.blocks), text=" ".join(b.text for b in self.blocks))
+
+
+def _words_up_to(text: str, most: int) -> int:
+    return sum(1 for _ in islice(_WORD.finditer(text), most))
+
+
+def _is_cut_mid_sentence(first: _Run, second: Block) -> bool:
     """True when ``first`` stops without punctuation and ``second`` continues it in lower case."""
-    if not _OPEN_END.match(first.text[-1:]) or not second.text[:1].islower():
+    if not _OPEN_END.match(first.blocks[-1].text[-1:]) or not second.text[:1].islower():
         return False
     # Only prose on both sides: menus also end without punctuation.
-    return len(_WORD.findall(first.text)) >= 4 and "\n" not in first.raw
+    return first.words >= PROSE_MIN_WORDS and not first.has_line_break
 
 
 def join_split_paragraphs(blocks: list[Block]) -> list[Block]:
-    joined: list[Block] = []
+    runs: list[_Run] = []
     for block in blocks:
-        if joined and _is_cut_mid_sentence(joined[-1], block):
-            last = joined[-1]
-            joined[-1] = Block(raw=f"{last.raw} {block.raw}", text=f"{last.text} {block.text}")
+        if runs and _is_cut_mid_sentence(runs[-1], block):
+            runs[-1].add(block)
         else:
-            joined.append(block)
-    return joined
+            runs.append(_Run.of(block))
+    return [run.joined() for run in runs]
 
 
 # --- 2. features --------------------------------------------------------------------------

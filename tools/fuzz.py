@@ -4,6 +4,7 @@
     .venv/bin/python tools/fuzz.py TARGET [libFuzzer flags and corpus folders]
     .venv/bin/python tools/fuzz.py htmlclean -max_total_time=60
     .venv/bin/python tools/fuzz.py --list
+    .venv/bin/python tools/fuzz.py --scaling [TARGET ...]       # no atheris needed
 
 Each target takes any bytes and checks the contract the property tests check
 (``tests/fuzzing.py``): documents and one-line errors, or a result of the documented type with
@@ -15,6 +16,11 @@ default) catches memory blow-ups; ``-timeout`` (seconds per input) catches hangs
 
 Without atheris the script says so in one line and runs the property tests of the target with a
 large budget instead (``STORYLINE_FUZZ_EXAMPLES``, 5000 unless set).
+
+``--scaling`` looks for what libFuzzer's small inputs cannot show: time that grows faster than
+the input. Each piece (and random pairs of pieces) is repeated to two lengths, the second four
+times the first; an input whose time grows more than eight-fold (and takes a quarter second or
+more) is measured again and, if it still does, printed. Exit code 1 when any is found.
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import random
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -222,6 +230,60 @@ def run_properties(target: str) -> int:
     return subprocess.run(command, cwd=ROOT, env=environment, check=False).returncode
 
 
+# --scaling: lengths compared, and what counts as growing faster than the input.
+SCALING_CHARS = 4000
+SCALING_FACTOR = 4
+SCALING_RATIO = 8.0
+SCALING_MIN_SECONDS = 0.25
+SCALING_PAIRS = 60
+SCALED_TARGETS = ["decode", "htmlclean", "textclean", "dates", "timex"]
+
+
+def _seconds(one_input: Callable[[bytes], None], piece: str, chars: int) -> float:
+    data = (piece * (chars // len(piece) + 1))[:chars].encode("utf-8", "surrogatepass")
+    started = time.perf_counter()
+    one_input(data)
+    return time.perf_counter() - started
+
+
+def superlinear(one_input: Callable[[bytes], None], piece: str) -> tuple[float, float] | None:
+    """(time at SCALING_CHARS, time at SCALING_FACTOR times that) when the time grows more than
+    SCALING_RATIO-fold twice in a row; None for a piece that scales like its input."""
+    for _attempt in range(2):
+        small = _seconds(one_input, piece, SCALING_CHARS)
+        large = _seconds(one_input, piece, SCALING_CHARS * SCALING_FACTOR)
+        if large < SCALING_MIN_SECONDS or large < SCALING_RATIO * max(small, 1e-3):
+            return None
+    return small, large
+
+
+def scaling_pieces(target: str, rng: random.Random) -> list[str]:
+    from tests.fuzzing import CUES, DATES, ODD_CHARS, PROSE, QUOTE_MARKS, SPEAKERS, TAGS, WORDS
+
+    pieces = [p for p in dict.fromkeys(
+        (TAGS if target == "htmlclean" else []) + DATES + WORDS + QUOTE_MARKS + CUES + SPEAKERS
+        + PROSE + ODD_CHARS + [" ", "\n", "\n\n", ". ", "1", "<li>x"]) if 0 < len(p) < 100]
+    pairs = ["".join(rng.choice(pieces) + rng.choice(["", " ", "\n"]) for _ in range(2))
+             for _ in range(SCALING_PAIRS)]
+    return pieces + pairs
+
+
+def run_scaling(targets: list[str], seed: int = 0) -> int:
+    logging.disable(logging.ERROR)
+    found = 0
+    for target in targets or SCALED_TARGETS:
+        one_input = TARGETS[target][0]
+        one_input(b"warm up: 3 March 2021")
+        for piece in scaling_pieces(target, random.Random(seed)):
+            times = superlinear(one_input, piece)
+            if times is not None:
+                found += 1
+                print(f"{target}: {piece!r} x {SCALING_CHARS:,} chars: {times[0]:.2f} s; "
+                      f"x {SCALING_CHARS * SCALING_FACTOR:,}: {times[1]:.2f} s", flush=True)
+        print(f"{target}: done", file=sys.stderr, flush=True)
+    return 1 if found else 0
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help"}:
         print(__doc__)
@@ -229,6 +291,12 @@ def main(argv: list[str]) -> int:
     if argv[0] == "--list":
         print("\n".join(TARGETS))
         return 0
+    if argv[0] == "--scaling":
+        unknown = [t for t in argv[1:] if t not in TARGETS]
+        if unknown:
+            print(f"unknown target {unknown[0]!r}; one of: {', '.join(TARGETS)}", file=sys.stderr)
+            return 2
+        return run_scaling(argv[1:])
     target, flags = argv[0], argv[1:]
     if target not in TARGETS:
         print(f"unknown target {target!r}; one of: {', '.join(TARGETS)}", file=sys.stderr)

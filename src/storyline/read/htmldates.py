@@ -354,7 +354,7 @@ class DateEvidence:
 def _visible_parts(root: HtmlElement) -> Iterator[str]:
     """The text pieces of ``root`` in reading order, a newline around each block. Walked with a
     stack, not recursion: the huge-tree parser keeps up to 2048 levels of nesting, twice
-    Python's recursion limit."""
+    Python's recursion limit (cleaning refuses pages past 512, but a caller may not)."""
     # Each entry: an element to open, or a string already due (a block's closing newline, a tail).
     stack: list[HtmlElement | str] = [root]
     while stack:

@@ -76,3 +76,18 @@ def test_the_fuzzer_gets_a_corpus_a_dictionary_and_a_hang_limit(tmp_path: Path) 
     assert len(list(corpus.iterdir())) == len(TOOL.seeds())
     given_own = TOOL.fuzzer_arguments(["-timeout=3", "-dict=mine.dict", "my-corpus"], tmp_path / "x")
     assert given_own[1:] == ["-timeout=3", "-dict=mine.dict", "my-corpus"]
+
+
+def test_the_scaling_check_tells_quadratic_from_linear() -> None:
+    def linear(data: bytes) -> None:
+        sum(data)
+
+    def quadratic(data: bytes) -> None:  # n * n / 16 steps: 16 million at 16,000 bytes
+        steps = 0
+        for _i in range(0, len(data), 4):
+            for _j in range(0, len(data), 4):
+                steps += 1
+
+    assert TOOL.superlinear(linear, "ab") is None
+    times = TOOL.superlinear(quadratic, "ab")
+    assert times is not None and times[1] > TOOL.SCALING_RATIO * times[0]

@@ -130,7 +130,7 @@ def parse_html(html: str | bytes) -> HtmlElement | None:
 
     if not html or (isinstance(html, (str, bytes)) and not html.strip()):
         return None
-    tags = html.count(b"<" if isinstance(html, bytes) else "<")  # an upper bound, before parsing
+    tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")  # before parsing
     if tags > MAX_TAGS:
         raise InputProblem(f"HTML with {tags:,} tags, over the {MAX_TAGS:,} one page may have")
     try:

@@ -233,7 +233,7 @@ def test_html_nested_past_the_parser_limit_keeps_its_text_or_says_why() -> None:
     assert isinstance(document, Document) and "river footbridge" in document.text
     deeper = Source("deeper.html", "<html><body>" + "<div>" * 3000 + paragraph + "</div>" * 3000
                     + "</body></html>", mode="html")
-    assert "nested more than 2048 levels" in reason_of(extract_one(deeper))
+    assert "nested more than 512 levels" in reason_of(extract_one(deeper))
 
 
 # --- the command line: markup, stdin, outputs, databases -------------------------------------

@@ -1,25 +1,22 @@
 """Property tests of the readers: for any bytes in a JSONL, CSV or WARC file, and any bytes to
 decode, the answer is documents and one-line ``InputError``s, or ``InputProblem`` from the
-decoder, never another exception. A small budget keeps them fast in ``make test``."""
+decoder, never another exception. A small budget keeps them fast in ``make test``;
+``STORYLINE_FUZZ_EXAMPLES=5000`` runs them longer (``tests/fuzzing.py``)."""
 
 from __future__ import annotations
 
 import io
-import tempfile
-from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from storyline.errors import InputProblem
-from storyline.model import InputError, Source
 from storyline.read.decode import decode_bytes, valid_unicode
-from storyline.read.readers import read_inputs
+from tests.fuzzing import budget, check_read
 
-BUDGET = settings(max_examples=50, deadline=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+BUDGET = budget(50)
 
 JSON_PIECES = st.sampled_from([
     b'{"text": "The ferry line opens in June."}', b'{"html": "<p>x</p>"}', b"[", b"]", b"{", b"}",
@@ -32,29 +29,16 @@ CSV_PIECES = st.sampled_from([
 ])
 
 
-def assert_items(name: str, data: bytes) -> None:
-    """``data`` written to a file ``name`` reads as documents and one-line errors only."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder, name)
-        path.write_bytes(data)
-        for item in read_inputs([str(path)]):
-            assert isinstance(item, (Source, InputError))
-            if isinstance(item, InputError):
-                assert item.reason and "\n" not in item.reason
-            else:
-                str(item.data).encode("utf-8")  # no lone surrogate reaches a document
-
-
 @BUDGET
 @given(st.lists(JSON_PIECES | st.binary(max_size=20), max_size=30).map(b"".join))
 def test_any_jsonl_gives_documents_or_errors(data: bytes) -> None:
-    assert_items("records.jsonl", data)
+    check_read("records.jsonl", data)
 
 
 @BUDGET
 @given(st.lists(CSV_PIECES | st.binary(max_size=10), max_size=30).map(b"".join))
 def test_any_csv_gives_documents_or_errors(data: bytes) -> None:
-    assert_items("rows.csv", data)
+    check_read("rows.csv", data)
 
 
 def warc_bytes(pages: list[str], gzip_records: bool) -> bytes:
@@ -75,8 +59,8 @@ def test_any_cut_or_spliced_warc_gives_documents_or_errors(pages: list[str], gzi
                                                            cut: int, splice: bytes) -> None:
     data = warc_bytes([valid_unicode(page) for page in pages], gzip_records)
     at = min(cut, len(data))
-    assert_items("crawl.warc.gz" if gzip_records else "crawl.warc",
-                 data[:at] + splice + data[at + len(splice):])
+    check_read("crawl.warc.gz" if gzip_records else "crawl.warc",
+               data[:at] + splice + data[at + len(splice):])
 
 
 @BUDGET

@@ -44,6 +44,19 @@ _HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[
 _NAME_PARTS = re.compile(r"\s+[—–]\s+")
 
 
+def url_host(url: str, *, bare: bool = False) -> str:
+    """The lower-case host ``url`` names, or "" when it names none. ``bare``: a text without
+    a scheme ("news.example/x") is read as a host and path. A malformed URL (an unclosed IPv6
+    bracket, "http://[::1") names no host: it comes from the input, so it must not stop a read."""
+    text = url.strip().lower()
+    if bare and "://" not in text:
+        text = "//" + text
+    try:
+        return urlsplit(text).hostname or ""
+    except ValueError:
+        return ""
+
+
 def fold_name(name: str) -> str:
     """The form names are compared in: "The Washington Post" and "washington post" are one."""
     folded = re.sub(r"[^\w&]+", " ", name.casefold()).strip()
@@ -122,9 +135,7 @@ def make_outlet(
 
 def normalise_domain(value: str, outlet: str = "") -> str:
     """"https://www.Example.com/news" -> "example.com"; raises ``InputProblem`` for a non-host."""
-    text = value.strip().lower()
-    host = urlsplit(text if "://" in text else "//" + text).hostname or ""
-    host = host.removeprefix("www.")
+    host = url_host(value, bare=True).removeprefix("www.")
     if not _HOST.fullmatch(host):
         where = f"{outlet}: " if outlet else ""
         raise InputProblem(f"{where}{value!r} is not a domain like example.com")
@@ -222,9 +233,7 @@ class Registry:
         """The outlet at this host, URL or domain; a subdomain falls back to its parents."""
         if not host_or_url:
             return None
-        text = host_or_url.strip().lower()
-        host = urlsplit(text if "://" in text else "//" + text).hostname or ""
-        labels = host.removeprefix("www.").split(".")
+        labels = url_host(host_or_url, bare=True).removeprefix("www.").split(".")
         for start in range(len(labels) - 1):  # never a bare top-level domain
             found = self._by_domain.get(".".join(labels[start:]))
             if found:

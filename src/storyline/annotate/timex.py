@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any, Literal
@@ -898,8 +898,19 @@ def _candidates(ctx: _Context) -> Iterator[tuple[int, Proposal]]:
     for rule in _rules():
         normalise = _NORMALISERS[rule.norm]
         for match in rule.regex.finditer(ctx.text):
-            for proposal in normalise(ctx, match):
+            for proposal in _normalised(normalise, ctx, match):
                 yield rule.priority, proposal
+
+
+def _normalised(normalise: Callable[[_Context, re.Match[str]], list[Proposal]], ctx: _Context,
+                match: re.Match[str]) -> list[Proposal]:
+    """The normaliser's proposals. A date pushed past the calendar's ends (years 1 to 9999:
+    "9,999,999 weeks ago", or "tomorrow" on a DCT of 9999-12-31) cannot be written as a day, so
+    the expression is normalised as if the text had no DCT ("PAST_REF", "XXXX-WXX-5")."""
+    try:
+        return normalise(ctx, match)
+    except (OverflowError, ValueError):  # date arithmetic out of range (ValueError: ordinal 0)
+        return normalise(replace(ctx, dct=None), match)
 
 
 def _without_overlaps(candidates: list[tuple[int, Proposal]]) -> list[Proposal]:

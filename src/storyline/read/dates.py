@@ -32,6 +32,7 @@ dates and dates after today (plus a one-day time-zone slack) are rejected. Relat
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -326,14 +327,32 @@ class _Candidate:
     where: str
 
 
-def _label_before(line: str, position: int) -> str | None:
-    """The date label closest before ``position`` in ``line`` ("Published:", "Updated"), if any."""
-    labels = [m for m in _label_pattern().finditer(line) if m.end() <= position]
-    if not labels:
-        return None
-    nearest = labels[-1]
+@dataclass(frozen=True)
+class _Labels:
+    """The date labels of one line, found once: a line may hold thousands of dates, and finding
+    its labels again for each would cost time quadratic in the line's length."""
+
+    matches: list[re.Match[str]]
+    ends: list[int]
+
+    @classmethod
+    def of(cls, line: str) -> _Labels:
+        matches = list(_label_pattern().finditer(line))
+        return cls(matches, [match.end() for match in matches])
+
+    def nearest_before(self, position: int) -> re.Match[str] | None:
+        index = bisect_right(self.ends, position)
+        return self.matches[index - 1] if index else None
+
+
+def _label_before(line: str, position: int, labels: _Labels | None = None) -> str | None:
+    """The date label closest before ``position`` in ``line`` ("Published:", "Updated"), if any.
+    ``labels``: the line's labels when the caller has found them already."""
+    nearest = (labels if labels is not None else _Labels.of(line)).nearest_before(position)
     # A label governs the date right after it ("Published: Tuesday, 2:16 AM EST Nov 20, 2019"),
     # not one further along the line.
+    if nearest is None or position - nearest.end() > int(_vocab()["label_reach_chars"]):
+        return None
     between = _TIME_OF_DAY.sub(" ", line[nearest.end() : position])
     between = " ".join(w for w in re.findall(r"[^\W\d_]+|\d+", between) if w.lower() not in _weekdays())
     return nearest["label"].lower() if len(between) <= 3 else None
@@ -400,12 +419,13 @@ def _line_candidates(
     if long_unlabelled or not re.search(r"\d", line):
         return []  # prose mentions events, not the page's date; and no digit, no absolute date
     found = []
+    labels = _Labels.of(line)
     for parsed in find_dates(line, day_first=day_first, regional=regional, now=today):
         if parsed.iso is None or parsed.precision != "day":
             continue
         if int(parsed.iso[:4]) < int(_vocab()["earliest_publication_year"]):
             continue
-        label = _label_before(line, parsed.start)
+        label = _label_before(line, parsed.start, labels)
         score = _score(line, parsed, label, place)
         if score:
             where = f"{label}: {parsed.text}" if label else parsed.text

@@ -24,13 +24,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from typing import Any
-from urllib.parse import urlsplit
 
+from lxml.etree import iterwalk
 from lxml.html import HTMLParser, HtmlElement, fromstring
 
 from storyline.errors import InputProblem
 from storyline.model import Extraction
+from storyline.outlets import url_host
 from storyline.read.furniture import furniture_indexes
 from storyline.read.htmldates import find_published_date
 from storyline.resources import read_data
@@ -69,6 +71,7 @@ class BoilerplateRules:
     caps_line_max_chars: int
     author_max_words: int
     fallback_min_prose_share: float
+    fallback_max_elements: int
     prose_line_chars: int
 
 
@@ -95,6 +98,7 @@ def boilerplate_rules() -> BoilerplateRules:
         caps_line_max_chars=int(raw["caps_line_max_chars"]),
         author_max_words=int(raw["author_max_words"]),
         fallback_min_prose_share=float(raw["fallback_min_prose_share"]),
+        fallback_max_elements=int(raw["fallback_max_elements"]),
         prose_line_chars=int(raw["prose_line_chars"]),
     )
 
@@ -102,20 +106,33 @@ def boilerplate_rules() -> BoilerplateRules:
 # --- parsing -----------------------------------------------------------------------------
 
 # libxml2 stops at 255 levels of nesting and silently drops everything deeper (the article
-# with it); its "huge" mode goes to 2048, beyond which the page is refused with that reason.
+# with it); its "huge" mode goes deeper, and a page nested past MAX_DEPTH is refused.
 _DEEP_PARSER = HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8",
                           remove_comments=True, remove_pis=True, huge_tree=True)
 _DEPTH_LIMIT_ERROR = "ERR_RESOURCE_LIMIT"
+# The deepest nesting read. The huge-tree parser goes to 2048, but trafilatura's time grows
+# with the cube of the depth for nested tables and articles (1,500 tables: 40 s; 500: 2 s);
+# the deepest page of the evaluation data has 51 levels.
+MAX_DEPTH = 512
+# The most tags ("<", counted before parsing) one page may have. The largest page of the
+# evaluation data has under 20,000; the tree and the extraction take some 2 KB and 70
+# microseconds an element, so the 20 MB an input may be, in "<p>a", would take 9 GB and six
+# minutes.
+MAX_TAGS = 200_000
 
 
 def parse_html(html: str | bytes) -> HtmlElement | None:
     """A tolerant lxml tree, or None for input that is not an HTML document at all.
 
-    Raises ``InputProblem`` for markup nested too deeply even for the huge-tree parser."""
+    Raises ``InputProblem`` for markup nested too deeply even for the huge-tree parser, and for
+    more than ``MAX_TAGS`` tags."""
     from trafilatura.utils import HTML_PARSER, load_html
 
     if not html or (isinstance(html, (str, bytes)) and not html.strip()):
         return None
+    tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")  # before parsing
+    if tags > MAX_TAGS:
+        raise InputProblem(f"HTML with {tags:,} tags, over the {MAX_TAGS:,} one page may have")
     try:
         tree = load_html(html)
     except (ValueError, TypeError):
@@ -131,9 +148,18 @@ def _hit_depth_limit(parser: HTMLParser) -> bool:
 
 def _parse_deep(html: str | bytes) -> HtmlElement:
     tree = fromstring(html.encode("utf-8") if isinstance(html, str) else html, parser=_DEEP_PARSER)
-    if _hit_depth_limit(_DEEP_PARSER):
-        raise InputProblem("HTML nested more than 2048 levels deep: its text cannot be parsed")
+    if _hit_depth_limit(_DEEP_PARSER) or _deeper_than(tree, MAX_DEPTH):
+        raise InputProblem(f"HTML nested more than {MAX_DEPTH} levels deep: its text cannot be parsed")
     return tree
+
+
+def _deeper_than(tree: HtmlElement, levels: int) -> bool:
+    depth = 0
+    for event, _element in iterwalk(tree, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if depth > levels:
+            return True
+    return False
 
 
 def visible_text_chars(tree: HtmlElement) -> int:
@@ -172,13 +198,20 @@ def extract_body_lines(tree: HtmlElement, url: str | None) -> list[str]:
 
     The fast extractor first; when its result reads like a menu (little prose), trafilatura's
     full cascade (readability/jusText comparison) runs too and the more prose-like wins. This
-    keeps the cost of the full cascade to the few pages that need it.
+    keeps the cost of the full cascade to the few pages that need it, and never runs it on a
+    page so large that its jusText pass (quadratic in runs of short blocks) would hang.
     """
+    rules = boilerplate_rules()
     lines = _trafilatura_lines(tree, url, fast=True)
-    if prose_share(lines) >= boilerplate_rules().fallback_min_prose_share:
+    if prose_share(lines) >= rules.fallback_min_prose_share or _more_elements_than(
+            tree, rules.fallback_max_elements):
         return lines
     second = _trafilatura_lines(tree, url, fast=False)
     return second if prose_share(second) > prose_share(lines) else lines
+
+
+def _more_elements_than(tree: HtmlElement, limit: int) -> bool:
+    return any(True for _ in islice(tree.iter(), limit, None))
 
 
 def _words(text: str) -> str:
@@ -332,8 +365,7 @@ def page_language(tree: HtmlElement) -> str | None:
 def _outlet_from_url(url: str | None) -> str | None:
     if not url:
         return None
-    host = urlsplit(url).hostname or ""
-    return host.removeprefix("www.") or None
+    return url_host(url).removeprefix("www.") or None
 
 
 def _first_h1(tree: HtmlElement) -> str | None:

@@ -37,11 +37,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from collections.abc import Iterator
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
+from storyline.outlets import url_host
 from storyline.resources import read_data
 
 DateOrigin = Literal["meta", "text", "url", "inferred"]
@@ -206,7 +207,7 @@ def _utc_published_timestamp(tree: HtmlElement, objects: list[dict[str, Any]]) -
 
 def site_utc_offset(url: str | None, language: str | None) -> float | None:
     """The likely standard-time UTC offset of a site, from its host suffix, then its language."""
-    host = (urlsplit(url).hostname or "") if url else ""
+    host = url_host(url) if url else ""
     for suffix, offset in date_rules().host_suffix_offsets:
         if host.endswith(suffix):
             return offset
@@ -350,30 +351,36 @@ class DateEvidence:
         return sorted({day for days in self.named.values() for day in days})
 
 
-def page_lines(tree: HtmlElement) -> list[str]:
-    """The page's visible text as a reader sees it, one line per block (scripts dropped)."""
-    parts: list[str] = []
-
-    def walk(elem: HtmlElement) -> None:
-        tag = elem.tag
+def _visible_parts(root: HtmlElement) -> Iterator[str]:
+    """The text pieces of ``root`` in reading order, a newline around each block. Walked with a
+    stack, not recursion: the huge-tree parser keeps up to 2048 levels of nesting, twice
+    Python's recursion limit (cleaning refuses pages past 512, but a caller may not)."""
+    # Each entry: an element to open, or a string already due (a block's closing newline, a tail).
+    stack: list[HtmlElement | str] = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+            continue
+        tag = item.tag
         if not isinstance(tag, str) or tag in _UNSEEN:  # a comment's text is not shown either
-            if elem.tail:
-                parts.append(elem.tail)
-            return
+            if item.tail:
+                yield item.tail
+            continue
         breaks = tag in _LINE_BREAKING
         if breaks:
-            parts.append("\n")
-        if elem.text:
-            parts.append(elem.text)
-        for child in elem:
-            walk(child)
-        if breaks:
-            parts.append("\n")
-        if elem.tail:
-            parts.append(elem.tail)
+            yield "\n"
+        if item.text:
+            yield item.text
+        closing = (["\n"] if breaks else []) + ([item.tail] if item.tail else [])
+        stack.extend(reversed(closing))
+        stack.extend(reversed(list(item)))
 
+
+def page_lines(tree: HtmlElement) -> list[str]:
+    """The page's visible text as a reader sees it, one line per block (scripts dropped)."""
     body = tree.find("body")
-    walk(body if body is not None else tree)
+    parts = list(_visible_parts(body if body is not None else tree))
     text = _INLINE_SPACES.sub(" ", "".join(parts))
     return [line for raw in text.split("\n") if (line := raw.strip())]
 

@@ -25,12 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from storyline.countries import country_code, country_of_domain, second_level_suffixes
 from storyline.errors import InputProblem
 from storyline.model import DateSource, Document, Extraction, Kind, Source
-from storyline.outlets import Outlet, Registry, fold_name
+from storyline.outlets import Outlet, Registry, fold_name, url_host
 from storyline.read.dates import date_from_url, find_publication_date, parse_date
 from storyline.read.decode import decode_bytes, sniff_mode
 from storyline.resources import read_data
@@ -539,8 +538,7 @@ _DOMAIN = re.compile(
 
 def registrable_domain(host_or_url: str) -> str | None:
     """"https://www.news.example.co.uk/x" -> "example.co.uk"; None when there is no host."""
-    text = host_or_url.strip().lower()
-    host = urlsplit(text if "://" in text else "//" + text).hostname
+    host = url_host(host_or_url, bare=True)
     if not host or "." not in host:
         return None
     parts = host.split(".")

@@ -20,7 +20,8 @@ lists, ads, comment widgets and footers. The pipeline here:
    reader polls (rules shared with HTML mode, ``storyline.read.furniture``) leave the body,
    as whole blocks or as lines of a block.
 
-Inference is pure Python + numpy.
+Inference is pure Python + numpy. A text of more than ``MAX_LINES`` lines is refused
+(``InputProblem``): no page's text has that many, and each line costs a kilobyte to score.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from storyline.errors import InputProblem
 from storyline.model import Extraction
 from storyline.read.furniture import furniture_indexes
 from storyline.resources import DATA_DIR
@@ -159,6 +162,10 @@ def split_blocks(text: str) -> list[Block]:
     return join_split_paragraphs([b for b in blocks if b.text])
 
 
+# The most lines one text may have. The longest page texts of the evaluation data have under
+# 700; scoring takes about a kilobyte and 50 microseconds a block, so the 20 MB an input may
+# be, in one-character lines, would take 10 GB and ten minutes.
+MAX_LINES = 100_000
 WRAPPED_LINE_CHARS = 40  # hard-wrapped prose (e-mail, plain-text exports) has long lines
 
 
@@ -179,23 +186,55 @@ def unwrap_lines(raw: str) -> str:
     return "\n".join(out)
 
 
-def _is_cut_mid_sentence(first: Block, second: Block) -> bool:
+PROSE_MIN_WORDS = 4  # words a block needs before a cut in it counts as a cut sentence
+
+
+@dataclass
+class _Run:
+    """Blocks that read as one paragraph cut by stray blank lines, joined once at the end: a page
+    of thousands of such cuts must not copy (or count the words of) the growing paragraph at
+    each join."""
+
+    blocks: list[Block]
+    words: int  # counted up to PROSE_MIN_WORDS: enough to tell prose from a menu
+    has_line_break: bool
+
+    @classmethod
+    def of(cls, block: Block) -> _Run:
+        return cls([block], _words_up_to(block.text, PROSE_MIN_WORDS), "\n" in block.raw)
+
+    def add(self, block: Block) -> None:
+        self.blocks.append(block)
+        if self.words < PROSE_MIN_WORDS:
+            self.words = min(PROSE_MIN_WORDS, self.words + _words_up_to(block.text, PROSE_MIN_WORDS))
+        self.has_line_break = self.has_line_break or "\n" in block.raw
+
+    def joined(self) -> Block:
+        if len(self.blocks) == 1:
+            return self.blocks[0]
+        return Block(raw=" ".join(b.raw for b in self.blocks), text=" ".join(b.text for b in self.blocks))
+
+
+def _words_up_to(text: str, most: int) -> int:
+    return sum(1 for _ in islice(_WORD.finditer(text), most))
+
+
+def _is_cut_mid_sentence(first: _Run, second: Block) -> bool:
     """True when ``first`` stops without punctuation and ``second`` continues it in lower case."""
-    if not _OPEN_END.match(first.text[-1:]) or not second.text[:1].islower():
+    if not _OPEN_END.match(first.blocks[-1].text[-1:]) or not second.text[:1].islower():
         return False
     # Only prose on both sides: menus also end without punctuation.
-    return len(_WORD.findall(first.text)) >= 4 and "\n" not in first.raw
+    return first.words >= PROSE_MIN_WORDS and not first.has_line_break
 
 
 def join_split_paragraphs(blocks: list[Block]) -> list[Block]:
-    joined: list[Block] = []
+    runs: list[_Run] = []
     for block in blocks:
-        if joined and _is_cut_mid_sentence(joined[-1], block):
-            last = joined[-1]
-            joined[-1] = Block(raw=f"{last.raw} {block.raw}", text=f"{last.text} {block.text}")
+        if runs and _is_cut_mid_sentence(runs[-1], block):
+            runs[-1].add(block)
         else:
-            joined.append(block)
-    return joined
+            runs.append(_Run.of(block))
+    return [run.joined() for run in runs]
 
 
 # --- 2. features --------------------------------------------------------------------------
@@ -284,13 +323,14 @@ def block_features(blocks: list[Block]) -> np.ndarray:
     """One row of ``FEATURE_NAMES`` per block."""
     repeats = Counter(block.text.lower() for block in blocks)
     total_chars = sum(len(block.text) for block in blocks)
-    rows: list[list[float]] = []
+    # Filled row by row: a page of a million one-word lines must not hold a million Python
+    # lists of floats (some 800 bytes a block) on the way to the array (200 bytes a block).
+    table = np.empty((len(blocks), len(FEATURE_NAMES) - 7))
     char_start = 0
     for index, block in enumerate(blocks):
-        rows.append(_block_features(block, index, len(blocks), char_start, total_chars,
-                                    repeats[block.text.lower()]))
+        table[index] = _block_features(block, index, len(blocks), char_start, total_chars,
+                                       repeats[block.text.lower()])
         char_start += len(block.text)
-    table = np.array(rows, dtype=float).reshape(len(blocks), len(FEATURE_NAMES) - 7)
     return np.hstack([table, _page_relative_features(table), _headline_features(blocks)])
 
 
@@ -422,6 +462,9 @@ def context_features(scores: np.ndarray, log_words: np.ndarray) -> np.ndarray:
 
 # --- model -------------------------------------------------------------------------------
 
+ROWS_PER_PASS = 1024  # blocks scored together: some 10 MB of numpy temporaries at a time
+
+
 @dataclass(frozen=True)
 class TreeStage:
     """Gradient-boosted trees of one fixed depth, stored as flat arrays (see the trainer).
@@ -444,7 +487,15 @@ class TreeStage:
                    np.array(data["leaf_values"], dtype=float), float(data["base"]))
 
     def raw_margin(self, rows: np.ndarray) -> np.ndarray:
-        """Summed leaf values (log-odds without the base)."""
+        """Summed leaf values (log-odds without the base), a slice of rows at a time: the
+        gathers below hold a (rows x trees) array of 8-byte indexes each, 2 KB a row, so a page of
+        a million one-word lines scored at once would take gigabytes."""
+        if len(rows) <= ROWS_PER_PASS:
+            return self._raw_margin(rows)
+        return np.concatenate([self._raw_margin(rows[start:start + ROWS_PER_PASS])
+                               for start in range(0, len(rows), ROWS_PER_PASS)])
+
+    def _raw_margin(self, rows: np.ndarray) -> np.ndarray:
         n_trees, n_internal = self.features.shape
         if len(rows) == 0 or n_trees == 0:
             return np.zeros(len(rows))
@@ -763,7 +814,12 @@ def strip_furniture(blocks: list[Block], kept: list[int]) -> tuple[list[Block], 
 # --- entry point ---------------------------------------------------------------------------
 
 def clean_text(text: str) -> Extraction:
-    """Body paragraphs of a page's visible text, the other blocks as evidence."""
+    """Body paragraphs of a page's visible text, the other blocks as evidence. Raises
+    ``InputProblem`` for a text of more than ``MAX_LINES`` lines."""
+    lines = (text or "").count("\n") + 1
+    if lines > MAX_LINES:
+        raise InputProblem(f"text of {lines:,} lines, over the {MAX_LINES:,} one page's text may "
+                           "have: split it into documents")
     blocks = split_blocks(text or "")
     model = load_model()
     scores = score_blocks(blocks, model)

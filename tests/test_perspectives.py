@@ -289,7 +289,9 @@ def test_counts_are_read_in_words_and_digits() -> None:
     crossing = counts("Two dozen tanks and 1,200 lorries crossed.")
     assert crossing["tank"] == {"24"} and crossing["lorry"] == {"1200"}
     assert counts("The 12th summit of the G20 opened.") == {}  # ordinals and names are no counts
-    assert counts("About 14 boats and one of the ferries left on March 21.") == {}
+    # An estimate is a range, a part of a whole a lower bound, the day of a date no count.
+    assert counts("About 14 boats and one of the ferries left on March 21.") == {
+        "boat": {"10.50-17.50"}, "ferry": {">=1"}}
     assert not differing(counts("three boats sank"), counts("3 boats sank"))
     assert differing(day_dates("the coup on March 21"), day_dates("the coup on 22 March")) == ["march"]
 

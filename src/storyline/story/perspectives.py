@@ -56,11 +56,12 @@ from storyline.briefing import (
     IssueSourceView,
 )
 from storyline.countries import country_names_by_code
-from storyline.model import Document, Event, Timex
+from storyline.model import Document, Event, Mention, Timex
 from storyline.read.dates import today_utc
 from storyline.story.agenda import Issue, Passage, key_of, passages_of, word_tokens
 from storyline.story.agenda import config as agenda_config
-from storyline.story.counts import counts, day_dates, differing
+from storyline.story.counts import Counted, amounts, compatible, day_dates, differing, differing_counts
+from storyline.story.outcomes import Outcome, outcomes, sequential
 from storyline.story.source_times import SourceTime, first_day, latest_reported, source_times
 from storyline.text import is_summary_worthy, stop_words
 
@@ -109,10 +110,12 @@ def perspectives(documents: Sequence[Document], issues: Sequence[Issue],
     originals = [d for d in documents if not d.duplicate_of]
     ids = sorted((d.id or "" for d in originals), key=_id_order)
     space = _space(passages if passages is not None else passages_of(originals), originals)
-    conflicts = date_conflicts(originals, space) + number_conflicts(originals, space, issues)
-    conflicts += day_conflicts(space, issues, conflicts)
-    links = _links(supported, space)
     vectors = vectors if vectors is not None else SentenceVectors()
+    judge = _Judge(vectors, {s: t.first_day if t else None for s, t in source_times(originals).items()})
+    conflicts = date_conflicts(originals, space) + number_conflicts(originals, space, issues, judge)
+    conflicts += day_conflicts(space, issues, conflicts)
+    conflicts += outcome_conflicts(originals, space, issues, judge, conflicts)
+    links = _links(supported, space)
     items = [_issue_item(issue, ids, space, conflicts, originals, links, vectors) for issue in issues]
     _consistent(items, conflicts)
     countries = country_groups(originals, items)
@@ -210,7 +213,8 @@ def same_fact(space: _Space, a: Passage, b: Passage) -> float:
 
 def _contradict(a: Passage, b: Passage) -> bool:
     """Different counts of the same thing, or different days of the same month."""
-    return bool(differing(counts(a.text), counts(b.text)) or differing(day_dates(a.text), day_dates(b.text)))
+    return bool(differing_counts(amounts(a.text), amounts(b.text))
+                or differing(day_dates(a.text), day_dates(b.text)))
 
 
 # --- the matrix ----------------------------------------------------------------------------------
@@ -536,43 +540,137 @@ def _clash(a: str, b: str) -> bool:
     return len(a) == len(b) and not _compatible(a, b)
 
 
-def number_conflicts(documents: Sequence[Document], space: _Space,
-                     issues: Sequence[Issue]) -> list[tuple[Conflict, list[Passage]]]:
-    """Different numbers with the same unit in passages that otherwise state the same thing."""
-    limits = config()["conflicts"]
+@dataclass
+class _Judge:
+    """What deciding whether two passages contradict each other needs beyond their words: the
+    sentence vectors (same event, same counted thing by meaning) and each source's time (a
+    running total may grow between two reports)."""
+
+    vectors: SentenceVectors | None
+    times: dict[str, str | None]
+
+
+def number_conflicts(documents: Sequence[Document], space: _Space, issues: Sequence[Issue],
+                     judge: _Judge | None = None) -> list[tuple[Conflict, list[Passage]]]:
+    """Different numbers with the same unit, or counts and proportions of the same thing that
+    cannot both be true, in passages of different sources about the same event."""
+    judge = judge if judge is not None else _Judge(None, {})
     passages = [p for issue in issues for p in issue.passages]
     unique = {_key(p): p for p in passages}
     items = sorted(unique.values(), key=lambda p: (_id_order(p.source), p.order))
+    stated = {_key(p): (_quantities(p.text), amounts(p.text)) for p in items}
     out: list[tuple[Conflict, list[Passage]]] = []
     for i, a in enumerate(items):
-        quantities_a = _quantities(a.text)
-        if not quantities_a and not counts(a.text):
+        quantities_a, counted_a = stated[_key(a)]
+        if not quantities_a and not counted_a:
             continue
         for b in items[i + 1:]:
-            if b.source == a.source or _cosine(space, a, b) < limits["number_cosine"]:
+            quantities_b, counted_b = stated[_key(b)]
+            if b.source == a.source or not (quantities_b or counted_b) or not _same_report(space, a, b, judge):
                 continue
-            quantities_b = _quantities(b.text)
-            for unit in quantities_a.keys() & quantities_b.keys():
-                if quantities_a[unit] & quantities_b[unit]:
-                    continue
-                topic = f"{unit}: {', '.join(sorted(quantities_a[unit]))} or {', '.join(sorted(quantities_b[unit]))}"
-                conflict = Conflict(topic=topic, kind="number", sides=[_cited(a), _cited(b)])
-                out.append((conflict, [a, b]))
-            if not any(quantities_a[u] != quantities_b.get(u, quantities_a[u]) for u in quantities_a):
-                out.extend(_count_conflict(a, b))
+            found = _unit_conflicts(a, b, quantities_a, quantities_b, judge)
+            out.extend(found)
+            if not found:
+                out.extend(_count_conflict(a, b, counted_a, counted_b, judge))
     return out
 
 
-def _count_conflict(a: Passage, b: Passage) -> list[tuple[Conflict, list[Passage]]]:
-    """Different counts of the same thing, in words or digits ("two boats" / "3 boats"),
-    reported once per pair of passages (a count names several words of what it counts)."""
-    counts_a, counts_b = counts(a.text), counts(b.text)
-    keys = differing(counts_a, counts_b)
-    if not keys:
-        return []
-    key = keys[0]
-    topic = f"{key}: {', '.join(sorted(counts_a[key]))} or {', '.join(sorted(counts_b[key]))}"
-    return [(Conflict(topic=topic, kind="number", sides=[_cited(a), _cited(b)]), [a, b])]
+def _same_report(space: _Space, a: Passage, b: Passage, judge: _Judge) -> bool:
+    """Two passages tell the same event: close in words (TF-IDF cosine at least
+    ``number_cosine``), or somewhat close in words, sharing ``event_min_shared`` event words
+    (names, verbs, places) and close in meaning (sentence embeddings at least
+    ``event_embedding``): other words for the counted thing ("pieces", "fragments") lower
+    the lexical cosine of two reports of one event."""
+    limits = config()["conflicts"]
+    cosine = _cosine(space, a, b)
+    if cosine >= limits["number_cosine"]:
+        return True
+    if judge.vectors is None or cosine < limits["event_cosine"]:
+        return False
+    if len(_event_words(space, a, b)) < limits["event_min_shared"]:
+        return False
+    rows = judge.vectors([a.text, b.text])
+    return float(rows[0] @ rows[1]) >= float(limits["event_embedding"])
+
+
+def _unit_conflicts(a: Passage, b: Passage, quantities_a: dict[str, set[str]],
+                    quantities_b: dict[str, set[str]], judge: _Judge) -> list[tuple[Conflict, list[Passage]]]:
+    out = []
+    for unit in sorted(quantities_a.keys() & quantities_b.keys()):
+        if quantities_a[unit] & quantities_b[unit]:
+            continue
+        values_a = {float(v) for v in quantities_a[unit]}
+        values_b = {float(v) for v in quantities_b[unit]}
+        if _grows(a, b, unit, values_a, values_b, judge):
+            continue
+        topic = f"{unit}: {', '.join(sorted(quantities_a[unit]))} or {', '.join(sorted(quantities_b[unit]))}"
+        out.append((Conflict(topic=topic, kind="number", sides=[_cited(a), _cited(b)]), [a, b]))
+    return out
+
+
+def _count_conflict(a: Passage, b: Passage, counted_a: dict[str, Counted], counted_b: dict[str, Counted],
+                    judge: _Judge) -> list[tuple[Conflict, list[Passage]]]:
+    """Counts or proportions of the same thing (the same word, or words of one meaning:
+    ``_same_thing``) that cannot both be true, reported once per pair of passages."""
+    for key_a, key_b in _aligned(counted_a, counted_b, judge):
+        first, second = counted_a[key_a], counted_b[key_b]
+        if compatible(first.amounts, second.amounts):
+            continue
+        highs_a = {x.high for x in first.amounts if not x.share}
+        highs_b = {x.high for x in second.amounts if not x.share}
+        if _grows(a, b, key_a, highs_a, highs_b, judge) or _grows(a, b, key_b, highs_a, highs_b, judge):
+            continue
+        thing = first.word if key_a == key_b else f"{first.word} / {second.word}"
+        topic = (f"{thing}: {', '.join(sorted(map(str, first.amounts)))} or "
+                 f"{', '.join(sorted(map(str, second.amounts)))}")
+        return [(Conflict(topic=topic, kind="number", sides=[_cited(a), _cited(b)]), [a, b])]
+    return []
+
+
+def _aligned(counted_a: dict[str, Counted], counted_b: dict[str, Counted], judge: _Judge) -> list[tuple[str, str]]:
+    """Pairs of counted things, one from each passage, that are the same thing: the same key
+    first, then other words of one meaning."""
+    same = [(k, k) for k in sorted(counted_a.keys() & counted_b.keys())]
+    others = [(x, y) for x in sorted(counted_a) for y in sorted(counted_b)
+              if x != y and _same_thing(x, counted_a[x].word, y, counted_b[y].word, judge)]
+    return same + others
+
+
+def _same_thing(key_a: str, word_a: str, key_b: str, word_b: str, judge: _Judge) -> bool:
+    """Two words count the same thing: both generic words for parts of something ("pieces",
+    "fragments", "objects", "debris": ``counts.generic_heads``), or neither a unit of measure
+    or time and their embeddings at least ``counts.head_embedding`` close (chosen on hand
+    labelled pairs: ``benchmarks/count_heads.py``)."""
+    limits = config()["conflicts"]["counts"]
+    generic = {key_of(w) for w in limits["generic_heads"]}
+    if key_a in generic and key_b in generic:
+        return True
+    units = {key_of(w) for w in [*limits["unit_heads"], *config()["conflicts"]["date_words"]]}
+    if key_a in units or key_b in units or judge.vectors is None:
+        return False
+    rows = judge.vectors([word_a, word_b])
+    return float(rows[0] @ rows[1]) >= float(limits["head_embedding"])
+
+
+def _grows(a: Passage, b: Passage, thing: str, values_a: set[float], values_b: set[float],
+           judge: _Judge) -> bool:
+    """A running total, not a contradiction: a count of what adds up over time (the dead, the
+    cases, the arrests: ``counts.cumulative_heads``, as the thing counted or a word of either
+    sentence, "killed 12 people"), or any count said to have risen ("rose
+    to", "so far": ``counts.cumulative_cues``), that the later source gives higher. When the
+    sources cannot be ordered in time, a count said to be rising is never held against another."""
+    limits = config()["conflicts"]["counts"]
+    cued = any(c in p.text.lower() for p in (a, b) for c in limits["cumulative_cues"])
+    heads = {key_of(w) for w in limits["cumulative_heads"]}
+    cumulative = key_of(thing.split()[-1]) in heads or any(
+        key_of(w) in heads for p in (a, b) for w in word_tokens(p.text))
+    if not (cued or cumulative) or not values_a or not values_b:
+        return False
+    time_a, time_b = judge.times.get(a.source), judge.times.get(b.source)
+    if time_a is None or time_b is None or time_a == time_b:
+        return cued
+    later, earlier = (values_a, values_b) if time_a > time_b else (values_b, values_a)
+    return max(later) >= max(earlier)
 
 
 def day_conflicts(space: _Space, issues: Sequence[Issue],
@@ -595,6 +693,75 @@ def day_conflicts(space: _Space, issues: Sequence[Issue],
                 topic = "When: " + " ".join(words[:limits["date_min_shared"] + 2])
                 out.append((Conflict(topic=topic, kind="date", sides=[_cited(a), _cited(b)]), [a, b]))
     return out
+
+
+def outcome_conflicts(documents: Sequence[Document], space: _Space, issues: Sequence[Issue], judge: _Judge,
+                      found: Sequence[tuple[Conflict, list[Passage]]]) -> list[tuple[Conflict, list[Passage]]]:
+    """Passages of different sources about the same event that give the same entity opposite
+    outcomes (won / lost, approved / rejected, died / survived, convicted / acquitted, held /
+    released: ``storyline.story.outcomes``). The entity is the name nearest before the phrase
+    (else the first after it); a passage that states both sides contradicts nobody; sides
+    that can follow each other (held, then released) are no conflict between reports of
+    different times or when either passage tells a sequence ("later", "after")."""
+    mentions = {d.id or "": d.annotations.mentions for d in documents if d.annotations}
+    unique = {_key(p): p for issue in issues for p in issue.passages}
+    items = sorted(unique.values(), key=lambda p: (_id_order(p.source), p.order))
+    stated = {_key(p): _entity_outcomes(p, mentions.get(p.source, [])) for p in items}
+    out: list[tuple[Conflict, list[Passage]]] = []
+    for i, a in enumerate(items):
+        if not stated[_key(a)]:
+            continue
+        for b in items[i + 1:]:
+            if b.source == a.source or not stated[_key(b)] or _covered(a, b, [*found, *out]):
+                continue
+            clash = _opposed(stated[_key(a)], stated[_key(b)])
+            if clash is None or not _same_report(space, a, b, judge) or _in_sequence(a, b, clash[1].kind, judge):
+                continue
+            entity, first, second = clash
+            topic = f"Outcome: {entity}: {first.phrase} or {second.phrase}"
+            out.append((Conflict(topic=topic, kind="outcome", sides=[_cited(a), _cited(b)]), [a, b]))
+    return out
+
+
+def _entity_outcomes(passage: Passage, mentions: Sequence[Mention]) -> list[tuple[str, Outcome]]:
+    """Each outcome of a passage with the entity it is about (outcomes about no name are left out)."""
+    inside = [m for m in mentions if passage.start <= m.start and m.end <= passage.end]
+    out = []
+    for outcome in outcomes(passage.text):
+        at = passage.start + outcome.start
+        before = [m for m in inside if m.end <= at]
+        after = [m for m in inside if m.start >= passage.start + outcome.end]
+        mention = before[-1] if before else after[0] if after else None
+        if mention is not None:
+            out.append((mention.name, outcome))
+    return out
+
+
+def _opposed(a: list[tuple[str, Outcome]], b: list[tuple[str, Outcome]]) -> tuple[str, Outcome, Outcome] | None:
+    """The first entity and kind of outcome the two give opposite sides of, neither stating both."""
+    for entity, first in a:
+        for other, second in b:
+            if first.kind != second.kind or first.side == second.side or not _same_name(entity, other):
+                continue
+            sides_a = {o.side for e, o in a if o.kind == first.kind and _same_name(e, entity)}
+            sides_b = {o.side for e, o in b if o.kind == first.kind and _same_name(e, entity)}
+            if len(sides_a) == 1 and len(sides_b) == 1:
+                return entity, first, second
+    return None
+
+
+def _same_name(a: str, b: str) -> bool:
+    """One entity named alike: the same last word ("Ilse Varga", "Varga")."""
+    return a.split()[-1].lower() == b.split()[-1].lower() if a.split() and b.split() else False
+
+
+def _in_sequence(a: Passage, b: Passage, kind: str, judge: _Judge) -> bool:
+    if not sequential(kind):
+        return False
+    time_a, time_b = judge.times.get(a.source), judge.times.get(b.source)
+    cues = config()["conflicts"]["outcomes"]["sequence_cues"]
+    told = any(re.search(r"\b%s\b" % re.escape(c), p.text, re.IGNORECASE) for p in (a, b) for c in cues)
+    return told or time_a != time_b
 
 
 def _event_words(space: _Space, a: Passage, b: Passage) -> list[str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +40,14 @@ _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augu
 _DAY_DATE = re.compile(r"\b(?:(%s)\s+(\d{1,2})(?!\d)(?!\s*(?:%%|per))|(\d{1,2})\s+(%s))\b" % (
     "|".join(_MONTHS), "|".join(_MONTHS)), re.IGNORECASE)
 _PERCENT = ("%", "percent")
+_MEASURE = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(?:-|\u2013)?\s*)(per cent|percent|%|[A-Za-z]+(?:\s[A-Za-z]+)?)")
+# What may join the parts of one duration: "7 years, 1 month", "2 hours and 30 minutes".
+_COMPOUND = re.compile(r"\s*(?:,|,?\s*and)\s*")
+_WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
+# The words of bounds and estimates ("at least", "about") are not what happens to a count.
+_BOUND_WORDS = frozenset({"least", "most", "about", "around", "nearly", "almost", "roughly", "some",
+                          "approximately", "estimated", "over", "under", "than", "up", "more", "fewer",
+                          "less", "between", "topping", "exceeding", "just"})
 
 
 @dataclass(frozen=True)
@@ -70,10 +78,15 @@ class Amount:
 
 @dataclass
 class Counted:
-    """A thing a text counts: the word it uses (for comparing meaning) and its amounts."""
+    """A thing a text counts: the word it uses (for comparing meaning), its amounts, the
+    content words just before its counts ("found" in "found two big objects": what happened to
+    the things counted) and the words that say which ones: between the number and the noun
+    and after "of" ("two robbery charges", "flybys of Venus")."""
 
     word: str
     amounts: set[Amount]
+    leads: set[str] = field(default_factory=set)
+    qualifiers: set[str] = field(default_factory=set)
 
 
 @lru_cache(maxsize=1)
@@ -159,6 +172,12 @@ def _possessive_before(tokens: list[str], i: int) -> str | None:
     return None
 
 
+def _label(tokens: list[str], i: int, names: frozenset[int]) -> bool:
+    """A number after a name is part of the name ("Category 4", "Flight 8501"), unless the
+    name is a weekday ("on Monday 12 people")."""
+    return tokens[i][0].isdigit() and i - 1 in names and tokens[i - 1] not in _WEEKDAYS
+
+
 def _format(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:.2f}"
 
@@ -209,10 +228,39 @@ def amounts(text: str) -> dict[str, Counted]:
     out: dict[str, Counted] = {}
     i = 0
     while i < len(tokens):
+        start = i
         found, i = _read_at(tokens, i, names)
         for item in found:
-            key = key_of(item.word)
-            out.setdefault(key, Counted(item.word, set())).amounts.add(item.amount)
+            counted = out.setdefault(key_of(item.word), Counted(item.word, set()))
+            counted.amounts.add(item.amount)
+            counted.leads.update(_lead(tokens, start))
+            counted.qualifiers.update(_qualifiers(tokens, start, item.word))
+    return out
+
+
+def _lead(tokens: list[str], start: int) -> list[str]:
+    """The content word just before a count (within ``lead_words`` tokens), as a key."""
+    for token in reversed(tokens[max(0, start - config()["lead_words"]):start]):
+        if token[0].isalpha() and token not in stop_words() and token not in _BOUND_WORDS:
+            return [key_of(token)]
+    return []
+
+
+def _qualifiers(tokens: list[str], start: int, word: str) -> list[str]:
+    """The content words between a count and its noun, and the one after "of (the)" right
+    after the noun, as keys."""
+    at = next((k for k in range(start, min(len(tokens), start + 8)) if tokens[k] == word), None)
+    if at is None:
+        return []
+    skip = set(config()["determiners"]) | set(config()["scales"]) | set(config()["fractions"]) | _BOUND_WORDS
+    out = [key_of(t) for t in tokens[start + 1:at] if t[0].isalpha() and t not in stop_words()
+           and t not in skip and _word_value(t) is None]
+    if tokens[at + 1:at + 2] == ["of"]:
+        k = at + 2
+        while k < len(tokens) and (tokens[k] in config()["determiners"] or tokens[k] in stop_words()):
+            k += 1
+        if k < len(tokens) and tokens[k][0].isalpha():
+            out.append(key_of(tokens[k]))
     return out
 
 
@@ -222,7 +270,7 @@ def _read_at(tokens: list[str], i: int, names: frozenset[int]) -> tuple[list[_Fo
     if whole is not None:
         return whole
     number = _number_at(tokens, i)
-    if number is None:
+    if number is None or _label(tokens, i, names):
         return [], i + 1
     value, j, fraction = number
     if fraction:
@@ -322,3 +370,53 @@ def differing(a: dict[str, set[str]], b: dict[str, set[str]]) -> list[str]:
 def differing_counts(a: dict[str, Counted], b: dict[str, Counted]) -> list[str]:
     """The things (keys) both count, with amounts that cannot both be true."""
     return sorted(k for k in a.keys() & b.keys() if not compatible(a[k].amounts, b[k].amounts))
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A number with a unit: its value in the unit's dimension's base (days, kilometres, ...;
+    a unit with no conversion is its own dimension) and the words the text gives it in."""
+
+    value: float
+    written: str
+
+
+def measures(text: str) -> dict[str, list[Measure]]:
+    """Dimension -> the numbers with units a text states (``perspectives.conflicts.units``),
+    converted (``counts.conversions``: "85-month" and "7 years, 1 month" are one duration),
+    with a scale folded in ("3.9 million miles"). Approximate values ("about", "more than":
+    ``conflicts.hedges``) are left out, since two approximations rarely contradict each other."""
+    limits = agenda_config()["perspectives"]["conflicts"]
+    units = sorted({u.lower() for u in limits["units"]}, key=len, reverse=True)
+    hedges = tuple(h.lower() for h in limits["hedges"])
+    out: dict[str, list[Measure]] = {}
+    last: tuple[str, int] | None = None  # the dimension and end of the measure just read
+    for match in _MEASURE.finditer(text):
+        found = _measure(match, units)
+        if found is None or text[:match.start()].lower().rstrip().endswith(hedges):
+            continue
+        dimension, measure, end = found
+        if last and last[0] == dimension == "duration" and _COMPOUND.fullmatch(text[last[1]:match.start()]):
+            before = out[dimension][-1]
+            out[dimension][-1] = Measure(before.value + measure.value, f"{before.written}, {measure.written}")
+        else:
+            out.setdefault(dimension, []).append(measure)
+        last = (dimension, end)
+    return out
+
+
+def _measure(match: re.Match[str], units: list[str]) -> tuple[str, Measure, int] | None:
+    """The dimension, the converted measure and where its unit ends in the text."""
+    value = float(match.group(1).replace(",", ""))
+    words = match.group(2).lower().split()
+    scale = config()["scales"].get(words[0]) if len(words) > 1 else None
+    phrase = words[1] if scale else " ".join(words)
+    unit = next((u for u in units if phrase.startswith(u)), None)
+    if unit is None:
+        return None
+    used = len(unit.split()) + (1 if scale else 0)
+    written = re.match(r"\S+(?:\s+\S+){%d}" % (used - 1), match.group(2))
+    assert written is not None  # the unit was read from these words
+    dimension, factor = config()["conversions"].get(unit, [unit, 1.0])
+    measure = Measure(value * (scale or 1) * factor, f"{match.group(1)} {written.group(0)}")
+    return dimension, measure, match.start(2) + written.end()

@@ -60,7 +60,16 @@ from storyline.model import Document, Event, Mention, Timex
 from storyline.read.dates import today_utc
 from storyline.story.agenda import Issue, Passage, key_of, passages_of, word_tokens
 from storyline.story.agenda import config as agenda_config
-from storyline.story.counts import Counted, amounts, compatible, day_dates, differing, differing_counts
+from storyline.story.counts import (
+    Counted,
+    Measure,
+    amounts,
+    compatible,
+    day_dates,
+    differing,
+    differing_counts,
+    measures,
+)
 from storyline.story.outcomes import Outcome, outcomes, sequential
 from storyline.story.source_times import SourceTime, first_day, latest_reported, source_times
 from storyline.text import is_summary_worthy, stop_words
@@ -558,7 +567,7 @@ def number_conflicts(documents: Sequence[Document], space: _Space, issues: Seque
     passages = [p for issue in issues for p in issue.passages]
     unique = {_key(p): p for p in passages}
     items = sorted(unique.values(), key=lambda p: (_id_order(p.source), p.order))
-    stated = {_key(p): (_quantities(p.text), amounts(p.text)) for p in items}
+    stated = {_key(p): (measures(p.text), amounts(p.text)) for p in items}
     out: list[tuple[Conflict, list[Passage]]] = []
     for i, a in enumerate(items):
         quantities_a, counted_a = stated[_key(a)]
@@ -566,13 +575,22 @@ def number_conflicts(documents: Sequence[Document], space: _Space, issues: Seque
             continue
         for b in items[i + 1:]:
             quantities_b, counted_b = stated[_key(b)]
-            if b.source == a.source or not (quantities_b or counted_b) or not _same_report(space, a, b, judge):
+            if b.source == a.source or not (quantities_b or counted_b) or not _near(space, a, b):
                 continue
-            found = _unit_conflicts(a, b, quantities_a, quantities_b, judge)
+            report = _same_report(space, a, b, judge)
+            found = _unit_conflicts(a, b, quantities_a, quantities_b, judge) if report else []
             out.extend(found)
             if not found:
-                out.extend(_count_conflict(a, b, counted_a, counted_b, judge))
+                out.extend(_count_conflict(a, b, counted_a, counted_b, judge, report))
     return out
+
+
+def _near(space: _Space, a: Passage, b: Passage) -> bool:
+    """Close enough in words to be two reports of one event at all: TF-IDF cosine at least
+    ``event_cosine`` and ``event_min_shared`` event words in common."""
+    limits = config()["conflicts"]
+    close: bool = _cosine(space, a, b) >= limits["event_cosine"]
+    return close and len(_event_words(space, a, b)) >= limits["event_min_shared"]
 
 
 def _same_report(space: _Space, a: Passage, b: Passage, judge: _Judge) -> bool:
@@ -585,36 +603,47 @@ def _same_report(space: _Space, a: Passage, b: Passage, judge: _Judge) -> bool:
     cosine = _cosine(space, a, b)
     if cosine >= limits["number_cosine"]:
         return True
-    if judge.vectors is None or cosine < limits["event_cosine"]:
-        return False
-    if len(_event_words(space, a, b)) < limits["event_min_shared"]:
+    if judge.vectors is None or not _near(space, a, b):
         return False
     rows = judge.vectors([a.text, b.text])
     return float(rows[0] @ rows[1]) >= float(limits["event_embedding"])
 
 
-def _unit_conflicts(a: Passage, b: Passage, quantities_a: dict[str, set[str]],
-                    quantities_b: dict[str, set[str]], judge: _Judge) -> list[tuple[Conflict, list[Passage]]]:
+def _unit_conflicts(a: Passage, b: Passage, measures_a: dict[str, list[Measure]],
+                    measures_b: dict[str, list[Measure]], judge: _Judge) -> list[tuple[Conflict, list[Passage]]]:
+    """Numbers of one dimension (units converted: "7 years, 1 month" is "85 months") that no
+    pair of the two passages' values gets within ``unit_tolerance`` of each other."""
+    tolerance = float(config()["conflicts"]["unit_tolerance"])
     out = []
-    for unit in sorted(quantities_a.keys() & quantities_b.keys()):
-        if quantities_a[unit] & quantities_b[unit]:
+    for unit in sorted(measures_a.keys() & measures_b.keys()):
+        if any(_close(x.value, y.value, tolerance) for x in measures_a[unit] for y in measures_b[unit]):
             continue
-        values_a = {float(v) for v in quantities_a[unit]}
-        values_b = {float(v) for v in quantities_b[unit]}
+        values_a = {x.value for x in measures_a[unit]}
+        values_b = {y.value for y in measures_b[unit]}
         if _grows(a, b, unit, values_a, values_b, judge):
             continue
-        topic = f"{unit}: {', '.join(sorted(quantities_a[unit]))} or {', '.join(sorted(quantities_b[unit]))}"
+        topic = (f"{unit}: {', '.join(sorted({x.written for x in measures_a[unit]}))} or "
+                 f"{', '.join(sorted({y.written for y in measures_b[unit]}))}")
         out.append((Conflict(topic=topic, kind="number", sides=[_cited(a), _cited(b)]), [a, b]))
     return out
 
 
+def _close(x: float, y: float, tolerance: float) -> bool:
+    return abs(x - y) <= tolerance * max(abs(x), abs(y))
+
+
 def _count_conflict(a: Passage, b: Passage, counted_a: dict[str, Counted], counted_b: dict[str, Counted],
-                    judge: _Judge) -> list[tuple[Conflict, list[Passage]]]:
+                    judge: _Judge, report: bool) -> list[tuple[Conflict, list[Passage]]]:
     """Counts or proportions of the same thing (the same word, or words of one meaning:
-    ``_same_thing``) that cannot both be true, reported once per pair of passages."""
+    ``_same_thing``; not of different wholes, "flybys of Venus" / "flybys of the sun") that
+    cannot both be true, reported once per pair of passages. Passages that are not the same
+    report as wholes (``report``) are compared only on counts that follow the same word
+    ("had found two objects" / "have found four parts"): what happened to the things counted."""
     for key_a, key_b in _aligned(counted_a, counted_b, judge):
         first, second = counted_a[key_a], counted_b[key_b]
-        if compatible(first.amounts, second.amounts):
+        if compatible(first.amounts, second.amounts) or _other_wholes(key_a, first, second):
+            continue
+        if not report and not first.leads & second.leads:
             continue
         highs_a = {x.high for x in first.amounts if not x.share}
         highs_b = {x.high for x in second.amounts if not x.share}
@@ -630,10 +659,29 @@ def _count_conflict(a: Passage, b: Passage, counted_a: dict[str, Counted], count
 def _aligned(counted_a: dict[str, Counted], counted_b: dict[str, Counted], judge: _Judge) -> list[tuple[str, str]]:
     """Pairs of counted things, one from each passage, that are the same thing: the same key
     first, then other words of one meaning."""
-    same = [(k, k) for k in sorted(counted_a.keys() & counted_b.keys())]
+    units = _unit_keys()
+    same = [(k, k) for k in sorted(counted_a.keys() & counted_b.keys()) if k not in units]
     others = [(x, y) for x in sorted(counted_a) for y in sorted(counted_b)
               if x != y and _same_thing(x, counted_a[x].word, y, counted_b[y].word, judge)]
     return same + others
+
+
+@lru_cache(maxsize=1)
+def _unit_keys() -> frozenset[str]:
+    """Units of measure and time: a count of them is a quantity ("three years"), compared
+    only as a number with its unit (``_quantities``), never as a count of things."""
+    limits = config()["conflicts"]
+    return frozenset(key_of(w) for w in [*limits["counts"]["unit_heads"], *limits["date_words"]])
+
+
+def _other_wholes(key: str, first: Counted, second: Counted) -> bool:
+    """Counts of different kinds of one thing: both say which ("two robbery charges", "three
+    charges of contempt"; "flybys of Venus", "flybys of the sun") and not alike. Generic
+    words ("pieces of wreckage", "fragments of the aircraft") take their meaning from what
+    they are parts of, so theirs are not held apart."""
+    generic = {key_of(w) for w in config()["conflicts"]["counts"]["generic_heads"]}
+    return (key not in generic and bool(first.qualifiers) and bool(second.qualifiers)
+            and not first.qualifiers & second.qualifiers)
 
 
 def _same_thing(key_a: str, word_a: str, key_b: str, word_b: str, judge: _Judge) -> bool:
@@ -645,8 +693,7 @@ def _same_thing(key_a: str, word_a: str, key_b: str, word_b: str, judge: _Judge)
     generic = {key_of(w) for w in limits["generic_heads"]}
     if key_a in generic and key_b in generic:
         return True
-    units = {key_of(w) for w in [*limits["unit_heads"], *config()["conflicts"]["date_words"]]}
-    if key_a in units or key_b in units or judge.vectors is None:
+    if key_a in _unit_keys() or key_b in _unit_keys() or judge.vectors is None:
         return False
     rows = judge.vectors([word_a, word_b])
     return float(rows[0] @ rows[1]) >= float(limits["head_embedding"])
@@ -779,24 +826,6 @@ def _covered(a: Passage, b: Passage, found: Sequence[tuple[Conflict, list[Passag
 
 def _overlap(passage: Passage, other: Passage) -> bool:
     return passage.source == other.source and passage.start < other.end and other.start < passage.end
-
-
-def _quantities(text: str) -> dict[str, set[str]]:
-    """Unit -> values stated with it; approximate values ("about", "more than") are left out,
-    since two approximations rarely contradict each other."""
-    limits = config()["conflicts"]
-    units = {u.lower() for u in limits["units"]}
-    hedges = tuple(h.lower() for h in limits["hedges"])
-    out: dict[str, set[str]] = {}
-    for match in _NUMBER.finditer(text):
-        unit = match.group(2).lower()
-        head = next((u for u in sorted(units, key=len, reverse=True) if unit.startswith(u)), None)
-        if head is None:
-            continue
-        if text[:match.start()].lower().rstrip().endswith(hedges):
-            continue
-        out.setdefault(head, set()).add(match.group(1).replace(",", ""))
-    return out
 
 
 # --- consistency --------------------------------------------------------------------------------

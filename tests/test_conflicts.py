@@ -142,8 +142,13 @@ def test_a_range_or_a_bound_still_clashes_with_a_count_outside_it() -> None:
     assert _in_conflict(_raid("at most two boats", "five boats"), "number") == {"S1", "S2"}
 
 
+def test_boats_and_speedboats_are_one_thing_to_count() -> None:
+    assert _in_conflict(_raid("two boats", "three speedboats"), "number") == {"S1", "S2"}
+
+
 def test_counts_of_different_things_are_not_compared() -> None:
-    assert _raid("two boats", "three speedboats with four men").conflicts != []  # boats, speedboats
+    assert _raid("two boats", "two boats with four men").conflicts == []
+    assert _raid("two fishing boats", "three boats of the navy").conflicts == []  # which boats differ
     briefing = _story({
         "S1": "Masked robbers in two vans stole the payroll from the Brevik depot on Friday, police said.",
         "S2": "Masked robbers tied up three guards and stole the payroll from the Brevik depot on Friday, "

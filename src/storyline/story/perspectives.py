@@ -435,6 +435,7 @@ class _Dated:
     date: str
     window: set[str]
     topic: str
+    last: str = ""  # the content word just before the date: what happens then ("launch")
 
 
 def date_conflicts(documents: Sequence[Document], space: _Space) -> list[tuple[Conflict, list[Passage]]]:
@@ -496,9 +497,9 @@ def _dated_events(document: Document) -> list[_Dated]:
         timex = _timex_of(event, notes.timexes)
         if timex is None or "X" in event.date:
             continue
-        window, topic = _window(document.text, event, timex)
+        window, topic, last = _window(document.text, event, timex)
         if window:
-            out.append(_Dated(document.id or "", event, event.date, window, topic))
+            out.append(_Dated(document.id or "", event, event.date, window, topic, last))
     return out
 
 
@@ -510,9 +511,9 @@ def _timex_of(event: Event, timexes: list[Timex]) -> Timex | None:
     return None
 
 
-def _window(text: str, event: Event, timex: Timex) -> tuple[set[str], str]:
+def _window(text: str, event: Event, timex: Timex) -> tuple[set[str], str, str]:
     """The last content words before the date in its sentence (what happens on that date),
-    and the clause they are in, as the conflict's topic."""
+    the clause they are in, as the conflict's topic, and the last of them."""
     limits = config()["conflicts"]
     stop = stop_words() | frozenset(limits["date_words"])
     before = text[event.start:timex.start]
@@ -525,17 +526,19 @@ def _window(text: str, event: Event, timex: Timex) -> tuple[set[str], str]:
     topic = topic.strip(" ,;:—(")
     if not 2 <= len(topic.split()) <= limits["max_topic_words"]:
         topic = " ".join(content[-limits["window_words"]:])
-    return window, topic
+    return window, topic, key_of(content[-1]) if content else ""
 
 
 def _same_event(a: _Dated, b: _Dated, limits: dict[str, Any]) -> bool:
-    """The words before the two dates say the same thing: enough shared words, and enough of
-    them telling words (not "first", "due")."""
+    """The words before the two dates say the same thing: enough shared words, enough of them
+    telling words (not "first", "due"), and the word just before either date among them."""
     shared = a.window & b.window
     strong = shared - set(limits["weak_words"])
     smaller = min(len(a.window), len(b.window))
     same: bool = len(strong) >= limits["min_shared"] and len(shared) / max(1, smaller) >= limits["overlap"]
-    return same
+    # "scheduled to launch in July" and "scheduled to end in June" share their words but not
+    # what happens on the date: the word just before one date must be in the other window.
+    return same and (a.last in b.window or b.last in a.window)
 
 
 def _compatible(a: str, b: str) -> bool:
@@ -579,10 +582,20 @@ def number_conflicts(documents: Sequence[Document], space: _Space, issues: Seque
                 continue
             report = _same_report(space, a, b, judge)
             found = _unit_conflicts(a, b, quantities_a, quantities_b, judge) if report else []
-            out.extend(found)
             if not found:
-                out.extend(_count_conflict(a, b, counted_a, counted_b, judge, report))
+                found = _count_conflict(a, b, counted_a, counted_b, judge, report)
+            out.extend(_new(found, out))
     return out
+
+
+def _new(found: list[tuple[Conflict, list[Passage]]],
+         known: list[tuple[Conflict, list[Passage]]]) -> list[tuple[Conflict, list[Passage]]]:
+    """The conflicts not already known between the same sources on the same topic (a source
+    that states its count twice is one side of one conflict)."""
+    def signature(conflict: Conflict) -> tuple[str, frozenset[str]]:
+        return conflict.topic, frozenset(c.source for side in conflict.sides for c in side.citations)
+    seen = {signature(c) for c, _ in known}
+    return [(c, ps) for c, ps in found if signature(c) not in seen]
 
 
 def _near(space: _Space, a: Passage, b: Passage) -> bool:
@@ -685,18 +698,29 @@ def _other_wholes(key: str, first: Counted, second: Counted) -> bool:
 
 
 def _same_thing(key_a: str, word_a: str, key_b: str, word_b: str, judge: _Judge) -> bool:
-    """Two words count the same thing: both generic words for parts of something ("pieces",
-    "fragments", "objects", "debris": ``counts.generic_heads``), or neither a unit of measure
-    or time and their embeddings at least ``counts.head_embedding`` close (chosen on hand
-    labelled pairs: ``benchmarks/count_heads.py``)."""
-    limits = config()["conflicts"]["counts"]
-    generic = {key_of(w) for w in limits["generic_heads"]}
+    """Two words count the same thing: by rule (``head_rule``), else when their embeddings are
+    at least ``counts.head_embedding`` close (chosen on hand-labelled pairs for precision:
+    ``benchmarks/count_heads.py``)."""
+    ruled = head_rule(key_a, key_b)
+    if ruled is not None or judge.vectors is None:
+        return bool(ruled)
+    rows = judge.vectors([word_a, word_b])
+    return float(rows[0] @ rows[1]) >= float(config()["conflicts"]["counts"]["head_embedding"])
+
+
+def head_rule(key_a: str, key_b: str) -> bool | None:
+    """Counted words that are one thing or not by rule: the same key, or both generic words
+    for parts of something ("pieces", "fragments", "objects", "debris":
+    ``counts.generic_heads``), are; a unit of measure or time is only itself. None: the
+    rule does not say."""
+    if key_a == key_b:
+        return True
+    generic = {key_of(w) for w in config()["conflicts"]["counts"]["generic_heads"]}
     if key_a in generic and key_b in generic:
         return True
-    if key_a in _unit_keys() or key_b in _unit_keys() or judge.vectors is None:
+    if key_a in _unit_keys() or key_b in _unit_keys():
         return False
-    rows = judge.vectors([word_a, word_b])
-    return float(rows[0] @ rows[1]) >= float(limits["head_embedding"])
+    return None
 
 
 def _grows(a: Passage, b: Passage, thing: str, values_a: set[float], values_b: set[float],

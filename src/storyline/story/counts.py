@@ -42,6 +42,7 @@ _DAY_DATE = re.compile(r"\b(?:(%s)\s+(\d{1,2})(?!\d)(?!\s*(?:%%|per))|(\d{1,2})\
 _PERCENT = ("%", "percent")
 _MEASURE = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(?:-|\u2013)?\s*)(per cent|percent|%|[A-Za-z]+(?:\s[A-Za-z]+)?)")
 # What may join the parts of one duration: "7 years, 1 month", "2 hours and 30 minutes".
+_RESTATED = re.compile(r"\s*[(\[]\s*")
 _COMPOUND = re.compile(r"\s*(?:,|,?\s*and)\s*")
 _WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
 # The words of bounds and estimates ("at least", "about") are not what happens to a count.
@@ -147,9 +148,7 @@ def _head_word(tokens: list[str], j: int, fraction: bool, i: int, names: frozens
     half"). Only one word: the verb after it ("two boats attacked") must not make two counts
     of different things comparable."""
     determiners = set(config()["determiners"])
-    while fraction and j < len(tokens) and (tokens[j] in determiners or j in names and j + 1 < len(tokens)
-                                            and tokens[j + 1][:1].isalpha() and j + 1 not in names
-                                            and tokens[j + 1] not in stop_words()):
+    while fraction and j < len(tokens) and (tokens[j] in determiners or _modifying_name(tokens, j, names)):
         j += 1
     words: list[str] = []
     for token in tokens[j:j + config()["max_head_words"]]:
@@ -160,6 +159,17 @@ def _head_word(tokens: list[str], j: int, fraction: bool, i: int, names: frozens
         return _possessive_before(tokens, i)
     plural = [w for w in words if w.endswith("s") and not w.endswith("ss")]
     return plural[0] if plural and not fraction else words[0] if words else None
+
+
+def _modifying_name(tokens: list[str], j: int, names: frozenset[int]) -> bool:
+    """Whether the name at j is a run of names before a common noun ("the West African
+    country": the country)."""
+    if j not in names:
+        return False
+    k = j
+    while k in names:
+        k += 1
+    return k < len(tokens) and tokens[k][:1].isalpha() and tokens[k] not in stop_words()
 
 
 def _possessive_before(tokens: list[str], i: int) -> str | None:
@@ -338,6 +348,17 @@ def _part_of(tokens: list[str], i: int, j: int, value: float) -> tuple[list[_Fou
     return ([_Found(word, Amount(value, math.inf))] if word else []), k
 
 
+def numbers_in(text: str) -> set[float]:
+    """Every number a text writes, in digits or words, counted or not ("he won 304.")."""
+    tokens = _tokens(text)
+    return {v for v in (_word_value(t) for t in tokens if t[0].isalnum()) if v is not None}
+
+
+def states_either(a: set[Amount], numbers: set[float]) -> bool:
+    """Whether a text that writes ``numbers`` also states one of the exact counts ``a``."""
+    return any(x.low == x.high and not x.share and x.low in numbers for x in a)
+
+
 def counts(text: str) -> dict[str, set[str]]:
     """Key of a counted thing -> the amounts the text gives for it, written out ("2", "3-5",
     ">=3", "0.33")."""
@@ -393,16 +414,23 @@ def measures(text: str) -> dict[str, list[Measure]]:
     last: tuple[str, int] | None = None  # the dimension and end of the measure just read
     for match in _MEASURE.finditer(text):
         found = _measure(match, units)
-        if found is None or text[:match.start()].lower().rstrip().endswith(hedges):
+        if found is None:
+            continue
+        if text[:match.start()].lower().rstrip().endswith(hedges):
+            last = (found[0], found[2])  # an estimate: what restates it in brackets is one too
+            out.setdefault(found[0], [])
             continue
         dimension, measure, end = found
+        if last and _RESTATED.fullmatch(text[last[1]:match.start()]):
+            last = (dimension, end)  # "20 miles (32 kilometers)": one value in two units
+            continue
         if last and last[0] == dimension == "duration" and _COMPOUND.fullmatch(text[last[1]:match.start()]):
             before = out[dimension][-1]
             out[dimension][-1] = Measure(before.value + measure.value, f"{before.written}, {measure.written}")
         else:
             out.setdefault(dimension, []).append(measure)
         last = (dimension, end)
-    return out
+    return {dimension: values for dimension, values in out.items() if values}
 
 
 def _measure(match: re.Match[str], units: list[str]) -> tuple[str, Measure, int] | None:

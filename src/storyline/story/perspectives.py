@@ -22,9 +22,16 @@ sources (duplicates are not independent voices and are left out). Constants live
   precision; numbers with the same unit in sentences that otherwise say the same thing. Sides
   are shown with all the sources that take them; a source that also states the other side's
   value is no contradiction. Each conflict is also listed under the issues its passages are on.
-  Counts are compared whether written in words or digits ("two boats" / "3 boats", "a third" /
-  "half" of the country: ``storyline.story.counts``), and close sentences that give the same
-  month different days are a date conflict even when no event annotation dates them.
+  Counts are intervals compared whether written in words or digits ("two boats" / "3 boats",
+  "three to five", "at least three", "two of the four"), proportions are fractions compared
+  with a tolerance ("a third" / "half" of the country), units are converted
+  (``storyline.story.counts``); the counted things are aligned by meaning ("pieces" /
+  "fragments"), and the two sentences must report one event (close in words, or near in words
+  and close in sentence embeddings). A running total that a later source gives higher is no
+  contradiction. Opposite outcomes for one entity (won / lost, approved / rejected:
+  ``storyline.story.outcomes``) conflict too. Close sentences that give the same month
+  different days are a date conflict even when no event annotation dates them. The rules are
+  listed in ``docs/briefing-schema.md`` (Conflict).
 * **Invariant.** A fact that any other source contradicts (one of its sentences is on a side
   of a conflict) is never listed as agreed, and no sentence is both agreed and disputed:
   enforced once, at the end (``_consistent``).
@@ -69,6 +76,8 @@ from storyline.story.counts import (
     differing,
     differing_counts,
     measures,
+    numbers_in,
+    states_either,
 )
 from storyline.story.outcomes import Outcome, outcomes, sequential
 from storyline.story.source_times import SourceTime, first_day, latest_reported, source_times
@@ -103,6 +112,7 @@ class _Space:
     bags: dict[tuple[str, int], dict[str, int]]
     common: frozenset[str]  # words in so many passages that sharing them says nothing
     values: dict[tuple[str, int], set[str]] = field(default_factory=dict)  # dates and numbers
+    dates: dict[tuple[str, int], set[str]] = field(default_factory=dict)  # dates alone
     passages: list[Passage] = field(default_factory=list)  # all of the story's, in source order
 
 
@@ -159,18 +169,22 @@ def _space(passages: list[Passage], documents: Sequence[Document]) -> _Space:
     share = config()["agreed"]["common_share"]
     common = frozenset(w for w, c in frequency.items() if c >= share * total)
     return _Space(vectors=vectors, bags=bags, common=common, values=_values(passages, documents),
+                  dates=_dates(passages, documents),
                   passages=sorted(passages, key=lambda p: (_id_order(p.source), p.order)))
 
 
 def _values(passages: list[Passage], documents: Sequence[Document]) -> dict[tuple[str, int], set[str]]:
     """Per passage: the dates (from its timexes) and numbers it states."""
+    dates = _dates(passages, documents)
+    return {_key(p): dates[_key(p)] | _numbers(p.text) for p in passages}
+
+
+def _dates(passages: list[Passage], documents: Sequence[Document]) -> dict[tuple[str, int], set[str]]:
+    """Per passage: the calendar dates its timexes give ("2014", "2016-08", "2025-03-01")."""
     timexes = {d.id: d.annotations.timexes for d in documents if d.annotations}
-    out = {}
-    for passage in passages:
-        dates = {t.value for t in timexes.get(passage.source, [])
-                 if passage.start <= t.start < passage.end and t.type == "DATE" and t.value[:1].isdigit()}
-        out[_key(passage)] = dates | _numbers(passage.text)
-    return out
+    return {_key(p): {t.value for t in timexes.get(p.source, [])
+                      if p.start <= t.start < p.end and t.type == "DATE" and t.value[:1].isdigit()}
+            for p in passages}
 
 
 def _key(passage: Passage) -> tuple[str, int]:
@@ -567,9 +581,7 @@ def number_conflicts(documents: Sequence[Document], space: _Space, issues: Seque
     """Different numbers with the same unit, or counts and proportions of the same thing that
     cannot both be true, in passages of different sources about the same event."""
     judge = judge if judge is not None else _Judge(None, {})
-    passages = [p for issue in issues for p in issue.passages]
-    unique = {_key(p): p for p in passages}
-    items = sorted(unique.values(), key=lambda p: (_id_order(p.source), p.order))
+    items = _story_passages(space, issues)
     stated = {_key(p): (measures(p.text), amounts(p.text)) for p in items}
     out: list[tuple[Conflict, list[Passage]]] = []
     for i, a in enumerate(items):
@@ -578,7 +590,8 @@ def number_conflicts(documents: Sequence[Document], space: _Space, issues: Seque
             continue
         for b in items[i + 1:]:
             quantities_b, counted_b = stated[_key(b)]
-            if b.source == a.source or not (quantities_b or counted_b) or not _near(space, a, b):
+            if (b.source == a.source or not (quantities_b or counted_b) or not _near(space, a, b)
+                    or _other_times(space, a, b)):
                 continue
             report = _same_report(space, a, b, judge)
             found = _unit_conflicts(a, b, quantities_a, quantities_b, judge) if report else []
@@ -596,6 +609,21 @@ def _new(found: list[tuple[Conflict, list[Passage]]],
         return conflict.topic, frozenset(c.source for side in conflict.sides for c in side.citations)
     seen = {signature(c) for c, _ in known}
     return [(c, ps) for c, ps in found if signature(c) not in seen]
+
+
+def _other_times(space: _Space, a: Passage, b: Passage) -> bool:
+    """Both passages date what they count, and no date of one fits one of the other ("in
+    2014, 121 cases" / "as of August 2016, 50 cases"): counts of different times."""
+    dates_a, dates_b = space.dates.get(_key(a), set()), space.dates.get(_key(b), set())
+    return bool(dates_a and dates_b) and not any(_compatible(x, y) for x in dates_a for y in dates_b)
+
+
+def _story_passages(space: _Space, issues: Sequence[Issue]) -> list[Passage]:
+    """Every passage of the story, in source order (those of the issues when the space holds
+    none): a contradiction matters whether or not the agenda found an issue around it."""
+    passages = space.passages or [p for issue in issues for p in issue.passages]
+    unique = {_key(p): p for p in passages}
+    return sorted(unique.values(), key=lambda p: (_id_order(p.source), p.order))
 
 
 def _near(space: _Space, a: Passage, b: Passage) -> bool:
@@ -656,6 +684,8 @@ def _count_conflict(a: Passage, b: Passage, counted_a: dict[str, Counted], count
         first, second = counted_a[key_a], counted_b[key_b]
         if compatible(first.amounts, second.amounts) or _other_wholes(key_a, first, second):
             continue
+        if states_either(first.amounts, numbers_in(b.text)) or states_either(second.amounts, numbers_in(a.text)):
+            continue  # "he said 306 votes, when in fact he won 304": the other's count is there too
         if not report and not first.leads & second.leads:
             continue
         highs_a = {x.high for x in first.amounts if not x.share}
@@ -775,8 +805,7 @@ def outcome_conflicts(documents: Sequence[Document], space: _Space, issues: Sequ
     that can follow each other (held, then released) are no conflict between reports of
     different times or when either passage tells a sequence ("later", "after")."""
     mentions = {d.id or "": d.annotations.mentions for d in documents if d.annotations}
-    unique = {_key(p): p for issue in issues for p in issue.passages}
-    items = sorted(unique.values(), key=lambda p: (_id_order(p.source), p.order))
+    items = _story_passages(space, issues)
     stated = {_key(p): _entity_outcomes(p, mentions.get(p.source, [])) for p in items}
     out: list[tuple[Conflict, list[Passage]]] = []
     for i, a in enumerate(items):

@@ -192,6 +192,57 @@ def test_the_winner_and_the_loser_of_one_race_are_consistent() -> None:
     assert briefing.conflicts == []
 
 
+def test_a_count_the_other_source_also_writes_is_no_contradiction() -> None:
+    briefing = _story({
+        "S1": "The mayor of Dunmore said he won 61 council seats in the Dunmore election, when in fact he won 58.",
+        "S2": "The mayor of Dunmore ended up with 58 council seats in the Dunmore election after two recounts.",
+    }, "Dunmore election: Dunmore, council")
+    assert briefing.conflicts == []
+
+
+def test_counts_of_different_years_are_not_compared() -> None:
+    briefing = _story({
+        "S1": "Health officials in Borvia began tracking the Lerrin fever in 2019, when 121 cases of the "
+              "Lerrin fever were confirmed.",
+        "S2": "Health officials in Borvia said that in 2023 there were 50 confirmed cases of the Lerrin "
+              "fever across the country.",
+    }, "Lerrin fever: fever, Lerrin, cases")
+    assert _in_conflict(briefing, "number") == set()
+
+
+def test_a_number_after_a_name_is_a_label_not_a_count() -> None:
+    briefing = _story({
+        "S1": "Storm Ilva strengthened into a Category 4 storm off the Veldhaven coast on Tuesday, "
+              "forecasters said.",
+        "S2": "Storm Ilva weakened into a Category 3 storm off the Veldhaven coast on Tuesday, forecasters said.",
+    }, "Storm Ilva: storm, Ilva, Veldhaven")
+    assert _in_conflict(briefing, "number") == set()
+
+
+def test_one_value_in_two_units_and_a_duration_in_two_forms_are_no_conflict() -> None:
+    briefing = _story({
+        "S1": "The Dunmore judge approved a plea deal under which Karel Osk will serve 7 years, 1 month "
+              "in prison for the Dunmore bank fraud.",
+        "S2": "The Dunmore judge approved a plea deal under which Karel Osk will serve an 85-month "
+              "prison term for the Dunmore bank fraud.",
+    }, "Osk trial: Osk, Dunmore, fraud")
+    assert briefing.conflicts == []
+    hike = _story({
+        "S1": "Walkers on the Tarnow ridge trail cover more than 20 miles (32 kilometers) a day on the "
+              "Tarnow ridge, rangers said.",
+        "S2": "Walkers on the Tarnow ridge trail cross the 420-mile Tarnow ridge in three weeks, rangers said.",
+    }, "Tarnow trail: Tarnow, ridge, trail")
+    assert hike.conflicts == []
+
+
+def test_different_things_happening_in_different_months_are_no_date_conflict() -> None:
+    briefing = _story({
+        "S1": "The Borvian lunar mission is scheduled to launch in July 2027, the space agency said.",
+        "S2": "The Borvian lunar mission is scheduled to end in June 2031, the space agency said.",
+    }, "Lunar mission: lunar, mission, Borvian")
+    assert briefing.conflicts == []
+
+
 # --- the parts ----------------------------------------------------------------------------------
 
 def test_amounts_read_ranges_bounds_parts_and_shares() -> None:

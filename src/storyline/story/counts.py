@@ -184,7 +184,9 @@ def _possessive_before(tokens: list[str], i: int) -> str | None:
 
 def _label(tokens: list[str], i: int, names: frozenset[int]) -> bool:
     """A number after a name is part of the name ("Category 4", "Flight 8501"), unless the
-    name is a weekday ("on Monday 12 people")."""
+    name is a weekday ("on Monday 12 people"); so is one after "No." or "number"."""
+    if tokens[i][0].isdigit() and (tokens[max(0, i - 2):i] == ["no", "."] or tokens[i - 1:i] in (["number"], ["#"])):
+        return True  # "No. 5", "number 5"
     return tokens[i][0].isdigit() and i - 1 in names and tokens[i - 1] not in _WEEKDAYS
 
 
@@ -350,8 +352,9 @@ def _part_of(tokens: list[str], i: int, j: int, value: float) -> tuple[list[_Fou
 
 def numbers_in(text: str) -> set[float]:
     """Every number a text writes, in digits or words, counted or not ("he won 304.")."""
-    tokens = _tokens(text)
-    return {v for v in (_word_value(t) for t in tokens if t[0].isalnum()) if v is not None}
+    tokens, names = _tokens(text), _names(text)
+    return {v for i, v in enumerate(_word_value(t) if t[0].isalnum() else None for t in tokens)
+            if v is not None and not _label(tokens, i, names)}
 
 
 def states_either(a: set[Amount], numbers: set[float]) -> bool:

@@ -581,24 +581,50 @@ def number_conflicts(documents: Sequence[Document], space: _Space, issues: Seque
     """Different numbers with the same unit, or counts and proportions of the same thing that
     cannot both be true, in passages of different sources about the same event."""
     judge = judge if judge is not None else _Judge(None, {})
-    items = _story_passages(space, issues)
+    items = [p for p in _story_passages(space, issues) if _states_numbers(p)]
     stated = {_key(p): (measures(p.text), amounts(p.text)) for p in items}
+    items = [p for p in items if any(stated[_key(p)])]
+    pairs = [(a, b) for i, a in enumerate(items) for b in items[i + 1:]
+             if b.source != a.source and _near(space, a, b) and not _other_times(space, a, b)]
+    _embed_at_once(pairs, stated, space, judge)
     out: list[tuple[Conflict, list[Passage]]] = []
-    for i, a in enumerate(items):
-        quantities_a, counted_a = stated[_key(a)]
-        if not quantities_a and not counted_a:
-            continue
-        for b in items[i + 1:]:
-            quantities_b, counted_b = stated[_key(b)]
-            if (b.source == a.source or not (quantities_b or counted_b) or not _near(space, a, b)
-                    or _other_times(space, a, b)):
-                continue
-            report = _same_report(space, a, b, judge)
-            found = _unit_conflicts(a, b, quantities_a, quantities_b, judge) if report else []
-            if not found:
-                found = _count_conflict(a, b, counted_a, counted_b, judge, report)
-            out.extend(_new(found, out))
+    for a, b in pairs:
+        (quantities_a, counted_a), (quantities_b, counted_b) = stated[_key(a)], stated[_key(b)]
+        report = _same_report(space, a, b, judge)
+        found = _unit_conflicts(a, b, quantities_a, quantities_b, judge) if report else []
+        if not found:
+            found = _count_conflict(a, b, counted_a, counted_b, judge, report)
+        out.extend(_new(found, out))
     return out
+
+
+def _states_numbers(passage: Passage) -> bool:
+    """A cheap first look: a digit, or a word that can start a count or a proportion."""
+    if any(c.isdigit() for c in passage.text):
+        return True
+    words = _count_words()
+    return any(w.lower() in words for w in _WORD.findall(passage.text))
+
+
+@lru_cache(maxsize=1)
+def _count_words() -> frozenset[str]:
+    limits = config()["conflicts"]["counts"]
+    return frozenset([*limits["numbers"], *limits["fractions"], *limits["of_proportions"],
+                      *limits["whole_words"], *(w.split("-")[0] for w in limits["numbers"])])
+
+
+def _embed_at_once(pairs: list[tuple[Passage, Passage]],
+                   stated: dict[tuple[str, int], tuple[dict[str, list[Measure]], dict[str, Counted]]],
+                   space: _Space, judge: _Judge) -> None:
+    """Embed in one batch the sentences and counted words the pairs may need, so that the
+    tests pair by pair find them in the briefing's cache (one model call, not one a pair)."""
+    if judge.vectors is None:
+        return
+    low = config()["conflicts"]["number_cosine"]
+    texts = {p.text for a, b in pairs if _cosine(space, a, b) < low for p in (a, b)}
+    words = {c.word for a, b in pairs for p in (a, b) for c in stated[_key(p)][1].values()}
+    if texts or words:
+        judge.vectors(sorted(texts | words))
 
 
 def _new(found: list[tuple[Conflict, list[Passage]]],

@@ -258,6 +258,13 @@ def test_amounts_read_ranges_bounds_parts_and_shares() -> None:
         Amount(0.5, 0.5, share=True)}
 
 
+def test_ordinals_times_of_day_and_years_are_no_counts() -> None:
+    assert amounts("A fifth route was added in the third year.") == {}
+    assert amounts("The ferry left at 10:20 p.m. sharp.") == {}
+    assert amounts("The airline, founded in 2001, quickly grew.") == {}
+    assert amounts("Hide Caption 11 of 13 photos")["photo"].amounts == {Amount(13, 13)}
+
+
 def test_shares_compare_with_a_tolerance_and_never_with_counts() -> None:
     third, percent, half = (amounts(t)["forest"].amounts for t in (
         "a third of the forest", "33 percent of the forest", "half of the forest"))

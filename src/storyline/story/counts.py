@@ -34,7 +34,7 @@ from storyline.story.agenda import key_of
 from storyline.text import stop_words
 
 # A number is a token of its own: "12th" and "G20" are words, not counts.
-_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?(?!\w)|[A-Za-z\d][\w'\u2019-]*|[^\s\w]")
+_TOKEN = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?(?![\w,])|\d[\d,]*\d(?!\w)|\d(?!\w)|[A-Za-z\d][\w'\u2019-]*|[^\s\w]")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 _DAY_DATE = re.compile(r"\b(?:(%s)\s+(\d{1,2})(?!\d)(?!\s*(?:%%|per))|(\d{1,2})\s+(%s))\b" % (
@@ -127,14 +127,18 @@ def _number_at(tokens: list[str], i: int) -> tuple[float, int, bool] | None:
     scales, fractions = config()["scales"], config()["fractions"]
     token = tokens[i]
     value = 1.0 if token in config()["articles"] else _word_value(token)
-    if token in fractions:  # "half" alone: a bare fraction
+    if token in fractions:  # "half" alone: a bare fraction ("third" alone only before "of")
+        if token not in config()["bare_fractions"] and tokens[i + 1:i + 2] != ["of"]:
+            return None
         return fractions[token], i + 1, True
     if value is None:
         return None
     j = i + 1
     while j < len(tokens) and tokens[j] in scales:  # "two dozen", "3 million"
         value, j = value * scales[tokens[j]], j + 1
-    if j < len(tokens) and tokens[j] in fractions:  # "a third", "two thirds"
+    if j < len(tokens) and tokens[j] in fractions:  # "a third of", "two thirds of"
+        if tokens[j] not in config()["bare_fractions"] and tokens[j + 1:j + 2] != ["of"]:
+            return None  # "a fifth route", "the third time": an ordinal
         return value * fractions[tokens[j]], j + 1, True
     if j == i + 1 and token in config()["articles"]:
         return None  # an article on its own counts nothing
@@ -195,7 +199,10 @@ def _format(value: float) -> str:
 
 
 def _is_date_part(tokens: list[str], i: int, j: int) -> bool:
-    """The days and years of dates ("March 21", "21 March 2024") are no counts."""
+    """The days and years of dates ("March 21", "21 March 2024") and the parts of a time of
+    day ("10:20 p.m.") are no counts."""
+    if ":" in tokens[max(0, i - 1):i] + tokens[i + 1:i + 2]:
+        return True
     near = tokens[max(0, i - 1):i] + tokens[j:j + 1]
     return any(t in _MONTHS for t in near) or bool(re.fullmatch(r"1\d{3}|20\d{2}", tokens[i]))
 

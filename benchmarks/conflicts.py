@@ -72,14 +72,30 @@ def documents_of(cluster: dict[str, Any], cache: Path, fresh: bool) -> list[Docu
     return documents
 
 
-def cluster_conflicts(cluster: dict[str, Any], cache: Path, fresh: bool) -> dict[str, Any]:
+class CountingEmbedder:
+    """``embed``, counting the model calls and the texts embedded (the stage's cost)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.texts = 0
+
+    def __call__(self, texts: Any) -> Any:
+        from storyline.annotate.embeddings import embed
+
+        self.calls += 1
+        self.texts += len(texts)
+        return embed(texts)
+
+
+def cluster_conflicts(cluster: dict[str, Any], cache: Path, fresh: bool,
+                      embedder: CountingEmbedder) -> dict[str, Any]:
     from storyline.annotate.embeddings import SentenceVectors
     from storyline.story.agenda import read_agenda
     from storyline.story.perspectives import perspectives
 
     documents = documents_of(cluster, cache, fresh)
     issues, passages = read_agenda(documents)
-    views = perspectives(documents, issues, (), passages, SentenceVectors())
+    views = perspectives(documents, issues, (), passages, SentenceVectors(embedder=embedder))
     conflicts = [{"kind": c.kind, "topic": c.topic,
                   "sides": [{"text": s.text, "sources": sorted({x.source for x in s.citations})}
                             for s in c.sides]} for c in views.conflicts]
@@ -100,14 +116,15 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="annotate again, ignoring the cache")
     parser.add_argument("--sample", type=int, default=20, help="flagged conflicts to print for a hand check")
     args = parser.parse_args()
-    rows = [cluster_conflicts(c, args.cache, args.fresh) for c in load_clusters(args.data, args.limit)]
+    embedder = CountingEmbedder()
+    rows = [cluster_conflicts(c, args.cache, args.fresh, embedder) for c in load_clusters(args.data, args.limit)]
     flagged = [(row["id"], c) for row in rows for c in row["conflicts"]]
     by_kind: dict[str, int] = {}
     for _, conflict in flagged:
         by_kind[conflict["kind"]] = by_kind.get(conflict["kind"], 0) + 1
     broken = sum(row["broken"] for row in rows)
     print(f"clusters {len(rows)}  conflicts {len(flagged)}  by kind {by_kind}  "
-          f"agreed yet disputed {broken}")
+          f"agreed yet disputed {broken}  embedded {embedder.texts} texts in {embedder.calls} calls")
     sample = sorted(flagged, key=lambda x: _hash(x[0] + x[1]["topic"]))[:args.sample]
     for number, (cluster, conflict) in enumerate(sample, start=1):
         print(f"\n[{number}] {cluster} {conflict['kind']}: {conflict['topic']}")

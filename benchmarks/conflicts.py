@@ -12,8 +12,11 @@ conflicts of two versions cannot be computed in one process, since both are ``st
 Annotations are cached under ``--cache`` by text hash so the two runs read the same parses (the
 parse does not depend on the conflict rules); ``--fresh`` annotates again.
 
+``--ecbplus`` reads the ECB+ stories of the train and dev splits instead (each a gold story:
+one seminal event told by several outlets), a second sample of real coverage.
+
 Usage: python benchmarks/conflicts.py [DATA] [--limit N] [--json FILE] [--sample N] [--cache DIR]
-                                     [--fresh]
+                                     [--fresh] [--ecbplus]
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from storyline.model import Document  # noqa: E402
 from common import data_argument_parser  # noqa: E402
 
 DATA_FILE = Path("mds") / "multinews_dev.jsonl"
+ECBPLUS_FILE = Path("clustering") / "ecbplus" / "ecbplus_docs.jsonl"
 DEFAULT_CACHE = Path("/tmp/storyline-conflicts-cache")
 
 
@@ -41,6 +45,20 @@ def load_clusters(data: Path, limit: int | None) -> list[dict[str, Any]]:
     path = data if data.is_file() else data / DATA_FILE
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
     return rows[:limit]
+
+
+def load_ecbplus(data: Path, limit: int | None) -> list[dict[str, Any]]:
+    """ECB+ stories (gold subtopics: one seminal event, several outlets) of the train and dev
+    splits (the test split is kept apart), in the shape of a Multi-News cluster."""
+    path = data / ECBPLUS_FILE
+    stories: dict[str, list[str]] = {}
+    for line in path.read_text("utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            if row["split"] in ("train", "dev"):
+                stories.setdefault(row["subtopic"], []).append("\n".join(row["sentences"]))
+    clusters = [{"id": f"ecbplus-{name}", "documents": texts} for name, texts in sorted(stories.items())]
+    return clusters[:limit]
 
 
 def _hash(text: str) -> str:
@@ -115,9 +133,12 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="annotation cache folder")
     parser.add_argument("--fresh", action="store_true", help="annotate again, ignoring the cache")
     parser.add_argument("--sample", type=int, default=20, help="flagged conflicts to print for a hand check")
+    parser.add_argument("--ecbplus", action="store_true",
+                        help="ECB+ train and dev stories (one event, several outlets) instead of Multi-News")
     args = parser.parse_args()
     embedder = CountingEmbedder()
-    rows = [cluster_conflicts(c, args.cache, args.fresh, embedder) for c in load_clusters(args.data, args.limit)]
+    clusters = load_ecbplus(args.data, args.limit) if args.ecbplus else load_clusters(args.data, args.limit)
+    rows = [cluster_conflicts(c, args.cache, args.fresh, embedder) for c in clusters]
     flagged = [(row["id"], c) for row in rows for c in row["conflicts"]]
     by_kind: dict[str, int] = {}
     for _, conflict in flagged:

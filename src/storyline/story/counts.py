@@ -186,6 +186,15 @@ def _possessive_before(tokens: list[str], i: int) -> str | None:
     return None
 
 
+def _age_or_ratio(tokens: list[str], i: int, j: int) -> bool:
+    """An age ("a 36-year-old climber", "36 years old") or a ratio ("1 in 500 users", "one in
+    five") is no count of things."""
+    after = [t for t in tokens[j:j + 4] if t != "-"]
+    if after[:2] in (["year", "old"], ["years", "old"]) or after[:1] in (["year-old"], ["years-old"]):
+        return True
+    return tokens[j:j + 1] == ["in"] and j + 1 < len(tokens) and _word_value(tokens[j + 1]) is not None
+
+
 def _label(tokens: list[str], i: int, names: frozenset[int]) -> bool:
     """A number after a name is part of the name ("Category 4", "Flight 8501"), unless the
     name is a weekday ("on Monday 12 people"); so is one after "No." or "number"."""
@@ -295,8 +304,8 @@ def _read_at(tokens: list[str], i: int, names: frozenset[int]) -> tuple[list[_Fo
     if fraction:
         word = _head_word(tokens, j, True, i, names)
         return ([_Found(word, Amount(value, value, share=True))] if word else []), j
-    if _is_date_part(tokens, i, j):
-        return [], j
+    if _is_date_part(tokens, i, j) or _age_or_ratio(tokens, i, j):
+        return [], j + 2 if tokens[j:j + 1] == ["in"] else j  # "1 in 500": both numbers
     if j < len(tokens) and tokens[j] in _PERCENT or tokens[j:j + 2] == ["per", "cent"]:
         return _percent(tokens, i, j, value, names)
     if j < len(tokens) and tokens[j] == "of":
@@ -358,10 +367,14 @@ def _part_of(tokens: list[str], i: int, j: int, value: float) -> tuple[list[_Fou
 
 
 def numbers_in(text: str) -> set[float]:
-    """Every number a text writes, in digits or words, counted or not ("he won 304.")."""
+    """Every number a text writes, in digits or words, counted or not ("he won 304."), and the
+    sums of two joined by "and"."""
     tokens, names = _tokens(text), _names(text)
-    return {v for i, v in enumerate(_word_value(t) if t[0].isalnum() else None for t in tokens)
-            if v is not None and not _label(tokens, i, names)}
+    found = [(i, v) for i, v in enumerate(_word_value(t) if t[0].isalnum() else None for t in tokens)
+             if v is not None and not _label(tokens, i, names)]
+    # "12 Somali and 11 Yemeni pirates" also says 23 pirates: numbers joined by "and" add up.
+    sums = {x + y for (i, x), (k, y) in zip(found, found[1:]) if k - i <= 4 and "and" in tokens[i + 1:k]}
+    return {v for _, v in found} | sums
 
 
 def states_either(a: set[Amount], numbers: set[float]) -> bool:
@@ -424,8 +437,8 @@ def measures(text: str) -> dict[str, list[Measure]]:
     last: tuple[str, int] | None = None  # the dimension and end of the measure just read
     for match in _MEASURE.finditer(text):
         found = _measure(match, units)
-        if found is None:
-            continue
+        if found is None or re.match(r"[\s-]*old\b", text[found[2]:]):
+            continue  # no unit, or an age ("36-year-old", "36 years old")
         if text[:match.start()].lower().rstrip().endswith(hedges):
             last = (found[0], found[2])  # an estimate: what restates it in brackets is one too
             out.setdefault(found[0], [])

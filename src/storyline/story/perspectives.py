@@ -579,13 +579,19 @@ class _Judge:
 def number_conflicts(documents: Sequence[Document], space: _Space, issues: Sequence[Issue],
                      judge: _Judge | None = None) -> list[tuple[Conflict, list[Passage]]]:
     """Different numbers with the same unit, or counts and proportions of the same thing that
-    cannot both be true, in passages of different sources about the same event."""
+    cannot both be true, in passages of different sources about the same event. A passage
+    that counts more than ``counts.max_things`` things is a line of statistics ("25 points,
+    16 rebounds and 4 assists"), whose figures' scope (a game, a season) is rarely said: it is
+    left out."""
     judge = judge if judge is not None else _Judge(None, {})
     items = [p for p in _story_passages(space, issues) if _states_numbers(p)]
     stated = {_key(p): (measures(p.text), amounts(p.text)) for p in items}
-    items = [p for p in items if any(stated[_key(p)])]
+    most = config()["conflicts"]["counts"]["max_things"]
+    items = [p for p in items if any(stated[_key(p)]) and len(stated[_key(p)][1]) <= most]
+    actors = _actors(items, documents)
     pairs = [(a, b) for i, a in enumerate(items) for b in items[i + 1:]
-             if b.source != a.source and _near(space, a, b) and not _other_times(space, a, b)]
+             if b.source != a.source and _near(space, a, b) and not _other_times(space, a, b)
+             and not _other_actors(actors[_key(a)], actors[_key(b)])]
     _embed_at_once(pairs, stated, space, judge)
     out: list[tuple[Conflict, list[Passage]]] = []
     for a, b in pairs:
@@ -596,6 +602,23 @@ def number_conflicts(documents: Sequence[Document], space: _Space, issues: Seque
             found = _count_conflict(a, b, counted_a, counted_b, judge, report)
         out.extend(_new(found, out))
     return out
+
+
+def _actors(passages: list[Passage], documents: Sequence[Document]) -> dict[tuple[str, int], set[str]]:
+    """Per passage: the words of the people and organisations it names (``counts.actor_types``)."""
+    kinds = set(config()["conflicts"]["counts"]["actor_types"])
+    mentions = {d.id or "": d.annotations.mentions for d in documents if d.annotations}
+    stop = stop_words()
+    return {_key(p): {w.lower() for m in mentions.get(p.source, []) if m.label in kinds
+                      and p.start <= m.start and m.end <= p.end for w in _WORD.findall(m.name)
+                      if w.lower() not in stop}
+            for p in passages}
+
+
+def _other_actors(a: set[str], b: set[str]) -> bool:
+    """Both passages name people or organisations and none in common ("Clark finished with
+    16 rebounds" / "Hansbrough finished with nine"): their numbers are about different actors."""
+    return bool(a) and bool(b) and not a & b
 
 
 def _states_numbers(passage: Passage) -> bool:

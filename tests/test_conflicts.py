@@ -243,6 +243,29 @@ def test_different_things_happening_in_different_months_are_no_date_conflict() -
     assert briefing.conflicts == []
 
 
+def test_numbers_about_different_people_are_not_compared() -> None:
+    briefing = _story({
+        "S1": "Arne Dahl scored 14 points as the Veldhaven Herons beat the Kessel Owls 70-61 on Friday night.",
+        "S2": "Lena Mork scored 12 points as the Veldhaven Herons beat the Kessel Owls 70-61 on Friday night.",
+    }, "Herons win: Herons, Veldhaven, Owls")
+    assert _in_conflict(briefing, "number") == set()
+
+
+def test_a_total_so_far_is_not_held_against_one_operation() -> None:
+    briefing = _story({
+        "S1": "The frigate Tarn has seized a total of 14 rifles from pirate skiffs off the Kessel coast, "
+              "the navy said.",
+        "S2": "The frigate Tarn seized six rifles from pirate skiffs off the Kessel coast on Monday, the navy said.",
+    }, "Kessel pirates: pirate, Kessel, frigate")
+    assert _in_conflict(briefing, "number") == set()
+
+
+def test_ages_and_ratios_are_no_counts() -> None:
+    assert amounts("A 36-year-old climber from Lune fell.") == {}
+    assert amounts("The climber, 36 years old, fell.") == {}
+    assert amounts("As many as 1 in 500 users were exposed.") == {}
+
+
 # --- the parts ----------------------------------------------------------------------------------
 
 def test_amounts_read_ranges_bounds_parts_and_shares() -> None:

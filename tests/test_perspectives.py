@@ -12,8 +12,8 @@ from storyline.model import Document
 from storyline.outlets import Registry, packaged_outlets, read_outlets_file
 from storyline.pipeline.stories import _documents, brief
 from storyline.story.agenda import Issue, passages_of
-from storyline.story.counts import counts, day_dates, differing
-from storyline.story.perspectives import _clash, _compatible, _quantities, blindspots
+from storyline.story.counts import counts, day_dates, differing, measures
+from storyline.story.perspectives import _clash, _compatible, blindspots
 from storyline.story.source_times import SourceTime, source_time
 from tests.conftest import EXAMPLES, REPO, seed_path
 
@@ -149,8 +149,18 @@ def test_dates_clash_only_at_the_same_precision() -> None:
 
 
 def test_hedged_numbers_are_left_out() -> None:
-    assert _quantities("It lasted 3 hours and cost 40 per cent more.") == {"hours": {"3"}, "per cent": {"40"}}
-    assert _quantities("It lasted about 3 hours, more than 2 days.") == {}
+    found = measures("It lasted 3 hours and cost 40 per cent more.")
+    assert {k: [m.written for m in v] for k, v in found.items()} == {"duration": ["3 hours"], "percent": ["40 per cent"]}
+    assert measures("It lasted about 3 hours, more than 2 days.") == {}
+
+
+def test_units_are_converted_and_durations_added_up() -> None:
+    [seven] = measures("He will serve 7 years, 1 month in prison.")["duration"]
+    [months] = measures("He got an 85-month prison term.")["duration"]
+    assert abs(seven.value - months.value) < 1 and seven.written == "7 years, 1 month"
+    [miles] = measures("It came within 3 million miles of the sun.")["distance"]
+    [kilometres] = measures("It came within 4.83 million kilometres of the sun.")["distance"]
+    assert abs(miles.value - kilometres.value) / kilometres.value < 0.01
 
 
 # --- countries and blindspots --------------------------------------------------------------------
@@ -289,7 +299,9 @@ def test_counts_are_read_in_words_and_digits() -> None:
     crossing = counts("Two dozen tanks and 1,200 lorries crossed.")
     assert crossing["tank"] == {"24"} and crossing["lorry"] == {"1200"}
     assert counts("The 12th summit of the G20 opened.") == {}  # ordinals and names are no counts
-    assert counts("About 14 boats and one of the ferries left on March 21.") == {}
+    # An estimate is a range, a part of a whole a lower bound, the day of a date no count.
+    assert counts("About 14 boats and one of the ferries left on March 21.") == {
+        "boat": {"10.50-17.50"}, "ferry": {">=1"}}
     assert not differing(counts("three boats sank"), counts("3 boats sank"))
     assert differing(day_dates("the coup on March 21"), day_dates("the coup on 22 March")) == ["march"]
 

@@ -22,9 +22,16 @@ sources (duplicates are not independent voices and are left out). Constants live
   precision; numbers with the same unit in sentences that otherwise say the same thing. Sides
   are shown with all the sources that take them; a source that also states the other side's
   value is no contradiction. Each conflict is also listed under the issues its passages are on.
-  Counts are compared whether written in words or digits ("two boats" / "3 boats", "a third" /
-  "half" of the country: ``storyline.story.counts``), and close sentences that give the same
-  month different days are a date conflict even when no event annotation dates them.
+  Counts are intervals compared whether written in words or digits ("two boats" / "3 boats",
+  "three to five", "at least three", "two of the four"), proportions are fractions compared
+  with a tolerance ("a third" / "half" of the country), units are converted
+  (``storyline.story.counts``); the counted things are aligned by meaning ("pieces" /
+  "fragments"), and the two sentences must report one event (close in words, or near in words
+  and close in sentence embeddings). A running total that a later source gives higher is no
+  contradiction. Opposite outcomes for one entity (won / lost, approved / rejected:
+  ``storyline.story.outcomes``) conflict too. Close sentences that give the same month
+  different days are a date conflict even when no event annotation dates them. The rules are
+  listed in ``docs/briefing-schema.md`` (Conflict).
 * **Invariant.** A fact that any other source contradicts (one of its sentences is on a side
   of a conflict) is never listed as agreed, and no sentence is both agreed and disputed:
   enforced once, at the end (``_consistent``).
@@ -56,11 +63,23 @@ from storyline.briefing import (
     IssueSourceView,
 )
 from storyline.countries import country_names_by_code
-from storyline.model import Document, Event, Timex
+from storyline.model import Document, Event, Mention, Timex
 from storyline.read.dates import today_utc
 from storyline.story.agenda import Issue, Passage, key_of, passages_of, word_tokens
 from storyline.story.agenda import config as agenda_config
-from storyline.story.counts import counts, day_dates, differing
+from storyline.story.counts import (
+    Counted,
+    Measure,
+    amounts,
+    compatible,
+    day_dates,
+    differing,
+    differing_counts,
+    measures,
+    numbers_in,
+    states_either,
+)
+from storyline.story.outcomes import Outcome, outcomes, sequential
 from storyline.story.source_times import SourceTime, first_day, latest_reported, source_times
 from storyline.text import is_summary_worthy, stop_words
 
@@ -93,6 +112,7 @@ class _Space:
     bags: dict[tuple[str, int], dict[str, int]]
     common: frozenset[str]  # words in so many passages that sharing them says nothing
     values: dict[tuple[str, int], set[str]] = field(default_factory=dict)  # dates and numbers
+    dates: dict[tuple[str, int], set[str]] = field(default_factory=dict)  # dates alone
     passages: list[Passage] = field(default_factory=list)  # all of the story's, in source order
 
 
@@ -109,10 +129,12 @@ def perspectives(documents: Sequence[Document], issues: Sequence[Issue],
     originals = [d for d in documents if not d.duplicate_of]
     ids = sorted((d.id or "" for d in originals), key=_id_order)
     space = _space(passages if passages is not None else passages_of(originals), originals)
-    conflicts = date_conflicts(originals, space) + number_conflicts(originals, space, issues)
-    conflicts += day_conflicts(space, issues, conflicts)
-    links = _links(supported, space)
     vectors = vectors if vectors is not None else SentenceVectors()
+    judge = _Judge(vectors, {s: t.first_day if t else None for s, t in source_times(originals).items()})
+    conflicts = date_conflicts(originals, space) + number_conflicts(originals, space, issues, judge)
+    conflicts += day_conflicts(space, issues, conflicts)
+    conflicts += outcome_conflicts(originals, space, issues, judge, conflicts)
+    links = _links(supported, space)
     items = [_issue_item(issue, ids, space, conflicts, originals, links, vectors) for issue in issues]
     _consistent(items, conflicts)
     countries = country_groups(originals, items)
@@ -147,18 +169,22 @@ def _space(passages: list[Passage], documents: Sequence[Document]) -> _Space:
     share = config()["agreed"]["common_share"]
     common = frozenset(w for w, c in frequency.items() if c >= share * total)
     return _Space(vectors=vectors, bags=bags, common=common, values=_values(passages, documents),
+                  dates=_dates(passages, documents),
                   passages=sorted(passages, key=lambda p: (_id_order(p.source), p.order)))
 
 
 def _values(passages: list[Passage], documents: Sequence[Document]) -> dict[tuple[str, int], set[str]]:
     """Per passage: the dates (from its timexes) and numbers it states."""
+    dates = _dates(passages, documents)
+    return {_key(p): dates[_key(p)] | _numbers(p.text) for p in passages}
+
+
+def _dates(passages: list[Passage], documents: Sequence[Document]) -> dict[tuple[str, int], set[str]]:
+    """Per passage: the calendar dates its timexes give ("2014", "2016-08", "2025-03-01")."""
     timexes = {d.id: d.annotations.timexes for d in documents if d.annotations}
-    out = {}
-    for passage in passages:
-        dates = {t.value for t in timexes.get(passage.source, [])
-                 if passage.start <= t.start < passage.end and t.type == "DATE" and t.value[:1].isdigit()}
-        out[_key(passage)] = dates | _numbers(passage.text)
-    return out
+    return {_key(p): {t.value for t in timexes.get(p.source, [])
+                      if p.start <= t.start < p.end and t.type == "DATE" and t.value[:1].isdigit()}
+            for p in passages}
 
 
 def _key(passage: Passage) -> tuple[str, int]:
@@ -210,7 +236,8 @@ def same_fact(space: _Space, a: Passage, b: Passage) -> float:
 
 def _contradict(a: Passage, b: Passage) -> bool:
     """Different counts of the same thing, or different days of the same month."""
-    return bool(differing(counts(a.text), counts(b.text)) or differing(day_dates(a.text), day_dates(b.text)))
+    return bool(differing_counts(amounts(a.text), amounts(b.text))
+                or differing(day_dates(a.text), day_dates(b.text)))
 
 
 # --- the matrix ----------------------------------------------------------------------------------
@@ -422,6 +449,7 @@ class _Dated:
     date: str
     window: set[str]
     topic: str
+    last: str = ""  # the content word just before the date: what happens then ("launch")
 
 
 def date_conflicts(documents: Sequence[Document], space: _Space) -> list[tuple[Conflict, list[Passage]]]:
@@ -483,9 +511,9 @@ def _dated_events(document: Document) -> list[_Dated]:
         timex = _timex_of(event, notes.timexes)
         if timex is None or "X" in event.date:
             continue
-        window, topic = _window(document.text, event, timex)
+        window, topic, last = _window(document.text, event, timex)
         if window:
-            out.append(_Dated(document.id or "", event, event.date, window, topic))
+            out.append(_Dated(document.id or "", event, event.date, window, topic, last))
     return out
 
 
@@ -497,9 +525,9 @@ def _timex_of(event: Event, timexes: list[Timex]) -> Timex | None:
     return None
 
 
-def _window(text: str, event: Event, timex: Timex) -> tuple[set[str], str]:
+def _window(text: str, event: Event, timex: Timex) -> tuple[set[str], str, str]:
     """The last content words before the date in its sentence (what happens on that date),
-    and the clause they are in, as the conflict's topic."""
+    the clause they are in, as the conflict's topic, and the last of them."""
     limits = config()["conflicts"]
     stop = stop_words() | frozenset(limits["date_words"])
     before = text[event.start:timex.start]
@@ -512,17 +540,19 @@ def _window(text: str, event: Event, timex: Timex) -> tuple[set[str], str]:
     topic = topic.strip(" ,;:—(")
     if not 2 <= len(topic.split()) <= limits["max_topic_words"]:
         topic = " ".join(content[-limits["window_words"]:])
-    return window, topic
+    return window, topic, key_of(content[-1]) if content else ""
 
 
 def _same_event(a: _Dated, b: _Dated, limits: dict[str, Any]) -> bool:
-    """The words before the two dates say the same thing: enough shared words, and enough of
-    them telling words (not "first", "due")."""
+    """The words before the two dates say the same thing: enough shared words, enough of them
+    telling words (not "first", "due"), and the word just before either date among them."""
     shared = a.window & b.window
     strong = shared - set(limits["weak_words"])
     smaller = min(len(a.window), len(b.window))
     same: bool = len(strong) >= limits["min_shared"] and len(shared) / max(1, smaller) >= limits["overlap"]
-    return same
+    # "scheduled to launch in July" and "scheduled to end in June" share their words but not
+    # what happens on the date: the word just before one date must be in the other window.
+    return same and (a.last in b.window or b.last in a.window)
 
 
 def _compatible(a: str, b: str) -> bool:
@@ -536,43 +566,261 @@ def _clash(a: str, b: str) -> bool:
     return len(a) == len(b) and not _compatible(a, b)
 
 
-def number_conflicts(documents: Sequence[Document], space: _Space,
-                     issues: Sequence[Issue]) -> list[tuple[Conflict, list[Passage]]]:
-    """Different numbers with the same unit in passages that otherwise state the same thing."""
-    limits = config()["conflicts"]
-    passages = [p for issue in issues for p in issue.passages]
-    unique = {_key(p): p for p in passages}
-    items = sorted(unique.values(), key=lambda p: (_id_order(p.source), p.order))
+@dataclass
+class _Judge:
+    """What deciding whether two passages contradict each other needs beyond their words: the
+    sentence vectors (same event, same counted thing by meaning) and each source's time (a
+    running total may grow between two reports)."""
+
+    vectors: SentenceVectors | None
+    times: dict[str, str | None]
+
+
+def number_conflicts(documents: Sequence[Document], space: _Space, issues: Sequence[Issue],
+                     judge: _Judge | None = None) -> list[tuple[Conflict, list[Passage]]]:
+    """Different numbers with the same unit, or counts and proportions of the same thing that
+    cannot both be true, in passages of different sources about the same event. A passage
+    that counts more than ``counts.max_things`` things is a line of statistics ("25 points,
+    16 rebounds and 4 assists"), whose figures' scope (a game, a season) is rarely said: it is
+    left out."""
+    judge = judge if judge is not None else _Judge(None, {})
+    items = [p for p in _story_passages(space, issues) if _states_numbers(p)]
+    stated = {_key(p): (measures(p.text), amounts(p.text)) for p in items}
+    most = config()["conflicts"]["counts"]["max_things"]
+    items = [p for p in items if any(stated[_key(p)]) and len(stated[_key(p)][1]) <= most]
+    actors = _actors(items, documents)
+    pairs = [(a, b) for i, a in enumerate(items) for b in items[i + 1:]
+             if b.source != a.source and _near(space, a, b) and not _other_times(space, a, b)
+             and not _other_actors(actors[_key(a)], actors[_key(b)])]
+    _embed_at_once(pairs, stated, space, judge)
     out: list[tuple[Conflict, list[Passage]]] = []
-    for i, a in enumerate(items):
-        quantities_a = _quantities(a.text)
-        if not quantities_a and not counts(a.text):
-            continue
-        for b in items[i + 1:]:
-            if b.source == a.source or _cosine(space, a, b) < limits["number_cosine"]:
-                continue
-            quantities_b = _quantities(b.text)
-            for unit in quantities_a.keys() & quantities_b.keys():
-                if quantities_a[unit] & quantities_b[unit]:
-                    continue
-                topic = f"{unit}: {', '.join(sorted(quantities_a[unit]))} or {', '.join(sorted(quantities_b[unit]))}"
-                conflict = Conflict(topic=topic, kind="number", sides=[_cited(a), _cited(b)])
-                out.append((conflict, [a, b]))
-            if not any(quantities_a[u] != quantities_b.get(u, quantities_a[u]) for u in quantities_a):
-                out.extend(_count_conflict(a, b))
+    for a, b in pairs:
+        (quantities_a, counted_a), (quantities_b, counted_b) = stated[_key(a)], stated[_key(b)]
+        report = _same_report(space, a, b, judge)
+        found = _unit_conflicts(a, b, quantities_a, quantities_b, judge) if report else []
+        if not found:
+            found = _count_conflict(a, b, counted_a, counted_b, judge, report)
+        out.extend(_new(found, out))
     return out
 
 
-def _count_conflict(a: Passage, b: Passage) -> list[tuple[Conflict, list[Passage]]]:
-    """Different counts of the same thing, in words or digits ("two boats" / "3 boats"),
-    reported once per pair of passages (a count names several words of what it counts)."""
-    counts_a, counts_b = counts(a.text), counts(b.text)
-    keys = differing(counts_a, counts_b)
-    if not keys:
-        return []
-    key = keys[0]
-    topic = f"{key}: {', '.join(sorted(counts_a[key]))} or {', '.join(sorted(counts_b[key]))}"
-    return [(Conflict(topic=topic, kind="number", sides=[_cited(a), _cited(b)]), [a, b])]
+def _actors(passages: list[Passage], documents: Sequence[Document]) -> dict[tuple[str, int], set[str]]:
+    """Per passage: the words of the people and organisations it names (``counts.actor_types``)."""
+    kinds = set(config()["conflicts"]["counts"]["actor_types"])
+    mentions = {d.id or "": d.annotations.mentions for d in documents if d.annotations}
+    stop = stop_words()
+    return {_key(p): {w.lower() for m in mentions.get(p.source, []) if m.label in kinds
+                      and p.start <= m.start and m.end <= p.end for w in _WORD.findall(m.name)
+                      if w.lower() not in stop}
+            for p in passages}
+
+
+def _other_actors(a: set[str], b: set[str]) -> bool:
+    """Both passages name people or organisations and none in common ("Clark finished with
+    16 rebounds" / "Hansbrough finished with nine"): their numbers are about different actors."""
+    return bool(a) and bool(b) and not a & b
+
+
+def _states_numbers(passage: Passage) -> bool:
+    """A cheap first look: a digit, or a word that can start a count or a proportion."""
+    if any(c.isdigit() for c in passage.text):
+        return True
+    words = _count_words()
+    return any(w.lower() in words for w in _WORD.findall(passage.text))
+
+
+@lru_cache(maxsize=1)
+def _count_words() -> frozenset[str]:
+    limits = config()["conflicts"]["counts"]
+    return frozenset([*limits["numbers"], *limits["fractions"], *limits["of_proportions"],
+                      *limits["whole_words"], *(w.split("-")[0] for w in limits["numbers"])])
+
+
+def _embed_at_once(pairs: list[tuple[Passage, Passage]],
+                   stated: dict[tuple[str, int], tuple[dict[str, list[Measure]], dict[str, Counted]]],
+                   space: _Space, judge: _Judge) -> None:
+    """Embed in one batch the sentences and counted words the pairs may need, so that the
+    tests pair by pair find them in the briefing's cache (one model call, not one a pair)."""
+    if judge.vectors is None:
+        return
+    low = config()["conflicts"]["number_cosine"]
+    texts = {p.text for a, b in pairs if _cosine(space, a, b) < low for p in (a, b)}
+    words = {c.word for a, b in pairs for p in (a, b) for c in stated[_key(p)][1].values()}
+    if texts or words:
+        judge.vectors(sorted(texts | words))
+
+
+def _new(found: list[tuple[Conflict, list[Passage]]],
+         known: list[tuple[Conflict, list[Passage]]]) -> list[tuple[Conflict, list[Passage]]]:
+    """The conflicts not already known between the same sources on the same topic (a source
+    that states its count twice is one side of one conflict)."""
+    def signature(conflict: Conflict) -> tuple[str, frozenset[str]]:
+        return conflict.topic, frozenset(c.source for side in conflict.sides for c in side.citations)
+    seen = {signature(c) for c, _ in known}
+    return [(c, ps) for c, ps in found if signature(c) not in seen]
+
+
+def _other_times(space: _Space, a: Passage, b: Passage) -> bool:
+    """Both passages date what they count, and no date of one fits one of the other ("in
+    2014, 121 cases" / "as of August 2016, 50 cases"): counts of different times."""
+    dates_a, dates_b = space.dates.get(_key(a), set()), space.dates.get(_key(b), set())
+    return bool(dates_a and dates_b) and not any(_compatible(x, y) for x in dates_a for y in dates_b)
+
+
+def _story_passages(space: _Space, issues: Sequence[Issue]) -> list[Passage]:
+    """Every passage of the story, in source order (those of the issues when the space holds
+    none): a contradiction matters whether or not the agenda found an issue around it."""
+    passages = space.passages or [p for issue in issues for p in issue.passages]
+    unique = {_key(p): p for p in passages}
+    return sorted(unique.values(), key=lambda p: (_id_order(p.source), p.order))
+
+
+def _near(space: _Space, a: Passage, b: Passage) -> bool:
+    """Close enough in words to be two reports of one event at all: TF-IDF cosine at least
+    ``event_cosine`` and ``event_min_shared`` event words in common."""
+    limits = config()["conflicts"]
+    close: bool = _cosine(space, a, b) >= limits["event_cosine"]
+    return close and len(_event_words(space, a, b)) >= limits["event_min_shared"]
+
+
+def _same_report(space: _Space, a: Passage, b: Passage, judge: _Judge) -> bool:
+    """Two passages tell the same event: close in words (TF-IDF cosine at least
+    ``number_cosine``), or somewhat close in words, sharing ``event_min_shared`` event words
+    (names, verbs, places) and close in meaning (sentence embeddings at least
+    ``event_embedding``): other words for the counted thing ("pieces", "fragments") lower
+    the lexical cosine of two reports of one event."""
+    limits = config()["conflicts"]
+    cosine = _cosine(space, a, b)
+    if cosine >= limits["number_cosine"]:
+        return True
+    if judge.vectors is None or not _near(space, a, b):
+        return False
+    rows = judge.vectors([a.text, b.text])
+    return float(rows[0] @ rows[1]) >= float(limits["event_embedding"])
+
+
+def _unit_conflicts(a: Passage, b: Passage, measures_a: dict[str, list[Measure]],
+                    measures_b: dict[str, list[Measure]], judge: _Judge) -> list[tuple[Conflict, list[Passage]]]:
+    """Numbers of one dimension (units converted: "7 years, 1 month" is "85 months") that no
+    pair of the two passages' values gets within ``unit_tolerance`` of each other."""
+    tolerance = float(config()["conflicts"]["unit_tolerance"])
+    out = []
+    for unit in sorted(measures_a.keys() & measures_b.keys()):
+        if any(_close(x.value, y.value, tolerance) for x in measures_a[unit] for y in measures_b[unit]):
+            continue
+        values_a = {x.value for x in measures_a[unit]}
+        values_b = {y.value for y in measures_b[unit]}
+        if _grows(a, b, unit, values_a, values_b, judge):
+            continue
+        topic = (f"{unit}: {', '.join(sorted({x.written for x in measures_a[unit]}))} or "
+                 f"{', '.join(sorted({y.written for y in measures_b[unit]}))}")
+        out.append((Conflict(topic=topic, kind="number", sides=[_cited(a), _cited(b)]), [a, b]))
+    return out
+
+
+def _close(x: float, y: float, tolerance: float) -> bool:
+    return abs(x - y) <= tolerance * max(abs(x), abs(y))
+
+
+def _count_conflict(a: Passage, b: Passage, counted_a: dict[str, Counted], counted_b: dict[str, Counted],
+                    judge: _Judge, report: bool) -> list[tuple[Conflict, list[Passage]]]:
+    """Counts or proportions of the same thing (the same word, or words of one meaning:
+    ``_same_thing``; not of different wholes, "flybys of Venus" / "flybys of the sun") that
+    cannot both be true, reported once per pair of passages. Passages that are not the same
+    report as wholes (``report``) are compared only on counts that follow the same word
+    ("had found two objects" / "have found four parts"): what happened to the things counted."""
+    for key_a, key_b in _aligned(counted_a, counted_b, judge):
+        first, second = counted_a[key_a], counted_b[key_b]
+        if compatible(first.amounts, second.amounts) or _other_wholes(key_a, first, second):
+            continue
+        if states_either(first.amounts, numbers_in(b.text)) or states_either(second.amounts, numbers_in(a.text)):
+            continue  # "he said 306 votes, when in fact he won 304": the other's count is there too
+        if not report and not first.leads & second.leads:
+            continue
+        highs_a = {x.high for x in first.amounts if not x.share}
+        highs_b = {x.high for x in second.amounts if not x.share}
+        if _grows(a, b, key_a, highs_a, highs_b, judge) or _grows(a, b, key_b, highs_a, highs_b, judge):
+            continue
+        thing = first.word if key_a == key_b else f"{first.word} / {second.word}"
+        topic = (f"{thing}: {', '.join(sorted(map(str, first.amounts)))} or "
+                 f"{', '.join(sorted(map(str, second.amounts)))}")
+        return [(Conflict(topic=topic, kind="number", sides=[_cited(a), _cited(b)]), [a, b])]
+    return []
+
+
+def _aligned(counted_a: dict[str, Counted], counted_b: dict[str, Counted], judge: _Judge) -> list[tuple[str, str]]:
+    """Pairs of counted things, one from each passage, that are the same thing: the same key
+    first, then other words of one meaning."""
+    units = _unit_keys()
+    same = [(k, k) for k in sorted(counted_a.keys() & counted_b.keys()) if k not in units]
+    others = [(x, y) for x in sorted(counted_a) for y in sorted(counted_b)
+              if x != y and _same_thing(x, counted_a[x].word, y, counted_b[y].word, judge)]
+    return same + others
+
+
+@lru_cache(maxsize=1)
+def _unit_keys() -> frozenset[str]:
+    """Units of measure and time: a count of them is a quantity ("three years"), compared
+    only as a number with its unit (``_quantities``), never as a count of things."""
+    limits = config()["conflicts"]
+    return frozenset(key_of(w) for w in [*limits["counts"]["unit_heads"], *limits["date_words"]])
+
+
+def _other_wholes(key: str, first: Counted, second: Counted) -> bool:
+    """Counts of different kinds of one thing: both say which ("two robbery charges", "three
+    charges of contempt"; "flybys of Venus", "flybys of the sun") and not alike. Generic
+    words ("pieces of wreckage", "fragments of the aircraft") take their meaning from what
+    they are parts of, so theirs are not held apart."""
+    generic = {key_of(w) for w in config()["conflicts"]["counts"]["generic_heads"]}
+    return (key not in generic and bool(first.qualifiers) and bool(second.qualifiers)
+            and not first.qualifiers & second.qualifiers)
+
+
+def _same_thing(key_a: str, word_a: str, key_b: str, word_b: str, judge: _Judge) -> bool:
+    """Two words count the same thing: by rule (``head_rule``), else when their embeddings are
+    at least ``counts.head_embedding`` close (chosen on hand-labelled pairs for precision:
+    ``benchmarks/count_heads.py``)."""
+    ruled = head_rule(key_a, key_b)
+    if ruled is not None or judge.vectors is None:
+        return bool(ruled)
+    rows = judge.vectors([word_a, word_b])
+    return float(rows[0] @ rows[1]) >= float(config()["conflicts"]["counts"]["head_embedding"])
+
+
+def head_rule(key_a: str, key_b: str) -> bool | None:
+    """Counted words that are one thing or not by rule: the same key, or both generic words
+    for parts of something ("pieces", "fragments", "objects", "debris":
+    ``counts.generic_heads``), are; a unit of measure or time is only itself. None: the
+    rule does not say."""
+    if key_a == key_b:
+        return True
+    generic = {key_of(w) for w in config()["conflicts"]["counts"]["generic_heads"]}
+    if key_a in generic and key_b in generic:
+        return True
+    if key_a in _unit_keys() or key_b in _unit_keys():
+        return False
+    return None
+
+
+def _grows(a: Passage, b: Passage, thing: str, values_a: set[float], values_b: set[float],
+           judge: _Judge) -> bool:
+    """A running total, not a contradiction: a count of what adds up over time (the dead, the
+    cases, the arrests: ``counts.cumulative_heads``, as the thing counted or a word of either
+    sentence, "killed 12 people"), or any count said to have risen ("rose
+    to", "so far": ``counts.cumulative_cues``), that the later source gives higher. When the
+    sources cannot be ordered in time, a count said to be rising is never held against another."""
+    limits = config()["conflicts"]["counts"]
+    cued = any(c in p.text.lower() for p in (a, b) for c in limits["cumulative_cues"])
+    heads = {key_of(w) for w in limits["cumulative_heads"]}
+    cumulative = key_of(thing.split()[-1]) in heads or any(
+        key_of(w) in heads for p in (a, b) for w in word_tokens(p.text))
+    if not (cued or cumulative) or not values_a or not values_b:
+        return False
+    time_a, time_b = judge.times.get(a.source), judge.times.get(b.source)
+    if time_a is None or time_b is None or time_a == time_b:
+        return cued
+    later, earlier = (values_a, values_b) if time_a > time_b else (values_b, values_a)
+    return max(later) >= max(earlier)
 
 
 def day_conflicts(space: _Space, issues: Sequence[Issue],
@@ -597,6 +845,74 @@ def day_conflicts(space: _Space, issues: Sequence[Issue],
     return out
 
 
+def outcome_conflicts(documents: Sequence[Document], space: _Space, issues: Sequence[Issue], judge: _Judge,
+                      found: Sequence[tuple[Conflict, list[Passage]]]) -> list[tuple[Conflict, list[Passage]]]:
+    """Passages of different sources about the same event that give the same entity opposite
+    outcomes (won / lost, approved / rejected, died / survived, convicted / acquitted, held /
+    released: ``storyline.story.outcomes``). The entity is the name nearest before the phrase
+    (else the first after it); a passage that states both sides contradicts nobody; sides
+    that can follow each other (held, then released) are no conflict between reports of
+    different times or when either passage tells a sequence ("later", "after")."""
+    mentions = {d.id or "": d.annotations.mentions for d in documents if d.annotations}
+    items = _story_passages(space, issues)
+    stated = {_key(p): _entity_outcomes(p, mentions.get(p.source, [])) for p in items}
+    out: list[tuple[Conflict, list[Passage]]] = []
+    for i, a in enumerate(items):
+        if not stated[_key(a)]:
+            continue
+        for b in items[i + 1:]:
+            if b.source == a.source or not stated[_key(b)] or _covered(a, b, [*found, *out]):
+                continue
+            clash = _opposed(stated[_key(a)], stated[_key(b)])
+            if clash is None or not _same_report(space, a, b, judge) or _in_sequence(a, b, clash[1].kind, judge):
+                continue
+            entity, first, second = clash
+            topic = f"Outcome: {entity}: {first.phrase} or {second.phrase}"
+            out.append((Conflict(topic=topic, kind="outcome", sides=[_cited(a), _cited(b)]), [a, b]))
+    return out
+
+
+def _entity_outcomes(passage: Passage, mentions: Sequence[Mention]) -> list[tuple[str, Outcome]]:
+    """Each outcome of a passage with the entity it is about (outcomes about no name are left out)."""
+    inside = [m for m in mentions if passage.start <= m.start and m.end <= passage.end]
+    out = []
+    for outcome in outcomes(passage.text):
+        at = passage.start + outcome.start
+        before = [m for m in inside if m.end <= at]
+        after = [m for m in inside if m.start >= passage.start + outcome.end]
+        mention = before[-1] if before else after[0] if after else None
+        if mention is not None:
+            out.append((mention.name, outcome))
+    return out
+
+
+def _opposed(a: list[tuple[str, Outcome]], b: list[tuple[str, Outcome]]) -> tuple[str, Outcome, Outcome] | None:
+    """The first entity and kind of outcome the two give opposite sides of, neither stating both."""
+    for entity, first in a:
+        for other, second in b:
+            if first.kind != second.kind or first.side == second.side or not _same_name(entity, other):
+                continue
+            sides_a = {o.side for e, o in a if o.kind == first.kind and _same_name(e, entity)}
+            sides_b = {o.side for e, o in b if o.kind == first.kind and _same_name(e, entity)}
+            if len(sides_a) == 1 and len(sides_b) == 1:
+                return entity, first, second
+    return None
+
+
+def _same_name(a: str, b: str) -> bool:
+    """One entity named alike: the same last word ("Ilse Varga", "Varga")."""
+    return a.split()[-1].lower() == b.split()[-1].lower() if a.split() and b.split() else False
+
+
+def _in_sequence(a: Passage, b: Passage, kind: str, judge: _Judge) -> bool:
+    if not sequential(kind):
+        return False
+    time_a, time_b = judge.times.get(a.source), judge.times.get(b.source)
+    cues = config()["conflicts"]["outcomes"]["sequence_cues"]
+    told = any(re.search(r"\b%s\b" % re.escape(c), p.text, re.IGNORECASE) for p in (a, b) for c in cues)
+    return told or time_a != time_b
+
+
 def _event_words(space: _Space, a: Passage, b: Passage) -> list[str]:
     """Content words both passages use, date words out. Unlike ``_shared`` the story's
     everywhere-words stay: in a story of a few sources every word of its event is one."""
@@ -612,24 +928,6 @@ def _covered(a: Passage, b: Passage, found: Sequence[tuple[Conflict, list[Passag
 
 def _overlap(passage: Passage, other: Passage) -> bool:
     return passage.source == other.source and passage.start < other.end and other.start < passage.end
-
-
-def _quantities(text: str) -> dict[str, set[str]]:
-    """Unit -> values stated with it; approximate values ("about", "more than") are left out,
-    since two approximations rarely contradict each other."""
-    limits = config()["conflicts"]
-    units = {u.lower() for u in limits["units"]}
-    hedges = tuple(h.lower() for h in limits["hedges"])
-    out: dict[str, set[str]] = {}
-    for match in _NUMBER.finditer(text):
-        unit = match.group(2).lower()
-        head = next((u for u in sorted(units, key=len, reverse=True) if unit.startswith(u)), None)
-        if head is None:
-            continue
-        if text[:match.start()].lower().rstrip().endswith(hedges):
-            continue
-        out.setdefault(head, set()).add(match.group(1).replace(",", ""))
-    return out
 
 
 # --- consistency --------------------------------------------------------------------------------

@@ -12,8 +12,10 @@ from storyline.store.base import (
     DocumentStore,
     DocumentTimes,
     DuplicateCheck,
+    ListedItem,
     MergedStory,
     OutletStore,
+    PollRecord,
     SearchHit,
     SearchIndex,
     Sketch,
@@ -25,6 +27,9 @@ from storyline.store.base import (
     StoryInfo,
     StorylineInfo,
     StoryStore,
+    WatchItem,
+    WatchSource,
+    WatchStore,
 )
 from storyline.store.sqlite import DATABASE_ERRORS, default_db_location, open_store
 
@@ -37,8 +42,10 @@ __all__ = [
     "DocumentStore",
     "DocumentTimes",
     "DuplicateCheck",
+    "ListedItem",
     "MergedStory",
     "OutletStore",
+    "PollRecord",
     "SearchHit",
     "SearchIndex",
     "Sketch",
@@ -50,6 +57,9 @@ __all__ = [
     "StoryInfo",
     "StoryStore",
     "StorylineInfo",
+    "WatchItem",
+    "WatchSource",
+    "WatchStore",
     "default_db_location",
     "open_store",
 ]

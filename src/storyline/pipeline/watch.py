@@ -1,0 +1,393 @@
+"""``storyline watch``: poll the watched sources, fetch the new articles once, and run them
+through the document flow (extract -> annotate -> store -> file into stories -> brief).
+
+A pass (``Watch.run_pass``) has four steps, each leaving the store whole if the process dies:
+
+1. **poll** every due source (concurrently, through ``PoliteClient``): a conditional GET
+   (``If-None-Match`` / ``If-Modified-Since``); a 304, or a body whose hash is the last one's
+   (a server that ignores the validators), lists nothing new. The items listed are keyed by
+   their canonical address (``read/canonical.py``) and kept with the poll's validators in one
+   transaction, so a later 304 never hides an item that was not kept.
+2. **fetch** the items not yet fetched (concurrently, politely); each page is kept in the store
+   as it arrives (``save_item_page``), so a restart never downloads it again.
+3. **store** the fetched pages through ``ingest_sources`` (extract, annotate, store, file into
+   found stories), then mark them stored. A restart between the two finds the document by its
+   content hash: stored once, marked then, and filed if it was not.
+4. **brief** the stories that changed (the briefing cache is made afresh), when asked.
+
+``stop`` (SIGTERM, SIGINT) is asked between items: the items in hand finish, the pages
+fetched are stored, and the pass ends early.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import TypeVar
+
+from storyline.errors import InputProblem
+from storyline.model import Document, Hints, InputError, Source
+from storyline.pipeline.annotation import Annotator
+from storyline.pipeline.documents import ingest_sources
+from storyline.pipeline.politeness import PoliteClient, RobotsDisallowed, WatchConfig
+from storyline.read.canonical import UrlRules, canonical_url
+from storyline.read.decode import decode_bytes
+from storyline.read.feeds import Item, Listing, parse_listing, parse_sitemap
+from storyline.read.fetch import Fetcher, NetworkProblem, Response, mode_for_content_type
+from storyline.store import ListedItem, PollRecord, Store, WatchItem, WatchSource
+
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
+               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.1"
+Stop = Callable[[], bool]
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """One poll of one source: what the faces print as one line."""
+
+    source: WatchSource
+    status: int | None
+    listed: int
+    new: int
+    error: str | None
+    next_poll: str
+    seconds: float
+    moved_to: str | None = None
+
+    def line(self) -> str:
+        head = f"{self.source.url}: "
+        if self.error is not None:
+            return head + f"failed: {self.error}; next poll {self.next_poll}"
+        said = "not modified" if self.status == 304 else f"HTTP {self.status}"
+        moved = f"; moved permanently to {self.moved_to}" if self.moved_to else ""
+        return head + f"{said}, {self.listed} listed, {self.new} new{moved}; next poll {self.next_poll}"
+
+
+@dataclass
+class PassReport:
+    """What a pass did."""
+
+    polls: list[PollOutcome] = field(default_factory=list)
+    fetched: int = 0
+    stored: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (article address, reason)
+    stories: set[int] = field(default_factory=set)
+    stopped: bool = False
+
+    def summary(self) -> str:
+        errors = sum(1 for poll in self.polls if poll.error is not None)
+        new = sum(poll.new for poll in self.polls)
+        text = (f"Polled {len(self.polls)} source{'s' if len(self.polls) != 1 else ''} "
+                f"({errors} failed, {new} new items); fetched {self.fetched} pages, stored "
+                f"{len(self.stored)} documents into {len(self.stories)} "
+                f"{'story' if len(self.stories) == 1 else 'stories'}")
+        if self.failed:
+            text += f"; {len(self.failed)} article{'s' if len(self.failed) != 1 else ''} failed"
+        if self.stopped:
+            text += "; stopped on request"
+        return text + "."
+
+
+@dataclass
+class WatchOptions:
+    """How a watch runs: its default interval (``every``, seconds), whether to poll every
+    source (``all_sources``) or only the due ones, whether to file articles into found
+    stories and brief the stories that changed, and the batch of documents annotated together."""
+
+    every: int
+    all_sources: bool = False
+    find_stories: bool = True
+    refresh_briefings: bool = True
+    batch_size: int = 32
+    max_chars: int = 200_000
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+class Watch:
+    """The watch over one store (see the module docstring). Made once per process: the hosts'
+    politeness state (delays, breakers, robots.txt) lives as long as it does."""
+
+    def __init__(self, store: Store, client: PoliteClient, *, annotator: Annotator | None,
+                 config: WatchConfig | None = None, rules: UrlRules | None = None,
+                 stop: Stop = lambda: False,
+                 on_poll: Callable[[PollOutcome], None] | None = None,
+                 on_item: Callable[[str, str | None], None] | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.store = store
+        self.client = client
+        self.annotator = annotator
+        self.config = config or client.config
+        self.rules = rules or UrlRules.packaged()
+        self.stop = stop
+        self.on_poll = on_poll
+        self.on_item = on_item  # (article address, failure reason or None)
+        self.clock = clock
+
+    # -- the pass
+
+    def run_pass(self, options: WatchOptions) -> PassReport:
+        report = PassReport()
+        due = self.due_sources(options)
+        report.polls = self.poll_sources(due, options.every)
+        if not self.stop():
+            report.fetched = self.fetch_pending(report)
+        self.store_fetched(options, report)
+        if options.refresh_briefings and self.annotator is not None and report.stories:
+            self.refresh(report.stories)
+        report.stopped = self.stop()
+        return report
+
+    def due_sources(self, options: WatchOptions) -> list[WatchSource]:
+        now = _iso(self.clock())
+        sources = self.store.watch_sources()
+        if options.all_sources:
+            return sources
+        return [source for source in sources if source.next_poll is None or source.next_poll <= now]
+
+    def seconds_to_next_poll(self, every: int) -> float:
+        """How long until the first source is due (``every`` when none is watched)."""
+        now = self.clock()
+        waits = [every] + [
+            (datetime.fromisoformat(source.next_poll) - now).total_seconds()
+            for source in self.store.watch_sources() if source.next_poll is not None]
+        return max(0.0, min(waits))
+
+    # -- step 1: poll
+
+    def poll_sources(self, sources: Sequence[WatchSource], every: int) -> list[PollOutcome]:
+        outcomes: list[PollOutcome] = []
+        for source, polled in self._concurrently(sources, self.poll_one):
+            record, items = polled
+            record = self._scheduled(source, record, every)
+            new = self.store.record_poll(source.id, record, items)
+            outcome = PollOutcome(source, record.status, len(items), new, record.error,
+                                  record.next_poll, 0.0, record.moved_to)
+            outcomes.append(outcome)
+            if self.on_poll is not None:
+                self.on_poll(outcome)
+        return outcomes
+
+    def _scheduled(self, source: WatchSource, record: PollRecord, every: int) -> PollRecord:
+        """The record with its next poll: the source's interval, doubled per failure in a row."""
+        interval = source.interval or every
+        factor = min(2 ** record.failures, self.config.max_backoff_factor) if record.error else 1
+        polled = datetime.fromisoformat(record.polled_at)
+        return replace(record, next_poll=_iso(polled + timedelta(seconds=interval * factor)))
+
+    def poll_one(self, source: WatchSource) -> tuple[PollRecord, list[ListedItem]]:
+        """Poll one source; never raises: a failure is the record's ``error``."""
+        started = _iso(self.clock())
+        headers = {}
+        if source.etag:
+            headers["If-None-Match"] = source.etag
+        if source.last_modified:
+            headers["If-Modified-Since"] = source.last_modified
+        try:
+            response = self.client.get(source.url, allow_private=source.allow_private,
+                                       headers=headers, accept=FEED_ACCEPT)
+            record = PollRecord(polled_at=started, next_poll=started, status=response.status,
+                                etag=response.etag, last_modified=response.last_modified,
+                                moved_to=response.moved_to)
+            if response.status == 304:
+                return record, []
+            digest = hashlib.sha256(response.body).hexdigest()
+            record = replace(record, content_hash=digest)
+            if digest == source.content_hash:  # the server ignored our validators
+                return record, []
+            listing = self._listing(source, response)
+            return replace(record, title=listing.title), self._listed(listing.items)
+        except InputProblem as exc:
+            return PollRecord(polled_at=started, next_poll=started, status=None, error=str(exc),
+                              failures=source.failures + 1), []
+        except Exception as exc:  # noqa: BLE001 - one source's bug must not stop the others
+            return PollRecord(polled_at=started, next_poll=started, status=None,
+                              error=f"unexpected {type(exc).__name__}: {exc}",
+                              failures=source.failures + 1), []
+
+    def _listing(self, source: WatchSource, response: Response) -> Listing:
+        if len(response.body) > self.config.max_feed_bytes:
+            raise InputProblem(f"feed is over the {self.config.max_feed_bytes} bytes limit")
+        listing = parse_listing(response.body, response.url, response.content_type)
+        if listing.kind == "sitemap-index":
+            return Listing("sitemap", listing.title, tuple(self._child_items(source, listing.links)))
+        if listing.kind in ("opml", "html"):
+            what = "an OPML list" if listing.kind == "opml" else "a web page"
+            raise InputProblem(f"{what}, not a feed: add it with `storyline feeds "
+                               f"{'import' if listing.kind == 'opml' else 'add'}`")
+        return listing
+
+    def _child_items(self, source: WatchSource, links: Sequence[str]) -> list[Item]:
+        items: list[Item] = []
+        for link in links[: self.config.max_child_sitemaps]:
+            response = self.client.get(link, allow_private=source.allow_private, accept=FEED_ACCEPT)
+            items.extend(parse_sitemap(response.body, response.url).items)
+        return items
+
+    def _listed(self, items: Iterable[Item]) -> list[ListedItem]:
+        listed: dict[str, ListedItem] = {}
+        for item in items:
+            key = canonical_url(item.url, self.rules)
+            if key.startswith(("http://", "https://")) and key not in listed:
+                listed[key] = ListedItem(key, item.url, item.title, item.published)
+            if len(listed) >= self.config.max_items_per_poll:
+                break
+        return list(listed.values())
+
+    # -- step 2: fetch
+
+    def fetch_pending(self, report: PassReport) -> int:
+        """Download the items still to fetch, keeping each page as it comes; the count."""
+        private = {source.id: source.allow_private for source in self.store.watch_sources()}
+        todo = [item for item in self.store.pending_items() if item.state == "new"]
+        fetched = 0
+        for item, result in self._concurrently(todo, lambda item: self._fetch_page(item, private)):
+            if isinstance(result, Response):
+                self.store.save_item_page(item.key, result.body, result.content_type, result.url)
+                fetched += 1
+            else:
+                self._failed(item, result, report)
+        return fetched
+
+    def _fetch_page(self, item: WatchItem, private: dict[int, bool]) -> Response | InputProblem:
+        try:
+            response = self.client.get(item.url, allow_private=private.get(item.source or -1, False),
+                                       accept=PAGE_ACCEPT)
+            mode_for_content_type(response.content_type)  # refuses what is neither HTML nor text
+            return response
+        except InputProblem as exc:
+            return exc
+
+    def _failed(self, item: WatchItem, problem: InputProblem, report: PassReport) -> None:
+        give_up = (isinstance(problem, RobotsDisallowed)
+                   or item.attempts + 1 >= self.config.item_attempts
+                   or not _may_pass(problem))
+        self.store.item_failed(item.key, str(problem), give_up=give_up)
+        report.failed.append((item.url, str(problem)))
+        if self.on_item is not None:
+            self.on_item(item.url, str(problem))
+
+    # -- step 3: store
+
+    def store_fetched(self, options: WatchOptions, report: PassReport) -> None:
+        fetched = [item for item in self.store.pending_items() if item.state == "fetched"]
+        if not fetched:
+            return
+        by_origin = {item.url: item for item in fetched}
+        stored: dict[str, str] = {}
+
+        def on_document(result: Document | InputError) -> None:
+            item = by_origin.get(result.origin)
+            if item is None:
+                return
+            if isinstance(result, Document) and result.id:
+                stored[item.key] = result.id
+                if self.on_item is not None:
+                    self.on_item(item.url, None)
+            elif isinstance(result, InputError) and not result.stored:
+                self.store.item_failed(item.key, result.reason, give_up=True)
+                report.failed.append((item.url, result.reason))
+                if self.on_item is not None:
+                    self.on_item(item.url, result.reason)
+
+        outcome = ingest_sources((_source_of(item) for item in fetched), self.store,
+                                 annotator=self.annotator, on_item=on_document,
+                                 batch_size=options.batch_size, find_stories=options.find_stories,
+                                 max_chars=options.max_chars)
+        if options.find_stories and outcome.already_stored:
+            report.stories.update(self._file_unfiled(outcome.already_stored))
+        self.store.items_stored(stored)
+        report.stored.extend(outcome.new + outcome.duplicates)
+        report.stories.update(outcome.stories.values())
+
+    def _file_unfiled(self, doc_ids: Sequence[str]) -> set[int]:
+        """File documents a killed pass stored but did not file (the window between the two
+        transactions); the stories they went to."""
+        filed = self.store.found_story_of()
+        unfiled = [doc_id for doc_id in dict.fromkeys(doc_ids) if doc_id not in filed]
+        documents = [d for d in self.store.get_many(unfiled, with_annotations=True)
+                     if d.duplicate_of is None]
+        if not documents:
+            return set()
+        from storyline.pipeline.assign import file_into_found_stories
+
+        return set(file_into_found_stories(self.store, documents).values())
+
+    # -- step 4: brief
+
+    def refresh(self, stories: Iterable[int]) -> None:
+        """Make the briefings of the stories that changed, so readers find them ready."""
+        from storyline.pipeline.stories import stored_briefing
+        from storyline.story.brief import DEFAULT_WORDS
+
+        for story in sorted(stories):
+            if self.stop():
+                return
+            stored_briefing(self.store, story, DEFAULT_WORDS)
+
+    # -- threads
+
+    def _concurrently(self, things: Sequence[T], work: Callable[[T], R]) -> Iterator[tuple[T, R]]:
+        """``work`` over ``things`` on the worker threads, results in the caller's thread as they
+        come (the store is used there only); once ``stop`` says so, no new work starts."""
+        if not things:
+            return
+        pending: dict[Future[R], T] = {}
+        remaining = iter(things)
+        with ThreadPoolExecutor(self.config.workers, thread_name_prefix="storyline-watch") as pool:
+            def refill() -> None:
+                while len(pending) < self.config.workers * 4 and not self.stop():
+                    thing = next(remaining, None)
+                    if thing is None:
+                        return
+                    pending[pool.submit(work, thing)] = thing
+
+            refill()
+            while pending:
+                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield pending.pop(future), future.result()
+                refill()
+
+
+def _may_pass(problem: InputProblem) -> bool:
+    return isinstance(problem, NetworkProblem)
+
+
+def _source_of(item: WatchItem) -> Source:
+    body = item.body or b""
+    try:
+        declared = mode_for_content_type(item.content_type or "")
+    except InputProblem:
+        declared = None
+    text = decode_bytes(body)
+    return Source(origin=item.url, data=text, mode=declared,
+                  hints=Hints(url=item.final_url or item.url))
+
+
+def open_client(config: WatchConfig, *, timeout: float | None = None) -> PoliteClient:
+    """The watch's polite client over two guarded fetchers (public only; private allowed)."""
+    seconds = timeout if timeout is not None else config.fetch_timeout_seconds
+    fetchers = {flag: Fetcher(allow_private=flag, timeout=seconds,
+                              max_bytes=max(config.max_feed_bytes, 1)) for flag in (False, True)}
+    return PoliteClient(fetchers, config)
+
+
+def wait_or_stop(seconds: float, stop: Stop) -> None:
+    """Sleep ``seconds`` in short steps, returning early once ``stop`` says so."""
+    end = time.monotonic() + seconds
+    while not stop() and time.monotonic() < end:
+        time.sleep(min(0.2, end - time.monotonic()))

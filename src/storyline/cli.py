@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -1051,21 +1052,29 @@ def feeds_remove_command(keys: tuple[str, ...], db_url: str | None) -> None:
 @timeout_option
 @click.option("--no-annotate", is_flag=True, help="store the articles without annotations")
 @click.option("--no-stories", is_flag=True, help="do not file the articles into found stories")
+@click.option("--host-delay", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="least time between two requests to one host (default from data/watch.json: "
+                   "1 s; a robots.txt Crawl-delay that is longer wins)")
+@click.option("--host-concurrency", type=click.IntRange(min=1), default=None, metavar="N",
+              help="most requests to one host at once (default 2)")
 @quiet_option
 def watch_command(every: str | None, once: bool, all_sources: bool, db_url: str | None,
-                  timeout: float, no_annotate: bool, no_stories: bool, quiet: bool) -> None:
+                  timeout: float, no_annotate: bool, no_stories: bool, host_delay: float | None,
+                  host_concurrency: int | None, quiet: bool) -> None:
     """Poll the watched sources (`storyline feeds add`), fetch each new article once, and
     extract, annotate, store and file it into its story; the briefings of the stories that
     changed are made afresh. Without --once it runs until SIGTERM or Ctrl+C, which finish the
     article in hand. On a terminal it prints progress; otherwise one JSON line per poll."""
     config = WatchConfig.packaged()
+    config = replace(config, host_delay_seconds=config.host_delay_seconds if host_delay is None
+                     else host_delay, host_concurrency=host_concurrency or config.host_concurrency)
     interval = _duration_or_exit(every) if every is not None else config.interval_seconds
     options = WatchOptions(every=interval, all_sources=all_sources, find_stories=not no_stories,
                            refresh_briefings=not no_annotate and not no_stories)
     settings = Settings.from_env()
     options.batch_size, options.max_chars = settings.batch_size, settings.max_chars
     failed = False
-    with _open_store_or_exit(db_url) as store, _watch_client(timeout) as client, \
+    with _open_store_or_exit(db_url) as store, _watch_client(timeout, config) as client, \
             _stop_on_signals() as stop, _watch_annotator(not no_annotate, settings.workers) as annotator:
         log = _poll_logger(quiet)
         watch = Watch(store, client, annotator=annotator, stop=stop.is_set, on_poll=log.poll,
@@ -1091,8 +1100,8 @@ def _duration_or_exit(text: str) -> int:
 
 
 @contextmanager
-def _watch_client(timeout: float) -> Iterator[PoliteClient]:
-    client = open_client(WatchConfig.packaged(), timeout=timeout)
+def _watch_client(timeout: float, config: WatchConfig | None = None) -> Iterator[PoliteClient]:
+    client = open_client(config or WatchConfig.packaged(), timeout=timeout)
     try:
         yield client
     finally:

@@ -258,13 +258,18 @@ class Watch:
             if isinstance(result, Response):
                 self.store.save_item_page(item.key, result.body, result.content_type, result.url)
                 fetched += 1
-            else:
+            elif result is not None:
                 self._failed(item, result, report)
         return fetched
 
-    def _fetch_page(self, item: WatchItem, private: dict[int, bool]) -> Response | InputProblem:
+    def _fetch_page(self, item: WatchItem, private: dict[int, bool]) -> Response | InputProblem | None:
+        """The item's page (at its canonical address: no tracking parameters sent, the desktop
+        edition rather than AMP), the reason it could not be had, or None when the watch was
+        asked to stop before it started (it stays to fetch)."""
+        if self.stop():
+            return None
         try:
-            response = self.client.get(item.url, allow_private=private.get(item.source or -1, False),
+            response = self.client.get(item.key, allow_private=private.get(item.source or -1, False),
                                        accept=PAGE_ACCEPT)
             mode_for_content_type(response.content_type)  # refuses what is neither HTML nor text
             return response
@@ -286,7 +291,7 @@ class Watch:
         fetched = [item for item in self.store.pending_items() if item.state == "fetched"]
         if not fetched:
             return
-        by_origin = {item.url: item for item in fetched}
+        by_origin = {item.key: item for item in fetched}
         stored: dict[str, str] = {}
 
         def on_document(result: Document | InputError) -> None:
@@ -374,7 +379,8 @@ def _source_of(item: WatchItem) -> Source:
     except InputProblem:
         declared = None
     text = decode_bytes(body)
-    return Source(origin=item.url, data=text, mode=declared,
+    # The canonical address names the document: the same article whatever link led to it.
+    return Source(origin=item.key, data=text, mode=declared,
                   hints=Hints(url=item.final_url or item.url))
 
 

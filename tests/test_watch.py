@@ -1,0 +1,277 @@
+"""``storyline watch`` against real HTTP servers on 127.0.0.1 whose feeds change between polls
+(``feed_server.py``): conditional GETs, servers that ignore them, broken and oversized feeds,
+slow and hanging servers, redirects, robots.txt, duplicates across feeds, a feed that moves;
+politeness measured by the servers; and a watch killed with SIGKILL again and again."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from feed_server import FeedSite, article_html, atom, feed_sites, json_feed, rss, sitemap, sitemap_index
+from storyline.pipeline.politeness import WatchConfig
+from storyline.pipeline.watch import PassReport, Watch, WatchOptions, open_client
+from storyline.store import Store, open_store
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = replace(WatchConfig.packaged(), host_delay_seconds=0.0, retries=1, backoff_seconds=0.05,
+               breaker_failures=50, workers=8)
+RSS, ATOM, JSON, XML = ("application/rss+xml", "application/atom+xml", "application/feed+json",
+                        "application/xml")
+
+
+@contextmanager
+def watching(path: Path, config: WatchConfig = FAST, timeout: float = 2.0) -> Iterator[tuple[Store, Watch]]:
+    client = open_client(config, timeout=timeout)
+    with open_store(str(path)) as store:
+        yield store, Watch(store, client, annotator=None, config=config)
+    for fetcher in client.fetchers.values():
+        fetcher.close()
+
+
+def one_pass(watch: Watch, **options: object) -> PassReport:
+    return watch.run_pass(WatchOptions(every=900, all_sources=True, find_stories=False,
+                                       refresh_briefings=False, **options))  # type: ignore[arg-type]
+
+
+def add(store: Store, *urls: str, kind: str = "feed") -> None:
+    for url in urls:
+        store.add_watch_source(url, kind=kind, allow_private=True)
+
+
+def stored_origins(store: Store) -> list[str]:
+    return sorted(document.origin for document in store.iter_documents())
+
+
+def test_feeds_of_every_kind_fetch_each_article_once_then_only_what_is_new(tmp_path: Path) -> None:
+    with feed_sites(3) as (a, b, c), watching(tmp_path / "w.db") as (store, watch):
+        pages = [a.put(f"/news/{i}", article_html(i)) for i in range(4)]
+        extra = b.put("/b/1", article_html(11))
+        a.put("/rss.xml", rss(pages[:3]), RSS)
+        # The same articles dressed differently in the other feeds: fetched once all the same.
+        b.put("/atom.xml", atom([pages[0] + "?utm_source=atom#top", extra]), ATOM)
+        c.put("/feed.json", json_feed([pages[1] + "?fbclid=abc", pages[3]]), JSON)
+        c.put("/news-1.xml", sitemap([pages[2]]), XML)
+        c.put("/index.xml", sitemap_index([c.url("/news-1.xml")]), XML)
+        add(store, a.url("/rss.xml"), b.url("/atom.xml"), c.url("/feed.json"))
+        add(store, c.url("/index.xml"), kind="sitemap")
+
+        first = one_pass(watch)
+        assert [poll.error for poll in first.polls] == [None] * 4
+        assert first.fetched == 5 and len(first.stored) == 5
+        assert stored_origins(store) == sorted([*pages, extra])
+        assert [a.hits(f"/news/{i}") for i in range(4)] == [1, 1, 1, 1]
+
+        newer = a.put("/news/9", article_html(9))
+        a.put("/rss.xml", rss([newer, *pages[:3]]), RSS)  # the feed changes between polls
+        second = one_pass(watch)
+        by_url = {poll.source.url: poll for poll in second.polls}
+        assert by_url[b.url("/atom.xml")].status == 304 and by_url[c.url("/feed.json")].status == 304
+        assert by_url[a.url("/rss.xml")].new == 1 and second.fetched == 1
+        assert a.hits("/news/9") == 1 and [a.hits(f"/news/{i}") for i in range(4)] == [1, 1, 1, 1]
+        assert any(etag for path, _, etag in a.requests if path == "/rss.xml")  # conditional GET sent
+
+
+def test_a_server_ignoring_conditional_headers_is_caught_by_the_content_hash(tmp_path: Path) -> None:
+    with feed_sites(1) as (site,), watching(tmp_path / "w.db") as (store, watch):
+        site.ignore_conditional = True
+        page = site.put("/p/1", article_html(1))
+        site.put("/rss.xml", rss([page]), RSS)
+        add(store, site.url("/rss.xml"))
+        assert one_pass(watch).fetched == 1
+        again = one_pass(watch)
+        assert again.polls[0].status == 200 and again.polls[0].listed == 0 and again.fetched == 0
+        assert site.hits("/rss.xml") == 2 and site.hits("/p/1") == 1
+
+
+def test_each_failing_source_gives_one_line_and_the_others_go_on(tmp_path: Path) -> None:
+    with feed_sites(2) as (good, bad), watching(tmp_path / "w.db", timeout=1.0) as (store, watch):
+        page = good.put("/p/1", article_html(1))
+        good.put("/rss.xml", rss([page]), RSS)
+        bad.put("/broken.xml", b"<rss><channel><item><link>http://x", RSS)
+        bad.put("/huge.xml", rss([page]).encode() + b"<!--" + b"x" * (20 * 1024 * 1024) + b"-->", RSS)
+        bad.put("/hangs.xml", rss([page]), RSS)
+        bad.hang.add("/hangs.xml")
+        bad.put("/slow.xml", rss([bad.put("/p/slow", article_html(5))]), RSS)
+        bad.slow["/slow.xml"] = 0.5  # slow, but within the deadline
+        add(store, good.url("/rss.xml"), bad.url("/broken.xml"), bad.url("/huge.xml"),
+            bad.url("/hangs.xml"), bad.url("/missing.xml"), bad.url("/slow.xml"))
+        started = time.monotonic()
+        report = one_pass(watch)
+        assert time.monotonic() - started < 15
+        errors = {poll.source.url.rsplit("/", 1)[1]: poll.error for poll in report.polls}
+        assert errors["rss.xml"] is None and errors["slow.xml"] is None
+        assert "not a readable feed" in (errors["broken.xml"] or "")
+        assert "limit" in (errors["huge.xml"] or "")
+        assert "timed out" in (errors["hangs.xml"] or "")
+        assert "HTTP 404" in (errors["missing.xml"] or "")
+        assert all("\n" not in poll.line() for poll in report.polls)
+        assert sorted(stored_origins(store)) == sorted([page, bad.url("/p/slow")])
+        failing = [s for s in store.watch_sources() if s.last_error]
+        assert len(failing) == 4 and all(s.failures == 1 for s in failing)
+        # A failing source is polled again later than a healthy one (its interval doubled).
+        healthy = next(s for s in store.watch_sources() if s.url.endswith("/rss.xml"))
+        assert all(s.next_poll is not None and healthy.next_poll is not None
+                   and s.next_poll > healthy.next_poll for s in failing)
+
+
+def test_robots_txt_is_obeyed_for_feeds_and_pages(tmp_path: Path) -> None:
+    with feed_sites(1) as (site,), watching(tmp_path / "w.db") as (store, watch):
+        allowed = site.put("/news/1", article_html(1))
+        private = site.put("/private/2", article_html(2))
+        site.put("/rss.xml", rss([allowed, private]), RSS)
+        site.put("/hidden.xml", rss([allowed]), RSS)
+        site.put("/robots.txt", "User-agent: *\nDisallow: /private/\n\nUser-agent: Storyline\n"
+                                "Disallow: /private/\nDisallow: /hidden.xml\n", "text/plain")
+        add(store, site.url("/rss.xml"), site.url("/hidden.xml"))
+        report = one_pass(watch)
+        errors = {poll.source.url: poll.error for poll in report.polls}
+        assert "disallowed by" in (errors[site.url("/hidden.xml")] or "")
+        assert site.hits("/private/2") == 0 and site.hits("/hidden.xml") == 0
+        assert stored_origins(store) == [allowed]
+        assert report.failed == [(private, f"disallowed by {site.url('/robots.txt')}")]
+        one_pass(watch)
+        assert store.pending_items() == []  # a disallowed article is not tried again
+
+
+def test_redirects_and_a_feed_that_moves(tmp_path: Path) -> None:
+    with feed_sites(1) as (site,), watching(tmp_path / "w.db") as (store, watch):
+        final = site.put("/articles/final", article_html(3))
+        site.redirect("/short/3", final, status=302)
+        site.put("/new-home.xml", rss([site.url("/short/3")]), RSS)
+        site.redirect("/old.xml", site.url("/new-home.xml"), status=301)
+        add(store, site.url("/old.xml"))
+        report = one_pass(watch)
+        assert report.polls[0].moved_to == site.url("/new-home.xml")
+        (source,) = store.watch_sources()
+        assert source.url == site.url("/new-home.xml")  # polled at its new address from now on
+        (document,) = store.iter_documents()
+        assert document.origin == site.url("/short/3") and document.url == final
+        one_pass(watch)
+        assert site.hits("/old.xml") == 1 and site.hits("/new-home.xml") == 2
+
+
+def test_politeness_is_measured_by_the_server(tmp_path: Path) -> None:
+    polite = replace(FAST, host_delay_seconds=0.15, host_concurrency=2, workers=8)
+    with feed_sites(2) as sites, watching(tmp_path / "w.db", config=polite) as (store, watch):
+        for site in sites:
+            site.hold = 0.3  # each response takes a while, so requests would pile up
+            pages = [site.put(f"/p/{i}", article_html(i + 20 * site.port % 7)) for i in range(8)]
+            site.put("/rss.xml", rss(pages), RSS)
+            add(store, site.url("/rss.xml"))
+        report = one_pass(watch)
+        assert report.fetched == 16
+        for site in sites:
+            assert site.most_active <= 2
+            starts = site.starts()
+            gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
+            assert min(gaps) >= 0.15 - 0.01, gaps
+        # Both hosts were worked at once: the pass took about one host's time, not two.
+        assert max(sites[0].starts()) > min(sites[1].starts())
+
+
+def test_five_thousand_items_in_one_feed(tmp_path: Path) -> None:
+    with feed_sites(1) as (site,), watching(tmp_path / "w.db") as (store, watch):
+        site.put("/big.xml", rss([site.url(f"/p/{i}") for i in range(5000)]), RSS)
+        add(store, site.url("/big.xml"))
+        started = time.monotonic()
+        (poll,) = watch.poll_sources(store.watch_sources(), 900)
+        assert poll.new == 5000 and time.monotonic() - started < 20
+        assert len(store.pending_items()) == 5000
+
+
+WATCH_TIMEOUT = 60
+
+
+def run_watch(db: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "storyline", "watch", "--db", str(db), "--no-annotate", "--no-stories",
+         "--host-delay", "0", "--every", "1s", "--timeout", "2", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def test_sigkill_at_random_moments_loses_nothing_and_fetches_nothing_twice(tmp_path: Path) -> None:
+    db = tmp_path / "killed.db"
+    chance = random.Random(15)
+    with feed_sites(3) as sites:
+        for site in sites:
+            site.hold = 0.02
+            site.put("/rss.xml", rss([]), RSS)
+        with open_store(str(db)) as store:
+            add(store, *(site.url("/rss.xml") for site in sites))
+        published: list[str] = []
+        kills = 6
+        for round_number in range(kills):
+            for index, site in enumerate(sites):  # the feeds grow between kills
+                number = 100 * round_number + 10 * index
+                fresh = [site.put(f"/p/{number + k}", article_html(number + k)) for k in range(4)]
+                published.extend(fresh)
+                site.put("/rss.xml", rss([u for u in published if u.startswith(site.url(""))]), RSS)
+            process = run_watch(db)
+            time.sleep(chance.uniform(1.2, 3.5))
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+            with sqlite3.connect(db) as conn:  # consistent after every kill
+                assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finished = run_watch(db, "--once", "--all")
+        _, err = finished.communicate(timeout=WATCH_TIMEOUT)
+        assert finished.returncode == 0, err
+
+    with open_store(str(db)) as store:
+        origins = stored_origins(store)
+        assert origins == sorted(published)  # nothing lost, nothing stored twice
+        assert store.pending_items() == []
+    for site in sites:
+        for path in {p for p, _, _ in site.requests if p.startswith("/p/")}:
+            # A page is downloaded again only when a kill cut its download short (before it was
+            # kept): at most once per kill, and never once it was kept.
+            assert site.hits(path) <= 2, (path, site.hits(path))
+    refetched = sum(site.hits(p) - 1 for site in sites
+                    for p in {p for p, _, _ in site.requests if p.startswith("/p/")})
+    assert refetched <= kills * FAST.workers
+
+
+def test_sigterm_finishes_the_item_in_hand_and_exits_cleanly(tmp_path: Path) -> None:
+    db = tmp_path / "term.db"
+    with feed_sites(1) as (site,):
+        site.hold = 0.2
+        pages = [site.put(f"/p/{i}", article_html(i)) for i in range(30)]
+        site.put("/rss.xml", rss(pages), RSS)
+        with open_store(str(db)) as store:
+            add(store, site.url("/rss.xml"))
+        process = run_watch(db)
+        deadline = time.monotonic() + 30
+        while site.hits("/p/0") + site.hits("/p/1") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=WATCH_TIMEOUT)
+        assert process.returncode == 0, err
+        assert '"stopped": true' in err
+    with open_store(str(db)) as store:
+        fetched_pages = {p for p, _, _ in site.requests if p.startswith("/p/")}
+        states = {item.state for item in store.pending_items()}
+        # Every page downloaded before the stop was stored; the rest wait for the next run.
+        assert len(list(store.iter_documents())) == len(fetched_pages) < 30
+        assert states <= {"new"}
+
+
+def test_watch_once_polls_only_the_sources_that_are_due(tmp_path: Path) -> None:
+    with feed_sites(1) as (site,), watching(tmp_path / "w.db") as (store, watch):
+        site.put("/rss.xml", rss([site.url("/p/1")]), RSS)
+        site.put("/p/1", article_html(1))
+        add(store, site.url("/rss.xml"))
+        options = WatchOptions(every=900, find_stories=False, refresh_briefings=False)
+        assert len(watch.run_pass(options).polls) == 1
+        assert watch.run_pass(options).polls == []  # not due for 15 minutes
+        assert len(watch.run_pass(replace(options, all_sources=True)).polls) == 1
+        assert 890 < watch.seconds_to_next_poll(900) <= 900

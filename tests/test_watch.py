@@ -275,3 +275,71 @@ def test_watch_once_polls_only_the_sources_that_are_due(tmp_path: Path) -> None:
         assert watch.run_pass(options).polls == []  # not due for 15 minutes
         assert len(watch.run_pass(replace(options, all_sources=True)).polls) == 1
         assert 890 < watch.seconds_to_next_poll(900) <= 900
+
+
+# --- end to end: two passes, with annotation, story detection and briefings -----------------
+
+FERRY_LATER = [
+    ("First Kessel ferry sails from Harwick pier",
+     "The first ferry of the new Kessel line left the Harwick pier on Saturday morning with ninety "
+     "passengers on board, months after the harbour council approved the ferry line. Mayor Ilse "
+     "Brandvik rode the first crossing to Kessel island and said the ferry would sail every forty "
+     "minutes all summer. Kessel islanders cheered the ferry as it reached the island."),
+    ("Kessel ferry line carries a thousand passengers in its first week",
+     "The Kessel ferry line from the Harwick pier carried more than a thousand passengers in its "
+     "first week, the harbour council said on Friday. Mayor Ilse Brandvik said the ferry fares "
+     "would stay as they are until the winter timetable. Shop owners on Kessel island said the "
+     "ferry had already brought visitors back."),
+]
+
+
+def page_of(title: str, text: str) -> str:
+    return (f"<!DOCTYPE html><html><head><title>{title}</title></head><body><article><h1>{title}"
+            f"</h1><p>{text}</p></article></body></html>")
+
+
+def test_two_passes_make_stories_then_tell_what_is_new_in_the_briefing_and_its_feed(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from pile_texts import FERRY, VOLCANO
+    from storyline.pipeline.annotation import annotator_on
+    from storyline.pipeline.executor import InProcess
+    from storyline.web import create_app
+
+    db = tmp_path / "e2e.db"
+    with feed_sites(1) as (site,):
+        first = [site.put(f"/ferry/{i}", page_of(*item)) for i, item in enumerate(FERRY)]
+        first += [site.put(f"/volcano/{i}", page_of(*item)) for i, item in enumerate(VOLCANO)]
+        site.put("/rss.xml", rss(first), RSS)
+        client = open_client(FAST, timeout=5.0)
+        options = WatchOptions(every=900, all_sources=True)
+        with open_store(str(db)) as store:
+            add(store, site.url("/rss.xml"))
+            watch = Watch(store, client, annotator=annotator_on(InProcess()), config=FAST)
+            report = watch.run_pass(options)
+            assert len(report.stored) == 6 and len(report.stories) >= 2
+            ferry_story = store.found_story_of()[next(
+                d.id for d in store.iter_documents() if d.origin == first[0] and d.id)]
+            assert [len(store.story_updates(story)) for story in report.stories] == [1] * len(report.stories)
+
+            later = [site.put(f"/ferry/later/{i}", page_of(*item)) for i, item in enumerate(FERRY_LATER)]
+            site.put("/rss.xml", rss(later + first), RSS)
+            second = watch.run_pass(options)
+            assert len(second.stored) == 2 and ferry_story in second.stories
+            new_ids = {d.id for d in store.iter_documents() if d.origin in later}
+            (update, earlier) = store.story_updates(ferry_story)
+            assert update.lines and set(update.sources) and set(update.sources) <= new_ids
+            assert not set(earlier.sources) & new_ids
+        for fetcher in client.fetchers.values():
+            fetcher.close()
+
+    with TestClient(create_app(str(db)), base_url="http://127.0.0.1") as web:
+        answer = web.get(f"/stories/{ferry_story}/feed.atom")
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/atom+xml")
+        import xml.etree.ElementTree as ElementTree
+
+        feed = ElementTree.fromstring(answer.text)
+        entries = feed.findall("{http://www.w3.org/2005/Atom}entry")
+        assert len(entries) == 2
+        assert "What is new" in (entries[0].findtext("{http://www.w3.org/2005/Atom}content") or "")
+        assert web.get("/stories/999/feed.atom").status_code == 404

@@ -334,14 +334,28 @@ class Watch:
     # -- step 4: brief
 
     def refresh(self, stories: Iterable[int]) -> None:
-        """Make the briefings of the stories that changed, so readers find them ready."""
-        from storyline.pipeline.stories import stored_briefing
-        from storyline.story.brief import DEFAULT_WORDS
+        """Brief the stories that changed, against their last briefing: the briefing cache is
+        made afresh for readers, and each update (its "what is new"; a new story's summary)
+        is kept as an entry of the story's Atom feed."""
+        from storyline.pipeline.stories import LAST, brief_story
 
         for story in sorted(stories):
             if self.stop():
                 return
-            stored_briefing(self.store, story, DEFAULT_WORDS)
+            info = self.store.story(story)
+            if info is None or info.merged_into is not None:
+                continue
+            briefing = brief_story(self.store, story, since=LAST, on_briefed=self.store.mark_briefed)
+            section = briefing.new_since
+            if section is None:
+                lines = [item.text for item in briefing.summary]
+                sources = sorted({c.source for item in briefing.summary for c in item.citations})
+            else:
+                lines = [item.text for item in section.summary]
+                lines += [f"{quote.speaker or 'a source'}: “{quote.text}”" for quote in section.quotes]
+                sources = list(section.sources)
+            if lines:
+                self.store.add_story_update(story, _iso(self.clock()), briefing.title, lines, sources)
 
     # -- threads
 

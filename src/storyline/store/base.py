@@ -235,6 +235,20 @@ class WatchItem:
     document: str | None = None
 
 
+@dataclass(frozen=True)
+class StoryUpdate:
+    """One update of a story's briefing, as its Atom feed offers it: when it was made, the
+    briefing's title, the lines of its "what is new" (the summary, for a story's first
+    briefing) and the sources they cite."""
+
+    id: int
+    story: int
+    made_at: str
+    title: str
+    lines: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
 class DocumentStore(Protocol):
     """The documents, their origins and their annotations."""
 
@@ -502,6 +516,15 @@ class WatchStore(Protocol):
 
     def watch_item_counts(self) -> dict[int, dict[str, int]]:
         """Per source id, how many of the items it listed first are in each state."""
+        ...
+
+    def add_story_update(self, story: int, made_at: str, title: str, lines: Sequence[str],
+                         sources: Sequence[str]) -> StoryUpdate:
+        """Keep one update of a story's briefing (see ``StoryUpdate``)."""
+        ...
+
+    def story_updates(self, story: int, limit: int = 50) -> list[StoryUpdate]:
+        """A story's updates, newest first, at most ``limit``."""
         ...
 
 

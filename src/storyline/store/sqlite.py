@@ -55,6 +55,7 @@ from storyline.store.base import (
     StoredSketch,
     StoryInfo,
     StorylineInfo,
+    StoryUpdate,
     WatchItem,
     WatchSource,
 )
@@ -332,6 +333,16 @@ MIGRATIONS: list[Migration] = [
             updated_at TEXT NOT NULL
         )""",
         "CREATE INDEX watch_items_pending ON watch_items(state) WHERE state IN ('new', 'fetched')",
+        # Each update of a story's briefing the watch made: the entries of the story's Atom feed.
+        """CREATE TABLE story_updates (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            story INTEGER NOT NULL REFERENCES stories(id),
+            made_at TEXT NOT NULL,
+            title TEXT NOT NULL,
+            lines TEXT NOT NULL,
+            sources TEXT NOT NULL
+        )""",
+        "CREATE INDEX story_updates_story ON story_updates(story, id)",
     )),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -1065,6 +1076,22 @@ class SQLiteStore:
                 " GROUP BY source, state"):
             counts.setdefault(source, {})[state] = count
         return counts
+
+    def add_story_update(self, story: int, made_at: str, title: str, lines: Sequence[str],
+                         sources: Sequence[str]) -> StoryUpdate:
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO story_updates (story, made_at, title, lines, sources) VALUES (?, ?, ?, ?, ?)",
+                (story, made_at, title, json.dumps(list(lines), ensure_ascii=False),
+                 json.dumps(list(sources), ensure_ascii=False)))
+        return StoryUpdate(int(cursor.lastrowid or 0), story, made_at, title, tuple(lines), tuple(sources))
+
+    def story_updates(self, story: int, limit: int = 50) -> list[StoryUpdate]:
+        rows = self._conn.execute(
+            "SELECT id, story, made_at, title, lines, sources FROM story_updates WHERE story = ?"
+            " ORDER BY id DESC LIMIT ?", (story, limit)).fetchall()
+        return [StoryUpdate(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])),
+                            tuple(json.loads(row[5]))) for row in rows]
 
 
 # --------------------------------------------------------------------------- SQL helpers

@@ -31,6 +31,7 @@ from storyline.model import Document
 from storyline.pipeline import curation
 from storyline.pipeline.catalogue import by_storyline, label, storyline_place
 from storyline.pipeline.stories import filed_since
+from storyline.render.atom import ATOM_TYPE, FeedEntry, story_feed
 from storyline.render.report import Chrome, render_html
 from storyline.store import MergedStory, SearchHit, Store, StoryInfo
 from storyline.story.brief import DEFAULT_WORDS
@@ -139,6 +140,26 @@ def briefing_page(request: Request, story_id: str,
     if section is None and not updating:  # a page with the visitor's own section is theirs alone
         _rendered.put(_page_key(request, story.id, words, key, place), html)
     return _visited(_briefing_response(html), story.id, now)
+
+
+@router.get("/stories/{story_id}/feed.atom")
+def story_feed_page(request: Request, story_id: str) -> Response:
+    """The story as an Atom feed: one entry per update of its briefing (``storyline watch``
+    keeps them), with what is new, for the feed reader a visitor already uses."""
+    with settings_of(request).store() as store:
+        story = _story_or_404(store, story_id)
+        updates = store.story_updates(story.id)
+    base = str(request.base_url).rstrip("/")
+    page_url = f"{base}/stories/{story.id}"
+    entries = [FeedEntry(key=f"update:{update.id}", updated=update.made_at, title=update.title,
+                         lines=update.lines,
+                         sources=[(source, f"{base}/sources/{source}?story={story.id}")
+                                  for source in update.sources])
+               for update in updates]
+    xml = story_feed(feed_id=f"urn:storyline:story:{story.id}", title=label(story),
+                     page_url=page_url, self_url=f"{page_url}/feed.atom",
+                     updated=story.updated_at, entries=entries)
+    return Response(xml, media_type=ATOM_TYPE)
 
 
 def _briefing_response(html: str) -> HTMLResponse:

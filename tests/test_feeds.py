@@ -163,6 +163,7 @@ def test_the_migration_adds_the_tables_to_an_older_store(tmp_path: Path) -> None
     with sqlite3.connect(path) as conn:
         conn.execute("DROP TABLE watch_items")
         conn.execute("DROP TABLE watch_sources")
+        conn.execute("DROP TABLE story_updates")
         conn.execute("DELETE FROM schema_migrations WHERE version = 8")
         conn.execute("PRAGMA user_version = 7")
     with open_store(str(path)) as store:

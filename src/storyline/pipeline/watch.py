@@ -144,7 +144,10 @@ class Watch:
         due = self.due_sources(options)
         report.polls = self.poll_sources(due, options.every)
         if not self.stop():
-            report.fetched = self.fetch_pending(report)
+            # Pages are stored in batches while the next ones download: extraction (CPU) and
+            # downloads (waiting) overlap.
+            report.fetched = self.fetch_pending(
+                report, batch=options.batch_size, on_batch=lambda: self.store_fetched(options, report))
         self.store_fetched(options, report)
         if options.refresh_briefings and self.annotator is not None and report.stories:
             self.refresh(report.stories)
@@ -249,8 +252,10 @@ class Watch:
 
     # -- step 2: fetch
 
-    def fetch_pending(self, report: PassReport) -> int:
-        """Download the items still to fetch, keeping each page as it comes; the count."""
+    def fetch_pending(self, report: PassReport, *, batch: int = 0,
+                      on_batch: Callable[[], None] | None = None) -> int:
+        """Download the items still to fetch, keeping each page as it comes; the count.
+        ``on_batch`` is called after every ``batch`` pages kept (the caller stores them)."""
         private = {source.id: source.allow_private for source in self.store.watch_sources()}
         todo = [item for item in self.store.pending_items() if item.state == "new"]
         fetched = 0
@@ -258,6 +263,8 @@ class Watch:
             if isinstance(result, Response):
                 self.store.save_item_page(item.key, result.body, result.content_type, result.url)
                 fetched += 1
+                if on_batch is not None and batch and fetched % batch == 0:
+                    on_batch()
             elif result is not None:
                 self._failed(item, result, report)
         return fetched

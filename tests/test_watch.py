@@ -343,3 +343,29 @@ def test_two_passes_make_stories_then_tell_what_is_new_in_the_briefing_and_its_f
         assert len(entries) == 2
         assert "What is new" in (entries[0].findtext("{http://www.w3.org/2005/Atom}content") or "")
         assert web.get("/stories/999/feed.atom").status_code == 404
+
+
+def test_the_sources_page_shows_each_source_and_polls_one_now(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from storyline.web import create_app
+
+    db = tmp_path / "web.db"
+    with feed_sites(1) as (site,), watching(db) as (store, watch):
+        site.put("/p/1", article_html(1))
+        site.put("/rss.xml", rss([site.url("/p/1")]), RSS)
+        add(store, site.url("/rss.xml"), site.url("/gone.xml"))
+        one_pass(watch)
+        (good, gone) = store.watch_sources()
+        assert good.next_poll is not None
+    with TestClient(create_app(str(db)), base_url="http://localhost", follow_redirects=False) as web:
+        shown = web.get("/feeds").text
+        assert site.url("/rss.xml") in shown and "HTTP 404" in shown and "Poll now" in shown
+        polled = web.post(f"/feeds/{good.id}/poll")
+        assert polled.status_code == 303 and polled.headers["location"] == f"/feeds?polled={good.id}"
+        assert "due now" in web.get(polled.headers["location"]).text
+        assert web.post("/feeds/999/poll").status_code == 404
+    with open_store(str(db)) as store:
+        assert next(s for s in store.watch_sources() if s.id == good.id).next_poll is None
+    with TestClient(create_app(str(db), token="s3cret"), base_url="http://localhost") as guarded:
+        assert guarded.post(f"/feeds/{gone.id}/poll").status_code == 401

@@ -64,7 +64,6 @@ from storyline.pipeline.watch import (
     WatchOptions,
     open_client,
     utc_now,
-    wait_or_stop,
 )
 from storyline.pipeline.registry import registry_of
 from storyline.read.decode import MAX_INPUT_BYTES, check_length, decode_bytes
@@ -1086,7 +1085,7 @@ def watch_command(every: str | None, once: bool, all_sources: bool, db_url: str 
             if once or stop.is_set():
                 break
             options.all_sources = False
-            wait_or_stop(watch.seconds_to_next_poll(interval), stop.is_set)
+            watch.wait_until_due(interval)
             if stop.is_set():
                 break
     sys.exit(EXIT_SOME_FAILED if failed and once else EXIT_OK)

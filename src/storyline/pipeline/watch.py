@@ -169,6 +169,15 @@ class Watch:
             for source in self.store.watch_sources() if source.next_poll is not None]
         return max(0.0, min(waits))
 
+    def wait_until_due(self, every: int, recheck: float = 5.0) -> None:
+        """Sleep until a source is due (or ``stop``), looking again every ``recheck`` seconds:
+        a source made due meanwhile (the web app's "poll now", a new one) is not kept waiting."""
+        while not self.stop():
+            left = self.seconds_to_next_poll(every)
+            if left <= 0:
+                return
+            wait_or_stop(min(left, recheck), self.stop)
+
     # -- step 1: poll
 
     def poll_sources(self, sources: Sequence[WatchSource], every: int) -> list[PollOutcome]:

@@ -493,6 +493,10 @@ class WatchStore(Protocol):
         articles it listed stay known (they may be listed elsewhere)."""
         ...
 
+    def mark_due(self, source: int) -> bool:
+        """Make a source due now (the web app's "poll now"); False when there is none."""
+        ...
+
     def record_poll(self, source: int, record: PollRecord, items: Sequence[ListedItem]) -> int:
         """Keep a poll's outcome and the items it listed, in one transaction; the number of
         items never seen before (from any source)."""

@@ -1019,6 +1019,11 @@ class SQLiteStore:
         with self._transaction() as conn:
             return conn.execute(f"DELETE FROM watch_sources WHERE {column} = ?", (key,)).rowcount > 0
 
+    def mark_due(self, source: int) -> bool:
+        with self._transaction() as conn:
+            return conn.execute("UPDATE watch_sources SET next_poll = NULL WHERE id = ?",
+                                (source,)).rowcount > 0
+
     def record_poll(self, source: int, record: PollRecord, items: Sequence[ListedItem]) -> int:
         now = _now(precise=True)
         with self._transaction() as conn:

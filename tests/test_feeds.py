@@ -164,6 +164,7 @@ def test_the_migration_adds_the_tables_to_an_older_store(tmp_path: Path) -> None
         conn.execute("DROP TABLE watch_items")
         conn.execute("DROP TABLE watch_sources")
         conn.execute("DROP TABLE story_updates")
+        conn.execute("DROP TABLE alerts")
         conn.execute("DELETE FROM schema_migrations WHERE version = 8")
         conn.execute("PRAGMA user_version = 7")
     with open_store(str(path)) as store:
@@ -222,3 +223,17 @@ def test_every_takes_seconds_minutes_and_hours(tmp_path: Path) -> None:
     assert [parse_every(t) for t in ("90s", "15m", "1h", "45")] == [90, 900, 3600, 45]
     code, out = invoke("watch", "--every", "soon", "--once", "--db", str(tmp_path / "f.db"))
     assert code == 2 and "not a duration" in out
+
+
+def test_alerts_add_list_remove(tmp_path: Path) -> None:
+    db = str(tmp_path / "alerts.db")
+    code, out = invoke("alerts", "add", "  ferry   fares ", "--db", db)
+    assert code == 0 and "saved: alert 1 “ferry fares”" in out and "/alerts/1/feed.atom" in out
+    code, out = invoke("alerts", "add", "ferry fares", "--db", db)
+    assert code == 0 and out.startswith("already saved: alert 1")
+    assert invoke("alerts", "add", "   ", "--db", db)[0] == 2
+    code, out = invoke("alerts", "list", "--db", db)
+    assert out.splitlines() == ["1\tferry fares\t/alerts/1/feed.atom"]
+    assert invoke("alerts", "remove", "1", "--db", db) == (0, "removed alert 1\n")
+    code, out = invoke("alerts", "remove", "1", "--db", db)
+    assert code == 1 and "no saved search" in out

@@ -330,6 +330,11 @@ def test_two_passes_make_stories_then_tell_what_is_new_in_the_briefing_and_its_f
             (update, earlier) = store.story_updates(ferry_story)
             assert update.lines and set(update.sources) and set(update.sources) <= new_ids
             assert not set(earlier.sources) & new_ids
+            store.add_alert("ferry")
+            line = next(info.storyline for info in store.stories() if info.id == ferry_story)
+            if line is None:  # a lone story may stand outside any storyline: give it one
+                line = store.create_storyline("The Kessel ferry")
+                store.set_storyline(ferry_story, line)
         for fetcher in client.fetchers.values():
             fetcher.close()
 
@@ -343,6 +348,14 @@ def test_two_passes_make_stories_then_tell_what_is_new_in_the_briefing_and_its_f
         assert len(entries) == 2
         assert "What is new" in (entries[0].findtext("{http://www.w3.org/2005/Atom}content") or "")
         assert web.get("/stories/999/feed.atom").status_code == 404
+        alert = ElementTree.fromstring(web.get("/alerts/1/feed.atom").text)
+        linked = [e.find("{http://www.w3.org/2005/Atom}link").get("href")  # type: ignore[union-attr]
+                  for e in alert.findall("{http://www.w3.org/2005/Atom}entry")]
+        assert linked == [f"http://127.0.0.1/stories/{ferry_story}"]  # the volcano does not match
+        storyline_feed = ElementTree.fromstring(web.get(f"/storylines/{line}/feed.atom").text)
+        assert len(storyline_feed.findall("{http://www.w3.org/2005/Atom}entry")) >= 2
+        assert web.get("/storylines/999/feed.atom").status_code == 404
+        assert web.get("/alerts/7/feed.atom").status_code == 404
 
 
 def test_the_sources_page_shows_each_source_and_polls_one_now(tmp_path: Path) -> None:

@@ -1043,6 +1043,48 @@ def feeds_remove_command(keys: tuple[str, ...], db_url: str | None) -> None:
     sys.exit(EXIT_OK if all(removed for _, removed in results) else EXIT_SOME_FAILED)
 
 
+@main.group("alerts")
+def alerts_group() -> None:
+    """Saved searches: each has an Atom feed of the stories whose sentences match it
+    (`/alerts/ID/feed.atom` in the web app)."""
+
+
+@alerts_group.command("add")
+@click.argument("query", metavar="QUERY")
+@db_option
+def alerts_add_command(query: str, db_url: str | None) -> None:
+    """Save QUERY (words, "quoted phrases", as for search)."""
+    cleaned = " ".join(query.split())
+    if not cleaned:
+        raise click.BadParameter("an empty search", param_hint="QUERY")
+    with _open_store_or_exit(db_url) as store:
+        alert, created = store.add_alert(cleaned)
+    said = "saved" if created else "already saved"
+    click.echo(f"{said}: alert {alert.id} “{alert.query}”; its feed: /alerts/{alert.id}/feed.atom")
+
+
+@alerts_group.command("list")
+@db_option
+def alerts_list_command(db_url: str | None) -> None:
+    """The saved searches and their feeds."""
+    with _open_store_or_exit(db_url, create=False) as store:
+        for alert in store.alerts():
+            click.echo(f"{alert.id}\t{alert.query}\t/alerts/{alert.id}/feed.atom")
+
+
+@alerts_group.command("remove")
+@click.argument("alert_id", metavar="ID", type=int)
+@db_option
+def alerts_remove_command(alert_id: int, db_url: str | None) -> None:
+    """Forget a saved search."""
+    with _open_store_or_exit(db_url, create=False) as store:
+        removed = store.remove_alert(alert_id)
+    if not removed:
+        _say_error(f"{alert_id}: no saved search with this id")
+        sys.exit(EXIT_SOME_FAILED)
+    click.echo(f"removed alert {alert_id}")
+
+
 @main.command("watch")
 @every_option
 @click.option("--once", is_flag=True, help="one pass over the sources that are due, then exit")

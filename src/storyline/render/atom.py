@@ -26,6 +26,8 @@ class FeedEntry:
     title: str
     lines: Sequence[str]
     sources: Sequence[tuple[str, str]]  # (label, address)
+    link: str | None = None  # the entry's own page (None: the feed's page)
+    lead: str = "What is new:"
 
 
 def story_feed(*, feed_id: str, title: str, page_url: str, self_url: str, updated: str,
@@ -45,7 +47,7 @@ def story_feed(*, feed_id: str, title: str, page_url: str, self_url: str, update
         _text(element, "id", f"{feed_id}:{entry.key}")
         _text(element, "title", entry.title)
         _text(element, "updated", entry.updated)
-        _link(element, page_url, "alternate", "text/html")
+        _link(element, entry.link or page_url, "alternate", "text/html")
         content = ElementTree.SubElement(element, f"{{{ATOM_NS}}}content", {"type": "html"})
         content.text = _entry_html(entry)
     body = ElementTree.tostring(feed, encoding="unicode")
@@ -55,7 +57,7 @@ def story_feed(*, feed_id: str, title: str, page_url: str, self_url: str, update
 def _entry_html(entry: FeedEntry) -> str:
     items = "".join(f"<li>{escape(line)}</li>" for line in entry.lines)
     sources = ", ".join(f'<a href="{escape(address)}">{escape(label)}</a>' for label, address in entry.sources)
-    return f"<p>What is new:</p><ul>{items}</ul>" + (f"<p>Sources: {sources}</p>" if sources else "")
+    return f"<p>{escape(entry.lead)}</p><ul>{items}</ul>" + (f"<p>Sources: {sources}</p>" if sources else "")
 
 
 def _text(parent: ElementTree.Element, name: str, value: str) -> None:

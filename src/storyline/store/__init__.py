@@ -6,6 +6,7 @@ and its values; ``storyline.store.sqlite`` the SQLite backend. Callers use these
 
 from storyline.store.base import (
     AddResult,
+    Alert,
     BriefingCache,
     DetectionStore,
     DetectionUpdate,
@@ -37,6 +38,7 @@ from storyline.store.sqlite import DATABASE_ERRORS, default_db_location, open_st
 __all__ = [
     "DATABASE_ERRORS",
     "AddResult",
+    "Alert",
     "BriefingCache",
     "DetectionStore",
     "DetectionUpdate",

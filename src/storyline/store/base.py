@@ -249,6 +249,15 @@ class StoryUpdate:
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Alert:
+    """A saved search: its Atom feed lists the stories whose sentences match ``query``."""
+
+    id: int
+    query: str
+    created_at: str
+
+
 class DocumentStore(Protocol):
     """The documents, their origins and their annotations."""
 
@@ -529,6 +538,18 @@ class WatchStore(Protocol):
 
     def story_updates(self, story: int, limit: int = 50) -> list[StoryUpdate]:
         """A story's updates, newest first, at most ``limit``."""
+        ...
+
+    def add_alert(self, query: str) -> tuple[Alert, bool]:
+        """Save a search; (the alert, True) when new, (the one saved before, False)."""
+        ...
+
+    def alerts(self) -> list[Alert]:
+        """The saved searches, oldest first."""
+        ...
+
+    def remove_alert(self, alert: int) -> bool:
+        """Forget a saved search; False when there was none."""
         ...
 
 

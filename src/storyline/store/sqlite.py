@@ -41,6 +41,7 @@ from storyline.resources import read_data
 from storyline.store.base import (
     ITER_CHUNK,
     AddResult,
+    Alert,
     DetectionUpdate,
     DocumentTimes,
     DuplicateCheck,
@@ -343,6 +344,12 @@ MIGRATIONS: list[Migration] = [
             sources TEXT NOT NULL
         )""",
         "CREATE INDEX story_updates_story ON story_updates(story, id)",
+        # Saved searches (``storyline alerts``): each has an Atom feed of the stories matching it.
+        """CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            query TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        )""",
     )),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -1097,6 +1104,21 @@ class SQLiteStore:
             " ORDER BY id DESC LIMIT ?", (story, limit)).fetchall()
         return [StoryUpdate(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])),
                             tuple(json.loads(row[5]))) for row in rows]
+
+    def add_alert(self, query: str) -> tuple[Alert, bool]:
+        with self._transaction() as conn:
+            cursor = conn.execute("INSERT OR IGNORE INTO alerts (query, created_at) VALUES (?, ?)",
+                                  (query, _now()))
+            row = conn.execute("SELECT id, query, created_at FROM alerts WHERE query = ?", (query,)).fetchone()
+        return Alert(*row), cursor.rowcount > 0
+
+    def alerts(self) -> list[Alert]:
+        return [Alert(*row) for row in self._conn.execute(
+            "SELECT id, query, created_at FROM alerts ORDER BY id").fetchall()]
+
+    def remove_alert(self, alert: int) -> bool:
+        with self._transaction() as conn:
+            return conn.execute("DELETE FROM alerts WHERE id = ?", (alert,)).rowcount > 0
 
 
 # --------------------------------------------------------------------------- SQL helpers

@@ -28,11 +28,11 @@ from storyline.annotate.entities import surface_key
 from storyline.briefing import Briefing, EntityItem, StorylinePlace
 from storyline.errors import InvalidValue, UsageError
 from storyline.model import Document
-from storyline.pipeline import curation
+from storyline.pipeline import curation, following
 from storyline.pipeline.catalogue import by_storyline, label, storyline_place
 from storyline.pipeline.feeds import due_label, source_statuses
 from storyline.pipeline.stories import filed_since
-from storyline.render.atom import ATOM_TYPE, FeedEntry, story_feed
+from storyline.render.atom import ATOM_TYPE
 from storyline.render.report import Chrome, render_html
 from storyline.store import MergedStory, SearchHit, Store, StoryInfo
 from storyline.story.brief import DEFAULT_WORDS
@@ -180,18 +180,34 @@ def story_feed_page(request: Request, story_id: str) -> Response:
     keeps them), with what is new, for the feed reader a visitor already uses."""
     with settings_of(request).store() as store:
         story = _story_or_404(store, story_id)
-        updates = store.story_updates(story.id)
-    base = str(request.base_url).rstrip("/")
-    page_url = f"{base}/stories/{story.id}"
-    entries = [FeedEntry(key=f"update:{update.id}", updated=update.made_at, title=update.title,
-                         lines=update.lines,
-                         sources=[(source, f"{base}/sources/{source}?story={story.id}")
-                                  for source in update.sources])
-               for update in updates]
-    xml = story_feed(feed_id=f"urn:storyline:story:{story.id}", title=label(story),
-                     page_url=page_url, self_url=f"{page_url}/feed.atom",
-                     updated=story.updated_at, entries=entries)
+        xml = following.story_atom(store, story, _base(request))
     return Response(xml, media_type=ATOM_TYPE)
+
+
+@router.get("/storylines/{storyline_id}/feed.atom")
+def storyline_feed_page(request: Request, storyline_id: str) -> Response:
+    """A storyline as an Atom feed: the updates of all its stories."""
+    with settings_of(request).store() as store:
+        xml = (following.storyline_atom(store, int(storyline_id), _base(request))
+               if storyline_id.isdigit() and int(storyline_id) <= MAX_ID else None)
+    if xml is None:
+        raise HTTPException(404, f"no storyline {storyline_id!r}")
+    return Response(xml, media_type=ATOM_TYPE)
+
+
+@router.get("/alerts/{alert_id}/feed.atom")
+def alert_feed_page(request: Request, alert_id: str) -> Response:
+    """A saved search (``storyline alerts add``) as an Atom feed of the stories matching it."""
+    with settings_of(request).store() as store:
+        alert = next((a for a in store.alerts() if str(a.id) == alert_id), None)
+        if alert is None:
+            raise HTTPException(404, f"no saved search {alert_id!r}")
+        xml = following.alert_atom(store, alert, _base(request))
+    return Response(xml, media_type=ATOM_TYPE)
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
 
 
 def _briefing_response(html: str) -> HTMLResponse:

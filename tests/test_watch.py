@@ -174,7 +174,10 @@ def test_politeness_is_measured_by_the_server(tmp_path: Path) -> None:
             assert site.most_active <= 2
             starts = site.starts()
             gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
-            assert min(gaps) >= 0.15 - 0.01, gaps
+            # The client spaces the starts exactly; the server sees them through a loaded
+            # machine's scheduling, a few hundredths of a second either way.
+            assert min(gaps) >= 0.15 - 0.05, gaps
+            assert sum(gaps) / len(gaps) >= 0.15 - 0.005, gaps
         # Both hosts were worked at once: the pass took about one host's time, not two.
         assert max(sites[0].starts()) > min(sites[1].starts())
 

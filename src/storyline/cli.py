@@ -1114,23 +1114,30 @@ def watch_command(every: str | None, once: bool, all_sources: bool, db_url: str 
                            refresh_briefings=not no_annotate and not no_stories)
     settings = Settings.from_env()
     options.batch_size, options.max_chars = settings.batch_size, settings.max_chars
-    failed = False
     with _open_store_or_exit(db_url) as store, _watch_client(timeout, config) as client, \
             _stop_on_signals() as stop, _watch_annotator(not no_annotate, settings.workers) as annotator:
         log = _poll_logger(quiet)
         watch = Watch(store, client, annotator=annotator, stop=stop.is_set, on_poll=log.poll,
                       on_item=log.item)
-        while True:
-            report = watch.run_pass(options)
-            failed = failed or any(poll.error for poll in report.polls) or bool(report.failed)
-            log.done(report)
-            if once or stop.is_set():
-                break
-            options.all_sources = False
-            watch.wait_until_due(interval)
-            if stop.is_set():
-                break
+        with log.progress:
+            failed = _watch_passes(watch, options, log, once, stop)
     sys.exit(EXIT_SOME_FAILED if failed and once else EXIT_OK)
+
+
+def _watch_passes(watch: Watch, options: WatchOptions, log: _PollLog, once: bool,
+                  stop: threading.Event) -> bool:
+    """Run passes until ``once`` is done or ``stop``; whether anything failed."""
+    failed = False
+    while True:
+        report = watch.run_pass(options)
+        failed = failed or any(poll.error for poll in report.polls) or bool(report.failed)
+        log.done(report)
+        if once or stop.is_set():
+            return failed
+        options.all_sources = False
+        watch.wait_until_due(options.every)
+        if stop.is_set():
+            return failed
 
 
 def _duration_or_exit(text: str) -> int:
@@ -1181,13 +1188,28 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 
 class _PollLog:
-    """The watch's output: progress lines on a terminal, one JSON line per poll otherwise."""
+    """The watch's output: on a terminal a line per poll under a live progress line (rich);
+    otherwise one JSON line per poll."""
 
     def __init__(self, quiet: bool, terminal: bool) -> None:
         self.quiet = quiet
         self.terminal = terminal
+        self.counts = {"polled": 0, "stored": 0, "failed": 0}
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                 TimeElapsedColumn(), console=_stderr, transient=True,
+                                 disable=quiet or not terminal)
+        self._task = self.progress.add_task(self._description())
+
+    def _description(self) -> str:
+        return (f"Watching: {self.counts['polled']} polls, {self.counts['stored']} articles "
+                f"stored, {self.counts['failed']} failed")
+
+    def _advance(self, what: str) -> None:
+        self.counts[what] += 1
+        self.progress.update(self._task, description=self._description())
 
     def poll(self, outcome: PollOutcome) -> None:
+        self._advance("polled")
         if self.terminal:
             if outcome.error is not None:
                 _say_error(outcome.line())
@@ -1202,6 +1224,7 @@ class _PollLog:
                     "next_poll": outcome.next_poll})
 
     def item(self, url: str, error: str | None) -> None:
+        self._advance("stored" if error is None else "failed")
         if error is None:
             return
         if self.terminal:

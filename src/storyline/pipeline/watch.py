@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
+from storyline.context import MAX_DOCUMENT_CHARS
 from storyline.errors import InputProblem
 from storyline.model import Document, Hints, InputError, Source
 from storyline.pipeline.annotation import Annotator
@@ -58,7 +59,6 @@ class PollOutcome:
     new: int
     error: str | None
     next_poll: str
-    seconds: float
     moved_to: str | None = None
 
     def line(self) -> str:
@@ -106,7 +106,7 @@ class WatchOptions:
     find_stories: bool = True
     refresh_briefings: bool = True
     batch_size: int = 32
-    max_chars: int = 200_000
+    max_chars: int = MAX_DOCUMENT_CHARS
 
 
 def utc_now() -> datetime:
@@ -164,9 +164,12 @@ class Watch:
     def seconds_to_next_poll(self, every: int) -> float:
         """How long until the first source is due (``every`` when none is watched)."""
         now = self.clock()
+        sources = self.store.watch_sources()
+        if any(source.next_poll is None for source in sources):
+            return 0.0  # a source never polled (or made due by hand) is due now
         waits = [every] + [
             (datetime.fromisoformat(source.next_poll) - now).total_seconds()
-            for source in self.store.watch_sources() if source.next_poll is not None]
+            for source in sources if source.next_poll is not None]
         return max(0.0, min(waits))
 
     def wait_until_due(self, every: int, recheck: float = 5.0) -> None:
@@ -187,7 +190,7 @@ class Watch:
             record = self._scheduled(source, record, every)
             new = self.store.record_poll(source.id, record, items)
             outcome = PollOutcome(source, record.status, len(items), new, record.error,
-                                  record.next_poll, 0.0, record.moved_to)
+                                  record.next_poll, record.moved_to)
             outcomes.append(outcome)
             if self.on_poll is not None:
                 self.on_poll(outcome)

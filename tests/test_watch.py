@@ -12,10 +12,12 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from feed_server import FeedSite, article_html, atom, feed_sites, json_feed, rss, sitemap, sitemap_index
 from storyline.pipeline.politeness import WatchConfig
@@ -244,7 +246,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_fetches_nothing_twice(tmp_p
     assert refetched <= kills * FAST.workers
 
 
-def test_sigterm_finishes_the_item_in_hand_and_exits_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_finishes_the_items_in_hand_and_exits_cleanly(tmp_path: Path, stop_signal: int) -> None:
     db = tmp_path / "term.db"
     with feed_sites(1) as (site,):
         site.hold = 0.2
@@ -256,7 +259,7 @@ def test_sigterm_finishes_the_item_in_hand_and_exits_cleanly(tmp_path: Path) -> 
         deadline = time.monotonic() + 30
         while site.hits("/p/0") + site.hits("/p/1") == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop_signal)
         _, err = process.communicate(timeout=WATCH_TIMEOUT)
         assert process.returncode == 0, err
         assert '"stopped": true' in err
@@ -385,3 +388,38 @@ def test_the_sources_page_shows_each_source_and_polls_one_now(tmp_path: Path) ->
         assert next(s for s in store.watch_sources() if s.id == good.id).next_poll is None
     with TestClient(create_app(str(db), token="s3cret"), base_url="http://localhost") as guarded:
         assert guarded.post(f"/feeds/{gone.id}/poll").status_code == 401
+
+
+def test_a_running_watch_polls_a_source_made_due_within_seconds(tmp_path: Path) -> None:
+    db = tmp_path / "loop.db"
+    with feed_sites(1) as (site,):
+        first = site.put("/p/1", article_html(1))
+        site.put("/rss.xml", rss([first]), RSS)
+        with open_store(str(db)) as store:
+            add(store, site.url("/rss.xml"))
+        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "storyline", "watch", "--db", str(db), "--no-annotate", "--no-stories",
+             "--host-delay", "0", "--every", "1h"], stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            assert wait_for(lambda: site.hits("/p/1") == 1, 30)
+            later = site.put("/p/2", article_html(2))
+            site.put("/rss.xml", rss([later, first]), RSS)
+            time.sleep(1)
+            assert site.hits("/p/2") == 0  # not due for an hour
+            with open_store(str(db)) as store:
+                store.mark_due(store.watch_sources()[0].id)  # the web app's "Poll now"
+            assert wait_for(lambda: site.hits("/p/2") == 1, 15)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=WATCH_TIMEOUT)
+        assert process.returncode == 0
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()

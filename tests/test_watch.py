@@ -423,3 +423,28 @@ def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
             return True
         time.sleep(0.1)
     return condition()
+
+
+def test_retries_with_backoff_then_the_breaker_spares_the_host(tmp_path: Path) -> None:
+    strict = replace(FAST, retries=2, backoff_seconds=0.05, breaker_failures=3, breaker_open_seconds=60)
+    with feed_sites(3) as (lone, crowded, healthy), \
+            watching(tmp_path / "w.db", config=strict) as (store, watch):
+        lone.put("/feed.xml", "overloaded", "text/plain", status=503)
+        for name in ("a", "b", "c"):
+            crowded.put(f"/{name}.xml", "overloaded", "text/plain", status=503)
+        healthy.put("/p/1", article_html(1))
+        healthy.put("/rss.xml", rss([healthy.url("/p/1")]), RSS)
+        add(store, lone.url("/feed.xml"), *(crowded.url(f"/{n}.xml") for n in "abc"), healthy.url("/rss.xml"))
+
+        def feed_hits(site: FeedSite) -> int:
+            return sum(1 for path, _, _ in site.requests if path.endswith(".xml"))
+
+        report = one_pass(watch)
+        assert feed_hits(lone) == 3  # tried, then tried again twice after a backoff
+        assert feed_hits(crowded) == 3  # three failures in a row open the breaker: no fourth request
+        errors = [poll.error or "" for poll in report.polls if healthy.url("") not in poll.source.url]
+        assert all("HTTP 503" in error or "circuit open" in error for error in errors)
+        assert stored_origins(store) == [healthy.url("/p/1")]  # the other host goes on
+        again = one_pass(watch)
+        assert feed_hits(lone) == feed_hits(crowded) == 3  # left alone while the breaker is open
+        assert sum("circuit open" in (poll.error or "") for poll in again.polls) == 4

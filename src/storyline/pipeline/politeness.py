@@ -90,6 +90,10 @@ class HostGate:
             yield
 
 
+class BreakerOpen(NetworkProblem):
+    """The host's circuit breaker is open: no request was made (tried again in a later pass)."""
+
+
 class Breaker:
     """Per host: open after ``failures`` failures in a row, for ``open_seconds``; a success
     closes it. While open, the host gets no request at all."""
@@ -106,7 +110,7 @@ class Breaker:
             until = self._open_until.get(host, 0.0)
         left = until - time.monotonic()
         if left > 0:
-            raise NetworkProblem(f"{host} failed {self.failures} times in a row; left alone for "
+            raise BreakerOpen(f"{host} failed {self.failures} times in a row; left alone for "
                                  f"another {left:.0f} s (circuit open)")
 
     def succeeded(self, host: str) -> None:
@@ -150,10 +154,13 @@ class PoliteClient:
             self.check_robots(url, allow_private)
         attempt = 0
         while True:
-            self.breaker.check(host)
             try:
                 with self.gate.slot(host):
+                    # Checked once its turn comes: a request queued behind failing ones is spared.
+                    self.breaker.check(host)
                     response = self.fetchers[allow_private].get(url, headers=headers, accept=accept)
+            except BreakerOpen:
+                raise
             except NetworkProblem:
                 self.breaker.failed(host)
                 if attempt >= (self.config.retries if retries is None else retries):

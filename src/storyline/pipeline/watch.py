@@ -241,8 +241,8 @@ class Watch:
             return Listing("sitemap", listing.title, tuple(self._child_items(source, listing.links)))
         if listing.kind in ("opml", "html"):
             what = "an OPML list" if listing.kind == "opml" else "a web page"
-            raise InputProblem(f"{what}, not a feed: add it with `storyline feeds "
-                               f"{'import' if listing.kind == 'opml' else 'add'}`")
+            raise InputProblem(f"{what}, not a feed: add it with storyline feeds "
+                               f"{'import' if listing.kind == 'opml' else 'add'}")
         return listing
 
     def _child_items(self, source: WatchSource, links: Sequence[str]) -> list[Item]:

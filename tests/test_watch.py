@@ -100,18 +100,21 @@ def test_each_failing_source_gives_one_line_and_the_others_go_on(tmp_path: Path)
         page = good.put("/p/1", article_html(1))
         good.put("/rss.xml", rss([page]), RSS)
         bad.put("/broken.xml", b"<rss><channel><item><link>http://x", RSS)
+        bad.put("/half.xml", rss([page, bad.url("/p/lost")])[:-70], RSS)  # cut in its last item
         bad.put("/huge.xml", rss([page]).encode() + b"<!--" + b"x" * (20 * 1024 * 1024) + b"-->", RSS)
         bad.put("/hangs.xml", rss([page]), RSS)
         bad.hang.add("/hangs.xml")
         bad.put("/slow.xml", rss([bad.put("/p/slow", article_html(5))]), RSS)
         bad.slow["/slow.xml"] = 0.5  # slow, but within the deadline
-        add(store, good.url("/rss.xml"), bad.url("/broken.xml"), bad.url("/huge.xml"),
+        add(store, good.url("/rss.xml"), bad.url("/broken.xml"), bad.url("/half.xml"), bad.url("/huge.xml"),
             bad.url("/hangs.xml"), bad.url("/missing.xml"), bad.url("/slow.xml"))
         started = time.monotonic()
         report = one_pass(watch)
         assert time.monotonic() - started < 15
         errors = {poll.source.url.rsplit("/", 1)[1]: poll.error for poll in report.polls}
-        assert errors["rss.xml"] is None and errors["slow.xml"] is None
+        assert errors["rss.xml"] is None and errors["slow.xml"] is None and errors["half.xml"] is None
+        half = next(poll for poll in report.polls if poll.source.url.endswith("/half.xml"))
+        assert half.listed >= 1 and "not well-formed" in (half.warning or "") and "warning" in half.line()
         assert "not a readable feed" in (errors["broken.xml"] or "")
         assert "limit" in (errors["huge.xml"] or "")
         assert "timed out" in (errors["hangs.xml"] or "")

@@ -1220,7 +1220,7 @@ class _PollLog:
             return
         self._json({"event": "poll", "source": outcome.source.id, "url": outcome.source.url,
                     "status": outcome.status, "listed": outcome.listed, "new": outcome.new,
-                    "error": outcome.error, "moved_to": outcome.moved_to,
+                    "error": outcome.error, "warning": outcome.warning, "moved_to": outcome.moved_to,
                     "next_poll": outcome.next_poll})
 
     def item(self, url: str, error: str | None) -> None:

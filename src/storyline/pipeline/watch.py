@@ -60,6 +60,7 @@ class PollOutcome:
     error: str | None
     next_poll: str
     moved_to: str | None = None
+    warning: str | None = None  # read, with a reservation (a feed broken after some items)
 
     def line(self) -> str:
         head = f"{self.source.url}: "
@@ -67,7 +68,9 @@ class PollOutcome:
             return head + f"failed: {self.error}; next poll {self.next_poll}"
         said = "not modified" if self.status == 304 else f"HTTP {self.status}"
         moved = f"; moved permanently to {self.moved_to}" if self.moved_to else ""
-        return head + f"{said}, {self.listed} listed, {self.new} new{moved}; next poll {self.next_poll}"
+        warned = f"; warning: {self.warning}" if self.warning else ""
+        return head + (f"{said}, {self.listed} listed, {self.new} new{moved}{warned}; "
+                       f"next poll {self.next_poll}")
 
 
 @dataclass
@@ -186,11 +189,11 @@ class Watch:
     def poll_sources(self, sources: Sequence[WatchSource], every: int) -> list[PollOutcome]:
         outcomes: list[PollOutcome] = []
         for source, polled in self._concurrently(sources, self.poll_one):
-            record, items = polled
+            record, items, warning = polled
             record = self._scheduled(source, record, every)
             new = self.store.record_poll(source.id, record, items)
             outcome = PollOutcome(source, record.status, len(items), new, record.error,
-                                  record.next_poll, record.moved_to)
+                                  record.next_poll, record.moved_to, warning)
             outcomes.append(outcome)
             if self.on_poll is not None:
                 self.on_poll(outcome)
@@ -203,8 +206,9 @@ class Watch:
         polled = datetime.fromisoformat(record.polled_at)
         return replace(record, next_poll=_iso(polled + timedelta(seconds=interval * factor)))
 
-    def poll_one(self, source: WatchSource) -> tuple[PollRecord, list[ListedItem]]:
-        """Poll one source; never raises: a failure is the record's ``error``."""
+    def poll_one(self, source: WatchSource) -> tuple[PollRecord, list[ListedItem], str | None]:
+        """Poll one source: its record, the items listed, and a warning (a feed broken after
+        some items). Never raises: a failure is the record's ``error``."""
         started = _iso(self.clock())
         headers = {}
         if source.etag:
@@ -218,20 +222,21 @@ class Watch:
                                 etag=response.etag, last_modified=response.last_modified,
                                 moved_to=response.moved_to)
             if response.status == 304:
-                return record, []
+                return record, [], None
             digest = hashlib.sha256(response.body).hexdigest()
             record = replace(record, content_hash=digest)
             if digest == source.content_hash:  # the server ignored our validators
-                return record, []
+                return record, [], None
             listing = self._listing(source, response)
-            return replace(record, title=listing.title), self._listed(listing.items)
+            warning = "; ".join(listing.warnings) or None
+            return replace(record, title=listing.title), self._listed(listing.items), warning
         except InputProblem as exc:
             return PollRecord(polled_at=started, next_poll=started, status=None, error=str(exc),
-                              failures=source.failures + 1), []
+                              failures=source.failures + 1), [], None
         except Exception as exc:  # noqa: BLE001 - one source's bug must not stop the others
             return PollRecord(polled_at=started, next_poll=started, status=None,
                               error=f"unexpected {type(exc).__name__}: {exc}",
-                              failures=source.failures + 1), []
+                              failures=source.failures + 1), [], None
 
     def _listing(self, source: WatchSource, response: Response) -> Listing:
         if len(response.body) > self.config.max_feed_bytes:

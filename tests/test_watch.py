@@ -451,3 +451,23 @@ def test_retries_with_backoff_then_the_breaker_spares_the_host(tmp_path: Path) -
         again = one_pass(watch)
         assert feed_hits(lone) == feed_hits(crowded) == 3  # left alone while the breaker is open
         assert sum("circuit open" in (poll.error or "") for poll in again.polls) == 4
+
+
+def test_pages_decode_by_the_declared_charset_and_bad_pages_fail_alone(tmp_path: Path) -> None:
+    sentence = "Вчера вечером совет Березовки утвердил план ремонта моста через реку Ольшанку."
+    with feed_sites(1) as (site,), watching(tmp_path / "w.db") as (store, watch):
+        russian = site.put("/ru/1", f"<html><body><article><p>{sentence}</p><p>{sentence}</p></article>"
+                                    "</body></html>".encode("cp1251"), "text/html; charset=windows-1251")
+        empty = site.put("/empty", b"", "text/html")
+        binary = site.put("/blob", b"\x00\x01\x02" * 400, "application/octet-stream")
+        pdf = site.put("/doc.pdf", b"%PDF-1.7 invented", "application/pdf")
+        fine = site.put("/p/1", article_html(1))
+        site.put("/rss.xml", rss([russian, empty, binary, pdf, fine]), RSS)
+        add(store, site.url("/rss.xml"))
+        report = one_pass(watch)
+        assert stored_origins(store) == sorted([russian, fine])
+        (document,) = [d for d in store.iter_documents() if d.origin == russian]
+        assert sentence in document.text
+        assert sorted(url for url, _ in report.failed) == sorted([empty, binary, pdf])
+        assert all("\n" not in reason for _, reason in report.failed)
+        assert store.pending_items() == []  # none of them is tried again

@@ -278,7 +278,9 @@ class Watch:
         fetched = 0
         for item, result in self._concurrently(todo, lambda item: self._fetch_page(item, private)):
             if isinstance(result, Response):
-                self.store.save_item_page(item.key, result.body, result.content_type, result.url)
+                # The charset the server declared travels with the page, for decoding it later.
+                declared = f"{result.content_type}; charset={result.charset}" if result.charset else result.content_type
+                self.store.save_item_page(item.key, result.body, declared, result.url)
                 fetched += 1
                 if on_batch is not None and batch and fetched % batch == 0:
                     on_batch()
@@ -410,13 +412,14 @@ def _may_pass(problem: InputProblem) -> bool:
     return isinstance(problem, NetworkProblem)
 
 
-def _source_of(item: WatchItem) -> Source:
-    body = item.body or b""
+def _source_of(item: WatchItem) -> Source | InputError:
+    media_type, _, parameters = (item.content_type or "").partition(";")
+    charset = parameters.strip().removeprefix("charset=") or None
     try:
-        declared = mode_for_content_type(item.content_type or "")
-    except InputProblem:
-        declared = None
-    text = decode_bytes(body)
+        declared = mode_for_content_type(media_type)
+        text = decode_bytes(item.body or b"", declared=charset)
+    except InputProblem as exc:
+        return InputError(item.key, str(exc))
     # The canonical address names the document: the same article whatever link led to it.
     return Source(origin=item.key, data=text, mode=declared,
                   hints=Hints(url=item.final_url or item.url))

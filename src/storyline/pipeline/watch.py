@@ -153,7 +153,7 @@ class Watch:
                 report, batch=options.batch_size, on_batch=lambda: self.store_fetched(options, report))
         self.store_fetched(options, report)
         if options.refresh_briefings and self.annotator is not None and report.stories:
-            self.refresh(report.stories)
+            self.refresh(report.stories, report)
         report.stopped = self.stop()
         return report
 
@@ -359,7 +359,7 @@ class Watch:
 
     # -- step 4: brief
 
-    def refresh(self, stories: Iterable[int]) -> None:
+    def refresh(self, stories: Iterable[int], report: PassReport | None = None) -> None:
         """Brief the stories that changed, against their last briefing: the briefing cache is
         made afresh for readers, and each update (its "what is new"; a new story's summary)
         is kept as an entry of the story's Atom feed."""
@@ -371,7 +371,15 @@ class Watch:
             info = self.store.story(story)
             if info is None or info.merged_into is not None:
                 continue
-            briefing = brief_story(self.store, story, since=LAST, on_briefed=self.store.mark_briefed)
+            try:
+                briefing = brief_story(self.store, story, since=LAST, on_briefed=self.store.mark_briefed)
+            except Exception as exc:  # noqa: BLE001 - one story's briefing must not stop the watch
+                reason = f"cannot brief story {story}: {exc}"
+                if report is not None:
+                    report.failed.append((f"story {story}", reason))
+                if self.on_item is not None:
+                    self.on_item(f"story {story}", reason)
+                continue
             section = briefing.new_since
             if section is None:
                 lines = [item.text for item in briefing.summary]

@@ -237,3 +237,22 @@ def test_alerts_add_list_remove(tmp_path: Path) -> None:
     assert invoke("alerts", "remove", "1", "--db", db) == (0, "removed alert 1\n")
     code, out = invoke("alerts", "remove", "1", "--db", db)
     assert code == 1 and "no saved search" in out
+
+
+def test_watch_once_prints_one_json_line_per_poll_and_exits_1_on_a_failure(tmp_path: Path) -> None:
+    db = str(tmp_path / "once.db")
+    with feed_sites(1) as (site,):
+        site.put("/rss.xml", rss([]), "application/rss+xml")
+        assert invoke("feeds", "add", site.url("/rss.xml"), "--db", db, "--allow-private")[0] == 0
+        with open_store(db) as store:  # a source that will fail, added as `feeds add` would
+            store.add_watch_source(site.url("/gone.xml"), kind="feed", allow_private=True)
+        result = CliRunner().invoke(main, ["watch", "--once", "--db", db, "--no-annotate",
+                                           "--no-stories", "--host-delay", "0"])
+        assert result.exit_code == 1
+        lines = [json.loads(line) for line in result.stderr.splitlines()]
+        polls = {line["url"]: line for line in lines if line["event"] == "poll"}
+        assert polls[site.url("/rss.xml")]["status"] == 200 and polls[site.url("/rss.xml")]["error"] is None
+        assert "HTTP 404" in polls[site.url("/gone.xml")]["error"]
+        assert lines[-1]["event"] == "pass" and lines[-1]["polled"] == 2
+        code, out = invoke("feeds", "list", "--db", db)
+        assert code == 0 and site.url("/gone.xml") in out and "404" in out

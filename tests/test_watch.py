@@ -471,3 +471,24 @@ def test_pages_decode_by_the_declared_charset_and_bad_pages_fail_alone(tmp_path:
         assert sorted(url for url, _ in report.failed) == sorted([empty, binary, pdf])
         assert all("\n" not in reason for _, reason in report.failed)
         assert store.pending_items() == []  # none of them is tried again
+
+
+def test_a_second_watch_on_the_same_database_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "one.db"
+    with feed_sites(1) as (site,):
+        site.put("/rss.xml", rss([]), RSS)
+        with open_store(str(db)) as store:
+            add(store, site.url("/rss.xml"))
+        first = run_watch(db, "--every", "1h")
+        try:
+            assert wait_for(lambda: site.hits("/rss.xml") == 1, 30)
+            second = run_watch(db, "--once")
+            _, err = second.communicate(timeout=WATCH_TIMEOUT)
+            assert second.returncode == 1 and "another storyline watch is running" in err
+            assert site.hits("/rss.xml") == 1  # the second polled nothing
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        again = run_watch(db, "--once", "--all")  # a killed watch leaves no lock behind
+        _, err = again.communicate(timeout=WATCH_TIMEOUT)
+        assert again.returncode == 0, err

@@ -62,6 +62,8 @@ from storyline.pipeline.watch import (
     PollOutcome,
     Watch,
     WatchOptions,
+    WatchRunning,
+    only_watch,
     open_client,
     utc_now,
 )
@@ -1114,8 +1116,9 @@ def watch_command(every: str | None, once: bool, all_sources: bool, db_url: str 
                            refresh_briefings=not no_annotate and not no_stories)
     settings = Settings.from_env()
     options.batch_size, options.max_chars = settings.batch_size, settings.max_chars
-    with _open_store_or_exit(db_url) as store, _watch_client(timeout, config) as client, \
-            _stop_on_signals() as stop, _watch_annotator(not no_annotate, settings.workers) as annotator:
+    with _open_store_or_exit(db_url) as store, _watch_lock_or_exit(store), \
+            _watch_client(timeout, config) as client, _stop_on_signals() as stop, \
+            _watch_annotator(not no_annotate, settings.workers) as annotator:
         log = _poll_logger(quiet)
         watch = Watch(store, client, annotator=annotator, stop=stop.is_set, on_poll=log.poll,
                       on_item=log.item)
@@ -1138,6 +1141,16 @@ def _watch_passes(watch: Watch, options: WatchOptions, log: _PollLog, once: bool
         watch.wait_until_due(options.every)
         if stop.is_set():
             return failed
+
+
+@contextmanager
+def _watch_lock_or_exit(store: Store) -> Iterator[None]:
+    try:
+        with only_watch(store):
+            yield
+    except WatchRunning as exc:  # raised only when taking the lock, before any work
+        _say_error(str(exc))
+        sys.exit(EXIT_SOME_FAILED)
 
 
 def _duration_or_exit(text: str) -> int:

@@ -353,6 +353,8 @@ def _undo_story_detection_schema(conn: Any) -> None:
     for table in ("storylines", "story_features", "story_profiles", "story_vocabulary"):
         conn.execute(f"DROP TABLE {table}")
     conn.execute("DROP TABLE document_corrections")  # migration 7 runs again too
+    for table in ("watch_items", "watch_sources", "story_updates", "alerts"):  # and 8
+        conn.execute(f"DROP TABLE {table}")
 
 
 # --------------------------------------------------------------------------- the rest

@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -46,6 +47,26 @@ from storyline.outlets import (
 )
 from storyline.pipeline.catalogue import StorylineGroup, by_storyline, label, story_entries
 from storyline.pipeline.documents import extract, ingest
+from storyline.pipeline.feeds import (
+    AddOutcome,
+    add_sources,
+    due_label,
+    import_opml,
+    parse_every,
+    remove_sources,
+    source_statuses,
+)
+from storyline.pipeline.politeness import PoliteClient, WatchConfig
+from storyline.pipeline.watch import (
+    PassReport,
+    PollOutcome,
+    Watch,
+    WatchOptions,
+    WatchRunning,
+    only_watch,
+    open_client,
+    utc_now,
+)
 from storyline.pipeline.registry import registry_of
 from storyline.read.decode import MAX_INPUT_BYTES, check_length, decode_bytes
 from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
@@ -934,6 +955,314 @@ def _timeline_markdown(found: Any) -> str:
             lines.append(f"- {sentence.text} [{sources}]")
         lines.append("")
     return "\n".join(lines)
+
+
+@main.group("feeds")
+def feeds_group() -> None:
+    """The sources `storyline watch` polls: feeds (RSS, Atom, JSON Feed), news sitemaps and
+    sitemap indexes, kept in the database."""
+
+
+every_option = click.option(
+    "--every", "every", metavar="DURATION", default=None,
+    help="how often to poll: seconds, minutes or hours (90s, 15m, 1h)")
+
+
+@feeds_group.command("add")
+@click.argument("urls", metavar="URL...", nargs=-1, required=True)
+@every_option
+@db_option
+@private_option
+@timeout_option
+def feeds_add_command(urls: tuple[str, ...], every: str | None, db_url: str | None,
+                      allow_private: bool, timeout: float) -> None:
+    """Watch each URL: a feed or a sitemap as it is, a web page through the feeds its
+    <link rel="alternate"> announce, an OPML list through the feeds it names."""
+    interval = _duration_or_exit(every) if every is not None else None
+    with _open_store_or_exit(db_url) as store, _watch_client(timeout) as client:
+        outcomes = add_sources(store, urls, client, allow_private=allow_private, interval=interval)
+    _say_added(outcomes)
+
+
+@feeds_group.command("import")
+@click.argument("location", metavar="OPML")
+@every_option
+@db_option
+@private_option
+@timeout_option
+def feeds_import_command(location: str, every: str | None, db_url: str | None,
+                         allow_private: bool, timeout: float) -> None:
+    """Watch every feed an OPML list names (a file, or an http(s) URL)."""
+    interval = _duration_or_exit(every) if every is not None else None
+    with _open_store_or_exit(db_url) as store, _watch_client(timeout) as client:
+        outcome = import_opml(store, location, client, allow_private=allow_private, interval=interval)
+    _say_added([outcome])
+
+
+def _say_added(outcomes: list[AddOutcome]) -> None:
+    for outcome in outcomes:
+        if outcome.error is not None:
+            _say_error(outcome.line())
+        else:
+            click.echo(outcome.line())
+    sys.exit(EXIT_SOME_FAILED if any(o.error is not None for o in outcomes) else EXIT_OK)
+
+
+@feeds_group.command("list")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="a table, or a JSON array")
+def feeds_list_command(db_url: str | None, fmt: str) -> None:
+    """The watched sources: last poll, HTTP status, new items, errors and next poll."""
+    with _open_store_or_exit(db_url) as store:
+        statuses = source_statuses(store)
+    if fmt == "json":
+        click.echo(json.dumps([status.as_dict() for status in statuses], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "source", "last poll", "status", "new", "stored", "error", "next poll")
+    now = utc_now()
+    for status in statuses:
+        source = status.source
+        table.add_row(str(source.id), source.url, source.last_poll or "never",
+                      "" if source.last_status is None else str(source.last_status),
+                      str(source.last_new), str(status.stored), source.last_error or "",
+                      due_label(source.next_poll, now))
+    _wide_console().print(table)
+
+
+@feeds_group.command("remove")
+@click.argument("keys", metavar="ID|URL...", nargs=-1, required=True)
+@db_option
+def feeds_remove_command(keys: tuple[str, ...], db_url: str | None) -> None:
+    """Stop watching sources (the articles already stored stay)."""
+    with _open_store_or_exit(db_url, create=False) as store:
+        results = remove_sources(store, keys)
+    for key, removed in results:
+        if removed:
+            click.echo(f"stopped watching {key}")
+        else:
+            _say_error(f"{key}: no watched source with this id or URL")
+    sys.exit(EXIT_OK if all(removed for _, removed in results) else EXIT_SOME_FAILED)
+
+
+@main.group("alerts")
+def alerts_group() -> None:
+    """Saved searches: each has an Atom feed of the stories whose sentences match it
+    (`/alerts/ID/feed.atom` in the web app)."""
+
+
+@alerts_group.command("add")
+@click.argument("query", metavar="QUERY")
+@db_option
+def alerts_add_command(query: str, db_url: str | None) -> None:
+    """Save QUERY (words, "quoted phrases", as for search)."""
+    cleaned = " ".join(query.split())
+    if not cleaned:
+        raise click.BadParameter("an empty search", param_hint="QUERY")
+    with _open_store_or_exit(db_url) as store:
+        alert, created = store.add_alert(cleaned)
+    said = "saved" if created else "already saved"
+    click.echo(f"{said}: alert {alert.id} “{alert.query}”; its feed: /alerts/{alert.id}/feed.atom")
+
+
+@alerts_group.command("list")
+@db_option
+def alerts_list_command(db_url: str | None) -> None:
+    """The saved searches and their feeds."""
+    with _open_store_or_exit(db_url, create=False) as store:
+        for alert in store.alerts():
+            click.echo(f"{alert.id}\t{alert.query}\t/alerts/{alert.id}/feed.atom")
+
+
+@alerts_group.command("remove")
+@click.argument("alert_id", metavar="ID", type=int)
+@db_option
+def alerts_remove_command(alert_id: int, db_url: str | None) -> None:
+    """Forget a saved search."""
+    with _open_store_or_exit(db_url, create=False) as store:
+        removed = store.remove_alert(alert_id)
+    if not removed:
+        _say_error(f"{alert_id}: no saved search with this id")
+        sys.exit(EXIT_SOME_FAILED)
+    click.echo(f"removed alert {alert_id}")
+
+
+@main.command("watch")
+@every_option
+@click.option("--once", is_flag=True, help="one pass over the sources that are due, then exit")
+@click.option("--all", "all_sources", is_flag=True, help="poll every source, due or not")
+@db_option
+@timeout_option
+@click.option("--no-annotate", is_flag=True, help="store the articles without annotations")
+@click.option("--no-stories", is_flag=True, help="do not file the articles into found stories")
+@click.option("--host-delay", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="least time between two requests to one host (default from data/watch.json: "
+                   "1 s; a robots.txt Crawl-delay that is longer wins)")
+@click.option("--host-concurrency", type=click.IntRange(min=1), default=None, metavar="N",
+              help="most requests to one host at once (default 2)")
+@quiet_option
+def watch_command(every: str | None, once: bool, all_sources: bool, db_url: str | None,
+                  timeout: float, no_annotate: bool, no_stories: bool, host_delay: float | None,
+                  host_concurrency: int | None, quiet: bool) -> None:
+    """Poll the watched sources (`storyline feeds add`), fetch each new article once, and
+    extract, annotate, store and file it into its story; the briefings of the stories that
+    changed are made afresh. Without --once it runs until SIGTERM or Ctrl+C, which finish the
+    article in hand. On a terminal it prints progress; otherwise one JSON line per poll."""
+    config = WatchConfig.packaged()
+    config = replace(config, host_delay_seconds=config.host_delay_seconds if host_delay is None
+                     else host_delay, host_concurrency=host_concurrency or config.host_concurrency)
+    interval = _duration_or_exit(every) if every is not None else config.interval_seconds
+    options = WatchOptions(every=interval, all_sources=all_sources, find_stories=not no_stories,
+                           refresh_briefings=not no_annotate and not no_stories)
+    settings = Settings.from_env()
+    options.batch_size, options.max_chars = settings.batch_size, settings.max_chars
+    with _open_store_or_exit(db_url) as store, _watch_lock_or_exit(store), \
+            _watch_client(timeout, config) as client, _stop_on_signals() as stop, \
+            _watch_annotator(not no_annotate, settings.workers) as annotator:
+        log = _poll_logger(quiet)
+        watch = Watch(store, client, annotator=annotator, stop=stop.is_set, on_poll=log.poll,
+                      on_item=log.item)
+        with log.progress:
+            failed = _watch_passes(watch, options, log, once, stop)
+    sys.exit(EXIT_SOME_FAILED if failed and once else EXIT_OK)
+
+
+def _watch_passes(watch: Watch, options: WatchOptions, log: _PollLog, once: bool,
+                  stop: threading.Event) -> bool:
+    """Run passes until ``once`` is done or ``stop``; whether anything failed."""
+    failed = False
+    while True:
+        report = watch.run_pass(options)
+        failed = failed or any(poll.error for poll in report.polls) or bool(report.failed)
+        log.done(report)
+        if once or stop.is_set():
+            return failed
+        options.all_sources = False
+        watch.wait_until_due(options.every)
+        if stop.is_set():
+            return failed
+
+
+@contextmanager
+def _watch_lock_or_exit(store: Store) -> Iterator[None]:
+    try:
+        with only_watch(store):
+            yield
+    except WatchRunning as exc:  # raised only when taking the lock, before any work
+        _say_error(str(exc))
+        sys.exit(EXIT_SOME_FAILED)
+
+
+def _duration_or_exit(text: str) -> int:
+    try:
+        return parse_every(text)
+    except InputProblem as exc:
+        raise click.BadParameter(str(exc), param_hint="--every") from exc
+
+
+@contextmanager
+def _watch_client(timeout: float, config: WatchConfig | None = None) -> Iterator[PoliteClient]:
+    client = open_client(config or WatchConfig.packaged(), timeout=timeout)
+    try:
+        yield client
+    finally:
+        for fetcher in client.fetchers.values():
+            fetcher.close()
+
+
+@contextmanager
+def _watch_annotator(enabled: bool, workers: int) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    from storyline.pipeline.annotation import annotator_on
+    from storyline.pipeline.executor import local_executor
+
+    with local_executor(workers) as executor:
+        yield annotator_on(executor)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGTERM or SIGINT: the watch finishes the article in hand and stops;
+    a second signal ends the process at once."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signum, signal.SIG_DFL)
+
+    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+class _PollLog:
+    """The watch's output: on a terminal a line per poll under a live progress line (rich);
+    otherwise one JSON line per poll."""
+
+    def __init__(self, quiet: bool, terminal: bool) -> None:
+        self.quiet = quiet
+        self.terminal = terminal
+        self.counts = {"polled": 0, "stored": 0, "failed": 0}
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                 TimeElapsedColumn(), console=_stderr, transient=True,
+                                 disable=quiet or not terminal)
+        self._task = self.progress.add_task(self._description())
+
+    def _description(self) -> str:
+        return (f"Watching: {self.counts['polled']} polls, {self.counts['stored']} articles "
+                f"stored, {self.counts['failed']} failed")
+
+    def _advance(self, what: str) -> None:
+        self.counts[what] += 1
+        self.progress.update(self._task, description=self._description())
+
+    def poll(self, outcome: PollOutcome) -> None:
+        self._advance("polled")
+        if self.terminal:
+            if outcome.error is not None:
+                _say_error(outcome.line())
+            elif not self.quiet:
+                _stderr.print(outcome.line(), soft_wrap=True)
+            return
+        if self.quiet and outcome.error is None:
+            return
+        self._json({"event": "poll", "source": outcome.source.id, "url": outcome.source.url,
+                    "status": outcome.status, "listed": outcome.listed, "new": outcome.new,
+                    "error": outcome.error, "warning": outcome.warning, "moved_to": outcome.moved_to,
+                    "next_poll": outcome.next_poll})
+
+    def item(self, url: str, error: str | None) -> None:
+        self._advance("stored" if error is None else "failed")
+        if error is None:
+            return
+        if self.terminal:
+            _say_error(f"{url}: {error}")
+        else:
+            self._json({"event": "article", "url": url, "error": error})
+
+    def done(self, report: PassReport) -> None:
+        if self.quiet:
+            return
+        if self.terminal:
+            _stderr.print(report.summary(), soft_wrap=True)
+        else:
+            self._json({"event": "pass", "polled": len(report.polls), "fetched": report.fetched,
+                        "stored": len(report.stored), "failed": len(report.failed),
+                        "stories": len(report.stories), "stopped": report.stopped})
+
+    @staticmethod
+    def _json(record: dict[str, Any]) -> None:
+        sys.stderr.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stderr.flush()
+
+
+def _poll_logger(quiet: bool) -> _PollLog:
+    return _PollLog(quiet, _stderr.is_terminal)
 
 
 @main.command("timex")

@@ -28,8 +28,9 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 from typing import Any
@@ -68,6 +69,33 @@ SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple
 
 # The monotonic time the fetch running in this thread (context) must end by; None outside one.
 _deadline: ContextVar[float | None] = ContextVar("storyline_fetch_deadline", default=None)
+
+
+class NetworkProblem(InputProblem):
+    """A download failed in a way that may pass (a timeout, a refused connection, a 5xx or
+    429 answer): worth another try later. ``status`` is the HTTP status, if one came."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Response:
+    """What ``Fetcher.get`` received: the final ``url`` after redirects, the ``status`` (200, or
+    304 when a conditional request found nothing new; then ``body`` is empty), the raw ``body``
+    (decompressed, within the size cap), the validators for the next conditional request
+    (``etag``, ``last_modified``), and ``moved_to``: where a permanent redirect (301, 308)
+    sent the first hop, for a caller that keeps the address (a watched feed that moved)."""
+
+    url: str
+    status: int
+    body: bytes
+    content_type: str = ""
+    charset: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None
 
 
 class Fetcher:
@@ -137,6 +165,52 @@ class Fetcher:
             _deadline.reset(token)
         raise InputProblem(f"too many redirects (more than {self.max_redirects})")
 
+    def get(self, url: str, *, headers: Mapping[str, str] | None = None,
+            accept: str | None = None) -> Response:
+        """Download ``url`` as bytes, with the same guards as ``fetch`` (deadline, size cap,
+        address check on every hop), sending ``headers`` (``If-None-Match``,
+        ``If-Modified-Since``: a 304 comes back as such, with an empty body). Any other status
+        but 2xx raises ``InputProblem`` naming it."""
+        deadline = time.monotonic() + self.timeout
+        current = parse_url(url)
+        moved_to: str | None = None
+        sent = dict(headers or {})
+        if accept is not None:
+            sent["Accept"] = accept
+        token = _deadline.set(deadline)
+        try:
+            for hop in range(self.max_redirects + 1):
+                self.check_host(current)
+                with self._client.stream("GET", current, headers=sent) as response:
+                    if response.has_redirect_location:
+                        current = redirect_target(response)
+                        if hop == 0 and response.status_code in (301, 308):
+                            moved_to = str(current)
+                        continue
+                    return self.raw_response(response, deadline, moved_to)
+        except httpx.TimeoutException as exc:
+            raise NetworkProblem(f"timed out after {self.timeout:g} s") from exc
+        except httpx.HTTPError as exc:
+            raise NetworkProblem(network_reason(exc, current)) from exc
+        except httpx.InvalidURL as exc:
+            raise InputProblem(f"invalid URL ({one_line(str(exc))}) after {current}") from exc
+        finally:
+            _deadline.reset(token)
+        raise InputProblem(f"too many redirects (more than {self.max_redirects})")
+
+    def raw_response(self, response: httpx.Response, deadline: float, moved_to: str | None) -> Response:
+        if response.status_code != 304 and not response.is_success:
+            reason = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+            if response.status_code == 429 or response.status_code >= 500:
+                raise NetworkProblem(reason, response.status_code)
+            raise InputProblem(reason)
+        body = b"" if response.status_code == 304 else self.read_body(response, deadline)
+        return Response(
+            url=str(response.url), status=response.status_code, body=body,
+            content_type=response.headers.get("content-type", "").split(";", 1)[0].strip().lower(),
+            charset=response.charset_encoding, etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"), moved_to=moved_to)
+
     def check_host(self, url: httpx.URL) -> None:
         """Refuse a host that is, or resolves to, a non-public address (unless allowed)."""
         if not self.allow_private:
@@ -172,7 +246,7 @@ class Fetcher:
                                    "compressed size; refused as a compression bomb")
             # httpx's timeout is per read; a server trickling bytes could otherwise hold us forever.
             if time.monotonic() > deadline:
-                raise InputProblem(f"timed out after {self.timeout:g} s")
+                raise NetworkProblem(f"timed out after {self.timeout:g} s")
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -163,6 +163,101 @@ class SearchHit:
     matches: tuple[tuple[int, int], ...] = ()
 
 
+@dataclass(frozen=True)
+class WatchSource:
+    """An address ``storyline watch`` polls: a feed or a sitemap (``kind``), with what its last
+    poll said. ``interval`` is its own polling interval in seconds (None: the watch's);
+    ``etag``, ``last_modified`` and ``content_hash`` are the validators of its last answer;
+    ``failures`` counts the polls that failed in a row; times are ISO 8601 in UTC."""
+
+    id: int
+    url: str
+    kind: str
+    title: str | None
+    allow_private: bool
+    interval: int | None
+    added_at: str
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    last_poll: str | None = None
+    last_status: int | None = None
+    last_new: int = 0
+    last_error: str | None = None
+    failures: int = 0
+    next_poll: str | None = None
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """What one poll of a watched source found, kept with the items it listed
+    (``WatchStore.record_poll``). ``moved_to``: the source answered with a permanent redirect
+    there, and is polled there from now on."""
+
+    polled_at: str
+    next_poll: str
+    status: int | None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    failures: int = 0
+    moved_to: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class ListedItem:
+    """An article a source listed: ``key`` its canonical address (one per article, whatever
+    feed lists it), ``url`` the address to fetch."""
+
+    key: str
+    url: str
+    title: str | None = None
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class WatchItem:
+    """An article the watch has seen: ``state`` is ``new`` (to fetch), ``fetched`` (its page
+    kept in ``body``, to extract and store), ``stored`` (``document`` holds it) or ``failed``
+    (given up after ``attempts``; ``error`` says why)."""
+
+    key: str
+    url: str
+    source: int | None
+    state: str
+    attempts: int = 0
+    error: str | None = None
+    body: bytes | None = None
+    content_type: str | None = None
+    final_url: str | None = None
+    document: str | None = None
+
+
+@dataclass(frozen=True)
+class StoryUpdate:
+    """One update of a story's briefing, as its Atom feed offers it: when it was made, the
+    briefing's title, the lines of its "what is new" (the summary, for a story's first
+    briefing) and the sources they cite."""
+
+    id: int
+    story: int
+    made_at: str
+    title: str
+    lines: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A saved search: its Atom feed lists the stories whose sentences match ``query``."""
+
+    id: int
+    query: str
+    created_at: str
+
+
 class DocumentStore(Protocol):
     """The documents, their origins and their annotations."""
 
@@ -385,8 +480,81 @@ class DetectionStore(Protocol):
         ...
 
 
+class WatchStore(Protocol):
+    """What ``storyline watch`` keeps, so that a watch stopped at any point and started again
+    fetches nothing twice and loses nothing: the sources it polls (with their validators and
+    last poll), and every article seen, with its state. A poll's items and its validators are
+    kept in one transaction (a later 304 never hides items that were not kept); a fetched
+    page is kept before it is extracted (a restart extracts it again, without fetching)."""
+
+    def add_watch_source(self, url: str, *, kind: str, title: str | None = None,
+                         allow_private: bool = False, interval: int | None = None
+                         ) -> tuple[WatchSource, bool]:
+        """Watch ``url``; (the source, True) when added, (the source already there, False)."""
+        ...
+
+    def watch_sources(self) -> list[WatchSource]:
+        """Every watched source, in the order they were added."""
+        ...
+
+    def remove_watch_source(self, key: int | str) -> bool:
+        """Stop watching the source with this id or address; False when there was none. The
+        articles it listed stay known (they may be listed elsewhere)."""
+        ...
+
+    def mark_due(self, source: int) -> bool:
+        """Make a source due now (the web app's "poll now"); False when there is none."""
+        ...
+
+    def record_poll(self, source: int, record: PollRecord, items: Sequence[ListedItem]) -> int:
+        """Keep a poll's outcome and the items it listed, in one transaction; the number of
+        items never seen before (from any source)."""
+        ...
+
+    def pending_items(self, limit: int | None = None) -> list[WatchItem]:
+        """Items still to fetch (``new``) or to store (``fetched``), oldest first."""
+        ...
+
+    def save_item_page(self, key: str, body: bytes, content_type: str, final_url: str) -> None:
+        """Keep an item's fetched page: it is ``fetched`` now."""
+        ...
+
+    def item_failed(self, key: str, error: str, *, give_up: bool) -> None:
+        """Count a failed attempt at an item; ``give_up``: it is ``failed`` now."""
+        ...
+
+    def items_stored(self, documents: Mapping[str, str]) -> None:
+        """Items (key -> document id) whose documents are stored: their pages are dropped."""
+        ...
+
+    def watch_item_counts(self) -> dict[int, dict[str, int]]:
+        """Per source id, how many of the items it listed first are in each state."""
+        ...
+
+    def add_story_update(self, story: int, made_at: str, title: str, lines: Sequence[str],
+                         sources: Sequence[str]) -> StoryUpdate:
+        """Keep one update of a story's briefing (see ``StoryUpdate``)."""
+        ...
+
+    def story_updates(self, story: int, limit: int = 50) -> list[StoryUpdate]:
+        """A story's updates, newest first, at most ``limit``."""
+        ...
+
+    def add_alert(self, query: str) -> tuple[Alert, bool]:
+        """Save a search; (the alert, True) when new, (the one saved before, False)."""
+        ...
+
+    def alerts(self) -> list[Alert]:
+        """The saved searches, oldest first."""
+        ...
+
+    def remove_alert(self, alert: int) -> bool:
+        """Forget a saved search; False when there was none."""
+        ...
+
+
 class Store(DocumentStore, SketchStore, OutletStore, StoryStore, SearchIndex, BriefingCache,
-            DetectionStore, Protocol):
+            DetectionStore, WatchStore, Protocol):
     """Where documents live: every concern, one connection, closed when done."""
 
     def close(self) -> None: ...

@@ -41,10 +41,13 @@ from storyline.resources import read_data
 from storyline.store.base import (
     ITER_CHUNK,
     AddResult,
+    Alert,
     DetectionUpdate,
     DocumentTimes,
     DuplicateCheck,
+    ListedItem,
     MergedStory,
+    PollRecord,
     SearchHit,
     Sketch,
     SourceCorrection,
@@ -53,6 +56,9 @@ from storyline.store.base import (
     StoredSketch,
     StoryInfo,
     StorylineInfo,
+    StoryUpdate,
+    WatchItem,
+    WatchSource,
 )
 
 # Recorded with each stored annotation so a later annotator version can tell what to redo.
@@ -289,6 +295,61 @@ MIGRATIONS: list[Migration] = [
             corrected_at TEXT NOT NULL
         )""",
         "CREATE INDEX document_corrections_document ON document_corrections(document)",
+    )),
+    Migration(8, "sources storyline watch polls, and the articles it has seen", (
+        """CREATE TABLE watch_sources (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            url TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('feed', 'sitemap')),
+            title TEXT,
+            allow_private INTEGER NOT NULL DEFAULT 0,
+            interval INTEGER,
+            added_at TEXT NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            content_hash TEXT,
+            last_poll TEXT,
+            last_status INTEGER,
+            last_new INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            next_poll TEXT
+        )""",
+        # One row per article (its canonical address), whichever feeds list it: fetched once.
+        """CREATE TABLE watch_items (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,
+            url TEXT NOT NULL,
+            source INTEGER,
+            title TEXT,
+            published TEXT,
+            state TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'fetched', 'stored', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            body BLOB,
+            content_type TEXT,
+            final_url TEXT,
+            document TEXT,
+            seen_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX watch_items_pending ON watch_items(state) WHERE state IN ('new', 'fetched')",
+        # Each update of a story's briefing the watch made: the entries of the story's Atom feed.
+        """CREATE TABLE story_updates (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            story INTEGER NOT NULL REFERENCES stories(id),
+            made_at TEXT NOT NULL,
+            title TEXT NOT NULL,
+            lines TEXT NOT NULL,
+            sources TEXT NOT NULL
+        )""",
+        "CREATE INDEX story_updates_story ON story_updates(story, id)",
+        # Saved searches (``storyline alerts``): each has an Atom feed of the stories matching it.
+        """CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            query TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        )""",
     )),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -942,7 +1003,138 @@ class SQLiteStore:
             return conn.execute("DELETE FROM outlets WHERE name = ?", (" ".join(name.split()),)).rowcount > 0
 
 
+    # -- watched sources and the articles they listed (``WatchStore``)
+
+    def add_watch_source(self, url: str, *, kind: str, title: str | None = None,
+                         allow_private: bool = False, interval: int | None = None
+                         ) -> tuple[WatchSource, bool]:
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO watch_sources (url, kind, title, allow_private, interval, added_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)", (url, kind, title, int(allow_private), interval, _now()))
+            row = conn.execute(f"SELECT {_WATCH_SOURCE_COLUMNS} FROM watch_sources WHERE url = ?",
+                               (url,)).fetchone()
+        return _watch_source(row), cursor.rowcount > 0
+
+    def watch_sources(self) -> list[WatchSource]:
+        rows = self._conn.execute(
+            f"SELECT {_WATCH_SOURCE_COLUMNS} FROM watch_sources ORDER BY id").fetchall()
+        return [_watch_source(row) for row in rows]
+
+    def remove_watch_source(self, key: int | str) -> bool:
+        column = "id" if isinstance(key, int) else "url"
+        with self._transaction() as conn:
+            return conn.execute(f"DELETE FROM watch_sources WHERE {column} = ?", (key,)).rowcount > 0
+
+    def mark_due(self, source: int) -> bool:
+        with self._transaction() as conn:
+            return conn.execute("UPDATE watch_sources SET next_poll = NULL WHERE id = ?",
+                                (source,)).rowcount > 0
+
+    def record_poll(self, source: int, record: PollRecord, items: Sequence[ListedItem]) -> int:
+        now = _now(precise=True)
+        with self._transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO watch_items (key, url, source, title, published, seen_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(item.key, item.url, source, item.title, item.published, now, now) for item in items])
+            new = conn.total_changes - before
+            conn.execute(
+                "UPDATE watch_sources SET last_poll = ?, next_poll = ?, last_status = ?, last_error = ?,"
+                " etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
+                " content_hash = coalesce(?, content_hash), failures = ?, last_new = ?,"
+                " title = coalesce(title, ?) WHERE id = ?",
+                (record.polled_at, record.next_poll, record.status, record.error, record.etag,
+                 record.last_modified, record.content_hash, record.failures, new, record.title, source))
+            if record.moved_to is not None:
+                # A feed that moved for good is polled at its new address (unless watched there).
+                conn.execute("UPDATE OR IGNORE watch_sources SET url = ?, etag = NULL,"
+                             " last_modified = NULL WHERE id = ?", (record.moved_to, source))
+        return new
+
+    def pending_items(self, limit: int | None = None) -> list[WatchItem]:
+        rows = self._conn.execute(
+            f"SELECT {_WATCH_ITEM_COLUMNS} FROM watch_items WHERE state IN ('new', 'fetched')"
+            " ORDER BY seq LIMIT ?", (-1 if limit is None else limit,)).fetchall()
+        return [WatchItem(*row) for row in rows]
+
+    def save_item_page(self, key: str, body: bytes, content_type: str, final_url: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE watch_items SET state = 'fetched', body = ?, content_type = ?, final_url = ?,"
+                " attempts = attempts + 1, error = NULL, updated_at = ? WHERE key = ?",
+                (body, content_type, final_url, _now(precise=True), key))
+
+    def item_failed(self, key: str, error: str, *, give_up: bool) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE watch_items SET attempts = attempts + 1, error = ?, body = NULL,"
+                " state = CASE WHEN ? THEN 'failed' ELSE 'new' END, updated_at = ? WHERE key = ?",
+                (error, give_up, _now(precise=True), key))
+
+    def items_stored(self, documents: Mapping[str, str]) -> None:
+        now = _now(precise=True)
+        with self._transaction() as conn:
+            conn.executemany(
+                "UPDATE watch_items SET state = 'stored', document = ?, body = NULL, error = NULL,"
+                " updated_at = ? WHERE key = ?",
+                [(document, now, key) for key, document in documents.items()])
+
+    def watch_item_counts(self) -> dict[int, dict[str, int]]:
+        counts: dict[int, dict[str, int]] = {}
+        for source, state, count in self._conn.execute(
+                "SELECT source, state, count(*) FROM watch_items WHERE source IS NOT NULL"
+                " GROUP BY source, state"):
+            counts.setdefault(source, {})[state] = count
+        return counts
+
+    def add_story_update(self, story: int, made_at: str, title: str, lines: Sequence[str],
+                         sources: Sequence[str]) -> StoryUpdate:
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO story_updates (story, made_at, title, lines, sources) VALUES (?, ?, ?, ?, ?)",
+                (story, made_at, title, json.dumps(list(lines), ensure_ascii=False),
+                 json.dumps(list(sources), ensure_ascii=False)))
+        return StoryUpdate(int(cursor.lastrowid or 0), story, made_at, title, tuple(lines), tuple(sources))
+
+    def story_updates(self, story: int, limit: int = 50) -> list[StoryUpdate]:
+        rows = self._conn.execute(
+            "SELECT id, story, made_at, title, lines, sources FROM story_updates WHERE story = ?"
+            " ORDER BY id DESC LIMIT ?", (story, limit)).fetchall()
+        return [StoryUpdate(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])),
+                            tuple(json.loads(row[5]))) for row in rows]
+
+    def add_alert(self, query: str) -> tuple[Alert, bool]:
+        with self._transaction() as conn:
+            cursor = conn.execute("INSERT OR IGNORE INTO alerts (query, created_at) VALUES (?, ?)",
+                                  (query, _now()))
+            row = conn.execute("SELECT id, query, created_at FROM alerts WHERE query = ?", (query,)).fetchone()
+        return Alert(*row), cursor.rowcount > 0
+
+    def alerts(self) -> list[Alert]:
+        return [Alert(*row) for row in self._conn.execute(
+            "SELECT id, query, created_at FROM alerts ORDER BY id").fetchall()]
+
+    def remove_alert(self, alert: int) -> bool:
+        with self._transaction() as conn:
+            return conn.execute("DELETE FROM alerts WHERE id = ?", (alert,)).rowcount > 0
+
+
 # --------------------------------------------------------------------------- SQL helpers
+
+_WATCH_SOURCE_COLUMNS = (
+    "id, url, kind, title, allow_private, interval, added_at, etag, last_modified, content_hash,"
+    " last_poll, last_status, last_new, last_error, failures, next_poll")
+_WATCH_ITEM_COLUMNS = (
+    "key, url, source, state, attempts, error, body, content_type, final_url, document")
+
+
+def _watch_source(row: Sequence[Any]) -> WatchSource:
+    values = list(row)
+    values[4] = bool(values[4])
+    return WatchSource(*values)
+
 
 STORY_KINDS = {"named", "found"}  # filed by hand; made by story detection
 

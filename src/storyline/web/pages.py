@@ -28,9 +28,11 @@ from storyline.annotate.entities import surface_key
 from storyline.briefing import Briefing, EntityItem, StorylinePlace
 from storyline.errors import InvalidValue, UsageError
 from storyline.model import Document
-from storyline.pipeline import curation
+from storyline.pipeline import curation, following
 from storyline.pipeline.catalogue import by_storyline, label, storyline_place
+from storyline.pipeline.feeds import due_label, source_statuses
 from storyline.pipeline.stories import filed_since
+from storyline.render.atom import ATOM_TYPE
 from storyline.render.report import Chrome, render_html
 from storyline.store import MergedStory, SearchHit, Store, StoryInfo
 from storyline.story.brief import DEFAULT_WORDS
@@ -139,6 +141,73 @@ def briefing_page(request: Request, story_id: str,
     if section is None and not updating:  # a page with the visitor's own section is theirs alone
         _rendered.put(_page_key(request, story.id, words, key, place), html)
     return _visited(_briefing_response(html), story.id, now)
+
+
+@router.get("/feeds", response_class=HTMLResponse)
+def feeds_page(request: Request, polled: int | None = _bounded()) -> HTMLResponse:
+    """The sources ``storyline watch`` polls, as ``storyline feeds list`` shows them, each with a
+    button that makes it due now (a running watch polls it within seconds)."""
+    with settings_of(request).store() as store:
+        statuses = source_statuses(store)
+    now = datetime.now(timezone.utc)
+    rows = [(status, due_label(status.source.next_poll, now)) for status in statuses]
+    notice = f"Source {polled} will be polled on the watch's next look (within seconds)." if polled else None
+    return page(request, "feeds.html", rows=rows, notice=notice,
+                needs_token=settings_of(request).token is not None)
+
+
+@router.post("/feeds/{source_id}/poll")
+async def poll_now_form(request: Request, source_id: str) -> Response:
+    """Make a source due now; back to the Sources page."""
+    settings = settings_of(request)
+    form = await _read_form(request, settings)
+    if isinstance(form, Response):
+        return form
+    problem = token_problem(request, _field(form, "token"))
+    if problem:
+        return error_response(request, 401, problem)
+    if not source_id.isdigit() or int(source_id) > MAX_ID:
+        raise HTTPException(404, f"no watched source {source_id!r}")
+    with settings.store() as store:
+        if not store.mark_due(int(source_id)):
+            raise HTTPException(404, f"no watched source {source_id!r}")
+    return RedirectResponse(f"/feeds?polled={int(source_id)}", status_code=303)
+
+
+@router.get("/stories/{story_id}/feed.atom")
+def story_feed_page(request: Request, story_id: str) -> Response:
+    """The story as an Atom feed: one entry per update of its briefing (``storyline watch``
+    keeps them), with what is new, for the feed reader a visitor already uses."""
+    with settings_of(request).store() as store:
+        story = _story_or_404(store, story_id)
+        xml = following.story_atom(store, story, _base(request))
+    return Response(xml, media_type=ATOM_TYPE)
+
+
+@router.get("/storylines/{storyline_id}/feed.atom")
+def storyline_feed_page(request: Request, storyline_id: str) -> Response:
+    """A storyline as an Atom feed: the updates of all its stories."""
+    with settings_of(request).store() as store:
+        xml = (following.storyline_atom(store, int(storyline_id), _base(request))
+               if storyline_id.isdigit() and int(storyline_id) <= MAX_ID else None)
+    if xml is None:
+        raise HTTPException(404, f"no storyline {storyline_id!r}")
+    return Response(xml, media_type=ATOM_TYPE)
+
+
+@router.get("/alerts/{alert_id}/feed.atom")
+def alert_feed_page(request: Request, alert_id: str) -> Response:
+    """A saved search (``storyline alerts add``) as an Atom feed of the stories matching it."""
+    with settings_of(request).store() as store:
+        alert = next((a for a in store.alerts() if str(a.id) == alert_id), None)
+        if alert is None:
+            raise HTTPException(404, f"no saved search {alert_id!r}")
+        xml = following.alert_atom(store, alert, _base(request))
+    return Response(xml, media_type=ATOM_TYPE)
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
 
 
 def _briefing_response(html: str) -> HTMLResponse:

@@ -126,6 +126,12 @@ def briefing_page(request: Request, story_id: str,
             return _visited(page(request, "empty_story.html", story=story), story.id, now)
         key, briefing = found
         updating = key != memo_key[3]
+        # A page of the previous briefing, while the new one is made, is kept by both keys:
+        # readers of a story that writers keep changing must not each render it again.
+        stale_key = (*_page_key(request, story.id, words, key, place), memo_key[3])
+        stale = _rendered.get(stale_key) if updating and not news else None
+        if isinstance(stale, str):
+            return _visited(_briefing_response(stale), story.id, now)
         briefing = briefing.with_storyline(place)
     settings = settings_of(request)
     section = (news_since_visit(settings.analyst, settings.db_url, story.id, briefing, visited)
@@ -138,8 +144,8 @@ def briefing_page(request: Request, story_id: str,
                        source_url=lambda source: address(f"/sources/{source}", f"story={story.id}", length),
                        chrome=Chrome(stylesheet="/static/app.css", navigation=nav, icon=ICON),
                        story_url=lambda other: address(f"/stories/{other}", length))
-    if section is None and not updating:  # a page with the visitor's own section is theirs alone
-        _rendered.put(_page_key(request, story.id, words, key, place), html)
+    if section is None:  # a page with the visitor's own section is theirs alone
+        _rendered.put(stale_key if updating else _page_key(request, story.id, words, key, place), html)
     return _visited(_briefing_response(html), story.id, now)
 
 

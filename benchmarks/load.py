@@ -117,10 +117,10 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"the server at {base} did not answer within 120 s")
 
 
-def resident_mb(pid: int) -> float:
-    """The resident memory of ``pid`` and its children, in MB (from /proc)."""
+def resident_mb(pid: int, *, children: bool = True) -> float:
+    """The resident memory of ``pid`` and (``children``) its descendants, in MB (from /proc)."""
     total = 0.0
-    for process in [pid, *_children(pid)]:
+    for process in [pid, *(_children(pid) if children else [])]:
         try:
             status = Path(f"/proc/{process}/status").read_text()
         except OSError:
@@ -322,6 +322,7 @@ class Run:
     seconds: float
     memory: list[tuple[float, float]]
     jobs_done: int
+    serving_memory: list[float]
 
 
 def load(base: str, pid: int, texts: list[str], seconds: float, readers: int, writers: int) -> Run:
@@ -336,17 +337,20 @@ def load(base: str, pid: int, texts: list[str], seconds: float, readers: int, wr
     threads += [threading.Thread(target=writer, args=(base, story, shared, tally, stop, done), daemon=True)
                 for _ in range(writers)]
     memory: list[tuple[float, float]] = []
+    own: list[float] = []  # the serving process alone
     started = time.monotonic()
     for thread in threads:
         thread.start()
     while (elapsed := time.monotonic() - started) < seconds:
         memory.append((elapsed, resident_mb(pid)))
+        own.append(resident_mb(pid, children=False))
         time.sleep(0.5)
     stop.set()
     for thread in threads:
         thread.join(timeout=300)
     memory.append((time.monotonic() - started, resident_mb(pid)))
-    return Run(tally, time.monotonic() - started, memory, done[0])
+    own.append(resident_mb(pid, children=False))
+    return Run(tally, time.monotonic() - started, memory, done[0], own)
 
 
 class _locked(Iterator[str]):
@@ -385,7 +389,9 @@ def figures(run: Run) -> dict[str, object]:
         "error_samples": [e for v in run.tally.errors.values() for e in v][:5],
         "jobs_done": run.jobs_done,
         "memory_mb": {"start": mb[0], "middle": mb[half], "end": mb[-1], "peak": max(mb),
-                      "second_half_growth": mb[-1] - mb[half]},
+                      "second_half_growth": mb[-1] - mb[half],
+                      "serving_process": {"start": run.serving_memory[0], "middle": run.serving_memory[half],
+                                          "end": run.serving_memory[-1]}},
     }
 
 
@@ -417,7 +423,9 @@ def print_report(results: dict[str, dict[str, object]], seconds: float, readers:
         print(f"\n{name}: errors {result['errors']}, ingest jobs finished {result['jobs_done']}, "
               f"server memory MB start {memory['start']:.0f} / middle {memory['middle']:.0f} / "  # type: ignore[index]
               f"end {memory['end']:.0f} / peak {memory['peak']:.0f} "  # type: ignore[index]
-              f"(second half {memory['second_half_growth']:+.0f}); goal {verdict}")  # type: ignore[index]
+              f"(second half {memory['second_half_growth']:+.0f}; the serving process alone "  # type: ignore[index]
+              f"{memory['serving_process']['start']:.0f} / {memory['serving_process']['middle']:.0f} / "  # type: ignore[index]
+              f"{memory['serving_process']['end']:.0f}); goal {verdict}")  # type: ignore[index]
         for sample in result["error_samples"]:  # type: ignore[attr-defined]
             print(f"  error: {sample}")
 

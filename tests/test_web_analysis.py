@@ -131,3 +131,14 @@ def _until_current(client: TestClient) -> dict[str, Any]:
             return result
         time.sleep(0.5)
     raise AssertionError("the new briefing was never made")
+
+
+def test_the_analysis_process_is_renewed_after_its_share_of_jobs() -> None:
+    """A long-lived process would grow with every text it reads: it is replaced after a
+    number of jobs."""
+    analyst = AnalysisProcess(jobs_per_process=2)
+    try:
+        first, second, third = (analyst.run(whoami)[0] for _ in range(3))
+        assert first == second != third
+    finally:
+        analyst.close()

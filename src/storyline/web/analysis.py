@@ -35,6 +35,10 @@ R = TypeVar("R")
 Stopped = Callable[[], bool]  # whether the job's requester has gone
 ANALYSIS_NICENESS = 10  # how much lower than the server the analysis runs (0-19)
 POLL_SECONDS = 0.2  # how often a waiting request looks whether its client is still there
+# After this many jobs the analysis process is replaced by a fresh one (the next job loads the
+# models again, a few seconds): spaCy's string store and the caches grow with every new text,
+# so a process that lived for ever would grow for ever.
+JOBS_PER_PROCESS = 500
 
 
 class Gone(Exception):
@@ -85,9 +89,10 @@ class InProcess(_Turns):
 class AnalysisProcess(_Turns):
     """The jobs in one child process at a lower priority, started on first use."""
 
-    def __init__(self, niceness: int = ANALYSIS_NICENESS) -> None:
+    def __init__(self, niceness: int = ANALYSIS_NICENESS, jobs_per_process: int = JOBS_PER_PROCESS) -> None:
         super().__init__()
         self._niceness = niceness
+        self._jobs_per_process = jobs_per_process
         self._context = multiprocessing.get_context("spawn")  # never fork a threaded server
         self._stop_flag = self._context.Value("b", 0, lock=False)
         self._pool: ProcessPoolExecutor | None = None
@@ -113,7 +118,8 @@ class AnalysisProcess(_Turns):
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=self._context, initializer=_start_analysis_worker,
-                initargs=(os.getpid(), self._niceness, self._stop_flag))
+                initargs=(os.getpid(), self._niceness, self._stop_flag),
+                max_tasks_per_child=self._jobs_per_process)
         return self._pool
 
     def _wait(self, future: Future[R], cancelled: Stopped) -> R:

@@ -166,12 +166,9 @@ def feeds_page(request: Request, polled: int | None = _bounded()) -> HTMLRespons
 async def poll_now_form(request: Request, source_id: str) -> Response:
     """Make a source due now; back to the Sources page."""
     settings = settings_of(request)
-    form = await _read_form(request, settings)
+    form = await _written_form(request, settings)
     if isinstance(form, Response):
         return form
-    problem = token_problem(request, _field(form, "token"))
-    if problem:
-        return error_response(request, 401, problem)
     if not source_id.isdigit() or int(source_id) > MAX_ID:
         raise HTTPException(404, f"no watched source {source_id!r}")
     with settings.store() as store:
@@ -376,12 +373,9 @@ async def _curate(request: Request, story_id: str, operation: Curation) -> Respo
     story; a refusal shows the page again with the reason (or an error page when the story
     itself is gone or merged)."""
     settings = settings_of(request)  # where it came from: checked by storyline.web.guard
-    form = await _read_form(request, settings)
+    form = await _written_form(request, settings)
     if isinstance(form, Response):
         return form
-    problem = token_problem(request, _field(form, "token"))
-    if problem:
-        return error_response(request, 401, problem)
     return await run_in_threadpool(_curate_in_thread, request, story_id, operation, form)
 
 
@@ -422,12 +416,9 @@ def _correct_form(request: Request, document: Document, story: StoryInfo | None,
 async def correct_form(request: Request, source_id: str) -> Response:
     """The fields the form changed are corrected (same origin and token rules as every write);
     on to the source's page, or the form again with the reason."""
-    form = await _read_form(request, settings_of(request))
+    form = await _written_form(request, settings_of(request))
     if isinstance(form, Response):
         return form
-    problem = token_problem(request, _field(form, "token"))
-    if problem:
-        return error_response(request, 401, problem)
     return await run_in_threadpool(_correct_in_thread, request, source_id, form)
 
 
@@ -495,12 +486,9 @@ def _add_form(request: Request, stories: list[StoryInfo], chosen: int | None,
 async def add_articles(request: Request) -> Response:
     """Start an ingest of the form's texts, files and URLs into a story; show its progress."""
     settings = settings_of(request)  # where it came from: checked by storyline.web.guard
-    form = await _read_form(request, settings)
+    form = await _written_form(request, settings)
     if isinstance(form, Response):
         return form
-    problem = token_problem(request, _field(form, "token"))
-    if problem:
-        return error_response(request, 401, problem)
     articles, problem = await _articles(form, settings)
     if isinstance(problem, TooLarge):
         return error_response(request, 413, str(problem))
@@ -517,6 +505,16 @@ async def add_articles(request: Request) -> Response:
         busy.headers["Retry-After"] = str(full.retry_after)
         return busy
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+async def _written_form(request: Request, settings: Settings) -> FormData | Response:
+    """The form of a write, once its token is right; else the answer to give (401, 413, 400).
+    Where it came from is checked by ``storyline.web.guard`` before."""
+    form = await _read_form(request, settings)
+    if isinstance(form, Response):
+        return form
+    problem = token_problem(request, _field(form, "token"))
+    return error_response(request, 401, problem) if problem else form
 
 
 async def _read_form(request: Request, settings: Settings) -> FormData | Response:

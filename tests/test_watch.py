@@ -335,6 +335,7 @@ def test_two_passes_make_stories_then_tell_what_is_new_in_the_briefing_and_its_f
             site.put("/rss.xml", rss(later + first), RSS)
             second = watch.run_pass(options)
             assert len(second.stored) == 2 and ferry_story in second.stories
+            assert not second.failed, second.failed  # a refresh that failed says why here
             new_ids = {d.id for d in store.iter_documents() if d.origin in later}
             (update, earlier) = store.story_updates(ferry_story)
             assert update.lines and set(update.sources) and set(update.sources) <= new_ids

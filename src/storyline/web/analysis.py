@@ -45,14 +45,15 @@ class Gone(Exception):
     """The client of a request went away: its analysis stopped."""
 
 
-def _never() -> bool:
+def never() -> bool:
+    """A requester that never leaves."""
     return False
 
 
 class Analyst(Protocol):
     """Runs one analysis job at a time: ``job(*args, stopped)`` and its result."""
 
-    def run(self, job: Callable[..., R], *args: Any, cancelled: Stopped = _never) -> R: ...
+    def run(self, job: Callable[..., R], *args: Any, cancelled: Stopped = never) -> R: ...
 
     def exclusive(self) -> AbstractContextManager[None]:
         """No job runs while the block does (later jobs wait): for maintenance and tests."""
@@ -76,10 +77,9 @@ class _Turns:
 class InProcess(_Turns):
     """The jobs in this process, one after another."""
 
-    def run(self, job: Callable[..., R], *args: Any, cancelled: Stopped = _never) -> R:
+    def run(self, job: Callable[..., R], *args: Any, cancelled: Stopped = never) -> R:
         with self._turn:
-            if cancelled():
-                raise Gone
+            stop_if(cancelled)
             return job(*args, cancelled)
 
     def close(self) -> None:
@@ -97,10 +97,9 @@ class AnalysisProcess(_Turns):
         self._stop_flag = self._context.Value("b", 0, lock=False)
         self._pool: ProcessPoolExecutor | None = None
 
-    def run(self, job: Callable[..., R], *args: Any, cancelled: Stopped = _never) -> R:
+    def run(self, job: Callable[..., R], *args: Any, cancelled: Stopped = never) -> R:
         with self._turn:
-            if cancelled():
-                raise Gone
+            stop_if(cancelled)
             self._stop_flag.value = 0
             try:
                 future: Future[R] = self._started().submit(_in_worker, job, args)

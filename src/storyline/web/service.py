@@ -39,17 +39,13 @@ from storyline.read.fetch import Fetcher
 from storyline.read.readers import fetch_url, read_file
 from storyline.store import Store
 from storyline.web import analysis
-from storyline.web.analysis import Analyst, Gone
+from storyline.web.analysis import Analyst, never, stop_if
+from storyline.web.analysis import Stopped as Cancelled
 from storyline.web.hostpool import HostPool, host_of
 from storyline.web.requests import Bounds
 
 StoreOpener = Callable[[], AbstractContextManager[Store]]
 FetcherFactory = Callable[[], Fetcher]
-Cancelled = Callable[[], bool]  # whether the work's requester has gone
-
-
-def _never() -> bool:
-    return False
 
 
 @dataclass(frozen=True)
@@ -121,12 +117,12 @@ def _uploaded(filename: str, data: str | bytes) -> Iterator[Source | InputError]
 
 
 def read_articles(articles: Sequence[Article], fetcher: Fetcher, registry: Registry | None = None,
-                  cancelled: Cancelled = _never) -> tuple[list[Document], list[InputError]]:
+                  cancelled: Cancelled = never) -> tuple[list[Document], list[InputError]]:
     """The documents of ``articles`` numbered S1.. in order, later copies marked as duplicates
     (as ``storyline.pipeline.documents.extract`` does for input strings), and the failures.
     ``registry`` names the outlets (None: the packaged outlets). Raises ``Gone`` once
     ``cancelled`` says so (checked between articles)."""
-    sources = (source for article in articles if not _stop(cancelled)
+    sources = (source for article in _until_cancelled(articles, cancelled)
                for source in sources_of(article, fetcher))
     documents: list[Document] = []
     errors: list[InputError] = []
@@ -138,19 +134,20 @@ def read_articles(articles: Sequence[Article], fetcher: Fetcher, registry: Regis
     return documents, errors
 
 
-def _stop(cancelled: Cancelled) -> bool:
-    if cancelled():
-        raise Gone
-    return False
-
 
 def originals(documents: Sequence[Document]) -> list[Document]:
     """The documents that are not copies of an earlier one: the ones worth analysing."""
     return [document for document in documents if not document.duplicate_of]
 
 
+def _until_cancelled(articles: Sequence[Article], cancelled: Cancelled) -> Iterator[Article]:
+    for article in articles:
+        stop_if(cancelled)
+        yield article
+
+
 def brief_articles(documents: list[Document], words: int, analyst: Analyst, registry: Registry | None = None,
-                   *, cancelled: Cancelled = _never, batch: int = 4) -> Briefing:
+                   *, cancelled: Cancelled = never, batch: int = 4) -> Briefing:
     """The briefing of documents read from a request; ``registry``: the database's outlets.
     Copies (``duplicate_of``) are listed, never annotated; the originals are annotated
     ``batch`` at a time, and the work stops (``Gone``) between batches once ``cancelled`` says
@@ -249,8 +246,9 @@ class StoryBriefings:
         if previous is None:
             return self.get(store, story, words)
         key, data = previous
-        threading.Thread(target=self._refresh, args=(story, words), daemon=True,
-                         name=f"storyline-briefing-{story}").start()
+        if not self._lock(story).locked():  # else it is being made already: no thread per read
+            threading.Thread(target=self._refresh, args=(story, words), daemon=True,
+                             name=f"storyline-briefing-{story}").start()
         return key, _parsed_briefing(self._parsed, (story, words, key), data)
 
     def _refresh(self, story: int, words: int) -> None:

@@ -705,3 +705,25 @@ def test_the_change_token_moves_with_every_write_of_any_connection(tmp_path: Pat
         reader.create_story("Orchard frost")
         assert reader.change_token() != second, "its own write"
         assert writer.change_token() != reader.change_token(), "two connections never share a token"
+
+
+def test_a_document_filed_right_after_a_briefing_counts_as_filed_after_it(tmp_path: Path) -> None:
+    """'What is new since the last briefing' compares filing times with the briefing's time,
+    taken to the microsecond: a filing time cut to the second would fall before a briefing made
+    earlier in the same second, and its document would never be shown as new."""
+    from datetime import datetime, timezone
+
+    from storyline.store import DetectionUpdate
+
+    with open_store(str(tmp_path / "s.db")) as store:
+        first, second = (store.add_document(make_doc(i)).id for i in (1, 2))
+        created = store.save_detection(DetectionUpdate(
+            members={}, assignments={first: -1}, new_stories={-1: "A story"}, merged={},
+            profiles={}, vocabulary={}))
+        story = created[-1]
+        briefed = datetime.now(timezone.utc)
+        store.mark_briefed(story, briefed.isoformat(timespec="microseconds"))
+        store.save_detection(DetectionUpdate(members={}, assignments={second: story},
+                                             new_stories={}, merged={}, profiles={}, vocabulary={}))
+        filed = datetime.fromisoformat(store.story_document_times(story)[second].filed_at)
+        assert filed > briefed

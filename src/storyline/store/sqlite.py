@@ -659,8 +659,10 @@ class SQLiteStore:
         return found
 
     def save_detection(self, update: DetectionUpdate) -> dict[int, int]:
-        """Apply a batch of story detection in one transaction (see ``DetectionUpdate``)."""
-        now = _now()
+        """Apply a batch of story detection in one transaction (see ``DetectionUpdate``).
+        Documents are filed to the microsecond: a story briefed in the same second as a later
+        filing must still count the filed documents as new."""
+        now = _now(precise=True)
         with self._transaction() as conn:
             created = {key: _create_found_story(conn, title, now)
                        for key, title in sorted(update.new_stories.items(), reverse=True)}
@@ -758,7 +760,7 @@ class SQLiteStore:
                 raise UsageError(f"cannot merge story {keep} into itself")
             _live_story(conn, keep)
             _live_story(conn, other)
-            now = _now()
+            now = _now(precise=True)
             seqs = [row[0] for row in conn.execute(
                 "SELECT document FROM story_documents WHERE story = ?", (other,))]
             _move(conn, seqs, other, keep)

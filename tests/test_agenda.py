@@ -217,3 +217,24 @@ def test_labels_are_topics_not_name_pieces_directions_or_verbs() -> None:
     assert issues
     words = {w.lower() for issue in issues for w in [*issue.label.split(), *issue.keywords]}
     assert not words & {"coast", "brenmoor coast", "north", "took"}, [(i.label, i.keywords) for i in issues]
+
+
+def test_every_label_word_is_a_word_of_the_coverage(eval_data_dir: Path) -> None:
+    """Labels are in the text's own words: a stemmed key ("specy" for "species") is never shown.
+    Checked on Multi-News dev clusters read at run time (every fifth of those with three or more
+    articles)."""
+    import json
+    import re
+
+    lines = (eval_data_dir / "mds" / "multinews_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    clusters = [c for c in map(json.loads, lines) if len(c["documents"]) >= 3][::5]
+    for cluster in clusters:
+        documents = [Document(origin=f"{n}.txt", text=t, id=f"S{n}")
+                     for n, t in enumerate(cluster["documents"], start=1)]
+        annotate(documents)
+        words = {w.lower() for d in documents for w in re.findall(r"[\w'’-]+", d.text)}
+        for issue in find_issues(documents):
+            label = re.findall(r"[\w'’-]+", issue.label)
+            if all(w[:1].isupper() for w in label[1:]) and len(label) > 1:
+                continue  # a name ("United States" for "U.S."): its canonical form may differ
+            assert {w.lower() for w in label} <= words, (cluster["id"], issue.label)

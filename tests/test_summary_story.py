@@ -167,6 +167,37 @@ def test_no_caption_or_teaser_in_the_summary() -> None:
     assert "most telling detail" not in summary  # a teaser: it withholds what it announces
 
 
+WIRE_CAPTIONS = (
+    "Crews reopened the Harrow bridge on Thursday after a week of repairs to its flooded piers.\n\n"
+    "A crane lifts a steel beam onto the Harrow bridge, Tuesday, Oct. 14, 2031. Work on the piers "
+    "went on through the night... (Associated Press)\n\n"
+    "In this photo taken from a drone, water still covers the fields east of Harrow.\n\n"
+    "This handout photo released by the county shows the repaired north pier.\n\n"
+    "The county said traffic on the bridge would be limited to cars until the spring."
+)
+
+
+def test_agency_captions_stay_out_of_the_summary_and_the_timeline() -> None:
+    """News agencies' caption forms run into the text: the closing "place, weekday, month day,
+    year", a parenthesised agency credit, "In this photo ...", "This photo released by ..."."""
+    from storyline.story.timeline import build_timeline
+
+    documents = annotated(document(1, WIRE_CAPTIONS, "2031-10-16"))
+    summary = " ".join(s.text for s in summarize(documents, words=1000))
+    assert "reopened the Harrow bridge" in summary and "limited to cars" in summary
+    for caption in ("A crane lifts", "Work on the piers", "In this photo", "This handout photo"):
+        assert caption not in summary
+    assert not any("crane" in entry.text for entry in build_timeline(documents))
+
+
+def test_a_counted_or_ordered_noun_phrase_leans_like_a_pronoun() -> None:
+    config = load_config()
+    assert opens_with_pronoun("The two were covering the strike at the harbour.", config)
+    assert opens_with_pronoun("But the latter said the talks would go on.", config)
+    assert not opens_with_pronoun("The two-day strike ended on Friday.", config)  # a compound
+    assert not opens_with_pronoun("The council voted on Monday.", config)
+
+
 def test_sentences_follow_time_and_an_undated_source_is_placed_by_what_it_reports() -> None:
     early = document(1, "The Ostby ferry union called a strike on Monday over the new winter timetable. "
                         "Talks with the harbour council broke down within an hour.", "2025-06-02")

@@ -7,6 +7,9 @@ looks enough like prose. They then leak into briefings: a caption as a fact, a p
 data (the ``furniture`` section of ``data/html_boilerplate.json``); this module applies them to
 a list of lines (HTML paragraphs, or text blocks and the lines inside them).
 
+``is_furniture_sentence`` judges one sentence inside a paragraph (a caption or teaser run into
+the text): the summary and the timeline both skip such sentences.
+
 Polls are judged as a structure, not line by line: "Yes 43%" alone may be a results table of
 the article, so answer lines go only next to a question or a "Vote now"-style call.
 """
@@ -32,6 +35,7 @@ class FurnitureRules:
     poll_question: re.Pattern[str]
     poll_inline: re.Pattern[str]
     poll_question_max_words: int
+    sentences: re.Pattern[str]
 
 
 def _alternation(patterns: list[str]) -> re.Pattern[str]:
@@ -49,6 +53,9 @@ def furniture_rules() -> FurnitureRules:
         poll_question=re.compile(raw["poll_question"], re.IGNORECASE),
         poll_inline=re.compile(raw["poll_inline"], re.IGNORECASE),
         poll_question_max_words=int(raw["poll_question_max_words"]),
+        # Case matters in some of these (agency names, a capitalised weekday), so no IGNORECASE.
+        sentences=re.compile("|".join(f"(?:{pattern})" for pattern in
+                                      (*raw["sentences"]["captions"], *raw["sentences"]["teasers"]))),
     )
 
 
@@ -101,3 +108,11 @@ def furniture_indexes(lines: list[str]) -> set[int]:
         if rules.lines.match(line) or rules.poll_inline.match(line)
     }
     return single | calls | _poll_indexes(stripped, calls, rules)
+
+
+def is_furniture_sentence(sentence: str) -> bool:
+    """A caption or a teaser inside a paragraph: a photo or agency credit at its end ("(AP
+    Photo/...)", "(Associated Press)"), a position in a picture (", left,"), a picture caption's
+    closing "Aleppo, Syria, Tuesday, Sept. 25, 2012.", a sentence that withholds what it
+    announces ("The most telling detail ... was not in the statement.")."""
+    return furniture_rules().sentences.search(sentence) is not None

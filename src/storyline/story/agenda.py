@@ -687,7 +687,8 @@ def _label(seed: str, stats: _Stats, passages: list[Passage]) -> str:
     if seed in stats.entity or seed in stats.people or " " in seed or display[:1].isupper():
         return display[:1].upper() + display[1:]
     modifier = _modifier(seed, stats, passages)
-    label = f"{modifier} {display}" if modifier else display
+    # The modifier is a key ("specy" for "species"): shown in the text's own spelling.
+    label = f"{_display(modifier, stats)} {display}" if modifier else display
     return label[:1].upper() + label[1:]
 
 

@@ -103,7 +103,7 @@ from storyline.annotate.embeddings import Embedder, SentenceVectors
 from storyline.briefing import Citation, CitedText
 from storyline.model import Document
 from storyline.read.dates import days_between
-from storyline.read.furniture import furniture_indexes
+from storyline.read.furniture import furniture_indexes, is_furniture_sentence
 from storyline.resources import DATA_DIR
 from storyline.story.attribution import (
     attributed_text,
@@ -130,6 +130,7 @@ _DATELINE = re.compile(
     r"(?:\([A-Za-z0-9 .&/]{2,30}\)\s*)?[\u2014\u2013-]{1,2}\s+"
 )
 _NAME = re.compile(r"\b[A-Z][A-Za-z]+")
+_COMPOUND_AFTER = re.compile(r"[-\u2010\u2011]\w")
 
 Matrix = NDArray[np.float32]
 Span = tuple[str, int, int]  # (source id, start, end)
@@ -272,7 +273,7 @@ def worthy_units(document: Document, config: dict[str, Any]) -> Iterator[tuple[i
     for start, end in _sentence_spans(document):
         start = trim_start(document.text, start, config)
         text = document.text[start:end]
-        worthy = is_summary_worthy(text, config) and not is_furniture(text, config)
+        worthy = is_summary_worthy(text, config) and not is_furniture_sentence(text)
         spans.append((start, end) if worthy and not _overlaps(start, end, furniture) else None)
     index = 0
     while index < len(spans):
@@ -303,19 +304,6 @@ def furniture_lines(text: str) -> list[tuple[int, int]]:
 
 def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     return any(s < end and start < e for s, e in spans)
-
-
-@lru_cache(maxsize=4)
-def _furniture_patterns(captions: tuple[str, ...], teasers: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in (*captions, *teasers)))
-
-
-def is_furniture(sentence: str, config: dict[str, Any]) -> bool:
-    """A caption or a teaser inside a paragraph (``furniture`` of ``data/summarize.json``): a
-    photo credit ("(AP Photo/...)"), a position in a picture (", left,"), a sentence that
-    withholds what it announces ("The most telling detail ... was not in the statement.")."""
-    rules = config["furniture"]
-    return _furniture_patterns(tuple(rules["captions"]), tuple(rules["teasers"])).search(sentence) is not None
 
 
 def parallel_frame(text: str, first: tuple[int, int], second: tuple[int, int],
@@ -459,11 +447,16 @@ def dangling(candidate: Candidate, chosen: set[int], config: dict[str, Any]) -> 
 
 def opens_with_pronoun(text: str, config: dict[str, Any]) -> bool:
     """The sentence leans on the one before it: its first word (after a kept connective such
-    as "But") is a pronoun of ``anaphora.pronouns`` ("It was last used in 1998.")."""
+    as "But") is a pronoun of ``anaphora.pronouns`` ("It was last used in 1998.") or "the" before
+    one of ``anaphora.definites`` ("The two were covering ...")."""
     rules = config["anaphora"]
     words = [w.lower() for w in _WORD.findall(text[:80])[:3]]
     if words and words[0] in rules["connectives"]:
         words = words[1:]
+    if len(words) > 1 and words[0] == "the" and words[1] in rules["definites"]:
+        # "The two were covering ...": the two named in the sentence before ("The two-day
+        # strike" is a compound, not a reference).
+        return _COMPOUND_AFTER.match(text, text.lower().find(words[1]) + len(words[1])) is None
     if not words or words[0] not in rules["pronouns"]:
         return False
     # "This week ..." and "It is unclear whether ..." point at nothing before them.

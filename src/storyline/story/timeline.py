@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from storyline.annotate.events import vocab
 from storyline.briefing import Citation, TimelineItem
 from storyline.model import Document, Event
+from storyline.read.furniture import is_furniture_sentence
 
 WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")
 # (overlap coefficient, shared words) needed, by the precision of the coarser date.
@@ -67,8 +68,8 @@ def build_timeline(documents: list[Document]) -> list[TimelineItem]:
 
 
 def event_items(documents: list[Document]) -> list[EventItem]:
-    """Every dated event of the annotated originals, in document order; an event inside a
-    forecast counts as expected."""
+    """Every dated event of the annotated originals, in document order (captions and teasers
+    left out); an event inside a forecast counts as expected."""
     items = []
     for order, document in enumerate(documents):
         if document.annotations is None or document.duplicate_of is not None:
@@ -76,6 +77,8 @@ def event_items(documents: list[Document]) -> list[EventItem]:
         source = document.id or f"S{order + 1}"
         forecasts = [(f.start, f.end) for f in document.annotations.forecasts]
         for event in document.annotations.events:
+            if is_furniture_sentence(event.text):
+                continue  # a picture's caption dates the picture, not an event of the story
             if event.status != "expected" and _inside_forecast(event, forecasts):
                 # "My guess is it will not be settled this year": a prediction, whatever tense
                 # the date cue suggested; the forecasts ledger holds who made it.

@@ -131,3 +131,27 @@ def test_an_index_left_by_a_deleted_database_of_the_same_name_is_rebuilt(tmp_pat
     assert len(filed) == 2
     with open_store(str(db)) as store:
         assert len(StoryAssigner(store).detector.index or []) == 2
+
+
+def test_a_stored_storys_briefing_starts_with_the_opening_vectors_kept_at_filing(tmp_path: Path) -> None:
+    """The story core of a stored story's briefing reads the opening vectors detection kept,
+    rather than embedding the openings again, and ranks the documents as fresh vectors do."""
+    from storyline.pipeline.stories import briefing_vectors
+    from storyline.story.detect import DetectConfig, opening, typicality
+
+    db = tmp_path / "s.db"
+    _ingest(db, _pile(tmp_path / "pile.jsonl"))
+    story, origins = max(_found(db).items(), key=lambda item: len(item[1]))
+    assert len(origins) >= 3
+    with open_store(str(db)) as store:
+        documents = store.story_documents(story)
+        vectors = briefing_vectors(store, story, documents)
+    chars = DetectConfig.packaged().opening_chars
+    assert all(opening(d, chars) in vectors for d in documents)
+    kept = typicality(documents, embedder=vectors)
+    fresh = typicality(documents)
+    assert kept == pytest.approx(fresh, abs=2e-3)
+    assert sorted(range(len(kept)), key=lambda k: -kept[k]) == sorted(range(len(fresh)), key=lambda k: -fresh[k])
+    with open_store(str(db)) as store:  # a retitled document has another opening: embedded anew
+        documents[0].title = "A title given later"
+        assert opening(documents[0], chars) not in briefing_vectors(store, story, documents)

@@ -99,6 +99,13 @@ class SentenceVectors:
     def __contains__(self, sentence: object) -> bool:
         return sentence in self._known
 
+    def remember(self, texts: Sequence[str], rows: Matrix) -> None:
+        """Take vectors made earlier for ``texts`` (one row each; a stored story's opening
+        vectors, made when its documents were filed), so that they are not embedded again."""
+        if len(self._known) + len(texts) > self._limit:
+            return  # a cache, not a promise: past the bound the texts are embedded on request
+        self._known.update(zip(texts, np.asarray(rows, dtype=np.float32)))
+
     def __call__(self, sentences: Sequence[str]) -> Matrix:
         missing = list(dict.fromkeys(s for s in sentences if s not in self._known))
         if missing:

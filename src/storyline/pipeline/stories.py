@@ -41,6 +41,7 @@ from storyline.read.fetch import Fetcher
 from storyline.store import DocumentTimes, Store, StoryInfo, open_store
 from storyline.story.agenda import named_issues
 from storyline.story.brief import DEFAULT_WORDS, brief_documents, untitled_headline
+from storyline.story.detect import kept_openings
 from storyline.story.novelty import Cut, instant, new_since, parse_cut, split_at
 
 Notes = Callable[[str], None]
@@ -287,7 +288,7 @@ def brief_story(store: Store, story: StoryInfo | int, *, words: int = DEFAULT_WO
         if not documents:
             raise UsageError(f"story {story_id} has no documents yet")
         documents = annotated(documents, keep_in=store)
-        vectors = SentenceVectors()
+        vectors = briefing_vectors(store, story_id, documents)
         if issues:
             briefing = brief_documents(documents, words=words, registry=registry_of(store),
                                        issues=issues, vectors=vectors)
@@ -391,11 +392,25 @@ def stored_briefing(store: Store, story: int, words: int) -> tuple[str, Briefing
     if not documents:
         return None
     briefing = brief_documents(annotated(documents, keep_in=store), words=words,
-                               registry=registry_of(store))
+                               registry=registry_of(store),
+                               vectors=briefing_vectors(store, story, documents))
     key = store.story_documents_key(story)
     data = json.dumps(briefing.to_dict(), ensure_ascii=False)
     store.save_briefing(story, words, key, data, title=briefing.title)
     return key, briefing
+
+
+def briefing_vectors(store: Store, story: int, documents: Sequence[Document]) -> SentenceVectors:
+    """A stored story's briefing vectors, holding at the start the opening vectors story
+    detection kept when it filed the documents: the briefing's story core would embed those
+    openings again (the longest texts it embeds, about half of a warm briefing's time). Only
+    what a briefing embeds anew is embedded; a document whose title or text changed since it
+    was filed has another opening and is embedded afresh."""
+    vectors = SentenceVectors()
+    members = dict(store.story_members(stories=[story]))
+    texts, rows = kept_openings(documents, members)
+    vectors.remember(texts, rows)
+    return vectors
 
 
 def annotated(documents: list[Document], *, keep_in: Store | None = None) -> list[Document]:

@@ -26,6 +26,7 @@ TF-IDF average-link baseline tuned on train.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -100,6 +101,7 @@ class Features:
     names: Counter[str]
     vector: Vector
     day: int | None
+    opening_key: str = ""  # which opening ``vector`` embeds (``opening_key``): "" unknown
 
 
 def features_of(documents: Sequence[Document], *, config: DetectConfig | None = None,
@@ -108,10 +110,36 @@ def features_of(documents: Sequence[Document], *, config: DetectConfig | None = 
     config = config or DetectConfig.packaged()
     if not documents:
         return []
-    vectors = _unit_rows(np.asarray((embedder or embed)(
-        [opening(d, config.opening_chars) for d in documents]), dtype=np.float32))
-    return [Features(words_in(d.text), names_in(d.text), vectors[k], day_of(d.published))
+    openings = [opening(d, config.opening_chars) for d in documents]
+    vectors = _unit_rows(np.asarray((embedder or embed)(openings), dtype=np.float32))
+    return [Features(words_in(d.text), names_in(d.text), vectors[k], day_of(d.published),
+                     opening_key(openings[k]))
             for k, d in enumerate(documents)]
+
+
+def kept_openings(documents: Sequence[Document], members: Mapping[str, bytes],
+                  config: DetectConfig | None = None) -> tuple[list[str], Vector]:
+    """The openings of those ``documents`` whose features were kept when they were filed
+    (``members``: document id -> ``Member`` bytes), with the vectors kept for them: what
+    ``features_of`` would embed, without embedding it again."""
+    config = config or DetectConfig.packaged()
+    texts, rows = [], []
+    for document in documents:
+        data = members.get(document.id or "")
+        text = opening(document, config.opening_chars)
+        member = Member.from_bytes(data) if data is not None else None
+        # Only a vector of this very opening: a title corrected since filing makes another.
+        if member is not None and member.opening_key == opening_key(text):
+            texts.append(text)
+            rows.append(member.vector)
+    if not rows:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return texts, _unit_rows(np.stack(rows).astype(np.float32))
+
+
+def opening_key(text: str) -> str:
+    """A short fingerprint of an opening, kept with its vector."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def opening(document: Document, chars: int) -> str:
@@ -209,15 +237,16 @@ class Member:
     names: Sparse
     vector: Vector
     day: int | None
+    opening_key: str = ""
 
     @classmethod
     def of(cls, features: Features, vocabulary: Vocabulary) -> Member:
         return cls(vocabulary.unit(features.words), vocabulary.unit(features.names, names=True),
-                   features.vector, features.day)
+                   features.vector, features.day, features.opening_key)
 
     def to_bytes(self) -> bytes:
         head = json.dumps({"words": _rounded(self.words), "names": _rounded(self.names),
-                           "day": self.day}, ensure_ascii=False).encode()
+                           "day": self.day, "opening": self.opening_key}, ensure_ascii=False).encode()
         return len(head).to_bytes(4, "big") + head + self.vector.astype(np.float16).tobytes()
 
     @classmethod
@@ -225,7 +254,7 @@ class Member:
         size = int.from_bytes(data[:4], "big")
         head = json.loads(data[4 : 4 + size])
         vector = np.frombuffer(data[4 + size :], dtype=np.float16).astype(np.float32)
-        return cls(head["words"], head["names"], vector, head["day"])
+        return cls(head["words"], head["names"], vector, head["day"], head.get("opening", ""))
 
 
 def _rounded(weights: Sparse) -> Sparse:

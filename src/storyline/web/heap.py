@@ -16,13 +16,19 @@ glibc's own knobs and both harmless elsewhere:
   inside every arena (not only at its top) back to the kernel.
 
 On a system without glibc (macOS, musl) ``tame_heap`` does nothing.
+
+For a diagnosis, ``STORYLINE_HEAPDUMP=PATH`` makes ``storyline serve`` trace its Python
+allocations (``tracemalloc``, which slows it down) and write a snapshot to ``PATH.NNN.snapshot``
+on each ``SIGUSR1``; ``benchmarks/load.py --heapdump`` compares two of them.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import itertools
 import os
+import signal
 import sys
 import threading
 import time
@@ -30,6 +36,8 @@ import time
 ARENAS = 2  # two arenas: little contention left on two cores, and far fewer holes
 TRIM_SECONDS = 10.0  # a trim costs a few milliseconds; ten seconds keeps growth small
 M_ARENA_MAX = -8  # from glibc's <malloc.h>
+HEAPDUMP_ENV = "STORYLINE_HEAPDUMP"
+TRACED_FRAMES = 10  # frames kept per traced allocation: enough to tell a cache from its caller
 
 _started = threading.Event()  # one trimming thread per process, however many apps
 
@@ -73,3 +81,22 @@ def _trim_forever(libc: ctypes.CDLL, seconds: float) -> None:
     while True:
         time.sleep(seconds)
         libc.malloc_trim(0)
+
+
+def dump_heap_on_signal(path: str | None = None) -> bool:
+    """With ``path`` (default: ``$STORYLINE_HEAPDUMP``), trace allocations from now on and write
+    a snapshot on each ``SIGUSR1``; False when there is no path or no such signal. Call it from
+    the main thread (Python's rule for signal handlers)."""
+    import tracemalloc
+
+    path = path or os.environ.get(HEAPDUMP_ENV)
+    if not path or not hasattr(signal, "SIGUSR1"):
+        return False
+    tracemalloc.start(TRACED_FRAMES)
+    numbers = itertools.count(1)
+
+    def dump(signum: int, frame: object) -> None:
+        tracemalloc.take_snapshot().dump(f"{path}.{next(numbers):03d}.snapshot")
+
+    signal.signal(signal.SIGUSR1, dump)
+    return True

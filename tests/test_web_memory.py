@@ -253,3 +253,26 @@ def _glibc() -> bool:
     from storyline.web.heap import glibc
 
     return glibc() is not None
+
+
+def test_the_analysis_process_dies_with_a_killed_server(tmp_path: Path) -> None:
+    """Started by the server's own long-lived thread, the analysis process still ends with the
+    server when the server is killed outright (SIGKILL: no clean-up runs)."""
+    db = _database(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "storyline", "serve", "--db", str(db), "--port", "0"],
+                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = _address_of(process)
+        httpx.get(f"{base}/api/stories/1/briefing", params={"wait": "true"}, headers=LOCAL,
+                  timeout=300).raise_for_status()
+        children = [int(c) for task in Path(f"/proc/{process.pid}/task").iterdir()
+                    for c in (task / "children").read_text().split()]
+        assert children
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{c}").exists() for c in children):
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{c}").exists() for c in children), "a child outlived the killed server"

@@ -61,8 +61,9 @@ def tame_heap(trim_seconds: float = TRIM_SECONDS) -> bool:
     libc = glibc()
     if libc is None:
         return False
-    os.environ.setdefault("MALLOC_ARENA_MAX", str(ARENAS))  # for the processes we start
-    libc.mallopt(M_ARENA_MAX, ARENAS)
+    if "MALLOC_ARENA_MAX" not in os.environ:  # a user's own setting (read by glibc) stands
+        os.environ["MALLOC_ARENA_MAX"] = str(ARENAS)  # for the processes we start
+        libc.mallopt(M_ARENA_MAX, ARENAS)
     if not _started.is_set():
         _started.set()
         threading.Thread(target=_trim_forever, args=(libc, trim_seconds), daemon=True,

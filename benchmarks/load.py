@@ -21,13 +21,26 @@ server's memory (resident set of its process) at the start of the run, at its mi
 end and at its peak; memory is flat when the second half grew by less than 50 MB. Everything
 runs on this machine: the clients share its cores with the server, as they would on a laptop.
 
+``--steady SECONDS`` runs a steady load instead, for that long: the same readers, and writers
+whose ingest jobs go into another story ("Unread desk") that nobody reads, so the pages read
+keep their size and the server has no reason to grow once warm. It reports the serving
+process's resident memory at each quarter of the run and how much it grew in the second half
+against the first: a server that leaks keeps growing in the second half.
+
+``--heapdump`` (a diagnosis, not a measurement: tracing slows the server) starts the server
+with ``STORYLINE_HEAPDUMP`` set; the server then traces its allocations (``tracemalloc``) and
+writes a snapshot on each ``SIGUSR1`` (``storyline.web.heap``); the harness asks for one at the
+middle and at the end of the run and prints the places whose allocations grew most between them.
+
     python benchmarks/load.py [DATA] [--seconds 30] [--readers 20] [--writers 4] [--against REV]
+    python benchmarks/load.py [DATA] --steady 120 [--against REV] [--heapdump]
 
 Goal (issue 14): no error, reads p95 <= 150 ms while writes run, memory flat.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -54,7 +67,9 @@ from common import data_argument_parser  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 STORY_NAME = "Orla river deal"
+UNREAD_STORY = "Unread desk"  # where a steady run's writers file their articles
 READ_P95_GOAL_MS = 150.0
+HEAPDUMP_ENV = "STORYLINE_HEAPDUMP"  # storyline.web.heap's; the base commit may not know it
 FLAT_MB = 50.0
 SEARCH_WORDS = ("river", "deal", "minister", "dam", "water", "talks", "border", "said")
 
@@ -71,10 +86,15 @@ def _env(tree: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tree / "src"), "HF_HUB_OFFLINE": "1"}
 
 
-def build_database(tree: Path, db: Path) -> None:
-    """The example outlets and corpus in one story, stored by ``tree``'s own CLI."""
+def build_database(tree: Path, db: Path, unread: str | None = None) -> None:
+    """The example outlets and corpus in one story, stored by ``tree``'s own CLI; with
+    ``unread``, that text too, alone in a second story (a steady run's writers file there)."""
     _run_cli(tree, "outlets", "import", str(REPO / "examples" / "outlets.json"), "--db", str(db))
     _run_cli(tree, "ingest", str(REPO / "examples" / "corpus"), "--db", str(db), "--story", STORY_NAME)
+    if unread is not None:
+        article = db.parent / "unread.txt"
+        article.write_text(unread, encoding="utf-8")
+        _run_cli(tree, "ingest", str(article), "--db", str(db), "--story", UNREAD_STORY)
 
 
 def _free_port() -> int:
@@ -84,12 +104,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(tree: Path, db: Path) -> Iterator[tuple[str, int]]:
-    """(base URL, process id) of ``tree``'s server over ``db`` while the block runs."""
+def serving(tree: Path, db: Path, heapdump: Path | None = None) -> Iterator[tuple[str, int]]:
+    """(base URL, process id) of ``tree``'s server over ``db`` while the block runs; with
+    ``heapdump``, a server that traces its allocations and writes snapshots there."""
     port = _free_port()
+    env = _env(tree) | ({HEAPDUMP_ENV: str(heapdump)} if heapdump else {})
     process = subprocess.Popen(
         [sys.executable, "-m", "storyline", "serve", "--db", str(db), "--port", str(port)],
-        cwd=tree, env=_env(tree), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process)
@@ -219,7 +241,7 @@ async def _chunked(reader: asyncio.StreamReader) -> bytes:
 async def read_loop(base: str, story: int, source: str, tally: Tally, stop: threading.Event, seed: int) -> None:
     """One reader: a random read after another until ``stop``."""
     chance = random.Random(seed)
-    reads = [
+    reads: list[tuple[str, Callable[[], str]]] = [
         ("GET /", lambda: "/"),
         ("GET /stories/ID", lambda: f"/stories/{story}"),
         ("GET /sources/ID", lambda: f"/sources/{source}?story={story}"),
@@ -323,26 +345,38 @@ class Run:
     serving_memory: list[float]
 
 
-def load(base: str, pid: int, texts: list[str], seconds: float, readers: int, writers: int) -> Run:
+def load(base: str, pid: int, texts: list[str], seconds: float, readers: int, writers: int,
+         steady: bool = False, heapdump: bool = False) -> Run:
+    """``seconds`` of load; ``steady``: the writers file into the story nobody reads;
+    ``heapdump``: the server is asked for a heap snapshot at the middle and at the end."""
     with httpx.Client(base_url=base, timeout=60) as client:
-        story = next(s["id"] for s in client.get("/api/stories").json() if s["name"] == STORY_NAME)
+        stories = {s["name"]: s["id"] for s in client.get("/api/stories").json()}
+        story = stories[STORY_NAME]
         source = client.get(f"/api/stories/{story}/briefing", timeout=300).json()["sources"][0]["id"]
     warm_up(base, story, source, texts[-1])
     tally, stop, done = Tally(), threading.Event(), [0]
     shared = _locked(endless(texts))
+    written = stories[UNREAD_STORY] if steady else story
     threads = [threading.Thread(target=readers_thread, args=(base, story, source, tally, stop, readers),
                                 daemon=True)]
-    threads += [threading.Thread(target=writer, args=(base, story, shared, tally, stop, done), daemon=True)
+    threads += [threading.Thread(target=writer, args=(base, written, shared, tally, stop, done), daemon=True)
                 for _ in range(writers)]
     memory: list[tuple[float, float]] = []
     own: list[float] = []  # the serving process alone
     started = time.monotonic()
     for thread in threads:
         thread.start()
+    asked = False
     while (elapsed := time.monotonic() - started) < seconds:
         memory.append((elapsed, resident_mb(pid)))
         own.append(resident_mb(pid, children=False))
+        if heapdump and not asked and elapsed >= seconds / 2:
+            os.kill(pid, signal.SIGUSR1)
+            asked = True
         time.sleep(0.5)
+    if heapdump:
+        os.kill(pid, signal.SIGUSR1)
+        time.sleep(5)  # the snapshot is written between two requests of the main thread
     stop.set()
     for thread in threads:
         thread.join(timeout=300)
@@ -379,6 +413,8 @@ def figures(run: Run) -> dict[str, object]:
             reads += values
     mb = [m for _, m in run.memory]
     half = len(mb) // 2
+    own = run.serving_memory
+    quarters = [own[min(len(own) - 1, len(own) * k // 4)] for k in range(5)]
     return {
         "endpoints": rows,
         "reads": {"requests": len(reads), "per_second": len(reads) / run.seconds,
@@ -388,8 +424,10 @@ def figures(run: Run) -> dict[str, object]:
         "jobs_done": run.jobs_done,
         "memory_mb": {"start": mb[0], "middle": mb[half], "end": mb[-1], "peak": max(mb),
                       "second_half_growth": mb[-1] - mb[half],
-                      "serving_process": {"start": run.serving_memory[0], "middle": run.serving_memory[half],
-                                          "end": run.serving_memory[-1]}},
+                      "serving_process": {"start": own[0], "middle": own[half], "end": own[-1],
+                                          "quarters": quarters, "peak": max(own),
+                                          "first_half_growth": quarters[2] - quarters[0],
+                                          "second_half_growth": quarters[4] - quarters[2]}},
     }
 
 
@@ -424,8 +462,15 @@ def print_report(results: dict[str, dict[str, object]], seconds: float, readers:
               f"(second half {memory['second_half_growth']:+.0f}; the serving process alone "  # type: ignore[index]
               f"{memory['serving_process']['start']:.0f} / {memory['serving_process']['middle']:.0f} / "  # type: ignore[index]
               f"{memory['serving_process']['end']:.0f}); goal {verdict}")  # type: ignore[index]
+        own = memory["serving_process"]  # type: ignore[index]
+        print(f"  the serving process alone, MB at 0/25/50/75/100 % of the run: "
+              f"{' / '.join(f'{q:.0f}' for q in own['quarters'])} (peak {own['peak']:.0f}); grew "
+              f"{own['first_half_growth']:+.0f} in the first half, {own['second_half_growth']:+.0f} "
+              f"in the second")
         for sample in result["error_samples"]:  # type: ignore[attr-defined]
             print(f"  error: {sample}")
+        for line in result.get("heap_growth", []):  # type: ignore[attr-defined]
+            print(f"  heap: {line}")
 
 
 def _cell(row: dict[str, object] | None) -> str:
@@ -436,15 +481,32 @@ def _cell(row: dict[str, object] | None) -> str:
             f"{row['errors']!s:>4}{busy}")
 
 
-def measure(tree: Path, texts: list[str], args: object) -> dict[str, object]:
+def measure(tree: Path, texts: list[str], args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="storyline-load-") as folder:
         db = Path(folder) / "load.db"
+        dumps = Path(folder) / "heap" if args.heapdump else None
         print(f"{tree}: building the database", file=sys.stderr)
-        build_database(tree, db)
-        with serving(tree, db) as (base, pid):
-            print(f"{tree}: serving at {base}; {args.seconds:g} s of load", file=sys.stderr)  # type: ignore[attr-defined]
-            run = load(base, pid, texts, args.seconds, args.readers, args.writers)  # type: ignore[attr-defined]
-    return figures(run)
+        build_database(tree, db, unread=texts[0] if args.steady else None)
+        with serving(tree, db, dumps) as (base, pid):
+            print(f"{tree}: serving at {base}; {args.seconds:g} s of "
+                  f"{'steady ' if args.steady else ''}load", file=sys.stderr)
+            run = load(base, pid, texts, args.seconds, args.readers, args.writers,
+                       steady=bool(args.steady), heapdump=bool(dumps))
+        result = figures(run)
+        if dumps is not None:
+            result["heap_growth"] = heap_growth(dumps)
+    return result
+
+
+def heap_growth(dumps: Path, top: int = 15) -> list[str]:
+    """The places whose traced allocations grew most between the server's two snapshots."""
+    import tracemalloc
+
+    snapshots = sorted(dumps.parent.glob(f"{dumps.name}.*.snapshot"))
+    if len(snapshots) < 2:
+        return [f"{len(snapshots)} heap snapshot(s) written: does this tree know {HEAPDUMP_ENV}?"]
+    first, last = (tracemalloc.Snapshot.load(str(path)) for path in (snapshots[0], snapshots[-1]))
+    return [str(stat) for stat in last.compare_to(first, "lineno")[:top]]
 
 
 @contextmanager
@@ -466,7 +528,13 @@ def main() -> int:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--chars", type=int, default=3000, help="characters of each written article")
     parser.add_argument("--against", default=None, help="also run an earlier commit (e.g. HEAD~1)")
+    parser.add_argument("--steady", type=float, default=None, metavar="SECONDS",
+                        help="a steady run this long instead: the writers file into a story nobody reads")
+    parser.add_argument("--heapdump", action="store_true",
+                        help="trace the server's allocations; print what grew from the middle to the end")
     args = parser.parse_args()
+    if args.steady:
+        args.seconds = args.steady
     texts = article_texts(args.data, args.chars)
     results = {"this checkout": measure(REPO, texts, args)}
     if args.against:

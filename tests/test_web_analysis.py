@@ -142,3 +142,34 @@ def test_the_analysis_process_is_renewed_after_its_share_of_jobs() -> None:
         assert first == second != third
     finally:
         analyst.close()
+
+
+def test_the_analysis_process_outlives_the_thread_that_first_used_it() -> None:
+    """Linux sends a child's death signal (``PR_SET_PDEATHSIG``) when the *thread* that started
+    it ends, not its process. The server's first analysis job may come from a short-lived thread
+    (a request thread that the thread pool retires, a background briefing refresh): the analysis
+    process must not die with that thread."""
+    analyst = AnalysisProcess()
+    try:
+        first: list[int] = []
+        thread = threading.Thread(target=lambda: first.append(analyst.run(whoami)[0]))
+        thread.start()
+        thread.join()
+        time.sleep(0.5)  # the kernel's SIGKILL, when it comes, comes at once
+        assert analyst.run(whoami)[0] == first[0], "the analysis process died with its thread"
+    finally:
+        analyst.close()
+
+
+def test_the_analysis_process_is_replaced_once_its_memory_passes_the_cap() -> None:
+    analyst = AnalysisProcess(rss_cap_mb=1)  # any process is larger: replaced after each job
+    try:
+        first, second = (analyst.run(whoami)[0] for _ in range(2))
+        assert first != second and analyst.renewals == 2
+    finally:
+        analyst.close()
+    roomy = AnalysisProcess(rss_cap_mb=100_000)
+    try:
+        assert roomy.run(whoami)[0] == roomy.run(whoami)[0] and roomy.renewals == 0
+    finally:
+        roomy.close()

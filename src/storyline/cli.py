@@ -296,6 +296,10 @@ def serve_command(host: str, port: int, allowed_hosts: tuple[str, ...], reads_pe
     """
     import uvicorn
 
+    from storyline.web.heap import dump_heap_on_signal, tame_heap
+
+    tame_heap()  # before any thread of the server allocates (see storyline.web.heap)
+    dump_heap_on_signal()  # only with $STORYLINE_HEAPDUMP set: a diagnosis
     try:
         rates = (reads_per_minute, writes_per_minute)
         app = _web_app(host, allowed_hosts, db_url, allow_private, rates)

@@ -6,7 +6,15 @@ on two cores, four writers made reads three times slower. ``storyline serve`` th
 in one **analysis process** (``AnalysisProcess``) at a lower CPU priority (``nice``), so that a
 read waits for nothing but a core, and the kernel gives the core to the read first. The
 analysis process loads the models once, ends with the server (``executor.start_worker``), and is
-started again after a crash. ``InProcess`` keeps the work in this process, one job at a time,
+started again after a crash, after ``JOBS_PER_PROCESS`` jobs, or once its resident memory passes
+``analysis_rss_mb`` (``data/web.json``).
+
+The process is started by one long-lived thread of its own (``storyline-analysis-owner``), never
+by the thread that happens to ask for the first job. Linux delivers a child's death signal
+(``PR_SET_PDEATHSIG``, which makes the analysis process die with the server) when the *thread*
+that forked the child ends, not its process: started from a request thread that the thread
+pool later retires, or from a background briefing refresh, the analysis process was killed
+with that thread, and the next job failed with "the analysis process died". ``InProcess`` keeps the work in this process, one job at a time,
 for the library's own use and for tests that do not need a second process.
 
 Either way one analysis runs at a time (the models are shared, and on a small machine two
@@ -18,10 +26,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -30,6 +39,7 @@ from storyline.briefing import Briefing, NewSince
 from storyline.model import Document
 from storyline.outlets import Registry
 from storyline.pipeline.executor import start_worker
+from storyline.resources import read_data
 
 R = TypeVar("R")
 Stopped = Callable[[], bool]  # whether the job's requester has gone
@@ -39,6 +49,9 @@ POLL_SECONDS = 0.2  # how often a waiting request looks whether its client is st
 # models again, a few seconds): spaCy's string store and the caches grow with every new text,
 # so a process that lived for ever would grow for ever.
 JOBS_PER_PROCESS = 500
+# ... and sooner once its resident memory passes this many MB (a few long texts can grow it
+# faster than the job count would notice); checked after each job.
+RSS_CAP_MB: float = read_data("web.json")["analysis_rss_mb"]
 
 
 class Gone(Exception):
@@ -87,28 +100,48 @@ class InProcess(_Turns):
 
 
 class AnalysisProcess(_Turns):
-    """The jobs in one child process at a lower priority, started on first use."""
+    """The jobs in one child process at a lower priority, started on first use by a thread that
+    lives as long as this object (see the module's note on ``PR_SET_PDEATHSIG``)."""
 
-    def __init__(self, niceness: int = ANALYSIS_NICENESS, jobs_per_process: int = JOBS_PER_PROCESS) -> None:
+    def __init__(self, niceness: int = ANALYSIS_NICENESS, jobs_per_process: int = JOBS_PER_PROCESS,
+                 rss_cap_mb: float = RSS_CAP_MB) -> None:
         super().__init__()
         self._niceness = niceness
         self._jobs_per_process = jobs_per_process
+        self._rss_cap_mb = rss_cap_mb
         self._context = multiprocessing.get_context("spawn")  # never fork a threaded server
         self._stop_flag = self._context.Value("b", 0, lock=False)
         self._pool: ProcessPoolExecutor | None = None
+        # Submits every job: the analysis process (and the pool's manager thread, which starts
+        # its replacements) are then children of this thread, which ends only with ``close``.
+        self._owner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storyline-analysis-owner")
+        self.renewals = 0  # processes replaced for their memory (for tests and the benchmark)
 
     def run(self, job: Callable[..., R], *args: Any, cancelled: Stopped = never) -> R:
         with self._turn:
             stop_if(cancelled)
             self._stop_flag.value = 0
             try:
-                future: Future[R] = self._started().submit(_in_worker, job, args)
-                return self._wait(future, cancelled)
+                future: Future[tuple[R, float]] = self._owner.submit(self._submit, job, args).result()
+                result, resident_mb = self._wait(future, cancelled)
             except BrokenProcessPool as exc:
                 self._pool = None  # started afresh by the next job
                 raise RuntimeError("the analysis process died (out of memory?); try again") from exc
+            if resident_mb > self._rss_cap_mb:
+                self._retire()
+                self.renewals += 1
+            return result
 
     def close(self) -> None:
+        self._retire()
+        self._owner.shutdown(wait=False)
+
+    def _submit(self, job: Callable[..., R], args: tuple[Any, ...]) -> Future[tuple[R, float]]:
+        """On the owner thread: the job handed to the analysis process (started if need be)."""
+        return self._started().submit(_in_worker, job, args)
+
+    def _retire(self) -> None:
+        """Let the current process go (it ends once idle); the next job starts a fresh one."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
@@ -148,8 +181,17 @@ def _worker_stopped() -> bool:
     return bool(_worker_stop is not None and _worker_stop.value)
 
 
-def _in_worker(job: Callable[..., R], args: tuple[Any, ...]) -> R:
-    return job(*args, _worker_stopped)
+def _in_worker(job: Callable[..., R], args: tuple[Any, ...]) -> tuple[R, float]:
+    """The job's result and this process's resident memory after it (MB)."""
+    return job(*args, _worker_stopped), own_resident_mb()
+
+
+def own_resident_mb() -> float:
+    """This process's resident memory in MB (Linux's /proc; 0 where there is none)."""
+    if not sys.platform.startswith("linux"):
+        return 0.0
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
 
 
 # --------------------------------------------------------------------------- the jobs

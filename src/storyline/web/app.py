@@ -35,7 +35,7 @@ from storyline.web.analysis import AnalysisProcess, InProcess
 from storyline.web.filters import install_filters
 from storyline.web.guard import LOOPBACK_HOSTS, Guard, allowed_hosts
 from storyline.web.requests import MEGABYTE, Bounds, Limits, Settings, error_response
-from storyline.web.service import Catalogue, Jobs, StoryBriefings
+from storyline.web.service import Catalogue, Jobs, Memo, StoryBriefings
 
 HERE = Path(__file__).resolve().parent
 TOKEN_ENV = "STORYLINE_TOKEN"
@@ -85,7 +85,7 @@ def create_app(
                         allowed_hosts([*LOOPBACK_HOSTS, *hosts]), bounds, analyst)
     with open_store(db_url):  # fail now on a bad URL; make a new database, migrate an older one
         pass
-    briefings = StoryBriefings(analyst, db_url)
+    briefings = StoryBriefings(analyst, db_url, bounds.parsed_briefings)
     jobs = Jobs(settings.store, settings.fetcher, briefings, words, analyst, bounds)
 
     @asynccontextmanager
@@ -101,7 +101,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.briefings = briefings
-    app.state.catalogue = Catalogue()
+    app.state.catalogue = Catalogue(bounds.catalogues)
+    app.state.rendered = Memo(bounds.rendered_pages)  # briefing pages by (story, words, documents key)
     app.state.jobs = jobs
     app.state.analyses = {"finished": 0, "abandoned": 0}  # POST /api/briefings: analyses given up
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))

@@ -46,7 +46,6 @@ router = APIRouter(include_in_schema=False)
 # Pasted text may hold several articles, separated by a line of three or more dashes.
 ARTICLE_SEPARATOR = re.compile(r"^\s*-{3,}\s*$", re.MULTILINE)
 MAX_MENTIONS = 300  # per entity page; beyond that the page would only get long
-_rendered = Memo(size=32)  # briefing pages by (app, story, words, documents key)
 # "New since your last visit": the time of the visitor's last look at a story is kept in the
 # visitor's browser, one cookie per story, scoped to the story's pages; nothing is kept on the
 # server per visitor. Plain, not signed: it only chooses what its owner is shown.
@@ -116,7 +115,8 @@ def briefing_page(request: Request, story_id: str,
         news = visited is not None and filed_since(store, story.id, visited)
         place = storyline_place(store, story.id)
         memo_key = _page_key(request, story.id, words, store.story_documents_key(story.id), place)
-        memo = _rendered.get(memo_key)
+        rendered: Memo = request.app.state.rendered  # app.state is untyped; create_app sets it
+        memo = rendered.get(memo_key)
         if isinstance(memo, str) and not news:
             return _visited(_briefing_response(memo), story.id, now)
         briefings = request.app.state.briefings
@@ -125,11 +125,11 @@ def briefing_page(request: Request, story_id: str,
         if found is None:
             return _visited(page(request, "empty_story.html", story=story), story.id, now)
         key, briefing = found
-        updating = key != memo_key[3]
+        updating = key != memo_key[2]
         # A page of the previous briefing, while the new one is made, is kept by both keys:
         # readers of a story that writers keep changing must not each render it again.
-        stale_key = (*_page_key(request, story.id, words, key, place), memo_key[3])
-        stale = _rendered.get(stale_key) if updating and not news else None
+        stale_key = (*_page_key(request, story.id, words, key, place), memo_key[2])
+        stale = rendered.get(stale_key) if updating and not news else None
         if isinstance(stale, str):
             return _visited(_briefing_response(stale), story.id, now)
         briefing = briefing.with_storyline(place)
@@ -145,7 +145,7 @@ def briefing_page(request: Request, story_id: str,
                        chrome=Chrome(stylesheet="/static/app.css", navigation=nav, icon=ICON),
                        story_url=lambda other: address(f"/stories/{other}", length))
     if section is None:  # a page with the visitor's own section is theirs alone
-        _rendered.put(stale_key if updating else _page_key(request, story.id, words, key, place), html)
+        rendered.put(stale_key if updating else _page_key(request, story.id, words, key, place), html)
     return _visited(_briefing_response(html), story.id, now)
 
 
@@ -227,7 +227,7 @@ def _page_key(request: Request, story: int, words: int, documents_key: str,
               place: StorylinePlace | None) -> tuple[object, ...]:
     """What a rendered story page depends on: its documents, and its place in its storyline,
     which changes when other stories are linked while its documents stay the same."""
-    return (id(request.app), story, words, documents_key,
+    return (story, words, documents_key,
             place.model_dump_json() if place is not None else None)
 
 

@@ -38,6 +38,10 @@ class Bounds:
     fetches_per_host: int = WEB["fetches_per_host"]
     reads_per_minute: int = WEB["reads_per_minute"]
     writes_per_minute: int = WEB["writes_per_minute"]
+    rendered_pages: int = WEB["rendered_pages"]
+    parsed_briefings: int = WEB["parsed_briefings"]
+    catalogues: int = WEB["catalogues"]
+    kept_jobs: int = WEB["kept_jobs"]
 
 
 @dataclass(frozen=True)

@@ -156,9 +156,10 @@ def brief_articles(documents: list[Document], words: int, analyst: Analyst, regi
 
 
 class Memo:
-    """A small least-recently-used cache (rendered pages, parsed briefings)."""
+    """A small least-recently-used cache (rendered pages, parsed briefings): at most ``size``
+    items, its sizes kept in ``data/web.json`` (``Bounds``)."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int) -> None:
         self._size = size
         self._items: OrderedDict[object, object] = OrderedDict()
         self._lock = threading.Lock()
@@ -177,24 +178,27 @@ class Memo:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
+    def __len__(self) -> int:
+        return len(self._items)
+
 
 class Catalogue:
     """The list of stories (``story_entries``), made again only when the store changed: making
     it reads every story's documents, which grows with the store, and every home page and
     ``GET /api/stories`` asks for it."""
 
-    def __init__(self) -> None:
-        self._made = Memo(size=64)  # by change token, which is per store connection
+    def __init__(self, size: int = Bounds.catalogues) -> None:
+        self.made = Memo(size)  # by change token, which is per store connection
 
     def entries(self, store: Store) -> list[StoryEntry]:
         from storyline.pipeline.catalogue import story_entries
 
         key = store.change_token()
-        found = self._made.get(key)
+        found = self.made.get(key)
         if isinstance(found, list):
             return found
         entries = story_entries(store)
-        self._made.put(key, entries)
+        self.made.put(key, entries)
         return entries
 
 
@@ -208,10 +212,12 @@ class StoryBriefings:
     while the new one is made in the background. A reader must not wait seconds behind the
     analysis queue because a writer has just added a source."""
 
-    def __init__(self, analyst: Analyst, db_url: str | None) -> None:
+    def __init__(self, analyst: Analyst, db_url: str | None, size: int = Bounds.parsed_briefings) -> None:
         self._analyst = analyst
         self._db_url = db_url
-        self._parsed = Memo()
+        self.parsed = Memo(size)  # by (story, words, documents key)
+        # One per story that was read or written (a few bytes each): bounded by the stories
+        # of the database, since only stored stories get here.
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -220,12 +226,12 @@ class StoryBriefings:
         from storyline.pipeline.stories import cached_briefing
 
         key = store.story_documents_key(story)
-        memo = self._parsed.get((story, words, key))
+        memo = self.parsed.get((story, words, key))
         if isinstance(memo, Briefing):
             return key, memo
         found = cached_briefing(store, story, words, documents_key=key)
         if found is not None:
-            self._parsed.put((story, words, key), found[1])
+            self.parsed.put((story, words, key), found[1])
         return found
 
     def get(self, store: Store, story: int, words: int) -> tuple[str, Briefing] | None:
@@ -249,7 +255,7 @@ class StoryBriefings:
         if not self._lock(story).locked():  # else it is being made already: no thread per read
             threading.Thread(target=self._refresh, args=(story, words), daemon=True,
                              name=f"storyline-briefing-{story}").start()
-        return key, _parsed_briefing(self._parsed, (story, words, key), data)
+        return key, _parsed_briefing(self.parsed, (story, words, key), data)
 
     def _refresh(self, story: int, words: int) -> None:
         lock = self._lock(story)
@@ -265,7 +271,7 @@ class StoryBriefings:
     def _make(self, story: int, words: int) -> tuple[str, Briefing] | None:
         made = self._analyst.run(analysis.story_briefing, self._db_url, story, words)
         if made is not None:
-            self._parsed.put((story, words, made[0]), made[1])
+            self.parsed.put((story, words, made[0]), made[1])
         return made
 
     def _lock(self, story: int) -> threading.Lock:
@@ -290,7 +296,6 @@ def news_since_visit(analyst: Analyst, db_url: str | None, story: int, briefing:
 
 
 JobState = Literal["queued", "running", "done", "failed"]
-KEPT_JOBS = 200  # finished jobs are remembered for their progress pages, the oldest forgotten
 
 
 @dataclass
@@ -350,13 +355,16 @@ class Jobs:
                 raise QueueFull(waiting, self._bounds.retry_after_seconds)
             job = Job(id=f"j{next(self._numbers)}", story=story, total=len(articles))
             self._jobs[job.id] = job
-            while len(self._jobs) > KEPT_JOBS:
+            while len(self._jobs) > self._bounds.kept_jobs:  # the oldest forgotten
                 self._jobs.popitem(last=False)
         self._fetch_then_run(job, list(articles))
         return job
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
+
+    def __len__(self) -> int:
+        return len(self._jobs)
 
     def shutdown(self) -> None:
         self._fetches.shutdown()

@@ -1,0 +1,103 @@
+"""Keeping the serving process's heap from creeping up under a long threaded load.
+
+Why: ``storyline serve`` answers reads on up to 40 threads (anyio's pool), plus the ingest,
+fetch and refresh threads. glibc's ``malloc`` gives threads that contend for the heap arenas of
+their own, up to eight per core, and memory freed in an arena is returned to the kernel only
+from the top of that arena. A page render or a briefing parse allocates and frees many small
+objects on whichever thread ran it, so each arena keeps its high-water mark with holes in it:
+the process's resident memory grows with the run although the live Python objects do not (the
+120 s load run of ``benchmarks/load.py`` showed it; docs/benchmarks.md). Two remedies, both
+glibc's own knobs and both harmless elsewhere:
+
+* at most ``ARENAS`` arenas (``mallopt(M_ARENA_MAX)``; it must be set before the threads first
+  allocate, so ``tame_heap`` runs before the app is built; children inherit
+  ``MALLOC_ARENA_MAX`` through the environment);
+* every ``TRIM_SECONDS`` a daemon thread calls ``malloc_trim(0)``, which hands the free pages
+  inside every arena (not only at its top) back to the kernel.
+
+On a system without glibc (macOS, musl) ``tame_heap`` does nothing.
+
+For a diagnosis, ``STORYLINE_HEAPDUMP=PATH`` makes ``storyline serve`` trace its Python
+allocations (``tracemalloc``, which slows it down) and write a snapshot to ``PATH.NNN.snapshot``
+on each ``SIGUSR1``; ``benchmarks/load.py --heapdump`` compares two of them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import itertools
+import os
+import signal
+import sys
+import threading
+import time
+
+ARENAS = 2  # two arenas: little contention left on two cores, and far fewer holes
+TRIM_SECONDS = 10.0  # a trim costs a few milliseconds; ten seconds keeps growth small
+M_ARENA_MAX = -8  # from glibc's <malloc.h>
+HEAPDUMP_ENV = "STORYLINE_HEAPDUMP"
+TRACED_FRAMES = 10  # frames kept per traced allocation: enough to tell a cache from its caller
+
+_started = threading.Event()  # one trimming thread per process, however many apps
+
+
+def glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (it has ``malloc_trim``), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        libc = ctypes.CDLL(name)
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+
+
+def tame_heap(trim_seconds: float = TRIM_SECONDS) -> bool:
+    """Cap the arenas and start the trimming thread (once); False where there is no glibc."""
+    libc = glibc()
+    if libc is None:
+        return False
+    if "MALLOC_ARENA_MAX" not in os.environ:  # a user's own setting (read by glibc) stands
+        os.environ["MALLOC_ARENA_MAX"] = str(ARENAS)  # for the processes we start
+        libc.mallopt(M_ARENA_MAX, ARENAS)
+    if not _started.is_set():
+        _started.set()
+        threading.Thread(target=_trim_forever, args=(libc, trim_seconds), daemon=True,
+                         name="storyline-heap-trim").start()
+    return True
+
+
+def trim(libc: ctypes.CDLL | None = None) -> None:
+    """Hand the heap's free pages back to the kernel now (where glibc is)."""
+    libc = libc or glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _trim_forever(libc: ctypes.CDLL, seconds: float) -> None:
+    while True:
+        time.sleep(seconds)
+        libc.malloc_trim(0)
+
+
+def dump_heap_on_signal(path: str | None = None) -> bool:
+    """With ``path`` (default: ``$STORYLINE_HEAPDUMP``), trace allocations from now on and write
+    a snapshot on each ``SIGUSR1``; False when there is no path or no such signal. Call it from
+    the main thread (Python's rule for signal handlers)."""
+    import tracemalloc
+
+    path = path or os.environ.get(HEAPDUMP_ENV)
+    if not path or not hasattr(signal, "SIGUSR1"):
+        return False
+    tracemalloc.start(TRACED_FRAMES)
+    numbers = itertools.count(1)
+
+    def dump(signum: int, frame: object) -> None:
+        tracemalloc.take_snapshot().dump(f"{path}.{next(numbers):03d}.snapshot")
+
+    signal.signal(signal.SIGUSR1, dump)
+    return True

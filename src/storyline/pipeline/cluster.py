@@ -83,7 +83,7 @@ class DaskExecutor(_Closing):
         if workers < 1:
             raise ValueError(f"a cluster needs at least one worker, not {workers}")
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")  # any free port: never a clash
         return cls(Client(cluster, set_as_default=False), limit=limit, cluster=cluster)
 
     @property
@@ -106,7 +106,7 @@ class DaskExecutor(_Closing):
         futures: dict[int, tuple[Future[R], T, int]] = {}
         index_of: dict[object, int] = {}
         finished: set[int] = set()
-        completed = as_completed()
+        completed = as_completed(loop=self.client.loop)
         submitted = next_out = load = 0
         held: Any = next(source, _END)
         try:

@@ -172,6 +172,7 @@ def test_the_window_of_items_in_flight_is_bounded(cluster: Any) -> None:
             yield number
 
     results = []
+    cluster.peak_in_flight = 0
     for result in cluster.map(abs, items(), weight=lambda item: 2):
         most = max(most, pulled - consumed)
         consumed += 1
@@ -209,6 +210,13 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
     assert len(origins) == len(set(origins)) == len(ARTICLES)
     assert len(report.failed) == 3  # only the bad inputs
     cluster.client.wait_for_workers(2, timeout=60)  # the nanny started a new worker
+    # Storing is idempotent besides: the same corpus again (a rerun shard, a rerun ingest) adds
+    # no document, each is found stored by its content hash.
+    with open_store(str(tmp_path / "killed.db")) as store:
+        again = ingest_on_cluster(corpus, store, cluster, settings=settings, annotate=False)
+        assert store.count() == len(ARTICLES)
+    assert not again.new and not again.duplicates
+    assert len(again.already_stored) == len(ARTICLES)
 
 
 def _free_port() -> int:

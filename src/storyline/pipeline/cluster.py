@@ -49,6 +49,7 @@ R = TypeVar("R")
 
 PLUGIN_NAME = "storyline-models"
 CONNECT_SECONDS = 5.0  # a scheduler that has not answered by then is taken for absent
+MAX_REASON_CHARS = 200  # of a lost shard's reason: distributed explains at length
 _END = object()
 
 
@@ -222,8 +223,11 @@ def process_shard(shard: Shard) -> list[Document | InputError]:
 
 
 def _shard_lost(shard: Shard, exc: BaseException) -> list[Document | InputError]:
+    reason = " ".join(str(exc).split())  # one line, whatever distributed wrote
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[:MAX_REASON_CHARS].rstrip() + "…"
     return [InputError(shard_origin(shard), f"the cluster could not process this shard "
-                                            f"({type(exc).__name__}: {exc})")]
+                                            f"({type(exc).__name__}: {reason})")]
 
 
 def _weight(shard: Shard) -> int:

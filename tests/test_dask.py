@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import operator
 import os
 import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +219,19 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
         assert store.count() == len(ARTICLES)
     assert not again.new and not again.duplicates
     assert len(again.already_stored) == len(ARTICLES)
+
+
+def test_a_task_whose_workers_keep_dying_fails_alone_and_the_rest_goes_on() -> None:
+    require(HAVE_DASK, "dask[distributed] is not installed (pip install .[cluster])")
+    from storyline.pipeline.cluster import DaskExecutor
+
+    tasks = [partial(abs, -3), partial(os._exit, 1), partial(abs, -5)]  # the second kills its worker
+    # One task at a time: a task running beside the crashing one on the same worker dies with
+    # it each time, and would be given up too.
+    with DaskExecutor.local(1, limit=1) as executor:
+        results = list(executor.map(operator.call, tasks,
+                                    on_error=lambda task, exc: type(exc).__name__))
+    assert results == [3, "KilledWorker", 5]
 
 
 def _free_port() -> int:

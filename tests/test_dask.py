@@ -259,6 +259,19 @@ def test_a_scheduler_that_does_not_answer_is_one_line_exit_2_nothing_written(tmp
     assert not db.exists()
 
 
+@pytest.mark.parametrize("address", ["nonsense", "http://scheduler.example:8786"])
+def test_a_malformed_scheduler_address_is_one_line_exit_2_nothing_written(
+        tmp_path: Path, address: str) -> None:
+    require(HAVE_DASK, "dask[distributed] is not installed (pip install .[cluster])")
+    db = tmp_path / "never.db"
+    done = _storyline("ingest", str(tmp_path), "--db", str(db), "--scheduler", address)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: not a Dask scheduler address: {address!r} (expected tcp://HOST:PORT, e.g. "
+        "tcp://10.0.0.5:8786)"]
+    assert not db.exists()
+
+
 def test_the_command_line_ingests_on_a_local_dask_cluster(corpus: list[str], tmp_path: Path) -> None:
     require(HAVE_DASK, "dask[distributed] is not installed (pip install .[cluster])")
     db = tmp_path / "cli.db"

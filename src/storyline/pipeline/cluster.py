@@ -21,6 +21,7 @@ exact copy, by content hash, is only an extra origin), so rerunning the whole in
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from itertools import chain
@@ -49,6 +50,9 @@ R = TypeVar("R")
 
 PLUGIN_NAME = "storyline-models"
 CONNECT_SECONDS = 5.0  # a scheduler that has not answered by then is taken for absent
+# scheme://host:port (tcp, tls, ws, wss, ucx) or host:port; anything else fails before a connect.
+SCHEDULER_ADDRESS = re.compile(
+    r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9a-fA-F:]+\]|[^\s/:\[\]]+):\d{1,5}$")
 MAX_REASON_CHARS = 200  # of a lost shard's reason: distributed explains at length
 _END = object()
 
@@ -69,6 +73,9 @@ class DaskExecutor(_Closing):
                 ) -> DaskExecutor:
         """Join the scheduler at ``scheduler``; ``UsageError`` (one line) when it does not answer
         within ``timeout`` seconds or the address is not one."""
+        if not SCHEDULER_ADDRESS.match(scheduler):
+            raise UsageError(f"not a Dask scheduler address: {scheduler!r} (expected "
+                             "tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786)")
         try:
             with _quiet_connect():
                 client = Client(scheduler, timeout=timeout, set_as_default=False)

@@ -116,6 +116,20 @@ def test_a_csv_with_an_unclosed_quote_is_one_unit_with_the_readers_error(tmp_pat
     assert [_summary(item) for item in read_shard(shards[0], ReadOptions())] == plain
 
 
+@pytest.mark.parametrize(("name", "cut_bytes"), [("cut.warc", 40), ("cut.warc.gz", 40),
+                                                 ("cut.warc.gz", 6)])  # 6: in the gzip trailer
+def test_a_truncated_warc_gives_the_readers_items_and_error(tmp_path: Path, name: str,
+                                                            cut_bytes: int) -> None:
+    whole = tmp_path / ("whole" + name[3:])
+    _warc(whole, ARTICLES[:5], gzip=name.endswith(".gz"))
+    cut = tmp_path / name
+    cut.write_bytes(whole.read_bytes()[:-cut_bytes])
+    plain = [_summary(item) for item in read_inputs([str(cut)])]
+    assert any(kind == "error" for kind, _, _ in plain)
+    shards = list(plan_shards([str(cut)], size=2))
+    assert [_summary(item) for shard in shards for item in read_shard(shard, ReadOptions())] == plain
+
+
 # --- on a real cluster -----------------------------------------------------------------------
 
 

@@ -46,6 +46,7 @@ from storyline.read.readers import (
     WARC_SUFFIXES,
     Item,
     article_response_mode,
+    check_gzip_complete,
     csv_items,
     directory_files,
     glob_matches,
@@ -338,6 +339,8 @@ def _warc_ranges(path: Path, size: int) -> Iterator[Records]:
         return  # the reader says "no successful responses"
     if gzipped and not _every_start_a_member(path, [offset for offset, _, _ in starts]):
         return
+    if gzipped:
+        check_gzip_complete(path)  # warcio ends a cut gzip quietly: the reader's error is wanted
     for index, (offset, first, articles) in enumerate(starts):
         after, next_first, _ = starts[index + 1] if index + 1 < len(starts) else (end, total + 1, 0)
         yield Records("warc", str(path), offset, after - offset, first, documents=max(1, articles),

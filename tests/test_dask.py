@@ -130,6 +130,27 @@ def test_a_truncated_warc_gives_the_readers_items_and_error(tmp_path: Path, name
     assert [_summary(item) for shard in shards for item in read_shard(shard, ReadOptions())] == plain
 
 
+TEXT_A = ARTICLES[0][1]
+TEXT_B = ARTICLES[1][1]
+
+
+@pytest.mark.parametrize("content", [
+    "\ufefftitle,text\r\nA,\"" + TEXT_A + "\"\r\n\r\nB,\"" + TEXT_B + "\"\r\n",  # BOM, CRLF, a blank row
+    '"Title","Text"\nA,"He said ""no"",\nthen left. ' + TEXT_A + '"\nB,' + TEXT_B.replace(",", "") + "\n",
+    "title,text\nA," + TEXT_A.replace(",", "") + "\nB,\"" + TEXT_B + "\"",  # no final line end
+    "title,body\nA,no text column\n",  # the reader's one error, once
+    "title,text\n",  # a header only
+])
+def test_csv_shards_read_what_the_reader_reads(tmp_path: Path, content: str) -> None:
+    table = tmp_path / "t.csv"
+    table.write_bytes(content.encode("utf-8"))
+    plain = [_summary(item) for item in read_inputs([str(table)])]
+    for size in (1, 2):
+        shards = list(plan_shards([str(table)], size=size))
+        sharded = [_summary(item) for shard in shards for item in read_shard(shard, ReadOptions())]
+        assert sharded == plain
+
+
 # --- on a real cluster -----------------------------------------------------------------------
 
 

@@ -277,12 +277,18 @@ def _csv_ranges(path: Path, size: int) -> Iterator[Records]:
     end = path.stat().st_size
     boundaries: list[tuple[int, int]] = []  # (offset, line) where each record starts
     quotes = 0
+    # Blank rows go with the record after them: the reader names that record by the line
+    # after the last record read, the first blank one.
+    blank_before: tuple[int, int] | None = None
     with path.open("rb") as stream:
         offset, line = 0, 1
         at_record_start = True
         while piece := stream.readline(MAX_INPUT_BYTES):
-            if at_record_start:
-                boundaries.append((offset, line))
+            if at_record_start and boundaries and not piece.strip():
+                blank_before = blank_before or (offset, line)
+            elif at_record_start:
+                boundaries.append(blank_before or (offset, line))
+                blank_before = None
             quotes += piece.count(b'"')
             offset += len(piece)
             if piece.endswith(b"\n"):

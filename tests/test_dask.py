@@ -151,6 +151,26 @@ def test_csv_shards_read_what_the_reader_reads(tmp_path: Path, content: str) -> 
         assert sharded == plain
 
 
+def _record(text: str) -> bytes:
+    return json.dumps({"text": text}).encode()
+
+
+@pytest.mark.parametrize("content", [
+    b"\r\n".join([_record(TEXT_A), b"   ", _record(TEXT_B)]) + b"\r\n",  # CRLF, a blank line
+    b"\n".join([b"", b"", _record(TEXT_A), b"\xff\xfe not UTF-8", _record(TEXT_B)]),  # no final end
+    b"\n".join([_record(TEXT_A), b"[1, 2]", b'{"text": 5}', _record(TEXT_B), b"", b""]),
+    b"\n\n  \n",  # blank only: the reader's one error
+])
+def test_jsonl_shards_read_what_the_reader_reads(tmp_path: Path, content: bytes) -> None:
+    records = tmp_path / "r.jsonl"
+    records.write_bytes(content)
+    plain = [_summary(item) for item in read_inputs([str(records)])]
+    for size in (1, 2):
+        shards = list(plan_shards([str(records)], size=size))
+        sharded = [_summary(item) for shard in shards for item in read_shard(shard, ReadOptions())]
+        assert sharded == plain
+
+
 # --- on a real cluster -----------------------------------------------------------------------
 
 

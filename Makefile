@@ -42,6 +42,7 @@ bench: install
 	$(PY) benchmarks/timeline.py $(DATA) --gate
 	$(PY) benchmarks/brief_speed.py $(DATA)
 	$(PY) benchmarks/web_speed.py $(DATA)
+	$(PY) benchmarks/scale.py $(DATA) --docs 200
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache

@@ -26,3 +26,10 @@ def test_workers_come_from_the_environment() -> None:
 def test_a_bad_worker_count_is_a_clear_error(value: str) -> None:
     with pytest.raises(UsageError, match=r"\$STORYLINE_WORKERS must be a whole number of at least 1"):
         Settings.from_env({"STORYLINE_WORKERS": value})
+
+
+def test_the_cluster_window_comes_from_the_environment() -> None:
+    assert Settings.from_env({}).in_flight == Settings().in_flight == 256
+    assert Settings.from_env({"STORYLINE_IN_FLIGHT": "32"}).in_flight == 32
+    with pytest.raises(UsageError, match=r"\$STORYLINE_IN_FLIGHT must be a whole number"):
+        Settings.from_env({"STORYLINE_IN_FLIGHT": "0"})

@@ -209,16 +209,28 @@ def _as_plain_text(doc: Document) -> str:
                    "of finding their stories")
 @click.option("--no-stories", is_flag=True,
               help="do not file the new documents into found stories (story detection)")
+@click.option("--scheduler", metavar="URL", default=None,
+              help="read, extract and annotate on the Dask cluster of this scheduler "
+                   "(tcp://HOST:8786); the workers must see the INPUTS at the same paths")
+@click.option("--dask-workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="read, extract and annotate on a local Dask cluster of N worker processes")
 @quiet_option
 def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | None,
                    allow_private: bool, timeout: float, no_annotate: bool, story_name: str | None,
-                   no_stories: bool, quiet: bool) -> None:
+                   no_stories: bool, scheduler: str | None, dask_workers: int | None,
+                   quiet: bool) -> None:
     """Read, clean, annotate and store INPUTS (adding the same input twice adds nothing).
 
     Each new document is filed into the found story it belongs to, or starts one (story
     detection; `storyline stories --db` lists them), unless --story NAME files them by hand
-    or --no-stories."""
-    with _open_store_or_exit(db_url) as store, _progress(quiet, "Ingesting") as advance:
+    or --no-stories. With --scheduler or --dask-workers the per-document work runs on Dask
+    workers, and this process stores the documents and files them into stories."""
+    if scheduler is not None and dask_workers is not None:
+        raise click.UsageError("give --scheduler (a running cluster) or --dask-workers (a local "
+                               "one), not both")
+    # The cluster first: a scheduler that does not answer must leave nothing written.
+    with _dask_or_exit(scheduler, dask_workers) as cluster, _open_store_or_exit(db_url) as store, \
+            _progress(quiet, "Ingesting") as advance:
         story = _story_or_exit(store, story_name)
 
         def on_item(result: Document | InputError) -> None:
@@ -228,11 +240,20 @@ def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | Non
             if isinstance(result, Document) or not result.stored:  # one step per input
                 advance()
 
-        fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
+        find_stories = story is None and not no_stories
         with _stop_on_sigterm() as stop:
-            report = ingest(inputs, store, mode=mode, fetcher=fetcher, on_item=on_item,
-                            annotate=not no_annotate, find_stories=story is None and not no_stories,
-                            stop=stop.is_set)
+            if cluster is not None:
+                from storyline.pipeline.cluster import ingest_on_cluster
+
+                report = ingest_on_cluster(inputs, store, cluster, mode=mode,
+                                           allow_private=allow_private, timeout=timeout,
+                                           on_item=on_item, annotate=not no_annotate,
+                                           find_stories=find_stories, stop=stop.is_set)
+            else:
+                fetcher = Fetcher(allow_private=allow_private, timeout=timeout)
+                report = ingest(inputs, store, mode=mode, fetcher=fetcher, on_item=on_item,
+                                annotate=not no_annotate, find_stories=find_stories,
+                                stop=stop.is_set)
     if not quiet:
         click.echo(report.summary())
         if report.stories:
@@ -243,6 +264,28 @@ def ingest_command(inputs: tuple[str, ...], db_url: str | None, mode: Mode | Non
                       "to add the rest", soft_wrap=True)
         sys.exit(EXIT_STOPPED)
     sys.exit(EXIT_OK if report.ok else EXIT_SOME_FAILED)
+
+
+@contextmanager
+def _dask_or_exit(scheduler: str | None, workers: int | None) -> Iterator[Any]:
+    """The Dask cluster an ingest runs on (None: the local process pool). A scheduler that does
+    not answer is one error line and exit code 2; without dask installed, a usage error."""
+    if scheduler is None and workers is None:
+        yield None
+        return
+    try:
+        from storyline.pipeline.cluster import DaskExecutor
+    except ImportError as exc:
+        raise click.UsageError("Dask is not installed: pip install 'storyline[cluster]'") from exc
+    limit = Settings.from_env().in_flight
+    try:
+        executor = (DaskExecutor.connect(scheduler, limit=limit) if scheduler is not None
+                    else DaskExecutor.local(workers or 1, limit=limit))
+    except StorylineError as exc:
+        _say_error(str(exc))
+        sys.exit(EXIT_USAGE)
+    with executor:
+        yield executor
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from storyline.errors import UsageError
 
 WORKERS_VARIABLE = "STORYLINE_WORKERS"
 MAX_CHARS_VARIABLE = "STORYLINE_MAX_CHARS"
+IN_FLIGHT_VARIABLE = "STORYLINE_IN_FLIGHT"
 # Documents parsed together in one NLP pass during an ingest: big enough for spaCy's batching to
 # pay off, small enough that an interruption loses little work.
 BATCH_SIZE = 16
@@ -21,6 +22,9 @@ BATCH_SIZE = 16
 # articles. The NLP pass grows with the text (``storyline quotes`` peaked at 0.8 GB on 100,000
 # characters, 1.5 GB on 300,000), so a book pasted as one input would exhaust the machine.
 MAX_DOCUMENT_CHARS = 300_000
+# Documents sent to a cluster's workers and not yet stored, at most: the client's memory stays
+# bounded however large the corpus (a few batches per worker keep them all busy).
+IN_FLIGHT = 256
 
 
 def default_workers() -> int:
@@ -33,20 +37,24 @@ def default_workers() -> int:
 class Settings:
     """Settings shared by the flows. ``workers``: worker processes for per-document work (the
     NLP pass, batch briefings); ``batch_size``: documents annotated together during an ingest;
-    ``max_chars``: the longest text one document (or one ``quotes``/``timex`` input) may have."""
+    ``max_chars``: the longest text one document (or one ``quotes``/``timex`` input) may have;
+    ``in_flight``: documents handed to a cluster (Dask) and not yet stored, at most."""
 
     workers: int = field(default_factory=default_workers)
     batch_size: int = BATCH_SIZE
     max_chars: int = MAX_DOCUMENT_CHARS
+    in_flight: int = IN_FLIGHT
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """The defaults, with ``$STORYLINE_WORKERS`` and ``$STORYLINE_MAX_CHARS`` (whole numbers,
-        at least 1) where they are set. Raises ``UsageError`` for any other value."""
+        """The defaults, with ``$STORYLINE_WORKERS``, ``$STORYLINE_MAX_CHARS`` and
+        ``$STORYLINE_IN_FLIGHT`` (whole numbers, at least 1) where they are set. Raises
+        ``UsageError`` for any other value."""
         environ = os.environ if environ is None else environ
         defaults = cls()
         return cls(workers=_setting(environ, WORKERS_VARIABLE, defaults.workers),
-                   max_chars=_setting(environ, MAX_CHARS_VARIABLE, defaults.max_chars))
+                   max_chars=_setting(environ, MAX_CHARS_VARIABLE, defaults.max_chars),
+                   in_flight=_setting(environ, IN_FLIGHT_VARIABLE, defaults.in_flight))
 
 
 def _setting(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -209,15 +209,35 @@ def ingest_sources(
     is finished, the batch is annotated and stored, and no further input is read
     (``report.stopped``).
     """
-    report = IngestReport()
-    batch: list[Document] = []
     # The store's outlets (the user's, over the packaged list) name outlets and their countries.
     registry = registry if registry is not None else registry_of(store)
+    extracted = (item if isinstance(item, InputError) else extract_one(item, registry, max_chars)
+                 for item in sources)
+    return ingest_documents(extracted, store, annotator=annotator, on_item=on_item,
+                            batch_size=batch_size, find_stories=find_stories, stop=stop)
+
+
+def ingest_documents(
+    items: Iterable[Document | InputError],
+    store: Store,
+    *,
+    annotator: Annotator | None,
+    on_item: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+    find_stories: bool = False,
+    stop: Callable[[], bool] | None = None,
+) -> IngestReport:
+    """The writer of an ingest: documents already extracted (and, where ``annotator`` is None,
+    maybe annotated elsewhere: a cluster's workers) are annotated, stored and filed into
+    stories in batches of ``batch_size``, in the order they come; failures are reported.
+    ``on_item``, ``find_stories``, ``stop``: as for ``ingest_sources``."""
+    report = IngestReport()
+    batch: list[Document] = []
     assigner = _assigner(store) if find_stories else None
 
     def flush() -> None:
         if annotator is not None:
-            _annotate_safely(annotator, batch, report, on_item)
+            annotate_safely(annotator, batch, report, on_item)
         stored_before = len(report.new), len(report.duplicates)
         for document in batch:
             _store_document(store, document, report)
@@ -229,8 +249,7 @@ def ingest_sources(
         batch.clear()
 
     try:
-        for item in sources:
-            result = item if isinstance(item, InputError) else extract_one(item, registry, max_chars)
+        for result in items:
             if isinstance(result, InputError):
                 report.failed.append(result)
                 if on_item is not None:
@@ -288,7 +307,7 @@ def _annotator(enabled: bool, workers: int) -> Iterator[Annotator | None]:
         yield annotator_on(executor)
 
 
-def _annotate_safely(
+def annotate_safely(
     annotator: Annotator, documents: list[Document], report: IngestReport, on_item: Progress | None
 ) -> None:
     """Annotate a batch; if that breaks, retry one by one so one text can't sink the batch (a

@@ -45,7 +45,7 @@ import re
 import stat
 import sys
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
@@ -408,19 +408,27 @@ def os_reason(exc: OSError) -> str:
 
 
 def read_jsonl(path: Path, mode: Mode | None) -> Iterator[Item]:
-    records = 0
     with open_binary(path) as stream:
-        for number, line in enumerate(capped_lines(stream), start=1):
-            if line is not None and not line.strip():
-                continue
-            records += 1
-            where = f"{path}:{number}"
-            try:
-                yield record_source(parse_json_record(line), where, mode)
-            except InputProblem as exc:
-                yield InputError(where, str(exc))
+        records = yield from jsonl_items(stream, path, mode)
     if not records:  # say so, rather than let a whole file vanish without a word
         raise InputProblem("no records in this JSONL file (it is empty or blank)")
+
+
+def jsonl_items(stream: IO[bytes], path: Path, mode: Mode | None,
+                first_line: int = 1) -> Generator[Item, None, int]:
+    """The records of ``stream`` (a whole JSONL file, or a range of its lines starting at line
+    ``first_line``: a shard); returns how many non-blank lines there were."""
+    records = 0
+    for number, line in enumerate(capped_lines(stream), start=first_line):
+        if line is not None and not line.strip():
+            continue
+        records += 1
+        where = f"{path}:{number}"
+        try:
+            yield record_source(parse_json_record(line), where, mode)
+        except InputProblem as exc:
+            yield InputError(where, str(exc))
+    return records
 
 
 def capped_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
@@ -451,9 +459,17 @@ def parse_json_record(line: bytes | None) -> dict[str, Any]:
 
 
 def read_csv(path: Path, mode: Mode | None) -> Iterator[Item]:
+    with open_binary(path) as raw:
+        yield from csv_items(raw, path, mode)
+
+
+def csv_items(raw: IO[bytes], path: Path, mode: Mode | None, line_offset: int = 0,
+              whole_file: bool = True) -> Iterator[Item]:
+    """The records of ``raw``: a whole CSV file, or (a shard) its header line followed by a
+    range of its records, whose line numbers are ``line_offset`` more than in ``raw``."""
     # Article HTML easily passes the csv module's default 128 KB field limit.
     csv.field_size_limit(max(csv.field_size_limit(), MAX_INPUT_BYTES))
-    with open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+    with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
         # strict: a quote left open would otherwise swallow every row after it, without a word.
         rows = csv.DictReader(text, strict=True)
         first_line = 1
@@ -470,8 +486,8 @@ def read_csv(path: Path, mode: Mode | None) -> Iterator[Item]:
                 if row is None:
                     break
                 found = True
-                yield csv_record(row, f"{path}:{first_line}", mode)
-            if not found:
+                yield csv_record(row, f"{path}:{first_line + line_offset}", mode)
+            if not found and whole_file:
                 raise InputProblem("no records in this CSV file, only its header")
         except UnicodeDecodeError as exc:
             line = rows.line_num + 1
@@ -566,25 +582,35 @@ def read_warc(path: Path, mode: Mode | None) -> Iterator[Item]:
     # warcio recognises gzip-compressed WARCs (per-record or whole-file) by itself.
     if path.stat().st_size == 0:
         raise InputProblem("empty file")
-    found = 0
     with path.open("rb") as stream:
-        try:
-            for number, record in enumerate(ArchiveIterator(stream), start=1):
-                # warcio also reads the older ARC format, so leniently that plain text passes.
-                if not record.format.startswith("warc"):
-                    raise InputProblem("not a valid WARC file (no WARC record header)")
-                item = warc_item(record, f"{path}:{number}", mode)
-                check_complete(record, number)  # before a cut record is taken for an article
-                if item is not None:
-                    found += 1
-                    yield item
-        except ArchiveLoadFailed as exc:
-            raise InputProblem(f"not a valid WARC file ({one_line(str(exc))})") from exc
-        except (zlib.error, EOFError) as exc:
-            raise InputProblem(f"corrupt or truncated WARC file ({exc})") from exc
+        found = yield from warc_items(stream, path, mode)
     check_gzip_complete(path)
     if not found:  # say so, rather than let a whole archive vanish without a word
         raise InputProblem("no successful HTML or plain-text responses in this WARC file")
+
+
+def warc_items(stream: IO[bytes], path: Path, mode: Mode | None, first: int = 1,
+               count: int | None = None) -> Generator[Item, None, int]:
+    """The articles of the WARC records in ``stream``: all of them, or (a shard) ``count``
+    records from where ``stream`` stands, numbered from ``first``; returns how many articles."""
+    found = 0
+    try:
+        for number, record in enumerate(ArchiveIterator(stream), start=first):
+            if count is not None and number >= first + count:
+                break
+            # warcio also reads the older ARC format, so leniently that plain text passes.
+            if not record.format.startswith("warc"):
+                raise InputProblem("not a valid WARC file (no WARC record header)")
+            item = warc_item(record, f"{path}:{number}", mode)
+            check_complete(record, number)  # before a cut record is taken for an article
+            if item is not None:
+                found += 1
+                yield item
+    except ArchiveLoadFailed as exc:
+        raise InputProblem(f"not a valid WARC file ({one_line(str(exc))})") from exc
+    except (zlib.error, EOFError) as exc:
+        raise InputProblem(f"corrupt or truncated WARC file ({exc})") from exc
+    return found
 
 
 def check_gzip_complete(path: Path) -> None:

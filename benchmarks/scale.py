@@ -1,0 +1,321 @@
+"""Ingest at scale: the local process pool beside Dask with 1 and 2 workers, in one run.
+
+    python benchmarks/scale.py [DATA] [--docs N] [--db URL] [--no-stories]
+
+A corpus of N documents is synthesised from the Timeline17 article pools in DATA
+(``tls/timeline17/*/articles.jsonl.gz``): each document takes a real article's date and outlet
+and some 600 words of paragraphs drawn (seeded, so the corpus is the same each run) from the
+articles of the same pool, so that documents read like news of the same long-running stories
+and are not duplicates of one another. It is written as one JSONL file and ingested (read,
+extract, annotate, store, story assignment unless ``--no-stories``) three times:
+
+* the local process pool (``Settings.workers`` = 2: the embedded default);
+* Dask, a local cluster of 1 worker process;
+* Dask, a local cluster of 2 worker processes.
+
+Each run prints documents/s over the whole run (model loading included) and over the steady
+part (from the 10th percent of documents stored to the last), and the 2-vs-1 ratio of Dask.
+Memory: the resident set (RSS) of the client and of each worker, sampled every half second,
+peak over the run and peak over its first and second halves (flat: the second no higher than
+the first, give or take the allocator). Then search latency p50/p95 over the resulting store
+(queries: words of the corpus's titles, each alone and in pairs).
+
+Without ``--db`` each run writes its own SQLite database in a temporary folder (the same corpus
+thrice). With ``--db URL`` (a PostgreSQL database, say) the three runs write disjoint corpora
+into that one database, so that no run finds the documents of another already stored.
+
+The default N is small (1,000) so the command ends in minutes on a laptop; ``--docs 100000``
+is the issue's scale (the estimate printed at the end says how long that would take here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from common import DEFAULT_DATA
+from storyline.context import Settings
+from storyline.model import Document, InputError
+from storyline.pipeline.documents import IngestReport, ingest
+from storyline.store import open_store
+
+WORDS_PER_DOCUMENT = 600
+SAMPLE_SECONDS = 0.5
+QUERIES = 60
+GIB = 1024 ** 3
+
+
+# --- the corpus -----------------------------------------------------------------------------
+
+
+@dataclass
+class Pool:
+    outlet: str
+    articles: list[dict[str, Any]]
+    paragraphs: list[str]
+
+
+def load_pools(data: Path) -> list[Pool]:
+    pools = []
+    for folder in sorted((data / "tls" / "timeline17").glob("*_*")):
+        path = folder / "articles.jsonl.gz"
+        if not path.is_file():
+            continue
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            articles = [json.loads(line) for line in handle if line.strip()]
+        paragraphs = [p.strip() for a in articles for p in a.get("text", "").split("\n")
+                      if len(p.split()) >= 12]
+        pools.append(Pool(folder.name.split("_", 1)[1], articles, paragraphs))
+    if not pools:
+        sys.exit(f"no Timeline17 pools under {data / 'tls' / 'timeline17'}")
+    return pools
+
+
+def synthesise(pools: list[Pool], number: int) -> dict[str, Any]:
+    """Document ``number``: a pool's article gives date and outlet, and paragraphs of the same
+    pool (chosen by a generator seeded with ``number``) give some 600 words."""
+    chooser = random.Random(number)
+    pool = pools[number % len(pools)]
+    article = chooser.choice(pool.articles)
+    paragraphs: list[str] = []
+    words = 0
+    while words < WORDS_PER_DOCUMENT:
+        paragraph = chooser.choice(pool.paragraphs)
+        paragraphs.append(paragraph)
+        words += len(paragraph.split())
+    title = " ".join(paragraphs[0].split()[:10]).rstrip(",.;:")
+    return {"title": title, "text": "\n\n".join(paragraphs), "outlet": pool.outlet,
+            "published": article.get("time"), "url": f"https://scale.example/{number}"}
+
+
+def write_corpus(pools: list[Pool], path: Path, first: int, count: int) -> list[str]:
+    """The corpus as JSONL, written as it is made; returns the titles (for the queries)."""
+    titles = []
+    with path.open("w", encoding="utf-8") as handle:
+        for number in range(first, first + count):
+            record = synthesise(pools, number)
+            titles.append(record["title"])
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return titles
+
+
+# --- memory ---------------------------------------------------------------------------------
+
+
+@dataclass
+class MemorySampler:
+    """Samples the RSS of this process and of the workers ``workers()`` names."""
+
+    workers: Callable[[], list[int]]
+    samples: list[tuple[float, str, int]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            now = time.perf_counter()
+            self.samples.append((now, "client", me.memory_info().rss))
+            for index, pid in enumerate(self.workers()):
+                try:
+                    self.samples.append((now, f"worker {index + 1}",
+                                         psutil.Process(pid).memory_info().rss))
+                except psutil.Error:
+                    pass
+            self._stop.wait(SAMPLE_SECONDS)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def peaks(self) -> dict[str, tuple[int, int, int]]:
+        """Per process: (peak, peak of the first half of the run, peak of the second half)."""
+        if not self.samples:
+            return {}
+        start, end = self.samples[0][0], self.samples[-1][0]
+        middle = (start + end) / 2
+        out: dict[str, tuple[int, int, int]] = {}
+        for who in sorted({who for _, who, _ in self.samples}):
+            mine = [(t, rss) for t, w, rss in self.samples if w == who]
+            first = max((rss for t, rss in mine if t <= middle), default=0)
+            second = max((rss for t, rss in mine if t > middle), default=0)
+            out[who] = (max(first, second), first, second)
+        return out
+
+
+@contextmanager
+def sampling(workers: Callable[[], list[int]]) -> Iterator[MemorySampler]:
+    sampler = MemorySampler(workers)
+    thread = threading.Thread(target=sampler.run, daemon=True)
+    thread.start()
+    try:
+        yield sampler
+    finally:
+        sampler.stop()
+        thread.join()
+
+
+def pool_children() -> list[int]:
+    return [child.pid for child in psutil.Process().children(recursive=True)]
+
+
+# --- one run --------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    name: str
+    documents: int
+    seconds: float
+    steady: float  # documents/s from the 10th percent stored to the last
+    memory: dict[str, tuple[int, int, int]]
+    failed: int
+
+    @property
+    def rate(self) -> float:
+        return self.documents / self.seconds if self.seconds else 0.0
+
+
+class Clock:
+    """When each document was stored (``on_item``)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def __call__(self, item: Document | InputError) -> None:
+        if isinstance(item, Document):
+            self.times.append(time.perf_counter())
+
+    def steady_rate(self) -> float:
+        if len(self.times) < 10:
+            return 0.0
+        start = self.times[len(self.times) // 10]
+        done = len(self.times) - len(self.times) // 10
+        return done / (self.times[-1] - start) if self.times[-1] > start else 0.0
+
+
+def run_local(corpus: Path, db: str, stories: bool) -> Run:
+    clock = Clock()
+    settings = Settings(workers=2)
+    with open_store(db) as store, sampling(pool_children) as sampler:
+        began = time.perf_counter()
+        report = ingest([str(corpus)], store, settings=settings, on_item=clock,
+                        find_stories=stories)
+        seconds = time.perf_counter() - began
+    return _run("local pool, 2 processes", report, seconds, clock, sampler)
+
+
+def run_dask(corpus: Path, db: str, workers: int, stories: bool) -> Run:
+    from storyline.pipeline.cluster import DaskExecutor, ingest_on_cluster
+
+    clock = Clock()
+    settings = Settings()
+    with DaskExecutor.local(workers, limit=settings.in_flight) as executor:
+        pids = list(executor.client.run(os.getpid).values())
+        with open_store(db) as store, sampling(lambda: pids) as sampler:
+            began = time.perf_counter()
+            report = ingest_on_cluster([str(corpus)], store, executor, settings=settings,
+                                       on_item=clock, find_stories=stories)
+            seconds = time.perf_counter() - began
+    return _run(f"Dask, {workers} worker{'s' if workers > 1 else ''}", report, seconds, clock,
+                sampler)
+
+
+def _run(name: str, report: IngestReport, seconds: float, clock: Clock,
+         sampler: MemorySampler) -> Run:
+    stored = len(report.new) + len(report.duplicates) + len(report.already_stored)
+    return Run(name, stored, seconds, clock.steady_rate(), sampler.peaks(), len(report.failed))
+
+
+# --- search latency -------------------------------------------------------------------------
+
+
+def search_latency(db: str, titles: list[str]) -> tuple[float, float, int]:
+    chooser = random.Random(7)
+    words = [w.strip(",.;:'\"()").lower() for t in titles for w in t.split()]
+    words = [w for w in words if len(w) > 4 and w.isalpha()]
+    queries = [chooser.choice(words) for _ in range(QUERIES // 2)]
+    queries += [f"{chooser.choice(words)} {chooser.choice(words)}" for _ in range(QUERIES // 2)]
+    timings = []
+    with open_store(db) as store:
+        store.search(queries[0])  # the first query opens the index: not a user's wait
+        for query in queries:
+            began = time.perf_counter()
+            store.search(query, limit=20)
+            timings.append((time.perf_counter() - began) * 1000)
+        count = store.count()
+    timings.sort()
+    return statistics.median(timings), timings[int(0.95 * (len(timings) - 1))], count
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def print_run(run: Run) -> None:
+    print(f"{run.name:<26} {run.documents:>6} docs  {run.seconds:7.1f} s  "
+          f"{run.rate:6.2f} docs/s  (steady {run.steady:6.2f} docs/s)"
+          + (f"  {run.failed} failed" if run.failed else ""))
+    for who, (peak, first, second) in run.memory.items():
+        print(f"    {who:<10} peak RSS {peak / GIB:5.2f} GiB  (first half {first / GIB:5.2f}, "
+              f"second half {second / GIB:5.2f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--docs", type=int, default=1000, help="documents per run (default 1000)")
+    parser.add_argument("--db", default=None,
+                        help="one database URL for all three runs (default: a SQLite file each)")
+    parser.add_argument("--no-stories", action="store_true",
+                        help="store without story assignment (the writer's share left out)")
+    args = parser.parse_args()
+    pools = load_pools(args.data)
+    stories = not args.no_stories
+    with tempfile.TemporaryDirectory(prefix="storyline-scale-") as folder:
+        work = Path(folder)
+        corpora, titles = [], []
+        for index in range(3):
+            path = work / f"corpus{index}.jsonl"
+            first = index * args.docs if args.db else 0
+            if args.db or index == 0:
+                titles += write_corpus(pools, path, first, args.docs)
+                corpora.append(path)
+            else:
+                corpora.append(corpora[0])
+        dbs = [args.db or str(work / f"run{index}.db") for index in range(3)]
+        print(f"{args.docs} synthetic documents of ~{WORDS_PER_DOCUMENT} words per run, from "
+              f"{len(pools)} Timeline17 pools; story assignment {'on' if stories else 'off'}; "
+              f"{os.cpu_count()} cores")
+        runs = [run_local(corpora[0], dbs[0], stories)]
+        print_run(runs[-1])
+        for index, workers in ((1, 1), (2, 2)):
+            runs.append(run_dask(corpora[index], dbs[index], workers, stories))
+            print_run(runs[-1])
+        one, two = runs[1], runs[2]
+        print(f"Dask 2 workers vs 1: {two.rate / one.rate:.2f}x overall, "
+              f"{two.steady / one.steady if one.steady else 0:.2f}x steady "
+              f"(the issue asks >= 1.7x); Dask 2 workers vs the local pool: "
+              f"{two.rate / runs[0].rate:.2f}x")
+        p50, p95, count = search_latency(dbs[2], titles)
+        print(f"search over {count} stored documents: p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+              f"({QUERIES} queries)")
+        best = max(run.steady or run.rate for run in runs)
+        print(f"at the best steady rate here ({best:.1f} docs/s), 100,000 documents would take "
+              f"about {100_000 / best / 3600:.1f} h")
+
+
+if __name__ == "__main__":
+    main()

@@ -108,7 +108,7 @@ class DatabaseUnreachable(UsageError):
 
 
 def is_postgres_url(url: str | None) -> bool:
-    scheme, separator, _ = (url or "").partition("://")
+    scheme, separator, _ = str(url or "").partition("://")
     return bool(separator) and scheme.lower().split("+")[0] in SCHEMES
 
 
@@ -553,7 +553,8 @@ class PostgresStore:
     def change_token(self) -> object:
         """The store's change counter (every writing transaction of any connection moves it),
         and which store object read it."""
-        return self._identity, int(self._rows("SELECT last_value FROM store_changes")[0][0])
+        return self._identity, int(self._rows(
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM store_changes")[0][0])
 
     # -- near-duplicate sketches
 

@@ -94,6 +94,7 @@ POOL_SIZE = 8  # connections one store object may hold (the web app's worker thr
 # Advisory lock keys (per database): writers one at a time; migrations one opener at a time.
 WRITE_LOCK = 0x5354_4F52_5901
 MIGRATE_LOCK = 0x5354_4F52_5902
+DETECTION_LOCK = 0x5354_4F52_5903
 TEXT_SEARCH_CONFIG = "english"  # stemming as FTS5's porter tokenizer does
 
 Cursor = psycopg.Cursor[tuple[Any, ...]]
@@ -657,6 +658,17 @@ class PostgresStore:
     def cache_location(self, name: str) -> Path | None:
         """None: a shared server has no folder beside it; caches are rebuilt in memory."""
         return None
+
+    @contextmanager
+    def detection_lock(self) -> Iterator[None]:
+        """A session advisory lock, held on a connection of its own (released by the server
+        if the writer dies)."""
+        with self._pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (DETECTION_LOCK,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (DETECTION_LOCK,))
 
     # -- stories
 

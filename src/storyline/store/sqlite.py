@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Any, Self
 
 from storyline.errors import InvalidValue, UsageError
@@ -82,6 +83,22 @@ from storyline.store.base import (
     WatchItem,
     WatchSource,
 )
+
+fcntl: ModuleType | None
+try:
+    import fcntl
+except ImportError:  # not on Windows: writers in several processes there file unguarded
+    fcntl = None
+
+DETECTION_LOCK = "detection.lock"
+_FILE_LOCKS: dict[Path, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.Lock:
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(path.resolve(), threading.Lock())
+
 
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer's one-document transaction
 
@@ -649,6 +666,20 @@ class SQLiteStore:
     def cache_location(self, name: str) -> Path | None:
         """Beside the database file: ``storyline.db.NAME``."""
         return self.path.with_name(f"{self.path.name}.{name}")
+
+    @contextmanager
+    def detection_lock(self) -> Iterator[None]:
+        """``flock`` on a file beside the database (it dies with its process); within one
+        process, a lock per database file as well (``flock`` is per open file)."""
+        with _file_lock(self.path), open(self.path.with_name(f"{self.path.name}.{DETECTION_LOCK}"),
+                                         "a+b") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     # -- stories
 

@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from storyline.errors import UsageError
 from storyline.model import Document
 from storyline.resources import read_data
-from storyline.store.base import WatchSource
+from storyline.store.base import StoryInfo, StorylineInfo, WatchSource
 
 # Recorded with each stored annotation so a later annotator version can tell what to redo.
 ANNOTATOR_VERSION = "storyline-annotate/1"
@@ -261,3 +262,73 @@ def marked_spans(marked: str) -> tuple[tuple[int, int], ...]:
         start = match.start() - 2 * number  # the marks before this one take two characters each
         spans.append((start, start + len(match.group(1))))
     return tuple(spans)
+
+
+# --------------------------------------------------------------------------- what both stores share
+
+
+# A story with its documents' count and period; ``{where}`` selects, ``{mark}`` is the
+# backend's parameter placeholder in it.
+STORIES_QUERY = (
+    "SELECT s.id, s.name, s.title, count(d.seq), min(d.published), max(d.published),"
+    " s.created_at, s.updated_at, s.kind, s.storyline, s.merged_into, s.briefed_at"
+    " FROM stories s"
+    " LEFT JOIN story_documents sd ON sd.story = s.id LEFT JOIN documents d ON d.seq = sd.document"
+    " {where} GROUP BY s.id ORDER BY s.updated_at DESC, s.id DESC")
+# Each storyline's stories, ordered by the first date of their documents (undated last).
+STORYLINE_MEMBERS_QUERY = (
+    "SELECT s.storyline, s.id FROM stories s"
+    " LEFT JOIN story_documents sd ON sd.story = s.id"
+    " LEFT JOIN documents d ON d.seq = sd.document"
+    " WHERE s.storyline IS NOT NULL AND s.merged_into IS NULL GROUP BY s.id"
+    " ORDER BY min(d.published) IS NULL, min(d.published), s.id")
+
+
+def storyline_infos(lines: Sequence[Sequence[Any]], members: Sequence[Sequence[Any]]
+                    ) -> list[StorylineInfo]:
+    """Storylines (id, title) with their stories, from ``STORYLINE_MEMBERS_QUERY``'s rows."""
+    stories: dict[int, list[int]] = {}
+    for line, story in members:
+        stories.setdefault(line, []).append(story)
+    return [StorylineInfo(line, title, tuple(stories.get(line, ()))) for line, title in lines]
+
+
+class SQLStore:
+    """The methods of a store that are the same on every SQL backend, over the backend's own
+    ``_stories``, ``get_many`` and ``close``; ``MARK`` is its parameter placeholder."""
+
+    MARK = "?"
+
+    def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
+        raise NotImplementedError
+
+    def get_many(self, ids: Sequence[str], *, with_annotations: bool = False) -> list[Document]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def get(self, document: str) -> Document | None:
+        found = self.get_many([document])
+        return found[0] if found else None
+
+    def story(self, key: int | str) -> StoryInfo | None:
+        """The story with id ``key`` (an int, or a string of digits) or, failing that, named ``key``."""
+        if isinstance(key, int) or key.isdigit():
+            found = self._stories(f"WHERE s.id = {self.MARK}", (int(key),))
+            if found or isinstance(key, int):
+                return found[0] if found else None
+        found = self._stories(f"WHERE s.name = {self.MARK}", (" ".join(str(key).split()),))
+        return found[0] if found else None
+
+    def stories(self) -> list[StoryInfo]:
+        """Every story not merged into another, the most recently changed first."""
+        return self._stories("WHERE s.merged_into IS NULL", ())

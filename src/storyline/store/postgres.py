@@ -30,8 +30,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import psycopg
 from psycopg import conninfo as pg_conninfo
@@ -48,8 +47,12 @@ from storyline.store._common import (
     SKETCHES_PER_READ,
     WATCH_ITEM_COLUMNS,
     WATCH_SOURCE_COLUMNS,
+    STORIES_QUERY,
+    STORYLINE_MEMBERS_QUERY,
     Migration,
     QuerySyntax,
+    SQLStore,
+    storyline_infos,
     SearchRules,
     check_story_kind,
     doc_id,
@@ -398,10 +401,11 @@ def _index_sentences(cur: Cursor, seq: int, annotations: Annotations) -> None:
 # --------------------------------------------------------------------------- the store
 
 
-class PostgresStore:
+class PostgresStore(SQLStore):
     """The PostgreSQL ``Store`` (see the module docstring). Safe to share between threads."""
 
     shared_between_threads = True
+    MARK = "%s"
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
@@ -423,14 +427,6 @@ class PostgresStore:
 
     def close(self) -> None:
         self._pool.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # -- transactions
 
@@ -515,10 +511,6 @@ class PostgresStore:
                 raise KeyError(document) from exc
 
     # -- documents: reading
-
-    def get(self, document: str) -> Document | None:
-        found = self.get_many([document])
-        return found[0] if found else None
 
     def find_by_hash(self, hash_: str) -> Document | None:
         with self._read() as cur:
@@ -672,14 +664,6 @@ class PostgresStore:
 
     # -- stories
 
-    def story(self, key: int | str) -> StoryInfo | None:
-        if isinstance(key, int) or key.isdigit():
-            found = self._stories("WHERE s.id = %s", (int(key),))
-            if found or isinstance(key, int):
-                return found[0] if found else None
-        found = self._stories("WHERE s.name = %s", (" ".join(str(key).split()),))
-        return found[0] if found else None
-
     def create_story(self, name: str, title: str | None = None, *, kind: str = "named") -> StoryInfo:
         clean = story_name(name)
         check_story_kind(kind)
@@ -706,9 +690,6 @@ class PostgresStore:
             if added:
                 _touch(cur, at, story)
         return added
-
-    def stories(self) -> list[StoryInfo]:
-        return self._stories("WHERE s.merged_into IS NULL", ())
 
     # -- curation
 
@@ -795,17 +776,9 @@ class PostgresStore:
         with self._read() as cur:
             cur.execute("SELECT id, title FROM storylines ORDER BY id")
             lines = cur.fetchall()
-            cur.execute(
-                "SELECT s.storyline, s.id FROM stories s"
-                " LEFT JOIN story_documents sd ON sd.story = s.id"
-                " LEFT JOIN documents d ON d.seq = sd.document"
-                " WHERE s.storyline IS NOT NULL AND s.merged_into IS NULL GROUP BY s.id"
-                " ORDER BY min(d.published) IS NULL, min(d.published), s.id")
+            cur.execute(STORYLINE_MEMBERS_QUERY)
             members = cur.fetchall()
-        stories: dict[int, list[int]] = {}
-        for line, story in members:
-            stories.setdefault(line, []).append(story)
-        return [StorylineInfo(line, title, tuple(stories.get(line, ()))) for line, title in lines]
+        return storyline_infos(lines, members)
 
     def story_documents(self, story: int, *, with_annotations: bool = False,
                         with_text: bool = True) -> list[Document]:
@@ -841,12 +814,7 @@ class PostgresStore:
                 raise KeyError(f"no story {story}")
 
     def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
-        rows = self._rows(
-            "SELECT s.id, s.name, s.title, count(d.seq), min(d.published), max(d.published),"
-            " s.created_at, s.updated_at, s.kind, s.storyline, s.merged_into, s.briefed_at"
-            " FROM stories s"
-            " LEFT JOIN story_documents sd ON sd.story = s.id LEFT JOIN documents d ON d.seq = sd.document"
-            f" {where} GROUP BY s.id ORDER BY s.updated_at DESC, s.id DESC", params)
+        rows = self._rows(STORIES_QUERY.format(where=where), params)
         return [StoryInfo(*row) for row in rows]
 
     # -- the briefing cache

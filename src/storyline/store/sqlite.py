@@ -27,8 +27,8 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType, TracebackType
-from typing import Any, Self
+from types import ModuleType
+from typing import Any
 
 from storyline.errors import InvalidValue, UsageError
 from storyline.model import Annotations, Document
@@ -40,8 +40,12 @@ from storyline.store._common import (
     MARK_CLOSE as _MARK_CLOSE,
     MARK_OPEN as _MARK_OPEN,
     SKETCHES_PER_READ as _SKETCHES_PER_READ,
+    STORIES_QUERY,
+    STORYLINE_MEMBERS_QUERY,
     Migration,
     SearchRules,
+    SQLStore,
+    storyline_infos,
     check_story_kind,
     default_db_location,
     doc_id as _doc_id,
@@ -400,7 +404,7 @@ def _merge_found(conn: sqlite3.Connection, other: int, keep: int, now: str) -> N
 # --------------------------------------------------------------------------- SQLite
 
 
-class SQLiteStore:
+class SQLiteStore(SQLStore):
     """The SQLite ``Store``. One connection; use one store per thread (sqlite3's rule)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -432,14 +436,6 @@ class SQLiteStore:
 
     def close(self) -> None:
         self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # -- transactions
 
@@ -510,10 +506,6 @@ class SQLiteStore:
             _save_annotations(conn, seq, annotations, replace=True)
 
     # -- documents: reading
-
-    def get(self, doc_id: str) -> Document | None:
-        found = self.get_many([doc_id])
-        return found[0] if found else None
 
     def find_by_hash(self, hash_: str) -> Document | None:
         """The document whose ``content_hash`` (``storyline.story.dedupe.content_hash``) is ``hash_``."""
@@ -683,15 +675,6 @@ class SQLiteStore:
 
     # -- stories
 
-    def story(self, key: int | str) -> StoryInfo | None:
-        """The story with id ``key`` (an int, or a string of digits) or, failing that, named ``key``."""
-        if isinstance(key, int) or key.isdigit():
-            found = self._stories("WHERE s.id = ?", (int(key),))
-            if found or isinstance(key, int):
-                return found[0] if found else None
-        found = self._stories("WHERE s.name = ?", (" ".join(str(key).split()),))
-        return found[0] if found else None
-
     def create_story(self, name: str, title: str | None = None, *, kind: str = "named") -> StoryInfo:
         """The story named ``name`` (spaces normalised), created of ``kind`` if there is none yet."""
         clean = _story_name(name)
@@ -725,10 +708,6 @@ class SQLiteStore:
             if added:
                 _touch(conn, now, story)
         return added
-
-    def stories(self) -> list[StoryInfo]:
-        """Every story not merged into another, the most recently changed first."""
-        return self._stories("WHERE s.merged_into IS NULL", ())
 
     # -- curation: each one transaction, checked whole before anything is written
 
@@ -838,17 +817,8 @@ class SQLiteStore:
         """Every storyline, oldest first, with its stories ordered by period start."""
         with self._transaction("DEFERRED") as conn:
             lines = conn.execute("SELECT id, title FROM storylines ORDER BY id").fetchall()
-            members = conn.execute(
-                "SELECT s.storyline, s.id FROM stories s"
-                " LEFT JOIN story_documents sd ON sd.story = s.id"
-                " LEFT JOIN documents d ON d.seq = sd.document"
-                " WHERE s.storyline IS NOT NULL AND s.merged_into IS NULL GROUP BY s.id"
-                " ORDER BY min(d.published) IS NULL, min(d.published), s.id"
-            ).fetchall()
-        stories: dict[int, list[int]] = {}
-        for line, story in members:
-            stories.setdefault(line, []).append(story)
-        return [StorylineInfo(line, title, tuple(stories.get(line, ()))) for line, title in lines]
+            members = conn.execute(STORYLINE_MEMBERS_QUERY).fetchall()
+        return storyline_infos(lines, members)
 
     def story_documents(self, story: int, *, with_annotations: bool = False,
                         with_text: bool = True) -> list[Document]:
@@ -894,14 +864,7 @@ class SQLiteStore:
                 raise KeyError(f"no story {story}")
 
     def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
-        rows = self._conn.execute(
-            "SELECT s.id, s.name, s.title, count(d.seq), min(d.published), max(d.published),"
-            " s.created_at, s.updated_at, s.kind, s.storyline, s.merged_into, s.briefed_at"
-            " FROM stories s"
-            " LEFT JOIN story_documents sd ON sd.story = s.id LEFT JOIN documents d ON d.seq = sd.document"
-            f" {where} GROUP BY s.id ORDER BY s.updated_at DESC, s.id DESC",
-            params,
-        ).fetchall()
+        rows = self._conn.execute(STORIES_QUERY.format(where=where), params).fetchall()
         return [StoryInfo(*row) for row in rows]
 
     # -- the briefing cache

@@ -202,6 +202,27 @@ def test_iter_documents_reads_a_chunk_at_a_time(sqlite_db: Path) -> None:
         assert [d.id for d in store.iter_documents(chunk_size=100)] == [f"S{n}" for n in range(1, 7)]
 
 
+def test_iter_documents_streams_in_chunks_on_each_backend(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never the whole corpus at once: one query per chunk (keyset), none held in between."""
+    module = postgres_module if is_postgres(db) else store_module
+    reads: list[object] = []
+    real = module._documents_where
+
+    def counted(*args, **options):  # type: ignore[no-untyped-def]
+        reads.append(args[2])
+        return real(*args, **options)
+
+    monkeypatch.setattr(module, "_documents_where", counted)
+    with open_store(db) as store:
+        for i in range(5):
+            store.add_document(make_doc(i))
+        documents = store.iter_documents(chunk_size=2)
+        assert next(documents).id == "S1" and len(reads) == 1
+        store.add_document(make_doc(5))
+        assert [d.id for d in documents] == ["S2", "S3", "S4", "S5", "S6"]
+        assert len(reads) == 4  # S1-2, S3-4, S5-6 and the empty chunk that ends it
+
+
 # --------------------------------------------------------------------------- duplicates (pipeline verdicts)
 
 

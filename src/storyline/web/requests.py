@@ -81,6 +81,14 @@ class Settings:
         store = self._shared.get("store") or getattr(self._stores, "store", None)
         yield store if store is not None else self._open_store()
 
+    def close_shared_store(self) -> None:
+        """Close the store the threads share, if one was opened (the app's end: its pool of
+        connections goes with it)."""
+        with self._opening:
+            store = self._shared.pop("store", None)
+        if store is not None:
+            store.close()
+
     def _open_store(self) -> Store:
         with self._opening:
             shared = self._shared.get("store")

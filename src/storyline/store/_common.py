@@ -18,10 +18,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from storyline.errors import UsageError
+from storyline.errors import InvalidValue, UsageError
 from storyline.model import Document
+from storyline.outlets import Outlet
 from storyline.resources import read_data
-from storyline.store.base import StoryInfo, StorylineInfo, WatchSource
+from storyline.store.base import StoryInfo, StorylineInfo, StoryUpdate, WatchSource
 
 # Recorded with each stored annotation so a later annotator version can tell what to redo.
 ANNOTATOR_VERSION = "storyline-annotate/1"
@@ -332,3 +333,51 @@ class SQLStore:
     def stories(self) -> list[StoryInfo]:
         """Every story not merged into another, the most recently changed first."""
         return self._stories("WHERE s.merged_into IS NULL", ())
+
+
+# --------------------------------------------------------------------------- rows and checks
+
+
+def outlet_row(outlet: Outlet, at: str) -> tuple[Any, ...]:
+    """(name, domains, aliases, country, ownership, created_at) of an outlet to store."""
+    return (outlet.name, json.dumps(list(outlet.domains), ensure_ascii=False),
+            json.dumps(list(outlet.aliases), ensure_ascii=False), outlet.country,
+            outlet.ownership, at)
+
+
+def outlet_of(row: Sequence[Any]) -> Outlet:
+    """An outlet of a row (name, domains, aliases, country, ownership)."""
+    name, domains, aliases, country, ownership = row
+    return Outlet(name, tuple(json.loads(domains)), tuple(json.loads(aliases)), country, ownership)
+
+
+def story_update_of(row: Sequence[Any]) -> StoryUpdate:
+    """A story update of a row (id, story, made_at, title, lines, sources)."""
+    return StoryUpdate(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])),
+                       tuple(json.loads(row[5])))
+
+
+def check_leaves_some(story: int, removed: int, holds: int) -> None:
+    """A removal must leave the story a source (``InvalidValue``)."""
+    if removed >= holds:
+        raise InvalidValue(
+            f"cannot remove {'the last source' if holds == 1 else 'every source'} of "
+            f"story {story}: a story keeps at least one (merge it into another instead)")
+
+
+def check_split(story: int, split: int, holds: int) -> None:
+    """A split must take some of the story's documents, not all (``UsageError``)."""
+    if split >= holds:
+        raise UsageError(f"a split must leave documents in story {story}: "
+                         "all of them were named (rename or merge the story instead)")
+
+
+def check_members(story: int, seqs: Sequence[int], held: set[int], verb: str) -> None:
+    """Every one of ``seqs`` must be in the story (``UsageError`` naming those that are not)."""
+    strays = [doc_id(seq) for seq in seqs if seq not in held]
+    if strays:
+        raise UsageError(f"cannot {verb} {', '.join(strays)}: not in story {story}")
+
+
+def nothing_named(verb: str) -> UsageError:
+    return UsageError(f"nothing to {verb}: name the documents (S1, S2, ...)")

@@ -36,7 +36,7 @@ import psycopg
 from psycopg import conninfo as pg_conninfo
 from psycopg_pool import ConnectionPool
 
-from storyline.errors import InvalidValue, UsageError
+from storyline.errors import UsageError
 from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
 from storyline.store._common import (
@@ -52,6 +52,13 @@ from storyline.store._common import (
     Migration,
     QuerySyntax,
     SQLStore,
+    check_leaves_some,
+    check_members,
+    check_split,
+    nothing_named,
+    outlet_of,
+    outlet_row,
+    story_update_of,
     storyline_infos,
     SearchRules,
     check_story_kind,
@@ -724,10 +731,7 @@ class PostgresStore(SQLStore):
             _live_story(cur, story)
             seqs = _members(cur, story, doc_ids, "remove")
             holds = _held(cur, story)
-            if len(seqs) >= holds:
-                raise InvalidValue(
-                    f"cannot remove {'the last source' if holds == 1 else 'every source'} of "
-                    f"story {story}: a story keeps at least one (merge it into another instead)")
+            check_leaves_some(story, len(seqs), holds)
             cur.execute("DELETE FROM story_documents WHERE story = %s AND document = ANY(%s)",
                         (story, list(seqs)))
             _touch(cur, now(precise=True), story)
@@ -740,9 +744,7 @@ class PostgresStore(SQLStore):
             if not doc_ids:
                 raise UsageError("a split needs documents: name the ones that form the new story")
             seqs = _members(cur, story, doc_ids, "split off")
-            if len(seqs) >= _held(cur, story):
-                raise UsageError(f"a split must leave documents in story {story}: "
-                                 "all of them were named (rename or merge the story instead)")
+            check_split(story, len(seqs), _held(cur, story))
             cur.execute("SELECT id FROM stories WHERE name = %s", (clean,))
             taken = cur.fetchone()
             if taken:
@@ -880,14 +882,11 @@ class PostgresStore(SQLStore):
                 " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (lower(name)) DO UPDATE SET"
                 " name = excluded.name, domains = excluded.domains, aliases = excluded.aliases,"
                 " country = excluded.country, ownership = excluded.ownership",
-                (outlet.name, json.dumps(list(outlet.domains), ensure_ascii=False),
-                 json.dumps(list(outlet.aliases), ensure_ascii=False), outlet.country,
-                 outlet.ownership, now()))
+                outlet_row(outlet, now()))
 
     def outlets(self) -> list[Outlet]:
         rows = self._rows("SELECT name, domains, aliases, country, ownership FROM outlets ORDER BY id")
-        return [Outlet(name, tuple(json.loads(domains)), tuple(json.loads(aliases)), country, ownership)
-                for name, domains, aliases, country, ownership in rows]
+        return [outlet_of(row) for row in rows]
 
     def remove_outlet(self, name: str) -> bool:
         with self._write() as cur:
@@ -1001,8 +1000,7 @@ class PostgresStore(SQLStore):
     def story_updates(self, story: int, limit: int = 50) -> list[StoryUpdate]:
         rows = self._rows("SELECT id, story, made_at, title, lines, sources FROM story_updates"
                           " WHERE story = %s ORDER BY id DESC LIMIT %s", (story, limit))
-        return [StoryUpdate(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])),
-                            tuple(json.loads(row[5]))) for row in rows]
+        return [story_update_of(row) for row in rows]
 
     def add_alert(self, query: str) -> tuple[Alert, bool]:
         with self._write() as cur:
@@ -1165,7 +1163,7 @@ def _held(cur: Cursor, story: int) -> int:
 def _members(cur: Cursor, story: int, doc_ids: Sequence[str], verb: str) -> list[int]:
     """The rows of ``doc_ids`` (each once, in order), all documents of ``story``."""
     if not doc_ids:
-        raise UsageError(f"nothing to {verb}: name the documents (S1, S2, ...)")
+        raise nothing_named(verb)
     seqs: list[int] = []
     for document in doc_ids:
         seq = _stored_or_key_error(cur, document)
@@ -1174,9 +1172,7 @@ def _members(cur: Cursor, story: int, doc_ids: Sequence[str], verb: str) -> list
     cur.execute("SELECT document FROM story_documents WHERE story = %s AND document = ANY(%s)",
                 (story, seqs))
     held = {row[0] for row in cur.fetchall()}
-    strays = [doc_id(seq) for seq in seqs if seq not in held]
-    if strays:
-        raise UsageError(f"cannot {verb} {', '.join(strays)}: not in story {story}")
+    check_members(story, seqs, held, verb)
     return seqs
 
 

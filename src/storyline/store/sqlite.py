@@ -30,7 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from storyline.errors import InvalidValue, UsageError
+from storyline.errors import UsageError
 from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
 from storyline.store._common import (
@@ -45,6 +45,13 @@ from storyline.store._common import (
     Migration,
     SearchRules,
     SQLStore,
+    check_leaves_some,
+    check_members,
+    check_split,
+    nothing_named,
+    outlet_of,
+    outlet_row,
+    story_update_of,
     storyline_infos,
     check_story_kind,
     default_db_location,
@@ -752,10 +759,7 @@ class SQLiteStore(SQLStore):
             seqs = _members(conn, story, doc_ids, "remove")
             holds = conn.execute("SELECT count(*) FROM story_documents WHERE story = ?",
                                  (story,)).fetchone()[0]
-            if len(seqs) >= holds:
-                raise InvalidValue(
-                    f"cannot remove {'the last source' if holds == 1 else 'every source'} of "
-                    f"story {story}: a story keeps at least one (merge it into another instead)")
+            check_leaves_some(story, len(seqs), holds)
             for part in _parts(seqs):
                 conn.execute(
                     f"DELETE FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
@@ -774,9 +778,7 @@ class SQLiteStore(SQLStore):
             seqs = _members(conn, story, doc_ids, "split off")
             holds = conn.execute("SELECT count(*) FROM story_documents WHERE story = ?",
                                  (story,)).fetchone()[0]
-            if len(seqs) >= holds:
-                raise UsageError(f"a split must leave documents in story {story}: "
-                                 "all of them were named (rename or merge the story instead)")
+            check_split(story, len(seqs), holds)
             taken = conn.execute("SELECT id FROM stories WHERE name = ?", (clean,)).fetchone()
             if taken:
                 raise UsageError(f"a story named {clean!r} exists already (story {taken[0]})")
@@ -936,9 +938,7 @@ class SQLiteStore(SQLStore):
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET name = excluded.name,"
                 " domains = excluded.domains, aliases = excluded.aliases,"
                 " country = excluded.country, ownership = excluded.ownership",
-                (outlet.name, json.dumps(list(outlet.domains), ensure_ascii=False),
-                 json.dumps(list(outlet.aliases), ensure_ascii=False), outlet.country,
-                 outlet.ownership, _now()),
+                outlet_row(outlet, _now()),
             )
 
     def outlets(self) -> list[Outlet]:
@@ -946,10 +946,7 @@ class SQLiteStore(SQLStore):
         rows = self._conn.execute(
             "SELECT name, domains, aliases, country, ownership FROM outlets ORDER BY rowid"
         ).fetchall()
-        return [
-            Outlet(name, tuple(json.loads(domains)), tuple(json.loads(aliases)), country, ownership)
-            for name, domains, aliases, country, ownership in rows
-        ]
+        return [outlet_of(row) for row in rows]
 
     def remove_outlet(self, name: str) -> bool:
         """Forget the user's outlet ``name`` (case-insensitive); False when there was none."""
@@ -1056,8 +1053,7 @@ class SQLiteStore(SQLStore):
         rows = self._conn.execute(
             "SELECT id, story, made_at, title, lines, sources FROM story_updates WHERE story = ?"
             " ORDER BY id DESC LIMIT ?", (story, limit)).fetchall()
-        return [StoryUpdate(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])),
-                            tuple(json.loads(row[5]))) for row in rows]
+        return [story_update_of(row) for row in rows]
 
     def add_alert(self, query: str) -> tuple[Alert, bool]:
         with self._transaction() as conn:
@@ -1099,7 +1095,7 @@ def _members(conn: sqlite3.Connection, story: int, doc_ids: Sequence[str], verb:
     """The rows of ``doc_ids`` (each once, in order), all of them documents of ``story``:
     ``KeyError`` for an id of no stored document, ``UsageError`` for one not in the story."""
     if not doc_ids:
-        raise UsageError(f"nothing to {verb}: name the documents (S1, S2, ...)")
+        raise nothing_named(verb)
     seqs: list[int] = []
     for doc_id in doc_ids:
         seq = _seq(doc_id.strip())
@@ -1112,9 +1108,7 @@ def _members(conn: sqlite3.Connection, story: int, doc_ids: Sequence[str], verb:
         held.update(row[0] for row in conn.execute(
             f"SELECT document FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
             (story, *part)))
-    strays = [_doc_id(seq) for seq in seqs if seq not in held]
-    if strays:
-        raise UsageError(f"cannot {verb} {', '.join(strays)}: not in story {story}")
+    check_members(story, seqs, held, verb)
     return seqs
 
 

@@ -194,3 +194,103 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# --- the database of a test, on each backend ------------------------------------------------
+
+import uuid  # noqa: E402
+from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+
+POSTGRES_VARIABLE = "STORYLINE_TEST_POSTGRES"  # a server's URL; its user may create databases
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """The test server: ``admin`` connects to its maintenance database; each test's database
+    is made from ``template`` (migrated once per session, so a test's costs milliseconds)."""
+
+    admin: str
+    template: str
+
+    def url(self, database: str) -> str:
+        return urlunsplit(urlsplit(self.admin)._replace(path=f"/{database}"))
+
+    def execute(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(statement)  # type: ignore[arg-type]
+
+    def new_database(self) -> str:
+        name = f"storyline_test_{uuid.uuid4().hex[:16]}"
+        self.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name
+
+    def drop(self, database: str) -> None:
+        self.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def postgres_reason() -> str | None:
+    """Why the PostgreSQL tests cannot run here (None: they can)."""
+    url = os.environ.get(POSTGRES_VARIABLE, "")
+    if not url:
+        return f"no PostgreSQL server for the tests: set {POSTGRES_VARIABLE}=postgresql://..."
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=5):
+            return None
+    except Exception as exc:  # noqa: BLE001 - any failure is the reason to show
+        return f"PostgreSQL at {POSTGRES_VARIABLE} not reachable: {str(exc).strip().splitlines()[0]}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server of ``STORYLINE_TEST_POSTGRES`` with a migrated template database
+    (skipped where none is reachable; a failure under CI)."""
+    reason = postgres_reason()
+    require(reason is None, reason or "")
+    from storyline.store.postgres import PostgresStore
+
+    admin = os.environ[POSTGRES_VARIABLE]
+    server = PostgresServer(admin, f"storyline_template_{uuid.uuid4().hex[:12]}")
+    server.execute(f'CREATE DATABASE "{server.template}"')
+    PostgresStore(server.url(server.template)).close()
+    yield server
+    server.drop(server.template)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test, dropped after it."""
+    database = postgres_server.new_database()
+    yield postgres_server.url(database)
+    postgres_server.drop(database)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test's database on each backend: a SQLite file (not made yet) or a fresh PostgreSQL
+    database (skipped where no server is reachable, a failure under CI)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "data" / "storyline.db")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def is_postgres(db: str | Path) -> bool:
+    return str(db).startswith(("postgresql://", "postgres://"))
+
+
+def sql_rows(db: str | Path, statement: str) -> list[tuple[Any, ...]]:
+    """Run one SQL statement (no parameters) on a test's database, either backend; its rows."""
+    if is_postgres(db):
+        import psycopg
+
+        with psycopg.connect(str(db), autocommit=True) as conn:
+            cursor = conn.execute(statement)  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description else []
+    import sqlite3
+
+    with sqlite3.connect(db) as connection:
+        return connection.execute(statement).fetchall()

@@ -23,6 +23,7 @@ from storyline.errors import UsageError
 from storyline.outlets import Outlet
 from storyline.pipeline.documents import ingest
 from storyline.store.sqlite import FTS_ROWS_PER_DOCUMENT, MIGRATIONS, SQLiteStore
+from storyline.store import open_store
 from storyline.web import Limits, create_app, is_loopback
 
 LOCAL = "http://localhost"  # a Host the app answers to (its allow-list: loopback names)
@@ -51,13 +52,14 @@ FERRY = (
 )
 
 
-def client_for(db: Path, **options: Any) -> TestClient:
+def client_for(db: Path | str, **options: Any) -> TestClient:
     return TestClient(create_app(str(db), **options), base_url=LOCAL)
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with client_for(tmp_path / "api.db") as test_client:
+def client(db_url: str) -> Iterator[TestClient]:
+    """The app over a new database, on each backend (``conftest.db_url``)."""
+    with client_for(db_url) as test_client:
         yield test_client
 
 
@@ -277,11 +279,11 @@ def test_story_briefing_is_made_once_and_remade_when_the_story_changes(story_db:
         assert shorter.status_code == 200 and shorter.json()["words"] == 50  # the nearest kept length
 
 
-def test_unknown_and_empty_stories(client: TestClient, tmp_path: Path) -> None:
+def test_unknown_and_empty_stories(client: TestClient, db_url: str) -> None:
     assert_error(client.get("/api/stories/99/briefing"), 404, "no story")
     assert_error(client.get("/api/stories/nothing-here/briefing"), 404, "no story")
     assert_error(client.get("/api/stories/1/briefing", params={"words": "x"}), 422, "words")
-    with SQLiteStore(tmp_path / "api.db") as store:
+    with open_store(db_url) as store:
         store.create_story("empty")
     assert_error(client.get("/api/stories/empty/briefing"), 404, "no documents")
 
@@ -456,18 +458,18 @@ def test_api_answers_are_json_with_utf8(client: TestClient) -> None:
 
 
 @pytest.fixture
-def curation_db(tmp_path: Path) -> Path:
+def curation_db(tmp_path: Path, db_url: str) -> str:
     """Story 1 "Wren bridge" holding S1, S2 (the bridge) and S3 (the ferry), stored without
-    annotations (curation never needs them)."""
-    db = tmp_path / "curation.db"
-    with SQLiteStore(db) as store:
+    annotations (curation never needs them); on each backend."""
+    db = db_url
+    with open_store(db) as store:
         paths = write_articles(tmp_path / "in", {"a": BRIDGE, "b": BRIDGE_FOLLOW_UP, "c": FERRY})
         report = ingest(paths, store, annotate=False)
         store.add_to_story(store.create_story("Wren bridge").id, report.new)
     return db
 
 
-def test_split_move_and_merge_through_the_api(curation_db: Path) -> None:
+def test_split_move_and_merge_through_the_api(curation_db: str) -> None:
     with client_for(curation_db) as client:
         split = client.post("/api/stories/1/split", json={"documents": ["S3"], "name": "Ferry"})
         assert split.status_code == 201, split.text
@@ -488,7 +490,7 @@ def test_split_move_and_merge_through_the_api(curation_db: Path) -> None:
         assert (page.status_code, page.headers["location"]) == (303, "/stories/1")
 
 
-def test_curation_requests_that_cannot_be_done_get_clear_4xx(curation_db: Path) -> None:
+def test_curation_requests_that_cannot_be_done_get_clear_4xx(curation_db: str) -> None:
     with client_for(curation_db) as client:
         assert client.post("/api/stories/1/split", json={"documents": ["S3"], "name": "Ferry"}).status_code == 201
         assert client.post("/api/stories/2/merge", json={"into": 1}).status_code == 200
@@ -509,7 +511,7 @@ def test_curation_requests_that_cannot_be_done_get_clear_4xx(curation_db: Path) 
         assert [s["sources"] for s in client.get("/api/stories").json()] == [3]  # nothing lost
 
 
-def test_curation_writes_follow_the_token_rule(curation_db: Path) -> None:
+def test_curation_writes_follow_the_token_rule(curation_db: str) -> None:
     with client_for(curation_db, token="s3cret", public=True) as client:
         body = {"documents": ["S3"], "name": "Ferry"}
         assert_error(client.post("/api/stories/1/split", json=body), 401, "Authorization: Bearer")
@@ -526,7 +528,7 @@ def test_curation_writes_follow_the_token_rule(curation_db: Path) -> None:
         assert answer.status_code == 200, answer.text
 
 
-def test_the_manage_page_moves_splits_and_merges(curation_db: Path) -> None:
+def test_the_manage_page_moves_splits_and_merges(curation_db: str) -> None:
     with client_for(curation_db) as client:
         page = client.get("/stories/1/manage")
         assert page.status_code == 200
@@ -548,8 +550,8 @@ def test_the_manage_page_moves_splits_and_merges(curation_db: Path) -> None:
         assert [s["sources"] for s in client.get("/api/stories").json()] == [3]
 
 
-def test_the_home_page_groups_stories_by_storyline(curation_db: Path) -> None:
-    with SQLiteStore(curation_db) as store:
+def test_the_home_page_groups_stories_by_storyline(curation_db: str) -> None:
+    with open_store(curation_db) as store:
         ferry = store.split_story(1, ["S3"], "Ferry line")
         store.set_storyline(ferry.id, store.create_storyline("Crossing the Wren"))
         store.create_story("Found later", kind="found")

@@ -358,3 +358,61 @@ def test_a_gzipped_file_that_inflates_like_a_bomb_is_refused_and_the_rest_goes_o
     assert [str(e.origin) for e in errors] == [str(bomb)]
     assert "compression bomb" in errors[0].reason
     assert [item.origin for item in read if isinstance(item, Source)] == [str(page)]
+
+
+# --- database URLs ----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [["ingest", "{good}", "--no-annotate"], ["stories"], ["docs"]])
+def test_an_unreachable_database_server_is_one_line_and_exit_code_2(tmp_path: Path,
+                                                                     command: list[str]) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text(STORY)
+    url = f"postgresql://storyline:secret@127.0.0.1:{_free_port()}/storyline"
+    result = run_cli(*[part.format(good=good) for part in command], "--db", url)
+    assert result.returncode == 2, result.stderr
+    line = one_error_line(result.stderr)
+    assert "cannot use database postgresql://storyline:***@127.0.0.1" in line
+    assert "secret" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("url", ["postgresql://storyline@127.0.0.1:notaport/db",
+                                 "postgresql://h/db?sslmode=sometimes", "mysql://h/db"])
+def test_a_malformed_database_url_is_one_line_and_exit_code_2(tmp_path: Path, url: str) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text(STORY)
+    result = run_cli("ingest", str(good), "--no-annotate", "--db", url)
+    assert result.returncode == 2, result.stderr
+    assert url.split("://")[0] in one_error_line(result.stderr)
+
+
+def test_wrong_database_credentials_are_one_line_exit_code_2_and_nothing_written(
+        tmp_path: Path, postgres_url: str) -> None:
+    from urllib.parse import urlsplit, urlunsplit
+
+    good = tmp_path / "good.txt"
+    good.write_text(STORY)
+    parts = urlsplit(postgres_url)
+    wrong = urlunsplit(parts._replace(netloc=f"{parts.username}:wrong-password@{parts.hostname}:{parts.port}"))
+    # From the environment as well as from --db: STORYLINE_DB names the database too.
+    result = run_cli("ingest", str(good), "--no-annotate", env={**os.environ, "STORYLINE_DB": wrong})
+    assert result.returncode == 2, result.stderr
+    assert "password authentication failed" in one_error_line(result.stderr)
+    assert "wrong-password" not in result.stderr
+    from storyline.store import open_store
+
+    with open_store(postgres_url) as store:
+        assert store.count() == 0
+    stored = run_cli("ingest", str(good), "--no-annotate", "--no-stories",
+                     env={**os.environ, "STORYLINE_DB": postgres_url})
+    assert stored.returncode == 0, stored.stderr
+    with open_store(postgres_url) as store:
+        assert store.count() == 1

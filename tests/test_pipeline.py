@@ -109,7 +109,7 @@ def test_a_small_batch_is_annotated_here_without_starting_workers() -> None:
     assert documents[0].annotations is not None and documents[0].annotations.sentences
 
 
-def test_documents_read_before_an_escaping_exception_are_stored(tmp_path: Path) -> None:
+def test_documents_read_before_an_escaping_exception_are_stored(db_url: str) -> None:
     """A reader that fails past every per-input boundary (here: a Ctrl+C after three articles)
     must not take the articles already read with it."""
     from storyline.model import Source
@@ -123,7 +123,7 @@ def test_documents_read_before_an_escaping_exception_are_stored(tmp_path: Path) 
                          mode="text")
         raise KeyboardInterrupt
 
-    with open_store(str(tmp_path / "kept.db")) as store:
+    with open_store(db_url) as store:
         with pytest.raises(KeyboardInterrupt):
             ingest_sources(sources(), store, annotator=None)
         assert store.count() == 3

@@ -1,10 +1,10 @@
-"""Story curation on real SQLite files: moving documents between stories, merging and splitting
+"""Story curation on real databases, SQLite and PostgreSQL (``conftest.db_url``): moving documents between stories, merging and splitting
 stories, storylines; each curation one transaction, bad requests refused with a clear message
 and nothing lost (every document still in exactly the stories it should be)."""
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,34 +12,37 @@ from test_store import make_doc
 
 from storyline.errors import InvalidValue, UsageError
 from storyline.pipeline import curation
-from storyline.store import MergedStory, SourceCorrection, StorylineInfo
-from storyline.store.sqlite import SQLiteStore
+from storyline.store import MergedStory, SourceCorrection, Store, StorylineInfo, open_store
+from tests.conftest import sql_rows
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
+def store(db_url: str) -> Iterator[Store]:
     """Six stored documents S1..S6: story "a" holds S1-S3, story "b" S4-S5, "c" S6."""
-    opened = SQLiteStore(tmp_path / "curation.db")
-    for i in range(1, 7):
-        opened.add_document(make_doc(i))
-    for name, ids in {"a": ["S1", "S2", "S3"], "b": ["S4", "S5"], "c": ["S6"]}.items():
-        opened.add_to_story(opened.create_story(name).id, ids)
-    return opened
+    with open_store(db_url) as opened:
+        for i in range(1, 7):
+            opened.add_document(make_doc(i))
+        for name, ids in {"a": ["S1", "S2", "S3"], "b": ["S4", "S5"], "c": ["S6"]}.items():
+            opened.add_to_story(opened.create_story(name).id, ids)
+        yield opened
 
 
-def members(store: SQLiteStore) -> dict[str, set[str]]:
+def where(store: Store) -> str | Path:
+    """The database of ``store``: its URL (PostgreSQL) or its file (SQLite)."""
+    return getattr(store, "url", None) or getattr(store, "path")
+
+
+def members(store: Store) -> dict[str, set[str]]:
     """Story name -> its document ids, read straight from the tables (merged stories too)."""
-    with sqlite3.connect(store.path) as conn:
-        rows = conn.execute(
-            "SELECT s.name, sd.document FROM stories s JOIN story_documents sd ON sd.story = s.id"
-        ).fetchall()
+    rows = sql_rows(where(store),
+                    "SELECT s.name, sd.document FROM stories s JOIN story_documents sd ON sd.story = s.id")
     found: dict[str, set[str]] = {}
     for name, seq in rows:
         found.setdefault(name, set()).add(f"S{seq}")
     return found
 
 
-def ids(store: SQLiteStore, name: str) -> list[str]:
+def ids(store: Store, name: str) -> list[str]:
     story = store.story(name)
     assert story is not None
     return [doc.id or "" for doc in store.story_documents(story.id)]
@@ -48,14 +51,14 @@ def ids(store: SQLiteStore, name: str) -> list[str]:
 # --------------------------------------------------------------------------- move
 
 
-def test_moved_documents_leave_one_story_and_join_the_other(store: SQLiteStore) -> None:
+def test_moved_documents_leave_one_story_and_join_the_other(store: Store) -> None:
     assert store.move_documents(["S2", "S3"], 1, 2) == 2
     assert ids(store, "a") == ["S1"] and ids(store, "b") == ["S2", "S3", "S4", "S5"]
     assert [(s.name, s.documents) for s in sorted(store.stories(), key=lambda s: s.id)] == [
         ("a", 1), ("b", 4), ("c", 1)]
 
 
-def test_a_document_moved_twice_is_refused_the_second_time_and_stays_put(store: SQLiteStore) -> None:
+def test_a_document_moved_twice_is_refused_the_second_time_and_stays_put(store: Store) -> None:
     store.move_documents(["S1"], 1, 2)
     before = members(store)
     with pytest.raises(UsageError, match=r"cannot move S1: not in story 1"):
@@ -65,13 +68,13 @@ def test_a_document_moved_twice_is_refused_the_second_time_and_stays_put(store: 
     assert members(store)["c"] == {"S1", "S6"} and "S1" not in members(store)["b"]
 
 
-def test_a_document_already_in_the_target_is_kept_once(store: SQLiteStore) -> None:
+def test_a_document_already_in_the_target_is_kept_once(store: Store) -> None:
     store.add_to_story(2, ["S1"])  # a document may belong to several stories
     assert store.move_documents(["S1", "S2", "S2"], 1, 2) == 1
     assert members(store)["a"] == {"S3"} and members(store)["b"] == {"S1", "S2", "S4", "S5"}
 
 
-def test_bad_moves_say_what_is_wrong_and_change_nothing(store: SQLiteStore) -> None:
+def test_bad_moves_say_what_is_wrong_and_change_nothing(store: Store) -> None:
     before = members(store)
     with pytest.raises(KeyError, match="no stored document 'S99'"):
         store.move_documents(["S1", "S99"], 1, 2)
@@ -91,7 +94,7 @@ def test_bad_moves_say_what_is_wrong_and_change_nothing(store: SQLiteStore) -> N
 # --------------------------------------------------------------------------- merge
 
 
-def test_a_merged_story_leads_to_the_one_it_joined(store: SQLiteStore) -> None:
+def test_a_merged_story_leads_to_the_one_it_joined(store: Store) -> None:
     kept = store.merge_stories(1, 2)
     assert (kept.id, kept.documents, kept.merged_into) == (1, 5, None)
     assert sorted(s.name for s in store.stories()) == ["a", "c"]
@@ -101,7 +104,7 @@ def test_a_merged_story_leads_to_the_one_it_joined(store: SQLiteStore) -> None:
     assert members(store) == {"a": {"S1", "S2", "S3", "S4", "S5"}, "c": {"S6"}}
 
 
-def test_merging_twice_into_itself_or_into_a_merged_story_is_refused(store: SQLiteStore) -> None:
+def test_merging_twice_into_itself_or_into_a_merged_story_is_refused(store: Store) -> None:
     store.merge_stories(1, 2)
     before = members(store)
     with pytest.raises(MergedStory, match="story 2 was already merged into 1") as merged_twice:
@@ -118,7 +121,7 @@ def test_merging_twice_into_itself_or_into_a_merged_story_is_refused(store: SQLi
 
 
 def test_a_merge_of_a_story_others_were_merged_into_redirects_them_in_one_step(
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     store.merge_stories(2, 3)  # c into b
     store.merge_stories(1, 2)  # b (holding c's documents) into a
@@ -130,7 +133,7 @@ def test_a_merge_of_a_story_others_were_merged_into_redirects_them_in_one_step(
     assert "S7" in members(store)["a"]
 
 
-def test_the_kept_story_takes_the_others_storyline_when_it_has_none(store: SQLiteStore) -> None:
+def test_the_kept_story_takes_the_others_storyline_when_it_has_none(store: Store) -> None:
     line = store.create_storyline("Harbour")
     store.set_storyline(2, line)
     assert store.merge_stories(1, 2).storyline == line
@@ -140,7 +143,7 @@ def test_the_kept_story_takes_the_others_storyline_when_it_has_none(store: SQLit
 # --------------------------------------------------------------------------- split
 
 
-def test_split_documents_form_a_new_story_of_the_same_kind(store: SQLiteStore) -> None:
+def test_split_documents_form_a_new_story_of_the_same_kind(store: Store) -> None:
     found = store.create_story("found 1", kind="found")
     store.move_documents(["S1", "S2"], 1, found.id)
     new = store.split_story(found.id, ["S2"], "  the  second ")
@@ -149,7 +152,7 @@ def test_split_documents_form_a_new_story_of_the_same_kind(store: SQLiteStore) -
     assert members(store)["a"] == {"S3"}
 
 
-def test_bad_splits_are_refused_and_create_nothing(store: SQLiteStore) -> None:
+def test_bad_splits_are_refused_and_create_nothing(store: Store) -> None:
     before, stories = members(store), len(store.stories())
     with pytest.raises(UsageError, match="a split needs documents"):
         store.split_story(1, [], "nothing")
@@ -173,7 +176,7 @@ def test_bad_splits_are_refused_and_create_nothing(store: SQLiteStore) -> None:
 # --------------------------------------------------------------------------- storylines
 
 
-def test_storylines_list_their_stories_by_period_start(store: SQLiteStore) -> None:
+def test_storylines_list_their_stories_by_period_start(store: Store) -> None:
     # make_doc(i) is published on 2026-(1 + i % 12)-(1 + i % 28): S1 in February, S4 in May, S6 July.
     line = store.create_storyline("  Port  strike ")
     other = store.create_storyline(None)
@@ -190,7 +193,7 @@ def test_storylines_list_their_stories_by_period_start(store: SQLiteStore) -> No
         store.set_storyline(99, line)
 
 
-def test_a_story_is_created_named_or_found(store: SQLiteStore) -> None:
+def test_a_story_is_created_named_or_found(store: Store) -> None:
     assert store.create_story("hand").kind == "named"
     assert store.create_story("machine", kind="found").kind == "found"
     with pytest.raises(UsageError, match="unknown story kind 'other'"):
@@ -201,7 +204,7 @@ def test_a_story_is_created_named_or_found(store: SQLiteStore) -> None:
 
 
 def test_the_pipeline_curations_call_the_hook_with_the_stories_they_changed(
-    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch,
+    store: Store, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: list[tuple[int, ...]] = []
     monkeypatch.setattr(curation, "after_curation", lambda _store, stories: seen.append(tuple(stories)))
@@ -215,7 +218,7 @@ def test_the_pipeline_curations_call_the_hook_with_the_stories_they_changed(
 # --------------------------------------------------------------------------- removing sources
 
 
-def test_removed_documents_leave_the_story_and_stay_stored(store: SQLiteStore) -> None:
+def test_removed_documents_leave_the_story_and_stay_stored(store: Store) -> None:
     store.add_to_story(2, ["S1"])  # S1 is in "a" and "b"
     key = store.story_documents_key(1)
     assert curation.remove(store, 1, ["S1", "S2"]) == 2
@@ -224,7 +227,7 @@ def test_removed_documents_leave_the_story_and_stay_stored(store: SQLiteStore) -
     assert store.story_documents_key(1) != key  # its cached briefings are stale
 
 
-def test_bad_removals_say_what_is_wrong_and_change_nothing(store: SQLiteStore) -> None:
+def test_bad_removals_say_what_is_wrong_and_change_nothing(store: Store) -> None:
     before = members(store)
     with pytest.raises(KeyError, match="no stored document 'S9'"):
         store.remove_documents(1, ["S1", "S9"])
@@ -247,7 +250,7 @@ def test_bad_removals_say_what_is_wrong_and_change_nothing(store: SQLiteStore) -
 
 
 def test_a_correction_changes_the_fields_given_and_the_keys_of_the_stories_holding_it(
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     keys = {story: store.story_documents_key(story) for story in (1, 2)}
     corrected = store.correct_document("S2", SourceCorrection(outlet="Harbour Post", published="2025-12-01"))
@@ -259,14 +262,13 @@ def test_a_correction_changes_the_fields_given_and_the_keys_of_the_stories_holdi
     again = store.story_documents_key(1)
     store.correct_document("S2", SourceCorrection(title="A better headline"))
     assert store.story_documents_key(1) != again  # each correction, not only the first
-    with sqlite3.connect(store.path) as conn:
-        rows = conn.execute("SELECT field, previous, value FROM document_corrections ORDER BY id").fetchall()
+    rows = sql_rows(where(store), "SELECT field, previous, value FROM document_corrections ORDER BY id")
     assert rows == [("outlet", "Example News", "Harbour Post"),
                     ("published", make_doc(2).published, "2025-12-01"),
                     ("title", "Story number 2", "A better headline")]
 
 
-def test_a_correction_stays_when_the_same_content_is_stored_again(store: SQLiteStore) -> None:
+def test_a_correction_stays_when_the_same_content_is_stored_again(store: Store) -> None:
     store.correct_document("S3", SourceCorrection(outlet="Harbour Post", published="2025-12-01"))
     again = make_doc(3)
     again.origin = "mirror/3.txt"  # the same article from elsewhere, with its old metadata
@@ -277,7 +279,7 @@ def test_a_correction_stays_when_the_same_content_is_stored_again(store: SQLiteS
     assert stored.also_at == ["mirror/3.txt"]
 
 
-def test_a_correction_of_an_unknown_document_is_a_key_error(store: SQLiteStore) -> None:
+def test_a_correction_of_an_unknown_document_is_a_key_error(store: Store) -> None:
     with pytest.raises(KeyError, match="no stored document 'S9'"):
         store.correct_document("S9", SourceCorrection(title="x"))
     with pytest.raises(KeyError):
@@ -294,7 +296,7 @@ def test_a_correction_of_an_unknown_document_is_a_key_error(store: SQLiteStore) 
     ({"outlet": "x" * 201}, "the outlet is 201 characters long"),
 ])
 def test_a_correction_that_cannot_be_made_changes_nothing(
-    store: SQLiteStore, fields: dict[str, str], message: str,
+    store: Store, fields: dict[str, str], message: str,
 ) -> None:
     before = store.get("S1")
     with pytest.raises(InvalidValue, match=message):
@@ -302,7 +304,7 @@ def test_a_correction_that_cannot_be_made_changes_nothing(
     assert store.get("S1") == before
 
 
-def test_a_corrected_outlet_is_named_as_the_registry_names_it(store: SQLiteStore) -> None:
+def test_a_corrected_outlet_is_named_as_the_registry_names_it(store: Store) -> None:
     corrected = curation.correct(store, "S1", title="  The  harbour   reopens ", outlet="bbc news")
     assert (corrected.title, corrected.outlet) == ("The harbour reopens", "BBC News")
     unknown = curation.correct(store, "S1", outlet="Orvik   Evening Star")

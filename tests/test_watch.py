@@ -32,7 +32,7 @@ RSS, ATOM, JSON, XML = ("application/rss+xml", "application/atom+xml", "applicat
 
 
 @contextmanager
-def watching(path: Path, config: WatchConfig = FAST, timeout: float = 2.0) -> Iterator[tuple[Store, Watch]]:
+def watching(path: Path | str, config: WatchConfig = FAST, timeout: float = 2.0) -> Iterator[tuple[Store, Watch]]:
     client = open_client(config, timeout=timeout)
     with open_store(str(path)) as store:
         yield store, Watch(store, client, annotator=None, config=config)
@@ -54,8 +54,8 @@ def stored_origins(store: Store) -> list[str]:
     return sorted(document.origin for document in store.iter_documents())
 
 
-def test_feeds_of_every_kind_fetch_each_article_once_then_only_what_is_new(tmp_path: Path) -> None:
-    with feed_sites(3) as (a, b, c), watching(tmp_path / "w.db") as (store, watch):
+def test_feeds_of_every_kind_fetch_each_article_once_then_only_what_is_new(db_url: str) -> None:
+    with feed_sites(3) as (a, b, c), watching(db_url) as (store, watch):
         pages = [a.put(f"/news/{i}", article_html(i)) for i in range(4)]
         extra = b.put("/b/1", article_html(11))
         a.put("/rss.xml", rss(pages[:3]), RSS)
@@ -83,8 +83,8 @@ def test_feeds_of_every_kind_fetch_each_article_once_then_only_what_is_new(tmp_p
         assert any(etag for path, _, etag in a.requests if path == "/rss.xml")  # conditional GET sent
 
 
-def test_a_server_ignoring_conditional_headers_is_caught_by_the_content_hash(tmp_path: Path) -> None:
-    with feed_sites(1) as (site,), watching(tmp_path / "w.db") as (store, watch):
+def test_a_server_ignoring_conditional_headers_is_caught_by_the_content_hash(db_url: str) -> None:
+    with feed_sites(1) as (site,), watching(db_url) as (store, watch):
         site.ignore_conditional = True
         page = site.put("/p/1", article_html(1))
         site.put("/rss.xml", rss([page]), RSS)
@@ -95,8 +95,8 @@ def test_a_server_ignoring_conditional_headers_is_caught_by_the_content_hash(tmp
         assert site.hits("/rss.xml") == 2 and site.hits("/p/1") == 1
 
 
-def test_each_failing_source_gives_one_line_and_the_others_go_on(tmp_path: Path) -> None:
-    with feed_sites(2) as (good, bad), watching(tmp_path / "w.db", timeout=1.0) as (store, watch):
+def test_each_failing_source_gives_one_line_and_the_others_go_on(db_url: str) -> None:
+    with feed_sites(2) as (good, bad), watching(db_url, timeout=1.0) as (store, watch):
         page = good.put("/p/1", article_html(1))
         good.put("/rss.xml", rss([page]), RSS)
         bad.put("/broken.xml", b"<rss><channel><item><link>http://x", RSS)
@@ -129,8 +129,8 @@ def test_each_failing_source_gives_one_line_and_the_others_go_on(tmp_path: Path)
                    and s.next_poll > healthy.next_poll for s in failing)
 
 
-def test_robots_txt_is_obeyed_for_feeds_and_pages(tmp_path: Path) -> None:
-    with feed_sites(1) as (site,), watching(tmp_path / "w.db") as (store, watch):
+def test_robots_txt_is_obeyed_for_feeds_and_pages(db_url: str) -> None:
+    with feed_sites(1) as (site,), watching(db_url) as (store, watch):
         allowed = site.put("/news/1", article_html(1))
         private = site.put("/private/2", article_html(2))
         site.put("/rss.xml", rss([allowed, private]), RSS)
@@ -148,8 +148,8 @@ def test_robots_txt_is_obeyed_for_feeds_and_pages(tmp_path: Path) -> None:
         assert store.pending_items() == []  # a disallowed article is not tried again
 
 
-def test_redirects_and_a_feed_that_moves(tmp_path: Path) -> None:
-    with feed_sites(1) as (site,), watching(tmp_path / "w.db") as (store, watch):
+def test_redirects_and_a_feed_that_moves(db_url: str) -> None:
+    with feed_sites(1) as (site,), watching(db_url) as (store, watch):
         final = site.put("/articles/final", article_html(3))
         site.redirect("/short/3", final, status=302)
         site.put("/new-home.xml", rss([site.url("/short/3")]), RSS)
@@ -165,9 +165,9 @@ def test_redirects_and_a_feed_that_moves(tmp_path: Path) -> None:
         assert site.hits("/old.xml") == 1 and site.hits("/new-home.xml") == 2
 
 
-def test_politeness_is_measured_by_the_server(tmp_path: Path) -> None:
+def test_politeness_is_measured_by_the_server(db_url: str) -> None:
     polite = replace(FAST, host_delay_seconds=0.15, host_concurrency=2, workers=8)
-    with feed_sites(2) as sites, watching(tmp_path / "w.db", config=polite) as (store, watch):
+    with feed_sites(2) as sites, watching(db_url, config=polite) as (store, watch):
         for site in sites:
             site.hold = 0.3  # each response takes a while, so requests would pile up
             pages = [site.put(f"/p/{i}", article_html(i + 20 * site.port % 7)) for i in range(8)]
@@ -187,8 +187,8 @@ def test_politeness_is_measured_by_the_server(tmp_path: Path) -> None:
         assert max(sites[0].starts()) > min(sites[1].starts())
 
 
-def test_five_thousand_items_in_one_feed(tmp_path: Path) -> None:
-    with feed_sites(1) as (site,), watching(tmp_path / "w.db") as (store, watch):
+def test_five_thousand_items_in_one_feed(db_url: str) -> None:
+    with feed_sites(1) as (site,), watching(db_url) as (store, watch):
         site.put("/big.xml", rss([site.url(f"/p/{i}") for i in range(5000)]), RSS)
         add(store, site.url("/big.xml"))
         started = time.monotonic()
@@ -274,8 +274,8 @@ def test_a_stop_signal_finishes_the_items_in_hand_and_exits_cleanly(tmp_path: Pa
         assert states <= {"new"}
 
 
-def test_watch_once_polls_only_the_sources_that_are_due(tmp_path: Path) -> None:
-    with feed_sites(1) as (site,), watching(tmp_path / "w.db") as (store, watch):
+def test_watch_once_polls_only_the_sources_that_are_due(db_url: str) -> None:
+    with feed_sites(1) as (site,), watching(db_url) as (store, watch):
         site.put("/rss.xml", rss([site.url("/p/1")]), RSS)
         site.put("/p/1", article_html(1))
         add(store, site.url("/rss.xml"))
@@ -429,10 +429,10 @@ def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
     return condition()
 
 
-def test_retries_with_backoff_then_the_breaker_spares_the_host(tmp_path: Path) -> None:
+def test_retries_with_backoff_then_the_breaker_spares_the_host(db_url: str) -> None:
     strict = replace(FAST, retries=2, backoff_seconds=0.05, breaker_failures=3, breaker_open_seconds=60)
     with feed_sites(3) as (lone, crowded, healthy), \
-            watching(tmp_path / "w.db", config=strict) as (store, watch):
+            watching(db_url, config=strict) as (store, watch):
         lone.put("/feed.xml", "overloaded", "text/plain", status=503)
         for name in ("a", "b", "c"):
             crowded.put(f"/{name}.xml", "overloaded", "text/plain", status=503)
@@ -454,9 +454,9 @@ def test_retries_with_backoff_then_the_breaker_spares_the_host(tmp_path: Path) -
         assert sum("circuit open" in (poll.error or "") for poll in again.polls) == 4
 
 
-def test_pages_decode_by_the_declared_charset_and_bad_pages_fail_alone(tmp_path: Path) -> None:
+def test_pages_decode_by_the_declared_charset_and_bad_pages_fail_alone(db_url: str) -> None:
     sentence = "Вчера вечером совет Березовки утвердил план ремонта моста через реку Ольшанку."
-    with feed_sites(1) as (site,), watching(tmp_path / "w.db") as (store, watch):
+    with feed_sites(1) as (site,), watching(db_url) as (store, watch):
         russian = site.put("/ru/1", f"<html><body><article><p>{sentence}</p><p>{sentence}</p></article>"
                                     "</body></html>".encode("cp1251"), "text/html; charset=windows-1251")
         empty = site.put("/empty", b"", "text/html")

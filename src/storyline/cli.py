@@ -83,8 +83,9 @@ T = TypeVar("T")
 _stderr = Console(stderr=True, highlight=False, markup=False)
 
 db_option = click.option(
-    "--db", "db_url", metavar="URL", default=None,
-    help=f"database: a SQLite path or sqlite:///path (default {default_db_location()})",
+    "--db", "db_url", metavar="URL", default=None, envvar="STORYLINE_DB",
+    help="database: a SQLite path, sqlite:///path or postgresql://user:password@host/db "
+         f"(default $STORYLINE_DB, else {default_db_location()})",
 )
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="no progress bar or summary, only errors")
 private_option = click.option(
@@ -1538,12 +1539,13 @@ def _exit_code(results: list[Document | InputError]) -> int:
 @contextmanager
 def _open_store_or_exit(db_url: str | None, *, create: bool = True) -> Iterator[Any]:
     """The store, for the command's work; ``create=False`` for commands that only read or
-    change what is stored (no database: a usage error, and nothing made). A database that
+    change what is stored (no database: a usage error, exit code 2, and nothing made). A database that
     turns out damaged while in use is one error line and exit code 1."""
     try:
         store = open_store(db_url, create=create)
-    except StorylineError as exc:
-        raise click.UsageError(str(exc)) from exc
+    except StorylineError as exc:  # a bad URL, a missing file, a server that refuses: one line
+        _say_error(str(exc))
+        sys.exit(EXIT_USAGE)
     with store:
         try:
             yield store

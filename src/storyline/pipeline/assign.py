@@ -13,7 +13,9 @@ leaves the store consistent: a batch is filed whole or not at all, and the index
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
 import numpy as np
 
 from storyline.annotate.embeddings import Embedder
@@ -43,17 +45,42 @@ class StoryAssigner:
         self.store = store
         self.config = config or DetectConfig.packaged()
         self._embedder = embedder
+        self._index_path = store.cache_location(INDEX_CACHE)
+        self._load(index_file=True)
+
+    def _load(self, *, index_file: bool) -> None:
+        """Read what detection keeps; ``index_file=False``: the index is rebuilt from the
+        store (another writer filed documents the file may lack, with lower numbers than its
+        newest)."""
+        store = self.store
         documents, frequency = store.detection_vocabulary()
         story_of = {_number(doc_id): story for doc_id, story in store.found_story_of().items()}
-        self._index_path = store.cache_location(INDEX_CACHE)
         self.detector = StoryDetector(self.config, vocabulary=Vocabulary(documents, frequency),
-                                      index=self._load_index(), story_of=story_of,
-                                      load=self._profiles, first_key=-1)
+                                      index=self._load_index(from_file=index_file),
+                                      story_of=story_of, load=self._profiles, first_key=-1)
         self._unsaved = 0  # documents filed since the index file was written
         self.linker = StorylineLinker(
             StorylineConfig.packaged(), load=self._current_profiles, nearby=self._nearby_stories,
             line_of={s.id: s.storyline for s in store.stories()
                      if s.kind == "found" and s.storyline is not None})
+        self._seen = store.change_token()  # the store as detection last read or left it
+
+    @contextmanager
+    def filing(self) -> Iterator[None]:
+        """Hold the store's detection lock while a batch is stored and filed, having first read
+        detection's state again if another writer changed the store since this one last did:
+        several ingests may write one store at once, and each files its batches on the store
+        as the others left it (no document filed into a story merged meanwhile, a near copy
+        always finds its original's story)."""
+        with self.store.detection_lock():
+            if self.store.change_token() != self._seen:
+                self._load(index_file=False)
+            yield
+            self._seen = self.store.change_token()
+
+    def features(self, documents: Sequence[Document]) -> list[Features]:
+        """The documents' features (what ``file`` takes), made outside the lock."""
+        return features_of(documents, config=self.config, embedder=self._embedder)
 
     def file(self, documents: Sequence[Document], features: Sequence[Features] | None = None
              ) -> dict[str, int]:
@@ -164,10 +191,10 @@ class StoryAssigner:
     def _nearby_stories(self, story: int, profile: StoryProfile) -> list[int]:
         return self.detector.stories_near(profile.mean_vector(), self.linker.config.candidates)
 
-    def _load_index(self) -> VectorIndex | None:
+    def _load_index(self, *, from_file: bool = True) -> VectorIndex | None:
         """The saved index caught up with the store; None while nothing is filed."""
         index = None
-        if self._index_path is not None:
+        if self._index_path is not None and from_file:
             index = VectorIndex.load(self._index_path, _dimensions(self.store))
         if index is not None and not self._index_matches_store(index):
             index = None  # a file left by another database of the same name: rebuild

@@ -238,14 +238,21 @@ def ingest_documents(
     def flush() -> None:
         if annotator is not None:
             annotate_safely(annotator, batch, report, on_item)
-        stored_before = len(report.new), len(report.duplicates)
-        for document in batch:
-            _store_document(store, document, report)
-            if on_item is not None:
-                on_item(document)
-        if assigner is not None:
-            created = {*report.new[stored_before[0]:], *report.duplicates[stored_before[1]:]}
-            report.stories.update(assigner.file(_each_once(d for d in batch if d.id in created)))
+        if assigner is None:
+            _store_batch(store, batch, report, on_item)
+        else:
+            # Stored and filed under the store's detection lock: other writers' batches go
+            # wholly before or after (see ``StoryAssigner.filing``).
+            # Features (an embedding) made before, for the texts not stored yet: the lock is
+            # held only while storing and deciding.
+            fresh = [d for d in batch if store.find_by_hash(d.content_hash or "") is None]
+            made = dict(zip(map(id, fresh), assigner.features(fresh)))
+            with assigner.filing():
+                created = _store_batch(store, batch, report, on_item)
+                filed = _each_once(d for d in batch if d.id in created)
+                missing = [d for d in filed if id(d) not in made]
+                made.update(zip(map(id, missing), assigner.features(missing)))
+                report.stories.update(assigner.file(filed, [made[id(d)] for d in filed]))
         batch.clear()
 
     try:
@@ -273,6 +280,17 @@ def ingest_documents(
         if assigner is not None:
             assigner.save_index()
     return report
+
+
+def _store_batch(store: Store, batch: list[Document], report: IngestReport,
+                 on_item: Progress | None) -> set[str]:
+    """Store each document of ``batch``; the ids of those stored anew (originals and copies)."""
+    stored_before = len(report.new), len(report.duplicates)
+    for document in batch:
+        _store_document(store, document, report)
+        if on_item is not None:
+            on_item(document)
+    return {*report.new[stored_before[0]:], *report.duplicates[stored_before[1]:]}
 
 
 def _storing_failed(batch: list[Document]) -> bool:

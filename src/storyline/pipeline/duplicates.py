@@ -57,11 +57,18 @@ class StoredDuplicates:
     def __init__(self) -> None:
         self._index = NearDuplicateIndex()
         self._last: str | None = None  # the newest stored document indexed
+        # A store shared between threads (PostgreSQL's, in the web app) shares its index too:
+        # one verdict at a time catches it up and adds to it.
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._index)
 
     def store(self, store: Store, document: Document) -> AddResult:
+        with self._lock:
+            return self._store(store, document)
+
+    def _store(self, store: Store, document: Document) -> AddResult:
         fp = fingerprint(document.text)
         if store.find_by_hash(fp.content_hash) is not None:  # an exact copy: no verdict to make
             return store.add_document(replace(document, content_hash=fp.content_hash, duplicate_of=None))

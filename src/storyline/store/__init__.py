@@ -1,7 +1,9 @@
-"""Storage behind a narrow, backend-neutral interface (SQLite embedded by default).
+"""Storage behind a narrow, backend-neutral interface (SQLite embedded by default, PostgreSQL
+for a shared server).
 
 ``storyline.store.base`` holds the interface (protocols split by concern, combined in ``Store``)
-and its values; ``storyline.store.sqlite`` the SQLite backend. Callers use these names only.
+and its values; ``storyline.store.sqlite`` and ``storyline.store.postgres`` the backends, which
+``storyline.store.open.open_store`` picks by the URL. Callers use these names only.
 """
 
 from storyline.store.base import (
@@ -33,10 +35,13 @@ from storyline.store.base import (
     WatchSource,
     WatchStore,
 )
-from storyline.store.sqlite import DATABASE_ERRORS, default_db_location, open_store
+from storyline.store._common import default_db_location
+from storyline.store.open import DATABASE_ERRORS, open_store
+from storyline.store.postgres import DatabaseUnreachable
 
 __all__ = [
     "DATABASE_ERRORS",
+    "DatabaseUnreachable",
     "AddResult",
     "Alert",
     "BriefingCache",

@@ -20,6 +20,7 @@ Nothing here names a backend's mechanics (SQL, FTS markers, file paths).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -477,6 +478,12 @@ class DetectionStore(Protocol):
     def cache_location(self, name: str) -> Path | None:
         """Where a rebuildable cache named ``name`` may live beside the store (None: nowhere;
         the caller then rebuilds it in memory)."""
+        ...
+
+    def detection_lock(self) -> AbstractContextManager[None]:
+        """Held by one writer at a time (processes or machines) while it stores a batch and
+        files it into found stories: detection decides from what it read of the store, so two
+        writers filing at once would each decide on a store the other is changing."""
         ...
 
 

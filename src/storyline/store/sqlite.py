@@ -1,7 +1,7 @@
 """The SQLite backend of the storage interface (``storyline.store.base``), embedded by default.
 
-``open_store(url)`` gives a store for a path or ``sqlite:///path`` (PostgreSQL comes later, behind
-the same protocols). ``SQLiteStore`` keeps the interface's semantics this way:
+``open_store(url)`` gives a store for a path or ``sqlite:///path`` (``storyline.store.open``
+picks this backend or PostgreSQL's by the URL). ``SQLiteStore`` keeps the interface's semantics this way:
 
 * ids ``S1``, ``S2``, ... are the rows' ``AUTOINCREMENT`` keys: per database, in insertion order,
   never reused, and gap-free in practice because a rolled-back insert does not consume one;
@@ -19,25 +19,59 @@ the same protocols). ``SQLiteStore`` keeps the interface's semantics this way:
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
 import sqlite3
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from types import ModuleType
+from typing import Any
 
-from storyline.errors import InvalidValue, UsageError
+from storyline.errors import UsageError
 from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
-from storyline.resources import read_data
+from storyline.store._common import (
+    ANNOTATOR_VERSION,
+    COLUMNS as _COLUMNS,
+    FTS5,
+    MARK_CLOSE as _MARK_CLOSE,
+    MARK_OPEN as _MARK_OPEN,
+    SKETCHES_PER_READ as _SKETCHES_PER_READ,
+    STORIES_QUERY,
+    STORYLINE_MEMBERS_QUERY,
+    Migration,
+    SearchRules,
+    SQLStore,
+    check_leaves_some,
+    check_members,
+    check_split,
+    nothing_named,
+    outlet_of,
+    outlet_row,
+    story_update_of,
+    storyline_infos,
+    check_story_kind,
+    default_db_location,
+    doc_id as _doc_id,
+    document_values,
+    documents_key,
+    fts_expression,
+    marked_spans as _marked_spans,
+    newer_schema,
+    now as _now,
+    parts as _parts,
+    require_seq as _require_seq,
+    seq_of as _seq,
+    split_candidates,
+    story_name as _story_name,
+    row_to_document as _row_to_document,
+    WATCH_ITEM_COLUMNS as _WATCH_ITEM_COLUMNS,
+    WATCH_SOURCE_COLUMNS as _WATCH_SOURCE_COLUMNS,
+    watch_source as _watch_source,
+)
 from storyline.store.base import (
     ITER_CHUNK,
     AddResult,
@@ -61,27 +95,26 @@ from storyline.store.base import (
     WatchSource,
 )
 
-# Recorded with each stored annotation so a later annotator version can tell what to redo.
-ANNOTATOR_VERSION = "storyline-annotate/1"
+fcntl: ModuleType | None
+try:
+    import fcntl
+except ImportError:  # not on Windows: writers in several processes there file unguarded
+    fcntl = None
+
+DETECTION_LOCK = "detection.lock"
+_FILE_LOCKS: dict[Path, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.Lock:
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(path.resolve(), threading.Lock())
+
+
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer's one-document transaction
-DB_FILENAME = "storyline.db"
-_ID_PATTERN = re.compile(r"S([1-9][0-9]*)")
-_POSTGRES_SCHEMES = {"postgres", "postgresql"}
-# Ids per ``IN (...)`` list: well under SQLite's limit on bound parameters, whatever its build.
-_IDS_PER_QUERY = 500
-_SKETCHES_PER_READ = 1000  # sketches are small (hundreds of bytes): read many per round trip
 
 
 # --------------------------------------------------------------------------- locations and URLs
-
-
-def default_db_location() -> Path:
-    """``$XDG_DATA_HOME/storyline/storyline.db``, XDG's default being ``~/.local/share``."""
-    xdg = os.environ.get("XDG_DATA_HOME", "")
-    # The XDG spec says to ignore a relative value: it would depend on the working directory.
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
-    return base / "storyline" / DB_FILENAME
-
 
 # What a damaged database file raises while in use ("database disk image is malformed"): the
 # faces catch it to say so in one line.
@@ -111,11 +144,8 @@ def _sqlite_path(url: str | None) -> Path:
     scheme = scheme.lower().split("+")[0]  # "postgresql+psycopg" names a driver, not a backend
     if scheme == "sqlite":
         return _path_of_sqlite_url(url, rest)
-    if scheme in _POSTGRES_SCHEMES:
-        raise UsageError(
-            f"PostgreSQL storage is not implemented yet ({url!r}); use a SQLite path or sqlite:///path"
-        )
-    raise UsageError(f"unsupported database URL {url!r}: use a file path or sqlite:///path")
+    raise UsageError(f"unsupported database URL {url!r}: use a file path, sqlite:///path or "
+                     "postgresql://user@host/db")
 
 
 def _path_of_sqlite_url(url: str, rest: str) -> Path:
@@ -127,17 +157,6 @@ def _path_of_sqlite_url(url: str, rest: str) -> Path:
 
 
 # --------------------------------------------------------------------------- schema
-
-
-@dataclass(frozen=True)
-class Migration:
-    """Schema ``statements``, then ``run`` (if any) to bring existing rows up to date; all in
-    the opening's one migration transaction."""
-
-    version: int
-    name: str
-    statements: Sequence[str]
-    run: Callable[[sqlite3.Connection], None] | None = None
 
 
 def _backfill_search(conn: sqlite3.Connection) -> None:
@@ -354,28 +373,6 @@ MIGRATIONS: list[Migration] = [
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 
-_COLUMNS = (
-    "origin", "url", "title", "authors", "author_roles", "outlet", "published", "published_from",
-    "language", "country", "kind", "words", "duplicate_of", "boilerplate_removed_chars", "text",
-    "content_hash", "created_at",
-)
-_JSON_COLUMNS = {"authors", "author_roles"}
-
-
-def _now(*, precise: bool = False) -> str:
-    """The time in UTC, to the second; ``precise``: to the microsecond, where times are compared
-    with a briefing's (``story_document_times``): a document filed in the same second as a
-    briefing is then placed before or after it, not beside it."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds" if precise else "seconds")
-
-
-def _require_seq(doc_id: str) -> int:
-    seq = _seq(doc_id)
-    if seq is None:
-        raise KeyError(f"no stored document {doc_id!r}")
-    return seq
-
-
 def _create_found_story(conn: sqlite3.Connection, title: str, now: str) -> int:
     """A new found story: named ``found-ID`` (names are unique; titles need not be)."""
     cursor = conn.execute(
@@ -411,19 +408,10 @@ def _merge_found(conn: sqlite3.Connection, other: int, keep: int, now: str) -> N
     conn.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (now, keep))
 
 
-def _doc_id(seq: int) -> str:
-    return f"S{seq}"
-
-
-def _seq(doc_id: str | None) -> int | None:
-    match = _ID_PATTERN.fullmatch(doc_id or "")
-    return int(match.group(1)) if match else None
-
-
 # --------------------------------------------------------------------------- SQLite
 
 
-class SQLiteStore:
+class SQLiteStore(SQLStore):
     """The SQLite ``Store``. One connection; use one store per thread (sqlite3's rule)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -455,14 +443,6 @@ class SQLiteStore:
 
     def close(self) -> None:
         self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # -- transactions
 
@@ -533,10 +513,6 @@ class SQLiteStore:
             _save_annotations(conn, seq, annotations, replace=True)
 
     # -- documents: reading
-
-    def get(self, doc_id: str) -> Document | None:
-        found = self.get_many([doc_id])
-        return found[0] if found else None
 
     def find_by_hash(self, hash_: str) -> Document | None:
         """The document whose ``content_hash`` (``storyline.story.dedupe.content_hash``) is ``hash_``."""
@@ -690,22 +666,26 @@ class SQLiteStore:
         """Beside the database file: ``storyline.db.NAME``."""
         return self.path.with_name(f"{self.path.name}.{name}")
 
-    # -- stories
+    @contextmanager
+    def detection_lock(self) -> Iterator[None]:
+        """``flock`` on a file beside the database (it dies with its process); within one
+        process, a lock per database file as well (``flock`` is per open file)."""
+        with _file_lock(self.path), open(self.path.with_name(f"{self.path.name}.{DETECTION_LOCK}"),
+                                         "a+b") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    def story(self, key: int | str) -> StoryInfo | None:
-        """The story with id ``key`` (an int, or a string of digits) or, failing that, named ``key``."""
-        if isinstance(key, int) or key.isdigit():
-            found = self._stories("WHERE s.id = ?", (int(key),))
-            if found or isinstance(key, int):
-                return found[0] if found else None
-        found = self._stories("WHERE s.name = ?", (" ".join(str(key).split()),))
-        return found[0] if found else None
+    # -- stories
 
     def create_story(self, name: str, title: str | None = None, *, kind: str = "named") -> StoryInfo:
         """The story named ``name`` (spaces normalised), created of ``kind`` if there is none yet."""
         clean = _story_name(name)
-        if kind not in STORY_KINDS:
-            raise UsageError(f"unknown story kind {kind!r}: one of {', '.join(sorted(STORY_KINDS))}")
+        check_story_kind(kind)
         now = _now()
         with self._transaction() as conn:
             conn.execute(
@@ -735,10 +715,6 @@ class SQLiteStore:
             if added:
                 _touch(conn, now, story)
         return added
-
-    def stories(self) -> list[StoryInfo]:
-        """Every story not merged into another, the most recently changed first."""
-        return self._stories("WHERE s.merged_into IS NULL", ())
 
     # -- curation: each one transaction, checked whole before anything is written
 
@@ -783,10 +759,7 @@ class SQLiteStore:
             seqs = _members(conn, story, doc_ids, "remove")
             holds = conn.execute("SELECT count(*) FROM story_documents WHERE story = ?",
                                  (story,)).fetchone()[0]
-            if len(seqs) >= holds:
-                raise InvalidValue(
-                    f"cannot remove {'the last source' if holds == 1 else 'every source'} of "
-                    f"story {story}: a story keeps at least one (merge it into another instead)")
+            check_leaves_some(story, len(seqs), holds)
             for part in _parts(seqs):
                 conn.execute(
                     f"DELETE FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
@@ -805,9 +778,7 @@ class SQLiteStore:
             seqs = _members(conn, story, doc_ids, "split off")
             holds = conn.execute("SELECT count(*) FROM story_documents WHERE story = ?",
                                  (story,)).fetchone()[0]
-            if len(seqs) >= holds:
-                raise UsageError(f"a split must leave documents in story {story}: "
-                                 "all of them were named (rename or merge the story instead)")
+            check_split(story, len(seqs), holds)
             taken = conn.execute("SELECT id FROM stories WHERE name = ?", (clean,)).fetchone()
             if taken:
                 raise UsageError(f"a story named {clean!r} exists already (story {taken[0]})")
@@ -848,17 +819,8 @@ class SQLiteStore:
         """Every storyline, oldest first, with its stories ordered by period start."""
         with self._transaction("DEFERRED") as conn:
             lines = conn.execute("SELECT id, title FROM storylines ORDER BY id").fetchall()
-            members = conn.execute(
-                "SELECT s.storyline, s.id FROM stories s"
-                " LEFT JOIN story_documents sd ON sd.story = s.id"
-                " LEFT JOIN documents d ON d.seq = sd.document"
-                " WHERE s.storyline IS NOT NULL AND s.merged_into IS NULL GROUP BY s.id"
-                " ORDER BY min(d.published) IS NULL, min(d.published), s.id"
-            ).fetchall()
-        stories: dict[int, list[int]] = {}
-        for line, story in members:
-            stories.setdefault(line, []).append(story)
-        return [StorylineInfo(line, title, tuple(stories.get(line, ()))) for line, title in lines]
+            members = conn.execute(STORYLINE_MEMBERS_QUERY).fetchall()
+        return storyline_infos(lines, members)
 
     def story_documents(self, story: int, *, with_annotations: bool = False,
                         with_text: bool = True) -> list[Document]:
@@ -884,8 +846,7 @@ class SQLiteStore:
             " ON sd.document = c.document WHERE sd.story = ? GROUP BY c.document ORDER BY c.document",
             (story,),
         ).fetchall()
-        payload = json.dumps([rows, corrected] if corrected else rows)
-        return hashlib.sha256(payload.encode()).hexdigest()[:32]
+        return documents_key(rows, corrected)
 
     def story_document_times(self, story: int) -> dict[str, DocumentTimes]:
         """When each document of the story was stored (``documents.created_at``) and filed into
@@ -905,14 +866,7 @@ class SQLiteStore:
                 raise KeyError(f"no story {story}")
 
     def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
-        rows = self._conn.execute(
-            "SELECT s.id, s.name, s.title, count(d.seq), min(d.published), max(d.published),"
-            " s.created_at, s.updated_at, s.kind, s.storyline, s.merged_into, s.briefed_at"
-            " FROM stories s"
-            " LEFT JOIN story_documents sd ON sd.story = s.id LEFT JOIN documents d ON d.seq = sd.document"
-            f" {where} GROUP BY s.id ORDER BY s.updated_at DESC, s.id DESC",
-            params,
-        ).fetchall()
+        rows = self._conn.execute(STORIES_QUERY.format(where=where), params).fetchall()
         return [StoryInfo(*row) for row in rows]
 
     # -- the briefing cache
@@ -984,9 +938,7 @@ class SQLiteStore:
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET name = excluded.name,"
                 " domains = excluded.domains, aliases = excluded.aliases,"
                 " country = excluded.country, ownership = excluded.ownership",
-                (outlet.name, json.dumps(list(outlet.domains), ensure_ascii=False),
-                 json.dumps(list(outlet.aliases), ensure_ascii=False), outlet.country,
-                 outlet.ownership, _now()),
+                outlet_row(outlet, _now()),
             )
 
     def outlets(self) -> list[Outlet]:
@@ -994,10 +946,7 @@ class SQLiteStore:
         rows = self._conn.execute(
             "SELECT name, domains, aliases, country, ownership FROM outlets ORDER BY rowid"
         ).fetchall()
-        return [
-            Outlet(name, tuple(json.loads(domains)), tuple(json.loads(aliases)), country, ownership)
-            for name, domains, aliases, country, ownership in rows
-        ]
+        return [outlet_of(row) for row in rows]
 
     def remove_outlet(self, name: str) -> bool:
         """Forget the user's outlet ``name`` (case-insensitive); False when there was none."""
@@ -1104,8 +1053,7 @@ class SQLiteStore:
         rows = self._conn.execute(
             "SELECT id, story, made_at, title, lines, sources FROM story_updates WHERE story = ?"
             " ORDER BY id DESC LIMIT ?", (story, limit)).fetchall()
-        return [StoryUpdate(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])),
-                            tuple(json.loads(row[5]))) for row in rows]
+        return [story_update_of(row) for row in rows]
 
     def add_alert(self, query: str) -> tuple[Alert, bool]:
         with self._transaction() as conn:
@@ -1124,29 +1072,6 @@ class SQLiteStore:
 
 
 # --------------------------------------------------------------------------- SQL helpers
-
-_WATCH_SOURCE_COLUMNS = (
-    "id, url, kind, title, allow_private, interval, added_at, etag, last_modified, content_hash,"
-    " last_poll, last_status, last_new, last_error, failures, next_poll")
-_WATCH_ITEM_COLUMNS = (
-    "key, url, source, state, attempts, error, body, content_type, final_url, document")
-
-
-def _watch_source(row: Sequence[Any]) -> WatchSource:
-    values = list(row)
-    values[4] = bool(values[4])
-    return WatchSource(*values)
-
-
-STORY_KINDS = {"named", "found"}  # filed by hand; made by story detection
-
-
-def _story_name(name: str) -> str:
-    clean = " ".join(name.split())
-    if not clean:
-        raise UsageError("a story needs a name")
-    return clean
-
 
 def _live_story(conn: sqlite3.Connection, story: int) -> tuple[int, str]:
     """(id, kind) of ``story``: ``KeyError`` when there is none, ``MergedStory`` when merged."""
@@ -1170,7 +1095,7 @@ def _members(conn: sqlite3.Connection, story: int, doc_ids: Sequence[str], verb:
     """The rows of ``doc_ids`` (each once, in order), all of them documents of ``story``:
     ``KeyError`` for an id of no stored document, ``UsageError`` for one not in the story."""
     if not doc_ids:
-        raise UsageError(f"nothing to {verb}: name the documents (S1, S2, ...)")
+        raise nothing_named(verb)
     seqs: list[int] = []
     for doc_id in doc_ids:
         seq = _seq(doc_id.strip())
@@ -1183,9 +1108,7 @@ def _members(conn: sqlite3.Connection, story: int, doc_ids: Sequence[str], verb:
         held.update(row[0] for row in conn.execute(
             f"SELECT document FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
             (story, *part)))
-    strays = [_doc_id(seq) for seq in seqs if seq not in held]
-    if strays:
-        raise UsageError(f"cannot {verb} {', '.join(strays)}: not in story {story}")
+    check_members(story, seqs, held, verb)
     return seqs
 
 
@@ -1261,10 +1184,7 @@ def _apply_migrations(conn: sqlite3.Connection) -> None:
     # Read under the write lock: a concurrent opener may have just migrated.
     applied = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
     if applied > LATEST_VERSION:
-        raise UsageError(
-            f"database schema version {applied} is newer than this Storyline "
-            f"(knows up to {LATEST_VERSION}): upgrade Storyline"
-        )
+        raise newer_schema(applied, LATEST_VERSION)
     for migration in MIGRATIONS:
         if migration.version > applied:
             for statement in migration.statements:
@@ -1281,16 +1201,10 @@ def _apply_migrations(conn: sqlite3.Connection) -> None:
 def _insert_document(
     conn: sqlite3.Connection, doc: Document, hash_: str, duplicate_of: int | None
 ) -> int:
-    values: dict[str, Any] = {
-        name: getattr(doc, name) for name in _COLUMNS if name not in {"content_hash", "created_at"}
-    }
-    values.update(content_hash=hash_, created_at=_now(precise=True), duplicate_of=duplicate_of)
-    for name in _JSON_COLUMNS:
-        values[name] = json.dumps(values[name], ensure_ascii=False)
     placeholders = ", ".join("?" for _ in _COLUMNS)
     cursor = conn.execute(
         f"INSERT INTO documents ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
-        [values[name] for name in _COLUMNS],
+        document_values(doc, hash_, duplicate_of),
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid
@@ -1335,100 +1249,13 @@ def _save_annotations(
 # the largest input can hold), so one document's rows are found and replaced by a rowid range;
 # the ``document`` column is UNINDEXED, and filtering on it would scan the whole index.
 FTS_ROWS_PER_DOCUMENT = 10_000_000
-# Around each matched term in FTS5's ``highlight()``, then turned into ``SearchHit.matches``;
-# control characters never occur in clean text.
-_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
-_MARKED = re.compile(f"{_MARK_OPEN}([^{_MARK_CLOSE}]*){_MARK_CLOSE}")
-_SEARCH_TERM = re.compile(r'"([^"]*)"|([^\s"]+)')
-_WORD_CHARS = re.compile(r"\w+")
-
-
-@dataclass(frozen=True)
-class SearchRules:
-    """How search finds a compound in any spelling (``data/search.json`` says why each)."""
-
-    min_part_chars: int
-    max_split_chars: int
-    max_phrase_words: int
-    not_parts: frozenset[str]
-
-    @classmethod
-    def packaged(cls) -> SearchRules:
-        data = read_data("search.json")
-        return cls(data["min_part_chars"], data["max_split_chars"], data["max_phrase_words"],
-                   frozenset(data["not_parts"]))
-
-
-Splits = Callable[[str], Sequence[tuple[str, str]]]  # a word -> the two-word spellings to try
-
-
-def _no_splits(word: str) -> Sequence[tuple[str, str]]:
-    return ()
-
-
-def fts_expression(query: str, splits: Splits = _no_splits, max_phrase_words: int = 4) -> str:
-    """A user's query as an FTS5 expression: every word must occur, "quoted words" as a phrase.
-    Each word is quoted, so operators (AND, NEAR, *, :, ^) and stray quotes are plain text.
-
-    A compound matches in every spelling: a hyphenated word or a phrase also as one word
-    ("cease-fire" finds "ceasefire"; the tokenizer already finds "cease fire" for it), two
-    neighbouring words of the query also as one ("cease fire"), and a word also as the
-    two-word spellings ``splits`` gives ("ceasefire" finds "cease-fire" and "cease fire")."""
-    items = []  # (words, bare): a query word (hyphens split it into several) or a quoted phrase
-    for phrase, word in _SEARCH_TERM.findall(query):
-        words = _WORD_CHARS.findall(phrase or word)
-        if words:
-            items.append((words, not phrase))
-    parts, index = [], 0
-    while index < len(items):
-        words, bare = items[index]
-        following = items[index + 1] if index + 1 < len(items) else None
-        if bare and len(words) == 1 and following and following[1] and len(following[0]) == 1:
-            first = _spellings(words, splits, max_phrase_words)
-            second = _spellings(following[0], splits, max_phrase_words)
-            parts.append(f"(({first} AND {second}) OR {_phrase([words[0] + following[0][0]])})")
-            index += 2
-            continue
-        parts.append(_spellings(words, splits, max_phrase_words))
-        index += 1
-    return " AND ".join(parts)
-
-
-def _spellings(words: list[str], splits: Splits, max_phrase_words: int) -> str:
-    """One query word or phrase as an FTS5 expression matching each of its spellings."""
-    forms = [words]
-    if 1 < len(words) <= max_phrase_words:
-        forms += [words[:at] + [words[at] + words[at + 1]] + words[at + 2:]
-                  for at in range(len(words) - 1)]
-        if len(words) > 2:
-            forms.append(["".join(words)])
-    elif len(words) == 1:
-        forms += [list(pair) for pair in splits(words[0])]
-    if len(forms) == 1:
-        return _phrase(words)
-    return "(" + " OR ".join(_phrase(form) for form in forms) + ")"
-
-
-def _phrase(words: Sequence[str]) -> str:
-    return '"' + " ".join(words) + '"'
-
-
 def _two_word_spellings(conn: sqlite3.Connection, word: str, rules: SearchRules
                         ) -> list[tuple[str, str]]:
     """The ways of writing ``word`` as two words that the index holds as a phrase
     ("ceasefire": ("cease", "fire") when some sentence says "cease fire" or "cease-fire")."""
-    shortest = rules.min_part_chars
-    if len(word) < 2 * shortest or len(word) > rules.max_split_chars or not word.isalpha():
-        return []
-    found = []
-    for at in range(shortest, len(word) - shortest + 1):
-        head, tail = word[:at], word[at:]
-        if head.lower() in rules.not_parts or tail.lower() in rules.not_parts:
-            continue
-        if conn.execute("SELECT 1 FROM sentences_fts WHERE sentences_fts MATCH ? LIMIT 1",
-                        (_phrase([head, tail]),)).fetchone():
-            found.append((head, tail))
-    return found
+    return [(head, tail) for head, tail in split_candidates(word, rules)
+            if conn.execute("SELECT 1 FROM sentences_fts WHERE sentences_fts MATCH ? LIMIT 1",
+                            (FTS5.phrase([head, tail]),)).fetchone()]
 
 
 def _index_sentences(conn: sqlite3.Connection, seq: int, annotations: Annotations) -> None:
@@ -1441,15 +1268,6 @@ def _index_sentences(conn: sqlite3.Connection, seq: int, annotations: Annotation
         "INSERT INTO sentences_fts (rowid, text, document, start, \"end\") VALUES (?, ?, ?, ?, ?)",
         [(first + i, s.text, seq, s.start, s.end) for i, s in enumerate(annotations.sentences)],
     )
-
-
-def _marked_spans(marked: str) -> tuple[tuple[int, int], ...]:
-    """The spans of the unmarked text that ``highlight()`` put between the marks."""
-    spans = []
-    for number, match in enumerate(_MARKED.finditer(marked)):
-        start = match.start() - 2 * number  # the marks before this one take two characters each
-        spans.append((start, start + len(match.group(1))))
-    return tuple(spans)
 
 
 def _documents_where(
@@ -1494,11 +1312,6 @@ def _annotations_of(conn: sqlite3.Connection, seqs: Sequence[int]) -> dict[int, 
     return annotations
 
 
-def _parts(seqs: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(seqs), _IDS_PER_QUERY):
-        yield seqs[start : start + _IDS_PER_QUERY]
-
-
 def _placeholders(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
@@ -1533,13 +1346,3 @@ def _save_sketch(conn: sqlite3.Connection, seq: int, sketch: Sketch) -> None:
         "INSERT OR REPLACE INTO sketches (document, kind, data) VALUES (?, ?, ?)",
         (seq, sketch.kind, sketch.data),
     )
-
-
-def _row_to_document(row: Sequence[Any]) -> Document:
-    values = dict(zip(_COLUMNS, row[1:]))
-    for name in _JSON_COLUMNS:
-        values[name] = json.loads(values[name])
-    duplicate_of = values["duplicate_of"]
-    values["duplicate_of"] = _doc_id(duplicate_of) if duplicate_of is not None else None
-    del values["created_at"]  # not a Document field (yet); kept in the row
-    return Document(id=_doc_id(row[0]), **values)

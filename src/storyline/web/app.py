@@ -93,6 +93,7 @@ def create_app(
         yield
         jobs.shutdown()
         analyst.close()
+        settings.close_shared_store()
 
     app = FastAPI(
         title="Storyline", version=__version__, lifespan=lifespan,

@@ -72,19 +72,40 @@ class Settings:
     bounds: Bounds = Bounds()
     analyst: Analyst = field(default_factory=InProcess, compare=False)
     _stores: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+    _shared: dict[str, Store] = field(default_factory=dict, repr=False, compare=False)
+    _opening: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @contextmanager
     def store(self) -> Iterator[Store]:
         """The store of the calling thread. A SQLite connection belongs to one thread, opening
         one costs more than a cached page takes to serve, and the ingest's near-duplicate index
         lives as long as its store, so each worker thread keeps its own; with WAL every
-        statement sees the latest commit."""
-        store = getattr(self._stores, "store", None)
-        if store is None:
+        statement sees the latest commit. A store that may be shared between threads
+        (PostgreSQL's, with its pool of connections) is opened once, for every thread."""
+        store = self._shared.get("store") or getattr(self._stores, "store", None)
+        yield store if store is not None else self._open_store()
+
+    def close_shared_store(self) -> None:
+        """Close the store the threads share, if one was opened (the app's end: its pool of
+        connections goes with it)."""
+        with self._opening:
+            store = self._shared.pop("store", None)
+        if store is not None:
+            store.close()
+
+    def _open_store(self) -> Store:
+        with self._opening:
+            shared = self._shared.get("store")
+            if shared is not None:
+                return shared
             # The app made the database when it started (``create_app``); one that has gone
             # since is an error, never silently made anew and empty.
-            store = self._stores.store = open_store(self.db_url, create=False)
-        yield store
+            store = open_store(self.db_url, create=False)
+            if getattr(store, "shared_between_threads", False):
+                self._shared["store"] = store
+            else:
+                self._stores.store = store
+            return store
 
     def fetcher(self) -> Fetcher:
         return Fetcher(allow_private=self.allow_private)

@@ -17,6 +17,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -248,17 +250,24 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
     pids = cluster.client.run(os.getpid)  # worker address -> process id
     killed: list[int] = []  # how many shards the killed worker was running or holding
 
-    def on_item(item: Document | InputError) -> None:
-        if isinstance(item, Document) and not killed:
-            busy = cluster.client.processing()  # worker address -> its tasks
-            address = max(busy, key=lambda worker: len(busy[worker]))
-            os.kill(pids[address], signal.SIGKILL)
-            killed.append(len(busy[address]))
+    def kill_the_busiest_worker() -> None:
+        """SIGKILL the worker holding the most shards, as soon as one holds any (watched from
+        a thread: waiting for the first stored document could come after the last shard)."""
+        deadline = time.monotonic() + 120
+        while not killed and time.monotonic() < deadline:
+            busy = {worker: tasks for worker, tasks in cluster.client.processing().items() if tasks}
+            if busy:
+                address = max(busy, key=lambda worker: len(busy[worker]))
+                os.kill(pids[address], signal.SIGKILL)
+                killed.append(len(busy[address]))
+            time.sleep(0.005)
 
+    killer = threading.Thread(target=kill_the_busiest_worker, daemon=True)
     settings = Settings(workers=2, batch_size=2)
     with open_store(str(tmp_path / "killed.db")) as store:
-        report = ingest_on_cluster(corpus, store, cluster, settings=settings, on_item=on_item,
-                                   find_stories=True)
+        killer.start()
+        report = ingest_on_cluster(corpus, store, cluster, settings=settings, find_stories=True)
+        killer.join()
         origins = [d.origin for d in store.iter_documents()]
         assert store.count() == len(ARTICLES)
     assert killed and killed[0] > 0, "the killed worker had shards to lose"

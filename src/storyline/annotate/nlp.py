@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 from thinc.api import NumpyOps
-
+from threadpoolctl import ThreadpoolController
 
 from storyline.annotate import attribute_rules
 from storyline.errors import StorylineError
@@ -53,12 +54,30 @@ def _use_numpy_matmul(nlp: Language) -> None:
     (some 90 against 30 GFLOP/s on one core), which makes the whole parse a quarter faster.
     The predicted tags, parses and entities stay the same (checked by
     ``tests/test_attribute_rules.py``); only the unread float tensors differ in their last bits."""
-    ops = NumpyOps(use_blis=False)
+    ops = OneThreadNumpyOps(use_blis=False)
     for _name, pipe in nlp.pipeline:
         model = getattr(pipe, "model", None)
         if model is not None:
             for node in model.walk():
                 node.ops = ops
+
+
+class OneThreadNumpyOps(NumpyOps):  # type: ignore[misc]  # thinc's Cython class is untyped here
+    """thinc's numpy operations with each matrix product on one BLAS thread, as BLIS ran them.
+
+    OpenBLAS would otherwise start a thread per core for every product; where the cores are
+    busy (the other worker, other programs) its waiting threads spin and take CPU time from
+    the work itself (a 2 MB text took minutes longer on a loaded machine)."""
+
+    def gemm(self, x: Any, y: Any, *, out: Any = None, trans1: bool = False,
+             trans2: bool = False) -> Any:
+        with _blas_threads().limit(limits=1, user_api="blas"):
+            return super().gemm(x, y, out=out, trans1=trans1, trans2=trans2)
+
+
+@lru_cache(maxsize=1)
+def _blas_threads() -> ThreadpoolController:
+    return ThreadpoolController()
 
 
 def parse(text: str) -> Doc:

@@ -100,9 +100,11 @@ def find_forecasts(
 
 def _forecast_in(text: str, sentence: Span, quotes: list[Quote], timexes: list[Timex],
                  author: str | None, published: str | None) -> Forecast | None:
+    markers = _markers(sentence)
+    if not markers:
+        return None  # most sentences: no marker, so no horizon to look for
     horizon = _horizon(text, sentence, timexes, published)
-    markers = [m for m in _markers(sentence)
-               if not _is_question(m, sentence) and _counts(m, sentence, horizon)]
+    markers = [m for m in markers if not _is_question(m, sentence) and _counts(m, sentence, horizon)]
     if not markers:
         return None
     marker = min(markers, key=lambda m: (m.rank, _depth(m.first), m.first.i))
@@ -148,10 +150,16 @@ def _markers(sentence: Span) -> list[Marker]:
     found: list[Marker] = []
     claimed: set[int] = set()
     first_words = _first_words()
-    starts = [i for i, t in enumerate(tokens)
-              if t.lower_ in first_words or t.lemma_.lower() in first_words]
+    forms = [(t.lower_, t.lemma_.lower()) for t in tokens]
+    starts = [i for i, (lower, lemma) in enumerate(forms)
+              if lower in first_words or lemma in first_words]
+    present = {form for i in starts for form in forms[i]}
     for words, confidence in _phrases() if starts else []:
+        if words[0] not in present:
+            continue  # no token can start this phrase
         for index in starts:
+            if words[0] not in forms[index]:
+                continue
             end = _phrase_end(tokens, index, words)
             if end is None or claimed & set(range(index, end)):
                 continue

@@ -21,7 +21,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from storyline.annotate import attribute_rules
-from storyline.annotate.nlp import MODEL_PACKAGES, load_nlp, parse_batch
+from storyline.annotate.nlp import MODEL_PACKAGES, load_nlp, parse, parse_batch
+from storyline.annotate.parsed import doc_text, span_text
 
 COMPARED = [ORTH, TAG, POS, MORPH, LEMMA, DEP, HEAD, SENT_START, ENT_IOB, ENT_TYPE, ENT_KB_ID]
 # Every kind of rule of en_core_web_sm's ruler: tag-map rules, word rules, rules on the parse
@@ -125,3 +126,12 @@ def test_a_ruler_it_cannot_reproduce_keeps_spacys_pipes() -> None:
 def test_an_empty_text_passes() -> None:
     nlp = load_nlp()
     assert len(nlp("")) == 0
+
+
+def test_the_shared_text_is_the_docs_own(eval_data_dir: Path, seeds_dir: Path) -> None:
+    texts = list(_texts(eval_data_dir, seeds_dir))[-6:]
+    long_text = "The ferry sailed at noon.\n\n" * 4_000  # parsed in pieces, joined again
+    for doc in [*parse_batch(texts), parse(texts[0]), parse(long_text)]:
+        assert doc_text(doc) == doc.text
+        spans = [*doc.sents, *doc.ents, doc[3:9], doc[len(doc) - 2:]]
+        assert all(span_text(span) == span.text for span in spans)

@@ -37,6 +37,7 @@ from typing import Any, cast
 from spacy.tokens import Doc, Span, Token
 
 from storyline.annotate.events import compare_dates, sentence_units, timex_date, trimmed
+from storyline.annotate.parsed import doc_text
 from storyline.model import Confidence, Forecast, Quote, Timex
 from storyline.resources import read_data
 
@@ -90,7 +91,7 @@ def find_forecasts(
 ) -> list[Forecast]:
     """At most one forecast per sentence, in text order."""
     forecasts = []
-    text = doc.text  # Doc.text joins every token on each access: read it once
+    text = doc_text(doc)  # Doc.text joins every token on each access: shared
     for sentence in sentence_units(doc):
         forecast = _forecast_in(text, sentence, quotes, timexes, author, published)
         if forecast is not None:

@@ -94,6 +94,8 @@ def _in_pool(texts: list[str], processes: int, repeat: int) -> tuple[dict[str, f
         annotator = annotator_on(pool)
         for _ in range(2):  # every worker loads its models and warms up
             annotator(_documents(texts[: 4 * processes]))
+        # A batch too small to share (an ingest's last) is annotated here: load the models here.
+        annotator(_documents(texts[:1]))
         pids = list(pool._pool._processes) if pool._pool is not None else []  # noqa: SLF001
         passes = [_documents(texts) for _ in range(repeat)]
         cpu, start = _cpu_seconds(pids), time.perf_counter()

@@ -17,6 +17,7 @@ from storyline.annotate.entities import find_mentions
 from storyline.annotate.events import find_events, timex_date
 from storyline.annotate.forecasts import find_forecasts
 from storyline.annotate.nlp import parse_batch
+from storyline.annotate.parsed import doc_text, span_text
 from storyline.annotate.quotes import find_quotes
 from storyline.annotate.timex import find_timexes
 from storyline.model import Annotations, Document, Event, Forecast, Mention, Sentence, Timex
@@ -43,7 +44,7 @@ def annotate_parsed(document: Document, doc: Doc) -> Annotations:
         published=document.published,
     )
     return Annotations(
-        sentences=[Sentence(s.start_char, s.end_char, s.text) for s in doc.sents],
+        sentences=[Sentence(s.start_char, s.end_char, span_text(s)) for s in doc.sents],
         mentions=mentions,
         timexes=timexes,
         quotes=quotes,
@@ -75,10 +76,10 @@ def annotate_dated(documents: Sequence[Document], *, n_process: int = 1) -> None
     results = [Annotations(timexes=list(timexes)) for timexes in outside]
     for (index, offset, _end), doc in zip(units, parsed):
         published = documents[index].published
-        timexes = find_timexes(doc.text, published, doc=doc)
+        timexes = find_timexes(doc_text(doc), published, doc=doc)
         result = results[index]
         result.timexes.extend(_shifted_timex(t, offset) for t in timexes)
-        result.sentences.extend(Sentence(s.start_char + offset, s.end_char + offset, s.text)
+        result.sentences.extend(Sentence(s.start_char + offset, s.end_char + offset, span_text(s))
                                 for s in doc.sents)
         result.events.extend(_shifted_event(e, offset) for e in
                              find_events(doc, timexes=timexes, published=published))

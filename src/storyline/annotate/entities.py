@@ -42,6 +42,7 @@ from typing import Any, cast
 
 from spacy.tokens import Doc, Token
 
+from storyline.annotate.parsed import doc_text
 from storyline.briefing import EntityItem
 from storyline.model import Document, EntityType, Mention
 
@@ -605,7 +606,7 @@ def _looks_compound(name: str) -> bool:
 def find_mentions(doc: Doc) -> list[Mention]:
     """The document's entity mentions, repaired, labelled and named (see the module docstring)."""
     v = vocab()
-    lines = Lines(doc.text)  # Doc.text joins every token: compute it once, never per span
+    lines = Lines(doc_text(doc))  # Doc.text joins every token: shared, never per span
     candidates = _candidates(doc, lines)
     evidence = Evidence(common_words={token.text for token in doc if token.is_lower and token.is_alpha})
     for cand in candidates:

@@ -32,6 +32,7 @@ from typing import Any
 
 from spacy.tokens import Doc, Span, Token
 
+from storyline.annotate.parsed import doc_text, span_text
 from storyline.annotate.timex import resolve_date
 from storyline.model import Event, EventStatus, Timex
 from storyline.resources import read_data
@@ -94,14 +95,14 @@ def sentence_units(doc: Doc) -> list[Span]:
                 start = token.i + 1
         if start < sentence.end:
             units.append(doc[start:sentence.end])
-    return [u for u in units if u.text.strip()]
+    return [u for u in units if span_text(u).strip()]
 
 
 def find_events(doc: Doc, *, timexes: list[Timex], published: str | None) -> list[Event]:
     """Events of one parsed document, one per (sentence, date), in text order."""
     events: list[Event] = []
     seen: set[tuple[int, str]] = set()
-    text = doc.text  # Doc.text joins every token on each access: read it once
+    text = doc_text(doc)  # Doc.text joins every token on each access: shared
     units = sentence_units(doc)
     starts = [u.start_char for u in units]
     dated_units = {id(u) for t in timexes if t.type == "DATE" and
@@ -274,7 +275,7 @@ def _is_event_sentence(sentence: Span, timex: Timex) -> bool:
     words = vocab()
     if not any(t.pos_ in ("VERB", "AUX") for t in sentence if not t.is_punct):
         return False  # a bare date line ("12.03.19") or a heading
-    if sentence.text.rstrip().endswith("?"):
+    if span_text(sentence).rstrip().endswith("?"):
         return False  # a question asserts nothing about the date
     tokens = _timex_tokens(sentence, timex)
     if not tokens:

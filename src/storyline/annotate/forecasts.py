@@ -37,6 +37,7 @@ from typing import Any, cast
 from spacy.tokens import Doc, Span, Token
 
 from storyline.annotate.events import compare_dates, sentence_units, timex_date, trimmed
+from storyline.annotate.parsed import doc_text
 from storyline.model import Confidence, Forecast, Quote, Timex
 from storyline.resources import read_data
 
@@ -90,7 +91,7 @@ def find_forecasts(
 ) -> list[Forecast]:
     """At most one forecast per sentence, in text order."""
     forecasts = []
-    text = doc.text  # Doc.text joins every token on each access: read it once
+    text = doc_text(doc)  # Doc.text joins every token on each access: shared
     for sentence in sentence_units(doc):
         forecast = _forecast_in(text, sentence, quotes, timexes, author, published)
         if forecast is not None:
@@ -100,9 +101,11 @@ def find_forecasts(
 
 def _forecast_in(text: str, sentence: Span, quotes: list[Quote], timexes: list[Timex],
                  author: str | None, published: str | None) -> Forecast | None:
+    markers = _markers(sentence)
+    if not markers:
+        return None  # most sentences: no marker, so no horizon to look for
     horizon = _horizon(text, sentence, timexes, published)
-    markers = [m for m in _markers(sentence)
-               if not _is_question(m, sentence) and _counts(m, sentence, horizon)]
+    markers = [m for m in markers if not _is_question(m, sentence) and _counts(m, sentence, horizon)]
     if not markers:
         return None
     marker = min(markers, key=lambda m: (m.rank, _depth(m.first), m.first.i))
@@ -148,10 +151,16 @@ def _markers(sentence: Span) -> list[Marker]:
     found: list[Marker] = []
     claimed: set[int] = set()
     first_words = _first_words()
-    starts = [i for i, t in enumerate(tokens)
-              if t.lower_ in first_words or t.lemma_.lower() in first_words]
+    forms = [(t.lower_, t.lemma_.lower()) for t in tokens]
+    starts = [i for i, (lower, lemma) in enumerate(forms)
+              if lower in first_words or lemma in first_words]
+    present = {form for i in starts for form in forms[i]}
     for words, confidence in _phrases() if starts else []:
+        if words[0] not in present:
+            continue  # no token can start this phrase
         for index in starts:
+            if words[0] not in forms[index]:
+                continue
             end = _phrase_end(tokens, index, words)
             if end is None or claimed & set(range(index, end)):
                 continue

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from spacy.tokens import Doc
 
 from storyline.annotate.quote_rules import QuoteRules
-from storyline.annotate.speakers import NAME_LABELS, NameBook, Speaker, doc_text, strip_titles
+from storyline.annotate.parsed import doc_text
+from storyline.annotate.speakers import NAME_LABELS, NameBook, Speaker, strip_titles
 
 LABEL = re.compile(r"[ \t]*(?P<label>[A-Z][\w.’'-]*(?:[ \t]+[A-Z][\w.’'-]*){0,3})[ \t]*:[ \t]+(?=\S)")
 MIN_TURNS = 2

@@ -37,6 +37,7 @@ from spacy.tokens import Doc, Span, Token
 
 from storyline.annotate.interviews import Turn, find_turns
 from storyline.annotate.quote_rules import QuoteRules, default_rules
+from storyline.annotate.parsed import doc_text
 from storyline.annotate.speakers import (
     DATELINE,
     GROUP_LABELS,
@@ -46,7 +47,6 @@ from storyline.annotate.speakers import (
     NameBook,
     Speaker,
     describe_speaker,
-    doc_text,
     entity_of,
     is_cue,
     person_speaker,

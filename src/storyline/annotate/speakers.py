@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from weakref import WeakKeyDictionary
 
 from spacy.tokens import Doc, Span, Token
 
+from storyline.annotate.parsed import doc_text
 from storyline.annotate.quote_rules import QuoteRules
 
 SUBJECTS = {"nsubj", "nsubjpass", "csubj"}
@@ -38,18 +38,6 @@ DATELINE = re.compile(
 # Pronouns that tell a person's gender, as the document uses them after naming someone.
 GENDER_PRONOUNS = {"he": "m", "him": "m", "his": "m", "himself": "m",
                    "she": "f", "her": "f", "hers": "f", "herself": "f"}
-
-
-# ``Doc.text`` joins every token anew on each access: one copy per Doc, kept while it lives.
-_TEXTS: WeakKeyDictionary[Doc, str] = WeakKeyDictionary()
-
-
-def doc_text(doc: Doc) -> str:
-    """``doc.text``, built once per Doc."""
-    text = _TEXTS.get(doc)
-    if text is None:
-        text = _TEXTS[doc] = doc.text
-    return text
 
 
 def is_cue(tok: Token, rules: QuoteRules) -> bool:

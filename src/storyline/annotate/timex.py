@@ -47,6 +47,7 @@ from typing import Any, Literal
 
 from spacy.tokens import Doc
 
+from storyline.annotate.parsed import doc_text
 from storyline.model import Timex, TimexType
 from storyline.read.dates import expand_two_digit_year, find_dates, infer_day_first
 from storyline.resources import read_data
@@ -992,7 +993,7 @@ def find_timexes(text: str, dct: str | None, *, doc: Doc | None = None) -> list[
     """
     if not text:
         return []
-    if doc is not None and doc.text != text:
+    if doc is not None and doc_text(doc) != text:
         doc = None  # a parse of some other text would give wrong tenses: fall back to cue words
     ctx = _Context(text, _parse_dct(dct), doc, infer_day_first([text]))
     proposals = _without_overlaps(list(_candidates(ctx)))

@@ -11,18 +11,28 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from storyline.errors import InvalidValue, UsageError
 from storyline.model import Document
 from storyline.outlets import Outlet
 from storyline.resources import read_data
-from storyline.store.base import StoryInfo, StorylineInfo, StoryUpdate, WatchSource
+from storyline.store.base import (
+    Alert,
+    DocumentTimes,
+    MergedStory,
+    StoryInfo,
+    StorylineInfo,
+    StoryUpdate,
+    WatchItem,
+    WatchSource,
+)
 
 # Recorded with each stored annotation so a later annotator version can tell what to redo.
 ANNOTATOR_VERSION = "storyline-annotate/1"
@@ -294,14 +304,53 @@ def storyline_infos(lines: Sequence[Sequence[Any]], members: Sequence[Sequence[A
     return [StorylineInfo(line, title, tuple(stories.get(line, ()))) for line, title in lines]
 
 
+class Cursor(Protocol):
+    """What the shared methods use of a DB-API cursor (``sqlite3.Cursor``, psycopg's); their
+    ``execute`` returns the cursor itself."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def execute(self, sql: Any, params: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: Any, params: Any, /) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
 class SQLStore:
     """The methods of a store that are the same on every SQL backend, over the backend's own
-    ``_stories``, ``get_many`` and ``close``; ``MARK`` is its parameter placeholder."""
+    hooks: ``_write`` and ``_read`` (a transaction's cursor), ``_rows`` (a query outside
+    one), ``_insert_id`` (an INSERT's new ``id``), ``_stories``, ``get_many`` and ``close``.
+    Shared SQL is written with ``?`` for a parameter; ``_sql`` puts the backend's ``MARK``."""
 
     MARK = "?"
 
-    def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
+    def _sql(self, sql: str) -> str:
+        """``sql`` (no ``?`` nor ``%`` in its text but its parameters) in this backend's marks."""
+        return sql if self.MARK == "?" else sql.replace("?", self.MARK)
+
+    def _write(self) -> AbstractContextManager[Cursor]:
+        """A writing transaction (one writer at a time), rolled back on any error."""
         raise NotImplementedError
+
+    def _read(self) -> AbstractContextManager[Cursor]:
+        """A read-only transaction: one snapshot for all its queries."""
+        raise NotImplementedError
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one query (``sql`` in this backend's marks), outside any transaction."""
+        raise NotImplementedError
+
+    def _insert_id(self, cur: Cursor, sql: str, params: Sequence[Any]) -> int:
+        """Run an ``INSERT`` (``sql`` with ``?`` marks) of one row; its new ``id``."""
+        raise NotImplementedError
+
+    def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
+        rows = self._rows(STORIES_QUERY.format(where=where), params)
+        return [StoryInfo(*row) for row in rows]
 
     def get_many(self, ids: Sequence[str], *, with_annotations: bool = False) -> list[Document]:
         raise NotImplementedError
@@ -333,6 +382,364 @@ class SQLStore:
     def stories(self) -> list[StoryInfo]:
         """Every story not merged into another, the most recently changed first."""
         return self._stories("WHERE s.merged_into IS NULL", ())
+
+    # -- stories and storylines
+
+    def count(self) -> int:
+        return int(self._rows("SELECT count(*) FROM documents")[0][0])
+
+    def found_story_of(self) -> dict[str, int]:
+        """Every document in a found story, with its story."""
+        rows = self._rows(
+            "SELECT sd.document, sd.story FROM story_documents sd JOIN stories s ON s.id = sd.story"
+            " WHERE s.kind = 'found' AND s.merged_into IS NULL ORDER BY sd.document")
+        return {doc_id(seq): story for seq, story in rows}
+
+    def create_storyline(self, title: str | None) -> int:
+        """A new, empty storyline; returns its id."""
+        at = now()
+        with self._write() as cur:
+            return self._insert_id(
+                cur, "INSERT INTO storylines (title, created_at, updated_at) VALUES (?, ?, ?)",
+                (" ".join((title or "").split()) or None, at, at))
+
+    def set_storyline(self, story: int, storyline: int | None) -> None:
+        """Link ``story`` into ``storyline`` (None: into none)."""
+        with self._write() as cur:
+            self._live_story(cur, story)
+            if storyline is not None:
+                cur.execute(self._sql("UPDATE storylines SET updated_at = ? WHERE id = ?"),
+                            (now(), storyline))
+                if not cur.rowcount:
+                    raise KeyError(f"no storyline {storyline}")
+            cur.execute(self._sql("UPDATE stories SET storyline = ? WHERE id = ?"), (storyline, story))
+
+    def storylines(self) -> list[StorylineInfo]:
+        """Every storyline, oldest first, with its stories ordered by period start."""
+        with self._read() as cur:
+            lines = cur.execute("SELECT id, title FROM storylines ORDER BY id").fetchall()
+            members = cur.execute(STORYLINE_MEMBERS_QUERY).fetchall()
+        return storyline_infos(lines, members)
+
+    def story_documents_key(self, story: int) -> str:
+        """A fingerprint of a story's documents and their annotations: it changes when a document
+        is added or re-annotated, which is when a cached briefing goes stale."""
+        with self._read() as cur:
+            rows = cur.execute(self._sql(
+                "SELECT sd.document, a.annotator, a.created_at, length(a.data) FROM story_documents sd"
+                " LEFT JOIN annotations a ON a.document = sd.document WHERE sd.story = ?"
+                " ORDER BY sd.document"), (story,)).fetchall()
+            # The latest correction of each corrected document (see ``documents_key``).
+            corrected = cur.execute(self._sql(
+                "SELECT c.document, max(c.id) FROM document_corrections c JOIN story_documents sd"
+                " ON sd.document = c.document WHERE sd.story = ? GROUP BY c.document"
+                " ORDER BY c.document"), (story,)).fetchall()
+        return documents_key(rows, corrected)
+
+    def story_document_times(self, story: int) -> dict[str, DocumentTimes]:
+        """When each document of the story was stored (``documents.created_at``) and filed into
+        the story (``story_documents.added_at``)."""
+        rows = self._rows(self._sql(
+            "SELECT d.seq, d.created_at, sd.added_at FROM story_documents sd"
+            " JOIN documents d ON d.seq = sd.document WHERE sd.story = ? ORDER BY d.seq"), (story,))
+        return {doc_id(seq): DocumentTimes(stored, filed) for seq, stored, filed in rows}
+
+    def mark_briefed(self, story: int, at: str) -> None:
+        """Keep ``at`` as the story's ``briefed_at`` (its ``updated_at`` is left alone: a
+        briefing changes nothing in the story)."""
+        with self._write() as cur:
+            if cur.execute(self._sql("UPDATE stories SET briefed_at = ? WHERE id = ?"),
+                           (at, story)).rowcount == 0:
+                raise KeyError(f"no story {story}")
+
+    # -- curation: each one transaction, checked whole before anything is written
+
+    # What the driver raises for a row that names a missing one (a foreign key).
+    MISSING_ROW: type[Exception] = Exception
+
+    def create_story(self, name: str, title: str | None = None, *, kind: str = "named") -> StoryInfo:
+        """The story named ``name`` (spaces normalised), created of ``kind`` if there is none yet."""
+        clean = story_name(name)
+        check_story_kind(kind)
+        at = now()
+        with self._write() as cur:
+            cur.execute(self._sql("INSERT INTO stories (name, title, kind, created_at, updated_at)"
+                                  " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING"),
+                        (clean, title, kind, at, at))
+        return self._stories(f"WHERE s.name = {self.MARK}", (clean,))[0]
+
+    def add_to_story(self, story: int, doc_ids: Sequence[str]) -> int:
+        """Put stored documents into a story; returns how many were not in it yet. Documents
+        for a merged story go to the story it was merged into (an ingest may outlive a merge)."""
+        seqs = [seq for seq in map(seq_of, doc_ids) if seq is not None]
+        at = now(precise=True)
+        added = 0
+        with self._write() as cur:
+            story = self._merged_target(cur, story)
+            for seq in seqs:
+                try:
+                    added += cur.execute(self._sql(
+                        "INSERT INTO story_documents (story, document, added_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT DO NOTHING"), (story, seq, at)).rowcount
+                except self.MISSING_ROW as exc:  # foreign key: no such document
+                    raise KeyError(f"no stored document {doc_id(seq)}") from exc
+            if added:
+                self._touch(cur, at, story)
+        return added
+
+    def move_documents(self, doc_ids: Sequence[str], from_story: int, to_story: int) -> int:
+        """Documents of ``from_story`` leave it and join ``to_story``; returns how many joined."""
+        with self._write() as cur:
+            self._live_story(cur, from_story)
+            self._live_story(cur, to_story)
+            if from_story == to_story:
+                raise UsageError(f"the documents are in story {from_story} already")
+            seqs = self._members(cur, from_story, doc_ids, "move")
+            return self._move(cur, seqs, from_story, to_story)
+
+    def merge_stories(self, keep: int, other: int) -> StoryInfo:
+        """``other``'s documents join ``keep``; ``other`` is marked merged into ``keep``."""
+        with self._write() as cur:
+            if keep == other:
+                self._live_story(cur, keep)
+                raise UsageError(f"cannot merge story {keep} into itself")
+            self._live_story(cur, keep)
+            self._live_story(cur, other)
+            at = now(precise=True)
+            seqs = [row[0] for row in cur.execute(self._sql(
+                "SELECT document FROM story_documents WHERE story = ?"), (other,)).fetchall()]
+            self._move(cur, seqs, other, keep)
+            # Stories merged into ``other`` earlier now lead to ``keep`` in one step.
+            cur.execute(self._sql("UPDATE stories SET merged_into = ? WHERE merged_into = ? OR id = ?"),
+                        (keep, other, other))
+            # The kept story joins the other's storyline when it had none of its own.
+            cur.execute(self._sql("UPDATE stories SET storyline = coalesce(storyline,"
+                                  " (SELECT storyline FROM stories WHERE id = ?)) WHERE id = ?"),
+                        (other, keep))
+            self._touch(cur, at, keep, other)
+        return self._stories(f"WHERE s.id = {self.MARK}", (keep,))[0]
+
+    def remove_documents(self, story: int, doc_ids: Sequence[str]) -> int:
+        """Documents leave ``story``; they stay stored (see ``StoryStore.remove_documents``)."""
+        with self._write() as cur:
+            self._live_story(cur, story)
+            seqs = self._members(cur, story, doc_ids, "remove")
+            check_leaves_some(story, len(seqs), self._held(cur, story))
+            self._leave(cur, story, seqs)
+            self._touch(cur, now(precise=True), story)
+        return len(seqs)
+
+    def split_story(self, story: int, doc_ids: Sequence[str], name: str) -> StoryInfo:
+        """A new story named ``name``, of ``story``'s kind, holding ``doc_ids`` (which leave
+        ``story``); it belongs to no storyline until one is set."""
+        clean = story_name(name)
+        with self._write() as cur:
+            kind = self._live_story(cur, story)[1]
+            if not doc_ids:
+                raise UsageError("a split needs documents: name the ones that form the new story")
+            seqs = self._members(cur, story, doc_ids, "split off")
+            check_split(story, len(seqs), self._held(cur, story))
+            taken = cur.execute(self._sql("SELECT id FROM stories WHERE name = ?"), (clean,)).fetchone()
+            if taken:
+                raise UsageError(f"a story named {clean!r} exists already (story {taken[0]})")
+            at = now()
+            new = self._insert_id(cur, "INSERT INTO stories (name, kind, created_at, updated_at)"
+                                  " VALUES (?, ?, ?, ?)", (clean, kind, at, at))
+            self._move(cur, seqs, story, new)
+        return self._stories(f"WHERE s.id = {self.MARK}", (new,))[0]
+
+    def _any_of(self, column: str, values: Sequence[int]) -> Iterator[tuple[str, list[Any]]]:
+        """``column`` is one of ``values``: (condition, its parameters) for each query to run,
+        in this backend's marks (here ``IN`` lists of at most ``IDS_PER_QUERY``)."""
+        for part in parts(values):
+            yield f"{column} IN ({', '.join(self.MARK for _ in part)})", list(part)
+
+    def _held(self, cur: Cursor, story: int) -> int:
+        return int(cur.execute(self._sql("SELECT count(*) FROM story_documents WHERE story = ?"),
+                               (story,)).fetchone()[0])
+
+    def _members(self, cur: Cursor, story: int, doc_ids: Sequence[str], verb: str) -> list[int]:
+        """The rows of ``doc_ids`` (each once, in order), all of them documents of ``story``:
+        ``KeyError`` for an id of no stored document, ``UsageError`` for one not in the story."""
+        if not doc_ids:
+            raise nothing_named(verb)
+        seqs: list[int] = []
+        for document in doc_ids:
+            seq = seq_of(document.strip())
+            if seq is None or cur.execute(self._sql("SELECT 1 FROM documents WHERE seq = ?"),
+                                          (seq,)).fetchone() is None:
+                raise KeyError(f"no stored document {document!r}")
+            if seq not in seqs:
+                seqs.append(seq)
+        held: set[int] = set()
+        for condition, params in self._any_of("document", seqs):
+            held.update(row[0] for row in cur.execute(
+                f"SELECT document FROM story_documents WHERE story = {self.MARK} AND {condition}",
+                (story, *params)).fetchall())
+        check_members(story, seqs, held, verb)
+        return seqs
+
+    def _move(self, cur: Cursor, seqs: Sequence[int], source: int, target: int) -> int:
+        """Documents ``seqs`` join ``target`` (those already there stay once) and leave ``source``;
+        returns how many joined. They are filed into ``target`` now, to the microsecond (what is
+        new there since a briefing or a visit counts them from now)."""
+        at = now(precise=True)
+        joined = 0
+        for seq in seqs:
+            joined += cur.execute(self._sql(
+                "INSERT INTO story_documents (story, document, added_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING"), (target, seq, at)).rowcount
+        self._leave(cur, source, seqs)
+        self._touch(cur, at, source, target)
+        return joined
+
+    def _leave(self, cur: Cursor, story: int, seqs: Sequence[int]) -> None:
+        for condition, params in self._any_of("document", seqs):
+            cur.execute(f"DELETE FROM story_documents WHERE story = {self.MARK} AND {condition}",
+                        (story, *params))
+
+    def _touch(self, cur: Cursor, at: str, *stories: int) -> None:
+        for condition, params in self._any_of("id", stories):
+            cur.execute(f"UPDATE stories SET updated_at = {self.MARK} WHERE {condition}",
+                        (at, *params))
+
+    def _live_story(self, cur: Cursor, story: int) -> tuple[int, str]:
+        """(id, kind) of ``story``: ``KeyError`` when there is none, ``MergedStory`` when merged."""
+        row = cur.execute(self._sql("SELECT id, kind, merged_into FROM stories WHERE id = ?"),
+                          (story,)).fetchone()
+        if row is None:
+            raise KeyError(f"no story {story}")
+        if row[2] is not None:
+            raise MergedStory(story, row[2])
+        return row[0], row[1]
+
+    def _merged_target(self, cur: Cursor, story: int) -> int:
+        """``story``, or the story it was merged into (``KeyError``: no such story)."""
+        row = cur.execute(self._sql("SELECT merged_into FROM stories WHERE id = ?"),
+                          (story,)).fetchone()
+        if row is None:
+            raise KeyError(f"no story {story}")
+        return int(row[0]) if row[0] is not None else story
+
+    # -- the briefing cache
+
+    def cached_briefing(self, story: int, words: int, documents_key: str) -> str | None:
+        """The stored briefing JSON of ``story`` at ``words`` if made from ``documents_key``."""
+        rows = self._rows(self._sql("SELECT data FROM briefings WHERE story = ? AND words = ?"
+                                    " AND documents_key = ?"), (story, words, documents_key))
+        return str(rows[0][0]) if rows else None
+
+    def latest_briefing(self, story: int, words: int) -> tuple[str, str] | None:
+        """(documents key, JSON) of the story's last briefing at ``words``, current or not."""
+        rows = self._rows(self._sql("SELECT documents_key, data FROM briefings WHERE story = ?"
+                                    " AND words = ? ORDER BY created_at DESC LIMIT 1"), (story, words))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    # -- watched sources and the articles they listed (``WatchStore``)
+
+    # What ``LIMIT ?`` takes for "no limit".
+    NO_LIMIT: Any = None
+
+    def add_watch_source(self, url: str, *, kind: str, title: str | None = None,
+                         allow_private: bool = False, interval: int | None = None
+                         ) -> tuple[WatchSource, bool]:
+        with self._write() as cur:
+            added = cur.execute(self._sql(
+                'INSERT INTO watch_sources (url, kind, title, allow_private, "interval", added_at)'
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING"),
+                (url, kind, title, allow_private, interval, now())).rowcount > 0
+            row = cur.execute(self._sql(f"SELECT {WATCH_SOURCE_COLUMNS} FROM watch_sources"
+                                        " WHERE url = ?"), (url,)).fetchone()
+        assert row is not None
+        return watch_source(row), added
+
+    def watch_sources(self) -> list[WatchSource]:
+        return [watch_source(row) for row in self._rows(
+            f"SELECT {WATCH_SOURCE_COLUMNS} FROM watch_sources ORDER BY id")]
+
+    def remove_watch_source(self, key: int | str) -> bool:
+        column = "id" if isinstance(key, int) else "url"
+        with self._write() as cur:
+            return bool(cur.execute(self._sql(f"DELETE FROM watch_sources WHERE {column} = ?"),
+                                    (key,)).rowcount > 0)
+
+    def mark_due(self, source: int) -> bool:
+        with self._write() as cur:
+            return bool(cur.execute(self._sql("UPDATE watch_sources SET next_poll = NULL WHERE id = ?"),
+                                    (source,)).rowcount > 0)
+
+    def pending_items(self, limit: int | None = None) -> list[WatchItem]:
+        rows = self._rows(self._sql(
+            f"SELECT {WATCH_ITEM_COLUMNS} FROM watch_items WHERE state IN ('new', 'fetched')"
+            " ORDER BY seq LIMIT ?"), (self.NO_LIMIT if limit is None else limit,))
+        return [WatchItem(*row) for row in rows]
+
+    def save_item_page(self, key: str, body: bytes, content_type: str, final_url: str) -> None:
+        with self._write() as cur:
+            cur.execute(self._sql(
+                "UPDATE watch_items SET state = 'fetched', body = ?, content_type = ?,"
+                " final_url = ?, attempts = attempts + 1, error = NULL, updated_at = ?"
+                " WHERE key = ?"), (body, content_type, final_url, now(precise=True), key))
+
+    def item_failed(self, key: str, error: str, *, give_up: bool) -> None:
+        with self._write() as cur:
+            cur.execute(self._sql(
+                "UPDATE watch_items SET attempts = attempts + 1, error = ?, body = NULL,"
+                " state = CASE WHEN ? THEN 'failed' ELSE 'new' END, updated_at = ? WHERE key = ?"),
+                (error, give_up, now(precise=True), key))
+
+    def items_stored(self, documents: Mapping[str, str]) -> None:
+        at = now(precise=True)
+        with self._write() as cur:
+            cur.executemany(self._sql(
+                "UPDATE watch_items SET state = 'stored', document = ?, body = NULL, error = NULL,"
+                " updated_at = ? WHERE key = ?"),
+                [(document, at, key) for key, document in documents.items()])
+
+    def watch_item_counts(self) -> dict[int, dict[str, int]]:
+        counts: dict[int, dict[str, int]] = {}
+        for source, state, count in self._rows(
+                "SELECT source, state, count(*) FROM watch_items WHERE source IS NOT NULL"
+                " GROUP BY source, state"):
+            counts.setdefault(source, {})[state] = count
+        return counts
+
+    # -- story updates and alerts
+
+    def add_story_update(self, story: int, made_at: str, title: str, lines: Sequence[str],
+                         sources: Sequence[str]) -> StoryUpdate:
+        with self._write() as cur:
+            new = self._insert_id(
+                cur, "INSERT INTO story_updates (story, made_at, title, lines, sources)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (story, made_at, title, json.dumps(list(lines), ensure_ascii=False),
+                 json.dumps(list(sources), ensure_ascii=False)))
+        return StoryUpdate(new, story, made_at, title, tuple(lines), tuple(sources))
+
+    def story_updates(self, story: int, limit: int = 50) -> list[StoryUpdate]:
+        rows = self._rows(self._sql(
+            "SELECT id, story, made_at, title, lines, sources FROM story_updates"
+            " WHERE story = ? ORDER BY id DESC LIMIT ?"), (story, limit))
+        return [story_update_of(row) for row in rows]
+
+    def add_alert(self, query: str) -> tuple[Alert, bool]:
+        with self._write() as cur:
+            added = cur.execute(self._sql("INSERT INTO alerts (query, created_at) VALUES (?, ?)"
+                                          " ON CONFLICT (query) DO NOTHING"),
+                                (query, now())).rowcount > 0
+            row = cur.execute(self._sql("SELECT id, query, created_at FROM alerts WHERE query = ?"),
+                              (query,)).fetchone()
+        assert row is not None
+        return Alert(*row), added
+
+    def alerts(self) -> list[Alert]:
+        return [Alert(*row) for row in self._rows(
+            "SELECT id, query, created_at FROM alerts ORDER BY id")]
+
+    def remove_alert(self, alert: int) -> bool:
+        with self._write() as cur:
+            return bool(cur.execute(self._sql("DELETE FROM alerts WHERE id = ?"),
+                                    (alert,)).rowcount > 0)
 
 
 # --------------------------------------------------------------------------- rows and checks

@@ -41,27 +41,17 @@ from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
 from storyline.store._common import (
     ANNOTATOR_VERSION,
+    Cursor as SharedCursor,
     COLUMNS,
     MARK_CLOSE,
     MARK_OPEN,
     SKETCHES_PER_READ,
-    WATCH_ITEM_COLUMNS,
-    WATCH_SOURCE_COLUMNS,
-    STORIES_QUERY,
-    STORYLINE_MEMBERS_QUERY,
     Migration,
     QuerySyntax,
     SQLStore,
-    check_leaves_some,
-    check_members,
-    check_split,
-    nothing_named,
     outlet_of,
     outlet_row,
-    story_update_of,
-    storyline_infos,
     SearchRules,
-    check_story_kind,
     doc_id,
     document_values,
     documents_key,
@@ -73,29 +63,19 @@ from storyline.store._common import (
     row_to_document,
     seq_of,
     split_candidates,
-    story_name,
-    watch_source,
 )
 from storyline.store.base import (
     ITER_CHUNK,
     AddResult,
-    Alert,
     DetectionUpdate,
-    DocumentTimes,
     DuplicateCheck,
     ListedItem,
-    MergedStory,
     PollRecord,
     SearchHit,
     Sketch,
     SourceCorrection,
     StaleCheck,
     StoredSketch,
-    StoryInfo,
-    StorylineInfo,
-    StoryUpdate,
-    WatchItem,
-    WatchSource,
 )
 
 SCHEMES = {"postgres", "postgresql"}
@@ -413,6 +393,7 @@ class PostgresStore(SQLStore):
 
     shared_between_threads = True
     MARK = "%s"
+    MISSING_ROW = psycopg.errors.ForeignKeyViolation
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
@@ -455,6 +436,12 @@ class PostgresStore(SQLStore):
         with self._pool.connection() as conn, conn.cursor() as cur:
             cur.execute(sql, params)
             return cur.fetchall()
+
+    def _any_of(self, column: str, values: Sequence[int]) -> Iterator[tuple[str, list[Any]]]:
+        yield f"{column} = ANY(%s)", [list(values)]
+
+    def _insert_id(self, cur: SharedCursor, sql: str, params: Sequence[Any]) -> int:
+        return int(cur.execute(self._sql(sql) + " RETURNING id", params).fetchone()[0])
 
     # -- documents: writing
 
@@ -547,9 +534,6 @@ class PostgresStore(SQLStore):
             yield from chunk
             last = seq_of(chunk[-1].id) or last
 
-    def count(self) -> int:
-        return int(self._rows("SELECT count(*) FROM documents")[0][0])
-
     def change_token(self) -> object:
         """The store's change counter (every writing transaction of any connection moves it),
         and which store object read it."""
@@ -593,12 +577,6 @@ class PostgresStore(SQLStore):
             rows = cur.fetchall()
         return documents, {key: count for key, count in rows}
 
-    def found_story_of(self) -> dict[str, int]:
-        rows = self._rows(
-            "SELECT sd.document, sd.story FROM story_documents sd JOIN stories s ON s.id = sd.story"
-            " WHERE s.kind = 'found' AND s.merged_into IS NULL ORDER BY sd.document")
-        return {doc_id(seq): story for seq, story in rows}
-
     def story_members(self, *, after: str | None = None, stories: Sequence[int] | None = None
                       ) -> Iterator[tuple[str, bytes]]:
         where, params = "true", []
@@ -631,7 +609,7 @@ class PostgresStore(SQLStore):
                        for key, title in sorted(update.new_stories.items(), reverse=True)}
 
             def story_id(key: int) -> int:
-                return created[key] if key < 0 else _merged_target(cur, key)
+                return created[key] if key < 0 else self._merged_target(cur, key)
 
             for document, data in update.members.items():
                 cur.execute("INSERT INTO story_features (document, data) VALUES (%s, %s)"
@@ -640,7 +618,7 @@ class PostgresStore(SQLStore):
             for other, keep in update.merged.items():
                 kept = story_id(keep)
                 # Merged by another writer already: its documents are where that merge put them.
-                if _merged_target(cur, other) == other and kept != other:
+                if self._merged_target(cur, other) == other and kept != other:
                     _merge_found(cur, other, kept, at)
             for document, key in update.assignments.items():
                 _file_found(cur, require_seq(document), story_id(key), at)
@@ -671,116 +649,9 @@ class PostgresStore(SQLStore):
 
     # -- stories
 
-    def create_story(self, name: str, title: str | None = None, *, kind: str = "named") -> StoryInfo:
-        clean = story_name(name)
-        check_story_kind(kind)
-        at = now()
-        with self._write() as cur:
-            cur.execute("INSERT INTO stories (name, title, kind, created_at, updated_at)"
-                        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING",
-                        (clean, title, kind, at, at))
-        return self._stories("WHERE s.name = %s", (clean,))[0]
-
-    def add_to_story(self, story: int, doc_ids: Sequence[str]) -> int:
-        seqs = [seq for seq in map(seq_of, doc_ids) if seq is not None]
-        at = now(precise=True)
-        added = 0
-        with self._write() as cur:
-            story = _merged_target(cur, story)
-            for seq in seqs:
-                try:
-                    cur.execute("INSERT INTO story_documents (story, document, added_at)"
-                                " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", (story, seq, at))
-                except psycopg.errors.ForeignKeyViolation as exc:
-                    raise KeyError(f"no stored document {doc_id(seq)}") from exc
-                added += cur.rowcount
-            if added:
-                _touch(cur, at, story)
-        return added
-
     # -- curation
 
-    def move_documents(self, doc_ids: Sequence[str], from_story: int, to_story: int) -> int:
-        with self._write() as cur:
-            _live_story(cur, from_story)
-            _live_story(cur, to_story)
-            if from_story == to_story:
-                raise UsageError(f"the documents are in story {from_story} already")
-            seqs = _members(cur, from_story, doc_ids, "move")
-            return _move(cur, seqs, from_story, to_story)
-
-    def merge_stories(self, keep: int, other: int) -> StoryInfo:
-        with self._write() as cur:
-            if keep == other:
-                _live_story(cur, keep)
-                raise UsageError(f"cannot merge story {keep} into itself")
-            _live_story(cur, keep)
-            _live_story(cur, other)
-            at = now(precise=True)
-            cur.execute("SELECT document FROM story_documents WHERE story = %s", (other,))
-            _move(cur, [row[0] for row in cur.fetchall()], other, keep)
-            cur.execute("UPDATE stories SET merged_into = %s WHERE merged_into = %s OR id = %s",
-                        (keep, other, other))
-            cur.execute("UPDATE stories SET storyline = coalesce(storyline,"
-                        " (SELECT storyline FROM stories WHERE id = %s)) WHERE id = %s", (other, keep))
-            _touch(cur, at, keep, other)
-        return self._stories("WHERE s.id = %s", (keep,))[0]
-
-    def remove_documents(self, story: int, doc_ids: Sequence[str]) -> int:
-        with self._write() as cur:
-            _live_story(cur, story)
-            seqs = _members(cur, story, doc_ids, "remove")
-            holds = _held(cur, story)
-            check_leaves_some(story, len(seqs), holds)
-            cur.execute("DELETE FROM story_documents WHERE story = %s AND document = ANY(%s)",
-                        (story, list(seqs)))
-            _touch(cur, now(precise=True), story)
-        return len(seqs)
-
-    def split_story(self, story: int, doc_ids: Sequence[str], name: str) -> StoryInfo:
-        clean = story_name(name)
-        with self._write() as cur:
-            kind = _live_story(cur, story)[1]
-            if not doc_ids:
-                raise UsageError("a split needs documents: name the ones that form the new story")
-            seqs = _members(cur, story, doc_ids, "split off")
-            check_split(story, len(seqs), _held(cur, story))
-            cur.execute("SELECT id FROM stories WHERE name = %s", (clean,))
-            taken = cur.fetchone()
-            if taken:
-                raise UsageError(f"a story named {clean!r} exists already (story {taken[0]})")
-            at = now()
-            cur.execute("INSERT INTO stories (name, kind, created_at, updated_at)"
-                        " VALUES (%s, %s, %s, %s) RETURNING id", (clean, kind, at, at))
-            new = int(_one(cur))
-            _move(cur, seqs, story, new)
-        return self._stories("WHERE s.id = %s", (new,))[0]
-
     # -- storylines
-
-    def create_storyline(self, title: str | None) -> int:
-        at = now()
-        with self._write() as cur:
-            cur.execute("INSERT INTO storylines (title, created_at, updated_at) VALUES (%s, %s, %s)"
-                        " RETURNING id", (" ".join((title or "").split()) or None, at, at))
-            return int(_one(cur))
-
-    def set_storyline(self, story: int, storyline: int | None) -> None:
-        with self._write() as cur:
-            _live_story(cur, story)
-            if storyline is not None:
-                cur.execute("UPDATE storylines SET updated_at = %s WHERE id = %s", (now(), storyline))
-                if not cur.rowcount:
-                    raise KeyError(f"no storyline {storyline}")
-            cur.execute("UPDATE stories SET storyline = %s WHERE id = %s", (storyline, story))
-
-    def storylines(self) -> list[StorylineInfo]:
-        with self._read() as cur:
-            cur.execute("SELECT id, title FROM storylines ORDER BY id")
-            lines = cur.fetchall()
-            cur.execute(STORYLINE_MEMBERS_QUERY)
-            members = cur.fetchall()
-        return storyline_infos(lines, members)
 
     def story_documents(self, story: int, *, with_annotations: bool = False,
                         with_text: bool = True) -> list[Document]:
@@ -789,47 +660,7 @@ class PostgresStore(SQLStore):
             return _documents_where(cur, where, (story,), with_annotations=with_annotations,
                                     with_text=with_text)
 
-    def story_documents_key(self, story: int) -> str:
-        with self._read() as cur:
-            cur.execute(
-                "SELECT sd.document, a.annotator, a.created_at, length(a.data) FROM story_documents sd"
-                " LEFT JOIN annotations a ON a.document = sd.document WHERE sd.story = %s"
-                " ORDER BY sd.document", (story,))
-            rows = cur.fetchall()
-            cur.execute(
-                "SELECT c.document, max(c.id) FROM document_corrections c JOIN story_documents sd"
-                " ON sd.document = c.document WHERE sd.story = %s GROUP BY c.document"
-                " ORDER BY c.document", (story,))
-            corrected = cur.fetchall()
-        return documents_key(rows, corrected)
-
-    def story_document_times(self, story: int) -> dict[str, DocumentTimes]:
-        rows = self._rows(
-            "SELECT d.seq, d.created_at, sd.added_at FROM story_documents sd"
-            " JOIN documents d ON d.seq = sd.document WHERE sd.story = %s ORDER BY d.seq", (story,))
-        return {doc_id(seq): DocumentTimes(stored, filed) for seq, stored, filed in rows}
-
-    def mark_briefed(self, story: int, at: str) -> None:
-        with self._write() as cur:
-            cur.execute("UPDATE stories SET briefed_at = %s WHERE id = %s", (at, story))
-            if cur.rowcount == 0:
-                raise KeyError(f"no story {story}")
-
-    def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
-        rows = self._rows(STORIES_QUERY.format(where=where), params)
-        return [StoryInfo(*row) for row in rows]
-
     # -- the briefing cache
-
-    def cached_briefing(self, story: int, words: int, documents_key: str) -> str | None:
-        rows = self._rows("SELECT data FROM briefings WHERE story = %s AND words = %s"
-                          " AND documents_key = %s", (story, words, documents_key))
-        return str(rows[0][0]) if rows else None
-
-    def latest_briefing(self, story: int, words: int) -> tuple[str, str] | None:
-        rows = self._rows("SELECT documents_key, data FROM briefings WHERE story = %s AND words = %s"
-                          " ORDER BY created_at DESC LIMIT 1", (story, words))
-        return (rows[0][0], rows[0][1]) if rows else None
 
     def save_briefing(
         self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
@@ -895,36 +726,6 @@ class PostgresStore(SQLStore):
 
     # -- watched sources and the articles they listed
 
-    def add_watch_source(self, url: str, *, kind: str, title: str | None = None,
-                         allow_private: bool = False, interval: int | None = None
-                         ) -> tuple[WatchSource, bool]:
-        with self._write() as cur:
-            cur.execute(
-                'INSERT INTO watch_sources (url, kind, title, allow_private, "interval", added_at)'
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (url) DO NOTHING",
-                (url, kind, title, allow_private, interval, now()))
-            added = cur.rowcount > 0
-            cur.execute(f"SELECT {WATCH_SOURCE_COLUMNS} FROM watch_sources WHERE url = %s",
-                        (url,))
-            row = cur.fetchone()
-        assert row is not None
-        return watch_source(row), added
-
-    def watch_sources(self) -> list[WatchSource]:
-        return [watch_source(row) for row in self._rows(
-            f"SELECT {WATCH_SOURCE_COLUMNS} FROM watch_sources ORDER BY id")]
-
-    def remove_watch_source(self, key: int | str) -> bool:
-        column = "id" if isinstance(key, int) else "url"
-        with self._write() as cur:
-            cur.execute(f"DELETE FROM watch_sources WHERE {column} = %s", (key,))
-            return cur.rowcount > 0
-
-    def mark_due(self, source: int) -> bool:
-        with self._write() as cur:
-            cur.execute("UPDATE watch_sources SET next_poll = NULL WHERE id = %s", (source,))
-            return cur.rowcount > 0
-
     def record_poll(self, source: int, record: PollRecord, items: Sequence[ListedItem]) -> int:
         at = now(precise=True)
         with self._write() as cur:
@@ -950,75 +751,6 @@ class PostgresStore(SQLStore):
                             " WHERE id = %s AND NOT EXISTS (SELECT 1 FROM watch_sources"
                             " WHERE url = %s)", (record.moved_to, source, record.moved_to))
         return new
-
-    def pending_items(self, limit: int | None = None) -> list[WatchItem]:
-        rows = self._rows(f"SELECT {WATCH_ITEM_COLUMNS} FROM watch_items"
-                          " WHERE state IN ('new', 'fetched') ORDER BY seq LIMIT %s", (limit,))
-        return [WatchItem(*row) for row in rows]
-
-    def save_item_page(self, key: str, body: bytes, content_type: str, final_url: str) -> None:
-        with self._write() as cur:
-            cur.execute(
-                "UPDATE watch_items SET state = 'fetched', body = %s, content_type = %s,"
-                " final_url = %s, attempts = attempts + 1, error = NULL, updated_at = %s"
-                " WHERE key = %s", (body, content_type, final_url, now(precise=True), key))
-
-    def item_failed(self, key: str, error: str, *, give_up: bool) -> None:
-        with self._write() as cur:
-            cur.execute(
-                "UPDATE watch_items SET attempts = attempts + 1, error = %s, body = NULL,"
-                " state = CASE WHEN %s THEN 'failed' ELSE 'new' END, updated_at = %s WHERE key = %s",
-                (error, give_up, now(precise=True), key))
-
-    def items_stored(self, documents: Mapping[str, str]) -> None:
-        at = now(precise=True)
-        with self._write() as cur:
-            cur.executemany(
-                "UPDATE watch_items SET state = 'stored', document = %s, body = NULL, error = NULL,"
-                " updated_at = %s WHERE key = %s",
-                [(document, at, key) for key, document in documents.items()])
-
-    def watch_item_counts(self) -> dict[int, dict[str, int]]:
-        counts: dict[int, dict[str, int]] = {}
-        for source, state, count in self._rows(
-                "SELECT source, state, count(*) FROM watch_items WHERE source IS NOT NULL"
-                " GROUP BY source, state"):
-            counts.setdefault(source, {})[state] = count
-        return counts
-
-    def add_story_update(self, story: int, made_at: str, title: str, lines: Sequence[str],
-                         sources: Sequence[str]) -> StoryUpdate:
-        with self._write() as cur:
-            cur.execute(
-                "INSERT INTO story_updates (story, made_at, title, lines, sources)"
-                " VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                (story, made_at, title, json.dumps(list(lines), ensure_ascii=False),
-                 json.dumps(list(sources), ensure_ascii=False)))
-            new = int(_one(cur))
-        return StoryUpdate(new, story, made_at, title, tuple(lines), tuple(sources))
-
-    def story_updates(self, story: int, limit: int = 50) -> list[StoryUpdate]:
-        rows = self._rows("SELECT id, story, made_at, title, lines, sources FROM story_updates"
-                          " WHERE story = %s ORDER BY id DESC LIMIT %s", (story, limit))
-        return [story_update_of(row) for row in rows]
-
-    def add_alert(self, query: str) -> tuple[Alert, bool]:
-        with self._write() as cur:
-            cur.execute("INSERT INTO alerts (query, created_at) VALUES (%s, %s)"
-                        " ON CONFLICT (query) DO NOTHING", (query, now()))
-            added = cur.rowcount > 0
-            cur.execute("SELECT id, query, created_at FROM alerts WHERE query = %s", (query,))
-            row = cur.fetchone()
-        assert row is not None
-        return Alert(*row), added
-
-    def alerts(self) -> list[Alert]:
-        return [Alert(*row) for row in self._rows("SELECT id, query, created_at FROM alerts ORDER BY id")]
-
-    def remove_alert(self, alert: int) -> bool:
-        with self._write() as cur:
-            cur.execute("DELETE FROM alerts WHERE id = %s", (alert,))
-            return cur.rowcount > 0
 
 
 # --------------------------------------------------------------------------- SQL helpers
@@ -1136,59 +868,7 @@ def _merge_found(cur: Cursor, other: int, keep: int, at: str) -> None:
     cur.execute("UPDATE stories SET updated_at = %s WHERE id = %s", (at, keep))
 
 
-def _live_story(cur: Cursor, story: int) -> tuple[int, str]:
-    cur.execute("SELECT id, kind, merged_into FROM stories WHERE id = %s", (story,))
-    row = cur.fetchone()
-    if row is None:
-        raise KeyError(f"no story {story}")
-    if row[2] is not None:
-        raise MergedStory(story, row[2])
-    return row[0], row[1]
 
 
-def _merged_target(cur: Cursor, story: int) -> int:
-    """``story``, or the story it was merged into (``KeyError``: no such story)."""
-    cur.execute("SELECT merged_into FROM stories WHERE id = %s", (story,))
-    row = cur.fetchone()
-    if row is None:
-        raise KeyError(f"no story {story}")
-    return int(row[0]) if row[0] is not None else story
 
 
-def _held(cur: Cursor, story: int) -> int:
-    cur.execute("SELECT count(*) FROM story_documents WHERE story = %s", (story,))
-    return int(_one(cur))
-
-
-def _members(cur: Cursor, story: int, doc_ids: Sequence[str], verb: str) -> list[int]:
-    """The rows of ``doc_ids`` (each once, in order), all documents of ``story``."""
-    if not doc_ids:
-        raise nothing_named(verb)
-    seqs: list[int] = []
-    for document in doc_ids:
-        seq = _stored_or_key_error(cur, document)
-        if seq not in seqs:
-            seqs.append(seq)
-    cur.execute("SELECT document FROM story_documents WHERE story = %s AND document = ANY(%s)",
-                (story, seqs))
-    held = {row[0] for row in cur.fetchall()}
-    check_members(story, seqs, held, verb)
-    return seqs
-
-
-def _move(cur: Cursor, seqs: Sequence[int], source: int, target: int) -> int:
-    """Documents ``seqs`` join ``target`` (filed now, to the microsecond) and leave ``source``."""
-    at = now(precise=True)
-    joined = 0
-    for seq in seqs:
-        cur.execute("INSERT INTO story_documents (story, document, added_at) VALUES (%s, %s, %s)"
-                    " ON CONFLICT DO NOTHING", (target, seq, at))
-        joined += cur.rowcount
-    cur.execute("DELETE FROM story_documents WHERE story = %s AND document = ANY(%s)",
-                (source, list(seqs)))
-    _touch(cur, at, source, target)
-    return joined
-
-
-def _touch(cur: Cursor, at: str, *stories: int) -> None:
-    cur.execute("UPDATE stories SET updated_at = %s WHERE id = ANY(%s)", (at, list(stories)))

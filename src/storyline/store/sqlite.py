@@ -35,25 +35,17 @@ from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
 from storyline.store._common import (
     ANNOTATOR_VERSION,
+    Cursor,
     COLUMNS as _COLUMNS,
     FTS5,
     MARK_CLOSE as _MARK_CLOSE,
     MARK_OPEN as _MARK_OPEN,
     SKETCHES_PER_READ as _SKETCHES_PER_READ,
-    STORIES_QUERY,
-    STORYLINE_MEMBERS_QUERY,
     Migration,
     SearchRules,
     SQLStore,
-    check_leaves_some,
-    check_members,
-    check_split,
-    nothing_named,
     outlet_of,
     outlet_row,
-    story_update_of,
-    storyline_infos,
-    check_story_kind,
     default_db_location,
     doc_id as _doc_id,
     document_values,
@@ -66,21 +58,14 @@ from storyline.store._common import (
     require_seq as _require_seq,
     seq_of as _seq,
     split_candidates,
-    story_name as _story_name,
     row_to_document as _row_to_document,
-    WATCH_ITEM_COLUMNS as _WATCH_ITEM_COLUMNS,
-    WATCH_SOURCE_COLUMNS as _WATCH_SOURCE_COLUMNS,
-    watch_source as _watch_source,
 )
 from storyline.store.base import (
     ITER_CHUNK,
     AddResult,
-    Alert,
     DetectionUpdate,
-    DocumentTimes,
     DuplicateCheck,
     ListedItem,
-    MergedStory,
     PollRecord,
     SearchHit,
     Sketch,
@@ -88,11 +73,6 @@ from storyline.store.base import (
     StaleCheck,
     Store,
     StoredSketch,
-    StoryInfo,
-    StorylineInfo,
-    StoryUpdate,
-    WatchItem,
-    WatchSource,
 )
 
 fcntl: ModuleType | None
@@ -457,6 +437,26 @@ class SQLiteStore(SQLStore):
             raise
         self._conn.execute("COMMIT")
 
+    NO_LIMIT = -1
+    MISSING_ROW = sqlite3.IntegrityError
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        with self._transaction() as conn:
+            yield conn.cursor()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Cursor]:
+        with self._transaction("DEFERRED") as conn:
+            yield conn.cursor()
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def _insert_id(self, cur: Cursor, sql: str, params: Sequence[Any]) -> int:
+        assert isinstance(cur, sqlite3.Cursor)
+        return int(cur.execute(sql, params).lastrowid or 0)
+
     # -- documents: writing
 
     def add_document(self, doc: Document, *, check: DuplicateCheck | None = None) -> AddResult:
@@ -548,9 +548,6 @@ class SQLiteStore(SQLStore):
             yield from chunk
             last = _seq(chunk[-1].id) or last
 
-    def count(self) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM documents").fetchone()[0])
-
     def change_token(self) -> object:
         """SQLite's ``data_version`` (moves when another connection commits) with this
         connection's own ``total_changes`` (which it does not count), and which connection."""
@@ -596,13 +593,6 @@ class SQLiteStore(SQLStore):
             documents = conn.execute("SELECT count(*) FROM story_features").fetchone()[0]
             rows = conn.execute("SELECT key, documents FROM story_vocabulary").fetchall()
         return documents, dict(rows)
-
-    def found_story_of(self) -> dict[str, int]:
-        """Every document in a found story, with its story."""
-        rows = self._conn.execute(
-            "SELECT sd.document, sd.story FROM story_documents sd JOIN stories s ON s.id = sd.story"
-            " WHERE s.kind = 'found' AND s.merged_into IS NULL ORDER BY sd.document").fetchall()
-        return {_doc_id(seq): story for seq, story in rows}
 
     def story_members(self, *, after: str | None = None, stories: Sequence[int] | None = None
                       ) -> Iterator[tuple[str, bytes]]:
@@ -682,145 +672,9 @@ class SQLiteStore(SQLStore):
 
     # -- stories
 
-    def create_story(self, name: str, title: str | None = None, *, kind: str = "named") -> StoryInfo:
-        """The story named ``name`` (spaces normalised), created of ``kind`` if there is none yet."""
-        clean = _story_name(name)
-        check_story_kind(kind)
-        now = _now()
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO stories (name, title, kind, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (clean, title, kind, now, now),
-            )
-        return self._stories("WHERE s.name = ?", (clean,))[0]
-
-    def add_to_story(self, story: int, doc_ids: Sequence[str]) -> int:
-        """Put stored documents into a story; returns how many were not in it yet. Documents
-        for a merged story go to the story it was merged into (an ingest may outlive a merge)."""
-        seqs = [seq for seq in map(_seq, doc_ids) if seq is not None]
-        now = _now(precise=True)
-        added = 0
-        with self._transaction() as conn:
-            story = _merged_target(conn, story)
-            for seq in seqs:
-                try:
-                    cursor = conn.execute(
-                        "INSERT OR IGNORE INTO story_documents (story, document, added_at) VALUES (?, ?, ?)",
-                        (story, seq, now),
-                    )
-                except sqlite3.IntegrityError as exc:  # foreign key: no such document
-                    raise KeyError(f"no stored document {_doc_id(seq)}") from exc
-                added += cursor.rowcount
-            if added:
-                _touch(conn, now, story)
-        return added
-
     # -- curation: each one transaction, checked whole before anything is written
 
-    def move_documents(self, doc_ids: Sequence[str], from_story: int, to_story: int) -> int:
-        """Documents of ``from_story`` leave it and join ``to_story``; returns how many joined."""
-        with self._transaction() as conn:
-            _live_story(conn, from_story)
-            _live_story(conn, to_story)
-            if from_story == to_story:
-                raise UsageError(f"the documents are in story {from_story} already")
-            seqs = _members(conn, from_story, doc_ids, "move")
-            return _move(conn, seqs, from_story, to_story)
-
-    def merge_stories(self, keep: int, other: int) -> StoryInfo:
-        """``other``'s documents join ``keep``; ``other`` is marked merged into ``keep``."""
-        with self._transaction() as conn:
-            if keep == other:
-                _live_story(conn, keep)
-                raise UsageError(f"cannot merge story {keep} into itself")
-            _live_story(conn, keep)
-            _live_story(conn, other)
-            now = _now(precise=True)
-            seqs = [row[0] for row in conn.execute(
-                "SELECT document FROM story_documents WHERE story = ?", (other,))]
-            _move(conn, seqs, other, keep)
-            # Stories merged into ``other`` earlier now lead to ``keep`` in one step.
-            conn.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ? OR id = ?",
-                         (keep, other, other))
-            # The kept story joins the other's storyline when it had none of its own.
-            conn.execute(
-                "UPDATE stories SET storyline = coalesce(storyline,"
-                " (SELECT storyline FROM stories WHERE id = ?)) WHERE id = ?",
-                (other, keep),
-            )
-            _touch(conn, now, keep, other)
-        return self._stories("WHERE s.id = ?", (keep,))[0]
-
-    def remove_documents(self, story: int, doc_ids: Sequence[str]) -> int:
-        """Documents leave ``story``; they stay stored (see ``StoryStore.remove_documents``)."""
-        with self._transaction() as conn:
-            _live_story(conn, story)
-            seqs = _members(conn, story, doc_ids, "remove")
-            holds = conn.execute("SELECT count(*) FROM story_documents WHERE story = ?",
-                                 (story,)).fetchone()[0]
-            check_leaves_some(story, len(seqs), holds)
-            for part in _parts(seqs):
-                conn.execute(
-                    f"DELETE FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
-                    (story, *part))
-            _touch(conn, _now(precise=True), story)
-        return len(seqs)
-
-    def split_story(self, story: int, doc_ids: Sequence[str], name: str) -> StoryInfo:
-        """A new story named ``name``, of ``story``'s kind, holding ``doc_ids`` (which leave
-        ``story``); it belongs to no storyline until one is set."""
-        clean = _story_name(name)
-        with self._transaction() as conn:
-            kind = _live_story(conn, story)[1]
-            if not doc_ids:
-                raise UsageError("a split needs documents: name the ones that form the new story")
-            seqs = _members(conn, story, doc_ids, "split off")
-            holds = conn.execute("SELECT count(*) FROM story_documents WHERE story = ?",
-                                 (story,)).fetchone()[0]
-            check_split(story, len(seqs), holds)
-            taken = conn.execute("SELECT id FROM stories WHERE name = ?", (clean,)).fetchone()
-            if taken:
-                raise UsageError(f"a story named {clean!r} exists already (story {taken[0]})")
-            now = _now()
-            new = conn.execute(
-                "INSERT INTO stories (name, kind, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                (clean, kind, now, now),
-            ).lastrowid
-            assert new is not None
-            _move(conn, seqs, story, new)
-        return self._stories("WHERE s.id = ?", (new,))[0]
-
     # -- storylines
-
-    def create_storyline(self, title: str | None) -> int:
-        """A new, empty storyline; returns its id."""
-        now = _now()
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO storylines (title, created_at, updated_at) VALUES (?, ?, ?)",
-                (" ".join((title or "").split()) or None, now, now),
-            )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
-
-    def set_storyline(self, story: int, storyline: int | None) -> None:
-        """Link ``story`` into ``storyline`` (None: into none)."""
-        with self._transaction() as conn:
-            _live_story(conn, story)
-            if storyline is not None:
-                cursor = conn.execute("UPDATE storylines SET updated_at = ? WHERE id = ?",
-                                      (_now(), storyline))
-                if not cursor.rowcount:
-                    raise KeyError(f"no storyline {storyline}")
-            conn.execute("UPDATE stories SET storyline = ? WHERE id = ?", (storyline, story))
-
-    def storylines(self) -> list[StorylineInfo]:
-        """Every storyline, oldest first, with its stories ordered by period start."""
-        with self._transaction("DEFERRED") as conn:
-            lines = conn.execute("SELECT id, title FROM storylines ORDER BY id").fetchall()
-            members = conn.execute(STORYLINE_MEMBERS_QUERY).fetchall()
-        return storyline_infos(lines, members)
 
     def story_documents(self, story: int, *, with_annotations: bool = False,
                         with_text: bool = True) -> list[Document]:
@@ -831,61 +685,7 @@ class SQLiteStore(SQLStore):
             return _documents_where(conn, where, (story,), with_annotations=with_annotations,
                                     with_text=with_text)
 
-    def story_documents_key(self, story: int) -> str:
-        """A fingerprint of a story's documents and their annotations: it changes when a document
-        is added or re-annotated, which is when a cached briefing goes stale."""
-        rows = self._conn.execute(
-            "SELECT sd.document, a.annotator, a.created_at, length(a.data) FROM story_documents sd"
-            " LEFT JOIN annotations a ON a.document = sd.document WHERE sd.story = ? ORDER BY sd.document",
-            (story,),
-        ).fetchall()
-        # The latest correction of each corrected document; only when there is one, so that the
-        # keys of stories never corrected (and their cached briefings) stay what they were.
-        corrected = self._conn.execute(
-            "SELECT c.document, max(c.id) FROM document_corrections c JOIN story_documents sd"
-            " ON sd.document = c.document WHERE sd.story = ? GROUP BY c.document ORDER BY c.document",
-            (story,),
-        ).fetchall()
-        return documents_key(rows, corrected)
-
-    def story_document_times(self, story: int) -> dict[str, DocumentTimes]:
-        """When each document of the story was stored (``documents.created_at``) and filed into
-        the story (``story_documents.added_at``)."""
-        rows = self._conn.execute(
-            "SELECT d.seq, d.created_at, sd.added_at FROM story_documents sd"
-            " JOIN documents d ON d.seq = sd.document WHERE sd.story = ? ORDER BY d.seq",
-            (story,),
-        ).fetchall()
-        return {_doc_id(seq): DocumentTimes(stored, filed) for seq, stored, filed in rows}
-
-    def mark_briefed(self, story: int, at: str) -> None:
-        """Keep ``at`` as the story's ``briefed_at`` (its ``updated_at`` is left alone: a
-        briefing changes nothing in the story)."""
-        with self._transaction() as conn:
-            if conn.execute("UPDATE stories SET briefed_at = ? WHERE id = ?", (at, story)).rowcount == 0:
-                raise KeyError(f"no story {story}")
-
-    def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
-        rows = self._conn.execute(STORIES_QUERY.format(where=where), params).fetchall()
-        return [StoryInfo(*row) for row in rows]
-
     # -- the briefing cache
-
-    def cached_briefing(self, story: int, words: int, documents_key: str) -> str | None:
-        """The stored briefing JSON of ``story`` at ``words`` if made from ``documents_key``."""
-        row = self._conn.execute(
-            "SELECT data FROM briefings WHERE story = ? AND words = ? AND documents_key = ?",
-            (story, words, documents_key),
-        ).fetchone()
-        return row[0] if row else None
-
-    def latest_briefing(self, story: int, words: int) -> tuple[str, str] | None:
-        """(documents key, JSON) of the story's last briefing at ``words``, current or not."""
-        row = self._conn.execute(
-            "SELECT documents_key, data FROM briefings WHERE story = ? AND words = ?"
-            " ORDER BY created_at DESC LIMIT 1", (story, words),
-        ).fetchone()
-        return (row[0], row[1]) if row else None
 
     def save_briefing(
         self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
@@ -956,32 +756,6 @@ class SQLiteStore(SQLStore):
 
     # -- watched sources and the articles they listed (``WatchStore``)
 
-    def add_watch_source(self, url: str, *, kind: str, title: str | None = None,
-                         allow_private: bool = False, interval: int | None = None
-                         ) -> tuple[WatchSource, bool]:
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO watch_sources (url, kind, title, allow_private, interval, added_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)", (url, kind, title, int(allow_private), interval, _now()))
-            row = conn.execute(f"SELECT {_WATCH_SOURCE_COLUMNS} FROM watch_sources WHERE url = ?",
-                               (url,)).fetchone()
-        return _watch_source(row), cursor.rowcount > 0
-
-    def watch_sources(self) -> list[WatchSource]:
-        rows = self._conn.execute(
-            f"SELECT {_WATCH_SOURCE_COLUMNS} FROM watch_sources ORDER BY id").fetchall()
-        return [_watch_source(row) for row in rows]
-
-    def remove_watch_source(self, key: int | str) -> bool:
-        column = "id" if isinstance(key, int) else "url"
-        with self._transaction() as conn:
-            return conn.execute(f"DELETE FROM watch_sources WHERE {column} = ?", (key,)).rowcount > 0
-
-    def mark_due(self, source: int) -> bool:
-        with self._transaction() as conn:
-            return conn.execute("UPDATE watch_sources SET next_poll = NULL WHERE id = ?",
-                                (source,)).rowcount > 0
-
     def record_poll(self, source: int, record: PollRecord, items: Sequence[ListedItem]) -> int:
         now = _now(precise=True)
         with self._transaction() as conn:
@@ -1004,136 +778,12 @@ class SQLiteStore(SQLStore):
                              " last_modified = NULL WHERE id = ?", (record.moved_to, source))
         return new
 
-    def pending_items(self, limit: int | None = None) -> list[WatchItem]:
-        rows = self._conn.execute(
-            f"SELECT {_WATCH_ITEM_COLUMNS} FROM watch_items WHERE state IN ('new', 'fetched')"
-            " ORDER BY seq LIMIT ?", (-1 if limit is None else limit,)).fetchall()
-        return [WatchItem(*row) for row in rows]
-
-    def save_item_page(self, key: str, body: bytes, content_type: str, final_url: str) -> None:
-        with self._transaction() as conn:
-            conn.execute(
-                "UPDATE watch_items SET state = 'fetched', body = ?, content_type = ?, final_url = ?,"
-                " attempts = attempts + 1, error = NULL, updated_at = ? WHERE key = ?",
-                (body, content_type, final_url, _now(precise=True), key))
-
-    def item_failed(self, key: str, error: str, *, give_up: bool) -> None:
-        with self._transaction() as conn:
-            conn.execute(
-                "UPDATE watch_items SET attempts = attempts + 1, error = ?, body = NULL,"
-                " state = CASE WHEN ? THEN 'failed' ELSE 'new' END, updated_at = ? WHERE key = ?",
-                (error, give_up, _now(precise=True), key))
-
-    def items_stored(self, documents: Mapping[str, str]) -> None:
-        now = _now(precise=True)
-        with self._transaction() as conn:
-            conn.executemany(
-                "UPDATE watch_items SET state = 'stored', document = ?, body = NULL, error = NULL,"
-                " updated_at = ? WHERE key = ?",
-                [(document, now, key) for key, document in documents.items()])
-
-    def watch_item_counts(self) -> dict[int, dict[str, int]]:
-        counts: dict[int, dict[str, int]] = {}
-        for source, state, count in self._conn.execute(
-                "SELECT source, state, count(*) FROM watch_items WHERE source IS NOT NULL"
-                " GROUP BY source, state"):
-            counts.setdefault(source, {})[state] = count
-        return counts
-
-    def add_story_update(self, story: int, made_at: str, title: str, lines: Sequence[str],
-                         sources: Sequence[str]) -> StoryUpdate:
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO story_updates (story, made_at, title, lines, sources) VALUES (?, ?, ?, ?, ?)",
-                (story, made_at, title, json.dumps(list(lines), ensure_ascii=False),
-                 json.dumps(list(sources), ensure_ascii=False)))
-        return StoryUpdate(int(cursor.lastrowid or 0), story, made_at, title, tuple(lines), tuple(sources))
-
-    def story_updates(self, story: int, limit: int = 50) -> list[StoryUpdate]:
-        rows = self._conn.execute(
-            "SELECT id, story, made_at, title, lines, sources FROM story_updates WHERE story = ?"
-            " ORDER BY id DESC LIMIT ?", (story, limit)).fetchall()
-        return [story_update_of(row) for row in rows]
-
-    def add_alert(self, query: str) -> tuple[Alert, bool]:
-        with self._transaction() as conn:
-            cursor = conn.execute("INSERT OR IGNORE INTO alerts (query, created_at) VALUES (?, ?)",
-                                  (query, _now()))
-            row = conn.execute("SELECT id, query, created_at FROM alerts WHERE query = ?", (query,)).fetchone()
-        return Alert(*row), cursor.rowcount > 0
-
-    def alerts(self) -> list[Alert]:
-        return [Alert(*row) for row in self._conn.execute(
-            "SELECT id, query, created_at FROM alerts ORDER BY id").fetchall()]
-
-    def remove_alert(self, alert: int) -> bool:
-        with self._transaction() as conn:
-            return conn.execute("DELETE FROM alerts WHERE id = ?", (alert,)).rowcount > 0
-
 
 # --------------------------------------------------------------------------- SQL helpers
 
-def _live_story(conn: sqlite3.Connection, story: int) -> tuple[int, str]:
-    """(id, kind) of ``story``: ``KeyError`` when there is none, ``MergedStory`` when merged."""
-    row = conn.execute("SELECT id, kind, merged_into FROM stories WHERE id = ?", (story,)).fetchone()
-    if row is None:
-        raise KeyError(f"no story {story}")
-    if row[2] is not None:
-        raise MergedStory(story, row[2])
-    return row[0], row[1]
 
 
-def _merged_target(conn: sqlite3.Connection, story: int) -> int:
-    """``story``, or the story it was merged into (``KeyError``: no such story)."""
-    row = conn.execute("SELECT merged_into FROM stories WHERE id = ?", (story,)).fetchone()
-    if row is None:
-        raise KeyError(f"no story {story}")
-    return int(row[0]) if row[0] is not None else story
 
-
-def _members(conn: sqlite3.Connection, story: int, doc_ids: Sequence[str], verb: str) -> list[int]:
-    """The rows of ``doc_ids`` (each once, in order), all of them documents of ``story``:
-    ``KeyError`` for an id of no stored document, ``UsageError`` for one not in the story."""
-    if not doc_ids:
-        raise nothing_named(verb)
-    seqs: list[int] = []
-    for doc_id in doc_ids:
-        seq = _seq(doc_id.strip())
-        if seq is None or conn.execute("SELECT 1 FROM documents WHERE seq = ?", (seq,)).fetchone() is None:
-            raise KeyError(f"no stored document {doc_id!r}")
-        if seq not in seqs:
-            seqs.append(seq)
-    held: set[int] = set()
-    for part in _parts(seqs):
-        held.update(row[0] for row in conn.execute(
-            f"SELECT document FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
-            (story, *part)))
-    check_members(story, seqs, held, verb)
-    return seqs
-
-
-def _move(conn: sqlite3.Connection, seqs: Sequence[int], source: int, target: int) -> int:
-    """Documents ``seqs`` join ``target`` (those already there stay once) and leave ``source``;
-    returns how many joined. They are filed into ``target`` now, to the microsecond (what is
-    new there since a briefing or a visit counts them from now)."""
-    now = _now(precise=True)
-    joined = 0
-    for seq in seqs:
-        joined += conn.execute(
-            "INSERT OR IGNORE INTO story_documents (story, document, added_at) VALUES (?, ?, ?)",
-            (target, seq, now),
-        ).rowcount
-    for part in _parts(seqs):
-        conn.execute(
-            f"DELETE FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
-            (source, *part),
-        )
-    _touch(conn, now, source, target)
-    return joined
-
-
-def _touch(conn: sqlite3.Connection, now: str, *stories: int) -> None:
-    conn.executemany("UPDATE stories SET updated_at = ? WHERE id = ?", [(now, s) for s in stories])
 
 
 def _configure(conn: sqlite3.Connection) -> None:

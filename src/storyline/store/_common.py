@@ -20,13 +20,18 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from storyline.errors import InvalidValue, UsageError
-from storyline.model import Document
+from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
 from storyline.resources import read_data
 from storyline.store.base import (
+    ITER_CHUNK,
+    AddResult,
     Alert,
     DocumentTimes,
     MergedStory,
+    Sketch,
+    SourceCorrection,
+    StoredSketch,
     StoryInfo,
     StorylineInfo,
     StoryUpdate,
@@ -328,9 +333,10 @@ class SQLStore:
 
     MARK = "?"
 
-    def _sql(self, sql: str) -> str:
+    @classmethod
+    def _sql(cls, sql: str) -> str:
         """``sql`` (no ``?`` nor ``%`` in its text but its parameters) in this backend's marks."""
-        return sql if self.MARK == "?" else sql.replace("?", self.MARK)
+        return sql if cls.MARK == "?" else sql.replace("?", cls.MARK)
 
     def _write(self) -> AbstractContextManager[Cursor]:
         """A writing transaction (one writer at a time), rolled back on any error."""
@@ -351,9 +357,6 @@ class SQLStore:
     def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
         rows = self._rows(STORIES_QUERY.format(where=where), params)
         return [StoryInfo(*row) for row in rows]
-
-    def get_many(self, ids: Sequence[str], *, with_annotations: bool = False) -> list[Document]:
-        raise NotImplementedError
 
     def close(self) -> None:
         raise NotImplementedError
@@ -382,6 +385,188 @@ class SQLStore:
     def stories(self) -> list[StoryInfo]:
         """Every story not merged into another, the most recently changed first."""
         return self._stories("WHERE s.merged_into IS NULL", ())
+
+    # -- documents
+
+    def _save_sketch(self, cur: Cursor, seq: int, sketch: Sketch) -> None:
+        """Keep document ``seq``'s sketch, replacing the one it had."""
+        raise NotImplementedError
+
+    def correct_document(self, doc_id: str, correction: SourceCorrection) -> Document:
+        """Set the corrected fields on the document's row and record each change (see
+        ``DocumentStore.correct_document``)."""
+        fields = correction.fields()
+        at = now(precise=True)
+        with self._write() as cur:
+            seq = self._stored_or_key_error(cur, doc_id)
+            for name, value in fields.items():
+                previous = cur.execute(self._sql(f"SELECT {name} FROM documents WHERE seq = ?"),
+                                       (seq,)).fetchone()[0]
+                cur.execute(self._sql(f"UPDATE documents SET {name} = ? WHERE seq = ?"), (value, seq))
+                cur.execute(self._sql(
+                    "INSERT INTO document_corrections (document, field, previous, value, corrected_at)"
+                    " VALUES (?, ?, ?, ?, ?)"), (seq, name, previous, value, at))
+            if "published" in fields:
+                cur.execute(self._sql("UPDATE documents SET published_from = 'corrected' WHERE seq = ?"),
+                            (seq,))
+            (document,) = self._documents_where(cur, self._sql("WHERE seq = ?"), (seq,))
+        return document
+
+    def find_by_hash(self, hash_: str) -> Document | None:
+        """The document whose ``content_hash`` (``storyline.story.dedupe.content_hash``) is ``hash_``."""
+        with self._read() as cur:
+            found = self._documents_where(cur, self._sql("WHERE content_hash = ?"), (hash_,))
+        return found[0] if found else None
+
+    def get_many(self, ids: Sequence[str], *, with_annotations: bool = False) -> list[Document]:
+        """The stored documents among ``ids``, in the order given (unknown ids left out)."""
+        seqs = sorted({seq for seq in map(seq_of, ids) if seq is not None})
+        by_id: dict[str, Document] = {}
+        with self._read() as cur:  # one snapshot for all queries
+            for condition, params in self._any_of("seq", seqs):
+                for doc in self._documents_where(cur, f"WHERE {condition}", params,
+                                                 with_annotations=with_annotations):
+                    by_id[doc.id or ""] = doc
+        return [by_id[key] for key in ids if key in by_id]
+
+    def iter_documents(
+        self, *, with_annotations: bool = False, chunk_size: int = ITER_CHUNK
+    ) -> Iterator[Document]:
+        """Every document in insertion order (S1, S2, ...), read by keyset ``chunk_size`` at a
+        time, each chunk in its own read transaction (none is held while the caller works)."""
+        last = 0
+        while True:
+            with self._read() as cur:
+                chunk = self._documents_where(cur, self._sql("WHERE seq > ? ORDER BY seq LIMIT ?"),
+                                              (last, chunk_size), with_annotations=with_annotations)
+            if not chunk:
+                return
+            yield from chunk
+            last = seq_of(chunk[-1].id) or last
+
+    def story_documents(self, story: int, *, with_annotations: bool = False,
+                        with_text: bool = True) -> list[Document]:
+        """The documents of a story in insertion order (S-id order), annotations attached if
+        asked; without their text (empty) when not asked, for listings."""
+        where = self._sql("WHERE seq IN (SELECT document FROM story_documents WHERE story = ?)"
+                          " ORDER BY seq")
+        with self._read() as cur:
+            return self._documents_where(cur, where, (story,), with_annotations=with_annotations,
+                                         with_text=with_text)
+
+    def _documents_where(self, cur: Cursor, where: str, params: Sequence[Any], *,
+                         with_annotations: bool = False, with_text: bool = True) -> list[Document]:
+        """``select_documents``, through the backend module (where tests watch it)."""
+        raise NotImplementedError
+
+    def _record_origin(self, cur: Cursor, seq: int, origin: str, relation: str) -> bool:
+        """``add_origin``, through the backend module (where tests watch it)."""
+        raise NotImplementedError
+
+    @classmethod
+    def select_documents(cls, cur: Cursor, where: str, params: Sequence[Any], *,
+                         with_annotations: bool = False, with_text: bool = True) -> list[Document]:
+        """The documents a ``WHERE ...`` clause (in this backend's marks) selects, with their
+        origins (and annotations)."""
+        columns = COLUMNS if with_text else tuple("'' AS text" if c == "text" else c for c in COLUMNS)
+        rows = cur.execute(f"SELECT seq, {', '.join(columns)} FROM documents {where}",
+                           params).fetchall()
+        seqs = [row[0] for row in rows]
+        origins: dict[int, list[str]] = {}
+        annotations: dict[int, Annotations] = {}
+        for condition, part in cls._any_of("document", seqs):
+            for document, origin in cur.execute(
+                    f"SELECT document, origin FROM document_origins WHERE {condition} ORDER BY id",
+                    part).fetchall():
+                origins.setdefault(document, []).append(origin)
+            if with_annotations:
+                annotations.update(
+                    (seq, Annotations.from_dict(json.loads(data))) for seq, data in cur.execute(
+                        f"SELECT document, data FROM annotations WHERE {condition}", part).fetchall())
+        docs = []
+        for row in rows:
+            doc = row_to_document(row)
+            doc.also_at = origins.get(row[0], [])
+            doc.annotations = annotations.get(row[0])
+            docs.append(doc)
+        return docs
+
+    def _stored_or_key_error(self, cur: Cursor, document: str) -> int:
+        """The row of the stored document ``document``; ``KeyError`` when there is none."""
+        seq = seq_of(document.strip())
+        if seq is None or cur.execute(self._sql("SELECT 1 FROM documents WHERE seq = ?"),
+                                      (seq,)).fetchone() is None:
+            raise KeyError(f"no stored document {document!r}")
+        return seq
+
+    def _stored_seq(self, cur: Cursor, document: str | None) -> int | None:
+        """The row of the stored document ``document`` (None: none given; ``KeyError``: not stored)."""
+        if document is None:
+            return None
+        seq = seq_of(document)
+        if seq is None or cur.execute(self._sql("SELECT 1 FROM documents WHERE seq = ?"),
+                                      (seq,)).fetchone() is None:
+            raise KeyError(f"duplicate_of {document!r}: no such stored document")
+        return seq
+
+    def _add_origin_to_existing(self, cur: Cursor, existing: Sequence[Any], origin: str) -> AddResult:
+        seq, first_origin, duplicate_of = existing
+        added = origin != first_origin and self._record_origin(cur, seq, origin, "exact")
+        dup = doc_id(duplicate_of) if duplicate_of is not None else None
+        return AddResult(doc_id(seq), created=False, duplicate_of=dup, origin_added=added)
+
+    @classmethod
+    def add_origin(cls, cur: Cursor, seq: int, origin: str, relation: str) -> bool:
+        """Append ``origin`` to document ``seq``'s ``also_at`` unless it is already known there."""
+        first = cur.execute(cls._sql("SELECT origin FROM documents WHERE seq = ?"), (seq,)).fetchone()
+        if first is None or first[0] == origin:
+            return False
+        return bool(cur.execute(cls._sql(
+            "INSERT INTO document_origins (document, origin, relation, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"), (seq, origin, relation, now())).rowcount > 0)
+
+    # -- near-duplicate sketches and what story detection keeps
+
+    def sketches(self, kind: str, *, after: str | None = None) -> Iterator[StoredSketch]:
+        """Every document after ``after`` in insertion order, with its sketch of ``kind`` if kept."""
+        last = seq_of(after) or 0
+        while True:
+            rows = self._rows(self._sql(
+                "SELECT d.seq, d.duplicate_of, k.data FROM documents d"
+                " LEFT JOIN sketches k ON k.document = d.seq AND k.kind = ?"
+                " WHERE d.seq > ? ORDER BY d.seq LIMIT ?"), (kind, last, SKETCHES_PER_READ))
+            if not rows:  # all fetched: the caller may write between two rows
+                return
+            for seq, duplicate_of, data in rows:
+                original = doc_id(duplicate_of) if duplicate_of is not None else None
+                yield StoredSketch(doc_id(seq), original, None if data is None else bytes(data))
+            last = rows[-1][0]
+
+    def save_sketches(self, sketches: Mapping[str, Sketch]) -> None:
+        """Keep sketches of stored documents, replacing theirs (``KeyError``: an unknown id)."""
+        with self._write() as cur:
+            for document, sketch in sketches.items():
+                seq = seq_of(document)
+                if seq is None:
+                    raise KeyError(document)
+                try:
+                    self._save_sketch(cur, seq, sketch)
+                except self.MISSING_ROW as exc:  # foreign key: no such document
+                    raise KeyError(document) from exc
+
+    def detection_vocabulary(self) -> tuple[int, dict[str, int]]:
+        """(documents counted, documents holding each key)."""
+        with self._read() as cur:
+            documents = int(cur.execute("SELECT count(*) FROM story_features").fetchone()[0])
+            rows = cur.execute("SELECT key, documents FROM story_vocabulary").fetchall()
+        return documents, {key: count for key, count in rows}
+
+    def story_profiles(self, stories: Sequence[int]) -> dict[int, bytes]:
+        found: dict[int, bytes] = {}
+        for condition, params in self._any_of("story", stories):
+            rows = self._rows(f"SELECT story, data FROM story_profiles WHERE {condition}", params)
+            found.update((story, bytes(data)) for story, data in rows)
+        return found
 
     # -- stories and storylines
 
@@ -548,11 +733,12 @@ class SQLStore:
             self._move(cur, seqs, story, new)
         return self._stories(f"WHERE s.id = {self.MARK}", (new,))[0]
 
-    def _any_of(self, column: str, values: Sequence[int]) -> Iterator[tuple[str, list[Any]]]:
+    @classmethod
+    def _any_of(cls, column: str, values: Sequence[int]) -> Iterator[tuple[str, list[Any]]]:
         """``column`` is one of ``values``: (condition, its parameters) for each query to run,
         in this backend's marks (here ``IN`` lists of at most ``IDS_PER_QUERY``)."""
         for part in parts(values):
-            yield f"{column} IN ({', '.join(self.MARK for _ in part)})", list(part)
+            yield f"{column} IN ({', '.join(cls.MARK for _ in part)})", list(part)
 
     def _held(self, cur: Cursor, story: int) -> int:
         return int(cur.execute(self._sql("SELECT count(*) FROM story_documents WHERE story = ?"),

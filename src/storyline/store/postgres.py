@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,6 @@ from storyline.store._common import (
     COLUMNS,
     MARK_CLOSE,
     MARK_OPEN,
-    SKETCHES_PER_READ,
     Migration,
     QuerySyntax,
     SQLStore,
@@ -60,7 +59,6 @@ from storyline.store._common import (
     newer_schema,
     now,
     require_seq,
-    row_to_document,
     seq_of,
     split_candidates,
 )
@@ -73,9 +71,7 @@ from storyline.store.base import (
     PollRecord,
     SearchHit,
     Sketch,
-    SourceCorrection,
     StaleCheck,
-    StoredSketch,
 )
 
 SCHEMES = {"postgres", "postgresql"}
@@ -437,8 +433,21 @@ class PostgresStore(SQLStore):
             cur.execute(sql, params)
             return cur.fetchall()
 
-    def _any_of(self, column: str, values: Sequence[int]) -> Iterator[tuple[str, list[Any]]]:
+    @classmethod
+    def _any_of(cls, column: str, values: Sequence[int]) -> Iterator[tuple[str, list[Any]]]:
         yield f"{column} = ANY(%s)", [list(values)]
+
+    def _save_sketch(self, cur: SharedCursor, seq: int, sketch: Sketch) -> None:
+        assert isinstance(cur, psycopg.Cursor)
+        _save_sketch(cur, seq, sketch)
+
+    def _documents_where(self, cur: SharedCursor, where: str, params: Sequence[Any], *,
+                         with_annotations: bool = False, with_text: bool = True) -> list[Document]:
+        return _documents_where(cur, where, params, with_annotations=with_annotations,
+                                with_text=with_text)
+
+    def _record_origin(self, cur: SharedCursor, seq: int, origin: str, relation: str) -> bool:
+        return _record_origin(cur, seq, origin, relation)
 
     def _insert_id(self, cur: SharedCursor, sql: str, params: Sequence[Any]) -> int:
         return int(cur.execute(self._sql(sql) + " RETURNING id", params).fetchone()[0])
@@ -456,12 +465,12 @@ class PostgresStore(SQLStore):
             if existing is not None:
                 if doc.annotations is not None:
                     _save_annotations(cur, existing[0], doc.annotations, replace=False)
-                return _add_origin_to_existing(cur, existing, doc.origin)
+                return self._add_origin_to_existing(cur, existing, doc.origin)
             cur.execute("SELECT coalesce(max(seq), 0) FROM documents")
             newest = int(_one(cur))
             if check is not None and newest > (seq_of(check.seen_through) or 0):
                 raise StaleCheck(f"{doc_id(newest)} was stored after the duplicate check")
-            original = _stored_seq(cur, doc.duplicate_of)
+            original = self._stored_seq(cur, doc.duplicate_of)
             seq = newest + 1
             cur.execute(f"INSERT INTO documents (seq, {', '.join(COLUMNS)})"
                         f" VALUES (%s, {', '.join('%s' for _ in COLUMNS)})",
@@ -471,28 +480,9 @@ class PostgresStore(SQLStore):
             if doc.annotations is not None:
                 _save_annotations(cur, seq, doc.annotations, replace=True)
             if original is not None:
-                _record_origin(cur, original, doc.origin, "near")
+                self._record_origin(cur, original, doc.origin, "near")
         return AddResult(doc_id(seq), created=True,
                          duplicate_of=doc_id(original) if original is not None else None)
-
-    def correct_document(self, document: str, correction: SourceCorrection) -> Document:
-        fields = correction.fields()
-        at = now(precise=True)
-        with self._write() as cur:
-            seq = _stored_or_key_error(cur, document)
-            for name, value in fields.items():
-                cur.execute(f"SELECT {name} FROM documents WHERE seq = %s",
-                            (seq,))
-                previous = _one(cur)
-                cur.execute(f"UPDATE documents SET {name} = %s WHERE seq = %s",
-                            (value, seq))
-                cur.execute("INSERT INTO document_corrections (document, field, previous, value,"
-                            " corrected_at) VALUES (%s, %s, %s, %s, %s)",
-                            (seq, name, previous, value, at))
-            if "published" in fields:
-                cur.execute("UPDATE documents SET published_from = 'corrected' WHERE seq = %s", (seq,))
-            (corrected,) = _documents_where(cur, "WHERE seq = %s", (seq,))
-        return corrected
 
     def save_annotations(self, document: str, annotations: Annotations) -> None:
         seq = seq_of(document)
@@ -506,34 +496,6 @@ class PostgresStore(SQLStore):
 
     # -- documents: reading
 
-    def find_by_hash(self, hash_: str) -> Document | None:
-        with self._read() as cur:
-            found = _documents_where(cur, "WHERE content_hash = %s", (hash_,))
-        return found[0] if found else None
-
-    def get_many(self, ids: Sequence[str], *, with_annotations: bool = False) -> list[Document]:
-        seqs = sorted({seq for seq in map(seq_of, ids) if seq is not None})
-        with self._read() as cur:
-            found = _documents_where(cur, "WHERE seq = ANY(%s)", (seqs,),
-                                     with_annotations=with_annotations)
-        by_id = {doc.id: doc for doc in found}
-        return [by_id[key] for key in ids if key in by_id]
-
-    def iter_documents(
-        self, *, with_annotations: bool = False, chunk_size: int = ITER_CHUNK
-    ) -> Iterator[Document]:
-        """Every document in insertion order, read by keyset ``chunk_size`` at a time, each
-        chunk in its own read transaction (none is held while the caller works)."""
-        last = 0
-        while True:
-            with self._read() as cur:
-                chunk = _documents_where(cur, "WHERE seq > %s ORDER BY seq LIMIT %s",
-                                         (last, chunk_size), with_annotations=with_annotations)
-            if not chunk:
-                return
-            yield from chunk
-            last = seq_of(chunk[-1].id) or last
-
     def change_token(self) -> object:
         """The store's change counter (every writing transaction of any connection moves it),
         and which store object read it."""
@@ -542,40 +504,7 @@ class PostgresStore(SQLStore):
 
     # -- near-duplicate sketches
 
-    def sketches(self, kind: str, *, after: str | None = None) -> Iterator[StoredSketch]:
-        last = seq_of(after) or 0
-        while True:
-            rows = self._rows(
-                "SELECT d.seq, d.duplicate_of, k.data FROM documents d"
-                " LEFT JOIN sketches k ON k.document = d.seq AND k.kind = %s"
-                " WHERE d.seq > %s ORDER BY d.seq LIMIT %s", (kind, last, SKETCHES_PER_READ))
-            if not rows:
-                return
-            for seq, duplicate_of, data in rows:
-                original = doc_id(duplicate_of) if duplicate_of is not None else None
-                yield StoredSketch(doc_id(seq), original, None if data is None else bytes(data))
-            last = rows[-1][0]
-
-    def save_sketches(self, sketches: Mapping[str, Sketch]) -> None:
-        with self._write() as cur:
-            for document, sketch in sketches.items():
-                seq = seq_of(document)
-                if seq is None:
-                    raise KeyError(document)
-                try:
-                    _save_sketch(cur, seq, sketch)
-                except psycopg.errors.ForeignKeyViolation as exc:
-                    raise KeyError(document) from exc
-
     # -- what story detection keeps
-
-    def detection_vocabulary(self) -> tuple[int, dict[str, int]]:
-        with self._read() as cur:
-            cur.execute("SELECT count(*) FROM story_features")
-            documents = int(_one(cur))
-            cur.execute("SELECT key, documents FROM story_vocabulary")
-            rows = cur.fetchall()
-        return documents, {key: count for key, count in rows}
 
     def story_members(self, *, after: str | None = None, stories: Sequence[int] | None = None
                       ) -> Iterator[tuple[str, bytes]]:
@@ -593,11 +522,6 @@ class PostgresStore(SQLStore):
             for seq, data in rows:
                 yield doc_id(seq), bytes(data)
             last = rows[-1][0]
-
-    def story_profiles(self, stories: Sequence[int]) -> dict[int, bytes]:
-        rows = self._rows("SELECT story, data FROM story_profiles WHERE story = ANY(%s)",
-                          (list(stories),))
-        return {story: bytes(data) for story, data in rows}
 
     def save_detection(self, update: DetectionUpdate) -> dict[int, int]:
         """Apply a batch of story detection in one transaction (see ``DetectionUpdate``), filed
@@ -652,13 +576,6 @@ class PostgresStore(SQLStore):
     # -- curation
 
     # -- storylines
-
-    def story_documents(self, story: int, *, with_annotations: bool = False,
-                        with_text: bool = True) -> list[Document]:
-        where = "WHERE seq IN (SELECT document FROM story_documents WHERE story = %s) ORDER BY seq"
-        with self._read() as cur:
-            return _documents_where(cur, where, (story,), with_annotations=with_annotations,
-                                    with_text=with_text)
 
     # -- the briefing cache
 
@@ -756,48 +673,7 @@ class PostgresStore(SQLStore):
 # --------------------------------------------------------------------------- SQL helpers
 
 
-def _documents_where(cur: Cursor, where: str, params: Sequence[Any], *,
-                     with_annotations: bool = False, with_text: bool = True) -> list[Document]:
-    """The documents a ``WHERE ...`` clause selects, with their origins (and annotations)."""
-    columns = COLUMNS if with_text else tuple("'' AS text" if c == "text" else c for c in COLUMNS)
-    cur.execute(f"SELECT seq, {', '.join(columns)} FROM documents {where}",
-                params)
-    rows = cur.fetchall()
-    seqs = [row[0] for row in rows]
-    cur.execute("SELECT document, origin FROM document_origins WHERE document = ANY(%s) ORDER BY id",
-                (seqs,))
-    origins: dict[int, list[str]] = {}
-    for document, origin in cur.fetchall():
-        origins.setdefault(document, []).append(origin)
-    annotations: dict[int, Annotations] = {}
-    if with_annotations:
-        cur.execute("SELECT document, data FROM annotations WHERE document = ANY(%s)", (seqs,))
-        annotations = {seq: Annotations.from_dict(json.loads(data)) for seq, data in cur.fetchall()}
-    docs = []
-    for row in rows:
-        doc = row_to_document(row)
-        doc.also_at = origins.get(row[0], [])
-        doc.annotations = annotations.get(row[0])
-        docs.append(doc)
-    return docs
 
-
-def _add_origin_to_existing(cur: Cursor, existing: tuple[Any, ...], origin: str) -> AddResult:
-    seq, first_origin, duplicate_of = existing
-    added = origin != first_origin and _record_origin(cur, seq, origin, "exact")
-    dup = doc_id(duplicate_of) if duplicate_of is not None else None
-    return AddResult(doc_id(seq), created=False, duplicate_of=dup, origin_added=added)
-
-
-def _record_origin(cur: Cursor, seq: int, origin: str, relation: str) -> bool:
-    """Append ``origin`` to document ``seq``'s ``also_at`` unless it is already known there."""
-    cur.execute("SELECT origin FROM documents WHERE seq = %s", (seq,))
-    first = cur.fetchone()
-    if first is None or first[0] == origin:
-        return False
-    cur.execute("INSERT INTO document_origins (document, origin, relation, created_at)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", (seq, origin, relation, now()))
-    return cur.rowcount > 0
 
 
 def _save_annotations(cur: Cursor, seq: int, annotations: Annotations, *, replace: bool) -> None:
@@ -816,24 +692,6 @@ def _save_sketch(cur: Cursor, seq: int, sketch: Sketch) -> None:
                 (seq, sketch.kind, sketch.data))
 
 
-def _stored_or_key_error(cur: Cursor, document: str) -> int:
-    seq = seq_of(document.strip())
-    if seq is not None:
-        cur.execute("SELECT 1 FROM documents WHERE seq = %s", (seq,))
-    if seq is None or cur.fetchone() is None:
-        raise KeyError(f"no stored document {document!r}")
-    return seq
-
-
-def _stored_seq(cur: Cursor, document: str | None) -> int | None:
-    if document is None:
-        return None
-    seq = seq_of(document)
-    if seq is not None:
-        cur.execute("SELECT 1 FROM documents WHERE seq = %s", (seq,))
-    if seq is None or cur.fetchone() is None:
-        raise KeyError(f"duplicate_of {document!r}: no such stored document")
-    return seq
 
 
 def _create_found_story(cur: Cursor, title: str, at: str) -> int:
@@ -868,7 +726,13 @@ def _merge_found(cur: Cursor, other: int, keep: int, at: str) -> None:
     cur.execute("UPDATE stories SET updated_at = %s WHERE id = %s", (at, keep))
 
 
+def _documents_where(cur: SharedCursor, where: str, params: Sequence[Any], *,
+                     with_annotations: bool = False, with_text: bool = True) -> list[Document]:
+    """The documents a ``WHERE ...`` clause selects, with their origins (and annotations)."""
+    return PostgresStore.select_documents(cur, where, params, with_annotations=with_annotations,
+                                  with_text=with_text)
 
 
-
-
+def _record_origin(cur: SharedCursor, seq: int, origin: str, relation: str) -> bool:
+    """Append ``origin`` to document ``seq``'s ``also_at`` unless it is already known there."""
+    return PostgresStore.add_origin(cur, seq, origin, relation)

@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -40,7 +40,6 @@ from storyline.store._common import (
     FTS5,
     MARK_CLOSE as _MARK_CLOSE,
     MARK_OPEN as _MARK_OPEN,
-    SKETCHES_PER_READ as _SKETCHES_PER_READ,
     Migration,
     SearchRules,
     SQLStore,
@@ -54,11 +53,9 @@ from storyline.store._common import (
     marked_spans as _marked_spans,
     newer_schema,
     now as _now,
-    parts as _parts,
     require_seq as _require_seq,
     seq_of as _seq,
     split_candidates,
-    row_to_document as _row_to_document,
 )
 from storyline.store.base import (
     ITER_CHUNK,
@@ -69,10 +66,8 @@ from storyline.store.base import (
     PollRecord,
     SearchHit,
     Sketch,
-    SourceCorrection,
     StaleCheck,
     Store,
-    StoredSketch,
 )
 
 fcntl: ModuleType | None
@@ -82,6 +77,7 @@ except ImportError:  # not on Windows: writers in several processes there file u
     fcntl = None
 
 DETECTION_LOCK = "detection.lock"
+_Conn = sqlite3.Connection | sqlite3.Cursor  # both run statements alike
 _FILE_LOCKS: dict[Path, threading.Lock] = {}
 _FILE_LOCKS_GUARD = threading.Lock()
 
@@ -453,6 +449,18 @@ class SQLiteStore(SQLStore):
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._conn.execute(sql, params).fetchall()
 
+    def _save_sketch(self, cur: Cursor, seq: int, sketch: Sketch) -> None:
+        assert isinstance(cur, sqlite3.Cursor)
+        _save_sketch(cur, seq, sketch)
+
+    def _documents_where(self, cur: Cursor, where: str, params: Sequence[Any], *,
+                         with_annotations: bool = False, with_text: bool = True) -> list[Document]:
+        return _documents_where(cur, where, params, with_annotations=with_annotations,
+                                with_text=with_text)
+
+    def _record_origin(self, cur: Cursor, seq: int, origin: str, relation: str) -> bool:
+        return _record_origin(cur, seq, origin, relation)
+
     def _insert_id(self, cur: Cursor, sql: str, params: Sequence[Any]) -> int:
         assert isinstance(cur, sqlite3.Cursor)
         return int(cur.execute(sql, params).lastrowid or 0)
@@ -464,45 +472,27 @@ class SQLiteStore(SQLStore):
         carry its ``content_hash``."""
         if not doc.content_hash:
             raise ValueError(f"{doc.origin}: a document is stored with its content_hash")
-        with self._transaction() as conn:
-            existing = conn.execute(
+        with self._write() as cur:
+            existing = cur.execute(
                 "SELECT seq, origin, duplicate_of FROM documents WHERE content_hash = ?",
                 (doc.content_hash,),
             ).fetchone()
             if existing is not None:
                 if doc.annotations is not None:
-                    _save_annotations(conn, existing[0], doc.annotations, replace=False)
-                return _add_origin_to_existing(conn, existing, doc.origin)
+                    _save_annotations(cur, existing[0], doc.annotations, replace=False)
+                return self._add_origin_to_existing(cur, existing, doc.origin)
             if check is not None:
-                _refuse_stale(conn, check)
-            original = _stored_seq(conn, doc.duplicate_of)
-            seq = _insert_document(conn, doc, doc.content_hash, original)
+                _refuse_stale(cur, check)
+            original = self._stored_seq(cur, doc.duplicate_of)
+            seq = _insert_document(cur, doc, doc.content_hash, original)
             if check is not None:
-                _save_sketch(conn, seq, check.sketch)
+                _save_sketch(cur, seq, check.sketch)
             if doc.annotations is not None:
-                _save_annotations(conn, seq, doc.annotations, replace=True)
+                _save_annotations(cur, seq, doc.annotations, replace=True)
             if original is not None:
-                _record_origin(conn, original, doc.origin, "near")
+                self._record_origin(cur, original, doc.origin, "near")
         return AddResult(_doc_id(seq), created=True,
                          duplicate_of=_doc_id(original) if original is not None else None)
-
-    def correct_document(self, doc_id: str, correction: SourceCorrection) -> Document:
-        """Set the corrected fields on the document's row and record each change (see
-        ``DocumentStore.correct_document``)."""
-        fields = correction.fields()
-        now = _now(precise=True)
-        with self._transaction() as conn:
-            seq = _stored_or_key_error(conn, doc_id)
-            for name, value in fields.items():
-                previous = conn.execute(f"SELECT {name} FROM documents WHERE seq = ?", (seq,)).fetchone()[0]
-                conn.execute(f"UPDATE documents SET {name} = ? WHERE seq = ?", (value, seq))
-                conn.execute(
-                    "INSERT INTO document_corrections (document, field, previous, value, corrected_at)"
-                    " VALUES (?, ?, ?, ?, ?)", (seq, name, previous, value, now))
-            if "published" in fields:
-                conn.execute("UPDATE documents SET published_from = 'corrected' WHERE seq = ?", (seq,))
-            (document,) = _documents_where(conn, "WHERE seq = ?", (seq,))
-        return document
 
     def save_annotations(self, doc_id: str, annotations: Annotations) -> None:
         """Attach (or replace) the annotations of a stored document."""
@@ -514,40 +504,6 @@ class SQLiteStore(SQLStore):
 
     # -- documents: reading
 
-    def find_by_hash(self, hash_: str) -> Document | None:
-        """The document whose ``content_hash`` (``storyline.story.dedupe.content_hash``) is ``hash_``."""
-        with self._transaction("DEFERRED") as conn:
-            found = _documents_where(conn, "WHERE content_hash = ?", (hash_,))
-        return found[0] if found else None
-
-    def get_many(self, ids: Sequence[str], *, with_annotations: bool = False) -> list[Document]:
-        """The stored documents among ``ids``, in the order given (unknown ids left out)."""
-        seqs = sorted({seq for seq in map(_seq, ids) if seq is not None})
-        by_id: dict[str, Document] = {}
-        with self._transaction("DEFERRED") as conn:  # one snapshot for all queries
-            for part in _parts(seqs):
-                where = f"WHERE seq IN ({_placeholders(part)})"
-                for doc in _documents_where(conn, where, part, with_annotations=with_annotations):
-                    by_id[doc.id or ""] = doc
-        return [by_id[doc_id] for doc_id in ids if doc_id in by_id]
-
-    def iter_documents(
-        self, *, with_annotations: bool = False, chunk_size: int = ITER_CHUNK
-    ) -> Iterator[Document]:
-        """Every document in insertion order (S1, S2, ...), read ``chunk_size`` at a time, each
-        chunk in its own read transaction (none is held while the caller works)."""
-        last = 0
-        while True:
-            with self._transaction("DEFERRED") as conn:
-                chunk = _documents_where(
-                    conn, "WHERE seq > ? ORDER BY seq LIMIT ?", (last, chunk_size),
-                    with_annotations=with_annotations,
-                )
-            if not chunk:
-                return
-            yield from chunk
-            last = _seq(chunk[-1].id) or last
-
     def change_token(self) -> object:
         """SQLite's ``data_version`` (moves when another connection commits) with this
         connection's own ``total_changes`` (which it does not count), and which connection."""
@@ -556,43 +512,7 @@ class SQLiteStore(SQLStore):
 
     # -- near-duplicate sketches
 
-    def sketches(self, kind: str, *, after: str | None = None) -> Iterator[StoredSketch]:
-        """Every document after ``after`` in insertion order, with its sketch of ``kind`` if kept."""
-        last = _seq(after) or 0
-        while True:
-            rows = self._conn.execute(
-                "SELECT d.seq, d.duplicate_of, k.data FROM documents d"
-                " LEFT JOIN sketches k ON k.document = d.seq AND k.kind = ?"
-                " WHERE d.seq > ? ORDER BY d.seq LIMIT ?",
-                (kind, last, _SKETCHES_PER_READ),
-            ).fetchall()  # all fetched: the caller may write between two rows
-            if not rows:
-                return
-            for seq, duplicate_of, data in rows:
-                original = _doc_id(duplicate_of) if duplicate_of is not None else None
-                yield StoredSketch(_doc_id(seq), original, None if data is None else bytes(data))
-            last = rows[-1][0]
-
-    def save_sketches(self, sketches: Mapping[str, Sketch]) -> None:
-        """Keep sketches of stored documents, replacing theirs (``KeyError``: an unknown id)."""
-        with self._transaction() as conn:
-            for doc_id, sketch in sketches.items():
-                seq = _seq(doc_id)
-                if seq is None:
-                    raise KeyError(doc_id)
-                try:
-                    _save_sketch(conn, seq, sketch)
-                except sqlite3.IntegrityError as exc:  # foreign key: no such document
-                    raise KeyError(doc_id) from exc
-
     # -- what story detection keeps
-
-    def detection_vocabulary(self) -> tuple[int, dict[str, int]]:
-        """(documents counted, documents holding each key)."""
-        with self._transaction("DEFERRED") as conn:
-            documents = conn.execute("SELECT count(*) FROM story_features").fetchone()[0]
-            rows = conn.execute("SELECT key, documents FROM story_vocabulary").fetchall()
-        return documents, dict(rows)
 
     def story_members(self, *, after: str | None = None, stories: Sequence[int] | None = None
                       ) -> Iterator[tuple[str, bytes]]:
@@ -613,16 +533,6 @@ class SQLiteStore(SQLStore):
             for seq, data in rows:
                 yield _doc_id(seq), bytes(data)
             last = rows[-1][0]
-
-    def story_profiles(self, stories: Sequence[int]) -> dict[int, bytes]:
-        found: dict[int, bytes] = {}
-        for start in range(0, len(stories), 500):  # SQLite's bound on parameters
-            chunk = list(stories[start : start + 500])
-            rows = self._conn.execute(
-                f"SELECT story, data FROM story_profiles WHERE story IN ({','.join('?' * len(chunk))})",
-                chunk).fetchall()
-            found.update((story, bytes(data)) for story, data in rows)
-        return found
 
     def save_detection(self, update: DetectionUpdate) -> dict[int, int]:
         """Apply a batch of story detection in one transaction (see ``DetectionUpdate``).
@@ -675,15 +585,6 @@ class SQLiteStore(SQLStore):
     # -- curation: each one transaction, checked whole before anything is written
 
     # -- storylines
-
-    def story_documents(self, story: int, *, with_annotations: bool = False,
-                        with_text: bool = True) -> list[Document]:
-        """The documents of a story in insertion order (S-id order), annotations attached if
-        asked; without their text (empty) when not asked, for listings."""
-        where = "WHERE seq IN (SELECT document FROM story_documents WHERE story = ?) ORDER BY seq"
-        with self._transaction("DEFERRED") as conn:
-            return _documents_where(conn, where, (story,), with_annotations=with_annotations,
-                                    with_text=with_text)
 
     # -- the briefing cache
 
@@ -849,7 +750,7 @@ def _apply_migrations(conn: sqlite3.Connection) -> None:
 
 
 def _insert_document(
-    conn: sqlite3.Connection, doc: Document, hash_: str, duplicate_of: int | None
+    conn: _Conn, doc: Document, hash_: str, duplicate_of: int | None
 ) -> int:
     placeholders = ", ".join("?" for _ in _COLUMNS)
     cursor = conn.execute(
@@ -860,31 +761,10 @@ def _insert_document(
     return cursor.lastrowid
 
 
-def _add_origin_to_existing(
-    conn: sqlite3.Connection, existing: tuple[int, str, int | None], origin: str
-) -> AddResult:
-    seq, first_origin, duplicate_of = existing
-    added = origin != first_origin and _record_origin(conn, seq, origin, "exact")
-    dup = _doc_id(duplicate_of) if duplicate_of is not None else None
-    return AddResult(_doc_id(seq), created=False, duplicate_of=dup, origin_added=added)
-
-
-def _record_origin(conn: sqlite3.Connection, seq: int | None, origin: str, relation: str) -> bool:
-    """Append ``origin`` to document ``seq``'s ``also_at`` unless it is already known there."""
-    assert seq is not None
-    first = conn.execute("SELECT origin FROM documents WHERE seq = ?", (seq,)).fetchone()
-    if first is None or first[0] == origin:
-        return False
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO document_origins (document, origin, relation, created_at)"
-        " VALUES (?, ?, ?, ?)",
-        (seq, origin, relation, _now()),
-    )
-    return cursor.rowcount > 0
 
 
 def _save_annotations(
-    conn: sqlite3.Connection, seq: int, annotations: Annotations, *, replace: bool
+    conn: _Conn, seq: int, annotations: Annotations, *, replace: bool
 ) -> None:
     verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
     cursor = conn.execute(
@@ -908,7 +788,7 @@ def _two_word_spellings(conn: sqlite3.Connection, word: str, rules: SearchRules
                             (FTS5.phrase([head, tail]),)).fetchone()]
 
 
-def _index_sentences(conn: sqlite3.Connection, seq: int, annotations: Annotations) -> None:
+def _index_sentences(conn: _Conn, seq: int, annotations: Annotations) -> None:
     """Replace document ``seq``'s rows in the sentence search index."""
     first = seq * FTS_ROWS_PER_DOCUMENT
     conn.execute(
@@ -920,79 +800,33 @@ def _index_sentences(conn: sqlite3.Connection, seq: int, annotations: Annotation
     )
 
 
-def _documents_where(
-    conn: sqlite3.Connection, where: str, params: Sequence[Any], *, with_annotations: bool = False,
-    with_text: bool = True,
-) -> list[Document]:
-    """The documents a ``WHERE ...`` clause selects, with their origins (and annotations)."""
-    columns = _COLUMNS if with_text else tuple("'' AS text" if c == "text" else c for c in _COLUMNS)
-    rows = conn.execute(f"SELECT seq, {', '.join(columns)} FROM documents {where}", params).fetchall()
-    seqs = [row[0] for row in rows]
-    origins = _origins_of(conn, seqs)
-    annotations = _annotations_of(conn, seqs) if with_annotations else {}
-    docs = []
-    for row in rows:
-        doc = _row_to_document(row)
-        doc.also_at = origins.get(row[0], [])
-        doc.annotations = annotations.get(row[0])
-        docs.append(doc)
-    return docs
 
 
-def _origins_of(conn: sqlite3.Connection, seqs: Sequence[int]) -> dict[int, list[str]]:
-    origins: dict[int, list[str]] = {}
-    for part in _parts(seqs):
-        rows = conn.execute(
-            f"SELECT document, origin FROM document_origins WHERE document IN ({_placeholders(part)})"
-            " ORDER BY id",
-            part,
-        )
-        for document, origin in rows:
-            origins.setdefault(document, []).append(origin)
-    return origins
 
 
-def _annotations_of(conn: sqlite3.Connection, seqs: Sequence[int]) -> dict[int, Annotations]:
-    annotations: dict[int, Annotations] = {}
-    for part in _parts(seqs):
-        rows = conn.execute(
-            f"SELECT document, data FROM annotations WHERE document IN ({_placeholders(part)})", part
-        )
-        annotations.update((seq, Annotations.from_dict(json.loads(data))) for seq, data in rows)
-    return annotations
-
-
-def _placeholders(values: Sequence[Any]) -> str:
-    return ", ".join("?" for _ in values)
-
-
-def _refuse_stale(conn: sqlite3.Connection, check: DuplicateCheck) -> None:
+def _refuse_stale(conn: _Conn, check: DuplicateCheck) -> None:
     """``StaleCheck`` when a document newer than the one the verdict saw last is stored."""
     newest = conn.execute("SELECT max(seq) FROM documents").fetchone()[0] or 0
     if newest > (_seq(check.seen_through) or 0):
         raise StaleCheck(f"{_doc_id(newest)} was stored after the duplicate check")
 
 
-def _stored_or_key_error(conn: sqlite3.Connection, doc_id: str) -> int:
-    """The row of the stored document ``doc_id``; ``KeyError`` when there is none."""
-    seq = _seq(doc_id.strip())
-    if seq is None or conn.execute("SELECT 1 FROM documents WHERE seq = ?", (seq,)).fetchone() is None:
-        raise KeyError(f"no stored document {doc_id!r}")
-    return seq
 
 
-def _stored_seq(conn: sqlite3.Connection, doc_id: str | None) -> int | None:
-    """The row of the stored document ``doc_id`` (None: none given; ``KeyError``: not stored)."""
-    if doc_id is None:
-        return None
-    seq = _seq(doc_id)
-    if seq is None or conn.execute("SELECT 1 FROM documents WHERE seq = ?", (seq,)).fetchone() is None:
-        raise KeyError(f"duplicate_of {doc_id!r}: no such stored document")
-    return seq
-
-
-def _save_sketch(conn: sqlite3.Connection, seq: int, sketch: Sketch) -> None:
+def _save_sketch(conn: _Conn, seq: int, sketch: Sketch) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO sketches (document, kind, data) VALUES (?, ?, ?)",
         (seq, sketch.kind, sketch.data),
     )
+
+
+def _documents_where(cur: Cursor, where: str, params: Sequence[Any], *,
+                     with_annotations: bool = False, with_text: bool = True) -> list[Document]:
+    """The documents a ``WHERE ...`` clause selects, with their origins (and annotations)."""
+    return SQLiteStore.select_documents(cur, where, params, with_annotations=with_annotations,
+                                  with_text=with_text)
+
+
+def _record_origin(cur: Cursor, seq: int, origin: str, relation: str) -> bool:
+    """Append ``origin`` to document ``seq``'s ``also_at`` unless it is already known there."""
+    return SQLiteStore.add_origin(cur, seq, origin, relation)

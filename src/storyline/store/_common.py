@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -788,6 +789,40 @@ class SQLStore:
         for condition, params in self._any_of("id", stories):
             cur.execute(f"UPDATE stories SET updated_at = {self.MARK} WHERE {condition}",
                         (at, *params))
+
+    # -- what story detection writes (within the backend's ``save_detection``)
+
+    def _create_found_story(self, cur: Cursor, title: str, at: str) -> int:
+        """A new found story: named ``found-ID`` (names are unique; titles need not be)."""
+        story = self._insert_id(cur, "INSERT INTO stories (name, title, kind, created_at, updated_at)"
+                                " VALUES (?, ?, 'found', ?, ?)",
+                                (f"found-pending-{uuid.uuid4().hex}", title or None, at, at))
+        cur.execute(self._sql("UPDATE stories SET name = ? WHERE id = ?"), (f"found-{story}", story))
+        return story
+
+    def _file_found(self, cur: Cursor, seq: int, story: int, at: str) -> None:
+        """Put a document into a found story, out of any other found story it was in."""
+        cur.execute(self._sql(
+            "DELETE FROM story_documents WHERE document = ? AND story != ? AND EXISTS"
+            " (SELECT 1 FROM stories s WHERE s.id = story_documents.story AND s.kind = 'found')"),
+            (seq, story))
+        if cur.execute(self._sql("INSERT INTO story_documents (story, document, added_at)"
+                                 " VALUES (?, ?, ?) ON CONFLICT DO NOTHING"), (story, seq, at)).rowcount:
+            cur.execute(self._sql("UPDATE stories SET updated_at = ? WHERE id = ?"), (at, story))
+
+    def _merge_found(self, cur: Cursor, other: int, keep: int, at: str) -> None:
+        """Detection's merge: ``other``'s documents join ``keep``; ``other`` points at it."""
+        for sql, params in (
+            ("INSERT INTO story_documents (story, document, added_at)"
+             " SELECT ?, document, ? FROM story_documents WHERE story = ? ON CONFLICT DO NOTHING",
+             (keep, at, other)),
+            ("DELETE FROM story_documents WHERE story = ?", (other,)),
+            ("DELETE FROM story_profiles WHERE story = ?", (other,)),
+            ("UPDATE stories SET merged_into = ?, updated_at = ? WHERE id = ?", (keep, at, other)),
+            ("UPDATE stories SET merged_into = ? WHERE merged_into = ?", (keep, other)),
+            ("UPDATE stories SET updated_at = ? WHERE id = ?", (at, keep)),
+        ):
+            cur.execute(self._sql(sql), params)
 
     def _live_story(self, cur: Cursor, story: int) -> tuple[int, str]:
         """(id, kind) of ``story``: ``KeyError`` when there is none, ``MergedStory`` when merged."""

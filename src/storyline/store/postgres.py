@@ -529,7 +529,7 @@ class PostgresStore(SQLStore):
         joined, so that no document is filed into a merged story."""
         at = now(precise=True)
         with self._write() as cur:
-            created = {key: _create_found_story(cur, title, at)
+            created = {key: self._create_found_story(cur, title, at)
                        for key, title in sorted(update.new_stories.items(), reverse=True)}
 
             def story_id(key: int) -> int:
@@ -543,9 +543,9 @@ class PostgresStore(SQLStore):
                 kept = story_id(keep)
                 # Merged by another writer already: its documents are where that merge put them.
                 if self._merged_target(cur, other) == other and kept != other:
-                    _merge_found(cur, other, kept, at)
+                    self._merge_found(cur, other, kept, at)
             for document, key in update.assignments.items():
-                _file_found(cur, require_seq(document), story_id(key), at)
+                self._file_found(cur, require_seq(document), story_id(key), at)
             for key, data in update.profiles.items():
                 cur.execute("INSERT INTO story_profiles (story, data) VALUES (%s, %s)"
                             " ON CONFLICT (story) DO UPDATE SET data = excluded.data",
@@ -694,36 +694,7 @@ def _save_sketch(cur: Cursor, seq: int, sketch: Sketch) -> None:
 
 
 
-def _create_found_story(cur: Cursor, title: str, at: str) -> int:
-    """A new found story, named ``found-ID`` (names are unique; titles need not be)."""
-    cur.execute("INSERT INTO stories (name, title, kind, created_at, updated_at)"
-                " VALUES (%s, %s, 'found', %s, %s) RETURNING id",
-                (f"found-pending-{uuid.uuid4().hex}", title or None, at, at))
-    story = int(_one(cur))
-    cur.execute("UPDATE stories SET name = %s WHERE id = %s", (f"found-{story}", story))
-    return story
 
-
-def _file_found(cur: Cursor, seq: int, story: int, at: str) -> None:
-    """Put a document into a found story, out of any other found story it was in."""
-    cur.execute("DELETE FROM story_documents sd USING stories s WHERE sd.document = %s"
-                " AND sd.story != %s AND s.id = sd.story AND s.kind = 'found'", (seq, story))
-    cur.execute("INSERT INTO story_documents (story, document, added_at) VALUES (%s, %s, %s)"
-                " ON CONFLICT DO NOTHING", (story, seq, at))
-    if cur.rowcount:
-        cur.execute("UPDATE stories SET updated_at = %s WHERE id = %s", (at, story))
-
-
-def _merge_found(cur: Cursor, other: int, keep: int, at: str) -> None:
-    """Detection's merge: ``other``'s documents join ``keep``; ``other`` points at it."""
-    cur.execute("INSERT INTO story_documents (story, document, added_at)"
-                " SELECT %s, document, %s FROM story_documents WHERE story = %s"
-                " ON CONFLICT DO NOTHING", (keep, at, other))
-    cur.execute("DELETE FROM story_documents WHERE story = %s", (other,))
-    cur.execute("DELETE FROM story_profiles WHERE story = %s", (other,))
-    cur.execute("UPDATE stories SET merged_into = %s, updated_at = %s WHERE id = %s", (keep, at, other))
-    cur.execute("UPDATE stories SET merged_into = %s WHERE merged_into = %s", (keep, other))
-    cur.execute("UPDATE stories SET updated_at = %s WHERE id = %s", (at, keep))
 
 
 def _documents_where(cur: SharedCursor, where: str, params: Sequence[Any], *,

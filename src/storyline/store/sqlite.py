@@ -349,39 +349,7 @@ MIGRATIONS: list[Migration] = [
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 
-def _create_found_story(conn: sqlite3.Connection, title: str, now: str) -> int:
-    """A new found story: named ``found-ID`` (names are unique; titles need not be)."""
-    cursor = conn.execute(
-        "INSERT INTO stories (name, title, kind, created_at, updated_at) VALUES (?, ?, 'found', ?, ?)",
-        (f"found-pending-{uuid.uuid4().hex}", title or None, now, now))
-    story = int(cursor.lastrowid or 0)
-    conn.execute("UPDATE stories SET name = ? WHERE id = ?", (f"found-{story}", story))
-    return story
 
-
-def _file_found(conn: sqlite3.Connection, seq: int, story: int, now: str) -> None:
-    """Put a document into a found story, out of any other found story it was in."""
-    conn.execute(
-        "DELETE FROM story_documents WHERE document = ? AND story != ? AND EXISTS"
-        " (SELECT 1 FROM stories s WHERE s.id = story_documents.story AND s.kind = 'found')",
-        (seq, story))
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO story_documents (story, document, added_at) VALUES (?, ?, ?)",
-        (story, seq, now))
-    if cursor.rowcount:
-        conn.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (now, story))
-
-
-def _merge_found(conn: sqlite3.Connection, other: int, keep: int, now: str) -> None:
-    """Detection's merge: ``other``'s documents join ``keep``; ``other`` points at it."""
-    conn.execute(
-        "INSERT OR IGNORE INTO story_documents (story, document, added_at)"
-        " SELECT ?, document, ? FROM story_documents WHERE story = ?", (keep, now, other))
-    conn.execute("DELETE FROM story_documents WHERE story = ?", (other,))
-    conn.execute("DELETE FROM story_profiles WHERE story = ?", (other,))
-    conn.execute("UPDATE stories SET merged_into = ?, updated_at = ? WHERE id = ?", (keep, now, other))
-    conn.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ?", (keep, other))
-    conn.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (now, keep))
 
 
 # --------------------------------------------------------------------------- SQLite
@@ -539,8 +507,8 @@ class SQLiteStore(SQLStore):
         Documents are filed to the microsecond: a story briefed in the same second as a later
         filing must still count the filed documents as new."""
         now = _now(precise=True)
-        with self._transaction() as conn:
-            created = {key: _create_found_story(conn, title, now)
+        with self._write() as conn:
+            created = {key: self._create_found_story(conn, title, now)
                        for key, title in sorted(update.new_stories.items(), reverse=True)}
 
             def story_id(key: int) -> int:
@@ -550,9 +518,9 @@ class SQLiteStore(SQLStore):
                 conn.execute("INSERT OR REPLACE INTO story_features (document, data) VALUES (?, ?)",
                              (_require_seq(doc_id), data))
             for other, keep in update.merged.items():
-                _merge_found(conn, story_id(other), story_id(keep), now)
+                self._merge_found(conn, story_id(other), story_id(keep), now)
             for doc_id, key in update.assignments.items():
-                _file_found(conn, _require_seq(doc_id), story_id(key), now)
+                self._file_found(conn, _require_seq(doc_id), story_id(key), now)
             for key, data in update.profiles.items():
                 conn.execute("INSERT OR REPLACE INTO story_profiles (story, data) VALUES (?, ?)",
                              (story_id(key), data))

@@ -28,10 +28,12 @@ from storyline.store.base import (
     ITER_CHUNK,
     AddResult,
     Alert,
+    DuplicateCheck,
     DocumentTimes,
     MergedStory,
     Sketch,
     SourceCorrection,
+    StaleCheck,
     StoredSketch,
     StoryInfo,
     StorylineInfo,
@@ -392,6 +394,44 @@ class SQLStore:
     def _save_sketch(self, cur: Cursor, seq: int, sketch: Sketch) -> None:
         """Keep document ``seq``'s sketch, replacing the one it had."""
         raise NotImplementedError
+
+    def _save_annotations(self, cur: Cursor, seq: int, annotations: Annotations, *,
+                          replace: bool) -> None:
+        """Attach document ``seq``'s annotations (``replace``: over any it has; else only if it
+        has none), its sentences to the search index with them."""
+        raise NotImplementedError
+
+    def _insert_document(self, cur: Cursor, doc: Document, duplicate_of: int | None,
+                         newest: int) -> int:
+        """Insert ``doc``'s row, ``newest`` being the highest stored ``seq``; its ``seq``."""
+        raise NotImplementedError
+
+    def add_document(self, doc: Document, *, check: DuplicateCheck | None = None) -> AddResult:
+        """Store ``doc`` in one transaction (see ``DocumentStore.add_document``). ``doc`` must
+        carry its ``content_hash``."""
+        if not doc.content_hash:
+            raise ValueError(f"{doc.origin}: a document is stored with its content_hash")
+        with self._write() as cur:
+            existing = cur.execute(self._sql(
+                "SELECT seq, origin, duplicate_of FROM documents WHERE content_hash = ?"),
+                (doc.content_hash,)).fetchone()
+            if existing is not None:
+                if doc.annotations is not None:
+                    self._save_annotations(cur, existing[0], doc.annotations, replace=False)
+                return self._add_origin_to_existing(cur, existing, doc.origin)
+            newest = int(cur.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchone()[0])
+            if check is not None and newest > (seq_of(check.seen_through) or 0):
+                raise StaleCheck(f"{doc_id(newest)} was stored after the duplicate check")
+            original = self._stored_seq(cur, doc.duplicate_of)
+            seq = self._insert_document(cur, doc, original, newest)
+            if check is not None:
+                self._save_sketch(cur, seq, check.sketch)
+            if doc.annotations is not None:
+                self._save_annotations(cur, seq, doc.annotations, replace=True)
+            if original is not None:
+                self._record_origin(cur, original, doc.origin, "near")
+        return AddResult(doc_id(seq), created=True,
+                         duplicate_of=doc_id(original) if original is not None else None)
 
     def correct_document(self, doc_id: str, correction: SourceCorrection) -> Document:
         """Set the corrected fields on the document's row and record each change (see

@@ -41,6 +41,7 @@ from storyline.model import Annotations, Document
 from storyline.outlets import Outlet
 from storyline.store._common import (
     ANNOTATOR_VERSION,
+    doc_id,
     Cursor as SharedCursor,
     COLUMNS,
     MARK_CLOSE,
@@ -51,7 +52,6 @@ from storyline.store._common import (
     outlet_of,
     outlet_row,
     SearchRules,
-    doc_id,
     document_values,
     documents_key,
     fts_expression,
@@ -64,14 +64,11 @@ from storyline.store._common import (
 )
 from storyline.store.base import (
     ITER_CHUNK,
-    AddResult,
     DetectionUpdate,
-    DuplicateCheck,
     ListedItem,
     PollRecord,
     SearchHit,
     Sketch,
-    StaleCheck,
 )
 
 SCHEMES = {"postgres", "postgresql"}
@@ -449,40 +446,25 @@ class PostgresStore(SQLStore):
     def _record_origin(self, cur: SharedCursor, seq: int, origin: str, relation: str) -> bool:
         return _record_origin(cur, seq, origin, relation)
 
+    def _save_annotations(self, cur: SharedCursor, seq: int, annotations: Annotations, *,
+                          replace: bool) -> None:
+        assert isinstance(cur, psycopg.Cursor)
+        _save_annotations(cur, seq, annotations, replace=replace)
+
+    def _insert_document(self, cur: SharedCursor, doc: Document, duplicate_of: int | None,
+                         newest: int) -> int:
+        """Rows are numbered here, under the write lock: the next after the newest."""
+        assert doc.content_hash
+        seq = newest + 1
+        cur.execute(f"INSERT INTO documents (seq, {', '.join(COLUMNS)})"
+                    f" VALUES (%s, {', '.join('%s' for _ in COLUMNS)})",
+                    [seq, *document_values(doc, doc.content_hash, duplicate_of)])
+        return seq
+
     def _insert_id(self, cur: SharedCursor, sql: str, params: Sequence[Any]) -> int:
         return int(cur.execute(self._sql(sql) + " RETURNING id", params).fetchone()[0])
 
     # -- documents: writing
-
-    def add_document(self, doc: Document, *, check: DuplicateCheck | None = None) -> AddResult:
-        """Store ``doc`` in one transaction (see ``DocumentStore.add_document``)."""
-        if not doc.content_hash:
-            raise ValueError(f"{doc.origin}: a document is stored with its content_hash")
-        with self._write() as cur:
-            cur.execute("SELECT seq, origin, duplicate_of FROM documents WHERE content_hash = %s",
-                        (doc.content_hash,))
-            existing = cur.fetchone()
-            if existing is not None:
-                if doc.annotations is not None:
-                    _save_annotations(cur, existing[0], doc.annotations, replace=False)
-                return self._add_origin_to_existing(cur, existing, doc.origin)
-            cur.execute("SELECT coalesce(max(seq), 0) FROM documents")
-            newest = int(_one(cur))
-            if check is not None and newest > (seq_of(check.seen_through) or 0):
-                raise StaleCheck(f"{doc_id(newest)} was stored after the duplicate check")
-            original = self._stored_seq(cur, doc.duplicate_of)
-            seq = newest + 1
-            cur.execute(f"INSERT INTO documents (seq, {', '.join(COLUMNS)})"
-                        f" VALUES (%s, {', '.join('%s' for _ in COLUMNS)})",
-                        [seq, *document_values(doc, doc.content_hash, original)])
-            if check is not None:
-                _save_sketch(cur, seq, check.sketch)
-            if doc.annotations is not None:
-                _save_annotations(cur, seq, doc.annotations, replace=True)
-            if original is not None:
-                self._record_origin(cur, original, doc.origin, "near")
-        return AddResult(doc_id(seq), created=True,
-                         duplicate_of=doc_id(original) if original is not None else None)
 
     def save_annotations(self, document: str, annotations: Annotations) -> None:
         seq = seq_of(document)

@@ -59,14 +59,11 @@ from storyline.store._common import (
 )
 from storyline.store.base import (
     ITER_CHUNK,
-    AddResult,
     DetectionUpdate,
-    DuplicateCheck,
     ListedItem,
     PollRecord,
     SearchHit,
     Sketch,
-    StaleCheck,
     Store,
 )
 
@@ -429,38 +426,21 @@ class SQLiteStore(SQLStore):
     def _record_origin(self, cur: Cursor, seq: int, origin: str, relation: str) -> bool:
         return _record_origin(cur, seq, origin, relation)
 
+    def _save_annotations(self, cur: Cursor, seq: int, annotations: Annotations, *,
+                          replace: bool) -> None:
+        assert isinstance(cur, sqlite3.Cursor)
+        _save_annotations(cur, seq, annotations, replace=replace)
+
+    def _insert_document(self, cur: Cursor, doc: Document, duplicate_of: int | None,
+                         newest: int) -> int:
+        assert isinstance(cur, sqlite3.Cursor) and doc.content_hash
+        return _insert_document(cur, doc, doc.content_hash, duplicate_of)
+
     def _insert_id(self, cur: Cursor, sql: str, params: Sequence[Any]) -> int:
         assert isinstance(cur, sqlite3.Cursor)
         return int(cur.execute(sql, params).lastrowid or 0)
 
     # -- documents: writing
-
-    def add_document(self, doc: Document, *, check: DuplicateCheck | None = None) -> AddResult:
-        """Store ``doc`` in one transaction (see ``DocumentStore.add_document``). ``doc`` must
-        carry its ``content_hash``."""
-        if not doc.content_hash:
-            raise ValueError(f"{doc.origin}: a document is stored with its content_hash")
-        with self._write() as cur:
-            existing = cur.execute(
-                "SELECT seq, origin, duplicate_of FROM documents WHERE content_hash = ?",
-                (doc.content_hash,),
-            ).fetchone()
-            if existing is not None:
-                if doc.annotations is not None:
-                    _save_annotations(cur, existing[0], doc.annotations, replace=False)
-                return self._add_origin_to_existing(cur, existing, doc.origin)
-            if check is not None:
-                _refuse_stale(cur, check)
-            original = self._stored_seq(cur, doc.duplicate_of)
-            seq = _insert_document(cur, doc, doc.content_hash, original)
-            if check is not None:
-                _save_sketch(cur, seq, check.sketch)
-            if doc.annotations is not None:
-                _save_annotations(cur, seq, doc.annotations, replace=True)
-            if original is not None:
-                self._record_origin(cur, original, doc.origin, "near")
-        return AddResult(_doc_id(seq), created=True,
-                         duplicate_of=_doc_id(original) if original is not None else None)
 
     def save_annotations(self, doc_id: str, annotations: Annotations) -> None:
         """Attach (or replace) the annotations of a stored document."""
@@ -771,12 +751,6 @@ def _index_sentences(conn: _Conn, seq: int, annotations: Annotations) -> None:
 
 
 
-
-def _refuse_stale(conn: _Conn, check: DuplicateCheck) -> None:
-    """``StaleCheck`` when a document newer than the one the verdict saw last is stored."""
-    newest = conn.execute("SELECT max(seq) FROM documents").fetchone()[0] or 0
-    if newest > (_seq(check.seen_through) or 0):
-        raise StaleCheck(f"{_doc_id(newest)} was stored after the duplicate check")
 
 
 

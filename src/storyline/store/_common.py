@@ -29,8 +29,10 @@ from storyline.store.base import (
     AddResult,
     Alert,
     DuplicateCheck,
+    ListedItem,
     DocumentTimes,
     MergedStory,
+    PollRecord,
     Sketch,
     SourceCorrection,
     StaleCheck,
@@ -896,6 +898,50 @@ class SQLStore:
                                     " AND words = ? ORDER BY created_at DESC LIMIT 1"), (story, words))
         return (rows[0][0], rows[0][1]) if rows else None
 
+    def save_briefing(
+        self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
+    ) -> None:
+        """Keep a story's briefing JSON (one per story and length); ``title`` becomes the story's."""
+        with self._write() as cur:
+            cur.execute(self._sql(
+                "INSERT INTO briefings (story, words, documents_key, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (story, words) DO UPDATE SET"
+                " documents_key = excluded.documents_key, data = excluded.data,"
+                " created_at = excluded.created_at"), (story, words, documents_key, data, now()))
+            if title:
+                cur.execute(self._sql("UPDATE stories SET title = ? WHERE id = ?"), (title, story))
+
+    # -- outlets (the user's own registry entries; ``storyline.outlets`` merges them with the
+    # packaged list, and they take precedence)
+
+    # How each backend keeps names case-insensitive: what ``ON CONFLICT`` names, the test of a
+    # row's name against a parameter; and the column that orders outlets as first added.
+    OUTLET_KEY = "name"
+    OUTLET_NAMED = "name = ?"
+    OUTLET_ORDER = "rowid"
+
+    def add_outlet(self, outlet: Outlet) -> None:
+        """Store ``outlet``, replacing a stored outlet of the same name (case-insensitive)."""
+        with self._write() as cur:
+            cur.execute(self._sql(
+                "INSERT INTO outlets (name, domains, aliases, country, ownership, created_at)"
+                f" VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ({self.OUTLET_KEY}) DO UPDATE SET"
+                " name = excluded.name, domains = excluded.domains, aliases = excluded.aliases,"
+                " country = excluded.country, ownership = excluded.ownership"),
+                outlet_row(outlet, now()))
+
+    def outlets(self) -> list[Outlet]:
+        """The user's outlets, in the order they were first added."""
+        rows = self._rows("SELECT name, domains, aliases, country, ownership FROM outlets"
+                          f" ORDER BY {self.OUTLET_ORDER}")
+        return [outlet_of(row) for row in rows]
+
+    def remove_outlet(self, name: str) -> bool:
+        """Forget the user's outlet ``name`` (case-insensitive); False when there was none."""
+        with self._write() as cur:
+            return bool(cur.execute(self._sql(f"DELETE FROM outlets WHERE {self.OUTLET_NAMED}"),
+                                    (" ".join(name.split()),)).rowcount > 0)
+
     # -- watched sources and the articles they listed (``WatchStore``)
 
     # What ``LIMIT ?`` takes for "no limit".
@@ -928,6 +974,32 @@ class SQLStore:
         with self._write() as cur:
             return bool(cur.execute(self._sql("UPDATE watch_sources SET next_poll = NULL WHERE id = ?"),
                                     (source,)).rowcount > 0)
+
+    def _move_source(self, cur: Cursor, source: int, url: str) -> None:
+        """Source ``source`` is polled at ``url`` from now on, unless ``url`` is watched already."""
+        raise NotImplementedError
+
+    def record_poll(self, source: int, record: PollRecord, items: Sequence[ListedItem]) -> int:
+        at = now(precise=True)
+        with self._write() as cur:
+            new = 0
+            for item in items:
+                new += cur.execute(self._sql(
+                    "INSERT INTO watch_items (key, url, source, title, published, seen_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"),
+                    (item.key, item.url, source, item.title, item.published, at, at)).rowcount
+            cur.execute(self._sql(
+                "UPDATE watch_sources SET last_poll = ?, next_poll = ?, last_status = ?,"
+                " last_error = ?, etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
+                " content_hash = coalesce(?, content_hash), failures = ?, last_new = ?,"
+                " title = coalesce(title, ?) WHERE id = ?"),
+                (record.polled_at, record.next_poll, record.status, record.error, record.etag,
+                 record.last_modified, record.content_hash, record.failures, new, record.title,
+                 source))
+            if record.moved_to is not None:
+                # A feed that moved for good is polled at its new address (unless watched there).
+                self._move_source(cur, source, record.moved_to)
+        return new
 
     def pending_items(self, limit: int | None = None) -> list[WatchItem]:
         rows = self._rows(self._sql(

@@ -38,7 +38,6 @@ from psycopg_pool import ConnectionPool
 
 from storyline.errors import UsageError
 from storyline.model import Annotations, Document
-from storyline.outlets import Outlet
 from storyline.store._common import (
     ANNOTATOR_VERSION,
     doc_id,
@@ -49,11 +48,8 @@ from storyline.store._common import (
     Migration,
     QuerySyntax,
     SQLStore,
-    outlet_of,
-    outlet_row,
     SearchRules,
     document_values,
-    documents_key,
     fts_expression,
     marked_spans,
     newer_schema,
@@ -65,8 +61,6 @@ from storyline.store._common import (
 from storyline.store.base import (
     ITER_CHUNK,
     DetectionUpdate,
-    ListedItem,
-    PollRecord,
     SearchHit,
     Sketch,
 )
@@ -387,6 +381,9 @@ class PostgresStore(SQLStore):
     shared_between_threads = True
     MARK = "%s"
     MISSING_ROW = psycopg.errors.ForeignKeyViolation
+    OUTLET_KEY = "lower(name)"
+    OUTLET_NAMED = "lower(name) = lower(?)"
+    OUTLET_ORDER = "id"
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
@@ -461,6 +458,11 @@ class PostgresStore(SQLStore):
                     [seq, *document_values(doc, doc.content_hash, duplicate_of)])
         return seq
 
+    def _move_source(self, cur: SharedCursor, source: int, url: str) -> None:
+        cur.execute("UPDATE watch_sources SET url = %s, etag = NULL, last_modified = NULL"
+                    " WHERE id = %s AND NOT EXISTS (SELECT 1 FROM watch_sources"
+                    " WHERE url = %s)", (url, source, url))
+
     def _insert_id(self, cur: SharedCursor, sql: str, params: Sequence[Any]) -> int:
         return int(cur.execute(self._sql(sql) + " RETURNING id", params).fetchone()[0])
 
@@ -484,7 +486,6 @@ class PostgresStore(SQLStore):
         return self._identity, int(self._rows(
             "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM store_changes")[0][0])
 
-    # -- near-duplicate sketches
 
     # -- what story detection keeps
 
@@ -553,25 +554,6 @@ class PostgresStore(SQLStore):
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (DETECTION_LOCK,))
 
-    # -- stories
-
-    # -- curation
-
-    # -- storylines
-
-    # -- the briefing cache
-
-    def save_briefing(
-        self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
-    ) -> None:
-        with self._write() as cur:
-            cur.execute(
-                "INSERT INTO briefings (story, words, documents_key, data, created_at)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (story, words) DO UPDATE SET"
-                " documents_key = excluded.documents_key, data = excluded.data,"
-                " created_at = excluded.created_at", (story, words, documents_key, data, now()))
-            if title:
-                cur.execute("UPDATE stories SET title = %s WHERE id = %s", (title, story))
 
     # -- search
 
@@ -603,59 +585,8 @@ class PostgresStore(SQLStore):
                 if self._rows("SELECT 1 FROM sentences WHERE terms @@ to_tsquery(%s, %s) LIMIT 1",
                               (TEXT_SEARCH_CONFIG, _ts_phrase([head, tail])))]
 
-    # -- outlets
-
-    def add_outlet(self, outlet: Outlet) -> None:
-        with self._write() as cur:
-            cur.execute(
-                "INSERT INTO outlets (name, domains, aliases, country, ownership, created_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (lower(name)) DO UPDATE SET"
-                " name = excluded.name, domains = excluded.domains, aliases = excluded.aliases,"
-                " country = excluded.country, ownership = excluded.ownership",
-                outlet_row(outlet, now()))
-
-    def outlets(self) -> list[Outlet]:
-        rows = self._rows("SELECT name, domains, aliases, country, ownership FROM outlets ORDER BY id")
-        return [outlet_of(row) for row in rows]
-
-    def remove_outlet(self, name: str) -> bool:
-        with self._write() as cur:
-            cur.execute("DELETE FROM outlets WHERE lower(name) = lower(%s)", (" ".join(name.split()),))
-            return cur.rowcount > 0
-
-    # -- watched sources and the articles they listed
-
-    def record_poll(self, source: int, record: PollRecord, items: Sequence[ListedItem]) -> int:
-        at = now(precise=True)
-        with self._write() as cur:
-            new = 0
-            for item in items:
-                cur.execute(
-                    "INSERT INTO watch_items (key, url, source, title, published, seen_at, updated_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-                    (item.key, item.url, source, item.title, item.published, at, at))
-                new += cur.rowcount
-            cur.execute(
-                "UPDATE watch_sources SET last_poll = %s, next_poll = %s, last_status = %s,"
-                " last_error = %s, etag = coalesce(%s, etag),"
-                " last_modified = coalesce(%s, last_modified),"
-                " content_hash = coalesce(%s, content_hash), failures = %s, last_new = %s,"
-                " title = coalesce(title, %s) WHERE id = %s",
-                (record.polled_at, record.next_poll, record.status, record.error, record.etag,
-                 record.last_modified, record.content_hash, record.failures, new, record.title,
-                 source))
-            if record.moved_to is not None:
-                # A feed that moved for good is polled at its new address (unless watched there).
-                cur.execute("UPDATE watch_sources SET url = %s, etag = NULL, last_modified = NULL"
-                            " WHERE id = %s AND NOT EXISTS (SELECT 1 FROM watch_sources"
-                            " WHERE url = %s)", (record.moved_to, source, record.moved_to))
-        return new
-
 
 # --------------------------------------------------------------------------- SQL helpers
-
-
-
 
 
 def _save_annotations(cur: Cursor, seq: int, annotations: Annotations, *, replace: bool) -> None:
@@ -672,11 +603,6 @@ def _save_sketch(cur: Cursor, seq: int, sketch: Sketch) -> None:
     cur.execute("INSERT INTO sketches (document, kind, data) VALUES (%s, %s, %s) ON CONFLICT"
                 " (document) DO UPDATE SET kind = excluded.kind, data = excluded.data",
                 (seq, sketch.kind, sketch.data))
-
-
-
-
-
 
 
 def _documents_where(cur: SharedCursor, where: str, params: Sequence[Any], *,

@@ -32,7 +32,6 @@ from typing import Any
 
 from storyline.errors import UsageError
 from storyline.model import Annotations, Document
-from storyline.outlets import Outlet
 from storyline.store._common import (
     ANNOTATOR_VERSION,
     Cursor,
@@ -43,12 +42,9 @@ from storyline.store._common import (
     Migration,
     SearchRules,
     SQLStore,
-    outlet_of,
-    outlet_row,
     default_db_location,
     doc_id as _doc_id,
     document_values,
-    documents_key,
     fts_expression,
     marked_spans as _marked_spans,
     newer_schema,
@@ -60,8 +56,6 @@ from storyline.store._common import (
 from storyline.store.base import (
     ITER_CHUNK,
     DetectionUpdate,
-    ListedItem,
-    PollRecord,
     SearchHit,
     Sketch,
     Store,
@@ -347,8 +341,6 @@ MIGRATIONS: list[Migration] = [
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
-
-
 # --------------------------------------------------------------------------- SQLite
 
 
@@ -436,6 +428,10 @@ class SQLiteStore(SQLStore):
         assert isinstance(cur, sqlite3.Cursor) and doc.content_hash
         return _insert_document(cur, doc, doc.content_hash, duplicate_of)
 
+    def _move_source(self, cur: Cursor, source: int, url: str) -> None:
+        cur.execute("UPDATE OR IGNORE watch_sources SET url = ?, etag = NULL,"
+                    " last_modified = NULL WHERE id = ?", (url, source))
+
     def _insert_id(self, cur: Cursor, sql: str, params: Sequence[Any]) -> int:
         assert isinstance(cur, sqlite3.Cursor)
         return int(cur.execute(sql, params).lastrowid or 0)
@@ -458,7 +454,6 @@ class SQLiteStore(SQLStore):
         version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         return self._identity, int(version), self._conn.total_changes
 
-    # -- near-duplicate sketches
 
     # -- what story detection keeps
 
@@ -528,26 +523,6 @@ class SQLiteStore(SQLStore):
                 if fcntl is not None:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    # -- stories
-
-    # -- curation: each one transaction, checked whole before anything is written
-
-    # -- storylines
-
-    # -- the briefing cache
-
-    def save_briefing(
-        self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
-    ) -> None:
-        """Keep a story's briefing JSON (one per story and length); ``title`` becomes the story's."""
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO briefings (story, words, documents_key, data, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (story, words, documents_key, data, _now()),
-            )
-            if title:
-                conn.execute("UPDATE stories SET title = ? WHERE id = ?", (title, story))
 
     # -- search
 
@@ -576,63 +551,8 @@ class SQLiteStore(SQLStore):
             for seq, start, end, text, marked, found_in in rows
         ]
 
-    # -- outlets (the user's own registry entries; ``storyline.outlets`` merges them with the
-    # packaged list, and they take precedence)
-
-    def add_outlet(self, outlet: Outlet) -> None:
-        """Store ``outlet``, replacing a stored outlet of the same name (case-insensitive)."""
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO outlets (name, domains, aliases, country, ownership, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET name = excluded.name,"
-                " domains = excluded.domains, aliases = excluded.aliases,"
-                " country = excluded.country, ownership = excluded.ownership",
-                outlet_row(outlet, _now()),
-            )
-
-    def outlets(self) -> list[Outlet]:
-        """The user's outlets, in the order they were first added."""
-        rows = self._conn.execute(
-            "SELECT name, domains, aliases, country, ownership FROM outlets ORDER BY rowid"
-        ).fetchall()
-        return [outlet_of(row) for row in rows]
-
-    def remove_outlet(self, name: str) -> bool:
-        """Forget the user's outlet ``name`` (case-insensitive); False when there was none."""
-        with self._transaction() as conn:
-            return conn.execute("DELETE FROM outlets WHERE name = ?", (" ".join(name.split()),)).rowcount > 0
-
-
-    # -- watched sources and the articles they listed (``WatchStore``)
-
-    def record_poll(self, source: int, record: PollRecord, items: Sequence[ListedItem]) -> int:
-        now = _now(precise=True)
-        with self._transaction() as conn:
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO watch_items (key, url, source, title, published, seen_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(item.key, item.url, source, item.title, item.published, now, now) for item in items])
-            new = conn.total_changes - before
-            conn.execute(
-                "UPDATE watch_sources SET last_poll = ?, next_poll = ?, last_status = ?, last_error = ?,"
-                " etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
-                " content_hash = coalesce(?, content_hash), failures = ?, last_new = ?,"
-                " title = coalesce(title, ?) WHERE id = ?",
-                (record.polled_at, record.next_poll, record.status, record.error, record.etag,
-                 record.last_modified, record.content_hash, record.failures, new, record.title, source))
-            if record.moved_to is not None:
-                # A feed that moved for good is polled at its new address (unless watched there).
-                conn.execute("UPDATE OR IGNORE watch_sources SET url = ?, etag = NULL,"
-                             " last_modified = NULL WHERE id = ?", (record.moved_to, source))
-        return new
-
 
 # --------------------------------------------------------------------------- SQL helpers
-
-
-
-
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -709,8 +629,6 @@ def _insert_document(
     return cursor.lastrowid
 
 
-
-
 def _save_annotations(
     conn: _Conn, seq: int, annotations: Annotations, *, replace: bool
 ) -> None:
@@ -746,13 +664,6 @@ def _index_sentences(conn: _Conn, seq: int, annotations: Annotations) -> None:
         "INSERT INTO sentences_fts (rowid, text, document, start, \"end\") VALUES (?, ?, ?, ?, ?)",
         [(first + i, s.text, seq, s.start, s.end) for i, s in enumerate(annotations.sentences)],
     )
-
-
-
-
-
-
-
 
 
 def _save_sketch(conn: _Conn, seq: int, sketch: Sketch) -> None:

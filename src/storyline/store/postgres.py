@@ -432,8 +432,9 @@ class PostgresStore(SQLStore):
         yield f"{column} = ANY(%s)", [list(values)]
 
     def _save_sketch(self, cur: SharedCursor, seq: int, sketch: Sketch) -> None:
-        assert isinstance(cur, psycopg.Cursor)
-        _save_sketch(cur, seq, sketch)
+        cur.execute("INSERT INTO sketches (document, kind, data) VALUES (%s, %s, %s) ON CONFLICT"
+                    " (document) DO UPDATE SET kind = excluded.kind, data = excluded.data",
+                    (seq, sketch.kind, sketch.data))
 
     def _documents_where(self, cur: SharedCursor, where: str, params: Sequence[Any], *,
                          with_annotations: bool = False, with_text: bool = True) -> list[Document]:
@@ -446,7 +447,14 @@ class PostgresStore(SQLStore):
     def _save_annotations(self, cur: SharedCursor, seq: int, annotations: Annotations, *,
                           replace: bool) -> None:
         assert isinstance(cur, psycopg.Cursor)
-        _save_annotations(cur, seq, annotations, replace=replace)
+        conflict = ("DO UPDATE SET annotator = excluded.annotator, data = excluded.data,"
+                    " created_at = excluded.created_at") if replace else "DO NOTHING"
+        cur.execute(f"INSERT INTO annotations (document, annotator, data, created_at)"
+                    f" VALUES (%s, %s, %s, %s) ON CONFLICT (document) {conflict}",
+                    (seq, ANNOTATOR_VERSION, json.dumps(annotations.to_dict(), ensure_ascii=False),
+                     now()))
+        if cur.rowcount:  # stored (not ignored): the search index follows the annotations
+            _index_sentences(cur, seq, annotations)
 
     def _insert_document(self, cur: SharedCursor, doc: Document, duplicate_of: int | None,
                          newest: int) -> int:
@@ -474,7 +482,7 @@ class PostgresStore(SQLStore):
             raise KeyError(document)
         with self._write() as cur:
             try:
-                _save_annotations(cur, seq, annotations, replace=True)
+                self._save_annotations(cur, seq, annotations, replace=True)
             except psycopg.errors.ForeignKeyViolation as exc:
                 raise KeyError(document) from exc
 
@@ -589,20 +597,6 @@ class PostgresStore(SQLStore):
 # --------------------------------------------------------------------------- SQL helpers
 
 
-def _save_annotations(cur: Cursor, seq: int, annotations: Annotations, *, replace: bool) -> None:
-    conflict = ("DO UPDATE SET annotator = excluded.annotator, data = excluded.data,"
-                " created_at = excluded.created_at") if replace else "DO NOTHING"
-    cur.execute(f"INSERT INTO annotations (document, annotator, data, created_at)"
-                f" VALUES (%s, %s, %s, %s) ON CONFLICT (document) {conflict}",
-                (seq, ANNOTATOR_VERSION, json.dumps(annotations.to_dict(), ensure_ascii=False), now()))
-    if cur.rowcount:  # stored (not ignored): the search index follows the annotations
-        _index_sentences(cur, seq, annotations)
-
-
-def _save_sketch(cur: Cursor, seq: int, sketch: Sketch) -> None:
-    cur.execute("INSERT INTO sketches (document, kind, data) VALUES (%s, %s, %s) ON CONFLICT"
-                " (document) DO UPDATE SET kind = excluded.kind, data = excluded.data",
-                (seq, sketch.kind, sketch.data))
 
 
 def _documents_where(cur: SharedCursor, where: str, params: Sequence[Any], *,

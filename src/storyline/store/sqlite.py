@@ -407,8 +407,8 @@ class SQLiteStore(SQLStore):
         return self._conn.execute(sql, params).fetchall()
 
     def _save_sketch(self, cur: Cursor, seq: int, sketch: Sketch) -> None:
-        assert isinstance(cur, sqlite3.Cursor)
-        _save_sketch(cur, seq, sketch)
+        cur.execute("INSERT OR REPLACE INTO sketches (document, kind, data) VALUES (?, ?, ?)",
+                    (seq, sketch.kind, sketch.data))
 
     def _documents_where(self, cur: Cursor, where: str, params: Sequence[Any], *,
                          with_annotations: bool = False, with_text: bool = True) -> list[Document]:
@@ -421,7 +421,12 @@ class SQLiteStore(SQLStore):
     def _save_annotations(self, cur: Cursor, seq: int, annotations: Annotations, *,
                           replace: bool) -> None:
         assert isinstance(cur, sqlite3.Cursor)
-        _save_annotations(cur, seq, annotations, replace=replace)
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        if cur.execute(
+            f"{verb} INTO annotations (document, annotator, data, created_at) VALUES (?, ?, ?, ?)",
+            (seq, ANNOTATOR_VERSION, json.dumps(annotations.to_dict(), ensure_ascii=False), _now()),
+        ).rowcount:  # stored (not ignored): the search index follows the annotations
+            _index_sentences(cur, seq, annotations)
 
     def _insert_document(self, cur: Cursor, doc: Document, duplicate_of: int | None,
                          newest: int) -> int:
@@ -443,8 +448,8 @@ class SQLiteStore(SQLStore):
         seq = _seq(doc_id)
         if seq is None:
             raise KeyError(doc_id)
-        with self._transaction() as conn:
-            _save_annotations(conn, seq, annotations, replace=True)
+        with self._write() as cur:
+            self._save_annotations(cur, seq, annotations, replace=True)
 
     # -- documents: reading
 
@@ -629,17 +634,6 @@ def _insert_document(
     return cursor.lastrowid
 
 
-def _save_annotations(
-    conn: _Conn, seq: int, annotations: Annotations, *, replace: bool
-) -> None:
-    verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
-    cursor = conn.execute(
-        f"{verb} INTO annotations (document, annotator, data, created_at) VALUES (?, ?, ?, ?)",
-        (seq, ANNOTATOR_VERSION, json.dumps(annotations.to_dict(), ensure_ascii=False), _now()),
-    )
-    if cursor.rowcount:  # stored (not ignored): the search index follows the annotations
-        _index_sentences(conn, seq, annotations)
-
 
 # Search rows of document ``seq`` have rowids seq * N ... seq * N + N - 1 (N: more sentences than
 # the largest input can hold), so one document's rows are found and replaced by a rowid range;
@@ -665,12 +659,6 @@ def _index_sentences(conn: _Conn, seq: int, annotations: Annotations) -> None:
         [(first + i, s.text, seq, s.start, s.end) for i, s in enumerate(annotations.sentences)],
     )
 
-
-def _save_sketch(conn: _Conn, seq: int, sketch: Sketch) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO sketches (document, kind, data) VALUES (?, ?, ?)",
-        (seq, sketch.kind, sketch.data),
-    )
 
 
 def _documents_where(cur: Cursor, where: str, params: Sequence[Any], *,

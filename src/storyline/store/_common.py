@@ -90,6 +90,28 @@ def newer_schema(applied: int, latest: int) -> UsageError:
                       f"(knows up to {latest}): upgrade Storyline")
 
 
+def apply_migrations(conn: Any, migrations: Sequence[Migration], latest: int, mark: str) -> None:
+    """Bring the schema up to ``latest``: each migration newer than the database's, recorded in
+    ``schema_migrations`` (made if missing). Run under the backend's write lock and in its one
+    migration transaction; ``conn``: a connection or cursor whose ``execute`` returns a cursor,
+    ``mark`` its parameter placeholder."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+    # Read under the write lock: a concurrent opener may have just migrated.
+    applied = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+    if applied > latest:
+        raise newer_schema(applied, latest)
+    for migration in migrations:
+        if migration.version > applied:
+            for statement in migration.statements:
+                conn.execute(statement)
+            if migration.run is not None:
+                migration.run(conn)
+            conn.execute("INSERT INTO schema_migrations (version, name, applied_at)"
+                         f" VALUES ({mark}, {mark}, {mark})",
+                         (migration.version, migration.name, now()))
+
+
 # --------------------------------------------------------------------------- values
 
 

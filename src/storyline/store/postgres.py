@@ -40,6 +40,7 @@ from storyline.errors import UsageError
 from storyline.model import Annotations, Document
 from storyline.store._common import (
     ANNOTATOR_VERSION,
+    apply_migrations,
     doc_id,
     Cursor as SharedCursor,
     COLUMNS,
@@ -52,7 +53,6 @@ from storyline.store._common import (
     document_values,
     fts_expression,
     marked_spans,
-    newer_schema,
     now,
     require_seq,
     seq_of,
@@ -327,22 +327,9 @@ def _migrate(conn: psycopg.Connection[tuple[Any, ...]], *, create: bool, where: 
             if _one(cur) == LATEST_VERSION:
                 return
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
-        cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
         # Bumped by every writing transaction: what change tokens read.
         cur.execute("CREATE SEQUENCE IF NOT EXISTS store_changes")
-        cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")  # under the lock
-        applied = _one(cur)
-        if applied > LATEST_VERSION:
-            raise newer_schema(applied, LATEST_VERSION)
-        for migration in MIGRATIONS:
-            if migration.version > applied:
-                for statement in migration.statements:
-                    cur.execute(statement)
-                if migration.run is not None:
-                    migration.run(cur)
-                cur.execute("INSERT INTO schema_migrations (version, name, applied_at)"
-                            " VALUES (%s, %s, %s)", (migration.version, migration.name, now()))
+        apply_migrations(cur, MIGRATIONS, LATEST_VERSION, "%s")
 
 
 def _one(cur: Cursor) -> Any:

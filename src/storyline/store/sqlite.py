@@ -34,6 +34,7 @@ from storyline.errors import UsageError
 from storyline.model import Annotations, Document
 from storyline.store._common import (
     ANNOTATOR_VERSION,
+    apply_migrations,
     Cursor,
     COLUMNS as _COLUMNS,
     FTS5,
@@ -47,7 +48,6 @@ from storyline.store._common import (
     document_values,
     fts_expression,
     marked_spans as _marked_spans,
-    newer_schema,
     now as _now,
     require_seq as _require_seq,
     seq_of as _seq,
@@ -601,24 +601,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 def _apply_migrations(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    # Read under the write lock: a concurrent opener may have just migrated.
-    applied = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
-    if applied > LATEST_VERSION:
-        raise newer_schema(applied, LATEST_VERSION)
-    for migration in MIGRATIONS:
-        if migration.version > applied:
-            for statement in migration.statements:
-                conn.execute(statement)
-            if migration.run is not None:
-                migration.run(conn)
-            conn.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (migration.version, migration.name, _now()),
-            )
+    apply_migrations(conn, MIGRATIONS, LATEST_VERSION, "?")
     conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -38,64 +38,31 @@ from psycopg_pool import ConnectionPool
 
 from storyline.errors import UsageError
 from storyline.model import Annotations, Document
-from storyline.outlets import Outlet
 from storyline.store._common import (
     ANNOTATOR_VERSION,
+    apply_migrations,
+    doc_id,
+    Cursor as SharedCursor,
     COLUMNS,
     MARK_CLOSE,
     MARK_OPEN,
-    SKETCHES_PER_READ,
-    WATCH_ITEM_COLUMNS,
-    WATCH_SOURCE_COLUMNS,
-    STORIES_QUERY,
-    STORYLINE_MEMBERS_QUERY,
     Migration,
     QuerySyntax,
     SQLStore,
-    check_leaves_some,
-    check_members,
-    check_split,
-    nothing_named,
-    outlet_of,
-    outlet_row,
-    story_update_of,
-    storyline_infos,
     SearchRules,
-    check_story_kind,
-    doc_id,
     document_values,
-    documents_key,
     fts_expression,
     marked_spans,
-    newer_schema,
     now,
     require_seq,
-    row_to_document,
     seq_of,
     split_candidates,
-    story_name,
-    watch_source,
 )
 from storyline.store.base import (
     ITER_CHUNK,
-    AddResult,
-    Alert,
     DetectionUpdate,
-    DocumentTimes,
-    DuplicateCheck,
-    ListedItem,
-    MergedStory,
-    PollRecord,
     SearchHit,
     Sketch,
-    SourceCorrection,
-    StaleCheck,
-    StoredSketch,
-    StoryInfo,
-    StorylineInfo,
-    StoryUpdate,
-    WatchItem,
-    WatchSource,
 )
 
 SCHEMES = {"postgres", "postgresql"}
@@ -360,22 +327,9 @@ def _migrate(conn: psycopg.Connection[tuple[Any, ...]], *, create: bool, where: 
             if _one(cur) == LATEST_VERSION:
                 return
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
-        cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
         # Bumped by every writing transaction: what change tokens read.
         cur.execute("CREATE SEQUENCE IF NOT EXISTS store_changes")
-        cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")  # under the lock
-        applied = _one(cur)
-        if applied > LATEST_VERSION:
-            raise newer_schema(applied, LATEST_VERSION)
-        for migration in MIGRATIONS:
-            if migration.version > applied:
-                for statement in migration.statements:
-                    cur.execute(statement)
-                if migration.run is not None:
-                    migration.run(cur)
-                cur.execute("INSERT INTO schema_migrations (version, name, applied_at)"
-                            " VALUES (%s, %s, %s)", (migration.version, migration.name, now()))
+        apply_migrations(cur, MIGRATIONS, LATEST_VERSION, "%s")
 
 
 def _one(cur: Cursor) -> Any:
@@ -413,6 +367,10 @@ class PostgresStore(SQLStore):
 
     shared_between_threads = True
     MARK = "%s"
+    MISSING_ROW = psycopg.errors.ForeignKeyViolation
+    OUTLET_KEY = "lower(name)"
+    OUTLET_NAMED = "lower(name) = lower(?)"
+    OUTLET_ORDER = "id"
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
@@ -456,56 +414,54 @@ class PostgresStore(SQLStore):
             cur.execute(sql, params)
             return cur.fetchall()
 
+    @classmethod
+    def _any_of(cls, column: str, values: Sequence[int]) -> Iterator[tuple[str, list[Any]]]:
+        yield f"{column} = ANY(%s)", [list(values)]
+
+    def _save_sketch(self, cur: SharedCursor, seq: int, sketch: Sketch) -> None:
+        cur.execute("INSERT INTO sketches (document, kind, data) VALUES (%s, %s, %s) ON CONFLICT"
+                    " (document) DO UPDATE SET kind = excluded.kind, data = excluded.data",
+                    (seq, sketch.kind, sketch.data))
+
+    def _documents_where(self, cur: SharedCursor, where: str, params: Sequence[Any], *,
+                         with_annotations: bool = False, with_text: bool = True) -> list[Document]:
+        return _documents_where(cur, where, params, with_annotations=with_annotations,
+                                with_text=with_text)
+
+    def _record_origin(self, cur: SharedCursor, seq: int, origin: str, relation: str) -> bool:
+        return _record_origin(cur, seq, origin, relation)
+
+    def _save_annotations(self, cur: SharedCursor, seq: int, annotations: Annotations, *,
+                          replace: bool) -> None:
+        assert isinstance(cur, psycopg.Cursor)
+        conflict = ("DO UPDATE SET annotator = excluded.annotator, data = excluded.data,"
+                    " created_at = excluded.created_at") if replace else "DO NOTHING"
+        cur.execute(f"INSERT INTO annotations (document, annotator, data, created_at)"
+                    f" VALUES (%s, %s, %s, %s) ON CONFLICT (document) {conflict}",
+                    (seq, ANNOTATOR_VERSION, json.dumps(annotations.to_dict(), ensure_ascii=False),
+                     now()))
+        if cur.rowcount:  # stored (not ignored): the search index follows the annotations
+            _index_sentences(cur, seq, annotations)
+
+    def _insert_document(self, cur: SharedCursor, doc: Document, duplicate_of: int | None,
+                         newest: int) -> int:
+        """Rows are numbered here, under the write lock: the next after the newest."""
+        assert doc.content_hash
+        seq = newest + 1
+        cur.execute(f"INSERT INTO documents (seq, {', '.join(COLUMNS)})"
+                    f" VALUES (%s, {', '.join('%s' for _ in COLUMNS)})",
+                    [seq, *document_values(doc, doc.content_hash, duplicate_of)])
+        return seq
+
+    def _move_source(self, cur: SharedCursor, source: int, url: str) -> None:
+        cur.execute("UPDATE watch_sources SET url = %s, etag = NULL, last_modified = NULL"
+                    " WHERE id = %s AND NOT EXISTS (SELECT 1 FROM watch_sources"
+                    " WHERE url = %s)", (url, source, url))
+
+    def _insert_id(self, cur: SharedCursor, sql: str, params: Sequence[Any]) -> int:
+        return int(cur.execute(self._sql(sql) + " RETURNING id", params).fetchone()[0])
+
     # -- documents: writing
-
-    def add_document(self, doc: Document, *, check: DuplicateCheck | None = None) -> AddResult:
-        """Store ``doc`` in one transaction (see ``DocumentStore.add_document``)."""
-        if not doc.content_hash:
-            raise ValueError(f"{doc.origin}: a document is stored with its content_hash")
-        with self._write() as cur:
-            cur.execute("SELECT seq, origin, duplicate_of FROM documents WHERE content_hash = %s",
-                        (doc.content_hash,))
-            existing = cur.fetchone()
-            if existing is not None:
-                if doc.annotations is not None:
-                    _save_annotations(cur, existing[0], doc.annotations, replace=False)
-                return _add_origin_to_existing(cur, existing, doc.origin)
-            cur.execute("SELECT coalesce(max(seq), 0) FROM documents")
-            newest = int(_one(cur))
-            if check is not None and newest > (seq_of(check.seen_through) or 0):
-                raise StaleCheck(f"{doc_id(newest)} was stored after the duplicate check")
-            original = _stored_seq(cur, doc.duplicate_of)
-            seq = newest + 1
-            cur.execute(f"INSERT INTO documents (seq, {', '.join(COLUMNS)})"
-                        f" VALUES (%s, {', '.join('%s' for _ in COLUMNS)})",
-                        [seq, *document_values(doc, doc.content_hash, original)])
-            if check is not None:
-                _save_sketch(cur, seq, check.sketch)
-            if doc.annotations is not None:
-                _save_annotations(cur, seq, doc.annotations, replace=True)
-            if original is not None:
-                _record_origin(cur, original, doc.origin, "near")
-        return AddResult(doc_id(seq), created=True,
-                         duplicate_of=doc_id(original) if original is not None else None)
-
-    def correct_document(self, document: str, correction: SourceCorrection) -> Document:
-        fields = correction.fields()
-        at = now(precise=True)
-        with self._write() as cur:
-            seq = _stored_or_key_error(cur, document)
-            for name, value in fields.items():
-                cur.execute(f"SELECT {name} FROM documents WHERE seq = %s",
-                            (seq,))
-                previous = _one(cur)
-                cur.execute(f"UPDATE documents SET {name} = %s WHERE seq = %s",
-                            (value, seq))
-                cur.execute("INSERT INTO document_corrections (document, field, previous, value,"
-                            " corrected_at) VALUES (%s, %s, %s, %s, %s)",
-                            (seq, name, previous, value, at))
-            if "published" in fields:
-                cur.execute("UPDATE documents SET published_from = 'corrected' WHERE seq = %s", (seq,))
-            (corrected,) = _documents_where(cur, "WHERE seq = %s", (seq,))
-        return corrected
 
     def save_annotations(self, document: str, annotations: Annotations) -> None:
         seq = seq_of(document)
@@ -513,42 +469,11 @@ class PostgresStore(SQLStore):
             raise KeyError(document)
         with self._write() as cur:
             try:
-                _save_annotations(cur, seq, annotations, replace=True)
+                self._save_annotations(cur, seq, annotations, replace=True)
             except psycopg.errors.ForeignKeyViolation as exc:
                 raise KeyError(document) from exc
 
     # -- documents: reading
-
-    def find_by_hash(self, hash_: str) -> Document | None:
-        with self._read() as cur:
-            found = _documents_where(cur, "WHERE content_hash = %s", (hash_,))
-        return found[0] if found else None
-
-    def get_many(self, ids: Sequence[str], *, with_annotations: bool = False) -> list[Document]:
-        seqs = sorted({seq for seq in map(seq_of, ids) if seq is not None})
-        with self._read() as cur:
-            found = _documents_where(cur, "WHERE seq = ANY(%s)", (seqs,),
-                                     with_annotations=with_annotations)
-        by_id = {doc.id: doc for doc in found}
-        return [by_id[key] for key in ids if key in by_id]
-
-    def iter_documents(
-        self, *, with_annotations: bool = False, chunk_size: int = ITER_CHUNK
-    ) -> Iterator[Document]:
-        """Every document in insertion order, read by keyset ``chunk_size`` at a time, each
-        chunk in its own read transaction (none is held while the caller works)."""
-        last = 0
-        while True:
-            with self._read() as cur:
-                chunk = _documents_where(cur, "WHERE seq > %s ORDER BY seq LIMIT %s",
-                                         (last, chunk_size), with_annotations=with_annotations)
-            if not chunk:
-                return
-            yield from chunk
-            last = seq_of(chunk[-1].id) or last
-
-    def count(self) -> int:
-        return int(self._rows("SELECT count(*) FROM documents")[0][0])
 
     def change_token(self) -> object:
         """The store's change counter (every writing transaction of any connection moves it),
@@ -556,48 +481,8 @@ class PostgresStore(SQLStore):
         return self._identity, int(self._rows(
             "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM store_changes")[0][0])
 
-    # -- near-duplicate sketches
-
-    def sketches(self, kind: str, *, after: str | None = None) -> Iterator[StoredSketch]:
-        last = seq_of(after) or 0
-        while True:
-            rows = self._rows(
-                "SELECT d.seq, d.duplicate_of, k.data FROM documents d"
-                " LEFT JOIN sketches k ON k.document = d.seq AND k.kind = %s"
-                " WHERE d.seq > %s ORDER BY d.seq LIMIT %s", (kind, last, SKETCHES_PER_READ))
-            if not rows:
-                return
-            for seq, duplicate_of, data in rows:
-                original = doc_id(duplicate_of) if duplicate_of is not None else None
-                yield StoredSketch(doc_id(seq), original, None if data is None else bytes(data))
-            last = rows[-1][0]
-
-    def save_sketches(self, sketches: Mapping[str, Sketch]) -> None:
-        with self._write() as cur:
-            for document, sketch in sketches.items():
-                seq = seq_of(document)
-                if seq is None:
-                    raise KeyError(document)
-                try:
-                    _save_sketch(cur, seq, sketch)
-                except psycopg.errors.ForeignKeyViolation as exc:
-                    raise KeyError(document) from exc
 
     # -- what story detection keeps
-
-    def detection_vocabulary(self) -> tuple[int, dict[str, int]]:
-        with self._read() as cur:
-            cur.execute("SELECT count(*) FROM story_features")
-            documents = int(_one(cur))
-            cur.execute("SELECT key, documents FROM story_vocabulary")
-            rows = cur.fetchall()
-        return documents, {key: count for key, count in rows}
-
-    def found_story_of(self) -> dict[str, int]:
-        rows = self._rows(
-            "SELECT sd.document, sd.story FROM story_documents sd JOIN stories s ON s.id = sd.story"
-            " WHERE s.kind = 'found' AND s.merged_into IS NULL ORDER BY sd.document")
-        return {doc_id(seq): story for seq, story in rows}
 
     def story_members(self, *, after: str | None = None, stories: Sequence[int] | None = None
                       ) -> Iterator[tuple[str, bytes]]:
@@ -616,22 +501,17 @@ class PostgresStore(SQLStore):
                 yield doc_id(seq), bytes(data)
             last = rows[-1][0]
 
-    def story_profiles(self, stories: Sequence[int]) -> dict[int, bytes]:
-        rows = self._rows("SELECT story, data FROM story_profiles WHERE story = ANY(%s)",
-                          (list(stories),))
-        return {story: bytes(data) for story, data in rows}
-
     def save_detection(self, update: DetectionUpdate) -> dict[int, int]:
         """Apply a batch of story detection in one transaction (see ``DetectionUpdate``), filed
         to the microsecond. A story another writer merged meanwhile is followed to the story it
         joined, so that no document is filed into a merged story."""
         at = now(precise=True)
         with self._write() as cur:
-            created = {key: _create_found_story(cur, title, at)
+            created = {key: self._create_found_story(cur, title, at)
                        for key, title in sorted(update.new_stories.items(), reverse=True)}
 
             def story_id(key: int) -> int:
-                return created[key] if key < 0 else _merged_target(cur, key)
+                return created[key] if key < 0 else self._merged_target(cur, key)
 
             for document, data in update.members.items():
                 cur.execute("INSERT INTO story_features (document, data) VALUES (%s, %s)"
@@ -640,10 +520,10 @@ class PostgresStore(SQLStore):
             for other, keep in update.merged.items():
                 kept = story_id(keep)
                 # Merged by another writer already: its documents are where that merge put them.
-                if _merged_target(cur, other) == other and kept != other:
-                    _merge_found(cur, other, kept, at)
+                if self._merged_target(cur, other) == other and kept != other:
+                    self._merge_found(cur, other, kept, at)
             for document, key in update.assignments.items():
-                _file_found(cur, require_seq(document), story_id(key), at)
+                self._file_found(cur, require_seq(document), story_id(key), at)
             for key, data in update.profiles.items():
                 cur.execute("INSERT INTO story_profiles (story, data) VALUES (%s, %s)"
                             " ON CONFLICT (story) DO UPDATE SET data = excluded.data",
@@ -669,179 +549,6 @@ class PostgresStore(SQLStore):
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (DETECTION_LOCK,))
 
-    # -- stories
-
-    def create_story(self, name: str, title: str | None = None, *, kind: str = "named") -> StoryInfo:
-        clean = story_name(name)
-        check_story_kind(kind)
-        at = now()
-        with self._write() as cur:
-            cur.execute("INSERT INTO stories (name, title, kind, created_at, updated_at)"
-                        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING",
-                        (clean, title, kind, at, at))
-        return self._stories("WHERE s.name = %s", (clean,))[0]
-
-    def add_to_story(self, story: int, doc_ids: Sequence[str]) -> int:
-        seqs = [seq for seq in map(seq_of, doc_ids) if seq is not None]
-        at = now(precise=True)
-        added = 0
-        with self._write() as cur:
-            story = _merged_target(cur, story)
-            for seq in seqs:
-                try:
-                    cur.execute("INSERT INTO story_documents (story, document, added_at)"
-                                " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", (story, seq, at))
-                except psycopg.errors.ForeignKeyViolation as exc:
-                    raise KeyError(f"no stored document {doc_id(seq)}") from exc
-                added += cur.rowcount
-            if added:
-                _touch(cur, at, story)
-        return added
-
-    # -- curation
-
-    def move_documents(self, doc_ids: Sequence[str], from_story: int, to_story: int) -> int:
-        with self._write() as cur:
-            _live_story(cur, from_story)
-            _live_story(cur, to_story)
-            if from_story == to_story:
-                raise UsageError(f"the documents are in story {from_story} already")
-            seqs = _members(cur, from_story, doc_ids, "move")
-            return _move(cur, seqs, from_story, to_story)
-
-    def merge_stories(self, keep: int, other: int) -> StoryInfo:
-        with self._write() as cur:
-            if keep == other:
-                _live_story(cur, keep)
-                raise UsageError(f"cannot merge story {keep} into itself")
-            _live_story(cur, keep)
-            _live_story(cur, other)
-            at = now(precise=True)
-            cur.execute("SELECT document FROM story_documents WHERE story = %s", (other,))
-            _move(cur, [row[0] for row in cur.fetchall()], other, keep)
-            cur.execute("UPDATE stories SET merged_into = %s WHERE merged_into = %s OR id = %s",
-                        (keep, other, other))
-            cur.execute("UPDATE stories SET storyline = coalesce(storyline,"
-                        " (SELECT storyline FROM stories WHERE id = %s)) WHERE id = %s", (other, keep))
-            _touch(cur, at, keep, other)
-        return self._stories("WHERE s.id = %s", (keep,))[0]
-
-    def remove_documents(self, story: int, doc_ids: Sequence[str]) -> int:
-        with self._write() as cur:
-            _live_story(cur, story)
-            seqs = _members(cur, story, doc_ids, "remove")
-            holds = _held(cur, story)
-            check_leaves_some(story, len(seqs), holds)
-            cur.execute("DELETE FROM story_documents WHERE story = %s AND document = ANY(%s)",
-                        (story, list(seqs)))
-            _touch(cur, now(precise=True), story)
-        return len(seqs)
-
-    def split_story(self, story: int, doc_ids: Sequence[str], name: str) -> StoryInfo:
-        clean = story_name(name)
-        with self._write() as cur:
-            kind = _live_story(cur, story)[1]
-            if not doc_ids:
-                raise UsageError("a split needs documents: name the ones that form the new story")
-            seqs = _members(cur, story, doc_ids, "split off")
-            check_split(story, len(seqs), _held(cur, story))
-            cur.execute("SELECT id FROM stories WHERE name = %s", (clean,))
-            taken = cur.fetchone()
-            if taken:
-                raise UsageError(f"a story named {clean!r} exists already (story {taken[0]})")
-            at = now()
-            cur.execute("INSERT INTO stories (name, kind, created_at, updated_at)"
-                        " VALUES (%s, %s, %s, %s) RETURNING id", (clean, kind, at, at))
-            new = int(_one(cur))
-            _move(cur, seqs, story, new)
-        return self._stories("WHERE s.id = %s", (new,))[0]
-
-    # -- storylines
-
-    def create_storyline(self, title: str | None) -> int:
-        at = now()
-        with self._write() as cur:
-            cur.execute("INSERT INTO storylines (title, created_at, updated_at) VALUES (%s, %s, %s)"
-                        " RETURNING id", (" ".join((title or "").split()) or None, at, at))
-            return int(_one(cur))
-
-    def set_storyline(self, story: int, storyline: int | None) -> None:
-        with self._write() as cur:
-            _live_story(cur, story)
-            if storyline is not None:
-                cur.execute("UPDATE storylines SET updated_at = %s WHERE id = %s", (now(), storyline))
-                if not cur.rowcount:
-                    raise KeyError(f"no storyline {storyline}")
-            cur.execute("UPDATE stories SET storyline = %s WHERE id = %s", (storyline, story))
-
-    def storylines(self) -> list[StorylineInfo]:
-        with self._read() as cur:
-            cur.execute("SELECT id, title FROM storylines ORDER BY id")
-            lines = cur.fetchall()
-            cur.execute(STORYLINE_MEMBERS_QUERY)
-            members = cur.fetchall()
-        return storyline_infos(lines, members)
-
-    def story_documents(self, story: int, *, with_annotations: bool = False,
-                        with_text: bool = True) -> list[Document]:
-        where = "WHERE seq IN (SELECT document FROM story_documents WHERE story = %s) ORDER BY seq"
-        with self._read() as cur:
-            return _documents_where(cur, where, (story,), with_annotations=with_annotations,
-                                    with_text=with_text)
-
-    def story_documents_key(self, story: int) -> str:
-        with self._read() as cur:
-            cur.execute(
-                "SELECT sd.document, a.annotator, a.created_at, length(a.data) FROM story_documents sd"
-                " LEFT JOIN annotations a ON a.document = sd.document WHERE sd.story = %s"
-                " ORDER BY sd.document", (story,))
-            rows = cur.fetchall()
-            cur.execute(
-                "SELECT c.document, max(c.id) FROM document_corrections c JOIN story_documents sd"
-                " ON sd.document = c.document WHERE sd.story = %s GROUP BY c.document"
-                " ORDER BY c.document", (story,))
-            corrected = cur.fetchall()
-        return documents_key(rows, corrected)
-
-    def story_document_times(self, story: int) -> dict[str, DocumentTimes]:
-        rows = self._rows(
-            "SELECT d.seq, d.created_at, sd.added_at FROM story_documents sd"
-            " JOIN documents d ON d.seq = sd.document WHERE sd.story = %s ORDER BY d.seq", (story,))
-        return {doc_id(seq): DocumentTimes(stored, filed) for seq, stored, filed in rows}
-
-    def mark_briefed(self, story: int, at: str) -> None:
-        with self._write() as cur:
-            cur.execute("UPDATE stories SET briefed_at = %s WHERE id = %s", (at, story))
-            if cur.rowcount == 0:
-                raise KeyError(f"no story {story}")
-
-    def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
-        rows = self._rows(STORIES_QUERY.format(where=where), params)
-        return [StoryInfo(*row) for row in rows]
-
-    # -- the briefing cache
-
-    def cached_briefing(self, story: int, words: int, documents_key: str) -> str | None:
-        rows = self._rows("SELECT data FROM briefings WHERE story = %s AND words = %s"
-                          " AND documents_key = %s", (story, words, documents_key))
-        return str(rows[0][0]) if rows else None
-
-    def latest_briefing(self, story: int, words: int) -> tuple[str, str] | None:
-        rows = self._rows("SELECT documents_key, data FROM briefings WHERE story = %s AND words = %s"
-                          " ORDER BY created_at DESC LIMIT 1", (story, words))
-        return (rows[0][0], rows[0][1]) if rows else None
-
-    def save_briefing(
-        self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
-    ) -> None:
-        with self._write() as cur:
-            cur.execute(
-                "INSERT INTO briefings (story, words, documents_key, data, created_at)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (story, words) DO UPDATE SET"
-                " documents_key = excluded.documents_key, data = excluded.data,"
-                " created_at = excluded.created_at", (story, words, documents_key, data, now()))
-            if title:
-                cur.execute("UPDATE stories SET title = %s WHERE id = %s", (title, story))
 
     # -- search
 
@@ -873,322 +580,19 @@ class PostgresStore(SQLStore):
                 if self._rows("SELECT 1 FROM sentences WHERE terms @@ to_tsquery(%s, %s) LIMIT 1",
                               (TEXT_SEARCH_CONFIG, _ts_phrase([head, tail])))]
 
-    # -- outlets
-
-    def add_outlet(self, outlet: Outlet) -> None:
-        with self._write() as cur:
-            cur.execute(
-                "INSERT INTO outlets (name, domains, aliases, country, ownership, created_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (lower(name)) DO UPDATE SET"
-                " name = excluded.name, domains = excluded.domains, aliases = excluded.aliases,"
-                " country = excluded.country, ownership = excluded.ownership",
-                outlet_row(outlet, now()))
-
-    def outlets(self) -> list[Outlet]:
-        rows = self._rows("SELECT name, domains, aliases, country, ownership FROM outlets ORDER BY id")
-        return [outlet_of(row) for row in rows]
-
-    def remove_outlet(self, name: str) -> bool:
-        with self._write() as cur:
-            cur.execute("DELETE FROM outlets WHERE lower(name) = lower(%s)", (" ".join(name.split()),))
-            return cur.rowcount > 0
-
-    # -- watched sources and the articles they listed
-
-    def add_watch_source(self, url: str, *, kind: str, title: str | None = None,
-                         allow_private: bool = False, interval: int | None = None
-                         ) -> tuple[WatchSource, bool]:
-        with self._write() as cur:
-            cur.execute(
-                'INSERT INTO watch_sources (url, kind, title, allow_private, "interval", added_at)'
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (url) DO NOTHING",
-                (url, kind, title, allow_private, interval, now()))
-            added = cur.rowcount > 0
-            cur.execute(f"SELECT {WATCH_SOURCE_COLUMNS} FROM watch_sources WHERE url = %s",
-                        (url,))
-            row = cur.fetchone()
-        assert row is not None
-        return watch_source(row), added
-
-    def watch_sources(self) -> list[WatchSource]:
-        return [watch_source(row) for row in self._rows(
-            f"SELECT {WATCH_SOURCE_COLUMNS} FROM watch_sources ORDER BY id")]
-
-    def remove_watch_source(self, key: int | str) -> bool:
-        column = "id" if isinstance(key, int) else "url"
-        with self._write() as cur:
-            cur.execute(f"DELETE FROM watch_sources WHERE {column} = %s", (key,))
-            return cur.rowcount > 0
-
-    def mark_due(self, source: int) -> bool:
-        with self._write() as cur:
-            cur.execute("UPDATE watch_sources SET next_poll = NULL WHERE id = %s", (source,))
-            return cur.rowcount > 0
-
-    def record_poll(self, source: int, record: PollRecord, items: Sequence[ListedItem]) -> int:
-        at = now(precise=True)
-        with self._write() as cur:
-            new = 0
-            for item in items:
-                cur.execute(
-                    "INSERT INTO watch_items (key, url, source, title, published, seen_at, updated_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-                    (item.key, item.url, source, item.title, item.published, at, at))
-                new += cur.rowcount
-            cur.execute(
-                "UPDATE watch_sources SET last_poll = %s, next_poll = %s, last_status = %s,"
-                " last_error = %s, etag = coalesce(%s, etag),"
-                " last_modified = coalesce(%s, last_modified),"
-                " content_hash = coalesce(%s, content_hash), failures = %s, last_new = %s,"
-                " title = coalesce(title, %s) WHERE id = %s",
-                (record.polled_at, record.next_poll, record.status, record.error, record.etag,
-                 record.last_modified, record.content_hash, record.failures, new, record.title,
-                 source))
-            if record.moved_to is not None:
-                # A feed that moved for good is polled at its new address (unless watched there).
-                cur.execute("UPDATE watch_sources SET url = %s, etag = NULL, last_modified = NULL"
-                            " WHERE id = %s AND NOT EXISTS (SELECT 1 FROM watch_sources"
-                            " WHERE url = %s)", (record.moved_to, source, record.moved_to))
-        return new
-
-    def pending_items(self, limit: int | None = None) -> list[WatchItem]:
-        rows = self._rows(f"SELECT {WATCH_ITEM_COLUMNS} FROM watch_items"
-                          " WHERE state IN ('new', 'fetched') ORDER BY seq LIMIT %s", (limit,))
-        return [WatchItem(*row) for row in rows]
-
-    def save_item_page(self, key: str, body: bytes, content_type: str, final_url: str) -> None:
-        with self._write() as cur:
-            cur.execute(
-                "UPDATE watch_items SET state = 'fetched', body = %s, content_type = %s,"
-                " final_url = %s, attempts = attempts + 1, error = NULL, updated_at = %s"
-                " WHERE key = %s", (body, content_type, final_url, now(precise=True), key))
-
-    def item_failed(self, key: str, error: str, *, give_up: bool) -> None:
-        with self._write() as cur:
-            cur.execute(
-                "UPDATE watch_items SET attempts = attempts + 1, error = %s, body = NULL,"
-                " state = CASE WHEN %s THEN 'failed' ELSE 'new' END, updated_at = %s WHERE key = %s",
-                (error, give_up, now(precise=True), key))
-
-    def items_stored(self, documents: Mapping[str, str]) -> None:
-        at = now(precise=True)
-        with self._write() as cur:
-            cur.executemany(
-                "UPDATE watch_items SET state = 'stored', document = %s, body = NULL, error = NULL,"
-                " updated_at = %s WHERE key = %s",
-                [(document, at, key) for key, document in documents.items()])
-
-    def watch_item_counts(self) -> dict[int, dict[str, int]]:
-        counts: dict[int, dict[str, int]] = {}
-        for source, state, count in self._rows(
-                "SELECT source, state, count(*) FROM watch_items WHERE source IS NOT NULL"
-                " GROUP BY source, state"):
-            counts.setdefault(source, {})[state] = count
-        return counts
-
-    def add_story_update(self, story: int, made_at: str, title: str, lines: Sequence[str],
-                         sources: Sequence[str]) -> StoryUpdate:
-        with self._write() as cur:
-            cur.execute(
-                "INSERT INTO story_updates (story, made_at, title, lines, sources)"
-                " VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                (story, made_at, title, json.dumps(list(lines), ensure_ascii=False),
-                 json.dumps(list(sources), ensure_ascii=False)))
-            new = int(_one(cur))
-        return StoryUpdate(new, story, made_at, title, tuple(lines), tuple(sources))
-
-    def story_updates(self, story: int, limit: int = 50) -> list[StoryUpdate]:
-        rows = self._rows("SELECT id, story, made_at, title, lines, sources FROM story_updates"
-                          " WHERE story = %s ORDER BY id DESC LIMIT %s", (story, limit))
-        return [story_update_of(row) for row in rows]
-
-    def add_alert(self, query: str) -> tuple[Alert, bool]:
-        with self._write() as cur:
-            cur.execute("INSERT INTO alerts (query, created_at) VALUES (%s, %s)"
-                        " ON CONFLICT (query) DO NOTHING", (query, now()))
-            added = cur.rowcount > 0
-            cur.execute("SELECT id, query, created_at FROM alerts WHERE query = %s", (query,))
-            row = cur.fetchone()
-        assert row is not None
-        return Alert(*row), added
-
-    def alerts(self) -> list[Alert]:
-        return [Alert(*row) for row in self._rows("SELECT id, query, created_at FROM alerts ORDER BY id")]
-
-    def remove_alert(self, alert: int) -> bool:
-        with self._write() as cur:
-            cur.execute("DELETE FROM alerts WHERE id = %s", (alert,))
-            return cur.rowcount > 0
-
 
 # --------------------------------------------------------------------------- SQL helpers
 
 
-def _documents_where(cur: Cursor, where: str, params: Sequence[Any], *,
+
+
+def _documents_where(cur: SharedCursor, where: str, params: Sequence[Any], *,
                      with_annotations: bool = False, with_text: bool = True) -> list[Document]:
     """The documents a ``WHERE ...`` clause selects, with their origins (and annotations)."""
-    columns = COLUMNS if with_text else tuple("'' AS text" if c == "text" else c for c in COLUMNS)
-    cur.execute(f"SELECT seq, {', '.join(columns)} FROM documents {where}",
-                params)
-    rows = cur.fetchall()
-    seqs = [row[0] for row in rows]
-    cur.execute("SELECT document, origin FROM document_origins WHERE document = ANY(%s) ORDER BY id",
-                (seqs,))
-    origins: dict[int, list[str]] = {}
-    for document, origin in cur.fetchall():
-        origins.setdefault(document, []).append(origin)
-    annotations: dict[int, Annotations] = {}
-    if with_annotations:
-        cur.execute("SELECT document, data FROM annotations WHERE document = ANY(%s)", (seqs,))
-        annotations = {seq: Annotations.from_dict(json.loads(data)) for seq, data in cur.fetchall()}
-    docs = []
-    for row in rows:
-        doc = row_to_document(row)
-        doc.also_at = origins.get(row[0], [])
-        doc.annotations = annotations.get(row[0])
-        docs.append(doc)
-    return docs
+    return PostgresStore.select_documents(cur, where, params, with_annotations=with_annotations,
+                                  with_text=with_text)
 
 
-def _add_origin_to_existing(cur: Cursor, existing: tuple[Any, ...], origin: str) -> AddResult:
-    seq, first_origin, duplicate_of = existing
-    added = origin != first_origin and _record_origin(cur, seq, origin, "exact")
-    dup = doc_id(duplicate_of) if duplicate_of is not None else None
-    return AddResult(doc_id(seq), created=False, duplicate_of=dup, origin_added=added)
-
-
-def _record_origin(cur: Cursor, seq: int, origin: str, relation: str) -> bool:
+def _record_origin(cur: SharedCursor, seq: int, origin: str, relation: str) -> bool:
     """Append ``origin`` to document ``seq``'s ``also_at`` unless it is already known there."""
-    cur.execute("SELECT origin FROM documents WHERE seq = %s", (seq,))
-    first = cur.fetchone()
-    if first is None or first[0] == origin:
-        return False
-    cur.execute("INSERT INTO document_origins (document, origin, relation, created_at)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", (seq, origin, relation, now()))
-    return cur.rowcount > 0
-
-
-def _save_annotations(cur: Cursor, seq: int, annotations: Annotations, *, replace: bool) -> None:
-    conflict = ("DO UPDATE SET annotator = excluded.annotator, data = excluded.data,"
-                " created_at = excluded.created_at") if replace else "DO NOTHING"
-    cur.execute(f"INSERT INTO annotations (document, annotator, data, created_at)"
-                f" VALUES (%s, %s, %s, %s) ON CONFLICT (document) {conflict}",
-                (seq, ANNOTATOR_VERSION, json.dumps(annotations.to_dict(), ensure_ascii=False), now()))
-    if cur.rowcount:  # stored (not ignored): the search index follows the annotations
-        _index_sentences(cur, seq, annotations)
-
-
-def _save_sketch(cur: Cursor, seq: int, sketch: Sketch) -> None:
-    cur.execute("INSERT INTO sketches (document, kind, data) VALUES (%s, %s, %s) ON CONFLICT"
-                " (document) DO UPDATE SET kind = excluded.kind, data = excluded.data",
-                (seq, sketch.kind, sketch.data))
-
-
-def _stored_or_key_error(cur: Cursor, document: str) -> int:
-    seq = seq_of(document.strip())
-    if seq is not None:
-        cur.execute("SELECT 1 FROM documents WHERE seq = %s", (seq,))
-    if seq is None or cur.fetchone() is None:
-        raise KeyError(f"no stored document {document!r}")
-    return seq
-
-
-def _stored_seq(cur: Cursor, document: str | None) -> int | None:
-    if document is None:
-        return None
-    seq = seq_of(document)
-    if seq is not None:
-        cur.execute("SELECT 1 FROM documents WHERE seq = %s", (seq,))
-    if seq is None or cur.fetchone() is None:
-        raise KeyError(f"duplicate_of {document!r}: no such stored document")
-    return seq
-
-
-def _create_found_story(cur: Cursor, title: str, at: str) -> int:
-    """A new found story, named ``found-ID`` (names are unique; titles need not be)."""
-    cur.execute("INSERT INTO stories (name, title, kind, created_at, updated_at)"
-                " VALUES (%s, %s, 'found', %s, %s) RETURNING id",
-                (f"found-pending-{uuid.uuid4().hex}", title or None, at, at))
-    story = int(_one(cur))
-    cur.execute("UPDATE stories SET name = %s WHERE id = %s", (f"found-{story}", story))
-    return story
-
-
-def _file_found(cur: Cursor, seq: int, story: int, at: str) -> None:
-    """Put a document into a found story, out of any other found story it was in."""
-    cur.execute("DELETE FROM story_documents sd USING stories s WHERE sd.document = %s"
-                " AND sd.story != %s AND s.id = sd.story AND s.kind = 'found'", (seq, story))
-    cur.execute("INSERT INTO story_documents (story, document, added_at) VALUES (%s, %s, %s)"
-                " ON CONFLICT DO NOTHING", (story, seq, at))
-    if cur.rowcount:
-        cur.execute("UPDATE stories SET updated_at = %s WHERE id = %s", (at, story))
-
-
-def _merge_found(cur: Cursor, other: int, keep: int, at: str) -> None:
-    """Detection's merge: ``other``'s documents join ``keep``; ``other`` points at it."""
-    cur.execute("INSERT INTO story_documents (story, document, added_at)"
-                " SELECT %s, document, %s FROM story_documents WHERE story = %s"
-                " ON CONFLICT DO NOTHING", (keep, at, other))
-    cur.execute("DELETE FROM story_documents WHERE story = %s", (other,))
-    cur.execute("DELETE FROM story_profiles WHERE story = %s", (other,))
-    cur.execute("UPDATE stories SET merged_into = %s, updated_at = %s WHERE id = %s", (keep, at, other))
-    cur.execute("UPDATE stories SET merged_into = %s WHERE merged_into = %s", (keep, other))
-    cur.execute("UPDATE stories SET updated_at = %s WHERE id = %s", (at, keep))
-
-
-def _live_story(cur: Cursor, story: int) -> tuple[int, str]:
-    cur.execute("SELECT id, kind, merged_into FROM stories WHERE id = %s", (story,))
-    row = cur.fetchone()
-    if row is None:
-        raise KeyError(f"no story {story}")
-    if row[2] is not None:
-        raise MergedStory(story, row[2])
-    return row[0], row[1]
-
-
-def _merged_target(cur: Cursor, story: int) -> int:
-    """``story``, or the story it was merged into (``KeyError``: no such story)."""
-    cur.execute("SELECT merged_into FROM stories WHERE id = %s", (story,))
-    row = cur.fetchone()
-    if row is None:
-        raise KeyError(f"no story {story}")
-    return int(row[0]) if row[0] is not None else story
-
-
-def _held(cur: Cursor, story: int) -> int:
-    cur.execute("SELECT count(*) FROM story_documents WHERE story = %s", (story,))
-    return int(_one(cur))
-
-
-def _members(cur: Cursor, story: int, doc_ids: Sequence[str], verb: str) -> list[int]:
-    """The rows of ``doc_ids`` (each once, in order), all documents of ``story``."""
-    if not doc_ids:
-        raise nothing_named(verb)
-    seqs: list[int] = []
-    for document in doc_ids:
-        seq = _stored_or_key_error(cur, document)
-        if seq not in seqs:
-            seqs.append(seq)
-    cur.execute("SELECT document FROM story_documents WHERE story = %s AND document = ANY(%s)",
-                (story, seqs))
-    held = {row[0] for row in cur.fetchall()}
-    check_members(story, seqs, held, verb)
-    return seqs
-
-
-def _move(cur: Cursor, seqs: Sequence[int], source: int, target: int) -> int:
-    """Documents ``seqs`` join ``target`` (filed now, to the microsecond) and leave ``source``."""
-    at = now(precise=True)
-    joined = 0
-    for seq in seqs:
-        cur.execute("INSERT INTO story_documents (story, document, added_at) VALUES (%s, %s, %s)"
-                    " ON CONFLICT DO NOTHING", (target, seq, at))
-        joined += cur.rowcount
-    cur.execute("DELETE FROM story_documents WHERE story = %s AND document = ANY(%s)",
-                (source, list(seqs)))
-    _touch(cur, at, source, target)
-    return joined
-
-
-def _touch(cur: Cursor, at: str, *stories: int) -> None:
-    cur.execute("UPDATE stories SET updated_at = %s WHERE id = ANY(%s)", (at, list(stories)))
+    return PostgresStore.add_origin(cur, seq, origin, relation)

@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -32,67 +32,33 @@ from typing import Any
 
 from storyline.errors import UsageError
 from storyline.model import Annotations, Document
-from storyline.outlets import Outlet
 from storyline.store._common import (
     ANNOTATOR_VERSION,
+    apply_migrations,
+    Cursor,
     COLUMNS as _COLUMNS,
     FTS5,
     MARK_CLOSE as _MARK_CLOSE,
     MARK_OPEN as _MARK_OPEN,
-    SKETCHES_PER_READ as _SKETCHES_PER_READ,
-    STORIES_QUERY,
-    STORYLINE_MEMBERS_QUERY,
     Migration,
     SearchRules,
     SQLStore,
-    check_leaves_some,
-    check_members,
-    check_split,
-    nothing_named,
-    outlet_of,
-    outlet_row,
-    story_update_of,
-    storyline_infos,
-    check_story_kind,
     default_db_location,
     doc_id as _doc_id,
     document_values,
-    documents_key,
     fts_expression,
     marked_spans as _marked_spans,
-    newer_schema,
     now as _now,
-    parts as _parts,
     require_seq as _require_seq,
     seq_of as _seq,
     split_candidates,
-    story_name as _story_name,
-    row_to_document as _row_to_document,
-    WATCH_ITEM_COLUMNS as _WATCH_ITEM_COLUMNS,
-    WATCH_SOURCE_COLUMNS as _WATCH_SOURCE_COLUMNS,
-    watch_source as _watch_source,
 )
 from storyline.store.base import (
     ITER_CHUNK,
-    AddResult,
-    Alert,
     DetectionUpdate,
-    DocumentTimes,
-    DuplicateCheck,
-    ListedItem,
-    MergedStory,
-    PollRecord,
     SearchHit,
     Sketch,
-    SourceCorrection,
-    StaleCheck,
     Store,
-    StoredSketch,
-    StoryInfo,
-    StorylineInfo,
-    StoryUpdate,
-    WatchItem,
-    WatchSource,
 )
 
 fcntl: ModuleType | None
@@ -102,6 +68,7 @@ except ImportError:  # not on Windows: writers in several processes there file u
     fcntl = None
 
 DETECTION_LOCK = "detection.lock"
+_Conn = sqlite3.Connection | sqlite3.Cursor  # both run statements alike
 _FILE_LOCKS: dict[Path, threading.Lock] = {}
 _FILE_LOCKS_GUARD = threading.Lock()
 
@@ -373,40 +340,6 @@ MIGRATIONS: list[Migration] = [
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 
-def _create_found_story(conn: sqlite3.Connection, title: str, now: str) -> int:
-    """A new found story: named ``found-ID`` (names are unique; titles need not be)."""
-    cursor = conn.execute(
-        "INSERT INTO stories (name, title, kind, created_at, updated_at) VALUES (?, ?, 'found', ?, ?)",
-        (f"found-pending-{uuid.uuid4().hex}", title or None, now, now))
-    story = int(cursor.lastrowid or 0)
-    conn.execute("UPDATE stories SET name = ? WHERE id = ?", (f"found-{story}", story))
-    return story
-
-
-def _file_found(conn: sqlite3.Connection, seq: int, story: int, now: str) -> None:
-    """Put a document into a found story, out of any other found story it was in."""
-    conn.execute(
-        "DELETE FROM story_documents WHERE document = ? AND story != ? AND EXISTS"
-        " (SELECT 1 FROM stories s WHERE s.id = story_documents.story AND s.kind = 'found')",
-        (seq, story))
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO story_documents (story, document, added_at) VALUES (?, ?, ?)",
-        (story, seq, now))
-    if cursor.rowcount:
-        conn.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (now, story))
-
-
-def _merge_found(conn: sqlite3.Connection, other: int, keep: int, now: str) -> None:
-    """Detection's merge: ``other``'s documents join ``keep``; ``other`` points at it."""
-    conn.execute(
-        "INSERT OR IGNORE INTO story_documents (story, document, added_at)"
-        " SELECT ?, document, ? FROM story_documents WHERE story = ?", (keep, now, other))
-    conn.execute("DELETE FROM story_documents WHERE story = ?", (other,))
-    conn.execute("DELETE FROM story_profiles WHERE story = ?", (other,))
-    conn.execute("UPDATE stories SET merged_into = ?, updated_at = ? WHERE id = ?", (keep, now, other))
-    conn.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ?", (keep, other))
-    conn.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (now, keep))
-
 
 # --------------------------------------------------------------------------- SQLite
 
@@ -457,99 +390,68 @@ class SQLiteStore(SQLStore):
             raise
         self._conn.execute("COMMIT")
 
+    NO_LIMIT = -1
+    MISSING_ROW = sqlite3.IntegrityError
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        with self._transaction() as conn:
+            yield conn.cursor()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Cursor]:
+        with self._transaction("DEFERRED") as conn:
+            yield conn.cursor()
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def _save_sketch(self, cur: Cursor, seq: int, sketch: Sketch) -> None:
+        cur.execute("INSERT OR REPLACE INTO sketches (document, kind, data) VALUES (?, ?, ?)",
+                    (seq, sketch.kind, sketch.data))
+
+    def _documents_where(self, cur: Cursor, where: str, params: Sequence[Any], *,
+                         with_annotations: bool = False, with_text: bool = True) -> list[Document]:
+        return _documents_where(cur, where, params, with_annotations=with_annotations,
+                                with_text=with_text)
+
+    def _record_origin(self, cur: Cursor, seq: int, origin: str, relation: str) -> bool:
+        return _record_origin(cur, seq, origin, relation)
+
+    def _save_annotations(self, cur: Cursor, seq: int, annotations: Annotations, *,
+                          replace: bool) -> None:
+        assert isinstance(cur, sqlite3.Cursor)
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        if cur.execute(
+            f"{verb} INTO annotations (document, annotator, data, created_at) VALUES (?, ?, ?, ?)",
+            (seq, ANNOTATOR_VERSION, json.dumps(annotations.to_dict(), ensure_ascii=False), _now()),
+        ).rowcount:  # stored (not ignored): the search index follows the annotations
+            _index_sentences(cur, seq, annotations)
+
+    def _insert_document(self, cur: Cursor, doc: Document, duplicate_of: int | None,
+                         newest: int) -> int:
+        assert isinstance(cur, sqlite3.Cursor) and doc.content_hash
+        return _insert_document(cur, doc, doc.content_hash, duplicate_of)
+
+    def _move_source(self, cur: Cursor, source: int, url: str) -> None:
+        cur.execute("UPDATE OR IGNORE watch_sources SET url = ?, etag = NULL,"
+                    " last_modified = NULL WHERE id = ?", (url, source))
+
+    def _insert_id(self, cur: Cursor, sql: str, params: Sequence[Any]) -> int:
+        assert isinstance(cur, sqlite3.Cursor)
+        return int(cur.execute(sql, params).lastrowid or 0)
+
     # -- documents: writing
-
-    def add_document(self, doc: Document, *, check: DuplicateCheck | None = None) -> AddResult:
-        """Store ``doc`` in one transaction (see ``DocumentStore.add_document``). ``doc`` must
-        carry its ``content_hash``."""
-        if not doc.content_hash:
-            raise ValueError(f"{doc.origin}: a document is stored with its content_hash")
-        with self._transaction() as conn:
-            existing = conn.execute(
-                "SELECT seq, origin, duplicate_of FROM documents WHERE content_hash = ?",
-                (doc.content_hash,),
-            ).fetchone()
-            if existing is not None:
-                if doc.annotations is not None:
-                    _save_annotations(conn, existing[0], doc.annotations, replace=False)
-                return _add_origin_to_existing(conn, existing, doc.origin)
-            if check is not None:
-                _refuse_stale(conn, check)
-            original = _stored_seq(conn, doc.duplicate_of)
-            seq = _insert_document(conn, doc, doc.content_hash, original)
-            if check is not None:
-                _save_sketch(conn, seq, check.sketch)
-            if doc.annotations is not None:
-                _save_annotations(conn, seq, doc.annotations, replace=True)
-            if original is not None:
-                _record_origin(conn, original, doc.origin, "near")
-        return AddResult(_doc_id(seq), created=True,
-                         duplicate_of=_doc_id(original) if original is not None else None)
-
-    def correct_document(self, doc_id: str, correction: SourceCorrection) -> Document:
-        """Set the corrected fields on the document's row and record each change (see
-        ``DocumentStore.correct_document``)."""
-        fields = correction.fields()
-        now = _now(precise=True)
-        with self._transaction() as conn:
-            seq = _stored_or_key_error(conn, doc_id)
-            for name, value in fields.items():
-                previous = conn.execute(f"SELECT {name} FROM documents WHERE seq = ?", (seq,)).fetchone()[0]
-                conn.execute(f"UPDATE documents SET {name} = ? WHERE seq = ?", (value, seq))
-                conn.execute(
-                    "INSERT INTO document_corrections (document, field, previous, value, corrected_at)"
-                    " VALUES (?, ?, ?, ?, ?)", (seq, name, previous, value, now))
-            if "published" in fields:
-                conn.execute("UPDATE documents SET published_from = 'corrected' WHERE seq = ?", (seq,))
-            (document,) = _documents_where(conn, "WHERE seq = ?", (seq,))
-        return document
 
     def save_annotations(self, doc_id: str, annotations: Annotations) -> None:
         """Attach (or replace) the annotations of a stored document."""
         seq = _seq(doc_id)
         if seq is None:
             raise KeyError(doc_id)
-        with self._transaction() as conn:
-            _save_annotations(conn, seq, annotations, replace=True)
+        with self._write() as cur:
+            self._save_annotations(cur, seq, annotations, replace=True)
 
     # -- documents: reading
-
-    def find_by_hash(self, hash_: str) -> Document | None:
-        """The document whose ``content_hash`` (``storyline.story.dedupe.content_hash``) is ``hash_``."""
-        with self._transaction("DEFERRED") as conn:
-            found = _documents_where(conn, "WHERE content_hash = ?", (hash_,))
-        return found[0] if found else None
-
-    def get_many(self, ids: Sequence[str], *, with_annotations: bool = False) -> list[Document]:
-        """The stored documents among ``ids``, in the order given (unknown ids left out)."""
-        seqs = sorted({seq for seq in map(_seq, ids) if seq is not None})
-        by_id: dict[str, Document] = {}
-        with self._transaction("DEFERRED") as conn:  # one snapshot for all queries
-            for part in _parts(seqs):
-                where = f"WHERE seq IN ({_placeholders(part)})"
-                for doc in _documents_where(conn, where, part, with_annotations=with_annotations):
-                    by_id[doc.id or ""] = doc
-        return [by_id[doc_id] for doc_id in ids if doc_id in by_id]
-
-    def iter_documents(
-        self, *, with_annotations: bool = False, chunk_size: int = ITER_CHUNK
-    ) -> Iterator[Document]:
-        """Every document in insertion order (S1, S2, ...), read ``chunk_size`` at a time, each
-        chunk in its own read transaction (none is held while the caller works)."""
-        last = 0
-        while True:
-            with self._transaction("DEFERRED") as conn:
-                chunk = _documents_where(
-                    conn, "WHERE seq > ? ORDER BY seq LIMIT ?", (last, chunk_size),
-                    with_annotations=with_annotations,
-                )
-            if not chunk:
-                return
-            yield from chunk
-            last = _seq(chunk[-1].id) or last
-
-    def count(self) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM documents").fetchone()[0])
 
     def change_token(self) -> object:
         """SQLite's ``data_version`` (moves when another connection commits) with this
@@ -557,52 +459,8 @@ class SQLiteStore(SQLStore):
         version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         return self._identity, int(version), self._conn.total_changes
 
-    # -- near-duplicate sketches
-
-    def sketches(self, kind: str, *, after: str | None = None) -> Iterator[StoredSketch]:
-        """Every document after ``after`` in insertion order, with its sketch of ``kind`` if kept."""
-        last = _seq(after) or 0
-        while True:
-            rows = self._conn.execute(
-                "SELECT d.seq, d.duplicate_of, k.data FROM documents d"
-                " LEFT JOIN sketches k ON k.document = d.seq AND k.kind = ?"
-                " WHERE d.seq > ? ORDER BY d.seq LIMIT ?",
-                (kind, last, _SKETCHES_PER_READ),
-            ).fetchall()  # all fetched: the caller may write between two rows
-            if not rows:
-                return
-            for seq, duplicate_of, data in rows:
-                original = _doc_id(duplicate_of) if duplicate_of is not None else None
-                yield StoredSketch(_doc_id(seq), original, None if data is None else bytes(data))
-            last = rows[-1][0]
-
-    def save_sketches(self, sketches: Mapping[str, Sketch]) -> None:
-        """Keep sketches of stored documents, replacing theirs (``KeyError``: an unknown id)."""
-        with self._transaction() as conn:
-            for doc_id, sketch in sketches.items():
-                seq = _seq(doc_id)
-                if seq is None:
-                    raise KeyError(doc_id)
-                try:
-                    _save_sketch(conn, seq, sketch)
-                except sqlite3.IntegrityError as exc:  # foreign key: no such document
-                    raise KeyError(doc_id) from exc
 
     # -- what story detection keeps
-
-    def detection_vocabulary(self) -> tuple[int, dict[str, int]]:
-        """(documents counted, documents holding each key)."""
-        with self._transaction("DEFERRED") as conn:
-            documents = conn.execute("SELECT count(*) FROM story_features").fetchone()[0]
-            rows = conn.execute("SELECT key, documents FROM story_vocabulary").fetchall()
-        return documents, dict(rows)
-
-    def found_story_of(self) -> dict[str, int]:
-        """Every document in a found story, with its story."""
-        rows = self._conn.execute(
-            "SELECT sd.document, sd.story FROM story_documents sd JOIN stories s ON s.id = sd.story"
-            " WHERE s.kind = 'found' AND s.merged_into IS NULL ORDER BY sd.document").fetchall()
-        return {_doc_id(seq): story for seq, story in rows}
 
     def story_members(self, *, after: str | None = None, stories: Sequence[int] | None = None
                       ) -> Iterator[tuple[str, bytes]]:
@@ -624,23 +482,13 @@ class SQLiteStore(SQLStore):
                 yield _doc_id(seq), bytes(data)
             last = rows[-1][0]
 
-    def story_profiles(self, stories: Sequence[int]) -> dict[int, bytes]:
-        found: dict[int, bytes] = {}
-        for start in range(0, len(stories), 500):  # SQLite's bound on parameters
-            chunk = list(stories[start : start + 500])
-            rows = self._conn.execute(
-                f"SELECT story, data FROM story_profiles WHERE story IN ({','.join('?' * len(chunk))})",
-                chunk).fetchall()
-            found.update((story, bytes(data)) for story, data in rows)
-        return found
-
     def save_detection(self, update: DetectionUpdate) -> dict[int, int]:
         """Apply a batch of story detection in one transaction (see ``DetectionUpdate``).
         Documents are filed to the microsecond: a story briefed in the same second as a later
         filing must still count the filed documents as new."""
         now = _now(precise=True)
-        with self._transaction() as conn:
-            created = {key: _create_found_story(conn, title, now)
+        with self._write() as conn:
+            created = {key: self._create_found_story(conn, title, now)
                        for key, title in sorted(update.new_stories.items(), reverse=True)}
 
             def story_id(key: int) -> int:
@@ -650,9 +498,9 @@ class SQLiteStore(SQLStore):
                 conn.execute("INSERT OR REPLACE INTO story_features (document, data) VALUES (?, ?)",
                              (_require_seq(doc_id), data))
             for other, keep in update.merged.items():
-                _merge_found(conn, story_id(other), story_id(keep), now)
+                self._merge_found(conn, story_id(other), story_id(keep), now)
             for doc_id, key in update.assignments.items():
-                _file_found(conn, _require_seq(doc_id), story_id(key), now)
+                self._file_found(conn, _require_seq(doc_id), story_id(key), now)
             for key, data in update.profiles.items():
                 conn.execute("INSERT OR REPLACE INTO story_profiles (story, data) VALUES (?, ?)",
                              (story_id(key), data))
@@ -680,225 +528,6 @@ class SQLiteStore(SQLStore):
                 if fcntl is not None:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    # -- stories
-
-    def create_story(self, name: str, title: str | None = None, *, kind: str = "named") -> StoryInfo:
-        """The story named ``name`` (spaces normalised), created of ``kind`` if there is none yet."""
-        clean = _story_name(name)
-        check_story_kind(kind)
-        now = _now()
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO stories (name, title, kind, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (clean, title, kind, now, now),
-            )
-        return self._stories("WHERE s.name = ?", (clean,))[0]
-
-    def add_to_story(self, story: int, doc_ids: Sequence[str]) -> int:
-        """Put stored documents into a story; returns how many were not in it yet. Documents
-        for a merged story go to the story it was merged into (an ingest may outlive a merge)."""
-        seqs = [seq for seq in map(_seq, doc_ids) if seq is not None]
-        now = _now(precise=True)
-        added = 0
-        with self._transaction() as conn:
-            story = _merged_target(conn, story)
-            for seq in seqs:
-                try:
-                    cursor = conn.execute(
-                        "INSERT OR IGNORE INTO story_documents (story, document, added_at) VALUES (?, ?, ?)",
-                        (story, seq, now),
-                    )
-                except sqlite3.IntegrityError as exc:  # foreign key: no such document
-                    raise KeyError(f"no stored document {_doc_id(seq)}") from exc
-                added += cursor.rowcount
-            if added:
-                _touch(conn, now, story)
-        return added
-
-    # -- curation: each one transaction, checked whole before anything is written
-
-    def move_documents(self, doc_ids: Sequence[str], from_story: int, to_story: int) -> int:
-        """Documents of ``from_story`` leave it and join ``to_story``; returns how many joined."""
-        with self._transaction() as conn:
-            _live_story(conn, from_story)
-            _live_story(conn, to_story)
-            if from_story == to_story:
-                raise UsageError(f"the documents are in story {from_story} already")
-            seqs = _members(conn, from_story, doc_ids, "move")
-            return _move(conn, seqs, from_story, to_story)
-
-    def merge_stories(self, keep: int, other: int) -> StoryInfo:
-        """``other``'s documents join ``keep``; ``other`` is marked merged into ``keep``."""
-        with self._transaction() as conn:
-            if keep == other:
-                _live_story(conn, keep)
-                raise UsageError(f"cannot merge story {keep} into itself")
-            _live_story(conn, keep)
-            _live_story(conn, other)
-            now = _now(precise=True)
-            seqs = [row[0] for row in conn.execute(
-                "SELECT document FROM story_documents WHERE story = ?", (other,))]
-            _move(conn, seqs, other, keep)
-            # Stories merged into ``other`` earlier now lead to ``keep`` in one step.
-            conn.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ? OR id = ?",
-                         (keep, other, other))
-            # The kept story joins the other's storyline when it had none of its own.
-            conn.execute(
-                "UPDATE stories SET storyline = coalesce(storyline,"
-                " (SELECT storyline FROM stories WHERE id = ?)) WHERE id = ?",
-                (other, keep),
-            )
-            _touch(conn, now, keep, other)
-        return self._stories("WHERE s.id = ?", (keep,))[0]
-
-    def remove_documents(self, story: int, doc_ids: Sequence[str]) -> int:
-        """Documents leave ``story``; they stay stored (see ``StoryStore.remove_documents``)."""
-        with self._transaction() as conn:
-            _live_story(conn, story)
-            seqs = _members(conn, story, doc_ids, "remove")
-            holds = conn.execute("SELECT count(*) FROM story_documents WHERE story = ?",
-                                 (story,)).fetchone()[0]
-            check_leaves_some(story, len(seqs), holds)
-            for part in _parts(seqs):
-                conn.execute(
-                    f"DELETE FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
-                    (story, *part))
-            _touch(conn, _now(precise=True), story)
-        return len(seqs)
-
-    def split_story(self, story: int, doc_ids: Sequence[str], name: str) -> StoryInfo:
-        """A new story named ``name``, of ``story``'s kind, holding ``doc_ids`` (which leave
-        ``story``); it belongs to no storyline until one is set."""
-        clean = _story_name(name)
-        with self._transaction() as conn:
-            kind = _live_story(conn, story)[1]
-            if not doc_ids:
-                raise UsageError("a split needs documents: name the ones that form the new story")
-            seqs = _members(conn, story, doc_ids, "split off")
-            holds = conn.execute("SELECT count(*) FROM story_documents WHERE story = ?",
-                                 (story,)).fetchone()[0]
-            check_split(story, len(seqs), holds)
-            taken = conn.execute("SELECT id FROM stories WHERE name = ?", (clean,)).fetchone()
-            if taken:
-                raise UsageError(f"a story named {clean!r} exists already (story {taken[0]})")
-            now = _now()
-            new = conn.execute(
-                "INSERT INTO stories (name, kind, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                (clean, kind, now, now),
-            ).lastrowid
-            assert new is not None
-            _move(conn, seqs, story, new)
-        return self._stories("WHERE s.id = ?", (new,))[0]
-
-    # -- storylines
-
-    def create_storyline(self, title: str | None) -> int:
-        """A new, empty storyline; returns its id."""
-        now = _now()
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO storylines (title, created_at, updated_at) VALUES (?, ?, ?)",
-                (" ".join((title or "").split()) or None, now, now),
-            )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
-
-    def set_storyline(self, story: int, storyline: int | None) -> None:
-        """Link ``story`` into ``storyline`` (None: into none)."""
-        with self._transaction() as conn:
-            _live_story(conn, story)
-            if storyline is not None:
-                cursor = conn.execute("UPDATE storylines SET updated_at = ? WHERE id = ?",
-                                      (_now(), storyline))
-                if not cursor.rowcount:
-                    raise KeyError(f"no storyline {storyline}")
-            conn.execute("UPDATE stories SET storyline = ? WHERE id = ?", (storyline, story))
-
-    def storylines(self) -> list[StorylineInfo]:
-        """Every storyline, oldest first, with its stories ordered by period start."""
-        with self._transaction("DEFERRED") as conn:
-            lines = conn.execute("SELECT id, title FROM storylines ORDER BY id").fetchall()
-            members = conn.execute(STORYLINE_MEMBERS_QUERY).fetchall()
-        return storyline_infos(lines, members)
-
-    def story_documents(self, story: int, *, with_annotations: bool = False,
-                        with_text: bool = True) -> list[Document]:
-        """The documents of a story in insertion order (S-id order), annotations attached if
-        asked; without their text (empty) when not asked, for listings."""
-        where = "WHERE seq IN (SELECT document FROM story_documents WHERE story = ?) ORDER BY seq"
-        with self._transaction("DEFERRED") as conn:
-            return _documents_where(conn, where, (story,), with_annotations=with_annotations,
-                                    with_text=with_text)
-
-    def story_documents_key(self, story: int) -> str:
-        """A fingerprint of a story's documents and their annotations: it changes when a document
-        is added or re-annotated, which is when a cached briefing goes stale."""
-        rows = self._conn.execute(
-            "SELECT sd.document, a.annotator, a.created_at, length(a.data) FROM story_documents sd"
-            " LEFT JOIN annotations a ON a.document = sd.document WHERE sd.story = ? ORDER BY sd.document",
-            (story,),
-        ).fetchall()
-        # The latest correction of each corrected document; only when there is one, so that the
-        # keys of stories never corrected (and their cached briefings) stay what they were.
-        corrected = self._conn.execute(
-            "SELECT c.document, max(c.id) FROM document_corrections c JOIN story_documents sd"
-            " ON sd.document = c.document WHERE sd.story = ? GROUP BY c.document ORDER BY c.document",
-            (story,),
-        ).fetchall()
-        return documents_key(rows, corrected)
-
-    def story_document_times(self, story: int) -> dict[str, DocumentTimes]:
-        """When each document of the story was stored (``documents.created_at``) and filed into
-        the story (``story_documents.added_at``)."""
-        rows = self._conn.execute(
-            "SELECT d.seq, d.created_at, sd.added_at FROM story_documents sd"
-            " JOIN documents d ON d.seq = sd.document WHERE sd.story = ? ORDER BY d.seq",
-            (story,),
-        ).fetchall()
-        return {_doc_id(seq): DocumentTimes(stored, filed) for seq, stored, filed in rows}
-
-    def mark_briefed(self, story: int, at: str) -> None:
-        """Keep ``at`` as the story's ``briefed_at`` (its ``updated_at`` is left alone: a
-        briefing changes nothing in the story)."""
-        with self._transaction() as conn:
-            if conn.execute("UPDATE stories SET briefed_at = ? WHERE id = ?", (at, story)).rowcount == 0:
-                raise KeyError(f"no story {story}")
-
-    def _stories(self, where: str, params: tuple[Any, ...]) -> list[StoryInfo]:
-        rows = self._conn.execute(STORIES_QUERY.format(where=where), params).fetchall()
-        return [StoryInfo(*row) for row in rows]
-
-    # -- the briefing cache
-
-    def cached_briefing(self, story: int, words: int, documents_key: str) -> str | None:
-        """The stored briefing JSON of ``story`` at ``words`` if made from ``documents_key``."""
-        row = self._conn.execute(
-            "SELECT data FROM briefings WHERE story = ? AND words = ? AND documents_key = ?",
-            (story, words, documents_key),
-        ).fetchone()
-        return row[0] if row else None
-
-    def latest_briefing(self, story: int, words: int) -> tuple[str, str] | None:
-        """(documents key, JSON) of the story's last briefing at ``words``, current or not."""
-        row = self._conn.execute(
-            "SELECT documents_key, data FROM briefings WHERE story = ? AND words = ?"
-            " ORDER BY created_at DESC LIMIT 1", (story, words),
-        ).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def save_briefing(
-        self, story: int, words: int, documents_key: str, data: str, *, title: str | None = None
-    ) -> None:
-        """Keep a story's briefing JSON (one per story and length); ``title`` becomes the story's."""
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO briefings (story, words, documents_key, data, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (story, words, documents_key, data, _now()),
-            )
-            if title:
-                conn.execute("UPDATE stories SET title = ? WHERE id = ?", (title, story))
 
     # -- search
 
@@ -927,213 +556,8 @@ class SQLiteStore(SQLStore):
             for seq, start, end, text, marked, found_in in rows
         ]
 
-    # -- outlets (the user's own registry entries; ``storyline.outlets`` merges them with the
-    # packaged list, and they take precedence)
-
-    def add_outlet(self, outlet: Outlet) -> None:
-        """Store ``outlet``, replacing a stored outlet of the same name (case-insensitive)."""
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO outlets (name, domains, aliases, country, ownership, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET name = excluded.name,"
-                " domains = excluded.domains, aliases = excluded.aliases,"
-                " country = excluded.country, ownership = excluded.ownership",
-                outlet_row(outlet, _now()),
-            )
-
-    def outlets(self) -> list[Outlet]:
-        """The user's outlets, in the order they were first added."""
-        rows = self._conn.execute(
-            "SELECT name, domains, aliases, country, ownership FROM outlets ORDER BY rowid"
-        ).fetchall()
-        return [outlet_of(row) for row in rows]
-
-    def remove_outlet(self, name: str) -> bool:
-        """Forget the user's outlet ``name`` (case-insensitive); False when there was none."""
-        with self._transaction() as conn:
-            return conn.execute("DELETE FROM outlets WHERE name = ?", (" ".join(name.split()),)).rowcount > 0
-
-
-    # -- watched sources and the articles they listed (``WatchStore``)
-
-    def add_watch_source(self, url: str, *, kind: str, title: str | None = None,
-                         allow_private: bool = False, interval: int | None = None
-                         ) -> tuple[WatchSource, bool]:
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO watch_sources (url, kind, title, allow_private, interval, added_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)", (url, kind, title, int(allow_private), interval, _now()))
-            row = conn.execute(f"SELECT {_WATCH_SOURCE_COLUMNS} FROM watch_sources WHERE url = ?",
-                               (url,)).fetchone()
-        return _watch_source(row), cursor.rowcount > 0
-
-    def watch_sources(self) -> list[WatchSource]:
-        rows = self._conn.execute(
-            f"SELECT {_WATCH_SOURCE_COLUMNS} FROM watch_sources ORDER BY id").fetchall()
-        return [_watch_source(row) for row in rows]
-
-    def remove_watch_source(self, key: int | str) -> bool:
-        column = "id" if isinstance(key, int) else "url"
-        with self._transaction() as conn:
-            return conn.execute(f"DELETE FROM watch_sources WHERE {column} = ?", (key,)).rowcount > 0
-
-    def mark_due(self, source: int) -> bool:
-        with self._transaction() as conn:
-            return conn.execute("UPDATE watch_sources SET next_poll = NULL WHERE id = ?",
-                                (source,)).rowcount > 0
-
-    def record_poll(self, source: int, record: PollRecord, items: Sequence[ListedItem]) -> int:
-        now = _now(precise=True)
-        with self._transaction() as conn:
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO watch_items (key, url, source, title, published, seen_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(item.key, item.url, source, item.title, item.published, now, now) for item in items])
-            new = conn.total_changes - before
-            conn.execute(
-                "UPDATE watch_sources SET last_poll = ?, next_poll = ?, last_status = ?, last_error = ?,"
-                " etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
-                " content_hash = coalesce(?, content_hash), failures = ?, last_new = ?,"
-                " title = coalesce(title, ?) WHERE id = ?",
-                (record.polled_at, record.next_poll, record.status, record.error, record.etag,
-                 record.last_modified, record.content_hash, record.failures, new, record.title, source))
-            if record.moved_to is not None:
-                # A feed that moved for good is polled at its new address (unless watched there).
-                conn.execute("UPDATE OR IGNORE watch_sources SET url = ?, etag = NULL,"
-                             " last_modified = NULL WHERE id = ?", (record.moved_to, source))
-        return new
-
-    def pending_items(self, limit: int | None = None) -> list[WatchItem]:
-        rows = self._conn.execute(
-            f"SELECT {_WATCH_ITEM_COLUMNS} FROM watch_items WHERE state IN ('new', 'fetched')"
-            " ORDER BY seq LIMIT ?", (-1 if limit is None else limit,)).fetchall()
-        return [WatchItem(*row) for row in rows]
-
-    def save_item_page(self, key: str, body: bytes, content_type: str, final_url: str) -> None:
-        with self._transaction() as conn:
-            conn.execute(
-                "UPDATE watch_items SET state = 'fetched', body = ?, content_type = ?, final_url = ?,"
-                " attempts = attempts + 1, error = NULL, updated_at = ? WHERE key = ?",
-                (body, content_type, final_url, _now(precise=True), key))
-
-    def item_failed(self, key: str, error: str, *, give_up: bool) -> None:
-        with self._transaction() as conn:
-            conn.execute(
-                "UPDATE watch_items SET attempts = attempts + 1, error = ?, body = NULL,"
-                " state = CASE WHEN ? THEN 'failed' ELSE 'new' END, updated_at = ? WHERE key = ?",
-                (error, give_up, _now(precise=True), key))
-
-    def items_stored(self, documents: Mapping[str, str]) -> None:
-        now = _now(precise=True)
-        with self._transaction() as conn:
-            conn.executemany(
-                "UPDATE watch_items SET state = 'stored', document = ?, body = NULL, error = NULL,"
-                " updated_at = ? WHERE key = ?",
-                [(document, now, key) for key, document in documents.items()])
-
-    def watch_item_counts(self) -> dict[int, dict[str, int]]:
-        counts: dict[int, dict[str, int]] = {}
-        for source, state, count in self._conn.execute(
-                "SELECT source, state, count(*) FROM watch_items WHERE source IS NOT NULL"
-                " GROUP BY source, state"):
-            counts.setdefault(source, {})[state] = count
-        return counts
-
-    def add_story_update(self, story: int, made_at: str, title: str, lines: Sequence[str],
-                         sources: Sequence[str]) -> StoryUpdate:
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO story_updates (story, made_at, title, lines, sources) VALUES (?, ?, ?, ?, ?)",
-                (story, made_at, title, json.dumps(list(lines), ensure_ascii=False),
-                 json.dumps(list(sources), ensure_ascii=False)))
-        return StoryUpdate(int(cursor.lastrowid or 0), story, made_at, title, tuple(lines), tuple(sources))
-
-    def story_updates(self, story: int, limit: int = 50) -> list[StoryUpdate]:
-        rows = self._conn.execute(
-            "SELECT id, story, made_at, title, lines, sources FROM story_updates WHERE story = ?"
-            " ORDER BY id DESC LIMIT ?", (story, limit)).fetchall()
-        return [story_update_of(row) for row in rows]
-
-    def add_alert(self, query: str) -> tuple[Alert, bool]:
-        with self._transaction() as conn:
-            cursor = conn.execute("INSERT OR IGNORE INTO alerts (query, created_at) VALUES (?, ?)",
-                                  (query, _now()))
-            row = conn.execute("SELECT id, query, created_at FROM alerts WHERE query = ?", (query,)).fetchone()
-        return Alert(*row), cursor.rowcount > 0
-
-    def alerts(self) -> list[Alert]:
-        return [Alert(*row) for row in self._conn.execute(
-            "SELECT id, query, created_at FROM alerts ORDER BY id").fetchall()]
-
-    def remove_alert(self, alert: int) -> bool:
-        with self._transaction() as conn:
-            return conn.execute("DELETE FROM alerts WHERE id = ?", (alert,)).rowcount > 0
-
 
 # --------------------------------------------------------------------------- SQL helpers
-
-def _live_story(conn: sqlite3.Connection, story: int) -> tuple[int, str]:
-    """(id, kind) of ``story``: ``KeyError`` when there is none, ``MergedStory`` when merged."""
-    row = conn.execute("SELECT id, kind, merged_into FROM stories WHERE id = ?", (story,)).fetchone()
-    if row is None:
-        raise KeyError(f"no story {story}")
-    if row[2] is not None:
-        raise MergedStory(story, row[2])
-    return row[0], row[1]
-
-
-def _merged_target(conn: sqlite3.Connection, story: int) -> int:
-    """``story``, or the story it was merged into (``KeyError``: no such story)."""
-    row = conn.execute("SELECT merged_into FROM stories WHERE id = ?", (story,)).fetchone()
-    if row is None:
-        raise KeyError(f"no story {story}")
-    return int(row[0]) if row[0] is not None else story
-
-
-def _members(conn: sqlite3.Connection, story: int, doc_ids: Sequence[str], verb: str) -> list[int]:
-    """The rows of ``doc_ids`` (each once, in order), all of them documents of ``story``:
-    ``KeyError`` for an id of no stored document, ``UsageError`` for one not in the story."""
-    if not doc_ids:
-        raise nothing_named(verb)
-    seqs: list[int] = []
-    for doc_id in doc_ids:
-        seq = _seq(doc_id.strip())
-        if seq is None or conn.execute("SELECT 1 FROM documents WHERE seq = ?", (seq,)).fetchone() is None:
-            raise KeyError(f"no stored document {doc_id!r}")
-        if seq not in seqs:
-            seqs.append(seq)
-    held: set[int] = set()
-    for part in _parts(seqs):
-        held.update(row[0] for row in conn.execute(
-            f"SELECT document FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
-            (story, *part)))
-    check_members(story, seqs, held, verb)
-    return seqs
-
-
-def _move(conn: sqlite3.Connection, seqs: Sequence[int], source: int, target: int) -> int:
-    """Documents ``seqs`` join ``target`` (those already there stay once) and leave ``source``;
-    returns how many joined. They are filed into ``target`` now, to the microsecond (what is
-    new there since a briefing or a visit counts them from now)."""
-    now = _now(precise=True)
-    joined = 0
-    for seq in seqs:
-        joined += conn.execute(
-            "INSERT OR IGNORE INTO story_documents (story, document, added_at) VALUES (?, ?, ?)",
-            (target, seq, now),
-        ).rowcount
-    for part in _parts(seqs):
-        conn.execute(
-            f"DELETE FROM story_documents WHERE story = ? AND document IN ({_placeholders(part)})",
-            (source, *part),
-        )
-    _touch(conn, now, source, target)
-    return joined
-
-
-def _touch(conn: sqlite3.Connection, now: str, *stories: int) -> None:
-    conn.executemany("UPDATE stories SET updated_at = ? WHERE id = ?", [(now, s) for s in stories])
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -1177,29 +601,12 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 def _apply_migrations(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    # Read under the write lock: a concurrent opener may have just migrated.
-    applied = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
-    if applied > LATEST_VERSION:
-        raise newer_schema(applied, LATEST_VERSION)
-    for migration in MIGRATIONS:
-        if migration.version > applied:
-            for statement in migration.statements:
-                conn.execute(statement)
-            if migration.run is not None:
-                migration.run(conn)
-            conn.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (migration.version, migration.name, _now()),
-            )
+    apply_migrations(conn, MIGRATIONS, LATEST_VERSION, "?")
     conn.execute(f"PRAGMA user_version = {LATEST_VERSION}")
 
 
 def _insert_document(
-    conn: sqlite3.Connection, doc: Document, hash_: str, duplicate_of: int | None
+    conn: _Conn, doc: Document, hash_: str, duplicate_of: int | None
 ) -> int:
     placeholders = ", ".join("?" for _ in _COLUMNS)
     cursor = conn.execute(
@@ -1209,40 +616,6 @@ def _insert_document(
     assert cursor.lastrowid is not None
     return cursor.lastrowid
 
-
-def _add_origin_to_existing(
-    conn: sqlite3.Connection, existing: tuple[int, str, int | None], origin: str
-) -> AddResult:
-    seq, first_origin, duplicate_of = existing
-    added = origin != first_origin and _record_origin(conn, seq, origin, "exact")
-    dup = _doc_id(duplicate_of) if duplicate_of is not None else None
-    return AddResult(_doc_id(seq), created=False, duplicate_of=dup, origin_added=added)
-
-
-def _record_origin(conn: sqlite3.Connection, seq: int | None, origin: str, relation: str) -> bool:
-    """Append ``origin`` to document ``seq``'s ``also_at`` unless it is already known there."""
-    assert seq is not None
-    first = conn.execute("SELECT origin FROM documents WHERE seq = ?", (seq,)).fetchone()
-    if first is None or first[0] == origin:
-        return False
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO document_origins (document, origin, relation, created_at)"
-        " VALUES (?, ?, ?, ?)",
-        (seq, origin, relation, _now()),
-    )
-    return cursor.rowcount > 0
-
-
-def _save_annotations(
-    conn: sqlite3.Connection, seq: int, annotations: Annotations, *, replace: bool
-) -> None:
-    verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
-    cursor = conn.execute(
-        f"{verb} INTO annotations (document, annotator, data, created_at) VALUES (?, ?, ?, ?)",
-        (seq, ANNOTATOR_VERSION, json.dumps(annotations.to_dict(), ensure_ascii=False), _now()),
-    )
-    if cursor.rowcount:  # stored (not ignored): the search index follows the annotations
-        _index_sentences(conn, seq, annotations)
 
 
 # Search rows of document ``seq`` have rowids seq * N ... seq * N + N - 1 (N: more sentences than
@@ -1258,7 +631,7 @@ def _two_word_spellings(conn: sqlite3.Connection, word: str, rules: SearchRules
                             (FTS5.phrase([head, tail]),)).fetchone()]
 
 
-def _index_sentences(conn: sqlite3.Connection, seq: int, annotations: Annotations) -> None:
+def _index_sentences(conn: _Conn, seq: int, annotations: Annotations) -> None:
     """Replace document ``seq``'s rows in the sentence search index."""
     first = seq * FTS_ROWS_PER_DOCUMENT
     conn.execute(
@@ -1270,79 +643,14 @@ def _index_sentences(conn: sqlite3.Connection, seq: int, annotations: Annotation
     )
 
 
-def _documents_where(
-    conn: sqlite3.Connection, where: str, params: Sequence[Any], *, with_annotations: bool = False,
-    with_text: bool = True,
-) -> list[Document]:
+
+def _documents_where(cur: Cursor, where: str, params: Sequence[Any], *,
+                     with_annotations: bool = False, with_text: bool = True) -> list[Document]:
     """The documents a ``WHERE ...`` clause selects, with their origins (and annotations)."""
-    columns = _COLUMNS if with_text else tuple("'' AS text" if c == "text" else c for c in _COLUMNS)
-    rows = conn.execute(f"SELECT seq, {', '.join(columns)} FROM documents {where}", params).fetchall()
-    seqs = [row[0] for row in rows]
-    origins = _origins_of(conn, seqs)
-    annotations = _annotations_of(conn, seqs) if with_annotations else {}
-    docs = []
-    for row in rows:
-        doc = _row_to_document(row)
-        doc.also_at = origins.get(row[0], [])
-        doc.annotations = annotations.get(row[0])
-        docs.append(doc)
-    return docs
+    return SQLiteStore.select_documents(cur, where, params, with_annotations=with_annotations,
+                                  with_text=with_text)
 
 
-def _origins_of(conn: sqlite3.Connection, seqs: Sequence[int]) -> dict[int, list[str]]:
-    origins: dict[int, list[str]] = {}
-    for part in _parts(seqs):
-        rows = conn.execute(
-            f"SELECT document, origin FROM document_origins WHERE document IN ({_placeholders(part)})"
-            " ORDER BY id",
-            part,
-        )
-        for document, origin in rows:
-            origins.setdefault(document, []).append(origin)
-    return origins
-
-
-def _annotations_of(conn: sqlite3.Connection, seqs: Sequence[int]) -> dict[int, Annotations]:
-    annotations: dict[int, Annotations] = {}
-    for part in _parts(seqs):
-        rows = conn.execute(
-            f"SELECT document, data FROM annotations WHERE document IN ({_placeholders(part)})", part
-        )
-        annotations.update((seq, Annotations.from_dict(json.loads(data))) for seq, data in rows)
-    return annotations
-
-
-def _placeholders(values: Sequence[Any]) -> str:
-    return ", ".join("?" for _ in values)
-
-
-def _refuse_stale(conn: sqlite3.Connection, check: DuplicateCheck) -> None:
-    """``StaleCheck`` when a document newer than the one the verdict saw last is stored."""
-    newest = conn.execute("SELECT max(seq) FROM documents").fetchone()[0] or 0
-    if newest > (_seq(check.seen_through) or 0):
-        raise StaleCheck(f"{_doc_id(newest)} was stored after the duplicate check")
-
-
-def _stored_or_key_error(conn: sqlite3.Connection, doc_id: str) -> int:
-    """The row of the stored document ``doc_id``; ``KeyError`` when there is none."""
-    seq = _seq(doc_id.strip())
-    if seq is None or conn.execute("SELECT 1 FROM documents WHERE seq = ?", (seq,)).fetchone() is None:
-        raise KeyError(f"no stored document {doc_id!r}")
-    return seq
-
-
-def _stored_seq(conn: sqlite3.Connection, doc_id: str | None) -> int | None:
-    """The row of the stored document ``doc_id`` (None: none given; ``KeyError``: not stored)."""
-    if doc_id is None:
-        return None
-    seq = _seq(doc_id)
-    if seq is None or conn.execute("SELECT 1 FROM documents WHERE seq = ?", (seq,)).fetchone() is None:
-        raise KeyError(f"duplicate_of {doc_id!r}: no such stored document")
-    return seq
-
-
-def _save_sketch(conn: sqlite3.Connection, seq: int, sketch: Sketch) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO sketches (document, kind, data) VALUES (?, ?, ?)",
-        (seq, sketch.kind, sketch.data),
-    )
+def _record_origin(cur: Cursor, seq: int, origin: str, relation: str) -> bool:
+    """Append ``origin`` to document ``seq``'s ``also_at`` unless it is already known there."""
+    return SQLiteStore.add_origin(cur, seq, origin, relation)

@@ -2,9 +2,8 @@
 
 Shards read exactly what the readers read; an ingest through Dask stores what the local pool
 stores (documents, annotations, stories, failures; into SQLite and PostgreSQL alike); the window
-of documents in flight is bounded;
-a worker killed with SIGKILL mid-run loses nothing and doubles nothing; a scheduler that does not
-answer is one line, exit code 2, and nothing written. Without dask installed these tests skip
+of documents in flight is bounded; a worker killed with SIGKILL mid-run loses nothing and doubles
+nothing; a scheduler that does not answer is one line, exit code 2, and nothing written. Without dask installed these tests skip
 (fail under CI=true)."""
 
 from __future__ import annotations

@@ -294,3 +294,34 @@ def sql_rows(db: str | Path, statement: str) -> list[tuple[Any, ...]]:
 
     with sqlite3.connect(db) as connection:
         return connection.execute(statement).fetchall()
+
+
+def database_on(backend: str, request: pytest.FixtureRequest, folder: Path, name: str) -> str:
+    """A new database on ``backend`` for a fixture of any scope (a module's shared database):
+    a SQLite file in ``folder`` (not made yet), or a fresh migrated PostgreSQL database dropped
+    when the fixture's scope ends (skipped where no server is reachable, a failure under CI)."""
+    if backend == "sqlite":
+        return str(folder / f"{name}.db")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    database = server.new_database()
+    request.addfinalizer(lambda: server.drop(database))
+    return server.url(database)
+
+
+def copy_database(source: str, request: pytest.FixtureRequest, folder: Path, name: str) -> str:
+    """A consistent copy of the database ``source`` for one test to change: SQLite's backup
+    (what is still in the WAL comes along), or PostgreSQL's ``CREATE DATABASE ... TEMPLATE``
+    (nothing may be connected to ``source`` meanwhile), dropped after the test."""
+    if not is_postgres(source):
+        import sqlite3
+
+        target = folder / f"{name}.db"
+        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+            src.backup(dst)
+        return str(target)
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    database = f"storyline_test_{uuid.uuid4().hex[:16]}"
+    template = urlsplit(source).path.lstrip("/")
+    server.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+    request.addfinalizer(lambda: server.drop(database))
+    return server.url(database)

@@ -1,4 +1,5 @@
-"""The annotate stage as a whole: one pass, stored with the document, robust to bad input."""
+"""The annotate stage as a whole: one pass, stored with the document (on SQLite and PostgreSQL:
+``conftest.db_url``), robust to bad input."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from storyline.annotate.annotator import annotate
 from storyline.model import Document, InputError, Source
 from storyline.pipeline.documents import ingest, ingest_sources
-from storyline.store.sqlite import SQLiteStore
+from storyline.store import open_store
 
 NEWS = (
     "The harbour council voted on Monday to open a ferry line to the island of Kessel. "
@@ -64,10 +65,10 @@ def test_text_in_another_language_is_annotated_as_far_as_possible() -> None:
     assert document.annotations is not None and len(document.annotations.sentences) == 2
 
 
-def test_ingest_stores_annotations_so_nothing_is_parsed_twice(tmp_path: Path) -> None:
+def test_ingest_stores_annotations_so_nothing_is_parsed_twice(tmp_path: Path, db_url: str) -> None:
     source = tmp_path / "ferry.txt"
     source.write_text(f"Ferry line approved\n\n{NEWS}\n", encoding="utf-8")
-    with SQLiteStore(tmp_path / "s.db") as store:
+    with open_store(db_url) as store:
         report = ingest([str(source)], store)
         assert report.ok and report.new == ["S1"]
         stored = next(store.iter_documents(with_annotations=True))
@@ -75,7 +76,7 @@ def test_ingest_stores_annotations_so_nothing_is_parsed_twice(tmp_path: Path) ->
     assert stored.language == "en"
 
 
-def test_a_text_the_annotator_cannot_take_is_stored_and_reported(tmp_path: Path) -> None:
+def test_a_text_the_annotator_cannot_take_is_stored_and_reported(db_url: str) -> None:
     def annotator(documents: list[Document]) -> None:  # breaks on one text, as a crash would
         if any("Kessel" in d.text for d in documents):
             raise ValueError("parser crashed")
@@ -84,7 +85,7 @@ def test_a_text_the_annotator_cannot_take_is_stored_and_reported(tmp_path: Path)
     calm = Source(origin="calm.txt", data="The bakery on Mill Street reopened on Friday after "
                   "two weeks of repairs to its oven and its roof.", mode="text")
     heard: list[Document | InputError] = []
-    with SQLiteStore(tmp_path / "s.db") as store:
+    with open_store(db_url) as store:
         report = ingest_sources([Source(origin="ferry.txt", data=NEWS, mode="text"), calm], store,
                                 annotator=annotator, on_item=heard.append)
         stored = {d.origin: d for d in store.iter_documents(with_annotations=True)}

@@ -7,9 +7,8 @@ real pipeline and models, a real HTTP server on 127.0.0.1 for URL fetches.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,8 @@ from storyline.pipeline.documents import ingest
 from storyline.store.sqlite import FTS_ROWS_PER_DOCUMENT, MIGRATIONS, SQLiteStore
 from storyline.store import open_store
 from storyline.web import Limits, create_app, is_loopback
+
+from tests.conftest import BACKENDS, copy_database, database_on
 
 LOCAL = "http://localhost"  # a Host the app answers to (its allow-list: loopback names)
 
@@ -73,13 +74,14 @@ def write_articles(folder: Path, texts: dict[str, str]) -> list[str]:
     return paths
 
 
-@pytest.fixture(scope="module")
-def story_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=BACKENDS)
+def story_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A database holding one story of two annotated articles (ids S1, S2) and a third article
-    outside any story (S3)."""
+    outside any story (S3); one per module on each backend, so tests that change it work on a
+    copy (``copy_db``)."""
     folder = tmp_path_factory.mktemp("story")
-    db = folder / "story.db"
-    with SQLiteStore(db) as store:
+    db = database_on(request.param, request, folder, "story")
+    with open_store(db) as store:
         report = ingest(write_articles(folder / "in", {"a": BRIDGE, "b": BRIDGE_FOLLOW_UP}), store)
         story = store.create_story("Wren bridge")
         store.add_to_story(story.id, report.new)
@@ -87,11 +89,10 @@ def story_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def copy_db(source: Path, target: Path) -> Path:
-    """A consistent copy (SQLite's backup: what is still in the WAL comes along)."""
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    return target
+@pytest.fixture
+def copy_db(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str, str], str]:
+    """``copy_db(db, name)``: a copy of ``db`` for one test to change, on its backend."""
+    return lambda source, name: copy_database(source, request, tmp_path, name)
 
 
 def assert_error(response: Any, status: int, *words: str) -> str:
@@ -124,9 +125,9 @@ def test_briefing_of_texts_and_document_objects(client: TestClient) -> None:
     assert "errors" not in answer.json()
 
 
-def test_the_databases_own_outlets_name_the_sources(tmp_path: Path) -> None:
-    db = tmp_path / "outlets.db"
-    with SQLiteStore(db) as store:
+def test_the_databases_own_outlets_name_the_sources(db_url: str) -> None:
+    db = db_url
+    with open_store(db) as store:
         store.add_outlet(Outlet("Wren Valley Post", domains=("wren.example",), country="Aldmark",
                                 ownership="private"))
     with client_for(db) as client:
@@ -187,9 +188,9 @@ def test_bad_bodies_get_a_clear_json_error_and_the_server_goes_on(
     assert client.get("/api/stories").status_code == 200
 
 
-def test_oversized_bodies_are_refused_with_413(tmp_path: Path) -> None:
+def test_oversized_bodies_are_refused_with_413(db_url: str) -> None:
     limits = Limits(json_body=2000, form_body=4000, file=1000, documents=3, urls=2)
-    with client_for(tmp_path / "limits.db", limits=limits) as client:
+    with client_for(db_url, limits=limits) as client:
         declared = client.post("/api/briefings", json={"documents": ["word " * 1000]})
         assert_error(declared, 413, "too large", "limit")
 
@@ -246,7 +247,7 @@ def test_writes_need_the_token_reads_do_not(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- stories
 
 
-def test_stories_list(story_db: Path) -> None:
+def test_stories_list(story_db: str) -> None:
     with client_for(story_db) as client:
         answer = client.get("/api/stories")
     assert answer.status_code == 200
@@ -256,8 +257,8 @@ def test_stories_list(story_db: Path) -> None:
     assert set(story["period"]) == {"start", "end"}
 
 
-def test_story_briefing_is_made_once_and_remade_when_the_story_changes(story_db: Path, tmp_path: Path) -> None:
-    db = copy_db(story_db, tmp_path / "copy.db")  # this test adds a document: work on a copy
+def test_story_briefing_is_made_once_and_remade_when_the_story_changes(story_db: str, copy_db: Callable[[str, str], str]) -> None:
+    db = copy_db(story_db, "copy")  # this test adds a document: work on a copy
     with client_for(db) as client:
         first = client.get("/api/stories/1/briefing")
         assert first.status_code == 200, first.text
@@ -266,7 +267,7 @@ def test_story_briefing_is_made_once_and_remade_when_the_story_changes(story_db:
         again = client.get("/api/stories/Wren bridge/briefing")  # by name too
         assert again.json()["generated_at"] == first.json()["generated_at"], "served from the cache"
         assert client.get("/api/stories").json()[0]["title"] == briefing.title
-        with SQLiteStore(db) as store:
+        with open_store(db) as store:
             store.add_to_story(1, ["S3"])
         with client.app.state.settings.analyst.exclusive():  # the analysis is busy elsewhere
             meanwhile = client.get("/api/stories/1/briefing")  # answered at once, not waiting
@@ -291,10 +292,10 @@ def test_unknown_and_empty_stories(client: TestClient, db_url: str) -> None:
 # --------------------------------------------------------------------------- search
 
 
-def test_search_finds_sentences_with_their_offsets(story_db: Path) -> None:
+def test_search_finds_sentences_with_their_offsets(story_db: str) -> None:
     with client_for(story_db) as client:
         hits = client.get("/api/search", params={"q": "traders"}).json()
-        with SQLiteStore(story_db) as store:
+        with open_store(story_db) as store:
             texts = {d.id: d.text for d in store.iter_documents()}
         assert hits and all(set(hit) == {"source", "story", "start", "end", "text"} for hit in hits)
         for hit in hits:
@@ -308,7 +309,7 @@ def test_search_finds_sentences_with_their_offsets(story_db: Path) -> None:
         assert len(phrase) == 1 and "free shuttle bus" in phrase[0]["text"]
 
 
-def test_search_page_marks_the_matched_words(story_db: Path) -> None:
+def test_search_page_marks_the_matched_words(story_db: str) -> None:
     with client_for(story_db) as client:
         page = client.get("/search", params={"q": "shuttle bus"}).text
         (hit,) = client.get("/api/search", params={"q": "shuttle bus"}).json()
@@ -318,7 +319,7 @@ def test_search_page_marks_the_matched_words(story_db: Path) -> None:
 
 
 @pytest.mark.parametrize("query", ['"unbalanced', "bridge AND (", "NEAR(a b", "*", "col:umn", "^x"])
-def test_search_takes_query_syntax_literally(story_db: Path, query: str) -> None:
+def test_search_takes_query_syntax_literally(story_db: str, query: str) -> None:
     with client_for(story_db) as client:
         answer = client.get("/api/search", params={"q": query})
     assert answer.status_code == 200 and isinstance(answer.json(), list)
@@ -330,8 +331,11 @@ def test_search_bad_requests(client: TestClient) -> None:
     assert_error(client.get("/api/search", params={"q": "a", "limit": 0}), 422, "limit")
 
 
-def test_search_index_is_backfilled_for_older_stores(story_db: Path, tmp_path: Path) -> None:
-    db = copy_db(story_db, tmp_path / "old.db")
+# SQLite only: it rewinds SQLite's own migrations and full-text table (PostgreSQL's migrations
+# and backfill are tested in test_store.py).
+@pytest.mark.parametrize("story_db", ["sqlite"], indirect=True)
+def test_search_index_is_backfilled_for_older_stores(story_db: str, copy_db: Callable[[str, str], str]) -> None:
+    db = copy_db(story_db, "old")
     (backfill,) = [m for m in MIGRATIONS if m.run is not None]
     with SQLiteStore(db) as store:  # as a store annotated before sentence search existed
         store._conn.execute("DELETE FROM sentences_fts")
@@ -389,9 +393,9 @@ def test_the_icon_is_served_as_an_icon(client: TestClient) -> None:
     assert '<link rel="icon" href="/static/favicon.svg"' in client.get("/").text
 
 
-def test_home_page_heads_a_named_story_with_the_name_its_user_gave(story_db: Path, tmp_path: Path) -> None:
-    db = copy_db(story_db, tmp_path / "titled.db")
-    with SQLiteStore(db) as store:
+def test_home_page_heads_a_named_story_with_the_name_its_user_gave(story_db: str, copy_db: Callable[[str, str], str]) -> None:
+    db = copy_db(story_db, "titled")
+    with open_store(db) as store:
         story = store.story("Wren bridge")
         assert story is not None
         store.save_briefing(story.id, 250, "stale", "{}", title="Council closes the old bridge")
@@ -565,11 +569,11 @@ def test_the_home_page_groups_stories_by_storyline(curation_db: str) -> None:
     assert (stories["Found later"]["kind"], stories["Wren bridge"]["storyline"]) == ("found", None)
 
 
-def test_the_stories_list_follows_writes_of_other_connections(story_db: Path, tmp_path: Path) -> None:
-    db = copy_db(story_db, tmp_path / "listed.db")
+def test_the_stories_list_follows_writes_of_other_connections(story_db: str, copy_db: Callable[[str, str], str]) -> None:
+    db = copy_db(story_db, "listed")
     with client_for(db) as client:
         assert [s["name"] for s in client.get("/api/stories").json()] == ["Wren bridge"]
-        with SQLiteStore(db) as store:
+        with open_store(db) as store:
             store.create_story("Ferry timetable")
             store.add_to_story(2, ["S3"])
         names = [s["name"] for s in client.get("/api/stories").json()]

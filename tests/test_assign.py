@@ -1,4 +1,7 @@
-"""Story detection at ingest: found stories kept in a real SQLite store, across runs and kills."""
+"""Story detection at ingest: found stories kept in real SQLite and PostgreSQL stores
+(``conftest.db_url``), across runs and kills. The tests of the index cache file kept beside a
+SQLite database run on SQLite only (a PostgreSQL store keeps no cache file: it rebuilds the index
+in memory)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from storyline.pipeline.curation import move
 from storyline.pipeline.documents import ingest
 from storyline.store import open_store
 from storyline.story.detect import StoryProfile
+from tests.conftest import is_postgres
 from tests.test_detect import STORIES
 
 LATE_FERRY = {"title": "Skarholm ferry sails again",
@@ -33,22 +37,22 @@ def _pile(path: Path) -> str:
                          for story, reports in STORIES.items() for n, (title, text) in enumerate(reports)])
 
 
-def _found(db: Path) -> dict[int, list[str]]:
+def _found(db: str | Path) -> dict[int, list[str]]:
     """Found story id -> the origins of its documents."""
     with open_store(str(db)) as store:
         return {s.id: sorted(d.origin for d in store.story_documents(s.id))
                 for s in store.stories() if s.kind == "found"}
 
 
-def _ingest(db: Path, *inputs: str) -> dict[str, int]:
+def _ingest(db: str | Path, *inputs: str) -> dict[str, int]:
     with open_store(str(db)) as store:
         report = ingest(list(inputs), store, annotate=False, find_stories=True)
         assert report.ok, report.failed
         return report.stories
 
 
-def test_ingest_files_each_new_document_into_its_story(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+def test_ingest_files_each_new_document_into_its_story(tmp_path: Path, db_url: str) -> None:
+    db = db_url
     filed = _ingest(db, _pile(tmp_path / "pile.jsonl"))
     assert len(filed) == 9 and len(set(filed.values())) == 3
     stories = _found(db)
@@ -56,7 +60,8 @@ def test_ingest_files_each_new_document_into_its_story(tmp_path: Path) -> None:
     by_line = {origin: story for story, origins in stories.items() for origin in origins}
     lines = sorted(by_line, key=lambda o: int(o.rsplit(":", 1)[1]))
     assert len({by_line[o] for o in lines[:3]}) == 1 and len({by_line[o] for o in lines[3:6]}) == 1
-    assert (tmp_path / f"s.db.{INDEX_CACHE}").is_file()
+    if not is_postgres(db):
+        assert Path(f"{db}.{INDEX_CACHE}").is_file()
     later = _ingest(db, _write(tmp_path / "more.jsonl", [LATE_FERRY, MUSEUM]))
     after = _found(db)
     ferry_story = by_line[lines[0]]
@@ -64,6 +69,7 @@ def test_ingest_files_each_new_document_into_its_story(tmp_path: Path) -> None:
     assert len(set(later.values())) == 2
 
 
+# SQLite only: the index cache file beside the database file (PostgreSQL keeps none).
 def test_a_lost_or_lagging_or_broken_index_is_caught_up_from_the_store(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     index = tmp_path / f"s.db.{INDEX_CACHE}"
@@ -83,8 +89,8 @@ def test_a_lost_or_lagging_or_broken_index_is_caught_up_from_the_store(tmp_path:
         assert len(StoryAssigner(store).detector.index or []) == 11
 
 
-def test_documents_moved_by_hand_leave_the_profile_of_their_story(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+def test_documents_moved_by_hand_leave_the_profile_of_their_story(tmp_path: Path, db_url: str) -> None:
+    db = db_url
     _ingest(db, _pile(tmp_path / "pile.jsonl"))
     with open_store(str(db)) as store:
         stories = [s for s in store.stories() if s.kind == "found"]
@@ -96,16 +102,16 @@ def test_documents_moved_by_hand_leave_the_profile_of_their_story(tmp_path: Path
         assert StoryProfile.from_bytes(profiles[target.id]).size == 4
 
 
-def test_named_stories_and_no_stories_file_nothing_found(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+def test_named_stories_and_no_stories_file_nothing_found(tmp_path: Path, db_url: str) -> None:
+    db = db_url
     with open_store(str(db)) as store:
         report = ingest([_pile(tmp_path / "pile.jsonl")], store, annotate=False)
         assert report.stories == {}
     assert _found(db) == {}
 
 
-def test_a_near_copy_goes_with_its_original(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+def test_a_near_copy_goes_with_its_original(tmp_path: Path, db_url: str) -> None:
+    db = db_url
     _ingest(db, _pile(tmp_path / "pile.jsonl"))
     title, text = STORIES["drought"][0]
     copy = {"title": title, "text": text + " Updated with a correction."}
@@ -116,13 +122,14 @@ def test_a_near_copy_goes_with_its_original(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("empty", ["", "\n"])
-def test_an_empty_input_files_nothing(tmp_path: Path, empty: str) -> None:
+def test_an_empty_input_files_nothing(tmp_path: Path, empty: str, db_url: str) -> None:
     (tmp_path / "empty.jsonl").write_text(empty, "utf-8")
-    with open_store(str(tmp_path / "s.db")) as store:
+    with open_store(db_url) as store:
         report = ingest([str(tmp_path / "empty.jsonl")], store, annotate=False, find_stories=True)
     assert report.stories == {}
 
 
+# SQLite only: a database file deleted beside its index cache file.
 def test_an_index_left_by_a_deleted_database_of_the_same_name_is_rebuilt(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     _ingest(db, _pile(tmp_path / "pile.jsonl"))
@@ -133,13 +140,15 @@ def test_an_index_left_by_a_deleted_database_of_the_same_name_is_rebuilt(tmp_pat
         assert len(StoryAssigner(store).detector.index or []) == 2
 
 
-def test_a_stored_storys_briefing_starts_with_the_opening_vectors_kept_at_filing(tmp_path: Path) -> None:
+def test_a_stored_storys_briefing_starts_with_the_opening_vectors_kept_at_filing(
+    tmp_path: Path, db_url: str
+) -> None:
     """The story core of a stored story's briefing reads the opening vectors detection kept,
     rather than embedding the openings again, and ranks the documents as fresh vectors do."""
     from storyline.pipeline.stories import briefing_vectors
     from storyline.story.detect import DetectConfig, opening, typicality
 
-    db = tmp_path / "s.db"
+    db = db_url
     _ingest(db, _pile(tmp_path / "pile.jsonl"))
     story, origins = max(_found(db).items(), key=lambda item: len(item[1]))
     assert len(origins) >= 3

@@ -24,7 +24,8 @@ from storyline.pipeline.batch import read_batch
 from storyline.pipeline.documents import extract_one, ingest
 from storyline.read.decode import decode_bytes
 from storyline.read.readers import read_inputs
-from storyline.store.sqlite import SQLiteStore
+from storyline.store import open_store
+from tests.conftest import is_postgres
 
 STORY = ("The council of Millbrook voted on Monday to rebuild the river footbridge, which the "
          "spring floods had torn from its piers.\n")
@@ -74,14 +75,14 @@ def test_deeply_nested_jsonl_line_fails_alone(tmp_path: Path) -> None:
     assert items[1].origin == f"{path}:2" and "nested too deeply" in reason_of(items[1])
 
 
-def test_lone_surrogate_in_jsonl_is_replaced_and_everything_is_stored(tmp_path: Path) -> None:
+def test_lone_surrogate_in_jsonl_is_replaced_and_everything_is_stored(tmp_path: Path, db_url: str) -> None:
     good = tmp_path / "good.txt"
     good.write_text(OTHER_STORY)
     records = tmp_path / "records.jsonl"
     records.write_text('{"text": "Lone \\ud800 half. ' + STORY.strip() + '", "title": "T\\udfff"}\n')
     items = read_all(str(records))
     assert isinstance(items[0], Source) and "Lone \ufffd half" in str(items[0].data)
-    with SQLiteStore(tmp_path / "s.db") as store:
+    with open_store(db_url) as store:
         report = ingest([str(good), str(records)], store, annotate=False)
         assert report.ok and len(report.new) == 2  # the good file read before is stored too
         assert [d.title for d in store.iter_documents()][1] == "T\ufffd"
@@ -257,10 +258,10 @@ def test_error_lines_print_brackets_and_never_read_them_as_markup(tmp_path: Path
     assert str(odd) in lines[0] and str(coloured) in lines[1] and "'[/]', '[bold]not'" in lines[2]
 
 
-def test_document_titles_with_brackets_list_in_the_docs_table(tmp_path: Path) -> None:
+def test_document_titles_with_brackets_list_in_the_docs_table(tmp_path: Path, db_url: str) -> None:
     records = tmp_path / "records.jsonl"
     records.write_text(json.dumps({"text": STORY, "title": "Vote [/] and [bold]bridges"}) + "\n")
-    db = str(tmp_path / "s.db")
+    db = db_url
     assert CliRunner().invoke(main, ["ingest", str(records), "--db", db, "--no-annotate",
                                      "--no-stories", "-q"]).exit_code == 0
     result = CliRunner().invoke(main, ["docs", "--db", db])
@@ -314,6 +315,8 @@ def test_a_full_disk_is_one_error_line(tmp_path: Path) -> None:
         "error: cannot write standard output: no space left on device")
 
 
+# SQLite only: it damages the database file's pages (a PostgreSQL database has no file the client
+# could damage).
 def test_a_damaged_database_is_one_error_line(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     good = tmp_path / "good.txt"
@@ -333,11 +336,11 @@ def test_a_damaged_database_is_one_error_line(tmp_path: Path) -> None:
         assert "database disk image is malformed" in one_error_line(result.stderr)
 
 
-def test_the_same_text_twice_in_one_ingest_is_filed_once(tmp_path: Path) -> None:
+def test_the_same_text_twice_in_one_ingest_is_filed_once(tmp_path: Path, db_url: str) -> None:
     first, copy = tmp_path / "first.txt", tmp_path / "copy.txt"
     first.write_text(STORY * 3)
     copy.write_text(STORY * 3)
-    with SQLiteStore(tmp_path / "s.db") as store:
+    with open_store(db_url) as store:
         report = ingest([str(first), str(copy)], store, annotate=False, find_stories=True)
     assert report.ok and report.new == ["S1"] and report.already_stored == ["S1"]
     assert report.stories == {"S1": report.stories["S1"]}
@@ -407,8 +410,6 @@ def test_wrong_database_credentials_are_one_line_exit_code_2_and_nothing_written
     assert result.returncode == 2, result.stderr
     assert "password authentication failed" in one_error_line(result.stderr)
     assert "wrong-password" not in result.stderr
-    from storyline.store import open_store
-
     with open_store(postgres_url) as store:
         assert store.count() == 0
     stored = run_cli("ingest", str(good), "--no-annotate", "--no-stories",
@@ -416,3 +417,42 @@ def test_wrong_database_credentials_are_one_line_exit_code_2_and_nothing_written
     assert stored.returncode == 0, stored.stderr
     with open_store(postgres_url) as store:
         assert store.count() == 1
+
+
+# A NUL character (U+0000, which JSON allows) cannot be stored in a PostgreSQL text column: the
+# PostgreSQL store raises psycopg's DataError for the whole ingest (exit code 1, the good record
+# after it not stored either), where SQLite stores both records. Reported by the pgtests helper;
+# the fix (say, the readers dropping U+0000 from every text and field) is not made here.
+NUL_BUG = "PostgreSQL cannot store U+0000: the ingest stops with a DataError (reported, not fixed)"
+
+
+def _records_with_a_nul(tmp_path: Path) -> Path:
+    records = tmp_path / "records.jsonl"
+    records.write_text(json.dumps({"text": STORY.replace(" voted", " \u0000voted"), "title": "Nul\u0000"})
+                       + "\n" + json.dumps({"text": OTHER_STORY}) + "\n")
+    return records
+
+
+def test_a_nul_character_in_a_record_does_not_stop_the_ingest(
+        tmp_path: Path, db_url: str, request: pytest.FixtureRequest) -> None:
+    if is_postgres(db_url):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=NUL_BUG))
+    result = CliRunner().invoke(main, ["ingest", str(_records_with_a_nul(tmp_path)), "--db", db_url,
+                                       "--no-annotate", "--no-stories", "-q"])
+    assert result.exit_code == 0, result.output
+    with open_store(db_url) as store:
+        assert store.count() == 2
+
+
+@pytest.mark.xfail(strict=True, reason="cli._open_store_or_exit names the database by its URL as "
+                   "given, password included, and calls it a damaged file (reported, not fixed)")
+def test_a_database_error_while_in_use_does_not_show_the_password(
+        tmp_path: Path, postgres_url: str) -> None:
+    from urllib.parse import urlsplit
+
+    password = urlsplit(postgres_url).password
+    assert password
+    result = CliRunner().invoke(main, ["ingest", str(_records_with_a_nul(tmp_path)), "--db", postgres_url,
+                                       "--no-annotate", "--no-stories", "-q"])
+    assert result.exit_code == 1  # the NUL_BUG above makes the error this test needs
+    assert f":{password}@" not in result.output, result.output

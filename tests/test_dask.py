@@ -1,9 +1,9 @@
 """The per-document work on a real Dask cluster (a LocalCluster of worker processes).
 
 Shards read exactly what the readers read; an ingest through Dask stores what the local pool
-stores (documents, annotations, stories, failures); the window of documents in flight is bounded;
-a worker killed with SIGKILL mid-run loses nothing and doubles nothing; a scheduler that does not
-answer is one line, exit code 2, and nothing written. Without dask installed these tests skip
+stores (documents, annotations, stories, failures; into SQLite and PostgreSQL alike); the window
+of documents in flight is bounded; a worker killed with SIGKILL mid-run loses nothing and doubles
+nothing; a scheduler that does not answer is one line, exit code 2, and nothing written. Without dask installed these tests skip
 (fail under CI=true)."""
 
 from __future__ import annotations
@@ -185,8 +185,8 @@ def cluster() -> Iterator[Any]:
         yield executor
 
 
-def _stored(db: Path) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
-    with open_store(str(db)) as store:
+def _stored(db: str) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
+    with open_store(db) as store:
         documents = [(d.id, d.origin, d.text, d.content_hash, d.duplicate_of,
                       d.annotations.to_dict() if d.annotations else None)
                      for d in store.iter_documents(with_annotations=True)]
@@ -198,13 +198,16 @@ def _failures(report: IngestReport) -> list[tuple[str, str]]:
 
 
 def test_ingest_through_dask_equals_ingest_through_the_local_pool(
-        cluster: Any, corpus: list[str], tmp_path: Path) -> None:
+        cluster: Any, corpus: list[str], tmp_path: Path, db_url: str) -> None:
+    """The local ingest into SQLite; the one through Dask into each backend (``db_url``): what
+    both store must be the same, annotations included."""
     from storyline.pipeline.cluster import ingest_on_cluster
 
     settings = Settings(workers=2, batch_size=4)
-    with open_store(str(tmp_path / "local.db")) as store:
+    local_db = str(tmp_path / "local.db")
+    with open_store(local_db) as store:
         local = ingest(corpus, store, settings=settings, find_stories=True)
-    with open_store(str(tmp_path / "dask.db")) as store:
+    with open_store(db_url) as store:
         dask = ingest_on_cluster(corpus, store, cluster, settings=settings, find_stories=True)
     assert len(local.new) + len(local.duplicates) == len(ARTICLES)
     assert (dask.new, dask.duplicates, dask.stories) == (local.new, local.duplicates, local.stories)
@@ -212,8 +215,8 @@ def test_ingest_through_dask_equals_ingest_through_the_local_pool(
     assert _failures(dask) == _failures(local)
     assert {origin.rsplit("/", 1)[-1] for origin, _ in _failures(dask)} == {
         "wire.jsonl:5", f"desk.csv:{2 + 4 * 2}", "missing.txt"}
-    local_docs, local_stories = _stored(tmp_path / "local.db")
-    dask_docs, dask_stories = _stored(tmp_path / "dask.db")
+    local_docs, local_stories = _stored(local_db)
+    dask_docs, dask_stories = _stored(db_url)
     assert all(doc[5] for doc in dask_docs), "every document annotated on the workers"
     assert dask_docs == local_docs
     assert dask_stories == local_stories and len(set(dask_stories.values())) >= 3
@@ -243,6 +246,8 @@ def test_the_window_of_items_in_flight_is_bounded(cluster: Any) -> None:
     assert cluster.peak_in_flight == cluster.limit  # the window was filled, never passed
 
 
+# On SQLite only: the parent alone writes the store, so what a killed worker loses does not
+# depend on the backend (and the kill's timing makes this the module's slowest test).
 def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
         cluster: Any, corpus: list[str], tmp_path: Path) -> None:
     from storyline.pipeline.cluster import ingest_on_cluster
@@ -336,12 +341,12 @@ def test_a_malformed_scheduler_address_is_one_line_exit_2_nothing_written(
     assert not db.exists()
 
 
-def test_the_command_line_ingests_on_a_local_dask_cluster(corpus: list[str], tmp_path: Path) -> None:
+def test_the_command_line_ingests_on_a_local_dask_cluster(corpus: list[str], db_url: str) -> None:
     require(HAVE_DASK, "dask[distributed] is not installed (pip install .[cluster])")
-    db = tmp_path / "cli.db"
-    done = _storyline("ingest", *corpus, "--db", str(db), "--dask-workers", "1",
+    db = db_url
+    done = _storyline("ingest", *corpus, "--db", db, "--dask-workers", "1",
                       "--no-annotate", "--no-stories", "--quiet")
     assert done.returncode == 1, done.stderr  # some inputs failed, the rest stored
     assert len([line for line in done.stderr.splitlines() if line.strip()]) == 3, done.stderr
-    with open_store(str(db)) as store:
+    with open_store(db) as store:
         assert store.count() == len(ARTICLES)

@@ -1,6 +1,6 @@
 """Feeds, sitemaps and OPML lists as ``read/feeds.py`` reads them; URL canonicalisation; the
-watch tables of the store; ``storyline feeds add|import|list|remove`` against real servers on
-127.0.0.1 (``feed_server.py``)."""
+watch tables of the store (on SQLite and PostgreSQL: ``conftest.db_url``); ``storyline feeds
+add|import|list|remove`` against real servers on 127.0.0.1 (``feed_server.py``)."""
 
 from __future__ import annotations
 
@@ -122,8 +122,8 @@ def test_canonical_url_keeps_what_names_the_article() -> None:
     assert canonical_url("mailto:desk@example.com", RULES) == "mailto:desk@example.com"
 
 
-def test_watch_tables_keep_items_once_and_validators_with_them(tmp_path: Path) -> None:
-    with open_store(str(tmp_path / "w.db")) as store:
+def test_watch_tables_keep_items_once_and_validators_with_them(db_url: str) -> None:
+    with open_store(db_url) as store:
         source, created = store.add_watch_source("http://news.invalid/feed", kind="feed")
         again, created_again = store.add_watch_source("http://news.invalid/feed", kind="feed")
         assert created and not created_again and again.id == source.id
@@ -144,8 +144,8 @@ def test_watch_tables_keep_items_once_and_validators_with_them(tmp_path: Path) -
         assert store.remove_watch_source(source.url) and store.watch_sources() == []
 
 
-def test_a_failed_item_is_tried_again_until_given_up(tmp_path: Path) -> None:
-    with open_store(str(tmp_path / "w.db")) as store:
+def test_a_failed_item_is_tried_again_until_given_up(db_url: str) -> None:
+    with open_store(db_url) as store:
         source, _ = store.add_watch_source("http://news.invalid/feed", kind="feed")
         record = PollRecord(polled_at="2026-11-03T10:00:00+00:00", next_poll="x", status=200)
         store.record_poll(source.id, record, [ListedItem("k", "http://news.invalid/a")])
@@ -156,6 +156,7 @@ def test_a_failed_item_is_tried_again_until_given_up(tmp_path: Path) -> None:
         assert store.watch_item_counts()[source.id] == {"failed": 1}
 
 
+# SQLite only: it rewinds SQLite's migrations (PostgreSQL's are tested in test_store.py).
 def test_the_migration_adds_the_tables_to_an_older_store(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with open_store(str(path)):
@@ -176,8 +177,8 @@ def invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_feeds_add_discovers_import_lists_and_removes(tmp_path: Path) -> None:
-    db = str(tmp_path / "feeds.db")
+def test_feeds_add_discovers_import_lists_and_removes(tmp_path: Path, db_url: str) -> None:
+    db = db_url
     with feed_sites(1) as (site,):
         feed = site.put("/rss.xml", rss(LINKS), "application/rss+xml")
         site.put("/atom.xml", atom(LINKS), "application/atom+xml")
@@ -225,8 +226,8 @@ def test_every_takes_seconds_minutes_and_hours(tmp_path: Path) -> None:
     assert code == 2 and "not a duration" in out
 
 
-def test_alerts_add_list_remove(tmp_path: Path) -> None:
-    db = str(tmp_path / "alerts.db")
+def test_alerts_add_list_remove(db_url: str) -> None:
+    db = db_url
     code, out = invoke("alerts", "add", "  ferry   fares ", "--db", db)
     assert code == 0 and "saved: alert 1 “ferry fares”" in out and "/alerts/1/feed.atom" in out
     code, out = invoke("alerts", "add", "ferry fares", "--db", db)

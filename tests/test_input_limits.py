@@ -89,14 +89,14 @@ def test_extract_refuses_a_document_over_the_limit_and_goes_on(tmp_path: Path,
     assert "error" in lines[0] and lines[1]["origin"] == str(tmp_path / "short.txt")
 
 
-def test_the_library_takes_the_limit_as_an_argument(tmp_path: Path) -> None:
+def test_the_library_takes_the_limit_as_an_argument(tmp_path: Path, db_url: str) -> None:
     (tmp_path / "long.txt").write_text(text_of(6000), encoding="utf-8")
     refused = list(extract([str(tmp_path / "long.txt")], max_chars=4000))
     assert [type(item).__name__ for item in refused] == ["InputError"]
     assert [type(item).__name__ for item in extract([str(tmp_path / "long.txt")], max_chars=7000)] == ["Document"]
     from storyline.read.readers import read_inputs
 
-    with open_store(str(tmp_path / "limits.db")) as store:
+    with open_store(db_url) as store:
         report = ingest_sources(read_inputs([str(tmp_path / "long.txt")]), store, annotator=None,
                                 max_chars=4000)
         assert len(report.failed) == 1 and store.count() == 0

@@ -1,5 +1,5 @@
-"""What is new in a stored story: `brief --db --story --since DATE|last` on a real SQLite store,
-and the web page's "new since your last visit" cookie. Invented coverage of a ferry story."""
+"""What is new in a stored story: `brief --db --story --since DATE|last` on real SQLite and
+PostgreSQL stores (``conftest.db_url``), and the web page's "new since your last visit" cookie. Invented coverage of a ferry story."""
 
 from __future__ import annotations
 
@@ -51,13 +51,13 @@ def _batch(tmp_path: Path, name: str, records: list[dict[str, str]]) -> Path:
     return path
 
 
-def _ingest(db: Path, path: Path) -> None:
-    result = CliRunner().invoke(main, ["ingest", str(path), "--db", str(db), "--story", "Ferry", "-q"])
+def _ingest(db: str, path: Path) -> None:
+    result = CliRunner().invoke(main, ["ingest", str(path), "--db", db, "--story", "Ferry", "-q"])
     assert result.exit_code == 0, result.output
 
 
-def _brief(db: Path, *options: str) -> tuple[dict[str, Any], str]:
-    result = CliRunner().invoke(main, ["brief", "--db", str(db), "--story", "Ferry",
+def _brief(db: str, *options: str) -> tuple[dict[str, Any], str]:
+    result = CliRunner().invoke(main, ["brief", "--db", db, "--story", "Ferry",
                                        "--format", "json", *options])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout), result.stderr
@@ -67,8 +67,8 @@ def _fact_texts(briefing: dict[str, Any]) -> list[str]:
     return [item["text"] for item in briefing["new_since"]["summary"]]
 
 
-def test_since_a_date_shows_what_the_later_sources_add(tmp_path: Path) -> None:
-    db = tmp_path / "ferry.db"
+def test_since_a_date_shows_what_the_later_sources_add(tmp_path: Path, db_url: str) -> None:
+    db = db_url
     _ingest(db, _batch(tmp_path, "all", FIRST + SECOND))
     briefing, _ = _brief(db, "--since", "2024-06-05")
     news = briefing["new_since"]
@@ -86,12 +86,12 @@ def test_since_a_date_shows_what_the_later_sources_add(tmp_path: Path) -> None:
     assert future["new_since"]["sources"] == [] and "No source" in future["new_since"]["note"]
 
 
-def test_since_last_shows_only_what_came_after_the_last_briefing(tmp_path: Path) -> None:
-    db = tmp_path / "ferry.db"
+def test_since_last_shows_only_what_came_after_the_last_briefing(tmp_path: Path, db_url: str) -> None:
+    db = db_url
     _ingest(db, _batch(tmp_path, "first", FIRST))
     first, note = _brief(db, "--since", "last")
     assert first["new_since"] is None and "not been briefed before" in note
-    with open_store(str(db)) as store:
+    with open_store(db) as store:
         briefed = store.story("Ferry")
         assert briefed is not None and briefed.briefed_at is not None
     _ingest(db, _batch(tmp_path, "second", SECOND))
@@ -115,11 +115,13 @@ def test_since_needs_a_stored_story_and_a_date(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
 
 
+# SQLite only: it checks how the section is rendered, from the same stored story the tests
+# above read on both backends.
 def test_markdown_and_html_reports_open_with_the_section(tmp_path: Path) -> None:
-    db = tmp_path / "ferry.db"
+    db = str(tmp_path / "ferry.db")
     _ingest(db, _batch(tmp_path, "all", FIRST + SECOND))
     for fmt, heading in (("md", "## New since 5 June 2024"), ("html", "<h2>New since 5 June 2024</h2>")):
-        result = CliRunner().invoke(main, ["brief", "--db", str(db), "--story", "Ferry",
+        result = CliRunner().invoke(main, ["brief", "--db", db, "--story", "Ferry",
                                            "--since", "2024-06-05", "--format", fmt])
         assert result.exit_code == 0, result.output
         assert heading in result.stdout
@@ -128,10 +130,10 @@ def test_markdown_and_html_reports_open_with_the_section(tmp_path: Path) -> None
         assert "crack in the hull" in result.stdout
 
 
-def test_the_story_page_shows_what_is_new_since_the_last_visit(tmp_path: Path) -> None:
-    db = tmp_path / "ferry.db"
+def test_the_story_page_shows_what_is_new_since_the_last_visit(tmp_path: Path, db_url: str) -> None:
+    db = db_url
     _ingest(db, _batch(tmp_path, "first", FIRST))
-    client = TestClient(create_app(str(db)), base_url=LOCAL)
+    client = TestClient(create_app(db), base_url=LOCAL)
     first = client.get("/stories/1")
     assert first.status_code == 200 and "New since your last visit" not in first.text
     assert first.headers["cache-control"] == "private, no-cache" and first.headers["vary"] == "Cookie"
@@ -144,7 +146,7 @@ def test_the_story_page_shows_what_is_new_since_the_last_visit(tmp_path: Path) -
     third = client.get("/stories/1")
     assert "New since your last visit" not in third.text
     # Another visitor (no cookie) is never shown someone else's section.
-    stranger = TestClient(create_app(str(db)), base_url=LOCAL).get("/stories/1")
+    stranger = TestClient(create_app(db), base_url=LOCAL).get("/stories/1")
     assert "New since your last visit" not in stranger.text
     # A cookie that is not a time is ignored.
     client.cookies.set("storyline_seen_1", "not-a-time", path="/stories/1")

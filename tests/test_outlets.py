@@ -1,4 +1,4 @@
-"""The outlet registry: packaged data, the user's outlets in a real SQLite file, lookups, the
+"""The outlet registry: packaged data, the user's outlets in a real SQLite file and a PostgreSQL database (``conftest.db_url``), lookups, the
 ``storyline outlets`` commands, and the countries and ownership documents get from it."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from storyline.pipeline.stories import brief
 from storyline.read.metadata import canonical_outlet
 from storyline.resources import read_data
 from storyline.store import open_store
-from tests.conftest import REPO, seed_path
+from tests.conftest import REPO, is_postgres, seed_path
 
 EXAMPLE_OUTLETS = REPO / "examples" / "outlets.json"
 EXAMPLE_CORPUS = REPO / "examples" / "corpus"
@@ -191,13 +191,14 @@ def test_a_user_domain_wins_over_a_packaged_outlet_at_that_domain() -> None:
     assert registry.by_domain("politico.com").name == "Politico"  # type: ignore[union-attr]
 
 
-def test_store_keeps_user_outlets_and_they_win(tmp_path: Path) -> None:
-    db = tmp_path / "outlets.db"
-    with open_store(str(db)) as store:
+def test_store_keeps_user_outlets_and_they_win(db_url: str) -> None:
+    db = db_url
+    with open_store(db) as store:
+        assert registry_of(store) is packaged_registry()  # no outlets of its own yet
         store.add_outlet(make_outlet("Meduza", domains=["meduza.io"], country="RU", ownership="private"))
         store.add_outlet(HARBOUR)
         store.add_outlet(make_outlet("MEDUZA", domains=["meduza.io"], country="LV", ownership="private"))
-    with open_store(f"sqlite:///{db}") as store:  # a fresh connection: it is on disk
+    with open_store(db if is_postgres(db) else f"sqlite:///{db}") as store:  # a fresh connection
         assert [o.name for o in store.outlets()] == ["MEDUZA", "Harbour Times"]  # replaced in place
         assert store.outlets()[1] == HARBOUR  # aliases kept
         registry = registry_of(store)
@@ -205,10 +206,8 @@ def test_store_keeps_user_outlets_and_they_win(tmp_path: Path) -> None:
         assert registry.by_name("HT Daily") == HARBOUR
         assert store.remove_outlet("harbour times") and not store.remove_outlet("Harbour Times")
         assert [o.name for o in store.outlets()] == ["MEDUZA"]
-    with open_store(str(db)) as store:  # a new connection reads what was stored
+    with open_store(db) as store:  # a new connection reads what was stored
         assert registry_of(store).by_name("Meduza").country == "LV"  # type: ignore[union-attr]
-    with open_store(str(tmp_path / "empty.db")) as store:
-        assert registry_of(store) is packaged_registry()
 
 
 def test_registry_with_no_user_outlets_is_the_packaged_one() -> None:

@@ -2,7 +2,8 @@
 `--each-story` briefs each; a story's title and first summary sentence come from its core.
 
 The invented coverage is in ``pile_texts.py``; the ECB+ pile is read from the shared evaluation
-data at run time (skipped when absent, a failure under CI)."""
+data at run time (skipped when absent, a failure under CI). The briefs through a database run on
+SQLite and PostgreSQL (``conftest.db_url``)."""
 
 from __future__ import annotations
 
@@ -98,9 +99,8 @@ def test_each_story_writes_one_briefing_per_story(mixed_pile: Path, tmp_path: Pa
     assert all(b["other_stories"] == [] for b in briefings)
 
 
-def test_each_story_through_a_database(mixed_pile: Path, tmp_path: Path) -> None:
-    db = tmp_path / "piles.db"
-    code, stdout, err = _brief(str(mixed_pile), "--each-story", "--db", str(db), "--format", "json")
+def test_each_story_through_a_database(mixed_pile: Path, db_url: str) -> None:
+    code, stdout, err = _brief(str(mixed_pile), "--each-story", "--db", db_url, "--format", "json")
     assert code == 0, err
     briefings = json.loads(stdout)
     assert sorted(len(b["sources"]) for b in briefings) == [3, 3, 3]
@@ -173,15 +173,14 @@ def test_an_untitled_story_does_not_take_the_outliers_headline() -> None:
     assert briefing.summary[0].citations[0].source != "S1"
 
 
-def test_a_stored_story_with_an_off_topic_document_keeps_its_own_lead(tmp_path: Path) -> None:
+def test_a_stored_story_with_an_off_topic_document_keeps_its_own_lead(tmp_path: Path, db_url: str) -> None:
     folder = tmp_path / "leeford"
     folder.mkdir()
     # The wedding is filed first: undated, its lead would open the summary (position, then source).
     (folder / "0-wedding.txt").write_text(f"{WEDDING[0]}\n\n{WEDDING[1]}\n", encoding="utf-8")
     for k, (title, body) in enumerate(WATER, 1):
         (folder / f"{k}-water.txt").write_text(f"{title}\n\n{body}\n", encoding="utf-8")
-    db = str(tmp_path / "leeford.db")
-    code, out, err = _brief(str(folder), "--db", db, "--story", "Leeford water", "--format", "json")
+    code, out, err = _brief(str(folder), "--db", db_url, "--story", "Leeford water", "--format", "json")
     assert code == 0, err
     briefing = json.loads(out)
     assert len(briefing["sources"]) == 5  # a stored story is briefed whole: nothing split off

@@ -150,13 +150,14 @@ def slow_server() -> Iterator[ThreadingHTTPServer]:
 
 
 def test_sigterm_finishes_the_input_in_hand_and_exits_cleanly(
-    tmp_path: Path, slow_server: ThreadingHTTPServer
+    db_url: str, slow_server: ThreadingHTTPServer
 ) -> None:
+    """On each backend (``conftest.db_url``): what was stored before the signal is committed."""
     port = slow_server.server_address[1]
     urls = [f"http://127.0.0.1:{port}/article/{number}" for number in range(1, 7)]
-    database = tmp_path / "stopped.db"
+    database = db_url
     ingest = subprocess.Popen(
-        [sys.executable, "-m", "storyline", "ingest", "--db", str(database), "--allow-private",
+        [sys.executable, "-m", "storyline", "ingest", "--db", database, "--allow-private",
          "--no-annotate", "--no-stories", *urls],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO / "src")},
@@ -174,7 +175,7 @@ def test_sigterm_finishes_the_input_in_hand_and_exits_cleanly(
     assert "stopped by SIGTERM" in err
     assert "Ingested 2 documents (2 new); stopped on request" in out
     assert [path.rsplit("/", 1)[1] for path in arrivals] == ["1", "2"]
-    with open_store(str(database)) as store:
+    with open_store(database) as store:
         assert store.count() == 2
 
 

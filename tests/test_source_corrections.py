@@ -1,5 +1,5 @@
-"""A story's sources corrected by hand, end to end on real SQLite files with the real pipeline and
-models: a source removed from a story, a source's outlet, date or title corrected, from the
+"""A story's sources corrected by hand, end to end on real SQLite and PostgreSQL databases (one
+stored story per backend, copied for each test) with the real pipeline and models: a source removed from a story, a source's outlet, date or title corrected, from the
 command line, the HTTP API and the web forms. The next briefing reflects it (the corrected date
 moves the source's events in the timeline, the corrected outlet is cited), a correction outlives
 ingesting the same source again, and bad requests say what is wrong and change nothing.
@@ -8,7 +8,6 @@ ingesting the same source again, and bad requests say what is wrong and change n
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from starlette.testclient import TestClient
 
 from storyline.cli import main
 from storyline.web import create_app
+from tests.conftest import BACKENDS, copy_database, database_on, sql_rows
 
 LOCAL = "http://localhost"
 # Two invented articles (our own words). "On Tuesday" in the second resolves against its date.
@@ -50,30 +50,33 @@ def invoke(*args: str) -> Any:
     return CliRunner().invoke(main, list(args))
 
 
-@pytest.fixture(scope="module")
-def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The two articles (S1 the council, S2 the Heron) ingested into story 1, "Wren ferry"."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def stored(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The two articles (S1 the council, S2 the Heron) ingested into story 1, "Wren ferry";
+    once per module on each backend."""
     folder = tmp_path_factory.mktemp("corrections")
     records = folder / "ferry.jsonl"
     records.write_text("".join(json.dumps(record) + "\n" for record in RECORDS), encoding="utf-8")
-    db = folder / "ferry.db"
-    result = invoke("ingest", str(records), "--db", str(db), "--story", STORY, "-q")
+    db = database_on(request.param, request, folder, "ferry")
+    result = invoke("ingest", str(records), "--db", db, "--story", STORY, "-q")
     assert result.exit_code == 0, result.output
     return db
 
 
 @pytest.fixture
-def db(stored: Path, tmp_path: Path) -> Path:
-    """A copy of the stored story for one test to change."""
-    copy = tmp_path / "ferry.db"
-    with sqlite3.connect(stored) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
-    (tmp_path / "ferry.jsonl").write_text((stored.parent / "ferry.jsonl").read_text("utf-8"), "utf-8")
-    return copy
+def db(stored: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A copy of the stored story for one test to change (the articles in ``tmp_path``)."""
+    (tmp_path / "ferry.jsonl").write_text("".join(json.dumps(r) + "\n" for r in RECORDS), "utf-8")
+    return copy_database(stored, request, tmp_path, "ferry")
 
 
-def briefing(db: Path, fmt: str = "json") -> Any:
-    result = invoke("brief", "--db", str(db), "--story", STORY, "--format", fmt, "-q")
+# The bad requests below are refused before any write: they run on SQLite only (the other
+# tests here change the stored story on both backends).
+ON_SQLITE = pytest.mark.parametrize("stored", ["sqlite"], indirect=True)
+
+
+def briefing(db: str, fmt: str = "json") -> Any:
+    result = invoke("brief", "--db", db, "--story", STORY, "--format", fmt, "-q")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout) if fmt == "json" else result.stdout
 
@@ -100,11 +103,11 @@ def assert_corrected(data: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- command line
 
 
-def test_a_corrected_date_and_outlet_reach_the_next_briefing(db: Path) -> None:
+def test_a_corrected_date_and_outlet_reach_the_next_briefing(db: str) -> None:
     before = briefing(db)  # made and cached before the correction
     assert source(before, "S2")["outlet"] == "Harbour Gazette"
     assert HERON_TUESDAY["2026-03-12"] in dates_citing(before, "S2")
-    result = invoke("sources", "correct", "--db", str(db), "S2", "--date", CORRECT_DATE,
+    result = invoke("sources", "correct", "--db", db, "S2", "--date", CORRECT_DATE,
                     "--outlet", CORRECT_OUTLET)
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == (
@@ -116,10 +119,10 @@ def test_a_corrected_date_and_outlet_reach_the_next_briefing(db: Path) -> None:
     assert f'"{CORRECT_OUTLET}, {CORRECT_DATE}: Ferry company names its first boat"' in markdown
 
 
-def test_a_correction_stays_when_the_source_is_ingested_again(db: Path) -> None:
-    assert invoke("sources", "correct", "--db", str(db), "S2", "--date", CORRECT_DATE,
+def test_a_correction_stays_when_the_source_is_ingested_again(db: str, tmp_path: Path) -> None:
+    assert invoke("sources", "correct", "--db", db, "S2", "--date", CORRECT_DATE,
                   "--outlet", CORRECT_OUTLET, "--title", "The Heron sails").exit_code == 0
-    again = invoke("ingest", str(db.parent / "ferry.jsonl"), "--db", str(db), "--story", STORY)
+    again = invoke("ingest", str(tmp_path / "ferry.jsonl"), "--db", db, "--story", STORY)
     assert again.exit_code == 0, again.output
     assert "0 new" in again.stdout or "already stored" in again.stdout
     data = briefing(db)
@@ -127,13 +130,13 @@ def test_a_correction_stays_when_the_source_is_ingested_again(db: Path) -> None:
     assert source(data, "S2")["title"] == "The Heron sails"
 
 
-def test_a_removed_source_leaves_the_story_and_its_briefing(db: Path) -> None:
-    result = invoke("sources", "remove", "--db", str(db), "--story", STORY, "S1")
+def test_a_removed_source_leaves_the_story_and_its_briefing(db: str) -> None:
+    result = invoke("sources", "remove", "--db", db, "--story", STORY, "S1")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"Removed S1 from story 1 ({STORY}): it holds 1 source."
     data = briefing(db)
     assert [s["id"] for s in data["sources"]] == ["S2"]
-    docs = invoke("docs", "--db", str(db), "--format", "json")
+    docs = invoke("docs", "--db", db, "--format", "json")
     assert [d["id"] for d in json.loads(docs.stdout)] == ["S1", "S2"], "still stored"
 
 
@@ -147,22 +150,23 @@ def test_a_removed_source_leaves_the_story_and_its_briefing(db: Path) -> None:
     (("correct", "S2", "--title", " "), "the title cannot be empty"),
     (("correct", "S2"), "nothing to correct"),
 ])
+@ON_SQLITE
 def test_bad_source_requests_exit_2_with_one_clear_line_and_change_nothing(
-    db: Path, args: tuple[str, ...], message: str,
+    db: str, args: tuple[str, ...], message: str,
 ) -> None:
-    before = invoke("docs", "--db", str(db), "--format", "json").stdout
-    stories = invoke("stories", "--db", str(db), "--format", "json").stdout
-    result = invoke("sources", args[0], "--db", str(db), *args[1:])
+    before = invoke("docs", "--db", db, "--format", "json").stdout
+    stories = invoke("stories", "--db", db, "--format", "json").stdout
+    result = invoke("sources", args[0], "--db", db, *args[1:])
     assert result.exit_code == 2 and message in result.output, result.output
-    assert invoke("docs", "--db", str(db), "--format", "json").stdout == before
-    assert invoke("stories", "--db", str(db), "--format", "json").stdout == stories
+    assert invoke("docs", "--db", db, "--format", "json").stdout == before
+    assert invoke("stories", "--db", db, "--format", "json").stdout == stories
 
 
 # --------------------------------------------------------------------------- the API
 
 
-def test_the_api_corrects_and_removes_sources(db: Path) -> None:
-    with TestClient(create_app(str(db)), base_url=LOCAL) as client:
+def test_the_api_corrects_and_removes_sources(db: str) -> None:
+    with TestClient(create_app(db), base_url=LOCAL) as client:
         assert source(client.get("/api/stories/1/briefing").json(), "S2")["outlet"] == "Harbour Gazette"
         answer = client.post("/api/sources/S2/correct",
                              json={"published": CORRECT_DATE, "outlet": CORRECT_OUTLET})
@@ -191,22 +195,23 @@ def test_the_api_corrects_and_removes_sources(db: Path) -> None:
     ("/api/stories/1/remove", {"documents": ["S9"]}, 404, "no stored document 'S9'"),
     ("/api/stories/1/remove", {"documents": []}, 400, "nothing to remove"),
 ])
+@ON_SQLITE
 def test_bad_api_requests_get_one_clear_error_and_change_nothing(
-    db: Path, path: str, body: dict[str, Any], status: int, message: str,
+    db: str, path: str, body: dict[str, Any], status: int, message: str,
 ) -> None:
-    with TestClient(create_app(str(db)), base_url=LOCAL) as client:
+    with TestClient(create_app(db), base_url=LOCAL) as client:
         before = client.get("/api/stories/1").json()
         answer = client.post(path, json=body)
         assert answer.status_code == status, answer.text
         assert set(answer.json()) == {"error"} and message in answer.json()["error"]
         assert client.get("/api/stories/1").json() == before
-    docs = invoke("docs", "--db", str(db), "--format", "json")
+    docs = invoke("docs", "--db", db, "--format", "json")
     assert [(d["outlet"], d["published"]) for d in json.loads(docs.stdout)] == [
         ("Wren Valley Post", "2026-03-03"), ("Harbour Gazette", "2026-03-12")]
 
 
-def test_source_writes_need_the_token_and_the_page_itself(db: Path) -> None:
-    with TestClient(create_app(str(db), token="s3cret"), base_url=LOCAL) as client:
+def test_source_writes_need_the_token_and_the_page_itself(db: str) -> None:
+    with TestClient(create_app(db, token="s3cret"), base_url=LOCAL) as client:
         assert client.post("/api/sources/S2/correct", json={"title": "x"}).status_code == 401
         assert client.post("/api/stories/1/remove", json={"documents": ["S1"]}).status_code == 401
         form = client.post("/sources/S2/correct", data={"title": "x"})
@@ -220,8 +225,8 @@ def test_source_writes_need_the_token_and_the_page_itself(db: Path) -> None:
 # --------------------------------------------------------------------------- the web forms
 
 
-def test_the_web_forms_correct_and_remove_sources(db: Path) -> None:
-    with TestClient(create_app(str(db)), base_url=LOCAL, follow_redirects=False) as client:
+def test_the_web_forms_correct_and_remove_sources(db: str) -> None:
+    with TestClient(create_app(db), base_url=LOCAL, follow_redirects=False) as client:
         form = client.get("/sources/S2/correct?story=1")
         assert form.status_code == 200 and 'value="Harbour Gazette"' in form.text
         assert 'value="2026-03-12"' in form.text
@@ -243,10 +248,9 @@ def test_the_web_forms_correct_and_remove_sources(db: Path) -> None:
         assert client.get("/api/stories/1").json()["sources"] == 1
 
 
-def test_a_month_date_left_alone_in_the_form_is_not_a_correction(db: Path) -> None:
-    with sqlite3.connect(db) as conn:  # a source dated to its month only
-        conn.execute("UPDATE documents SET published = '2026-03' WHERE seq = 1")
-    with TestClient(create_app(str(db)), base_url=LOCAL, follow_redirects=False) as client:
+def test_a_month_date_left_alone_in_the_form_is_not_a_correction(db: str) -> None:
+    sql_rows(db, "UPDATE documents SET published = '2026-03' WHERE seq = 1")  # dated to its month only
+    with TestClient(create_app(db), base_url=LOCAL, follow_redirects=False) as client:
         form = client.get("/sources/S1/correct").text
         assert 'name="date" value=""' in form and "Stored as 2026-03 (no day)" in form
         sent = client.post("/sources/S1/correct", data={

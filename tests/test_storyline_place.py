@@ -1,6 +1,7 @@
 """A stored story's place in its storyline: computed from the store (``pipeline.catalogue``),
 carried by the briefing of ``brief_story``, ``storyline brief --db --story`` and the web app, and
-never kept in the briefing cache. Real SQLite stores; one real briefing (of the middle story),
+never kept in the briefing cache. Real SQLite and PostgreSQL stores (one linked store per module
+and backend, copied for the tests that change it); one real briefing per backend (of the middle story),
 the rest served from the cache it fills. The storylines are linked by hand here.
 """
 
@@ -17,10 +18,11 @@ from storyline.cli import main
 from storyline.model import Document
 from storyline.pipeline.catalogue import storyline_place
 from storyline.pipeline.stories import brief_story
-from storyline.store.sqlite import SQLiteStore
+from storyline.store import Store, open_store
 from storyline.story.dedupe import content_hash
 
-from test_api import client_for, copy_db
+from test_api import client_for
+from tests.conftest import BACKENDS, copy_database, database_on
 
 # Invented articles (our own words): three steps of one thread, and an unrelated story.
 CLOSING = ("Wren bridge closes for repairs", "2026-03-03",
@@ -42,7 +44,7 @@ FROST = ("Orchard owners count frost damage", "2026-04-12",
 STORYLINE_TITLE = "Crossing the Wren"
 
 
-def add_story(store: SQLiteStore, article: tuple[str, str, str]) -> int:
+def add_story(store: Store, article: tuple[str, str, str]) -> int:
     """A story named after the article's headline, holding that one dated document."""
     title, published, body = article
     text = f"{title}\n\n{body}"
@@ -53,10 +55,10 @@ def add_story(store: SQLiteStore, article: tuple[str, str, str]) -> int:
     return story.id
 
 
-def linked_store(db: Path, title: str | None) -> dict[str, int]:
+def linked_store(db: str, title: str | None) -> dict[str, int]:
     """The thread's three stories, stored out of time order (the last one first), linked into
     one storyline, and the frost story in none; their ids by role."""
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         ids = {role: add_story(store, article) for role, article in
                [("last", REOPENING), ("middle", FERRY), ("first", CLOSING), ("alone", FROST)]}
         line = store.create_storyline(title)
@@ -65,12 +67,14 @@ def linked_store(db: Path, title: str | None) -> dict[str, int]:
     return ids
 
 
-@pytest.fixture(scope="module")
-def thread(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int], Briefing]:
-    """The linked store, and the real briefing of its middle story (which fills the cache)."""
-    db = tmp_path_factory.mktemp("storyline") / "thread.db"
+@pytest.fixture(scope="module", params=BACKENDS)
+def thread(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, int], Briefing]:
+    """The linked store, and the real briefing of its middle story (which fills the cache); on
+    each backend."""
+    db = database_on(request.param, request, tmp_path_factory.mktemp("storyline"), "thread")
     ids = linked_store(db, STORYLINE_TITLE)
-    with SQLiteStore(db) as store:
+    with open_store(db) as store:
         briefing = brief_story(store, ids["middle"])
     return db, ids, briefing
 
@@ -78,9 +82,9 @@ def thread(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, in
 # --------------------------------------------------------------------------- from the store
 
 
-def test_stories_are_placed_by_the_period_of_their_documents(tmp_path: Path) -> None:
-    ids = linked_store(tmp_path / "places.db", STORYLINE_TITLE)
-    with SQLiteStore(tmp_path / "places.db") as store:
+def test_stories_are_placed_by_the_period_of_their_documents(db_url: str) -> None:
+    ids = linked_store(db_url, STORYLINE_TITLE)
+    with open_store(db_url) as store:
         first, last = storyline_place(store, ids["first"]), storyline_place(store, ids["last"])
         alone = storyline_place(store, ids["alone"])
     assert first is not None and last is not None
@@ -91,9 +95,9 @@ def test_stories_are_placed_by_the_period_of_their_documents(tmp_path: Path) -> 
     assert alone is None
 
 
-def test_a_storyline_without_a_title_takes_its_earliest_story_s(tmp_path: Path) -> None:
-    ids = linked_store(tmp_path / "untitled.db", None)
-    with SQLiteStore(tmp_path / "untitled.db") as store:
+def test_a_storyline_without_a_title_takes_its_earliest_story_s(db_url: str) -> None:
+    ids = linked_store(db_url, None)
+    with open_store(db_url) as store:
         place = storyline_place(store, ids["last"])
     assert place is not None and place.title == CLOSING[0]
 
@@ -101,7 +105,7 @@ def test_a_storyline_without_a_title_takes_its_earliest_story_s(tmp_path: Path) 
 # --------------------------------------------------------------------------- in the briefing
 
 
-def test_the_middle_story_s_briefing_is_part_2_of_3(thread: tuple[Path, dict[str, int], Briefing]) -> None:
+def test_the_middle_story_s_briefing_is_part_2_of_3(thread: tuple[str, dict[str, int], Briefing]) -> None:
     _, ids, briefing = thread
     assert briefing.to_dict()["storyline"] == {
         "id": 1, "title": STORYLINE_TITLE, "place": 2, "stories": 3,
@@ -113,9 +117,9 @@ def test_the_middle_story_s_briefing_is_part_2_of_3(thread: tuple[Path, dict[str
 
 
 def test_the_command_line_briefs_the_stored_story_in_its_place(
-        thread: tuple[Path, dict[str, int], Briefing]) -> None:
+        thread: tuple[str, dict[str, int], Briefing]) -> None:
     db, ids, _ = thread
-    result = CliRunner().invoke(main, ["brief", "--db", str(db), "--story", str(ids["middle"]),
+    result = CliRunner().invoke(main, ["brief", "--db", db, "--story", str(ids["middle"]),
                                        "--format", "json", "-q"])
     assert result.exit_code == 0, result.output
     place = json.loads(result.stdout)["storyline"]
@@ -123,10 +127,11 @@ def test_the_command_line_briefs_the_stored_story_in_its_place(
 
 
 def test_a_story_taken_out_of_its_storyline_briefs_with_none(
-        thread: tuple[Path, dict[str, int], Briefing], tmp_path: Path) -> None:
+        thread: tuple[str, dict[str, int], Briefing], tmp_path: Path,
+        request: pytest.FixtureRequest) -> None:
     db, ids, briefing = thread
-    db = copy_db(db, tmp_path / "unlinked.db")
-    with SQLiteStore(db) as store:
+    db = copy_database(db, request, tmp_path, "unlinked")
+    with open_store(db) as store:
         store.set_storyline(ids["middle"], None)
         again = brief_story(store, ids["middle"])
     assert again.generated_at == briefing.generated_at, "served from the cache"
@@ -137,7 +142,7 @@ def test_a_story_taken_out_of_its_storyline_briefs_with_none(
 
 
 def test_the_story_page_links_the_previous_and_next_stories(
-        thread: tuple[Path, dict[str, int], Briefing]) -> None:
+        thread: tuple[str, dict[str, int], Briefing]) -> None:
     db, ids, _ = thread
     with client_for(db) as client:
         page = client.get(f"/stories/{ids['middle']}").text
@@ -149,14 +154,15 @@ def test_the_story_page_links_the_previous_and_next_stories(
 
 
 def test_the_story_page_follows_a_new_link_of_its_storyline(
-        thread: tuple[Path, dict[str, int], Briefing], tmp_path: Path) -> None:
+        thread: tuple[str, dict[str, int], Briefing], tmp_path: Path,
+        request: pytest.FixtureRequest) -> None:
     """The rendered page is kept while the story's documents are unchanged; a story linked into
     the storyline (this one's documents untouched) must still show on it as the next one."""
     db, ids, _ = thread
-    db = copy_db(db, tmp_path / "relinked.db")
+    db = copy_database(db, request, tmp_path, "relinked")
     with client_for(db) as client:
         assert "Part 2 of 3" in client.get(f"/stories/{ids['middle']}").text
-        with SQLiteStore(db) as store:
+        with open_store(db) as store:
             store.set_storyline(ids["alone"], 1)  # dated two days after the ferry story
         page = client.get(f"/stories/{ids['middle']}").text
     assert "Part 2 of 4" in page

@@ -1,4 +1,5 @@
-"""Storylines: stories of one thread linked, in a pile, online and in a real SQLite store."""
+"""Storylines: stories of one thread linked, in a pile, online and in real SQLite and PostgreSQL
+stores (``conftest.db_url``, one linked store per module and backend)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from storyline.story.storylines import (
     thread_affinities,
     thread_affinities_to,
 )
-from tests.conftest import EXAMPLES, REPO
+from tests.conftest import BACKENDS, EXAMPLES, REPO, database_on
 
 FOLLOW_UP = REPO / "examples" / "followup"
 
@@ -84,20 +85,22 @@ def test_online_linking_joins_a_storyline_or_starts_one_with_a_lone_story() -> N
     assert linker.line_of == {1: 7, 3: 7, 2: 7}
 
 
-@pytest.fixture(scope="module")
-def linked_store(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Path:
+@pytest.fixture(scope="module", params=BACKENDS)
+def linked_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                 seeds_dir: Path) -> str:
     """The seeds and the example corpus in one ingest (three seeds are undated, so nothing but
-    time keeps the two meetings apart), then the corpus's follow-up, stories found at ingest."""
-    db = tmp_path_factory.mktemp("storylines") / "s.db"
-    with open_store(str(db)) as store:
+    time keeps the two meetings apart), then the corpus's follow-up, stories found at ingest;
+    on each backend."""
+    db = database_on(request.param, request, tmp_path_factory.mktemp("storylines"), "s")
+    with open_store(db) as store:
         for inputs in ([str(seeds_dir), str(EXAMPLES)], [str(FOLLOW_UP)]):
             report = ingest(inputs, store, annotate=False, find_stories=True)
             assert report.stories
     return db
 
 
-def test_seeds_and_the_example_corpus_make_two_storylines(linked_store: Path) -> None:
-    with open_store(str(linked_store)) as store:
+def test_seeds_and_the_example_corpus_make_two_storylines(linked_store: str) -> None:
+    with open_store(linked_store) as store:
         lines = store.storylines()
         year_of = {}
         for story in store.stories():
@@ -161,8 +164,8 @@ def test_a_story_that_grew_into_another_subject_leaves_its_storyline() -> None:
     assert linker.line_of == {} and linker.linked == {2: None, 1: None}
 
 
-def test_stored_storylines_are_listed_with_their_earliest_story_s_title(linked_store: Path) -> None:
-    result = CliRunner().invoke(main, ["stories", "--db", str(linked_store), "--format", "json"])
+def test_stored_storylines_are_listed_with_their_earliest_story_s_title(linked_store: str) -> None:
+    result = CliRunner().invoke(main, ["stories", "--db", linked_store, "--format", "json"])
     assert result.exit_code == 0, result.output
     stories = json.loads(result.output)
     linked = [s for s in stories if s["storyline"] is not None]
@@ -171,7 +174,7 @@ def test_stored_storylines_are_listed_with_their_earliest_story_s_title(linked_s
         line = [s for s in linked if s["storyline"]["id"] == story["storyline"]["id"]]
         earliest = min(line, key=lambda s: s["period"]["start"] or "9999")
         assert story["storyline"]["title"] == earliest["title"]
-    markdown = CliRunner().invoke(main, ["stories", "--db", str(linked_store), "--format", "md"])
+    markdown = CliRunner().invoke(main, ["stories", "--db", linked_store, "--format", "md"])
     assert markdown.exit_code == 0 and "## Storyline " not in markdown.output
 
 
@@ -184,9 +187,9 @@ def test_a_pile_of_one_story_has_no_storyline() -> None:
 
 
 def test_every_found_story_is_titled_even_when_its_first_document_has_no_title(
-        tmp_path: Path, seeds_dir: Path) -> None:
+        db_url: str, seeds_dir: Path) -> None:
     # One seed has no headline the reader can find; the story it opens takes the next title.
-    with open_store(str(tmp_path / "s.db")) as store:
+    with open_store(db_url) as store:
         assert ingest([str(seeds_dir)], store, annotate=False, find_stories=True).stories
         found = [s for s in store.stories() if s.kind == "found"]
         untitled = [d for s in found for d in store.story_documents(s.id) if not d.title]

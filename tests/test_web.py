@@ -23,7 +23,7 @@ from storyline.cli import main
 from storyline.web import create_app
 from storyline.web.highlight import marked_source
 
-from conftest import screenshot
+from conftest import BACKENDS, database_on, screenshot
 from live_server import uvicorn_serving
 
 JOB_SECONDS = 180  # an ingest annotates and re-briefs the story; CI machines are slow
@@ -87,7 +87,7 @@ def test_marked_source_splits_crossing_spans_into_parts() -> None:
 @dataclass
 class LiveApp:
     base: str
-    db: Path
+    db: str
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -98,12 +98,14 @@ class LiveApp:
         return answer.json()
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Iterator[LiveApp]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         seeds_dir: Path) -> Iterator[LiveApp]:
     """The seeds ingested into the story "Seeds" (through ``storyline ingest --story``), served
-    by uvicorn on a free port of 127.0.0.1, its briefing made once before the browser comes."""
-    db = tmp_path_factory.mktemp("web") / "web.db"
-    result = CliRunner().invoke(main, ["ingest", str(seeds_dir), "--db", str(db), "--story", "Seeds", "-q"])
+    by uvicorn on a free port of 127.0.0.1, its briefing made once before the browser comes;
+    on each backend."""
+    db = database_on(request.param, request, tmp_path_factory.mktemp("web"), "web")
+    result = CliRunner().invoke(main, ["ingest", str(seeds_dir), "--db", db, "--story", "Seeds", "-q"])
     assert result.exit_code == 0, result.output
     with serving(db) as live_app:
         live_app.api("/api/stories/1/briefing")
@@ -111,9 +113,9 @@ def live(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Iterator[
 
 
 @contextmanager
-def serving(db: Path) -> Iterator[LiveApp]:
+def serving(db: str) -> Iterator[LiveApp]:
     """The app over ``db`` served by uvicorn on a free port of 127.0.0.1 while the block runs."""
-    with uvicorn_serving(create_app(str(db), allow_private=True)) as address:
+    with uvicorn_serving(create_app(db, allow_private=True)) as address:
         yield LiveApp(f"http://{address}", db)
 
 
@@ -233,17 +235,16 @@ def test_a_new_story_from_an_upload_and_a_url(live: LiveApp, page: Any, tmp_path
 
 
 @pytest.fixture
-def curation_live(tmp_path: Path) -> Iterator[LiveApp]:
+def curation_live(tmp_path: Path, db_url: str) -> Iterator[LiveApp]:
     """The story "Millbrook week" of three invented articles: S1 the harbour cranes, S2 the
-    orchard's frost, S3 the fair."""
+    orchard's frost, S3 the fair; on each backend."""
     folder = tmp_path / "week"
     folder.mkdir()
     for name, text in {"a-harbour": HARBOUR, "b-orchard": ORCHARD, "c-fair": FAIR}.items():
         (folder / f"{name}.txt").write_text(text, encoding="utf-8")
-    db = tmp_path / "curation.db"
-    result = CliRunner().invoke(main, ["ingest", str(folder), "--db", str(db), "--story", "Millbrook week", "-q"])
+    result = CliRunner().invoke(main, ["ingest", str(folder), "--db", db_url, "--story", "Millbrook week", "-q"])
     assert result.exit_code == 0, result.output
-    with serving(db) as live_app:
+    with serving(db_url) as live_app:
         yield live_app
 
 
@@ -287,7 +288,9 @@ LOADS_AS_IMAGE = """src => new Promise(done => {
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    """Two invented articles in the story "Millbrook harbour", served, its briefing made."""
+    """Two invented articles in the story "Millbrook harbour", served, its briefing made. On
+    SQLite only: the icon tests check pages' rendering and policy, which the backend does not
+    touch (``live`` and ``curation_live`` run the store-backed pages on both backends)."""
     folder = tmp_path_factory.mktemp("small")
     for name, text in {"harbour.txt": HARBOUR, "fair.txt": FAIR}.items():
         (folder / name).write_text(text, encoding="utf-8")
@@ -295,7 +298,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     result = CliRunner().invoke(main, ["ingest", str(folder), "--db", str(db), "--story",
                                        "Millbrook harbour", "-q"])
     assert result.exit_code == 0, result.output
-    with serving(db) as live_app:
+    with serving(str(db)) as live_app:
         live_app.api("/api/stories/1/briefing")
         yield live_app
 

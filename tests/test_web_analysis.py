@@ -1,6 +1,7 @@
 """The web app's analysis process (``storyline.web.analysis``): jobs run in a child process at a
 lower priority, stop when their requester leaves, survive the process's death, and reads are
-answered while the analysis is busy. Real processes, a real SQLite store; invented articles."""
+answered while the analysis is busy. Real processes, real SQLite and PostgreSQL stores
+(``conftest.db_url``); invented articles."""
 
 from __future__ import annotations
 
@@ -87,26 +88,26 @@ def test_a_dead_analysis_process_is_one_error_then_a_new_process() -> None:
         analyst.close()
 
 
-def _ingest(db: Path, *texts: str) -> None:
+def _ingest(db: str, folder: Path, *texts: str) -> None:
     paths = []
     for number, text in enumerate(texts):
-        path = db.parent / f"quarry-{len(list(db.parent.glob('quarry-*')))}-{number}.txt"
+        path = folder / f"quarry-{len(list(folder.glob('quarry-*')))}-{number}.txt"
         path.write_text(text, encoding="utf-8")
         paths.append(str(path))
-    result = CliRunner().invoke(main, ["ingest", *paths, "--db", str(db), "--story", "Quarry", "-q"])
+    result = CliRunner().invoke(main, ["ingest", *paths, "--db", db, "--story", "Quarry", "-q"])
     assert result.exit_code == 0, result.output
 
 
-def test_reads_are_answered_while_the_analysis_is_busy(tmp_path: Path) -> None:
+def test_reads_are_answered_while_the_analysis_is_busy(tmp_path: Path, db_url: str) -> None:
     """With the analysis busy, a story whose sources changed is shown at once with its previous
     briefing and a note; the new briefing follows once the analysis is free. Posted articles
     are briefed in the analysis process."""
-    db = tmp_path / "quarry.db"
-    _ingest(db, QUARRY)
-    app = create_app(str(db), analysis_process=True)
+    db = db_url
+    _ingest(db, tmp_path, QUARRY)
+    app = create_app(db, analysis_process=True)
     with TestClient(app, base_url=LOCAL) as client:
         first = client.get("/api/stories/1/briefing", params={"wait": "true"}).json()
-        _ingest(db, QUARRY_FOLLOW_UP)
+        _ingest(db, tmp_path, QUARRY_FOLLOW_UP)
         with app.state.settings.analyst.exclusive():
             started = time.monotonic()
             page = client.get("/stories/1")

@@ -1,14 +1,13 @@
 """The web server under hostile or careless use: requests from other sites' pages and from
 rebound host names, ids no story can have, tokens for reading, the security headers, and what one
 visitor's requests may cost (briefing lengths, the analysis of posted articles, the ingest
-queue, slow hosts, bad uploads). In process through Starlette's TestClient, real SQLite, the real
-pipeline; real HTTP servers on 127.0.0.x where a slow site or a client that leaves is the point.
+queue, slow hosts, bad uploads). In process through Starlette's TestClient, real SQLite and (for
+the tests over a stored story or the ``client`` fixture's database) PostgreSQL, the real pipeline; real HTTP servers on 127.0.0.x where a slow site or a client that leaves is the point.
 """
 
 from __future__ import annotations
 
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -21,11 +20,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from storyline.pipeline.documents import ingest
-from storyline.store.sqlite import SQLiteStore
+from storyline.store import open_store
 from storyline.web import Limits, create_app
 from storyline.web.requests import Bounds
 
 from live_server import uvicorn_serving
+from tests.conftest import BACKENDS, copy_database, database_on, sql_rows
 
 LOCAL = "http://localhost"
 HUGE = "9" * 30  # a number no SQLite row can have
@@ -46,36 +46,31 @@ ORCHARD = (
 JOB_SECONDS = 180
 
 
-def client_for(db: Path, **options: Any) -> TestClient:
+def client_for(db: Path | str, **options: Any) -> TestClient:
     return TestClient(create_app(str(db), **options), base_url=LOCAL)
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with client_for(tmp_path / "guard.db") as test_client:
+def client(db_url: str) -> Iterator[TestClient]:
+    """The app over a new database, on each backend (``conftest.db_url``)."""
+    with client_for(db_url) as test_client:
         yield test_client
 
 
-@pytest.fixture(scope="module")
-def story_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Story 1 "Millbrook" of two annotated articles, S1 and S2."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def story_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Story 1 "Millbrook" of two annotated articles, S1 and S2; one per module and backend."""
     folder = tmp_path_factory.mktemp("guard-story")
     paths = []
     for name, text in {"harbour": HARBOUR, "orchard": ORCHARD}.items():
         path = folder / f"{name}.txt"
         path.write_text(text, encoding="utf-8")
         paths.append(str(path))
-    db = folder / "story.db"
-    with SQLiteStore(db) as store:
+    db = database_on(request.param, request, folder, "story")
+    with open_store(db) as store:
         report = ingest(paths, store)
         store.add_to_story(store.create_story("Millbrook").id, report.new)
     return db
-
-
-def copy_db(source: Path, target: Path) -> Path:
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    return target
 
 
 def wait_for_job(client: TestClient, location: str, seconds: float = JOB_SECONDS) -> dict[str, Any]:
@@ -160,7 +155,7 @@ def test_serve_takes_hosts_and_the_read_token_from_options_and_environment(
 # --------------------------------------------------------------------------- headers
 
 
-def test_every_page_forbids_framing(story_db: Path) -> None:
+def test_every_page_forbids_framing(story_db: str) -> None:
     with client_for(story_db) as client:
         for path in ("/", "/add", "/search?q=harbour", "/stories/1", "/stories/1/manage",
                      "/stories/1/entities", "/sources/S1?story=1", "/docs", "/no/such/page",
@@ -191,8 +186,8 @@ def test_ids_out_of_range_get_422_not_500(client: TestClient, path: str) -> None
     assert answer.status_code == 422, answer.text[:300]
 
 
-def test_ids_out_of_range_in_bodies_get_422(client: TestClient, tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "guard.db") as store:
+def test_ids_out_of_range_in_bodies_get_422(client: TestClient, db_url: str) -> None:
+    with open_store(db_url) as store:
         store.create_story("one")
     assert client.post(f"/api/stories/{HUGE}/merge", json={"into": 1}).status_code == 422
     assert client.post("/api/stories/1/merge", json={"into": int(HUGE)}).status_code == 422
@@ -205,7 +200,7 @@ def test_ids_out_of_range_in_bodies_get_422(client: TestClient, tmp_path: Path) 
 # --------------------------------------------------------------------------- the read token
 
 
-def test_a_read_token_protects_reads(story_db: Path) -> None:
+def test_a_read_token_protects_reads(story_db: str) -> None:
     with client_for(story_db, read_token="r3ad", token="wr1te") as client:
         for path in ("/api/stories", "/api/stories/1/briefing", "/", "/stories/1", "/api/search?q=harbour"):
             answer = client.get(path)
@@ -227,13 +222,14 @@ def test_a_read_token_protects_reads(story_db: Path) -> None:
 # --------------------------------------------------------------------------- briefing lengths
 
 
-def stored_lengths(db: Path) -> list[int]:
-    with sqlite3.connect(db) as conn:
-        return sorted(row[0] for row in conn.execute("SELECT words FROM briefings"))
+def stored_lengths(db: str) -> list[int]:
+    return sorted(row[0] for row in sql_rows(db, "SELECT words FROM briefings"))
 
 
-def test_a_visitor_cannot_have_a_briefing_made_per_length(story_db: Path, tmp_path: Path) -> None:
-    db = copy_db(story_db, tmp_path / "lengths.db")
+def test_a_visitor_cannot_have_a_briefing_made_per_length(
+    story_db: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    db = copy_database(story_db, request, tmp_path, "lengths")
     before = [words for words in stored_lengths(db) if words != 50]  # other tests' (250)
     with client_for(db, token="wr1te") as client:
         for words in (41, 47, 55):

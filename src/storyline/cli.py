@@ -70,7 +70,8 @@ from storyline.pipeline.watch import (
 from storyline.pipeline.registry import registry_of
 from storyline.read.decode import MAX_INPUT_BYTES, check_length, decode_bytes
 from storyline.read.fetch import TIMEOUT_SECONDS, Fetcher
-from storyline.store import DATABASE_ERRORS, Store, StoryInfo, default_db_location, open_store
+from storyline.store import (DATABASE_ERRORS, Store, StoryInfo, default_db_location, failure_in_use,
+                              open_store)
 
 if TYPE_CHECKING:
     from storyline.briefing import Briefing
@@ -778,8 +779,8 @@ def brief_command(inputs: tuple[str, ...], words: int, fmt: str | None, outputs:
             except StorylineError as exc:
                 _say_error(str(exc))
                 sys.exit(EXIT_SOME_FAILED)
-            except DATABASE_ERRORS as exc:  # a damaged --db file
-                _say_error(f"database {db_url}: {exc}")
+            except DATABASE_ERRORS as exc:  # a damaged --db file, a server gone away
+                _say_error(failure_in_use(db_url, exc))
                 sys.exit(EXIT_SOME_FAILED)
     if not quiet:
         _say_stories(briefings, each_story)
@@ -1550,9 +1551,7 @@ def _open_store_or_exit(db_url: str | None, *, create: bool = True) -> Iterator[
         try:
             yield store
         except DATABASE_ERRORS as exc:
-            where = db_url or default_db_location()
-            _say_error(f"database {where}: {exc} (the file is damaged, or not a Storyline "
-                       "database)")
+            _say_error(failure_in_use(db_url, exc))
             sys.exit(EXIT_SOME_FAILED)
 
 

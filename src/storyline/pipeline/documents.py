@@ -40,8 +40,9 @@ def extract_source(source: Source, registry: Registry | None = None,
     """Clean one source and give it metadata, naming outlets from ``registry`` (None: the
     packaged outlets). Raises ``InputProblem`` for unusable input, a clean text longer than
     ``max_chars`` included (the NLP pass after this stage needs memory by the character)."""
-    # A lone surrogate (from a JSON escape, or a caller's string) would break hashing and storing.
-    text = valid_unicode(source.data) if isinstance(source.data, str) else decode_bytes(source.data)
+    # A lone surrogate (from a JSON escape, or a caller's string) would break hashing and storing,
+    # a NUL character storing on PostgreSQL.
+    text = valid_unicode(source.data if isinstance(source.data, str) else decode_bytes(source.data))
     if not text.strip():
         raise InputProblem("empty input: no text at all")
     mode = source.mode or sniff_mode(text)

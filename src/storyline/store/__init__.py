@@ -36,11 +36,12 @@ from storyline.store.base import (
     WatchStore,
 )
 from storyline.store._common import default_db_location
-from storyline.store.open import DATABASE_ERRORS, open_store
+from storyline.store.open import DATABASE_ERRORS, failure_in_use, open_store
 from storyline.store.postgres import DatabaseUnreachable
 
 __all__ = [
     "DATABASE_ERRORS",
+    "failure_in_use",
     "DatabaseUnreachable",
     "AddResult",
     "Alert",

@@ -12,7 +12,8 @@ import sqlite3
 import psycopg
 
 from storyline.store.base import Store
-from storyline.store.postgres import PostgresStore, is_postgres_url
+from storyline.store._common import default_db_location
+from storyline.store.postgres import PostgresStore, is_postgres_url, redacted
 from storyline.store.sqlite import open_store as open_sqlite_store
 
 # What a database raises while in use (a damaged SQLite file, a PostgreSQL server gone away):
@@ -29,3 +30,15 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
         assert url is not None
         return PostgresStore(url, create=create)
     return open_sqlite_store(url, create=create)
+
+
+def failure_in_use(url: str | None, exc: BaseException) -> str:
+    """One line for a database that failed while in use (``DATABASE_ERRORS``): where (a
+    server's password hidden) and what it said, with the likely cause for its kind."""
+    if is_postgres_url(url):
+        assert url is not None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (f"database {redacted(url)}: {first} (the server failed, or the database is not "
+                "a Storyline database)")
+    return (f"database {url or default_db_location()}: {exc} (the file is damaged, or not a "
+            "Storyline database)")

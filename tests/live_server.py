@@ -3,7 +3,9 @@ server (browsers, clients that leave, slow hosts)."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -30,3 +32,12 @@ def uvicorn_serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def stop_server_process(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Stop a ``storyline serve`` child as a user would (SIGTERM), killed if it will not go."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()

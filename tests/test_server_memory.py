@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from conftest import REPO
+from live_server import stop_server_process
 from hostile_server import (DOUBLE_BOMB, GZIP_IN_GZIP, MEMORY_HEADROOM_MB, SINGLE_BOMB, TAG_BOMB,
                             WIRE_LIMIT, hostile_server)
 
@@ -55,11 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
         _wait_until_up(base, process)
         yield base, process.pid
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server_process(process)
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:

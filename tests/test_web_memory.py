@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import EXAMPLES, REPO, require
-from live_server import uvicorn_serving
+from live_server import stop_server_process, uvicorn_serving
 from storyline.cli import main
 from storyline.web import create_app
 from storyline.web.requests import Bounds
@@ -138,11 +137,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
     try:
         yield _address_of(process), process.pid
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server_process(process)
 
 
 def _address_of(process: subprocess.Popen[bytes]) -> str:

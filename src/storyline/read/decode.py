@@ -191,8 +191,7 @@ def decode_utf16_without_bom(data: bytes) -> str | None:
 def valid_unicode(text: str) -> str:
     """``text`` with each lone surrogate replaced by U+FFFD (a valid pair is joined) and each
     U+0000 removed: text any store can keep (PostgreSQL refuses NUL in text; JSON allows it)."""
-    if "\x00" in text:
-        text = text.replace("\x00", "")
+    text = text.replace("\x00", "")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -13,7 +13,7 @@ import psycopg
 
 from storyline.store.base import Store
 from storyline.store._common import default_db_location
-from storyline.store.postgres import PostgresStore, is_postgres_url, redacted
+from storyline.store.postgres import PostgresStore, first_line, is_postgres_url, redacted
 from storyline.store.sqlite import open_store as open_sqlite_store
 
 # What a database raises while in use (a damaged SQLite file, a PostgreSQL server gone away):
@@ -37,8 +37,7 @@ def failure_in_use(url: str | None, exc: BaseException) -> str:
     server's password hidden) and what it said, with the likely cause for its kind."""
     if is_postgres_url(url):
         assert url is not None
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return (f"database {redacted(url)}: {first} (the server failed, or the database is not "
-                "a Storyline database)")
+        return (f"database {redacted(url)}: {first_line(exc)} (the server failed, or the "
+                "database is not a Storyline database)")
     return (f"database {url or default_db_location()}: {exc} (the file is damaged, or not a "
             "Storyline database)")

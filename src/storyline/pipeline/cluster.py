@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, closing, contextmanager
 from itertools import chain
 from typing import Any, TypeVar
 
@@ -146,10 +146,13 @@ class DaskExecutor(_Closing):
                 self.client.cancel([future for future, _, _ in futures.values()])
 
     def close(self) -> None:
-        self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
+        # A worker slow to stop on a busy machine is killed by its nanny with a warning that
+        # says nothing to the user: the run is over, its results stored.
+        with _quiet_distributed(("distributed.nanny",)):
+            self.client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+                self._cluster = None
 
 
 def _one(item: object) -> int:
@@ -165,11 +168,15 @@ def _result(future: Future[R], item: T, on_error: Callable[[T, BaseException], R
         return on_error(item, exc)
 
 
-@contextmanager
-def _quiet_connect() -> Iterator[None]:
+def _quiet_connect() -> AbstractContextManager[None]:
     """distributed logs each failed connection attempt; the caller says it once, in one line."""
-    loggers = [logging.getLogger(name) for name in ("distributed", "distributed.client",
-                                                    "distributed.comm.core")]
+    return _quiet_distributed(("distributed", "distributed.client", "distributed.comm.core"))
+
+
+@contextmanager
+def _quiet_distributed(names: Sequence[str]) -> Iterator[None]:
+    """distributed's loggers ``names`` silent (but for critical errors) for a while."""
+    loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL)

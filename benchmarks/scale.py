@@ -1,27 +1,32 @@
 """Ingest at scale: the local process pool beside Dask with 1 and 2 workers, in one run.
 
-    python benchmarks/scale.py [DATA] [--docs N] [--db URL] [--no-stories]
+    python benchmarks/scale.py [DATA] [--docs N] [--db URL] [--no-stories] [--pairs P]
 
 A corpus of N documents is synthesised from the Timeline17 article pools in DATA
 (``tls/timeline17/*/articles.jsonl.gz``): each document takes a real article's date and outlet
 and some 600 words of paragraphs drawn (seeded, so the corpus is the same each run) from the
 articles of the same pool, so that documents read like news of the same long-running stories
 and are not duplicates of one another. It is written as one JSONL file and ingested (read,
-extract, annotate, store, story assignment unless ``--no-stories``) three times:
+extract, annotate, store, story assignment unless ``--no-stories``):
 
 * the local process pool (``Settings.workers`` = 2: the embedded default);
 * Dask, a local cluster of 1 worker process;
-* Dask, a local cluster of 2 worker processes.
+* Dask, a local cluster of 2 worker processes
 
-Each run prints documents/s over the whole run (model loading included) and over the steady
-part (from the 10th percent of documents stored to the last), and the 2-vs-1 ratio of Dask.
+(``--pairs P``: the two Dask runs P times, back to back). Each run prints documents/s over the
+whole run (model loading included) and over the steady part (from the 10th percent of documents
+stored to the last), and the 2-vs-1 ratio of Dask. It prints too the CPU time per document, in
+the steady part, of the client (the one writer: storing, duplicate verdicts, story assignment)
+and of the workers together: on a machine shared with other work the rates and their ratio
+move with the load, the CPU per document hardly does, and from the 1-worker run's figures the
+ratio a quiet 2-core machine would give is printed (``implied_ratio``).
 Memory: the resident set (RSS) of the client and of each worker, sampled every half second,
 peak over the run and peak over its first and second halves (flat: the second no higher than
 the first, give or take the allocator). Then search latency p50/p95 over the resulting store
 (queries: words of the corpus's titles, each alone and in pairs).
 
 Without ``--db`` each run writes its own SQLite database in a temporary folder (the same corpus
-thrice). With ``--db URL`` (a PostgreSQL database, say) the three runs write disjoint corpora
+each time). With ``--db URL`` (a PostgreSQL database, say) the runs write disjoint corpora
 into that one database, so that no run finds the documents of another already stored.
 
 The default N is small (1,000) so the command ends in minutes on a laptop; ``--docs 100000``
@@ -183,6 +188,8 @@ class Run:
     steady: float  # documents/s from the 10th percent stored to the last
     memory: dict[str, tuple[int, int, int]]
     failed: int
+    client_cpu: float  # CPU seconds per document, steady: the client (the one writer)
+    worker_cpu: float  # and all the workers together
 
     @property
     def rate(self) -> float:
@@ -190,14 +197,20 @@ class Run:
 
 
 class Clock:
-    """When each document was stored (``on_item``)."""
+    """When each document was stored (``on_item``), with the CPU time the client and the
+    workers (``workers()``: their process ids) had used by then."""
 
-    def __init__(self) -> None:
+    def __init__(self, workers: Callable[[], list[int]]) -> None:
+        self.workers = workers
         self.times: list[float] = []
+        self.client_cpu: list[float] = []  # this process, all its threads
+        self.worker_cpu: list[float] = []
 
     def __call__(self, item: Document | InputError) -> None:
         if isinstance(item, Document):
             self.times.append(time.perf_counter())
+            self.client_cpu.append(time.process_time())
+            self.worker_cpu.append(workers_cpu(self.workers()))
 
     def steady_rate(self) -> float:
         if len(self.times) < 10:
@@ -206,9 +219,29 @@ class Clock:
         done = len(self.times) - len(self.times) // 10
         return done / (self.times[-1] - start) if self.times[-1] > start else 0.0
 
+    def steady_cpu(self, samples: list[float]) -> float:
+        """CPU seconds per document from the 10th percent stored to the last (the models
+        loaded by then): unlike the rates, what other processes on the machine barely move."""
+        if len(samples) < 10:
+            return 0.0
+        first = len(samples) // 10
+        return (samples[-1] - samples[first]) / (len(samples) - 1 - first)
+
+
+def workers_cpu(pids: list[int]) -> float:
+    """User and system CPU seconds the processes ``pids`` have used so far."""
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
 
 def run_local(corpus: Path, db: str, stories: bool) -> Run:
-    clock = Clock()
+    clock = Clock(pool_children)
     settings = Settings(workers=2)
     with open_store(db) as store, sampling(pool_children) as sampler:
         began = time.perf_counter()
@@ -221,10 +254,10 @@ def run_local(corpus: Path, db: str, stories: bool) -> Run:
 def run_dask(corpus: Path, db: str, workers: int, stories: bool) -> Run:
     from storyline.pipeline.cluster import DaskExecutor, ingest_on_cluster
 
-    clock = Clock()
     settings = Settings()
     with DaskExecutor.local(workers, limit=settings.in_flight) as executor:
         pids = list(executor.client.run(os.getpid).values())
+        clock = Clock(lambda: pids)
         with open_store(db) as store, sampling(lambda: pids) as sampler:
             began = time.perf_counter()
             report = ingest_on_cluster([str(corpus)], store, executor, settings=settings,
@@ -237,7 +270,8 @@ def run_dask(corpus: Path, db: str, workers: int, stories: bool) -> Run:
 def _run(name: str, report: IngestReport, seconds: float, clock: Clock,
          sampler: MemorySampler) -> Run:
     stored = len(report.new) + len(report.duplicates) + len(report.already_stored)
-    return Run(name, stored, seconds, clock.steady_rate(), sampler.peaks(), len(report.failed))
+    return Run(name, stored, seconds, clock.steady_rate(), sampler.peaks(), len(report.failed),
+               clock.steady_cpu(clock.client_cpu), clock.steady_cpu(clock.worker_cpu))
 
 
 # --- search latency -------------------------------------------------------------------------
@@ -268,9 +302,27 @@ def print_run(run: Run) -> None:
     print(f"{run.name:<26} {run.documents:>6} docs  {run.seconds:7.1f} s  "
           f"{run.rate:6.2f} docs/s  (steady {run.steady:6.2f} docs/s)"
           + (f"  {run.failed} failed" if run.failed else ""))
+    print(f"    CPU per document (steady): client {run.client_cpu * 1000:5.0f} ms, workers "
+          f"{run.worker_cpu * 1000:5.0f} ms")
     for who, (peak, first, second) in run.memory.items():
         print(f"    {who:<10} peak RSS {peak / GIB:5.2f} GiB  (first half {first / GIB:5.2f}, "
               f"second half {second / GIB:5.2f})")
+
+
+def implied_ratio(one: Run) -> str:
+    """What 2 workers would give against 1 on a quiet machine of 2 cores, from the CPU per
+    document measured with 1 worker (W: the worker's, C: the client's). One worker: the worker
+    and the client each have a core, the slower sets the pace, 1 / max(W, C). Two workers:
+    three processes share the 2 cores, at most 2 / (W + C), and the client alone at most
+    1 / C. The ratio is 2W / (W + C) while C <= W."""
+    work, client = one.worker_cpu, one.client_cpu
+    if not work or not client:
+        return "CPU per document not measured: no ratio implied"
+    single = 1 / max(work, client)
+    double = min(2 / (work + client), 1 / client)
+    return (f"implied by the CPU per document with 1 worker (client {client * 1000:.0f} ms, "
+            f"worker {work * 1000:.0f} ms): on a quiet 2-core machine, 2 workers "
+            f"{double / single:.2f}x one; on 3 cores or more, {min(2 / work, 1 / client) / single:.2f}x")
 
 
 def main() -> None:
@@ -278,16 +330,20 @@ def main() -> None:
     parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--docs", type=int, default=1000, help="documents per run (default 1000)")
     parser.add_argument("--db", default=None,
-                        help="one database URL for all three runs (default: a SQLite file each)")
+                        help="one database URL for all runs (default: a SQLite file each)")
     parser.add_argument("--no-stories", action="store_true",
                         help="store without story assignment (the writer's share left out)")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="Dask runs of 1 then 2 workers, back to back, this many times "
+                             "(default 1): on a shared machine the ratio of one pair is noisy")
     args = parser.parse_args()
     pools = load_pools(args.data)
     stories = not args.no_stories
+    plan = [0] + [workers for _ in range(args.pairs) for workers in (1, 2)]  # 0: the local pool
     with tempfile.TemporaryDirectory(prefix="storyline-scale-") as folder:
         work = Path(folder)
         corpora, titles = [], []
-        for index in range(3):
+        for index in range(len(plan)):
             path = work / f"corpus{index}.jsonl"
             first = index * args.docs if args.db else 0
             if args.db or index == 0:
@@ -295,21 +351,24 @@ def main() -> None:
                 corpora.append(path)
             else:
                 corpora.append(corpora[0])
-        dbs = [args.db or str(work / f"run{index}.db") for index in range(3)]
+        dbs = [args.db or str(work / f"run{index}.db") for index in range(len(plan))]
         print(f"{args.docs} synthetic documents of ~{WORDS_PER_DOCUMENT} words per run, from "
               f"{len(pools)} Timeline17 pools; story assignment {'on' if stories else 'off'}; "
               f"{os.cpu_count()} cores")
-        runs = [run_local(corpora[0], dbs[0], stories)]
-        print_run(runs[-1])
-        for index, workers in ((1, 1), (2, 2)):
-            runs.append(run_dask(corpora[index], dbs[index], workers, stories))
+        runs = []
+        for index, workers in enumerate(plan):
+            runs.append(run_dask(corpora[index], dbs[index], workers, stories) if workers
+                        else run_local(corpora[index], dbs[index], stories))
             print_run(runs[-1])
-        one, two = runs[1], runs[2]
-        print(f"Dask 2 workers vs 1: {two.rate / one.rate:.2f}x overall, "
-              f"{two.steady / one.steady if one.steady else 0:.2f}x steady "
-              f"(the issue asks >= 1.7x); Dask 2 workers vs the local pool: "
-              f"{two.rate / runs[0].rate:.2f}x")
-        p50, p95, count = search_latency(dbs[2], titles)
+        for pair in range(args.pairs):
+            one, two = runs[1 + 2 * pair], runs[2 + 2 * pair]
+            print(f"Dask 2 workers vs 1{f' (pair {pair + 1})' if args.pairs > 1 else ''}: "
+                  f"{two.rate / one.rate:.2f}x overall, "
+                  f"{two.steady / one.steady if one.steady else 0:.2f}x steady "
+                  f"(the issue asks >= 1.7x); Dask 2 workers vs the local pool: "
+                  f"{two.rate / runs[0].rate:.2f}x")
+            print("    " + implied_ratio(one))
+        p50, p95, count = search_latency(dbs[-1], titles)
         print(f"search over {count} stored documents: p50 {p50:.1f} ms, p95 {p95:.1f} ms "
               f"({QUERIES} queries)")
         best = max(run.steady or run.rate for run in runs)

@@ -222,6 +222,47 @@ def test_ingest_through_dask_equals_ingest_through_the_local_pool(
     assert dask_stories == local_stories and len(set(dask_stories.values())) >= 3
 
 
+@pytest.mark.parametrize("where", ["dask", "pool"])
+def test_the_workers_make_the_writers_share_and_file_the_same_stories(
+        where: str, corpus: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        request: pytest.FixtureRequest) -> None:
+    """Fingerprints and story features made on the workers (a Dask cluster's, a local pool's):
+    the writer makes none of them (no text hashed, no opening embedded there), and files the
+    same stories and stores the same documents as a writer that makes them all itself (an
+    ingest in one process)."""
+    from storyline.pipeline import assign, duplicates
+
+    with open_store(str(tmp_path / "writer.db")) as store:
+        alone = ingest(corpus, store, settings=Settings(workers=1, batch_size=4), find_stories=True)
+    made_here: list[object] = []  # what the writer made: (texts hashed, documents embedded)
+    features, fingerprint = assign.StoryAssigner.features, duplicates.fingerprint
+
+    def features_here(self: assign.StoryAssigner, documents: Any) -> Any:
+        made_here.extend(documents)
+        return features(self, documents)
+
+    def fingerprint_here(text: str) -> Any:
+        made_here.append(text)
+        return fingerprint(text)
+
+    monkeypatch.setattr(assign.StoryAssigner, "features", features_here)
+    monkeypatch.setattr(duplicates, "fingerprint", fingerprint_here)
+    with open_store(str(tmp_path / "workers.db")) as store:
+        if where == "dask":
+            from storyline.pipeline.cluster import ingest_on_cluster
+
+            cluster = request.getfixturevalue("cluster")
+            report = ingest_on_cluster(corpus, store, cluster, find_stories=True,
+                                       settings=Settings(workers=2, batch_size=4))
+        else:  # one batch of all the documents: big enough to go to the pool's two workers
+            report = ingest(corpus, store, find_stories=True,
+                            settings=Settings(workers=2, batch_size=len(ARTICLES)))
+    assert not made_here, "the writer made what the workers should have"
+    assert (report.new, report.duplicates) == (alone.new, alone.duplicates)
+    assert report.stories == alone.stories and len(set(report.stories.values())) >= 3
+    assert _stored(str(tmp_path / "workers.db")) == _stored(str(tmp_path / "writer.db"))
+
+
 def test_the_window_of_items_in_flight_is_bounded(cluster: Any) -> None:
     pulled = 0
     consumed = 0

@@ -4,8 +4,9 @@
 document frequencies, which document is in which found story) and the nearest-neighbour index
 of document vectors (a cache file beside the store, caught up from the stored features when it
 lags, rebuilt when it is missing or unreadable); story profiles are loaded only for candidate
-stories. ``file`` takes a batch of stored documents: their features (the opening embedded
-here), the online pass, the window re-clustering and merge pass, then one store transaction with
+stories. ``file`` takes a batch of stored documents: their features (as an ingest's workers
+made them, ``storyline.pipeline.annotation.Made``, else made here with the opening embedded),
+the online pass, the window re-clustering and merge pass, then one store transaction with
 everything that changed (``DetectionUpdate``); the index file is written every few thousand
 documents and when the caller is done (``save_index``). A run killed at any point
 leaves the store consistent: a batch is filed whole or not at all, and the index catches up.

@@ -11,7 +11,10 @@ order, so the one writer stores them in input order (the same ids and stories as
 ``ingest_on_cluster`` plans the inputs as shards (``storyline.pipeline.shards``: the workers read
 the files themselves), has each worker read, extract and annotate its shards with models loaded
 once per worker (``ModelsPlugin``, set up when a worker joins, a restarted one included), and
-hands the documents, in order, to the same writer a local ingest uses (``ingest_documents``).
+make there what the writer needs of each document (its near-duplicate fingerprint and, when
+stories are filed, its story features with the opening embedded: ``annotation.Made``), and
+hands the documents, in order, to the same writer a local ingest uses (``ingest_documents``),
+which then only judges, compares against the stored stories and writes.
 
 A worker that dies loses nothing: the scheduler reruns its tasks elsewhere. A result is consumed
 once, from its future, so each document is stored once; and storing is idempotent besides (an
@@ -22,8 +25,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, closing, contextmanager
 from itertools import chain
 from typing import Any, TypeVar
 
@@ -33,6 +36,7 @@ from storyline.context import Settings
 from storyline.errors import UsageError
 from storyline.model import Document, InputError, Mode
 from storyline.outlets import Registry
+from storyline.pipeline.annotation import Made, Prepared, made_for_writer
 from storyline.pipeline.documents import (
     IngestReport,
     Progress,
@@ -142,10 +146,13 @@ class DaskExecutor(_Closing):
                 self.client.cancel([future for future, _, _ in futures.values()])
 
     def close(self) -> None:
-        self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
+        # A worker slow to stop on a busy machine is killed by its nanny with a warning that
+        # says nothing to the user: the run is over, its results stored.
+        with _quiet_distributed(("distributed.nanny",)):
+            self.client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+                self._cluster = None
 
 
 def _one(item: object) -> int:
@@ -161,11 +168,15 @@ def _result(future: Future[R], item: T, on_error: Callable[[T, BaseException], R
         return on_error(item, exc)
 
 
-@contextmanager
-def _quiet_connect() -> Iterator[None]:
+def _quiet_connect() -> AbstractContextManager[None]:
     """distributed logs each failed connection attempt; the caller says it once, in one line."""
-    loggers = [logging.getLogger(name) for name in ("distributed", "distributed.client",
-                                                    "distributed.comm.core")]
+    return _quiet_distributed(("distributed", "distributed.client", "distributed.comm.core"))
+
+
+@contextmanager
+def _quiet_distributed(names: Sequence[str]) -> Iterator[None]:
+    """distributed's loggers ``names`` silent (but for critical errors) for a while."""
+    loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL)
@@ -183,11 +194,12 @@ class ModelsPlugin(WorkerPlugin):
     name = PLUGIN_NAME
 
     def __init__(self, registry: Registry, options: ReadOptions, *, annotate: bool,
-                 max_chars: int) -> None:
+                 max_chars: int, features: bool = False) -> None:
         self.registry = registry
         self.options = options
         self.annotate = annotate
         self.max_chars = max_chars
+        self.features = features  # the ingest files stories: the workers make their features
 
     def setup(self, worker: object) -> None:
         one_thread_per_worker()
@@ -195,25 +207,46 @@ class ModelsPlugin(WorkerPlugin):
             from storyline.annotate.nlp import load_nlp
 
             load_nlp()
+        if self.features:
+            from storyline.annotate.embeddings import load_model
 
-    def process(self, shard: Shard) -> list[Document | InputError]:
-        """Read, extract and annotate one shard; an annotation failure comes (``stored=True``)
-        just before its document, as in a local ingest."""
+            load_model()
+
+    def process(self, shard: Shard) -> list[Document | Prepared | InputError]:
+        """Read, extract and annotate one shard, and make the writer's share of each document
+        (``storyline.pipeline.annotation.made_for_writer``); an annotation failure comes
+        (``stored=True``) just before its document, as in a local ingest."""
         items = [item if isinstance(item, InputError)
                  else extract_one(item, self.registry, self.max_chars)
                  for item in read_shard(shard, self.options)]
         documents = [item for item in items if isinstance(item, Document)]
-        if not self.annotate or not documents:
-            return items
+        if not documents:
+            return [item for item in items if isinstance(item, InputError)]
         report = IngestReport()
-        annotate_safely(_annotate_here, documents, report, None)
+        if self.annotate:
+            annotate_safely(_annotate_here, documents, report, None)
         failed = {error.origin: error for error in report.failed}
-        out: list[Document | InputError] = []
+        made = self._made(documents)
+        out: list[Document | Prepared | InputError] = []
         for item in items:
-            if isinstance(item, Document) and item.origin in failed:
-                out.append(failed.pop(item.origin))
-            out.append(item)
+            if isinstance(item, Document):
+                if item.origin in failed:
+                    out.append(failed.pop(item.origin))
+                bits = made.get(id(item))
+                out.append(Prepared(item, bits) if bits is not None else item)
+            else:
+                out.append(item)
         return out
+
+    def _made(self, documents: list[Document]) -> dict[int, Made]:
+        """The writer's share by ``id()`` of the documents; none when making it failed (the
+        writer then makes it, as for a document of a local ingest: the shard is not lost)."""
+        try:
+            return dict(zip(map(id, documents), made_for_writer(documents, features=self.features)))
+        except Exception:  # noqa: BLE001 - the writer makes what is missing
+            logging.getLogger(__name__).warning("the writer's share of a shard could not be "
+                                                "made on this worker", exc_info=True)
+            return {}
 
 
 def _annotate_here(documents: list[Document]) -> None:
@@ -222,14 +255,14 @@ def _annotate_here(documents: list[Document]) -> None:
     annotate(documents)
 
 
-def process_shard(shard: Shard) -> list[Document | InputError]:
+def process_shard(shard: Shard) -> list[Document | Prepared | InputError]:
     """The task a worker runs: its ``ModelsPlugin`` does the work."""
     plugin = get_worker().plugins[PLUGIN_NAME]
     assert isinstance(plugin, ModelsPlugin)
     return plugin.process(shard)
 
 
-def _shard_lost(shard: Shard, exc: BaseException) -> list[Document | InputError]:
+def _shard_lost(shard: Shard, exc: BaseException) -> list[Document | Prepared | InputError]:
     reason = " ".join(str(exc).split())  # one line, whatever distributed wrote
     if len(reason) > MAX_REASON_CHARS:
         reason = reason[:MAX_REASON_CHARS].rstrip() + "…"
@@ -263,7 +296,7 @@ def ingest_on_cluster(
     registry = registry if registry is not None else registry_of(store)
     options = ReadOptions(mode=mode, allow_private=allow_private, timeout=timeout)
     executor.register(ModelsPlugin(registry, options, annotate=annotate,
-                                   max_chars=settings.max_chars))
+                                   max_chars=settings.max_chars, features=find_stories))
     shards = plan_shards(inputs, size=min(settings.batch_size, executor.limit), options=options)
     # closing: a stopped ingest cancels the shards still on the cluster.
     with closing(executor.map(process_shard, shards, weight=_weight, on_error=_shard_lost)) as results:

@@ -7,7 +7,7 @@ that one bad input never stops a batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,7 +16,7 @@ from storyline.context import BATCH_SIZE, MAX_DOCUMENT_CHARS, Settings
 from storyline.errors import InputProblem
 from storyline.model import Document, Extraction, InputError, Mode, Source
 from storyline.outlets import Registry, packaged_registry
-from storyline.pipeline.annotation import Annotator, annotator_on
+from storyline.pipeline.annotation import Annotator, Made, Prepared, annotator_on
 from storyline.pipeline.duplicates import store_document
 from storyline.pipeline.executor import local_executor
 from storyline.pipeline.registry import registry_of
@@ -27,10 +27,11 @@ from storyline.read.metadata import build_document
 from storyline.read.readers import input_error, read_inputs
 from storyline.read.textclean import clean_text
 from storyline.store import Store
-from storyline.story.dedupe import Deduper, content_hash
+from storyline.story.dedupe import Deduper, Fingerprint, content_hash
 
 if TYPE_CHECKING:
     from storyline.pipeline.assign import StoryAssigner
+    from storyline.story.detect import Features
 
 Progress = Callable[["Document | InputError"], None]
 
@@ -177,7 +178,7 @@ def ingest(
     """
     sources = read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher)
     settings = settings if settings is not None else Settings.from_env()
-    with _annotator(annotate, settings.workers) as annotator:
+    with _annotator(annotate, settings.workers, features=find_stories) as annotator:
         return ingest_sources(sources, store, annotator=annotator, on_item=on_item,
                               batch_size=settings.batch_size, registry=registry,
                               find_stories=find_stories, stop=stop, max_chars=settings.max_chars)
@@ -219,7 +220,7 @@ def ingest_sources(
 
 
 def ingest_documents(
-    items: Iterable[Document | InputError],
+    items: Iterable[Document | Prepared | InputError],
     store: Store,
     *,
     annotator: Annotator | None,
@@ -231,30 +232,38 @@ def ingest_documents(
     """The writer of an ingest: documents already extracted (and, where ``annotator`` is None,
     maybe annotated elsewhere: a cluster's workers) are annotated, stored and filed into
     stories in batches of ``batch_size``, in the order they come; failures are reported.
-    ``on_item``, ``find_stories``, ``stop``: as for ``ingest_sources``."""
+    A ``Prepared`` document comes with its fingerprint and features made (by a worker: see
+    ``storyline.pipeline.annotation``), so that here it is only compared and stored; what
+    nobody made, this writer makes. ``on_item``, ``find_stories``, ``stop``: as for
+    ``ingest_sources``."""
     report = IngestReport()
     batch: list[Document] = []
+    made: dict[int, Made] = {}  # id() of a batch's document -> what a worker made of it
     assigner = _assigner(store) if find_stories else None
 
     def flush() -> None:
         if annotator is not None:
-            annotate_safely(annotator, batch, report, on_item)
+            found = annotate_safely(annotator, batch, report, on_item)
+            made.update(zip(map(id, batch), found or ()))
         if assigner is None:
-            _store_batch(store, batch, report, on_item)
+            _store_batch(store, batch, report, on_item, made)
         else:
             # Stored and filed under the store's detection lock: other writers' batches go
             # wholly before or after (see ``StoryAssigner.filing``).
-            # Features (an embedding) made before, for the texts not stored yet: the lock is
-            # held only while storing and deciding.
-            fresh = [d for d in batch if store.find_by_hash(d.content_hash or "") is None]
-            made = dict(zip(map(id, fresh), assigner.features(fresh)))
+            # Features (an embedding) made before, for the texts not stored yet and not made
+            # by a worker: the lock is held only while storing and deciding.
+            features = _features_made(batch, made)
+            fresh = [d for d in batch if id(d) not in features
+                     and store.find_by_hash(d.content_hash or "") is None]
+            features.update(zip(map(id, fresh), assigner.features(fresh)))
             with assigner.filing():
-                created = _store_batch(store, batch, report, on_item)
+                created = _store_batch(store, batch, report, on_item, made)
                 filed = _each_once(d for d in batch if d.id in created)
-                missing = [d for d in filed if id(d) not in made]
-                made.update(zip(map(id, missing), assigner.features(missing)))
-                report.stories.update(assigner.file(filed, [made[id(d)] for d in filed]))
+                missing = [d for d in filed if id(d) not in features]
+                features.update(zip(map(id, missing), assigner.features(missing)))
+                report.stories.update(assigner.file(filed, [features[id(d)] for d in filed]))
         batch.clear()
+        made.clear()
 
     try:
         for result in items:
@@ -263,6 +272,9 @@ def ingest_documents(
                 if on_item is not None:
                     on_item(result)
             else:
+                if isinstance(result, Prepared):
+                    made[id(result.document)] = result.made
+                    result = result.document
                 batch.append(result)
                 if len(batch) >= batch_size:
                     flush()
@@ -283,12 +295,20 @@ def ingest_documents(
     return report
 
 
+def _features_made(batch: list[Document], made: dict[int, Made]) -> dict[int, Features]:
+    """The features a worker made, by ``id()`` of the batch's documents."""
+    return {id(d): bits.features for d in batch
+            if (bits := made.get(id(d))) is not None and bits.features is not None}
+
+
 def _store_batch(store: Store, batch: list[Document], report: IngestReport,
-                 on_item: Progress | None) -> set[str]:
-    """Store each document of ``batch``; the ids of those stored anew (originals and copies)."""
+                 on_item: Progress | None, made: dict[int, Made]) -> set[str]:
+    """Store each document of ``batch`` (one transaction each), with the fingerprint a worker
+    made where there is one; the ids of those stored anew (originals and copies)."""
     stored_before = len(report.new), len(report.duplicates)
     for document in batch:
-        _store_document(store, document, report)
+        bits = made.get(id(document))
+        _store_document(store, document, report, bits.fingerprint if bits is not None else None)
         if on_item is not None:
             on_item(document)
     return {*report.new[stored_before[0]:], *report.duplicates[stored_before[1]:]}
@@ -316,25 +336,26 @@ def _assigner(store: Store) -> StoryAssigner:
 
 
 @contextmanager
-def _annotator(enabled: bool, workers: int) -> Iterator[Annotator | None]:
+def _annotator(enabled: bool, workers: int, *, features: bool) -> Iterator[Annotator | None]:
     """The ingest's annotator: on a local pool that lives for the whole ingest, so that each
-    worker loads the models once."""
+    worker loads the models once; the pool's workers make the writer's share too (the
+    story features only with ``features``)."""
     if not enabled:
         yield None
         return
     with local_executor(workers) as executor:
-        yield annotator_on(executor)
+        yield annotator_on(executor, for_writer=True, features=features)
 
 
 def annotate_safely(
     annotator: Annotator, documents: list[Document], report: IngestReport, on_item: Progress | None
-) -> None:
+) -> Sequence[Made] | None:
     """Annotate a batch; if that breaks, retry one by one so one text can't sink the batch (a
     single document is annotated in this process). A document whose annotation fails is still
-    stored, and the failure is reported."""
+    stored, and the failure is reported. What the annotator made for the writer comes back
+    (None when it made nothing, or the batch was retried one by one)."""
     try:
-        annotator(documents)
-        return
+        return annotator(documents)
     except Exception:  # noqa: BLE001 - isolate the failing document below
         pass
     for document in documents:
@@ -345,10 +366,13 @@ def annotate_safely(
             report.failed.append(error)
             if on_item is not None:
                 on_item(error)
+    return None
 
 
-def _store_document(store: Store, document: Document, report: IngestReport) -> None:
-    added = store_document(store, document)  # exact and near duplicates judged on the way
+def _store_document(store: Store, document: Document, report: IngestReport,
+                    fingerprint: Fingerprint | None = None) -> None:
+    # exact and near duplicates judged on the way
+    added = store_document(store, document, fingerprint=fingerprint)
     document.id = added.id
     if not added.created:
         report.already_stored.append(added.id)

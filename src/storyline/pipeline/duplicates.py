@@ -43,10 +43,12 @@ from storyline.story.dedupe import (
 CATCH_UP_CHUNK = 200
 
 
-def store_document(store: Store, document: Document) -> AddResult:
+def store_document(store: Store, document: Document, *,
+                   fingerprint: Fingerprint | None = None) -> AddResult:
     """Judge ``document`` against the stored documents and store it (one transaction). The
-    document itself is left as it is; the result tells what became of it."""
-    return _verdicts_of(store).store(store, document)
+    document itself is left as it is; the result tells what became of it. ``fingerprint``:
+    the text's, when made already (by the worker that annotated it)."""
+    return _verdicts_of(store).store(store, document, fingerprint)
 
 
 class StoredDuplicates:
@@ -64,12 +66,12 @@ class StoredDuplicates:
     def __len__(self) -> int:
         return len(self._index)
 
-    def store(self, store: Store, document: Document) -> AddResult:
+    def store(self, store: Store, document: Document,
+              made: Fingerprint | None = None) -> AddResult:
         with self._lock:
-            return self._store(store, document)
+            return self._store(store, document, made or fingerprint(document.text))
 
-    def _store(self, store: Store, document: Document) -> AddResult:
-        fp = fingerprint(document.text)
+    def _store(self, store: Store, document: Document, fp: Fingerprint) -> AddResult:
         if store.find_by_hash(fp.content_hash) is not None:  # an exact copy: no verdict to make
             return store.add_document(replace(document, content_hash=fp.content_hash, duplicate_of=None))
         while True:

@@ -18,7 +18,11 @@ is linked when new, often on one document). A long storyline is weighed by its m
 started stories: a new story continues a thread's recent part. Candidates come from the stories near it (the
 caller's nearest-neighbour index), so the cost does not grow with the store. Two parts whose
 names share too little (``names_floor``) are never one thread: a thread keeps its actors, and
-two stories of one kind (two earthquakes) share words but not names.
+two stories of one kind (two earthquakes) share words but not names. The floor is asked only of
+parts of ``names_floor_documents`` documents or more: one document's names are a small, noisy
+sample of its story's (a video caption on the oil spill names nobody in its text, a column on
+it names its own people), and a story linked on one document is checked again, floor
+included, once it grows (the check of a linked story above).
 
 The weights, ``link`` and the decay are data (``data/storylines.json``), chosen on the
 Timeline17 development topics as one stream, leaving one topic out (``benchmarks/storylines.py``).
@@ -71,6 +75,7 @@ class StorylineConfig(ThreeViews):
     decay_per_year: float  # the likeness is multiplied by exp(-decay * years between stories)
     max_gap_days: int  # stories further apart than this never link
     names_floor: float  # the least average document-pair cosine of names two linked parts share
+    names_floor_documents: int  # the floor is asked of two parts that both have this many documents
     candidates: int  # nearest documents whose stories (and their storylines) a story may join
 
     @classmethod
@@ -81,11 +86,13 @@ class StorylineConfig(ThreeViews):
 def thread_affinities(config: StorylineConfig, nodes: Sequence[StoryProfile]) -> NDArray[np.float64]:
     """How alike every two nodes (stories, or storylines as the sum of their stories) are as
     parts of one thread: the average document-pair similarity, worn down by the time between
-    them; 0 beyond ``max_gap_days`` and where they share too few names (``names_floor``)."""
+    them; 0 beyond ``max_gap_days`` and where two parts held to the floor share too few names
+    (``names_floor``)."""
     views = node_views(nodes)
     words, names, meaning = config.weights()
     total = words * views.words + names * views.names + meaning * views.meaning
-    total[views.names < config.names_floor] = 0.0
+    held = np.array([_held_to_floor(config, node) for node in nodes])
+    total[(views.names < config.names_floor) & np.outer(held, held)] = 0.0
     with np.errstate(invalid="ignore"):
         known = ~np.isnan(views.gap)
         years = np.where(known, views.gap, 0.0) / 365.25
@@ -99,16 +106,22 @@ def thread_affinities_to(config: StorylineConfig, node: StoryProfile,
     """``thread_affinities`` of one node to each of ``others`` (without the whole matrix)."""
     words, names, meaning = config.weights()
     scores = np.zeros(len(others))
+    node_held = _held_to_floor(config, node)
     for k, other in enumerate(others):
         pairs = node.size * other.size
         shared_names = sparse_dot(node.names, other.names) / pairs
-        if shared_names < config.names_floor:
+        if shared_names < config.names_floor and node_held and _held_to_floor(config, other):
             continue
         total = words * sparse_dot(node.words, other.words) / pairs + names * shared_names
         if node.meaning is not None and other.meaning is not None:
             total += meaning * float(node.meaning @ other.meaning) / pairs
         scores[k] = total * _wear(config, node, other)
     return scores
+
+
+def _held_to_floor(config: StorylineConfig, part: StoryProfile) -> bool:
+    """Whether ``part`` has documents enough for its names to be asked to reach the floor."""
+    return part.size >= config.names_floor_documents
 
 
 def _wear(config: StorylineConfig, a: StoryProfile, b: StoryProfile) -> float:

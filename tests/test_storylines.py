@@ -213,3 +213,22 @@ def test_every_found_story_is_titled_even_when_its_first_document_has_no_title(
         untitled = [d for s in found for d in store.story_documents(s.id) if not d.title]
         assert found and untitled  # the case this test is about is present
         assert all(s.title for s in found), [(s.id, s.name, s.title) for s in found]
+
+
+def test_two_storylines_that_meet_as_a_story_grows_are_merged() -> None:
+    config = replace(StorylineConfig.packaged(), link=0.3, names_floor=0.0)
+    dam = {"dam": 1.0}
+    stories = {1: _profile({"river": 1.0}, 0, 0), 2: _profile({"river": 1.0}, 5, 0),
+               3: _profile(dam, 10, 1), 4: _profile(dam, 15, 1)}
+    linker = StorylineLinker(config, load=lambda ids: {i: stories[i] for i in ids if i in stories},
+                             nearby=lambda story, profile: sorted(stories))
+    linker.link([1, 2])
+    linker.link([3, 4])  # the river and the dam share nothing yet: two storylines
+    linker.saved({-1: 10, -2: 20})
+    assert linker.line_of == {1: 10, 2: 10, 3: 20, 4: 20}
+    grown = _profile({"river": 1.0, "dam": 1.0}, 25, 0, 5)  # its later documents tell of both
+    grown.meaning = np.full(8, 0.0, dtype=np.float32)
+    grown.meaning[:2] = 5 / np.sqrt(2)
+    stories[2] = grown
+    assert linker.link([2]) == {}  # no story joined a storyline, yet the two now meet
+    assert linker.line_of == {1: 10, 2: 10, 3: 10, 4: 10} and linker.linked == {3: 10, 4: 10}

@@ -200,7 +200,27 @@ class StorylineLinker:
             joined = self._link_one(story)
             if joined is not None:
                 made[story] = joined
+        self._regroup(stories)
         return made
+
+    def _regroup(self, stories: Sequence[int]) -> None:
+        """Merge each storyline that holds one of ``stories`` with the nearby storylines it now
+        averages ``link`` with. Why: storylines grow by their stories' growth too, not only by
+        stories joining them, and two parts of one thread told apart while small may meet as
+        they grow (a storyline is otherwise merged only when a story joins it)."""
+        given = set(stories)
+        for line in dict.fromkeys(self.line_of[s] for s in stories if s in self.line_of):
+            if line not in self._members:  # merged into an older one earlier in this loop
+                continue
+            self._drop_total(line)  # summed again: its stories grew since it was kept
+            near: list[int] = []
+            for story in sorted(self._members[line] & given):
+                profile = self._load([story]).get(story)
+                if profile is not None and _usable(profile):
+                    near.extend(self.line_of[s] for s in self._nearby(story, profile) if s in self.line_of)
+            others = [other for other in dict.fromkeys(near) if other != line][:LINES_CONSIDERED]
+            if others:
+                self._merge_lines(line, sorted(others, key=creation_order))
 
     def absorb(self, keep: int, other: int) -> None:
         """Story ``other`` was merged into ``keep``: ``keep`` takes its storyline if it has none."""
@@ -255,7 +275,7 @@ class StorylineLinker:
         """Merge into ``line`` the nearby storylines that now average ``link`` with it, closest
         first; the older line keeps the stories. Why: a story between two threads told apart
         may show they are one (as the merge pass of detection does for stories)."""
-        others = [o for o in others if _usable(self._total(o))]
+        others = [o for o in others if o in self._members and _usable(self._total(o))]
         while others and _usable(self._total(line)):
             scores = thread_affinities_to(self.config, self._total(line), [self._total(g) for g in others])
             best = int(np.argmax(scores))

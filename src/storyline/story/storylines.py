@@ -12,7 +12,9 @@ where each story counts as many times as it has documents.
 A pile is linked exactly (``link_stories``). A stream is linked online (``StorylineLinker``):
 each story a batch touched that is in no storyline joins the storyline it is most like, or forms
 one with the unlinked story it is most like, when that reaches ``link``; then nearby storylines
-that now average ``link`` with its storyline merge into it. A linked story that, grown, no
+that now average ``link`` with its storyline merge into it. After each batch, every storyline
+holding a story the batch changed is summed again and merged the same way: storylines grow by
+their stories' growth too, not only by stories joining them. A linked story that, grown, no
 longer averages ``link`` with the rest of its storyline leaves it and is linked afresh (a story
 is linked when new, often on one document). A long storyline is weighed by its most recently
 started stories: a new story continues a thread's recent part. Candidates come from the stories near it (the

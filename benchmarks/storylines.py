@@ -30,7 +30,12 @@ dates, so time, which keeps such stories apart in a real stream, cannot help the
 is harsher than real use. ``--tune`` prints the grid's best settings (what
 ``data/storylines.json`` holds was chosen from it).
 
-Usage: python benchmarks/storylines.py [DATA] [--limit N] [--json FILE] [--tune] [--cache FILE]
+``--quick``: smaller grids (the first two weightings, ``link`` 0.04-0.06, decay 0.2, names
+floor 0.01-0.03; 18 settings each) for a run of minutes rather than most of an hour. ``--cache
+FILE`` keeps the features of the Timeline17 articles in FILE and those of ECB+ train and dev
+beside it (FILE.ecb-train, FILE.ecb-dev).
+
+Usage: python benchmarks/storylines.py [DATA] [--limit N] [--json FILE] [--tune] [--quick] [--cache FILE]
 """
 
 from __future__ import annotations
@@ -80,6 +85,8 @@ NAMES_FLOORS = [0.0, 0.01, 0.02, 0.03, 0.05]
 ONLINE_LINKS = [0.04, 0.05, 0.06, 0.08]  # replays cost more: a coarser grid
 ONLINE_DECAYS = [0.2, 0.5]
 ONLINE_NAMES_FLOORS = [0.01, 0.02, 0.03]
+QUICK = {"weights": WEIGHTS[:2], "links": [0.04, 0.05, 0.06], "decays": [0.2],
+         "floors": [0.01, 0.02, 0.03]}
 THRESHOLDS = [round(0.5 + 0.01 * step, 2) for step in range(50)]  # cosine distance 0.50 .. 0.99
 Figures = dict[str, Any]
 Labels = list[Hashable]
@@ -275,12 +282,12 @@ def batch_lines(stream: Stream, config: StorylineConfig) -> Labels:
     return [lines[story] for story in stream.stories]
 
 
-def grid(links: Sequence[float], decays: Sequence[float], floors: Sequence[float]
-         ) -> list[StorylineConfig]:
+def grid(links: Sequence[float], decays: Sequence[float], floors: Sequence[float],
+         weights: Sequence[tuple[float, float, float]] = WEIGHTS) -> list[StorylineConfig]:
     packaged = StorylineConfig.packaged()
     return [replace(packaged, words=w, names=n, meaning=m, link=link, decay_per_year=decay,
                     names_floor=floor)
-            for (w, n, m), link, decay, floor in itertools.product(WEIGHTS, links, decays, floors)]
+            for (w, n, m), link, decay, floor in itertools.product(weights, links, decays, floors)]
 
 
 def _setting(config: StorylineConfig) -> tuple[float, ...]:
@@ -290,7 +297,8 @@ def _setting(config: StorylineConfig) -> tuple[float, ...]:
 
 # --- the run ----------------------------------------------------------------------------------
 
-def ecb_stream(data: Path, split: str, candidates: int) -> tuple[Stream, list[str]]:
+def ecb_stream(data: Path, split: str, candidates: int, cache: Path | None = None
+               ) -> tuple[Stream, list[str]]:
     """ECB+ ``split`` read as a stream (shuffled, seed 0), each subtopic its own thread."""
     import random
 
@@ -299,7 +307,7 @@ def ecb_stream(data: Path, split: str, candidates: int) -> tuple[Stream, list[st
     documents, gold = stories.load_split(data, split)
     order = list(range(len(documents)))
     random.Random(0).shuffle(order)
-    features = features_of([documents[k] for k in order])
+    features = cached_features([documents[k] for k in order], cache)
     return record_stream(features, candidates), [gold[k] for k in order]
 
 
@@ -315,6 +323,7 @@ def main() -> int:
     parser = data_argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--tune", action="store_true", help="print the grid's best settings")
     parser.add_argument("--cache", type=Path, default=None, help="keep the articles' features here")
+    parser.add_argument("--quick", action="store_true", help="smaller grids (see the docstring)")
     args = parser.parse_args()
     documents, gold = load_stream(args.data, args.limit)
     print(f"Timeline17 dev as one stream: {len(documents)} articles, {len(set(gold))} topics",
@@ -323,10 +332,14 @@ def main() -> int:
     started = time.perf_counter()
     stream = record_stream(cached_features(documents, args.cache), config.candidates)
     stream_s = time.perf_counter() - started
-    ecb_train, ecb_train_gold = ecb_stream(args.data, "train", config.candidates)
-    ecb_dev, ecb_dev_gold = ecb_stream(args.data, "dev", config.candidates)
-    online_grid = grid(ONLINE_LINKS, ONLINE_DECAYS, ONLINE_NAMES_FLOORS)
-    batch_grid = grid(LINKS, DECAYS, NAMES_FLOORS)
+    ecb_train, ecb_train_gold = ecb_stream(args.data, "train", config.candidates,
+                                           _beside(args.cache, "ecb-train"))
+    ecb_dev, ecb_dev_gold = ecb_stream(args.data, "dev", config.candidates, _beside(args.cache, "ecb-dev"))
+    if args.quick:
+        online_grid = batch_grid = grid(QUICK["links"], QUICK["decays"], QUICK["floors"], QUICK["weights"])
+    else:
+        online_grid = grid(ONLINE_LINKS, ONLINE_DECAYS, ONLINE_NAMES_FLOORS)
+        batch_grid = grid(LINKS, DECAYS, NAMES_FLOORS)
     online = {_setting(c): replay_online(stream, c) for c in online_grid}
     batch = {_setting(c): batch_lines(stream, c) for c in batch_grid}
     guard_online = over_linking(ecb_train, ecb_train_gold, online_grid, replay_online)
@@ -375,6 +388,10 @@ def main() -> int:
     results = {name: figures for name, figures in rows + [("ecb_dev " + n, f) for n, f in guard]
                + [("on topic " + n, f) for n, f in on_rows]}
     return finish(results, args.json_out, None)
+
+
+def _beside(cache: Path | None, suffix: str) -> Path | None:
+    return None if cache is None else cache.with_name(f"{cache.name}.{suffix}")
 
 
 def _f1_of(gold: Sequence[str], labels: Labels) -> float:

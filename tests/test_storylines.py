@@ -141,15 +141,33 @@ def test_one_row_of_affinities_is_the_matrix_row() -> None:
     assert row == pytest.approx(thread_affinities(config, profiles)[0, 1:])
 
 
+QUAKE = {"earthquake": 1.0, "magnitude": 1.0}
+
+
 def test_stories_that_share_no_names_are_not_one_thread() -> None:
-    config = replace(StorylineConfig.packaged(), names_floor=0.05)
-    quake = {"earthquake": 1.0, "magnitude": 1.0}
-    first, second = _profile(quake, 0, 0), _profile(quake, 200, 0)
-    second.names, first.names = {"chile": 1.0}, {"chile": 0.6, "santiago": 0.8}
+    config = replace(StorylineConfig.packaged(), names_floor=0.05, names_floor_documents=2)
+    first, second = _profile(QUAKE, 0, 0, 2), _profile(QUAKE, 200, 0, 2)
+    second.names, first.names = {"chile": 2.0}, {"chile": 1.2, "santiago": 1.6}
     assert thread_affinities_to(config, first, [second])[0] > 0.0
-    second.names = {"japan": 1.0}
+    second.names = {"japan": 2.0}
     assert thread_affinities_to(config, first, [second])[0] == 0.0
     assert thread_affinities(config, [first, second])[0, 1] == 0.0
+
+
+def test_a_single_document_is_not_held_to_the_names_floor_until_its_story_grows() -> None:
+    config = replace(StorylineConfig.packaged(), names_floor=0.05, names_floor_documents=2)
+    story = _profile(QUAKE, 0, 0, 2)
+    story.names = {"chile": 2.0}
+    lone = _profile(QUAKE, 30, 0)  # one document that names nobody the story names
+    lone.names = {"japan": 1.0}
+    grown = _profile(QUAKE, 30, 0, 2)
+    grown.names = {"japan": 2.0}
+    free = thread_affinities_to(config, lone, [story])[0]
+    assert free > 0.0 and thread_affinities_to(config, story, [lone])[0] == pytest.approx(free)
+    assert thread_affinities(config, [story, lone])[0, 1] == pytest.approx(free)
+    assert thread_affinities_to(config, grown, [story])[0] == 0.0
+    held = replace(config, names_floor_documents=1)  # every part held to the floor
+    assert thread_affinities_to(held, lone, [story])[0] == 0.0
 
 
 def test_a_story_that_grew_into_another_subject_leaves_its_storyline() -> None:
@@ -195,3 +213,22 @@ def test_every_found_story_is_titled_even_when_its_first_document_has_no_title(
         untitled = [d for s in found for d in store.story_documents(s.id) if not d.title]
         assert found and untitled  # the case this test is about is present
         assert all(s.title for s in found), [(s.id, s.name, s.title) for s in found]
+
+
+def test_two_storylines_that_meet_as_a_story_grows_are_merged() -> None:
+    config = replace(StorylineConfig.packaged(), link=0.3, names_floor=0.0)
+    dam = {"dam": 1.0}
+    stories = {1: _profile({"river": 1.0}, 0, 0), 2: _profile({"river": 1.0}, 5, 0),
+               3: _profile(dam, 10, 1), 4: _profile(dam, 15, 1)}
+    linker = StorylineLinker(config, load=lambda ids: {i: stories[i] for i in ids if i in stories},
+                             nearby=lambda story, profile: sorted(stories))
+    linker.link([1, 2])
+    linker.link([3, 4])  # the river and the dam share nothing yet: two storylines
+    linker.saved({-1: 10, -2: 20})
+    assert linker.line_of == {1: 10, 2: 10, 3: 20, 4: 20}
+    grown = _profile({"river": 1.0, "dam": 1.0}, 25, 0, 5)  # its later documents tell of both
+    grown.meaning = np.full(8, 0.0, dtype=np.float32)
+    grown.meaning[:2] = 5 / np.sqrt(2)
+    stories[2] = grown
+    assert linker.link([2]) == {}  # no story joined a storyline, yet the two now meet
+    assert linker.line_of == {1: 10, 2: 10, 3: 10, 4: 10} and linker.linked == {3: 10, 4: 10}

@@ -12,13 +12,19 @@ where each story counts as many times as it has documents.
 A pile is linked exactly (``link_stories``). A stream is linked online (``StorylineLinker``):
 each story a batch touched that is in no storyline joins the storyline it is most like, or forms
 one with the unlinked story it is most like, when that reaches ``link``; then nearby storylines
-that now average ``link`` with its storyline merge into it. A linked story that, grown, no
+that now average ``link`` with its storyline merge into it. After each batch, every storyline
+holding a story the batch changed is summed again and merged the same way: storylines grow by
+their stories' growth too, not only by stories joining them. A linked story that, grown, no
 longer averages ``link`` with the rest of its storyline leaves it and is linked afresh (a story
 is linked when new, often on one document). A long storyline is weighed by its most recently
 started stories: a new story continues a thread's recent part. Candidates come from the stories near it (the
 caller's nearest-neighbour index), so the cost does not grow with the store. Two parts whose
 names share too little (``names_floor``) are never one thread: a thread keeps its actors, and
-two stories of one kind (two earthquakes) share words but not names.
+two stories of one kind (two earthquakes) share words but not names. The floor is asked only of
+parts of ``names_floor_documents`` documents or more: one document's names are a small, noisy
+sample of its story's (a video caption on the oil spill names nobody in its text, a column on
+it names its own people), and a story linked on one document is checked again, floor
+included, once it grows (the check of a linked story above).
 
 The weights, ``link`` and the decay are data (``data/storylines.json``), chosen on the
 Timeline17 development topics as one stream, leaving one topic out (``benchmarks/storylines.py``).
@@ -71,6 +77,7 @@ class StorylineConfig(ThreeViews):
     decay_per_year: float  # the likeness is multiplied by exp(-decay * years between stories)
     max_gap_days: int  # stories further apart than this never link
     names_floor: float  # the least average document-pair cosine of names two linked parts share
+    names_floor_documents: int  # the floor is asked of two parts that both have this many documents
     candidates: int  # nearest documents whose stories (and their storylines) a story may join
 
     @classmethod
@@ -81,11 +88,13 @@ class StorylineConfig(ThreeViews):
 def thread_affinities(config: StorylineConfig, nodes: Sequence[StoryProfile]) -> NDArray[np.float64]:
     """How alike every two nodes (stories, or storylines as the sum of their stories) are as
     parts of one thread: the average document-pair similarity, worn down by the time between
-    them; 0 beyond ``max_gap_days`` and where they share too few names (``names_floor``)."""
+    them; 0 beyond ``max_gap_days`` and where two parts held to the floor share too few names
+    (``names_floor``)."""
     views = node_views(nodes)
     words, names, meaning = config.weights()
     total = words * views.words + names * views.names + meaning * views.meaning
-    total[views.names < config.names_floor] = 0.0
+    held = np.array([_held_to_floor(config, node) for node in nodes])
+    total[(views.names < config.names_floor) & np.outer(held, held)] = 0.0
     with np.errstate(invalid="ignore"):
         known = ~np.isnan(views.gap)
         years = np.where(known, views.gap, 0.0) / 365.25
@@ -99,16 +108,22 @@ def thread_affinities_to(config: StorylineConfig, node: StoryProfile,
     """``thread_affinities`` of one node to each of ``others`` (without the whole matrix)."""
     words, names, meaning = config.weights()
     scores = np.zeros(len(others))
+    node_held = _held_to_floor(config, node)
     for k, other in enumerate(others):
         pairs = node.size * other.size
         shared_names = sparse_dot(node.names, other.names) / pairs
-        if shared_names < config.names_floor:
+        if shared_names < config.names_floor and node_held and _held_to_floor(config, other):
             continue
         total = words * sparse_dot(node.words, other.words) / pairs + names * shared_names
         if node.meaning is not None and other.meaning is not None:
             total += meaning * float(node.meaning @ other.meaning) / pairs
         scores[k] = total * _wear(config, node, other)
     return scores
+
+
+def _held_to_floor(config: StorylineConfig, part: StoryProfile) -> bool:
+    """Whether ``part`` has documents enough for its names to be asked to reach the floor."""
+    return part.size >= config.names_floor_documents
 
 
 def _wear(config: StorylineConfig, a: StoryProfile, b: StoryProfile) -> float:
@@ -187,7 +202,27 @@ class StorylineLinker:
             joined = self._link_one(story)
             if joined is not None:
                 made[story] = joined
+        self._regroup(stories)
         return made
+
+    def _regroup(self, stories: Sequence[int]) -> None:
+        """Merge each storyline that holds one of ``stories`` with the nearby storylines it now
+        averages ``link`` with. Why: storylines grow by their stories' growth too, not only by
+        stories joining them, and two parts of one thread told apart while small may meet as
+        they grow (a storyline is otherwise merged only when a story joins it)."""
+        given = set(stories)
+        for line in dict.fromkeys(self.line_of[s] for s in stories if s in self.line_of):
+            if line not in self._members:  # merged into an older one earlier in this loop
+                continue
+            self._drop_total(line)  # summed again: its stories grew since it was kept
+            near: list[int] = []
+            for story in sorted(self._members[line] & given):
+                profile = self._load([story]).get(story)
+                if profile is not None and _usable(profile):
+                    near.extend(self.line_of[s] for s in self._nearby(story, profile) if s in self.line_of)
+            others = [other for other in dict.fromkeys(near) if other != line][:LINES_CONSIDERED]
+            if others:
+                self._merge_lines(line, sorted(others, key=creation_order))
 
     def absorb(self, keep: int, other: int) -> None:
         """Story ``other`` was merged into ``keep``: ``keep`` takes its storyline if it has none."""
@@ -242,7 +277,7 @@ class StorylineLinker:
         """Merge into ``line`` the nearby storylines that now average ``link`` with it, closest
         first; the older line keeps the stories. Why: a story between two threads told apart
         may show they are one (as the merge pass of detection does for stories)."""
-        others = [o for o in others if _usable(self._total(o))]
+        others = [o for o in others if o in self._members and _usable(self._total(o))]
         while others and _usable(self._total(line)):
             scores = thread_affinities_to(self.config, self._total(line), [self._total(g) for g in others])
             best = int(np.argmax(scores))

@@ -5,7 +5,8 @@ document frequencies, which document is in which found story) and the nearest-ne
 of document vectors (a cache file beside the store, caught up from the stored features when it
 lags, rebuilt when it is missing or unreadable); story profiles are loaded only for candidate
 stories. ``file`` takes a batch of stored documents: their features (the opening embedded
-here), the online pass, the window re-clustering and merge pass, then one store transaction with
+here, and the sentences a briefing would embed: their vectors are kept with the document, so
+that the briefing of a stored story embeds few sentences of its own), the online pass, the window re-clustering and merge pass, then one store transaction with
 everything that changed (``DetectionUpdate``); the index file is written every few thousand
 documents and when the caller is done (``save_index``). A run killed at any point
 leaves the store consistent: a batch is filed whole or not at all, and the index catches up.
@@ -15,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 
-from storyline.annotate.embeddings import Embedder
+from storyline.annotate.embeddings import Embedder, embed, pack_vectors
 from storyline.model import Document
 from storyline.store import DetectionUpdate, Store
 from storyline.story.detect import (
@@ -31,6 +33,7 @@ from storyline.story.detect import (
     features_of,
 )
 from storyline.story.neighbours import VectorIndex
+from storyline.story.summary import candidate_texts
 from storyline.story.storylines import StorylineConfig, StorylineLinker
 
 INDEX_CACHE = "stories.usearch"
@@ -45,6 +48,7 @@ class StoryAssigner:
         self.store = store
         self.config = config or DetectConfig.packaged()
         self._embedder = embedder
+        self._sentences: dict[int, bytes] = {}  # document number -> its sentence vectors, to save
         self._index_path = store.cache_location(INDEX_CACHE)
         self._load(index_file=True)
 
@@ -79,8 +83,19 @@ class StoryAssigner:
             self._seen = self.store.change_token()
 
     def features(self, documents: Sequence[Document]) -> list[Features]:
-        """The documents' features (what ``file`` takes), made outside the lock."""
-        return features_of(documents, config=self.config, embedder=self._embedder)
+        """The documents' features (what ``file`` takes), made outside the lock: with them, the
+        vectors of each annotated document's summary candidates (``sentences``), embedded in
+        one call for the batch."""
+        found = features_of(documents, config=self.config, embedder=self._embedder)
+        texts = [candidate_texts(d) if d.annotations is not None else [] for d in documents]
+        flat = [text for each in texts for text in each]
+        rows = (self._embedder or embed)(flat) if flat else np.zeros((0, 0), dtype=np.float32)
+        out, start = [], 0
+        for item, each in zip(found, texts):
+            kept = pack_vectors(each, rows[start:start + len(each)]) if each else b""
+            out.append(replace(item, sentences=kept))
+            start += len(each)
+        return out
 
     def file(self, documents: Sequence[Document], features: Sequence[Features] | None = None
              ) -> dict[str, int]:
@@ -92,10 +107,12 @@ class StoryAssigner:
                      and _number(d.id) not in self.detector.story_of]
         if originals:
             missing = [d for d in originals if id(d) not in made]
-            made.update(zip((id(d) for d in missing),
-                            features_of(missing, config=self.config, embedder=self._embedder)))
+            made.update(zip((id(d) for d in missing), self.features(missing)))
             for document, item in ((d, made[id(d)]) for d in originals):
-                self.detector.add(_number(document.id or ""), item)
+                # Detection holds features in memory; the sentence vectors only wait to be saved.
+                self.detector.add(_number(document.id or ""), replace(item, sentences=b""))
+                if item.sentences:
+                    self._sentences[_number(document.id or "")] = item.sentences
             self.detector.settle()
             titles: dict[int, str] = {}
             for document in originals:  # a new story is titled by its first titled document for now
@@ -129,6 +146,8 @@ class StoryAssigner:
             profiles={key: detector.profiles[key].pruned(self.config.profile_keys).to_bytes()
                       for key in sorted(detector.changed & alive)},
             vocabulary=dict(detector.new_frequency),
+            sentences={_doc_id(n): self._sentences.pop(n) for n in sorted(detector.dirty)
+                       if n in self._sentences},
         )
         new_ids = self.store.save_detection(update)
         detector.saved(new_ids)

@@ -44,12 +44,14 @@ sources (duplicates are not independent voices and are left out). Constants live
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 from storyline.annotate.embeddings import SentenceVectors
@@ -195,7 +197,8 @@ def _cosine(space: _Space, a: Passage, b: Passage) -> float:
     va, vb = space.vectors.get(_key(a), {}), space.vectors.get(_key(b), {})
     if len(va) > len(vb):
         va, vb = vb, va
-    return sum(weight * vb.get(word, 0.0) for word, weight in va.items())
+    # The products summed in the same order as a generator over ``va`` would: the same float.
+    return sum(map(operator.mul, va.values(), map(vb.get, va, repeat(0.0))))
 
 
 def _shared(space: _Space, a: Passage, b: Passage) -> set[str]:

@@ -626,10 +626,9 @@ def _other_actors(a: set[str], b: set[str]) -> bool:
 
 def _states_numbers(passage: Passage) -> bool:
     """A cheap first look: a digit, or a word that can start a count or a proportion."""
-    if any(c.isdigit() for c in passage.text):
+    if any(map(str.isdigit, passage.text)):
         return True
-    words = _count_words()
-    return any(w.lower() in words for w in _WORD.findall(passage.text))
+    return not _count_words().isdisjoint(map(str.lower, _WORD.findall(passage.text)))
 
 
 @lru_cache(maxsize=1)

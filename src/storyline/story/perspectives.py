@@ -198,7 +198,8 @@ def _cosine(space: _Space, a: Passage, b: Passage) -> float:
     if len(va) > len(vb):
         va, vb = vb, va
     # The products summed in the same order as a generator over ``va`` would: the same float.
-    return sum(map(operator.mul, va.values(), map(vb.get, va, repeat(0.0))))
+    total: float = sum(map(operator.mul, va.values(), map(vb.get, va, repeat(0.0))))
+    return total
 
 
 def _shared(space: _Space, a: Passage, b: Passage) -> set[str]:

@@ -146,8 +146,8 @@ def pack_vectors(texts: Sequence[str], rows: Matrix) -> bytes:
     """The vectors of ``texts`` (one row each) as bytes: a header naming each text's ``text_key``,
     then the rows as float32, exactly as embedded (a briefing starting with them decides as it
     would have with its own)."""
-    head = json.dumps({"keys": [text_key(t) for t in texts], "dimensions": DIMENSIONS}).encode()
-    body = np.ascontiguousarray(np.asarray(rows, dtype=np.float32).reshape(len(texts), DIMENSIONS))
+    body = np.ascontiguousarray(np.asarray(rows, dtype=np.float32).reshape(len(texts), -1))
+    head = json.dumps({"keys": [text_key(t) for t in texts], "dimensions": body.shape[1]}).encode()
     return len(head).to_bytes(4, "big") + head + body.tobytes()
 
 

@@ -164,3 +164,32 @@ def test_a_stored_storys_briefing_starts_with_the_opening_vectors_kept_at_filing
     with open_store(str(db)) as store:  # a retitled document has another opening: embedded anew
         documents[0].title = "A title given later"
         assert opening(documents[0], chars) not in briefing_vectors(store, story, documents)
+
+
+def test_a_stored_storys_briefing_is_the_same_with_the_sentence_vectors_kept_at_filing(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Filing an annotated document keeps the vectors of its summary candidates; the briefing
+    of its stored story starts with them and embeds none of them again, and is the very
+    briefing made with nothing kept."""
+    from storyline.annotate.embeddings import SentenceVectors
+    from storyline.pipeline.stories import briefing_vectors
+    from storyline.story.brief import brief_documents
+    from storyline.story.summary import candidate_texts
+
+    with open_store(db_url) as store:
+        report = ingest([_pile(tmp_path / "pile.jsonl")], store, find_stories=True)
+        assert report.ok, report.failed
+        story = max((s for s in store.stories() if s.kind == "found"), key=lambda s: s.documents)
+        documents = store.story_documents(story.id, with_annotations=True)
+        assert len(documents) >= 3 and all(d.annotations is not None for d in documents)
+        kept = store.sentence_vectors([d.id or "" for d in documents])
+        assert sorted(kept) == sorted(d.id for d in documents)
+        vectors = briefing_vectors(store, story.id, documents)
+        texts = [t for d in documents for t in candidate_texts(d)]
+        assert texts and all(t in vectors for t in texts)
+        with_kept = brief_documents(documents, vectors=vectors).to_dict()
+        fresh = store.story_documents(story.id, with_annotations=True)
+        without = brief_documents(fresh, vectors=SentenceVectors()).to_dict()
+    assert with_kept["summary"] and with_kept["conflicts"] is not None
+    assert {**with_kept, "generated_at": ""} == {**without, "generated_at": ""}

@@ -17,6 +17,9 @@ from storyline.annotate.embeddings import (
     SentenceVectors,
     embed,
     model_in_background,
+    pack_vectors,
+    text_key,
+    unpack_vectors,
 )
 
 SENTENCES = [
@@ -66,6 +69,33 @@ def test_sentence_vectors_forget_past_their_limit() -> None:
     vectors(["a", "b"])
     vectors(["c", "d"])  # 2 + 2 > 3: what was known is dropped first
     assert "a" not in vectors and "c" in vectors and "d" in vectors
+
+
+def test_kept_vectors_are_taken_as_they_are_and_only_the_others_embedded() -> None:
+    """Vectors packed earlier (a filed document's sentences) come back bit for bit, keyed by
+    their text; a sentence asked for with a kept vector is not embedded, the others are
+    embedded together in one call, as without kept vectors."""
+    made = embed(SENTENCES[:2])
+    kept = unpack_vectors(pack_vectors(SENTENCES[:2], made))
+    assert sorted(kept) == sorted(text_key(s) for s in SENTENCES[:2])
+    assert np.array_equal(kept[text_key(SENTENCES[1])], made[1])
+    calls: list[list[str]] = []
+    vectors = SentenceVectors(_fake_embedder(calls))
+    vectors.keep(kept)
+    assert SENTENCES[0] in vectors and "zz" not in vectors
+    rows = vectors([SENTENCES[1], "zz", SENTENCES[0], "y"])
+    assert calls == [["zz", "y"]]
+    assert np.array_equal(rows[0], made[1]) and np.array_equal(rows[2], made[0])
+    assert rows[1, 0] == 2 and rows[3, 0] == 1
+    vectors([SENTENCES[0], "zz"])
+    assert len(calls) == 1  # all known now
+
+
+def test_packed_vectors_of_another_size_are_not_taken() -> None:
+    """Vectors of another model's size (an embedder given to story detection) are kept as
+    they are, and never taken for this model's."""
+    assert len(unpack_vectors(pack_vectors(["a"], np.ones((1, DIMENSIONS), dtype=np.float32)))) == 1
+    assert unpack_vectors(pack_vectors(["a", "b"], np.ones((2, 2), dtype=np.float32))) == {}
 
 
 def test_no_child_where_torch_is_already_loaded() -> None:

@@ -12,7 +12,8 @@ A document flows once through read -> extract/clean -> metadata -> (annotate) ->
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 Mode = Literal["html", "text"]
@@ -217,9 +218,10 @@ class Document:
     record_id: str | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("annotations", None)
-        data.pop("record_id", None)
+        # Field by field: ``asdict`` of the whole document would first copy its annotations
+        # (thousands of objects), only for them to be dropped.
+        data = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)
+                if f.name not in ("annotations", "record_id")}
         # Keep the contract's key order first; extra fields follow.
         order = [
             "id", "origin", "url", "title", "authors", "author_roles", "outlet", "published",

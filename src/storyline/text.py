@@ -86,11 +86,16 @@ def is_summary_worthy(sentence: str, rules: Mapping[str, Any] | None = None) -> 
         return False
     if not STARTS_LIKE_SENTENCE.match(sentence) or _BYLINE.match(sentence) or _DAMAGED.search(sentence):
         return False
-    letters = [c for c in sentence if c.isalpha()]
-    if not letters or sum(c.isupper() for c in letters) / len(letters) > limits["max_upper_share"]:
+    letters = list(filter(str.isalpha, sentence))
+    if not letters or sum(map(str.isupper, letters)) / len(letters) > limits["max_upper_share"]:
         return False
-    lowered = sentence.lower()
-    return not any(marker in lowered for marker in rules["boilerplate"])
+    return _any_marker(tuple(rules["boilerplate"])).search(sentence.lower()) is None
+
+
+@lru_cache(maxsize=8)
+def _any_marker(markers: tuple[str, ...]) -> re.Pattern[str]:
+    """Finds any of ``markers`` in a text (one scan, not one per marker)."""
+    return re.compile("|".join(map(re.escape, markers)) if markers else "(?!)")
 
 
 def lead_headline(text: str, sentences: Sequence[tuple[int, int]] | None = None) -> str | None:

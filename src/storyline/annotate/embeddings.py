@@ -3,7 +3,10 @@
 The weights ship inside the package, so nothing is fetched from a hub (``HF_HUB_OFFLINE=1`` is
 set before sentence-transformers is imported, so a mistake fails loudly instead of downloading).
 Vectors are L2-normalised: a dot product is the cosine similarity. ``SentenceVectors`` remembers
-the vectors of one briefing's sentences, so that its stages embed each sentence once.
+the vectors of one briefing's sentences, so that its stages embed each sentence once, and can
+start with vectors made earlier (``keep``: a stored document's sentences, embedded when it was
+filed; ``pack_vectors`` and ``unpack_vectors`` write and read them as bytes, keyed by
+``text_key``).
 
 A cold command can load the model beside its other work: inside ``with model_in_background():``
 a forked child process imports sentence-transformers and loads the weights while the parent
@@ -12,12 +15,14 @@ reads and parses, and ``embed`` asks the child (see the section at the end of th
 
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from multiprocessing.connection import Connection
@@ -34,6 +39,7 @@ BATCH_SIZE = 16
 SENTENCE_VECTORS_LIMIT = 20_000
 
 Matrix = NDArray[np.float32]
+Vector = NDArray[np.float32]  # one sentence's row
 
 
 @lru_cache(maxsize=1)
@@ -88,16 +94,24 @@ class SentenceVectors:
     (one call per request, as the stages ask: the batch a sentence is embedded in can change its
     vector in the last digits), and returns one row per sentence. Make one per briefing, so that
     nothing depends on what an earlier briefing embedded. ``limit`` bounds the memory: past it,
-    what is known is forgotten before the new sentences are added.
+    what is known is forgotten before the new sentences are added. Vectors made earlier
+    (``keep``) are taken for the sentences they were made of, as they are.
     """
 
     def __init__(self, embedder: Embedder | None = None, limit: int = SENTENCE_VECTORS_LIMIT) -> None:
         self._embedder = embedder  # None: ``embed``, looked up at each call
         self._limit = limit
         self._known: dict[str, NDArray[np.float32]] = {}
+        self._kept: Mapping[str, Vector] = {}  # text_key -> a vector made earlier
 
     def __contains__(self, sentence: object) -> bool:
-        return sentence in self._known
+        return sentence in self._known or (isinstance(sentence, str) and text_key(sentence) in self._kept)
+
+    def keep(self, kept: Mapping[str, Vector]) -> None:
+        """Start with vectors made earlier, by ``text_key`` of their sentence (``unpack_vectors``
+        of a stored document's): a sentence asked for whose key is there is not embedded.
+        They count towards ``limit`` only once asked for."""
+        self._kept = {**self._kept, **kept}
 
     def remember(self, texts: Sequence[str], rows: Matrix) -> None:
         """Take vectors made earlier for ``texts`` (one row each; a stored story's opening
@@ -107,14 +121,46 @@ class SentenceVectors:
         self._known.update(zip(texts, np.asarray(rows, dtype=np.float32)))
 
     def __call__(self, sentences: Sequence[str]) -> Matrix:
-        missing = list(dict.fromkeys(s for s in sentences if s not in self._known))
-        if missing:
-            if len(self._known) + len(missing) > self._limit:
-                self._known.clear()
-            self._known.update(zip(missing, (self._embedder or embed)(missing)))
         if not sentences:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        return np.stack([self._known[s] for s in sentences]).astype(np.float32)
+        these = {s: self._known[s] for s in sentences if s in self._known}
+        missing = [s for s in dict.fromkeys(sentences) if s not in these]
+        # A kept vector is taken as it is; the others are embedded together, in one call.
+        these.update((s, self._kept[key]) for s in missing if (key := text_key(s)) in self._kept)
+        fresh = [s for s in missing if s not in these]
+        if fresh:
+            these.update(zip(fresh, (self._embedder or embed)(fresh)))
+        if len(self._known) + len(missing) > self._limit:
+            self._known.clear()
+        self._known.update((s, these[s]) for s in missing)
+        return np.stack([these[s] for s in sentences]).astype(np.float32)
+
+
+def text_key(text: str) -> str:
+    """A short fingerprint of a text, kept beside its vector (64 bits: no two sentences of a
+    store share one but by a chance far below any other failure's)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def pack_vectors(texts: Sequence[str], rows: Matrix) -> bytes:
+    """The vectors of ``texts`` (one row each) as bytes: a header naming each text's ``text_key``,
+    then the rows as float32, exactly as embedded (a briefing starting with them decides as it
+    would have with its own)."""
+    body = np.ascontiguousarray(np.asarray(rows, dtype=np.float32).reshape(len(texts), -1))
+    head = json.dumps({"keys": [text_key(t) for t in texts], "dimensions": body.shape[1]}).encode()
+    return len(head).to_bytes(4, "big") + head + body.tobytes()
+
+
+def unpack_vectors(data: bytes) -> dict[str, Vector]:
+    """``pack_vectors``' bytes read back: text key -> vector (empty for bytes of another
+    model's size)."""
+    size = int.from_bytes(data[:4], "big")
+    head = json.loads(data[4 : 4 + size])
+    keys, dimensions = head["keys"], head["dimensions"]
+    if dimensions != DIMENSIONS:
+        return {}
+    rows = np.frombuffer(data[4 + size :], dtype=np.float32).reshape(len(keys), dimensions)
+    return dict(zip(keys, rows))
 
 
 # --- A model loaded beside the main work -------------------------------------------------------

@@ -49,12 +49,14 @@ class Prepared:
 
 
 def made_for_writer(documents: Sequence[Document], *, features: bool) -> list[Made]:
-    """The writer's share of the per-document work, for ``documents`` (their openings
-    embedded in one call, with the packaged detection settings, as ``StoryAssigner`` does)."""
+    """The writer's share of the per-document work, for ``documents`` (their openings and
+    summary candidates embedded in one call, with the packaged detection settings, as
+    ``StoryAssigner`` does: ``assign.filing_features``)."""
+    from storyline.pipeline.assign import filing_features
     from storyline.story.dedupe import fingerprint
-    from storyline.story.detect import DetectConfig, features_of
+    from storyline.story.detect import DetectConfig
 
-    found: Sequence[Features | None] = (features_of(documents, config=DetectConfig.packaged())
+    found: Sequence[Features | None] = (filing_features(documents, DetectConfig.packaged())
                                         if features else [None] * len(documents))
     return [Made(fingerprint(document.text), item) for document, item in zip(documents, found)]
 

@@ -5,8 +5,10 @@ document frequencies, which document is in which found story) and the nearest-ne
 of document vectors (a cache file beside the store, caught up from the stored features when it
 lags, rebuilt when it is missing or unreadable); story profiles are loaded only for candidate
 stories. ``file`` takes a batch of stored documents: their features (as an ingest's workers
-made them, ``storyline.pipeline.annotation.Made``, else made here with the opening embedded),
-the online pass, the window re-clustering and merge pass, then one store transaction with
+made them, ``storyline.pipeline.annotation.Made``, else made here: ``filing_features``, the
+opening embedded, and the sentences a briefing would embed, whose vectors are kept with the
+document so that the briefing of a stored story embeds few sentences of its own), the online
+pass, the window re-clustering and merge pass, then one store transaction with
 everything that changed (``DetectionUpdate``); the index file is written every few thousand
 documents and when the caller is done (``save_index``). A run killed at any point
 leaves the store consistent: a batch is filed whole or not at all, and the index catches up.
@@ -16,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 
-from storyline.annotate.embeddings import Embedder
+from storyline.annotate.embeddings import Embedder, embed, pack_vectors
 from storyline.model import Document
 from storyline.store import DetectionUpdate, Store
 from storyline.story.detect import (
@@ -32,10 +35,28 @@ from storyline.story.detect import (
     features_of,
 )
 from storyline.story.neighbours import VectorIndex
+from storyline.story.summary import candidate_texts
 from storyline.story.storylines import StorylineConfig, StorylineLinker
 
 INDEX_CACHE = "stories.usearch"
 INDEX_SAVE_EVERY = 2000  # documents filed between writes of the index file (at least a tenth of it)
+
+
+def filing_features(documents: Sequence[Document], config: DetectConfig,
+                    embedder: Embedder | None = None) -> list[Features]:
+    """What filing takes of each document: its detection features and, for an annotated one,
+    the vectors of its summary candidates (``Features.sentences``), all embedded in one call
+    for the batch. The same wherever it is made: in the writer, or on an ingest's workers."""
+    found = features_of(documents, config=config, embedder=embedder)
+    texts = [candidate_texts(d) if d.annotations is not None else [] for d in documents]
+    flat = [text for each in texts for text in each]
+    rows = (embedder or embed)(flat) if flat else np.zeros((0, 0), dtype=np.float32)
+    out, start = [], 0
+    for item, each in zip(found, texts):
+        kept = pack_vectors(each, rows[start:start + len(each)]) if each else b""
+        out.append(replace(item, sentences=kept))
+        start += len(each)
+    return out
 
 
 class StoryAssigner:
@@ -46,6 +67,7 @@ class StoryAssigner:
         self.store = store
         self.config = config or DetectConfig.packaged()
         self._embedder = embedder
+        self._sentences: dict[int, bytes] = {}  # document number -> its sentence vectors, to save
         self._index_path = store.cache_location(INDEX_CACHE)
         self._load(index_file=True)
 
@@ -81,7 +103,7 @@ class StoryAssigner:
 
     def features(self, documents: Sequence[Document]) -> list[Features]:
         """The documents' features (what ``file`` takes), made outside the lock."""
-        return features_of(documents, config=self.config, embedder=self._embedder)
+        return filing_features(documents, self.config, self._embedder)
 
     def file(self, documents: Sequence[Document], features: Sequence[Features] | None = None
              ) -> dict[str, int]:
@@ -93,10 +115,12 @@ class StoryAssigner:
                      and _number(d.id) not in self.detector.story_of]
         if originals:
             missing = [d for d in originals if id(d) not in made]
-            made.update(zip((id(d) for d in missing),
-                            features_of(missing, config=self.config, embedder=self._embedder)))
+            made.update(zip((id(d) for d in missing), self.features(missing)))
             for document, item in ((d, made[id(d)]) for d in originals):
-                self.detector.add(_number(document.id or ""), item)
+                # Detection holds features in memory; the sentence vectors only wait to be saved.
+                self.detector.add(_number(document.id or ""), replace(item, sentences=b""))
+                if item.sentences:
+                    self._sentences[_number(document.id or "")] = item.sentences
             self.detector.settle()
             titles: dict[int, str] = {}
             for document in originals:  # a new story is titled by its first titled document for now
@@ -130,6 +154,8 @@ class StoryAssigner:
             profiles={key: detector.profiles[key].pruned(self.config.profile_keys).to_bytes()
                       for key in sorted(detector.changed & alive)},
             vocabulary=dict(detector.new_frequency),
+            sentences={_doc_id(n): self._sentences.pop(n) for n in sorted(detector.dirty)
+                       if n in self._sentences},
         )
         new_ids = self.store.save_detection(update)
         detector.saved(new_ids)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
 
-from storyline.annotate.embeddings import SentenceVectors
+from storyline.annotate.embeddings import SentenceVectors, Vector, unpack_vectors
 from storyline.briefing import Briefing, NewSince, OtherStory
 from storyline.errors import UsageError
 from storyline.model import Document, InputError, Mode
@@ -401,15 +401,20 @@ def stored_briefing(store: Store, story: int, words: int) -> tuple[str, Briefing
 
 
 def briefing_vectors(store: Store, story: int, documents: Sequence[Document]) -> SentenceVectors:
-    """A stored story's briefing vectors, holding at the start the opening vectors story
-    detection kept when it filed the documents: the briefing's story core would embed those
-    openings again (the longest texts it embeds, about half of a warm briefing's time). Only
-    what a briefing embeds anew is embedded; a document whose title or text changed since it
-    was filed has another opening and is embedded afresh."""
+    """A stored story's briefing vectors, holding at the start what filing kept: the opening
+    vectors of story detection (the story core would embed those openings again: the longest
+    texts a briefing embeds) and the vectors of each document's summary candidates (the
+    sentences the summary, and most of those the perspectives, embed). Only what a briefing
+    embeds anew is embedded; a sentence or opening whose text changed since filing (a title
+    corrected, a rule of the summary's candidates changed) is embedded afresh."""
     vectors = SentenceVectors()
     members = dict(store.story_members(stories=[story]))
     texts, rows = kept_openings(documents, members)
     vectors.remember(texts, rows)
+    kept: dict[str, Vector] = {}
+    for data in store.sentence_vectors([d.id for d in documents if d.id]).values():
+        kept.update(unpack_vectors(data))
+    vectors.keep(kept)
     return vectors
 
 

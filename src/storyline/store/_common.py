@@ -633,6 +633,16 @@ class SQLStore:
             found.update((story, bytes(data)) for story, data in rows)
         return found
 
+    def sentence_vectors(self, doc_ids: Sequence[str]) -> dict[str, bytes]:
+        """The sentence vectors kept when documents were filed, of those of ``doc_ids`` that
+        have them (unknown ids are skipped)."""
+        seqs = [seq for seq in map(seq_of, doc_ids) if seq is not None]
+        found: dict[str, bytes] = {}
+        for condition, params in self._any_of("document", seqs):
+            rows = self._rows(f"SELECT document, data FROM sentence_vectors WHERE {condition}", params)
+            found.update((doc_id(seq), bytes(data)) for seq, data in rows)
+        return found
+
     # -- stories and storylines
 
     def count(self) -> int:

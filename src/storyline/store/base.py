@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
@@ -440,7 +440,8 @@ class DetectionUpdate:
     ``members``: each newly filed document's features; ``assignments``: document id -> story key
     (a document already in a found story leaves it: relocation); ``merged``: story -> the story
     it merged into (its documents follow); ``profiles``: story key -> profile;
-    ``vocabulary``: how many more documents hold each key.
+    ``vocabulary``: how many more documents hold each key; ``sentences``: the vectors of newly
+    filed documents' sentences, kept for their briefings (``sentence_vectors``).
     """
 
     members: Mapping[str, bytes]
@@ -449,6 +450,7 @@ class DetectionUpdate:
     merged: Mapping[int, int]
     profiles: Mapping[int, bytes]
     vocabulary: Mapping[str, int]
+    sentences: Mapping[str, bytes] = field(default_factory=dict)
 
 
 class DetectionStore(Protocol):
@@ -470,6 +472,11 @@ class DetectionStore(Protocol):
         ...
 
     def story_profiles(self, stories: Sequence[int]) -> dict[int, bytes]: ...
+
+    def sentence_vectors(self, doc_ids: Sequence[str]) -> dict[str, bytes]:
+        """The sentence vectors kept when documents were filed (opaque bytes), of those of
+        ``doc_ids`` that have them."""
+        ...
 
     def save_detection(self, update: DetectionUpdate) -> dict[int, int]:
         """Apply ``update`` in one transaction; the ids of the stories it created, by key."""

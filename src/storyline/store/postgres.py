@@ -311,6 +311,16 @@ MIGRATIONS: list[Migration] = [
             created_at TEXT NOT NULL
         )""",
     )),
+    Migration(9, "the sentence vectors kept when a document is filed", (
+        # Opaque to the store, like sketches: the vectors of a filed document's summary
+        # candidates (``storyline.annotate.embeddings.pack_vectors``), so that the briefing of
+        # a stored story does not embed them again. A document filed before has none: its
+        # sentences are embedded when briefed, as before.
+        """CREATE TABLE sentence_vectors (
+            document BIGINT PRIMARY KEY REFERENCES documents(seq),
+            data BYTEA NOT NULL
+        )""",
+    )),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -516,6 +526,10 @@ class PostgresStore(SQLStore):
 
             for document, data in update.members.items():
                 cur.execute("INSERT INTO story_features (document, data) VALUES (%s, %s)"
+                            " ON CONFLICT (document) DO UPDATE SET data = excluded.data",
+                            (require_seq(document), data))
+            for document, data in update.sentences.items():
+                cur.execute("INSERT INTO sentence_vectors (document, data) VALUES (%s, %s)"
                             " ON CONFLICT (document) DO UPDATE SET data = excluded.data",
                             (require_seq(document), data))
             for other, keep in update.merged.items():

@@ -337,6 +337,16 @@ MIGRATIONS: list[Migration] = [
             created_at TEXT NOT NULL
         )""",
     )),
+    Migration(9, "the sentence vectors kept when a document is filed", (
+        # Opaque to the store, like sketches: the vectors of a filed document's summary
+        # candidates (``storyline.annotate.embeddings.pack_vectors``), so that the briefing of
+        # a stored story does not embed them again. A document filed before has none: its
+        # sentences are embedded when briefed, as before.
+        """CREATE TABLE sentence_vectors (
+            document INTEGER PRIMARY KEY REFERENCES documents(seq),
+            data BLOB NOT NULL
+        )""",
+    )),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -496,6 +506,9 @@ class SQLiteStore(SQLStore):
 
             for doc_id, data in update.members.items():
                 conn.execute("INSERT OR REPLACE INTO story_features (document, data) VALUES (?, ?)",
+                             (_require_seq(doc_id), data))
+            for doc_id, data in update.sentences.items():
+                conn.execute("INSERT OR REPLACE INTO sentence_vectors (document, data) VALUES (?, ?)",
                              (_require_seq(doc_id), data))
             for other, keep in update.merged.items():
                 self._merge_found(conn, story_id(other), story_id(keep), now)

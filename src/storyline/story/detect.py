@@ -95,13 +95,16 @@ class DetectConfig(ThreeViews):
 @dataclass(frozen=True)
 class Features:
     """A document as detection reads it: raw counts of its words and names, its opening's unit
-    vector and its day (days since 1970-01-01, None when undated)."""
+    vector and its day (days since 1970-01-01, None when undated). ``sentences``: what filing
+    keeps beside them for the document's briefings (its summary candidates' vectors, packed;
+    detection does not read them)."""
 
     words: Counter[str]
     names: Counter[str]
     vector: Vector
     day: int | None
     opening_key: str = ""  # which opening ``vector`` embeds (``opening_key``): "" unknown
+    sentences: bytes = b""
 
 
 def features_of(documents: Sequence[Document], *, config: DetectConfig | None = None,

@@ -44,12 +44,14 @@ sources (duplicates are not independent voices and are left out). Constants live
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 from storyline.annotate.embeddings import SentenceVectors
@@ -195,7 +197,9 @@ def _cosine(space: _Space, a: Passage, b: Passage) -> float:
     va, vb = space.vectors.get(_key(a), {}), space.vectors.get(_key(b), {})
     if len(va) > len(vb):
         va, vb = vb, va
-    return sum(weight * vb.get(word, 0.0) for word, weight in va.items())
+    # The products summed in the same order as a generator over ``va`` would: the same float.
+    total: float = sum(map(operator.mul, va.values(), map(vb.get, va, repeat(0.0))))
+    return total
 
 
 def _shared(space: _Space, a: Passage, b: Passage) -> set[str]:
@@ -623,10 +627,9 @@ def _other_actors(a: set[str], b: set[str]) -> bool:
 
 def _states_numbers(passage: Passage) -> bool:
     """A cheap first look: a digit, or a word that can start a count or a proportion."""
-    if any(c.isdigit() for c in passage.text):
+    if any(map(str.isdigit, passage.text)):
         return True
-    words = _count_words()
-    return any(w.lower() in words for w in _WORD.findall(passage.text))
+    return not _count_words().isdisjoint(map(str.lower, _WORD.findall(passage.text)))
 
 
 @lru_cache(maxsize=1)

@@ -257,6 +257,14 @@ def _source_date(document: Document, default: str) -> str:
     return time.date if not time.inferred else max(time.date, default)
 
 
+def candidate_texts(document: Document) -> list[str]:
+    """The texts of the document's summary candidates, as a summary of any story holding it
+    would embed them (the packaged constants): what filing keeps the vectors of, so that a
+    stored story's briefing embeds few sentences of its own."""
+    config = _config(None)
+    return [document.text[unit[0]:unit[1]] for unit in worthy_units(document, config) if unit]
+
+
 def worthy_spans(document: Document, config: dict[str, Any]) -> Iterator[tuple[int, int] | None]:
     """Each sentence of the document in order: its span once trimmed of a dateline or connective,
     or None where the sentence is not summary-worthy. Two sentences built in parallel ("... in

@@ -7,7 +7,9 @@ in one **analysis process** (``AnalysisProcess``) at a lower CPU priority (``nic
 read waits for nothing but a core, and the kernel gives the core to the read first. The
 analysis process loads the models once, ends with the server (``executor.start_worker``), and is
 started again after a crash, after ``JOBS_PER_PROCESS`` jobs, or once its resident memory passes
-``analysis_rss_mb`` (``data/web.json``).
+``analysis_rss_mb`` (``data/web.json``). It hands the heap a job freed back to the kernel after
+each job (``after_job``), and keeps large blocks in mappings of their own
+(``storyline.web.heap.large_blocks_mapped``), so that its memory follows what it holds.
 
 The process is started by one long-lived thread of its own (``storyline-analysis-owner``), never
 by the thread that happens to ask for the first job. Linux delivers a child's death signal

@@ -15,11 +15,17 @@ glibc's own knobs and both harmless elsewhere:
 * every ``TRIM_SECONDS`` a daemon thread calls ``malloc_trim(0)``, which hands the free pages
   inside every arena (not only at its top) back to the kernel.
 
-On a system without glibc (macOS, musl) ``tame_heap`` does nothing.
+The analysis process (``storyline.web.analysis``) inherits the arena cap and tames its heap
+its own way: it hands free pages back after each job rather than on a timer, and keeps large
+blocks in mappings of their own (``large_blocks_mapped``), since its jobs work on arrays of
+megabytes.
+
+On a system without glibc (macOS, musl) ``tame_heap`` and ``large_blocks_mapped`` do nothing.
 
 For a diagnosis, ``STORYLINE_HEAPDUMP=PATH`` makes ``storyline serve`` trace its Python
 allocations (``tracemalloc``, which slows it down) and write a snapshot to ``PATH.NNN.snapshot``
-on each ``SIGUSR1``; ``benchmarks/load.py --heapdump`` compares two of them.
+on each ``SIGUSR1``, and its analysis process to ``PATH.analysis.NNN.snapshot``;
+``benchmarks/load.py --heapdump`` compares two of each.
 """
 
 from __future__ import annotations

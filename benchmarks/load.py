@@ -30,8 +30,9 @@ against the first: a server that leaks keeps growing in the second half.
 ``--heapdump`` (a diagnosis, not a measurement: tracing slows the server) starts the server
 with ``STORYLINE_HEAPDUMP`` set; the server then traces its allocations (``tracemalloc``) and
 writes a snapshot on each ``SIGUSR1`` (``storyline.web.heap``), and so does its analysis
-process, in files of its own; the harness asks both for one at the middle and at the end of
-the run and prints, for each, the places whose allocations grew most between them.
+process, in files of its own (it traces from the first signal: its models would load for
+minutes under tracing); the harness asks both for one at the middle and at the end of the run
+and prints, for each, the places whose allocations grew most between them.
 
     python benchmarks/load.py [DATA] [--seconds 30] [--readers 20] [--writers 4] [--against REV]
     python benchmarks/load.py [DATA] --steady 120 [--against REV] [--heapdump]

@@ -182,7 +182,7 @@ def _start_analysis_worker(parent: int, niceness: int, stop_flag: Any) -> None:
     large_blocks_mapped()  # its arenas are capped by MALLOC_ARENA_MAX, inherited from the server
     heapdump = os.environ.get(HEAPDUMP_ENV)
     if heapdump:  # the server's diagnosis covers this process too, in files of its own
-        dump_heap_on_signal(f"{heapdump}.{ANALYSIS_HEAPDUMP}")
+        dump_heap_on_signal(f"{heapdump}.{ANALYSIS_HEAPDUMP}", from_first_signal=True)
 
 
 def _worker_stopped() -> bool:

@@ -115,19 +115,25 @@ def _trim_forever(libc: ctypes.CDLL, seconds: float) -> None:
         libc.malloc_trim(0)
 
 
-def dump_heap_on_signal(path: str | None = None) -> bool:
+def dump_heap_on_signal(path: str | None = None, *, from_first_signal: bool = False) -> bool:
     """With ``path`` (default: ``$STORYLINE_HEAPDUMP``), trace allocations from now on and write
     a snapshot on each ``SIGUSR1``; False when there is no path or no such signal. Call it from
-    the main thread (Python's rule for signal handlers)."""
+    the main thread (Python's rule for signal handlers). ``from_first_signal``: trace from the
+    first signal only (its snapshot is then empty, and the next one holds what was allocated
+    since and is still alive): for the analysis process, whose model loading would take
+    minutes under tracing."""
     import tracemalloc
 
     path = path or os.environ.get(HEAPDUMP_ENV)
     if not path or not hasattr(signal, "SIGUSR1"):
         return False
-    tracemalloc.start(TRACED_FRAMES)
+    if not from_first_signal:
+        tracemalloc.start(TRACED_FRAMES)
     numbers = itertools.count(1)
 
     def dump(signum: int, frame: object) -> None:
+        if not tracemalloc.is_tracing():
+            tracemalloc.start(TRACED_FRAMES)
         tracemalloc.take_snapshot().dump(f"{path}.{next(numbers):03d}.snapshot")
 
     signal.signal(signal.SIGUSR1, dump)

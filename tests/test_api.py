@@ -361,6 +361,7 @@ def _undo_story_detection_schema(conn: Any) -> None:
     conn.execute("DROP TABLE document_corrections")  # migration 7 runs again too
     for table in ("watch_items", "watch_sources", "story_updates", "alerts"):  # and 8
         conn.execute(f"DROP TABLE {table}")
+    conn.execute("DROP TABLE sentence_vectors")  # and 9
 
 
 # --------------------------------------------------------------------------- the rest

@@ -221,7 +221,7 @@ class Vocabulary:
         # Written for speed (names bound once, no call per key): the one writer of an ingest
         # weighs its window of recent documents again after every batch.
         log, seen, frequency = math.log, 1 + self.documents, self.frequency
-        prefix = "\x01" if names else ""  # ``_name_key``
+        prefix = _name_key("") if names else ""
         weights = {key: (1.0 + log(count)) * (log(seen / (1 + frequency.get(prefix + key, 0))) + 1.0)
                    for key, count in counts.items() if count > 0}
         norm = math.sqrt(sum(w * w for w in weights.values()))

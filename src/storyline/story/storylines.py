@@ -216,8 +216,10 @@ class StorylineLinker:
                 continue
             self._drop_total(line)  # summed again: its stories grew since it was kept
             near: list[int] = []
-            for story in sorted(self._members[line] & given):
-                profile = self._load([story]).get(story)
+            changed = sorted(self._members[line] & given)
+            profiles = self._load(changed)  # one load for the line's changed stories
+            for story in changed:
+                profile = profiles.get(story)
                 if profile is not None and _usable(profile):
                     near.extend(self.line_of[s] for s in self._nearby(story, profile) if s in self.line_of)
             others = [other for other in dict.fromkeys(near) if other != line][:LINES_CONSIDERED]

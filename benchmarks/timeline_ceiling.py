@@ -10,7 +10,10 @@ ranker over them could go, and whether the shortfall is in the candidates or in 
    publication day); a candidate only because a document was published on it; not a candidate.
    For the reference dates no document names, whether some window sentence writes the day out
    ("March 5", "5 March", "Mar. 5"): a miss of the resolver, against a day the text never
-   names. Shares are means over the timelines of the share of their T dates.
+   names. Shares are means over the timelines of the share of their T dates. And a check of the
+   relative resolution: of the bare weekdays ("on Tuesday"), by where the resolver put them
+   (before, on, after the publication day), the share that land on a reference date, against
+   the share a week the other way would (before or on: a week later; after: a week earlier).
 2. **Ranking ceilings.** A logistic regression fitted on one timeline's own days and scored on
    them (in sample, weak penalty): what the best linear score over the fifteen features could
    reach if it were tuned to each timeline; beside it the leave-one-topic-out regression of
@@ -100,6 +103,31 @@ def recall_classes(table: DayTable, documents: Sequence[Any]) -> dict[str, Any]:
     shares = {name: counts[name] / total for name in RECALL_CLASSES}
     shares["not named, yet written out in a window sentence"] = unnamed_written / total
     return shares
+
+
+def weekday_check(tables: Sequence[DayTable], documents: dict[str, list[Any]]) -> dict[str, list[int]]:
+    """Bare weekdays by resolved side of publication: [namings, on a reference date, on one if
+    moved a week the other way]."""
+    from storyline.story.date_ranker import day_of
+
+    weekdays = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+    found: dict[str, list[int]] = {side: [0, 0, 0] for side in ("before", "on", "after")}
+    for table in tables:
+        reference = {d for d, _ in table.task.reference}
+        for document in originals(documents[table.task.name]):
+            published = day_of(document.published)
+            texts = {t.start: t.text.strip().lower() for t in document.annotations.timexes}
+            for day, _, offset in namings(document):
+                if published is None or texts.get(offset) not in weekdays:
+                    continue
+                gap = (day - published).days
+                side = "after" if gap > 0 else "on" if gap == 0 else "before"
+                moved = day - timedelta(days=7) if gap > 0 else day + timedelta(days=7)
+                counts = found[side]
+                counts[0] += 1
+                counts[1] += day in reference
+                counts[2] += moved in reference
+    return found
 
 
 # --- 3. further evidence, computed here --------------------------------------------------------
@@ -260,6 +288,12 @@ def main() -> int:
         values = [p[name] for p in per]
         results[name] = float(np.mean(values))
         _line(f"  {name}", results[name], values)
+
+    checks = weekday_check(tables, documents)
+    results["bare weekdays: [namings, on a reference date, a week the other way]"] = checks
+    for side, (count, hits, moved) in checks.items():
+        print(f"  bare weekdays resolved {side:<6} publication: {count:>5}, on a reference date "
+              f"{hits / max(1, count):.2f}, a week the other way {moved / max(1, count):.2f}")
 
     print(f"\n{'2. ranking (top T of the candidates)':<78}{'date F1':>7}")
     ceilings = {

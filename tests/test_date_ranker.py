@@ -12,7 +12,15 @@ import pytest
 
 from storyline.model import Document
 from storyline.pipeline.timelines import annotated_for_timeline
-from storyline.story.date_ranker import FEATURES, DateRanker, candidate_days, day_features, day_scores
+from storyline.story.date_ranker import (
+    FEATURES,
+    TOPIC_SCALE,
+    DateRanker,
+    candidate_days,
+    day_features,
+    day_scores,
+    topicalities,
+)
 from storyline.story.key_dates import KeyDateConstants
 
 ARTICLES = [
@@ -81,3 +89,21 @@ def test_the_weights_name_known_features_only() -> None:
     assert set(data["weights"]) == set(FEATURES)
     with pytest.raises(ValueError, match="unknown day features"):
         DateRanker.from_dict({**data, "weights": {**data["weights"], "sunshine": 1.0}})
+
+
+def test_a_day_named_only_off_topic_has_less_topic_evidence(documents: list[Document]) -> None:
+    # A pool built by keyword holds articles that only brush the story: a cup final report that
+    # mentions a ferry in passing names its own day.
+    aside = annotated_for_timeline([Document(
+        origin="aside.txt", published="2024-04-14", id="S9",
+        text="Osterby win the cup final\n\nOsterby beat Kellin 3-1 in the cup final on "
+             "Saturday, April 13, before a crowd of 40,000.\n\nFans arrived by ferry.")])
+    pool = [*documents, *aside]
+    closeness = topicalities(pool)
+    assert min(range(len(pool)), key=closeness.__getitem__) == len(pool) - 1
+    found = day_features(pool, KeyDateConstants.packaged().dates)
+    assert found["2024-04-13"]["on_topic"] == pytest.approx(math.log1p(TOPIC_SCALE * closeness[-1]))
+    # Each of the ferry story's days is named by at least one document closer to the pool's
+    # centre than the cup final report.
+    for day in ("2024-04-02", "2024-04-05"):
+        assert found[day]["on_topic"] > found["2024-04-13"]["on_topic"]

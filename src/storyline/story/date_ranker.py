@@ -14,7 +14,10 @@ mattered, each taken as ``log(1 + count)``:
   (``earlier``: announced ahead), within two days after it (``fresh``), and how many distinct
   later days named it (``naming_days``);
 * how much was published on it, the day after, and within a few days either side (``published``,
-  ``published_next``, ``local``, ``local_wide``).
+  ``published_next``, ``local``, ``local_wide``);
+* how on-topic the documents naming it are (``on_topic``: the sum of their TF-IDF cosines to the
+  centroid of all the documents, times ``TOPIC_SCALE`` before the log): the pools a timeline is
+  made from hold articles that only touch the story, and a day named by them says less.
 
 A day's score is the weighted sum of its features, the weights a logistic regression learned
 from which days journalists' timelines chose (``benchmarks/timeline_dates.py --write``: trained
@@ -37,13 +40,17 @@ from typing import Any
 
 from storyline.annotate.events import anchored_date
 from storyline.model import Document
+from storyline.story.timeline import content_words
 
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A naming that states the day ("May 5", "5/5"), not a weekday or "yesterday".
 _EXPLICIT = re.compile(r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\d")
 FEATURES = ("references", "mentions", "later", "later_long", "later_share", "earlier", "fresh",
             "in_opening", "explicit", "happened", "naming_days", "published", "published_next",
-            "local", "local_wide")
+            "local", "local_wide", "on_topic")
+# on_topic is log(1 + TOPIC_SCALE * a sum of cosines): cosines to a centroid run 0.1-0.5, so the
+# sum for a day one document names would barely move a bare log(1 + x).
+TOPIC_SCALE = 10.0
 
 
 @dataclass(frozen=True)
@@ -88,19 +95,44 @@ def day_features(documents: Sequence[Document], ranker: DateRanker, *, start: st
     counts: dict[date, Counter[str]] = defaultdict(Counter)
     naming_days: dict[date, set[date]] = defaultdict(set)
     published_on: Counter[date] = Counter()
-    for document in documents:
+    on_topic: dict[date, float] = defaultdict(float)
+    for document, topicality in zip(documents, topicalities(documents)):
         published = day_of(document.published)
         if published is not None:
             published_on[published] += 1
         for day, namings in namings_by_day(document).items():
             _count(counts[day], namings, published, day, ranker)
+            on_topic[day] += topicality
             if published is not None and published > day:
                 naming_days[day].add(published)
     publication_days = sorted(published_on.elements())
     candidates = {d for d, c in counts.items() if c["references"]} | set(published_on)
     return {day.isoformat(): _features(day, counts[day], len(naming_days[day]), published_on,
-                                       publication_days, ranker)
+                                       publication_days, ranker) | {
+                "on_topic": math.log1p(TOPIC_SCALE * on_topic[day])}
             for day in sorted(candidates) if _within(day.isoformat(), start, end)}
+
+
+def topicalities(documents: Sequence[Document]) -> list[float]:
+    """Each document's TF-IDF cosine to the centroid of all of them (content words, each counted
+    once a document; a word in one document only is left out: it cannot tell what they share)."""
+    bags = [content_words(document.text) for document in documents]
+    frequency = Counter(word for bag in bags for word in bag)
+    total = len(bags)
+    idf = {word: math.log((1 + total) / (1 + count)) + 1.0 for word, count in frequency.items() if count > 1}
+    vectors = [_unit({word: idf[word] for word in bag if word in idf}) for bag in bags]
+    centroid: dict[str, float] = defaultdict(float)
+    for vector in vectors:
+        for word, weight in vector.items():
+            centroid[word] += weight
+    unit_centroid = _unit(centroid)
+    return [sum(weight * unit_centroid.get(word, 0.0) for word, weight in vector.items())
+            for vector in vectors]
+
+
+def _unit(vector: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(value * value for value in vector.values())) or 1.0
+    return {word: value / norm for word, value in vector.items()}
 
 
 def candidate_days(documents: Sequence[Document]) -> set[str]:
@@ -170,4 +202,4 @@ def _features(day: date, counts: Counter[str], naming_days: int, published_on: C
     late = len(publication_days) - bisect.bisect_left(publication_days,
                                                        day + timedelta(days=ranker.later_days))
     features["later_share"] = features["later"] - math.log1p(late)
-    return {name: features[name] for name in FEATURES}
+    return {name: features[name] for name in FEATURES if name in features}

@@ -23,8 +23,8 @@ ranker over them could go, and whether the shortfall is in the candidates or in 
    computed here from the same annotations, and other learners on the product's features
    (gradient boosting, pairwise logistic regression, features standardised within each
    timeline). These are measurements, not product code. One family did lift the held-out
-   figure, the documents naming a day weighed by how on-topic they are (0.462 -> 0.472 over
-   the fifteen features then packaged), and is now the product's ``on_topic``; the rest did not.
+   figure, the documents naming a day weighed by how on-topic they are, and is now the
+   product's ``on_topic`` (docs/benchmarks.md); the rest did not.
 
 Usage: python benchmarks/timeline_ceiling.py [DATA] [--cache DIR] [--limit N] [--json FILE]
 """

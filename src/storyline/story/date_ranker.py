@@ -48,8 +48,8 @@ _EXPLICIT = re.compile(r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|de
 FEATURES = ("references", "mentions", "later", "later_long", "later_share", "earlier", "fresh",
             "in_opening", "explicit", "happened", "naming_days", "published", "published_next",
             "local", "local_wide", "on_topic")
-# on_topic is log(1 + TOPIC_SCALE * a sum of cosines): cosines to a centroid run 0.1-0.5, so the
-# sum for a day one document names would barely move a bare log(1 + x).
+# on_topic is log(1 + TOPIC_SCALE * a sum of cosines): a cosine to the centroid is well under 1,
+# so for a day one document names a bare log(1 + x) would barely move.
 TOPIC_SCALE = 10.0
 
 

@@ -90,49 +90,90 @@ class EntityDecoder:
 
     def _decide(self, docs: list[Doc]) -> list[np.ndarray]:
         """The transition (class) taken at each token of each document."""
-        tok2vec, lower, upper = self.recogniser.model.layers
-        features = lower.predict(tok2vec.predict(docs))  # (tokens + 1, 3, hidden, pieces)
-        rows, nF, nH, nP = features.shape
-        table = features.reshape(rows, nF, nH * nP)
-        first, feature_one, feature_two = (np.ascontiguousarray(table[:, f]) for f in range(nF))
-        bias = lower.get_param("b").reshape(nH * nP)
-        weights, out_bias = upper.get_param("W"), upper.get_param("b")
-        lengths = np.array([len(doc) for doc in docs])
-        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        order = sorted(range(len(docs)), key=lambda k: len(docs[k]))
+        ordered = [docs[k] for k in order]
+        taken = _Steps(self.recogniser, ordered, self.moves).run()
+        found: list[np.ndarray] = [taken[0]] * len(docs)
+        for position, k in enumerate(order):
+            found[k] = taken[position]
+        return found
+
+
+class _Steps:
+    """One decoding of documents sorted by length (shortest first): at step ``t`` the
+    documents still longer than ``t`` are a tail of the batch, so every array is sliced,
+    never gathered, to the active ones."""
+
+    def __init__(self, recogniser: EntityRecognizer, docs: list[Doc], moves: _Moves) -> None:
+        tok2vec, lower, upper = recogniser.model.layers
+        features = lower.predict(tok2vec.predict(docs))  # (1 + tokens, 3, hidden, pieces)
+        rows, nF, self.hidden, self.pieces = features.shape
+        # Feature f of token g is row g + 1 of ``by_feature[f]``, row 0 its padding; each row
+        # holds the maxout's pieces one after the other (piece-major), so that the maxout is an
+        # elementwise maximum of contiguous halves.
+        self.by_feature = [_piece_major(features[:, f]) for f in range(nF)]
+        self.bias = _piece_major(lower.get_param("b")[None])[0]
+        self.weights, self.out_bias = upper.get_param("W"), upper.get_param("b")
+        self.moves = moves
+        self.lengths = np.array([len(doc) for doc in docs])
+        self.offsets = np.concatenate(([0], np.cumsum(self.lengths)[:-1]))
         space = np.concatenate([doc.to_array(IS_SPACE) for doc in docs]).astype(bool)
         starts = np.concatenate([doc.to_array(SENT_START) for doc in docs]) == 1
-        # Whether token ``g + 1`` exists in the same document and does not start a sentence.
         last = np.zeros(len(space), dtype=bool)
-        last[offsets + lengths - 1] = True
+        last[self.offsets + self.lengths - 1] = True
+        # Whether an entity may go on past token g: the next token is in the same document
+        # and starts no sentence.
         continues = ~last & ~np.append(starts[1:], False)
-        count = len(docs)
+        self.closed_situation = 2 * continues + space
+        self.open_situation = 4 + continues.astype(np.int64)
+        self.penalty = np.where(moves.valid, np.float32(0), np.float32(-np.inf))
+
+    def run(self) -> list[np.ndarray]:
+        count, longest = len(self.lengths), int(self.lengths.max())
+        first, feature_one, feature_two = self.by_feature
+        first = first[1:]
         is_open = np.zeros(count, dtype=bool)
-        entity_start = np.zeros(count, dtype=np.int64)
-        entity_label = np.zeros(count, dtype=np.int64)
-        taken = np.zeros((count, int(lengths.max())), dtype=np.int64)
-        order = np.argsort(lengths, kind="stable")  # the longest documents stay to the end
-        for t in range(int(lengths.max())):
-            active = order[np.searchsorted(lengths[order], t, side="right"):]
-            here = offsets[active] + t
-            opened = is_open[active]
-            unmaxed = first[here + 1]
-            unmaxed += feature_one[np.where(opened, offsets[active] + entity_start[active] + 1, 0)]
-            unmaxed += feature_two[np.where(opened, here, 0)]
-            unmaxed += bias
-            hidden = unmaxed.reshape(len(active), nH, nP).max(axis=2)
-            scores = blis_gemm(hidden, weights, trans2=True, beta=0.0)
-            scores += out_bias
-            situation = np.where(opened, 4 + 2 * entity_label[active] + continues[here],
-                                 2 * continues[here] + space[here])
-            choice = np.where(self.moves.valid[situation], scores, -np.inf).argmax(axis=1)
-            taken[active, t] = choice
+        entity_row = np.zeros(count, dtype=np.int64)  # the open entity's first token's row
+        label_twice = np.zeros(count, dtype=np.int64)  # 2 * the open entity's label index
+        taken = np.zeros((count, longest), dtype=np.int64)
+        lo = 0
+        for t in range(longest):
+            while self.lengths[lo] <= t:
+                lo += 1
+            here = self.offsets[lo:] + t
+            opened = is_open[lo:]
+            unmaxed = first[here]
+            unmaxed += feature_one[entity_row[lo:]]
+            unmaxed += feature_two[here * opened]
+            unmaxed += self.bias
+            pieces = unmaxed.reshape(len(here), self.pieces, self.hidden)
+            hidden = pieces[:, 0].copy()
+            for piece in range(1, self.pieces):
+                np.maximum(hidden, pieces[:, piece], out=hidden)
+            scores = blis_gemm(hidden, self.weights, trans2=True, beta=0.0)
+            scores += self.out_bias
+            situation = np.where(opened, self.open_situation[here] + label_twice[lo:],
+                                 self.closed_situation[here])
+            scores += self.penalty[situation]
+            choice = scores.argmax(axis=1)
+            taken[lo:, t] = choice
             move = self.moves.move[choice]
             begins = move == BEGIN
-            entity_start[active] = np.where(begins, t, entity_start[active])
-            entity_label[active] = np.where(begins, self.moves.label_index[choice],
-                                            entity_label[active])
-            is_open[active] = (opened | begins) & (move != LAST)
-        return [taken[k, :length] for k, length in enumerate(lengths)]
+            if begins.any():
+                entity_row[lo:][begins] = here[begins] + 1
+                label_twice[lo:][begins] = 2 * self.moves.label_index[choice[begins]]
+            ends = opened & (move == LAST)
+            opened |= begins
+            if ends.any():
+                opened[ends] = False
+                entity_row[lo:][ends] = 0
+        return [taken[k, :length] for k, length in enumerate(self.lengths)]
+
+
+def _piece_major(rows: np.ndarray) -> np.ndarray:
+    """(n, hidden, pieces) -> (n, pieces * hidden), contiguous, pieces first."""
+    count, hidden, pieces = rows.shape
+    return np.ascontiguousarray(rows.transpose(0, 2, 1)).reshape(count, pieces * hidden)
 
 
 def _set_entities(doc: Doc, taken: np.ndarray, moves: _Moves) -> None:

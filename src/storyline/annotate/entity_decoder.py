@@ -190,7 +190,8 @@ def _set_entities(doc: Doc, taken: np.ndarray, moves: _Moves) -> None:
             begun = int(position)
         elif kind in (LAST, UNIT):
             start = int(position) if kind == UNIT else begun
-            spans.append(Span(doc, start, int(position) + 1, label=int(moves.label[taken[position]])))
+            label = int(moves.label[taken[position]])
+            spans.append(Span(doc, start, int(position) + 1, label=label))
     doc.set_ents(spans, default="outside")
 
 

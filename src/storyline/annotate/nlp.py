@@ -119,7 +119,7 @@ def parse_many(texts: Iterable[str], *, n_process: int = 1) -> Iterator[Doc]:
 def parse_batch(texts: list[str], *, n_process: int = 1, entities: bool = True) -> list[Doc]:
     """Parse a batch of short texts together (faster than one by one); long ones in pieces.
 
-    ``entities=False`` skips the entity recogniser (a third of the time) for callers that read
+    ``entities=False`` skips the entity recogniser (a fifth of the time) for callers that read
     only tags, lemmas and the dependency parse."""
     nlp = load_nlp()
     recognisers = {"ner", entity_decoder.COMPONENT}

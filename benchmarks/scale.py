@@ -318,8 +318,9 @@ def search_latency(db: str, titles: list[str]) -> tuple[float, float, int]:
 # What a 100,000-document store costs the readers and the one writer, without annotating
 # 100,000 documents (hours here): ``--fill N`` brings the store up to N documents, each
 # synthesised as the timed corpora are (``synthesise``, numbers from FILL_FIRST: apart from
-# theirs) and stored through the store's interface (``add_document``: its row, its
-# annotations and the search index's rows, tsvector and GIN entries as an ingest writes them),
+# theirs) and stored through the store's interface (``add_documents``, FILL_BATCH a
+# transaction: each document's row, its annotations and the search index's rows, tsvector and
+# GIN entries, as an ingest's ``add_document`` writes them),
 # with its near-duplicate sketch (``save_sketches``: what the writer's dedupe reads on
 # starting) and filed, FILL_STORY_SIZE at a time, into named stories (``add_to_story``). Their
 # annotations are derived, not annotated: the sentences only (split at . ! ? before a
@@ -376,7 +377,7 @@ def fill_store(db: str, pools: list[Pool], target: int) -> Fill:
         while store.count() < target:
             made = [filled_document(pools, number + k)
                     for k in range(min(FILL_BATCH, target - store.count()))]
-            ids = [store.add_document(document).id for document, _ in made]
+            ids = [added.id for added in store.add_documents([document for document, _ in made])]
             store.save_sketches({doc: sketch for doc, (_, sketch) in zip(ids, made)})
             _file_filled(store, number, ids)
             number += len(made)

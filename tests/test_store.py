@@ -145,6 +145,34 @@ def test_a_document_without_its_content_hash_is_refused(db: str) -> None:
         store.add_document(Document(origin="a.txt", text=WIRE))
 
 
+def test_add_documents_stores_each_as_add_document_does_in_one_transaction(db: str) -> None:
+    text = "The ferry crossed the bay at dawn. Its pilot counted nine gulls."
+    annotated = doc_of("bay.txt", text, annotations=Annotations(sentences=[
+        Sentence(0, 34, text[:34]), Sentence(35, len(text), text[35:])]))
+    with open_store(db) as store:
+        store.add_document(make_doc(1))
+        results = store.add_documents([make_doc(2), doc_of("copy.txt", make_doc(1).text),
+                                       annotated, doc_of("near.txt", WIRE, duplicate_of="S2")])
+        assert [(r.id, r.created, r.duplicate_of, r.origin_added) for r in results] == [
+            ("S2", True, None, False), ("S1", False, None, True), ("S3", True, None, False),
+            ("S4", True, "S2", False)]
+        assert store.get_many(["S1"])[0].also_at == ["copy.txt"]
+        assert store.get_many(["S2"])[0].also_at == ["near.txt"]
+        assert [(h.source, h.text) for h in store.search("gulls")] == [("S3", text[35:])]
+        assert store.add_documents([]) == []
+
+
+def test_add_documents_stores_all_or_none(db: str) -> None:
+    with open_store(db) as store:
+        store.add_document(make_doc(1))
+        with pytest.raises(KeyError):
+            store.add_documents([make_doc(2), doc_of("a.txt", WIRE, duplicate_of="S9")])
+        with pytest.raises(ValueError, match="content_hash"):
+            store.add_documents([make_doc(3), Document(origin="a.txt", text=WIRE)])
+        assert store.count() == 1
+        assert store.add_documents([make_doc(2)])[0].id == "S2"
+
+
 def test_unknown_ids_and_hashes_give_none(db: str) -> None:
     with open_store(db) as store:
         store.add_document(make_doc(1))

@@ -210,12 +210,13 @@ class SearchRules:
     max_split_chars: int
     max_phrase_words: int
     not_parts: frozenset[str]
+    rank_candidates: int  # PostgreSQL ranks at most this many matches of a query
 
     @classmethod
     def packaged(cls) -> SearchRules:
         data = read_data("search.json")
         return cls(data["min_part_chars"], data["max_split_chars"], data["max_phrase_words"],
-                   frozenset(data["not_parts"]))
+                   frozenset(data["not_parts"]), data["rank_candidates"])
 
 
 @dataclass(frozen=True)

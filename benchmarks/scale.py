@@ -415,10 +415,11 @@ def _filled_so_far(store: Any, pools: list[Pool]) -> int:
 # --- search at scale: the web app's cases ----------------------------------------------------
 
 
-def search_cases(db: str, pools: list[Pool]) -> dict[str, dict[str, float]]:
+def search_cases(db: str, pools: list[Pool], repeat: int = SEARCH_REPEAT
+                 ) -> dict[str, dict[str, float]]:
     """``web_speed.py``'s search cases (a common word, a rare word, two words, a phrase, one
     story), their words drawn from the sentences of the pools the documents are made of, each
-    timed SEARCH_REPEAT times through the library (``store.search``) and through the web app's
+    timed ``repeat`` times through the library (``store.search``) and through the web app's
     ``GET /api/search`` (its ASGI app in process: routing, store and JSON, no network). Prints
     each case and, per path, p50 and p95 over all its requests."""
     from starlette.testclient import TestClient
@@ -442,7 +443,7 @@ def search_cases(db: str, pools: list[Pool]) -> dict[str, dict[str, float]]:
 
         for name, params in cases:
             hits = library(params)  # the first: the index's pages come into the cache
-            times = timed_ms(lambda query=params: library(query), SEARCH_REPEAT)
+            times = timed_ms(lambda query=params: library(query), repeat)
             every["store.search"] += times
             results[f"store.search  {name}"] = {**summary(times), "hits": float(hits)}
     with TestClient(create_app(db), base_url=LOCAL) as client:
@@ -450,10 +451,10 @@ def search_cases(db: str, pools: list[Pool]) -> dict[str, dict[str, float]]:
             answer = client.get("/api/search", params=params)
             assert answer.status_code == 200, answer.text
             times = timed_ms(lambda query=params: client.get("/api/search", params=query),
-                             SEARCH_REPEAT)
+                             repeat)
             every["/api/search"] += times
             results[f"/api/search  {name}"] = {**summary(times), "hits": float(len(answer.json()))}
-    print_rows(f"search over {count} stored documents ({SEARCH_REPEAT} timed requests a case)",
+    print_rows(f"search over {count} stored documents ({repeat} timed requests a case)",
                results, SEARCH_TARGET_MS)
     for path, times in every.items():
         overall = summary(times)
@@ -507,6 +508,8 @@ def add_fill_arguments(parser: argparse.ArgumentParser) -> None:
                              "app's search cases on it after the runs")
     parser.add_argument("--no-ingest", action="store_true",
                         help="no timed ingest: only --fill and the search cases")
+    parser.add_argument("--search-repeat", type=int, default=SEARCH_REPEAT,
+                        help=f"timed requests per search case (default {SEARCH_REPEAT})")
 
 
 def filled(db: str, pools: list[Pool], target: int) -> None:
@@ -536,7 +539,7 @@ def main() -> None:
     if args.fill:
         filled(args.db, pools, args.fill)
     if args.no_ingest:
-        search_cases(args.db or parser.error("--no-ingest needs --db"), pools)
+        search_cases(args.db or parser.error("--no-ingest needs --db"), pools, args.search_repeat)
         return
     stories = not args.no_stories
     plan = [0] + [workers for _ in range(args.pairs) for workers in (1, 2)]  # 0: the local pool
@@ -575,7 +578,7 @@ def main() -> None:
         print(f"at the best steady rate here ({best:.1f} docs/s), 100,000 documents would take "
               f"about {100_000 / best / 3600:.1f} h")
     if args.fill:
-        search_cases(args.db, pools)
+        search_cases(args.db, pools, args.search_repeat)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,17 @@ into that one database, so that no run finds the documents of another already st
 
 The default N is small (1,000) so the command ends in minutes on a laptop; ``--docs 100000``
 is the issue's scale (the estimate printed at the end says how long that would take here).
+
+A store at the issue's scale without annotating 100,000 documents: ``--fill N`` (with ``--db``)
+first brings the store up to N documents, synthesised as above but stored with derived
+annotations (the sentences only: no NLP) and sketches, filed 100 a named story (see "a store
+filled to N documents" below: what is real and what is not); the timed runs then ingest into
+it, and after them the web app's search cases (``web_speed.py``'s: common and rare words, two
+words, a phrase, one story) are timed through ``store.search`` and ``GET /api/search``, p50
+and p95. ``--no-ingest``: fill and search only (a SQLite file to compare, say). Each run also
+prints the RSS of the client and of each worker at its start, quarters and end.
+
+    python benchmarks/scale.py [DATA] --db URL --fill 100000 [--docs 300] [--no-ingest]
 """
 
 from __future__ import annotations

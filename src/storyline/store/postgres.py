@@ -595,18 +595,23 @@ class PostgresStore(SQLStore):
             " ORDER BY ts_rank(s.terms, s.q) DESC, s.document, s.ord LIMIT %s"
         )
         params += [rules.rank_candidates, limit]
-        with self._read() as cur:
-            # With the cap, the planner may think a sequential scan finds enough matches
-            # sooner; it reads every sentence of a store to find a rare word's few.
-            cur.execute("SET LOCAL enable_seqscan = off")
-            rows = cur.execute(sql, params).fetchall()
+        rows = self._through_index(sql, params)
         return [SearchHit(doc_id(seq), found_in, start, end, text, marked_spans(marked))
                 for seq, start, end, text, marked, found_in in rows]
 
     def _two_word_spellings(self, word: str) -> list[tuple[str, str]]:
         return [(head, tail) for head, tail in split_candidates(word, self._search_rules)
-                if self._rows("SELECT 1 FROM sentences WHERE terms @@ to_tsquery(%s, %s) LIMIT 1",
-                              (TEXT_SEARCH_CONFIG, _ts_phrase([head, tail])))]
+                if self._through_index(
+                    "SELECT 1 FROM sentences WHERE terms @@ to_tsquery(%s, %s) LIMIT 1",
+                    (TEXT_SEARCH_CONFIG, _ts_phrase([head, tail])))]
+
+    def _through_index(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows of a search query, read through the GIN index. Why: under a LIMIT the
+        planner may expect a sequential scan to meet enough matches sooner, and for a word
+        with few (or no) matches that scan reads every sentence of the store."""
+        with self._read() as cur:
+            cur.execute("SET LOCAL enable_seqscan = off")
+            return cur.execute(sql, params).fetchall()
 
 
 # --------------------------------------------------------------------------- SQL helpers

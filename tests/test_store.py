@@ -707,7 +707,7 @@ def test_search_hits_carry_the_matched_spans_of_their_sentence(db: str) -> None:
     assert [hit.text[start:end] for start, end in hit.matches] == ["Ferries", "bridges", "bridge", "ferry"]
 
 
-def test_postgres_ranks_at_most_rank_candidates_matches_the_story_filter_first(db: str) -> None:
+def test_search_ranks_at_most_rank_candidates_matches_the_story_filter_first(db: str) -> None:
     texts = [f"The ferry left pier {n} of Orvik at dawn." for n in range(1, 4)]
     texts.append("Ferry after ferry after ferry left the Orvik pier at dawn.")  # ranked first
     with open_store(db) as store:
@@ -716,12 +716,14 @@ def test_postgres_ranks_at_most_rank_candidates_matches_the_story_filter_first(d
                 sentences=[Sentence(0, len(text), text)])))
         story = store.create_story("the later crossings").id
         store.add_to_story(story, ["S3", "S4"])
+        assert [hit.source for hit in store.search("ferry")] == ["S4", "S1", "S2", "S3"]
         rules = store._search_rules  # type: ignore[attr-defined]  # both stores keep theirs
         store._search_rules = dataclasses.replace(rules, rank_candidates=2)  # type: ignore[attr-defined]
-        everywhere = [hit.source for hit in store.search("ferry")]
+        everywhere = store.search("ferry")
         in_story = [hit.source for hit in store.search("ferry", story=story)]
-    # PostgreSQL ranks the first 2 matches its index yields (the earliest stored); FTS5 all.
-    assert everywhere == (["S1", "S2"] if is_postgres(db) else ["S4", "S1", "S2", "S3"])
+    # The first 2 matches the index yields (the earliest stored) are ranked, S4 not among them.
+    assert [hit.source for hit in everywhere] == ["S1", "S2"]
+    assert [everywhere[0].text[start:end] for start, end in everywhere[0].matches] == ["ferry"]
     assert in_story == ["S4", "S3"]  # the story's documents are the candidates, not S1 and S2
 
 

@@ -17,10 +17,10 @@ several machines or processes share (``--db postgresql://user@host/db``).
   reads by keyset, ``ITER_CHUNK`` documents a round trip, never the whole corpus;
 * sentence search: a ``tsvector`` column (English stemming, as FTS5's porter) with a GIN index,
   ranked by ``ts_rank`` and highlighted by ``ts_headline``, from the same query language as the
-  SQLite backend (``storyline.store._common.fts_expression``); a query matching more than
-  ``rank_candidates`` sentences (``data/search.json``) has that many ranked, the first the
-  index yields (FTS5 ranks every match from its index; a GIN index keeps no rank, and ranking a
-  common word's every match reads each matching row: a second at 100,000 documents);
+  SQLite backend (``storyline.store._common.fts_expression``); as there, a query matching more
+  than ``rank_candidates`` sentences (``data/search.json``) has that many ranked, the first the
+  index yields (a GIN index keeps no rank: ranking a common word's every match reads each
+  matching row, a second at 100,000 documents);
 * schema migrations: ``MIGRATIONS``, the SQLite backend's versions in PostgreSQL's dialect,
   recorded in ``schema_migrations`` and applied in one transaction under an advisory lock when
   a store is opened.
@@ -579,8 +579,8 @@ class PostgresStore(SQLStore):
         if not expression:
             return []
         # Ranked are at most ``rank_candidates`` matches, the first the index yields (in
-        # storage order: the earliest stored first): ranking every match of a common word
-        # reads each matching row (no rank is kept in a GIN index), which takes seconds at
+        # storage order: the earliest stored first), as on SQLite: ranking every match of a
+        # common word reads each matching row (no rank is kept in a GIN index), a second at
         # 100,000 documents. The headline is made for the rows shown only.
         where = "s.terms @@ q"
         params: list[Any] = [TEXT_SEARCH_CONFIG, _HEADLINE_OPTIONS, TEXT_SEARCH_CONFIG, expression]

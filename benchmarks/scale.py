@@ -47,6 +47,7 @@ prints the RSS of the client and of each worker at its start, quarters and end.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import json
 import os
@@ -519,8 +520,25 @@ def add_fill_arguments(parser: argparse.ArgumentParser) -> None:
                              "app's search cases on it after the runs")
     parser.add_argument("--no-ingest", action="store_true",
                         help="no timed ingest: only --fill and the search cases")
+    parser.add_argument("--rank-candidates", type=int, default=None, metavar="N",
+                        help="search ranks at most N matches of a query (default: the packaged "
+                             "rank_candidates of data/search.json): the trade-off, measured")
     parser.add_argument("--search-repeat", type=int, default=SEARCH_REPEAT,
                         help=f"timed requests per search case (default {SEARCH_REPEAT})")
+
+
+def rank_at_most(candidates: int) -> None:
+    """Every store this process opens ranks at most ``candidates`` matches of a search."""
+    from storyline.store import _common
+
+    packaged = _common.SearchRules.packaged.__func__  # type: ignore[attr-defined]
+
+    def rules(cls: type[_common.SearchRules]) -> _common.SearchRules:
+        return dataclasses.replace(packaged(cls), rank_candidates=candidates)
+
+    _common.SearchRules.packaged = classmethod(rules)  # type: ignore[method-assign, assignment]
+    print(f"search ranks at most {candidates} matches of a query (packaged: "
+          f"{packaged(_common.SearchRules).rank_candidates})")
 
 
 def filled(db: str, pools: list[Pool], target: int) -> None:
@@ -547,6 +565,8 @@ def main() -> None:
     pools = load_pools(args.data)
     if args.fill and not args.db:
         parser.error("--fill needs --db (the database to fill)")
+    if args.rank_candidates:
+        rank_at_most(args.rank_candidates)
     if args.fill:
         filled(args.db, pools, args.fill)
     if args.no_ingest:

@@ -199,7 +199,8 @@ def rss_course(sampler: MemorySampler, points: int = 5) -> dict[str, list[int]]:
     for who in sorted({who for _, who, _ in sampler.samples}):
         # (an exited process, not yet reaped, reads 0: not a sample of it)
         mine = [(t, rss) for t, w, rss in sampler.samples if w == who and rss]
-        out[who] = [min(mine, key=lambda sample: abs(sample[0] - moment))[1] for moment in moments]
+        out[who] = [min(mine, key=lambda sample: abs(sample[0] - moment))[1]
+                    for moment in moments] if mine else []
     return out
 
 

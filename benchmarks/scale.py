@@ -31,11 +31,23 @@ into that one database, so that no run finds the documents of another already st
 
 The default N is small (1,000) so the command ends in minutes on a laptop; ``--docs 100000``
 is the issue's scale (the estimate printed at the end says how long that would take here).
+
+A store at the issue's scale without annotating 100,000 documents: ``--fill N`` (with ``--db``)
+first brings the store up to N documents, synthesised as above but stored with derived
+annotations (the sentences only: no NLP) and sketches, filed 100 a named story (see "a store
+filled to N documents" below: what is real and what is not); the timed runs then ingest into
+it, and after them the web app's search cases (``web_speed.py``'s: common and rare words, two
+words, a phrase, one story) are timed through ``store.search`` and ``GET /api/search``, p50
+and p95. ``--no-ingest``: fill and search only (a SQLite file to compare, say). Each run also
+prints the RSS of the client and of each worker at its start, quarters and end.
+
+    python benchmarks/scale.py [DATA] --db URL --fill 100000 [--docs 300] [--no-ingest]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import json
 import os
@@ -55,9 +67,12 @@ import psutil
 
 from common import DEFAULT_DATA
 from storyline.context import Settings
-from storyline.model import Document, InputError
+from storyline.model import Annotations, Document, InputError, Sentence
 from storyline.pipeline.documents import IngestReport, ingest
-from storyline.store import open_store
+from storyline.store import Sketch, open_store
+from storyline.story.dedupe import SKETCH_KIND, fingerprint, sketch_bytes
+from web_speed import (LOCAL, SEARCH_TARGET_MS, _SENTENCE_END, print_rows, summary, timed_ms,
+                       queries as web_queries)
 
 WORDS_PER_DOCUMENT = 600
 SAMPLE_SECONDS = 0.5
@@ -173,6 +188,22 @@ def sampling(workers: Callable[[], list[int]]) -> Iterator[MemorySampler]:
         thread.join()
 
 
+def rss_course(sampler: MemorySampler, points: int = 5) -> dict[str, list[int]]:
+    """Per process, its RSS at the start of the run, at each quarter of it and at its end (the
+    sample nearest each moment): flat over the run, or growing with it."""
+    if not sampler.samples:
+        return {}
+    start, end = sampler.samples[0][0], sampler.samples[-1][0]
+    moments = [start + (end - start) * k / (points - 1) for k in range(points)]
+    out: dict[str, list[int]] = {}
+    for who in sorted({who for _, who, _ in sampler.samples}):
+        # (an exited process, not yet reaped, reads 0: not a sample of it)
+        mine = [(t, rss) for t, w, rss in sampler.samples if w == who and rss]
+        out[who] = [min(mine, key=lambda sample: abs(sample[0] - moment))[1]
+                    for moment in moments] if mine else []
+    return out
+
+
 def pool_children() -> list[int]:
     return [child.pid for child in psutil.Process().children(recursive=True)]
 
@@ -190,6 +221,7 @@ class Run:
     failed: int
     client_cpu: float  # CPU seconds per document, steady: the client (the one writer)
     worker_cpu: float  # and all the workers together
+    course: dict[str, list[int]] = field(default_factory=dict)  # RSS at 0, 1/4, ..., 4/4
 
     @property
     def rate(self) -> float:
@@ -271,7 +303,8 @@ def _run(name: str, report: IngestReport, seconds: float, clock: Clock,
          sampler: MemorySampler) -> Run:
     stored = len(report.new) + len(report.duplicates) + len(report.already_stored)
     return Run(name, stored, seconds, clock.steady_rate(), sampler.peaks(), len(report.failed),
-               clock.steady_cpu(clock.client_cpu), clock.steady_cpu(clock.worker_cpu))
+               clock.steady_cpu(clock.client_cpu), clock.steady_cpu(clock.worker_cpu),
+               rss_course(sampler))
 
 
 # --- search latency -------------------------------------------------------------------------
@@ -295,6 +328,156 @@ def search_latency(db: str, titles: list[str]) -> tuple[float, float, int]:
     return statistics.median(timings), timings[int(0.95 * (len(timings) - 1))], count
 
 
+# --- a store filled to N documents (synthesised, annotated cheaply) -------------------------
+# What a 100,000-document store costs the readers and the one writer, without annotating
+# 100,000 documents (hours here): ``--fill N`` brings the store up to N documents, each
+# synthesised as the timed corpora are (``synthesise``, numbers from FILL_FIRST: apart from
+# theirs) and stored through the store's interface (``add_documents``, FILL_BATCH a
+# transaction: each document's row, its annotations and the search index's rows, tsvector and
+# GIN entries, as an ingest's ``add_document`` writes them),
+# with its near-duplicate sketch (``save_sketches``: what the writer's dedupe reads on
+# starting) and filed, FILL_STORY_SIZE at a time, into named stories (``add_to_story``). Their
+# annotations are derived, not annotated: the sentences only (split at . ! ? before a
+# capital), no entities, dates or quotes; story detection's features are not made for them.
+
+FILL_FIRST = 10_000_000
+FILL_BATCH = 500  # documents per round of sketches and story filing
+FILL_STORY_SIZE = 100
+SEARCH_REPEAT = 20
+
+
+def filled_document(pools: list[Pool], number: int) -> tuple[Document, Sketch]:
+    """Filled document ``number``: its text, sentences (as annotations) and sketch."""
+    record = synthesise(pools, FILL_FIRST + number)
+    text = record["text"]
+    made = fingerprint(text)
+    document = Document(
+        origin=record["url"], text=text, url=record["url"], title=record["title"],
+        outlet=record["outlet"], published=record["published"], language="en",
+        words=len(text.split()), content_hash=made.content_hash,
+        annotations=Annotations(sentences=sentence_spans(text)))
+    return document, Sketch(SKETCH_KIND, sketch_bytes(made.minhash))
+
+
+def sentence_spans(text: str) -> list[Sentence]:
+    """The sentences of ``text`` with their offsets, split as ``web_speed.py`` splits (no parse)."""
+    spans, start = [], 0
+    for paragraph in text.split("\n\n"):
+        offset = text.index(paragraph, start)
+        at = 0
+        for piece in _SENTENCE_END.split(paragraph):
+            at = paragraph.index(piece, at)
+            if piece.strip():
+                spans.append(Sentence(offset + at, offset + at + len(piece), piece))
+            at += len(piece)
+        start = offset + len(paragraph)
+    return spans
+
+
+@dataclass
+class Fill:
+    before: int
+    after: int
+    seconds: float
+
+
+def fill_store(db: str, pools: list[Pool], target: int) -> Fill:
+    """Bring the store at ``db`` up to ``target`` documents (see above). Resumable: filling
+    goes on after the last filled document stored."""
+    began = time.perf_counter()
+    with open_store(db) as store:
+        before = store.count()
+        number = _filled_so_far(store, pools)
+        while store.count() < target:
+            made = [filled_document(pools, number + k)
+                    for k in range(min(FILL_BATCH, target - store.count()))]
+            ids = [added.id for added in store.add_documents([document for document, _ in made])]
+            store.save_sketches({doc: sketch for doc, (_, sketch) in zip(ids, made)})
+            _file_filled(store, number, ids)
+            number += len(made)
+            if number % 10_000 < len(made):
+                print(f"    filled: {store.count()} documents stored, "
+                      f"{time.perf_counter() - began:.0f} s", flush=True)
+        after = store.count()
+    return Fill(before, after, time.perf_counter() - began)
+
+
+def _file_filled(store: Any, first: int, ids: list[str]) -> None:
+    """Filled documents ``first``, ``first + 1``, ... (``ids``) into their named stories."""
+    by_story: dict[int, list[str]] = {}
+    for k, doc in enumerate(ids):
+        by_story.setdefault((first + k) // FILL_STORY_SIZE + 1, []).append(doc)
+    for number, docs in by_story.items():
+        name = f"filled story {number}"
+        story = store.story(name) or store.create_story(name)
+        store.add_to_story(story.id, docs)
+
+
+def _filled_so_far(store: Any, pools: list[Pool]) -> int:
+    """How many filled documents the store holds (filled in order: the first one missing)."""
+    low, high = 0, store.count()
+    while low < high:
+        middle = (low + high) // 2
+        document, _ = filled_document(pools, middle)
+        if store.find_by_hash(document.content_hash or "") is not None:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+# --- search at scale: the web app's cases ----------------------------------------------------
+
+
+def search_cases(db: str, pools: list[Pool], repeat: int = SEARCH_REPEAT
+                 ) -> dict[str, dict[str, float]]:
+    """``web_speed.py``'s search cases (a common word, a rare word, two words, a phrase, one
+    story), their words drawn from the sentences of the pools the documents are made of, each
+    timed ``repeat`` times through the library (``store.search``) and through the web app's
+    ``GET /api/search`` (its ASGI app in process: routing, store and JSON, no network). Prints
+    each case and, per path, p50 and p95 over all its requests."""
+    from starlette.testclient import TestClient
+
+    from storyline.web import create_app
+
+    sentences = [s.strip() for p in pools for paragraph in p.paragraphs
+                 for s in _SENTENCE_END.split(paragraph) if 6 <= len(s.split()) <= 60]
+    results: dict[str, dict[str, float]] = {}
+    every: dict[str, list[float]] = {"store.search": [], "/api/search": []}
+    with open_store(db) as store:
+        story = store.story("filled story 7")
+        count = store.count()
+        cases = [(name, {**params, "story": str(story.id)} if "story" in params else params)
+                 for name, params in web_queries(sentences, random.Random(20260611))
+                 if story is not None or "story" not in params]
+
+        def library(params: dict[str, str]) -> int:
+            return len(store.search(params["q"], story=int(params["story"])
+                                    if "story" in params else None))
+
+        for name, params in cases:
+            hits = library(params)  # the first: the index's pages come into the cache
+            times = timed_ms(lambda query=params: library(query), repeat)
+            every["store.search"] += times
+            results[f"store.search  {name}"] = {**summary(times), "hits": float(hits)}
+    with TestClient(create_app(db), base_url=LOCAL) as client:
+        for name, params in cases:
+            answer = client.get("/api/search", params=params)
+            assert answer.status_code == 200, answer.text
+            times = timed_ms(lambda query=params: client.get("/api/search", params=query),
+                             repeat)
+            every["/api/search"] += times
+            results[f"/api/search  {name}"] = {**summary(times), "hits": float(len(answer.json()))}
+    print_rows(f"search over {count} stored documents ({repeat} timed requests a case)",
+               results, SEARCH_TARGET_MS)
+    for path, times in every.items():
+        overall = summary(times)
+        print(f"{path}, all {len(times)} requests: p50 {statistics.median(times):.1f} ms, "
+              f"p95 {overall['p95']:.1f} ms, max {overall['max']:.1f} ms "
+              f"(target p95 <= {SEARCH_TARGET_MS:g} ms)")
+    return results
+
+
 # --- report ---------------------------------------------------------------------------------
 
 
@@ -307,6 +490,13 @@ def print_run(run: Run) -> None:
     for who, (peak, first, second) in run.memory.items():
         print(f"    {who:<10} peak RSS {peak / GIB:5.2f} GiB  (first half {first / GIB:5.2f}, "
               f"second half {second / GIB:5.2f})")
+    print_course(run)
+
+
+def print_course(run: Run) -> None:
+    for who, course in run.course.items():
+        print(f"    {who:<10} RSS at start, 1/4, 1/2, 3/4, end of the run: "
+              + ", ".join(f"{rss / GIB:.2f}" for rss in course) + " GiB")
 
 
 def implied_ratio(one: Run) -> str:
@@ -325,6 +515,42 @@ def implied_ratio(one: Run) -> str:
             f"{double / single:.2f}x one; on 3 cores or more, {min(2 / work, 1 / client) / single:.2f}x")
 
 
+def add_fill_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fill", type=int, default=0, metavar="N",
+                        help="first bring the --db store up to N documents, synthesised and "
+                             "stored with derived annotations (no NLP), then time the web "
+                             "app's search cases on it after the runs")
+    parser.add_argument("--no-ingest", action="store_true",
+                        help="no timed ingest: only --fill and the search cases")
+    parser.add_argument("--rank-candidates", type=int, default=None, metavar="N",
+                        help="search ranks at most N matches of a query (default: the packaged "
+                             "rank_candidates of data/search.json): the trade-off, measured")
+    parser.add_argument("--search-repeat", type=int, default=SEARCH_REPEAT,
+                        help=f"timed requests per search case (default {SEARCH_REPEAT})")
+
+
+def rank_at_most(candidates: int) -> None:
+    """Every store this process opens ranks at most ``candidates`` matches of a search."""
+    from storyline.store import _common
+
+    packaged = _common.SearchRules.packaged.__func__  # type: ignore[attr-defined]
+
+    def rules(cls: type[_common.SearchRules]) -> _common.SearchRules:
+        return dataclasses.replace(packaged(cls), rank_candidates=candidates)
+
+    _common.SearchRules.packaged = classmethod(rules)  # type: ignore[method-assign, assignment]
+    print(f"search ranks at most {candidates} matches of a query (packaged: "
+          f"{packaged(_common.SearchRules).rank_candidates})")
+
+
+def filled(db: str, pools: list[Pool], target: int) -> None:
+    fill = fill_store(db, pools, target)
+    print(f"fill: {fill.before} -> {fill.after} documents stored in {fill.seconds:.0f} s "
+          f"({(fill.after - fill.before) / fill.seconds if fill.seconds else 0:.0f} docs/s); "
+          f"synthesised, annotations derived (sentences only, no NLP), sketches made, "
+          f"filed {FILL_STORY_SIZE} a named story; not filed by story detection", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
@@ -336,8 +562,18 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=1,
                         help="Dask runs of 1 then 2 workers, back to back, this many times "
                              "(default 1): on a shared machine the ratio of one pair is noisy")
+    add_fill_arguments(parser)
     args = parser.parse_args()
     pools = load_pools(args.data)
+    if args.fill and not args.db:
+        parser.error("--fill needs --db (the database to fill)")
+    if args.rank_candidates:
+        rank_at_most(args.rank_candidates)
+    if args.fill:
+        filled(args.db, pools, args.fill)
+    if args.no_ingest:
+        search_cases(args.db or parser.error("--no-ingest needs --db"), pools, args.search_repeat)
+        return
     stories = not args.no_stories
     plan = [0] + [workers for _ in range(args.pairs) for workers in (1, 2)]  # 0: the local pool
     with tempfile.TemporaryDirectory(prefix="storyline-scale-") as folder:
@@ -374,6 +610,8 @@ def main() -> None:
         best = max(run.steady or run.rate for run in runs)
         print(f"at the best steady rate here ({best:.1f} docs/s), 100,000 documents would take "
               f"about {100_000 / best / 3600:.1f} h")
+    if args.fill:
+        search_cases(args.db, pools, args.search_repeat)
 
 
 if __name__ == "__main__":

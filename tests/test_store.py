@@ -4,6 +4,7 @@ persisted near-duplicate index, migrations, WAL, concurrency, and an ingest kill
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import signal
 import sqlite3
@@ -143,6 +144,34 @@ def test_a_verdict_naming_no_stored_document_stores_nothing(db: str) -> None:
 def test_a_document_without_its_content_hash_is_refused(db: str) -> None:
     with open_store(db) as store, pytest.raises(ValueError, match="content_hash"):
         store.add_document(Document(origin="a.txt", text=WIRE))
+
+
+def test_add_documents_stores_each_as_add_document_does_in_one_transaction(db: str) -> None:
+    text = "The ferry crossed the bay at dawn. Its pilot counted nine gulls."
+    annotated = doc_of("bay.txt", text, annotations=Annotations(sentences=[
+        Sentence(0, 34, text[:34]), Sentence(35, len(text), text[35:])]))
+    with open_store(db) as store:
+        store.add_document(make_doc(1))
+        results = store.add_documents([make_doc(2), doc_of("copy.txt", make_doc(1).text),
+                                       annotated, doc_of("near.txt", WIRE, duplicate_of="S2")])
+        assert [(r.id, r.created, r.duplicate_of, r.origin_added) for r in results] == [
+            ("S2", True, None, False), ("S1", False, None, True), ("S3", True, None, False),
+            ("S4", True, "S2", False)]
+        assert store.get_many(["S1"])[0].also_at == ["copy.txt"]
+        assert store.get_many(["S2"])[0].also_at == ["near.txt"]
+        assert [(h.source, h.text) for h in store.search("gulls")] == [("S3", text[35:])]
+        assert store.add_documents([]) == []
+
+
+def test_add_documents_stores_all_or_none(db: str) -> None:
+    with open_store(db) as store:
+        store.add_document(make_doc(1))
+        with pytest.raises(KeyError):
+            store.add_documents([make_doc(2), doc_of("a.txt", WIRE, duplicate_of="S9")])
+        with pytest.raises(ValueError, match="content_hash"):
+            store.add_documents([make_doc(3), Document(origin="a.txt", text=WIRE)])
+        assert store.count() == 1
+        assert store.add_documents([make_doc(2)])[0].id == "S2"
 
 
 def test_unknown_ids_and_hashes_give_none(db: str) -> None:
@@ -676,6 +705,26 @@ def test_search_hits_carry_the_matched_spans_of_their_sentence(db: str) -> None:
     (hit,) = hits
     assert hit.text == text[22:]
     assert [hit.text[start:end] for start, end in hit.matches] == ["Ferries", "bridges", "bridge", "ferry"]
+
+
+def test_search_ranks_at_most_rank_candidates_matches_the_story_filter_first(db: str) -> None:
+    texts = [f"The ferry left pier {n} of Orvik at dawn." for n in range(1, 4)]
+    texts.append("Ferry after ferry after ferry left the Orvik pier at dawn.")  # ranked first
+    with open_store(db) as store:
+        for number, text in enumerate(texts):
+            store.add_document(doc_of(f"{number}.txt", text, annotations=Annotations(
+                sentences=[Sentence(0, len(text), text)])))
+        story = store.create_story("the later crossings").id
+        store.add_to_story(story, ["S3", "S4"])
+        assert [hit.source for hit in store.search("ferry")] == ["S4", "S1", "S2", "S3"]
+        rules = store._search_rules  # type: ignore[attr-defined]  # both stores keep theirs
+        store._search_rules = dataclasses.replace(rules, rank_candidates=2)  # type: ignore[attr-defined]
+        everywhere = store.search("ferry")
+        in_story = [hit.source for hit in store.search("ferry", story=story)]
+    # The first 2 matches the index yields (the earliest stored) are ranked, S4 not among them.
+    assert [hit.source for hit in everywhere] == ["S1", "S2"]
+    assert [everywhere[0].text[start:end] for start, end in everywhere[0].matches] == ["ferry"]
+    assert in_story == ["S4", "S3"]  # the story's documents are the candidates, not S1 and S2
 
 
 COMPOUND_SPELLINGS = ("ceasefire", "cease-fire", "cease fire")

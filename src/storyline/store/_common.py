@@ -210,12 +210,13 @@ class SearchRules:
     max_split_chars: int
     max_phrase_words: int
     not_parts: frozenset[str]
+    rank_candidates: int  # PostgreSQL ranks at most this many matches of a query
 
     @classmethod
     def packaged(cls) -> SearchRules:
         data = read_data("search.json")
         return cls(data["min_part_chars"], data["max_split_chars"], data["max_phrase_words"],
-                   frozenset(data["not_parts"]))
+                   frozenset(data["not_parts"]), data["rank_candidates"])
 
 
 @dataclass(frozen=True)
@@ -433,27 +434,40 @@ class SQLStore:
     def add_document(self, doc: Document, *, check: DuplicateCheck | None = None) -> AddResult:
         """Store ``doc`` in one transaction (see ``DocumentStore.add_document``). ``doc`` must
         carry its ``content_hash``."""
-        if not doc.content_hash:
-            raise ValueError(f"{doc.origin}: a document is stored with its content_hash")
+        _require_hash(doc)
         with self._write() as cur:
-            existing = cur.execute(self._sql(
-                "SELECT seq, origin, duplicate_of FROM documents WHERE content_hash = ?"),
-                (doc.content_hash,)).fetchone()
-            if existing is not None:
-                if doc.annotations is not None:
-                    self._save_annotations(cur, existing[0], doc.annotations, replace=False)
-                return self._add_origin_to_existing(cur, existing, doc.origin)
-            newest = int(cur.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchone()[0])
-            if check is not None and newest > (seq_of(check.seen_through) or 0):
-                raise StaleCheck(f"{doc_id(newest)} was stored after the duplicate check")
-            original = self._stored_seq(cur, doc.duplicate_of)
-            seq = self._insert_document(cur, doc, original, newest)
-            if check is not None:
-                self._save_sketch(cur, seq, check.sketch)
+            return self._add(cur, doc, check)
+
+    def add_documents(self, docs: Sequence[Document]) -> list[AddResult]:
+        """Store ``docs`` in one transaction, each as ``add_document`` without a check
+        (see ``DocumentStore.add_documents``)."""
+        for doc in docs:
+            _require_hash(doc)
+        if not docs:
+            return []
+        with self._write() as cur:
+            return [self._add(cur, doc, None) for doc in docs]
+
+    def _add(self, cur: Cursor, doc: Document, check: DuplicateCheck | None) -> AddResult:
+        """``add_document``'s work inside the writing transaction ``cur``."""
+        existing = cur.execute(self._sql(
+            "SELECT seq, origin, duplicate_of FROM documents WHERE content_hash = ?"),
+            (doc.content_hash,)).fetchone()
+        if existing is not None:
             if doc.annotations is not None:
-                self._save_annotations(cur, seq, doc.annotations, replace=True)
-            if original is not None:
-                self._record_origin(cur, original, doc.origin, "near")
+                self._save_annotations(cur, existing[0], doc.annotations, replace=False)
+            return self._add_origin_to_existing(cur, existing, doc.origin)
+        newest = int(cur.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchone()[0])
+        if check is not None and newest > (seq_of(check.seen_through) or 0):
+            raise StaleCheck(f"{doc_id(newest)} was stored after the duplicate check")
+        original = self._stored_seq(cur, doc.duplicate_of)
+        seq = self._insert_document(cur, doc, original, newest)
+        if check is not None:
+            self._save_sketch(cur, seq, check.sketch)
+        if doc.annotations is not None:
+            self._save_annotations(cur, seq, doc.annotations, replace=True)
+        if original is not None:
+            self._record_origin(cur, original, doc.origin, "near")
         return AddResult(doc_id(seq), created=True,
                          duplicate_of=doc_id(original) if original is not None else None)
 
@@ -1108,6 +1122,11 @@ class SQLStore:
 
 
 # --------------------------------------------------------------------------- rows and checks
+
+
+def _require_hash(doc: Document) -> None:
+    if not doc.content_hash:
+        raise ValueError(f"{doc.origin}: a document is stored with its content_hash")
 
 
 def outlet_row(outlet: Outlet, at: str) -> tuple[Any, ...]:

@@ -269,6 +269,13 @@ class DocumentStore(Protocol):
         when ``check`` is given and a document newer than ``check.seen_through`` is stored."""
         ...
 
+    def add_documents(self, docs: Sequence[Document]) -> list[AddResult]:
+        """Store ``docs`` in order, each as ``add_document`` stores it without a check, all in
+        one transaction (all stored, or on an error none): a bulk load's path, which judges
+        no near duplicates (a document's ``duplicate_of`` is still honoured) and keeps no
+        sketches. One ``AddResult`` per document, in order."""
+        ...
+
     def get(self, doc_id: str) -> Document | None: ...
 
     def get_many(self, ids: Sequence[str], *, with_annotations: bool = False) -> list[Document]:

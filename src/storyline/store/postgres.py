@@ -17,7 +17,10 @@ several machines or processes share (``--db postgresql://user@host/db``).
   reads by keyset, ``ITER_CHUNK`` documents a round trip, never the whole corpus;
 * sentence search: a ``tsvector`` column (English stemming, as FTS5's porter) with a GIN index,
   ranked by ``ts_rank`` and highlighted by ``ts_headline``, from the same query language as the
-  SQLite backend (``storyline.store._common.fts_expression``);
+  SQLite backend (``storyline.store._common.fts_expression``); as there, a query matching more
+  than ``rank_candidates`` sentences (``data/search.json``) has that many ranked, the first the
+  index yields (a GIN index keeps no rank: ranking a common word's every match reads each
+  matching row, a second at 100,000 documents);
 * schema migrations: ``MIGRATIONS``, the SQLite backend's versions in PostgreSQL's dialect,
   recorded in ``schema_migrations`` and applied in one transaction under an advisory lock when
   a store is opened.
@@ -575,25 +578,40 @@ class PostgresStore(SQLStore):
                                     TSQUERY)
         if not expression:
             return []
-        sql = (
-            "SELECT s.document, s.start, s.\"end\", s.text, ts_headline(%s, s.text, q, %s),"
-            " (SELECT min(story) FROM story_documents WHERE document = s.document)"
-            " FROM sentences s, to_tsquery(%s, %s) q WHERE s.terms @@ q"
-        )
+        # Ranked are at most ``rank_candidates`` matches, the first the index yields (in
+        # storage order: the earliest stored first), as on SQLite: ranking every match of a
+        # common word reads each matching row (no rank is kept in a GIN index), a second at
+        # 100,000 documents. The headline is made for the rows shown only.
+        where = "s.terms @@ q"
         params: list[Any] = [TEXT_SEARCH_CONFIG, _HEADLINE_OPTIONS, TEXT_SEARCH_CONFIG, expression]
         if story is not None:
-            sql += " AND s.document IN (SELECT document FROM story_documents WHERE story = %s)"
+            where += " AND s.document IN (SELECT document FROM story_documents WHERE story = %s)"
             params.append(story)
-        sql += " ORDER BY ts_rank(s.terms, q) DESC, s.document, s.ord LIMIT %s"
-        params.append(limit)
-        rows = self._rows(sql, params)
+        sql = (
+            "SELECT s.document, s.start, s.\"end\", s.text, ts_headline(%s, s.text, s.q, %s),"
+            " (SELECT min(story) FROM story_documents WHERE document = s.document)"
+            " FROM (SELECT s.document, s.ord, s.start, s.\"end\", s.text, s.terms, q"
+            f" FROM sentences s, to_tsquery(%s, %s) q WHERE {where} LIMIT %s) s"
+            " ORDER BY ts_rank(s.terms, s.q) DESC, s.document, s.ord LIMIT %s"
+        )
+        params += [rules.rank_candidates, limit]
+        rows = self._through_index(sql, params)
         return [SearchHit(doc_id(seq), found_in, start, end, text, marked_spans(marked))
                 for seq, start, end, text, marked, found_in in rows]
 
     def _two_word_spellings(self, word: str) -> list[tuple[str, str]]:
         return [(head, tail) for head, tail in split_candidates(word, self._search_rules)
-                if self._rows("SELECT 1 FROM sentences WHERE terms @@ to_tsquery(%s, %s) LIMIT 1",
-                              (TEXT_SEARCH_CONFIG, _ts_phrase([head, tail])))]
+                if self._through_index(
+                    "SELECT 1 FROM sentences WHERE terms @@ to_tsquery(%s, %s) LIMIT 1",
+                    (TEXT_SEARCH_CONFIG, _ts_phrase([head, tail])))]
+
+    def _through_index(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows of a search query, read through the GIN index. Why: under a LIMIT the
+        planner may expect a sequential scan to meet enough matches sooner, and for a word
+        with few (or no) matches that scan reads every sentence of the store."""
+        with self._read() as cur:
+            cur.execute("SET LOCAL enable_seqscan = off")
+            return cur.execute(sql, params).fetchall()
 
 
 # --------------------------------------------------------------------------- SQL helpers

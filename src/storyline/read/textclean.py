@@ -772,10 +772,25 @@ def _is_opening_title(blocks: list[Block], candidates: list[int]) -> bool:
     return word_count(blocks[0].text) <= MAX_OPENING_TITLE_WORDS
 
 
+def _is_leading_headline(blocks: list[Block], candidates: list[int]) -> bool:
+    """The first candidate is one short line without a sentence end, with body following:
+    the article's headline or kicker, which belongs to the title, not the body (the Zyte gold
+    bodies leave headlines out: 2 of the 75 pages whose headline repeats the page title count
+    it as body)."""
+    if len(candidates) < 2:
+        return False
+    first = blocks[candidates[0]]
+    return "\n" not in first.raw and word_count(first.text) <= MAX_OPENING_TITLE_WORDS \
+        and not ends_terminal(first.text)
+
+
 def choose_body(blocks: list[Block], scores: np.ndarray, threshold: float) -> list[int]:
-    """Body block indices: classifier's choice, less teaser repeats and edge attributions."""
+    """Body block indices: classifier's choice, less titles, teaser repeats and edge
+    attributions."""
     candidates = select_body(scores, threshold)
     if _is_opening_title(blocks, candidates):
+        candidates = candidates[1:]
+    if _is_leading_headline(blocks, candidates):
         candidates = candidates[1:]
     kept = [candidates[j] for j in drop_repeated_teasers([blocks[i].text for i in candidates])]
     return trim_attribution_edges([block.text for block in blocks], kept)

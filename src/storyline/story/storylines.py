@@ -37,6 +37,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections import Counter
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,6 +65,7 @@ LINES_CONSIDERED = 8
 SUMMED_FROM = 8
 ProfileLoader = Callable[[Sequence[int]], Mapping[int, StoryProfile]]
 Nearby = Callable[[int, StoryProfile], Sequence[int]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -246,9 +248,10 @@ class StorylineLinker:
         # Only the new storylines are renamed: going over every storyline would make each
         # batch cost grow with the stored storylines.
         for key, line in new_ids.items():
-            for table in (self._members, self._recent_of, self._totals, self._made_at):
-                if key in table:
-                    table[line] = table.pop(key)  # type: ignore[attr-defined]
+            _rename(self._members, key, line)
+            _rename(self._recent_of, key, line)
+            _rename(self._totals, key, line)
+            _rename(self._made_at, key, line)
             for story in self._members.get(line, ()):
                 self.line_of[story] = line
         self.linked = {}
@@ -373,6 +376,11 @@ class StorylineLinker:
         """Take ``story`` out of ``line``'s members (``line_of`` is the caller's)."""
         self._members.get(line, set()).discard(story)
         self._recent_of.pop(line, None)
+
+
+def _rename(table: dict[int, T], key: int, new: int) -> None:
+    if key in table:
+        table[new] = table.pop(key)
 
 
 def _without(total: StoryProfile, part: StoryProfile | None) -> StoryProfile:

@@ -222,3 +222,21 @@ def test_a_day_inside_the_window_still_joins_through_undated_documents() -> None
     similarity = np.array([[1.0, 0.0, 0.9], [0.0, 1.0, 0.9], [0.9, 0.9, 1.0]])
     spans = Spans.of([0, 30, None], [0, 30, None], 45)
     assert len(set(average_link(similarity, 0.3, spans=spans))) == 1
+
+
+def test_a_pruned_profile_keeps_the_heaviest_words_ties_broken_by_the_word() -> None:
+    # Pruning sorts only what reaches the kept count's last weight; the answer must be the
+    # full sort's, ties included (several words share the cut weight here).
+    rng = random.Random(3)
+    values = [0.3 + 0.7 * rng.random() for _ in range(600)] + [0.25] * 1000 + [0.2 * rng.random()
+                                                                           for _ in range(1400)]
+    names = [f"w{k:04d}" for k in range(3000)]
+    rng.shuffle(names)
+    weights = dict(zip(names, values))
+    profile = StoryProfile(3, weights, {"Ona": 1.0, "Bram": 1.0, "Cato": 2.0}, None, None, None)
+    pruned = profile.pruned(1000)
+    expected = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:1000]
+    assert list(pruned.words.items()) == expected
+    assert sum(1 for _, value in expected if value == expected[-1][1]) > 1  # a tie at the cut
+    assert list(profile.pruned(2).names.items()) == [("Cato", 2.0), ("Bram", 1.0)]
+    assert profile.pruned(5).names == profile.names and len(profile.words) == 3000

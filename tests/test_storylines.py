@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from storyline.pipeline.documents import ingest
 from storyline.store import open_store
 from storyline.story.detect import StoryProfile
 from storyline.story.storylines import (
+    RECENT_STORIES,
+    SUMMED_FROM,
     StorylineConfig,
     StorylineLinker,
     link_stories,
@@ -232,3 +235,38 @@ def test_two_storylines_that_meet_as_a_story_grows_are_merged() -> None:
     stories[2] = grown
     assert linker.link([2]) == {}  # no story joined a storyline, yet the two now meet
     assert linker.line_of == {1: 10, 2: 10, 3: 10, 4: 10} and linker.linked == {3: 10, 4: 10}
+
+
+def _profiles_read_to_link_a_grown_story(length: int) -> tuple[int, int]:
+    """How many story profiles, and how many nearby look-ups, linking one grown story of a
+    storyline of ``length`` stories costs (one batch)."""
+    config = replace(StorylineConfig.packaged(), link=0.3, names_floor=0.0)
+    stories = {k: _profile(RIVER, 3 * k, 0, 2) for k in range(1, length + 1)}
+    read: list[int] = []
+    looked_up: list[int] = []
+
+    def load(ids: Sequence[int]) -> dict[int, StoryProfile]:
+        read.extend(ids)
+        return {i: stories[i] for i in ids if i in stories}
+
+    def nearby(story: int, profile: StoryProfile) -> list[int]:
+        looked_up.append(story)  # as an index would: a few stories, the nearest in time
+        return sorted(stories, key=lambda other: (abs(other - story), other))[:6]
+
+    linker = StorylineLinker(config, load=load, nearby=nearby, line_of=dict.fromkeys(stories, 50))
+    linker.link([length - 1])  # the kept sum of the storyline is made once, on first use
+    read.clear()
+    looked_up.clear()
+    stories[length] = _profile(RIVER, 3 * length, 0, 4)  # the newest story grew
+    assert linker.link([length]) == {} and linker.line_of[length] == 50  # it stays in its thread
+    return len(read), len(looked_up)
+
+
+def test_linking_a_grown_story_costs_the_same_however_long_its_storyline() -> None:
+    # Storylines grow with the store (a thread followed for years); what one batch reads must
+    # not: a bounded number of recent stories is summed, and the regroup asks only about the
+    # stories the batch changed.
+    short = _profiles_read_to_link_a_grown_story(RECENT_STORIES + SUMMED_FROM)
+    long = _profiles_read_to_link_a_grown_story(8 * RECENT_STORIES)
+    assert short == long
+    assert short[0] <= 2 * RECENT_STORIES + 2 and short[1] == 1

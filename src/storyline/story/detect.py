@@ -34,6 +34,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 
 import numpy as np
 from numpy.typing import NDArray
@@ -348,9 +349,18 @@ def _accumulate(total: Sparse, part: Mapping[str, float], sign: int) -> None:
 
 
 def _heaviest(weights: Sparse, keys: int) -> Sparse:
+    """The ``keys`` heaviest of ``weights``, heaviest first, ties by key. Why not sort them
+    all: a long story held in memory has many times ``keys`` words, and its profile is pruned
+    each time a batch changes it; only those at least as heavy as the ``keys``-th are sorted
+    (what is lighter would come after them in the full sort, so the answer is the same)."""
     if len(weights) <= keys:
         return dict(weights)
-    return dict(sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:keys])
+    values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+    cut = float(np.partition(values, len(values) - keys)[len(values) - keys])  # the keys-th heaviest
+    kept = [item for item in weights.items() if item[1] >= cut]
+    kept.sort(key=itemgetter(0))  # ties by key: a stable sort by weight keeps this order
+    kept.sort(key=itemgetter(1), reverse=True)
+    return dict(kept[:keys])
 
 
 def sparse_dot(small: Mapping[str, float], large: Mapping[str, float]) -> float:

@@ -37,6 +37,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections import Counter
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,6 +65,7 @@ LINES_CONSIDERED = 8
 SUMMED_FROM = 8
 ProfileLoader = Callable[[Sequence[int]], Mapping[int, StoryProfile]]
 Nearby = Callable[[int, StoryProfile], Sequence[int]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,9 @@ class StorylineLinker:
         self.config = config or StorylineConfig.packaged()
         self.line_of: dict[int, int] = {}
         self._members: dict[int, set[int]] = {}  # storyline -> its stories
+        # storyline -> its most recently started stories (``_recent``), kept until its stories
+        # change: sorting a long storyline's stories at every call would grow with it.
+        self._recent_of: dict[int, list[int]] = {}
         for story, line in (line_of or {}).items():
             self._place(story, line)
         self._load = load
@@ -234,16 +239,21 @@ class StorylineLinker:
         line = self.line_of.pop(other, None)
         self.linked.pop(other, None)
         if line is not None:
-            self._members.get(line, set()).discard(other)
+            self._leave(other, line)
         if line is not None and keep not in self.line_of:
             self._join(keep, line)
 
     def saved(self, new_ids: Mapping[int, int]) -> None:
         """The caller kept ``linked``; the storylines it created got ids ``new_ids`` (by key)."""
-        self._members = {new_ids.get(line, line): stories for line, stories in self._members.items()}
-        self.line_of = {story: new_ids.get(line, line) for story, line in self.line_of.items()}
-        self._totals = {new_ids.get(line, line): total for line, total in self._totals.items()}
-        self._made_at = {new_ids.get(line, line): made for line, made in self._made_at.items()}
+        # Only the new storylines are renamed: going over every storyline would make each
+        # batch cost grow with the stored storylines.
+        for key, line in new_ids.items():
+            _rename(self._members, key, line)
+            _rename(self._recent_of, key, line)
+            _rename(self._totals, key, line)
+            _rename(self._made_at, key, line)
+            for story in self._members.get(line, ()):
+                self.line_of[story] = line
         self.linked = {}
 
     def _link_one(self, story: int) -> int | None:
@@ -286,6 +296,7 @@ class StorylineLinker:
             if scores[best] < self.config.link:
                 break
             keep, gone = sorted((line, others[best]), key=creation_order)
+            self._recent_of.pop(gone, None)
             for moved in sorted(self._members.pop(gone, set())):
                 self._join(moved, keep)
             merged = _sum([self._total(keep), self._total(gone)])
@@ -305,7 +316,9 @@ class StorylineLinker:
     def _recent(self, line: int) -> list[int]:
         """The storyline's most recently started stories (``RECENT_STORIES``): what a new story
         continues, and a bound on what summing a long storyline costs."""
-        return sorted(self._members.get(line, ()), key=creation_order)[-RECENT_STORIES:]
+        if line not in self._recent_of:
+            self._recent_of[line] = sorted(self._members.get(line, ()), key=creation_order)[-RECENT_STORIES:]
+        return self._recent_of[line]
 
     def _keep_total(self, line: int, total: StoryProfile) -> None:
         self._totals[line] = total
@@ -321,9 +334,9 @@ class StorylineLinker:
         may turn out to belong elsewhere, or nowhere."""
         profile = self._load([story]).get(story)
         line = self.line_of[story]
-        others = sorted(self._members.get(line, set()) - {story})
-        if len(others) < SUMMED_FROM:  # exact: the others as they are now
-            rest = _sum(self._load(others).values())
+        members = self._members.get(line, set())
+        if len(members) - (story in members) < SUMMED_FROM:  # exact: the others as they are now
+            rest = _sum(self._load(sorted(members - {story})).values())
         elif story in self._recent(line):  # the kept sum less this story (as it is now)
             rest = _without(self._total(line), profile)
         else:
@@ -335,8 +348,8 @@ class StorylineLinker:
     def _unlink(self, story: int) -> None:
         """Take ``story`` out of its storyline; a storyline left with one story is none."""
         line = self.line_of.pop(story)
+        self._leave(story, line)
         members = self._members.get(line, set())
-        members.discard(story)
         self.linked[story] = None
         self._drop_total(line)
         if len(members) == 1:
@@ -354,9 +367,20 @@ class StorylineLinker:
 
     def _place(self, story: int, line: int) -> None:
         if story in self.line_of:
-            self._members.get(self.line_of[story], set()).discard(story)
+            self._leave(story, self.line_of[story])
         self.line_of[story] = line
         self._members.setdefault(line, set()).add(story)
+        self._recent_of.pop(line, None)
+
+    def _leave(self, story: int, line: int) -> None:
+        """Take ``story`` out of ``line``'s members (``line_of`` is the caller's)."""
+        self._members.get(line, set()).discard(story)
+        self._recent_of.pop(line, None)
+
+
+def _rename(table: dict[int, T], key: int, new: int) -> None:
+    if key in table:
+        table[new] = table.pop(key)
 
 
 def _without(total: StoryProfile, part: StoryProfile | None) -> StoryProfile:

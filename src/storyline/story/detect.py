@@ -478,30 +478,66 @@ def _attach_small(similarity: NDArray[np.float64], labels: Sequence[int], config
     onehot = np.zeros((len(labels), count))
     onehot[np.arange(len(labels)), labels] = weight
     sums = onehot.T @ similarity @ onehot  # summed document-pair similarity between stories
-    size = onehot.sum(axis=0)
-    stories = _story_spans(spans, labels, count)
-    alive = np.ones(count, dtype=bool)
+    attaching = _Attaching(sums, onehot.sum(axis=0), config.small_story,
+                           _story_spans(spans, labels, count))
     parent = list(range(count))
-    while True:
-        average = sums / np.outer(size, size)
-        eligible = (alive[:, None] & alive[None, :] & (size[:, None] <= config.small_story)
-                    & (size[None, :] >= size[:, None]))
-        if stories is not None:
-            eligible &= ~stories.apart()
+    while count:
+        small, large = divmod(int(np.argmax(attaching.average)), count)
+        if attaching.average[small, large] < config.attach:
+            break
+        attaching.join(small, large)
+        parent[small] = large
+    first: dict[int, int] = {}
+    return [first.setdefault(_root(parent, label), len(first)) for label in labels]
+
+
+class _Attaching:
+    """The stories of ``_attach_small`` while they attach: ``average`` holds, for each pair
+    (small, large), their average similarity where the small one may attach to the large one,
+    -inf where not. Why kept rather than worked out again after each join: a join changes only
+    the two stories' rows and columns, and the whole matrix, worked out for every join of a
+    window of a few hundred stories, was a quarter of what filing a stored batch cost. Each
+    entry is the same float either way (the same division of the same numbers)."""
+
+    def __init__(self, sums: NDArray[np.float64], size: NDArray[np.float64], small_story: int,
+                 spans: Spans | None) -> None:
+        self.sums, self.size, self.small_story, self.spans = sums, size, small_story, spans
+        count = len(size)
+        self.alive = np.ones(count, dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            average = sums / np.outer(size, size)
+        eligible = (size[:, None] <= small_story) & (size[None, :] >= size[:, None])
+        if spans is not None:
+            eligible &= ~spans.apart()
         np.fill_diagonal(eligible, False)
         average[~eligible] = -np.inf
-        small, large = divmod(int(np.argmax(average)), count) if count else (0, 0)
-        if not count or average[small, large] < config.attach:
-            break
+        self.average = average
+
+    def join(self, small: int, large: int) -> None:
+        """Story ``small`` attaches to ``large``."""
+        sums, size = self.sums, self.size
         sums[large, :] += sums[small, :]
         sums[:, large] += sums[:, small]
         size[large] += size[small]
-        alive[small] = False
-        parent[small] = large
-        if stories is not None:
-            stories.join(large, small)
-    first: dict[int, int] = {}
-    return [first.setdefault(_root(parent, label), len(first)) for label in labels]
+        self.alive[small] = False
+        if self.spans is not None:
+            self.spans.join(large, small)
+        self.average[small, :] = -np.inf
+        self.average[:, small] = -np.inf
+        self._refresh(large)
+
+    def _refresh(self, k: int) -> None:
+        """Story ``k``'s row (``k`` as the small story) and column (as the large one)."""
+        sums, size, alive = self.sums, self.size, self.alive
+        apart = self.spans.apart_from(k) if self.spans is not None else np.zeros(len(size), bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            row = sums[k, :] / (size[k] * size)
+            column = sums[:, k] / (size * size[k])
+        row[~(alive & (size[k] <= self.small_story) & (size >= size[k]) & ~apart)] = -np.inf
+        column[~(alive & (size <= self.small_story) & (size[k] >= size) & ~apart)] = -np.inf
+        row[k] = column[k] = -np.inf
+        self.average[k, :] = row
+        self.average[:, k] = column
 
 
 def _story_spans(spans: Spans | None, labels: Sequence[int], count: int) -> Spans | None:

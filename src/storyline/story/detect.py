@@ -569,11 +569,13 @@ def _similarity(config: DetectConfig, members: Sequence[Member]) -> NDArray[np.f
 def _sparse_products(rows: Sequence[Sparse]) -> NDArray[np.float64]:
     """Dot products of sparse rows (through a compressed sparse matrix of the keys they use)."""
     keys: dict[str, int] = {}
-    columns, values, starts = [], [], [0]
-    for row in rows:
-        for key, value in row.items():
-            columns.append(keys.setdefault(key, len(keys)))
-            values.append(value)
+    column_of = keys.setdefault
+    columns: list[int] = []
+    values: list[float] = []
+    starts = [0]
+    for row in rows:  # whole rows at a time: the writer does this for its window every batch
+        columns.extend([column_of(key, len(keys)) for key in row])
+        values.extend(row.values())
         starts.append(len(columns))
     matrix = csr_matrix((values, columns, starts), shape=(len(rows), max(len(keys), 1)))
     product: NDArray[np.float64] = (matrix @ matrix.T).toarray()
@@ -790,7 +792,15 @@ class StoryDetector:
     # -- choosing
 
     def _candidates(self, vector: Vector) -> list[int]:
-        stories = self.stories_near(vector, self.config.candidates)
+        if self.index is None:
+            return []
+        return self._stories_of(number for number, _ in self.index.nearest(
+            vector, self.config.candidates))
+
+    def _stories_of(self, numbers: Iterable[int]) -> list[int]:
+        """The stories (as they are now, their profiles at hand) of documents ``numbers``, in
+        the order of their first document."""
+        stories = self._alive_stories(numbers)
         self._ensure(stories)
         return [s for s in stories if s in self.profiles]
 
@@ -799,7 +809,10 @@ class StoryDetector:
         nearest first."""
         if self.index is None:
             return []
-        near = (self.story_of.get(number) for number, _ in self.index.nearest(vector, count))
+        return self._alive_stories(number for number, _ in self.index.nearest(vector, count))
+
+    def _alive_stories(self, numbers: Iterable[int]) -> list[int]:
+        near = (self.story_of.get(number) for number in numbers)
         return list(dict.fromkeys(self.alive(story) for story in near if story is not None))
 
     def _best(self, member: Member, candidates: Iterable[int]) -> tuple[int | None, float]:
@@ -895,31 +908,40 @@ class StoryDetector:
     def _merge_pass(self) -> None:
         """Merge pairs of stories near the added documents, most alike first, while any pair
         averages ``join``; a story merged away is not merged again in the same round."""
+        known = _MergeScores()
         for _ in range(MERGE_ROUNDS):  # a merged story may now reach a third: go on until none
             done: set[int] = set()
-            for _, keep, other in self._merge_pairs():
+            for _, keep, other in self._merge_pairs(known):
                 if keep in done or other in done:
                     continue
                 self._merge(keep, other)
                 done.update((keep, other))
             if not done:
                 return
+            known.forget(done)
 
-    def _merge_pairs(self) -> list[tuple[float, int, int]]:
+    def _merge_pairs(self, known: _MergeScores) -> list[tuple[float, int, int]]:
         touched = {self.alive(self.story_of[n]) for n in self._added}
         pairs: dict[tuple[int, int], float] = {}
         for story in sorted(touched):
             profile = self.profiles[story]
             if profile.meaning is None or self.index is None:
                 continue
-            for other in self._candidates(profile.mean_vector()):
+            near = known.near.get(story)
+            if near is None:
+                near = known.near[story] = [number for number, _ in self.index.nearest(
+                    profile.mean_vector(), self.config.candidates)]
+            for other in self._stories_of(near):
                 other = self.alive(other)
                 if other == story or other not in self.profiles:
                     continue
                 first, second = sorted((story, other), key=creation_order)
                 if (first, second) not in pairs:
-                    pairs[first, second] = story_affinity(self.config, self.profiles[first],
-                                                          self.profiles[second])
+                    score = known.scores.get((first, second))
+                    if score is None:
+                        score = known.scores[first, second] = story_affinity(
+                            self.config, self.profiles[first], self.profiles[second])
+                    pairs[first, second] = score
         # The older story of a pair is kept; the closest pairs, then the oldest, merge first.
         return sorted(((score, keep, other) for (keep, other), score in pairs.items()
                        if score >= self._merge_cut(keep, other)),
@@ -943,6 +965,23 @@ class StoryDetector:
         while story in self.merged:
             story = self.merged[story]
         return story
+
+
+@dataclass
+class _MergeScores:
+    """What a merge pass has worked out and may use again in its next round: each pair's
+    average (``story_affinity``) and each story's nearest documents. Why: a round changes only
+    the stories it merged, and working out every pair again each round was most of the pass.
+    ``forget`` drops what involves the stories a round merged."""
+
+    scores: dict[tuple[int, int], float] = field(default_factory=dict)
+    near: dict[int, list[int]] = field(default_factory=dict)
+
+    def forget(self, stories: set[int]) -> None:
+        self.scores = {pair: score for pair, score in self.scores.items()
+                       if pair[0] not in stories and pair[1] not in stories}
+        for story in stories:
+            self.near.pop(story, None)
 
 
 def creation_order(story: int) -> tuple[bool, int]:

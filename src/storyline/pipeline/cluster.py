@@ -290,8 +290,10 @@ def ingest_on_cluster(
     stop: Callable[[], bool] | None = None,
 ) -> IngestReport:
     """``storyline.pipeline.documents.ingest`` with reading, extraction and annotation on the
-    cluster behind ``executor``; storing and story assignment here, in input order, in batches
-    of ``settings.batch_size``. At most ``executor.limit`` documents are in flight."""
+    cluster behind ``executor`` (in shards of ``settings.batch_size`` documents); storing and
+    story assignment here, in input order, in batches of ``settings.batch_size`` (with
+    ``find_stories``, of ``settings.filing_batch``). At most ``executor.limit`` documents are
+    in flight."""
     settings = settings if settings is not None else Settings.from_env()
     registry = registry if registry is not None else registry_of(store)
     options = ReadOptions(mode=mode, allow_private=allow_private, timeout=timeout)
@@ -302,4 +304,5 @@ def ingest_on_cluster(
     with closing(executor.map(process_shard, shards, weight=_weight, on_error=_shard_lost)) as results:
         return ingest_documents(chain.from_iterable(results), store, annotator=None,
                                 on_item=on_item, batch_size=settings.batch_size,
-                                find_stories=find_stories, stop=stop)
+                                find_stories=find_stories, stop=stop,
+                                filing_batch=settings.filing_batch)

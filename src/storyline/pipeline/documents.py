@@ -16,7 +16,7 @@ from storyline.context import BATCH_SIZE, FILING_BATCH, MAX_DOCUMENT_CHARS, Sett
 from storyline.errors import InputProblem
 from storyline.model import Document, Extraction, InputError, Mode, Source
 from storyline.outlets import Registry, packaged_registry
-from storyline.pipeline.annotation import Annotator, Made, Prepared, annotator_on
+from storyline.pipeline.annotation import Annotator, Made, Prepared, StoredTexts, annotator_on
 from storyline.pipeline.duplicates import store_document
 from storyline.pipeline.executor import local_executor
 from storyline.pipeline.registry import registry_of
@@ -179,7 +179,8 @@ def ingest(
     """
     sources = read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher)
     settings = settings if settings is not None else Settings.from_env()
-    with _annotator(annotate, settings.workers, features=find_stories) as annotator:
+    stored = StoredTexts(store.content_hashes() if annotate and find_stories else ())
+    with _annotator(annotate, settings.workers, features=find_stories, stored=stored) as annotator:
         return ingest_sources(sources, store, annotator=annotator, on_item=on_item,
                               batch_size=settings.batch_size, registry=registry,
                               find_stories=find_stories, stop=stop, max_chars=settings.max_chars,
@@ -349,15 +350,16 @@ def _assigner(store: Store) -> StoryAssigner:
 
 
 @contextmanager
-def _annotator(enabled: bool, workers: int, *, features: bool) -> Iterator[Annotator | None]:
+def _annotator(enabled: bool, workers: int, *, features: bool,
+               stored: StoredTexts) -> Iterator[Annotator | None]:
     """The ingest's annotator: on a local pool that lives for the whole ingest, so that each
     worker loads the models once; the pool's workers make the writer's share too (the
-    story features only with ``features``)."""
+    story features only with ``features``, and not for the texts ``stored`` already)."""
     if not enabled:
         yield None
         return
     with local_executor(workers) as executor:
-        yield annotator_on(executor, for_writer=True, features=features)
+        yield annotator_on(executor, for_writer=True, features=features, stored=stored)
 
 
 def annotate_safely(

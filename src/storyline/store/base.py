@@ -284,6 +284,11 @@ class DocumentStore(Protocol):
 
     def find_by_hash(self, hash_: str) -> Document | None: ...
 
+    def content_hashes(self) -> Iterator[str]:
+        """The content hash of every stored document (an ingest's workers are told which texts
+        need no story features made: ``storyline.pipeline.annotation.StoredTexts``)."""
+        ...
+
     def save_annotations(self, doc_id: str, annotations: Annotations) -> None: ...
 
     def correct_document(self, doc_id: str, correction: SourceCorrection) -> Document:

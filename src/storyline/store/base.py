@@ -284,9 +284,10 @@ class DocumentStore(Protocol):
 
     def find_by_hash(self, hash_: str) -> Document | None: ...
 
-    def content_hashes(self) -> Iterator[str]:
-        """The content hash of every stored document (an ingest's workers are told which texts
-        need no story features made: ``storyline.pipeline.annotation.StoredTexts``)."""
+    def content_hashes(self, *, chunk_size: int = 10 * ITER_CHUNK) -> Iterator[str]:
+        """The content hash of every stored document, in insertion order, read ``chunk_size``
+        at a time (an ingest's workers are told which texts need no story features made:
+        ``storyline.pipeline.annotation.StoredTexts``)."""
         ...
 
     def save_annotations(self, doc_id: str, annotations: Annotations) -> None: ...

@@ -8,12 +8,16 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from storyline.pipeline.assign import INDEX_CACHE, StoryAssigner
 from storyline.pipeline.curation import move
-from storyline.pipeline.documents import ingest
+from storyline.context import Settings
+from storyline.model import Document
+from storyline.pipeline.documents import ingest, ingest_sources
+from storyline.read.readers import read_inputs
 from storyline.store import open_store
 from storyline.story.detect import StoryProfile
 from tests.conftest import is_postgres
@@ -193,3 +197,45 @@ def test_a_stored_storys_briefing_is_the_same_with_the_sentence_vectors_kept_at_
         without = brief_documents(fresh, vectors=SentenceVectors()).to_dict()
     assert with_kept["summary"] and with_kept["conflicts"] is not None
     assert {**with_kept, "generated_at": ""} == {**without, "generated_at": ""}
+
+
+def test_the_writer_stores_and_files_in_filing_batches_annotating_in_smaller_ones(
+        tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With stories filed, the writer stores and files ``filing_batch`` documents together
+    (``Settings.filing_batch``), annotating them ``batch_size`` at a time; without, it stores
+    ``batch_size`` at a time as before. The stories are those of the pile all the same."""
+    filed: list[int] = []  # documents per call of the writer's filing
+    file = StoryAssigner.file
+
+    def counted(self: StoryAssigner, documents: Any, features: Any = None) -> dict[str, int]:
+        filed.append(len(documents))
+        return file(self, documents, features)
+
+    monkeypatch.setattr(StoryAssigner, "file", counted)
+    pile = _pile(tmp_path / "pile.jsonl")  # 9 documents, 3 stories
+    stored: list[int] = []  # for each document stored: the batches annotated or filed before
+    with open_store(db_url) as store:
+        report = ingest([pile], store, annotate=False, find_stories=True,
+                        settings=Settings(workers=1, batch_size=2, filing_batch=4))
+    assert filed == [4, 4, 1]
+    assert len(report.stories) == 9 and len(set(report.stories.values())) == 3
+
+    annotated: list[int] = []
+
+    def annotator(documents: list[Document]) -> None:  # leaves the documents unannotated
+        annotated.append(len(documents))
+
+    filed.clear()
+    with open_store(str(tmp_path / "annotated.db")) as store:
+        report = ingest_sources(read_inputs([pile]), store, annotator=annotator, batch_size=2,
+                                filing_batch=4, find_stories=True,
+                                on_item=lambda item: stored.append(len(filed)))
+    assert annotated == [2, 2, 2, 2, 1] and filed == [4, 4, 1]
+    assert stored == [0, 0, 0, 0, 1, 1, 1, 1, 2]  # four stored, then filed; four more, ...
+    assert len(set(report.stories.values())) == 3
+    annotated.clear()
+    stored.clear()
+    with open_store(str(tmp_path / "unfiled.db")) as store:
+        ingest_sources(read_inputs([pile]), store, annotator=annotator, batch_size=2,
+                       filing_batch=4, on_item=lambda item: stored.append(len(annotated)))
+    assert annotated == [2, 2, 2, 2, 1] and stored == [1, 1, 2, 2, 3, 3, 4, 4, 5]

@@ -391,3 +391,45 @@ def test_the_command_line_ingests_on_a_local_dask_cluster(corpus: list[str], db_
     assert len([line for line in done.stderr.splitlines() if line.strip()]) == 3, done.stderr
     with open_store(db) as store:
         assert store.count() == len(ARTICLES)
+
+
+@pytest.mark.parametrize("where", ["dask", "pool"])
+def test_texts_stored_before_the_ingest_get_no_features_made_on_the_workers(
+        where: str, corpus: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        request: pytest.FixtureRequest) -> None:
+    """A corpus ingested again, part of it stored already: the workers (a Dask cluster's, a
+    local pool's) make story features only for the texts the store did not hold (a stored text
+    is only another origin of it, never filed again), and the new ones are filed as ever."""
+    from storyline.pipeline import documents
+
+    db = str(tmp_path / "s.db")
+    with open_store(db) as store:  # the JSONL and CSV parts first, in this process
+        first = ingest(corpus[:2], store, settings=Settings(workers=1, batch_size=4),
+                       find_stories=True)
+        held = set(store.content_hashes())
+    assert len(held) == len(first.new) + len(first.duplicates) >= 8
+    with_features: list[str | None] = []  # content hashes of what came with features made
+    every: list[str | None] = []
+    features_made = documents._features_made
+
+    def seen(batch: list[Document], made: Any) -> Any:
+        found = features_made(batch, made)
+        with_features.extend(d.content_hash for d in batch if id(d) in found)
+        every.extend(d.content_hash for d in batch)
+        return found
+
+    monkeypatch.setattr(documents, "_features_made", seen)
+    with open_store(db) as store:
+        if where == "dask":
+            from storyline.pipeline.cluster import ingest_on_cluster
+
+            report = ingest_on_cluster(corpus, store, request.getfixturevalue("cluster"),
+                                       find_stories=True, settings=Settings(workers=2, batch_size=4))
+        else:  # one batch of all the documents: big enough to go to the pool's two workers
+            report = ingest(corpus, store, find_stories=True,
+                            settings=Settings(workers=2, batch_size=len(ARTICLES)))
+        assert set(store.content_hashes()) > held
+    assert len(report.already_stored) == len(held)
+    assert held <= set(every) and set(every) - held  # stored texts came, and new ones
+    assert sorted(with_features) == sorted(h for h in every if h not in held)
+    assert set(report.stories) == set(report.new + report.duplicates)

@@ -15,8 +15,12 @@ from storyline.story.detect import (
     DetectConfig,
     Member,
     StoryDetector,
+    Spans,
     StoryProfile,
     Vocabulary,
+    _attach_small,
+    _root,
+    _story_spans,
     core_documents,
     day_of,
     detect_stories,
@@ -240,3 +244,55 @@ def test_a_pruned_profile_keeps_the_heaviest_words_ties_broken_by_the_word() -> 
     assert sum(1 for _, value in expected if value == expected[-1][1]) > 1  # a tie at the cut
     assert list(profile.pruned(2).names.items()) == [("Cato", 2.0), ("Bram", 1.0)]
     assert profile.pruned(5).names == profile.names and len(profile.words) == 3000
+
+
+def _attach_small_recomputed(similarity: np.ndarray, labels: list[int], config: DetectConfig,
+                             sizes: list[int], spans: Spans) -> list[int]:
+    """``_attach_small`` as it was first written: every pair's average and eligibility worked
+    out again after each join (the plain statement of the rule the kept matrix must follow)."""
+    weight = np.asarray(sizes, dtype=np.float64)
+    count = max(labels) + 1
+    onehot = np.zeros((len(labels), count))
+    onehot[np.arange(len(labels)), labels] = weight
+    sums = onehot.T @ similarity @ onehot
+    size = onehot.sum(axis=0)
+    stories = _story_spans(spans, labels, count)
+    assert stories is not None
+    alive = np.ones(count, dtype=bool)
+    parent = list(range(count))
+    while True:
+        average = sums / np.outer(size, size)
+        eligible = (alive[:, None] & alive[None, :] & (size[:, None] <= config.small_story)
+                    & (size[None, :] >= size[:, None])) & ~stories.apart()
+        np.fill_diagonal(eligible, False)
+        average[~eligible] = -np.inf
+        small, large = divmod(int(np.argmax(average)), count)
+        if average[small, large] < config.attach:
+            break
+        sums[large, :] += sums[small, :]
+        sums[:, large] += sums[:, small]
+        size[large] += size[small]
+        alive[small] = False
+        parent[small] = large
+        stories.join(large, small)
+    first: dict[int, int] = {}
+    return [first.setdefault(_root(parent, label), len(first)) for label in labels]
+
+
+def test_small_stories_attach_as_when_every_average_is_worked_out_again() -> None:
+    config = replace(DetectConfig.packaged(), attach=0.12, small_story=4)
+    chooser = np.random.default_rng(3)
+    joins = 0
+    for _ in range(40):
+        nodes = int(chooser.integers(20, 70))
+        raw = chooser.random((nodes, nodes)) * 0.4
+        similarity = (raw + raw.T) / 2
+        labels = [int(x) for x in chooser.integers(0, nodes // 2, nodes)]
+        labels = [sorted(set(labels)).index(label) for label in labels]  # 0 .. n-1, all used
+        sizes = [int(x) for x in chooser.integers(1, 4, nodes)]
+        days = [None if chooser.random() < 0.2 else int(chooser.integers(0, 200)) for _ in range(nodes)]
+        spans = Spans.of(days, days, config.window_days)
+        expected = _attach_small_recomputed(similarity, labels, config, sizes, spans.copy())
+        assert _attach_small(similarity, labels, config, sizes, spans.copy()) == expected
+        joins += len(set(labels)) - len(set(expected))
+    assert joins > 100  # the piles did attach stories, many times over

@@ -127,3 +127,26 @@ def test_documents_read_before_an_escaping_exception_are_stored(db_url: str) -> 
         with pytest.raises(KeyboardInterrupt):
             ingest_sources(sources(), store, annotator=None)
         assert store.count() == 3
+
+
+def test_stored_texts_hold_the_hashes_they_were_given_and_no_others() -> None:
+    from storyline.pipeline.annotation import StoredTexts
+    from storyline.story.dedupe import content_hash
+
+    ferry, concert = content_hash(FERRY), content_hash(CONCERT)
+    stored = StoredTexts(iter([ferry, ferry]))  # read from a store: an iterator, maybe repeated
+    assert ferry in stored and concert not in stored and len(stored) == 1
+    assert None not in stored and "" not in stored and ferry not in StoredTexts()
+
+
+def test_the_writers_share_has_no_features_for_texts_stored_already() -> None:
+    from storyline.pipeline.annotation import StoredTexts, made_for_writer
+    from storyline.story.dedupe import content_hash
+
+    documents = [_document(FERRY, "a.txt"), _document(CONCERT, "b.txt")]
+    for document in documents:
+        document.content_hash = content_hash(document.text)
+    made = made_for_writer(documents, features=True, stored=StoredTexts([content_hash(FERRY)]))
+    assert made[0].features is None and made[1].features is not None
+    assert [m.fingerprint.content_hash for m in made] == [d.content_hash for d in documents]
+    assert all(m.features is not None for m in made_for_writer(documents, features=True))

@@ -182,6 +182,18 @@ def test_unknown_ids_and_hashes_give_none(db: str) -> None:
         assert store.find_by_hash("0" * 64) is None
 
 
+def test_content_hashes_are_every_stored_texts_once_read_in_chunks(db: str) -> None:
+    with open_store(db) as store:
+        assert list(store.content_hashes()) == []
+        documents = [make_doc(i) for i in range(5)]
+        for doc in documents:
+            store.add_document(doc)
+        store.add_document(documents[0])  # the same text again: another origin, no new hash
+        expected = [content_hash(doc.text) for doc in documents]
+        assert list(store.content_hashes()) == expected
+        assert list(store.content_hashes(chunk_size=2)) == expected
+
+
 def test_created_at_is_stored(db: str) -> None:
     with open_store(db) as store:
         store.add_document(make_doc(1))

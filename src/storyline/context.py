@@ -18,6 +18,13 @@ IN_FLIGHT_VARIABLE = "STORYLINE_IN_FLIGHT"
 # Documents parsed together in one NLP pass during an ingest: big enough for spaCy's batching to
 # pay off, small enough that an interruption loses little work.
 BATCH_SIZE = 16
+# Documents an ingest's one writer stores and files into stories together, when it files them.
+# Why larger than BATCH_SIZE: after each batch, filing clusters its window of recent documents
+# again (``StoryDetector.settle``), a cost that grows with the window (400 documents), not with
+# the batch, so that with the window full, filing in batches of 16 cost the writer several
+# times what batches of 50 do, and the writer, one process, caps a cluster's speed. 50 is also
+# the batch the story benchmarks read their streams in (benchmarks/stories.py, storylines.py).
+FILING_BATCH = 50
 # The longest text of one document (characters): some 50,000 words, several times the longest
 # articles. The NLP pass grows with the text (``storyline quotes`` peaked at 0.8 GB on 100,000
 # characters, 1.5 GB on 300,000), so a book pasted as one input would exhaust the machine.
@@ -37,11 +44,13 @@ def default_workers() -> int:
 class Settings:
     """Settings shared by the flows. ``workers``: worker processes for per-document work (the
     NLP pass, batch briefings); ``batch_size``: documents annotated together during an ingest;
+    ``filing_batch``: documents an ingest that files stories stores and files together;
     ``max_chars``: the longest text one document (or one ``quotes``/``timex`` input) may have;
     ``in_flight``: documents handed to a cluster (Dask) and not yet stored, at most."""
 
     workers: int = field(default_factory=default_workers)
     batch_size: int = BATCH_SIZE
+    filing_batch: int = FILING_BATCH
     max_chars: int = MAX_DOCUMENT_CHARS
     in_flight: int = IN_FLIGHT
 

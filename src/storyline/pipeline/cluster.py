@@ -12,7 +12,8 @@ order, so the one writer stores them in input order (the same ids and stories as
 the files themselves), has each worker read, extract and annotate its shards with models loaded
 once per worker (``ModelsPlugin``, set up when a worker joins, a restarted one included), and
 make there what the writer needs of each document (its near-duplicate fingerprint and, when
-stories are filed, its story features with the opening embedded: ``annotation.Made``), and
+stories are filed, its story features with the opening embedded: ``annotation.Made``; none for
+a text the store held when the ingest began: ``annotation.StoredTexts``), and
 hands the documents, in order, to the same writer a local ingest uses (``ingest_documents``),
 which then only judges, compares against the stored stories and writes.
 
@@ -36,7 +37,7 @@ from storyline.context import Settings
 from storyline.errors import UsageError
 from storyline.model import Document, InputError, Mode
 from storyline.outlets import Registry
-from storyline.pipeline.annotation import Made, Prepared, made_for_writer
+from storyline.pipeline.annotation import Made, Prepared, StoredTexts, made_for_writer
 from storyline.pipeline.documents import (
     IngestReport,
     Progress,
@@ -194,12 +195,15 @@ class ModelsPlugin(WorkerPlugin):
     name = PLUGIN_NAME
 
     def __init__(self, registry: Registry, options: ReadOptions, *, annotate: bool,
-                 max_chars: int, features: bool = False) -> None:
+                 max_chars: int, features: bool = False,
+                 stored: StoredTexts | None = None) -> None:
         self.registry = registry
         self.options = options
         self.annotate = annotate
         self.max_chars = max_chars
         self.features = features  # the ingest files stories: the workers make their features
+        # but not for the texts stored before the ingest began (the writer files them no more)
+        self.stored = stored if stored is not None else StoredTexts()
 
     def setup(self, worker: object) -> None:
         one_thread_per_worker()
@@ -242,7 +246,8 @@ class ModelsPlugin(WorkerPlugin):
         """The writer's share by ``id()`` of the documents; none when making it failed (the
         writer then makes it, as for a document of a local ingest: the shard is not lost)."""
         try:
-            return dict(zip(map(id, documents), made_for_writer(documents, features=self.features)))
+            return dict(zip(map(id, documents), made_for_writer(
+                documents, features=self.features, stored=self.stored)))
         except Exception:  # noqa: BLE001 - the writer makes what is missing
             logging.getLogger(__name__).warning("the writer's share of a shard could not be "
                                                 "made on this worker", exc_info=True)
@@ -290,16 +295,21 @@ def ingest_on_cluster(
     stop: Callable[[], bool] | None = None,
 ) -> IngestReport:
     """``storyline.pipeline.documents.ingest`` with reading, extraction and annotation on the
-    cluster behind ``executor``; storing and story assignment here, in input order, in batches
-    of ``settings.batch_size``. At most ``executor.limit`` documents are in flight."""
+    cluster behind ``executor`` (in shards of ``settings.batch_size`` documents); storing and
+    story assignment here, in input order, in batches of ``settings.batch_size`` (with
+    ``find_stories``, of ``settings.filing_batch``). At most ``executor.limit`` documents are
+    in flight."""
     settings = settings if settings is not None else Settings.from_env()
     registry = registry if registry is not None else registry_of(store)
     options = ReadOptions(mode=mode, allow_private=allow_private, timeout=timeout)
+    stored = StoredTexts(store.content_hashes() if find_stories else ())
     executor.register(ModelsPlugin(registry, options, annotate=annotate,
-                                   max_chars=settings.max_chars, features=find_stories))
+                                   max_chars=settings.max_chars, features=find_stories,
+                                   stored=stored))
     shards = plan_shards(inputs, size=min(settings.batch_size, executor.limit), options=options)
     # closing: a stopped ingest cancels the shards still on the cluster.
     with closing(executor.map(process_shard, shards, weight=_weight, on_error=_shard_lost)) as results:
         return ingest_documents(chain.from_iterable(results), store, annotator=None,
                                 on_item=on_item, batch_size=settings.batch_size,
-                                find_stories=find_stories, stop=stop)
+                                find_stories=find_stories, stop=stop,
+                                filing_batch=settings.filing_batch)

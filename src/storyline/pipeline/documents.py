@@ -12,11 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from storyline.context import BATCH_SIZE, MAX_DOCUMENT_CHARS, Settings
+from storyline.context import BATCH_SIZE, FILING_BATCH, MAX_DOCUMENT_CHARS, Settings
 from storyline.errors import InputProblem
 from storyline.model import Document, Extraction, InputError, Mode, Source
 from storyline.outlets import Registry, packaged_registry
-from storyline.pipeline.annotation import Annotator, Made, Prepared, annotator_on
+from storyline.pipeline.annotation import Annotator, Made, Prepared, StoredTexts, annotator_on
 from storyline.pipeline.duplicates import store_document
 from storyline.pipeline.executor import local_executor
 from storyline.pipeline.registry import registry_of
@@ -171,17 +171,20 @@ def ingest(
 ) -> IngestReport:
     """Read, clean, annotate and store every input, one transaction per document.
 
-    Documents are annotated in batches (one NLP pass over the batch, split between
-    ``settings.workers`` worker processes; default: from the environment, see ``Settings``)
-    and stored as each batch completes, so an interrupted ingest keeps everything stored before
-    the interruption. ``registry``, ``stop``: as for ``ingest_sources``.
+    Documents are annotated in batches of ``settings.batch_size`` (one NLP pass over the
+    batch, split between ``settings.workers`` worker processes; default: from the environment,
+    see ``Settings``) and stored as each batch completes (with ``find_stories``, each
+    ``settings.filing_batch`` documents), so an interrupted ingest keeps everything stored
+    before the interruption. ``registry``, ``stop``: as for ``ingest_sources``.
     """
     sources = read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher)
     settings = settings if settings is not None else Settings.from_env()
-    with _annotator(annotate, settings.workers, features=find_stories) as annotator:
+    stored = StoredTexts(store.content_hashes() if annotate and find_stories else ())
+    with _annotator(annotate, settings.workers, features=find_stories, stored=stored) as annotator:
         return ingest_sources(sources, store, annotator=annotator, on_item=on_item,
                               batch_size=settings.batch_size, registry=registry,
-                              find_stories=find_stories, stop=stop, max_chars=settings.max_chars)
+                              find_stories=find_stories, stop=stop, max_chars=settings.max_chars,
+                              filing_batch=settings.filing_batch)
 
 
 def ingest_sources(
@@ -195,6 +198,7 @@ def ingest_sources(
     find_stories: bool = False,
     stop: Callable[[], bool] | None = None,
     max_chars: int = MAX_DOCUMENT_CHARS,
+    filing_batch: int = FILING_BATCH,
 ) -> IngestReport:
     """``ingest`` for sources already read (the web app's pastes, uploads and fetched pages),
     annotated by ``annotator`` (None: stored without annotations). ``registry`` names the
@@ -204,8 +208,10 @@ def ingest_sources(
     ``on_item`` hears of each stored document (its ``id`` set) and of each failure; a document
     whose annotation failed is stored all the same, and its failure (``stored=True``) comes first.
 
-    ``find_stories``: each batch's new originals are filed into found stories (story detection,
-    ``storyline.pipeline.assign``) once stored; ``report.stories`` says where.
+    ``find_stories``: the documents are stored in batches of ``filing_batch`` (annotated in
+    batches of ``batch_size`` within), and each batch's new originals are filed into found
+    stories (story detection, ``storyline.pipeline.assign``) once stored; ``report.stories``
+    says where.
 
     ``stop`` is asked after each input: once it says True (a SIGTERM, say), the input in hand
     is finished, the batch is annotated and stored, and no further input is read
@@ -216,7 +222,8 @@ def ingest_sources(
     extracted = (item if isinstance(item, InputError) else extract_one(item, registry, max_chars)
                  for item in sources)
     return ingest_documents(extracted, store, annotator=annotator, on_item=on_item,
-                            batch_size=batch_size, find_stories=find_stories, stop=stop)
+                            batch_size=batch_size, find_stories=find_stories, stop=stop,
+                            filing_batch=filing_batch)
 
 
 def ingest_documents(
@@ -228,10 +235,13 @@ def ingest_documents(
     batch_size: int = BATCH_SIZE,
     find_stories: bool = False,
     stop: Callable[[], bool] | None = None,
+    filing_batch: int = FILING_BATCH,
 ) -> IngestReport:
     """The writer of an ingest: documents already extracted (and, where ``annotator`` is None,
     maybe annotated elsewhere: a cluster's workers) are annotated, stored and filed into
-    stories in batches of ``batch_size``, in the order they come; failures are reported.
+    stories in batches of ``batch_size`` (with ``find_stories``, stored and filed in batches
+    of ``filing_batch``, annotated in batches of ``batch_size`` within), in the order they
+    come; failures are reported.
     A ``Prepared`` document comes with its fingerprint and features made (by a worker: see
     ``storyline.pipeline.annotation``), so that here it is only compared and stored; what
     nobody made, this writer makes. ``on_item``, ``find_stories``, ``stop``: as for
@@ -240,11 +250,15 @@ def ingest_documents(
     batch: list[Document] = []
     made: dict[int, Made] = {}  # id() of a batch's document -> what a worker made of it
     assigner = _assigner(store) if find_stories else None
+    # Filing's cost per batch grows with its window, not the batch (``context.FILING_BATCH``).
+    stored_together = filing_batch if assigner is not None else batch_size
 
     def flush() -> None:
         if annotator is not None:
-            found = annotate_safely(annotator, batch, report, on_item)
-            made.update(zip(map(id, batch), found or ()))
+            for start in range(0, len(batch), batch_size):
+                part = batch[start:start + batch_size]
+                found = annotate_safely(annotator, part, report, on_item)
+                made.update(zip(map(id, part), found or ()))
         if assigner is None:
             _store_batch(store, batch, report, on_item, made)
         else:
@@ -276,7 +290,7 @@ def ingest_documents(
                     made[id(result.document)] = result.made
                     result = result.document
                 batch.append(result)
-                if len(batch) >= batch_size:
+                if len(batch) >= stored_together:
                     flush()
             if stop is not None and stop():
                 report.stopped = True
@@ -336,15 +350,16 @@ def _assigner(store: Store) -> StoryAssigner:
 
 
 @contextmanager
-def _annotator(enabled: bool, workers: int, *, features: bool) -> Iterator[Annotator | None]:
+def _annotator(enabled: bool, workers: int, *, features: bool,
+               stored: StoredTexts) -> Iterator[Annotator | None]:
     """The ingest's annotator: on a local pool that lives for the whole ingest, so that each
     worker loads the models once; the pool's workers make the writer's share too (the
-    story features only with ``features``)."""
+    story features only with ``features``, and not for the texts ``stored`` already)."""
     if not enabled:
         yield None
         return
     with local_executor(workers) as executor:
-        yield annotator_on(executor, for_writer=True, features=features)
+        yield annotator_on(executor, for_writer=True, features=features, stored=stored)
 
 
 def annotate_safely(

@@ -523,6 +523,19 @@ class SQLStore:
             yield from chunk
             last = seq_of(chunk[-1].id) or last
 
+    def content_hashes(self, *, chunk_size: int = 10 * ITER_CHUNK) -> Iterator[str]:
+        """The content hash of every stored document, in insertion order, read by keyset
+        ``chunk_size`` at a time (no text read)."""
+        last = 0
+        while True:
+            with self._read() as cur:
+                rows = cur.execute(self._sql("SELECT seq, content_hash FROM documents WHERE seq > ?"
+                                             " ORDER BY seq LIMIT ?"), (last, chunk_size)).fetchall()
+            if not rows:
+                return
+            yield from (hash_ for _, hash_ in rows)
+            last = rows[-1][0]
+
     def story_documents(self, story: int, *, with_annotations: bool = False,
                         with_text: bool = True) -> list[Document]:
         """The documents of a story in insertion order (S-id order), annotations attached if

@@ -291,6 +291,12 @@ class DocumentStore(Protocol):
 
     def find_by_hash(self, hash_: str) -> Document | None: ...
 
+    def content_hashes(self, *, chunk_size: int = 10 * ITER_CHUNK) -> Iterator[str]:
+        """The content hash of every stored document, in insertion order, read ``chunk_size``
+        at a time (an ingest's workers are told which texts need no story features made:
+        ``storyline.pipeline.annotation.StoredTexts``)."""
+        ...
+
     def save_annotations(self, doc_id: str, annotations: Annotations) -> None: ...
 
     def correct_document(self, doc_id: str, correction: SourceCorrection) -> Document:

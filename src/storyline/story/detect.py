@@ -488,30 +488,66 @@ def _attach_small(similarity: NDArray[np.float64], labels: Sequence[int], config
     onehot = np.zeros((len(labels), count))
     onehot[np.arange(len(labels)), labels] = weight
     sums = onehot.T @ similarity @ onehot  # summed document-pair similarity between stories
-    size = onehot.sum(axis=0)
-    stories = _story_spans(spans, labels, count)
-    alive = np.ones(count, dtype=bool)
+    attaching = _Attaching(sums, onehot.sum(axis=0), config.small_story,
+                           _story_spans(spans, labels, count))
     parent = list(range(count))
-    while True:
-        average = sums / np.outer(size, size)
-        eligible = (alive[:, None] & alive[None, :] & (size[:, None] <= config.small_story)
-                    & (size[None, :] >= size[:, None]))
-        if stories is not None:
-            eligible &= ~stories.apart()
+    while count:
+        small, large = divmod(int(np.argmax(attaching.average)), count)
+        if attaching.average[small, large] < config.attach:
+            break
+        attaching.join(small, large)
+        parent[small] = large
+    first: dict[int, int] = {}
+    return [first.setdefault(_root(parent, label), len(first)) for label in labels]
+
+
+class _Attaching:
+    """The stories of ``_attach_small`` while they attach: ``average`` holds, for each pair
+    (small, large), their average similarity where the small one may attach to the large one,
+    -inf where not. Why kept rather than worked out again after each join: a join changes only
+    the two stories' rows and columns, and the whole matrix, worked out for every join of a
+    window of a few hundred stories, was a quarter of what filing a stored batch cost. Each
+    entry is the same float either way (the same division of the same numbers)."""
+
+    def __init__(self, sums: NDArray[np.float64], size: NDArray[np.float64], small_story: int,
+                 spans: Spans | None) -> None:
+        self.sums, self.size, self.small_story, self.spans = sums, size, small_story, spans
+        count = len(size)
+        self.alive = np.ones(count, dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            average = sums / np.outer(size, size)
+        eligible = (size[:, None] <= small_story) & (size[None, :] >= size[:, None])
+        if spans is not None:
+            eligible &= ~spans.apart()
         np.fill_diagonal(eligible, False)
         average[~eligible] = -np.inf
-        small, large = divmod(int(np.argmax(average)), count) if count else (0, 0)
-        if not count or average[small, large] < config.attach:
-            break
+        self.average = average
+
+    def join(self, small: int, large: int) -> None:
+        """Story ``small`` attaches to ``large``."""
+        sums, size = self.sums, self.size
         sums[large, :] += sums[small, :]
         sums[:, large] += sums[:, small]
         size[large] += size[small]
-        alive[small] = False
-        parent[small] = large
-        if stories is not None:
-            stories.join(large, small)
-    first: dict[int, int] = {}
-    return [first.setdefault(_root(parent, label), len(first)) for label in labels]
+        self.alive[small] = False
+        if self.spans is not None:
+            self.spans.join(large, small)
+        self.average[small, :] = -np.inf
+        self.average[:, small] = -np.inf
+        self._refresh(large)
+
+    def _refresh(self, k: int) -> None:
+        """Story ``k``'s row (``k`` as the small story) and column (as the large one)."""
+        sums, size, alive = self.sums, self.size, self.alive
+        apart = self.spans.apart_from(k) if self.spans is not None else np.zeros(len(size), bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            row = sums[k, :] / (size[k] * size)
+            column = sums[:, k] / (size * size[k])
+        row[~(alive & (size[k] <= self.small_story) & (size >= size[k]) & ~apart)] = -np.inf
+        column[~(alive & (size <= self.small_story) & (size[k] >= size) & ~apart)] = -np.inf
+        row[k] = column[k] = -np.inf
+        self.average[k, :] = row
+        self.average[:, k] = column
 
 
 def _story_spans(spans: Spans | None, labels: Sequence[int], count: int) -> Spans | None:
@@ -543,11 +579,13 @@ def _similarity(config: DetectConfig, members: Sequence[Member]) -> NDArray[np.f
 def _sparse_products(rows: Sequence[Sparse]) -> NDArray[np.float64]:
     """Dot products of sparse rows (through a compressed sparse matrix of the keys they use)."""
     keys: dict[str, int] = {}
-    columns, values, starts = [], [], [0]
-    for row in rows:
-        for key, value in row.items():
-            columns.append(keys.setdefault(key, len(keys)))
-            values.append(value)
+    column_of = keys.setdefault
+    columns: list[int] = []
+    values: list[float] = []
+    starts = [0]
+    for row in rows:  # whole rows at a time: the writer does this for its window every batch
+        columns.extend([column_of(key, len(keys)) for key in row])
+        values.extend(row.values())
         starts.append(len(columns))
     matrix = csr_matrix((values, columns, starts), shape=(len(rows), max(len(keys), 1)))
     product: NDArray[np.float64] = (matrix @ matrix.T).toarray()
@@ -764,7 +802,15 @@ class StoryDetector:
     # -- choosing
 
     def _candidates(self, vector: Vector) -> list[int]:
-        stories = self.stories_near(vector, self.config.candidates)
+        if self.index is None:
+            return []
+        return self._stories_of(number for number, _ in self.index.nearest(
+            vector, self.config.candidates))
+
+    def _stories_of(self, numbers: Iterable[int]) -> list[int]:
+        """The stories (as they are now, their profiles at hand) of documents ``numbers``, in
+        the order of their first document."""
+        stories = self._alive_stories(numbers)
         self._ensure(stories)
         return [s for s in stories if s in self.profiles]
 
@@ -773,7 +819,10 @@ class StoryDetector:
         nearest first."""
         if self.index is None:
             return []
-        near = (self.story_of.get(number) for number, _ in self.index.nearest(vector, count))
+        return self._alive_stories(number for number, _ in self.index.nearest(vector, count))
+
+    def _alive_stories(self, numbers: Iterable[int]) -> list[int]:
+        near = (self.story_of.get(number) for number in numbers)
         return list(dict.fromkeys(self.alive(story) for story in near if story is not None))
 
     def _best(self, member: Member, candidates: Iterable[int]) -> tuple[int | None, float]:
@@ -869,31 +918,40 @@ class StoryDetector:
     def _merge_pass(self) -> None:
         """Merge pairs of stories near the added documents, most alike first, while any pair
         averages ``join``; a story merged away is not merged again in the same round."""
+        known = _MergeScores()
         for _ in range(MERGE_ROUNDS):  # a merged story may now reach a third: go on until none
             done: set[int] = set()
-            for _, keep, other in self._merge_pairs():
+            for _, keep, other in self._merge_pairs(known):
                 if keep in done or other in done:
                     continue
                 self._merge(keep, other)
                 done.update((keep, other))
             if not done:
                 return
+            known.forget(done)
 
-    def _merge_pairs(self) -> list[tuple[float, int, int]]:
+    def _merge_pairs(self, known: _MergeScores) -> list[tuple[float, int, int]]:
         touched = {self.alive(self.story_of[n]) for n in self._added}
         pairs: dict[tuple[int, int], float] = {}
         for story in sorted(touched):
             profile = self.profiles[story]
             if profile.meaning is None or self.index is None:
                 continue
-            for other in self._candidates(profile.mean_vector()):
+            near = known.near.get(story)
+            if near is None:
+                near = known.near[story] = [number for number, _ in self.index.nearest(
+                    profile.mean_vector(), self.config.candidates)]
+            for other in self._stories_of(near):
                 other = self.alive(other)
                 if other == story or other not in self.profiles:
                     continue
                 first, second = sorted((story, other), key=creation_order)
                 if (first, second) not in pairs:
-                    pairs[first, second] = story_affinity(self.config, self.profiles[first],
-                                                          self.profiles[second])
+                    score = known.scores.get((first, second))
+                    if score is None:
+                        score = known.scores[first, second] = story_affinity(
+                            self.config, self.profiles[first], self.profiles[second])
+                    pairs[first, second] = score
         # The older story of a pair is kept; the closest pairs, then the oldest, merge first.
         return sorted(((score, keep, other) for (keep, other), score in pairs.items()
                        if score >= self._merge_cut(keep, other)),
@@ -917,6 +975,23 @@ class StoryDetector:
         while story in self.merged:
             story = self.merged[story]
         return story
+
+
+@dataclass
+class _MergeScores:
+    """What a merge pass has worked out and may use again in its next round: each pair's
+    average (``story_affinity``) and each story's nearest documents. Why: a round changes only
+    the stories it merged, and working out every pair again each round was most of the pass.
+    ``forget`` drops what involves the stories a round merged."""
+
+    scores: dict[tuple[int, int], float] = field(default_factory=dict)
+    near: dict[int, list[int]] = field(default_factory=dict)
+
+    def forget(self, stories: set[int]) -> None:
+        self.scores = {pair: score for pair, score in self.scores.items()
+                       if pair[0] not in stories and pair[1] not in stories}
+        for story in stories:
+            self.near.pop(story, None)
 
 
 def creation_order(story: int) -> tuple[bool, int]:

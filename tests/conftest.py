@@ -203,6 +203,7 @@ from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 POSTGRES_VARIABLE = "STORYLINE_TEST_POSTGRES"  # a server's URL; its user may create databases
 BACKENDS = ["sqlite", "postgresql"]
+DROP_ATTEMPTS = 20  # half a second apart: see PostgresServer.drop
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,19 @@ class PostgresServer:
         return name
 
     def drop(self, database: str) -> None:
-        self.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        import psycopg
+
+        # Why the retries: FORCE may not end an autovacuum worker that has just started on the
+        # database (it runs as the server's superuser, the tests' role is not one); it finishes
+        # within moments on a database this small.
+        for attempt in range(DROP_ATTEMPTS):
+            try:
+                self.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                if attempt == DROP_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5)
 
 
 def postgres_reason() -> str | None:

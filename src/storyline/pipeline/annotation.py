@@ -26,6 +26,7 @@ from storyline.model import Annotations, Document
 from storyline.pipeline.executor import Executor
 
 if TYPE_CHECKING:
+    from storyline.store.base import DocumentStore
     from storyline.story.dedupe import Fingerprint
     from storyline.story.detect import Features
 
@@ -64,6 +65,12 @@ class StoredTexts:
 
     def __init__(self, hashes: Iterable[str] = ()) -> None:
         self.keys = np.unique(np.fromiter((_key(h) for h in hashes), dtype=np.uint64))
+
+    @classmethod
+    def held_by(cls, store: DocumentStore, *, wanted: bool) -> StoredTexts:
+        """The texts ``store`` holds now; none read when they are not ``wanted`` (no story
+        features are made, so there is nothing to skip)."""
+        return cls(store.content_hashes() if wanted else ())
 
     def __contains__(self, hash_: object) -> bool:
         if not isinstance(hash_, str) or not hash_ or not len(self.keys):

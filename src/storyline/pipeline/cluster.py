@@ -302,7 +302,7 @@ def ingest_on_cluster(
     settings = settings if settings is not None else Settings.from_env()
     registry = registry if registry is not None else registry_of(store)
     options = ReadOptions(mode=mode, allow_private=allow_private, timeout=timeout)
-    stored = StoredTexts(store.content_hashes() if find_stories else ())
+    stored = StoredTexts.held_by(store, wanted=find_stories)
     executor.register(ModelsPlugin(registry, options, annotate=annotate,
                                    max_chars=settings.max_chars, features=find_stories,
                                    stored=stored))

@@ -179,7 +179,7 @@ def ingest(
     """
     sources = read_inputs(inputs, mode=mode, allow_private=allow_private, fetcher=fetcher)
     settings = settings if settings is not None else Settings.from_env()
-    stored = StoredTexts(store.content_hashes() if annotate and find_stories else ())
+    stored = StoredTexts.held_by(store, wanted=annotate and find_stories)
     with _annotator(annotate, settings.workers, features=find_stories, stored=stored) as annotator:
         return ingest_sources(sources, store, annotator=annotator, on_item=on_item,
                               batch_size=settings.batch_size, registry=registry,

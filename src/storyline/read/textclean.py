@@ -767,9 +767,7 @@ MAX_OPENING_TITLE_WORDS = 15
 def _is_opening_title(blocks: list[Block], candidates: list[int]) -> bool:
     """The page's first block, one short line, with body following: the page or article
     title (html-text puts <title> first; a copied article starts with its headline)."""
-    if len(candidates) < 3 or candidates[0] != 0 or "\n" in blocks[0].raw:
-        return False
-    return word_count(blocks[0].text) <= MAX_OPENING_TITLE_WORDS
+    return len(candidates) >= 3 and candidates[0] == 0 and _is_one_short_line(blocks[0])
 
 
 def _is_leading_headline(blocks: list[Block], candidates: list[int]) -> bool:
@@ -780,8 +778,12 @@ def _is_leading_headline(blocks: list[Block], candidates: list[int]) -> bool:
     if len(candidates) < 2:
         return False
     first = blocks[candidates[0]]
-    return "\n" not in first.raw and word_count(first.text) <= MAX_OPENING_TITLE_WORDS \
-        and not ends_terminal(first.text)
+    return _is_one_short_line(first) and not ends_terminal(first.text)
+
+
+def _is_one_short_line(block: Block) -> bool:
+    """What a title or headline looks like: one line of at most MAX_OPENING_TITLE_WORDS."""
+    return "\n" not in block.raw and word_count(block.text) <= MAX_OPENING_TITLE_WORDS
 
 
 def choose_body(blocks: list[Block], scores: np.ndarray, threshold: float) -> list[int]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 
 from storyline.errors import InvalidValue, UsageError
 from storyline.model import Annotations, Document
@@ -43,6 +43,8 @@ from storyline.store.base import (
     WatchItem,
     WatchSource,
 )
+
+_Row = TypeVar("_Row")  # one row of a keyset walk (SQLStore._by_keyset)
 
 # Recorded with each stored annotation so a later annotator version can tell what to redo.
 ANNOTATOR_VERSION = "storyline-annotate/1"
@@ -513,28 +515,33 @@ class SQLStore:
     ) -> Iterator[Document]:
         """Every document in insertion order (S1, S2, ...), read by keyset ``chunk_size`` at a
         time, each chunk in its own read transaction (none is held while the caller works)."""
-        last = 0
-        while True:
-            with self._read() as cur:
-                chunk = self._documents_where(cur, self._sql("WHERE seq > ? ORDER BY seq LIMIT ?"),
-                                              (last, chunk_size), with_annotations=with_annotations)
-            if not chunk:
-                return
-            yield from chunk
-            last = seq_of(chunk[-1].id) or last
+        def chunk(cur: Cursor, after: int, size: int) -> list[Document]:
+            return self._documents_where(cur, self._sql("WHERE seq > ? ORDER BY seq LIMIT ?"),
+                                         (after, size), with_annotations=with_annotations)
+        return self._by_keyset(chunk, lambda doc: seq_of(doc.id) or 0, chunk_size)
 
     def content_hashes(self, *, chunk_size: int = 10 * ITER_CHUNK) -> Iterator[str]:
         """The content hash of every stored document, in insertion order, read by keyset
         ``chunk_size`` at a time (no text read)."""
+        def chunk(cur: Cursor, after: int, size: int) -> list[tuple[int, str]]:
+            return list(cur.execute(self._sql("SELECT seq, content_hash FROM documents"
+                                              " WHERE seq > ? ORDER BY seq LIMIT ?"),
+                                    (after, size)).fetchall())
+        return (hash_ for _, hash_ in self._by_keyset(chunk, lambda row: row[0], chunk_size))
+
+    def _by_keyset(self, read_chunk: Callable[[Cursor, int, int], list[_Row]],
+                   seq_of_row: Callable[[_Row], int], chunk_size: int) -> Iterator[_Row]:
+        """Rows in ``seq`` order, ``chunk_size`` at a time, each chunk read in its own read
+        transaction: a keyset walk never holds a snapshot open while the caller works, and
+        never loads the whole store (issue 16's streaming)."""
         last = 0
         while True:
             with self._read() as cur:
-                rows = cur.execute(self._sql("SELECT seq, content_hash FROM documents WHERE seq > ?"
-                                             " ORDER BY seq LIMIT ?"), (last, chunk_size)).fetchall()
+                rows = read_chunk(cur, last, chunk_size)
             if not rows:
                 return
-            yield from (hash_ for _, hash_ in rows)
-            last = rows[-1][0]
+            yield from rows
+            last = seq_of_row(rows[-1])
 
     def story_documents(self, story: int, *, with_annotations: bool = False,
                         with_text: bool = True) -> list[Document]:

@@ -18,9 +18,9 @@ several machines or processes share (``--db postgresql://user@host/db``).
 * sentence search: a ``tsvector`` column (English stemming, as FTS5's porter) with a GIN index,
   ranked by ``ts_rank`` and highlighted by ``ts_headline``, from the same query language as the
   SQLite backend (``storyline.store._common.fts_expression``); as there, a query matching more
-  than ``rank_candidates`` sentences (``data/search.json``) has that many ranked, the first the
-  index yields (a GIN index keeps no rank: ranking a common word's every match reads each
-  matching row, a second at 100,000 documents);
+  than ``rank_candidates`` sentences (``data/search.json``) has that many ranked, the newest,
+  found without reading every match (see ``_Window``: a GIN index keeps no rank, and ranking a
+  common word's every match reads each matching row, a second at 100,000 documents);
 * schema migrations: ``MIGRATIONS``, the SQLite backend's versions in PostgreSQL's dialect,
   recorded in ``schema_migrations`` and applied in one transaction under an advisory lock when
   a store is opened.

@@ -588,8 +588,7 @@ class PostgresStore(SQLStore):
             # over the threshold, and compiling took some 20 ms of a 40 ms search. Search's
             # statements are never prepared: a prepared statement's generic plan knows neither
             # the query's words nor the window, and chose scans several times slower.
-            cur.execute("SET LOCAL enable_seqscan = off")
-            cur.execute("SET LOCAL jit = off")
+            cur.execute("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
             window = None if story is not None else _newest_window(cur, expression,
                                                                    rules.rank_candidates)
             while True:
@@ -627,8 +626,8 @@ WALK_SHARE = 0.05  # a query in this share of the sentences or more is met by wa
 
 @dataclass(frozen=True)
 class _Window:
-    """The newest documents a query is asked within: numbers ``first`` to ``last`` of a
-    store's ``lowest`` to ``last``, expected to hold ``wanted`` matches or more.
+    """The newest documents a query is asked within: numbers ``first`` to ``last`` (the
+    newest), expected to hold ``wanted`` matches or more.
 
     Why: ranking every match of a common word reads each matching row (a GIN index keeps no
     rank), a second at 100,000 documents, so ``rank_candidates`` are ranked; and a reader of
@@ -645,7 +644,6 @@ class _Window:
     expected to match fewer than WINDOW_MARGIN times ``rank_candidates`` sentences is asked
     of the whole store, as its matches are few."""
 
-    lowest: int
     first: int
     last: int
     wanted: int
@@ -657,30 +655,29 @@ class _Window:
         walked (the word is rarer here than its estimate said)."""
         span = self.last - self.first + 1
         wider = span * 4 if not found else math.ceil(span * WINDOW_MARGIN * self.wanted / found)
-        return _window(self.lowest, self.last, max(wider, span * 2), self.wanted)
+        return _window(self.last, max(wider, span * 2), self.wanted)
 
 
-def _window(lowest: int, last: int, documents: int, wanted: int, walk: bool = False
-            ) -> _Window | None:
+def _window(last: int, documents: int, wanted: int, walk: bool = False) -> _Window | None:
+    """The newest ``documents`` up to ``last``; None where that is every document."""
     first = last - documents + 1
-    return None if first <= lowest else _Window(lowest, first, last, wanted, walk)
+    return None if first <= 1 else _Window(first, last, wanted, walk)
 
 
 def _newest_window(cur: Cursor, expression: str, wanted: int) -> _Window | None:
     """The first window to ask ``expression`` within (see ``_Window``); None: the whole
     store."""
-    (lowest, last, sentences), = cur.execute(
-        "SELECT min(document), max(document),"
-        " (SELECT reltuples FROM pg_class WHERE oid = 'sentences'::regclass) FROM sentences"
-    ).fetchall()
+    (last, sentences), = cur.execute(  # documents are numbered from 1
+        "SELECT max(document), (SELECT reltuples FROM pg_class WHERE oid = 'sentences'::regclass)"
+        " FROM sentences").fetchall()
     (plan,), = cur.execute(
         "EXPLAIN (FORMAT JSON) SELECT 1 FROM sentences s, to_tsquery(%s, %s) q WHERE s.terms @@ q",
         (TEXT_SEARCH_CONFIG, expression), prepare=False).fetchall()
     expected = plan[0]["Plan"]["Plan Rows"]
     if last is None or expected <= WINDOW_MARGIN * wanted:
         return None
-    return _window(lowest, last, math.ceil(WINDOW_MARGIN * wanted * (last - lowest + 1) / expected),
-                   wanted, walk=expected >= WALK_SHARE * sentences)
+    return _window(last, math.ceil(WINDOW_MARGIN * wanted * last / expected), wanted,
+                   walk=expected >= WALK_SHARE * sentences)
 
 
 def _ranked_candidates(cur: Cursor, expression: str, window: _Window | None, story: int | None,

@@ -577,9 +577,7 @@ class PostgresStore(SQLStore):
         (``ts_rank``) among the newest ``rank_candidates`` matches (see ``_Window``). Query
         syntax characters are taken literally, never as operators."""
         rules = self._search_rules
-        expression = fts_expression(query, self._two_word_spellings, rules.max_phrase_words,
-                                    TSQUERY)
-        if not expression:
+        if limit <= 0:
             return []
         with self._read() as cur:
             # Why: under a LIMIT the planner may expect a sequential scan to meet enough
@@ -589,6 +587,10 @@ class PostgresStore(SQLStore):
             # statements are never prepared: a prepared statement's generic plan knows neither
             # the query's words nor the window, and chose scans several times slower.
             cur.execute("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
+            expression = fts_expression(query, lambda word: _two_word_spellings(cur, word, rules),
+                                        rules.max_phrase_words, TSQUERY)
+            if not expression:
+                return []
             window = None if story is not None else _newest_window(cur, expression,
                                                                    rules.rank_candidates)
             while True:
@@ -600,20 +602,6 @@ class PostgresStore(SQLStore):
                 window = window.widened(candidates)
         return [SearchHit(doc_id(seq), found_in, start, end, text, marked_spans(marked))
                 for seq, start, end, text, marked, found_in, _ in rows]
-
-    def _two_word_spellings(self, word: str) -> list[tuple[str, str]]:
-        return [(head, tail) for head, tail in split_candidates(word, self._search_rules)
-                if self._through_index(
-                    "SELECT 1 FROM sentences WHERE terms @@ to_tsquery(%s, %s) LIMIT 1",
-                    (TEXT_SEARCH_CONFIG, _ts_phrase([head, tail])))]
-
-    def _through_index(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """The rows of a search query, read through the GIN index. Why: under a LIMIT the
-        planner may expect a sequential scan to meet enough matches sooner, and for a word
-        with few (or no) matches that scan reads every sentence of the store."""
-        with self._read() as cur:
-            cur.execute("SET LOCAL enable_seqscan = off")
-            return cur.execute(sql, params).fetchall()
 
 
 # --------------------------------------------------------------------------- search helpers
@@ -677,7 +665,14 @@ def _newest_window(cur: Cursor, expression: str, wanted: int) -> _Window | None:
     if last is None or expected <= WINDOW_MARGIN * wanted:
         return None
     return _window(last, math.ceil(WINDOW_MARGIN * wanted * last / expected), wanted,
-                   walk=expected >= WALK_SHARE * sentences)
+                   walk=0 < WALK_SHARE * sentences <= expected)  # (-1: not counted yet)
+
+
+def _two_word_spellings(cur: Cursor, word: str, rules: SearchRules) -> list[tuple[str, str]]:
+    """The ways of writing ``word`` as two words that the index holds as a phrase."""
+    return [(head, tail) for head, tail in split_candidates(word, rules)
+            if cur.execute("SELECT 1 FROM sentences WHERE terms @@ to_tsquery(%s, %s) LIMIT 1",
+                           (TEXT_SEARCH_CONFIG, _ts_phrase([head, tail]))).fetchall()]
 
 
 def _ranked_candidates(cur: Cursor, expression: str, window: _Window | None, story: int | None,

@@ -741,14 +741,14 @@ def test_search_ranks_at_most_rank_candidates_matches_the_newest_the_story_filte
     assert in_story == ["S1", "S2"]  # the story's documents are the candidates, not S3 and S4
 
 
-@pytest.mark.parametrize("matching, after", [(30, 30), (40, 10), (12, 0)])
+@pytest.mark.parametrize("matching, after", [(40, 0), (60, 10), (30, 30)])
 def test_search_ranks_the_newest_matches_however_the_index_is_read(
         db: str, monkeypatch: pytest.MonkeyPatch, matching: int, after: int) -> None:
     """Documents 1 to ``matching`` say "ferry" (the first the best match), the ``after``
     documents stored after them do not: the 5 ranked are the newest 5 matches. On PostgreSQL,
     once its planner knows the word (ANALYZE), a query is asked within the newest documents
-    first (too few matches there when ``after`` documents do not match: a wider window, then
-    the whole store), the window walked backward or read through the GIN index."""
+    first (enough there; too few, then enough in a wider window; too few, then the whole
+    store), the window walked backward or read through the GIN index."""
     texts = ["Ferry after ferry after ferry left the Orvik pier at dawn."]
     texts += [f"The ferry left pier {n} of Orvik at dawn." for n in range(2, matching + 1)]
     texts += [f"The bridge closed at gate {n} of Orvik at noon." for n in range(after)]

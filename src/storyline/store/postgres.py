@@ -610,6 +610,7 @@ class PostgresStore(SQLStore):
 # (by document, then sentence): see ``_Window``.
 WINDOW_MARGIN = 1.25  # a window is sized to hold this many times ``rank_candidates`` matches
 WALK_SHARE = 0.05  # a query in this share of the sentences or more is met by walking backward
+UNMEASURED_PART = 16  # with no statistics of the words, the first window: this part of the store
 
 
 @dataclass(frozen=True)
@@ -631,7 +632,8 @@ class _Window:
     not choose it). A window that held fewer than ``rank_candidates`` is widened; a query
     expected to match fewer than WINDOW_MARGIN times ``rank_candidates`` sentences, or to
     need more than half of the documents for as many, is asked of the whole store, as its
-    matches are few. WINDOW_MARGIN: 1.25 read some 20% less than 1.5 at 100,000 documents,
+    matches are few. Where ANALYZE has not measured the words yet (a store restored, or new),
+    the first window is the newest UNMEASURED_PART-th of the documents. WINDOW_MARGIN: 1.25 read some 20% less than 1.5 at 100,000 documents,
     and a query whose estimate was 35% too high was asked twice (the second time of the whole
     store)."""
 
@@ -659,14 +661,23 @@ def _window(last: int, documents: int, wanted: int, walk: bool = False) -> _Wind
 def _newest_window(cur: Cursor, expression: str, wanted: int) -> _Window | None:
     """The first window to ask ``expression`` within (see ``_Window``); None: the whole
     store."""
-    (last, sentences), = cur.execute(  # documents are numbered from 1
-        "SELECT max(document), (SELECT reltuples FROM pg_class WHERE oid = 'sentences'::regclass)"
+    (last, sentences, measured), = cur.execute(  # documents are numbered from 1
+        "SELECT max(document), (SELECT reltuples FROM pg_class WHERE oid = 'sentences'::regclass),"
+        " EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema()"
+        " AND tablename = 'sentences' AND attname = 'terms' AND most_common_elems IS NOT NULL)"
         " FROM sentences").fetchall()
+    if last is None:
+        return None
+    if not measured:
+        # No statistics of the words yet (a store restored or grown since its last ANALYZE
+        # found none): the planner's estimate would be a default one, the same for every
+        # word, and a common word's search would read each of its matches.
+        return _window(last, math.ceil(last / UNMEASURED_PART), wanted)
     (plan,), = cur.execute(
         "EXPLAIN (FORMAT JSON) SELECT 1 FROM sentences s, to_tsquery(%s, %s) q WHERE s.terms @@ q",
         (TEXT_SEARCH_CONFIG, expression), prepare=False).fetchall()
     expected = plan[0]["Plan"]["Plan Rows"]
-    if last is None or expected <= WINDOW_MARGIN * wanted:
+    if expected <= WINDOW_MARGIN * wanted:
         return None
     return _window(last, math.ceil(WINDOW_MARGIN * wanted * last / expected), wanted,
                    walk=sentences > 0 and expected >= WALK_SHARE * sentences)  # -1: uncounted

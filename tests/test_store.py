@@ -719,24 +719,58 @@ def test_search_hits_carry_the_matched_spans_of_their_sentence(db: str) -> None:
     assert [hit.text[start:end] for start, end in hit.matches] == ["Ferries", "bridges", "bridge", "ferry"]
 
 
-def test_search_ranks_at_most_rank_candidates_matches_the_story_filter_first(db: str) -> None:
-    texts = [f"The ferry left pier {n} of Orvik at dawn." for n in range(1, 4)]
-    texts.append("Ferry after ferry after ferry left the Orvik pier at dawn.")  # ranked first
+def test_search_ranks_at_most_rank_candidates_matches_the_newest_the_story_filter_first(
+        db: str) -> None:
+    texts = ["Ferry after ferry after ferry left the Orvik pier at dawn."]  # ranked first
+    texts += [f"The ferry left pier {n} of Orvik at dawn." for n in range(1, 4)]
     with open_store(db) as store:
         for number, text in enumerate(texts):
             store.add_document(doc_of(f"{number}.txt", text, annotations=Annotations(
                 sentences=[Sentence(0, len(text), text)])))
-        story = store.create_story("the later crossings").id
-        store.add_to_story(story, ["S3", "S4"])
-        assert [hit.source for hit in store.search("ferry")] == ["S4", "S1", "S2", "S3"]
+        story = store.create_story("the first crossings").id
+        store.add_to_story(story, ["S1", "S2"])
+        # Equal ranks: the newer first.
+        assert [hit.source for hit in store.search("ferry")] == ["S1", "S4", "S3", "S2"]
         rules = store._search_rules  # type: ignore[attr-defined]  # both stores keep theirs
         store._search_rules = dataclasses.replace(rules, rank_candidates=2)  # type: ignore[attr-defined]
         everywhere = store.search("ferry")
         in_story = [hit.source for hit in store.search("ferry", story=story)]
-    # The first 2 matches the index yields (the earliest stored) are ranked, S4 not among them.
-    assert [hit.source for hit in everywhere] == ["S1", "S2"]
+    # The newest 2 matches are ranked, S1 (the best, the earliest stored) not among them.
+    assert [hit.source for hit in everywhere] == ["S4", "S3"]
     assert [everywhere[0].text[start:end] for start, end in everywhere[0].matches] == ["ferry"]
-    assert in_story == ["S4", "S3"]  # the story's documents are the candidates, not S1 and S2
+    assert in_story == ["S1", "S2"]  # the story's documents are the candidates, not S3 and S4
+
+
+@pytest.mark.parametrize("analysed", [True, False])
+@pytest.mark.parametrize("matching, after", [(40, 0), (60, 10), (30, 30)])
+def test_search_ranks_the_newest_matches_however_the_index_is_read(
+        db: str, monkeypatch: pytest.MonkeyPatch, matching: int, after: int, analysed: bool
+) -> None:
+    """Documents 1 to ``matching`` say "ferry" (the first the best match), the ``after``
+    documents stored after them do not: the 5 ranked are the newest 5 matches. On PostgreSQL a
+    query is asked within the newest documents first (enough there; too few, then enough in a
+    wider window; too few, then the whole store), the window sized from the planner's estimate
+    once ANALYZE has measured the words (``analysed``; else from the store's size alone) and
+    walked backward or read through the GIN index."""
+    texts = ["Ferry after ferry after ferry left the Orvik pier at dawn."]
+    texts += [f"The ferry left pier {n} of Orvik at dawn." for n in range(2, matching + 1)]
+    texts += [f"The bridge closed at gate {n} of Orvik at noon." for n in range(after)]
+    newest = [f"S{number}" for number in range(matching, matching - 5, -1)]
+    with open_store(db) as store:
+        if is_postgres(db):  # no statistics but those the test makes
+            sql_rows(db, "ALTER TABLE sentences SET (autovacuum_enabled = false)")
+        for number, text in enumerate(texts):
+            store.add_document(doc_of(f"{number}.txt", text, annotations=Annotations(
+                sentences=[Sentence(0, len(text), text)])))
+        if is_postgres(db) and analysed:
+            sql_rows(db, "ANALYZE sentences")
+        rules = store._search_rules  # type: ignore[attr-defined]  # both stores keep theirs
+        store._search_rules = dataclasses.replace(rules, rank_candidates=5)  # type: ignore[attr-defined]
+        for walk_share in (0.0, 2.0):  # every window walked, or none (PostgreSQL's choice)
+            monkeypatch.setattr(postgres_module, "WALK_SHARE", walk_share)
+            assert [hit.source for hit in store.search("ferry")] == newest, walk_share
+            assert [hit.source for hit in store.search("ferry", limit=2)] == newest[:2]
+            assert store.search("bridge ferry") == []
 
 
 COMPOUND_SPELLINGS = ("ceasefire", "cease-fire", "cease fire")

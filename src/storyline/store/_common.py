@@ -212,7 +212,7 @@ class SearchRules:
     max_split_chars: int
     max_phrase_words: int
     not_parts: frozenset[str]
-    rank_candidates: int  # PostgreSQL ranks at most this many matches of a query
+    rank_candidates: int  # a search ranks at most this many matches of a query, the newest
 
     @classmethod
     def packaged(cls) -> SearchRules:

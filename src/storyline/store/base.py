@@ -425,8 +425,9 @@ class SearchIndex(Protocol):
     ``add_document`` and ``save_annotations``)."""
 
     def search(self, query: str, *, limit: int = 50, story: int | None = None) -> list[SearchHit]:
-        """Sentences matching every word (or "quoted phrase") of ``query``, best first; query
-        syntax characters are taken literally."""
+        """Sentences matching every word (or "quoted phrase") of ``query``, best first among
+        the newest ``rank_candidates`` matches (``data/search.json``; equal ranks: the newer
+        first); query syntax characters are taken literally."""
         ...
 
 

@@ -18,9 +18,9 @@ several machines or processes share (``--db postgresql://user@host/db``).
 * sentence search: a ``tsvector`` column (English stemming, as FTS5's porter) with a GIN index,
   ranked by ``ts_rank`` and highlighted by ``ts_headline``, from the same query language as the
   SQLite backend (``storyline.store._common.fts_expression``); as there, a query matching more
-  than ``rank_candidates`` sentences (``data/search.json``) has that many ranked, the first the
-  index yields (a GIN index keeps no rank: ranking a common word's every match reads each
-  matching row, a second at 100,000 documents);
+  than ``rank_candidates`` sentences (``data/search.json``) has that many ranked, the newest,
+  found without reading every match (see ``_Window``: a GIN index keeps no rank, and ranking a
+  common word's every match reads each matching row, a second at 100,000 documents);
 * schema migrations: ``MIGRATIONS``, the SQLite backend's versions in PostgreSQL's dialect,
   recorded in ``schema_migrations`` and applied in one transaction under an advisory lock when
   a store is opened.
@@ -29,9 +29,11 @@ several machines or processes share (``--db postgresql://user@host/db``).
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -572,46 +574,156 @@ class PostgresStore(SQLStore):
 
     def search(self, query: str, *, limit: int = 50, story: int | None = None) -> list[SearchHit]:
         """Sentences matching every word (or "quoted phrase") of ``query``, best first
-        (``ts_rank``). Query syntax characters are taken literally, never as operators."""
+        (``ts_rank``) among the newest ``rank_candidates`` matches (see ``_Window``). Query
+        syntax characters are taken literally, never as operators."""
         rules = self._search_rules
-        expression = fts_expression(query, self._two_word_spellings, rules.max_phrase_words,
-                                    TSQUERY)
-        if not expression:
+        if limit <= 0:
             return []
-        # Ranked are at most ``rank_candidates`` matches, the first the index yields (in
-        # storage order: the earliest stored first), as on SQLite: ranking every match of a
-        # common word reads each matching row (no rank is kept in a GIN index), a second at
-        # 100,000 documents. The headline is made for the rows shown only.
-        where = "s.terms @@ q"
-        params: list[Any] = [TEXT_SEARCH_CONFIG, _HEADLINE_OPTIONS, TEXT_SEARCH_CONFIG, expression]
-        if story is not None:
-            where += " AND s.document IN (SELECT document FROM story_documents WHERE story = %s)"
-            params.append(story)
-        sql = (
-            "SELECT s.document, s.start, s.\"end\", s.text, ts_headline(%s, s.text, s.q, %s),"
-            " (SELECT min(story) FROM story_documents WHERE document = s.document)"
-            " FROM (SELECT s.document, s.ord, s.start, s.\"end\", s.text, s.terms, q"
-            f" FROM sentences s, to_tsquery(%s, %s) q WHERE {where} LIMIT %s) s"
-            " ORDER BY ts_rank(s.terms, s.q) DESC, s.document, s.ord LIMIT %s"
-        )
-        params += [rules.rank_candidates, limit]
-        rows = self._through_index(sql, params)
-        return [SearchHit(doc_id(seq), found_in, start, end, text, marked_spans(marked))
-                for seq, start, end, text, marked, found_in in rows]
-
-    def _two_word_spellings(self, word: str) -> list[tuple[str, str]]:
-        return [(head, tail) for head, tail in split_candidates(word, self._search_rules)
-                if self._through_index(
-                    "SELECT 1 FROM sentences WHERE terms @@ to_tsquery(%s, %s) LIMIT 1",
-                    (TEXT_SEARCH_CONFIG, _ts_phrase([head, tail])))]
-
-    def _through_index(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """The rows of a search query, read through the GIN index. Why: under a LIMIT the
-        planner may expect a sequential scan to meet enough matches sooner, and for a word
-        with few (or no) matches that scan reads every sentence of the store."""
         with self._read() as cur:
-            cur.execute("SET LOCAL enable_seqscan = off")
-            return cur.execute(sql, params).fetchall()
+            # Why: under a LIMIT the planner may expect a sequential scan to meet enough
+            # matches sooner, and for a word with few (or no) matches that scan reads every
+            # sentence of the store. Nor is a plan compiled (JIT): a walk's estimated cost is
+            # over the threshold, and compiling took some 20 ms of a 40 ms search. Search's
+            # statements are never prepared: a prepared statement's generic plan knows neither
+            # the query's words nor the window, and chose scans several times slower.
+            cur.execute("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
+            expression = fts_expression(query, lambda word: _two_word_spellings(cur, word, rules),
+                                        rules.max_phrase_words, TSQUERY)
+            if not expression:
+                return []
+            window = None if story is not None else _newest_window(cur, expression,
+                                                                   rules.rank_candidates)
+            while True:
+                rows = _ranked_candidates(cur, expression, window, story, rules.rank_candidates,
+                                          limit)
+                candidates = rows[0][-1] if rows else 0
+                if window is None or candidates >= rules.rank_candidates:
+                    break
+                window = window.widened(candidates)
+        return [SearchHit(doc_id(seq), found_in, start, end, text, marked_spans(marked))
+                for seq, start, end, text, marked, found_in, _ in rows]
+
+
+# --------------------------------------------------------------------------- search helpers
+
+# A query matching more than ``rank_candidates`` sentences has its newest that many ranked
+# (by document, then sentence): see ``_Window``.
+WINDOW_MARGIN = 1.25  # a window is sized to hold this many times ``rank_candidates`` matches
+WALK_SHARE = 0.05  # a query in this share of the sentences or more is met by walking backward
+UNMEASURED_PART = 16  # with no statistics of the words, the first window: this part of the store
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The newest documents a query is asked within: numbers ``first`` to ``last`` (the
+    newest), expected to hold ``wanted`` matches or more.
+
+    Why: ranking every match of a common word reads each matching row (a GIN index keeps no
+    rank), a second at 100,000 documents, so ``rank_candidates`` are ranked; and a reader of
+    news is better served by this week's matches than by the earliest stored. The newest are
+    found without reading every match: a query is asked within the newest documents that
+    should hold WINDOW_MARGIN times ``rank_candidates`` of its matches, sized from the
+    planner's estimate of its matches (the GIN index's statistics). There the planner
+    intersects the GIN index's matches with that range of the primary key and reads only
+    the rows in both; a query in every few sentences (WALK_SHARE or more) is instead met by
+    walking the primary key backward from the newest sentence (``walk``), reading some
+    ``rank_candidates / share`` rows and no index of the word at all, which at 100,000
+    documents is the cheaper (the planner, counting each row read as a random read, would
+    not choose it). A window that held fewer than ``rank_candidates`` is widened; a query
+    expected to match fewer than WINDOW_MARGIN times ``rank_candidates`` sentences, or to
+    need more than half of the documents for as many, is asked of the whole store, as its
+    matches are few. Where ANALYZE has not measured the words yet (a store restored, or new),
+    the first window is the newest UNMEASURED_PART-th of the documents. WINDOW_MARGIN: 1.25 read some 20% less than 1.5 at 100,000 documents,
+    and a query whose estimate was 35% too high was asked twice (the second time of the whole
+    store)."""
+
+    first: int
+    last: int
+    wanted: int
+    walk: bool = False
+
+    def widened(self, found: int) -> _Window | None:
+        """The window expected to hold enough matches, this one holding ``found`` (fewer than
+        wanted); None: the whole store. At least twice as wide, so that rounds are few; not
+        walked (the word is rarer here than its estimate said)."""
+        span = self.last - self.first + 1
+        wider = span * 4 if not found else math.ceil(span * WINDOW_MARGIN * self.wanted / found)
+        return _window(self.last, max(wider, span * 2), self.wanted)
+
+
+def _window(last: int, documents: int, wanted: int, walk: bool = False) -> _Window | None:
+    """The newest ``documents`` up to ``last``; None (the whole store) where that is more
+    than half of them: then the query's matches are few, and reading each through the GIN
+    index costs less than intersecting them with most of the primary key."""
+    return None if 2 * documents > last else _Window(last - documents + 1, last, wanted, walk)
+
+
+def _newest_window(cur: Cursor, expression: str, wanted: int) -> _Window | None:
+    """The first window to ask ``expression`` within (see ``_Window``); None: the whole
+    store."""
+    (last, sentences, measured), = cur.execute(  # documents are numbered from 1
+        "SELECT max(document), (SELECT reltuples FROM pg_class WHERE oid = 'sentences'::regclass),"
+        " EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema()"
+        " AND tablename = 'sentences' AND attname = 'terms' AND most_common_elems IS NOT NULL)"
+        " FROM sentences").fetchall()
+    if last is None:
+        return None
+    if not measured:
+        # No statistics of the words yet (a store restored or grown since its last ANALYZE
+        # found none): the planner's estimate would be a default one, the same for every
+        # word, and a common word's search would read each of its matches.
+        return _window(last, math.ceil(last / UNMEASURED_PART), wanted)
+    (plan,), = cur.execute(
+        "EXPLAIN (FORMAT JSON) SELECT 1 FROM sentences s, to_tsquery(%s, %s) q WHERE s.terms @@ q",
+        (TEXT_SEARCH_CONFIG, expression), prepare=False).fetchall()
+    expected = plan[0]["Plan"]["Plan Rows"]
+    if expected <= WINDOW_MARGIN * wanted:
+        return None
+    return _window(last, math.ceil(WINDOW_MARGIN * wanted * last / expected), wanted,
+                   walk=sentences > 0 and expected >= WALK_SHARE * sentences)  # -1: uncounted
+
+
+def _two_word_spellings(cur: Cursor, word: str, rules: SearchRules) -> list[tuple[str, str]]:
+    """The ways of writing ``word`` as two words that the index holds as a phrase."""
+    return [(head, tail) for head, tail in split_candidates(word, rules)
+            if cur.execute("SELECT 1 FROM sentences WHERE terms @@ to_tsquery(%s, %s) LIMIT 1",
+                           (TEXT_SEARCH_CONFIG, _ts_phrase([head, tail]))).fetchall()]
+
+
+def _ranked_candidates(cur: Cursor, expression: str, window: _Window | None, story: int | None,
+                       candidates: int, limit: int) -> list[tuple[Any, ...]]:
+    """The ``limit`` best of the newest ``candidates`` matches (within ``window``, of
+    ``story``), each row ending with how many candidates there were. The candidates are
+    sorted by their keys and rank alone; text, headline and story are read for the rows shown."""
+    where = "s.terms @@ q"
+    params: list[Any] = [TEXT_SEARCH_CONFIG, expression]
+    if window is not None:
+        where += " AND s.document >= %s"
+        params.append(window.first)
+    if story is not None:  # an array: the primary key walked over the story's documents
+        where += (" AND s.document = ANY(ARRAY("
+                  "SELECT document FROM story_documents WHERE story = %s))")
+        params.append(story)
+    walk = window is not None and window.walk
+    if walk:
+        cur.execute("SET LOCAL enable_bitmapscan = off")
+    rows = cur.execute(
+        "WITH candidates AS MATERIALIZED ("
+        " SELECT s.document, s.ord, ts_rank(s.terms, q) AS rank"
+        f" FROM sentences s, to_tsquery(%s, %s) q WHERE {where}"
+        " ORDER BY s.document DESC, s.ord DESC LIMIT %s),"
+        " best AS (SELECT * FROM candidates ORDER BY rank DESC, document DESC, ord DESC LIMIT %s)"
+        " SELECT t.document, t.start, t.\"end\", t.text,"
+        " ts_headline(%s, t.text, to_tsquery(%s, %s), %s),"
+        " (SELECT min(story) FROM story_documents WHERE document = t.document),"
+        " (SELECT count(*) FROM candidates)"
+        " FROM best b JOIN sentences t ON t.document = b.document AND t.ord = b.ord"
+        " ORDER BY b.rank DESC, b.document DESC, b.ord DESC",
+        [*params, candidates, limit, TEXT_SEARCH_CONFIG, TEXT_SEARCH_CONFIG, expression,
+         _HEADLINE_OPTIONS], prepare=False).fetchall()
+    if walk:
+        cur.execute("SET LOCAL enable_bitmapscan = on")
+    return rows
 
 
 # --------------------------------------------------------------------------- SQL helpers

@@ -552,11 +552,13 @@ class SQLiteStore(SQLStore):
             query, lambda word: _two_word_spellings(self._conn, word, rules), rules.max_phrase_words)
         if not expression:
             return []
-        # Ranked are at most ``rank_candidates`` matches, the first the index yields (the
-        # earliest stored first), as on PostgreSQL: BM25 over every match of a common word
-        # takes a second at 100,000 documents. A story's documents are picked by rowid (it
-        # holds the document's number), not by the ``document`` column: reading that column
-        # for every match costs seconds there.
+        # Ranked are at most ``rank_candidates`` matches, the newest (a row's rowid holds its
+        # document's number, and FTS5 walks a match list backward as cheaply as forward), as
+        # on PostgreSQL: BM25 over every match of a common word takes a second at 100,000
+        # documents, and a reader of news is better served by this week's than by the
+        # earliest stored. Equal scores: the newer first. A story's documents are picked by
+        # rowid, not by the ``document`` column: reading that column for every match costs
+        # seconds there.
         ranked = "SELECT rowid, bm25(sentences_fts) AS score FROM sentences_fts WHERE sentences_fts MATCH ?"
         params: list[Any] = [expression]
         if story is not None:
@@ -564,7 +566,8 @@ class SQLiteStore(SQLStore):
                        " (SELECT document FROM story_documents WHERE story = ?)")
             params.append(story)
         best = [row for (row,) in self._conn.execute(
-            f"SELECT c.rowid FROM ({ranked} LIMIT ?) c ORDER BY c.score, c.rowid LIMIT ?",
+            f"SELECT c.rowid FROM ({ranked} ORDER BY rowid DESC LIMIT ?) c"
+            " ORDER BY c.score, c.rowid DESC LIMIT ?",
             [*params, rules.rank_candidates, limit])]
         if not best:
             return []

@@ -101,7 +101,8 @@ class Window:
             for word, weight in vector.items():
                 centroid[word] += weight
         self.centroid = _unit(centroid)
-        self.central = set(sorted(self.centroid, key=lambda w: -self.centroid[w])[:CENTRAL_WORDS])
+        # ties broken by the word: a set's order changes with the interpreter's hash seed
+        self.central = set(sorted(self.centroid, key=lambda w: (-self.centroid[w], w))[:CENTRAL_WORDS])
 
     def vector(self, text: str) -> Vector:
         return _unit({w: self.idf[w] for w in self.words(text) if w in self.idf})
@@ -131,7 +132,7 @@ def content_families(table: DayTable, documents: Sequence[Any]) -> dict[str, np.
     docs = originals(documents)
     window = Window(docs)
     names = Counter(n for d in docs for n in set(NAME.findall(d.text)))
-    central_names = {n for n, _ in names.most_common(CENTRAL_NAMES)}
+    central_names = set(sorted(names, key=lambda n: (-names[n], n))[:CENTRAL_NAMES])
     counts: dict[date, Counter[str]] = defaultdict(Counter)
     naming_publications: dict[date, list[date]] = defaultdict(list)
     for document in docs:

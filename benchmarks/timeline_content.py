@@ -30,7 +30,10 @@ code; the product takes a family only when it lifts this figure beyond run-to-ru
      references (a local peak);
    * ``publication-day topicality``: the summed topicality of the documents published on it;
    * ``publication-day novelty``: of the documents published on it, the greatest distance
-     (1 - cosine) to everything published in the seven days before (a new story).
+     (1 - cosine) to everything published in the seven days before (a new story);
+   * with ``--embeddings`` also ``sentence-embedding topicality``: the naming sentences'
+     sentence-embedding cosine (the product's MiniLM) to the mean of the window's naming
+     sentences, summed (and, a second row, averaged) per day (minutes on a CPU).
 
 2. **Other learners and scalings** on the product's features: the features of each timeline
    scaled as DATEWISE scales them (each column of raw counts to unit L2 norm), counts per 300
@@ -39,7 +42,7 @@ code; the product takes a family only when it lifts this figure beyond run-to-ru
    training topics' top-T date F1 (coordinate ascent), twenty bootstrap fits averaged, and the
    features times the timeline's density (log T / candidates).
 
-Usage: python benchmarks/timeline_content.py [DATA] [--cache DIR] [--limit N] [--json FILE]
+Usage: python benchmarks/timeline_content.py [DATA] [--cache DIR] [--limit N] [--json FILE] [--embeddings]
 """
 from __future__ import annotations
 
@@ -211,6 +214,40 @@ def _novelty(published_on: dict[date, list[int]], vectors: Sequence[Vector]) -> 
     return out
 
 
+def embedding_families(tables: Sequence[DayTable], documents: dict[str, list[Any]]) -> dict[str, dict[str, np.ndarray]]:
+    """Per timeline, the sentence-embedding topicality columns (sum and mean over the naming
+    sentences of their cosine to the mean naming sentence of the window)."""
+    from storyline.annotate.embeddings import embed
+
+    namings = {}
+    for table in tables:
+        found: dict[tuple[date, str | None, int], str] = {}
+        for document in originals(documents[table.task.name]):
+            for day, index, _, text in _sentence_namings(document):
+                found.setdefault((day, document.id, index), text)
+        namings[table.task.name] = [(day, text) for (day, _, _), text in found.items()]
+    texts = sorted({text for rows in namings.values() for _, text in rows})
+    vectors = np.asarray(embed(texts), dtype=float)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    row = {text: i for i, text in enumerate(texts)}
+    out = {}
+    for table in tables:
+        rows = namings[table.task.name]
+        matrix = vectors[[row[text] for _, text in rows]]
+        centre = matrix.mean(axis=0)
+        cosines = matrix @ (centre / max(float(np.linalg.norm(centre)), 1e-12))
+        by_day: dict[date, list[float]] = defaultdict(list)
+        for (day, _), cosine in zip(rows, cosines):
+            by_day[day].append(float(cosine))
+        out[table.task.name] = {
+            "sentence-embedding topicality (sum)": np.array(
+                [[math.log1p(SCALE * sum(by_day.get(d, [])))] for d in table.days]),
+            "sentence-embedding topicality (mean)": np.array(
+                [[float(np.mean(by_day[d])) if d in by_day else 0.0] for d in table.days]),
+        }
+    return out
+
+
 # --- section 2: scalings and learners ----------------------------------------------------------
 
 def _raw_counts(table: DayTable) -> np.ndarray:
@@ -319,12 +356,15 @@ def _line(name: str, figure: float, per_timeline: Sequence[float]) -> None:
 def main() -> int:
     parser = data_argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="annotation cache folder")
+    parser.add_argument("--embeddings", action="store_true",
+                        help="also the sentence-embedding topicality rows (embeds every naming sentence)")
     args = parser.parse_args()
     tasks = load_tasks(args.data, args.limit)
     cache = AnnotationCache(args.cache)
     documents = {task.name: cache.documents(task) for task in tasks}
     tables = [day_table(task, documents[task.name]) for task in tasks]
     results: dict[str, Any] = {"timelines": [t.task.name for t in tables]}
+    embedded = embedding_families(tables, documents) if args.embeddings else {}
     print(f"{'date selection, top T, leave-one-topic-out':<78}{'date F1':>7}  per timeline")
     base = held_out_f1(tables, logistic, lambda t: t.features)
     results["product's features (logistic regression)"] = base[0]
@@ -336,6 +376,9 @@ def main() -> int:
     trials: dict[str, tuple[Any, Callable[[DayTable], np.ndarray]]] = {
         f"  + {f}": (logistic, lambda t, f=f: np.hstack([t.features, extras[t.task.name][f]])) for f in families}
     trials["  + all eleven"] = (logistic, lambda t: np.hstack([t.features, *extras[t.task.name].values()]))
+    for family in embedded.get(tables[0].task.name, {}):
+        trials[f"  + {family}"] = (
+            logistic, lambda t, f=family: np.hstack([t.features, embedded[t.task.name][f]]))
     trials["2. scaled as DATEWISE (raw counts, unit L2 norm per column)"] = (logistic, datewise_scaled)
     trials["   counts per 300 window documents"] = (logistic, per_300_documents)
     trials["   + features times the timeline's density (log T / candidates)"] = (logistic, with_density)

@@ -629,9 +629,10 @@ def average_link(similarity: NDArray[np.float64], join: float,
 
 
 def _single(member: Member) -> StoryProfile:
-    profile = StoryProfile()
-    profile.add(member)
-    return profile
+    """A profile of ``member`` alone, to be read, never added to: it shares the member's
+    weights (what ``StoryProfile().add(member)`` sums, 0.0 + w is w), so the window's
+    re-clustering does not copy its few hundred documents' weights each batch."""
+    return StoryProfile(1, member.words, member.names, member.vector, member.day, member.day)
 
 
 def _node_affinities(config: DetectConfig, nodes: Sequence[StoryProfile]) -> NDArray[np.float64]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from collections import Counter
+from collections.abc import Sequence
 
 from storyline.model import Document
 from pathlib import Path
@@ -13,6 +14,7 @@ import numpy as np
 
 from storyline.story.detect import (
     DetectConfig,
+    Features,
     Member,
     StoryDetector,
     Spans,
@@ -20,6 +22,7 @@ from storyline.story.detect import (
     Vocabulary,
     _attach_small,
     _root,
+    _single,
     _story_spans,
     core_documents,
     day_of,
@@ -30,6 +33,7 @@ from storyline.story.detect import (
     stream_stories,
 )
 from storyline.story.neighbours import VectorIndex
+from storyline.story.storylines import _sum
 
 STORIES = {
     "ferry": [
@@ -296,3 +300,88 @@ def test_small_stories_attach_as_when_every_average_is_worked_out_again() -> Non
         assert _attach_small(similarity, labels, config, sizes, spans.copy()) == expected
         joins += len(set(labels)) - len(set(expected))
     assert joins > 100  # the piles did attach stories, many times over
+
+
+def _invented_stream(count: int, seed: int) -> list[Features]:
+    """Features of ``count`` documents of a few dozen invented stories, in a shuffled stream:
+    each story has its words, names, a direction of meaning and a day; its documents draw
+    from them with noise (so stories grow, merge and split as the window moves)."""
+    rng = random.Random(seed)
+    noise = np.random.default_rng(seed)
+    stories = []
+    for k in range(40):
+        centre = noise.normal(size=16).astype(np.float32)
+        stories.append(([f"w{rng.randrange(300)}" for _ in range(30)], [f"n{k % 25} {j}" for j in range(3)],
+                        centre / np.linalg.norm(centre), rng.randrange(200)))
+    out = []
+    for _ in range(count):
+        words, names, centre, day = stories[rng.randrange(len(stories))]
+        vector = centre + noise.normal(0.0, 0.3, 16).astype(np.float32)
+        out.append(Features(Counter(rng.sample(words, 12) + [f"w{rng.randrange(300)}"]),
+                            Counter(rng.sample(names, 2)), vector / np.linalg.norm(vector),
+                            None if rng.random() < 0.1 else day + rng.randrange(20)))
+    return out
+
+
+class _CopyingDetector(StoryDetector):
+    """The window's re-clustering as first written: each story's remainder worked out on a
+    copy of its profile summed into an empty one (the held profile left as it was).
+    ``remainders``: how many stories had documents older than the window, over the stream."""
+
+    remainders = 0
+
+    def _remainders(self, stories: Sequence[int], numbers: Sequence[int]) -> dict[int, StoryProfile]:
+        left = {}
+        for story in stories:
+            if story in self.profiles:
+                left[story] = StoryProfile()
+                left[story].absorb(self.profiles[story])
+        for number in numbers:
+            story = self.alive(self.story_of[number])
+            if story in left:
+                left[story].add(self.members[number], -1)
+        found = {s: p for s, p in left.items() if p.size > 0}
+        self.remainders += len(found)
+        return found
+
+
+def _same_profile(a: StoryProfile, b: StoryProfile) -> bool:
+    assert a.meaning is not None and b.meaning is not None
+    return (a.size, a.words, a.names, a.first_day, a.last_day) == (b.size, b.words, b.names, b.first_day, b.last_day) \
+        and bool(np.array_equal(a.meaning, b.meaning))
+
+
+def test_the_window_re_clustering_sums_as_when_each_remainder_is_a_fresh_copy() -> None:
+    config = replace(DetectConfig.packaged(), window_documents=40)
+    features = _invented_stream(400, seed=5)
+    kept, copying = StoryDetector(config), _CopyingDetector(config)
+    for start in range(0, len(features), 20):
+        for detector in (kept, copying):
+            for number in range(start, start + 20):
+                detector.add(number, features[number])
+            detector.settle()
+        assert kept.labels(range(start + 20)) == copying.labels(range(start + 20))
+        assert kept.profiles.keys() == copying.profiles.keys()
+        assert all(_same_profile(kept.profiles[s], copying.profiles[s]) for s in kept.profiles)
+    assert len(kept.merged) > 5 and copying.remainders > 100  # stories merged, and outgrew the window
+    for story, profile in kept.profiles.items():  # and each is the sum of its documents
+        summed = StoryProfile()
+        for number in (n for n in kept.members if kept.alive(kept.story_of[n]) == story):
+            summed.add(kept.members[number])
+        assert summed.size == profile.size and summed.words.keys() <= profile.words.keys()
+        assert all(abs(profile.words[w] - summed.words.get(w, 0.0)) < 1e-9 for w in profile.words)
+
+
+def test_a_single_and_a_sum_from_a_copy_are_the_sums_from_an_empty_profile() -> None:
+    features = _invented_stream(30, seed=2)
+    vocabulary = Vocabulary.of(features)
+    members = [Member.of(item, vocabulary) for item in features]
+    added = StoryProfile()
+    added.add(members[0])
+    assert _same_profile(_single(members[0]), added)
+    parts = [_single(m) for m in members[:3]] + [StoryProfile.from_bytes(_single(members[3]).to_bytes())]
+    parts[3].words["w-negative-zero"] = -0.0  # as a stored residue rounds
+    empty = StoryProfile()
+    for part in parts:
+        empty.absorb(part)
+    assert _same_profile(_sum(parts), empty) and _sum([]).size == 0

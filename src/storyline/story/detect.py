@@ -629,9 +629,10 @@ def average_link(similarity: NDArray[np.float64], join: float,
 
 
 def _single(member: Member) -> StoryProfile:
-    profile = StoryProfile()
-    profile.add(member)
-    return profile
+    """A profile of ``member`` alone, to be read, never added to: it shares the member's
+    weights (what ``StoryProfile().add(member)`` sums, 0.0 + w is w), so the window's
+    re-clustering does not copy its few hundred documents' weights each batch."""
+    return StoryProfile(1, member.words, member.names, member.vector, member.day, member.day)
 
 
 def _node_affinities(config: DetectConfig, nodes: Sequence[StoryProfile]) -> NDArray[np.float64]:
@@ -883,8 +884,11 @@ class StoryDetector:
             free = [s for s in previous if s not in remainders and s not in claimed]
             target = olds[0] if olds else (free[0] if free else self._new_story())
             claimed.add(target)
-            profile = StoryProfile()
-            for old in olds:
+            # The cluster's profile grows from its oldest remainder (a profile of its own, see
+            # ``_remainders``) rather than from an empty one: summing a long story's remainder
+            # into nothing was the recluster's largest cost, and 0.0 + x is x (the same sums).
+            profile = remainders[olds[0]] if olds else StoryProfile()
+            for old in olds[1:]:
                 profile.absorb(remainders[old])
             for number in docs:
                 profile.add(fresh[number])
@@ -907,8 +911,11 @@ class StoryDetector:
                 self.changed.add(story)
 
     def _remainders(self, stories: Sequence[int], numbers: Sequence[int]) -> dict[int, StoryProfile]:
-        """Each story's profile without its window documents, where anything is left."""
-        left = {s: self.profiles[s].copy() for s in stories if s in self.profiles}
+        """Each story's profile without its window documents, where anything is left. The
+        held profiles themselves are taken apart, not copies: the re-clustering replaces or
+        drops the profile of every story in ``stories`` (copying a long story's sums each
+        batch cost as much as the rest of the re-clustering)."""
+        left = {s: self.profiles[s] for s in stories if s in self.profiles}
         for number in numbers:
             story = self.alive(self.story_of[number])
             if story in left:

@@ -396,7 +396,11 @@ def _usable(profile: StoryProfile | None) -> bool:
 
 
 def _sum(profiles: Iterable[StoryProfile]) -> StoryProfile:
-    total = StoryProfile()
-    for profile in profiles:
+    """The sum of ``profiles``, from a copy of the first (what adding it to an empty profile
+    gives, 0.0 + w being w, without a loop over its words)."""
+    parts = iter(profiles)
+    first = next(parts, None)
+    total = StoryProfile() if first is None else first.copy()
+    for profile in parts:
         total.absorb(profile)
     return total

@@ -31,6 +31,7 @@ from storyline.story.detect import (
     member_affinity,
     names_in,
     stream_stories,
+    story_affinity,
 )
 from storyline.story.neighbours import VectorIndex
 from storyline.story.storylines import _sum
@@ -385,3 +386,22 @@ def test_a_single_and_a_sum_from_a_copy_are_the_sums_from_an_empty_profile() -> 
     for part in parts:
         empty.absorb(part)
     assert _same_profile(_sum(parts), empty) and _sum([]).size == 0
+
+
+def test_a_long_story_and_a_short_one_inside_its_span_are_not_apart() -> None:
+    """Two stories are apart only when one's span ends more than the window before the other's
+    begins: a story running a year holds a week's story in the middle of it, although both of
+    its ends lie far from that week (as the pile's clustering decides with ``Spans``)."""
+    config = DetectConfig.packaged()
+    window = config.window_days
+    words = {"reservoir": 0.8, "sluice": 0.6}
+    long = StoryProfile(4, dict(words), {}, None, 0, 12 * window)
+    inside = StoryProfile(2, dict(words), {}, None, 6 * window, 6 * window + 3)
+    later = StoryProfile(2, dict(words), {}, None, 13 * window + 1, 13 * window + 2)
+    earlier = StoryProfile(2, dict(words), {}, None, -2 * window, -window - 1)
+    assert story_affinity(config, long, inside) > 0 and story_affinity(config, inside, long) > 0
+    assert story_affinity(config, long, later) == story_affinity(config, later, long) == 0.0
+    assert story_affinity(config, long, earlier) == story_affinity(config, earlier, long) == 0.0
+    spans = Spans.of([0, 6 * window, 13 * window + 1, -2 * window],
+                     [12 * window, 6 * window + 3, 13 * window + 2, -window - 1], window)
+    assert spans.apart()[0].tolist() == [False, False, True, True]

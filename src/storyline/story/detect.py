@@ -383,6 +383,16 @@ def _apart(config: DetectConfig, first: int | None, last: int | None, day: int |
     return day < first - config.window_days or day > last + config.window_days
 
 
+def _spans_apart(config: DetectConfig, a: StoryProfile, b: StoryProfile) -> bool:
+    """Whether ``b``'s span of days ends more than the window before ``a``'s begins, or begins
+    more than the window after it ends. Why not "both of ``b``'s ends are apart from ``a``": a
+    long story whose span holds a short one has both ends far from it, yet overlaps it."""
+    if a.first_day is None or a.last_day is None or b.first_day is None or b.last_day is None:
+        return False
+    return (b.last_day < a.first_day - config.window_days
+            or b.first_day > a.last_day + config.window_days)
+
+
 def member_affinity(config: DetectConfig, member: Member, story: StoryProfile) -> float:
     """The average similarity of ``member`` to the documents of ``story`` (0 outside the window)."""
     if story.size <= 0 or _apart(config, story.first_day, story.last_day, member.day):
@@ -398,9 +408,7 @@ def story_affinity(config: DetectConfig, a: StoryProfile, b: StoryProfile) -> fl
     """The average similarity of a document of ``a`` to one of ``b`` (average link)."""
     if a.size <= 0 or b.size <= 0:
         return 0.0
-    if a.first_day is not None and b.first_day is not None and (
-            _apart(config, a.first_day, a.last_day, b.first_day)
-            and _apart(config, a.first_day, a.last_day, b.last_day)):
+    if _spans_apart(config, a, b):
         return 0.0
     words, names, meaning = config.weights()
     total = words * sparse_dot(a.words, b.words) + names * sparse_dot(a.names, b.names)

@@ -46,8 +46,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import data_argument_parser, finish  # noqa: E402
-from timeline import DEFAULT_CACHE, AnnotationCache, load_tasks  # noqa: E402
-from timeline_dates import DayTable, date_pr, day_table, news_tls_f1, top  # noqa: E402
+from timeline_dates import (  # noqa: E402
+    DayTable, date_pr, dev_tables, news_tls_f1, print_row, top)
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
@@ -253,18 +253,9 @@ def oracle_f1(tables: Sequence[DayTable]) -> tuple[float, list[float]]:
 
 # --- reporting ---------------------------------------------------------------------------------
 
-def _line(name: str, figure: float, per_timeline: Sequence[float]) -> None:
-    print(f"{name:<78}{figure:>7.3f}  " + " ".join(f"{r:.2f}" for r in per_timeline))
-
-
 def main() -> int:
     parser = data_argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="annotation cache folder")
-    args = parser.parse_args()
-    tasks = load_tasks(args.data, args.limit)
-    cache = AnnotationCache(args.cache)
-    documents = {task.name: cache.documents(task) for task in tasks}
-    tables = [day_table(task, documents[task.name]) for task in tasks]
+    args, documents, tables = dev_tables(parser)
     results: dict[str, Any] = {"timelines": [t.task.name for t in tables]}
 
     print(f"{'1. reference dates (share of T, mean over timelines)':<78}{'share':>7}  per timeline")
@@ -272,7 +263,7 @@ def main() -> int:
     for name in per[0]:
         values = [p[name] for p in per]
         results[name] = float(np.mean(values))
-        _line(f"  {name}", results[name], values)
+        print_row(f"  {name}", results[name], values)
 
     checks = weekday_check(tables, documents)
     results["bare weekdays: [namings, on a reference date, a week the other way]"] = checks
@@ -291,7 +282,7 @@ def main() -> int:
     }
     for name, (figure, values) in ceilings.items():
         results[name] = figure
-        _line(f"  {name}", figure, values)
+        print_row(f"  {name}", figure, values)
 
     print(f"\n{'3. trials, leave-one-topic-out':<78}{'date F1':>7}")
     extras = {t.task.name: extra_families(t, documents[t.task.name]) for t in tables}
@@ -307,7 +298,7 @@ def main() -> int:
     for name, (scorer, columns) in trials.items():
         figure, values = held_out_f1(tables, scorer, columns)
         results[name] = figure
-        _line(f"  {name}", figure, values)
+        print_row(f"  {name}", figure, values)
     print("timelines: " + ", ".join(results["timelines"]))
     return finish(results, args.json_out, None)
 

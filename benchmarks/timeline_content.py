@@ -72,9 +72,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import data_argument_parser, finish  # noqa: E402
-from timeline import DEFAULT_CACHE, AnnotationCache, load_tasks  # noqa: E402
 from timeline_ceiling import _weights, held_out_f1, logistic, originals  # noqa: E402
-from timeline_dates import DayTable, date_pr, day_table, news_tls_f1, top  # noqa: E402
+from timeline_dates import (  # noqa: E402
+    DayTable, date_pr, dev_tables, news_tls_f1, print_row, top)
 
 ANCHOR = re.compile(r"(?i)\b(?:since|until|till|before|after|by|from|through)\s*$")
 EVENT_VERB = re.compile(r"(?i)\b(?:killed|died|announced|began|started|launched|resigned|approved|"
@@ -403,26 +403,17 @@ def bagged(train: Sequence[DayTable], columns: Callable[[DayTable], np.ndarray],
 
 # --- reporting ---------------------------------------------------------------------------------
 
-def _line(name: str, figure: float, per_timeline: Sequence[float]) -> None:
-    print(f"{name:<78}{figure:>7.3f}  " + " ".join(f"{r:.2f}" for r in per_timeline))
-
-
 def main() -> int:
     parser = data_argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="annotation cache folder")
     parser.add_argument("--embeddings", action="store_true",
                         help="also the sentence-embedding topicality rows (embeds every naming sentence)")
-    args = parser.parse_args()
-    tasks = load_tasks(args.data, args.limit)
-    cache = AnnotationCache(args.cache)
-    documents = {task.name: cache.documents(task) for task in tasks}
-    tables = [day_table(task, documents[task.name]) for task in tasks]
+    args, documents, tables = dev_tables(parser)
     results: dict[str, Any] = {"timelines": [t.task.name for t in tables]}
     embedded = embedding_families(tables, documents) if args.embeddings else {}
     print(f"{'date selection, top T, leave-one-topic-out':<78}{'date F1':>7}  per timeline")
     base = held_out_f1(tables, logistic, lambda t: t.features)
     results["product's features (logistic regression)"] = base[0]
-    _line("product's features (logistic regression)", *base)
+    print_row("product's features (logistic regression)", *base)
 
     extras = {t.task.name: content_families(t, documents[t.task.name]) for t in tables}
     print("0. checks")
@@ -433,7 +424,7 @@ def main() -> int:
     }
     for name, pairs in checks.items():
         results[name] = news_tls_f1(pairs)
-        _line(f"  {name}", results[name], [r for _, r in pairs])
+        print_row(f"  {name}", results[name], [r for _, r in pairs])
     fits = {
         "in sample: product's features": (logistic, lambda t: t.features),
         "in sample: product's + all eleven families":
@@ -443,7 +434,7 @@ def main() -> int:
     for name, (scorer, columns) in fits.items():
         figure, values = in_sample(tables, scorer, columns)
         results[name] = figure
-        _line(f"  {name}", figure, values)
+        print_row(f"  {name}", figure, values)
     print("1. + one sentence-content family")
     families = list(extras[tables[0].task.name])
     trials: dict[str, tuple[Any, Callable[[DayTable], np.ndarray]]] = {
@@ -465,7 +456,7 @@ def main() -> int:
     for name, (scorer, columns) in trials.items():
         figure, values = held_out_f1(tables, scorer, columns)
         results[name.strip()] = figure
-        _line(name, figure, values)
+        print_row(name, figure, values)
     print("timelines: " + ", ".join(results["timelines"]))
     return finish(results, args.json_out, None)
 

@@ -29,6 +29,7 @@ Usage: python benchmarks/timeline_dates.py [DATA] [--cache DIR] [--limit N] [--j
 from __future__ import annotations
 
 import json
+import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -202,6 +203,23 @@ def _line(name: str, figure: float, per_timeline: Sequence[float]) -> None:
     print(f"{name:<72}{figure:>9.3f}  " + " ".join(f"{r:.2f}" for r in per_timeline))
 
 
+def print_row(name: str, figure: float, per_timeline: Sequence[float]) -> None:
+    """One line of the ceiling and content tables: the figure, then each timeline's."""
+    print(f"{name:<78}{figure:>7.3f}  " + " ".join(f"{r:.2f}" for r in per_timeline))
+
+
+def dev_tables(parser: argparse.ArgumentParser) -> tuple[argparse.Namespace, dict[str, list[Any]],
+                                                         list[DayTable]]:
+    """The date benchmarks' common start: ``--cache`` added to ``parser``, the arguments read,
+    and each dev timeline's annotated articles (by timeline) and day table."""
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="annotation cache folder")
+    args = parser.parse_args()
+    cache = AnnotationCache(args.cache)
+    tasks = load_tasks(args.data, args.limit)
+    documents = {task.name: cache.documents(task) for task in tasks}
+    return args, documents, [day_table(task, documents[task.name]) for task in tasks]
+
+
 def diagnostics(tables: Sequence[DayTable]) -> dict[str, Any]:
     """The C sweep, the recall ceiling, chance, and the protocol's window ends."""
     from storyline.story.date_ranker import FEATURES
@@ -225,13 +243,9 @@ def diagnostics(tables: Sequence[DayTable]) -> dict[str, Any]:
 
 def main() -> int:
     parser = data_argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="annotation cache folder")
     parser.add_argument("--write", action="store_true",
                         help="write the weights learned on all timelines to data/timeline.json")
-    args = parser.parse_args()
-    tasks = load_tasks(args.data, args.limit)
-    cache = AnnotationCache(args.cache)
-    tables = [day_table(task, cache.documents(task)) for task in tasks]
+    args, _, tables = dev_tables(parser)
     results: dict[str, Any] = {}
     print(f"{'system':<72}{'date F1':>9}  per timeline")
     for name, (rank, held_out) in systems().items():

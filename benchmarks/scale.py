@@ -23,12 +23,14 @@ move with the load, the CPU per document hardly does, and from the 1-worker run'
 ratio a quiet 2-core machine would give is printed (``implied_ratio``).
 Memory: the resident set (RSS) of the client and of each worker, sampled every half second,
 peak over the run and peak over its first and second halves (flat: the second no higher than
-the first, give or take the allocator). Then search latency p50/p95 over the resulting store
+the first, give or take the allocator); each run is made in a fresh process of its own, so
+that the client's figure is that run's, not the heap the runs before it left. Then search latency p50/p95 over the resulting store
 (queries: words of the corpus's titles, each alone and in pairs).
 
 Without ``--db`` each run writes its own SQLite database in a temporary folder (the same corpus
 each time). With ``--db URL`` (a PostgreSQL database, say) the runs write disjoint corpora
-into that one database, so that no run finds the documents of another already stored.
+into that one database, so that no run finds the documents of another already stored (``--runs-before K``:
+K runs of N wrote to it before, so this one's corpora start after theirs).
 
 The default N is small (1,000) so the command ends in minutes on a laptop; ``--docs 100000``
 is the issue's scale (the estimate printed at the end says how long that would take here).
@@ -51,6 +53,7 @@ import argparse
 import dataclasses
 import gzip
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -323,6 +326,33 @@ def _run(name: str, report: IngestReport, seconds: float, clock: Clock,
                rss_course(sampler))
 
 
+def in_own_process(corpus: Path, db: str, workers: int, stories: bool) -> Run:
+    """One run (``workers`` 0: the local pool) in a fresh process of its own. Why: the
+    client's memory is sampled as its process's resident set, and in one process shared by
+    the runs each run would start on the heap the ones before it left."""
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    # Not a Pool: a pool's processes are daemonic, and the local run starts processes of its own.
+    child = context.Process(target=_one_run, args=(sending, corpus, db, workers, stories))
+    child.start()
+    sending.close()
+    try:
+        run: Run = receiving.recv()
+    except EOFError:
+        child.join()
+        which = f"Dask with {workers} workers" if workers else "the local pool"
+        raise SystemExit(f"scale.py: the run of {which} ended without a result "
+                         f"(exit code {child.exitcode})") from None
+    child.join()
+    return run
+
+
+def _one_run(sending: Any, corpus: Path, db: str, workers: int, stories: bool) -> None:
+    sending.send(run_dask(corpus, db, workers, stories) if workers
+                 else run_local(corpus, db, stories))
+    sending.close()
+
+
 # --- search latency -------------------------------------------------------------------------
 
 
@@ -579,6 +609,10 @@ def main() -> None:
                         help="Dask runs of 1 then 2 workers, back to back, this many times "
                              "(default 1): on a shared machine the ratio of one pair is noisy")
     add_fill_arguments(parser)
+    parser.add_argument("--runs-before", type=int, default=0, metavar="K",
+                        help="with --db: K runs of --docs documents wrote to this database "
+                             "before (their corpora are skipped, so that this run's documents "
+                             "are new to it, not texts it holds already)")
     parser.add_argument("--no-pool", action="store_true",
                         help="leave the local pool's run out (only the Dask pairs)")
     args = parser.parse_args()
@@ -600,7 +634,7 @@ def main() -> None:
         corpora, titles = [], []
         for index in range(len(plan)):
             path = work / f"corpus{index}.jsonl"
-            first = index * args.docs if args.db else 0
+            first = (args.runs_before + index) * args.docs if args.db else 0
             if args.db or index == 0:
                 titles += write_corpus(pools, path, first, args.docs)
                 corpora.append(path)
@@ -612,8 +646,7 @@ def main() -> None:
               f"{os.cpu_count()} cores")
         runs = []
         for index, workers in enumerate(plan):
-            runs.append(run_dask(corpora[index], dbs[index], workers, stories) if workers
-                        else run_local(corpora[index], dbs[index], stories))
+            runs.append(in_own_process(corpora[index], dbs[index], workers, stories))
             print_run(runs[-1])
         for pair in range(args.pairs):
             one, two = runs[len(local_run) + 2 * pair], runs[len(local_run) + 1 + 2 * pair]

@@ -165,6 +165,28 @@ def test_a_member_leaves_its_story_exactly_as_it_came() -> None:
     assert Member.from_bytes(members[0].to_bytes()).words.keys() == members[0].words.keys()
 
 
+def test_a_kept_profile_reads_back_as_held_and_the_first_format_still_reads() -> None:
+    features = features_of(_pile()[0][:4])
+    vocabulary = Vocabulary.of(features)
+    profile = StoryProfile()
+    for item in features:
+        profile.add(Member.of(item, vocabulary))
+    again = StoryProfile.from_bytes(profile.to_bytes())
+    assert (again.size, again.words, again.names) == (profile.size, profile.words, profile.names)
+    assert list(again.words) == list(profile.words)  # the order too: sums iterate it
+    assert again.meaning is not None and profile.meaning is not None
+    assert np.array_equal(again.meaning, profile.meaning.astype(np.float32))
+    assert (again.first_day, again.last_day) == (profile.first_day, profile.last_day)
+    # A store written before the binary format holds JSON profiles: still read, rounded.
+    old = StoryProfile.from_bytes(profile._to_json_bytes())
+    assert old.words.keys() == profile.words.keys() and old.size == profile.size
+    assert max(abs(old.words[k] - v) for k, v in profile.words.items()) <= 5e-6
+    # A key the key list cannot hold falls back to the first format, losing nothing.
+    odd = StoryProfile(1, {"a\x00b": 0.5}, {}, None, None, None)
+    assert StoryProfile.from_bytes(odd.to_bytes()).words == {"a\x00b": 0.5}
+    assert StoryProfile.from_bytes(StoryProfile().to_bytes()) == StoryProfile()
+
+
 def test_the_outlier_of_a_group_is_its_least_typical_member() -> None:
     documents, _ = _pile()
     group = [documents[6], *documents[:3]]  # a drought report among the ferry reports

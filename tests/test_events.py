@@ -5,6 +5,8 @@ Every text below is ours; seed expectations are dates, source numbers and counts
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
 import pytest
@@ -380,4 +382,17 @@ def test_sentence_units_end_at_line_breaks_and_are_cut_once() -> None:
     units = sentence_units(doc)
     assert [u.text for u in units] == ["Storm Update", "The ferry sailed at noon.",
                                        "It came back", "on Monday.", "Rain fell."]
-    assert sentence_units(doc) is units  # events and forecasts read the same list
+    again = sentence_units(doc)  # events and forecasts read the same cut
+    assert [(u.start, u.end) for u in again] == [(u.start, u.end) for u in units]
+
+
+def test_a_parse_is_let_go_once_its_units_were_cut() -> None:
+    # A worker annotates documents without end: the units cut for events and forecasts must
+    # not keep each document's parse alive (they did, as spans in a weakly keyed table).
+    doc = parse("The council met on Monday.\nIt will vote again in June, the mayor said.")
+    units = sentence_units(doc)
+    assert [u.text for u in sentence_units(doc)] == [u.text for u in units] and len(units) == 2
+    held = weakref.ref(doc)
+    del doc, units
+    gc.collect()
+    assert held() is None

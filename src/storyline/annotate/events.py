@@ -86,15 +86,20 @@ def sentence_units(doc: Doc) -> list[Span]:
     """The document's sentences, cut at line breaks: the parser sometimes runs a heading or a
     byline into the next paragraph's first sentence, and a citation must not cross paragraphs.
 
-    Events and forecasts both read them: they are cut once per Doc (the list is shared, not
-    to be changed)."""
-    units = _UNITS.get(doc)
-    if units is None:
-        units = _UNITS[doc] = _sentence_units(doc)
-    return units
+    Events and forecasts both read them: they are cut once per Doc (their token bounds kept,
+    the spans made again on each call)."""
+    bounds = _UNITS.get(doc)
+    if bounds is None:
+        units = _sentence_units(doc)
+        _UNITS[doc] = [(unit.start, unit.end) for unit in units]
+        return units
+    return [doc[start:end] for start, end in bounds]
 
 
-_UNITS: WeakKeyDictionary[Doc, list[Span]] = WeakKeyDictionary()
+# A Doc's units as token bounds. Why not the spans: each span holds its Doc, so spans kept as
+# the value of a weakly keyed entry keep the Doc alive, and a worker held the parse of every
+# document it had annotated (some 400 KB each, without end).
+_UNITS: WeakKeyDictionary[Doc, list[tuple[int, int]]] = WeakKeyDictionary()
 
 
 def _sentence_units(doc: Doc) -> list[Span]:

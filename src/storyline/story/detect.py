@@ -253,13 +253,13 @@ class Member:
     def to_bytes(self) -> bytes:
         head = json.dumps({"words": _rounded(self.words), "names": _rounded(self.names),
                            "day": self.day, "opening": self.opening_key}, ensure_ascii=False).encode()
-        return len(head).to_bytes(4, "big") + head + self.vector.astype(np.float16).tobytes()
+        return _sized(head) + self.vector.astype(np.float16).tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Member:
-        size = int.from_bytes(data[:4], "big")
-        head = json.loads(data[4 : 4 + size])
-        vector = np.frombuffer(data[4 + size :], dtype=np.float16).astype(np.float32)
+        head_bytes, at = _unsized(data, 0)
+        head = json.loads(head_bytes)
+        vector = np.frombuffer(data[at:], dtype=np.float16).astype(np.float32)
         return cls(head["words"], head["names"], vector, head["day"], head.get("opening", ""))
 
 
@@ -327,11 +327,12 @@ class StoryProfile:
         JSON as a member is kept: a long story's profile of a thousand words is written each
         time a batch changes it, and encoding its weights one by one was a tenth of filing."""
         keys = [*self.words, *self.names]
-        if any(_KEY_BREAK in key for key in keys):
+        joined = _KEY_BREAK.join(keys)
+        if joined.count(_KEY_BREAK) != max(len(keys) - 1, 0):
             return self._to_json_bytes()  # a key that would break the key list (never seen)
         head = json.dumps([self.size, len(self.words), len(self.names), self.first_day,
                            self.last_day]).encode()
-        text = _KEY_BREAK.join(keys).encode()
+        text = joined.encode()
         weights = np.fromiter([*self.words.values(), *self.names.values()], dtype="<f8",
                               count=len(keys))
         meaning = b"" if self.meaning is None else self.meaning.astype("<f4").tobytes()
@@ -344,7 +345,7 @@ class StoryProfile:
                            "names": _rounded(self.names), "first_day": self.first_day,
                            "last_day": self.last_day}, ensure_ascii=False).encode()
         meaning = b"" if self.meaning is None else self.meaning.astype(np.float32).tobytes()
-        return len(head).to_bytes(4, "big") + head + meaning
+        return _sized(head) + meaning
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoryProfile:
@@ -354,7 +355,7 @@ class StoryProfile:
         text, at = _unsized(data, at)
         size, word_count, name_count, first_day, last_day = json.loads(head_bytes)
         count = word_count + name_count
-        keys = text.decode().split(_KEY_BREAK) if count else []
+        keys = text.decode().split(_KEY_BREAK)  # [""] when there are none: zip drops it
         weights = np.frombuffer(data, dtype="<f8", count=count, offset=at).tolist()
         rest = data[at + 8 * count :]
         meaning = np.frombuffer(rest, dtype="<f4").astype(np.float32) if rest else None
@@ -363,9 +364,9 @@ class StoryProfile:
 
     @classmethod
     def _from_json_bytes(cls, data: bytes) -> StoryProfile:
-        size = int.from_bytes(data[:4], "big")
-        head = json.loads(data[4 : 4 + size])
-        rest = data[4 + size :]
+        head_bytes, at = _unsized(data, 0)
+        head = json.loads(head_bytes)
+        rest = data[at:]
         meaning = np.frombuffer(rest, dtype=np.float32).copy() if rest else None
         return cls(head["size"], head["words"], head["names"], meaning, head["first_day"],
                    head["last_day"])
@@ -378,6 +379,8 @@ _KEY_BREAK = "\x00"
 
 
 def _sized(part: bytes) -> bytes:
+    """``part`` behind its length (four big-endian bytes): how members and profiles keep
+    their heads."""
     return len(part).to_bytes(4, "big") + part
 
 

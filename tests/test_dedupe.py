@@ -9,9 +9,13 @@ import numpy as np
 import pytest
 
 from storyline.story.dedupe import (
+    LSH_BANDS,
+    LSH_ROWS,
     MIN_WORDS_FOR_NEAR_DUP,
     NEAR_DUP_CONTAINMENT,
     NEAR_DUP_JACCARD,
+    NUM_PERM,
+    RECENT_DOCUMENTS,
     Deduper,
     MinHashIndex,
     NearDuplicateIndex,
@@ -243,3 +247,44 @@ def test_index_returns_close_sketches_and_not_unrelated_ones() -> None:
     index.insert("original", minhash(original))
     assert index.query(minhash(close)) == {"original"}  # J = 0.82
     assert index.query(minhash(unrelated)) == set()
+
+
+def _sharing_a_band(sketches: np.ndarray, query: np.ndarray) -> set[int]:
+    bands = sketches[:, :LSH_BANDS * LSH_ROWS].reshape(len(sketches), LSH_BANDS, LSH_ROWS)
+    wanted = query[:LSH_BANDS * LSH_ROWS].reshape(LSH_BANDS, LSH_ROWS)
+    return set(np.nonzero((bands == wanted).all(axis=2).any(axis=1))[0].tolist())
+
+
+def test_the_band_index_answers_as_a_search_of_every_band_across_folds() -> None:
+    # Values from {0, 1, 2}: a band is one of 243, so most documents share bands with many
+    # others, and the answer is checked against a direct search of every sketch's bands,
+    # with documents added one by one and in blocks, past several folds of the recent table.
+    rng = np.random.default_rng(5)
+    count = 2 * RECENT_DOCUMENTS + 700
+    sketches = rng.integers(0, 3, size=(count, NUM_PERM)).astype(np.uint32)
+    index = MinHashIndex()
+    ids = [f"S{k}" for k in range(count)]
+    for k in range(300):
+        index.insert(ids[k], sketches[k])
+    index.insert_many(ids[300:RECENT_DOCUMENTS + 500], sketches[300:RECENT_DOCUMENTS + 500])
+    for k in range(RECENT_DOCUMENTS + 500, count):
+        index.insert(ids[k], sketches[k])
+    assert len(index) == count
+    queries = rng.integers(0, 3, size=(40, NUM_PERM)).astype(np.uint32)
+    for query in [*queries, sketches[0], sketches[count - 1]]:
+        assert index.query(query) == {ids[k] for k in _sharing_a_band(sketches, query)}
+
+
+def test_a_stores_documents_load_at_once_as_they_would_one_by_one() -> None:
+    judged = [(f"S{k}", fingerprint(text).minhash, duplicate)
+              for k, (text, duplicate) in enumerate([(WIRE, False), (LIGHT_EDIT, True),
+                                                     (OTHER_OUTLET, False), ("Short.", False)])]
+    one_by_one, at_once = NearDuplicateIndex(), NearDuplicateIndex()
+    for doc_id, sketch, duplicate in judged:
+        one_by_one.add(doc_id, sketch, is_duplicate=duplicate)
+    at_once.add_many(judged + [("S0", fingerprint(UPDATE).minhash, False)])  # known: ignored
+    for text in (SYNDICATED, UPDATE, WIRE):
+        sketch = fingerprint(text).minhash
+        assert sketch is not None
+        assert at_once.candidates(sketch) == one_by_one.candidates(sketch)
+    assert len(at_once) == 4 and at_once.candidates(fingerprint(SYNDICATED).minhash) == ["S0"]  # type: ignore[arg-type]

@@ -105,10 +105,12 @@ class StoredDuplicates:
     def _index_rows(self, store: Store, rows: Sequence[StoredSketch]) -> None:
         """Index stored documents in their order, first making and saving missing sketches."""
         made = _make_sketches(store, [row.id for row in rows if row.data is None])
-        for row in rows:
-            data = row.data if row.data is not None else made[row.id].data
-            self._index.add(row.id, sketch_from_bytes(data), is_duplicate=row.duplicate_of is not None)
-            self._last = row.id
+        self._index.add_many([
+            (row.id, sketch_from_bytes(row.data if row.data is not None else made[row.id].data),
+             row.duplicate_of is not None)
+            for row in rows])
+        if rows:
+            self._last = rows[-1].id
 
 
 def _make_sketches(store: Store, ids: list[str]) -> dict[str, Sketch]:

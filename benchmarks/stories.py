@@ -301,7 +301,8 @@ def scale(args: Any) -> int:
     threshold, _ = tune_threshold(train_documents, train_gold)
     documents, gold = train_documents + dev_documents, train_gold + dev_gold
     checkpoints = [int(size) for size in args.sizes.split(",")]
-    results = run_scale(documents, gold, checkpoints)
+    results = run_scale(documents, gold, checkpoints, ordered=args.arrival == "ordered")
+    results["arrival"] = args.arrival
     costs = baseline_cost(documents, gold, [1000, 2000, 4000], threshold)
     scale_report(results, checkpoints, costs)
     results["baseline_seconds_per_new_document"] = costs
@@ -317,6 +318,9 @@ def main() -> int:
                         help="time story assignment at 10,000 and 100,000 stored documents instead")
     parser.add_argument("--sizes", default="10000,100000",
                         help="with --scale: the stored-document counts to time at")
+    parser.add_argument("--arrival", choices=("random", "ordered"), default="random",
+                        help="with --scale: the synthetic stories' dates at random over three "
+                             "years, or in the order they arrive (see benchmarks/story_scale.py)")
     args = parser.parse_args()
     if args.scale:
         return scale(args)

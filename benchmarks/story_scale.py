@@ -7,6 +7,13 @@ stories. A synthetic story copies one real story's documents with a story-specif
 invented names, a date of its own (spread over three years) and, per document, a random 70% of
 the words and a little noise on the vector, so the store fills with many stories that read
 alike in pairs (ECB+'s sister stories) and differ by names and time, as real archives do.
+With ``--arrival ordered`` the stories arrive in time order instead, ``PER_DAY`` documents a
+day (a feed read as it comes; the default, ``random``, spreads every clone's date over the
+three years, as a crawl of an archive would). Why both: filing's cost follows the stories a
+batch touches, and over three years of random dates the 100,000th document has ten times the
+documents in its time window that the 10,000th has; in time order it has as many at both
+sizes, and what differs is the store's size and how long its stories have grown (clones of
+one ECB+ story chain into long stories either way: docs/benchmarks.md, stop 29).
 Documents are stored first (that is the ingest's store stage, not timed); what is timed is
 ``StoryAssigner.file`` on annotated documents with their features made: candidates from the
 nearest-neighbour index, scoring, the window re-clustering and merge pass, the store transaction and
@@ -36,11 +43,16 @@ from storyline.story.detect import DetectConfig, Features, features_of
 
 BATCH = 200
 MEASURED = 1000  # documents whose assignment is timed at each checkpoint
+# Documents a day when stories arrive in time order: the density the random dates reach at
+# 100,000 documents over three years (about 91 a day).
+PER_DAY = 90
 
 
 def synthetic_stream(documents: Sequence[Document], gold: Sequence[str], total: int,
-                     seed: int = 7) -> Iterator[tuple[Document, Features]]:
-    """``total`` (document, features) pairs: synthetic stories cloned from the real ones."""
+                     seed: int = 7, *, ordered: bool = False) -> Iterator[tuple[Document, Features]]:
+    """``total`` (document, features) pairs: synthetic stories cloned from the real ones, each
+    clone dated at random over three years, or (``ordered``) on the day its first document
+    arrives, ``PER_DAY`` documents a day."""
     rng = random.Random(seed)
     noise = np.random.default_rng(seed)
     real = features_of(documents, config=DetectConfig.packaged())
@@ -55,6 +67,8 @@ def synthetic_stream(documents: Sequence[Document], gold: Sequence[str], total: 
         clone += 1
         invented = Counter({f"zq{clone}x{j}": 2 for j in range(3)})
         day = 17_000 + rng.randrange(3 * 365)
+        if ordered:
+            day = 17_000 + made // PER_DAY
         for k in story:
             if made >= total:
                 return
@@ -68,8 +82,8 @@ def synthetic_stream(documents: Sequence[Document], gold: Sequence[str], total: 
             yield Document(origin=f"synthetic:{made}", text=text, title=f"clone {clone}"), features
 
 
-def run_scale(documents: Sequence[Document], gold: Sequence[str], checkpoints: Sequence[int]
-              ) -> dict[str, Any]:
+def run_scale(documents: Sequence[Document], gold: Sequence[str], checkpoints: Sequence[int],
+              *, ordered: bool = False) -> dict[str, Any]:
     """Fill a fresh SQLite store through the assigner; time ``MEASURED`` documents after each
     checkpoint (stored documents before them)."""
     from storyline.pipeline.assign import StoryAssigner
@@ -80,7 +94,7 @@ def run_scale(documents: Sequence[Document], gold: Sequence[str], checkpoints: S
     total = max(checkpoints) + MEASURED
     with tempfile.TemporaryDirectory() as folder, open_store(str(Path(folder) / "scale.db")) as store:
         assigner = StoryAssigner(store)
-        stream = synthetic_stream(documents, gold, total)
+        stream = synthetic_stream(documents, gold, total, ordered=ordered)
         stored = 0
         started = time.perf_counter()
         while stored < total:
@@ -134,8 +148,10 @@ def _cycle(documents: Sequence[Document]) -> Iterator[Document]:
 
 
 def report(results: dict[str, Any], checkpoints: Sequence[int], costs: dict[str, float]) -> None:
-    print("\nStory assignment of annotated documents (synthesised from ECB+), batches of "
-          f"{BATCH}, {MEASURED} documents timed after each size:")
+    arrival = (f"in time order, {PER_DAY} a day" if results.get("arrival") == "ordered"
+               else "dated at random over three years")
+    print("\nStory assignment of annotated documents (synthesised from ECB+, stories "
+          f"{arrival}), batches of {BATCH}, {MEASURED} documents timed after each size:")
     print(f"{'stored documents':>18} {'docs/s':>10} {'ms/doc':>8} {'docs/CPU-s':>11}")
     for checkpoint in checkpoints:
         entry = results[str(checkpoint)]

@@ -330,16 +330,12 @@ class NearDuplicateIndex:
     def add(self, doc_id: str, sketch: np.ndarray | None, *, is_duplicate: bool) -> None:
         """Index a document already judged (again: ignored); near duplicates and texts without
         a sketch take a place in the order but stay out of the band index."""
-        if doc_id in self._order:
-            return
-        self._order[doc_id] = len(self._order)
-        if sketch is not None and not is_duplicate:
-            self._lsh.insert(doc_id, sketch)
+        self.add_many([(doc_id, sketch, is_duplicate)])
 
     def add_many(self, judged: Sequence[tuple[str, np.ndarray | None, bool]]) -> None:
-        """``add`` for each (id, sketch, is_duplicate) of ``judged``, in order; the band index
-        takes the originals' sketches at once (a store's documents, loaded when an ingest
-        starts)."""
+        """``add`` for each (id, sketch, is_duplicate) of ``judged``, in order, the band
+        index taking the originals' sketches in one block (a store's documents, loaded when an
+        ingest starts)."""
         originals: list[str] = []
         sketches: list[np.ndarray] = []
         for doc_id, sketch, is_duplicate in judged:

@@ -66,6 +66,7 @@ def synthetic_stream(documents: Sequence[Document], gold: Sequence[str], total: 
         story = stories[names[rng.randrange(len(names))]]
         clone += 1
         invented = Counter({f"zq{clone}x{j}": 2 for j in range(3)})
+        # Drawn in both modes, so that the words each clone keeps are the same draws.
         day = 17_000 + rng.randrange(3 * 365)
         if ordered:
             day = 17_000 + made // PER_DAY

@@ -75,7 +75,7 @@ _MINHASH_SEED = 20170707  # fixed: the same text gets the same sketch in every r
 # each merge copies the sorted keys once, so this bounds how often (and each query scans it).
 RECENT_DOCUMENTS = 4096
 _KEY_MULTIPLIER = np.uint64(0xBF58476D1CE4E5B9)  # odd 64-bit constant: mixing a band's values
-_BAND_SEEDS = (np.arange(1, LSH_BANDS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+_BAND_SEEDS = np.arange(1, LSH_BANDS + 1, dtype=np.uint64) * _SHINGLE_MULTIPLIER  # one per band
 
 
 class _CharTable(dict[int, int | str | None]):

@@ -255,12 +255,13 @@ def _sharing_a_band(sketches: np.ndarray, query: np.ndarray) -> set[int]:
     return set(np.nonzero((bands == wanted).all(axis=2).any(axis=1))[0].tolist())
 
 
-def test_the_band_index_answers_as_a_search_of_every_band_across_folds() -> None:
+def test_the_band_index_answers_as_a_search_of_every_band_across_runs() -> None:
     # Values from {0, 1, 2}: a band is one of 243, so most documents share bands with many
     # others, and the answer is checked against a direct search of every sketch's bands,
-    # with documents added one by one and in blocks, past several folds of the recent table.
+    # with documents added one by one and in a block: the block and the table become one run,
+    # later tables runs that merge into it, and it ends as two runs and a part-full table.
     rng = np.random.default_rng(5)
-    count = 2 * RECENT_DOCUMENTS + 700
+    count = 5 * RECENT_DOCUMENTS + 700
     sketches = rng.integers(0, 3, size=(count, NUM_PERM)).astype(np.uint32)
     index = MinHashIndex()
     ids = [f"S{k}" for k in range(count)]

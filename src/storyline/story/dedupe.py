@@ -184,19 +184,22 @@ def minhash(grams: np.ndarray) -> np.ndarray:
 class MinHashIndex:
     """Banded locality-sensitive index of MinHash sketches: the ids sharing any whole band.
 
-    Each band of a sketch is one 64-bit key (``band_keys``). The keys of all but the latest
-    documents are kept in one sorted array beside the position of their document, and the
-    latest ``RECENT_DOCUMENTS`` in a small table that is folded into it when full. Why not a
-    dictionary per band of byte strings: at 100,000 documents that held 2.5 million Python
-    objects (0.5 GiB), and loading a store's sketches into it took ten seconds of an
-    ingest's start; the arrays take 16 bytes a band and a document, loaded in a few sorts."""
+    Each band of a sketch is one 64-bit key (``band_keys``). The keys of the latest
+    ``RECENT_DOCUMENTS`` documents wait in a small table; older ones lie in a few sorted runs
+    (each key beside the position of its document), the oldest the longest: a full table
+    becomes a run, and a run is merged into the one before it while that one is less than
+    twice its length. Why runs and not one sorted array: merging each table into one array
+    copied the whole array every 4,096 documents, so loading a store cost the square of its
+    size (fine at 100,000, hours at ten million); with runs each key is copied a logarithmic
+    number of times, and a look-up searches a logarithmic number of runs. Why not a dictionary
+    per band of byte strings: at 100,000 documents that held 2.5 million Python objects
+    (0.5 GiB); the arrays take 16 bytes a band and a document."""
 
     def __init__(self) -> None:
         self._ids: list[str] = []
-        self._keys = np.empty(0, dtype=np.uint64)  # the folded documents' band keys, sorted
-        self._rows = np.empty(0, dtype=np.int64)  # the position in ``_ids`` of each key's document
+        self._runs: list[_Run] = []  # the documents before the table's, oldest run first
         self._recent = np.empty((RECENT_DOCUMENTS, LSH_BANDS), dtype=np.uint64)
-        self._recent_count = 0  # rows of ``_recent`` in use: the documents after the folded ones
+        self._recent_count = 0  # rows of ``_recent`` in use: the documents after the runs'
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -205,44 +208,60 @@ class MinHashIndex:
         self.insert_many([doc_id], np.asarray(sketch)[None, :])
 
     def insert_many(self, doc_ids: Sequence[str], sketches: np.ndarray) -> None:
-        """Index ``doc_ids`` (new ids, in order) with their sketches (one row each)."""
+        """Index ``doc_ids`` (new ids, in order) with their sketches (one row each). A block
+        larger than the table's room becomes a run of its own, sorted once."""
         keys = band_keys(sketches)
-        for start in range(0, len(doc_ids), RECENT_DOCUMENTS):
-            part = keys[start:start + RECENT_DOCUMENTS]
-            if self._recent_count + len(part) > RECENT_DOCUMENTS:
-                self._fold()
-            self._recent[self._recent_count:self._recent_count + len(part)] = part
-            self._recent_count += len(part)
-            self._ids.extend(doc_ids[start:start + RECENT_DOCUMENTS])
+        count = self._recent_count
+        if count + len(keys) <= RECENT_DOCUMENTS:
+            self._recent[count:count + len(keys)] = keys
+            self._recent_count += len(keys)
+        else:
+            self._add_run(np.concatenate([self._recent[:count], keys]))
+        self._ids.extend(doc_ids)
 
     def query(self, sketch: np.ndarray) -> set[str]:
         keys = band_keys(np.asarray(sketch)[None, :])[0]
         found: set[int] = set()
-        low = np.searchsorted(self._keys, keys, side="left").tolist()
-        high = np.searchsorted(self._keys, keys, side="right").tolist()
-        for start, end in zip(low, high):
-            if end > start:
-                found.update(self._rows[start:end].tolist())
+        for run in self._runs:
+            low = np.searchsorted(run.keys, keys, side="left").tolist()
+            high = np.searchsorted(run.keys, keys, side="right").tolist()
+            for start, end in zip(low, high):
+                if end > start:
+                    found.update(run.rows[start:end].tolist())
         if self._recent_count:
             hits = np.nonzero((self._recent[:self._recent_count] == keys).any(axis=1))[0]
-            found.update((hits + self._folded).tolist())
+            found.update((hits + self._in_runs).tolist())
         return {self._ids[position] for position in found}
 
     @property
-    def _folded(self) -> int:
+    def _in_runs(self) -> int:
         return len(self._ids) - self._recent_count
 
-    def _fold(self) -> None:
-        """Move the recent table's keys into the sorted array (a merge: the array is copied
-        once, the recent keys sorted)."""
-        count = self._recent_count
-        keys = self._recent[:count].ravel()  # document by document, its bands in order
-        rows = np.repeat(np.arange(self._folded, self._folded + count, dtype=np.int64), LSH_BANDS)
-        order = np.argsort(keys, kind="stable")
-        at = np.searchsorted(self._keys, keys[order], side="right")
-        self._keys = np.insert(self._keys, at, keys[order])
-        self._rows = np.insert(self._rows, at, rows[order])
+    def _add_run(self, keys: np.ndarray) -> None:
+        """Make the documents after the runs' (``keys``: their band keys, one row each, the
+        table's rows first) a run, merge runs as the class says, and empty the table."""
+        flat = keys.ravel()  # document by document, its bands in order
+        first = self._in_runs
+        rows = np.repeat(np.arange(first, first + len(keys), dtype=np.int64), LSH_BANDS)
+        order = np.argsort(flat, kind="stable")
+        self._runs.append(_Run(flat[order], rows[order]))
         self._recent_count = 0
+        while len(self._runs) > 1 and len(self._runs[-2].keys) < 2 * len(self._runs[-1].keys):
+            newer = self._runs.pop()
+            self._runs[-1] = self._runs[-1].merged(newer)
+
+
+@dataclass
+class _Run:
+    """Band keys in order, each beside the position of its document."""
+
+    keys: np.ndarray
+    rows: np.ndarray
+
+    def merged(self, newer: _Run) -> _Run:
+        """One run of both (``newer``'s keys after this one's equal keys: a copy of each)."""
+        at = np.searchsorted(self.keys, newer.keys, side="right")
+        return _Run(np.insert(self.keys, at, newer.keys), np.insert(self.rows, at, newer.rows))
 
 
 def band_keys(sketches: np.ndarray) -> np.ndarray:

@@ -294,14 +294,15 @@ def check_floors(results: dict[str, Any]) -> list[str]:
 
 
 def scale(args: Any) -> int:
-    from story_scale import baseline_cost, report as scale_report, run_scale
+    from story_scale import MEASURED, baseline_cost, report as scale_report, run_scale
 
     train_documents, train_gold = load_split(args.data, "train")
     dev_documents, dev_gold = load_split(args.data, "dev")
     threshold, _ = tune_threshold(train_documents, train_gold)
     documents, gold = train_documents + dev_documents, train_gold + dev_gold
     checkpoints = [int(size) for size in args.sizes.split(",")]
-    results = run_scale(documents, gold, checkpoints, ordered=args.arrival == "ordered")
+    results = run_scale(documents, gold, checkpoints, ordered=args.arrival == "ordered",
+                        measured=args.measured or MEASURED)
     results["arrival"] = args.arrival
     costs = baseline_cost(documents, gold, [1000, 2000, 4000], threshold)
     scale_report(results, checkpoints, costs)
@@ -318,6 +319,9 @@ def main() -> int:
                         help="time story assignment at 10,000 and 100,000 stored documents instead")
     parser.add_argument("--sizes", default="10000,100000",
                         help="with --scale: the stored-document counts to time at")
+    parser.add_argument("--measured", type=int,
+                        help="with --scale: documents timed after each size, in batches of 200 "
+                             "(default 4,000)")
     parser.add_argument("--arrival", choices=("random", "ordered"), default="random",
                         help="with --scale: the synthetic stories' dates at random over three "
                              "years, or in the order they arrive (see benchmarks/story_scale.py)")

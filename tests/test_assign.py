@@ -19,6 +19,7 @@ from storyline.model import Document
 from storyline.pipeline.documents import ingest, ingest_sources
 from storyline.read.readers import read_inputs
 from storyline.store import open_store
+from storyline.story.dedupe import content_hash
 from storyline.story.detect import StoryProfile
 from tests.conftest import is_postgres
 from tests.test_detect import STORIES
@@ -239,3 +240,40 @@ def test_the_writer_stores_and_files_in_filing_batches_annotating_in_smaller_one
         ingest_sources(read_inputs([pile]), store, annotator=annotator, batch_size=2,
                        filing_batch=4, on_item=lambda item: stored.append(len(annotated)))
     assert annotated == [2, 2, 2, 2, 1] and stored == [1, 1, 2, 2, 3, 3, 4, 4, 5]
+
+
+def _stored(store: Any, title: str, text: str) -> Document:
+    document = Document(origin=f"test:{title}", title=title, text=text,
+                        content_hash=content_hash(text))
+    document.id = store.add_document(document).id
+    return document
+
+
+def _file_as(assigner: StoryAssigner, reports: list[tuple[str, str]],
+             stored_before: list[Document] | None = None) -> dict[str, int]:
+    """Store and file ``reports`` (title, text) as one writer's batch, under its lock, with
+    documents it stored earlier (``stored_before``) first."""
+    with assigner.filing():
+        batch = [*(stored_before or []), *(_stored(assigner.store, *r) for r in reports)]
+        return assigner.file(batch)
+
+
+def test_a_writer_takes_another_writers_filings_into_the_index_it_holds(db_url: str) -> None:
+    # Two writers of one store take turns. Each turn after the other's reads the store again;
+    # the index it holds takes the other's documents (building it again from the store cost
+    # some 80 s at 100,000 filed documents, after every batch of the other writer), also one
+    # stored before its own and so numbered below them, and a later report of a story the
+    # other writer started finds that story through it.
+    ferry, museum, third = STORIES.values()
+    with open_store(db_url) as one, open_store(db_url) as other:
+        first, second = StoryAssigner(one), StoryAssigner(other)
+        early = _stored(other, *third[0])  # stored, filed only later
+        _file_as(first, [ferry[0], museum[0]])
+        held = first.detector.index
+        assert held is not None and held.newest > int((early.id or "")[1:])
+        started = _file_as(second, [third[1], ferry[1]], stored_before=[early])
+        later = _file_as(first, [third[2]])
+        assert first.detector.index is held
+        assert sorted(held.keys()) == sorted(first.detector.story_of)
+        assert len(held) == 6
+        assert set(later.values()) == {started[early.id or ""]}

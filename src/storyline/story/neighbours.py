@@ -33,13 +33,18 @@ class VectorIndex:
         self.dimensions = dimensions
         self.exact_below = exact_below
         self._index = Index(ndim=dimensions, metric="cos", dtype="f16", connectivity=CONNECTIVITY)
-        self.newest = -1  # the largest key added (keys are added in increasing order)
+        self.newest = -1  # the largest key added
 
     def __len__(self) -> int:
         return len(self._index)
 
+    def keys(self) -> list[int]:
+        """The keys held."""
+        return [int(key) for key in np.asarray(self._index.keys)]
+
     def add(self, keys: Sequence[int], vectors: NDArray[np.float32]) -> None:
-        """Add vectors under new keys (each larger than any added before)."""
+        """Add vectors under new keys (a writer's own in increasing order; another writer's,
+        caught up with, may lie below ``newest``)."""
         if not len(keys):
             return
         # One thread: the graph, and so every later answer, is the same on every run.

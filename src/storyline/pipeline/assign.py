@@ -236,14 +236,8 @@ class StoryAssigner:
             index = VectorIndex.load(self._index_path, _dimensions(self.store))
         if index is not None and not self._index_matches_store(index):
             index = None  # a file left by another database of the same name: rebuild
-        after = f"S{index.newest}" if index is not None and index.newest > 0 else None
-        batch: list[tuple[int, np.ndarray]] = []
-        for doc_id, data in self.store.story_members(after=after):
-            batch.append((_number(doc_id), Member.from_bytes(data).vector))
-            if len(batch) >= 1000:
-                index = _added(index, batch)
-        return _added(index, batch) if batch else index
-
+        after = _doc_id(index.newest) if index is not None and index.newest > 0 else None
+        return _indexed(index, self.store.story_members(after=after))
 
     def _caught_up(self, index: VectorIndex, filed: set[int], story_of: Mapping[int, int]
                    ) -> VectorIndex:
@@ -254,20 +248,12 @@ class StoryAssigner:
         missing = filed.difference(index.keys())
         if not missing:
             return index
-        rows = self.store.story_members(after=_doc_id(index.newest)) if index.newest > 0 else \
-            self.store.story_members()
+        rows = self.store.story_members(after=_doc_id(index.newest) if index.newest > 0 else None)
         earlier = {n for n in missing if n <= index.newest}
         if earlier:
             stories = sorted({story_of[n] for n in earlier})
             rows = chain(self.store.story_members(stories=stories), rows)
-        batch: list[tuple[int, np.ndarray]] = []
-        for doc_id, data in rows:
-            if _number(doc_id) in missing:
-                batch.append((_number(doc_id), Member.from_bytes(data).vector))
-                missing.discard(_number(doc_id))
-            if len(batch) >= 1000:
-                _added(index, batch)
-        return _added(index, batch) if batch else index
+        return _indexed(index, rows, missing) or index
 
     def _index_matches_store(self, index: VectorIndex) -> bool:
         """Whether the index's newest entry is the store's document of that number, with the
@@ -310,6 +296,23 @@ def after_detection_changes(store: Store, story_ids: Sequence[int]) -> None:
     store.save_detection(DetectionUpdate({}, {}, {}, {}, {
         story: profile.pruned(config.profile_keys).to_bytes() for story, profile in profiles.items()
     }, {}))
+
+
+def _indexed(index: VectorIndex | None, rows: Iterable[tuple[str, bytes]],
+             wanted: set[int] | None = None) -> VectorIndex | None:
+    """``index`` (None: a new one, when ``rows`` hold any) with the vectors of ``rows`` (stored
+    members), only those of the ``wanted`` document numbers when given, each once."""
+    batch: list[tuple[int, np.ndarray]] = []
+    for doc_id, data in rows:
+        number = _number(doc_id)
+        if wanted is not None:
+            if number not in wanted:
+                continue
+            wanted.discard(number)
+        batch.append((number, Member.from_bytes(data).vector))
+        if len(batch) >= 1000:
+            index = _added(index, batch)
+    return _added(index, batch) if batch else index
 
 
 def _added(index: VectorIndex | None, batch: list[tuple[int, np.ndarray]]) -> VectorIndex:

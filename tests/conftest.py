@@ -34,6 +34,20 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The caches a PostgreSQL store's clients keep (``Store.client_cache``) go to a folder of
+    the test session's, never into the user's ``~/.cache`` (subprocesses inherit it)."""
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     require(SEEDS.is_dir(), f"seed articles not found at {SEEDS}")

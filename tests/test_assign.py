@@ -1,7 +1,8 @@
 """Story detection at ingest: found stories kept in real SQLite and PostgreSQL stores
-(``conftest.db_url``), across runs and kills. The tests of the index cache file kept beside a
-SQLite database run on SQLite only (a PostgreSQL store keeps no cache file: it rebuilds the index
-in memory)."""
+(``conftest.db_url``), across runs and kills. The index cache file is kept beside a SQLite
+database and, for a PostgreSQL database, in the user's cache folder (``Store.client_cache``;
+the session's own under the tests); the tests that damage it run on SQLite, whose file they
+find beside the database."""
 
 from __future__ import annotations
 
@@ -65,8 +66,11 @@ def test_ingest_files_each_new_document_into_its_story(tmp_path: Path, db_url: s
     by_line = {origin: story for story, origins in stories.items() for origin in origins}
     lines = sorted(by_line, key=lambda o: int(o.rsplit(":", 1)[1]))
     assert len({by_line[o] for o in lines[:3]}) == 1 and len({by_line[o] for o in lines[3:6]}) == 1
-    if not is_postgres(db):
-        assert Path(f"{db}.{INDEX_CACHE}").is_file()
+    with open_store(db) as store:
+        cached = store.client_cache(INDEX_CACHE)
+        assert cached is not None and cached.is_file()
+        if not is_postgres(db):
+            assert cached == Path(f"{db}.{INDEX_CACHE}")
     later = _ingest(db, _write(tmp_path / "more.jsonl", [LATE_FERRY, MUSEUM]))
     after = _found(db)
     ferry_story = by_line[lines[0]]
@@ -277,3 +281,16 @@ def test_a_writer_takes_another_writers_filings_into_the_index_it_holds(db_url: 
         assert sorted(held.keys()) == sorted(first.detector.story_of)
         assert len(held) == 6
         assert set(later.values()) == {started[early.id or ""]}
+
+
+def test_a_postgresql_stores_index_is_cached_per_server_and_database(
+        tmp_path: Path, postgres_url: str, cache_home: Path) -> None:
+    # An ingest's writer saves the index where the next writer on this machine reads it (the
+    # session's cache folder, a folder per server and database) rather than building it again.
+    _ingest(postgres_url, _pile(tmp_path / "pile.jsonl"))
+    with open_store(postgres_url) as store:
+        cached = store.client_cache(INDEX_CACHE)
+        assert cached is not None and cached.is_file() and cached.is_relative_to(cache_home)
+        assert cached.parent.name.endswith("-" + postgres_url.rsplit("/", 1)[1])
+        index = StoryAssigner(store).detector.index
+        assert index is not None and sorted(index.keys()) == list(range(1, 10))

@@ -69,7 +69,7 @@ class StoryAssigner:
         self.config = config or DetectConfig.packaged()
         self._embedder = embedder
         self._sentences: dict[int, bytes] = {}  # document number -> its sentence vectors, to save
-        self._index_path = store.cache_location(INDEX_CACHE)
+        self._index_path = store.client_cache(INDEX_CACHE)
         self.detector: StoryDetector
         self._unsaved = 0  # documents filed since the index file was written
         self._load(index_file=True)

@@ -68,6 +68,13 @@ WATCH_ITEM_COLUMNS = (
     "key, url, source, state, attempts, error, body, content_type, final_url, document")
 
 
+def cache_home() -> Path:
+    """``$XDG_CACHE_HOME``, XDG's default being ``~/.cache`` (a relative value is ignored, as
+    the spec says)."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    return Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+
+
 def default_db_location() -> Path:
     """``$XDG_DATA_HOME/storyline/storyline.db``, XDG's default being ``~/.local/share``."""
     xdg = os.environ.get("XDG_DATA_HOME", "")

@@ -501,6 +501,13 @@ class DetectionStore(Protocol):
         the caller then rebuilds it in memory)."""
         ...
 
+    def client_cache(self, name: str) -> Path | None:
+        """Where a rebuildable cache named ``name`` of this machine's clients of the store may
+        live: beside a SQLite file; for a database server, in this user's cache folder, one
+        folder per server and database (None: nowhere; the caller rebuilds it in memory). A
+        cache is checked against the store before it is used, so a stale one costs a rebuild."""
+        ...
+
     def detection_lock(self) -> AbstractContextManager[None]:
         """Held by one writer at a time (processes or machines) while it stores a batch and
         files it into found stories: detection decides from what it read of the store, so two

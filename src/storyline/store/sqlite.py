@@ -527,6 +527,10 @@ class SQLiteStore(SQLStore):
         """Beside the database file: ``storyline.db.NAME``."""
         return self.path.with_name(f"{self.path.name}.{name}")
 
+    def client_cache(self, name: str) -> Path | None:
+        """Beside the database file, as ``cache_location``."""
+        return self.cache_location(name)
+
     @contextmanager
     def detection_lock(self) -> Iterator[None]:
         """``flock`` on a file beside the database (it dies with its process); within one

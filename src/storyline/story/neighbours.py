@@ -69,7 +69,8 @@ class VectorIndex:
 
     def save(self, path: Path) -> None:
         """Write the index to ``path`` atomically (a reader never sees half a file)."""
-        temporary = path.with_name(path.name + ".tmp")
+        # A name of this process's own: two writers on one machine may save at once.
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         self._index.save(str(temporary))
         os.replace(temporary, path)
 

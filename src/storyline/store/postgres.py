@@ -562,7 +562,8 @@ class PostgresStore(SQLStore):
         return created
 
     def cache_location(self, name: str) -> Path | None:
-        """None: a shared server has no folder beside it; caches are rebuilt in memory."""
+        """None: a shared server has no folder beside it (what one machine's clients of it
+        keep goes to ``client_cache``)."""
         return None
 
     def client_cache(self, name: str) -> Path | None:

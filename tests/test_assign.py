@@ -265,7 +265,7 @@ def _file_as(assigner: StoryAssigner, reports: list[tuple[str, str]],
 def test_a_writer_takes_another_writers_filings_into_the_index_it_holds(db_url: str) -> None:
     # Two writers of one store take turns. Each turn after the other's reads the store again;
     # the index it holds takes the other's documents (building it again from the store cost
-    # some 80 s at 100,000 filed documents, after every batch of the other writer), also one
+    # 3.4 s of CPU at 19,000 filed documents, after every batch of the other writer), also one
     # stored before its own and so numbered below them, and a later report of a story the
     # other writer started finds that story through it.
     ferry, museum, third = STORIES.values()

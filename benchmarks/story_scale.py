@@ -54,14 +54,13 @@ FIRST = 1000
 PER_DAY = 90
 
 
-def synthetic_stream(documents: Sequence[Document], gold: Sequence[str], total: int,
-                     seed: int = 7, *, ordered: bool = False) -> Iterator[tuple[Document, Features]]:
-    """``total`` (document, features) pairs: synthetic stories cloned from the real ones, each
-    clone dated at random over three years, or (``ordered``) on the day its first document
-    arrives, ``PER_DAY`` documents a day."""
+def synthetic_stream(real: Sequence[Features], gold: Sequence[str], total: int, seed: int = 7,
+                     *, ordered: bool = False) -> Iterator[tuple[Document, Features]]:
+    """``total`` (document, features) pairs: synthetic stories cloned from the real documents'
+    features (``real``, from ``features_of``), each clone dated at random over three years, or
+    (``ordered``) on the day its first document arrives, ``PER_DAY`` documents a day."""
     rng = random.Random(seed)
     noise = np.random.default_rng(seed)
-    real = features_of(documents, config=DetectConfig.packaged())
     stories: dict[str, list[int]] = {}
     for k, story in enumerate(gold):
         stories.setdefault(story, []).append(k)
@@ -98,19 +97,21 @@ def run_scale(documents: Sequence[Document], gold: Sequence[str], checkpoints: S
     found the CPU time of the same batches a third higher than the run before), and filling one
     store past each checkpoint in order timed the sizes minutes apart; alternating puts each
     drift on both sizes alike, so the ratio compares the sizes, not the moments."""
+    # Embedded once here, not in each process: the same vectors, one model load.
+    real = features_of(documents, config=DetectConfig.packaged())
     context = multiprocessing.get_context("spawn")
     fillers = []
     for checkpoint in checkpoints:
         ours, theirs = context.Pipe()
-        process = context.Process(target=_filler, args=(theirs, documents, gold, checkpoint,
-                                                        ordered))
+        process = context.Process(target=_filler, args=(theirs, real, gold, checkpoint, ordered))
         process.start()
         theirs.close()
         fillers.append((checkpoint, ours, process))
     started = time.perf_counter()
     for checkpoint, pipe, _ in fillers:
         _answer(pipe, checkpoint)
-        print(f"  {checkpoint:,} documents filed, {time.perf_counter() - started:.0f} s", flush=True)
+        print(f"  {checkpoint:,} documents filed, {time.perf_counter() - started:.0f} s",
+              flush=True)
     results: dict[str, Any] = {str(c): {"batches": []} for c in checkpoints}
     for _ in range(-(-measured // BATCH)):
         for checkpoint, pipe, _ in fillers:
@@ -136,7 +137,7 @@ def _answer(pipe: Any, checkpoint: int) -> Any:
                          "without an answer") from None
 
 
-def _filler(pipe: Any, documents: Sequence[Document], gold: Sequence[str], checkpoint: int,
+def _filler(pipe: Any, real: Sequence[Features], gold: Sequence[str], checkpoint: int,
             ordered: bool) -> None:
     """One checkpoint's process: fill a store up to ``checkpoint``, say so, then file a timed
     batch at each "batch"; at "done", the found stories and the peak memory."""
@@ -144,7 +145,7 @@ def _filler(pipe: Any, documents: Sequence[Document], gold: Sequence[str], check
     from storyline.store import open_store
     from storyline.story.dedupe import content_hash
 
-    stream = synthetic_stream(documents, gold, 10 ** 9, ordered=ordered)
+    stream = synthetic_stream(real, gold, 10 ** 9, ordered=ordered)  # as long as it is read
 
     def file_batch(store: Any, assigner: StoryAssigner) -> dict[str, float]:
         batch = [next(stream) for _ in range(BATCH)]
@@ -181,8 +182,10 @@ def _costs(batches: Sequence[dict[str, float]]) -> dict[str, float]:
     return {
         "documents": documents, "seconds": seconds, "cpu_seconds": cpu,
         "docs_per_s": documents / seconds, "ms_per_doc": 1000 * seconds / documents,
-        "median_ms_per_doc": float(np.median([1000 * b["seconds"] / b["documents"] for b in batches])),
-        "first_ms_per_doc": 1000 * sum(b["seconds"] for b in first) / sum(b["documents"] for b in first),
+        "median_ms_per_doc": float(np.median([1000 * b["seconds"] / b["documents"]
+                                              for b in batches])),
+        "first_ms_per_doc": (1000 * sum(b["seconds"] for b in first)
+                             / sum(b["documents"] for b in first)),
         # CPU time of this process: what filing costs when other work shares the machine.
         "cpu_docs_per_s": documents / cpu,
     }
@@ -229,7 +232,8 @@ def report(results: dict[str, Any], checkpoints: Sequence[int], costs: dict[str,
     results["cost_ratio"] = ratios
     print(f"cost at {checkpoints[-1]:,} / cost at {checkpoints[0]:,}: "
           + ", ".join(f"{ratio:.2f}x ({name})" for name, ratio in ratios.items())
-          + f"; peak memory {results['peak_memory_mib']:.0f} MiB; {results['stories']:,} found stories")
+          + f"; peak memory {results['peak_memory_mib']:.0f} MiB; "
+          f"{results['stories']:,} found stories")
     print("baseline (TF-IDF average-link re-clusters the pile for each new document):")
     for size, seconds in costs.items():
         print(f"{int(size):>18,} stored: {1000 * seconds:>10.0f} ms per new document "

@@ -79,7 +79,8 @@ class StoryAssigner:
         since this one read it, and the index held in memory takes the filed documents it
         lacks (they may have numbers lower than its newest). Why not rebuild it from the store,
         as this did before: building the graph took 3.4 s of CPU for 19,000 filed documents
-        and 82 s for 100,000 random vectors, and concurrent writers reload after each other's every batch."""
+        and 82 s for 100,000 random vectors, and concurrent writers reload after each other's
+        every batch."""
         store = self.store
         documents, frequency = store.detection_vocabulary()
         story_of = {_number(doc_id): story for doc_id, story in store.found_story_of().items()}

@@ -68,19 +68,21 @@ WATCH_ITEM_COLUMNS = (
     "key, url, source, state, attempts, error, body, content_type, final_url, document")
 
 
+def _xdg_folder(variable: str, default: str) -> Path:
+    """The folder XDG's ``variable`` names, else ``~/default``. The XDG spec says to ignore a
+    relative value: it would depend on the working directory."""
+    xdg = os.environ.get(variable, "")
+    return Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / default
+
+
 def cache_home() -> Path:
-    """``$XDG_CACHE_HOME``, XDG's default being ``~/.cache`` (a relative value is ignored, as
-    the spec says)."""
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    return Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    """``$XDG_CACHE_HOME``, XDG's default being ``~/.cache``."""
+    return _xdg_folder("XDG_CACHE_HOME", ".cache")
 
 
 def default_db_location() -> Path:
     """``$XDG_DATA_HOME/storyline/storyline.db``, XDG's default being ``~/.local/share``."""
-    xdg = os.environ.get("XDG_DATA_HOME", "")
-    # The XDG spec says to ignore a relative value: it would depend on the working directory.
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
-    return base / "storyline" / DB_FILENAME
+    return _xdg_folder("XDG_DATA_HOME", ".local/share") / "storyline" / DB_FILENAME
 
 
 @dataclass(frozen=True)

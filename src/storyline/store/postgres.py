@@ -572,8 +572,8 @@ class PostgresStore(SQLStore):
         takes seconds to minutes of CPU to build (3.4 s for 19,000 filed documents, 82 s for
         100,000 random vectors), which each ingest's writer would pay when it starts."""
         parts = pg_conninfo.conninfo_to_dict(conninfo_of(self.url))
-        server = "-".join(str(parts.get(key) or default) for key, default in
-                          (("host", "local"), ("port", 5432), ("dbname", parts.get("user") or "db")))
+        defaults = (("host", "local"), ("port", 5432), ("dbname", parts.get("user") or "db"))
+        server = "-".join(str(parts.get(key) or default) for key, default in defaults)
         folder = cache_home() / "storyline" / "postgresql" / _safe_name(server)
         try:
             folder.mkdir(parents=True, exist_ok=True)

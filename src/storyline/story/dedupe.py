@@ -71,8 +71,8 @@ _KEEP = set("%\u2030&@#")  # punctuation by Unicode category, but meaning-bearin
 _WHITESPACE = re.compile(r"\s+")
 _SHINGLE_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant for the rolling hash
 _MINHASH_SEED = 20170707  # fixed: the same text gets the same sketch in every run
-# Documents whose band keys wait in a small table before they are merged into the sorted ones:
-# each merge copies the sorted keys once, so this bounds how often (and each query scans it).
+# Documents whose band keys wait in a small table before they become a sorted run: the smallest
+# run's size, so it bounds how many runs a query searches (and each query scans the table).
 RECENT_DOCUMENTS = 4096
 _KEY_MULTIPLIER = np.uint64(0xBF58476D1CE4E5B9)  # odd 64-bit constant: mixing a band's values
 _BAND_SEEDS = np.arange(1, LSH_BANDS + 1, dtype=np.uint64) * _SHINGLE_MULTIPLIER  # one per band

@@ -17,7 +17,7 @@ one ECB+ story chain into long stories either way: docs/benchmarks.md, stop 29).
 Documents are stored first (that is the ingest's store stage, not timed); what is timed is
 ``StoryAssigner.file`` on annotated documents with their features made: candidates from the
 nearest-neighbour index, scoring, the window re-clustering and merge pass, the store transaction and
-the index file, per batch of 200.
+the index file, per batch the writer files (``Settings.filing_batch``, 200).
 
 The baseline, TF-IDF average-link, re-clusters everything it has: its cost per new document
 grows with the stored documents (quadratic memory: 100,000 documents need an 80 GB distance
@@ -39,10 +39,11 @@ from typing import Any
 
 import numpy as np
 
+from storyline.context import FILING_BATCH
 from storyline.model import Document
 from storyline.story.detect import DetectConfig, Features, features_of
 
-BATCH = 200
+BATCH = FILING_BATCH  # timed as the writer files: one batch a call
 # Documents whose assignment is timed after each checkpoint. Why 4,000 (20 batches) and not the
 # 1,000 of stops 20-29: a batch's cost follows what it holds (by up to half again between
 # neighbours, the same batches alike in every run), so five batches were a small sample; the

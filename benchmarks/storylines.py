@@ -7,9 +7,10 @@ singer's death and its trial, the Syrian uprising), so time alone cannot separat
 
 Systems, all in one run:
 
-* ours, online: ``StoryDetector`` (the packaged story detection) reads the stream in batches
-  of 50; after each batch ``StorylineLinker`` links the stories it touched (as ``storyline
-  ingest`` does); each article's label is its story's storyline (a story in none is its own).
+* ours, online: ``StoryDetector`` (the packaged story detection) reads the stream in the
+  batches an ingest's writer files (``Settings.filing_batch``, 200); after each batch
+  ``StorylineLinker`` links the stories it touched (as ``storyline ingest`` does); each
+  article's label is its story's storyline (a story in none is its own).
 * ours, batch: the stream's final stories linked at once (``link_stories``).
 * baselines: TF-IDF cosine average link over the articles (as in ``benchmarks/stories.py``),
   cut at the threshold tuned on ECB+ train (the story baseline), and cut at the threshold
@@ -64,6 +65,7 @@ from common import data_argument_parser, finish, print_table  # noqa: E402
 from stories import tfidf_rows  # noqa: E402
 from timeline import FOLDER, detokenise  # noqa: E402
 
+from storyline.context import FILING_BATCH  # noqa: E402
 from storyline.model import Document  # noqa: E402
 from storyline.story.detect import (  # noqa: E402
     DetectConfig,
@@ -74,7 +76,7 @@ from storyline.story.detect import (  # noqa: E402
 )
 from storyline.story.storylines import StorylineConfig, StorylineLinker, link_stories  # noqa: E402
 
-BATCH = 50
+BATCH = FILING_BATCH  # the writer's batch: what is measured is what an ingest does
 COLUMNS = ["bcubed_p", "bcubed_r", "bcubed_f1", "pairwise_f1", "clusters"]
 # The grids of ``--tune`` and of the out-of-fold figures: weights (words, names, meaning), link,
 # decay, names floor.

@@ -432,6 +432,27 @@ def test_a_verdict_overtaken_by_another_writer_is_made_again(
     assert [c.seen_through for c in attempts if c] == [None, "S1"]
 
 
+def test_a_lone_writer_asks_for_new_sketches_only_when_the_store_says_it_is_behind(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_store(db) as store, open_store(db) as other:
+        real = store.sketches
+        asked: list[str | None] = []
+
+        def sketches(kind, *, after=None):  # type: ignore[no-untyped-def]
+            asked.append(after)
+            return real(kind, after=after)
+
+        monkeypatch.setattr(store, "sketches", sketches)
+        for number in range(1, 5):
+            store_document(store, make_doc(number))
+        assert asked == [None]  # the first verdict's load; the writer's own documents follow it
+        store_document(other, Document(origin="wire/a.txt", text=WIRE))  # S5, unseen by store
+        result = store_document(store, Document(origin="partner/c.html", text=SYNDICATED))
+    assert (result.id, result.duplicate_of) == ("S6", "S5")
+    assert asked == [None, "S4"]  # refused as stale once, then caught up with S5 alone
+
+
 def test_a_failed_add_leaves_nothing_behind(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with open_store(db) as store:
         store_document(store, Document(origin="wire/a.txt", text=WIRE))

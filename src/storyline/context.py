@@ -20,11 +20,13 @@ IN_FLIGHT_VARIABLE = "STORYLINE_IN_FLIGHT"
 BATCH_SIZE = 16
 # Documents an ingest's one writer stores and files into stories together, when it files them.
 # Why larger than BATCH_SIZE: after each batch, filing clusters its window of recent documents
-# again (``StoryDetector.settle``), a cost that grows with the window (400 documents), not with
-# the batch, so that with the window full, filing in batches of 16 cost the writer several
-# times what batches of 50 do, and the writer, one process, caps a cluster's speed. 50 is also
-# the batch the story benchmarks read their streams in (benchmarks/stories.py, storylines.py).
-FILING_BATCH = 50
+# again (``StoryDetector.settle``), merges stories around it and links storylines, costs that
+# grow with the window (400 documents), not with the batch: with the window full, the writer
+# spent 13.6 ms of CPU a document in batches of 50 and 4.4 in batches of 200
+# (benchmarks/filing.py), and the writer, one process, caps a cluster's speed. The story
+# benchmarks read their streams in the same batches (``stream_stories``, storylines.py), and
+# found no loss from 50 to 200 (docs/benchmarks.md). A killed ingest redoes at most one batch.
+FILING_BATCH = 200
 # The longest text of one document (characters): some 50,000 words, several times the longest
 # articles. The NLP pass grows with the text (``storyline quotes`` peaked at 0.8 GB on 100,000
 # characters, 1.5 GB on 300,000), so a book pasted as one input would exhaust the machine.

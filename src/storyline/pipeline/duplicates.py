@@ -9,11 +9,13 @@
 
 The near-duplicate index of a store is built from the MinHash sketches kept with its documents
 (none is computed twice: documents stored before sketches were kept get theirs made once, from
-their text, and stored), and it is kept per store object, brought up to date before each verdict
-with only the documents stored since (other writers, such as the web app's jobs, may add
-documents at any time). The store refuses a verdict made before a document it did not see was
-stored (``StaleCheck``), and the verdict is then made again: near copies stored at the same moment
-by two writers are still told apart from originals.
+their text, and stored), and it is kept per store object: loaded before its first verdict and
+brought up to date with only the documents stored since whenever the store says it is behind
+(other writers, such as the web app's jobs, may add documents at any time). The store refuses a
+verdict made before a document it did not see was stored (``StaleCheck``); the index then takes
+in the documents it missed and the verdict is made again: near copies stored at the same moment
+by two writers are still told apart from originals. The index is not caught up before every
+verdict: a lone writer, the usual case, would ask the store for nothing new once per document.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class StoredDuplicates:
     def __init__(self) -> None:
         self._index = NearDuplicateIndex()
         self._last: str | None = None  # the newest stored document indexed
+        self._loaded = False  # caught up once: later verdicts catch up only when found stale
         # A store shared between threads (PostgreSQL's, in the web app) shares its index too:
         # one verdict at a time catches it up and adds to it.
         self._lock = threading.Lock()
@@ -74,15 +77,17 @@ class StoredDuplicates:
     def _store(self, store: Store, document: Document, fp: Fingerprint) -> AddResult:
         if store.find_by_hash(fp.content_hash) is not None:  # an exact copy: no verdict to make
             return store.add_document(replace(document, content_hash=fp.content_hash, duplicate_of=None))
-        while True:
+        if not self._loaded:
             self.catch_up(store)
+        while True:
             judged = replace(document, content_hash=fp.content_hash,
                              duplicate_of=self.original_of(store, fp))
             check = DuplicateCheck(self._last, Sketch(SKETCH_KIND, sketch_bytes(fp.minhash)))
             try:
                 added = store.add_document(judged, check=check)
-            except StaleCheck:
-                continue  # another writer stored a document meanwhile: judge again
+            except StaleCheck:  # another writer stored documents since: index them, judge again
+                self.catch_up(store)
+                continue
             if added.created:  # the check held: it is the very next document, nothing skipped
                 self._index.add(added.id, fp.minhash, is_duplicate=added.duplicate_of is not None)
                 self._last = added.id
@@ -101,6 +106,7 @@ class StoredDuplicates:
                 self._index_rows(store, pending)
                 pending = []
         self._index_rows(store, pending)
+        self._loaded = True
 
     def _index_rows(self, store: Store, rows: Sequence[StoredSketch]) -> None:
         """Index stored documents in their order, first making and saving missing sketches."""

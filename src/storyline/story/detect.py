@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
 from storyline.annotate.embeddings import Embedder, embed
+from storyline.context import FILING_BATCH
 from storyline.model import Document
 from storyline.resources import data_config
 from storyline.story.neighbours import VectorIndex
@@ -1068,9 +1069,9 @@ def creation_order(story: int) -> tuple[bool, int]:
 
 
 def stream_stories(documents: Sequence[Document], *, config: DetectConfig | None = None,
-                   embedder: Embedder | None = None, batch: int = 50) -> list[int]:
-    """Detection as a stream reads ``documents``: in order, settling after every ``batch``;
-    labels as ``detect_stories`` gives them."""
+                   embedder: Embedder | None = None, batch: int = FILING_BATCH) -> list[int]:
+    """Detection as a stream reads ``documents``: in order, settling after every ``batch``
+    (by default the batch an ingest's writer files); labels as ``detect_stories`` gives them."""
     config = config or DetectConfig.packaged()
     detector = StoryDetector(config)
     features = features_of(documents, config=config, embedder=embedder)

@@ -21,7 +21,14 @@ import pytest
 
 from feed_server import FeedSite, article_html, atom, feed_sites, json_feed, rss, sitemap, sitemap_index
 from storyline.pipeline.politeness import WatchConfig
-from storyline.pipeline.watch import PassReport, Watch, WatchOptions, open_client
+from storyline.pipeline.watch import (
+    PassReport,
+    Watch,
+    WatchOptions,
+    WatchRunning,
+    only_watch,
+    open_client,
+)
 from storyline.store import Store, open_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -476,6 +483,49 @@ def test_pages_decode_by_the_declared_charset_and_bad_pages_fail_alone(db_url: s
         assert sorted(url for url, _ in report.failed) == sorted([empty, binary, pdf])
         assert all("\n" not in reason for _, reason in report.failed)
         assert store.pending_items() == []  # none of them is tried again
+
+
+# A process that takes the watch lock of the database in argv[1], says so, and waits.
+HOLD_THE_WATCH_LOCK = """
+import sys, time
+from storyline.pipeline.watch import only_watch
+from storyline.store import open_store
+with open_store(sys.argv[1]) as store, only_watch(store):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_the_watch_lock_has_one_holder_on_either_backend_and_dies_with_it(db_url: str) -> None:
+    """A file lock beside SQLite; on PostgreSQL an advisory lock, so that watches on two
+    machines sharing one server exclude each other too."""
+    with open_store(db_url) as first, open_store(db_url) as second:
+        with only_watch(first):
+            with pytest.raises(WatchRunning, match="another storyline watch is running"):
+                with only_watch(second):
+                    pass
+        with only_watch(second):  # released when the block ended
+            pass
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_WATCH_LOCK, db_url],
+                              stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with open_store(db_url) as store:
+            with pytest.raises(WatchRunning):
+                with only_watch(store):
+                    pass
+            holder.send_signal(signal.SIGKILL)
+            holder.wait(timeout=10)
+
+            def free() -> bool:
+                with store.watch_lock() as taken:
+                    return taken
+
+            assert wait_for(free, 10)  # the server ends a dead client's session at once
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
 
 
 def test_a_second_watch_on_the_same_database_is_refused(tmp_path: Path) -> None:

@@ -28,14 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from types import ModuleType
 from typing import TypeVar
-
-fcntl: ModuleType | None
-try:
-    import fcntl
-except ImportError:  # not on Windows: a second watch is not refused there
-    fcntl = None
 
 from storyline.context import MAX_DOCUMENT_CHARS
 from storyline.errors import InputProblem, UsageError
@@ -441,33 +434,21 @@ def _source_of(item: WatchItem) -> Source | InputError:
                   hints=Hints(url=item.final_url or item.url))
 
 
-LOCK_NAME = "watch.lock"
-
-
 class WatchRunning(UsageError):
     """Another watch holds the database's watch lock."""
 
 
 @contextmanager
 def only_watch(store: Store) -> Iterator[None]:
-    """Hold the store's watch lock (a file beside the database, locked with ``flock``) for the
-    block: a second watch on the same database (a cron ``--once`` over a running loop) would
-    poll and fetch what the first is fetching. ``WatchRunning`` when another watch holds it.
-    The lock dies with its process, so a killed watch never leaves it behind."""
-    location = store.cache_location(LOCK_NAME)
-    if location is None or fcntl is None:
+    """Hold the store's watch lock for the block (``Store.watch_lock``: a file beside a SQLite
+    database, an advisory lock on a PostgreSQL server): a second watch on the same database (a
+    cron ``--once`` over a running loop, or a watch on another machine) would poll and fetch
+    what the first is fetching. ``WatchRunning`` when another watch holds it."""
+    with store.watch_lock() as taken:
+        if not taken:
+            raise WatchRunning("another storyline watch is running on this database; "
+                               "stop it first, or let it do the work")
         yield
-        return
-    with open(location, "a+b") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise WatchRunning("another storyline watch is running on this database "
-                             f"(it holds {location}); stop it first, or let it do the work") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def open_client(config: WatchConfig, *, timeout: float | None = None) -> PoliteClient:

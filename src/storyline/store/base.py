@@ -558,6 +558,12 @@ class WatchStore(Protocol):
         """Count a failed attempt at an item; ``give_up``: it is ``failed`` now."""
         ...
 
+    def watch_lock(self) -> AbstractContextManager[bool]:
+        """The database's watch lock for the block, taken without waiting: True when taken,
+        False when another process, on this machine or another, holds it. It dies with its
+        holder, so a killed watch never leaves it behind."""
+        ...
+
     def items_stored(self, documents: Mapping[str, str]) -> None:
         """Items (key -> document id) whose documents are stored: their pages are dropped."""
         ...

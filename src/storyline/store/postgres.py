@@ -78,6 +78,7 @@ POOL_SIZE = 8  # connections one store object may hold (the web app's worker thr
 WRITE_LOCK = 0x5354_4F52_5901
 MIGRATE_LOCK = 0x5354_4F52_5902
 DETECTION_LOCK = 0x5354_4F52_5903
+WATCH_LOCK = 0x5354_4F52_5904
 TEXT_SEARCH_CONFIG = "english"  # stemming as FTS5's porter tokenizer does
 
 Cursor = psycopg.Cursor[tuple[Any, ...]]
@@ -592,6 +593,18 @@ class PostgresStore(SQLStore):
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (DETECTION_LOCK,))
 
+    @contextmanager
+    def watch_lock(self) -> Iterator[bool]:
+        """A session advisory lock, tried once, held on a connection of its own for the block
+        (the server releases it when its holder's connection ends)."""
+        with self._pool.connection() as conn:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (WATCH_LOCK,)).fetchone()
+            taken = bool(row and row[0])
+            try:
+                yield taken
+            finally:
+                if taken:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (WATCH_LOCK,))
 
     # -- search
 

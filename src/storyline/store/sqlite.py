@@ -68,6 +68,7 @@ except ImportError:  # not on Windows: writers in several processes there file u
     fcntl = None
 
 DETECTION_LOCK = "detection.lock"
+WATCH_LOCK = "watch.lock"  # held by a running `storyline watch` (the name older releases used)
 _Conn = sqlite3.Connection | sqlite3.Cursor  # both run statements alike
 _FILE_LOCKS: dict[Path, threading.Lock] = {}
 _FILE_LOCKS_GUARD = threading.Lock()
@@ -545,6 +546,22 @@ class SQLiteStore(SQLStore):
                 if fcntl is not None:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    @contextmanager
+    def watch_lock(self) -> Iterator[bool]:
+        """``flock`` on ``storyline.db.watch.lock`` beside the database, not waited for."""
+        with open(self.path.with_name(f"{self.path.name}.{WATCH_LOCK}"), "a+b") as handle:
+            if fcntl is None:
+                yield True
+                return
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     # -- search
 

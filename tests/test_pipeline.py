@@ -150,3 +150,38 @@ def test_the_writers_share_has_no_features_for_texts_stored_already() -> None:
     assert made[0].features is None and made[1].features is not None
     assert [m.fingerprint.content_hash for m in made] == [d.content_hash for d in documents]
     assert all(m.features is not None for m in made_for_writer(documents, features=True))
+
+
+def test_an_ingest_refreshes_the_stores_statistics_every_so_many_documents(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each time REFRESH_AFTER documents were stored since the last refresh, and at the end of
+    an ingest that stored as many; on PostgreSQL the search tables are then vacuumed and
+    analysed (the server's own record says so)."""
+    from storyline.model import Source
+    from storyline.pipeline import documents as documents_module
+    from storyline.pipeline.documents import ingest_sources
+    from storyline.store import open_store
+    from conftest import is_postgres, sql_rows
+
+    monkeypatch.setattr(documents_module, "REFRESH_AFTER", 3)
+    sources = [Source(origin=f"tide-{number}.txt", mode="text",
+                      data=f"Tide table {number}\n\nHigh water at Vellmar quay came {number} minutes early.")
+               for number in range(7)]
+    with open_store(db_url) as store:
+        refreshed_at: list[int] = []
+        real = store.refresh_statistics
+
+        def refresh_statistics() -> None:
+            refreshed_at.append(store.count())
+            real()
+
+        monkeypatch.setattr(store, "refresh_statistics", refresh_statistics)
+        ingest_sources(sources, store, annotator=None, batch_size=2)  # stored 2 at a time
+    assert refreshed_at == [4, 7]  # 4: three or more since none; 7: the end, 3 since
+    if is_postgres(db_url):
+        assert sql_rows(db_url, "SELECT relname, last_vacuum IS NOT NULL, last_analyze IS NOT NULL"
+                                " FROM pg_stat_user_tables WHERE relname IN"
+                                " ('sentences', 'documents', 'story_documents') ORDER BY relname"
+                        ) == [("documents", True, True), ("sentences", True, True),
+                              ("story_documents", True, True)]

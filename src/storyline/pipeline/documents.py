@@ -7,6 +7,7 @@ that one bad input never stops a batch.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,12 @@ if TYPE_CHECKING:
     from storyline.story.detect import Features
 
 Progress = Callable[["Document | InputError"], None]
+
+# The writer refreshes the store's statistics (``Store.refresh_statistics``) each time it has
+# stored this many documents since it last did: searches of what an ingest stored are then
+# planned on counts that include them (costs about a second per refresh on PostgreSQL at
+# 130,000 documents, against some 100 s of ingest for 500 documents on 2 cores).
+REFRESH_AFTER = 500
 
 
 def extract_source(source: Source, registry: Registry | None = None,
@@ -249,6 +256,7 @@ def ingest_documents(
     report = IngestReport()
     batch: list[Document] = []
     made: dict[int, Made] = {}  # id() of a batch's document -> what a worker made of it
+    refresh = _Refresh(store, report)
     assigner = _assigner(store) if find_stories else None
     # Filing's cost per batch grows with its window, not the batch (``context.FILING_BATCH``).
     stored_together = filing_batch if assigner is not None else batch_size
@@ -292,10 +300,12 @@ def ingest_documents(
                 batch.append(result)
                 if len(batch) >= stored_together:
                     flush()
+                    refresh.when_due()
             if stop is not None and stop():
                 report.stopped = True
                 break
         flush()
+        refresh.at_end()  # not on the way out of an interruption: that should be prompt
     except BaseException:
         # Reading failed past every per-input boundary (a Ctrl+C, a reader's bug): the
         # documents already read are stored before the exception goes on; a batch whose own
@@ -307,6 +317,35 @@ def ingest_documents(
         if assigner is not None:
             assigner.save_index()
     return report
+
+
+@dataclass
+class _Refresh:
+    """Refreshes ``store``'s statistics once ``REFRESH_AFTER`` documents were stored since."""
+
+    store: Store
+    report: IngestReport
+    done_at: int = 0  # documents stored when they were last refreshed
+
+    def when_due(self) -> None:
+        if self._stored() - self.done_at >= REFRESH_AFTER:
+            self._run()
+
+    def at_end(self) -> None:
+        """An ingest of ``REFRESH_AFTER`` documents or more ends on fresh statistics."""
+        if self._stored() >= REFRESH_AFTER and self._stored() > self.done_at:
+            self._run()
+
+    def _stored(self) -> int:
+        return len(self.report.new) + len(self.report.duplicates)
+
+    def _run(self) -> None:
+        stored = self.done_at = self._stored()
+        try:
+            self.store.refresh_statistics()
+        except Exception as exc:  # noqa: BLE001 - what was stored stays stored; searches are only slower
+            logging.getLogger(__name__).warning(
+                "the store's statistics could not be refreshed after %d documents: %s", stored, exc)
 
 
 def _features_made(batch: list[Document], made: dict[int, Made]) -> dict[int, Features]:

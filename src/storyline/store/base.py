@@ -508,6 +508,13 @@ class DetectionStore(Protocol):
         cache is checked against the store before it is used, so a stale one costs a rebuild."""
         ...
 
+    def refresh_statistics(self) -> None:
+        """After many documents were stored at once: bring up to date what the database plans
+        and reads searches by (PostgreSQL: ``VACUUM (ANALYZE)`` of the tables search reads, so
+        that the planner counts the new rows and their pages are marked visible; SQLite: nothing,
+        its search asks FTS5 within a window of row numbers and needs no statistics)."""
+        ...
+
     def detection_lock(self) -> AbstractContextManager[None]:
         """Held by one writer at a time (processes or machines) while it stores a batch and
         files it into found stories: detection decides from what it read of the store, so two

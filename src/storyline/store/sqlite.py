@@ -546,6 +546,9 @@ class SQLiteStore(SQLStore):
                 if fcntl is not None:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    def refresh_statistics(self) -> None:
+        """Nothing to do: FTS5 search is asked within a window of row numbers, not planned."""
+
     @contextmanager
     def watch_lock(self) -> Iterator[bool]:
         """``flock`` on ``storyline.db.watch.lock`` beside the database, not waited for."""

@@ -31,6 +31,7 @@ from contextlib import AbstractContextManager, closing, contextmanager
 from itertools import chain
 from typing import Any, TypeVar
 
+import dask
 from distributed import Client, Future, LocalCluster, WorkerPlugin, as_completed, get_worker
 
 from storyline.context import Settings
@@ -59,6 +60,10 @@ CONNECT_SECONDS = 5.0  # a scheduler that has not answered by then is taken for 
 SCHEDULER_ADDRESS = re.compile(
     r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9a-fA-F:]+\]|[^\s/:\[\]]+):\d{1,5}$")
 MAX_REASON_CHARS = 200  # of a lost shard's reason: distributed explains at length
+# A local cluster's workers do not sample their own stacks every 10 ms for the dashboard's
+# profile page: that took 4-6% of a worker's CPU a document (two 400-document runs each way,
+# docs/benchmarks.md). Workers started by hand: DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False.
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 _END = object()
 
 
@@ -95,8 +100,9 @@ class DaskExecutor(_Closing):
         between threads, and each process holds its own)."""
         if workers < 1:
             raise ValueError(f"a cluster needs at least one worker, not {workers}")
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0")  # any free port: never a clash
+        with dask.config.set(WORKER_CONFIG):  # the nannies hand it to their workers
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0")  # any free port: never a clash
         return cls(Client(cluster, set_as_default=False), limit=limit, cluster=cluster)
 
     @property

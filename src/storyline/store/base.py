@@ -430,6 +430,13 @@ class SearchIndex(Protocol):
         first); query syntax characters are taken literally."""
         ...
 
+    def refresh_statistics(self) -> None:
+        """After many documents were stored at once: bring up to date what the database plans
+        and reads searches by (PostgreSQL: ``VACUUM (ANALYZE)`` of the tables search reads, so
+        that the planner counts the new rows and their pages are marked visible; SQLite: nothing,
+        its search asks FTS5 within a window of row numbers and needs no statistics)."""
+        ...
+
 
 class BriefingCache(Protocol):
     """The last briefing made of each story at each length."""
@@ -506,13 +513,6 @@ class DetectionStore(Protocol):
         live: beside a SQLite file; for a database server, in this user's cache folder, one
         folder per server and database (None: nowhere; the caller rebuilds it in memory). A
         cache is checked against the store before it is used, so a stale one costs a rebuild."""
-        ...
-
-    def refresh_statistics(self) -> None:
-        """After many documents were stored at once: bring up to date what the database plans
-        and reads searches by (PostgreSQL: ``VACUUM (ANALYZE)`` of the tables search reads, so
-        that the planner counts the new rows and their pages are marked visible; SQLite: nothing,
-        its search asks FTS5 within a window of row numbers and needs no statistics)."""
         ...
 
     def detection_lock(self) -> AbstractContextManager[None]:

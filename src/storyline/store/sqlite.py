@@ -68,7 +68,7 @@ except ImportError:  # not on Windows: writers in several processes there file u
     fcntl = None
 
 DETECTION_LOCK = "detection.lock"
-WATCH_LOCK = "watch.lock"  # held by a running `storyline watch` (the name older releases used)
+WATCH_LOCK = "watch.lock"  # held by a running `storyline watch` (the file older releases locked too)
 _Conn = sqlite3.Connection | sqlite3.Cursor  # both run statements alike
 _FILE_LOCKS: dict[Path, threading.Lock] = {}
 _FILE_LOCKS_GUARD = threading.Lock()

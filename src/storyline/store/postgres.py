@@ -588,12 +588,8 @@ class PostgresStore(SQLStore):
     def detection_lock(self) -> Iterator[None]:
         """A session advisory lock, held on a connection of its own (released by the server
         if the writer dies)."""
-        with self._pool.connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (DETECTION_LOCK,))
-            try:
-                yield
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (DETECTION_LOCK,))
+        with self._session_lock(DETECTION_LOCK, wait=True):
+            yield
 
     def refresh_statistics(self) -> None:
         """Why not leave it to autovacuum: it analyses a table once a tenth of it changed, and
@@ -605,16 +601,27 @@ class PostgresStore(SQLStore):
 
     @contextmanager
     def watch_lock(self) -> Iterator[bool]:
-        """A session advisory lock, tried once, held on a connection of its own for the block
-        (the server releases it when its holder's connection ends)."""
+        """A session advisory lock, tried once (released by the server if the watch dies)."""
+        with self._session_lock(WATCH_LOCK, wait=False) as taken:
+            yield taken
+
+    @contextmanager
+    def _session_lock(self, key: int, *, wait: bool) -> Iterator[bool]:
+        """The session advisory lock ``key``, held on a connection of its own for the block
+        (the server releases it when that connection ends); ``wait=False``: tried once, and
+        the block told whether it was taken."""
         with self._pool.connection() as conn:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (WATCH_LOCK,)).fetchone()
-            taken = bool(row and row[0])
+            if wait:
+                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+                taken = True
+            else:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                taken = bool(row and row[0])
             try:
                 yield taken
             finally:
                 if taken:
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (WATCH_LOCK,))
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     # -- search
 

@@ -79,6 +79,25 @@ def _file_lock(path: Path) -> threading.Lock:
         return _FILE_LOCKS.setdefault(path.resolve(), threading.Lock())
 
 
+@contextmanager
+def _flocked(path: Path, *, wait: bool) -> Iterator[bool]:
+    """``flock`` on the file ``path`` for the block (it dies with its process); ``wait=False``:
+    tried once, and the block told whether it was taken. Without ``flock`` (Windows): taken."""
+    with open(path, "a+b") as handle:
+        if fcntl is None:
+            yield True
+            return
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer's one-document transaction
 
 
@@ -526,6 +545,9 @@ class SQLiteStore(SQLStore):
 
     def cache_location(self, name: str) -> Path | None:
         """Beside the database file: ``storyline.db.NAME``."""
+        return self._beside(name)
+
+    def _beside(self, name: str) -> Path:
         return self.path.with_name(f"{self.path.name}.{name}")
 
     def client_cache(self, name: str) -> Path | None:
@@ -536,15 +558,8 @@ class SQLiteStore(SQLStore):
     def detection_lock(self) -> Iterator[None]:
         """``flock`` on a file beside the database (it dies with its process); within one
         process, a lock per database file as well (``flock`` is per open file)."""
-        with _file_lock(self.path), open(self.path.with_name(f"{self.path.name}.{DETECTION_LOCK}"),
-                                         "a+b") as handle:
-            if fcntl is not None:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        with _file_lock(self.path), _flocked(self._beside(DETECTION_LOCK), wait=True):
+            yield
 
     def refresh_statistics(self) -> None:
         """Nothing to do: FTS5 search is asked within a window of row numbers, not planned."""
@@ -552,19 +567,8 @@ class SQLiteStore(SQLStore):
     @contextmanager
     def watch_lock(self) -> Iterator[bool]:
         """``flock`` on ``storyline.db.watch.lock`` beside the database, not waited for."""
-        with open(self.path.with_name(f"{self.path.name}.{WATCH_LOCK}"), "a+b") as handle:
-            if fcntl is None:
-                yield True
-                return
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        with _flocked(self._beside(WATCH_LOCK), wait=False) as taken:
+            yield taken
 
     # -- search
 

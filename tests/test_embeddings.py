@@ -9,18 +9,23 @@ import textwrap
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 
 from storyline.annotate.embeddings import (
     DIMENSIONS,
+    PRECISION_VARIABLE,
     Embedder,
     Matrix,
     SentenceVectors,
+    cpu_has_bfloat16,
     embed,
     model_in_background,
     pack_vectors,
+    precision,
     text_key,
     unpack_vectors,
 )
+from storyline.errors import UsageError
 
 SENTENCES = [
     "The river authority signed the water-sharing deal on Tuesday.",
@@ -34,6 +39,25 @@ def test_vectors_are_normalised_and_put_paraphrases_together() -> None:
     assert vectors.shape == (3, DIMENSIONS) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > 0.8 > 0.3 > vectors[0] @ vectors[2]
+
+
+def test_bfloat16_is_used_only_where_the_cpu_has_it_and_gives_float32s_vectors_closely(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = SENTENCES + ["Ministers from the three valley states met again in the spring, and "
+                         "their engineers agreed on how much water each reservoir may release."]
+    monkeypatch.delenv(PRECISION_VARIABLE, raising=False)
+    assert precision() == ("bfloat16" if cpu_has_bfloat16() else "float32")
+    native = embed(texts)
+    monkeypatch.setenv(PRECISION_VARIABLE, "float32")
+    assert precision() == "float32"
+    exact = embed(texts)
+    assert native.dtype == exact.dtype == np.float32
+    assert np.array_equal(native, exact) != cpu_has_bfloat16()  # bfloat16 ran where it could
+    assert np.all(np.sum(native * exact, axis=1) > 0.9995)
+    assert np.abs(native @ native.T - exact @ exact.T).max() < 0.01  # the similarities agree
+    monkeypatch.setenv(PRECISION_VARIABLE, "half")
+    with pytest.raises(UsageError, match=PRECISION_VARIABLE):
+        precision()
 
 
 def test_empty_input_gives_an_empty_matrix() -> None:

@@ -31,12 +31,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from storyline.errors import UsageError
+
 DIMENSIONS = 384
 # Sentences are sorted by length and padded per batch: small batches waste little on padding
 # (64 sentences of news embed in 0.54 s at 16 per batch, 1.09 s at 64, on a 2-core CPU).
 BATCH_SIZE = 16
 # Sentences a ``SentenceVectors`` keeps at most (a briefing has hundreds to a few thousand).
 SENTENCE_VECTORS_LIMIT = 20_000
+# Where the CPU multiplies bfloat16 itself (AVX512-BF16 or AMX), the model's matrix products run
+# in it, summed in float32: a third of the CPU a sentence on this project's machine, vectors
+# within a cosine of 0.9999 of float32's (docs/benchmarks.md, "Embedding in bfloat16"). Elsewhere
+# bfloat16 would be emulated, slower than float32, so float32 stays. This variable set to
+# "float32" keeps float32 on any CPU (vectors the same to the last digits on every machine).
+PRECISION_VARIABLE = "STORYLINE_EMBEDDING_PRECISION"
+PRECISIONS = ("auto", "float32")
 
 Matrix = NDArray[np.float32]
 Vector = NDArray[np.float32]  # one sentence's row
@@ -92,11 +101,34 @@ def embed(sentences: Sequence[str]) -> Matrix:
 
 
 def _encode(model: Any, sentences: Sequence[str]) -> Matrix:
-    vectors = model.encode(
-        list(sentences), batch_size=BATCH_SIZE, normalize_embeddings=True,
-        convert_to_numpy=True, show_progress_bar=False,
-    )
+    import torch
+
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision() == "bfloat16"):
+        vectors = model.encode(
+            list(sentences), batch_size=BATCH_SIZE, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
     return np.asarray(vectors, dtype=np.float32)
+
+
+def precision() -> str:
+    """The precision the model's matrix products run in here: "bfloat16" where the CPU has it
+    and ``$STORYLINE_EMBEDDING_PRECISION`` does not ask for "float32", else "float32". Raises
+    ``UsageError`` for a value of the variable that is neither "auto" nor "float32"."""
+    wanted = os.environ.get(PRECISION_VARIABLE, "auto").strip().lower() or "auto"
+    if wanted not in PRECISIONS:
+        raise UsageError(f"${PRECISION_VARIABLE} must be one of {', '.join(PRECISIONS)}, "
+                         f"not {wanted!r}")
+    return "bfloat16" if wanted == "auto" and cpu_has_bfloat16() else "float32"
+
+
+@lru_cache(maxsize=1)
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX tiles)."""
+    import torch
+
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, check, lambda: False)()) for check in checks)
 
 
 def cosine_matrix(a: Matrix, b: Matrix) -> Matrix:

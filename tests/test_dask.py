@@ -32,6 +32,7 @@ from conftest import REPO, require
 from pile_texts import STORIES, WATER, WEDDING
 from storyline.context import Settings
 from storyline.model import Document, InputError
+from storyline.outlets import Registry
 from storyline.pipeline.documents import IngestReport, ingest
 from storyline.pipeline.shards import plan_shards, read_shard, ReadOptions
 from storyline.read.readers import read_inputs
@@ -293,6 +294,30 @@ def test_a_local_clusters_workers_do_not_sample_their_own_stacks(cluster: Any) -
 
     seen = cluster.client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
     assert len(seen) == 2 and set(seen.values()) == {False}
+
+
+def _page_faults_of_large_arrays() -> int:
+    """Minor page faults of making and dropping 200 arrays of 1 MiB (every page written)."""
+    import resource
+
+    import numpy as np
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(200):
+        block = np.ones(2**20 // 8)
+        del block
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's heap, Linux only")
+def test_a_workers_large_arrays_reuse_its_heap_instead_of_fresh_pages(cluster: Any) -> None:
+    """Dask starts workers with MALLOC_TRIM_THRESHOLD_ set, which made glibc map every array
+    over 128 KiB afresh (256 faults for each of them here); the models' plugin undoes it."""
+    from storyline.pipeline.cluster import ModelsPlugin
+
+    cluster.register(ModelsPlugin(Registry(), ReadOptions(), annotate=False, max_chars=1000))
+    faults = cluster.client.run(_page_faults_of_large_arrays)
+    assert len(faults) == 2 and max(faults.values()) < 2_000, faults
 
 
 # On SQLite only: the parent alone writes the store, so what a killed worker loses does not

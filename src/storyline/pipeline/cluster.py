@@ -46,7 +46,7 @@ from storyline.pipeline.documents import (
     extract_one,
     ingest_documents,
 )
-from storyline.pipeline.executor import _Closing, one_thread_per_worker
+from storyline.pipeline.executor import _Closing, heap_for_arrays, one_thread_per_worker
 from storyline.pipeline.registry import registry_of
 from storyline.pipeline.shards import ReadOptions, Shard, plan_shards, read_shard, shard_origin
 from storyline.store import Store
@@ -213,6 +213,7 @@ class ModelsPlugin(WorkerPlugin):
 
     def setup(self, worker: object) -> None:
         one_thread_per_worker()
+        heap_for_arrays()
         if self.annotate:
             from storyline.annotate.nlp import load_nlp
 

@@ -35,6 +35,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters, from <malloc.h>
+# Where glibc's own tuning of its heap settles for a process that frees large arrays (its
+# largest dynamic mmap threshold on 64-bit, and twice that to trim): see ``heap_for_arrays``.
+MMAP_THRESHOLD_BYTES = 32 * 2**20
+TRIM_THRESHOLD_BYTES = 64 * 2**20
 PARENT_WATCH_SECONDS = 0.5  # how often a worker without PR_SET_PDEATHSIG looks for its parent
 
 
@@ -142,6 +147,25 @@ def watch_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(PARENT_WATCH_SECONDS)
     os._exit(1)
+
+
+def heap_for_arrays() -> bool:
+    """Undo a ``MALLOC_TRIM_THRESHOLD_`` in the environment (Dask's nannies set 65536 for their
+    workers) by setting glibc's thresholds where its own tuning would settle; whether it did.
+
+    Why: setting any threshold stops glibc from raising its mmap threshold as large blocks are
+    freed, so every array over 128 KiB (the sentence model's activations, spaCy's arrays) is
+    mapped fresh, faulted in page by page and unmapped again at each call: embedding took 2.2x
+    the CPU in such a process (800 sentences: 1.8 million page faults against under 80,000
+    without the variable, or with it and these thresholds; docs/benchmarks.md)."""
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
+        return False
+    libc_name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(libc_name) if libc_name is not None else None
+    if libc is None or not hasattr(libc, "mallopt"):
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+                and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
 
 
 def one_thread_per_worker() -> None:

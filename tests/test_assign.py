@@ -294,3 +294,41 @@ def test_a_postgresql_stores_index_is_cached_per_server_and_database(
         assert cached.parent.name.endswith("-" + postgres_url.rsplit("/", 1)[1])
         index = StoryAssigner(store).detector.index
         assert index is not None and sorted(index.keys()) == list(range(1, 10))
+
+
+def test_a_writer_holding_few_story_profiles_files_as_one_holding_them_all(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``PROFILES_KEPT`` the writer keeps only its window's stories' profiles and loads the
+    others again when a document comes near them: the same stories, more loads."""
+    from dataclasses import replace
+
+    from storyline.story import detect
+
+    small_window = replace(detect.DetectConfig.packaged(), window_documents=2)
+    monkeypatch.setattr(detect.DetectConfig, "packaged", classmethod(lambda cls: small_window))
+    inputs = [_pile(tmp_path / "pile.jsonl"), _write(tmp_path / "more.jsonl", [LATE_FERRY, MUSEUM])]
+    loaded: list[int] = []
+    load = StoryAssigner._profiles
+
+    def counted(self: StoryAssigner, stories: Any) -> Any:
+        found = load(self, stories)
+        loaded.append(len(found))
+        return found
+
+    monkeypatch.setattr(StoryAssigner, "_profiles", counted)
+
+    def stories_and_loads(name: str) -> tuple[list[list[str]], int]:
+        loaded.clear()
+        db = tmp_path / name
+        with open_store(str(db)) as store:
+            for path in inputs:
+                report = ingest([path], store, annotate=False, find_stories=True,
+                                settings=Settings(batch_size=2, filing_batch=2))
+                assert report.ok, report.failed
+        return sorted(_found(db).values()), sum(loaded)
+
+    everything, loads_holding_all = stories_and_loads("all.db")
+    monkeypatch.setattr(detect, "PROFILES_KEPT", 1)
+    few, loads_holding_few = stories_and_loads("few.db")
+    assert few == everything and len(everything) == 4
+    assert loads_holding_few > loads_holding_all

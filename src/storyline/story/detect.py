@@ -743,9 +743,11 @@ def _root(parent: list[int], node: int) -> int:
 # A stream's documents are weighed again (under the idf of now) while fewer than this many are
 # known; beyond it the idf hardly moves, and they are no longer kept in memory once saved.
 REWEIGH_UNTIL = 20_000
-# Story profiles held in memory between batches before the cache is emptied (all are kept by
-# the caller; candidates are loaded again on demand).
-PROFILES_KEPT = 20_000
+# Story profiles held in memory between batches; past this many, only the window's stories'
+# are kept and the others loaded again when a document comes near them (the caller keeps them
+# all). A decoded profile takes some 50 KB: at 20,000 a writer filing into a store of 19,000
+# stories grew by 0.3 GiB every 2,000 documents towards 1 GiB (docs/benchmarks.md).
+PROFILES_KEPT = 5_000
 # Rounds of the merge pass after a batch: each round merges disjoint pairs, so a story grown by
 # one round may reach another in the next; real batches settle in a handful.
 MERGE_ROUNDS = 64
@@ -854,7 +856,8 @@ class StoryDetector:
             self.members = {n: m for n, m in self.members.items() if n in window}
             self.features = {n: f for n, f in self.features.items() if n in window}
         if len(self.profiles) > PROFILES_KEPT:
-            self.profiles.clear()  # all kept by the caller: loaded again when needed
+            active = {self.alive(self.story_of[n]) for n in self._window if n in self.story_of}
+            self.profiles = {s: p for s, p in self.profiles.items() if s in active}
 
     def labels(self, numbers: Sequence[int]) -> list[int]:
         """The stories of documents ``numbers``, renumbered 0, 1, ... by first appearance."""

@@ -156,7 +156,7 @@ def heap_for_arrays() -> bool:
     Why: setting any threshold stops glibc from raising its mmap threshold as large blocks are
     freed, so every array over 128 KiB (the sentence model's activations, spaCy's arrays) is
     mapped fresh, faulted in page by page and unmapped again at each call: embedding took 2.2x
-    the CPU in such a process (800 sentences: 1.8 million page faults against under 80,000
+    the CPU in such a process (800 sentences: 1.8 million page faults against under 100,000
     without the variable, or with it and these thresholds; docs/benchmarks.md)."""
     if "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
         return False

@@ -82,10 +82,12 @@ def test_the_scaling_check_tells_quadratic_from_linear() -> None:
     def linear(data: bytes) -> None:
         sum(data)
 
-    def quadratic(data: bytes) -> None:  # n * n / 16 steps: 16 million at 16,000 bytes
+    # n * n / 9 steps: 28 million at 16,000 bytes, some 0.5 s on a fast core: well past
+    # SCALING_MIN_SECONDS (at n * n / 16 a fast core took 0.29-0.35 s, too near it: flaky)
+    def quadratic(data: bytes) -> None:
         steps = 0
-        for _i in range(0, len(data), 4):
-            for _j in range(0, len(data), 4):
+        for _i in range(0, len(data), 3):
+            for _j in range(0, len(data), 3):
                 steps += 1
 
     assert TOOL.superlinear(linear, "ab") is None

@@ -40,8 +40,8 @@ BATCH_SIZE = 16
 # Sentences a ``SentenceVectors`` keeps at most (a briefing has hundreds to a few thousand).
 SENTENCE_VECTORS_LIMIT = 20_000
 # Where the CPU multiplies bfloat16 itself (AVX512-BF16 or AMX), the model's matrix products run
-# in it, summed in float32: a third of the CPU a sentence on this project's machine, vectors
-# within a cosine of 0.9999 of float32's (docs/benchmarks.md, "Embedding in bfloat16"). Elsewhere
+# in it, summed in float32: 2.6-2.8 times less CPU a text on this project's machine, vectors
+# within a cosine of 0.9999 of float32's (docs/benchmarks.md, "Stop 32"). Elsewhere
 # bfloat16 would be emulated, slower than float32, so float32 stays. This variable set to
 # "float32" keeps float32 on any CPU (vectors the same to the last digits on every machine).
 PRECISION_VARIABLE = "STORYLINE_EMBEDDING_PRECISION"

@@ -133,13 +133,8 @@ def die_with_parent(parent: int) -> None:
 
 def ask_kernel_to_kill_on_parent_death() -> bool:
     """Linux's prctl(PR_SET_PDEATHSIG, SIGKILL); False where there is no such call."""
-    if not sys.platform.startswith("linux"):
-        return False
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    return bool(libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0)
+    libc = _linux_libc()
+    return libc is not None and libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
 
 
 def watch_parent(parent: int) -> None:
@@ -158,14 +153,19 @@ def heap_for_arrays() -> bool:
     mapped fresh, faulted in page by page and unmapped again at each call: embedding took 2.2x
     the CPU in such a process (800 sentences: 1.8 million page faults against under 100,000
     without the variable, or with it and these thresholds; docs/benchmarks.md)."""
-    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
-        return False
-    libc_name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(libc_name) if libc_name is not None else None
+    libc = _linux_libc() if "MALLOC_TRIM_THRESHOLD_" in os.environ else None
     if libc is None or not hasattr(libc, "mallopt"):
         return False
     return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
                 and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
+
+
+def _linux_libc() -> ctypes.CDLL | None:
+    """The C library on Linux; None elsewhere or where it cannot be found."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc_name = ctypes.util.find_library("c")
+    return ctypes.CDLL(libc_name, use_errno=True) if libc_name is not None else None
 
 
 def one_thread_per_worker() -> None:

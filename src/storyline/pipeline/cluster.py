@@ -46,7 +46,7 @@ from storyline.pipeline.documents import (
     extract_one,
     ingest_documents,
 )
-from storyline.pipeline.executor import _Closing, heap_for_arrays, one_thread_per_worker
+from storyline.pipeline.executor import _Closing, settle_worker
 from storyline.pipeline.registry import registry_of
 from storyline.pipeline.shards import ReadOptions, Shard, plan_shards, read_shard, shard_origin
 from storyline.store import Store
@@ -212,8 +212,7 @@ class ModelsPlugin(WorkerPlugin):
         self.stored = stored if stored is not None else StoredTexts()
 
     def setup(self, worker: object) -> None:
-        one_thread_per_worker()
-        heap_for_arrays()
+        settle_worker()
         if self.annotate:
             from storyline.annotate.nlp import load_nlp
 

@@ -115,11 +115,19 @@ def local_executor(workers: int) -> Executor:
 
 
 def start_worker(parent: int) -> None:
-    """A worker's set-up: it dies with ``parent``, leaves stopping to it, and uses one thread."""
+    """A worker's set-up: it dies with ``parent``, leaves stopping to it, and shares the machine
+    as every worker does (``settle_worker``)."""
     die_with_parent(parent)
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, signal.SIG_IGN)
+    settle_worker()
+
+
+def settle_worker() -> None:
+    """What every worker process does first, a local pool's, the web app's analysis process
+    and a Dask worker alike: one thread for BLAS and torch, and a heap fit for large arrays."""
     one_thread_per_worker()
+    heap_for_arrays()
 
 
 def die_with_parent(parent: int) -> None:

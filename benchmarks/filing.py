@@ -17,6 +17,18 @@ are the steady cost of a long ingest. The first size given is the baseline (50: 
 batch before ``Settings.filing_batch`` became 200; 16, the annotation batch, was the one before
 that); run the same command
 with another checkout's sources first on ``PYTHONPATH`` to compare code.
+
+    python benchmarks/filing.py [DATA] --db URL --first K [--docs N] [--batches 200]
+
+With ``--db`` the documents are filed into that store as it is (a PostgreSQL database filled by
+``scale.py --fill``, say: the writer at a store's real size, its story profiles loaded from the
+server), each batch stored first (``store_document``: the duplicate verdict and the document's
+row, as an ingest's writer does under its detection lock), then filed; the CPU of storing and
+of filing is printed per batch and for the batches after the first two (the first holds the
+near-duplicate index's catching up). Storing here also makes each text's fingerprint (a
+cluster's workers make it) and stores no annotations (none are made). The documents are the
+synthetic ones numbered from K (``--first``): each run needs numbers no run before it used, or
+it stores exact copies, which file nothing. Only the first size of ``--batches`` is used.
 """
 
 from __future__ import annotations
@@ -39,14 +51,15 @@ from storyline.story.dedupe import content_hash
 from storyline.story.detect import DetectConfig, Features, features_of
 
 
-def corpus(data: Path, count: int, cache: Path | None) -> tuple[list[Document], list[Features]]:
+def corpus(data: Path, count: int, cache: Path | None, *, first: int = 0
+           ) -> tuple[list[Document], list[Features]]:
     if cache is not None and cache.is_file():
         documents, features = pickle.loads(cache.read_bytes())
-        if len(documents) == count:
+        if len(documents) == count and documents[0].origin == synthesise(load_pools(data), first)["url"]:
             return documents, features
     pools = load_pools(data)
     documents = []
-    for number in range(count):
+    for number in range(first, first + count):
         record = synthesise(pools, number)
         document = Document(origin=record["url"], text=record["text"], title=record["title"],
                             outlet=record["outlet"], published=record["published"],
@@ -79,16 +92,56 @@ def file_in_batches(documents: list[Document], features: list[Features], batch: 
             return cost, len(set(stories.values()))
 
 
+def file_into_store(url: str, documents: list[Document], features: list[Features], batch: int
+                    ) -> None:
+    """Store and file ``documents`` into the store at ``url`` in batches, as an ingest's one
+    writer does; print the CPU a document of each batch's storing and filing."""
+    with open_store(url) as store:
+        began = time.process_time()
+        assigner = StoryAssigner(store)
+        print(f"{len(documents)} synthetic documents stored and filed into {store.count()} "
+              f"(reading detection's state: {time.process_time() - began:.1f} s CPU); "
+              f"CPU ms per document")
+        costs: list[tuple[float, float]] = []
+        for start in range(0, len(documents), batch):
+            part = documents[start:start + batch]
+            began = time.process_time()
+            with assigner.filing():
+                for document in part:
+                    document.id = store_document(store, document).id
+                stored = time.process_time()
+                assigner.file(part, features[start:start + batch])
+            costs.append(((stored - began) / len(part), (time.process_time() - stored) / len(part)))
+            print(f"  batch {len(costs)}: storing {costs[-1][0] * 1000:5.1f}  filing "
+                  f"{costs[-1][1] * 1000:5.1f}")
+            sys.stdout.flush()
+        assigner.save_index()
+    late = costs[2:] or costs
+    storing, filing = (sum(c[k] for c in late) / len(late) * 1000 for k in (0, 1))
+    print(f"from batch 3: storing {storing:.1f} + filing {filing:.1f} = {storing + filing:.1f} "
+          f"ms per document")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--docs", type=int, default=600, help="documents filed (default 600)")
-    parser.add_argument("--batches", default=f"50,{FILING_BATCH}",
-                        help=f"batch sizes, the baseline first (default 50,{FILING_BATCH})")
+    parser.add_argument("--batches", default=None,
+                        help=f"batch sizes, the baseline first (default 50,{FILING_BATCH}; "
+                             f"with --db one size, default {FILING_BATCH})")
     parser.add_argument("--cache", type=Path, default=None, help="keep the features here")
+    parser.add_argument("--db", default=None,
+                        help="file into this store as it is (SQLite path or PostgreSQL URL)")
+    parser.add_argument("--first", type=int, default=0,
+                        help="with --db: the synthetic documents' first number (unused before)")
     args = parser.parse_args()
+    default = str(FILING_BATCH) if args.db else f"50,{FILING_BATCH}"
+    sizes = [int(size) for size in (args.batches or default).split(",")]
+    if args.db:
+        documents, features = corpus(args.data, args.docs, args.cache, first=args.first)
+        file_into_store(args.db, documents, features, sizes[0])
+        return
     documents, features = corpus(args.data, args.docs, args.cache)
-    sizes = [int(size) for size in args.batches.split(",")]
     print(f"{args.docs} synthetic documents filed on SQLite; CPU ms per document of filing")
     hundreds = range(0, args.docs, 100)
     print(f"{'batch':>6} " + " ".join(f"{f'{h}-{h + 99}':>9}" for h in hundreds)

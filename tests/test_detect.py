@@ -20,6 +20,7 @@ from storyline.story.detect import (
     Spans,
     StoryProfile,
     Vocabulary,
+    _MergeScores,
     _attach_small,
     _root,
     _single,
@@ -32,6 +33,8 @@ from storyline.story.detect import (
     names_in,
     stream_stories,
     story_affinity,
+    story_affinity_bound,
+    sum_lengths,
 )
 from storyline.story.neighbours import VectorIndex
 from storyline.story.storylines import _sum
@@ -325,16 +328,17 @@ def test_small_stories_attach_as_when_every_average_is_worked_out_again() -> Non
     assert joins > 100  # the piles did attach stories, many times over
 
 
-def _invented_stream(count: int, seed: int) -> list[Features]:
+def _invented_stream(count: int, seed: int, words_per_story: int = 30) -> list[Features]:
     """Features of ``count`` documents of a few dozen invented stories, in a shuffled stream:
-    each story has its words, names, a direction of meaning and a day; its documents draw
-    from them with noise (so stories grow, merge and split as the window moves)."""
+    each story has its words (``words_per_story``: the more, the less its documents share),
+    names, a direction of meaning and a day; its documents draw from them with noise (so
+    stories grow, merge and split as the window moves)."""
     rng = random.Random(seed)
     noise = np.random.default_rng(seed)
     stories = []
     for k in range(40):
         centre = noise.normal(size=16).astype(np.float32)
-        stories.append(([f"w{rng.randrange(300)}" for _ in range(30)], [f"n{k % 25} {j}" for j in range(3)],
+        stories.append(([f"w{rng.randrange(300)}" for _ in range(words_per_story)], [f"n{k % 25} {j}" for j in range(3)],
                         centre / np.linalg.norm(centre), rng.randrange(200)))
     out = []
     for _ in range(count):
@@ -427,3 +431,86 @@ def test_a_long_story_and_a_short_one_inside_its_span_are_not_apart() -> None:
     spans = Spans.of([0, 6 * window, 13 * window + 1, -2 * window],
                      [12 * window, 6 * window + 3, 13 * window + 2, -window - 1], window)
     assert spans.apart()[0].tolist() == [False, False, True, True]
+
+
+class _UnboundedDetector(StoryDetector):
+    """The merge pass working out every pair's average, none skipped by its bound."""
+
+    def _pair_score(self, first: int, second: int, known: object) -> float:
+        return story_affinity(self.config, self.profiles[first], self.profiles[second])
+
+
+class _CountingDetector(StoryDetector):
+    """The packaged merge pass, counting the pairs it skipped by their bound."""
+
+    skipped = 0
+    scored = 0
+
+    def _pair_score(self, first: int, second: int, known: object) -> float:
+        score = super()._pair_score(first, second, known)  # type: ignore[arg-type]
+        self.scored += 1
+        self.skipped += score == float("-inf")
+        return score
+
+
+def test_the_bound_of_two_stories_average_is_never_below_it() -> None:
+    config = DetectConfig.packaged()
+    features = _invented_stream(240, seed=11)
+    vocabulary = Vocabulary.of(features)
+    members = [Member.of(item, vocabulary) for item in features]
+    rng = random.Random(3)
+    for _ in range(300):
+        a, b = StoryProfile(), StoryProfile()
+        for profile in (a, b):
+            for member in rng.sample(members, rng.randrange(1, 30)):
+                profile.add(member)
+        bound = story_affinity_bound(config, a, b, (sum_lengths(a), sum_lengths(b)))
+        assert story_affinity(config, a, b) <= bound + 1e-12
+    assert story_affinity_bound(config, StoryProfile(), a, ((0.0, 0.0), sum_lengths(a))) == float("inf")
+    # Two one-document stories of the same document average exactly their bound: at a cut of
+    # that average the pair is scored, not skipped.
+    same = _single(members[0]), _single(members[0])
+    exact = story_affinity(config, *same)
+    for cut, expected in ((exact, exact), (exact * 1.01, float("-inf"))):
+        detector = StoryDetector(replace(config, attach=cut))
+        detector.profiles = dict(enumerate(same))
+        assert detector._pair_score(0, 1, _MergeScores()) == expected
+
+
+def test_skipping_pairs_by_their_bound_merges_as_working_out_every_pair() -> None:
+    config = replace(DetectConfig.packaged(), window_documents=40)
+    features = _invented_stream(600, seed=7, words_per_story=120)  # long stories, loosely worded
+    bounded, every = _CountingDetector(config), _UnboundedDetector(config)
+    for start in range(0, len(features), 20):
+        for detector in (bounded, every):
+            for number in range(start, start + 20):
+                detector.add(number, features[number])
+            detector.settle()
+        assert bounded.labels(range(start + 20)) == every.labels(range(start + 20))
+        assert bounded.merged == every.merged
+        assert all(_same_profile(bounded.profiles[s], every.profiles[s]) for s in every.profiles)
+    assert len(every.merged) > 5  # the pass merged stories, and skipped pairs on the way
+    assert 0 < bounded.skipped < bounded.scored
+
+
+def test_a_batch_keeps_again_only_the_documents_it_filed_or_moved() -> None:
+    """The window's documents are weighed again after each batch, but one that stayed in its
+    story is not written again (``dirty``: what the store's update holds)."""
+    config = replace(DetectConfig.packaged(), window_documents=40)
+    features = _invented_stream(300, seed=4)
+    # As a store that has seen twice as many: no batch doubles what it knows, so none is
+    # weighed again as a whole (which rewrites every document, rightly).
+    detector = StoryDetector(config, vocabulary=Vocabulary.of(features + features))
+    spared = 0
+    for start in range(0, len(features), 20):
+        before = {n: detector.alive(s) for n, s in detector.story_of.items()}
+        batch = set(range(start, start + 20))
+        for number in sorted(batch):
+            detector.add(number, features[number])
+        detector.settle()
+        moved = {n for n, story in before.items() if detector.alive(detector.story_of[n]) != story}
+        assert batch <= detector.dirty <= batch | moved
+        window = set(range(max(0, start - 20), start + 20))  # its 40 latest documents
+        spared += len(window - detector.dirty)
+        detector.saved({})
+    assert spared > 100

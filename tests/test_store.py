@@ -794,6 +794,21 @@ def test_search_ranks_the_newest_matches_however_the_index_is_read(
             assert store.search("bridge ferry") == []
 
 
+def test_a_window_too_narrow_grows_by_what_the_missing_matches_need() -> None:
+    """A window of 1,000 documents that held 4,000 of 5,000 wanted matches adds the documents
+    that should hold the missing 1,000 with the margin (1,000 x 1.25 x 1,000 / 4,000 = 313),
+    not twice its width: the search asks only what it adds (the rest it found already). At
+    least a quarter of it is added, so a nearly full window still grows by whole rounds; four
+    times it when none were found; the whole store (None) past half of it."""
+    window = postgres_module._Window(first=99_001, last=100_000, wanted=5000)
+    margin = postgres_module.WINDOW_MARGIN
+    added = -(-1000 * margin * 1000 // 4000)  # rounded up
+    assert window.widened(4000) == postgres_module._Window(100_000 - 1000 - int(added) + 1, 100_000, 5000)
+    assert window.widened(4990) == postgres_module._Window(100_000 - 1250 + 1, 100_000, 5000)
+    assert window.widened(0) == postgres_module._Window(100_000 - 4000 + 1, 100_000, 5000)
+    assert postgres_module._Window(60_001, 100_000, 5000).widened(100) is None
+
+
 COMPOUND_SPELLINGS = ("ceasefire", "cease-fire", "cease fire")
 
 

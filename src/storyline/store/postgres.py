@@ -646,15 +646,21 @@ class PostgresStore(SQLStore):
                 return []
             window = None if story is not None else _newest_window(cur, expression,
                                                                    rules.rank_candidates)
+            candidates: list[tuple[int, int, float]] = []
+            below: int | None = None  # the window asked before begins here
             while True:
-                rows = _ranked_candidates(cur, expression, window, story, rules.rank_candidates,
-                                          limit)
-                candidates = rows[0][-1] if rows else 0
-                if window is None or candidates >= rules.rank_candidates:
+                candidates += _candidate_keys(cur, expression, window, below, story,
+                                              rules.rank_candidates - len(candidates))
+                if window is None or len(candidates) >= rules.rank_candidates:
                     break
-                window = window.widened(candidates)
+                # Why only the documents the wider window adds: the narrower one's matches
+                # are all candidates already (it held fewer than wanted), and asking the wider
+                # window whole read them again, a third of a common word's search.
+                below, window = window.first, window.widened(len(candidates))
+            best = sorted(candidates, key=lambda c: (-c[2], -c[0], -c[1]))[:limit]
+            rows = _shown(cur, expression, best)
         return [SearchHit(doc_id(seq), found_in, start, end, text, marked_spans(marked))
-                for seq, start, end, text, marked, found_in, _ in rows]
+                for seq, start, end, text, marked, found_in in rows]
 
 
 # --------------------------------------------------------------------------- search helpers
@@ -682,7 +688,8 @@ class _Window:
     walking the primary key backward from the newest sentence (``walk``), reading some
     ``rank_candidates / share`` rows and no index of the word at all, which at 100,000
     documents is the cheaper (the planner, counting each row read as a random read, would
-    not choose it). A window that held fewer than ``rank_candidates`` is widened; a query
+    not choose it). A window that held fewer than ``rank_candidates`` is widened, and only
+    the documents the wider one adds are asked (``widened``); a query
     expected to match fewer than WINDOW_MARGIN times ``rank_candidates`` sentences, or to
     need more than half of the documents for as many, is asked of the whole store, as its
     matches are few. Where ANALYZE has not measured the words yet (a store restored, or new),
@@ -697,11 +704,15 @@ class _Window:
 
     def widened(self, found: int) -> _Window | None:
         """The window expected to hold enough matches, this one holding ``found`` (fewer than
-        wanted); None: the whole store. At least twice as wide, so that rounds are few; not
-        walked (the word is rarer here than its estimate said)."""
+        wanted); None: the whole store. Only the documents it adds are asked next (the search
+        keeps what this one found), so it adds what should hold WINDOW_MARGIN times the
+        matches still missing at the density met so far, and at least a quarter of this one
+        (four times it when none were found), so that rounds stay few where the older
+        documents hold fewer; not walked (the word is rarer here than its estimate said)."""
         span = self.last - self.first + 1
-        wider = span * 4 if not found else math.ceil(span * WINDOW_MARGIN * self.wanted / found)
-        return _window(self.last, max(wider, span * 2), self.wanted)
+        missing = self.wanted - found
+        added = span * 3 if not found else math.ceil(span * WINDOW_MARGIN * missing / found)
+        return _window(self.last, span + max(added, math.ceil(span / 4)), self.wanted)
 
 
 def _window(last: int, documents: int, wanted: int, walk: bool = False) -> _Window | None:
@@ -743,16 +754,19 @@ def _two_word_spellings(cur: Cursor, word: str, rules: SearchRules) -> list[tupl
                            (TEXT_SEARCH_CONFIG, _ts_phrase([head, tail]))).fetchall()]
 
 
-def _ranked_candidates(cur: Cursor, expression: str, window: _Window | None, story: int | None,
-                       candidates: int, limit: int) -> list[tuple[Any, ...]]:
-    """The ``limit`` best of the newest ``candidates`` matches (within ``window``, of
-    ``story``), each row ending with how many candidates there were. The candidates are
-    sorted by their keys and rank alone; text, headline and story are read for the rows shown."""
+def _candidate_keys(cur: Cursor, expression: str, window: _Window | None, below: int | None,
+                    story: int | None, wanted: int) -> list[tuple[int, int, float]]:
+    """(document, ord, rank) of the newest ``wanted`` matches within ``window`` (None: the
+    whole store) and before document ``below`` (when given), of ``story`` (when given), newest
+    first. Only keys and ranks: the text of the few shown is read by ``_shown``."""
     where = "s.terms @@ q"
     params: list[Any] = [TEXT_SEARCH_CONFIG, expression]
     if window is not None:
         where += " AND s.document >= %s"
         params.append(window.first)
+    if below is not None:
+        where += " AND s.document < %s"
+        params.append(below)
     if story is not None:  # an array: the primary key walked over the story's documents
         where += (" AND s.document = ANY(ARRAY("
                   "SELECT document FROM story_documents WHERE story = %s))")
@@ -761,22 +775,29 @@ def _ranked_candidates(cur: Cursor, expression: str, window: _Window | None, sto
     if walk:
         cur.execute("SET LOCAL enable_bitmapscan = off")
     rows = cur.execute(
-        "WITH candidates AS MATERIALIZED ("
-        " SELECT s.document, s.ord, ts_rank(s.terms, q) AS rank"
+        "SELECT s.document, s.ord, ts_rank(s.terms, q)"
         f" FROM sentences s, to_tsquery(%s, %s) q WHERE {where}"
-        " ORDER BY s.document DESC, s.ord DESC LIMIT %s),"
-        " best AS (SELECT * FROM candidates ORDER BY rank DESC, document DESC, ord DESC LIMIT %s)"
-        " SELECT t.document, t.start, t.\"end\", t.text,"
-        " ts_headline(%s, t.text, to_tsquery(%s, %s), %s),"
-        " (SELECT min(story) FROM story_documents WHERE document = t.document),"
-        " (SELECT count(*) FROM candidates)"
-        " FROM best b JOIN sentences t ON t.document = b.document AND t.ord = b.ord"
-        " ORDER BY b.rank DESC, b.document DESC, b.ord DESC",
-        [*params, candidates, limit, TEXT_SEARCH_CONFIG, TEXT_SEARCH_CONFIG, expression,
-         _HEADLINE_OPTIONS], prepare=False).fetchall()
+        " ORDER BY s.document DESC, s.ord DESC LIMIT %s",
+        [*params, wanted], prepare=False, binary=True).fetchall()
     if walk:
         cur.execute("SET LOCAL enable_bitmapscan = on")
-    return rows
+    return [(int(document), int(ord_), float(rank)) for document, ord_, rank in rows]
+
+
+def _shown(cur: Cursor, expression: str, best: Sequence[tuple[int, int, float]]
+           ) -> list[tuple[Any, ...]]:
+    """The sentences ``best`` names, in its order: document, start, end, text, headline (the
+    query's words marked) and the document's first story."""
+    if not best:
+        return []
+    return cur.execute(
+        "SELECT t.document, t.start, t.\"end\", t.text,"
+        " ts_headline(%s, t.text, to_tsquery(%s, %s), %s),"
+        " (SELECT min(story) FROM story_documents WHERE document = t.document)"
+        " FROM unnest(%s::bigint[], %s::int[]) WITH ORDINALITY AS b(document, ord, place)"
+        " JOIN sentences t ON t.document = b.document AND t.ord = b.ord ORDER BY b.place",
+        [TEXT_SEARCH_CONFIG, TEXT_SEARCH_CONFIG, expression, _HEADLINE_OPTIONS,
+         [c[0] for c in best], [c[1] for c in best]], prepare=False).fetchall()
 
 
 # --------------------------------------------------------------------------- SQL helpers

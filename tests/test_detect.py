@@ -378,18 +378,25 @@ def _same_profile(a: StoryProfile, b: StoryProfile) -> bool:
         and bool(np.array_equal(a.meaning, b.meaning))
 
 
+def _file_side_by_side(one: StoryDetector, other: StoryDetector, features: Sequence[Features],
+                       batch: int = 20) -> None:
+    """Add the same batches to both detectors; after each, the same stories, merges and
+    profiles."""
+    for start in range(0, len(features), batch):
+        for detector in (one, other):
+            for number in range(start, start + batch):
+                detector.add(number, features[number])
+            detector.settle()
+        assert one.labels(range(start + batch)) == other.labels(range(start + batch))
+        assert one.merged == other.merged and one.profiles.keys() == other.profiles.keys()
+        assert all(_same_profile(one.profiles[s], other.profiles[s]) for s in one.profiles)
+
+
 def test_the_window_re_clustering_sums_as_when_each_remainder_is_a_fresh_copy() -> None:
     config = replace(DetectConfig.packaged(), window_documents=40)
     features = _invented_stream(400, seed=5)
     kept, copying = StoryDetector(config), _CopyingDetector(config)
-    for start in range(0, len(features), 20):
-        for detector in (kept, copying):
-            for number in range(start, start + 20):
-                detector.add(number, features[number])
-            detector.settle()
-        assert kept.labels(range(start + 20)) == copying.labels(range(start + 20))
-        assert kept.profiles.keys() == copying.profiles.keys()
-        assert all(_same_profile(kept.profiles[s], copying.profiles[s]) for s in kept.profiles)
+    _file_side_by_side(kept, copying, features)
     assert len(kept.merged) > 5 and copying.remainders > 100  # stories merged, and outgrew the window
     for story, profile in kept.profiles.items():  # and each is the sum of its documents
         summed = StoryProfile()
@@ -481,14 +488,7 @@ def test_skipping_pairs_by_their_bound_merges_as_working_out_every_pair() -> Non
     config = replace(DetectConfig.packaged(), window_documents=40)
     features = _invented_stream(600, seed=7, words_per_story=120)  # long stories, loosely worded
     bounded, every = _CountingDetector(config), _UnboundedDetector(config)
-    for start in range(0, len(features), 20):
-        for detector in (bounded, every):
-            for number in range(start, start + 20):
-                detector.add(number, features[number])
-            detector.settle()
-        assert bounded.labels(range(start + 20)) == every.labels(range(start + 20))
-        assert bounded.merged == every.merged
-        assert all(_same_profile(bounded.profiles[s], every.profiles[s]) for s in every.profiles)
+    _file_side_by_side(bounded, every, features)
     assert len(every.merged) > 5  # the pass merged stories, and skipped pairs on the way
     assert 0 < bounded.skipped < bounded.scored
 

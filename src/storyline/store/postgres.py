@@ -655,7 +655,7 @@ class PostgresStore(SQLStore):
                     break
                 # Why only the documents the wider window adds: the narrower one's matches
                 # are all candidates already (it held fewer than wanted), and asking the wider
-                # window whole read them again, a third of a common word's search.
+                # window whole read them again, a fifth to a third of a common word's search.
                 below, window = window.first, window.widened(len(candidates))
             best = sorted(candidates, key=lambda c: (-c[2], -c[0], -c[1]))[:limit]
             rows = _shown(cur, expression, best)
@@ -689,13 +689,13 @@ class _Window:
     ``rank_candidates / share`` rows and no index of the word at all, which at 100,000
     documents is the cheaper (the planner, counting each row read as a random read, would
     not choose it). A window that held fewer than ``rank_candidates`` is widened, and only
-    the documents the wider one adds are asked (``widened``); a query
-    expected to match fewer than WINDOW_MARGIN times ``rank_candidates`` sentences, or to
-    need more than half of the documents for as many, is asked of the whole store, as its
-    matches are few. Where ANALYZE has not measured the words yet (a store restored, or new),
-    the first window is the newest UNMEASURED_PART-th of the documents. WINDOW_MARGIN: 1.25 read some 20% less than 1.5 at 100,000 documents,
-    and a query whose estimate was 35% too high was asked twice (the second time of the whole
-    store)."""
+    the documents the wider one adds are asked (``widened``); a query expected to match fewer
+    than WINDOW_MARGIN times ``rank_candidates`` sentences, or to need more than half of the
+    documents for as many, is asked of the whole store, as its matches are few. Where ANALYZE
+    has not measured the words yet (a store restored, or new), the first window is the newest
+    UNMEASURED_PART-th of the documents. WINDOW_MARGIN: 1.25 read some 20% less than 1.5 at
+    100,000 documents, and a query whose estimate was 35% too high was asked twice (the
+    second time of the whole store)."""
 
     first: int
     last: int

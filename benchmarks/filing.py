@@ -54,9 +54,11 @@ from storyline.story.detect import DetectConfig, Features, features_of
 def corpus(data: Path, count: int, cache: Path | None, *, first: int = 0
            ) -> tuple[list[Document], list[Features]]:
     if cache is not None and cache.is_file():
-        documents, features = pickle.loads(cache.read_bytes())
-        if len(documents) == count and documents[0].origin == synthesise(load_pools(data), first)["url"]:
-            return documents, features
+        # The cache names the documents it holds (first number and count): checking it reads
+        # no pools (the Timeline17 pools take seconds to read, again if the cache is stale).
+        kept = pickle.loads(cache.read_bytes())
+        if len(kept) == 3 and kept[0] == (first, count):
+            return kept[1], kept[2]
     pools = load_pools(data)
     documents = []
     for number in range(first, first + count):
@@ -68,7 +70,7 @@ def corpus(data: Path, count: int, cache: Path | None, *, first: int = 0
         documents.append(document)
     features = features_of(documents, config=DetectConfig.packaged())
     if cache is not None:
-        cache.write_bytes(pickle.dumps((documents, features)))
+        cache.write_bytes(pickle.dumps(((first, count), documents, features)))
     return documents, features
 
 

@@ -5,6 +5,7 @@ persisted near-duplicate index, migrations, WAL, concurrency, and an ingest kill
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import signal
 import sqlite3
@@ -802,8 +803,8 @@ def test_a_window_too_narrow_grows_by_what_the_missing_matches_need() -> None:
     times it when none were found; the whole store (None) past half of it."""
     window = postgres_module._Window(first=99_001, last=100_000, wanted=5000)
     margin = postgres_module.WINDOW_MARGIN
-    added = -(-1000 * margin * 1000 // 4000)  # rounded up
-    assert window.widened(4000) == postgres_module._Window(100_000 - 1000 - int(added) + 1, 100_000, 5000)
+    added = math.ceil(1000 * margin * 1000 / 4000)
+    assert window.widened(4000) == postgres_module._Window(100_000 - 1000 - added + 1, 100_000, 5000)
     assert window.widened(4990) == postgres_module._Window(100_000 - 1250 + 1, 100_000, 5000)
     assert window.widened(0) == postgres_module._Window(100_000 - 4000 + 1, 100_000, 5000)
     assert postgres_module._Window(60_001, 100_000, 5000).widened(100) is None

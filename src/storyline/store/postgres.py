@@ -774,14 +774,15 @@ def _candidate_keys(cur: Cursor, expression: str, window: _Window | None, below:
     walk = window is not None and window.walk
     if walk:
         cur.execute("SET LOCAL enable_bitmapscan = off")
-    rows = cur.execute(
+    # Binary rows come as (int, int, float) already: no copy of up to rank_candidates rows.
+    rows: list[tuple[int, int, float]] = cur.execute(
         "SELECT s.document, s.ord, ts_rank(s.terms, q)"
         f" FROM sentences s, to_tsquery(%s, %s) q WHERE {where}"
         " ORDER BY s.document DESC, s.ord DESC LIMIT %s",
         [*params, wanted], prepare=False, binary=True).fetchall()
     if walk:
         cur.execute("SET LOCAL enable_bitmapscan = on")
-    return [(int(document), int(ord_), float(rank)) for document, ord_, rank in rows]
+    return rows
 
 
 def _shown(cur: Cursor, expression: str, best: Sequence[tuple[int, int, float]]
